@@ -1,0 +1,97 @@
+/**
+ * @file sanitizer.h
+ * @brief The sanitizer interface: one part in, one Outcome out.
+ *
+ * Trust: the Part is hostile (see part.h). The MessageContext is ours.
+ * Limits: a sanitizer charges the Budget before allocating anything sized from input and checks
+ *         the deadline inside long loops.
+ * Errors: a sanitizer never throws on input problems; it returns an Outcome with a Reason. The
+ *         pipeline still catches everything around apply() and maps it to internal.error.
+ *
+ * A Sanitizer is const and shared by all worker threads; per-message state lives only in the
+ * MessageContext (Envoy: immutable filter config, per-stream state elsewhere).
+ */
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mugai/core/budget.h"
+#include "mugai/core/limits.h"
+#include "mugai/core/part.h"
+#include "mugai/core/verdict.h"
+
+namespace mugai {
+
+class Scanner;
+class TypeDetector;
+
+/// A fact for the report, e.g. {"links", "3"}.
+struct Finding {
+  std::string key;
+  std::string value;
+};
+
+/// A scanner hit.
+struct Detection {
+  std::string signature;
+  std::string stage;  ///< "original" or "output"
+};
+
+/**
+ * What one sanitizer decided for one part.
+ *   Pass         keep the part (as given to this step)
+ *   Modified     `replacement` replaces the part; the chain goes on with it
+ *   PartRemoved  remove this part, the rest of the message goes on
+ *   TempFail / Quarantine / Reject   stop: the whole item is blocked (or retried for TempFail)
+ */
+struct Outcome {
+  Verdict verdict = Verdict::Pass;
+  Reason reason = Reason::Kept;
+  std::optional<Part> replacement;
+  std::vector<Finding> findings;
+  std::vector<Detection> detections;
+  std::string detail;  ///< operator-facing; untrusted fragments must already be escaped
+
+  static Outcome keep() { return {}; }
+  static Outcome replace(Part part, Reason reason) {
+    Outcome o;
+    o.verdict = Verdict::Modified;
+    o.reason = reason;
+    o.replacement = std::move(part);
+    return o;
+  }
+  /// Remove the part, or block the item, as the reason's verdict says.
+  static Outcome fail(Reason reason, std::string detail = {}) {
+    Outcome o;
+    o.verdict = reasonInfo(reason).default_verdict;
+    if (o.verdict < Verdict::PartRemoved) o.verdict = Verdict::PartRemoved;
+    o.reason = reason;
+    o.detail = std::move(detail);
+    return o;
+  }
+};
+
+/// Per-message state handed to every sanitizer.
+struct MessageContext {
+  const Limits& limits;
+  Budget& budget;
+  const Scanner* scanner = nullptr;        ///< may be null (scanning disabled)
+  const TypeDetector* detector = nullptr;  ///< never null in the pipeline
+};
+
+class Sanitizer {
+ public:
+  virtual ~Sanitizer() = default;
+  /// The registry name, e.g. "sanitizer.html_to_text".
+  virtual std::string_view name() const = 0;
+  /// Thread-safe and const. @return what to do with `part`.
+  virtual Outcome apply(const Part& part, MessageContext& ctx) const = 0;
+};
+
+using SanitizerConstSharedPtr = std::shared_ptr<const Sanitizer>;
+
+}  // namespace mugai

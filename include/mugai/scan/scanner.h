@@ -1,0 +1,45 @@
+/**
+ * @file scanner.h
+ * @brief Scanner port (antivirus). The libclamav adapter lives in src/scan/.
+ *
+ * Trust: input bytes are hostile; the name hint is sender-controlled and used only for logs.
+ * Limits: engine limits come from Limits (scan_max_*); reaching one is Incomplete, never Clean.
+ * Errors: never throws; engine errors are ScanResult::Status::Error.
+ */
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mugai/core/limits.h"
+
+namespace mugai {
+
+struct ScanResult {
+  enum class Status { Clean, Infected, Incomplete, Error };
+  Status status = Status::Error;
+  std::string signature;  ///< Infected: the signature name; Incomplete: the heuristic name
+  std::string detail;     ///< operator-facing detail (error text)
+};
+
+class Scanner {
+ public:
+  virtual ~Scanner() = default;
+  /// Thread-safe. "Clean" means scanned to the end with nothing found.
+  virtual ScanResult scan(std::string_view data, std::string_view name_hint) const = 0;
+  /// e.g. "ClamAV 1.4.6, 2 signatures"
+  virtual std::string describe() const = 0;
+};
+
+struct ClamavOptions {
+  std::vector<std::string> signature_paths;  ///< files or directories (.ndb .hdb .yara .cvd ...)
+  bool include_system_db = true;             ///< also load the freshclam directory when present
+  Limits limits;                             ///< scan_max_* are applied to the engine
+};
+
+/// Builds and compiles a libclamav engine. On failure returns nullptr and sets *error.
+std::shared_ptr<const Scanner> makeClamavScanner(const ClamavOptions& options, std::string* error);
+
+}  // namespace mugai

@@ -1,0 +1,45 @@
+/**
+ * @file charset.h
+ * @brief Any declared (or undeclared) charset to UTF-8, done right for Japanese mail.
+ *
+ * Trust: bytes and the declared charset name are sender-controlled; the name may lie.
+ * Limits: output is at most ~4x input; callers charge the Budget for the input first.
+ * Errors: never throws. Undecodable bytes become U+FFFD and are counted in `invalid`; a declared
+ *         charset that is unknown or clearly wrong is replaced by detection and `guessed` is set,
+ *         so the caller can report it (never mojibake silently).
+ *
+ * Japanese specifics: "Shift_JIS"/"x-sjis"/"MS_Kanji" are decoded as CP932 (Windows-31J), so NEC
+ * row 13 (①㈱№Ⅲ) and NEC/IBM extensions (髙﨑) survive; ISO-2022-JP is decoded with those same
+ * extensions (ISO-2022-JP-MS / CP50220 behaviour); EUC-JP as eucJP-ms / CP51932.
+ */
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace mugai::text {
+
+struct DecodeResult {
+  std::string utf8;      ///< always valid UTF-8
+  std::string charset;   ///< canonical name actually used, e.g. "CP932", "ISO-2022-JP", "UTF-8"
+  bool guessed = false;  ///< declared charset absent/unknown/wrong: detected instead
+  std::size_t invalid = 0;  ///< byte sequences replaced by U+FFFD
+};
+
+/// Decodes `bytes` declared as `declared_charset` ("" when undeclared) to UTF-8.
+DecodeResult toUtf8(std::string_view bytes, std::string_view declared_charset);
+
+/// Best guess among US-ASCII, UTF-8, ISO-2022-JP, CP932, EUC-JP, windows-1252 (canonical names).
+std::string detectCharset(std::string_view bytes);
+
+/// Canonical name for a declared label ("shift_jis" -> "CP932", "x-euc-jp" -> "EUC-JP",
+/// "utf8" -> "UTF-8", "latin1" -> "ISO-8859-1"...); "" when the label is unknown.
+std::string canonicalCharset(std::string_view label);
+
+bool isValidUtf8(std::string_view s);
+
+/// Replaces invalid UTF-8 sequences with U+FFFD; returns how many were replaced via *replaced.
+std::string sanitizeUtf8(std::string_view s, std::size_t* replaced = nullptr);
+
+}  // namespace mugai::text

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mugai needs to build, test and run. Idempotent: quiet and quick
+# when everything is already there. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+# Build and link dependencies.
+BUILD_PKGS=(build-essential cmake pkg-config catch2
+  libpoco-dev libmagic-dev libgumbo-dev libclamav-dev libyaml-cpp-dev zlib1g-dev libuchardet-dev
+  libssl-dev)
+# Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
+TEST_PKGS=(clamav postfix swaks qpdf poppler-utils libimage-exiftool-perl unzip python3)
+
+want=("${BUILD_PKGS[@]}")
+if [ "${1:-}" = "--with-test-tools" ]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "mugai bootstrap: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# Postfix must not ask questions nor start a system MTA configuration of its own.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
