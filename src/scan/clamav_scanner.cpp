@@ -1,0 +1,309 @@
+// libclamav adapter for the Scanner port (include/mugai/scan/scanner.h).
+//
+// Trust: the scanned bytes are hostile; the name hint is sender-controlled and is never handed to
+//        libclamav (it could name temporary files or end up in its metadata).
+// Limits: every scan_max_* limit is set on the engine and CL_SCAN_HEURISTIC_EXCEEDS_MAX is on, so
+//         reaching a limit reports Heuristics.Limits.Exceeded.* (Incomplete), never Clean.
+// Errors: never throws; engine build failures return nullptr with a message, scan failures are
+//         ScanResult::Status::Error with cl_strerror() text.
+//
+// One engine is built and compiled per makeClamavScanner() call and is then only read: libclamav
+// allows any number of threads to scan concurrently with one compiled engine (clamd does so).
+// Reload = build a new scanner and swap the shared_ptr (ClamAV clamd/server-th.c reload_th()).
+//
+// libclamav 1.4 vs 1.5: 1.5 adds cl_scanmap_ex()/cl_verdict_t and keeps cl_scanmap_callback();
+// the one call site is scanMap() below, the only place to touch when moving to the new API.
+#include <clamav.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "mugai/scan/scanner.h"
+
+namespace mugai {
+namespace {
+
+constexpr std::string_view kLimitsPrefix = "Heuristics.Limits.Exceeded";
+constexpr std::string_view kEncryptedPrefix = "Heuristics.Encrypted.";
+
+/// cl_init() must run once per process before any other libclamav call.
+cl_error_t initOnce() {
+  static std::once_flag once;
+  static cl_error_t result = CL_SUCCESS;
+  std::call_once(once, [] { result = cl_init(CL_INIT_DEFAULT); });
+  return result;
+}
+
+/// Extensions libclamav loads from a database directory (libclamav/readdb.h CLI_DBEXT).
+bool isDatabaseFile(const std::filesystem::path& p) {
+  static constexpr std::string_view kExts[] = {
+      ".cvd", ".cld", ".cud", ".db",   ".hdb",  ".hdu",  ".hsb",  ".hsu",  ".mdb", ".mdu",
+      ".msb", ".msu", ".ndb", ".ndu",  ".ldb",  ".ldu",  ".sdb",  ".zmd",  ".rmd", ".pdb",
+      ".gdb", ".wdb", ".cbc", ".ftm",  ".cfg",  ".cdb",  ".cat",  ".crb",  ".idb", ".ioc",
+      ".yar", ".yara", ".pwdb", ".ign", ".ign2", ".imp", ".fp",   ".sfp",  ".info"};
+  std::string ext = p.extension().string();
+  for (auto e : kExts) {
+    if (ext == e) return true;
+  }
+  return false;
+}
+
+/// True when `dir` exists and holds at least one signature database (freshclam may never have run).
+bool hasDatabases(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return false;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec) && isDatabaseFile(it->path())) return true;
+  }
+  return false;
+}
+
+bool startsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+/// Per-scan state handed to libclamav as the callback context.
+struct ScanContext {
+  std::string first_alert;  ///< the first name reported through clcb_virus_found
+};
+
+/// libclamav does not always return the name through `virname` (e.g. the MaxFileSize heuristic
+/// on the top-level map returns CL_VIRUS with virname unset), so the names are also collected
+/// here. Must not throw: it is called from C.
+extern "C" void onVirusFound(int /*fd*/, const char* virname, void* context) {
+  auto* ctx = static_cast<ScanContext*>(context);
+  if (ctx == nullptr || virname == nullptr || !ctx->first_alert.empty()) return;
+  try {
+    ctx->first_alert = virname;
+  } catch (...) {
+    // Out of memory: mapResult() then reports an unnamed alert as Incomplete.
+  }
+}
+
+/// Owns one compiled engine; frees it once nobody scans with it any more.
+class ClamavScanner final : public Scanner {
+ public:
+  ClamavScanner(cl_engine* engine, unsigned signatures)
+      : engine_(engine), signatures_(signatures) {
+    options_.general = CL_SCAN_GENERAL_HEURISTICS;
+    options_.parse = ~0U;  // every parser libclamav has
+    options_.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
+                         CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_MACROS;
+    options_.mail = 0;
+    options_.dev = 0;
+  }
+  ~ClamavScanner() override { cl_engine_free(engine_); }
+  ClamavScanner(const ClamavScanner&) = delete;
+  ClamavScanner& operator=(const ClamavScanner&) = delete;
+
+  ScanResult scan(std::string_view data, std::string_view /*name_hint*/) const override {
+    ScanResult r;
+    if (data.empty()) {
+      // Nothing to scan; libclamav refuses an empty map.
+      r.status = ScanResult::Status::Clean;
+      return r;
+    }
+    const char* virname = nullptr;
+    ScanContext ctx;
+    cl_error_t rc = scanMap(data, &virname, &ctx);
+    if (rc == CL_VIRUS && (virname == nullptr || *virname == '\0') && !ctx.first_alert.empty()) {
+      virname = ctx.first_alert.c_str();
+    }
+    return mapResult(rc, virname);
+  }
+
+  std::string describe() const override {
+    return std::string("ClamAV ") + cl_retver() + ", " + std::to_string(signatures_) +
+           (signatures_ == 1 ? " signature" : " signatures");
+  }
+
+ private:
+  /// The one libclamav scan call (see the 1.4/1.5 note at the top of the file).
+  cl_error_t scanMap(std::string_view data, const char** virname, ScanContext* ctx) const {
+    cl_fmap_t* map = cl_fmap_open_memory(data.data(), data.size());
+    if (map == nullptr) return CL_EMEM;
+    // libclamav takes a non-const options pointer; a per-call copy keeps the scanner const.
+    struct cl_scan_options options = options_;
+    unsigned long scanned = 0;
+    cl_error_t rc = cl_scanmap_callback(map, nullptr, virname, &scanned, engine_, &options,
+                                        ctx);
+    cl_fmap_close(map);
+    return rc;
+  }
+
+  static ScanResult mapResult(cl_error_t rc, const char* virname) {
+    ScanResult r;
+    switch (rc) {
+      case CL_CLEAN:
+        r.status = ScanResult::Status::Clean;
+        return r;
+      case CL_VIRUS: {
+        if (virname == nullptr || *virname == '\0') {
+          // An alert without a name cannot be told apart from a limit: never call it Clean,
+          // never claim a signature.
+          r.status = ScanResult::Status::Incomplete;
+          r.signature = "Heuristics.Unnamed";
+          r.detail = "libclamav reported an alert without a name";
+          return r;
+        }
+        r.signature = virname;
+        if (startsWith(r.signature, kLimitsPrefix)) {
+          r.status = ScanResult::Status::Incomplete;
+          r.detail = "a scan limit was reached";
+        } else if (startsWith(r.signature, kEncryptedPrefix)) {
+          r.status = ScanResult::Status::Incomplete;
+          r.detail = "encrypted content cannot be scanned";
+        } else {
+          r.status = ScanResult::Status::Infected;
+        }
+        return r;
+      }
+      // Limits reported as errors (seen when the heuristic is not raised, e.g. time limit).
+      case CL_ETIMEOUT:
+        return limitResult(rc, "MaxScanTime");
+      case CL_EMAXSIZE:
+        return limitResult(rc, "MaxScanSize");
+      case CL_EMAXREC:
+        return limitResult(rc, "MaxRecursion");
+      case CL_EMAXFILES:
+        return limitResult(rc, "MaxFiles");
+      default:
+        r.status = ScanResult::Status::Error;
+        r.detail = std::string("libclamav: ") + cl_strerror(rc);
+        return r;
+    }
+  }
+
+  static ScanResult limitResult(cl_error_t rc, std::string_view which) {
+    ScanResult r;
+    r.status = ScanResult::Status::Incomplete;
+    r.signature = std::string(kLimitsPrefix) + "." + std::string(which);
+    r.detail = std::string("libclamav: ") + cl_strerror(rc);
+    return r;
+  }
+
+  cl_engine* engine_;
+  unsigned signatures_;
+  struct cl_scan_options options_ {};
+};
+
+/// Frees a half-built engine on every early return (clamd reload_th "goto done" in RAII form).
+struct EngineGuard {
+  cl_engine* engine = nullptr;
+  ~EngineGuard() {
+    if (engine != nullptr) cl_engine_free(engine);
+  }
+  cl_engine* release() {
+    cl_engine* e = engine;
+    engine = nullptr;
+    return e;
+  }
+};
+
+bool setNum(cl_engine* engine, cl_engine_field field, std::uint64_t value, const char* what,
+            std::string* error) {
+  cl_error_t rc = cl_engine_set_num(engine, field, static_cast<long long>(value));
+  if (rc != CL_SUCCESS) {
+    *error = std::string("cannot set ") + what + ": " + cl_strerror(rc);
+    return false;
+  }
+  return true;
+}
+
+bool applyLimits(cl_engine* engine, const Limits& l, std::string* error) {
+  constexpr std::uint64_t kU32Max = 0xffffffffULL;
+  auto u32 = [](std::uint64_t v) { return v > kU32Max ? kU32Max : v; };
+  return setNum(engine, CL_ENGINE_MAX_FILESIZE, l.scan_max_filesize, "scan_max_filesize",
+                error) &&
+         setNum(engine, CL_ENGINE_MAX_SCANSIZE, l.scan_max_scansize, "scan_max_scansize",
+                error) &&
+         setNum(engine, CL_ENGINE_MAX_RECURSION, u32(l.scan_max_recursion), "scan_max_recursion",
+                error) &&
+         setNum(engine, CL_ENGINE_MAX_FILES, u32(l.scan_max_files), "scan_max_files", error) &&
+         setNum(engine, CL_ENGINE_MAX_SCANTIME, u32(l.scan_max_scantime_ms),
+                "scan_max_scantime_ms", error);
+}
+
+bool loadPath(cl_engine* engine, const std::string& path, unsigned* signatures,
+              std::string* error) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    *error = "signature path not found: " + path;
+    return false;
+  }
+  if (std::filesystem::is_regular_file(status) && !isDatabaseFile(path)) {
+    *error = "not a signature database (unknown extension): " + path;
+    return false;
+  }
+  // CL_DB_STDOPT: phishing databases and signed bytecode. YARA (.yar/.yara) loads unless
+  // CL_DB_YARA_EXCLUDE is given.
+  cl_error_t rc = cl_load(path.c_str(), engine, signatures, CL_DB_STDOPT);
+  if (rc != CL_SUCCESS) {
+    *error = "cannot load signatures from " + path + ": " + cl_strerror(rc);
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* error) {
+  cl_error_t rc = initOnce();
+  if (rc != CL_SUCCESS) {
+    *error = std::string("cl_init failed: ") + cl_strerror(rc);
+    return nullptr;
+  }
+  EngineGuard guard;
+  guard.engine = cl_engine_new();
+  if (guard.engine == nullptr) {
+    *error = "cl_engine_new failed";
+    return nullptr;
+  }
+  if (!applyLimits(guard.engine, options.limits, error)) return nullptr;
+  cl_engine_set_clcb_virus_found(guard.engine, onVirusFound);
+
+  unsigned signatures = 0;
+  for (const auto& path : options.signature_paths) {
+    if (!loadPath(guard.engine, path, &signatures, error)) return nullptr;
+  }
+  if (options.include_system_db) {
+    const char* dbdir = cl_retdbdir();
+    if (dbdir != nullptr && hasDatabases(dbdir)) {
+      if (!loadPath(guard.engine, dbdir, &signatures, error)) return nullptr;
+    }
+  }
+  if (signatures == 0) {
+    *error = "no signatures loaded (give signature paths or install the ClamAV databases)";
+    return nullptr;
+  }
+  rc = cl_engine_compile(guard.engine);
+  if (rc != CL_SUCCESS) {
+    *error = std::string("cl_engine_compile failed: ") + cl_strerror(rc);
+    return nullptr;
+  }
+  return std::make_shared<const ClamavScanner>(guard.release(), signatures);
+}
+
+}  // namespace
+
+std::shared_ptr<const Scanner> makeClamavScanner(const ClamavOptions& options,
+                                                 std::string* error) {
+  std::string local;
+  std::string* err = error != nullptr ? error : &local;
+  try {
+    return build(options, err);
+  } catch (const std::exception& e) {
+    *err = std::string("cannot build the ClamAV engine: ") + e.what();
+  } catch (...) {
+    *err = "cannot build the ClamAV engine";
+  }
+  return nullptr;
+}
+
+}  // namespace mugai

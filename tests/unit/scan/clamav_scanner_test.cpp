@@ -1,0 +1,233 @@
+// libclamav Scanner adapter, against the shipped test signatures (rules/signatures) and the
+// generated fixtures (tests/data/gen). Never depends on freshclam databases.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mugai/scan/scanner.h"
+#include "support/test_support.h"
+
+namespace {
+
+using mugai::ClamavOptions;
+using mugai::ScanResult;
+using Status = mugai::ScanResult::Status;
+namespace fs = std::filesystem;
+namespace mt = mugai::test;
+
+fs::path signatureDir() {
+  const char* env = std::getenv("MUGAI_SOURCE_DIR");
+  fs::path src = env && *env ? fs::path(env) : mt::sourceDir();
+  return src / "rules" / "signatures";
+}
+
+ClamavOptions testOptions() {
+  ClamavOptions o;
+  o.signature_paths = {signatureDir().string()};
+  o.include_system_db = false;
+  return o;
+}
+
+std::shared_ptr<const mugai::Scanner> testScanner() {
+  static std::shared_ptr<const mugai::Scanner> scanner = [] {
+    std::string error;
+    auto s = mugai::makeClamavScanner(testOptions(), &error);
+    INFO(error);
+    REQUIRE(s);
+    return s;
+  }();
+  return scanner;
+}
+
+std::string fixture(const char* name) { return mt::readFile(mt::generatedDir() / name); }
+
+bool startsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("clamav scanner loads the test signatures", "[unit][scan]") {
+  auto s = testScanner();
+  std::string d = s->describe();
+  CHECK(startsWith(d, "ClamAV 1."));
+  CHECK(d.find("signature") != std::string::npos);
+}
+
+TEST_CASE("clamav scanner detects EICAR", "[unit][scan]") {
+  ScanResult r = testScanner()->scan(fixture("eicar.com"), "eicar.com");
+  CHECK(r.status == Status::Infected);
+  CHECK(startsWith(r.signature, "Mugai.Test.EICAR"));
+}
+
+TEST_CASE("clamav scanner detects EICAR embedded in other bytes", "[unit][scan]") {
+  std::string data = "prefix bytes\n" + fixture("eicar.com") + "\nsuffix\n";
+  ScanResult r = testScanner()->scan(data, "");
+  CHECK(r.status == Status::Infected);
+}
+
+TEST_CASE("clamav scanner looks inside zip archives", "[unit][scan]") {
+  SECTION("deflated member") {
+    ScanResult r = testScanner()->scan(fixture("eicar.zip"), "x.zip");
+    CHECK(r.status == Status::Infected);
+    CHECK(startsWith(r.signature, "Mugai.Test.EICAR"));
+  }
+  SECTION("three levels deep") {
+    ScanResult r = testScanner()->scan(fixture("eicar-nested3.zip"), "x.zip");
+    CHECK(r.status == Status::Infected);
+  }
+  SECTION("clean archive") {
+    CHECK(testScanner()->scan(fixture("clean.zip"), "x.zip").status == Status::Clean);
+  }
+}
+
+TEST_CASE("clamav scanner: encrypted archive is Incomplete", "[unit][scan]") {
+  ScanResult r = testScanner()->scan(fixture("encrypted.zip"), "x.zip");
+  CHECK(r.status == Status::Incomplete);
+  CHECK(startsWith(r.signature, "Heuristics.Encrypted."));
+}
+
+TEST_CASE("clamav scanner: clean inputs are Clean", "[unit][scan]") {
+  auto s = testScanner();
+  CHECK(s->scan("Hello, this is a perfectly harmless message.\n", "a.txt").status ==
+        Status::Clean);
+  CHECK(s->scan({}, "").status == Status::Clean);
+  CHECK(s->scan(std::string(64 * 1024, 'x'), "").status == Status::Clean);
+}
+
+TEST_CASE("clamav scanner: YARA rules load", "[unit][scan]") {
+  ScanResult r = testScanner()->scan("some text MUGAI-YARA-TEST-MARKER more text\n", "y.txt");
+  CHECK(r.status == Status::Infected);
+  CHECK(r.signature.find("Mugai_Test_Yara_Marker") != std::string::npos);
+}
+
+TEST_CASE("clamav scanner: a reached limit is Incomplete, never Clean",
+          "[unit][scan][adversarial]") {
+  SECTION("file size") {
+    ClamavOptions o = testOptions();
+    o.limits.scan_max_filesize = 1024;
+    std::string error;
+    auto s = mugai::makeClamavScanner(o, &error);
+    REQUIRE(s);
+    ScanResult r = s->scan(std::string(4096, 'a') + fixture("eicar.com"), "big.bin");
+    INFO(r.signature << " / " << r.detail);
+    CHECK(r.status == Status::Incomplete);
+    CHECK(startsWith(r.signature, "Heuristics.Limits.Exceeded"));
+  }
+  SECTION("recursion") {
+    ClamavOptions o = testOptions();
+    o.limits.scan_max_recursion = 1;
+    std::string error;
+    auto s = mugai::makeClamavScanner(o, &error);
+    REQUIRE(s);
+    ScanResult r = s->scan(fixture("eicar-nested3.zip"), "x.zip");
+    INFO(r.signature << " / " << r.detail);
+    CHECK(r.status == Status::Incomplete);
+    CHECK(startsWith(r.signature, "Heuristics.Limits.Exceeded"));
+  }
+}
+
+TEST_CASE("clamav scanner: bad signature paths are refused", "[unit][scan]") {
+  std::string error;
+  SECTION("missing path") {
+    ClamavOptions o = testOptions();
+    o.signature_paths.push_back("/nonexistent/mugai-signatures.ndb");
+    CHECK(mugai::makeClamavScanner(o, &error) == nullptr);
+    CHECK(error.find("/nonexistent/mugai-signatures.ndb") != std::string::npos);
+  }
+  SECTION("malformed database") {
+    mt::TempDir tmp;
+    mt::writeFile(tmp.path() / "broken.ndb", "this is not a signature\n");
+    ClamavOptions o = testOptions();
+    o.signature_paths = {(tmp.path() / "broken.ndb").string()};
+    CHECK(mugai::makeClamavScanner(o, &error) == nullptr);
+    CHECK(error.find("broken.ndb") != std::string::npos);
+  }
+  SECTION("no signatures at all") {
+    ClamavOptions o;
+    o.include_system_db = false;
+    CHECK(mugai::makeClamavScanner(o, &error) == nullptr);
+    CHECK_FALSE(error.empty());
+  }
+}
+
+TEST_CASE("clamav scanner: shared corpus samples", "[unit][scan][corpus]") {
+  auto corpus = MUGAI_REQUIRE_CORPUS();
+  if (!corpus) return;
+  ClamavOptions o;
+  o.include_system_db = false;
+  o.signature_paths = {(*corpus / "clamav-test.hdb").string()};
+  std::string error;
+  auto s = mugai::makeClamavScanner(o, &error);
+  INFO(error);
+  REQUIRE(s);
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(*corpus / "malware-test" / "eicar")) {
+    if (!entry.is_regular_file()) continue;
+    ++seen;
+    INFO(entry.path().string());
+    ScanResult r = s->scan(mt::readFile(entry.path()), entry.path().filename().string());
+    CHECK(r.status == Status::Infected);
+    CHECK(startsWith(r.signature, "Eicar-Test-Signature"));
+    // The shipped test rules agree.
+    CHECK(testScanner()->scan(mt::readFile(entry.path()), "").status == Status::Infected);
+  }
+  CHECK(seen > 0);
+}
+
+TEST_CASE("clamav scanner agrees with clamscan", "[unit][scan][integration]") {
+  if (std::system("command -v clamscan >/dev/null 2>&1") != 0) {
+    WARN("skipped: clamscan not installed");
+    return;
+  }
+  for (const char* name : {"eicar.com", "clean.zip", "eicar.zip"}) {
+    fs::path file = mt::generatedDir() / name;
+    std::string cmd = "clamscan --no-summary -d '" + signatureDir().string() + "' '" +
+                      file.string() + "' 2>/dev/null";
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+      char buf[512];
+      while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
+      pclose(p);
+    }
+    INFO(cmd << "\n" << out);
+    ScanResult r = testScanner()->scan(mt::readFile(file), name);
+    if (r.status == Status::Infected) {
+      CHECK(out.find(r.signature + " FOUND") != std::string::npos);
+    } else {
+      CHECK(r.status == Status::Clean);
+      CHECK(out.find(": OK") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("clamav scanner is safe to use from several threads", "[unit][scan]") {
+  auto s = testScanner();
+  const std::string eicar = fixture("eicar.com");
+  const std::string zip = fixture("eicar.zip");
+  const std::string clean = "nothing to see here\n";
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        switch ((i + t) % 3) {
+          case 0:
+            if (s->scan(eicar, "").status != Status::Infected) ++wrong;
+            break;
+          case 1:
+            if (s->scan(zip, "").status != Status::Infected) ++wrong;
+            break;
+          default:
+            if (s->scan(clean, "").status != Status::Clean) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(wrong.load() == 0);
+}
