@@ -1,1 +1,304 @@
-int main() { return 0; }
+// mugai: the command-line entry point. The only code not linked into the tests.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mugai/io/store.h"
+#include "mugai/pipeline/pipeline.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitBlocked = 3;
+constexpr int kExitTempFail = 4;
+
+const char* kUsage = R"(mugai — sanitizing gateway between the Internet and LGWAN zones (無害化)
+
+Usage:
+  mugai mail IN.eml -o OUT.eml [--report REPORT.json] [options]
+      Sanitize one message. IN may be "-" for standard input.
+  mugai file IN -o OUTDIR [--report REPORT.json] [options]
+      Sanitize one file; the result is written into OUTDIR under a safe name
+      (never replacing an existing file).
+  mugai rules check [FILE]        Validate a rules file (default: the embedded rules).
+  mugai rules defaults [--markdown]
+                                  List every limit with its default, range and meaning.
+  mugai rules sanitizers          List the registered sanitizers and their parameters.
+  mugai rules reasons             List every reason with its default verdict.
+  mugai --help | --version
+
+Options:
+  --rules FILE        Rules to use instead of the embedded defaults (rules/default.yaml).
+  --quarantine DIR    Keep the original and its report here when it was blocked or when a
+                      part was removed for a security reason.
+  --sender ADDR       Envelope sender (mail mode; used by rules overrides and the report).
+  --rcpt ADDR         Envelope recipient (repeatable).
+  --quiet             No summary line on standard error.
+
+Exit status:
+  0  output written (clean or sanitized)
+  3  the item is blocked (mail: OUT holds the notice that replaces it, if notices are on)
+  4  temporary failure (engine error or deadline): nothing written, try again
+  1  usage, input/output or rules errors
+)";
+
+struct Args {
+  std::string command, sub, input, output, report, rules, quarantine, sender;
+  std::vector<std::string> rcpts;
+  bool markdown = false, quiet = false;
+};
+
+int usageError(const std::string& msg) {
+  std::cerr << "mugai: " << msg << "\nTry 'mugai --help'.\n";
+  return kExitUsage;
+}
+
+bool parseArgs(int argc, char** argv, Args& a, std::string& err) {
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    auto value = [&](std::string& into) {
+      if (i + 1 >= argc) {
+        err = s + " needs a value";
+        return false;
+      }
+      into = argv[++i];
+      return true;
+    };
+    if (s == "-o" || s == "--output") { if (!value(a.output)) return false; }
+    else if (s == "--report") { if (!value(a.report)) return false; }
+    else if (s == "--rules") { if (!value(a.rules)) return false; }
+    else if (s == "--quarantine") { if (!value(a.quarantine)) return false; }
+    else if (s == "--sender") { if (!value(a.sender)) return false; }
+    else if (s == "--rcpt") {
+      std::string r;
+      if (!value(r)) return false;
+      a.rcpts.push_back(r);
+    }
+    else if (s == "--markdown") a.markdown = true;
+    else if (s == "--quiet" || s == "-q") a.quiet = true;
+    else if (s.size() > 1 && s[0] == '-' && s != "-") {
+      err = "unknown option " + s;
+      return false;
+    } else {
+      positional.push_back(s);
+    }
+  }
+  if (positional.empty()) {
+    err = "no command given";
+    return false;
+  }
+  a.command = positional[0];
+  if (a.command == "rules") {
+    if (positional.size() < 2) {
+      err = "rules needs a subcommand: check, defaults, sanitizers or reasons";
+      return false;
+    }
+    a.sub = positional[1];
+    if (positional.size() > 2) a.input = positional[2];
+    if (positional.size() > 3) {
+      err = "too many arguments";
+      return false;
+    }
+    return true;
+  }
+  if (positional.size() != 2) {
+    err = a.command + " takes exactly one input (got " + std::to_string(positional.size() - 1) + ")";
+    return false;
+  }
+  a.input = positional[1];
+  return true;
+}
+
+bool readInput(const std::string& path, std::uint64_t limit, std::string& out, std::string& err) {
+  std::istream* in = &std::cin;
+  std::ifstream file;
+  if (path != "-") {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+      err = "cannot read " + path + ": not a regular file";
+      return false;
+    }
+    file.open(path, std::ios::binary);
+    if (!file) {
+      err = "cannot read " + path + ": " + std::strerror(errno);
+      return false;
+    }
+    in = &file;
+  }
+  // Read at most limit+1 bytes: enough to know the item is over the limit, no more.
+  out.clear();
+  char buf[1 << 16];
+  while (*in && out.size() <= limit) {
+    in->read(buf, sizeof buf);
+    out.append(buf, static_cast<std::size_t>(in->gcount()));
+  }
+  if (in->bad()) {
+    err = "cannot read " + path;
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<mugai::Engine> engineOrExplain(const Args& a) {
+  std::vector<std::string> errors;
+  auto engine = mugai::makeEngine(a.rules, errors);
+  if (!engine) {
+    std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
+    for (const auto& e : errors) std::cerr << "  " << e << "\n";
+  }
+  return engine;
+}
+
+int finishItem(const Args& a, const mugai::ProcessResult& r, std::string_view original) {
+  std::string err;
+  if (!a.report.empty() && !mugai::io::writeFileAtomic(a.report, r.report.toJson() + "\n", &err, 0644)) {
+    std::cerr << "mugai: " << err << "\n";
+    return kExitUsage;
+  }
+  if (!a.quarantine.empty() && r.keepOriginal()) {
+    if (!mugai::io::quarantineStore(a.quarantine, r.report.id, original, r.report.toJson(), &err)) {
+      std::cerr << "mugai: quarantine: " << err << "\n";
+      return kExitUsage;
+    }
+  }
+  if (!a.quiet) std::cerr << "mugai: " << r.report.logLine() << "\n";
+  if (r.verdict == mugai::Verdict::TempFail) return kExitTempFail;
+  return r.blocked() ? kExitBlocked : kExitOk;
+}
+
+int runMail(const Args& a) {
+  if (a.output.empty()) return usageError("mail needs -o OUT.eml");
+  auto engine = engineOrExplain(a);
+  if (!engine) return kExitUsage;
+  std::string raw, err;
+  if (!readInput(a.input, engine->policy().limits.message_size_limit, raw, err)) return usageError(err);
+  mugai::Envelope env{a.sender, a.rcpts, "", "", ""};
+  mugai::ProcessResult r = engine->processMessage(raw, env, mugai::newItemId());
+  if (!r.output.empty()) {
+    if (!mugai::io::writeFileAtomic(a.output, r.output, &err, 0644)) {
+      std::cerr << "mugai: " << err << "\n";
+      return kExitUsage;
+    }
+  } else {
+    std::error_code ec;
+    std::filesystem::remove(a.output, ec);  // never leave a stale output beside a new report
+  }
+  return finishItem(a, r, raw);
+}
+
+int runFile(const Args& a) {
+  if (a.output.empty()) return usageError("file needs -o OUTDIR");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(a.output, ec)) {
+    return usageError("output folder " + a.output + " does not exist (create it first)");
+  }
+  auto engine = engineOrExplain(a);
+  if (!engine) return kExitUsage;
+  std::string data, err;
+  if (!readInput(a.input, engine->policy().limits.message_size_limit, data, err)) return usageError(err);
+  std::string name = a.input == "-" ? "stdin" : std::filesystem::path(a.input).filename().string();
+  mugai::ProcessResult r = engine->processFile(data, name, mugai::newItemId());
+  if (!r.blocked()) {
+    std::string written = mugai::io::writeFileUnique(a.output, r.output_filename, r.output, &err);
+    if (written.empty()) {
+      std::cerr << "mugai: " << err << "\n";
+      return kExitUsage;
+    }
+    if (!a.quiet) std::cerr << "mugai: wrote " << written << "\n";
+  }
+  return finishItem(a, r, data);
+}
+
+int runRules(const Args& a) {
+  if (a.sub == "check") {
+    std::vector<std::string> errors;
+    auto engine = mugai::makeEngine(a.input, errors);
+    if (!engine) {
+      for (const auto& e : errors) std::cerr << e << "\n";
+      std::cerr << "mugai: rules check failed: " << errors.size() << " problem(s)\n";
+      return kExitUsage;
+    }
+    const auto& p = engine->policy();
+    std::cout << p.source << ": OK (" << p.types.size() << " type rules, " << p.chains.size()
+              << " chains, " << p.overrides.size() << " overrides; scanner: "
+              << engine->services().scanner->describe() << ")\n";
+    return kExitOk;
+  }
+  if (a.sub == "defaults") {
+    std::size_t n = 0;
+    const mugai::ParamInfo* t = mugai::paramTable(&n);
+    if (a.markdown) {
+      std::cout << "# Parameters\n\nGenerated by `mugai rules defaults --markdown` from "
+                   "include/mugai/config/params.def. Set them under `limits:` in a rules file.\n\n"
+                   "| parameter | default | min | max | unit | meaning |\n|---|---|---|---|---|---|\n";
+      for (std::size_t i = 0; i < n; ++i) {
+        std::cout << "| `" << t[i].name << "` | " << t[i].default_value << " | " << t[i].min_value
+                  << " | " << t[i].max_value << " | " << t[i].unit << " | " << t[i].doc << " |\n";
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        std::cout << t[i].name << " = " << t[i].default_value << "  # " << t[i].unit << ", "
+                  << t[i].min_value << ".." << t[i].max_value << ": " << t[i].doc << "\n";
+      }
+    }
+    return kExitOk;
+  }
+  if (a.sub == "sanitizers") {
+    mugai::Registry reg;
+    mugai::registerBuiltinSanitizers(reg);
+    for (const auto& name : reg.names()) {
+      const auto* f = reg.find(name);
+      std::cout << name << "\n  " << f->summary() << "\n";
+      for (const auto& p : f->describe()) {
+        std::cout << "  - " << p.name << " (default " << p.default_value << "): " << p.doc << "\n";
+      }
+    }
+    return kExitOk;
+  }
+  if (a.sub == "reasons") {
+    std::size_t n = 0;
+    const mugai::ReasonInfo* t = mugai::reasonTable(&n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::cout << t[i].name << "  " << mugai::verdictName(t[i].default_verdict)
+                << (t[i].fail_closed ? "  fail-closed" : "") << "  " << t[i].enhanced_status
+                << "  " << t[i].public_text << "\n";
+    }
+    return kExitOk;
+  }
+  return usageError("unknown rules subcommand '" + a.sub + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    if (!std::strcmp(argv[i], "--version")) {
+      std::cout << "mugai " << MUGAI_VERSION << "\n";
+      return kExitOk;
+    }
+  }
+  if (argc == 1) {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  Args a;
+  std::string err;
+  if (!parseArgs(argc, argv, a, err)) return usageError(err);
+  if (a.command == "mail") return runMail(a);
+  if (a.command == "file") return runFile(a);
+  if (a.command == "rules") return runRules(a);
+  return usageError("unknown command '" + a.command + "'");
+}

@@ -107,7 +107,10 @@ struct BuildPart {
   std::string mime_type = "text/plain";  ///< "multipart/mixed" etc. for containers
   std::string filename;                  ///< UTF-8; written as RFC 2231 filename* + RFC 2047 name
   std::string disposition;               ///< "inline" / "attachment" / "" (none written)
-  std::string data;  ///< text/*: UTF-8 text; message/rfc822: a serialized 7-bit message; else bytes
+  /// text/* leaves: the charset of `data`. Empty means UTF-8 text (written as quoted-printable);
+  /// any other value means the bytes are kept as they are (written base64 with that charset).
+  std::string charset;
+  std::string data;  ///< text/*: text (see charset); message/rfc822: a serialized 7-bit message; else bytes
   std::vector<BuildPart> children;       ///< multipart only
 };
 

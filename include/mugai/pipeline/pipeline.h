@@ -1,0 +1,81 @@
+/**
+ * @file pipeline.h
+ * @brief The engine: one message (or file) in, one harmless message (or file) out, plus a report.
+ *
+ * Trust: the raw bytes and everything in them are hostile; the envelope is trusted only as far as
+ *        the ingress that built it (SMTP session, file-drop folder).
+ * Limits: every Limits field applies (message size, MIME structure, decoded bytes, HTML, scan
+ *         limits, and sanitizer_deadline_ms for the whole item).
+ * Errors: process*() never throw. An exception from any sanitizer or library is caught around
+ *         each step and becomes internal.error -> TempFail for the item (never a pass).
+ *
+ * The Engine is immutable and shared by all worker threads: policy, sanitizer instances, scanner
+ * and detector are const. Per-item state lives on the stack of process*().
+ */
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mugai/detect/type_detector.h"
+#include "mugai/pipeline/report.h"
+#include "mugai/policy/policy.h"
+#include "mugai/scan/scanner.h"
+
+namespace mugai {
+
+struct Envelope {
+  std::string sender;                   ///< MAIL FROM (may be empty: bounces)
+  std::vector<std::string> recipients;  ///< RCPT TO
+  std::string client_name, client_addr, helo;
+};
+
+struct ProcessResult {
+  Verdict verdict = Verdict::TempFail;
+  /// The message to deliver: sanitized, or (when blocked) the notice-only message. Empty when
+  /// nothing may be delivered (TempFail, or notices disabled on a blocked item).
+  std::string output;
+  bool notice_only = false;     ///< output replaces a blocked item
+  std::string output_filename;  ///< file mode: the safe name of the sanitized file
+  Report report;
+
+  bool blocked() const { return verdict >= Verdict::TempFail; }
+  /// The original must be kept (quarantine): blocked, or a part removed for a fail-closed reason.
+  bool keepOriginal() const;
+};
+
+struct EngineServices {
+  policy::PolicyConstSharedPtr policy;
+  std::shared_ptr<const Scanner> scanner;  ///< null disables scanning (tests only)
+  std::shared_ptr<const TypeDetector> detector;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineServices services);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  ProcessResult processMessage(std::string_view raw, const Envelope& envelope,
+                               const std::string& id) const;
+  ProcessResult processFile(std::string_view data, const std::string& untrusted_filename,
+                            const std::string& id) const;
+  const policy::Policy& policy() const { return *services_.policy; }
+  const EngineServices& services() const { return services_; }
+
+ private:
+  EngineServices services_;
+  SanitizerConstSharedPtr filename_sanitizer_;
+};
+
+/// Builds registry, policy (rules_path, or the embedded defaults when empty), the libclamav
+/// scanner and the libmagic detector. On failure returns nullptr with one line per problem.
+std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors);
+
+/// A fresh report/queue id: time-ordered, unique within the host ("20261123T141203-5f3a9c").
+std::string newItemId();
+
+}  // namespace mugai

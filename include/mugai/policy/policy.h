@@ -1,0 +1,116 @@
+/**
+ * @file policy.h
+ * @brief The security team's policy (rules/ (YAML)), loaded, validated and compiled.
+ *
+ * Trust: rules files are trusted configuration, but they are validated strictly: an unknown key,
+ *        a wrong type, an out-of-range limit, an unknown sanitizer or an override that would let a
+ *        fail-closed reason pass is an error naming the file, line and key.
+ * Limits: none beyond the file size (1 MiB).
+ * Errors: loadPolicy*() return nullptr and fill `errors` (one line each, "file:line: key: text").
+ *
+ * A Policy is immutable once built and shared as PolicyConstSharedPtr by every worker.
+ */
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mugai/core/limits.h"
+#include "mugai/core/verdict.h"
+#include "mugai/sanitizer/registry.h"
+#include "mugai/sanitizer/sanitizer.h"
+
+namespace mugai::policy {
+
+/// What the rules say to do with an attachment of a given true type.
+enum class Action { Keep, Sanitize, Remove, Block };
+std::string_view actionName(Action a);
+
+/// One configured sanitizer in a chain.
+struct ChainStep {
+  std::string sanitizer;  ///< registry name, e.g. "sanitizer.html_to_text"
+  SanitizerConstSharedPtr instance;
+};
+struct Chain {
+  std::string name;
+  std::vector<ChainStep> steps;
+};
+
+struct TypeRule {
+  std::vector<std::string> patterns;  ///< "text/plain", "image/*", "application/vnd.ms-*", "*"
+  Action action = Action::Remove;
+  std::string chain;  ///< for Sanitize
+  int line = 0;       ///< where it was written, for reports ("rules line 42")
+};
+
+struct Notice {
+  bool enabled = true;
+  bool on_conversion = true;  ///< also add the notice when only a body was converted (HTML->text)
+  std::string intro_ja, intro_en;  ///< the opening paragraph in each language
+  std::string footer_ja, footer_en;  ///< closing line (before the reference number)
+  std::string blocked_ja, blocked_en;  ///< text of the notice that replaces a blocked message
+  /// One line per item: "removed", "converted", "renamed", "blocked"; {name} and {reason} are
+  /// replaced by the file name and the reason's wording.
+  std::map<std::string, std::string> item_ja, item_en;
+  std::map<std::string, std::string> reason_ja;  ///< reason name -> Japanese wording
+};
+
+/// Changes that apply when the envelope matches (sender or recipient domain).
+struct Override {
+  std::vector<std::string> sender_domains;     ///< lower case; "*.example.jp" matches subdomains
+  std::vector<std::string> recipient_domains;  ///< any recipient matching is enough
+  std::vector<TypeRule> types;                 ///< tried before the base rules
+  std::map<Reason, Verdict> actions;
+  std::optional<bool> notice_enabled;
+  int line = 0;
+};
+
+struct Policy {
+  std::string source;  ///< file name, or "(embedded defaults)"
+  Limits limits;
+  std::vector<std::string> signature_paths;  ///< absolute
+  bool system_signatures = true;
+  bool scan_output = true;
+  Chain scan;         ///< run on every leaf's original bytes first
+  Chain text_body;    ///< for text/plain bodies
+  Chain html_body;    ///< for text/html bodies
+  std::map<std::string, Chain> chains;  ///< named chains used by types
+  std::vector<TypeRule> types;
+  Action default_action = Action::Remove;
+  std::vector<std::string> denied_extensions;  ///< lower case, without dot
+  Action denied_extension_action = Action::Remove;
+  Action type_mismatch_action = Action::Keep;  ///< Keep = report only
+  Action encrypted_action = Action::Block;     ///< multipart/encrypted, S/MIME, PGP
+  std::map<Reason, Verdict> actions;  ///< reason -> verdict overrides (never weaker than fail-closed)
+  Notice notice;
+  std::vector<Override> overrides;
+
+  /// The verdict for `r` under the base actions and `ov` (may be null).
+  Verdict verdictFor(Reason r, const Override* ov = nullptr) const;
+  /// First override matching the envelope, or null.
+  const Override* match(const std::string& sender, const std::vector<std::string>& recipients) const;
+  /// The rule for `mime` (detected), trying `ov`'s rules first; null means default_action.
+  const TypeRule* route(const std::string& mime, const Override* ov = nullptr) const;
+};
+
+using PolicyConstSharedPtr = std::shared_ptr<const Policy>;
+
+/// Loads and validates a rules file. Relative signature paths resolve against the file's folder.
+PolicyConstSharedPtr loadPolicyFile(const std::string& path, const Registry& registry,
+                                    std::vector<std::string>& errors);
+/// Same, from text; `name` is used in errors, `base_dir` resolves relative paths.
+PolicyConstSharedPtr loadPolicyText(const std::string& text, const std::string& name,
+                                    const std::string& base_dir, const Registry& registry,
+                                    std::vector<std::string>& errors);
+/// The rules compiled into the binary (rules/default.yaml at build time).
+const std::string& embeddedDefaultRules();
+/// Where the embedded rules resolve relative paths (the installed or source rules/ folder).
+std::string embeddedRulesDir();
+
+/// Glob match of a detected MIME type against "type/subtype", "type/*", "prefix*" or "*".
+bool mimeMatches(const std::string& pattern, const std::string& mime);
+
+}  // namespace mugai::policy

@@ -1,0 +1,115 @@
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+
+#include <algorithm>
+#include <array>
+
+#include "mugai/text/charset.h"
+
+namespace mugai::sanitizers::filename_sanitize {
+namespace {
+
+std::size_t seqLength(unsigned char c) {
+  if (c < 0x80) return 1;
+  if ((c >> 5) == 0x6) return 2;
+  if ((c >> 4) == 0xe) return 3;
+  return 4;
+}
+
+bool isBidiOrInvisible(std::string_view s, std::size_t i, std::size_t len) {
+  if (len != 3 && len != 2) return false;
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  if (len == 2) return b(0) == 0xc2 && b(1) >= 0x80 && b(1) <= 0x9f;  // C1 controls
+  if (b(0) == 0xe2 && b(1) == 0x80 && (b(2) >= 0x8b && b(2) <= 0x8f)) return true;  // ZW*, LRM, RLM
+  if (b(0) == 0xe2 && b(1) == 0x80 && (b(2) >= 0xaa && b(2) <= 0xae)) return true;  // U+202A..E
+  if (b(0) == 0xe2 && b(1) == 0x81 && (b(2) >= 0xa6 && b(2) <= 0xa9)) return true;  // U+2066..9
+  if (b(0) == 0xef && b(1) == 0xbb && b(2) == 0xbf) return true;                    // BOM
+  return false;
+}
+
+bool isReservedDevice(std::string_view stem) {
+  std::string up;
+  for (char c : stem) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  static const std::array<std::string_view, 4> fixed = {"CON", "PRN", "AUX", "NUL"};
+  if (std::find(fixed.begin(), fixed.end(), up) != fixed.end()) return true;
+  return up.size() == 4 && (up.rfind("COM", 0) == 0 || up.rfind("LPT", 0) == 0) && up[3] >= '0' &&
+         up[3] <= '9';
+}
+
+/// Cuts `s` to at most `max` bytes on a UTF-8 character boundary.
+std::string cutUtf8(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return std::string(s);
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xc0) == 0x80) --end;
+  return std::string(s.substr(0, end));
+}
+
+}  // namespace
+
+std::string lastExtension(std::string_view name) {
+  auto slash = name.find_last_of("/\\");
+  if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  while (!name.empty() && (name.back() == '.' || name.back() == ' ')) name.remove_suffix(1);
+  auto dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return "";
+  std::string ext(name.substr(dot + 1));
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+std::string sanitizeFilename(std::string_view untrusted_name, const Options& options) {
+  std::string valid = text::sanitizeUtf8(untrusted_name);
+  std::string out;
+  out.reserve(valid.size());
+  for (std::size_t i = 0; i < valid.size();) {
+    unsigned char c = static_cast<unsigned char>(valid[i]);
+    std::size_t len = std::min(seqLength(c), valid.size() - i);
+    if (len == 1) {
+      if (c < 0x20 || c == 0x7f) {
+        i += 1;
+        continue;
+      }
+      if (std::string_view("<>:\"/\\|?*").find(static_cast<char>(c)) != std::string_view::npos) {
+        out.push_back('_');
+        i += 1;
+        continue;
+      }
+    } else if (isBidiOrInvisible(valid, i, len)) {
+      i += len;
+      continue;
+    }
+    out.append(valid, i, len);
+    i += len;
+  }
+  // No leading dots/spaces (hidden files, "..") and no trailing dots/spaces (Windows strips them).
+  std::size_t start = out.find_first_not_of(". ");
+  out = start == std::string::npos ? "" : out.substr(start);
+  while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+  if (out.empty()) out = options.fallback;
+
+  std::string ext = lastExtension(out);
+  std::string stem = ext.empty() ? out : out.substr(0, out.size() - ext.size() - 1);
+  auto first_dot = stem.find('.');
+  if (isReservedDevice(first_dot == std::string::npos ? stem : stem.substr(0, first_dot))) {
+    stem = "_" + stem;
+  }
+  std::string suffix = ext.empty() ? "" : "." + out.substr(out.size() - ext.size());
+  if (suffix.size() > options.max_bytes / 2) suffix = cutUtf8(suffix, options.max_bytes / 2);
+  stem = cutUtf8(stem, options.max_bytes - suffix.size());
+  if (stem.empty()) stem = options.fallback;
+  return stem + suffix;
+}
+
+Outcome FilenameSanitizer::apply(const Part& part, MessageContext&) const {
+  const std::string& raw = part.filename.unverifiedValue();
+  if (raw.empty()) return Outcome::keep();
+  std::string safe = sanitizeFilename(raw, options_);
+  if (safe == raw) return Outcome::keep();
+  Part next = part;
+  next.filename = Untrusted<std::string>(safe);
+  Outcome o = Outcome::replace(std::move(next), Reason::FilenameChanged);
+  o.findings.push_back({"filename_safe", safe});
+  return o;
+}
+
+}  // namespace mugai::sanitizers::filename_sanitize

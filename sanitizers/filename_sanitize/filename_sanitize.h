@@ -1,0 +1,38 @@
+// sanitizer.filename_sanitize: file names that are safe on the other side.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "mugai/sanitizer/registry.h"
+
+namespace mugai::sanitizers::filename_sanitize {
+
+struct Options {
+  std::size_t max_bytes = 200;  ///< UTF-8 bytes, extension kept
+  std::string fallback = "attachment";
+};
+
+/// Makes an untrusted UTF-8 file name safe for Windows/Samba and for people: removes control
+/// characters and bidi controls (U+202E "gpj.exe" tricks), path separators and characters
+/// Windows refuses (<>:"/\|?*), leading dots and trailing dots/spaces; renames reserved device
+/// names (CON, PRN, AUX, NUL, COM1-9, LPT1-9); shortens to max_bytes keeping the extension.
+/// Invalid UTF-8 is repaired first. Never returns an empty name.
+std::string sanitizeFilename(std::string_view untrusted_name, const Options& options = {});
+
+/// The last extension, lower case, without the dot ("" when none): "a.PDF.exe" -> "exe".
+std::string lastExtension(std::string_view name);
+
+class FilenameSanitizer : public Sanitizer {
+ public:
+  explicit FilenameSanitizer(Options options) : options_(std::move(options)) {}
+  std::string_view name() const override { return "sanitizer.filename_sanitize"; }
+  Outcome apply(const Part& part, MessageContext& ctx) const override;
+
+ private:
+  Options options_;
+};
+
+SanitizerFactoryPtr makeFactory();
+
+}  // namespace mugai::sanitizers::filename_sanitize

@@ -1,0 +1,250 @@
+// The Engine: process one message or one file under an immutable policy snapshot.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <random>
+#include <unistd.h>
+
+#include "mugai/mime/mime.h"
+#include "mugai/pipeline/pipeline.h"
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/pipeline/walker.h"
+
+namespace mugai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::vector<std::string> defectNames(const mime::Entity& root) {
+  static const std::pair<std::uint32_t, const char*> kNames[] = {
+      {mime::kDefectBadBase64, "bad_base64"},
+      {mime::kDefectBadQuotedPrintable, "bad_quoted_printable"},
+      {mime::kDefectUnknownEncoding, "unknown_transfer_encoding"},
+      {mime::kDefectMissingFinalBoundary, "missing_final_boundary"},
+      {mime::kDefectNoBoundaryParam, "no_boundary_parameter"},
+      {mime::kDefectStartBoundaryNotFound, "start_boundary_not_found"},
+      {mime::kDefectMissingHeaderBodySeparator, "missing_header_body_separator"},
+      {mime::kDefectFirstLineContinuation, "first_line_continuation"},
+      {mime::kDefectHeaderSyntax, "header_syntax"},
+      {mime::kDefectEightBitHeader, "eight_bit_header"},
+      {mime::kDefectNulBytes, "nul_bytes"},
+      {mime::kDefectBareNewline, "bare_newline"},
+      {mime::kDefectEncryptedOrSigned, "encrypted_or_signed"},
+  };
+  std::uint32_t all = 0;
+  std::vector<const mime::Entity*> stack{&root};
+  while (!stack.empty()) {
+    const mime::Entity* e = stack.back();
+    stack.pop_back();
+    all |= e->defects;
+    for (const auto& c : e->children) stack.push_back(&c);
+  }
+  std::vector<std::string> out;
+  for (const auto& [bit, name] : kNames) {
+    if (all & bit) out.push_back(name);
+  }
+  return out;
+}
+
+/// Finishes a result: verdict, notice, output, timings.
+void finish(ProcessResult& r, pipeline::WalkState& s, const policy::Policy& pol,
+            const policy::Override* ov, Clock::time_point start) {
+  r.verdict = s.verdict;
+  r.report.final_verdict = s.verdict;
+  r.report.reason = s.reason;
+  r.report.elapsed_ms = msSince(start);
+  (void)pol;
+  (void)ov;
+}
+
+bool noticeEnabled(const policy::Policy& pol, const policy::Override* ov) {
+  return ov && ov->notice_enabled ? *ov->notice_enabled : pol.notice.enabled;
+}
+
+/// The message that replaces a blocked one: original envelope headers, the notice as its body.
+std::string blockedNotice(const pipeline::BuiltMessage& built, const std::string& notice) {
+  pipeline::BuiltMessage stub;
+  stub.headers = built.headers;
+  return pipeline::writeMessage(stub, notice, {{"X-Mugai-Verdict", "blocked"}});
+}
+
+}  // namespace
+
+bool ProcessResult::keepOriginal() const {
+  if (verdict >= Verdict::Quarantine) return true;
+  for (const auto& a : report.actions) {
+    if (a.action != "removed" && a.action != "blocked") continue;
+    auto r = reasonByName(a.reason);
+    if (r && reasonInfo(*r).fail_closed && *r != Reason::TypeRemoved && *r != Reason::ExtensionDenied) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Engine::Engine(EngineServices services) : services_(std::move(services)) {
+  filename_sanitizer_ = std::make_shared<const sanitizers::filename_sanitize::FilenameSanitizer>(
+      sanitizers::filename_sanitize::Options{});
+}
+
+Engine::~Engine() = default;
+
+ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envelope,
+                                     const std::string& id) const {
+  auto start = Clock::now();
+  const policy::Policy& pol = *services_.policy;
+  const policy::Override* ov = pol.match(envelope.sender, envelope.recipients);
+  ProcessResult r;
+  r.report.id = id;
+  r.report.kind = "mail";
+  r.report.sender = envelope.sender;
+  r.report.recipients = envelope.recipients;
+  r.report.rules = pol.source;
+  r.report.bytes_in = raw.size();
+  Budget budget(pol.limits, start);
+  MessageContext ctx{pol.limits, budget, services_.scanner.get(), services_.detector.get()};
+  pipeline::WalkState s{pol, ov, *filename_sanitizer_, budget, ctx, r.report};
+
+  pipeline::BuiltMessage built;
+  try {
+    if (raw.size() > pol.limits.message_size_limit) {
+      s.raise(pol.verdictFor(Reason::LimitMessageSize, ov), Reason::LimitMessageSize);
+    } else {
+      mime::ParseResult parsed = mime::parse(raw, budget);
+      r.report.defects = defectNames(parsed.root);
+      if (const std::string* subj = parsed.root.header("Subject")) r.report.subject = mime::decodeHeaderText(*subj);
+      if (const std::string* from = parsed.root.header("From")) r.report.from = mime::decodeHeaderText(*from);
+      if (const std::string* mid = parsed.root.header("Message-ID")) r.report.message_id = mime::decodeHeaderText(*mid);
+      if (parsed.failure) {
+        ActionRecord rec;
+        rec.action = "blocked";
+        rec.reason = std::string(reasonInfo(*parsed.failure).name);
+        rec.sanitizer = "mime";
+        rec.detail = parsed.detail;
+        r.report.actions.push_back(std::move(rec));
+        s.raise(std::max(pol.verdictFor(*parsed.failure, ov), Verdict::TempFail), *parsed.failure);
+      }
+      built = pipeline::buildMessage(parsed.root, s);
+    }
+  } catch (const std::exception& e) {
+    s.raise(Verdict::TempFail, Reason::InternalError);
+    r.report.defects.push_back(std::string("internal: ") + e.what());
+  } catch (...) {
+    s.raise(Verdict::TempFail, Reason::InternalError);
+  }
+  finish(r, s, pol, ov, start);
+  if (r.verdict == Verdict::TempFail) return r;  // the sender's MTA keeps it and retries
+  try {
+    bool notice_on = noticeEnabled(pol, ov);
+    if (r.blocked()) {
+      if (notice_on) {
+        r.output = blockedNotice(built, pipeline::buildNotice(pol.notice, r.report, true));
+        r.notice_only = true;
+      }
+    } else {
+      std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, r.report, false) : "";
+      r.output = pipeline::writeMessage(
+          built, notice, {{"X-Mugai-Verdict", r.report.verdictWord()}, {"X-Mugai-Id", id}});
+    }
+  } catch (const std::exception& e) {
+    r.output.clear();
+    r.verdict = r.report.final_verdict = Verdict::TempFail;
+    r.report.reason = Reason::InternalError;
+    r.report.defects.push_back(std::string("internal: ") + e.what());
+  }
+  r.report.bytes_out = r.output.size();
+  r.report.elapsed_ms = msSince(start);
+  return r;
+}
+
+ProcessResult Engine::processFile(std::string_view data, const std::string& untrusted_filename,
+                                  const std::string& id) const {
+  auto start = Clock::now();
+  const policy::Policy& pol = *services_.policy;
+  ProcessResult r;
+  r.report.id = id;
+  r.report.kind = "file";
+  r.report.filename = untrusted_filename;
+  r.report.rules = pol.source;
+  r.report.bytes_in = data.size();
+  Budget budget(pol.limits, start);
+  MessageContext ctx{pol.limits, budget, services_.scanner.get(), services_.detector.get()};
+  pipeline::WalkState s{pol, nullptr, *filename_sanitizer_, budget, ctx, r.report};
+  pipeline::LeafResult leaf;
+  try {
+    if (data.size() > pol.limits.message_size_limit) {
+      s.raise(pol.verdictFor(Reason::LimitMessageSize), Reason::LimitMessageSize);
+      r.report.actions.push_back({"", untrusted_filename, "", "", "blocked",
+                                  std::string(reasonInfo(Reason::LimitMessageSize).name), "limits",
+                                  "file larger than message_size_limit"});
+    } else if (auto refused = budget.chargeDecoded(data.size())) {
+      s.raise(Verdict::Reject, *refused);
+    } else {
+      Part p;
+      p.data = std::string(data);
+      p.filename = Untrusted<std::string>(untrusted_filename);
+      p.attachment = true;
+      p.detected = services_.detector->detect(p.data);
+      leaf = pipeline::processLeaf(p, false, false, s);
+    }
+  } catch (const std::exception& e) {
+    s.raise(Verdict::TempFail, Reason::InternalError);
+    r.report.defects.push_back(std::string("internal: ") + e.what());
+  } catch (...) {
+    s.raise(Verdict::TempFail, Reason::InternalError);
+  }
+  // A file is one item: removing its only part blocks it.
+  if (leaf.kind != pipeline::LeafResult::Kind::Attachment && s.verdict < Verdict::TempFail) {
+    s.verdict = Verdict::Reject;
+    if (s.reason == Reason::Kept) s.reason = Reason::TypeRemoved;
+  }
+  finish(r, s, pol, nullptr, start);
+  if (!r.blocked()) {
+    r.output = std::move(leaf.part.data);
+    r.output_filename = leaf.part.filename.empty()
+                            ? sanitizers::filename_sanitize::sanitizeFilename(untrusted_filename)
+                            : leaf.part.filename;
+  }
+  r.report.bytes_out = r.output.size();
+  r.report.elapsed_ms = msSince(start);
+  return r;
+}
+
+std::string newItemId() {
+  static std::atomic<std::uint32_t> counter{0};
+  static const std::uint32_t salt = std::random_device{}() ^ static_cast<std::uint32_t>(getpid());
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::uint32_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d-%06x-%04x", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, salt & 0xffffff,
+                n & 0xffff);
+  return buf;
+}
+
+namespace pipeline {
+
+std::string typeFromExtension(const std::string& ext) {
+  static const std::map<std::string, std::string> kTypes = {
+      {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"png", "image/png"}, {"gif", "image/gif"},
+      {"bmp", "image/*"}, {"tif", "image/tiff"}, {"tiff", "image/tiff"}, {"webp", "image/webp"},
+      {"pdf", "application/pdf"}, {"zip", "application/zip"}, {"txt", "text/*"},
+      {"csv", "text/*"}, {"html", "text/html"}, {"htm", "text/html"},
+      {"docx", "application/vnd.openxmlformats-officedocument.*"},
+      {"xlsx", "application/vnd.openxmlformats-officedocument.*"},
+      {"pptx", "application/vnd.openxmlformats-officedocument.*"},
+  };
+  auto it = kTypes.find(ext);
+  return it == kTypes.end() ? "" : it->second;
+}
+
+}  // namespace pipeline
+}  // namespace mugai

@@ -1,0 +1,289 @@
+// One leaf through the policy: scan the original, route by true type, run the chain, scan the
+// output, make the name safe. Every decision lands in the report.
+#include <algorithm>
+#include <exception>
+
+#include "mugai/detect/type_detector.h"
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/pipeline/walker.h"
+
+namespace mugai::pipeline {
+namespace {
+
+using policy::Action;
+
+struct ChainRun {
+  Part part;
+  Verdict verdict = Verdict::Pass;
+  Reason reason = Reason::Kept;
+  std::string step;
+  std::string detail;
+  bool modified = false;
+  Reason modify_reason = Reason::Kept;
+  std::vector<Finding> findings;
+};
+
+Verdict effectiveVerdict(const WalkState& s, Reason r, Verdict proposed) {
+  const auto* ov = s.override_rules;
+  if (ov) {
+    auto it = ov->actions.find(r);
+    if (it != ov->actions.end()) return it->second;
+  }
+  auto it = s.policy.actions.find(r);
+  if (it != s.policy.actions.end()) return it->second;
+  return proposed;
+}
+
+void recordDetections(const Outcome& o, const Part& part, WalkState& s) {
+  for (const auto& d : o.detections) {
+    s.report.detections.push_back(
+        {part.path, part.filename.unverifiedValue(), d.signature, d.stage});
+  }
+}
+
+/// Runs `chain` over `part`. Exceptions from a step become internal.error (TempFail).
+ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
+  ChainRun run{std::move(part)};
+  for (const auto& step : chain.steps) {
+    if (auto late = s.budget.checkDeadline()) {
+      run.verdict = effectiveVerdict(s, *late, reasonInfo(*late).default_verdict);
+      run.reason = *late;
+      run.step = step.sanitizer;
+      return run;
+    }
+    Outcome o;
+    try {
+      o = step.instance->apply(run.part, s.ctx);
+    } catch (const std::exception& e) {
+      o = Outcome::fail(Reason::InternalError, e.what());
+      o.verdict = Verdict::TempFail;
+    } catch (...) {
+      o = Outcome::fail(Reason::InternalError, "unknown exception");
+      o.verdict = Verdict::TempFail;
+    }
+    recordDetections(o, run.part, s);
+    for (auto& f : o.findings) run.findings.push_back(std::move(f));
+    if (o.verdict == Verdict::Modified && o.replacement) {
+      run.part = std::move(*o.replacement);
+      run.modified = true;
+      if (run.modify_reason == Reason::Kept || o.reason == Reason::HtmlConverted) {
+        run.modify_reason = o.reason;
+      }
+      continue;
+    }
+    if (o.verdict >= Verdict::PartRemoved) {
+      run.verdict = effectiveVerdict(s, o.reason, o.verdict);
+      if (reasonInfo(o.reason).fail_closed && run.verdict < Verdict::PartRemoved) {
+        run.verdict = Verdict::PartRemoved;  // defence in depth: the loader already refuses this
+      }
+      run.reason = o.reason;
+      run.step = step.sanitizer;
+      run.detail = o.detail;
+      return run;
+    }
+  }
+  return run;
+}
+
+ActionRecord baseRecord(const Part& part, bool body) {
+  ActionRecord rec;
+  rec.part = part.path;
+  rec.filename = part.filename.unverifiedValue();
+  rec.declared_type = part.declared_type.unverifiedValue();
+  rec.detected_type = part.detected.mime;
+  rec.body = body;
+  rec.bytes_in = part.data.size();
+  return rec;
+}
+
+/// Removes or blocks the part for `reason`; returns a Gone leaf.
+LeafResult refuse(const Part& part, bool body, Verdict v, Reason reason, const std::string& step,
+                  const std::string& detail, std::vector<Finding> findings, WalkState& s) {
+  ActionRecord rec = baseRecord(part, body);
+  rec.action = v >= Verdict::TempFail ? "blocked" : "removed";
+  rec.reason = std::string(reasonInfo(reason).name);
+  rec.sanitizer = step;
+  rec.detail = detail;
+  rec.findings = std::move(findings);
+  s.report.actions.push_back(std::move(rec));
+  s.raise(std::max(v, Verdict::PartRemoved), reason);
+  s.any_notice_item = true;
+  return {};
+}
+
+std::string outputName(const Part& original, const Part& result) {
+  std::string name = result.filename.unverifiedValue();
+  if (name.empty()) return name;
+  if (result.output_type == "text/plain" && original.detected.mime != "text/plain" &&
+      filename_sanitize::lastExtension(name) != "txt") {
+    name += ".txt";
+  }
+  return name;
+}
+
+/// Declared type or extension disagreeing with the true type (PyCIRCLean's two-way check).
+std::optional<std::string> mismatch(const Part& part) {
+  const std::string& detected = part.detected.mime;
+  const std::string& declared = part.declared_type.unverifiedValue();
+  if (detected.empty() || detected == "application/octet-stream" || detected == "inode/x-empty" ||
+      detected == "application/x-empty") {
+    return std::nullopt;
+  }
+  std::string ext = filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  std::string by_ext = typeFromExtension(ext);
+  if (!by_ext.empty() && !policy::mimeMatches(by_ext, detected)) {
+    return "name ." + ext + " suggests " + by_ext + ", content is " + detected;
+  }
+  auto family = [](const std::string& m) { return m.substr(0, m.find('/')); };
+  if (!declared.empty() && declared != "application/octet-stream" &&
+      family(declared) != family(detected) && !(family(declared) == "text" && isBodyTextType(detected))) {
+    return "declared " + declared + ", content is " + detected;
+  }
+  return std::nullopt;
+}
+
+LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
+  ActionRecord rec = baseRecord(original, false);
+  rec.findings = std::move(run.findings);
+  Part& out = run.part;
+  rec.action = run.modified ? (run.modify_reason == Reason::HtmlConverted ? "converted" : "rebuilt")
+                            : "kept";
+  rec.reason = std::string(reasonInfo(run.modified ? run.modify_reason : Reason::Kept).name);
+  if (run.modified) {
+    s.raise(Verdict::Modified, run.modify_reason);
+    s.any_notice_item = true;
+  }
+  std::string name = outputName(original, out);
+  Outcome renamed = s.filename_sanitizer.apply(
+      [&] {
+        Part p = out;
+        p.filename = Untrusted<std::string>(name);
+        return p;
+      }(),
+      s.ctx);
+  if (renamed.verdict == Verdict::Modified && renamed.replacement) {
+    rec.findings.push_back({"renamed_to", renamed.replacement->filename.unverifiedValue()});
+    name = renamed.replacement->filename.unverifiedValue();
+    if (!run.modified) {
+      rec.action = "renamed";
+      rec.reason = std::string(reasonInfo(Reason::FilenameChanged).name);
+    }
+    s.raise(Verdict::Modified, Reason::FilenameChanged);
+    s.any_notice_item = true;
+  }
+  LeafResult r;
+  r.kind = LeafResult::Kind::Attachment;
+  r.part.mime_type = out.output_type.empty() ? out.detected.mime : out.output_type;
+  if (r.part.mime_type.rfind("text/", 0) == 0 && !run.modified) {
+    r.part.charset = out.charset.unverifiedValue();  // kept as is: declare what it was
+  }
+  r.part.filename = name.empty() ? std::string() : name;
+  r.part.disposition = "attachment";
+  r.part.data = out.data;
+  rec.bytes_out = out.data.size();
+  s.report.actions.push_back(std::move(rec));
+  return r;
+}
+
+LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s) {
+  ChainRun body = runChain(html ? s.policy.html_body : s.policy.text_body, run.part, s);
+  if (body.verdict >= Verdict::PartRemoved) {
+    return refuse(part, true, body.verdict, body.reason, body.step, body.detail,
+                  std::move(body.findings), s);
+  }
+  ActionRecord rec = baseRecord(part, true);
+  rec.findings = std::move(run.findings);
+  for (auto& f : body.findings) rec.findings.push_back(std::move(f));
+  bool converted = body.modify_reason == Reason::HtmlConverted;
+  rec.action = converted ? "converted" : "kept";
+  rec.reason = std::string(reasonInfo(body.modified ? body.modify_reason : Reason::Kept).name);
+  rec.sanitizer = html ? "chains.html_body" : "chains.text_body";
+  rec.bytes_out = body.part.data.size();
+  if (converted) {
+    s.raise(Verdict::Modified, Reason::HtmlConverted);
+    if (s.policy.notice.on_conversion) s.any_notice_item = true;
+  }
+  s.report.actions.push_back(std::move(rec));
+  LeafResult r;
+  r.kind = LeafResult::Kind::Body;
+  r.part.mime_type = "text/plain";
+  r.part.data = std::move(body.part.data);
+  return r;
+}
+
+}  // namespace
+
+bool isBodyTextType(const std::string& m) {
+  return m.rfind("text/", 0) == 0 || m == "application/octet-stream" || m == "inode/x-empty" ||
+         m == "application/x-empty";
+}
+
+LeafResult processLeaf(const Part& part, bool body_candidate, bool lenient_body, WalkState& s) {
+  if (auto late = s.budget.checkDeadline()) {
+    return refuse(part, body_candidate, reasonInfo(*late).default_verdict, *late, "pipeline",
+                  "deadline reached", {}, s);
+  }
+  // 1. Scan the original bytes, whatever they are.
+  ChainRun scanned = runChain(s.policy.scan, part, s);
+  if (scanned.verdict >= Verdict::PartRemoved) {
+    return refuse(part, body_candidate, scanned.verdict, scanned.reason, scanned.step,
+                  scanned.detail, std::move(scanned.findings), s);
+  }
+  scanned.part = part;  // the scan chain never rewrites; route the original
+  bool body = body_candidate && isBodyTextType(part.detected.mime);
+  if (body) {
+    const std::string& declared = part.declared_type.unverifiedValue();
+    bool html = declared == "text/html" || part.detected.mime == "text/html";
+    (void)lenient_body;
+    return processBody(part, scanned, html, s);
+  }
+  // 2. Names that are refused whatever the content.
+  std::string ext = filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  const auto& denied = s.policy.denied_extensions;
+  if (!ext.empty() && std::find(denied.begin(), denied.end(), ext) != denied.end()) {
+    Verdict v = s.policy.denied_extension_action == Action::Block ? Verdict::Reject
+                                                                  : Verdict::PartRemoved;
+    v = effectiveVerdict(s, Reason::ExtensionDenied, v);
+    return refuse(part, false, v, Reason::ExtensionDenied, "rules.extensions",
+                  "extension ." + ext + " is denied", std::move(scanned.findings), s);
+  }
+  // 3. Route by true type.
+  const policy::TypeRule* rule = s.policy.route(part.detected.mime, s.override_rules);
+  Action action = rule ? rule->action : s.policy.default_action;
+  std::string where = rule ? "rules.types (line " + std::to_string(rule->line) + ")" : "rules.default";
+  if (auto why = mismatch(part)) {
+    scanned.findings.push_back({"type_mismatch", *why});
+    if (s.policy.type_mismatch_action == Action::Remove || s.policy.type_mismatch_action == Action::Block) {
+      Verdict v = s.policy.type_mismatch_action == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
+      return refuse(part, false, effectiveVerdict(s, Reason::TypeMismatch, v), Reason::TypeMismatch,
+                    "rules.type_mismatch", *why, std::move(scanned.findings), s);
+    }
+  }
+  if (action == Action::Remove || action == Action::Block) {
+    Reason r = action == Action::Block ? Reason::TypeBlocked : Reason::TypeRemoved;
+    Verdict v = effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
+    return refuse(part, false, v, r, where, "true type " + part.detected.mime,
+                  std::move(scanned.findings), s);
+  }
+  if (action == Action::Sanitize) {
+    auto it = s.policy.chains.find(rule->chain);
+    ChainRun run = runChain(it->second, part, s);
+    for (auto& f : scanned.findings) run.findings.insert(run.findings.begin(), std::move(f));
+    if (run.verdict >= Verdict::PartRemoved) {
+      return refuse(part, false, run.verdict, run.reason, run.step, run.detail,
+                    std::move(run.findings), s);
+    }
+    // 4. Scan what the chain produced, too.
+    if (run.modified && s.policy.scan_output) {
+      ChainRun again = runChain(s.policy.scan, run.part, s);
+      if (again.verdict >= Verdict::PartRemoved) {
+        return refuse(part, false, again.verdict, again.reason, again.step, again.detail,
+                      std::move(run.findings), s);
+      }
+    }
+    return keepAttachment(part, run, s);
+  }
+  return keepAttachment(part, scanned, s);
+}
+
+}  // namespace mugai::pipeline

@@ -1,0 +1,70 @@
+// The notice at the top of a sanitized message (or in place of a blocked one): Japanese first,
+// English below, one line per thing that was changed or removed, in words staff understand.
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/pipeline/walker.h"
+
+namespace mugai::pipeline {
+namespace {
+
+std::string fill(std::string tmpl, const std::string& name, const std::string& reason) {
+  auto replace = [&](const std::string& key, const std::string& value) {
+    for (std::size_t pos = tmpl.find(key); pos != std::string::npos; pos = tmpl.find(key, pos + value.size())) {
+      tmpl.replace(pos, key.size(), value);
+    }
+  };
+  replace("{name}", name);
+  replace("{reason}", reason);
+  return tmpl;
+}
+
+std::string itemKey(const ActionRecord& a, bool on_conversion) {
+  if (a.action == "removed") return "removed";
+  if (a.action == "blocked") return "blocked";
+  if (a.action == "renamed") return "renamed";
+  if (a.action == "converted" && (on_conversion || !a.body)) return "converted";
+  if (a.action == "rebuilt" && a.reason != "kept") return "converted";
+  return "";
+}
+
+std::string displayName(const ActionRecord& a, bool ja) {
+  if (!a.filename.empty()) {
+    filename_sanitize::Options o;
+    o.max_bytes = 120;
+    return filename_sanitize::sanitizeFilename(a.filename, o);
+  }
+  if (a.body) {
+    if (a.action == "converted") return ja ? "HTML形式の本文" : "the HTML body";
+    return ja ? "本文" : "the message body";
+  }
+  return ja ? "名前のない添付ファイル" : "an unnamed attachment";
+}
+
+}  // namespace
+
+std::string buildNotice(const policy::Notice& n, const Report& report, bool blocked) {
+  std::string ja = n.intro_ja + "\n";
+  std::string en = n.intro_en + "\n";
+  if (blocked) {
+    ja += n.blocked_ja + "\n";
+    en += n.blocked_en + "\n";
+  }
+  bool listed = false;
+  for (const auto& a : report.actions) {
+    std::string key = itemKey(a, n.on_conversion);
+    if (key.empty()) continue;
+    auto tj = n.item_ja.find(key);
+    auto te = n.item_en.find(key);
+    std::string reason_en(a.reason.empty() ? "" : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
+    auto rj = n.reason_ja.find(a.reason);
+    std::string reason_ja = rj != n.reason_ja.end() ? rj->second : reason_en;
+    if (tj != n.item_ja.end()) ja += "・" + fill(tj->second, displayName(a, true), reason_ja) + "\n";
+    if (te != n.item_en.end()) en += "- " + fill(te->second, displayName(a, false), reason_en) + "\n";
+    listed = true;
+  }
+  if (!listed && !blocked) return "";
+  ja += n.footer_ja + "\n受付番号: " + report.id + "\n";
+  en += n.footer_en + "\nReference: " + report.id + "\n";
+  return ja + "\n" + en;
+}
+
+}  // namespace mugai::pipeline

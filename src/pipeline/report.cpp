@@ -1,0 +1,138 @@
+#include "mugai/pipeline/report.h"
+
+#include <cstdio>
+
+#include "mugai/text/charset.h"
+
+namespace mugai {
+namespace {
+
+void field(std::string& out, const char* key, const std::string& value, bool comma = true) {
+  out += '"';
+  out += key;
+  out += "\":";
+  out += jsonString(value);
+  if (comma) out += ',';
+}
+
+void findingsJson(std::string& out, const std::vector<Finding>& findings) {
+  out += "\"findings\":{";
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    out += jsonString(findings[i].key, 64) + ":" + jsonString(findings[i].value);
+    if (i + 1 < findings.size()) out += ',';
+  }
+  out += '}';
+}
+
+}  // namespace
+
+std::string jsonString(const std::string& s, std::size_t max_bytes) {
+  std::string valid = text::sanitizeUtf8(s);
+  if (valid.size() > max_bytes) {
+    std::size_t end = max_bytes;
+    while (end > 0 && (static_cast<unsigned char>(valid[end]) & 0xc0) == 0x80) --end;
+    valid = valid.substr(0, end) + "…";
+  }
+  std::string out = "\"";
+  for (unsigned char c : valid) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string Report::verdictWord() const {
+  if (final_verdict >= Verdict::TempFail) return "blocked";
+  if (final_verdict == Verdict::Pass) return "clean";
+  return "sanitized";
+}
+
+std::string Report::toJson(bool timings) const {
+  std::string o = "{";
+  field(o, "id", id);
+  field(o, "kind", kind);
+  field(o, "verdict", verdictWord());
+  field(o, "final_verdict", std::string(verdictName(final_verdict)));
+  field(o, "reason", std::string(reasonInfo(reason).name));
+  if (final_verdict >= Verdict::TempFail) field(o, "reason_text", std::string(reasonInfo(reason).public_text));
+  field(o, "sender", sender);
+  o += "\"recipients\":[";
+  for (std::size_t i = 0; i < recipients.size(); ++i) o += (i ? "," : "") + jsonString(recipients[i]);
+  o += "],";
+  field(o, "from", from);
+  field(o, "subject", subject);
+  field(o, "message_id", message_id);
+  if (!filename.empty()) field(o, "filename", filename);
+  field(o, "rules", rules);
+  o += "\"bytes_in\":" + std::to_string(bytes_in) + ",\"bytes_out\":" + std::to_string(bytes_out) + ",";
+  if (timings) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", elapsed_ms);
+    o += "\"elapsed_ms\":" + std::string(buf) + ",";
+  }
+  o += "\"actions\":[";
+  for (std::size_t i = 0; i < actions.size(); ++i) {
+    const auto& a = actions[i];
+    o += i ? ",{" : "{";
+    field(o, "part", a.part);
+    field(o, "filename", a.filename);
+    field(o, "action", a.action);
+    field(o, "reason", a.reason);
+    field(o, "declared_type", a.declared_type);
+    field(o, "detected_type", a.detected_type);
+    field(o, "sanitizer", a.sanitizer);
+    if (!a.detail.empty()) field(o, "detail", a.detail);
+    o += "\"body\":" + std::string(a.body ? "true" : "false") + ",";
+    o += "\"bytes_in\":" + std::to_string(a.bytes_in) + ",\"bytes_out\":" + std::to_string(a.bytes_out) + ",";
+    findingsJson(o, a.findings);
+    o += "}";
+  }
+  o += "],\"detections\":[";
+  for (std::size_t i = 0; i < detections.size(); ++i) {
+    const auto& d = detections[i];
+    o += i ? ",{" : "{";
+    field(o, "part", d.part);
+    field(o, "filename", d.filename);
+    field(o, "signature", d.signature);
+    field(o, "stage", d.stage, false);
+    o += "}";
+  }
+  o += "],\"defects\":[";
+  for (std::size_t i = 0; i < defects.size(); ++i) o += (i ? "," : "") + jsonString(defects[i]);
+  o += "]}";
+  return o;
+}
+
+std::string Report::logLine() const {
+  std::string line = "id=" + id + " verdict=" + verdictWord() + " reason=" +
+                     std::string(reasonInfo(reason).name);
+  if (kind == "mail") {
+    line += " from=<" + jsonString(sender, 128).substr(1);
+    line.pop_back();
+    line += "> rcpts=" + std::to_string(recipients.size());
+  } else {
+    line += " file=" + jsonString(filename, 128);
+  }
+  int changed = 0;
+  for (const auto& a : actions) {
+    if (a.action != "kept" && a.action != "dropped_alternative") ++changed;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " actions=%d detections=%zu ms=%.1f", changed, detections.size(), elapsed_ms);
+  return line + buf;
+}
+
+}  // namespace mugai

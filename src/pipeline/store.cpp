@@ -1,0 +1,124 @@
+#include "mugai/io/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+namespace mugai::io {
+namespace {
+
+bool fail(std::string* error, const std::string& what) {
+  if (error) *error = what + ": " + std::strerror(errno);
+  return false;
+}
+
+bool writeAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+void syncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+/// Writes a uniquely named temporary file in `dir`; returns its path or "".
+std::string writeTemp(const std::string& dir, std::string_view data, unsigned mode, std::string* error) {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string tmp = dir + "/.mugai-tmp-" + std::to_string(rd()) + std::to_string(getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;
+      fail(error, "cannot create " + tmp);
+      return "";
+    }
+    bool ok = writeAll(fd, data) && ::fsync(fd) == 0;
+    int saved = errno;
+    ::close(fd);
+    if (!ok) {
+      errno = saved;
+      ::unlink(tmp.c_str());
+      fail(error, "cannot write " + tmp);
+      return "";
+    }
+    return tmp;
+  }
+  errno = EEXIST;
+  fail(error, "cannot create a temporary file in " + dir);
+  return "";
+}
+
+std::string parentOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+}  // namespace
+
+bool writeFileAtomic(const std::string& path, std::string_view data, std::string* error,
+                     unsigned mode) {
+  std::string dir = parentOf(path);
+  std::string tmp = writeTemp(dir, data, mode, error);
+  if (tmp.empty()) return false;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    return fail(error, "cannot rename into " + path);
+  }
+  syncDir(dir);
+  return true;
+}
+
+std::string writeFileUnique(const std::string& dir, const std::string& name, std::string_view data,
+                            std::string* error, unsigned mode) {
+  std::string tmp = writeTemp(dir, data, mode, error);
+  if (tmp.empty()) return "";
+  std::filesystem::path n(name);
+  std::string stem = n.stem().string(), ext = n.extension().string();
+  for (int i = 0; i < 10000; ++i) {
+    std::string candidate = dir + "/" + (i == 0 ? name : stem + "-" + std::to_string(i) + ext);
+    // link() fails with EEXIST instead of replacing: no existing file is ever overwritten.
+    if (::link(tmp.c_str(), candidate.c_str()) == 0) {
+      ::unlink(tmp.c_str());
+      syncDir(dir);
+      return candidate;
+    }
+    if (errno != EEXIST) break;
+  }
+  int saved = errno;
+  ::unlink(tmp.c_str());
+  errno = saved;
+  fail(error, "cannot place " + name + " in " + dir);
+  return "";
+}
+
+bool quarantineStore(const std::string& dir, const std::string& id, std::string_view original,
+                     const std::string& report_json, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    if (error) *error = "cannot create " + dir + ": " + ec.message();
+    return false;
+  }
+  return writeFileAtomic(dir + "/" + id + ".orig", original, error) &&
+         writeFileAtomic(dir + "/" + id + ".json", report_json + "\n", error);
+}
+
+}  // namespace mugai::io

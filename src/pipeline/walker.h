@@ -1,0 +1,63 @@
+// Internal to src/pipeline: the per-item walk over a parsed message and the leaf decisions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mugai/mime/mime.h"
+#include "mugai/pipeline/pipeline.h"
+
+namespace mugai::pipeline {
+
+/// Everything one item's walk needs; lives on the stack of Engine::process*().
+struct WalkState {
+  const policy::Policy& policy;
+  const policy::Override* override_rules;
+  const Sanitizer& filename_sanitizer;
+  Budget& budget;
+  MessageContext& ctx;
+  Report& report;
+  Verdict verdict = Verdict::Pass;
+  Reason reason = Reason::Kept;
+  bool any_notice_item = false;  ///< something a person should be told about
+
+  /// Records a verdict; the worst wins, and its reason becomes the item's reason.
+  void raise(Verdict v, Reason r) {
+    if (v > verdict || (v == verdict && v > Verdict::Pass && reason == Reason::Kept)) {
+      verdict = v;
+      reason = r;
+    }
+  }
+  bool stopped() const { return verdict >= Verdict::TempFail; }
+};
+
+/// The outcome of one leaf: nothing (removed), a body text, or an attachment.
+struct LeafResult {
+  enum class Kind { Gone, Body, Attachment } kind = Kind::Gone;
+  mime::BuildPart part;
+};
+
+/// Decides one leaf (scan, route, chain, rename) and records it in the report.
+LeafResult processLeaf(const Part& part, bool body_candidate, bool lenient_body,
+                       WalkState& state);
+
+/// Builds the sanitized form of a whole message entity: its headers and body tree.
+struct BuiltMessage {
+  std::vector<mime::HeaderField> headers;
+  std::vector<mime::BuildPart> bodies;       ///< text/plain UTF-8 parts, in order
+  std::vector<mime::BuildPart> attachments;  ///< files and attached messages, in order
+};
+BuiltMessage buildMessage(const mime::Entity& root, WalkState& state);
+
+/// Serializes `built` with `notice` (may be empty) as the first part.
+std::string writeMessage(const BuiltMessage& built, const std::string& notice,
+                         const std::vector<mime::HeaderField>& extra_headers);
+
+/// The notice a person reads: Japanese first, English below, one line per item.
+std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked);
+
+/// Type facts used by the router and the report.
+bool isBodyTextType(const std::string& detected_mime);
+std::string typeFromExtension(const std::string& ext);
+
+}  // namespace mugai::pipeline
