@@ -37,6 +37,8 @@ class SanitizerParams {
  public:
   SanitizerParams() = default;
   explicit SanitizerParams(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+  SanitizerParams(std::initializer_list<std::pair<const std::string, std::string>> values)
+      : values_(values) {}
   /// Checks that every key is known and every value fits its spec; returns the first error.
   std::optional<std::string> validate(const std::vector<ParamSpec>& specs) const;
   bool getBool(const std::vector<ParamSpec>& specs, const std::string& name) const;

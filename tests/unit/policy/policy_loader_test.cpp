@@ -1,0 +1,157 @@
+#include <catch2/catch.hpp>
+
+#include "mugai/policy/policy.h"
+#include "support/test_support.h"
+
+using namespace mugai;
+using namespace mugai::policy;
+
+namespace {
+
+const Registry& registry() {
+  static Registry r = [] {
+    Registry reg;
+    registerBuiltinSanitizers(reg);
+    return reg;
+  }();
+  return r;
+}
+
+std::string minimal(const std::string& extra = "") {
+  return "version: 1\n"
+         "chains:\n"
+         "  scan: [sanitizer.clamav_scan]\n"
+         "  text_body: [sanitizer.text_normalize]\n"
+         "  html_body: [sanitizer.html_to_text]\n" +
+         extra;
+}
+
+PolicyConstSharedPtr load(const std::string& text, std::vector<std::string>& errors) {
+  return loadPolicyText(text, "test.yaml", (test::sourceDir() / "rules").string(), registry(), errors);
+}
+
+bool anyError(const std::vector<std::string>& errors, const std::string& needle) {
+  for (const auto& e : errors) {
+    if (e.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped rules load and say what the docs say", "[unit]") {
+  std::vector<std::string> errors;
+  auto file = (test::sourceDir() / "rules" / "default.yaml").string();
+  auto p = loadPolicyFile(file, registry(), errors);
+  INFO((errors.empty() ? "" : errors.front()));
+  REQUIRE(p);
+  REQUIRE(p->default_action == Action::Remove);
+  REQUIRE(p->route("application/x-dosexec")->action == Action::Remove);
+  REQUIRE(p->route("text/html")->action == Action::Sanitize);
+  REQUIRE(p->route("image/png")->action == Action::Keep);
+  REQUIRE(p->route("application/x-unheard-of") == nullptr);
+  REQUIRE(p->verdictFor(Reason::AvInfected) == Verdict::PartRemoved);
+  REQUIRE(p->verdictFor(Reason::AvIncomplete) == Verdict::Quarantine);
+  REQUIRE(!p->signature_paths.empty());
+  REQUIRE(p->scan.steps.size() == 1);
+  REQUIRE(p->notice.item_ja.count("removed"));
+  // The embedded copy is the same text as the file.
+  REQUIRE(embeddedDefaultRules() == test::readFile(file));
+}
+
+TEST_CASE("rules errors name the file, the line and the key", "[unit]") {
+  std::vector<std::string> errors;
+  REQUIRE_FALSE(load(minimal("colour: red\n"), errors));
+  REQUIRE(anyError(errors, "test.yaml:6: colour: unknown key"));
+
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("limits:\n  mime_nesting_limit: 100000\n"), errors));
+  REQUIRE(anyError(errors, "test.yaml:7: limits.mime_nesting_limit"));
+  REQUIRE(anyError(errors, "out of range"));
+
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("limits:\n  mime_nesting_limt: 3\n"), errors));
+  REQUIRE(anyError(errors, "unknown parameter 'mime_nesting_limt'"));
+
+  errors.clear();
+  REQUIRE_FALSE(load("version: 1\nchains:\n  scan: [sanitizer.nope]\n  text_body: []\n  html_body: []\n", errors));
+  REQUIRE(anyError(errors, "test.yaml:3: chains.scan: unknown sanitizer 'sanitizer.nope'"));
+
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("types:\n  - match: text/plain\n    action: allow\n"), errors));
+  REQUIRE(anyError(errors, "test.yaml:8: types.action: unknown action 'allow'"));
+
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("types:\n  - match: text/plain\n    action: sanitize\n    chain: nope\n"), errors));
+  REQUIRE(anyError(errors, "unknown chain 'nope'"));
+
+  errors.clear();
+  REQUIRE_FALSE(load("version: 1\nchains: [\n", errors));
+  REQUIRE(anyError(errors, "test.yaml:"));
+}
+
+TEST_CASE("an override can never let a fail-closed reason pass", "[unit]") {
+  std::vector<std::string> errors;
+  REQUIRE_FALSE(load(minimal("actions:\n  av.infected: pass\n"), errors));
+  REQUIRE(anyError(errors, "test.yaml:7: actions.av.infected: is fail-closed"));
+
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("actions:\n  limit.mime_depth: modified\n"), errors));
+  REQUIRE(anyError(errors, "is fail-closed"));
+
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("overrides:\n  - sender_domain: partner.example.jp\n"
+                             "    actions: {av.incomplete: pass}\n"),
+                     errors));
+  REQUIRE(anyError(errors, "overrides.actions.av.incomplete: is fail-closed"));
+
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("default: keep\n"), errors));
+  REQUIRE(anyError(errors, "allowlist"));
+
+  errors.clear();
+  auto ok = load(minimal("actions:\n  av.infected: reject\n  type.mismatch: part_removed\n"), errors);
+  REQUIRE(ok);
+  REQUIRE(ok->verdictFor(Reason::AvInfected) == Verdict::Reject);
+}
+
+TEST_CASE("overrides apply by sender or recipient domain", "[unit]") {
+  std::vector<std::string> errors;
+  auto p = load(minimal("types:\n  - match: application/zip\n    action: keep\n"
+                        "overrides:\n"
+                        "  - sender_domain: ['*.partner.example.jp']\n"
+                        "    types:\n      - match: application/zip\n        action: remove\n"
+                        "  - recipient_domain: city.example.lg.jp\n    notice: false\n"),
+                errors);
+  INFO((errors.empty() ? "" : errors.front()));
+  REQUIRE(p);
+  const Override* ov = p->match("a@mail.partner.example.jp", {"b@x.jp"});
+  REQUIRE(ov);
+  REQUIRE(p->route("application/zip", ov)->action == Action::Remove);
+  REQUIRE(p->route("application/zip", nullptr)->action == Action::Keep);
+  REQUIRE(p->match("a@partner.example.jp.evil.com", {"b@x.jp"}) == nullptr);
+  const Override* rc = p->match("a@x.jp", {"c@y.jp", "d@CITY.example.lg.jp"});
+  REQUIRE(rc);
+  REQUIRE(rc->notice_enabled == false);
+}
+
+TEST_CASE("sanitizer parameters in chains are checked at load", "[unit]") {
+  std::vector<std::string> errors;
+  REQUIRE(load(minimal("chains_extra: 1\n"), errors) == nullptr);
+  errors.clear();
+  std::string text =
+      "version: 1\nchains:\n  scan: [sanitizer.clamav_scan]\n"
+      "  text_body: [{sanitizer.text_normalize: {line_limit: 5}}]\n  html_body: []\n";
+  REQUIRE_FALSE(load(text, errors));
+  REQUIRE(anyError(errors, "test.yaml:4: chains.text_body.sanitizer.text_normalize"));
+  REQUIRE(anyError(errors, "out of range"));
+}
+
+TEST_CASE("mime patterns", "[unit]") {
+  REQUIRE(mimeMatches("image/*", "image/png"));
+  REQUIRE_FALSE(mimeMatches("image/*", "text/plain"));
+  REQUIRE(mimeMatches("*", "anything/at-all"));
+  REQUIRE(mimeMatches("application/vnd.openxmlformats-officedocument.*",
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document"));
+  REQUIRE_FALSE(mimeMatches("text/plain", "text/plain2"));
+}

@@ -1,0 +1,56 @@
+#include <catch2/catch.hpp>
+
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+
+using namespace mugai;
+using namespace mugai::sanitizers::filename_sanitize;
+
+TEST_CASE("filename_sanitize: hostile names become safe names", "[unit][adversarial]") {
+  // RLO trick: "invoice<U+202E>fdp.exe" displays as "invoiceexe.pdf"
+  REQUIRE(sanitizeFilename("invoice\xe2\x80\xae" "fdp.exe") == "invoicefdp.exe");
+  REQUIRE(sanitizeFilename("../../etc/passwd") == "_.._etc_passwd");
+  REQUIRE(sanitizeFilename("..\\..\\boot.ini") == "_.._boot.ini");
+  REQUIRE(sanitizeFilename("a\x01\x1f" "b.txt") == "ab.txt");
+  REQUIRE(sanitizeFilename("CON.txt") == "_CON.txt");
+  REQUIRE(sanitizeFilename("lpt1") == "_lpt1");
+  REQUIRE(sanitizeFilename("report.pdf. . ") == "report.pdf");
+  REQUIRE(sanitizeFilename("...") == "attachment");
+  REQUIRE(sanitizeFilename("") == "attachment");
+  REQUIRE(sanitizeFilename("a:b*c?.txt") == "a_b_c_.txt");
+  REQUIRE(sanitizeFilename("報告書（令和6年度）.txt") == "報告書（令和6年度）.txt");
+  REQUIRE(sanitizeFilename("\xff\xfe.txt").find('\xff') == std::string::npos);
+}
+
+TEST_CASE("filename_sanitize: long names keep their extension and whole characters", "[unit]") {
+  std::string name;
+  for (int i = 0; i < 200; ++i) name += "\xe3\x81\x82";  // あ x200
+  name += ".docx";
+  std::string out = sanitizeFilename(name);
+  REQUIRE(out.size() <= 200);
+  REQUIRE(out.substr(out.size() - 5) == ".docx");
+  REQUIRE((out.size() - 5) % 3 == 0);
+  REQUIRE(sanitizeFilename(sanitizeFilename(name)) == sanitizeFilename(name));  // idempotent
+}
+
+TEST_CASE("filename_sanitize: last extension", "[unit]") {
+  REQUIRE(lastExtension("invoice.PDF.exe") == "exe");
+  REQUIRE(lastExtension("archive.tar.gz") == "gz");
+  REQUIRE(lastExtension(".bashrc") == "");
+  REQUIRE(lastExtension("noext") == "");
+  REQUIRE(lastExtension("trick.exe. ") == "exe");
+}
+
+TEST_CASE("filename_sanitize: the sanitizer reports a rename", "[unit]") {
+  Limits l;
+  Budget b(l);
+  MessageContext ctx{l, b, nullptr, nullptr};
+  FilenameSanitizer s(Options{});
+  Part p;
+  p.filename = Untrusted<std::string>("photo\xe2\x80\xaegpj.exe");
+  Outcome o = s.apply(p, ctx);
+  REQUIRE(o.verdict == Verdict::Modified);
+  REQUIRE(o.reason == Reason::FilenameChanged);
+  REQUIRE(o.replacement->filename.unverifiedValue() == "photogpj.exe");
+  p.filename = Untrusted<std::string>("fine.pdf");
+  REQUIRE(s.apply(p, ctx).verdict == Verdict::Pass);
+}
