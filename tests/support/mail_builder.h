@@ -1,0 +1,58 @@
+// Small helpers to build test messages and to inspect the engine's output.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mugai/mime/mime.h"
+
+namespace mugai::test {
+
+/// A multipart/mixed message with a text body and attachments (already base64-encoded here).
+struct Attachment {
+  std::string type, filename, data;
+};
+
+inline std::string buildMail(const std::string& subject, const std::string& body,
+                             const std::vector<Attachment>& attachments,
+                             const std::string& body_type = "text/plain; charset=us-ascii") {
+  std::string m = "From: Sender <sender@example.com>\r\nTo: staff@city.example.lg.jp\r\n"
+                  "Subject: " + subject + "\r\nMessage-ID: <t1@example.com>\r\nMIME-Version: 1.0\r\n";
+  if (attachments.empty()) {
+    return m + "Content-Type: " + body_type + "\r\n\r\n" + body + "\r\n";
+  }
+  m += "Content-Type: multipart/mixed; boundary=\"XyZ\"\r\n\r\npreamble\r\n--XyZ\r\n"
+       "Content-Type: " + body_type + "\r\n\r\n" + body + "\r\n";
+  for (const auto& a : attachments) {
+    m += "--XyZ\r\nContent-Type: " + a.type + "; name=\"" + a.filename +
+         "\"\r\nContent-Disposition: attachment; filename=\"" + a.filename +
+         "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + mime::encodeBase64(a.data) + "\r\n";
+  }
+  return m + "--XyZ--\r\n";
+}
+
+/// Calls f on every entity of a parsed tree (iteratively).
+inline void forEachEntity(const mime::Entity& root, const std::function<void(const mime::Entity&)>& f) {
+  std::vector<const mime::Entity*> stack{&root};
+  while (!stack.empty()) {
+    const mime::Entity* e = stack.back();
+    stack.pop_back();
+    f(*e);
+    for (auto it = e->children.rbegin(); it != e->children.rend(); ++it) stack.push_back(&*it);
+  }
+}
+
+/// Concatenated text of the text/plain leaves that are not attachments.
+inline std::string bodyText(const mime::Entity& root) {
+  std::string out;
+  forEachEntity(root, [&](const mime::Entity& e) {
+    if (e.mimeType() == "text/plain" && e.disposition != "attachment" && e.filename.empty() &&
+        e.children.empty()) {
+      out += e.body;
+    }
+  });
+  return out;
+}
+
+}  // namespace mugai::test

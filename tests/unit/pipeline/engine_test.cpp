@@ -1,0 +1,204 @@
+// End-to-end engine tests: real libmagic, real libclamav with rules/signatures, shipped rules.
+#include <catch2/catch.hpp>
+
+#include "mugai/mime/mime.h"
+#include "mugai/pipeline/pipeline.h"
+#include "support/mail_builder.h"
+#include "support/test_support.h"
+
+using namespace mugai;
+using test::Attachment;
+
+namespace {
+
+const Engine& engine() {
+  static std::unique_ptr<Engine> e = [] {
+    std::vector<std::string> errors;
+    auto made = makeEngine((test::sourceDir() / "rules" / "default.yaml").string(), errors);
+    if (!made) FAIL("engine: " << (errors.empty() ? "?" : errors.front()));
+    return made;
+  }();
+  return *e;
+}
+
+std::string eicar() { return test::readFile(test::generatedDir() / "eicar.com"); }
+
+ProcessResult run(const std::string& raw) {
+  return engine().processMessage(raw, Envelope{"sender@example.com", {"staff@city.example.lg.jp"}}, "T1");
+}
+
+mime::Entity reparse(const std::string& out) {
+  Limits l;
+  Budget b(l);
+  mime::ParseResult p = mime::parse(out, b);
+  REQUIRE_FALSE(p.failure);
+  return p.root;
+}
+
+bool hasHtml(const mime::Entity& root) {
+  bool found = false;
+  test::forEachEntity(root, [&](const mime::Entity& e) { found |= e.mimeType() == "text/html"; });
+  return found;
+}
+
+const ActionRecord* actionFor(const Report& r, const std::string& filename) {
+  for (const auto& a : r.actions) {
+    if (a.filename == filename) return &a;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a plain message passes clean, as UTF-8 text, without a notice", "[integration]") {
+  auto r = run(test::buildMail("Hello", "Dear staff,\r\nthe minutes are below.", {}));
+  REQUIRE(r.verdict == Verdict::Pass);
+  REQUIRE(r.report.verdictWord() == "clean");
+  auto root = reparse(r.output);
+  REQUIRE(root.mimeType() == "text/plain");
+  REQUIRE(test::bodyText(root).find("the minutes are below.") != std::string::npos);
+  REQUIRE(r.output.find("X-Mugai-Verdict: clean") != std::string::npos);
+  REQUIRE(r.output.find("無害化") == std::string::npos);
+}
+
+TEST_CASE("an HTML body becomes text with links visible and a notice on top", "[integration]") {
+  std::string html =
+      "<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
+      "<p>Please see <a href=\"https://example.org/report\">the report</a>.</p>"
+      "<img src=\"https://tracker.example/pixel.gif\" alt=\"\"><!-- secret --></body></html>";
+  auto r = run(test::buildMail("HTML", html, {}, "text/html; charset=utf-8"));
+  REQUIRE(r.report.verdictWord() == "sanitized");
+  auto root = reparse(r.output);
+  REQUIRE_FALSE(hasHtml(root));
+  std::string text = test::bodyText(root);
+  REQUIRE(text.find("the report <https://example.org/report>") != std::string::npos);
+  REQUIRE(text.find("alert") == std::string::npos);
+  REQUIRE(text.find("secret") == std::string::npos);
+  REQUIRE(text.find("tracker.example") == std::string::npos);
+  // Notice first: Japanese, then English.
+  auto ja = text.find("無害化");
+  auto en = text.find("made harmless");
+  REQUIRE(ja != std::string::npos);
+  REQUIRE(en != std::string::npos);
+  REQUIRE(ja < en);
+  REQUIRE(en < text.find("Please see"));
+}
+
+TEST_CASE("EICAR in an attachment is detected and the attachment removed", "[integration]") {
+  auto r = run(test::buildMail("Invoice", "See attached.",
+                               {{"application/pdf", "invoice.pdf", eicar()},
+                                {"text/plain", "notes.txt", "just notes\n"}}));
+  REQUIRE(r.report.detections.size() == 1);
+  REQUIRE(r.report.detections[0].signature.find("EICAR") != std::string::npos);
+  REQUIRE(r.report.detections[0].filename == "invoice.pdf");
+  const ActionRecord* a = actionFor(r.report, "invoice.pdf");
+  REQUIRE(a);
+  REQUIRE(a->action == "removed");
+  REQUIRE(a->reason == "av.infected");
+  REQUIRE(r.keepOriginal());
+  auto root = reparse(r.output);
+  std::string text = test::bodyText(root);
+  REQUIRE(text.find("invoice.pdf") != std::string::npos);  // the notice names it
+  REQUIRE(r.output.find("X5O!P%@AP") == std::string::npos);
+  REQUIRE(r.output.find(mime::encodeBase64(eicar()).substr(0, 40)) == std::string::npos);
+  bool notes = false;
+  test::forEachEntity(root, [&](const mime::Entity& e) { notes |= e.filename == "notes.txt"; });
+  REQUIRE(notes);  // the clean attachment is still there
+}
+
+TEST_CASE("EICAR inside an attached message inside an attachment is found", "[integration]") {
+  std::string inner = test::buildMail("inner", "inner body", {{"application/octet-stream", "x.com", eicar()}});
+  std::string outer =
+      "From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"OUT\"\r\n\r\n--OUT\r\nContent-Type: text/plain\r\n\r\n"
+      "forwarded\r\n--OUT\r\nContent-Type: message/rfc822\r\n\r\n" + inner + "\r\n--OUT--\r\n";
+  auto r = run(outer);
+  REQUIRE(r.report.detections.size() == 1);
+  REQUIRE(r.report.detections[0].part.find("2.") == 0);
+  REQUIRE(r.output.find("X5O!P%@AP") == std::string::npos);
+  auto root = reparse(r.output);
+  bool attached_message = false;
+  test::forEachEntity(root, [&](const mime::Entity& e) { attached_message |= e.isMessage(); });
+  REQUIRE(attached_message);
+}
+
+TEST_CASE("a PE called photo.jpg is removed by its true type and the lie reported", "[integration]") {
+  std::string pe = "MZ" + std::string(58, '\0') + std::string("\x80\0\0\0", 4) + std::string(64, '\0') +
+                   "PE\0\0" + std::string("\x4c\x01\x01\0", 4) + std::string(300, '\0');
+  auto r = run(test::buildMail("Photo", "holiday", {{"image/jpeg", "photo.jpg", pe}}));
+  const ActionRecord* a = actionFor(r.report, "photo.jpg");
+  REQUIRE(a);
+  REQUIRE(a->action == "removed");
+  REQUIRE(a->detected_type != "image/jpeg");
+  bool mismatch = false;
+  for (const auto& f : a->findings) mismatch |= f.key == "type_mismatch";
+  REQUIRE(mismatch);
+}
+
+TEST_CASE("denied extensions are removed whatever the content", "[integration]") {
+  auto r = run(test::buildMail("Script", "run me", {{"text/plain", "run.vbs", "MsgBox 1\n"}}));
+  const ActionRecord* a = actionFor(r.report, "run.vbs");
+  REQUIRE(a);
+  REQUIRE(a->reason == "extension.denied");
+}
+
+TEST_CASE("ISO-2022-JP mail with NEC extension characters comes out right", "[integration]") {
+  // Subject "①㈱" as ISO-2022-JP encoded word: ESC $ B 2D21 2D6A ESC ( B
+  std::string subj = "=?ISO-2022-JP?B?" + mime::encodeBase64(std::string("\x1b$B-!-j\x1b(B"), 0) + "?=";
+  std::string raw = "From: a@example.jp\r\nTo: b@city.example.lg.jp\r\nSubject: " + subj +
+                    "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n"
+                    "Content-Transfer-Encoding: 7bit\r\n\r\n\x1b$B-!-j\x1b(B\r\n";
+  auto r = run(raw);
+  REQUIRE(r.report.subject == "①㈱");
+  auto root = reparse(r.output);
+  REQUIRE(mime::decodeHeaderText(*root.header("Subject")) == "①㈱");
+  REQUIRE(test::bodyText(root).find("①㈱") != std::string::npos);
+  REQUIRE(root.charset == "utf-8");
+}
+
+TEST_CASE("encrypted mail cannot be inspected and is blocked", "[integration]") {
+  std::string raw = "From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: secret\r\n"
+                    "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data; "
+                    "name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQAx\r\n";
+  auto r = run(raw);
+  REQUIRE(r.blocked());
+  REQUIRE(r.report.reason == Reason::ContentEncrypted);
+  REQUIRE(r.notice_only);
+  REQUIRE(r.output.find("MIAGCSqGSIb3DQEHA6CAMIACAQAx") == std::string::npos);
+  REQUIRE(r.keepOriginal());
+}
+
+TEST_CASE("sanitizing is idempotent: the output of mugai passes mugai clean", "[integration]") {
+  auto first = run(test::buildMail("HTML", "<p>Hello <b>world</b></p>", {{"text/plain", "a.txt", "abc\n"}},
+                                   "text/html; charset=utf-8"));
+  REQUIRE(first.report.verdictWord() == "sanitized");
+  auto second = run(first.output);
+  INFO(second.report.toJson());
+  REQUIRE(second.report.verdictWord() == "clean");
+  REQUIRE(test::bodyText(reparse(second.output)) == test::bodyText(reparse(first.output)));
+}
+
+TEST_CASE("file mode: clean file kept, EICAR blocked, HTML converted", "[integration]") {
+  auto clean = engine().processFile("minutes of the meeting\n", "minutes.txt", "F1");
+  REQUIRE(clean.verdict == Verdict::Pass);
+  REQUIRE(clean.output == "minutes of the meeting\n");
+  REQUIRE(clean.output_filename == "minutes.txt");
+  auto bad = engine().processFile(eicar(), "eicar.com", "F2");
+  REQUIRE(bad.blocked());
+  REQUIRE(bad.output.empty());
+  REQUIRE(bad.report.detections.size() == 1);
+  auto html = engine().processFile("<html><body><p>x<script>evil()</script></p></body></html>", "a.html", "F3");
+  REQUIRE(html.report.verdictWord() == "sanitized");
+  REQUIRE(html.output_filename == "a.html.txt");
+  REQUIRE(html.output.find("evil") == std::string::npos);
+}
+
+TEST_CASE("the report is valid, complete JSON", "[integration]") {
+  auto r = run(test::buildMail("Report \"quotes\"\x01", "x", {{"application/pdf", "e\"vil\n.pdf", eicar()}}));
+  std::string j = r.report.toJson();
+  REQUIRE(j.find("\"verdict\":\"sanitized\"") != std::string::npos);
+  REQUIRE(j.find("\"detections\":[{") != std::string::npos);
+  REQUIRE(j.find("\"actions\":[") != std::string::npos);
+  REQUIRE(j.find('\n') == std::string::npos);
+  REQUIRE(j.find('\x01') == std::string::npos);
+}
