@@ -254,7 +254,7 @@ std::string encodeHeader(std::string_view name, std::string_view utf8_value) {
   std::size_t line_len = out.size();
   for (std::size_t i = 0; i < atoms.size(); ++i) {
     std::string ws = i == 0 ? " " : atoms[i].ws;
-    if (i > 0 && !ws.empty() && line_len + ws.size() + atoms[i].text.size() > kFold) {
+    if (!ws.empty() && line_len + ws.size() + atoms[i].text.size() > kFold) {
       out += "\r\n";
       line_len = 0;
     }

@@ -1,0 +1,155 @@
+// Every corpus mail parses within the default limits (or fails on a limit, reported), and the
+// derived Japanese mails decode to the expected Subject, From display name and file names.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mugai/core/limits.h"
+#include "mugai/text/charset.h"
+#include "support/test_support.h"
+#include "tests/unit/mime/mime_test_util.h"
+
+using namespace mugai;
+using namespace mugai::mime;
+namespace fs = std::filesystem;
+
+namespace {
+
+void appendCodePoint(std::string& out, unsigned cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+/// The string value of a top-level "key" in a flat JSON object (enough for *.expected.json).
+std::optional<std::string> jsonString(const std::string& json, const std::string& key) {
+  std::size_t at = json.find("\"" + key + "\"");
+  if (at == std::string::npos) return std::nullopt;
+  at = json.find(':', at + key.size() + 2);
+  if (at == std::string::npos) return std::nullopt;
+  at = json.find('"', at);
+  if (at == std::string::npos) return std::nullopt;
+  std::string out;
+  for (std::size_t i = at + 1; i < json.size(); ++i) {
+    char c = json[i];
+    if (c == '"') return out;
+    if (c != '\\' || i + 1 >= json.size()) {
+      out.push_back(c);
+      continue;
+    }
+    char e = json[++i];
+    if (e == 'n') out.push_back('\n');
+    else if (e == 't') out.push_back('\t');
+    else if (e == 'r') out.push_back('\r');
+    else if (e == 'u' && i + 4 < json.size()) {
+      unsigned cp = std::stoul(json.substr(i + 1, 4), nullptr, 16);
+      i += 4;
+      if (cp >= 0xd800 && cp < 0xdc00 && json.compare(i + 1, 2, "\\u") == 0) {
+        unsigned lo = std::stoul(json.substr(i + 3, 4), nullptr, 16);
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        i += 6;
+      }
+      appendCodePoint(out, cp);
+    } else {
+      out.push_back(e);
+    }
+  }
+  return std::nullopt;
+}
+
+/// "山田 太郎 <taro@example.jp>" -> "山田 太郎" (quotes removed).
+std::string displayName(const std::string& from) {
+  std::string name = from.substr(0, std::min(from.find('<'), from.size()));
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+    name = name.substr(1, name.size() - 2);
+  }
+  return name;
+}
+
+}  // namespace
+
+TEST_CASE("corpus: every mail parses within the default limits", "[corpus]") {
+  auto corpus = MUGAI_REQUIRE_CORPUS();
+  if (!corpus) return;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(*corpus / "mail")) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  for (const auto& entry : fs::directory_iterator(*corpus / "japanese" / "derived-mail")) {
+    if (entry.path().extension() == ".eml") files.push_back(entry.path());
+  }
+  REQUIRE(files.size() > 100);
+  std::size_t limited = 0;
+  for (const auto& file : files) {
+    std::string raw = mugai::test::readFile(file);
+    Limits limits;
+    Budget budget(limits);
+    ParseResult r;
+    double ms = mime::test::millis([&] { r = parse(raw, budget); });
+    INFO(file.string());
+    CHECK(ms < 2000);
+    if (r.failure) {
+      ++limited;
+      bool is_limit = reasonInfo(*r.failure).name.substr(0, 6) == "limit.";
+      CHECK(is_limit);
+      WARN(file.filename().string() << ": " << reasonInfo(*r.failure).name << " (" << r.detail
+                                    << ")");
+      continue;
+    }
+    for (const Entity* e : mime::test::flatten(r.root)) {
+      CHECK(text::isValidUtf8(e->filename));
+      if (const std::string* s = e->header("Subject")) {
+        CHECK(text::isValidUtf8(decodeHeaderText(*s)));
+      }
+    }
+  }
+  CHECK(limited < files.size() / 20);
+}
+
+TEST_CASE("corpus: derived Japanese mails decode exactly", "[corpus]") {
+  auto corpus = MUGAI_REQUIRE_CORPUS();
+  if (!corpus) return;
+  auto dir = *corpus / "japanese" / "derived-mail";
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    const std::string suffix = ".expected.json";
+    if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) continue;
+    std::string json = mugai::test::readFile(entry.path());
+    fs::path eml = dir / (name.substr(0, name.size() - suffix.size()) + ".eml");
+    auto r = mime::test::parseWith(mugai::test::readFile(eml));
+    INFO(eml.filename().string());
+    REQUIRE_FALSE(r.failure);
+    if (auto subject = jsonString(json, "subject")) {
+      REQUIRE(r.root.header("Subject"));
+      CHECK(decodeHeaderText(*r.root.header("Subject")) == *subject);
+    }
+    if (auto from = jsonString(json, "from_display_name")) {
+      REQUIRE(r.root.header("From"));
+      CHECK(displayName(decodeHeaderText(*r.root.header("From"))) == *from);
+    }
+    if (auto file = jsonString(json, "attachment_filename")) {
+      bool found = false;
+      for (const Entity* e : mime::test::flatten(r.root)) found = found || e->filename == *file;
+      CHECK(found);
+    }
+    ++checked;
+  }
+  CHECK(checked >= 9);
+}
