@@ -42,6 +42,11 @@ constexpr std::size_t kElfNotesMax = 64;
 constexpr int kCommonFlags = MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_COMPRESS_FORK | MAGIC_ERROR;
 constexpr int kMimeFlags = MAGIC_MIME_TYPE | kCommonFlags;
 constexpr int kDescFlags = MAGIC_NONE | kCommonFlags;
+// For text the soft-magic rules (hundreds of regex and search tests) are what libmagic spends
+// its time on (~0.7 ms of CPU for 2 KB of plain text here, against ~25 us for a PDF); the MIME
+// call has already paid for them, so the description of text only runs the cheap built-in
+// encoding check ("UTF-8 text, with CRLF line terminators"), about 6 us.
+constexpr int kTextDescFlags = MAGIC_NONE | MAGIC_NO_CHECK_SOFT | kCommonFlags;
 
 /// One libmagic cookie, opened and bounded; `error` is set when it could not be made usable.
 class Cookie {
@@ -127,14 +132,20 @@ class MagicTypeDetector final : public TypeDetector {
   static TypeInfo detectOrThrow(std::string_view data) {
     thread_local Cookie mime_cookie(kMimeFlags);
     thread_local Cookie desc_cookie(kDescFlags);
+    thread_local Cookie text_desc_cookie(kTextDescFlags);
     if (!mime_cookie.ok()) return {kUnknownMime, mime_cookie.error()};
     const char* mime = mime_cookie.run(data);
     if (mime == nullptr || *mime == '\0') return {kUnknownMime, mime_cookie.lastError()};
     TypeInfo info;
     info.mime = toLower(mime);
-    if (desc_cookie.ok()) {
-      const char* desc = desc_cookie.run(data);
-      if (desc != nullptr) info.description = cleanDescription(desc);
+    if (info.mime.find('/') == std::string::npos) {
+      // Not a MIME type (libmagic printed a diagnostic instead): the most restrictive answer.
+      return {kUnknownMime, cleanDescription(mime)};
+    }
+    // The description is for reports only; it never changes the MIME type.
+    Cookie& desc = info.mime.rfind("text/", 0) == 0 ? text_desc_cookie : desc_cookie;
+    if (desc.ok()) {
+      if (const char* d = desc.run(data)) info.description = cleanDescription(d);
     }
     return info;
   }

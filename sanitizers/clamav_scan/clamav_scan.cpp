@@ -1,0 +1,61 @@
+#include "sanitizers/clamav_scan/clamav_scan.h"
+
+#include <string>
+
+namespace mugai::sanitizers::clamav_scan {
+namespace {
+
+constexpr std::string_view kEncryptedPrefix = "Heuristics.Encrypted.";
+
+/// Signature names come from our databases and libclamav, but keep reports plain anyway.
+std::string printable(std::string_view s) {
+  constexpr std::size_t kMax = 200;
+  std::string out;
+  for (char c : s.substr(0, kMax)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u >= 0x7f ? '?' : c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Outcome outcomeFor(const ScanResult& result, std::string_view stage) {
+  const std::string signature = printable(result.signature);
+  switch (result.status) {
+    case ScanResult::Status::Clean: {
+      Outcome o = Outcome::keep();
+      o.findings.push_back({"av", "clean"});
+      return o;
+    }
+    case ScanResult::Status::Infected: {
+      Outcome o = Outcome::fail(Reason::AvInfected, "signature " + signature);
+      o.detections.push_back({signature, std::string(stage)});
+      o.findings.push_back({"av", "infected"});
+      return o;
+    }
+    case ScanResult::Status::Incomplete: {
+      const bool encrypted = signature.compare(0, kEncryptedPrefix.size(), kEncryptedPrefix) == 0;
+      Outcome o = Outcome::fail(encrypted ? Reason::ContentEncrypted : Reason::AvIncomplete,
+                                signature + (result.detail.empty() ? "" : ": ") +
+                                    printable(result.detail));
+      o.findings.push_back({"av", "incomplete"});
+      o.findings.push_back({"av_incomplete", signature});
+      return o;
+    }
+    case ScanResult::Status::Error:
+      break;
+  }
+  Outcome o = Outcome::fail(Reason::AvError, printable(result.detail));
+  o.findings.push_back({"av", "error"});
+  return o;
+}
+
+Outcome ClamavScanSanitizer::apply(const Part& part, MessageContext& ctx) const {
+  if (ctx.scanner == nullptr) return Outcome::fail(Reason::AvError, "no scanner");
+  if (auto reason = ctx.budget.checkDeadline()) return Outcome::fail(*reason);
+  // The tree path is ours; the sender's file name never reaches the engine.
+  return outcomeFor(ctx.scanner->scan(part.data, part.path), options_.stage);
+}
+
+}  // namespace mugai::sanitizers::clamav_scan
