@@ -15,7 +15,7 @@
 // the one call site is scanMap() below, the only place to touch when moving to the new API.
 #include <clamav.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -220,8 +220,10 @@ bool setNum(cl_engine* engine, cl_engine_field field, std::uint64_t value, const
 bool applyLimits(cl_engine* engine, const Limits& l, std::string* error) {
   constexpr std::uint64_t kU32Max = 0xffffffffULL;
   auto u32 = [](std::uint64_t v) { return v > kU32Max ? kU32Max : v; };
-  return setNum(engine, CL_ENGINE_MAX_FILESIZE, l.scan_max_filesize, "scan_max_filesize",
-                error) &&
+  // libclamav cannot scan files of 2 GiB or more and clamps (with a warning) anything above.
+  constexpr std::uint64_t kMaxFileSize = 0x7fffffffULL;
+  const std::uint64_t filesize = std::min(l.scan_max_filesize, kMaxFileSize);
+  return setNum(engine, CL_ENGINE_MAX_FILESIZE, filesize, "scan_max_filesize", error) &&
          setNum(engine, CL_ENGINE_MAX_SCANSIZE, l.scan_max_scansize, "scan_max_scansize",
                 error) &&
          setNum(engine, CL_ENGINE_MAX_RECURSION, u32(l.scan_max_recursion), "scan_max_recursion",

@@ -131,6 +131,27 @@ TEST_CASE("clamav scanner: a reached limit is Incomplete, never Clean",
   }
 }
 
+TEST_CASE("clamav scanner: every limit at its bounds is accepted", "[unit][scan]") {
+  std::size_t count = 0;
+  const mugai::ParamInfo* table = mugai::paramTable(&count);
+  for (bool maximum : {false, true}) {
+    ClamavOptions o = testOptions();
+    for (std::size_t i = 0; i < count; ++i) {
+      std::string name(table[i].name);
+      if (name.rfind("scan_max_", 0) != 0) continue;
+      REQUIRE_FALSE(mugai::setLimit(o.limits, name,
+                                    maximum ? table[i].max_value : table[i].min_value));
+    }
+    std::string error;
+    auto s = mugai::makeClamavScanner(o, &error);
+    INFO(error);
+    REQUIRE(s);
+    ScanResult r = s->scan(fixture("eicar.com"), "");
+    CHECK(r.status != Status::Clean);
+    CHECK(r.status != Status::Error);
+  }
+}
+
 TEST_CASE("clamav scanner: bad signature paths are refused", "[unit][scan]") {
   std::string error;
   SECTION("missing path") {
@@ -146,6 +167,12 @@ TEST_CASE("clamav scanner: bad signature paths are refused", "[unit][scan]") {
     o.signature_paths = {(tmp.path() / "broken.ndb").string()};
     CHECK(mugai::makeClamavScanner(o, &error) == nullptr);
     CHECK(error.find("broken.ndb") != std::string::npos);
+  }
+  SECTION("a file that is not a database") {
+    ClamavOptions o = testOptions();
+    o.signature_paths = {(signatureDir() / "README.md").string()};
+    CHECK(mugai::makeClamavScanner(o, &error) == nullptr);
+    CHECK(error.find("README.md") != std::string::npos);
   }
   SECTION("no signatures at all") {
     ClamavOptions o;
