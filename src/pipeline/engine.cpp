@@ -180,9 +180,13 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
   try {
     if (data.size() > pol.limits.message_size_limit) {
       s.raise(pol.verdictFor(Reason::LimitMessageSize), Reason::LimitMessageSize);
-      r.report.actions.push_back({"", untrusted_filename, "", "", "blocked",
-                                  std::string(reasonInfo(Reason::LimitMessageSize).name), "limits",
-                                  "file larger than message_size_limit"});
+      ActionRecord rec;
+      rec.filename = untrusted_filename;
+      rec.action = "blocked";
+      rec.reason = std::string(reasonInfo(Reason::LimitMessageSize).name);
+      rec.sanitizer = "limits";
+      rec.detail = "file larger than message_size_limit";
+      r.report.actions.push_back(std::move(rec));
     } else if (auto refused = budget.chargeDecoded(data.size())) {
       s.raise(Verdict::Reject, *refused);
     } else {

@@ -43,7 +43,8 @@ void recordDetections(const Outcome& o, const Part& part, WalkState& s) {
 
 /// Runs `chain` over `part`. Exceptions from a step become internal.error (TempFail).
 ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
-  ChainRun run{std::move(part)};
+  ChainRun run;
+  run.part = std::move(part);
   for (const auto& step : chain.steps) {
     if (auto late = s.budget.checkDeadline()) {
       run.verdict = effectiveVerdict(s, *late, reasonInfo(*late).default_verdict);
@@ -115,7 +116,7 @@ std::string outputName(const Part& original, const Part& result) {
   std::string name = result.filename.unverifiedValue();
   if (name.empty()) return name;
   if (result.output_type == "text/plain" && original.detected.mime != "text/plain" &&
-      filename_sanitize::lastExtension(name) != "txt") {
+      sanitizers::filename_sanitize::lastExtension(name) != "txt") {
     name += ".txt";
   }
   return name;
@@ -129,7 +130,7 @@ std::optional<std::string> mismatch(const Part& part) {
       detected == "application/x-empty") {
     return std::nullopt;
   }
-  std::string ext = filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
   std::string by_ext = typeFromExtension(ext);
   if (!by_ext.empty() && !policy::mimeMatches(by_ext, detected)) {
     return "name ." + ext + " suggests " + by_ext + ", content is " + detected;
@@ -238,7 +239,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, bool lenient_body,
     return processBody(part, scanned, html, s);
   }
   // 2. Names that are refused whatever the content.
-  std::string ext = filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
   const auto& denied = s.policy.denied_extensions;
   if (!ext.empty() && std::find(denied.begin(), denied.end(), ext) != denied.end()) {
     Verdict v = s.policy.denied_extension_action == Action::Block ? Verdict::Reject

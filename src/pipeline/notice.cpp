@@ -28,9 +28,9 @@ std::string itemKey(const ActionRecord& a, bool on_conversion) {
 
 std::string displayName(const ActionRecord& a, bool ja) {
   if (!a.filename.empty()) {
-    filename_sanitize::Options o;
+    sanitizers::filename_sanitize::Options o;
     o.max_bytes = 120;
-    return filename_sanitize::sanitizeFilename(a.filename, o);
+    return sanitizers::filename_sanitize::sanitizeFilename(a.filename, o);
   }
   if (a.body) {
     if (a.action == "converted") return ja ? "HTML形式の本文" : "the HTML body";
