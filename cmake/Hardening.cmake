@@ -1,6 +1,6 @@
 # Warnings and hardening for every mugai target (mugai_apply_flags).
 function(mugai_apply_flags target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
     -fstack-protector-strong -fno-strict-aliasing)
   if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
     target_compile_definitions(${target} PRIVATE _FORTIFY_SOURCE=2)
