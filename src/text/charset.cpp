@@ -258,6 +258,9 @@ void decodeDetected(std::string_view bytes, DecodeResult& r) {
 bool labelIsWrong(std::string_view bytes, const Charset& declared, const DecodeResult& got,
                   const internal::Detection& d, const DecodeResult& alt) {
   if (alt.invalid > got.invalid) return false;
+  // Pure 7-bit input under a label that is not ASCII-compatible (ISO-2022-*, UTF-7): the label's
+  // own decoder knows the escapes; "US-ASCII" would only pass raw ESC bytes through.
+  if (d.charset == "US-ASCII") return false;
   if (d.strong) {
     if (got.invalid > 0) return alt.invalid < got.invalid;
     switch (declared.family) {
@@ -278,8 +281,14 @@ bool labelIsWrong(std::string_view bytes, const Charset& declared, const DecodeR
         return false;
     }
   }
-  // Weak guess: only when the label clearly fails (1 in 8 high bytes undecodable).
-  return got.invalid > 0 && got.invalid * 8 >= highByteCount(bytes) && alt.invalid < got.invalid;
+  // Weak guess (statistics or the windows-1252 default): only when the label clearly fails.
+  if (got.invalid == 0 || alt.invalid >= got.invalid) return false;
+  if (declared.kind == Kind::kAscii) return true;  // any 8-bit byte disproves US-ASCII
+  if (declared.kind == Kind::kIso2022Jp && d.charset == "windows-1252" &&
+      internal::hasJisEscape(bytes)) {
+    return false;  // real ISO-2022-JP with stray bytes: keep the Japanese
+  }
+  return got.invalid * 2 >= highByteCount(bytes);
 }
 
 DecodeResult decode(std::string_view bytes, std::string_view declared_charset) {

@@ -1,6 +1,7 @@
 // glibc iconv wrapper: per-thread descriptor cache, U+FFFD substitution, linear growth.
 #include <iconv.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -84,33 +85,31 @@ std::size_t skipLength(const unsigned char* p, std::size_t n, SkipKind kind) {
 
 /// Runs one conversion of [in, in+len) with `cd` (already reset), appending to out. Returns the
 /// number of input bytes consumed; stops at the first rejected byte, with errno-like *err.
+/// Output goes through a fixed per-thread scratch buffer, so the cost of a call is proportional
+/// to what it converts (a rejected byte every other byte must not cost a big allocation each).
 std::size_t convert(iconv_t cd, const char* in, std::size_t len, std::string& out, int* err) {
+  thread_local std::array<char, 16 * 1024> scratch;
   *err = 0;
   char* inp = const_cast<char*>(in);
   std::size_t inleft = len;
   while (true) {
-    const std::size_t old = out.size();
-    // Enough for every charset used here (at most 4 UTF-8 bytes per input byte, plus slack);
-    // E2BIG below still handles anything larger.
-    out.resize(old + inleft * 4 + 32);
-    char* outp = out.data() + old;
-    std::size_t outleft = out.size() - old;
-    const std::size_t rc = iconv(cd, inleft ? &inp : nullptr, inleft ? &inleft : nullptr,
-                                 &outp, &outleft);
+    char* outp = scratch.data();
+    std::size_t outleft = scratch.size();
+    const std::size_t rc = inleft ? iconv(cd, &inp, &inleft, &outp, &outleft)
+                                  : iconv(cd, nullptr, nullptr, &outp, &outleft);  // flush state
     const int e = rc == static_cast<std::size_t>(-1) ? errno : 0;
-    out.resize(static_cast<std::size_t>(outp - out.data()));
+    out.append(scratch.data(), static_cast<std::size_t>(outp - scratch.data()));
     if (e == E2BIG) continue;
     if (e != 0) {
       *err = e;
       return len - inleft;
     }
     if (inleft == 0) {
-      // Flush any pending shift state / buffered combining character.
-      out.resize(out.size() + 32);
-      outp = out.data() + out.size() - 32;
-      outleft = 32;
+      // One more call with null input flushes pending shift state or a buffered character.
+      outp = scratch.data();
+      outleft = scratch.size();
       iconv(cd, nullptr, nullptr, &outp, &outleft);
-      out.resize(static_cast<std::size_t>(outp - out.data()));
+      out.append(scratch.data(), static_cast<std::size_t>(outp - scratch.data()));
       return len;
     }
   }

@@ -21,8 +21,12 @@ struct Target {
   const char* fallback;
 };
 
+// EUC-JP text is often really EUC-JIS-2004: codes CP932 / eucJP-ms reject are retried as JIS X 0213.
+// ISO-2022-JP has its own designations for JIS X 0213, so under ESC $ B it stays strict.
 constexpr Target kCp932Target{kCp932, SkipKind::kShiftJis, kSjisx0213};
+constexpr Target kCp932StrictTarget{kCp932, SkipKind::kShiftJis, nullptr};
 constexpr Target kEucJpMsTarget{kEucJpMs, SkipKind::kEucJp, kEucJisx0213};
+constexpr Target kEucJpMsStrictTarget{kEucJpMs, SkipKind::kEucJp, nullptr};
 constexpr Target kJisx0213Target{kEucJisx0213, SkipKind::kEucJp, nullptr};
 constexpr Target kGb2312Target{"GB2312", SkipKind::kEucJp, nullptr};
 constexpr Target kKsc5601Target{"EUC-KR", SkipKind::kEucJp, nullptr};
@@ -55,7 +59,7 @@ class Sink {
   }
   /// ASCII is identical in CP932 (glibc maps 0x5C/0x7E to U+005C/U+007E), so it joins that run.
   void ascii(unsigned char b) {
-    if (target_ == &kCp932Target) {
+    if (target_ == &kCp932Target || target_ == &kCp932StrictTarget) {
       buf_.push_back(static_cast<char>(b));
     } else {
       flush();
@@ -109,14 +113,14 @@ inline void jisToSjis(unsigned char j1, unsigned char j2, unsigned char* s1, uns
 
 /// One JIS X 0208 character (j1, j2 in 0x21-0x7E). Rows 1-84 and the NEC-selected IBM rows 89-92
 /// go through CP932; the user-defined rows 85-88 and 93-94 map to the PUA as eucJP-ms does.
-inline void putJis0208(Sink& sink, unsigned char j1, unsigned char j2) {
+inline void putJis0208(Sink& sink, unsigned char j1, unsigned char j2, bool strict) {
   if ((j1 >= 0x75 && j1 <= 0x78) || j1 >= 0x7D) {
-    sink.put(kEucJpMsTarget, j1 | 0x80, j2 | 0x80);
+    sink.put(strict ? kEucJpMsStrictTarget : kEucJpMsTarget, j1 | 0x80, j2 | 0x80);
     return;
   }
   unsigned char s1, s2;
   jisToSjis(j1, j2, &s1, &s2);
-  sink.put(kCp932Target, s1, s2);
+  sink.put(strict ? kCp932StrictTarget : kCp932Target, s1, s2);
 }
 
 inline bool isGl(unsigned char b) { return b >= 0x21 && b <= 0x7E; }
@@ -244,7 +248,7 @@ void decodeIso2022Jp(std::string_view in, std::string& out, std::size_t* invalid
     }
     if (shifted_out || g0 == G0::kKatakana) {
       if (b <= 0x5F) {
-        sink.put(kCp932Target, static_cast<unsigned char>(b | 0x80));
+        sink.put(kCp932StrictTarget, static_cast<unsigned char>(b | 0x80));
       } else {
         sink.bad();
       }
@@ -270,8 +274,8 @@ void decodeIso2022Jp(std::string_view in, std::string& out, std::size_t* invalid
     }
     const unsigned char j1 = b, j2 = p[i + 1];
     switch (g0) {
-      case G0::kJis0208: putJis0208(sink, j1, j2); break;
-      case G0::kJis0212: sink.put(kEucJpMsTarget, 0x8F, j1 | 0x80, j2 | 0x80); break;
+      case G0::kJis0208: putJis0208(sink, j1, j2, true); break;
+      case G0::kJis0212: sink.put(kEucJpMsStrictTarget, 0x8F, j1 | 0x80, j2 | 0x80); break;
       case G0::kJisx0213Plane1: sink.put(kJisx0213Target, j1 | 0x80, j2 | 0x80); break;
       case G0::kJisx0213Plane2: sink.put(kJisx0213Target, 0x8F, j1 | 0x80, j2 | 0x80); break;
       case G0::kGb2312: sink.put(kGb2312Target, j1 | 0x80, j2 | 0x80); break;
@@ -299,7 +303,7 @@ void decodeEucJp(std::string_view in, std::string& out, std::size_t* invalid) {
       sink.put(kEucJpMsTarget, b, p[i + 1], p[i + 2]);  // JIS X 0212 (and eucJP-ms IBM ext.)
       i += 3;
     } else if (isGr(b) && i + 1 < n && isGr(p[i + 1])) {
-      putJis0208(sink, b & 0x7F, p[i + 1] & 0x7F);
+      putJis0208(sink, b & 0x7F, p[i + 1] & 0x7F, false);
       i += 2;
     } else {
       sink.bad();
