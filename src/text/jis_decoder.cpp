@@ -21,7 +21,8 @@ struct Target {
   const char* fallback;
 };
 
-// EUC-JP text is often really EUC-JIS-2004: codes CP932 / eucJP-ms reject are retried as JIS X 0213.
+// EUC-JP text is often really EUC-JIS-2004: codes CP932 / eucJP-ms reject are retried as
+// JIS X 0213.
 // ISO-2022-JP has its own designations for JIS X 0213, so under ESC $ B it stays strict.
 constexpr Target kCp932Target{kCp932, SkipKind::kShiftJis, kSjisx0213};
 constexpr Target kCp932StrictTarget{kCp932, SkipKind::kShiftJis, nullptr};
