@@ -36,9 +36,9 @@ Outcome outcomeFor(const ScanResult& result, std::string_view stage) {
     }
     case ScanResult::Status::Incomplete: {
       const bool encrypted = signature.compare(0, kEncryptedPrefix.size(), kEncryptedPrefix) == 0;
-      Outcome o = Outcome::fail(encrypted ? Reason::ContentEncrypted : Reason::AvIncomplete,
-                                signature + (result.detail.empty() ? "" : ": ") +
-                                    printable(result.detail));
+      Outcome o =
+          Outcome::fail(encrypted ? Reason::ContentEncrypted : Reason::AvIncomplete,
+                        signature + (result.detail.empty() ? "" : ": ") + printable(result.detail));
       o.findings.push_back({"av", "incomplete"});
       o.findings.push_back({"av_incomplete", signature});
       return o;

@@ -57,8 +57,7 @@ class Cookie {
       return;
     }
     if (!setParam(MAGIC_PARAM_BYTES_MAX, kBytesMax) ||
-        !setParam(MAGIC_PARAM_INDIR_MAX, kIndirMax) ||
-        !setParam(MAGIC_PARAM_NAME_MAX, kNameMax) ||
+        !setParam(MAGIC_PARAM_INDIR_MAX, kIndirMax) || !setParam(MAGIC_PARAM_NAME_MAX, kNameMax) ||
         !setParam(MAGIC_PARAM_REGEX_MAX, kRegexMax) ||
         !setParam(MAGIC_PARAM_ENCODING_MAX, kEncodingMax) ||
         !setParam(MAGIC_PARAM_ELF_PHNUM_MAX, kElfPhnumMax) ||

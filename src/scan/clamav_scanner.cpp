@@ -44,10 +44,10 @@ cl_error_t initOnce() {
 /// Extensions libclamav loads from a database directory (libclamav/readdb.h CLI_DBEXT).
 bool isDatabaseFile(const std::filesystem::path& p) {
   static constexpr std::string_view kExts[] = {
-      ".cvd", ".cld", ".cud", ".db",   ".hdb",  ".hdu",  ".hsb",  ".hsu",  ".mdb", ".mdu",
-      ".msb", ".msu", ".ndb", ".ndu",  ".ldb",  ".ldu",  ".sdb",  ".zmd",  ".rmd", ".pdb",
-      ".gdb", ".wdb", ".cbc", ".ftm",  ".cfg",  ".cdb",  ".cat",  ".crb",  ".idb", ".ioc",
-      ".yar", ".yara", ".pwdb", ".ign", ".ign2", ".imp", ".fp",   ".sfp",  ".info"};
+      ".cvd", ".cld",  ".cud",  ".db",  ".hdb",  ".hdu", ".hsb", ".hsu", ".mdb", ".mdu",
+      ".msb", ".msu",  ".ndb",  ".ndu", ".ldb",  ".ldu", ".sdb", ".zmd", ".rmd", ".pdb",
+      ".gdb", ".wdb",  ".cbc",  ".ftm", ".cfg",  ".cdb", ".cat", ".crb", ".idb", ".ioc",
+      ".yar", ".yara", ".pwdb", ".ign", ".ign2", ".imp", ".fp",  ".sfp", ".info"};
   std::string ext = p.extension().string();
   for (auto e : kExts) {
     if (ext == e) return true;
@@ -90,8 +90,7 @@ extern "C" void onVirusFound(int /*fd*/, const char* virname, void* context) {
 /// Owns one compiled engine; frees it once nobody scans with it any more.
 class ClamavScanner final : public Scanner {
  public:
-  ClamavScanner(cl_engine* engine, unsigned signatures)
-      : engine_(engine), signatures_(signatures) {
+  ClamavScanner(cl_engine* engine, unsigned signatures) : engine_(engine), signatures_(signatures) {
     options_.general = CL_SCAN_GENERAL_HEURISTICS;
     options_.parse = ~0U;  // every parser libclamav has
     options_.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
@@ -132,8 +131,7 @@ class ClamavScanner final : public Scanner {
     // libclamav takes a non-const options pointer; a per-call copy keeps the scanner const.
     struct cl_scan_options options = options_;
     unsigned long scanned = 0;
-    cl_error_t rc = cl_scanmap_callback(map, nullptr, virname, &scanned, engine_, &options,
-                                        ctx);
+    cl_error_t rc = cl_scanmap_callback(map, nullptr, virname, &scanned, engine_, &options, ctx);
     cl_fmap_close(map);
     return rc;
   }
@@ -224,13 +222,12 @@ bool applyLimits(cl_engine* engine, const Limits& l, std::string* error) {
   constexpr std::uint64_t kMaxFileSize = 0x7fffffffULL;
   const std::uint64_t filesize = std::min(l.scan_max_filesize, kMaxFileSize);
   return setNum(engine, CL_ENGINE_MAX_FILESIZE, filesize, "scan_max_filesize", error) &&
-         setNum(engine, CL_ENGINE_MAX_SCANSIZE, l.scan_max_scansize, "scan_max_scansize",
-                error) &&
+         setNum(engine, CL_ENGINE_MAX_SCANSIZE, l.scan_max_scansize, "scan_max_scansize", error) &&
          setNum(engine, CL_ENGINE_MAX_RECURSION, u32(l.scan_max_recursion), "scan_max_recursion",
                 error) &&
          setNum(engine, CL_ENGINE_MAX_FILES, u32(l.scan_max_files), "scan_max_files", error) &&
-         setNum(engine, CL_ENGINE_MAX_SCANTIME, u32(l.scan_max_scantime_ms),
-                "scan_max_scantime_ms", error);
+         setNum(engine, CL_ENGINE_MAX_SCANTIME, u32(l.scan_max_scantime_ms), "scan_max_scantime_ms",
+                error);
 }
 
 bool loadPath(cl_engine* engine, const std::string& path, unsigned* signatures,
@@ -294,8 +291,7 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
 
 }  // namespace
 
-std::shared_ptr<const Scanner> makeClamavScanner(const ClamavOptions& options,
-                                                 std::string* error) {
+std::shared_ptr<const Scanner> makeClamavScanner(const ClamavOptions& options, std::string* error) {
   std::string local;
   std::string* err = error != nullptr ? error : &local;
   try {

@@ -26,13 +26,14 @@ std::string pdf() { return "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntra
 
 std::string png() {
   // Signature + IHDR chunk of a 1x1 RGBA image.
-  return bytes({0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 'I', 'H', 'D', 'R',
-                0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89});
+  return bytes({0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0,    0,    0,
+                0x0d, 'I', 'H', 'D', 'R',  0,    0,    0,    1,    0,    0,
+                0,    1,   8,   6,   0,    0,    0,    0x1f, 0x15, 0xc4, 0x89});
 }
 
 std::string jpeg() {
-  std::string s = bytes({0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0x01,
-                         0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00});
+  std::string s = bytes({0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J',  'F',  'I',  'F',
+                         0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00});
   s += bytes({0xff, 0xd9});
   return s;
 }
@@ -57,10 +58,10 @@ std::string pe() {
   s.replace(0x80, 4, std::string("PE\0\0", 4));
   s[0x84] = static_cast<char>(0x4c);  // machine i386
   s[0x85] = static_cast<char>(0x01);
-  s[0x86] = 1;                         // one section
+  s[0x86] = 1;                        // one section
   s[0x94] = static_cast<char>(0xe0);  // optional header size
-  s[0x96] = 0x02;                      // characteristics: executable
-  s[0x98] = 0x0b;                      // PE32 magic 0x10b
+  s[0x96] = 0x02;                     // characteristics: executable
+  s[0x98] = 0x0b;                     // PE32 magic 0x10b
   s[0x99] = 0x01;
   return s;
 }
@@ -118,8 +119,8 @@ TEST_CASE("magic detector: 1 MB of random bytes is octet-stream", "[unit][detect
   data[0] = '\x01';  // keep clear of any short magic at offset 0 by chance
   auto start = std::chrono::steady_clock::now();
   TypeInfo t = detector().detect(data);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - start)
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
                 .count();
   CHECK(t.mime == "application/octet-stream");
   CHECK(ms < 1000);
@@ -140,8 +141,11 @@ TEST_CASE("magic detector: gzip is named, not opened", "[unit][detect][adversari
 
 TEST_CASE("magic detector is safe to use from several threads", "[unit][detect]") {
   const std::vector<std::pair<std::string, std::string>> inputs = {
-      {pdf(), "application/pdf"}, {png(), "image/png"}, {jpeg(), "image/jpeg"},
-      {zip(), "application/zip"}, {"plain words only\n", "text/plain"}};
+      {pdf(), "application/pdf"},
+      {png(), "image/png"},
+      {jpeg(), "image/jpeg"},
+      {zip(), "application/zip"},
+      {"plain words only\n", "text/plain"}};
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {

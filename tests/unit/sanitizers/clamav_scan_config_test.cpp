@@ -8,8 +8,8 @@
 namespace {
 
 mugai::SanitizerConstSharedPtr create(std::map<std::string, std::string> p, std::string* error) {
-  return mugai::sanitizers::clamav_scan::makeFactory()->create(
-      mugai::SanitizerParams(std::move(p)), error);
+  return mugai::sanitizers::clamav_scan::makeFactory()->create(mugai::SanitizerParams(std::move(p)),
+                                                               error);
 }
 
 }  // namespace
@@ -44,7 +44,5 @@ TEST_CASE("clamav_scan config: bad parameters are rejected", "[unit][sanitizers]
     CHECK_FALSE(create({{"stage", "both"}}, &error));
     CHECK(error.find("stage") != std::string::npos);
   }
-  SECTION("empty stage") {
-    CHECK_FALSE(create({{"stage", ""}}, &error));
-  }
+  SECTION("empty stage") { CHECK_FALSE(create({{"stage", ""}}, &error)); }
 }

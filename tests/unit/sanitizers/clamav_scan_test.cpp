@@ -1,10 +1,11 @@
 // sanitizer.clamav_scan: mapping of every scan status, fail-closed cases, the real engine.
+#include "sanitizers/clamav_scan/clamav_scan.h"
+
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "mugai/scan/scanner.h"
-#include "sanitizers/clamav_scan/clamav_scan.h"
 #include "sanitizers/clamav_scan/factory.h"
 #include "support/test_support.h"
 
@@ -85,7 +86,8 @@ TEST_CASE("clamav_scan: clean part is kept", "[unit][sanitizers][clamav_scan]") 
   CHECK(fake.last_hint_ == "1.2");
 }
 
-TEST_CASE("clamav_scan: infected part rejects with a detection", "[unit][sanitizers][clamav_scan]") {
+TEST_CASE("clamav_scan: infected part rejects with a detection",
+          "[unit][sanitizers][clamav_scan]") {
   Harness h;
   FakeScanner fake(result(Status::Infected, "Mugai.Test.EICAR.UNOFFICIAL"));
   SECTION("default stage") {
@@ -142,7 +144,8 @@ TEST_CASE("clamav_scan: scanner failures fail closed", "[unit][sanitizers][clama
   }
 }
 
-TEST_CASE("clamav_scan: a passed deadline stops before scanning", "[unit][sanitizers][clamav_scan]") {
+TEST_CASE("clamav_scan: a passed deadline stops before scanning",
+          "[unit][sanitizers][clamav_scan]") {
   mugai::Limits limits;
   mugai::Budget budget(limits, mugai::Budget::Clock::now() - std::chrono::hours(24));
   FakeScanner fake(result(Status::Clean));

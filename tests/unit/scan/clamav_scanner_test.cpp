@@ -93,8 +93,7 @@ TEST_CASE("clamav scanner: encrypted archive is Incomplete", "[unit][scan]") {
 
 TEST_CASE("clamav scanner: clean inputs are Clean", "[unit][scan]") {
   auto s = testScanner();
-  CHECK(s->scan("Hello, this is a perfectly harmless message.\n", "a.txt").status ==
-        Status::Clean);
+  CHECK(s->scan("Hello, this is a perfectly harmless message.\n", "a.txt").status == Status::Clean);
   CHECK(s->scan({}, "").status == Status::Clean);
   CHECK(s->scan(std::string(64 * 1024, 'x'), "").status == Status::Clean);
 }
@@ -139,8 +138,8 @@ TEST_CASE("clamav scanner: every limit at its bounds is accepted", "[unit][scan]
     for (std::size_t i = 0; i < count; ++i) {
       std::string name(table[i].name);
       if (name.rfind("scan_max_", 0) != 0) continue;
-      REQUIRE_FALSE(mugai::setLimit(o.limits, name,
-                                    maximum ? table[i].max_value : table[i].min_value));
+      REQUIRE_FALSE(
+          mugai::setLimit(o.limits, name, maximum ? table[i].max_value : table[i].min_value));
     }
     std::string error;
     auto s = mugai::makeClamavScanner(o, &error);
