@@ -36,7 +36,16 @@ std::vector<mime::HeaderField> keptHeaders(const mime::Entity& e) {
   return out;
 }
 
-Part partOf(const mime::Entity& e, const MessageContext& ctx) {
+/// Text a reader can be shown as it is: no NUL and no control bytes other than TAB, LF, CR, FF
+/// and ESC (ISO-2022-JP). One pass, no allocation.
+bool plainlyText(std::string_view data) {
+  for (unsigned char c : data) {
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b) return false;
+  }
+  return true;
+}
+
+Part partOf(const mime::Entity& e, const MessageContext& ctx, bool body_candidate) {
   Part p;
   p.path = e.path;
   p.depth = e.depth;
@@ -45,7 +54,14 @@ Part partOf(const mime::Entity& e, const MessageContext& ctx) {
   p.filename = Untrusted<std::string>(e.filename);
   p.charset = Untrusted<std::string>(e.charset);
   p.attachment = e.disposition == "attachment" || !e.filename.empty();
-  p.detected = ctx.detector->detect(e.body);
+  if (body_candidate && plainlyText(e.body)) {
+    // An inline body that is plainly text becomes UTF-8 text/plain whatever libmagic would call
+    // it (shell script, C source, ...), so libmagic's costly text rules are skipped (~0.75 ms per
+    // 2 KB measured); anything with binary bytes still goes to libmagic and may be routed as a file.
+    p.detected = {e.subtype == "html" ? "text/html" : "text/plain", "inline text body"};
+  } else {
+    p.detected = ctx.detector->detect(e.body);
+  }
   return p;
 }
 
@@ -80,9 +96,9 @@ class Builder {
 
  private:
   void leaf(const mime::Entity& e) {
-    Part p = partOf(e, s_.ctx);
     bool declared_text = e.type == "text" && (e.subtype == "plain" || e.subtype == "html");
-    bool body_candidate = declared_text && !p.attachment;
+    bool body_candidate = declared_text && e.disposition != "attachment" && e.filename.empty();
+    Part p = partOf(e, s_.ctx, body_candidate);
     if (!body_candidate && (e.defects & (mime::kDefectBadBase64 | mime::kDefectUnknownEncoding))) {
       // An attachment that cannot be decoded exactly never passes (bodies become text anyway).
       ActionRecord rec;

@@ -14,6 +14,8 @@
 // libclamav 1.4 vs 1.5: 1.5 adds cl_scanmap_ex()/cl_verdict_t and keeps cl_scanmap_callback();
 // the one call site is scanMap() below, the only place to touch when moving to the new API.
 #include <clamav.h>
+#include <unistd.h>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstdint>
@@ -252,6 +254,14 @@ bool loadPath(cl_engine* engine, const std::string& path, unsigned* signatures,
   return true;
 }
 
+/// The scratch folder libclamav should use ("" = its default).
+std::string scratchDir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  if (const char* env = std::getenv("MUGAI_SCAN_TMPDIR"); env != nullptr && *env != '\0') return env;
+  if (::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  return "";
+}
+
 std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* error) {
   cl_error_t rc = initOnce();
   if (rc != CL_SUCCESS) {
@@ -265,6 +275,14 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
     return nullptr;
   }
   if (!applyLimits(guard.engine, options.limits, error)) return nullptr;
+  std::string tmpdir = scratchDir(options.tmpdir);
+  if (!tmpdir.empty()) {
+    rc = cl_engine_set_str(guard.engine, CL_ENGINE_TMPDIR, tmpdir.c_str());
+    if (rc != CL_SUCCESS) {
+      *error = "cannot use " + tmpdir + " as scan scratch folder: " + cl_strerror(rc);
+      return nullptr;
+    }
+  }
   cl_engine_set_clcb_virus_found(guard.engine, onVirusFound);
 
   unsigned signatures = 0;

@@ -37,6 +37,10 @@ struct ClamavOptions {
   std::vector<std::string> signature_paths;  ///< files or directories (.ndb .hdb .yara .cvd ...)
   bool include_system_db = true;             ///< also load the freshclam directory when present
   Limits limits;                             ///< scan_max_* are applied to the engine
+  /// Scratch folder for libclamav (CL_ENGINE_TMPDIR): it makes one per scan, so a tmpfs matters
+  /// (3 ms vs 85 us per small scan measured here). Empty: $MUGAI_SCAN_TMPDIR, else /dev/shm when
+  /// writable, else libclamav's default ($TMPDIR or /tmp).
+  std::string tmpdir;
 };
 
 /// Builds and compiles a libclamav engine. On failure returns nullptr and sets *error.
