@@ -79,8 +79,7 @@ std::string percentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 &&
-        hexValue(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2])));
       i += 2;
     } else {
@@ -173,7 +172,10 @@ bool readParam(std::string_view s, std::size_t& pos, std::map<std::string, RawPa
   std::size_t start = pos;
   while (pos < s.size() && s[pos] != '=' && s[pos] != ';') ++pos;
   std::string name = toLower(trim(s.substr(start, pos - start)));
-  if (pos >= s.size() || s[pos] != '=' || name.empty()) return name.empty() && pos >= s.size();
+  if (pos >= s.size() || s[pos] != '=' || name.empty()) {
+    while (pos < s.size() && s[pos] != ';') ++pos;  // always make progress
+    return false;
+  }
   ++pos;
   skipCfws(s, pos);
   std::string value;
@@ -190,27 +192,53 @@ bool readParam(std::string_view s, std::size_t& pos, std::map<std::string, RawPa
   return ok;
 }
 
+bool isTokenChar(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  constexpr std::string_view kSpecials = "()<>@,;:\\\"/[]?=";
+  return u > 0x20 && u < 0x7f && kSpecials.find(c) == std::string_view::npos;
+}
+
+/// Reads `type/subtype` (or a lone disposition token), comments allowed around the '/'.
+void readMediaType(std::string_view s, std::size_t& pos, std::string& value) {
+  auto token = [&] {
+    while (pos < s.size() && isTokenChar(s[pos])) value.push_back(lowerAscii(s[pos++]));
+  };
+  skipCfws(s, pos);
+  if (pos < s.size() && s[pos] == '"') {  // Content-Type: "application/pdf" (seen in the wild)
+    std::string quoted;
+    readQuoted(s, pos, quoted);
+    value = toLower(trim(quoted));
+    skipCfws(s, pos);
+    return;
+  }
+  token();
+  skipCfws(s, pos);
+  if (pos < s.size() && s[pos] == '/') {
+    value.push_back('/');
+    ++pos;
+    skipCfws(s, pos);
+    token();
+    skipCfws(s, pos);
+  }
+}
+
 }  // namespace
 
 ParsedHeader parseStructuredHeader(std::string_view s) {
   ParsedHeader out;
   out.eight_bit = hasEightBit(s);
   std::size_t pos = 0;
-  skipCfws(s, pos);
-  while (pos < s.size() && s[pos] != ';') {
-    if (s[pos] == '(') {
-      skipCfws(s, pos);
-      continue;
-    }
-    if (!isLinearSpace(s[pos])) out.value.push_back(lowerAscii(s[pos]));
-    ++pos;
-  }
+  readMediaType(s, pos, out.value);
+  // Anything but ';' here is a syntax error; "application/pdf name=x" is read as a parameter.
+  if (pos < s.size() && s[pos] != ';') out.syntax_error = true;
   std::map<std::string, RawParam> raw;
   while (pos < s.size()) {
-    ++pos;  // the ';'
     skipCfws(s, pos);
     if (pos >= s.size()) break;
-    if (s[pos] == ';') continue;
+    if (s[pos] == ';') {
+      ++pos;
+      continue;
+    }
     if (!readParam(s, pos, raw)) out.syntax_error = true;
   }
   for (const auto& [name, p] : raw) out.params[name] = resolveParam(name, p);

@@ -145,7 +145,8 @@ std::vector<Piece> splitPieces(std::string_view raw) {
     text_start = end;
   }
   // Trailing text: keep white space after the last word when it is followed by anything.
-  if (text_start < raw.size()) pieces.push_back(Piece{false, {}, std::string(raw.substr(text_start))});
+  if (text_start < raw.size())
+    pieces.push_back(Piece{false, {}, std::string(raw.substr(text_start))});
   return pieces;
 }
 
@@ -167,7 +168,8 @@ std::string decodeHeaderText(std::string_view raw) {
   std::vector<Piece> pieces = splitPieces(raw);
   std::string raw_text;  // all literal runs, for one charset guess over the whole value
   for (const Piece& p : pieces) {
-    if (!p.encoded && (internal::hasEightBit(p.bytes) || p.bytes.find('\x1b') != std::string::npos)) {
+    if (!p.encoded &&
+        (internal::hasEightBit(p.bytes) || p.bytes.find('\x1b') != std::string::npos)) {
       raw_text += p.bytes;
     }
   }

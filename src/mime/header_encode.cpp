@@ -202,8 +202,7 @@ void appendMailbox(std::string_view mailbox, std::vector<Atom>& out) {
   mailbox = internal::trim(mailbox);
   std::size_t lt = findAngle(mailbox);
   std::size_t gt = lt == std::string_view::npos ? lt : mailbox.find('>', lt);
-  if (gt == std::string_view::npos ||
-      internal::hasEightBit(mailbox.substr(lt, gt + 1 - lt))) {
+  if (gt == std::string_view::npos || internal::hasEightBit(mailbox.substr(lt, gt + 1 - lt))) {
     appendUnstructured(mailbox, out);  // no angle-addr (or a non-ASCII one): text as is
     return;
   }

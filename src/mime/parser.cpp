@@ -241,7 +241,7 @@ bool Parser::addHeaderLine(std::string_view raw, const Line& line, Entity& e,
   if (!validFieldName(name)) {
     e.defects |= kDefectHeaderSyntax;
     if (line.begin == 0 && text.substr(0, 5) == "From ") return true;  // mbox separator
-    e.defects |= kDefectMissingHeaderBodySeparator;  // the body starts here
+    e.defects |= kDefectMissingHeaderBodySeparator;                    // the body starts here
     body_start = line.begin;
     done = true;
     return true;
@@ -277,6 +277,7 @@ void Parser::applyContentHeaders(Entity& e) {
       e.type = parsed.value.substr(0, slash);
       e.subtype = parsed.value.substr(slash + 1);
     }
+    if (parsed.syntax_error) e.defects |= kDefectHeaderSyntax;
     e.params = std::move(parsed.params);
     if (auto it = e.params.find("charset"); it != e.params.end()) {
       e.charset = internal::toLower(internal::trim(it->second));
@@ -287,6 +288,7 @@ void Parser::applyContentHeaders(Entity& e) {
   }
   if (const std::string* cd = e.header("Content-Disposition")) {
     disposition = internal::parseStructuredHeader(*cd);
+    if (disposition.syntax_error) e.defects |= kDefectHeaderSyntax;
     e.disposition = disposition.value;
   }
   if (auto it = disposition.params.find("filename"); it != disposition.params.end()) {

@@ -25,8 +25,7 @@ namespace {
 constexpr std::size_t kMaxLine = 998;
 
 std::string randomToken(std::size_t n) {
-  static constexpr char kAlnum[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   std::uint64_t seed = static_cast<std::uint64_t>(
       std::chrono::high_resolution_clock::now().time_since_epoch().count());
   try {
@@ -180,8 +179,9 @@ std::string entityHeaders(const BuildPart& part, const std::string& type, Encodi
   out += "\r\n";
   if (boundary.empty()) {
     out += "Content-Transfer-Encoding: ";
-    out += enc == Encoding::kSevenBit ? "7bit" : enc == Encoding::kBase64 ? "base64"
-                                                                          : "quoted-printable";
+    out += enc == Encoding::kSevenBit ? "7bit"
+           : enc == Encoding::kBase64 ? "base64"
+                                      : "quoted-printable";
     out += "\r\n";
   }
   std::string disposition = internal::toLower(internal::trim(part.disposition));

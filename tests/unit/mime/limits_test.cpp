@@ -1,6 +1,5 @@
 // Every limit of mime::parse() trips with its own Reason, on generated hostile input, fast.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "tests/unit/mime/mime_test_util.h"
@@ -186,7 +185,8 @@ TEST_CASE("limit: an exhausted budget is respected", "[unit][adversarial]") {
 
 TEST_CASE("cost: pathological boundary-like content stays linear", "[unit][adversarial]") {
   std::string b(2000, '-');
-  std::string raw = "Content-Type: multipart/mixed; boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n\r\n";
+  std::string raw =
+      "Content-Type: multipart/mixed; boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n\r\n";
   for (int i = 0; i < 2000; ++i) raw += std::string(1999, '-') + "\r\n";  // near misses
   std::string bare_cr = "Subject: x\r\r";
   for (int i = 0; i < 500000; ++i) bare_cr += "line\r";

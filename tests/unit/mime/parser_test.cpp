@@ -1,6 +1,5 @@
 // Structure, paths, Content-Type parsing and recoverable defects of mime::parse().
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "tests/unit/mime/mime_test_util.h"
@@ -83,8 +82,9 @@ TEST_CASE("parse: boundary matching per RFC 2046", "[unit]") {
     CHECK(r.root.children[1].mimeType() == "text/plain");
   }
   SECTION("missing final boundary: the last part runs to the end") {
-    auto r = parseWith("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n"
-                       "--b\r\n\r\nlast\r\n");
+    auto r = parseWith(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n"
+        "--b\r\n\r\nlast\r\n");
     REQUIRE_FALSE(r.failure);
     REQUIRE(r.root.children.size() == 2);
     CHECK(r.root.children[1].body == "last\r\n");
@@ -107,13 +107,15 @@ TEST_CASE("parse: boundary matching per RFC 2046", "[unit]") {
 
 TEST_CASE("parse: line endings, NULs and 8-bit headers are recorded", "[unit][adversarial]") {
   SECTION("bare LF") {
-    auto r = parseWith("Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--\n");
+    auto r =
+        parseWith("Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--\n");
     REQUIRE(r.root.children.size() == 1);
     CHECK(r.root.children[0].body == "one");
     CHECK((r.root.defects & kDefectBareNewline));
   }
   SECTION("bare CR") {
-    auto r = parseWith("Subject: x\rContent-Type: multipart/mixed; boundary=b\r\r--b\r\rone\r--b--\r");
+    auto r =
+        parseWith("Subject: x\rContent-Type: multipart/mixed; boundary=b\r\r--b\r\rone\r--b--\r");
     REQUIRE(r.root.children.size() == 1);
     CHECK(r.root.children[0].body == "one");
     CHECK((r.root.defects & kDefectBareNewline));
@@ -189,8 +191,9 @@ TEST_CASE("parse: Content-Type syntax", "[unit]") {
     CHECK(r.root.body == std::string("\0\1\2", 3));
   }
   SECTION("disposition filename wins over content-type name") {
-    auto r = parseWith("Content-Type: application/pdf; name=b.pdf\r\n"
-                       "Content-Disposition: attachment; filename=a.pdf\r\n\r\n");
+    auto r = parseWith(
+        "Content-Type: application/pdf; name=b.pdf\r\n"
+        "Content-Disposition: attachment; filename=a.pdf\r\n\r\n");
     CHECK(r.root.filename == "a.pdf");
   }
 }
@@ -203,11 +206,13 @@ TEST_CASE("parse: RFC 2231 and RFC 2047 file names", "[unit]") {
     CHECK(r.root.filename == "報告書.pdf");
   }
   SECTION("mixed encoded and plain sections") {
-    auto r = parseWith("Content-Type: text/plain; name*0*=us-ascii''a%20b; name*1=\" c.txt\"\r\n\r\n");
+    auto r =
+        parseWith("Content-Type: text/plain; name*0*=us-ascii''a%20b; name*1=\" c.txt\"\r\n\r\n");
     CHECK(r.root.filename == "a b c.txt");
   }
   SECTION("ISO-2022-JP in RFC 2231") {
-    auto r = parseWith("Content-Type: text/plain; name*=ISO-2022-JP''%1B%24BJs9p%3Dq%1B%28B.txt\r\n\r\n");
+    auto r = parseWith(
+        "Content-Type: text/plain; name*=ISO-2022-JP''%1B%24BJs9p%3Dq%1B%28B.txt\r\n\r\n");
     CHECK(r.root.filename == "報告書.txt");
   }
   SECTION("RFC 2047 inside a quoted name (ISO-2022-JP)") {
@@ -217,8 +222,9 @@ TEST_CASE("parse: RFC 2231 and RFC 2047 file names", "[unit]") {
     CHECK(r.root.filename == "報告書（令和6年度）.txt");
   }
   SECTION("RFC 2047 split over several words inside quotes") {
-    auto r = parseWith("Content-Disposition: attachment; filename=\"=?UTF-8?B?5aCx5ZGK?=\r\n"
-                       " =?UTF-8?B?5pu4LnBkZg==?=\"\r\n\r\n");
+    auto r = parseWith(
+        "Content-Disposition: attachment; filename=\"=?UTF-8?B?5aCx5ZGK?=\r\n"
+        " =?UTF-8?B?5pu4LnBkZg==?=\"\r\n\r\n");
     CHECK(r.root.filename == "報告書.pdf");
   }
   SECTION("raw Shift_JIS file name is decoded by detection") {
@@ -227,7 +233,8 @@ TEST_CASE("parse: RFC 2231 and RFC 2047 file names", "[unit]") {
     CHECK((r.root.defects & kDefectEightBitHeader));
   }
   SECTION("the extended form wins over the plain one") {
-    auto r = parseWith("Content-Type: text/plain; name=\"fallback.txt\"; name*=UTF-8''%E5%A0%B1.txt\r\n\r\n");
+    auto r = parseWith(
+        "Content-Type: text/plain; name=\"fallback.txt\"; name*=UTF-8''%E5%A0%B1.txt\r\n\r\n");
     CHECK(r.root.filename == "報.txt");
   }
 }
@@ -256,8 +263,9 @@ TEST_CASE("parse: transfer encodings and their defects", "[unit][adversarial]") 
     }
   }
   SECTION("base64-encoded message/rfc822 is decoded and recursed into") {
-    auto r = parseWith("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-                       "U3ViamVjdDogaW5uZXINCg0KYm9keQ==\r\n");
+    auto r = parseWith(
+        "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "U3ViamVjdDogaW5uZXINCg0KYm9keQ==\r\n");
     REQUIRE(r.root.children.size() == 1);
     CHECK(*r.root.children[0].header("Subject") == "inner");
     CHECK(r.root.children[0].body == "body");
@@ -273,4 +281,29 @@ TEST_CASE("parse: encrypted and signed content is flagged", "[unit]") {
   }
   auto plain = parseWith("Content-Type: application/pdf\r\n\r\nx");
   CHECK_FALSE((plain.root.defects & kDefectEncryptedOrSigned));
+}
+
+TEST_CASE("parse: lenient Content-Type forms seen in the wild", "[unit][adversarial]") {
+  SECTION("missing ';' before a parameter") {
+    auto r = parseWith("Content-Type: application/pdf name=\"invoice.pdf\"\r\n\r\n");
+    CHECK(r.root.mimeType() == "application/pdf");
+    CHECK(r.root.filename == "invoice.pdf");
+    CHECK((r.root.defects & kDefectHeaderSyntax));
+  }
+  SECTION("quoted media type") {
+    auto r = parseWith("Content-Type: \"Application/PDF\"; name=\"a.pdf\"\r\n\r\n");
+    CHECK(r.root.mimeType() == "application/pdf");
+    CHECK(r.root.filename == "a.pdf");
+  }
+  SECTION("unterminated quote and empty parameter names make progress") {
+    auto r = parseWith("Content-Type: text/plain; =x; ==; name=\"open.txt\r\n\r\nbody");
+    CHECK(r.root.mimeType() == "text/plain");
+    CHECK(r.root.filename == "open.txt");
+    CHECK((r.root.defects & kDefectHeaderSyntax));
+    CHECK(r.root.body == "body");
+  }
+  SECTION("comments around the slash") {
+    auto r = parseWith("Content-Type: text (c) / (d) html\r\n\r\n");
+    CHECK(r.root.mimeType() == "text/html");
+  }
 }

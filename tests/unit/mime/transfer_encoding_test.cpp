@@ -1,6 +1,5 @@
 // base64 and quoted-printable, both directions.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "mugai/mime/mime.h"
@@ -34,7 +33,7 @@ TEST_CASE("base64: damage is reported and decoded leniently", "[unit][adversaria
     const char* in;
     const char* lenient;
   };
-  auto c = GENERATE(Case{"aGVs*bG8=", "hello"},       // bad character
+  auto c = GENERATE(Case{"aGVs*bG8=", "hello"},        // bad character
                     Case{"aGVsbG8", "hello"},          // missing padding
                     Case{"aGVsbG8=garbage", "hello"},  // data after padding
                     Case{"aGVsbG8===", "hello"},       // too much padding
@@ -82,7 +81,8 @@ TEST_CASE("quoted-printable: damage is reported", "[unit][adversarial]") {
 }
 
 TEST_CASE("quoted-printable: encoding is 7-bit, short-lined and reversible", "[unit]") {
-  std::string text = "日本語のテキスト " + std::string(200, 'x') + " tail \r\n.leading dot\r\n"
+  std::string text = "日本語のテキスト " + std::string(200, 'x') +
+                     " tail \r\n.leading dot\r\n"
                      "From the start\r\ntrailing space \r\n=equals\tand tab\t";
   std::string enc = encodeQuotedPrintable(text);
   for (unsigned char c : enc) CHECK(c < 0x80);

@@ -1,6 +1,5 @@
 // encodeHeader() and write(): 7-bit output, no header injection, parse(write(x)) round trip.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -70,14 +69,16 @@ TEST_CASE("encodeHeader: address headers encode display names only", "[unit]") {
   CHECK(h.find("=?UTF-8?B?") < h.find("<taro@example.jp>"));
   CHECK(valueOf(h) == "山田 太郎 <taro@example.jp>");
 
-  std::string list = encodeHeader("To", "\"Doe, John\" <john@example.com>, 鈴木 <suzuki@example.jp>,"
-                                        " plain@example.org");
+  std::string list = encodeHeader("To",
+                                  "\"Doe, John\" <john@example.com>, 鈴木 <suzuki@example.jp>,"
+                                  " plain@example.org");
   checkHeaderShape(list);
   CHECK(list.find("\"Doe, John\" <john@example.com>,") != std::string::npos);
   CHECK(list.find("<suzuki@example.jp>,") != std::string::npos);
   CHECK(list.find("plain@example.org") != std::string::npos);
-  CHECK(valueOf(list) == "\"Doe, John\" <john@example.com>, 鈴木 <suzuki@example.jp>, "
-                         "plain@example.org");
+  CHECK(valueOf(list) ==
+        "\"Doe, John\" <john@example.com>, 鈴木 <suzuki@example.jp>, "
+        "plain@example.org");
   CHECK(encodeHeader("cc", "a@b, c@d") == "cc: a@b, c@d\r\n");
 }
 
@@ -99,7 +100,9 @@ TEST_CASE("encodeHeader: no header injection", "[unit][adversarial]") {
   // A literal encoded word in the value is itself encoded, so readers do not decode it twice.
   CHECK(valueOf(encodeHeader("Subject", "=?UTF-8?B?5pel?=")) == "=?UTF-8?B?5pel?=");
   // C1 controls are removed as well.
-  CHECK(valueOf(encodeHeader("Subject", "a\xc2\x85" "b")) == "ab");
+  CHECK(valueOf(encodeHeader("Subject",
+                             "a\xc2\x85"
+                             "b")) == "ab");
 }
 
 namespace {
@@ -162,8 +165,7 @@ TEST_CASE("write: parse(write(x)) gives back structure, texts and bytes", "[unit
                   leaf("text/html", "<p>" + std::string(1200, 'h') + "</p>")};
   BuildPart root;
   root.mime_type = "multipart/mixed";
-  root.children = {alt,
-                   leaf("application/pdf", binary, "報告書（令和6年度）.pdf", "attachment"),
+  root.children = {alt, leaf("application/pdf", binary, "報告書（令和6年度）.pdf", "attachment"),
                    leaf("text/plain", "ascii only\r\n--not a boundary\r\n", "note.txt", "inline"),
                    leaf("application/octet-stream", "", "empty.bin", "attachment"),
                    leaf("message/rfc822", serialized)};
