@@ -184,6 +184,8 @@ class Parser {
                      bool& done);
   void applyContentHeaders(Entity& e);
   bool openMultipart(Entity& e, std::string_view body);
+  bool splitParts(Entity& e, std::string_view body, const std::string& delim,
+                  std::vector<std::string_view>& parts, bool& started, bool& closed);
   bool openMessage(Entity& e, std::string_view body);
   bool decodeLeaf(Entity& e, std::string_view body);
   bool decodeBody(Entity& e, std::string_view body, std::string& out);
@@ -300,7 +302,56 @@ void Parser::applyContentHeaders(Entity& e) {
   if (isEncryptedOrSigned(e)) e.defects |= kDefectEncryptedOrSigned;
 }
 
-/// Splits a multipart body at its boundary lines (RFC 2046 5.1.1) and queues the parts.
+/// 0: not a delimiter line; 1: "--boundary" + transport padding; 2: "--boundary--".
+int delimiterKind(std::string_view text, const std::string& delim) {
+  if (text.size() < delim.size() || text[0] != '-' || text[1] != '-' ||
+      std::memcmp(text.data(), delim.data(), delim.size()) != 0) {
+    return 0;
+  }
+  std::string_view rest = text.substr(delim.size());
+  if (rest.substr(0, 2) == "--") return 2;
+  for (char c : rest) {
+    if (!internal::isLinearSpace(c)) return 0;  // "--boundaryX": a longer boundary
+  }
+  return 1;
+}
+
+/// Finds the parts between delimiter lines (RFC 2046 5.1.1), charging each to the Budget.
+/// `started` is false when no delimiter was found, `closed` when the close delimiter was.
+bool Parser::splitParts(Entity& e, std::string_view body, const std::string& delim,
+                        std::vector<std::string_view>& parts, bool& started, bool& closed) {
+  LineReader reader(body, 0);
+  Line line;
+  std::size_t part_start = 0;
+  std::size_t prev_end = 0;  // end of the previous line's content (before its terminator)
+  started = closed = false;
+  while (!closed && reader.next(line)) {
+    if (line.bare) e.defects |= kDefectBareNewline;
+    int kind = delimiterKind(body.substr(line.begin, line.end - line.begin), delim);
+    if (kind == 0) {
+      prev_end = line.end;
+      continue;
+    }
+    if (started) {
+      // The line break before the delimiter belongs to the delimiter.
+      std::size_t end = line.begin > part_start ? prev_end : part_start;
+      parts.push_back(body.substr(part_start, end - part_start));
+      if (!charge(budget_.chargePart(), childPath(e.path, parts.size() - 1))) return false;
+    }
+    started = true;
+    closed = kind == 2;
+    part_start = line.next;
+    prev_end = line.end;
+  }
+  if (started && !closed) {
+    e.defects |= kDefectMissingFinalBoundary;  // the last part runs to the end
+    parts.push_back(body.substr(std::min(part_start, body.size())));
+    if (!charge(budget_.chargePart(), childPath(e.path, parts.size() - 1))) return false;
+  }
+  return true;
+}
+
+/// Opens a multipart entity: checks its boundary and depth, splits it and queues the parts.
 bool Parser::openMultipart(Entity& e, std::string_view body) {
   auto it = e.params.find("boundary");
   if (it == e.params.end() || it->second.empty()) {
@@ -319,53 +370,15 @@ bool Parser::openMultipart(Entity& e, std::string_view body) {
                                             std::to_string(limits_.mime_nesting_limit) +
                                             " levels at " + where(e));
   }
-  const std::string delim = "--" + boundary;
   std::vector<std::string_view> parts;
-  LineReader reader(body, 0);
-  Line line;
-  std::size_t part_start = std::string_view::npos;
-  std::size_t prev_end = 0;  // end of the previous line's content (before its terminator)
+  bool started = false;
   bool closed = false;
-  while (reader.next(line)) {
-    std::string_view text = body.substr(line.begin, line.end - line.begin);
-    bool is_delim = text.size() >= delim.size() && text[0] == '-' && text[1] == '-' &&
-                    std::memcmp(text.data(), delim.data(), delim.size()) == 0;
-    bool is_close = false;
-    if (is_delim) {
-      std::string_view rest = text.substr(delim.size());
-      is_close = rest.substr(0, 2) == "--";
-      if (!is_close) {
-        for (char c : rest) is_delim = is_delim && internal::isLinearSpace(c);
-      }
-    }
-    if (line.bare) e.defects |= kDefectBareNewline;
-    if (!is_delim) {
-      prev_end = line.end;
-      continue;
-    }
-    if (part_start != std::string_view::npos) {
-      // The line break before the delimiter belongs to the delimiter.
-      std::size_t end = line.begin > part_start ? prev_end : part_start;
-      parts.push_back(body.substr(part_start, end - part_start));
-      if (!charge(budget_.chargePart(), childPath(e.path, parts.size() - 1))) return false;
-    }
-    part_start = line.next;
-    prev_end = line.end;
-    if (is_close) {
-      closed = true;
-      break;
-    }
-  }
-  if (part_start == std::string_view::npos) {
+  if (!splitParts(e, body, "--" + boundary, parts, started, closed)) return false;
+  if (!started) {
     e.defects |= kDefectStartBoundaryNotFound;
     e.type = "text";
     e.subtype = "plain";
     return decodeLeaf(e, body);
-  }
-  if (!closed) {
-    e.defects |= kDefectMissingFinalBoundary;  // the last part runs to the end
-    parts.push_back(body.substr(std::min(part_start, body.size())));
-    if (!charge(budget_.chargePart(), childPath(e.path, parts.size() - 1))) return false;
   }
   bool digest = e.subtype == "digest";
   e.children.resize(parts.size());

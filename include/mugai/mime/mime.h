@@ -39,11 +39,14 @@ enum Defect : std::uint32_t {
   kDefectStartBoundaryNotFound = 1u << 5,
   kDefectMissingHeaderBodySeparator = 1u << 6,
   kDefectFirstLineContinuation = 1u << 7,
-  kDefectHeaderSyntax = 1u << 8,        ///< a header line without a colon (kept as body or dropped)
+  kDefectHeaderSyntax = 1u << 8,        ///< a header line without a colon (kept as body or dropped),
+                                        ///< or an unusable Content-Type/-Disposition or parameter
   kDefectEightBitHeader = 1u << 9,      ///< raw 8-bit bytes in a header (decoded by detection)
   kDefectNulBytes = 1u << 10,
   kDefectBareNewline = 1u << 11,        ///< bare LF or bare CR line endings
   kDefectEncryptedOrSigned = 1u << 12,  ///< multipart/encrypted, application/pkcs7-mime, ...
+                                        ///< also multipart/signed and */pkcs7-signature,
+                                        ///< pgp-signature: check mimeType() to tell them apart
 };
 
 struct HeaderField {
@@ -117,7 +120,10 @@ struct BuildPart {
 /// Writes a message: `headers` (UTF-8 values, encoded with encodeHeader) + MIME-Version +
 /// Content-Type/Transfer-Encoding for `body`. Output is 7-bit, CRLF, lines <= 998 octets; text is
 /// quoted-printable (or 7bit when plain ASCII with short lines), binary is base64. Boundaries are
-/// random and checked not to occur in the content.
+/// random and checked not to occur in the content. MIME-Version and Content-Type/-Transfer-
+/// Encoding/-Disposition in `headers` are skipped (the writer writes its own). Text line breaks
+/// go out as CRLF (so "a\nb" comes back from parse() as "a\r\nb"). Returns "" only when memory
+/// is exhausted.
 std::string write(const std::vector<HeaderField>& headers, const BuildPart& body);
 
 }  // namespace mugai::mime
