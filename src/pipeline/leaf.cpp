@@ -126,12 +126,15 @@ std::string outputName(const Part& original, const Part& result) {
 std::optional<std::string> mismatch(const Part& part) {
   const std::string& detected = part.detected.mime;
   const std::string& declared = part.declared_type.unverifiedValue();
-  if (detected.empty() || detected == "application/octet-stream" || detected == "inode/x-empty" ||
-      detected == "application/x-empty") {
+  if (detected.empty() || detected == "inode/x-empty" || detected == "application/x-empty") {
     return std::nullopt;
   }
   std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
   std::string by_ext = typeFromExtension(ext);
+  if (detected == "application/octet-stream") {  // unknown bytes: only a named type can disagree
+    if (by_ext.empty()) return std::nullopt;
+    return "name ." + ext + " suggests " + by_ext + ", content is not recognised";
+  }
   if (!by_ext.empty() && !policy::mimeMatches(by_ext, detected)) {
     return "name ." + ext + " suggests " + by_ext + ", content is " + detected;
   }

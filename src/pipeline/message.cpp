@@ -65,10 +65,9 @@ Part partOf(const mime::Entity& e, const MessageContext& ctx, bool body_candidat
   return p;
 }
 
+/// Encrypted content cannot be inspected. (Signatures are not encryption: multipart/signed is
+/// walked and its signature part goes through the rules like any attachment.)
 bool isEncrypted(const mime::Entity& e) {
-  if (e.defects & mime::kDefectEncryptedOrSigned) {
-    return e.mimeType() != "multipart/signed";
-  }
   std::string t = e.mimeType();
   return t == "multipart/encrypted" || t == "application/pkcs7-mime" ||
          t == "application/x-pkcs7-mime" || t == "application/pgp-encrypted";

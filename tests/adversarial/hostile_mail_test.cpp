@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <sstream>
 
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
@@ -20,9 +21,17 @@ std::unique_ptr<Engine> engineWith(const std::string& limits_yaml) {
   auto pos = rules.find("signatures: [signatures]");
   REQUIRE(pos != std::string::npos);
   rules.replace(pos, 24, "signatures: ['" + sig + "']");
-  pos = rules.find("limits:\n");
-  REQUIRE(pos != std::string::npos);
-  rules.insert(pos + 8, limits_yaml);
+  // Each "  key: value" line replaces the shipped line for that key, or is added to limits:.
+  std::istringstream lines(limits_yaml);
+  for (std::string line; std::getline(lines, line);) {
+    std::string key = line.substr(0, line.find(':') + 1);
+    auto at = rules.find("\n" + key);
+    if (at != std::string::npos) {
+      rules.replace(at + 1, rules.find('\n', at + 1) - at - 1, line);
+    } else {
+      rules.insert(rules.find("limits:\n") + 8, line + "\n");
+    }
+  }
   test::TempDir dir;
   auto path = dir.path() / "rules.yaml";
   test::writeFile(path, rules);
@@ -41,13 +50,16 @@ const Engine& defaults() {
 /// Properties of anything mugai delivers.
 void checkWire(const ProcessResult& r) {
   if (r.output.empty()) return;
-  for (std::size_t i = 0; i < r.output.size(); ++i) {
+  std::size_t bad = std::string::npos;
+  for (std::size_t i = 0; i < r.output.size() && bad == std::string::npos; ++i) {
     unsigned char c = static_cast<unsigned char>(r.output[i]);
-    REQUIRE(c < 0x80);
-    REQUIRE(c != 0);
-    if (c == '\n') REQUIRE((i > 0 && r.output[i - 1] == '\r'));
-    if (c == '\r') REQUIRE((i + 1 < r.output.size() && r.output[i + 1] == '\n'));
+    bool ok = c < 0x80 && c != 0;
+    if (c == '\n') ok = i > 0 && r.output[i - 1] == '\r';
+    if (c == '\r') ok = i + 1 < r.output.size() && r.output[i + 1] == '\n';
+    if (!ok) bad = i;
   }
+  INFO("first byte that is not 7-bit CRLF text at offset " << bad);
+  REQUIRE(bad == std::string::npos);
   Limits l;
   Budget b(l);
   REQUIRE_FALSE(mime::parse(r.output, b).failure);

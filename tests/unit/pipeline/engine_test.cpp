@@ -124,7 +124,7 @@ TEST_CASE("EICAR inside an attached message inside an attachment is found", "[in
 
 TEST_CASE("a PE called photo.jpg is removed by its true type and the lie reported", "[integration]") {
   std::string pe = "MZ" + std::string(58, '\0') + std::string("\x80\0\0\0", 4) + std::string(64, '\0') +
-                   "PE\0\0" + std::string("\x4c\x01\x01\0", 4) + std::string(300, '\0');
+                   std::string("PE\0\0", 4) + std::string("\x4c\x01\x01\0", 4) + std::string(300, '\0');
   auto r = run(test::buildMail("Photo", "holiday", {{"image/jpeg", "photo.jpg", pe}}));
   const ActionRecord* a = actionFor(r.report, "photo.jpg");
   REQUIRE(a);
@@ -193,12 +193,20 @@ TEST_CASE("file mode: clean file kept, EICAR blocked, HTML converted", "[integra
   REQUIRE(html.output.find("evil") == std::string::npos);
 }
 
-TEST_CASE("the report is valid, complete JSON", "[integration]") {
-  auto r = run(test::buildMail("Report \"quotes\"\x01", "x", {{"application/pdf", "e\"vil\n.pdf", eicar()}}));
+TEST_CASE("the report is valid, complete JSON with hostile strings escaped", "[integration]") {
+  auto r = run(test::buildMail("Report \"quotes\"\x01", "x", {{"application/pdf", "invoice.pdf", eicar()}}));
   std::string j = r.report.toJson();
+  INFO(j);
   REQUIRE(j.find("\"verdict\":\"sanitized\"") != std::string::npos);
+  REQUIRE(j.find("\"subject\":\"Report \\\"quotes\\\"\\u0001\"") != std::string::npos);
   REQUIRE(j.find("\"detections\":[{") != std::string::npos);
-  REQUIRE(j.find("\"actions\":[") != std::string::npos);
-  REQUIRE(j.find('\n') == std::string::npos);
-  REQUIRE(j.find('\x01') == std::string::npos);
+  auto f = engine().processFile(eicar(), "e\"vil\n\x1b[2J.com", "F9");
+  std::string fj = f.report.toJson();
+  INFO(fj);
+  REQUIRE(fj.find("\"filename\":\"e\\\"vil\\n\\u001b[2J.com\"") != std::string::npos);
+  for (const std::string& s : {j, fj}) {
+    REQUIRE(s.find('\n') == std::string::npos);
+    REQUIRE(s.find('\x01') == std::string::npos);
+    REQUIRE(s.find('\x1b') == std::string::npos);
+  }
 }

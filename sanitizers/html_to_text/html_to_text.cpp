@@ -1,0 +1,335 @@
+#include "sanitizers/html_to_text/html_to_text.h"
+
+#include <gumbo.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <vector>
+
+#include "sanitizers/html_to_text/prescan.h"
+
+namespace mugai::sanitizers::html_to_text {
+namespace {
+
+/// Accumulates text like a browser lays it out: collapsed spaces, at most two blank lines.
+class TextWriter {
+ public:
+  void text(std::string_view s, bool preformatted) {
+    for (char c : s) {
+      unsigned char u = static_cast<unsigned char>(c);
+      if (preformatted) {
+        if (c == '\r') continue;
+        if (c == '\n') {
+          flushPending();
+          out_.push_back('\n');
+          continue;
+        }
+        flushPending();
+        out_.push_back(c == '\t' ? '\t' : c);
+        continue;
+      }
+      if (u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\f') {
+        space_ = true;
+        continue;
+      }
+      flushPending();
+      out_.push_back(c);
+    }
+  }
+  void raw(std::string_view s) {
+    flushPending();
+    out_.append(s);
+  }
+  void lineBreak(int n) {
+    newlines_ = std::max(newlines_, n);
+    space_ = false;
+  }
+  void forceNewline() {
+    out_.push_back('\n');
+    newlines_ = 0;
+    space_ = false;
+  }
+  std::size_t mark() const { return out_.size(); }
+  std::string_view since(std::size_t mark) const {
+    return std::string_view(out_).substr(std::min(mark, out_.size()));
+  }
+  std::string take() {
+    while (!out_.empty() && (out_.back() == ' ' || out_.back() == '\n')) out_.pop_back();
+    if (!out_.empty()) out_.push_back('\n');
+    return std::move(out_);
+  }
+
+ private:
+  void flushPending() {
+    if (!out_.empty()) {
+      if (newlines_ > 0) {
+        while (!out_.empty() && out_.back() == ' ') out_.pop_back();
+        int have = 0;
+        for (auto it = out_.rbegin(); it != out_.rend() && *it == '\n' && have < 2; ++it) ++have;
+        for (int k = have; k < std::min(newlines_, 2); ++k) out_.push_back('\n');
+      } else if (space_ && out_.back() != '\n' && out_.back() != ' ') {
+        out_.push_back(' ');
+      }
+    }
+    newlines_ = 0;
+    space_ = false;
+  }
+
+  std::string out_;
+  int newlines_ = 0;
+  bool space_ = false;
+};
+
+enum class Kind { Drop, Block, Paragraph, Inline };
+
+Kind kindOf(GumboTag t) {
+  switch (t) {
+    case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_TEMPLATE:
+    case GUMBO_TAG_HEAD: case GUMBO_TAG_TITLE: case GUMBO_TAG_OBJECT: case GUMBO_TAG_EMBED:
+    case GUMBO_TAG_IFRAME: case GUMBO_TAG_FRAME: case GUMBO_TAG_FRAMESET: case GUMBO_TAG_APPLET:
+    case GUMBO_TAG_SVG: case GUMBO_TAG_MATH: case GUMBO_TAG_CANVAS: case GUMBO_TAG_AUDIO:
+    case GUMBO_TAG_VIDEO: case GUMBO_TAG_SELECT: case GUMBO_TAG_INPUT: case GUMBO_TAG_TEXTAREA:
+    case GUMBO_TAG_BUTTON: case GUMBO_TAG_MAP: case GUMBO_TAG_PARAM: case GUMBO_TAG_SOURCE:
+    case GUMBO_TAG_TRACK: case GUMBO_TAG_META: case GUMBO_TAG_LINK: case GUMBO_TAG_BASE:
+    case GUMBO_TAG_DATALIST: case GUMBO_TAG_KEYGEN: case GUMBO_TAG_BGSOUND:
+      return Kind::Drop;
+    case GUMBO_TAG_P: case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_PRE:
+    case GUMBO_TAG_TABLE: case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_DL:
+      return Kind::Paragraph;
+    case GUMBO_TAG_DIV: case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_FOOTER: case GUMBO_TAG_NAV: case GUMBO_TAG_ASIDE: case GUMBO_TAG_ADDRESS:
+    case GUMBO_TAG_LI: case GUMBO_TAG_TR: case GUMBO_TAG_DT: case GUMBO_TAG_DD:
+    case GUMBO_TAG_FORM: case GUMBO_TAG_FIELDSET: case GUMBO_TAG_LEGEND: case GUMBO_TAG_CAPTION:
+    case GUMBO_TAG_FIGURE: case GUMBO_TAG_FIGCAPTION: case GUMBO_TAG_MAIN: case GUMBO_TAG_CENTER:
+    case GUMBO_TAG_DETAILS: case GUMBO_TAG_SUMMARY: case GUMBO_TAG_BODY: case GUMBO_TAG_HTML:
+    case GUMBO_TAG_THEAD: case GUMBO_TAG_TBODY: case GUMBO_TAG_TFOOT: case GUMBO_TAG_HGROUP:
+      return Kind::Block;
+    default:
+      return Kind::Inline;
+  }
+}
+
+/// Only these schemes are shown to a reader; anything else (javascript:, vbscript:, data:,
+/// file:, cid:, relative) is left out.
+bool showableUrl(std::string_view url) {
+  auto starts = [&](std::string_view p) {
+    return url.size() > p.size() &&
+           std::equal(p.begin(), p.end(), url.begin(),
+                      [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+  };
+  if (!(starts("http://") || starts("https://") || starts("mailto:") || starts("ftp://"))) return false;
+  return std::all_of(url.begin(), url.end(), [](unsigned char c) { return c > 0x20 && c != 0x7f; });
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+struct Frame {
+  const GumboNode* node;
+  unsigned next = 0;
+  std::size_t mark = 0;
+  int list_index = 0;   ///< >0: ordered list counter; 0: unordered
+  bool first_cell = true;
+  bool entered = false;
+};
+
+class Converter {
+ public:
+  Converter(const Options& o, Result& r) : o_(o), r_(r) {}
+
+  void run(const GumboNode* root) {
+    std::vector<Frame> stack;
+    stack.push_back({root});
+    while (!stack.empty()) {
+      if (stack.size() > o_.depth_limit + 2) return fail(Reason::LimitHtmlDepth, "nesting");
+      Frame& f = stack.back();
+      if (!f.entered) {
+        f.entered = true;
+        if (!enter(stack)) {
+          stack.pop_back();
+          continue;
+        }
+      }
+      const GumboVector* children = childrenOf(stack.back().node);
+      Frame& cur = stack.back();
+      if (children && cur.next < children->length) {
+        const GumboNode* child = static_cast<const GumboNode*>(children->data[cur.next++]);
+        if (++r_.nodes > o_.node_limit) return fail(Reason::LimitHtmlNodes, "node count");
+        if (child->type == GUMBO_NODE_ELEMENT || child->type == GUMBO_NODE_TEMPLATE) {
+          stack.push_back({child});
+        } else {
+          leafText(child);
+        }
+        continue;
+      }
+      leave(stack);
+      stack.pop_back();
+    }
+  }
+
+  TextWriter& writer() { return w_; }
+
+ private:
+  static const GumboVector* childrenOf(const GumboNode* n) {
+    if (n->type == GUMBO_NODE_DOCUMENT) return &n->v.document.children;
+    if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE) return &n->v.element.children;
+    return nullptr;
+  }
+
+  void fail(Reason r, const char* what) {
+    r_.failure = r;
+    r_.detail = std::string("HTML ") + what + " over the limit";
+  }
+
+  /// Called once per element before its children; false skips the subtree.
+  bool enter(std::vector<Frame>& stack) {
+    Frame& f = stack.back();
+    if (f.node->type == GUMBO_NODE_DOCUMENT) return true;
+    const GumboElement& el = f.node->v.element;
+    Kind k = kindOf(el.tag);
+    if (k == Kind::Drop) {
+      ++r_.removed_elements;
+      return false;
+    }
+    if (el.tag == GUMBO_TAG_PRE) ++pre_;
+    if (k == Kind::Paragraph) w_.lineBreak(2);
+    if (k == Kind::Block) w_.lineBreak(1);
+    switch (el.tag) {
+      case GUMBO_TAG_BR: w_.forceNewline(); break;
+      case GUMBO_TAG_HR: w_.lineBreak(1); w_.raw("----"); w_.lineBreak(1); break;
+      case GUMBO_TAG_OL: f.list_index = 1; break;
+      case GUMBO_TAG_LI: listItem(stack); break;
+      case GUMBO_TAG_TD: case GUMBO_TAG_TH: tableCell(stack); break;
+      case GUMBO_TAG_IMG: image(el); break;
+      default: break;
+    }
+    f.mark = w_.mark();
+    return true;
+  }
+
+  void listItem(std::vector<Frame>& stack) {
+    for (auto it = stack.rbegin() + 1; it != stack.rend(); ++it) {
+      if (it->node->type != GUMBO_NODE_ELEMENT) continue;
+      GumboTag t = it->node->v.element.tag;
+      if (t == GUMBO_TAG_OL) {
+        w_.raw(std::to_string(it->list_index++) + ". ");
+        return;
+      }
+      if (t == GUMBO_TAG_UL || t == GUMBO_TAG_MENU) break;
+    }
+    w_.raw("- ");
+  }
+
+  void tableCell(std::vector<Frame>& stack) {
+    for (auto it = stack.rbegin() + 1; it != stack.rend(); ++it) {
+      if (it->node->type == GUMBO_NODE_ELEMENT && it->node->v.element.tag == GUMBO_TAG_TR) {
+        if (!it->first_cell) w_.raw(" | ");
+        it->first_cell = false;
+        return;
+      }
+    }
+  }
+
+  void image(const GumboElement& el) {
+    ++r_.images;
+    if (!o_.show_image_alt) return;
+    const GumboAttribute* alt = gumbo_get_attribute(&el.attributes, "alt");
+    if (alt && !trimmed(alt->value).empty()) {
+      w_.text("[", false);
+      w_.text(alt->value, false);
+      w_.text("]", false);
+    }
+  }
+
+  void leave(std::vector<Frame>& stack) {
+    Frame& f = stack.back();
+    if (f.node->type != GUMBO_NODE_ELEMENT) return;
+    const GumboElement& el = f.node->v.element;
+    Kind k = kindOf(el.tag);
+    if (el.tag == GUMBO_TAG_PRE && pre_ > 0) --pre_;
+    if (el.tag == GUMBO_TAG_A) link(el, f.mark);
+    if (k == Kind::Paragraph) w_.lineBreak(2);
+    if (k == Kind::Block) w_.lineBreak(1);
+  }
+
+  void link(const GumboElement& el, std::size_t mark) {
+    const GumboAttribute* href = gumbo_get_attribute(&el.attributes, "href");
+    if (!href) return;
+    std::string_view url = trimmed(href->value);
+    if (!o_.show_links || !showableUrl(url) || url.size() > 2048) return;
+    ++r_.links;
+    std::string_view shown = trimmed(w_.since(mark));
+    std::string_view bare = url;
+    if (bare.rfind("mailto:", 0) == 0) bare.remove_prefix(7);
+    if (shown == url || shown == bare) return;
+    w_.text(" ", false);
+    w_.raw("<" + std::string(url) + ">");
+  }
+
+  void leafText(const GumboNode* n) {
+    if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE || n->type == GUMBO_NODE_CDATA) {
+      w_.text(n->v.text.text, pre_ > 0);
+    }
+  }
+
+  const Options& o_;
+  Result& r_;
+  TextWriter w_;
+  int pre_ = 0;
+};
+
+}  // namespace
+
+Result htmlToText(std::string_view html, const Options& options) {
+  Result r;
+  if (html.size() > options.input_limit) {
+    r.failure = Reason::LimitHtmlSize;
+    r.detail = "HTML of " + std::to_string(html.size()) + " bytes";
+    return r;
+  }
+  PrescanResult pre = prescan(html, options.node_limit, options.depth_limit);
+  if (pre.failure) {
+    r.failure = pre.failure;
+    r.detail = *pre.failure == Reason::LimitHtmlDepth ? "HTML nested too deeply (pre-scan)"
+                                                      : "too many HTML elements (pre-scan)";
+    return r;
+  }
+  GumboOptions opts = kGumboDefaultOptions;
+  opts.max_errors = 0;  // do not keep parse errors: memory is bounded by the input only
+  GumboOutput* out = gumbo_parse_with_options(&opts, html.data(), html.size());
+  if (!out) {
+    r.failure = Reason::ParseMalformed;
+    r.detail = "the HTML parser gave no result";
+    return r;
+  }
+  Converter conv(options, r);
+  conv.run(out->document);
+  gumbo_destroy_output(&opts, out);
+  if (r.failure) return r;
+  r.text = conv.writer().take();
+  return r;
+}
+
+std::string sniffMetaCharset(std::string_view html) {
+  std::string head(html.substr(0, 1024));
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::size_t meta = head.find("<meta"); meta != std::string::npos; meta = head.find("<meta", meta + 5)) {
+    std::size_t end = head.find('>', meta);
+    std::string tag = head.substr(meta, end == std::string::npos ? std::string::npos : end - meta);
+    std::size_t cs = tag.find("charset");
+    if (cs == std::string::npos) continue;
+    std::size_t p = tag.find_first_not_of(" \t=\"'", cs + 7);
+    if (p == std::string::npos) continue;
+    std::size_t q = tag.find_first_of(" \t\"';/>", p);
+    return tag.substr(p, q == std::string::npos ? std::string::npos : q - p);
+  }
+  return "";
+}
+
+}  // namespace mugai::sanitizers::html_to_text

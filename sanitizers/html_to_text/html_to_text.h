@@ -1,0 +1,50 @@
+// sanitizer.html_to_text: HTML (body or attachment) to readable UTF-8 plain text through Gumbo.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mugai/core/verdict.h"
+#include "mugai/sanitizer/registry.h"
+
+namespace mugai::sanitizers::html_to_text {
+
+struct Options {
+  bool show_links = true;      ///< "text <URL>" for http(s)/mailto/ftp links whose text differs
+  bool show_image_alt = true;  ///< images become "[alt]" (never fetched)
+  std::size_t input_limit = 16u << 20;  ///< html_input_limit
+  std::size_t node_limit = 500000;      ///< html_node_limit
+  std::size_t depth_limit = 512;        ///< html_depth_limit
+};
+
+struct Result {
+  std::string text;  ///< UTF-8, LF line ends
+  std::optional<Reason> failure;  ///< a limit was reached: nothing of the text may be used
+  std::string detail;
+  std::size_t links = 0, images = 0, removed_elements = 0, nodes = 0;
+};
+
+/// Converts UTF-8 HTML to text: visible text in reading order, blocks as line breaks, lists as
+/// "- item" / "1. item", table cells separated by " | ", links as "text <URL>" (only http,
+/// https, mailto and ftp URLs are ever shown), images as their alt text. script, style,
+/// template, head, comments, form controls, object/embed/iframe/applet/svg/math are dropped.
+/// Limits are checked by a linear pre-scan before Gumbo runs (Gumbo is quadratic on deep
+/// nesting and its allocator cannot fail) and again while walking the tree iteratively.
+Result htmlToText(std::string_view utf8_html, const Options& options);
+
+/// The charset an HTML document declares in a <meta> in its first 1024 bytes ("" if none).
+std::string sniffMetaCharset(std::string_view html);
+
+class HtmlToTextSanitizer : public Sanitizer {
+ public:
+  explicit HtmlToTextSanitizer(Options options) : options_(options) {}
+  std::string_view name() const override { return "sanitizer.html_to_text"; }
+  Outcome apply(const Part& part, MessageContext& ctx) const override;
+
+ private:
+  Options options_;
+};
+
+}  // namespace mugai::sanitizers::html_to_text

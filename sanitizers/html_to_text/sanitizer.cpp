@@ -1,0 +1,65 @@
+#include "mugai/text/charset.h"
+#include "sanitizers/html_to_text/factory.h"
+#include "sanitizers/html_to_text/html_to_text.h"
+
+namespace mugai::sanitizers::html_to_text {
+
+Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const {
+  if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
+  Options o = options_;
+  o.input_limit = ctx.limits.html_input_limit;
+  o.node_limit = ctx.limits.html_node_limit;
+  o.depth_limit = ctx.limits.html_depth_limit;
+  std::string label = part.charset.unverifiedValue();
+  if (label.empty()) label = sniffMetaCharset(part.data);
+  text::DecodeResult decoded = text::toUtf8(part.data, label);
+  Result r = htmlToText(decoded.utf8, o);
+  if (r.failure) return Outcome::fail(*r.failure, r.detail);
+  Part next = part;
+  next.data = std::move(r.text);
+  next.output_type = "text/plain";
+  next.charset = Untrusted<std::string>("utf-8");
+  Outcome out = Outcome::replace(std::move(next), Reason::HtmlConverted);
+  out.findings.push_back({"charset", decoded.charset});
+  if (decoded.guessed) out.findings.push_back({"charset_guessed", "true"});
+  out.findings.push_back({"links", std::to_string(r.links)});
+  out.findings.push_back({"images_removed", std::to_string(r.images)});
+  out.findings.push_back({"elements_removed", std::to_string(r.removed_elements)});
+  return out;
+}
+
+namespace {
+
+class Factory : public SanitizerFactory {
+ public:
+  std::string_view name() const override { return "sanitizer.html_to_text"; }
+  std::string_view summary() const override {
+    return "Renders HTML as UTF-8 plain text (Gumbo): visible text in reading order, links as "
+           "'text <URL>', images as their alt text; scripts, styles, comments, forms, embedded "
+           "objects and remote content dropped.";
+  }
+  std::vector<ParamSpec> describe() const override {
+    return {
+        {"show_links", ParamSpec::Kind::Bool, "true", 0, 0,
+         "Show http/https/mailto/ftp link targets as 'text <URL>'."},
+        {"show_image_alt", ParamSpec::Kind::Bool, "true", 0, 0, "Show images as [alt text]."},
+    };
+  }
+  SanitizerConstSharedPtr create(const SanitizerParams& params, std::string* error) const override {
+    auto specs = describe();
+    if (auto err = params.validate(specs)) {
+      *error = *err;
+      return nullptr;
+    }
+    Options o;
+    o.show_links = params.getBool(specs, "show_links");
+    o.show_image_alt = params.getBool(specs, "show_image_alt");
+    return std::make_shared<const HtmlToTextSanitizer>(o);
+  }
+};
+
+}  // namespace
+
+SanitizerFactoryPtr makeFactory() { return std::make_unique<Factory>(); }
+
+}  // namespace mugai::sanitizers::html_to_text
