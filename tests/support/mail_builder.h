@@ -43,13 +43,17 @@ inline void forEachEntity(const mime::Entity& root, const std::function<void(con
   }
 }
 
-/// Concatenated text of the text/plain leaves that are not attachments.
+/// Concatenated text of the text/plain leaves that are not attachments, with CRLF (the wire
+/// form) turned back into LF.
 inline std::string bodyText(const mime::Entity& root) {
   std::string out;
   forEachEntity(root, [&](const mime::Entity& e) {
     if (e.mimeType() == "text/plain" && e.disposition != "attachment" && e.filename.empty() &&
         e.children.empty()) {
-      out += e.body;
+      for (std::size_t i = 0; i < e.body.size(); ++i) {
+        if (e.body[i] == '\r' && i + 1 < e.body.size() && e.body[i + 1] == '\n') continue;
+        out += e.body[i];
+      }
     }
   });
   return out;
