@@ -1,0 +1,137 @@
+// The mugai executable as a user runs it: exit codes, messages, files written.
+#include <catch2/catch.hpp>
+
+#include <Poco/JSON/Parser.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int status;
+  std::string out;  ///< stdout and stderr together
+};
+
+Run runMugai(const std::string& args) {
+  std::string cmd = std::string(MUGAI_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+Poco::JSON::Object::Ptr json(const fs::path& p) {
+  Poco::JSON::Parser parser;
+  return parser.parse(mugai::test::readFile(p)).extract<Poco::JSON::Object::Ptr>();
+}
+
+}  // namespace
+
+TEST_CASE("cli: help, version and usage errors", "[integration]") {
+  auto help = runMugai("--help");
+  REQUIRE(help.status == 0);
+  REQUIRE(help.out.find("mugai mail IN.eml -o OUT.eml") != std::string::npos);
+  REQUIRE(runMugai("--version").out.find("mugai ") == 0);
+  auto bad = runMugai("mail");
+  REQUIRE(bad.status == 1);
+  REQUIRE(bad.out.find("Try 'mugai --help'") != std::string::npos);
+  REQUIRE(runMugai("frobnicate x").status == 1);
+  REQUIRE(runMugai("mail a.eml --colour red -o x").out.find("unknown option --colour") != std::string::npos);
+  auto missing = runMugai("mail /nonexistent/in.eml -o /tmp/x.eml");
+  REQUIRE(missing.status == 1);
+  REQUIRE(missing.out.find("cannot read /nonexistent/in.eml") != std::string::npos);
+}
+
+TEST_CASE("cli: mail clean (0), sanitized (0), and the report's fields", "[integration]") {
+  mugai::test::TempDir dir;
+  auto in = dir.path() / "in.eml";
+  mugai::test::writeFile(in, "From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: hi\r\n\r\nhello\r\n");
+  auto r = runMugai("mail " + q(in) + " -o " + q(dir.path() / "out.eml") + " --report " + q(dir.path() / "r.json"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  REQUIRE(fs::exists(dir.path() / "out.eml"));
+  REQUIRE(json(dir.path() / "r.json")->getValue<std::string>("verdict") == "clean");
+
+  std::string eicar = mugai::test::readFile(mugai::test::generatedDir() / "eicar.com");
+  std::string b64 = "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=";
+  REQUIRE(eicar.size() == 68);
+  mugai::test::writeFile(in, "From: a@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+                             "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n"
+                             "<p>hi</p>\r\n--b\r\nContent-Type: application/octet-stream; name=e.com\r\n"
+                             "Content-Transfer-Encoding: base64\r\n\r\n" + b64 + "\r\n--b--\r\n");
+  auto qdir = dir.path() / "quarantine";
+  r = runMugai("mail " + q(in) + " -o " + q(dir.path() / "out.eml") + " --report " + q(dir.path() / "r.json") +
+            " --quarantine " + q(qdir));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  auto rep = json(dir.path() / "r.json");
+  REQUIRE(rep->getValue<std::string>("verdict") == "sanitized");
+  auto dets = rep->getArray("detections");
+  REQUIRE(dets->size() == 1);
+  auto d = dets->getObject(0);
+  REQUIRE(d->getValue<std::string>("filename") == "e.com");
+  REQUIRE(d->has("part"));
+  REQUIRE(d->getValue<std::string>("signature").find("EICAR") != std::string::npos);
+  auto actions = rep->getArray("actions");
+  bool removed = false;
+  for (std::size_t i = 0; i < actions->size(); ++i) {
+    auto a = actions->getObject(i);
+    REQUIRE(a->has("part"));
+    REQUIRE(a->has("filename"));
+    REQUIRE(a->has("reason"));
+    removed |= a->getValue<std::string>("action") == "removed";
+  }
+  REQUIRE(removed);
+  std::string id = rep->getValue<std::string>("id");
+  REQUIRE(fs::exists(qdir / (id + ".orig")));
+  REQUIRE(fs::exists(qdir / (id + ".json")));
+  REQUIRE(mugai::test::readFile(qdir / (id + ".orig")) == mugai::test::readFile(in));
+}
+
+TEST_CASE("cli: file kept (0), blocked (3), never overwrites", "[integration]") {
+  mugai::test::TempDir dir;
+  fs::create_directory(dir.path() / "out");
+  auto in = dir.path() / "minutes.txt";
+  mugai::test::writeFile(in, "minutes\n");
+  auto out = q(dir.path() / "out");
+  REQUIRE(runMugai("file " + q(in) + " -o " + out + " --quiet").status == 0);
+  REQUIRE(runMugai("file " + q(in) + " -o " + out + " --quiet").status == 0);
+  REQUIRE(fs::exists(dir.path() / "out" / "minutes.txt"));
+  REQUIRE(fs::exists(dir.path() / "out" / "minutes-1.txt"));
+  auto blocked = runMugai("file " + q(mugai::test::generatedDir() / "eicar.com") + " -o " + out + " --report " +
+                       q(dir.path() / "r.json"));
+  REQUIRE(blocked.status == 3);
+  REQUIRE(json(dir.path() / "r.json")->getValue<std::string>("verdict") == "blocked");
+  REQUIRE_FALSE(fs::exists(dir.path() / "out" / "eicar.com"));
+  REQUIRE(runMugai("file " + q(in) + " -o " + q(dir.path() / "nope")).status == 1);
+}
+
+TEST_CASE("cli: rules check names file, line and key", "[integration]") {
+  REQUIRE(runMugai("rules check").status == 0);
+  auto shipped = runMugai("rules check " + q(mugai::test::sourceDir() / "rules" / "default.yaml"));
+  INFO(shipped.out);
+  REQUIRE(shipped.status == 0);
+  REQUIRE(shipped.out.find("OK") != std::string::npos);
+  mugai::test::TempDir dir;
+  auto bad = dir.path() / "bad.yaml";
+  mugai::test::writeFile(bad, "version: 1\nchains:\n  scan: [sanitizer.clamav_scan]\n  text_body: []\n"
+                              "  html_body: []\nactions:\n  av.infected: pass\n");
+  auto r = runMugai("rules check " + q(bad));
+  REQUIRE(r.status == 1);
+  REQUIRE(r.out.find(bad.string() + ":7: actions.av.infected") != std::string::npos);
+  REQUIRE(runMugai("rules defaults").out.find("mime_nesting_limit = 20") != std::string::npos);
+  REQUIRE(runMugai("rules sanitizers").out.find("sanitizer.html_to_text") != std::string::npos);
+  REQUIRE(runMugai("rules reasons").out.find("av.infected") != std::string::npos);
+}
