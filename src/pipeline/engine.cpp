@@ -1,4 +1,5 @@
 // The Engine: process one message or one file under an immutable policy snapshot.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -52,15 +53,12 @@ std::vector<std::string> defectNames(const mime::Entity& root) {
   return out;
 }
 
-/// Finishes a result: verdict, notice, output, timings.
-void finish(ProcessResult& r, pipeline::WalkState& s, const policy::Policy& pol,
-            const policy::Override* ov, Clock::time_point start) {
+/// Copies the walk's verdict into the result.
+void finish(ProcessResult& r, const pipeline::WalkState& s, Clock::time_point start) {
   r.verdict = s.verdict;
   r.report.final_verdict = s.verdict;
   r.report.reason = s.reason;
   r.report.elapsed_ms = msSince(start);
-  (void)pol;
-  (void)ov;
 }
 
 bool noticeEnabled(const policy::Policy& pol, const policy::Override* ov) {
@@ -71,6 +69,9 @@ bool noticeEnabled(const policy::Policy& pol, const policy::Override* ov) {
 std::string blockedNotice(const pipeline::BuiltMessage& built, const std::string& notice) {
   pipeline::BuiltMessage stub;
   stub.headers = built.headers;
+  bool has_subject = std::any_of(stub.headers.begin(), stub.headers.end(),
+                                 [](const mime::HeaderField& h) { return h.name == "Subject"; });
+  if (!has_subject) stub.headers.push_back({"Subject", "メール無害化: 配信停止 / message blocked"});
   return pipeline::writeMessage(stub, notice, {{"X-Mugai-Verdict", "blocked"}});
 }
 
@@ -78,12 +79,9 @@ std::string blockedNotice(const pipeline::BuiltMessage& built, const std::string
 
 bool ProcessResult::keepOriginal() const {
   if (verdict >= Verdict::Quarantine) return true;
+  // Anything taken out must stay retrievable: nothing is ever silently dropped.
   for (const auto& a : report.actions) {
-    if (a.action != "removed" && a.action != "blocked") continue;
-    auto r = reasonByName(a.reason);
-    if (r && reasonInfo(*r).fail_closed && *r != Reason::TypeRemoved && *r != Reason::ExtensionDenied) {
-      return true;
-    }
+    if (a.action == "removed" || a.action == "blocked") return true;
   }
   return false;
 }
@@ -138,7 +136,7 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
   } catch (...) {
     s.raise(Verdict::TempFail, Reason::InternalError);
   }
-  finish(r, s, pol, ov, start);
+  finish(r, s, start);
   if (r.verdict == Verdict::TempFail) return r;  // the sender's MTA keeps it and retries
   try {
     bool notice_on = noticeEnabled(pol, ov);
@@ -195,7 +193,7 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
       p.filename = Untrusted<std::string>(untrusted_filename);
       p.attachment = true;
       p.detected = services_.detector->detect(p.data);
-      leaf = pipeline::processLeaf(p, false, false, s);
+      leaf = pipeline::processLeaf(p, false, s);
     }
   } catch (const std::exception& e) {
     s.raise(Verdict::TempFail, Reason::InternalError);
@@ -208,7 +206,7 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
     s.verdict = Verdict::Reject;
     if (s.reason == Reason::Kept) s.reason = Reason::TypeRemoved;
   }
-  finish(r, s, pol, nullptr, start);
+  finish(r, s, start);
   if (!r.blocked()) {
     r.output = std::move(leaf.part.data);
     r.output_filename = leaf.part.filename.empty()

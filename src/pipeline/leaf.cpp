@@ -222,7 +222,7 @@ bool isBodyTextType(const std::string& m) {
          m == "application/x-empty";
 }
 
-LeafResult processLeaf(const Part& part, bool body_candidate, bool lenient_body, WalkState& s) {
+LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   if (auto late = s.budget.checkDeadline()) {
     return refuse(part, body_candidate, reasonInfo(*late).default_verdict, *late, "pipeline",
                   "deadline reached", {}, s);
@@ -238,7 +238,6 @@ LeafResult processLeaf(const Part& part, bool body_candidate, bool lenient_body,
   if (body) {
     const std::string& declared = part.declared_type.unverifiedValue();
     bool html = declared == "text/html" || part.detected.mime == "text/html";
-    (void)lenient_body;
     return processBody(part, scanned, html, s);
   }
   // 2. Names that are refused whatever the content.

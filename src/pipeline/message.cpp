@@ -115,7 +115,7 @@ class Builder {
       s_.any_notice_item = true;
       return;
     }
-    LeafResult r = processLeaf(p, body_candidate, true, s_);
+    LeafResult r = processLeaf(p, body_candidate, s_);
     if (r.kind == LeafResult::Kind::Body) out_.bodies.push_back(std::move(r.part));
     if (r.kind == LeafResult::Kind::Attachment) out_.attachments.push_back(std::move(r.part));
   }

@@ -38,8 +38,7 @@ struct LeafResult {
 };
 
 /// Decides one leaf (scan, route, chain, rename) and records it in the report.
-LeafResult processLeaf(const Part& part, bool body_candidate, bool lenient_body,
-                       WalkState& state);
+LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& state);
 
 /// Builds the sanitized form of a whole message entity: its headers and body tree.
 struct BuiltMessage {

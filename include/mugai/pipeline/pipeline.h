@@ -42,7 +42,7 @@ struct ProcessResult {
   Report report;
 
   bool blocked() const { return verdict >= Verdict::TempFail; }
-  /// The original must be kept (quarantine): blocked, or a part removed for a fail-closed reason.
+  /// The original must be kept (quarantine): quarantined or rejected, or any part removed.
   bool keepOriginal() const;
 };
 
