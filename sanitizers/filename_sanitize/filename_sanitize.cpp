@@ -8,13 +8,6 @@
 namespace mugai::sanitizers::filename_sanitize {
 namespace {
 
-std::size_t seqLength(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 0x6) return 2;
-  if ((c >> 4) == 0xe) return 3;
-  return 4;
-}
-
 bool isBidiOrInvisible(std::string_view s, std::size_t i, std::size_t len) {
   if (len != 3 && len != 2) return false;
   auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
@@ -63,7 +56,7 @@ std::string sanitizeFilename(std::string_view untrusted_name, const Options& opt
   out.reserve(valid.size());
   for (std::size_t i = 0; i < valid.size();) {
     unsigned char c = static_cast<unsigned char>(valid[i]);
-    std::size_t len = std::min(seqLength(c), valid.size() - i);
+    std::size_t len = std::min(text::utf8SequenceLength(c), valid.size() - i);
     if (len == 1) {
       if (c < 0x20 || c == 0x7f) {
         i += 1;

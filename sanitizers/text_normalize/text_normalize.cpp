@@ -5,14 +5,6 @@
 namespace mugai::sanitizers::text_normalize {
 namespace {
 
-/// Length of the UTF-8 sequence starting with byte c (input is valid UTF-8).
-std::size_t seqLength(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 0x6) return 2;
-  if ((c >> 4) == 0xe) return 3;
-  return 4;
-}
-
 /// True for code points that must not reach a reader: C0/C1 controls (but TAB/LF), DEL, and the
 /// bidi embedding/override/isolate controls used to disguise text (U+202A..E, U+2066..9).
 bool dropped(std::string_view s, std::size_t i, std::size_t len, bool keep_tabs) {
@@ -39,7 +31,7 @@ std::string normalizeText(std::string_view in, const Options& options) {
   std::size_t col = 0;
   for (std::size_t i = 0; i < in.size();) {
     unsigned char c = static_cast<unsigned char>(in[i]);
-    std::size_t len = std::min(seqLength(c), in.size() - i);
+    std::size_t len = std::min(text::utf8SequenceLength(c), in.size() - i);
     if (c == '\r') {  // CRLF and bare CR both end a line
       out.push_back('\n');
       col = 0;

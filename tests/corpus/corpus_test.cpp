@@ -13,6 +13,7 @@
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/text/charset.h"
+#include "support/engine_fixture.h"
 #include "support/mail_builder.h"
 #include "support/test_support.h"
 
@@ -65,15 +66,7 @@ std::vector<Row> manifest(const fs::path& corpus) {
   return rows;
 }
 
-const Engine& engine() {
-  static std::unique_ptr<Engine> e = [] {
-    std::vector<std::string> errors;
-    auto made = makeEngine((test::sourceDir() / "rules" / "default.yaml").string(), errors);
-    if (!made) FAIL("engine: " << (errors.empty() ? "?" : errors.front()));
-    return made;
-  }();
-  return *e;
-}
+const Engine& engine() { return test::shippedEngine(); }
 
 /// A scanner with only the corpus's clamav-test.hdb: the independent check of the output.
 const Scanner& corpusScanner(const fs::path& corpus) {

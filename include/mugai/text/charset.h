@@ -39,6 +39,15 @@ std::string canonicalCharset(std::string_view label);
 
 bool isValidUtf8(std::string_view s);
 
+/// Length in bytes of the UTF-8 sequence that `lead` starts (1 for ASCII and stray bytes).
+/// For walking text already known to be valid UTF-8.
+constexpr std::size_t utf8SequenceLength(unsigned char lead) {
+  if (lead < 0xc0) return 1;
+  if (lead < 0xe0) return 2;
+  if (lead < 0xf0) return 3;
+  return 4;
+}
+
 /// Replaces invalid UTF-8 sequences with U+FFFD; returns how many were replaced via *replaced.
 std::string sanitizeUtf8(std::string_view s, std::size_t* replaced = nullptr);
 

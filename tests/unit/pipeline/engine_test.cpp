@@ -3,6 +3,7 @@
 
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
+#include "support/engine_fixture.h"
 #include "support/mail_builder.h"
 #include "support/test_support.h"
 
@@ -11,15 +12,7 @@ using test::Attachment;
 
 namespace {
 
-const Engine& engine() {
-  static std::unique_ptr<Engine> e = [] {
-    std::vector<std::string> errors;
-    auto made = makeEngine((test::sourceDir() / "rules" / "default.yaml").string(), errors);
-    if (!made) FAIL("engine: " << (errors.empty() ? "?" : errors.front()));
-    return made;
-  }();
-  return *e;
-}
+const Engine& engine() { return test::shippedEngine(); }
 
 std::string eicar() { return test::readFile(test::generatedDir() / "eicar.com"); }
 
