@@ -28,6 +28,10 @@ Usage:
   mugai file IN -o OUTDIR [--report REPORT.json] [options]
       Sanitize one file; the result is written into OUTDIR under a safe name
       (never replacing an existing file).
+  mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT] [--rules FILE]
+              [--quarantine DIR]
+      Run the SMTP relay (default 127.0.0.1:10025 -> 127.0.0.1:10026; see
+      'mugai serve --help' and docs/deployment.md).
   mugai rules check [FILE]        Validate a rules file (default: the embedded rules).
   mugai rules defaults [--markdown]
                                   List every limit with its default, range and meaning.
@@ -279,7 +283,10 @@ int runRules(const Args& a) {
 
 }  // namespace
 
+int runServe(int argc, char** argv);  // serve.cpp
+
 int main(int argc, char** argv) {
+  if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::cout << kUsage;

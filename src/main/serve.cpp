@@ -1,0 +1,221 @@
+// `mugai serve`: the SMTP relay service (src/smtp), its signals and its configuration.
+#include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/NetSSL.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mugai/pipeline/pipeline.h"
+#include "src/smtp/gateway.h"
+#include "src/smtp/server.h"
+#include "src/smtp/service_config.h"
+#include "src/smtp/worker_pool.h"
+
+namespace {
+
+using mugai::smtp::logLine;
+
+const char* kServeUsage = R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
+                   [--rules FILE] [--quarantine DIR] [--print-config]
+
+Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
+the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
+Without --config the embedded defaults apply (see docs/deployment.md). Integer limits (timeouts,
+connection and recipient caps, worker threads) are set under `limits:` in the rules file.
+Signals: SIGHUP reloads the rules and signatures; SIGTERM stops accepting and drains.
+)";
+
+struct ServeArgs {
+  std::string config, listen, next_hop, rules, quarantine;
+  bool print_config = false;
+};
+
+bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
+  for (int i = 2; i < argc; ++i) {
+    std::string s = argv[i];
+    std::string* into = s == "--config"       ? &a.config
+                        : s == "--listen"     ? &a.listen
+                        : s == "--next-hop"   ? &a.next_hop
+                        : s == "--rules"      ? &a.rules
+                        : s == "--quarantine" ? &a.quarantine
+                                              : nullptr;
+    if (s == "--print-config") {
+      a.print_config = true;
+    } else if (!into) {
+      err = "serve: unknown argument " + s;
+      return false;
+    } else if (i + 1 >= argc) {
+      err = s + " needs a value";
+      return false;
+    } else {
+      *into = argv[++i];
+    }
+  }
+  return true;
+}
+
+bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
+  std::vector<std::string> errors;
+  if (!a.config.empty() && !mugai::smtp::loadServiceConfig(a.config, c, errors)) {
+    for (const auto& e : errors) std::cerr << "mugai: " << e << "\n";
+    return false;
+  }
+  if (!a.listen.empty()) c.listen = a.listen;
+  if (!a.next_hop.empty()) c.next_hop = a.next_hop;
+  if (!a.rules.empty()) c.rules = a.rules;
+  if (!a.quarantine.empty()) c.quarantine_dir = a.quarantine;
+  if (c.myhostname.empty()) {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    c.myhostname = name[0] ? name : "localhost";
+  }
+  return true;
+}
+
+Poco::Net::Context::Ptr serverTls(const mugai::smtp::ServiceConfig& c) {
+  if (c.tls_cert_file.empty()) return nullptr;
+  return new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, c.tls_key_file, c.tls_cert_file,
+                                "", Poco::Net::Context::VERIFY_NONE, 9, false,
+                                "HIGH:!aNULL:!MD5:!RC4");
+}
+
+Poco::Net::Context::Ptr clientTls(const mugai::smtp::ServiceConfig& c) {
+  if (c.relay_tls == "none") return nullptr;
+  auto mode = c.relay_tls_ca_file.empty() ? Poco::Net::Context::VERIFY_NONE
+                                          : Poco::Net::Context::VERIFY_RELAXED;
+  return new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", c.relay_tls_ca_file,
+                                mode, 9, false, "HIGH:!aNULL:!MD5:!RC4");
+}
+
+/// SIGHUP: build a new engine beside the running one; swap only when it is complete.
+void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
+  std::vector<std::string> errors;
+  std::shared_ptr<const mugai::Engine> fresh = mugai::makeEngine(rules, errors);
+  if (!fresh) {
+    std::string all;
+    for (const auto& e : errors) all += " " + e;
+    logLine("reload failed, keeping the running rules and signatures:" + all);
+    return;
+  }
+  engines.set(std::move(fresh));
+  logLine("reloaded rules and signatures");
+}
+
+int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines,
+                        const sigset_t& signals) {
+  using namespace mugai::smtp;
+  const mugai::Limits limits = engines.get()->policy().limits;
+  std::size_t threads = limits.worker_threads ? limits.worker_threads
+                                              : std::max(1u, std::thread::hardware_concurrency());
+  WorkerPool pool(threads, limits.worker_queue_limit);
+  GatewayOptions go;
+  go.quarantine_dir = c.quarantine_dir;
+  splitHostPort(c.next_hop, go.relay.host, go.relay.port);
+  go.relay.helo_name = c.myhostname;
+  go.relay.timeout_s = static_cast<int>(limits.relay_timeout_s);
+  go.relay.tls = c.relay_tls == "encrypt" ? RelayTls::kEncrypt
+                 : c.relay_tls == "may"   ? RelayTls::kMay
+                                          : RelayTls::kNone;
+  go.relay.tls_context = clientTls(c);
+  Gateway gateway(engines, pool, go);
+  ServerOptions so;
+  splitHostPort(c.listen, so.host, so.port);
+  so.connection_limit = limits.smtp_connection_limit;
+  so.command_timeout_s = static_cast<int>(limits.smtp_command_timeout_s);
+  so.data_timeout_s = static_cast<int>(limits.smtp_data_timeout_s);
+  so.xforward_hosts = c.xforward_hosts;
+  so.tls_context = serverTls(c);
+  std::string hostname = c.myhostname;
+  so.settings = [&engines, hostname] {
+    const mugai::Limits& l = engines.get()->policy().limits;
+    SessionSettings st;
+    st.hostname = hostname;
+    st.limits = SessionLimits{l.message_size_limit, l.smtp_line_length_limit, l.smtp_recipient_limit,
+                              l.smtp_error_limit};
+    return st;
+  };
+  Server server(so, gateway);
+  server.start();
+  logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
+          " workers, quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : ""));
+  std::thread reloader;
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      if (reloader.joinable()) reloader.join();  // one reload at a time
+      reloader = std::thread(reloadEngine, c.rules, std::ref(engines));
+      continue;
+    }
+    logLine("stopping: no new connections, draining sessions in flight");
+    int wait = static_cast<int>(2 * limits.sanitizer_deadline_ms / 1000 + limits.relay_timeout_s);
+    bool drained = server.drain(wait);
+    if (reloader.joinable()) reloader.join();
+    logLine(drained ? "stopped" : "stopped with sessions still open (their clients will retry)");
+    return 0;
+  }
+}
+
+}  // namespace
+
+int runServe(int argc, char** argv) {
+  ServeArgs a;
+  std::string err;
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::cout << kServeUsage;
+      return 0;
+    }
+  }
+  if (!parseServeArgs(argc, argv, a, err)) {
+    std::cerr << "mugai: " << err << "\n" << kServeUsage;
+    return 1;
+  }
+  mugai::smtp::ServiceConfig config;
+  if (!buildConfig(a, config)) return 1;
+  if (a.print_config) {
+    std::cout << mugai::smtp::describeServiceConfig(config);
+    return 0;
+  }
+  // Signals are taken by sigwait() in this thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  std::error_code ec;
+  std::filesystem::create_directories(config.quarantine_dir, ec);
+  if (!std::filesystem::is_directory(config.quarantine_dir, ec) ||
+      access(config.quarantine_dir.c_str(), W_OK) != 0) {
+    std::cerr << "mugai: cannot use quarantine folder " << config.quarantine_dir
+              << " (create it writable for this user, or pass --quarantine DIR)\n";
+    return 1;
+  }
+  std::vector<std::string> errors;
+  std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors);
+  if (!engine) {
+    std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
+    for (const auto& e : errors) std::cerr << "  " << e << "\n";
+    return 1;
+  }
+  mugai::smtp::EngineHolder engines(std::move(engine));
+  try {
+    Poco::Net::initializeSSL();
+    int rc = serveUntilSignalled(config, engines, signals);
+    Poco::Net::uninitializeSSL();
+    return rc;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "mugai: cannot serve: " << e.displayText() << "\n";
+    return 1;
+  }
+}

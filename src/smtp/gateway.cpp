@@ -1,0 +1,115 @@
+#include "src/smtp/gateway.h"
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <mutex>
+
+#include "mugai/io/store.h"
+
+namespace mugai::smtp {
+namespace {
+
+struct Job {
+  std::shared_ptr<const Engine> engine;
+  std::string raw;
+  Envelope envelope;
+  std::string id;
+  std::promise<ProcessResult> promise;
+};
+
+std::string clientText(const Transaction& t) {
+  std::string s = "client=" + logSafe(t.client_name.empty() ? "unknown" : t.client_name, 64) + "[" +
+                  logSafe(t.client_addr, 64) + "]";
+  if (t.xforward.any()) {
+    s += " orig_client=" + logSafe(t.xforward.name, 64) + "[" + logSafe(t.xforward.addr, 64) + "]";
+    if (!t.xforward.helo.empty()) s += " orig_helo=" + logSafe(t.xforward.helo, 64);
+  }
+  s += " helo=" + logSafe(t.helo, 64) + (t.tls ? " tls=yes" : " tls=no");
+  return s;
+}
+
+std::string recipientsText(const std::vector<std::string>& rcpts) {
+  std::string s = " to=";
+  for (std::size_t i = 0; i < rcpts.size() && i < 5; ++i) s += (i ? ",<" : "<") + logSafe(rcpts[i], 64) + ">";
+  if (rcpts.size() > 5) s += ",...";
+  return s;
+}
+
+/// Reply for an item that may not be delivered at all (blocked without a notice).
+Reply refusal(const ProcessResult& r) {
+  const ReasonInfo& info = reasonInfo(r.report.reason);
+  std::string status(info.enhanced_status);
+  if (status.empty() || status[0] != '5') status = "5.7.1";
+  return Reply{554, status + " Error: message refused: " + std::string(info.public_text)};
+}
+
+}  // namespace
+
+void logLine(const std::string& line) {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::fputs(("mugai: " + line + "\n").c_str(), stderr);
+  std::fflush(stderr);
+}
+
+Reply Gateway::deliver(Transaction& t) {
+  auto started = std::chrono::steady_clock::now();
+  auto job = std::make_shared<Job>();
+  job->engine = engines_.get();
+  job->raw = std::move(t.data);
+  job->envelope = Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,
+                           t.xforward.addr.empty() ? t.client_addr : t.xforward.addr, t.helo};
+  job->id = newItemId();
+  const std::string facts = clientText(t) + recipientsText(t.recipients) +
+                            " size=" + std::to_string(job->raw.size());
+  auto finish = [&](const Reply& reply, const std::string& what) {
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " delay=%.0fms", ms);
+    logLine(what + " " + facts + " reply=\"" + std::to_string(reply.code) + " " + reply.text + "\"" + buf);
+    return reply;
+  };
+  std::future<ProcessResult> future = job->promise.get_future();
+  if (!pool_.trySubmit([job] {
+        try {
+          job->promise.set_value(job->engine->processMessage(job->raw, job->envelope, job->id));
+        } catch (...) {
+          job->promise.set_exception(std::current_exception());
+        }
+      })) {
+    return finish(Reply{451, "4.3.2 Error: server busy, try again later"}, "id=" + job->id + " busy");
+  }
+  auto wait = std::chrono::milliseconds(2 * job->engine->policy().limits.sanitizer_deadline_ms);
+  if (future.wait_for(wait) != std::future_status::ready) {
+    return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"}, "id=" + job->id + " engine timeout");
+  }
+  ProcessResult r;
+  try {
+    r = future.get();
+  } catch (...) {
+    r.verdict = Verdict::TempFail;
+  }
+  std::string what = r.report.logLine();
+  if (r.verdict == Verdict::TempFail) {
+    return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"}, what);
+  }
+  if (r.keepOriginal()) {
+    std::string err;
+    if (!io::quarantineStore(options_.quarantine_dir, job->id, job->raw, r.report.toJson(), &err)) {
+      return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
+                    what + " quarantine_error=\"" + logSafe(err) + "\"");
+    }
+    what += " quarantined=" + job->id;
+  }
+  if (r.output.empty()) return finish(refusal(r), what);
+  if (r.notice_only) what += " notice_only=yes";
+  RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward, r.output);
+  what += " relay=" + options_.relay.host + ":" + std::to_string(options_.relay.port) +
+          " relay_status=" + (rr.delivered() ? "sent" : rr.reply.code >= 500 ? "bounced" : "deferred") +
+          " (" + rr.detail + ")";
+  if (rr.delivered()) return finish(Reply{250, "2.0.0 Ok: queued as " + job->id}, what);
+  return finish(rr.reply, what);
+}
+
+}  // namespace mugai::smtp

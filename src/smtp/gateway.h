@@ -1,0 +1,44 @@
+/**
+ * @file gateway.h
+ * @brief The glue at the end of DATA: engine on a worker, quarantine, relay, reply, log line.
+ *
+ * Trust: the message is hostile until the engine has made it harmless; only the engine's output
+ *        (sanitized message or notice) is relayed. The original is written only to quarantine.
+ * Limits: the engine runs on the bounded WorkerPool; a full queue -> 451 4.3.2 at once; a result
+ *         later than sanitizer_deadline_ms plus the same again for queueing -> 451 4.3.0.
+ * Errors: 250 only after the next hop accepted. Engine TempFail, quarantine write errors, next hop
+ *         down/slow/4xx -> 451; next hop 5xx -> 5xx (generic text); a blocked item without a
+ *         notice -> 550/554 with the reason's public text.
+ */
+#pragma once
+
+#include <string>
+
+#include "src/smtp/relay_client.h"
+#include "src/smtp/session.h"
+#include "src/smtp/worker_pool.h"
+
+namespace mugai::smtp {
+
+struct GatewayOptions {
+  std::string quarantine_dir;
+  RelayTarget relay;
+};
+
+class Gateway : public Deliverer {
+ public:
+  Gateway(EngineHolder& engines, WorkerPool& pool, GatewayOptions options)
+      : engines_(engines), pool_(pool), options_(std::move(options)) {}
+
+  Reply deliver(Transaction& transaction) override;
+
+ private:
+  EngineHolder& engines_;
+  WorkerPool& pool_;
+  GatewayOptions options_;
+};
+
+/// Writes one whole line to stderr (lines from several threads never interleave).
+void logLine(const std::string& line);
+
+}  // namespace mugai::smtp

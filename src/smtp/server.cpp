@@ -1,0 +1,195 @@
+#include "src/smtp/server.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/Net/TCPServerParams.h>
+#include <Poco/ThreadPool.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "src/smtp/gateway.h"
+
+namespace mugai::smtp {
+namespace {
+
+struct Shared {
+  ServerOptions options;
+  Deliverer& deliverer;
+  std::atomic<std::size_t> active{0};
+  std::atomic<bool> draining{false};
+};
+
+void sendQuietly(Poco::Net::StreamSocket& s, const std::string& text) {
+  try {
+    s.setSendTimeout(Poco::Timespan(2, 0));
+    s.sendBytes(text.data(), static_cast<int>(text.size()));
+  } catch (const Poco::Exception&) {
+  }
+}
+
+class Connection : public Poco::Net::TCPServerConnection {
+ public:
+  Connection(const Poco::Net::StreamSocket& s, Shared& shared)
+      : TCPServerConnection(s), shared_(shared) {}
+  ~Connection() override { --shared_.active; }
+
+  void run() override {
+    try {
+      serve();
+    } catch (const Poco::Exception& e) {
+      logLine("session error: " + e.displayText().substr(0, 200));
+    } catch (const std::exception& e) {
+      logLine(std::string("session error: ") + e.what());
+    }
+  }
+
+ private:
+  bool writeAll(Poco::Net::StreamSocket& s, const std::string& data) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+      int n = s.sendBytes(data.data() + off, static_cast<int>(data.size() - off));
+      if (n <= 0) return false;
+      off += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  void serve() {
+    Poco::Net::StreamSocket sock = socket();
+    sock.setNoDelay(true);
+    sock.setSendTimeout(Poco::Timespan(shared_.options.command_timeout_s, 0));
+    std::string peer = sock.peerAddress().host().toString();
+    SessionSettings st = shared_.options.settings();
+    const auto& xf = shared_.options.xforward_hosts;
+    st.xforward_allowed = std::find(xf.begin(), xf.end(), peer) != xf.end();
+    st.tls_available = !shared_.options.tls_context.isNull();
+    Session session(st, shared_.deliverer, peer);
+    if (!writeAll(sock, session.greeting())) return;
+    std::string buf(16384, '\0'), out;
+    auto last = std::chrono::steady_clock::now();
+    while (!session.closing()) {
+      if (shared_.draining && session.idle()) {
+        writeAll(sock, session.shutdownReply());
+        return;
+      }
+      int limit = session.inData() ? shared_.options.data_timeout_s : shared_.options.command_timeout_s;
+      if (sock.available() <= 0 && !sock.poll(Poco::Timespan(0, 250000), Poco::Net::Socket::SELECT_READ)) {
+        if (std::chrono::steady_clock::now() - last > std::chrono::seconds(limit)) {
+          writeAll(sock, session.timeoutReply());
+          return;
+        }
+        continue;
+      }
+      int n = sock.receiveBytes(buf.data(), static_cast<int>(buf.size()));
+      if (n <= 0) return;
+      last = std::chrono::steady_clock::now();
+      out.clear();
+      session.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), out);
+      if (!out.empty() && !writeAll(sock, out)) return;
+      if (session.startTlsPending()) {
+        sock.setReceiveTimeout(Poco::Timespan(shared_.options.command_timeout_s, 0));
+        Poco::Net::SecureStreamSocket tls =
+            Poco::Net::SecureStreamSocket::attach(sock, shared_.options.tls_context);
+        tls.completeHandshake();
+        sock = tls;
+        session.tlsStarted();
+        last = std::chrono::steady_clock::now();
+      }
+    }
+  }
+
+  Shared& shared_;
+};
+
+class Factory : public Poco::Net::TCPServerConnectionFactory {
+ public:
+  explicit Factory(Shared& shared) : shared_(shared) {}
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& s) override {
+    return new Connection(s, shared_);
+  }
+
+ private:
+  Shared& shared_;
+};
+
+/// Counts sessions before a thread is spent; over the cap, or draining: 421 and close.
+class Filter : public Poco::Net::TCPServerConnectionFilter {
+ public:
+  explicit Filter(Shared& shared) : shared_(shared) {}
+  bool accept(const Poco::Net::StreamSocket& s) override {
+    Poco::Net::StreamSocket sock(s);
+    if (shared_.draining) {
+      sendQuietly(sock, "421 4.3.2 Service shutting down, try again later\r\n");
+      return false;
+    }
+    if (shared_.active.fetch_add(1) >= shared_.options.connection_limit) {
+      --shared_.active;
+      sendQuietly(sock, "421 4.3.2 Too many connections, try again later\r\n");
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  Shared& shared_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, Deliverer& d) : shared{std::move(o), d} {}
+  Shared shared;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::TCPServer> server;
+};
+
+Server::Server(ServerOptions options, Deliverer& deliverer)
+    : impl_(std::make_unique<Impl>(std::move(options), deliverer)) {}
+
+Server::~Server() {
+  if (impl_->server) {
+    drain(5);
+    impl_->server.reset();
+  }
+  if (impl_->pool) impl_->pool->joinAll();
+}
+
+void Server::start() {
+  const auto& o = impl_->shared.options;
+  Poco::Net::ServerSocket socket;
+  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+  socket.listen(128);
+  auto limit = static_cast<int>(std::max<std::size_t>(o.connection_limit, 1));
+  auto* params = new Poco::Net::TCPServerParams;
+  params->setMaxThreads(limit);
+  params->setMaxQueued(limit);
+  params->setThreadIdleTime(Poco::Timespan(60, 0));
+  impl_->pool = std::make_unique<Poco::ThreadPool>(2, limit + 2, 60);
+  impl_->server = std::make_unique<Poco::Net::TCPServer>(new Factory(impl_->shared), *impl_->pool,
+                                                         socket, params);
+  impl_->server->setConnectionFilter(new Filter(impl_->shared));
+  impl_->server->start();
+}
+
+std::uint16_t Server::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+std::size_t Server::activeSessions() const { return impl_->shared.active; }
+
+bool Server::drain(int max_wait_s) {
+  impl_->shared.draining = true;
+  if (impl_->server) impl_->server->stop();
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(max_wait_s);
+  while (impl_->shared.active > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return impl_->shared.active == 0;
+}
+
+}  // namespace mugai::smtp

@@ -1,0 +1,57 @@
+/**
+ * @file server.h
+ * @brief The SMTP listener: Poco TCPServer with explicit params, a connection filter that answers
+ *        421 when the connection cap is reached, one Session per connection, and draining.
+ *
+ * Trust: every connection is hostile; XFORWARD is allowed only from the configured addresses.
+ * Limits: smtp_connection_limit sessions (TCPServerParams maxThreads = maxQueued = the cap, so Poco
+ *         never drops silently); command and data timeouts; session limits from the current engine.
+ * Errors: socket and TLS errors end that session only.
+ */
+#pragma once
+
+#include <Poco/Net/Context.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/smtp/session.h"
+
+namespace mugai::smtp {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 10025;  ///< 0: any free port (tests)
+  std::size_t connection_limit = 100;
+  int command_timeout_s = 300, data_timeout_s = 300;
+  std::vector<std::string> xforward_hosts;
+  Poco::Net::Context::Ptr tls_context;  ///< server context; null: no STARTTLS
+  /// Settings for a new session (hostname, limits of the current engine).
+  std::function<SessionSettings()> settings;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Deliverer& deliverer);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds and starts accepting. Throws Poco::Exception when the address cannot be bound.
+  void start();
+  std::uint16_t port() const;
+  /// Stops accepting, asks idle sessions to close (421), waits for transactions in flight.
+  /// Returns false when sessions were still open after `max_wait_s`.
+  bool drain(int max_wait_s);
+  std::size_t activeSessions() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mugai::smtp

@@ -1,0 +1,37 @@
+/**
+ * @file service_config.h
+ * @brief The `mugai serve` service config: strings only (addresses, paths, names). Integer limits
+ *        live in the one parameter table (params.def) and are set under `limits:` in the rules.
+ *
+ * Format: one `key = value` per line, `#` comments, like Postfix main.cf. Unknown keys are errors.
+ * Trust: the file is the operator's.
+ * Errors: loadServiceConfig() returns false with one line per problem ("FILE:LINE: ...").
+ */
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mugai::smtp {
+
+struct ServiceConfig {
+  std::string listen = "127.0.0.1:10025";
+  std::string next_hop = "127.0.0.1:10026";
+  std::string myhostname;  ///< empty: the system host name
+  std::string rules;       ///< empty: the embedded rules
+  std::string quarantine_dir = "/var/spool/mugai/quarantine";
+  std::string tls_cert_file, tls_key_file;  ///< both set: STARTTLS is offered
+  std::string relay_tls = "none";           ///< none | may | encrypt (STARTTLS to the next hop)
+  std::string relay_tls_ca_file;            ///< verify the next hop with these CAs (else: none)
+  std::vector<std::string> xforward_hosts{"127.0.0.1", "::1"};  ///< may send XFORWARD
+};
+
+bool loadServiceConfig(const std::string& path, ServiceConfig& config,
+                       std::vector<std::string>& errors);
+/// "host:port" or "[v6]:port".
+bool splitHostPort(const std::string& s, std::string& host, std::uint16_t& port);
+/// The embedded defaults as a config file (documentation and `mugai serve --print-config`).
+std::string describeServiceConfig(const ServiceConfig& config);
+
+}  // namespace mugai::smtp

@@ -1,0 +1,67 @@
+/**
+ * @file worker_pool.h
+ * @brief A bounded pool of engine worker threads (clamd thrmgr shape) and the swappable engine.
+ *
+ * Trust: tasks are ours.
+ * Limits: `threads` workers, at most `queue_limit` tasks waiting; trySubmit() refuses beyond that
+ *         (the caller answers 451: explicit back-pressure, never unbounded memory).
+ * Errors: a task's exception is caught and dropped (tasks report through their own promise).
+ */
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "mugai/pipeline/pipeline.h"
+
+namespace mugai::smtp {
+
+class WorkerPool {
+ public:
+  WorkerPool(std::size_t threads, std::size_t queue_limit);
+  /// Runs what is queued, then joins.
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  /// Queues `task`; false when the queue is full or the pool is stopping.
+  bool trySubmit(std::function<void()> task);
+  std::size_t threads() const { return threads_.size(); }
+
+ private:
+  void run();
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // guarded by mutex_
+  bool stopping_ = false;                    // guarded by mutex_
+  std::size_t queue_limit_;
+  std::vector<std::thread> threads_;
+};
+
+/// The current engine, swapped whole on reload (ClamAV reload_th: build, then swap; sessions in
+/// flight keep the engine they started with).
+class EngineHolder {
+ public:
+  explicit EngineHolder(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
+  std::shared_ptr<const Engine> get() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return engine_;
+  }
+  void set(std::shared_ptr<const Engine> engine) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    engine_.swap(engine);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Engine> engine_;  // guarded by mutex_
+};
+
+}  // namespace mugai::smtp
