@@ -1,0 +1,175 @@
+#include "integration/peers.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace mugai::test {
+namespace {
+
+int connectLocal(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(out_fd, 1);
+    dup2(out_fd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+bool haveExecutable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+bool isRoot() { return geteuid() == 0; }
+
+std::uint16_t freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool waitForPort(std::uint16_t port, std::chrono::milliseconds max) {
+  auto until = std::chrono::steady_clock::now() + max;
+  while (std::chrono::steady_clock::now() < until) {
+    int fd = connectLocal(port);
+    if (fd >= 0) {
+      ::close(fd);
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+Child::Child(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_ = spawn(argv, fd);
+  close(fd);
+}
+
+Child::~Child() {
+  if (pid_ <= 0) return;
+  signal(SIGTERM);
+  if (!wait(std::chrono::seconds(10))) {
+    ::kill(-pid_, SIGKILL);
+    wait(std::chrono::seconds(5));
+  }
+}
+
+void Child::signal(int sig) {
+  if (pid_ > 0) ::kill(-pid_, sig);
+}
+
+bool Child::wait(std::chrono::milliseconds max, int* status) {
+  if (pid_ <= 0) return true;
+  auto until = std::chrono::steady_clock::now() + max;
+  for (;;) {
+    int st = 0;
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      if (status) *status = st;
+      ::kill(-pid_, SIGKILL);  // anything the child left in its group
+      pid_ = -1;
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int run(const std::vector<std::string>& argv, std::string* output, int timeout_s) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return -1;
+  pid_t pid = spawn(argv, pipefd[1]);
+  close(pipefd[1]);
+  std::string out;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  char buf[4096];
+  for (;;) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (std::chrono::steady_clock::now() >= until) break;
+    if (poll(&p, 1, 200) <= 0) continue;
+    ssize_t n = read(pipefd[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(pipefd[0]);
+  int st = 0;
+  if (waitpid(pid, &st, WNOHANG) == 0) {
+    ::kill(-pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    st = -1;
+  }
+  if (output) *output = out;
+  return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::string rawSmtp(std::uint16_t port, const std::string& data, const std::string& until) {
+  int fd = connectLocal(port);
+  if (fd < 0) return "";
+  std::string got;
+  char buf[4096];
+  auto readFor = [&](int ms) {
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, ms) > 0) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) return false;
+      got.append(buf, static_cast<std::size_t>(n));
+      if (got.find(until) != std::string::npos) return true;
+    }
+    return true;
+  };
+  readFor(2000);  // greeting
+  (void)!::write(fd, data.data(), data.size());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (got.find(until) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    if (!readFor(500)) break;
+  }
+  ::close(fd);
+  return got;
+}
+
+std::vector<std::filesystem::path> filesIn(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.is_regular_file()) out.push_back(e.path());
+  }
+  return out;
+}
+
+}  // namespace mugai::test

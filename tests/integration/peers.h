@@ -1,0 +1,48 @@
+// Helpers for the integration tests: real peers (smtp-sink, swaks, Postfix) as child processes on
+// 127.0.0.1 and free ports, always bounded in time and always cleaned up.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mugai::test {
+
+bool haveExecutable(const std::string& path);
+bool isRoot();
+/// A port that was free a moment ago on 127.0.0.1.
+std::uint16_t freePort();
+/// True once something accepts connections on 127.0.0.1:port.
+bool waitForPort(std::uint16_t port, std::chrono::milliseconds max);
+
+/// A child process (own process group) with stdout+stderr to `log`; killed and reaped at scope exit.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::filesystem::path& log);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+  /// Waits for the exit; false on timeout. `status` gets the waitpid status.
+  bool wait(std::chrono::milliseconds max, int* status = nullptr);
+
+ private:
+  pid_t pid_ = -1;
+};
+
+/// Runs a command to completion (killed after timeout_s); returns its exit code (-1: timeout or
+/// signal) and its combined output.
+int run(const std::vector<std::string>& argv, std::string* output, int timeout_s = 60);
+
+/// Sends `data` to 127.0.0.1:port and reads replies until `until` appears, EOF, or 10 s.
+std::string rawSmtp(std::uint16_t port, const std::string& data, const std::string& until);
+
+/// Files in `dir` (the smtp-sink dump folder).
+std::vector<std::filesystem::path> filesIn(const std::filesystem::path& dir);
+
+}  // namespace mugai::test

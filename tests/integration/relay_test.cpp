@@ -1,0 +1,197 @@
+// mugai serve between real peers: swaks as the client, smtp-sink (Postfix) as the next hop.
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <memory>
+#include <sstream>
+
+#include "integration/peers.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace mugai::test;
+
+namespace {
+
+const char* kSink = "/usr/sbin/smtp-sink";
+const char* kSwaks = "/usr/bin/swaks";
+
+bool peersMissing() {
+  for (const char* p : {kSink, kSwaks}) {
+    if (!haveExecutable(p)) {
+      WARN("skipped: " << p << " not installed (scripts/bootstrap.sh --with-test-tools)");
+      return true;
+    }
+  }
+  return false;
+}
+
+/// smtp-sink as the next hop (dumping every message to a file) and mugai in front of it.
+struct Relay {
+  TempDir tmp;
+  fs::path dump = tmp.path() / "dump", quarantine = tmp.path() / "quarantine";
+  fs::path log = tmp.path() / "mugai.log";
+  std::uint16_t mugai_port = freePort(), sink_port = freePort();
+  std::unique_ptr<Child> sink, mugai;
+
+  Relay() {
+    fs::create_directories(dump);
+    chmod(tmp.path().c_str(), 0755);
+    chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
+  }
+  void startSink() {
+    std::vector<std::string> argv{kSink};
+    if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
+    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(sink_port), "100"});
+    sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
+    REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+  }
+  void stopSink() { sink.reset(); }
+  void startMugai() {
+    mugai = std::make_unique<Child>(
+        std::vector<std::string>{MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
+                                 "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
+                                 quarantine.string()},
+        log);
+    if (!waitForPort(mugai_port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+  }
+  /// A transaction whose data carries `probe` followed by a would-be second message.
+  std::string rawSmtp(const std::string& head, const std::string& probe) {
+    std::string data = head + "Subject: first\r\n\r\nbody" + probe +
+                       "MAIL FROM:<x@evil.example>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n"
+                       "Subject: smuggled\r\n\r\nx\r\n.\r\nQUIT\r\n";
+    return mugai::test::rawSmtp(mugai_port, data, "521");
+  }
+  std::string swaks(const fs::path& message, int* rc = nullptr) {
+    std::string out;
+    int code = run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from", "sender@example.com",
+                    "--to", "staff@city.example.lg.jp", "--data", "@" + message.string(), "--timeout", "60"},
+                   &out, 90);
+    if (rc) *rc = code;
+    return out;
+  }
+};
+
+std::string base64(const std::string& data) {
+  std::ostringstream out;
+  Poco::Base64Encoder enc(out);
+  enc << data;
+  enc.close();
+  return out.str();
+}
+
+std::string unbase64(const std::string& data) {
+  std::istringstream in(data);
+  Poco::Base64Decoder dec(in);
+  std::ostringstream out;
+  out << dec.rdbuf();
+  return out.str();
+}
+
+std::string htmlWithEicar() {
+  std::string eicar = readFile(generatedDir() / "eicar.com");
+  return "From: Sender <sender@example.com>\r\nTo: staff@city.example.lg.jp\r\nSubject: report\r\n"
+         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+         "--b1\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n"
+         "<html><body><p>Hello <b>LGWAN</b> colleagues</p><script>alert(1)</script></body></html>\r\n"
+         "--b1\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\n"
+         "Content-Disposition: attachment; filename=\"eicar.com\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+         base64(eicar) + "\r\n--b1--\r\n";
+}
+
+/// The body of the first MIME part of a dumped message (smtp-sink writes LF line ends), base64-decoded when it says so.
+std::string firstPartText(const std::string& msg) {
+  std::size_t part = msg.find("\n--");
+  std::size_t body = msg.find("\n\n", part);
+  std::size_t end = msg.find("\n--", body);
+  if (part == std::string::npos || body == std::string::npos || end == std::string::npos) return "";
+  std::string head = msg.substr(part, body - part), text = msg.substr(body + 2, end - body - 2);
+  return head.find("base64") != std::string::npos ? unbase64(text) : text;
+}
+
+}  // namespace
+
+TEST_CASE("serve: HTML mail with EICAR arrives as text, attachment removed, notice on top", "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  writeFile(r.tmp.path() / "eicar.eml", htmlWithEicar());
+  std::string out = r.swaks(r.tmp.path() / "eicar.eml");
+  CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  auto files = filesIn(r.dump);
+  REQUIRE(files.size() == 1);
+  std::string got = readFile(files[0]);
+  CHECK(got.find("X-Mugai-Verdict: sanitized") != std::string::npos);
+  CHECK(got.find("text/html") == std::string::npos);
+  CHECK(got.find("<script") == std::string::npos);
+  CHECK(got.find(base64(readFile(generatedDir() / "eicar.com")).substr(0, 40)) == std::string::npos);
+  CHECK(got.find("Hello LGWAN colleagues") != std::string::npos);
+  std::string notice = firstPartText(got);
+  CHECK(notice.find("eicar.com") != std::string::npos);
+  CHECK(notice.find("removed") != std::string::npos);
+  auto kept = filesIn(r.quarantine);
+  CHECK(kept.size() == 2);  // ID.orig and ID.json
+  std::string log = readFile(r.log);
+  CHECK(log.find("verdict=sanitized") != std::string::npos);
+  CHECK(log.find("relay_status=sent") != std::string::npos);
+}
+
+TEST_CASE("serve: a clean mail arrives; next hop down gives 4xx; back up, it is delivered", "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  writeFile(r.tmp.path() / "clean.eml",
+            "From: a@example.com\r\nTo: b@example.jp\r\nSubject: clean\r\n\r\nJust text.\r\n..dot line\r\n");
+  std::string out = r.swaks(r.tmp.path() / "clean.eml");
+  CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  auto files = filesIn(r.dump);
+  REQUIRE(files.size() == 1);
+  std::string got = readFile(files[0]);
+  CHECK(got.find("Just text.\n") != std::string::npos);
+  CHECK(got.find("=2E.dot line\n") != std::string::npos);  // the engine's QP keeps the dot safe
+  CHECK(got.find("Subject: clean") != std::string::npos);
+
+  r.stopSink();
+  int rc = 0;
+  out = r.swaks(r.tmp.path() / "clean.eml", &rc);
+  CHECK(rc != 0);
+  CHECK(out.find("451 4.4.1") != std::string::npos);
+  CHECK(readFile(r.log).find("relay_status=deferred") != std::string::npos);
+
+  r.startSink();
+  out = r.swaks(r.tmp.path() / "clean.eml");
+  CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  CHECK(filesIn(r.dump).size() == 2);
+}
+
+TEST_CASE("serve: smuggling probes over a real socket never yield a second message", "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  for (std::string probe : {"\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n"}) {
+    std::string data = "EHLO probe\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n";
+    std::string got = r.rawSmtp(data, probe);
+    CHECK(got.find("521 5.5.2") != std::string::npos);
+  }
+  CHECK(filesIn(r.dump).empty());
+}
+
+TEST_CASE("serve: SIGTERM drains and exits 0", "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  std::string got = rawSmtp(r.mugai_port, "NOOP\r\n", "250 2.0.0 Ok");
+  CHECK(got.find("220 ") == 0);
+  r.mugai->signal(SIGTERM);
+  int status = 0;
+  REQUIRE(r.mugai->wait(std::chrono::seconds(20), &status));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(readFile(r.log).find("stopped") != std::string::npos);
+}
