@@ -7,6 +7,7 @@
 // the part tree is iterative.
 #include <chrono>
 #include <exception>
+#include <cctype>
 #include <random>
 #include <string>
 #include <string_view>
@@ -164,9 +165,46 @@ bool sevenBitClean(std::string_view s, bool must_end_with_newline) {
 
 enum class Encoding { kSevenBit, kQuotedPrintable, kBase64 };
 
+std::string toCrlf(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 32);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
+    out += s[i];
+  }
+  return out;
+}
+
+/// A text leaf whose bytes are kept in their own charset (not UTF-8 text we produced).
+bool keptCharset(const BuildPart& part) {
+  std::string cs = internal::toLower(internal::trim(part.charset));
+  return !cs.empty() && cs != "utf-8" && cs != "utf8";
+}
+
+/// The charset label to write: our UTF-8, or the kept one reduced to token characters.
+std::string charsetLabel(const BuildPart& part) {
+  if (!keptCharset(part)) return "UTF-8";
+  std::string out;
+  for (char c : part.charset) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':') {
+      out += c;
+    }
+  }
+  return out.empty() || out.size() > 40 ? "UTF-8" : out;
+}
+
+/// Mostly non-ASCII text (Japanese) is a third of the size in base64 than in quoted-printable.
+bool mostlyEightBit(std::string_view s) {
+  std::size_t high = 0;
+  for (unsigned char c : s) high += c >= 0x80;
+  return high * 3 > s.size();
+}
+
 Encoding chooseEncoding(const BuildPart& part, std::string_view type, bool root) {
   if (type.substr(0, 5) == "text/") {
-    return sevenBitClean(part.data, root) ? Encoding::kSevenBit : Encoding::kQuotedPrintable;
+    if (keptCharset(part)) return Encoding::kBase64;  // exact bytes in their own charset
+    if (sevenBitClean(part.data, root)) return Encoding::kSevenBit;
+    return mostlyEightBit(part.data) ? Encoding::kBase64 : Encoding::kQuotedPrintable;
   }
   if (type == "message/rfc822" || type == "message/global") {
     return sevenBitClean(part.data, root) ? Encoding::kSevenBit : Encoding::kBase64;
@@ -179,7 +217,7 @@ std::string entityHeaders(const BuildPart& part, const std::string& type, Encodi
                           const std::string& boundary) {
   std::string out = "Content-Type: " + type;
   if (!boundary.empty()) out += ";\r\n boundary=\"" + boundary + "\"";
-  if (type.substr(0, 5) == "text/") out += "; charset=UTF-8";
+  if (type.substr(0, 5) == "text/") out += "; charset=" + charsetLabel(part);
   if (!part.filename.empty()) out += nameParam("name", part.filename, false);
   out += "\r\n";
   if (boundary.empty()) {
@@ -203,7 +241,11 @@ std::string entityHeaders(const BuildPart& part, const std::string& type, Encodi
 
 std::string leafBody(const BuildPart& part, Encoding enc, bool root) {
   if (enc == Encoding::kSevenBit) return part.data;
-  if (enc == Encoding::kBase64) return encodeBase64(part.data) + (root ? "\r\n" : "");
+  if (enc == Encoding::kBase64) {
+    // Our UTF-8 text goes in canonical form (CRLF line ends); kept bytes go exactly as they are.
+    bool ours = part.mime_type.rfind("text/", 0) == 0 && !keptCharset(part);
+    return encodeBase64(ours ? toCrlf(part.data) : part.data) + (root ? "\r\n" : "");
+  }
   // A root text that does not end in a line break ends in a soft break instead.
   std::string qp = encodeQuotedPrintable(part.data);
   if (root && !qp.empty() && qp.back() != '\n') qp += "=\r\n";

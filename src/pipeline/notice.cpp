@@ -21,7 +21,8 @@ std::string itemKey(const ActionRecord& a, bool on_conversion) {
   if (a.action == "removed") return "removed";
   if (a.action == "blocked") return "blocked";
   if (a.action == "renamed") return "renamed";
-  if (a.action == "converted" && (on_conversion || !a.body)) return "converted";
+  if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
+  if (a.action == "converted") return "converted";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
   return "";
 }
@@ -54,6 +55,8 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
     if (key.empty()) continue;
     auto tj = n.item_ja.find(key);
     auto te = n.item_en.find(key);
+    if (key == "converted_body" && tj == n.item_ja.end()) tj = n.item_ja.find("converted");
+    if (key == "converted_body" && te == n.item_en.end()) te = n.item_en.find("converted");
     std::string reason_en(a.reason.empty() ? "" : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
     auto rj = n.reason_ja.find(a.reason);
     std::string reason_ja = rj != n.reason_ja.end() ? rj->second : reason_en;

@@ -326,7 +326,7 @@ void Loader::loadNotice(const YAML::Node& n) {
   pair("blocked", nt.blocked_ja, nt.blocked_en);
   pair("footer", nt.footer_ja, nt.footer_en);
   if (n["items"]) {
-    checkKeys(n["items"], "notice.items", {"removed", "converted", "renamed", "blocked"});
+    checkKeys(n["items"], "notice.items", {"removed", "converted", "converted_body", "renamed", "blocked"});
     if (n["items"].IsMap()) {
       for (const auto& kv : n["items"]) {
         std::string item = kv.first.as<std::string>("");
