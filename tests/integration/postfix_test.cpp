@@ -1,0 +1,228 @@
+// A real front Postfix (a private instance: its own config and queue in a temp dir) with
+// content_filter = smtp:[127.0.0.1]:<mugai>, mugai relaying to smtp-sink. Needs root (Postfix).
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "integration/peers.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace mugai::test;
+using std::chrono::seconds;
+
+namespace {
+
+const char* kPostfix = "/usr/sbin/postfix";
+const char* kPostqueue = "/usr/sbin/postqueue";
+const char* kSink = "/usr/sbin/smtp-sink";
+const char* kSource = "/usr/sbin/smtp-source";
+const char* kSwaks = "/usr/bin/swaks";
+
+bool cannotRun() {
+  if (!isRoot()) {
+    WARN("skipped: a private Postfix instance needs root");
+    return true;
+  }
+  for (const char* p : {kPostfix, kPostqueue, kSink, kSource, kSwaks}) {
+    if (!haveExecutable(p)) {
+      WARN("skipped: " << p << " not installed (scripts/bootstrap.sh --with-test-tools)");
+      return true;
+    }
+  }
+  if (!getpwnam("postfix")) {
+    WARN("skipped: no postfix user");
+    return true;
+  }
+  return false;
+}
+
+/// Front Postfix -> mugai -> smtp-sink, all on 127.0.0.1 and free ports.
+struct Chain {
+  TempDir tmp;
+  fs::path conf = tmp.path() / "conf", dump = tmp.path() / "dump", quarantine = tmp.path() / "q";
+  fs::path log = tmp.path() / "mugai.log";
+  std::uint16_t front_port = freePort(), mugai_port = freePort(), sink_port = freePort();
+  std::unique_ptr<Child> sink, mugai;
+  bool postfix_started = false;
+
+  Chain() {
+    chmod(tmp.path().c_str(), 0755);
+    for (const auto& d : {conf, dump, tmp.path() / "queue", tmp.path() / "data"}) fs::create_directories(d);
+    chmod(dump.c_str(), 0777);
+    const passwd* pw = getpwnam("postfix");
+    (void)!chown((tmp.path() / "data").c_str(), pw->pw_uid, pw->pw_gid);
+    writeConfig();
+  }
+  ~Chain() {
+    if (postfix_started) {
+      run({kPostfix, "-c", conf.string(), "stop"}, nullptr, 30);
+      run({kPostfix, "-c", conf.string(), "abort"}, nullptr, 10);
+    }
+  }
+  void writeConfig() {
+    std::string t = tmp.path().string();
+    std::ofstream(conf / "main.cf")
+        << "compatibility_level = 3.6\nqueue_directory = " << t << "/queue\ndata_directory = " << t
+        << "/data\ncommand_directory = /usr/sbin\ndaemon_directory = /usr/lib/postfix/sbin\n"
+           "shlib_directory = /usr/lib/postfix\nmeta_directory = /etc/postfix\nmail_owner = postfix\n"
+           "setgid_group = postdrop\nmyhostname = front.mugai.test\nmydomain = mugai.test\n"
+           "mydestination =\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
+           "mynetworks = 127.0.0.0/8\nsmtpd_relay_restrictions = permit_mynetworks, reject\n"
+           "content_filter = smtp:[127.0.0.1]:"
+        << mugai_port
+        << "\nsmtp_send_xforward_command = yes\nalias_maps =\nalias_database =\n"
+           "local_recipient_maps =\nsmtputf8_enable = no\nmaillog_file = "
+        << t << "/maillog\nmaillog_file_prefixes = " << t
+        << "\nqueue_run_delay = 2s\nminimal_backoff_time = 2s\nmaximal_backoff_time = 4s\n"
+           "default_destination_concurrency_limit = 10\ndisable_dns_lookups = yes\n"
+           "smtp_host_lookup = native\n";
+    std::ofstream master(conf / "master.cf");
+    master << "127.0.0.1:" << front_port << " inet n - n - - smtpd\n";
+    for (const char* line :
+         {"pickup unix n - n 60 1 pickup", "cleanup unix n - n - 0 cleanup", "qmgr unix n - n 300 1 qmgr",
+          "rewrite unix - - n - - trivial-rewrite", "bounce unix - - n - 0 bounce",
+          "defer unix - - n - 0 bounce", "trace unix - - n - 0 bounce", "verify unix - - n - 1 verify",
+          "flush unix n - n 1000? 0 flush", "proxymap unix - - n - - proxymap", "smtp unix - - n - - smtp",
+          "relay unix - - n - - smtp", "showq unix n - n - - showq", "error unix - - n - - error",
+          "retry unix - - n - - error", "discard unix - - n - - discard", "anvil unix - - n - 1 anvil",
+          "scache unix - - n - 1 scache", "postlog unix-dgram n - n - 1 postlogd"}) {
+      master << line << "\n";
+    }
+  }
+  void startPostfix() {
+    std::string out;
+    int rc = run({kPostfix, "-c", conf.string(), "start"}, &out, 60);
+    postfix_started = true;
+    INFO(out);
+    REQUIRE(rc == 0);
+    REQUIRE(waitForPort(front_port, seconds(20)));
+  }
+  void startSink() {
+    sink = std::make_unique<Child>(
+        std::vector<std::string>{kSink, "-u", "nobody", "-d", (dump / "%H%M%S.").string(),
+                                 "127.0.0.1:" + std::to_string(sink_port), "100"},
+        tmp.path() / "sink.log");
+    REQUIRE(waitForPort(sink_port, seconds(10)));
+  }
+  void startMugai() {
+    mugai = std::make_unique<Child>(
+        std::vector<std::string>{MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
+                                 "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
+                                 quarantine.string()},
+        log);
+    if (!waitForPort(mugai_port, seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+  }
+  std::string queue() {
+    std::string out;
+    run({kPostqueue, "-c", conf.string(), "-p"}, &out, 30);
+    return out;
+  }
+  bool queueEmpty() { return queue().find("Mail queue is empty") != std::string::npos; }
+  void flush() { run({kPostqueue, "-c", conf.string(), "-f"}, nullptr, 30); }
+  /// Flushes until the queue is empty and `n` messages reached the sink, or `max` passed.
+  bool waitDelivered(std::size_t n, seconds max) {
+    auto until = std::chrono::steady_clock::now() + max;
+    while (std::chrono::steady_clock::now() < until) {
+      if (filesIn(dump).size() >= n && queueEmpty()) return true;
+      flush();
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return false;
+  }
+  std::string maillog() { return readFile(tmp.path() / "maillog"); }
+  std::string swaks(const std::string& body) {
+    fs::path f = tmp.path() / "msg.eml";
+    writeFile(f, body);
+    std::string out;
+    run({kSwaks, "--server", "127.0.0.1:" + std::to_string(front_port), "--from", "sender@example.com", "--to",
+         "staff@city.example.lg.jp", "--data", "@" + f.string()},
+        &out, 60);
+    return out;
+  }
+};
+
+std::string messageId(const std::string& msg) {
+  std::size_t p = msg.find("\nMessage-I");
+  if (p == std::string::npos) return "";
+  return msg.substr(p, msg.find('\n', p + 1) - p);
+}
+
+}  // namespace
+
+TEST_CASE("front Postfix: filtered mail arrives sanitized; next hop down keeps it queued", "[integration]") {
+  if (cannotRun()) return;
+  Chain c;
+  c.startSink();
+  c.startMugai();
+  c.startPostfix();
+  std::string eicar = readFile(generatedDir() / "eicar.com");
+  std::string out = c.swaks(
+      "Subject: html\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+      "Content-Type: text/html\r\n\r\n<p>Hello <i>front</i></p>\r\n--b\r\nContent-Type: application/octet-stream; "
+      "name=\"eicar.com\"\r\n\r\n" + eicar + "\r\n--b--\r\n");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  REQUIRE(c.waitDelivered(1, seconds(30)));
+  std::string got = readFile(filesIn(c.dump).at(0));
+  CHECK(got.find("X-Mugai-Verdict: sanitized") != std::string::npos);
+  CHECK(got.find("text/html") == std::string::npos);
+  CHECK(got.find("EICAR-STANDARD") == std::string::npos);
+  CHECK(got.find("Hello front") != std::string::npos);
+  CHECK(readFile(c.log).find("orig_client=localhost[127.0.0.1]") != std::string::npos);  // XFORWARD
+
+  c.sink.reset();  // the next hop goes down
+  out = c.swaks("Subject: clean\r\n\r\nwhile the next hop is down\r\n");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  auto until = std::chrono::steady_clock::now() + seconds(20);
+  while (c.maillog().find("451 4.4.1") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(c.maillog().find("status=deferred") != std::string::npos);
+  CHECK(!c.queueEmpty());  // the front Postfix still holds it
+  c.startSink();
+  CHECK(c.waitDelivered(2, seconds(40)));
+  CHECK(filesIn(c.dump).size() == 2);
+}
+
+TEST_CASE("front Postfix: SIGKILL of mugai during 1000 messages loses nothing", "[integration]") {
+  if (cannotRun()) return;
+  Chain c;
+  c.startSink();
+  c.startMugai();
+  c.startPostfix();
+  Child source({kSource, "-s", "8", "-m", "1000", "-f", "sender@example.com", "-t", "staff@city.example.lg.jp",
+                "127.0.0.1:" + std::to_string(c.front_port)},
+               c.tmp.path() / "source.log");
+  auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (filesIn(c.dump).size() < 150 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::size_t at_kill = filesIn(c.dump).size();
+  c.mugai->signal(SIGKILL);
+  REQUIRE(c.mugai->wait(seconds(10)));
+  std::this_thread::sleep_for(seconds(1));
+  c.startMugai();
+  int status = 0;
+  REQUIRE(source.wait(seconds(120), &status));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  REQUIRE(c.waitDelivered(1000, seconds(120)));
+  std::multiset<std::string> ids;
+  for (const auto& f : filesIn(c.dump)) ids.insert(messageId(readFile(f)));
+  std::set<std::string> unique(ids.begin(), ids.end());
+  std::size_t duplicates = ids.size() - unique.size();
+  WARN("killed mugai after " << at_kill << " deliveries; delivered " << ids.size() << ", unique "
+                             << unique.size() << ", duplicates " << duplicates);
+  CHECK(unique.size() == 1000);
+  CHECK(unique.count("") == 0);
+  // A message the next hop accepted while mugai died before answering is sent again by Postfix:
+  // at most one per transaction in flight (default_destination_concurrency_limit = 10).
+  CHECK(duplicates <= 10);
+  CHECK(c.queueEmpty());
+}
