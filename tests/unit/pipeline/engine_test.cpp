@@ -203,3 +203,22 @@ TEST_CASE("the report is valid, complete JSON with hostile strings escaped", "[i
     REQUIRE(s.find('\x1b') == std::string::npos);
   }
 }
+
+TEST_CASE("a kept Shift_JIS CSV attachment keeps its bytes and its charset label", "[integration]") {
+  std::string csv = "\x96\xbc\x91\x4f,\x8f\x5a\x8f\x8a\r\n\x8e\x52\x93\x63,\x93\x8c\x8b\x9e\r\n";  // 名前,住所 / 山田,東京
+  std::string raw = "From: a@example.jp\r\nSubject: csv\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nlist\r\n"
+                    "--b\r\nContent-Type: text/csv; charset=Shift_JIS; name=list.csv\r\n"
+                    "Content-Disposition: attachment; filename=list.csv\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+                    mime::encodeBase64(csv) + "\r\n--b--\r\n";
+  auto r = run(raw);
+  auto root = reparse(r.output);
+  bool found = false;
+  test::forEachEntity(root, [&](const mime::Entity& e) {
+    if (e.filename != "list.csv") return;
+    found = true;
+    REQUIRE(e.body == csv);
+    REQUIRE(e.charset == "shift_jis");
+  });
+  REQUIRE(found);
+}
