@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "sanitizers/html_to_text/gumbo_arena.h"
 #include "sanitizers/html_to_text/prescan.h"
 
 namespace mugai::sanitizers::html_to_text {
@@ -160,6 +161,13 @@ class Converter {
       if (children && cur.next < children->length) {
         const GumboNode* child = static_cast<const GumboNode*>(children->data[cur.next++]);
         if (++r_.nodes > o_.node_limit) return fail(Reason::LimitHtmlNodes, "node count");
+        if ((r_.nodes & 0xFFF) == 0 && o_.budget) {
+          if (auto late = o_.budget->checkDeadline()) {
+            r_.failure = *late;
+            r_.detail = "deadline reached while converting HTML";
+            return;
+          }
+        }
         if (child->type == GUMBO_NODE_ELEMENT || child->type == GUMBO_NODE_TEMPLATE) {
           stack.push_back({child});
         } else {
@@ -299,17 +307,22 @@ Result htmlToText(std::string_view html, const Options& options) {
                                                       : "too many HTML elements (pre-scan)";
     return r;
   }
-  GumboOptions opts = kGumboDefaultOptions;
-  opts.max_errors = 0;  // do not keep parse errors: memory is bounded by the input only
-  GumboOutput* out = gumbo_parse_with_options(&opts, html.data(), html.size());
+  // Gumbo allocates only from this arena: capped, deadline-checked, released as a whole.
+  GumboArena arena(parserMemoryCap(html.size()), options.budget);
+  GumboOutput* out = arena.parse(html);
+  r.parser_bytes = arena.peak();
   if (!out) {
-    r.failure = Reason::ParseMalformed;
-    r.detail = "the HTML parser gave no result";
+    if (arena.abort() == GumboArena::Abort::kTime) {
+      r.failure = arena.deadlineReason().value_or(Reason::LimitTime);
+      r.detail = "deadline reached while parsing HTML";
+    } else {
+      r.failure = Reason::LimitHtmlNodes;
+      r.detail = "HTML parser memory cap of " + std::to_string(arena.cap()) + " bytes reached";
+    }
     return r;
   }
   Converter conv(options, r);
   conv.run(out->document);
-  gumbo_destroy_output(&opts, out);
   if (r.failure) return r;
   r.text = conv.writer().take();
   return r;

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "mugai/core/budget.h"
 #include "mugai/core/verdict.h"
 #include "mugai/sanitizer/registry.h"
 
@@ -17,6 +18,7 @@ struct Options {
   std::size_t input_limit = 16u << 20;  ///< html_input_limit
   std::size_t node_limit = 500000;      ///< html_node_limit
   std::size_t depth_limit = 512;        ///< html_depth_limit
+  const Budget* budget = nullptr;       ///< deadline checked while parsing and walking
 };
 
 struct Result {
@@ -24,6 +26,7 @@ struct Result {
   std::optional<Reason> failure;  ///< a limit was reached: nothing of the text may be used
   std::string detail;
   std::size_t links = 0, images = 0, removed_elements = 0, nodes = 0;
+  std::size_t parser_bytes = 0;  ///< peak bytes Gumbo held (its arena)
 };
 
 /// Converts UTF-8 HTML to text: visible text in reading order, blocks as line breaks, lists as

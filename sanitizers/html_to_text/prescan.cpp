@@ -24,6 +24,46 @@ bool nests(std::string_view name) {
   return std::find(kNoNesting.begin(), kNoNesting.end(), name) == kNoNesting.end();
 }
 
+template <std::size_t N>
+bool among(const std::array<std::string_view, N>& set, std::string_view name) {
+  return std::find(set.begin(), set.end(), name) != set.end();
+}
+
+// The HTML "special" elements: an end tag for anything else (span, b, unknown...) is ignored by
+// the parser when one of these is open above its element, so it must not pop them here either.
+constexpr std::array<std::string_view, 88> kSpecial = {
+    "address", "applet", "area", "article", "aside", "base", "basefont", "bgsound", "blockquote",
+    "body", "br", "button", "caption", "center", "col", "colgroup", "dd", "details", "dir", "div",
+    "dl", "dt", "embed", "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset",
+    "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "iframe", "img",
+    "input", "keygen", "li", "link", "listing", "main", "marquee", "menu", "meta", "nav",
+    "noembed", "noframes", "noscript", "object", "ol", "p", "param", "plaintext", "pre", "script",
+    "section", "select", "source", "style", "summary", "table", "tbody", "td", "template",
+    "textarea", "tfoot", "th", "thead", "title", "tr", "track", "ul", "wbr", "xmp", "mi", "mo",
+    "mn", "ms", "mtext", "foreignobject"};
+
+// End tags the parser honours through any open element up to a scope boundary.
+constexpr std::array<std::string_view, 46> kBlockEnd = {
+    "address", "article", "aside", "blockquote", "button", "center", "details", "dialog", "dir",
+    "div", "dl", "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "listing",
+    "main", "menu", "nav", "ol", "pre", "section", "summary", "ul", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "applet", "marquee", "object", "table", "tbody", "thead", "tfoot",
+    "caption", "colgroup", "select", "template", "svg", "math"};
+
+constexpr std::array<std::string_view, 13> kScopeBoundary = {
+    "applet", "caption", "html", "table", "td", "th", "marquee", "object", "template", "mi", "mo",
+    "mtext", "foreignobject"};
+constexpr std::array<std::string_view, 6> kTablePart = {"tbody", "thead", "tfoot",
+                                                        "caption", "colgroup", "table"};
+
+/// Whether the parser's end tag `name` closes `open` (which is above its element on the stack).
+bool endTagPassesOver(std::string_view name, std::string_view open) {
+  if (!among(kBlockEnd, name)) return !among(kSpecial, open);
+  if (among(kTablePart, name)) return open != "html" && open != "template" && open != "table";
+  if ((name == "ul" || name == "ol") && (open == "ul" || open == "ol")) return false;
+  return !among(kScopeBoundary, open);
+}
+
 std::string_view tagName(std::string_view html, std::size_t start, char* buf, std::size_t cap) {
   std::size_t n = 0;
   for (std::size_t i = start; i < html.size() && n < cap; ++i) {
@@ -52,6 +92,7 @@ std::size_t skipRawText(std::string_view html, std::size_t from, std::string_vie
 PrescanResult prescan(std::string_view html, std::size_t node_limit, std::size_t depth_limit) {
   PrescanResult r;
   std::vector<std::string> stack;
+  std::size_t foreign = 0;  // open svg/math elements
   char buf[32];
   std::size_t i = 0;
   while ((i = html.find('<', i)) != std::string_view::npos) {
@@ -69,15 +110,25 @@ PrescanResult prescan(std::string_view html, std::size_t node_limit, std::size_t
     }
     std::string_view name = tagName(html, name_at, buf, sizeof buf);
     std::size_t gt = html.find('>', name_at);
-    bool self_closing = gt != std::string_view::npos && gt > 0 && html[gt - 1] == '/';
+    // "<div/>" opens a div in HTML; "/>" closes only inside svg and math.
+    bool self_closing =
+        foreign > 0 && gt != std::string_view::npos && gt > 0 && html[gt - 1] == '/';
     i = gt == std::string_view::npos ? html.size() : gt + 1;
     if (closing) {
+      // Pop only what the parser pops: "<span><div></span>" leaves the div open (and nests).
       std::size_t window = std::min(stack.size(), kMatchWindow);
       for (std::size_t k = 0; k < window; ++k) {
-        if (stack[stack.size() - 1 - k] == name) {
+        const std::string& open = stack[stack.size() - 1 - k];
+        if (open == name) {
+          if (open == "svg" || open == "math") --foreign;
+          for (std::size_t m = 0; m < k; ++m) {
+            const std::string& above = stack[stack.size() - 1 - m];
+            if (above == "svg" || above == "math") --foreign;
+          }
           stack.resize(stack.size() - 1 - k);
           break;
         }
+        if (!endTagPassesOver(name, open)) break;
       }
       continue;
     }
@@ -86,13 +137,15 @@ PrescanResult prescan(std::string_view html, std::size_t node_limit, std::size_t
       return r;
     }
     if (name == "script" || name == "style" || name == "textarea" || name == "title" ||
-        name == "xmp" || name == "plaintext") {
+        name == "xmp" || name == "plaintext" || name == "iframe" || name == "noembed" ||
+        name == "noframes") {
       std::size_t end = skipRawText(html, i, name);
       if (end == std::string_view::npos) break;
       i = end;
       continue;
     }
     if (self_closing || !nests(name)) continue;
+    if (name == "svg" || name == "math") ++foreign;
     stack.emplace_back(name);
     r.max_depth = std::max(r.max_depth, stack.size());
     if (stack.size() > depth_limit) {

@@ -10,6 +10,7 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   o.input_limit = ctx.limits.html_input_limit;
   o.node_limit = ctx.limits.html_node_limit;
   o.depth_limit = ctx.limits.html_depth_limit;
+  o.budget = &ctx.budget;
   std::string label = part.charset.unverifiedValue();
   if (label.empty()) label = sniffMetaCharset(part.data);
   text::DecodeResult decoded = text::toUtf8(part.data, label);
