@@ -130,6 +130,37 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
+/// Folds lines longer than `limit` bytes at the last space within the limit, else at a UTF-8
+/// character boundary (Japanese text has no spaces). Folded lines are not an error.
+std::string foldLines(std::string text, std::size_t limit) {
+  limit = std::max<std::size_t>(limit, 8);
+  std::string out;
+  std::string_view rest(text);
+  bool folded = false;
+  while (!rest.empty()) {
+    std::size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    while (line.size() > limit) {
+      folded = true;
+      std::size_t cut = line.rfind(' ', limit);
+      if (cut != std::string_view::npos && cut > 0) {
+        out.append(line.substr(0, cut)).push_back('\n');
+        line.remove_prefix(cut + 1);
+        continue;
+      }
+      cut = limit;
+      while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+      if (cut == 0) cut = limit;
+      out.append(line.substr(0, cut)).push_back('\n');
+      line.remove_prefix(cut);
+    }
+    out.append(line);
+    if (nl != std::string_view::npos) out.push_back('\n');
+  }
+  return folded ? out : text;
+}
+
 struct Frame {
   const GumboNode* node;
   unsigned next = 0;
@@ -324,7 +355,7 @@ Result htmlToText(std::string_view html, const Options& options) {
   Converter conv(options, r);
   conv.run(out->document);
   if (r.failure) return r;
-  r.text = conv.writer().take();
+  r.text = foldLines(conv.writer().take(), options.line_length_limit);
   return r;
 }
 

@@ -10,6 +10,7 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   o.input_limit = ctx.limits.html_input_limit;
   o.node_limit = ctx.limits.html_node_limit;
   o.depth_limit = ctx.limits.html_depth_limit;
+  o.line_length_limit = ctx.limits.text_line_length_limit;
   o.budget = &ctx.budget;
   std::string label = part.charset.unverifiedValue();
   if (label.empty()) label = sniffMetaCharset(part.data);
@@ -20,6 +21,7 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   next.data = std::move(r.text);
   next.output_type = "text/plain";
   next.charset = Untrusted<std::string>("utf-8");
+  // The file name stays as declared: the pipeline's outputName() appends ".txt" for text/plain.
   Outcome out = Outcome::replace(std::move(next), Reason::HtmlConverted);
   out.findings.push_back({"charset", decoded.charset});
   if (decoded.guessed) out.findings.push_back({"charset_guessed", "true"});

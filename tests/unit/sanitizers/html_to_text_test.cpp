@@ -253,3 +253,39 @@ TEST_CASE("html_to_text: the deadline stops a conversion", "[unit][adversarial]"
   for (int i = 0; i < 20000; ++i) big += "<p>text <b>bold</b></p>";
   REQUIRE(htmlToText(big, o).failure == Reason::LimitTime);
 }
+
+TEST_CASE("html_to_text: long lines are folded at the line length limit", "[unit]") {
+  Options o;
+  o.line_length_limit = 80;
+  std::string words, kanji;
+  for (int i = 0; i < 100; ++i) words += "word" + std::to_string(i) + " ";
+  for (int i = 0; i < 100; ++i) kanji += "芥川";
+  for (const std::string& html : {words, kanji}) {
+    std::string t = conv("<p>" + html + "</p>", o);
+    std::istringstream in(t);
+    for (std::string line; std::getline(in, line);) REQUIRE(line.size() <= 80);
+  }
+  REQUIRE(conv("<p>" + kanji + "</p>", o).find("\xef\xbf\xbd") == std::string::npos);
+  std::string joined;
+  for (char c : conv("<p>" + kanji + "</p>", o)) if (c != '\n') joined += c;
+  REQUIRE(joined == kanji);
+}
+
+TEST_CASE("html_to_text: an HTML attachment stays an attachment (the pipeline appends .txt)", "[unit]") {
+  Limits l;
+  Budget b(l);
+  MessageContext ctx{l, b, nullptr, nullptr};
+  HtmlToTextSanitizer s(Options{});
+  Part p;
+  p.path = "2";
+  p.attachment = true;
+  p.filename = Untrusted<std::string>("report.html");
+  p.data = "<p>hello</p>";
+  Outcome o = s.apply(p, ctx);
+  REQUIRE(o.verdict == Verdict::Modified);
+  REQUIRE(o.replacement->filename.unverifiedValue() == "report.html");
+  REQUIRE(o.replacement->output_type == "text/plain");
+  REQUIRE(o.replacement->path == "2");
+  REQUIRE(o.replacement->attachment);
+  REQUIRE(o.replacement->data == "hello\n");
+}
