@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SMTP benchmark: smtp-source -> mugai serve -> smtp-sink, beside smtp-source -> smtp-sink directly
+# (the ceiling of the plumbing), for plain 2 KB, HTML 50 KB and 1 MB PDF-attachment mail, 8
+# sessions. Prints msgs/s (smtp-source, connections reused like Postfix's), p50/p99 latency per
+# transaction (bench/smtp_load.py), and mugai's peak RSS. Prints figures; it is not a test.
+#   bench/smtp_bench.sh [MESSAGES_PER_CLASS]     (MUGAI=path/to/mugai, default build/mugai)
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+mugai="${MUGAI:-$here/build/mugai}"
+count="${1:-2000}"
+sessions=8
+for tool in /usr/sbin/smtp-sink /usr/sbin/smtp-source python3 "$mugai"; do
+  command -v "$tool" >/dev/null || { echo "smtp_bench: $tool missing (scripts/bootstrap.sh --with-test-tools; scripts/build.sh)" >&2; exit 1; }
+done
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+chmod 755 "$work"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+python3 - "$work" <<'PY'
+import base64, os, random, sys, zlib
+work = sys.argv[1]
+random.seed(7)
+words = "令和 住民票 申請 会議 資料 予算 the of and meeting report budget 報告 確認 お願い".split()
+def text(n):
+    out = []
+    while sum(len(w) + 1 for w in out) < n:
+        out.append(random.choice(words))
+    return " ".join(out)
+head = "From: bench@example.com\nTo: staff@city.example.lg.jp\nSubject: bench\nMIME-Version: 1.0\n"
+body = "\n".join(text(70) for _ in range(2000 // 80))
+open(f"{work}/plain.eml", "w").write(head + "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n" + body + "\n")
+html = "<html><body>" + "".join(f"<p>{text(150)} <a href='https://example.com/{i}'>link</a> <b>{text(20)}</b></p>\n" for i in range(200))
+html = html[:50000] + "</body></html>"
+open(f"{work}/html.eml", "w").write(head + "Content-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n" + html + "\n")
+# A 1 MB PDF: one page of text plus an incompressible image stream.
+img = os.urandom(1000000)
+objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /XObject << /Im1 5 0 R >> >> >>"]
+content = b"q 100 0 0 100 50 600 cm /Im1 Do Q"
+objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+objs.append(b"<< /Type /XObject /Subtype /Image /Width 1000 /Height 333 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n" % len(img) + img + b"\nendstream")
+pdf, offs = b"%PDF-1.4\n", []
+for i, o in enumerate(objs, 1):
+    offs.append(len(pdf)); pdf += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+xref = len(pdf)
+pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % x for x in offs)
+pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+b64 = base64.encodebytes(pdf).decode()
+open(f"{work}/pdf.eml", "w").write(head + 'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain; charset=UTF-8\n\n' + text(500) +
+    '\n--b\nContent-Type: application/pdf; name="report.pdf"\nContent-Disposition: attachment; filename="report.pdf"\nContent-Transfer-Encoding: base64\n\n' + b64 + "--b--\n")
+PY
+
+sink_port="$(free_port)"; mugai_port="$(free_port)"
+sink_user=(); [ "$(id -u)" = 0 ] && sink_user=(-u nobody)
+/usr/sbin/smtp-sink "${sink_user[@]}" "127.0.0.1:$sink_port" 256 >/dev/null 2>&1 & pids+=($!)
+wait_port "$sink_port"
+"$mugai" serve --listen "127.0.0.1:$mugai_port" --next-hop "127.0.0.1:$sink_port" \
+  --quarantine "$work/quarantine" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
+wait_port "$mugai_port"
+
+throughput() {  # port file count -> msgs/s
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/sbin/smtp-source -d -s "$sessions" -m "$3" -F "$2" -f bench@example.com -t staff@city.example.lg.jp "127.0.0.1:$1" >/dev/null
+  t1=$(date +%s.%N)
+  python3 -c "print(f'{$3/($t1-$t0):.0f}')"
+}
+
+printf "%-14s %10s %10s %9s %9s %12s %8s\n" class "mugai/s" "direct/s" "p50 ms" "p99 ms" "direct p99" "ratio"
+for cls in plain html pdf; do
+  n="$count"; [ "$cls" = pdf ] && n=$(( count / 4 ))
+  per=$(( n / sessions / 2 )); [ "$per" -lt 5 ] && per=5
+  m=$(throughput "$mugai_port" "$work/$cls.eml" "$n")
+  d=$(throughput "$sink_port" "$work/$cls.eml" "$n")
+  read -r _ _ _ p50 p99 fail < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$mugai_port" "$work/$cls.eml" "$sessions" "$per")
+  read -r _ _ _ _ dp99 _ < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$sink_port" "$work/$cls.eml" "$sessions" "$per")
+  ratio=$(python3 -c "print(f'{$m/$d:.2f}')")
+  printf "%-14s %10s %10s %9s %9s %12s %8s%s\n" "$cls ($(( $(stat -c %s "$work/$cls.eml") / 1024 )) KB)" "$m" "$d" "$p50" "$p99" "$dp99" "$ratio" \
+    "$([ "$fail" != 0 ] && echo "  ($fail failed)")"
+done
+echo "mugai peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$mugai_pid/status")," \
+     "workers: $(grep -o '[0-9]* workers' "$work/mugai.log" | head -1)," \
+     "not relayed: $(grep -c 'relay_status=\(deferred\|bounced\)\|busy\|engine timeout' "$work/mugai.log" || true)"
