@@ -128,8 +128,13 @@ int run(const std::vector<std::string>& argv, std::string* output, int timeout_s
     out.append(buf, static_cast<std::size_t>(n));
   }
   close(pipefd[0]);
+  // EOF comes a moment before the exit status can be collected: wait for it, up to the deadline.
   int st = 0;
-  if (waitpid(pid, &st, WNOHANG) == 0) {
+  pid_t r = 0;
+  while ((r = waitpid(pid, &st, WNOHANG)) == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (r != pid) {
     ::kill(-pid, SIGKILL);
     waitpid(pid, &st, 0);
     st = -1;

@@ -49,12 +49,12 @@ struct Relay {
     REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
   }
   void stopSink() { sink.reset(); }
-  void startMugai() {
-    mugai = std::make_unique<Child>(
-        std::vector<std::string>{MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
-                                 "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
-                                 quarantine.string()},
-        log);
+  void startMugai(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
+                                  "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
+                                  quarantine.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    mugai = std::make_unique<Child>(argv, log);
     if (!waitForPort(mugai_port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
   }
   /// A transaction whose data carries `probe` followed by a would-be second message.
@@ -194,4 +194,29 @@ TEST_CASE("serve: SIGTERM drains and exits 0", "[integration]") {
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(readFile(r.log).find("stopped") != std::string::npos);
+}
+
+TEST_CASE("serve: STARTTLS with the certificate from the config", "[integration]") {
+  if (peersMissing()) return;
+  if (!haveExecutable("/usr/bin/openssl")) {
+    WARN("skipped: /usr/bin/openssl not installed");
+    return;
+  }
+  Relay r;
+  fs::path key = r.tmp.path() / "key.pem", cert = r.tmp.path() / "cert.pem", conf = r.tmp.path() / "mugai.conf";
+  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.string(), "-out",
+               cert.string(), "-days", "2", "-subj", "/CN=mugai.test"},
+              nullptr, 60) == 0);
+  writeFile(conf, "# test\ntls_cert_file = " + cert.string() + "\ntls_key_file = " + key.string() + "\n");
+  r.startSink();
+  r.startMugai({"--config", conf.string()});
+  writeFile(r.tmp.path() / "clean.eml", "Subject: tls\r\n\r\nover TLS\r\n");
+  std::string out;
+  run({kSwaks, "--server", "127.0.0.1:" + std::to_string(r.mugai_port), "-tls", "--from", "a@example.com", "--to",
+       "b@example.jp", "--data", "@" + (r.tmp.path() / "clean.eml").string()},
+      &out, 60);
+  CHECK(out.find("TLS started") != std::string::npos);
+  CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  CHECK(readFile(r.log).find("tls=yes") != std::string::npos);
+  CHECK(filesIn(r.dump).size() == 1);
 }
