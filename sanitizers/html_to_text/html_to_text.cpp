@@ -114,6 +114,25 @@ Kind kindOf(GumboTag t) {
 
 /// Only these schemes are shown to a reader; anything else (javascript:, vbscript:, data:,
 /// file:, cid:, relative) is left out.
+/// The URL as shown to a reader: printable ASCII only. Bytes outside it (non-ASCII paths, bidi
+/// controls that could disguise the target, '<', '>', '"') are percent-encoded, so what the reader
+/// sees is exactly where the link goes.
+std::string displayUrl(std::string_view url) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(url.size());
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"') {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 bool showableUrl(std::string_view url) {
   auto starts = [&](std::string_view p) {
     return url.size() > p.size() &&
@@ -231,7 +250,7 @@ class Converter {
     if (f.node->type == GUMBO_NODE_DOCUMENT) return true;
     const GumboElement& el = f.node->v.element;
     Kind k = kindOf(el.tag);
-    if (k == Kind::Drop) {
+    if (k == Kind::Drop || hidden(el)) {
       ++r_.removed_elements;
       return false;
     }
@@ -296,6 +315,22 @@ class Converter {
     if (k == Kind::Block) w_.lineBreak(1);
   }
 
+  /// Content the sender hid from the reader (hidden attribute, display:none, visibility:hidden)
+  /// is left out: in plain text it would become visible, e.g. as hidden phishing text.
+  static bool hidden(const GumboElement& el) {
+    if (gumbo_get_attribute(&el.attributes, "hidden")) return true;
+    const GumboAttribute* style = gumbo_get_attribute(&el.attributes, "style");
+    if (!style) return false;
+    std::string css;
+    for (const char* c = style->value; *c; ++c) {
+      if (!std::isspace(static_cast<unsigned char>(*c))) {
+        css += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+      }
+    }
+    return css.find("display:none") != std::string::npos ||
+           css.find("visibility:hidden") != std::string::npos;
+  }
+
   void link(const GumboElement& el, std::size_t mark) {
     const GumboAttribute* href = gumbo_get_attribute(&el.attributes, "href");
     if (!href) return;
@@ -307,7 +342,7 @@ class Converter {
     if (bare.rfind("mailto:", 0) == 0) bare.remove_prefix(7);
     if (shown == url || shown == bare) return;
     w_.text(" ", false);
-    w_.raw("<" + std::string(url) + ">");
+    w_.raw("<" + displayUrl(url) + ">");
   }
 
   void leafText(const GumboNode* n) {

@@ -289,3 +289,12 @@ TEST_CASE("html_to_text: an HTML attachment stays an attachment (the pipeline ap
   REQUIRE(o.replacement->attachment);
   REQUIRE(o.replacement->data == "hello\n");
 }
+
+TEST_CASE("html_to_text: hidden content stays hidden; URLs shown exactly, in ASCII", "[unit]") {
+  REQUIRE(conv("<p>visible</p><p hidden>secret1</p><div style='DISPLAY: none'>secret2</div>"
+               "<span style=\"visibility:hidden\">secret3</span>") == "visible\n");
+  // A right-to-left override inside a URL cannot disguise the target.
+  std::string t = conv("<a href='https://example.org/\xe2\x80\xae" "fdp.exe'>report</a>");
+  REQUIRE(t == "report <https://example.org/%E2%80%AEfdp.exe>\n");
+  REQUIRE(conv("<a href='https://example.org/a\"b'>x</a>") == "x <https://example.org/a%22b>\n");
+}
