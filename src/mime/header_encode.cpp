@@ -239,6 +239,39 @@ std::string cleanName(std::string_view name) {
 
 }  // namespace
 
+std::string decodeAddressHeader(std::string_view raw) {
+  // Decoding the whole value first would let an encoded display name carry "<addr>," and become
+  // a second, real address. So: split the raw value into mailboxes, decode only each display name,
+  // and hand it back quoted; a mailbox without <addr> keeps only its addr-spec (comments dropped).
+  std::string out;
+  for (std::string_view box : splitAddresses(raw)) {
+    box = internal::trim(box);
+    if (box.empty()) continue;
+    std::string one;
+    std::size_t lt = findAngle(box);
+    std::size_t gt = lt == std::string_view::npos ? lt : box.find('>', lt);
+    if (gt != std::string_view::npos) {
+      std::string display = decodeHeaderText(unquotePhrase(box.substr(0, lt)));
+      if (!internal::trim(display).empty()) {
+        one = "\"";
+        for (char c : display) {
+          if (c == '"' || c == '\\') one.push_back('\\');
+          one.push_back(c);
+        }
+        one += "\" ";
+      }
+      one += std::string(box.substr(lt, gt + 1 - lt));
+    } else {
+      std::size_t paren = box.find('(');
+      one = std::string(internal::trim(box.substr(0, paren)));
+    }
+    if (one.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += one;
+  }
+  return out;
+}
+
 std::string encodeHeader(std::string_view name, std::string_view utf8_value) {
   constexpr std::size_t kFold = 78;
   std::string clean = internal::cleanHeaderValue(utf8_value);
@@ -251,15 +284,28 @@ std::string encodeHeader(std::string_view name, std::string_view utf8_value) {
   }
   std::string out = cleanName(name) + ":";
   std::size_t line_len = out.size();
+  // RFC 5322 caps a line at 998 octets. Runs of whitespace are kept only when short, and an atom
+  // too long for any line (a 1,500-character "address") is cut by folding: its meaning was lost
+  // anyway, and a longer line would push attached messages into base64, level after level.
+  constexpr std::size_t kMaxAtom = 900;
   for (std::size_t i = 0; i < atoms.size(); ++i) {
     std::string ws = i == 0 ? " " : atoms[i].ws;
-    if (!ws.empty() && line_len + ws.size() + atoms[i].text.size() > kFold) {
+    if (ws.size() > 8) ws = " ";
+    std::string_view text = atoms[i].text;
+    if (!ws.empty() && line_len + ws.size() + text.size() > kFold) {
       out += "\r\n";
       line_len = 0;
     }
     out += ws;
-    out += atoms[i].text;
-    line_len += ws.size() + atoms[i].text.size();
+    line_len += ws.size();
+    while (text.size() > kMaxAtom) {
+      out.append(text.substr(0, kMaxAtom));
+      out += "\r\n ";
+      line_len = 1;
+      text.remove_prefix(kMaxAtom);
+    }
+    out += text;
+    line_len += text.size();
   }
   out += "\r\n";
   return out;

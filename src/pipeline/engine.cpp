@@ -156,9 +156,48 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
     r.report.reason = Reason::InternalError;
     r.report.defects.push_back(std::string("internal: ") + e.what());
   }
+  if (!r.blocked() && !r.output.empty()) scanDelivered(r, built, pol, ov);
   r.report.bytes_out = r.output.size();
   r.report.elapsed_ms = msSince(start);
   return r;
+}
+
+void Engine::scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built,
+                           const policy::Policy& pol, const policy::Override* ov) const {
+  // The last look: the message exactly as it will be delivered (headers, notice, every part) is
+  // scanned once more. Anything found here cannot be pinned to one part, so the message stops.
+  if (!services_.scanner) return;
+  ScanResult sr = services_.scanner->scan(r.output, "delivered message");
+  if (sr.status == ScanResult::Status::Clean) return;
+  Reason reason = sr.status == ScanResult::Status::Infected     ? Reason::AvInfected
+                  : sr.status == ScanResult::Status::Incomplete ? Reason::AvIncomplete
+                                                                : Reason::AvError;
+  Verdict v = sr.status == ScanResult::Status::Error ? Verdict::TempFail
+              : std::max(pol.verdictFor(reason, ov), Verdict::Quarantine);
+  if (sr.status == ScanResult::Status::Infected) {
+    r.report.detections.push_back({"", "", sr.signature, "delivered"});
+  }
+  ActionRecord rec;
+  rec.action = v == Verdict::TempFail ? "tempfail" : "blocked";
+  rec.reason = std::string(reasonInfo(reason).name);
+  rec.sanitizer = "scan.delivered";
+  rec.detail = "found in the message as it would be delivered" + (sr.signature.empty() ? "" : ": " + sr.signature);
+  r.report.actions.push_back(std::move(rec));
+  r.verdict = r.report.final_verdict = v;
+  r.report.reason = reason;
+  r.output.clear();
+  if (v != Verdict::TempFail && (ov && ov->notice_enabled ? *ov->notice_enabled : pol.notice.enabled)) {
+    // The finding may sit in a header: the notice carries only the addressing headers.
+    pipeline::BuiltMessage addressing;
+    for (const auto& h : built.headers) {
+      if (h.name == "From" || h.name == "To" || h.name == "Cc" || h.name == "Date" ||
+          h.name == "Message-ID") {
+        addressing.headers.push_back(h);
+      }
+    }
+    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, r.report, true));
+    r.notice_only = true;
+  }
 }
 
 ProcessResult Engine::processFile(std::string_view data, const std::string& untrusted_filename,

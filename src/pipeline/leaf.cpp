@@ -1,6 +1,7 @@
 // One leaf through the policy: scan the original, route by true type, run the chain, scan the
 // output, make the name safe. Every decision lands in the report.
 #include <algorithm>
+#include <array>
 #include <exception>
 
 #include "mugai/detect/type_detector.h"
@@ -86,6 +87,11 @@ ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
   return run;
 }
 
+/// Detections recorded since `before` came from scanning a chain's output.
+void markOutputStage(WalkState& s, std::size_t before) {
+  for (std::size_t i = before; i < s.report.detections.size(); ++i) s.report.detections[i].stage = "output";
+}
+
 ActionRecord baseRecord(const Part& part, bool body) {
   ActionRecord rec;
   rec.part = part.path;
@@ -146,6 +152,19 @@ std::optional<std::string> mismatch(const Part& part) {
   return std::nullopt;
 }
 
+/// The name or declared type says markup a client would render (and run).
+bool claimsMarkup(const Part& part) {
+  static const std::array<std::string_view, 12> kExt = {"html", "htm", "xhtml", "shtml", "xht", "svg",
+                                                         "svgz", "mht", "mhtml", "xml", "xsl", "xslt"};
+  std::string ext = sanitizers::filename_sanitize::lastExtension(
+      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  if (std::find(kExt.begin(), kExt.end(), ext) != kExt.end()) return true;
+  const std::string& declared = part.declared_type.unverifiedValue();
+  return declared == "text/html" || declared == "application/xhtml+xml" ||
+         declared == "image/svg+xml" || declared == "text/xml" || declared == "application/xml" ||
+         declared == "multipart/related" || declared == "message/rfc822";
+}
+
 LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   ActionRecord rec = baseRecord(original, false);
   rec.findings = std::move(run.findings);
@@ -195,6 +214,17 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
     return refuse(part, true, body.verdict, body.reason, body.step, body.detail,
                   std::move(body.findings), s);
   }
+  // A converted body is scanned again: a charset or markup layer can hide what the scanner would
+  // find in the text (UTF-16, UTF-7, HTML).
+  if (body.modified && s.policy.scan_output) {
+    std::size_t before = s.report.detections.size();
+    ChainRun again = runChain(s.policy.scan, body.part, s);
+    markOutputStage(s, before);
+    if (again.verdict >= Verdict::PartRemoved) {
+      return refuse(part, true, again.verdict, again.reason, again.step, again.detail,
+                    std::move(again.findings), s);
+    }
+  }
   ActionRecord rec = baseRecord(part, true);
   rec.findings = std::move(run.findings);
   for (auto& f : body.findings) rec.findings.push_back(std::move(f));
@@ -241,17 +271,33 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     return processBody(part, scanned, html, s);
   }
   // 2. Names that are refused whatever the content.
-  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  // Checked on the name as the sender wrote it and on the name it would be delivered under, so
+  // trailing invisible or control characters ("run.vbs<U+200B>") cannot slip past the list.
   const auto& denied = s.policy.denied_extensions;
-  if (!ext.empty() && std::find(denied.begin(), denied.end(), ext) != denied.end()) {
+  auto isDenied = [&](const std::string& e) {
+    return !e.empty() && std::find(denied.begin(), denied.end(), e) != denied.end();
+  };
+  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  std::string safe_ext = sanitizers::filename_sanitize::lastExtension(
+      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  if (!isDenied(ext) && isDenied(safe_ext)) ext = safe_ext;
+  if (part.filename.unverifiedValue().empty()) ext.clear();
+  if (isDenied(ext)) {
     Verdict v = s.policy.denied_extension_action == Action::Block ? Verdict::Reject
                                                                   : Verdict::PartRemoved;
     v = effectiveVerdict(s, Reason::ExtensionDenied, v);
     return refuse(part, false, v, Reason::ExtensionDenied, "rules.extensions",
                   "extension ." + ext + " is denied", std::move(scanned.findings), s);
   }
-  // 3. Route by true type.
-  const policy::TypeRule* rule = s.policy.route(part.detected.mime, s.override_rules);
+  // 3. Route by true type. Evidence may only tighten: text that a browser would render as active
+  // markup because of its name or declared type (report.html, image.svg, page.mht detected as
+  // text/plain) is routed as HTML, never kept as plain text.
+  std::string route_type = part.detected.mime;
+  if (route_type.rfind("text/", 0) == 0 && route_type != "text/html" && claimsMarkup(part)) {
+    route_type = "text/html";
+    scanned.findings.push_back({"routed_as", "text/html (name or declared type is markup)"});
+  }
+  const policy::TypeRule* rule = s.policy.route(route_type, s.override_rules);
   Action action = rule ? rule->action : s.policy.default_action;
   std::string where = rule ? "rules.types (line " + std::to_string(rule->line) + ")" : "rules.default";
   if (auto why = mismatch(part)) {
@@ -278,7 +324,9 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     }
     // 4. Scan what the chain produced, too.
     if (run.modified && s.policy.scan_output) {
+      std::size_t before = s.report.detections.size();
       ChainRun again = runChain(s.policy.scan, run.part, s);
+      markOutputStage(s, before);
       if (again.verdict >= Verdict::PartRemoved) {
         return refuse(part, false, again.verdict, again.reason, again.step, again.detail,
                       std::move(run.findings), s);

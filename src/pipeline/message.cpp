@@ -2,8 +2,10 @@
 // body, what becomes of alternatives, attached messages and encrypted content.
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 #include "mugai/text/charset.h"
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -28,7 +30,9 @@ std::vector<mime::HeaderField> keptHeaders(const mime::Entity& e) {
   for (const auto& h : e.headers) {
     for (auto k : kKeptHeaders) {
       if (iequals(h.name, k)) {
-        out.push_back({std::string(k), mime::decodeHeaderText(h.value)});
+        bool address = k == "From" || k == "Sender" || k == "Reply-To" || k == "To" || k == "Cc";
+        out.push_back({std::string(k), address ? mime::decodeAddressHeader(h.value)
+                                               : mime::decodeHeaderText(h.value)});
         break;
       }
     }
@@ -186,8 +190,19 @@ class Builder {
     for (const auto& h : built.headers) {
       if (h.name == "Subject") subject = h.value;
     }
-    part.filename = e.filename.empty() ? (subject.empty() ? "message" : subject) + ".eml" : e.filename;
+    // The name is the sender's (or the subject): made safe, and always ending in .eml, so an
+    // attached message can never be delivered as "../../run.bat" or "report.html".
+    std::string stem = e.filename.empty() ? subject : e.filename;
+    sanitizers::filename_sanitize::Options name_opts;
+    name_opts.max_bytes = 120;
+    name_opts.fallback = "message";
+    part.filename = sanitizers::filename_sanitize::sanitizeFilename(stem, name_opts) + ".eml";
     part.data = writeMessage(built, "", {});
+    // What we write counts too: nested attached messages cannot multiply the output.
+    if (auto over = s_.budget.chargeDecoded(part.data.size())) {
+      s_.raise(s_.policy.verdictFor(*over, s_.override_rules), *over);
+      return;
+    }
     ActionRecord rec;
     rec.part = e.path;
     rec.filename = part.filename;
@@ -238,15 +253,21 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
     empty.mime_type = "text/plain";
     parts.push_back(std::move(empty));
   }
+  std::string out;
   if (parts.size() == 1 && parts.front().mime_type == "text/plain" && parts.front().filename.empty()) {
     mime::BuildPart single = parts.front();
     single.disposition.clear();
-    return mime::write(headers, single);
+    out = mime::write(headers, single);
+  } else {
+    mime::BuildPart mixed;
+    mixed.mime_type = "multipart/mixed";
+    mixed.children = std::move(parts);
+    out = mime::write(headers, mixed);
   }
-  mime::BuildPart mixed;
-  mixed.mime_type = "multipart/mixed";
-  mixed.children = std::move(parts);
-  return mime::write(headers, mixed);
+  // write() returns "" only when it failed (out of memory): never deliver a message with parts
+  // silently missing; the caller turns this into internal.error -> tempfail.
+  if (out.empty()) throw std::runtime_error("the message could not be written");
+  return out;
 }
 
 }  // namespace mugai::pipeline

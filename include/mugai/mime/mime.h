@@ -93,6 +93,11 @@ ParseResult parse(std::string_view raw, Budget& budget);
 /// mixed charsets, whitespace between adjacent words dropped), raw 8-bit text by detection.
 std::string decodeHeaderText(std::string_view raw);
 
+/// Decodes an address list header (From, To, Cc, Reply-To, Sender) for re-encoding: only display
+/// names are decoded (and returned as quoted strings), so an encoded word can never add an
+/// address; comments of bare addresses are dropped. Feed the result to encodeHeader().
+std::string decodeAddressHeader(std::string_view raw);
+
 /// Decodes transfer encodings. Each returns false when the input was damaged (result still filled
 /// leniently). Base64 must consume exactly: bad characters, bad padding, trailing data -> false.
 bool decodeBase64(std::string_view in, std::string& out);

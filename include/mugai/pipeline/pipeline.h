@@ -25,6 +25,9 @@
 #include "mugai/scan/scanner.h"
 
 namespace mugai {
+namespace pipeline {
+struct BuiltMessage;
+}
 
 struct Envelope {
   std::string sender;                   ///< MAIL FROM (may be empty: bounces)
@@ -67,6 +70,9 @@ class Engine {
   const EngineServices& services() const { return services_; }
 
  private:
+  void scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built,
+                     const policy::Policy& pol, const policy::Override* ov) const;
+
   EngineServices services_;
   SanitizerConstSharedPtr filename_sanitizer_;
 };
