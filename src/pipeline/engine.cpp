@@ -142,11 +142,11 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
     bool notice_on = noticeEnabled(pol, ov);
     if (r.blocked()) {
       if (notice_on) {
-        r.output = blockedNotice(built, pipeline::buildNotice(pol.notice, r.report, true));
+        r.output = blockedNotice(built, pipeline::buildNotice(pol.notice, r.report, true, false));
         r.notice_only = true;
       }
     } else {
-      std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, r.report, false) : "";
+      std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, r.report, false, r.keepOriginal()) : "";
       r.output = pipeline::writeMessage(
           built, notice, {{"X-Mugai-Verdict", r.report.verdictWord()}, {"X-Mugai-Id", id}});
     }
@@ -195,7 +195,7 @@ void Engine::scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built
         addressing.headers.push_back(h);
       }
     }
-    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, r.report, true));
+    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, r.report, true, false));
     r.notice_only = true;
   }
 }

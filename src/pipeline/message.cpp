@@ -132,15 +132,17 @@ class Builder {
     const mime::Entity* html = nullptr;
     const mime::Entity* nested = nullptr;
     for (const auto& c : e.children) {
-      if (c.mimeType() == "text/plain" && !plain && !blankText(c.body)) plain = &c;
-      else if (c.mimeType() == "text/html" && !html) html = &c;
+      bool body = c.disposition != "attachment" && c.filename.empty();
+      if (body && c.mimeType() == "text/plain" && !plain && !blankText(c.body)) plain = &c;
+      else if (body && c.mimeType() == "text/html" && !html) html = &c;
       else if (c.isMultipart() && !nested) nested = &c;
     }
     const mime::Entity* chosen = plain ? plain : html ? html : nested;
     for (const auto& c : e.children) {
       if (&c == chosen) {
         collect(c);
-      } else if (c.type == "text" && (c.subtype == "plain" || c.subtype == "html")) {
+      } else if (c.type == "text" && (c.subtype == "plain" || c.subtype == "html") &&
+                 c.disposition != "attachment" && c.filename.empty()) {
         dropped(c);
       } else if (c.isMultipart()) {
         dropped(c);

@@ -17,9 +17,10 @@ std::string fill(std::string tmpl, const std::string& name, const std::string& r
   return tmpl;
 }
 
-std::string itemKey(const ActionRecord& a, bool on_conversion) {
+std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (a.action == "removed") return "removed";
-  if (a.action == "blocked") return "blocked";
+  if (a.action == "blocked") return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
+  if (blocked) return "";  // nothing was delivered: conversions and renames do not matter
   if (a.action == "renamed") return "renamed";
   if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
   if (a.action == "converted") return "converted";
@@ -37,26 +38,35 @@ std::string displayName(const ActionRecord& a, bool ja) {
     if (a.action == "converted") return ja ? "HTML形式の本文" : "the HTML body";
     return ja ? "本文" : "the message body";
   }
+  if (a.part.empty()) return ja ? "このメール" : "this message";
   return ja ? "名前のない添付ファイル" : "an unnamed attachment";
 }
 
 }  // namespace
 
-std::string buildNotice(const policy::Notice& n, const Report& report, bool blocked) {
-  std::string ja = n.intro_ja + "\n";
-  std::string en = n.intro_en + "\n";
+std::string buildNotice(const policy::Notice& n, const Report& report, bool blocked,
+                        bool original_kept) {
+  std::string ja, en;
   if (blocked) {
-    ja += n.blocked_ja + "\n";
-    en += n.blocked_en + "\n";
+    // A blocked message was not made harmless: the heading, then what happened instead.
+    ja = n.intro_ja.substr(0, n.intro_ja.find('\n')) + "\n" + n.blocked_ja + "\n";
+    en = n.intro_en.substr(0, n.intro_en.find('\n')) + "\n" + n.blocked_en + "\n";
+  } else {
+    ja = n.intro_ja + "\n";
+    en = n.intro_en + "\n";
   }
   bool listed = false;
   for (const auto& a : report.actions) {
-    std::string key = itemKey(a, n.on_conversion);
+    std::string key = itemKey(a, n.on_conversion, blocked);
     if (key.empty()) continue;
     auto tj = n.item_ja.find(key);
     auto te = n.item_en.find(key);
-    if (key == "converted_body" && tj == n.item_ja.end()) tj = n.item_ja.find("converted");
-    if (key == "converted_body" && te == n.item_en.end()) te = n.item_en.find("converted");
+    for (const char* fallback : {"converted", "blocked"}) {
+      if ((key == "converted_body" || key == "blocked_message") && key.rfind(fallback, 0) == 0) {
+        if (tj == n.item_ja.end()) tj = n.item_ja.find(fallback);
+        if (te == n.item_en.end()) te = n.item_en.find(fallback);
+      }
+    }
     std::string reason_en(a.reason.empty() ? "" : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
     auto rj = n.reason_ja.find(a.reason);
     std::string reason_ja = rj != n.reason_ja.end() ? rj->second : reason_en;
@@ -65,8 +75,12 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
     listed = true;
   }
   if (!listed && !blocked) return "";
-  ja += n.footer_ja + "\n受付番号: " + report.id + "\n";
-  en += n.footer_en + "\nReference: " + report.id + "\n";
+  if (original_kept) {
+    ja += n.footer_ja + "\n";
+    en += n.footer_en + "\n";
+  }
+  ja += "受付番号: " + report.id + "\n";
+  en += "Reference: " + report.id + "\n";
   return ja + "\n" + en;
 }
 

@@ -55,7 +55,8 @@ std::string jsonString(const std::string& s, std::size_t max_bytes) {
 }
 
 std::string Report::verdictWord() const {
-  if (final_verdict >= Verdict::TempFail) return "blocked";
+  if (final_verdict == Verdict::TempFail) return "tempfail";
+  if (final_verdict > Verdict::TempFail) return "blocked";
   if (final_verdict == Verdict::Pass) return "clean";
   return "sanitized";
 }

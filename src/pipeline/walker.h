@@ -53,7 +53,9 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
                          const std::vector<mime::HeaderField>& extra_headers);
 
 /// The notice a person reads: Japanese first, English below, one line per item.
-std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked);
+/// `original_kept`: the footer saying how to get the original is written only when it was kept.
+std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
+                        bool original_kept);
 
 /// Type facts used by the router and the report.
 bool isBodyTextType(const std::string& detected_mime);

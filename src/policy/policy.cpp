@@ -63,10 +63,13 @@ const Override* Policy::match(const std::string& sender,
                               const std::vector<std::string>& recipients) const {
   for (const auto& ov : overrides) {
     bool sender_ok = ov.sender_domains.empty() || anyMatches(ov.sender_domains, sender);
+    // One message goes to all its recipients: an override for recipient domains applies only
+    // when every recipient is in them (otherwise another department would get its policy).
     bool rcpt_ok = ov.recipient_domains.empty() ||
-                   std::any_of(recipients.begin(), recipients.end(), [&](const std::string& r) {
-                     return anyMatches(ov.recipient_domains, r);
-                   });
+                   (!recipients.empty() &&
+                    std::all_of(recipients.begin(), recipients.end(), [&](const std::string& r) {
+                      return anyMatches(ov.recipient_domains, r);
+                    }));
     if (sender_ok && rcpt_ok) return &ov;
   }
   return nullptr;

@@ -56,8 +56,12 @@ void Loader::checkKeys(const YAML::Node& map, const std::string& where,
     error(map, where, "must be a mapping");
     return;
   }
+  std::set<std::string> seen;
   for (const auto& kv : map) {
     std::string k = kv.first.as<std::string>("");
+    if (!seen.insert(k).second) {
+      error(kv.first, where.empty() ? k : where + "." + k, "appears twice (only one may be given)");
+    }
     if (!allowed.count(k)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -215,6 +219,18 @@ void Loader::loadChains(const YAML::Node& n) {
       error(n, std::string("chains.") + required, "is required");
     }
   }
+  if (p_.chains.count("scan")) {
+    const auto& steps = p_.chains["scan"].steps;
+    bool scanner = std::any_of(steps.begin(), steps.end(), [](const ChainStep& st) {
+      return st.sanitizer == "sanitizer.clamav_scan";
+    });
+    if (!scanner) {
+      error(n["scan"], "chains.scan", "must contain sanitizer.clamav_scan: everything is scanned");
+    }
+  }
+  if (p_.chains.count("html_body") && p_.chains["html_body"].steps.empty()) {
+    error(n["html_body"], "chains.html_body", "must not be empty: HTML bodies are converted");
+  }
   if (p_.chains.count("scan")) p_.scan = p_.chains["scan"];
   if (p_.chains.count("text_body")) p_.text_body = p_.chains["text_body"];
   if (p_.chains.count("html_body")) p_.html_body = p_.chains["html_body"];
@@ -246,9 +262,15 @@ std::vector<TypeRule> Loader::loadTypes(const YAML::Node& n, const std::string& 
         error(item["chain"], key + ".chain", "only goes with action: sanitize");
       } else if (!p_.chains.count(rule.chain)) {
         error(item["chain"], key + ".chain", "unknown chain '" + rule.chain + "'");
+      } else if (p_.chains[rule.chain].steps.empty()) {
+        error(item["chain"], key + ".chain", "chain '" + rule.chain + "' is empty: sanitize would keep");
       }
     } else if (rule.action == Action::Sanitize) {
       error(item, key + ".chain", "action: sanitize needs a chain");
+    }
+    if (rule.action == Action::Keep &&
+        std::find(rule.patterns.begin(), rule.patterns.end(), "*") != rule.patterns.end()) {
+      error(item["match"], key + ".match", "'*' with keep would keep every type (allowlist, not denylist)");
     }
     out.push_back(std::move(rule));
   }
@@ -326,7 +348,7 @@ void Loader::loadNotice(const YAML::Node& n) {
   pair("blocked", nt.blocked_ja, nt.blocked_en);
   pair("footer", nt.footer_ja, nt.footer_en);
   if (n["items"]) {
-    checkKeys(n["items"], "notice.items", {"removed", "converted", "converted_body", "renamed", "blocked"});
+    checkKeys(n["items"], "notice.items", {"removed", "converted", "converted_body", "renamed", "blocked", "blocked_message"});
     if (n["items"].IsMap()) {
       for (const auto& kv : n["items"]) {
         std::string item = kv.first.as<std::string>("");
@@ -413,7 +435,13 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     }
     if (root["extensions"]) loadExtensions(root["extensions"]);
     if (root["type_mismatch"]) {
-      if (auto a = action(root["type_mismatch"], "type_mismatch")) p_.type_mismatch_action = *a;
+      if (auto a = action(root["type_mismatch"], "type_mismatch")) {
+        if (*a == Action::Sanitize) {
+          error(root["type_mismatch"], "type_mismatch", "must be keep (report only), remove or block");
+        } else {
+          p_.type_mismatch_action = *a;
+        }
+      }
     }
     if (root["encrypted_mime"]) {
       if (auto a = action(root["encrypted_mime"], "encrypted_mime")) {

@@ -51,8 +51,8 @@ struct Report {
   std::vector<DetectionRecord> detections;
   std::vector<std::string> defects;
 
-  /// "clean" (nothing changed), "sanitized" (changed or parts removed), "blocked" (not delivered
-  /// as it is: quarantined, rejected, or temporarily failed).
+  /// "clean" (nothing changed), "sanitized" (changed or parts removed), "blocked" (quarantined or
+  /// rejected: not delivered as it is), "tempfail" (not decided: the sender's MTA retries).
   std::string verdictWord() const;
   /// One JSON object. `timings` false leaves elapsed_ms out (deterministic golden files).
   std::string toJson(bool timings = true) const;

@@ -61,7 +61,7 @@ struct Notice {
 /// Changes that apply when the envelope matches (sender or recipient domain).
 struct Override {
   std::vector<std::string> sender_domains;     ///< lower case; "*.example.jp" matches subdomains
-  std::vector<std::string> recipient_domains;  ///< any recipient matching is enough
+  std::vector<std::string> recipient_domains;  ///< every recipient must match
   std::vector<TypeRule> types;                 ///< tried before the base rules
   std::map<Reason, Verdict> actions;
   std::optional<bool> notice_enabled;

@@ -130,7 +130,7 @@ TEST_CASE("overrides apply by sender or recipient domain", "[unit]") {
   REQUIRE(p->route("application/zip", ov)->action == Action::Remove);
   REQUIRE(p->route("application/zip", nullptr)->action == Action::Keep);
   REQUIRE(p->match("a@partner.example.jp.evil.com", {"b@x.jp"}) == nullptr);
-  const Override* rc = p->match("a@x.jp", {"c@y.jp", "d@CITY.example.lg.jp"});
+  const Override* rc = p->match("a@x.jp", {"d@CITY.example.lg.jp"});
   REQUIRE(rc);
   REQUIRE(rc->notice_enabled == false);
 }
@@ -154,4 +154,33 @@ TEST_CASE("mime patterns", "[unit]") {
   REQUIRE(mimeMatches("application/vnd.openxmlformats-officedocument.*",
                       "application/vnd.openxmlformats-officedocument.wordprocessingml.document"));
   REQUIRE_FALSE(mimeMatches("text/plain", "text/plain2"));
+}
+
+TEST_CASE("configurations that would fail open are refused", "[unit]") {
+  std::vector<std::string> errors;
+  REQUIRE_FALSE(load("version: 1\nchains:\n  scan: [sanitizer.filename_sanitize]\n  text_body: []\n"
+                     "  html_body: [sanitizer.html_to_text]\n", errors));
+  REQUIRE(anyError(errors, "chains.scan: must contain sanitizer.clamav_scan"));
+  errors.clear();
+  std::string with_empty = "version: 1\nchains:\n  scan: [sanitizer.clamav_scan]\n  text_body: []\n"
+                           "  html_body: [sanitizer.html_to_text]\n  empty: []\ntypes:\n"
+                           "  - match: text/html\n    action: sanitize\n    chain: empty\n";
+  REQUIRE_FALSE(load(with_empty, errors));
+  REQUIRE(anyError(errors, "chain 'empty' is empty"));
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("types:\n  - match: ['*']\n    action: keep\n"), errors));
+  REQUIRE(anyError(errors, "would keep every type"));
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("type_mismatch: sanitize\n"), errors));
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("default: remove\ndefault: block\n"), errors));
+  REQUIRE(anyError(errors, "appears twice"));
+}
+
+TEST_CASE("a recipient override applies only when every recipient matches", "[unit]") {
+  std::vector<std::string> errors;
+  auto p = load(minimal("overrides:\n  - recipient_domain: soumu.example.lg.jp\n    notice: false\n"), errors);
+  REQUIRE(p);
+  REQUIRE(p->match("a@x.jp", {"a@soumu.example.lg.jp"}));
+  REQUIRE(p->match("a@x.jp", {"a@soumu.example.lg.jp", "b@kikaku.example.lg.jp"}) == nullptr);
 }
