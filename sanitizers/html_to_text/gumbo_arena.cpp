@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace mugai::sanitizers::html_to_text {
 
@@ -11,6 +13,17 @@ constexpr std::size_t kClasses = 16;         // 32 B .. 1 MiB
 constexpr std::size_t kSmallMax = std::size_t{32} << (kClasses - 1);
 constexpr std::size_t kLargeTag = ~std::size_t{0};
 constexpr std::size_t kMaxChunk = 4u << 20;
+constexpr std::size_t kCacheMax = 16u << 20;  // chunk bytes a thread keeps between parses
+
+/// Bump chunks kept by this thread after a parse, for the next one.
+struct ChunkCache {
+  std::vector<std::pair<void*, std::size_t>> chunks;
+  std::size_t bytes = 0;
+  ~ChunkCache() {
+    for (auto& c : chunks) std::free(c.first);
+  }
+};
+thread_local ChunkCache tl_cache;
 }  // namespace
 
 // Header of a bump chunk or a large allocation (32 bytes, so payloads stay 16-byte aligned).
@@ -22,13 +35,36 @@ struct GumboArena::Block {
 };
 
 GumboArena::~GumboArena() {
-  for (Block* b : {chunks_, large_}) {
-    while (b) {
-      Block* next = b->next;
+  for (Block* b = chunks_; b;) {
+    Block* next = b->next;
+    if (tl_cache.bytes + b->bytes <= kCacheMax) {
+      tl_cache.chunks.emplace_back(b, b->bytes);
+      tl_cache.bytes += b->bytes;
+    } else {
       std::free(b);
-      b = next;
     }
+    b = next;
   }
+  for (Block* b = large_; b;) {
+    Block* next = b->next;
+    std::free(b);
+    b = next;
+  }
+}
+
+void* GumboArena::chunk(std::size_t& bytes) {
+  for (std::size_t i = 0; i < tl_cache.chunks.size(); ++i) {
+    auto [p, size] = tl_cache.chunks[i];
+    if (size < bytes) continue;
+    if (size > cap_ || held_ > cap_ - size) break;  // let fromSystem() report the cap
+    tl_cache.chunks.erase(tl_cache.chunks.begin() + static_cast<std::ptrdiff_t>(i));
+    tl_cache.bytes -= size;
+    held_ += size;
+    if (held_ > peak_) peak_ = held_;
+    bytes = size;
+    return p;
+  }
+  return fromSystem(bytes);
 }
 
 GumboOutput* GumboArena::parse(std::string_view html) {
@@ -96,7 +132,7 @@ void* GumboArena::take(std::size_t size) {
     std::size_t bytes = next_chunk_;
     while (bytes < need + sizeof(Block)) bytes *= 2;
     if (next_chunk_ < kMaxChunk) next_chunk_ *= 2;
-    auto* b = static_cast<Block*>(fromSystem(bytes));
+    auto* b = static_cast<Block*>(chunk(bytes));
     b->prev = nullptr;
     b->next = chunks_;
     b->bytes = bytes;

@@ -45,6 +45,9 @@ class GumboArena {
   void give(void* ptr);
   [[noreturn]] void bail(Abort why);
   void* fromSystem(std::size_t bytes);
+  /// A bump chunk of at least `bytes` (updated to its real size): reused from this thread's cache
+  /// when one fits (fresh memory costs page faults on every parse), else from the system.
+  void* chunk(std::size_t& bytes);
 
   struct Block;
   std::jmp_buf jump_;
