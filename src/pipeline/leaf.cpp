@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <optional>
 
 #include "mugai/detect/type_detector.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
@@ -165,6 +166,19 @@ bool claimsMarkup(const Part& part) {
          declared == "multipart/related" || declared == "message/rfc822";
 }
 
+/// When a chain changed the part (and scan_output is on), its output goes through the scan chain
+/// too; returns the refusal when the scan does not let it pass.
+std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run, bool body,
+                                       WalkState& s) {
+  if (!run.modified || !s.policy.scan_output) return std::nullopt;
+  std::size_t before = s.report.detections.size();
+  ChainRun again = runChain(s.policy.scan, run.part, s);
+  markOutputStage(s, before);
+  if (again.verdict < Verdict::PartRemoved) return std::nullopt;
+  return refuse(original, body, again.verdict, again.reason, again.step, again.detail,
+                std::move(again.findings), s);
+}
+
 LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   ActionRecord rec = baseRecord(original, false);
   rec.findings = std::move(run.findings);
@@ -216,15 +230,7 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
   }
   // A converted body is scanned again: a charset or markup layer can hide what the scanner would
   // find in the text (UTF-16, UTF-7, HTML).
-  if (body.modified && s.policy.scan_output) {
-    std::size_t before = s.report.detections.size();
-    ChainRun again = runChain(s.policy.scan, body.part, s);
-    markOutputStage(s, before);
-    if (again.verdict >= Verdict::PartRemoved) {
-      return refuse(part, true, again.verdict, again.reason, again.step, again.detail,
-                    std::move(again.findings), s);
-    }
-  }
+  if (auto refused = rescanOutput(part, body, true, s)) return *refused;
   ActionRecord rec = baseRecord(part, true);
   rec.findings = std::move(run.findings);
   for (auto& f : body.findings) rec.findings.push_back(std::move(f));
@@ -323,15 +329,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
                     std::move(run.findings), s);
     }
     // 4. Scan what the chain produced, too.
-    if (run.modified && s.policy.scan_output) {
-      std::size_t before = s.report.detections.size();
-      ChainRun again = runChain(s.policy.scan, run.part, s);
-      markOutputStage(s, before);
-      if (again.verdict >= Verdict::PartRemoved) {
-        return refuse(part, false, again.verdict, again.reason, again.step, again.detail,
-                      std::move(run.findings), s);
-      }
-    }
+    if (auto refused = rescanOutput(part, run, false, s)) return *refused;
     return keepAttachment(part, run, s);
   }
   return keepAttachment(part, scanned, s);

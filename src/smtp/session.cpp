@@ -273,7 +273,7 @@ void Session::cmdData(std::string_view arg, std::string& out) {
 
 void Session::cmdStartTls(std::string_view arg, std::string& out) {
   if (!trim(arg).empty()) return error(out, 501, "5.5.4 Syntax: STARTTLS");
-  if (!settings_.tls_available || tls_active_) return error(out, 502, "5.5.1 Error: command not implemented");
+  if (!settings_.tls_available || tls_active_) return error(out, 502, "5.5.1 Error: STARTTLS is not offered here");
   if (state_ != State::kGreeted) return error(out, 503, "5.5.1 Error: send EHLO first, outside a transaction");
   reply(out, 220, "2.0.0 Ready to start TLS");
   tls_pending_ = true;
