@@ -117,6 +117,13 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
   const mugai::Limits limits = engines.get()->policy().limits;
   std::size_t threads = limits.worker_threads ? limits.worker_threads
                                               : std::max(1u, std::thread::hardware_concurrency());
+  std::string why;
+  if (!ensureDescriptors(descriptorBudget(limits.smtp_connection_limit, threads, limits.scan_max_recursion,
+                                          limits.worker_queue_limit),
+                         why)) {
+    std::cerr << "mugai: cannot start: " << why << "\n";
+    return 1;
+  }
   WorkerPool pool(threads, limits.worker_queue_limit);
   GatewayOptions go;
   go.quarantine_dir = c.quarantine_dir;

@@ -9,6 +9,7 @@
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/Net/TCPServerParams.h>
 #include <Poco/ThreadPool.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -142,6 +143,30 @@ class Filter : public Poco::Net::TCPServerConnectionFilter {
 };
 
 }  // namespace
+
+std::size_t descriptorBudget(std::size_t connection_limit, std::size_t workers, std::size_t nesting,
+                             std::size_t queue_limit) {
+  return 2 * connection_limit + workers * (nesting + 4) + queue_limit + 64;
+}
+
+bool ensureDescriptors(std::size_t needed, std::string& why) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return true;  // unknown: let the kernel decide
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= needed) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? static_cast<rlim_t>(needed + 1)
+                                                   : std::min<rlim_t>(rl.rlim_max, needed + 1);
+    if (raised.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > needed) return true;
+  why = "the file-descriptor limit (RLIMIT_NOFILE " + std::to_string(rl.rlim_cur) +
+        ", hard " + (rl.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_max)) +
+        ") is below the " + std::to_string(needed) +
+        " this configuration may need (2 x smtp_connection_limit + worker_threads x (scan_max_recursion + 4)"
+        " + worker_queue_limit + 64): raise LimitNOFILE / ulimit -n, or lower smtp_connection_limit or"
+        " worker_threads";
+  return false;
+}
 
 struct Server::Impl {
   Impl(ServerOptions o, Deliverer& d) : shared{std::move(o), d} {}

@@ -34,6 +34,15 @@ struct ServerOptions {
   std::function<SessionSettings()> settings;
 };
 
+/// File descriptors `mugai serve` may need at once: 2 per session (client, next hop), per worker
+/// one per nesting level the scanner may open plus a few, one per queued message (reserve), and
+/// 64 for the process (listener, logs, signature databases, stdio).
+std::size_t descriptorBudget(std::size_t connection_limit, std::size_t workers, std::size_t nesting,
+                             std::size_t queue_limit);
+/// Raises the soft RLIMIT_NOFILE towards the hard one when `needed` is above it; false (with
+/// `why`) when even the hard limit is too small.
+bool ensureDescriptors(std::size_t needed, std::string& why);
+
 class Server {
  public:
   Server(ServerOptions options, Deliverer& deliverer);

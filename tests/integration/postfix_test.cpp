@@ -156,7 +156,7 @@ std::string messageId(const std::string& msg) {
 
 }  // namespace
 
-TEST_CASE("front Postfix: filtered mail arrives sanitized; next hop down keeps it queued", "[integration]") {
+TEST_CASE("front Postfix: filtered mail arrives sanitized, next hop down keeps it queued", "[integration]") {
   if (cannotRun()) return;
   Chain c;
   c.startSink();

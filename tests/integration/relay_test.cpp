@@ -139,7 +139,7 @@ TEST_CASE("serve: HTML mail with EICAR arrives as text, attachment removed, noti
   CHECK(log.find("relay_status=sent") != std::string::npos);
 }
 
-TEST_CASE("serve: a clean mail arrives; next hop down gives 4xx; back up, it is delivered", "[integration]") {
+TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is delivered", "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();

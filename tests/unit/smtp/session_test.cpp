@@ -189,7 +189,7 @@ TEST_CASE("smtp session: smuggling probes never yield a second message", "[unit]
   }
 }
 
-TEST_CASE("smtp session: CRLF.CRLF inside a line is not an end; only a dot line ends", "[unit]") {
+TEST_CASE("smtp session: CRLF.CRLF inside a line is not an end, only a dot line ends", "[unit]") {
   Harness h;
   h.send(kHead + "a.\r\n .\r\n.x\r\n");
   CHECK(h.d.got.empty());
@@ -198,7 +198,7 @@ TEST_CASE("smtp session: CRLF.CRLF inside a line is not an end; only a dot line 
   CHECK(h.d.got[0].data == "a.\r\n .\r\nx\r\n");
 }
 
-TEST_CASE("smtp session: the deliverer's reply is passed on; temp failures keep the session", "[unit]") {
+TEST_CASE("smtp session: the deliverer's reply is passed on, temp failures keep the session", "[unit]") {
   Harness h;
   h.d.answer = Reply{451, "4.3.0 Error: try again later"};
   std::string out = h.send(kHead + "x\r\n.\r\nMAIL FROM:<a@x>\r\n");

@@ -1,0 +1,451 @@
+// mugai serve under its limits, against the real daemon (smtp-sink as the next hop): the connection
+// cap, worker-queue back-pressure, SIGHUP reloads, command and data timeouts, long DATA lines and
+// the file-descriptor budget at startup. Every test is bounded to a few seconds on 127.0.0.1.
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "integration/peers.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace mugai::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kSink = "/usr/sbin/smtp-sink";
+const char* kSwaks = "/usr/bin/swaks";
+
+bool peersMissing() {
+  for (const char* p : {kSink, kSwaks}) {
+    if (!haveExecutable(p)) {
+      WARN("skipped: " << p << " not installed (scripts/bootstrap.sh --with-test-tools)");
+      return true;
+    }
+  }
+  return false;
+}
+
+/// One client connection kept open by the test.
+class Conn {
+ public:
+  explicit Conn(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
+  }
+  ~Conn() { close(); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  bool send(const std::string& s) {
+    std::size_t off = 0;
+    while (fd_ >= 0 && off < s.size()) {
+      ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<std::size_t>(n);
+    }
+    return off == s.size();
+  }
+  /// Reads until one of `any` appears at or after `from` (returns its index), EOF or `max` (-1).
+  int waitFor(const std::vector<std::string>& any, std::chrono::milliseconds max, std::size_t from = 0) {
+    auto until = std::chrono::steady_clock::now() + max;
+    for (;;) {
+      for (std::size_t i = 0; i < any.size(); ++i) {
+        if (got.find(any[i], from) != std::string::npos) return static_cast<int>(i);
+      }
+      if (fd_ < 0 || eof_ || std::chrono::steady_clock::now() >= until) return -1;
+      readSome(50);
+    }
+  }
+  bool waitFor(const std::string& s, std::chrono::milliseconds max, std::size_t from = 0) {
+    return waitFor(std::vector<std::string>{s}, max, from) == 0;
+  }
+  /// True once the server has closed the connection (within `max`).
+  bool closedByPeer(std::chrono::milliseconds max) {
+    auto until = std::chrono::steady_clock::now() + max;
+    while (!eof_ && fd_ >= 0 && std::chrono::steady_clock::now() < until) readSome(50);
+    return eof_;
+  }
+  std::string got;
+
+ private:
+  void readSome(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0) return;
+    char buf[8192];
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) {
+      eof_ = true;
+      return;
+    }
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  int fd_ = -1;
+  bool eof_ = false;
+};
+
+/// Resident memory of a process in kB (0 when unknown).
+long rssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+std::string replaceOnce(std::string s, const std::string& from, const std::string& to) {
+  std::size_t at = s.find(from);
+  REQUIRE(at != std::string::npos);
+  return s.replace(at, from.size(), to);
+}
+
+/// The shipped rules with extra limits, absolute signature paths, no system database (fast start).
+std::string rulesWith(const std::string& limits, const std::string& notice_intro = "") {
+  std::string y = readFile(sourceDir() / "rules" / "default.yaml");
+  y = replaceOnce(y, "limits:\n", "limits:\n" + limits);
+  y = replaceOnce(y, "signatures: [signatures]", "signatures: [" + (sourceDir() / "rules" / "signatures").string() + "]");
+  y = replaceOnce(y, "system_database: true", "system_database: false");
+  if (!notice_intro.empty()) y = replaceOnce(y, "[Mail sanitization notice]", notice_intro);
+  return y;
+}
+
+struct Relay {
+  TempDir tmp;
+  fs::path dump = tmp.path() / "dump", quarantine = tmp.path() / "quarantine";
+  fs::path log = tmp.path() / "mugai.log", rules = tmp.path() / "rules.yaml";
+  std::uint16_t mugai_port = freePort(), sink_port = freePort();
+  std::unique_ptr<Child> sink, mugai;
+
+  Relay() {
+    fs::create_directories(dump);
+    chmod(tmp.path().c_str(), 0755);
+    chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
+  }
+  void startSink(const std::vector<std::string>& options = {}) {
+    std::vector<std::string> argv{kSink};
+    if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(sink_port), "100"});
+    sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
+    REQUIRE(waitForPort(sink_port, 10s));
+  }
+  std::vector<std::string> argv(const std::vector<std::string>& prefix = {}) const {
+    std::vector<std::string> a = prefix;
+    a.insert(a.end(), {MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port), "--next-hop",
+                       "127.0.0.1:" + std::to_string(sink_port), "--quarantine", quarantine.string(), "--rules",
+                       rules.string()});
+    return a;
+  }
+  void startMugai(const std::string& rules_text, const std::vector<std::string>& prefix = {}) {
+    writeFile(rules, rules_text);
+    mugai = std::make_unique<Child>(argv(prefix), log);
+    if (!waitForPort(mugai_port, 60s)) FAIL("mugai did not start:\n" << readFile(log));
+  }
+  std::string swaks(const fs::path& message, int* rc = nullptr) {
+    std::string out;
+    int code = run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from", "sender@example.com",
+                    "--to", "staff@city.example.lg.jp", "--data", "@" + message.string(), "--timeout", "30"},
+                   &out, 40);
+    if (rc) *rc = code;
+    return out;
+  }
+};
+
+const std::string kEnvelope = "EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n";
+
+std::string base64(const std::string& data) {
+  std::ostringstream out;
+  Poco::Base64Encoder enc(out);
+  enc << data;
+  enc.close();
+  return out.str();
+}
+
+std::string unbase64(const std::string& data) {
+  std::istringstream in(data);
+  Poco::Base64Decoder dec(in);
+  std::ostringstream out;
+  out << dec.rdbuf();
+  return out.str();
+}
+
+std::string htmlWithEicar() {
+  std::string eicar = readFile(generatedDir() / "eicar.com");
+  return "From: Sender <sender@example.com>\r\nTo: staff@city.example.lg.jp\r\nSubject: report\r\n"
+         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+         "--b1\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n"
+         "<html><body><p>Hello <b>LGWAN</b> colleagues</p></body></html>\r\n"
+         "--b1\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\n"
+         "Content-Disposition: attachment; filename=\"eicar.com\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+         base64(eicar) + "\r\n--b1--\r\n";
+}
+
+/// The first MIME part's body of a dumped message (LF line ends), base64-decoded when it says so.
+std::string firstPartText(const std::string& msg) {
+  std::size_t part = msg.find("\n--");
+  std::size_t body = msg.find("\n\n", part);
+  std::size_t end = msg.find("\n--", body);
+  if (part == std::string::npos || body == std::string::npos || end == std::string::npos) return "";
+  std::string head = msg.substr(part, body - part), text = msg.substr(body + 2, end - body - 2);
+  return head.find("base64") != std::string::npos ? unbase64(text) : text;
+}
+
+/// A large HTML body: the engine needs a noticeable time for it.
+std::string bigHtml(std::size_t bytes) {
+  std::string m = "Subject: big\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<html><body>\r\n";
+  for (int i = 0; m.size() < bytes; ++i) {
+    m += "<div><p>Paragraph " + std::to_string(i) + " with <b>bold</b> and <a href=\"http://x.example/" +
+         std::to_string(i) + "\">a link</a></p></div>\r\n";
+  }
+  return m + "</body></html>\r\n";
+}
+
+const std::vector<std::string> kOutcomes{"250 2.0.0 Ok: queued", "451 4.3.2", "451 ", "552 ", "554 "};
+
+}  // namespace
+
+TEST_CASE("serve limits: connection N+1 gets 421, and once one closes a new one is served", "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  smtp_connection_limit: 2\n"));
+  // waitForPort's probe connection must be gone before counting.
+  std::this_thread::sleep_for(500ms);
+  Conn a(r.mugai_port), b(r.mugai_port);
+  REQUIRE(a.waitFor("220 ", 5s));
+  REQUIRE(b.waitFor("220 ", 5s));
+  Conn c(r.mugai_port);
+  CHECK(c.waitFor("421 4.3.2", 5s));
+  CHECK(c.got.find("220 ") == std::string::npos);
+  CHECK(c.closedByPeer(3s));
+  // The two admitted sessions still work.
+  REQUIRE(a.send("NOOP\r\n"));
+  CHECK(a.waitFor("250 ", 5s));
+  b.close();
+  bool served = false;
+  for (int i = 0; i < 40 && !served; ++i) {  // the closed session's thread needs a moment
+    Conn d(r.mugai_port);
+    if (d.waitFor(std::vector<std::string>{"220 ", "421 "}, 5s) == 0) {
+      served = d.send("QUIT\r\n") && d.waitFor("221 ", 5s);
+    } else {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  CHECK(served);
+}
+
+TEST_CASE("serve limits: a full worker queue answers 451 4.3.2 at once, retried nothing is lost", "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  worker_threads: 1\n  worker_queue_limit: 1\n"));
+  const std::string body = bigHtml(1500000) + ".\r\n";
+  const int kClients = 5;
+  long rss_after_first = 0;
+  int delivered = 0, busy_total = 0;
+  for (int round = 0; round < 3; ++round) {
+    // All clients inside DATA with the whole body sent, then the final dots together.
+    std::vector<std::unique_ptr<Conn>> cs;
+    for (int i = 0; i < kClients; ++i) {
+      cs.push_back(std::make_unique<Conn>(r.mugai_port));
+      REQUIRE(cs.back()->send(kEnvelope));
+      REQUIRE(cs.back()->waitFor("354 ", 5s));
+      REQUIRE(cs.back()->send(body.substr(0, body.size() - 3)));
+    }
+    auto start = std::chrono::steady_clock::now();
+    for (auto& c : cs) REQUIRE(c->send(".\r\n"));
+    std::vector<std::size_t> busy;
+    for (int i = 0; i < kClients; ++i) {
+      std::size_t from = cs[i]->got.find("354 ");
+      int outcome = cs[i]->waitFor(kOutcomes, 30s, from);
+      INFO("client " << i << " got: " << cs[i]->got);
+      REQUIRE((outcome == 0 || outcome == 1));
+      if (outcome == 0) ++delivered;
+      if (outcome == 1) busy.push_back(static_cast<std::size_t>(i));
+    }
+    // One in the worker, one queued: the rest were refused, and refused at once.
+    CHECK(busy.size() >= 1);
+    busy_total += static_cast<int>(busy.size());
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(took < 30s);
+    // The 451'd clients retry in the same session (the refusal ended the transaction only).
+    for (std::size_t i : busy) {
+      Conn& c = *cs[i];
+      std::size_t from = c.got.size();
+      REQUIRE(c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n"));
+      REQUIRE(c.waitFor("354 ", 5s, from));
+      REQUIRE(c.send(body));
+      INFO("retry got: " << c.got.substr(from));
+      REQUIRE(c.waitFor(kOutcomes, 30s, from) == 0);
+      ++delivered;
+    }
+    if (round == 0) rss_after_first = rssKb(r.mugai->pid());
+  }
+  CHECK(busy_total >= 3);
+  CHECK(delivered == 3 * kClients);
+  CHECK(filesIn(r.dump).size() == static_cast<std::size_t>(3 * kClients));
+  CHECK(readFile(r.log).find(" busy ") != std::string::npos);
+  long rss_end = rssKb(r.mugai->pid());
+  INFO("RSS after round 1: " << rss_after_first << " kB, after round 3: " << rss_end << " kB");
+  CHECK(rss_end < rss_after_first + 32 * 1024);
+}
+
+TEST_CASE("serve limits: SIGHUP keeps sessions, new rules apply to the next message, broken rules keep the old",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith(""));
+  writeFile(r.tmp.path() / "m.eml", htmlWithEicar());
+  CHECK(r.swaks(r.tmp.path() / "m.eml").find("250 2.0.0 Ok: queued") != std::string::npos);
+  REQUIRE(filesIn(r.dump).size() == 1);
+  CHECK(firstPartText(readFile(filesIn(r.dump)[0])).find("[Mail sanitization notice]") != std::string::npos);
+  fs::remove(filesIn(r.dump)[0]);
+
+  // A session open across the reload keeps working.
+  Conn held(r.mugai_port);
+  REQUIRE(held.waitFor("220 ", 5s));
+  writeFile(r.rules, rulesWith("", "[Notice after reload]"));
+  r.mugai->signal(SIGHUP);
+  bool reloaded = false;
+  for (int i = 0; i < 100 && !reloaded; ++i) {
+    std::this_thread::sleep_for(50ms);
+    reloaded = readFile(r.log).find("reloaded rules") != std::string::npos;
+  }
+  REQUIRE(reloaded);
+  REQUIRE(held.send("NOOP\r\n"));
+  CHECK(held.waitFor("250 ", 5s));
+  CHECK(r.swaks(r.tmp.path() / "m.eml").find("250 2.0.0 Ok: queued") != std::string::npos);
+  REQUIRE(filesIn(r.dump).size() == 1);
+  std::string notice = firstPartText(readFile(filesIn(r.dump)[0]));
+  CHECK(notice.find("[Notice after reload]") != std::string::npos);
+  CHECK(notice.find("[Mail sanitization notice]") == std::string::npos);
+  fs::remove(filesIn(r.dump)[0]);
+
+  // A broken file: the running engine stays, the log says why.
+  writeFile(r.rules, "version: 1\nlimits:\n  no_such_limit: 1\n");
+  r.mugai->signal(SIGHUP);
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    std::this_thread::sleep_for(50ms);
+    refused = readFile(r.log).find("reload failed") != std::string::npos;
+  }
+  REQUIRE(refused);
+  std::string log = readFile(r.log);
+  CHECK(log.find("no_such_limit", log.find("reload failed")) != std::string::npos);
+  REQUIRE(held.send("NOOP\r\n"));
+  CHECK(held.waitFor("250 ", 5s, held.got.find("250 ") + 1));
+  CHECK(r.swaks(r.tmp.path() / "m.eml").find("250 2.0.0 Ok: queued") != std::string::npos);
+  REQUIRE(filesIn(r.dump).size() == 1);
+  CHECK(firstPartText(readFile(filesIn(r.dump)[0])).find("[Notice after reload]") != std::string::npos);
+}
+
+TEST_CASE("serve limits: an idle client gets 421 and is disconnected (command and data timeouts)", "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  smtp_command_timeout_s: 1\n  smtp_data_timeout_s: 2\n"));
+  auto start = std::chrono::steady_clock::now();
+  Conn idle(r.mugai_port);
+  REQUIRE(idle.waitFor("220 ", 5s));
+  CHECK(idle.waitFor("421 4.4.2", 4s));
+  CHECK(idle.closedByPeer(2s));
+  CHECK(std::chrono::steady_clock::now() - start >= 900ms);
+
+  Conn data(r.mugai_port);
+  REQUIRE(data.send(kEnvelope + "Subject: half\r\n\r\nhalf a message"));
+  REQUIRE(data.waitFor("354 ", 5s));
+  start = std::chrono::steady_clock::now();
+  CHECK(data.waitFor("421 4.4.2", 5s));
+  CHECK(data.closedByPeer(2s));
+  CHECK(std::chrono::steady_clock::now() - start >= 1500ms);
+  CHECK(filesIn(r.dump).empty());
+}
+
+TEST_CASE("serve limits: long DATA lines are accepted, and an endless line stops at message_size_limit",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(replaceOnce(rulesWith(""), "message_size_limit: 10240000", "message_size_limit: 1000000"));
+  // Like Postfix: a line longer than RFC 5321's 1000 octets is accepted (the engine folds it).
+  Conn c(r.mugai_port);
+  REQUIRE(c.send(kEnvelope));
+  REQUIRE(c.waitFor("354 ", 5s));
+  REQUIRE(c.send("Subject: long\r\n\r\n" + std::string(5000, 'x') + "\r\n.\r\n"));
+  CHECK(c.waitFor(kOutcomes, 20s, c.got.find("354 ")) == 0);
+  CHECK(filesIn(r.dump).size() == 1);
+
+  // A 40 MB line without end: memory stays bounded, the end gets 552, the session goes on.
+  std::this_thread::sleep_for(200ms);
+  long before = rssKb(r.mugai->pid());
+  std::size_t from = c.got.size();
+  REQUIRE(c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n"));
+  REQUIRE(c.waitFor("354 ", 5s, from));
+  REQUIRE(c.send("Subject: endless\r\n\r\n"));
+  const std::string chunk(1 << 20, 'y');
+  long peak = before;
+  for (int i = 0; i < 40; ++i) {
+    REQUIRE(c.send(chunk));
+    peak = std::max(peak, rssKb(r.mugai->pid()));
+  }
+  REQUIRE(c.send("\r\n.\r\n"));
+  CHECK(c.waitFor(kOutcomes, 20s, from) == 3);
+  peak = std::max(peak, rssKb(r.mugai->pid()));
+  INFO("RSS before: " << before << " kB, peak: " << peak << " kB");
+  CHECK(peak < before + 8 * 1024);
+  from = c.got.size();
+  REQUIRE(c.send("NOOP\r\n"));
+  CHECK(c.waitFor("250 ", 5s, from));
+
+  // A command line beyond smtp_line_length_limit: 500, the session goes on.
+  from = c.got.size();
+  REQUIRE(c.send(std::string(100000, 'A') + "\r\nNOOP\r\n"));
+  CHECK(c.waitFor("500 5.5.2", 5s, from));
+  CHECK(c.waitFor("250 ", 5s, from));
+  CHECK(filesIn(r.dump).size() == 1);
+}
+
+TEST_CASE("serve limits: startup refuses a file-descriptor limit below the budget, with a clear message",
+          "[integration]") {
+  if (peersMissing()) return;
+  if (!haveExecutable("/usr/bin/prlimit")) {
+    WARN("skipped: /usr/bin/prlimit not installed");
+    return;
+  }
+  Relay r;
+  r.startSink();
+  writeFile(r.rules, rulesWith(""));
+  // Defaults: 100 connections need more than 200 descriptors.
+  std::string out;
+  int rc = run(r.argv({"/usr/bin/prlimit", "--nofile=150"}), &out, 30);
+  CHECK(rc == 1);
+  CHECK(out.find("file-descriptor limit") != std::string::npos);
+  CHECK(out.find("150") != std::string::npos);
+  CHECK_FALSE(waitForPort(r.mugai_port, 100ms));
+  // A smaller configuration fits in the same limit and starts.
+  r.startMugai(rulesWith("  smtp_connection_limit: 10\n  worker_threads: 1\n  worker_queue_limit: 4\n"),
+               {"/usr/bin/prlimit", "--nofile=150"});
+  CHECK(rawSmtp(r.mugai_port, "QUIT\r\n", "221").find("220 ") == 0);
+}
