@@ -449,3 +449,30 @@ TEST_CASE("serve limits: startup refuses a file-descriptor limit below the budge
                {"/usr/bin/prlimit", "--nofile=150"});
   CHECK(rawSmtp(r.mugai_port, "QUIT\r\n", "221").find("220 ") == 0);
 }
+
+TEST_CASE("serve limits: a stalled next hop costs relay_timeout_s, then 451 4.4.1, sessions in parallel",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink({"-w", "4"});  // smtp-sink waits 4 s before answering DATA
+  r.startMugai(rulesWith("  relay_timeout_s: 1\n"));
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<Conn>> cs;
+  for (int i = 0; i < 3; ++i) {
+    cs.push_back(std::make_unique<Conn>(r.mugai_port));
+    REQUIRE(cs.back()->send(kEnvelope + "Subject: stalled " + std::to_string(i) + "\r\n\r\ntext\r\n.\r\n"));
+  }
+  for (auto& c : cs) {
+    int outcome = c->waitFor(kOutcomes, 8s);
+    INFO("got: " << c->got);
+    CHECK(outcome == 2);
+    CHECK(c->got.find("451 4.4.1") != std::string::npos);
+  }
+  // The relay runs in each session's thread, after the engine: three stalls overlap, not add up.
+  CHECK(std::chrono::steady_clock::now() - start < 3500ms);
+  CHECK(readFile(r.log).find("relay_status=deferred") != std::string::npos);
+  // The sessions stay usable for the retry.
+  std::size_t from = cs[0]->got.size();
+  REQUIRE(cs[0]->send("NOOP\r\n"));
+  CHECK(cs[0]->waitFor("250 ", 5s, from));
+}
