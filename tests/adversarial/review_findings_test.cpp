@@ -114,7 +114,7 @@ TEST_CASE("review 6: an encoded display name cannot add an address", "[adversari
   REQUIRE(angles == 1);
 }
 
-TEST_CASE("review 7: bodies are scanned again after conversion; the delivered message too", "[adversarial]") {
+TEST_CASE("review 7: bodies are scanned again after conversion, and the delivered headers too", "[adversarial]") {
   std::string eicar = test::readFile(test::generatedDir() / "eicar.com");
   std::string utf16;
   for (char c : eicar) {

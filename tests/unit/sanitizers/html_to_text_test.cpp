@@ -120,7 +120,7 @@ TEST_CASE("html_to_text: every limit trips with its reason, before Gumbo", "[uni
   REQUIRE_FALSE(htmlToText(sloppy, d).failure);
 }
 
-TEST_CASE("html_to_text: malformed HTML degrades to text; idempotent on its own output", "[unit]") {
+TEST_CASE("html_to_text: malformed HTML degrades to text and is idempotent on its own output", "[unit]") {
   std::string t = conv("<p>unclosed <b>bold <i>both</p> after <table><td>cell");
   REQUIRE(t.find("unclosed bold both") != std::string::npos);
   REQUIRE(t.find("cell") != std::string::npos);
@@ -290,7 +290,7 @@ TEST_CASE("html_to_text: an HTML attachment stays an attachment (the pipeline ap
   REQUIRE(o.replacement->data == "hello\n");
 }
 
-TEST_CASE("html_to_text: hidden content stays hidden; URLs shown exactly, in ASCII", "[unit]") {
+TEST_CASE("html_to_text: hidden content stays hidden and URLs are shown exactly in ASCII", "[unit]") {
   REQUIRE(conv("<p>visible</p><p hidden>secret1</p><div style='DISPLAY: none'>secret2</div>"
                "<span style=\"visibility:hidden\">secret3</span>") == "visible\n");
   // A right-to-left override inside a URL cannot disguise the target.

@@ -64,7 +64,7 @@ TEST_CASE("text_normalize: Shift_JIS body becomes UTF-8 (CP932 extensions kept)"
   REQUIRE(o.replacement->output_type == "text/plain");
 }
 
-TEST_CASE("text_normalize: clean UTF-8 passes unchanged; idempotent", "[unit]") {
+TEST_CASE("text_normalize: clean UTF-8 passes unchanged and normalizing is idempotent", "[unit]") {
   Outcome o = run("hello\n", "utf-8");
   REQUIRE(o.verdict == Verdict::Pass);
   Outcome once = run("a\r\nb\x01\n", "utf-8");
