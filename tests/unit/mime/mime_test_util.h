@@ -37,12 +37,4 @@ inline const Entity* findPath(const Entity& root, const std::string& path) {
   return nullptr;
 }
 
-template <typename F>
-double millis(F&& f) {
-  auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 }  // namespace mugai::mime::test
