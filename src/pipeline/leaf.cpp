@@ -191,13 +191,10 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
     s.any_notice_item = true;
   }
   std::string name = outputName(original, out);
-  Outcome renamed = s.filename_sanitizer.apply(
-      [&] {
-        Part p = out;
-        p.filename = Untrusted<std::string>(name);
-        return p;
-      }(),
-      s.ctx);
+  Part named;  // the name is all the filename step reads: no copy of the data
+  named.path = out.path;
+  named.filename = Untrusted<std::string>(name);
+  Outcome renamed = s.filename_sanitizer.apply(named, s.ctx);
   if (renamed.verdict == Verdict::Modified && renamed.replacement) {
     rec.findings.push_back({"renamed_to", renamed.replacement->filename.unverifiedValue()});
     name = renamed.replacement->filename.unverifiedValue();
@@ -269,7 +266,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     return refuse(part, body_candidate, scanned.verdict, scanned.reason, scanned.step,
                   scanned.detail, std::move(scanned.findings), s);
   }
-  scanned.part = part;  // the scan chain never rewrites; route the original
+  if (scanned.modified) scanned.part = part;  // the scan chain only judges: route the original
   bool body = body_candidate && isBodyTextType(part.detected.mime);
   if (body) {
     const std::string& declared = part.declared_type.unverifiedValue();
