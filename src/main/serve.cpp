@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mugai/pipeline/pipeline.h"
+#include "src/filedrop/filedrop.h"
 #include "src/smtp/gateway.h"
 #include "src/smtp/server.h"
 #include "src/smtp/service_config.h"
@@ -27,17 +28,21 @@ using mugai::smtp::logLine;
 
 const char* kServeUsage = R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
                    [--rules FILE] [--quarantine DIR] [--print-config]
+                   [--inbox DIR --outbox DIR] [--no-smtp]
 
 Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
 Without --config the embedded defaults apply (see docs/deployment.md). Integer limits (timeouts,
 connection and recipient caps, worker threads) are set under `limits:` in the rules file.
+With --inbox and --outbox the file-drop service also runs (docs/filedrop.md): files saved in
+the inbox appear sanitized in the outbox, originals go to --quarantine. --no-smtp runs it alone.
 Signals: SIGHUP reloads the rules and signatures; SIGTERM stops accepting and drains.
 )";
 
 struct ServeArgs {
-  std::string config, listen, next_hop, rules, quarantine;
+  std::string config, listen, next_hop, rules, quarantine, inbox, outbox;
   bool print_config = false;
+  bool no_smtp = false;
 };
 
 bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
@@ -48,9 +53,13 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
                         : s == "--next-hop"   ? &a.next_hop
                         : s == "--rules"      ? &a.rules
                         : s == "--quarantine" ? &a.quarantine
+                        : s == "--inbox"      ? &a.inbox
+                        : s == "--outbox"     ? &a.outbox
                                               : nullptr;
     if (s == "--print-config") {
       a.print_config = true;
+    } else if (s == "--no-smtp") {
+      a.no_smtp = true;
     } else if (!into) {
       err = "serve: unknown argument " + s;
       return false;
@@ -173,6 +182,55 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
   }
 }
 
+/// The file-drop service on its own thread; stopped (current file finished) on destruction.
+class FileDropRunner {
+ public:
+  FileDropRunner(const ServeArgs& a, const std::string& quarantine,
+                 mugai::smtp::EngineHolder& engines) {
+    mugai::filedrop::Options o;
+    o.inbox = a.inbox;
+    o.outbox = a.outbox;
+    o.quarantine = quarantine;
+    const mugai::Limits& l = engines.get()->policy().limits;
+    o.settle_ms = l.filedrop_settle_ms;
+    o.rescan_ms = l.filedrop_rescan_ms;
+    service_ = std::make_unique<mugai::filedrop::Service>(o, [&engines] { return engines.get(); });
+  }
+  bool start() {
+    std::string why;
+    if (!service_->prepare(&why)) {
+      std::cerr << "mugai: cannot start the file drop: " << why << "\n";
+      return false;
+    }
+    thread_ = std::thread([this] { service_->run(); });
+    logLine("file drop: watching inbox, delivering to outbox");
+    return true;
+  }
+  ~FileDropRunner() {
+    service_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::unique_ptr<mugai::filedrop::Service> service_;
+  std::thread thread_;
+};
+
+/// --no-smtp: only signals to wait for (SIGHUP reloads, SIGTERM/SIGINT stop).
+int waitFileDropOnly(const std::string& rules, mugai::smtp::EngineHolder& engines,
+                     const sigset_t& signals) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reloadEngine(rules, engines);
+      continue;
+    }
+    logLine("stopping: finishing the file in hand");
+    return 0;
+  }
+}
+
 }  // namespace
 
 int runServe(int argc, char** argv) {
@@ -216,6 +274,21 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   mugai::smtp::EngineHolder engines(std::move(engine));
+  if (a.inbox.empty() != a.outbox.empty() || (a.no_smtp && a.inbox.empty())) {
+    std::cerr << "mugai: the file drop needs both --inbox and --outbox\n";
+    return 1;
+  }
+  std::unique_ptr<FileDropRunner> filedrop;
+  if (!a.inbox.empty()) {
+    filedrop = std::make_unique<FileDropRunner>(a, config.quarantine_dir, engines);
+    if (!filedrop->start()) return 1;
+  }
+  if (a.no_smtp) {
+    int rc = waitFileDropOnly(config.rules, engines, signals);
+    filedrop.reset();
+    logLine("stopped");
+    return rc;
+  }
   try {
     Poco::Net::initializeSSL();
     int rc = serveUntilSignalled(config, engines, signals);

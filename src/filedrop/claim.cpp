@@ -1,0 +1,129 @@
+// File drop: the stability rule, the claim checks and never-overwriting delivery.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "src/filedrop/filedrop.h"
+
+namespace mugai::filedrop {
+
+bool observeStable(Observation& o, std::int64_t size, std::int64_t mtime_ns, std::int64_t now_ms,
+                   std::uint64_t settle_ms) {
+  if (o.size != size || o.mtime_ns != mtime_ns) {
+    o.size = size;
+    o.mtime_ns = mtime_ns;
+    o.stable_since_ms = now_ms;
+    return settle_ms == 0;
+  }
+  return now_ms - o.stable_since_ms >= static_cast<std::int64_t>(settle_ms);
+}
+
+std::string refusalReason(const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return "symbolic link (not followed)";
+  if (S_ISFIFO(st.st_mode)) return "FIFO (named pipe)";
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return "device node";
+  if (S_ISSOCK(st.st_mode)) return "socket";
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (st.st_nlink != 1) return "hard link (more than one name)";
+  return "";
+}
+
+int openClaimed(int dirfd, const std::string& name, std::string* why) {
+  struct stat lst {};
+  if (fstatat(dirfd, name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) != 0) {
+    *why = std::string("lstat: ") + std::strerror(errno);
+    return -1;
+  }
+  if (std::string r = refusalReason(lst); !r.empty()) {
+    *why = r;
+    return -1;
+  }
+  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    *why = std::string("open: ") + std::strerror(errno);
+    return -1;
+  }
+  struct stat st {};
+  std::string r = fstat(fd, &st) == 0 ? refusalReason(st) : "fstat failed";
+  if (r.empty() && (st.st_dev != lst.st_dev || st.st_ino != lst.st_ino)) {
+    r = "replaced while being opened";
+  }
+  if (!r.empty()) {
+    close(fd);
+    *why = r;
+    return -1;
+  }
+  return fd;
+}
+
+namespace {
+
+bool writeAll(int fd, const std::string& data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string candidate(const std::string& name, int n) {
+  if (n == 0) return name;
+  std::size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return name + "-" + std::to_string(n);
+  return name.substr(0, dot) + "-" + std::to_string(n) + name.substr(dot);
+}
+
+}  // namespace
+
+std::string pickFreeName(const std::string& dir, const std::string& name) {
+  for (int n = 0;; ++n) {
+    std::string c = candidate(name, n);
+    struct stat st {};
+    if (lstat((dir + "/" + c).c_str(), &st) != 0 && errno == ENOENT) return c;
+  }
+}
+
+int deliverAt(const std::string& dir, const std::string& name, const std::string& data,
+              std::string* error) {
+  std::string tmp = dir + "/.mugai-tmp-" + std::to_string(getpid()) + "-" + name;
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 || !writeAll(fd, data) || fsync(fd) != 0) {
+    *error = tmp + ": " + std::strerror(errno);
+    if (fd >= 0) close(fd);
+    unlink(tmp.c_str());
+    return -1;
+  }
+  close(fd);
+  int rc = link(tmp.c_str(), (dir + "/" + name).c_str());
+  int saved = errno;
+  unlink(tmp.c_str());
+  if (rc != 0) {
+    *error = name + ": " + std::strerror(saved);
+    return saved == EEXIST ? 1 : -1;
+  }
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return 0;
+}
+
+std::string deliverUnique(const std::string& dir, const std::string& name, const std::string& data,
+                          std::string* error) {
+  for (int tries = 0; tries < 1000; ++tries) {
+    std::string c = pickFreeName(dir, name);
+    int rc = deliverAt(dir, c, data, error);
+    if (rc == 0) return c;
+    if (rc < 0) return "";
+  }
+  return "";
+}
+
+}  // namespace mugai::filedrop

@@ -1,0 +1,83 @@
+/**
+ * @file filedrop.h
+ * @brief The file-drop service: files saved into inbox/<user>/ appear sanitized in outbox/<user>/.
+ *
+ * Trust: everything in the inbox (names, contents, file types, links) is hostile.
+ * Limits: filedrop_settle_ms (stability), filedrop_rescan_ms (safety-net rescan); the engine
+ *         applies every content limit.
+ * Errors: a file that cannot be handled stays in processing/ and is retried; nothing is lost.
+ *
+ * Crash safety: a file is claimed by rename into processing/ (same filesystem as the inbox),
+ * with a meta record written first; outputs are written to a temporary name, fsynced and linked
+ * into place (never overwriting); the chosen output names are recorded before delivery, so a
+ * retry after a crash recognises what was already delivered and never delivers twice.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+
+#include "mugai/pipeline/pipeline.h"
+
+namespace mugai::filedrop {
+
+struct Options {
+  std::string inbox, outbox, quarantine;
+  std::string processing;  ///< private claim folder; default quarantine/processing (same fs!)
+  std::uint64_t settle_ms = 500;
+  std::uint64_t rescan_ms = 2000;
+};
+
+using EngineGetter = std::function<std::shared_ptr<const Engine>()>;
+
+/// Stability rule: a file is ready once its size and mtime were seen unchanged for settle_ms.
+struct Observation {
+  std::int64_t size = -1;
+  std::int64_t mtime_ns = -1;
+  std::int64_t stable_since_ms = 0;
+};
+/// Updates `o` with a fresh stat at `now_ms`; true when the file may be taken.
+bool observeStable(Observation& o, std::int64_t size, std::int64_t mtime_ns, std::int64_t now_ms,
+                   std::uint64_t settle_ms);
+
+/// Why a claimed entry is refused ("" when it is a plain regular file with one link).
+std::string refusalReason(const struct stat& lst);
+
+/// Opens `name` in `dirfd` without following links or blocking (FIFOs); returns -1 with *why
+/// set when it is not a regular file with one link, or when fstat and lstat disagree.
+int openClaimed(int dirfd, const std::string& name, std::string* why);
+
+/// Writes data under a fresh name in dir, never replacing: "a.txt", "a-1.txt"... (temporary
+/// file, fsync, link, fsync dir). Returns the name used, "" on error.
+std::string deliverUnique(const std::string& dir, const std::string& name, const std::string& data,
+                          std::string* error);
+
+/// First name in dir that does not exist yet ("a.txt", "a-1.txt"...).
+std::string pickFreeName(const std::string& dir, const std::string& name);
+/// Temporary file, fsync, link to dir/name (never replaces), fsync dir: 0 ok, 1 exists, -1 error.
+int deliverAt(const std::string& dir, const std::string& name, const std::string& data,
+              std::string* error);
+
+class Service {
+ public:
+  Service(Options options, EngineGetter engine);
+  ~Service();
+  /// Checks and creates the folders; false with *error when unusable.
+  bool prepare(std::string* error);
+  /// Watches and processes until stop(); the current file is finished first.
+  void run();
+  void stop() { stop_ = true; }
+  /// One pass: recover processing/, scan the inbox, take stable files. For tests and bench.
+  std::size_t pass();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace mugai::filedrop

@@ -1,0 +1,366 @@
+// File drop: scanning, claiming into processing/, sanitizing, delivery, quarantine, recovery.
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <vector>
+
+#include "mugai/io/store.h"
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/filedrop/filedrop.h"
+
+namespace mugai::filedrop {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void logLine(const std::string& s) { std::cerr << "mugai filedrop: " << s << std::endl; }
+
+std::string hex(const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  std::string o;
+  for (unsigned char c : s) o += {d[c >> 4], d[c & 15]};
+  return o;
+}
+
+std::string unhex(const std::string& s) {
+  std::string o;
+  for (std::size_t i = 0; i + 1 < s.size(); i += 2) {
+    o += static_cast<char>(std::stoi(s.substr(i, 2), nullptr, 16));
+  }
+  return o;
+}
+
+/// The processing record: where the file came from and the output names chosen for it.
+struct Meta {
+  std::string rel, name, out, note;
+};
+
+std::string sha256(const std::string& data) {
+  Poco::SHA2Engine e(Poco::SHA2Engine::SHA_256);
+  e.update(data.data(), static_cast<unsigned>(data.size()));
+  return Poco::DigestEngine::digestToHex(e.digest());
+}
+
+std::string readFd(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+/// The outbox folder mirroring inbox/<rel>: each component made safe for the other side.
+std::string safeRel(const std::string& rel) {
+  std::string out;
+  for (const auto& part : fs::path(rel)) {
+    if (part.empty() || part == "." || part == "/") continue;
+    out += "/" + sanitizers::filename_sanitize::sanitizeFilename(part.string());
+  }
+  return out;
+}
+
+std::string noteText(const std::string& original, const std::string& delivered, bool blocked,
+                     const Report& report) {
+  std::string t;
+  t += blocked ? "このファイルは無害化できなかったため、届けられませんでした。\r\n"
+               : "このファイルは無害化されました。内容の一部が変更または削除されています。\r\n";
+  t += blocked ? "This file could not be made safe and was not delivered.\r\n"
+               : "This file was sanitized: some content was changed or removed.\r\n";
+  t += "\r\n元のファイル名 / Original name: " + original + "\r\n";
+  if (!delivered.empty()) t += "届いたファイル / Delivered as: " + delivered + "\r\n";
+  t += "受付番号 / Reference: " + report.id + "\r\n";
+  for (const auto& a : report.actions) {
+    t += "- " + a.action + ": " + a.reason + (a.detail.empty() ? "" : " (" + a.detail + ")") + "\r\n";
+  }
+  t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。\r\n";
+  t += "The original is kept in quarantine; give the reference to the administrator if needed.\r\n";
+  return t;
+}
+
+/// Temporaries of a write cut short by a crash (never renamed or linked into place).
+void removeTemporaries(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename().string().rfind(".mugai-tmp-", 0) == 0) fs::remove(it->path(), ec);
+  }
+}
+
+}  // namespace
+
+struct Service::Impl {
+  Options o;
+  EngineGetter engine;
+  int inotify_fd = -1;
+  std::map<std::string, int> watched;
+  std::map<std::string, Observation> seen;
+
+  std::string metaPath(const std::string& id) const { return o.processing + "/" + id + ".meta"; }
+
+  bool writeMeta(const std::string& id, const Meta& m) const {
+    std::string e;
+    return io::writeFileAtomic(metaPath(id),
+                               hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" +
+                                   hex(m.note) + "\n",
+                               &e);
+  }
+
+  bool readMeta(const std::string& id, Meta& m) const {
+    int fd = open(metaPath(id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return false;
+    std::string s = readFd(fd);
+    close(fd);
+    std::vector<std::string> f;
+    std::size_t start = 0;
+    for (std::size_t p; (p = s.find('\n', start)) != std::string::npos; start = p + 1) {
+      f.push_back(unhex(s.substr(start, p - start)));
+    }
+    if (f.size() != 4) return false;
+    m = Meta{f[0], f[1], f[2], f[3]};
+    return true;
+  }
+
+  void watch(const std::string& rel) {
+    if (inotify_fd < 0 || watched.count(rel)) return;
+    int wd = inotify_add_watch(inotify_fd, (o.inbox + rel).c_str(),
+                               IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB | IN_ONLYDIR);
+    if (wd >= 0) watched[rel] = wd;
+  }
+
+  void scan(const std::string& rel, std::vector<std::pair<std::string, std::string>>& ready,
+            std::map<std::string, Observation>& next);
+  void claim(const std::string& rel, const std::string& name);
+  void finish(const std::string& id);
+  void refuse(const std::string& id, const Meta& m, const std::string& why);
+  void handle(const std::string& id);
+  std::size_t recover();
+};
+
+void Service::Impl::scan(const std::string& rel,
+                         std::vector<std::pair<std::string, std::string>>& ready,
+                         std::map<std::string, Observation>& next) {
+  watch(rel);
+  DIR* d = opendir((o.inbox + rel).c_str());
+  if (!d) return;
+  std::vector<std::string> dirs;
+  const std::int64_t now = nowMs();
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || name.rfind(".mugai-", 0) == 0) continue;
+    struct stat st {};
+    if (fstatat(dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      dirs.push_back(rel + "/" + name);
+      continue;
+    }
+    std::string key = rel + "/" + name;
+    if (!refusalReason(st).empty()) {  // links, FIFOs, devices: taken at once, refused after
+      ready.emplace_back(rel, name);
+      continue;
+    }
+    Observation ob = seen.count(key) ? seen[key] : Observation{};
+    std::int64_t mt = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    if (observeStable(ob, st.st_size, mt, now, o.settle_ms)) {
+      ready.emplace_back(rel, name);
+    } else {
+      next[key] = ob;
+    }
+  }
+  closedir(d);
+  for (const auto& sub : dirs) scan(sub, ready, next);
+}
+
+void Service::Impl::claim(const std::string& rel, const std::string& name) {
+  std::string id = newItemId();
+  if (!writeMeta(id, Meta{rel, name, "", ""})) {
+    logLine("cannot write " + metaPath(id));
+    return;
+  }
+  if (rename((o.inbox + rel + "/" + name).c_str(), (o.processing + "/" + id + ".data").c_str())) {
+    if (errno == EXDEV) logLine("processing folder must be on the inbox filesystem");
+    unlink(metaPath(id).c_str());
+    return;
+  }
+  handle(id);
+}
+
+void Service::Impl::finish(const std::string& id) {
+  unlink((o.processing + "/" + id + ".data").c_str());
+  unlink(metaPath(id).c_str());
+}
+
+void Service::Impl::refuse(const std::string& id, const Meta& m, const std::string& why) {
+  std::string outdir = o.outbox + safeRel(m.rel);
+  std::error_code ec;
+  fs::create_directories(outdir, ec);
+  std::string safe = sanitizers::filename_sanitize::sanitizeFilename(m.name);
+  Meta rec = m;
+  if (rec.note.empty()) {
+    rec.note = pickFreeName(outdir, safe + ".blocked.txt");
+    writeMeta(id, rec);
+  }
+  Report r;
+  r.id = id;
+  std::string note = "このファイルは受け付けられませんでした（" + why +
+                     "）。\r\nThis entry was refused: " + why + "\r\n元の名前 / Original name: " +
+                     m.name + "\r\n受付番号 / Reference: " + id + "\r\n";
+  std::string err;
+  if (access((outdir + "/" + rec.note).c_str(), F_OK) != 0) deliverAt(outdir, rec.note, note, &err);
+  std::string json = "{\"id\":\"" + id + "\",\"verdict\":\"refused\",\"reason\":" +
+                     jsonString(why) + ",\"source\":" + jsonString(m.rel + "/" + m.name) + "}\n";
+  io::writeFileAtomic(o.quarantine + "/" + id + ".json", json, &err);
+  rename((o.processing + "/" + id + ".data").c_str(), (o.quarantine + "/" + id + ".refused").c_str());
+  unlink(metaPath(id).c_str());
+  logLine(id + " refused " + m.rel + "/" + m.name + ": " + why);
+}
+
+void Service::Impl::handle(const std::string& id) {
+  Meta m;
+  if (!readMeta(id, m)) return;
+  int pfd = open(o.processing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::string why;
+  int fd = pfd >= 0 ? openClaimed(pfd, id + ".data", &why) : -1;
+  if (pfd >= 0) close(pfd);
+  if (fd < 0) return refuse(id, m, why);
+  std::string data = readFd(fd);
+  close(fd);
+  std::shared_ptr<const Engine> eng = engine();
+  ProcessResult r = eng->processFile(data, m.name, id);
+  std::string safe = sanitizers::filename_sanitize::sanitizeFilename(m.name);
+  bool blocked = r.blocked();
+  bool acted = false;
+  for (const auto& a : r.report.actions) acted = acted || a.action != "kept";
+  bool changed = blocked || acted || r.output != data || r.output_filename != m.name;
+  std::string outdir = o.outbox + safeRel(m.rel);
+  std::error_code ec;
+  fs::create_directories(outdir, ec);
+  if (m.out.empty() && !blocked) m.out = pickFreeName(outdir, r.output_filename);
+  if (m.note.empty() && changed) {
+    m.note = pickFreeName(outdir, (blocked ? safe : m.out) + (blocked ? ".blocked.txt" : ".note.txt"));
+  }
+  if (!writeMeta(id, m)) return;
+  std::string err;
+  auto present = [&](const std::string& n) { return access((outdir + "/" + n).c_str(), F_OK) == 0; };
+  if (!m.out.empty() && !present(m.out) && deliverAt(outdir, m.out, r.output, &err) != 0) {
+    return logLine(id + " not delivered, kept in processing: " + err);
+  }
+  if (!m.note.empty() && !present(m.note)) {
+    deliverAt(outdir, m.note, noteText(m.name, m.out, blocked, r.report), &err);
+  }
+  std::string json = "{\"id\":\"" + id + "\",\"sha256\":\"" + sha256(data) + "\",\"source\":" +
+                     jsonString(m.rel + "/" + m.name) + ",\"outbox\":" +
+                     jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
+                     ",\"note\":" + jsonString(m.note) + ",\"report\":" + r.report.toJson() + "}\n";
+  if (!io::quarantineStore(o.quarantine, id, data, json, &err)) {
+    return logLine(id + " quarantine failed, kept in processing: " + err);
+  }
+  finish(id);
+  logLine(id + " " + r.report.verdictWord() + " " + m.rel + "/" + m.name +
+          (m.out.empty() ? "" : " -> " + m.out));
+}
+
+std::size_t Service::Impl::recover() {
+  std::vector<std::string> ids;
+  for (const auto& e : fs::directory_iterator(o.processing)) {
+    std::string n = e.path().filename().string();
+    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".meta") == 0) ids.push_back(n.substr(0, n.size() - 5));
+  }
+  for (const auto& id : ids) {
+    struct stat st {};
+    if (lstat((o.processing + "/" + id + ".data").c_str(), &st) != 0) {
+      unlink(metaPath(id).c_str());  // claim never happened, or already finished
+    } else {
+      handle(id);
+    }
+  }
+  return ids.size();
+}
+
+Service::Service(Options options, EngineGetter engine) : impl_(std::make_unique<Impl>()) {
+  impl_->o = std::move(options);
+  impl_->engine = std::move(engine);
+  if (impl_->o.processing.empty()) impl_->o.processing = impl_->o.quarantine + "/processing";
+}
+
+Service::~Service() {
+  if (impl_->inotify_fd >= 0) close(impl_->inotify_fd);
+}
+
+bool Service::prepare(std::string* error) {
+  for (const auto* d : {&impl_->o.inbox, &impl_->o.outbox, &impl_->o.quarantine, &impl_->o.processing}) {
+    std::error_code ec;
+    fs::create_directories(*d, ec);
+    if (!fs::is_directory(*d, ec) || access(d->c_str(), W_OK) != 0) {
+      *error = "cannot use folder " + *d;
+      return false;
+    }
+  }
+  struct stat in {}, pr {};
+  if (stat(impl_->o.inbox.c_str(), &in) != 0 || stat(impl_->o.processing.c_str(), &pr) != 0 ||
+      in.st_dev != pr.st_dev) {
+    *error = impl_->o.processing + " must be on the same filesystem as " + impl_->o.inbox +
+             " (files are claimed by rename)";
+    return false;
+  }
+  removeTemporaries(impl_->o.outbox);
+  removeTemporaries(impl_->o.processing);
+  impl_->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  return true;
+}
+
+std::size_t Service::pass() {
+  std::size_t n = impl_->recover();
+  std::vector<std::pair<std::string, std::string>> ready;
+  std::map<std::string, Observation> next;
+  impl_->scan("", ready, next);
+  impl_->seen.swap(next);
+  for (const auto& [rel, name] : ready) {
+    if (stop_) break;
+    impl_->claim(rel, name);
+  }
+  return n + ready.size();
+}
+
+void Service::run() {
+  const int tick = static_cast<int>(std::min<std::uint64_t>(100, impl_->o.rescan_ms));
+  std::int64_t last = 0;
+  while (!stop_) {
+    bool woken = false;
+    if (impl_->inotify_fd >= 0) {
+      pollfd p{impl_->inotify_fd, POLLIN, 0};
+      if (poll(&p, 1, tick) > 0) {
+        char buf[8192];
+        while (read(impl_->inotify_fd, buf, sizeof buf) > 0) woken = true;
+      }
+    } else {
+      usleep(tick * 1000);
+    }
+    std::int64_t now = nowMs();
+    if (woken || !impl_->seen.empty() || now - last >= static_cast<std::int64_t>(impl_->o.rescan_ms)) {
+      pass();
+      last = now;
+    }
+  }
+}
+
+}  // namespace mugai::filedrop

@@ -1,0 +1,100 @@
+// File drop: stability rule, claim refusals (without hanging), never-overwrite delivery, names.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/filedrop/filedrop.h"
+
+namespace fs = std::filesystem;
+using namespace mugai::filedrop;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/mugai-filedrop-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void writeFile(const std::string& p, const std::string& data) {
+  std::ofstream(p, std::ios::binary) << data;
+}
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("filedrop: a file is taken only after size and mtime stayed unchanged for settle_ms") {
+  Observation o;
+  CHECK_FALSE(observeStable(o, 100, 1, 0, 500));
+  CHECK_FALSE(observeStable(o, 100, 1, 300, 500));
+  CHECK_FALSE(observeStable(o, 200, 2, 600, 500));  // a chunk arrived: the clock restarts
+  CHECK_FALSE(observeStable(o, 200, 2, 1000, 500));
+  CHECK(observeStable(o, 200, 2, 1100, 500));
+  Observation z;
+  CHECK(observeStable(z, 1, 1, 0, 0));
+}
+
+TEST_CASE("filedrop: claim opens a plain file and refuses symlink, hard link, FIFO, device") {
+  TempDir t;
+  int dfd = open(t.path.c_str(), O_RDONLY | O_DIRECTORY);
+  REQUIRE(dfd >= 0);
+  writeFile(t.path + "/plain", "hello");
+  std::string why;
+  int fd = openClaimed(dfd, "plain", &why);
+  CHECK(fd >= 0);
+  if (fd >= 0) close(fd);
+  REQUIRE(symlink("/etc/passwd", (t.path + "/link").c_str()) == 0);
+  CHECK(openClaimed(dfd, "link", &why) < 0);
+  CHECK(why.find("symbolic link") != std::string::npos);
+  REQUIRE(link((t.path + "/plain").c_str(), (t.path + "/hard").c_str()) == 0);
+  CHECK(openClaimed(dfd, "hard", &why) < 0);
+  CHECK(why.find("hard link") != std::string::npos);
+  REQUIRE(mkfifo((t.path + "/fifo").c_str(), 0600) == 0);
+  CHECK(openClaimed(dfd, "fifo", &why) < 0);  // returns at once: no writer needed
+  CHECK(why.find("FIFO") != std::string::npos);
+  struct stat dev {};
+  dev.st_mode = S_IFCHR | 0600;
+  dev.st_nlink = 1;
+  CHECK(refusalReason(dev) == "device node");
+  close(dfd);
+}
+
+TEST_CASE("filedrop: delivery never overwrites, it numbers instead") {
+  TempDir t;
+  std::string err;
+  CHECK(deliverUnique(t.path, "report.txt", "one", &err) == "report.txt");
+  CHECK(deliverUnique(t.path, "report.txt", "two", &err) == "report-1.txt");
+  CHECK(deliverUnique(t.path, "report.txt", "three", &err) == "report-2.txt");
+  CHECK(slurp(t.path + "/report.txt") == "one");
+  CHECK(slurp(t.path + "/report-1.txt") == "two");
+  CHECK(deliverAt(t.path, "report.txt", "x", &err) == 1);  // exists: refused, not replaced
+  CHECK(slurp(t.path + "/report.txt") == "one");
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(t.path)) n += e.is_regular_file() ? 1 : 0;
+  CHECK(n == 3);  // no temporary left behind
+}
+
+TEST_CASE("filedrop: names are made safe for the other side") {
+  using mugai::sanitizers::filename_sanitize::sanitizeFilename;
+  CHECK(sanitizeFilename("invoice\xE2\x80\xAEtxt.exe").find("\xE2\x80\xAE") == std::string::npos);
+  CHECK(sanitizeFilename("CON.txt") != "CON.txt");
+  CHECK(sanitizeFilename("a\nb.txt").find('\n') == std::string::npos);
+  CHECK(sanitizeFilename(std::string(400, 'x') + ".pdf").size() <= 200);
+}
