@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "mugai/io/store.h"
@@ -114,6 +116,7 @@ struct Service::Impl {
   int inotify_fd = -1;
   std::map<std::string, int> watched;
   std::map<std::string, Observation> seen;
+  std::mutex deliver_mutex;  ///< name choice + record + link: one file at a time
 
   std::string metaPath(const std::string& id) const { return o.processing + "/" + id + ".meta"; }
 
@@ -215,6 +218,7 @@ void Service::Impl::refuse(const std::string& id, const Meta& m, const std::stri
   fs::create_directories(outdir, ec);
   std::string safe = sanitizers::filename_sanitize::sanitizeFilename(m.name);
   Meta rec = m;
+  std::lock_guard<std::mutex> lock(deliver_mutex);
   if (rec.note.empty()) {
     rec.note = pickFreeName(outdir, safe + ".blocked.txt");
     writeMeta(id, rec);
@@ -254,6 +258,7 @@ void Service::Impl::handle(const std::string& id) {
   std::string outdir = o.outbox + safeRel(m.rel);
   std::error_code ec;
   fs::create_directories(outdir, ec);
+  std::unique_lock<std::mutex> lock(deliver_mutex);
   if (m.out.empty() && !blocked) m.out = pickFreeName(outdir, r.output_filename);
   if (m.note.empty() && changed) {
     m.note = pickFreeName(outdir, (blocked ? safe : m.out) + (blocked ? ".blocked.txt" : ".note.txt"));
@@ -267,6 +272,7 @@ void Service::Impl::handle(const std::string& id) {
   if (!m.note.empty() && !present(m.note)) {
     deliverAt(outdir, m.note, noteText(m.name, m.out, blocked, r.report), &err);
   }
+  lock.unlock();
   std::string json = "{\"id\":\"" + id + "\",\"sha256\":\"" + sha256(data) + "\",\"source\":" +
                      jsonString(m.rel + "/" + m.name) + ",\"outbox\":" +
                      jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
@@ -334,10 +340,18 @@ std::size_t Service::pass() {
   std::map<std::string, Observation> next;
   impl_->scan("", ready, next);
   impl_->seen.swap(next);
-  for (const auto& [rel, name] : ready) {
-    if (stop_) break;
-    impl_->claim(rel, name);
-  }
+  // A few workers: the engine and the fsyncs overlap; delivery itself is serialised.
+  std::size_t workers = std::min<std::size_t>({4, ready.size(), std::max(1u, std::thread::hardware_concurrency())});
+  std::atomic<std::size_t> next_item{0};
+  auto work = [&] {
+    for (std::size_t i; !stop_ && (i = next_item++) < ready.size();) {
+      impl_->claim(ready[i].first, ready[i].second);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
   return n + ready.size();
 }
 

