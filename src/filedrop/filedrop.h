@@ -14,12 +14,13 @@
  */
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <sys/stat.h>
 
 #include "mugai/pipeline/pipeline.h"
 

@@ -92,9 +92,11 @@ std::string noteText(const std::string& original, const std::string& delivered, 
   if (!delivered.empty()) t += "届いたファイル / Delivered as: " + delivered + "\r\n";
   t += "受付番号 / Reference: " + report.id + "\r\n";
   for (const auto& a : report.actions) {
-    t += "- " + a.action + ": " + a.reason + (a.detail.empty() ? "" : " (" + a.detail + ")") + "\r\n";
+    t += "- " + a.action + ": " + a.reason + (a.detail.empty() ? "" : " (" + a.detail + ")") +
+         "\r\n";
   }
-  t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。\r\n";
+  t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。"
+       "\r\n";
   t += "The original is kept in quarantine; give the reference to the administrator if needed.\r\n";
   return t;
 }
@@ -122,10 +124,9 @@ struct Service::Impl {
 
   bool writeMeta(const std::string& id, const Meta& m) const {
     std::string e;
-    return io::writeFileAtomic(metaPath(id),
-                               hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" +
-                                   hex(m.note) + "\n",
-                               &e);
+    return io::writeFileAtomic(
+        metaPath(id),
+        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n", &e);
   }
 
   bool readMeta(const std::string& id, Meta& m) const {
@@ -225,15 +226,17 @@ void Service::Impl::refuse(const std::string& id, const Meta& m, const std::stri
   }
   Report r;
   r.id = id;
-  std::string note = "このファイルは受け付けられませんでした（" + why +
-                     "）。\r\nThis entry was refused: " + why + "\r\n元の名前 / Original name: " +
-                     m.name + "\r\n受付番号 / Reference: " + id + "\r\n";
+  std::string note =
+      "このファイルは受け付けられませんでした（" + why + "）。\r\nThis entry was refused: " + why +
+      "\r\n元の名前 / Original name: " + m.name + "\r\n受付番号 / Reference: " + id + "\r\n";
   std::string err;
   if (access((outdir + "/" + rec.note).c_str(), F_OK) != 0) deliverAt(outdir, rec.note, note, &err);
-  std::string json = "{\"id\":\"" + id + "\",\"verdict\":\"refused\",\"reason\":" +
-                     jsonString(why) + ",\"source\":" + jsonString(m.rel + "/" + m.name) + "}\n";
+  std::string json = "{\"id\":\"" + id +
+                     "\",\"verdict\":\"refused\",\"reason\":" + jsonString(why) +
+                     ",\"source\":" + jsonString(m.rel + "/" + m.name) + "}\n";
   io::writeFileAtomic(o.quarantine + "/" + id + ".json", json, &err);
-  rename((o.processing + "/" + id + ".data").c_str(), (o.quarantine + "/" + id + ".refused").c_str());
+  rename((o.processing + "/" + id + ".data").c_str(),
+         (o.quarantine + "/" + id + ".refused").c_str());
   unlink(metaPath(id).c_str());
   logLine(id + " refused " + m.rel + "/" + m.name + ": " + why);
 }
@@ -261,11 +264,14 @@ void Service::Impl::handle(const std::string& id) {
   std::unique_lock<std::mutex> lock(deliver_mutex);
   if (m.out.empty() && !blocked) m.out = pickFreeName(outdir, r.output_filename);
   if (m.note.empty() && changed) {
-    m.note = pickFreeName(outdir, (blocked ? safe : m.out) + (blocked ? ".blocked.txt" : ".note.txt"));
+    m.note =
+        pickFreeName(outdir, (blocked ? safe : m.out) + (blocked ? ".blocked.txt" : ".note.txt"));
   }
   if (!writeMeta(id, m)) return;
   std::string err;
-  auto present = [&](const std::string& n) { return access((outdir + "/" + n).c_str(), F_OK) == 0; };
+  auto present = [&](const std::string& n) {
+    return access((outdir + "/" + n).c_str(), F_OK) == 0;
+  };
   if (!m.out.empty() && !present(m.out) && deliverAt(outdir, m.out, r.output, &err) != 0) {
     return logLine(id + " not delivered, kept in processing: " + err);
   }
@@ -273,8 +279,8 @@ void Service::Impl::handle(const std::string& id) {
     deliverAt(outdir, m.note, noteText(m.name, m.out, blocked, r.report), &err);
   }
   lock.unlock();
-  std::string json = "{\"id\":\"" + id + "\",\"sha256\":\"" + sha256(data) + "\",\"source\":" +
-                     jsonString(m.rel + "/" + m.name) + ",\"outbox\":" +
+  std::string json = "{\"id\":\"" + id + "\",\"sha256\":\"" + sha256(data) +
+                     "\",\"source\":" + jsonString(m.rel + "/" + m.name) + ",\"outbox\":" +
                      jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
                      ",\"note\":" + jsonString(m.note) + ",\"report\":" + r.report.toJson() + "}\n";
   if (!io::quarantineStore(o.quarantine, id, data, json, &err)) {
@@ -289,7 +295,8 @@ std::size_t Service::Impl::recover() {
   std::vector<std::string> ids;
   for (const auto& e : fs::directory_iterator(o.processing)) {
     std::string n = e.path().filename().string();
-    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".meta") == 0) ids.push_back(n.substr(0, n.size() - 5));
+    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".meta") == 0)
+      ids.push_back(n.substr(0, n.size() - 5));
   }
   for (const auto& id : ids) {
     struct stat st {};
@@ -313,7 +320,8 @@ Service::~Service() {
 }
 
 bool Service::prepare(std::string* error) {
-  for (const auto* d : {&impl_->o.inbox, &impl_->o.outbox, &impl_->o.quarantine, &impl_->o.processing}) {
+  for (const auto* d :
+       {&impl_->o.inbox, &impl_->o.outbox, &impl_->o.quarantine, &impl_->o.processing}) {
     std::error_code ec;
     fs::create_directories(*d, ec);
     if (!fs::is_directory(*d, ec) || access(d->c_str(), W_OK) != 0) {
@@ -321,7 +329,8 @@ bool Service::prepare(std::string* error) {
       return false;
     }
   }
-  struct stat in {}, pr {};
+  struct stat in {
+  }, pr{};
   if (stat(impl_->o.inbox.c_str(), &in) != 0 || stat(impl_->o.processing.c_str(), &pr) != 0 ||
       in.st_dev != pr.st_dev) {
     *error = impl_->o.processing + " must be on the same filesystem as " + impl_->o.inbox +
@@ -341,7 +350,8 @@ std::size_t Service::pass() {
   impl_->scan("", ready, next);
   impl_->seen.swap(next);
   // A few workers: the engine and the fsyncs overlap; delivery itself is serialised.
-  std::size_t workers = std::min<std::size_t>({4, ready.size(), std::max(1u, std::thread::hardware_concurrency())});
+  std::size_t workers =
+      std::min<std::size_t>({4, ready.size(), std::max(1u, std::thread::hardware_concurrency())});
   std::atomic<std::size_t> next_item{0};
   auto work = [&] {
     for (std::size_t i; !stop_ && (i = next_item++) < ready.size();) {
@@ -370,7 +380,8 @@ void Service::run() {
       usleep(tick * 1000);
     }
     std::int64_t now = nowMs();
-    if (woken || !impl_->seen.empty() || now - last >= static_cast<std::int64_t>(impl_->o.rescan_ms)) {
+    if (woken || !impl_->seen.empty() ||
+        now - last >= static_cast<std::int64_t>(impl_->o.rescan_ms)) {
       pass();
       last = now;
     }

@@ -29,13 +29,20 @@ struct Drop {
 std::string fileContent(int kind, int i) {
   std::string n = std::to_string(i);
   switch (kind) {
-    case 0: return "plain text " + n + "\n";
-    case 1: return "<html><body><script>alert(" + n + ")</script><p>本文 " + n + "</p></body></html>";
-    case 2: return readFile(generatedDir() / "eicar.com");
-    case 3: return std::string("MZ\x90\0\3\0\0\0", 8) + std::string(200, 'A') + "PE" + n;
-    case 4: return std::string("\x89PNG\r\n\x1a\n", 8) + "not really a png " + n;
-    case 5: return "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + n;
-    default: return "氏名,金額\n山田," + n + "\n";
+    case 0:
+      return "plain text " + n + "\n";
+    case 1:
+      return "<html><body><script>alert(" + n + ")</script><p>本文 " + n + "</p></body></html>";
+    case 2:
+      return readFile(generatedDir() / "eicar.com");
+    case 3:
+      return std::string("MZ\x90\0\3\0\0\0", 8) + std::string(200, 'A') + "PE" + n;
+    case 4:
+      return std::string("\x89PNG\r\n\x1a\n", 8) + "not really a png " + n;
+    case 5:
+      return "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + n;
+    default:
+      return "氏名,金額\n山田," + n + "\n";
   }
 }
 
@@ -112,10 +119,12 @@ TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactl
            staging = t.path() / "staging";
   fs::create_directories(inbox);
   fs::create_directories(staging);
-  std::vector<std::string> argv = {MUGAI_BINARY, "serve", "--no-smtp", "--inbox", inbox.string(),
-                                   "--outbox", outbox.string(), "--quarantine", q.string()};
+  std::vector<std::string> argv = {MUGAI_BINARY,    "serve",        "--no-smtp",
+                                   "--inbox",       inbox.string(), "--outbox",
+                                   outbox.string(), "--quarantine", q.string()};
   std::vector<Drop> drops = plan();
-  std::vector<Drop> first(drops.begin(), drops.begin() + 100), second(drops.begin() + 100, drops.end());
+  std::vector<Drop> first(drops.begin(), drops.begin() + 100),
+      second(drops.begin() + 100, drops.end());
   std::vector<std::thread> slow;
   {
     Child serve(argv, t.path() / "log1");

@@ -1,4 +1,6 @@
 // File drop: stability rule, claim refusals (without hanging), never-overwrite delivery, names.
+#include "src/filedrop/filedrop.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -10,7 +12,6 @@
 #include <fstream>
 
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
-#include "src/filedrop/filedrop.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::filedrop;
