@@ -81,10 +81,12 @@ std::string candidate(const std::string& name, int n) {
 
 }  // namespace
 
-std::string pickFreeName(const std::string& dir, const std::string& name) {
+std::string pickFreeName(const std::string& dir, const std::string& name,
+                         const std::function<bool(const std::string&)>& taken) {
   for (int n = 0;; ++n) {
     std::string c = candidate(name, n);
     struct stat st {};
+    if (taken && taken(c)) continue;
     if (lstat((dir + "/" + c).c_str(), &st) != 0 && errno == ENOENT) return c;
   }
 }

@@ -58,7 +58,9 @@ std::string deliverUnique(const std::string& dir, const std::string& name, const
                           std::string* error);
 
 /// First name in dir that does not exist yet ("a.txt", "a-1.txt"...).
-std::string pickFreeName(const std::string& dir, const std::string& name);
+/// `taken` (optional) skips names another worker has reserved but not written yet.
+std::string pickFreeName(const std::string& dir, const std::string& name,
+                         const std::function<bool(const std::string&)>& taken = {});
 /// Temporary file, fsync, link to dir/name (never replaces), fsync dir: 0 ok, 1 exists, -1 error.
 int deliverAt(const std::string& dir, const std::string& name, const std::string& data,
               std::string* error);

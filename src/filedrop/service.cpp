@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -118,7 +119,22 @@ struct Service::Impl {
   int inotify_fd = -1;
   std::map<std::string, int> watched;
   std::map<std::string, Observation> seen;
-  std::mutex deliver_mutex;  ///< name choice + record + link: one file at a time
+  std::mutex deliver_mutex;        ///< guards `reserved`
+  std::set<std::string> reserved;  ///< outbox paths chosen by a worker, not linked yet
+
+  /// A free outbox name, reserved until release(): workers never pick the same one.
+  std::string reserve(const std::string& dir, const std::string& name) {
+    std::lock_guard<std::mutex> lock(deliver_mutex);
+    std::string c = pickFreeName(
+        dir, name, [&](const std::string& n) { return reserved.count(dir + "/" + n) > 0; });
+    reserved.insert(dir + "/" + c);
+    return c;
+  }
+  void release(const std::string& dir, const Meta& m) {
+    std::lock_guard<std::mutex> lock(deliver_mutex);
+    reserved.erase(dir + "/" + m.out);
+    reserved.erase(dir + "/" + m.note);
+  }
 
   std::string metaPath(const std::string& id) const { return o.processing + "/" + id + ".meta"; }
 
@@ -219,9 +235,8 @@ void Service::Impl::refuse(const std::string& id, const Meta& m, const std::stri
   fs::create_directories(outdir, ec);
   std::string safe = sanitizers::filename_sanitize::sanitizeFilename(m.name);
   Meta rec = m;
-  std::lock_guard<std::mutex> lock(deliver_mutex);
   if (rec.note.empty()) {
-    rec.note = pickFreeName(outdir, safe + ".blocked.txt");
+    rec.note = reserve(outdir, safe + ".blocked.txt");
     writeMeta(id, rec);
   }
   Report r;
@@ -231,6 +246,7 @@ void Service::Impl::refuse(const std::string& id, const Meta& m, const std::stri
       "\r\n元の名前 / Original name: " + m.name + "\r\n受付番号 / Reference: " + id + "\r\n";
   std::string err;
   if (access((outdir + "/" + rec.note).c_str(), F_OK) != 0) deliverAt(outdir, rec.note, note, &err);
+  release(outdir, rec);
   std::string json = "{\"id\":\"" + id +
                      "\",\"verdict\":\"refused\",\"reason\":" + jsonString(why) +
                      ",\"source\":" + jsonString(m.rel + "/" + m.name) + "}\n";
@@ -261,11 +277,9 @@ void Service::Impl::handle(const std::string& id) {
   std::string outdir = o.outbox + safeRel(m.rel);
   std::error_code ec;
   fs::create_directories(outdir, ec);
-  std::unique_lock<std::mutex> lock(deliver_mutex);
-  if (m.out.empty() && !blocked) m.out = pickFreeName(outdir, r.output_filename);
+  if (m.out.empty() && !blocked) m.out = reserve(outdir, r.output_filename);
   if (m.note.empty() && changed) {
-    m.note =
-        pickFreeName(outdir, (blocked ? safe : m.out) + (blocked ? ".blocked.txt" : ".note.txt"));
+    m.note = reserve(outdir, (blocked ? safe : m.out) + (blocked ? ".blocked.txt" : ".note.txt"));
   }
   if (!writeMeta(id, m)) return;
   std::string err;
@@ -278,7 +292,7 @@ void Service::Impl::handle(const std::string& id) {
   if (!m.note.empty() && !present(m.note)) {
     deliverAt(outdir, m.note, noteText(m.name, m.out, blocked, r.report), &err);
   }
-  lock.unlock();
+  release(outdir, m);
   std::string json = "{\"id\":\"" + id + "\",\"sha256\":\"" + sha256(data) +
                      "\",\"source\":" + jsonString(m.rel + "/" + m.name) + ",\"outbox\":" +
                      jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
