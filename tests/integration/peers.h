@@ -45,4 +45,13 @@ std::string rawSmtp(std::uint16_t port, const std::string& data, const std::stri
 /// Files in `dir` (the smtp-sink dump folder).
 std::vector<std::filesystem::path> filesIn(const std::filesystem::path& dir);
 
+/// Base64 without line breaks (Poco), and back.
+std::string base64(const std::string& data);
+std::string unbase64(const std::string& data);
+/// An HTML mail (with a script) and the generated EICAR file attached: the standard probe.
+std::string htmlWithEicar();
+/// The body of the first MIME part of a dumped message (smtp-sink writes LF line ends),
+/// base64-decoded when it says so.
+std::string firstPartText(const std::string& msg);
+
 }  // namespace mugai::test

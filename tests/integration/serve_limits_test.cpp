@@ -174,42 +174,6 @@ struct Relay {
 
 const std::string kEnvelope = "EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n";
 
-std::string base64(const std::string& data) {
-  std::ostringstream out;
-  Poco::Base64Encoder enc(out);
-  enc << data;
-  enc.close();
-  return out.str();
-}
-
-std::string unbase64(const std::string& data) {
-  std::istringstream in(data);
-  Poco::Base64Decoder dec(in);
-  std::ostringstream out;
-  out << dec.rdbuf();
-  return out.str();
-}
-
-std::string htmlWithEicar() {
-  std::string eicar = readFile(generatedDir() / "eicar.com");
-  return "From: Sender <sender@example.com>\r\nTo: staff@city.example.lg.jp\r\nSubject: report\r\n"
-         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
-         "--b1\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n"
-         "<html><body><p>Hello <b>LGWAN</b> colleagues</p></body></html>\r\n"
-         "--b1\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\n"
-         "Content-Disposition: attachment; filename=\"eicar.com\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-         base64(eicar) + "\r\n--b1--\r\n";
-}
-
-/// The first MIME part's body of a dumped message (LF line ends), base64-decoded when it says so.
-std::string firstPartText(const std::string& msg) {
-  std::size_t part = msg.find("\n--");
-  std::size_t body = msg.find("\n\n", part);
-  std::size_t end = msg.find("\n--", body);
-  if (part == std::string::npos || body == std::string::npos || end == std::string::npos) return "";
-  std::string head = msg.substr(part, body - part), text = msg.substr(body + 2, end - body - 2);
-  return head.find("base64") != std::string::npos ? unbase64(text) : text;
-}
 
 /// A large HTML body: the engine needs a noticeable time for it.
 std::string bigHtml(std::size_t bytes) {
