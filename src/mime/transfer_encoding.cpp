@@ -42,6 +42,16 @@ std::size_t base64DecodedBound(std::string_view in) {
 
 namespace {
 
+/// Writes the 3 bytes of a full quantum and starts the next one.
+char* flushQuantum(std::uint32_t& acc, int& have, char* p) {
+  p[0] = static_cast<char>((acc >> 16) & 0xff);
+  p[1] = static_cast<char>((acc >> 8) & 0xff);
+  p[2] = static_cast<char>(acc & 0xff);
+  acc = 0;
+  have = 0;
+  return p + 3;
+}
+
 /// Writes the bytes of a final partial quantum (2 or 3 sextets); returns the new write position.
 char* flushPartial(std::uint32_t acc, int have, char* p) {
   if (have == 2) {
@@ -70,14 +80,7 @@ bool decodeBase64(std::string_view in, std::string& out) {
     std::int8_t v = kB64Table[static_cast<unsigned char>(c)];
     if (v >= 0 && !after_pad && padding == 0) {  // the common case first
       acc = (acc << 6) | static_cast<std::uint32_t>(v);
-      if (++have == 4) {
-        p[0] = static_cast<char>((acc >> 16) & 0xff);
-        p[1] = static_cast<char>((acc >> 8) & 0xff);
-        p[2] = static_cast<char>(acc & 0xff);
-        p += 3;
-        acc = 0;
-        have = 0;
-      }
+      if (++have == 4) p = flushQuantum(acc, have, p);
       continue;
     }
     if (internal::isLinearSpace(c)) continue;
@@ -103,14 +106,7 @@ bool decodeBase64(std::string_view in, std::string& out) {
     after_pad = false;
     padding = 0;
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    if (++have == 4) {
-      p[0] = static_cast<char>((acc >> 16) & 0xff);
-      p[1] = static_cast<char>((acc >> 8) & 0xff);
-      p[2] = static_cast<char>(acc & 0xff);
-      p += 3;
-      acc = 0;
-      have = 0;
-    }
+    if (++have == 4) p = flushQuantum(acc, have, p);
   }
   if (have != 0) ok = false;  // unpadded or truncated final quantum
   p = flushPartial(acc, have, p);

@@ -220,4 +220,14 @@ std::string firstPartText(const std::string& msg) {
   return head.find("base64") != std::string::npos ? unbase64(text) : text;
 }
 
+bool anyMissing(std::initializer_list<const char*> paths) {
+  for (const char* p : paths) {
+    if (!haveExecutable(p)) {
+      WARN("skipped: " << p << " not installed (scripts/bootstrap.sh --with-test-tools)");
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace mugai::test

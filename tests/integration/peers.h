@@ -7,12 +7,18 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 namespace mugai::test {
 
 bool haveExecutable(const std::string& path);
+/// True (with a "skipped: ... not installed" warning) when any of these peers is missing.
+bool anyMissing(std::initializer_list<const char*> paths);
+
+inline constexpr const char* kSink = "/usr/sbin/smtp-sink";
+inline constexpr const char* kSwaks = "/usr/bin/swaks";
 bool isRoot();
 /// A port that was free a moment ago on 127.0.0.1.
 std::uint16_t freePort();

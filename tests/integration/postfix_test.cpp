@@ -21,21 +21,14 @@ namespace {
 
 const char* kPostfix = "/usr/sbin/postfix";
 const char* kPostqueue = "/usr/sbin/postqueue";
-const char* kSink = "/usr/sbin/smtp-sink";
 const char* kSource = "/usr/sbin/smtp-source";
-const char* kSwaks = "/usr/bin/swaks";
 
 bool cannotRun() {
   if (!isRoot()) {
     WARN("skipped: a private Postfix instance needs root");
     return true;
   }
-  for (const char* p : {kPostfix, kPostqueue, kSink, kSource, kSwaks}) {
-    if (!haveExecutable(p)) {
-      WARN("skipped: " << p << " not installed (scripts/bootstrap.sh --with-test-tools)");
-      return true;
-    }
-  }
+  if (anyMissing({kPostfix, kPostqueue, kSink, kSource, kSwaks})) return true;
   if (!getpwnam("postfix")) {
     WARN("skipped: no postfix user");
     return true;

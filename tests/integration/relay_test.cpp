@@ -15,18 +15,7 @@ using namespace mugai::test;
 
 namespace {
 
-const char* kSink = "/usr/sbin/smtp-sink";
-const char* kSwaks = "/usr/bin/swaks";
-
-bool peersMissing() {
-  for (const char* p : {kSink, kSwaks}) {
-    if (!haveExecutable(p)) {
-      WARN("skipped: " << p << " not installed (scripts/bootstrap.sh --with-test-tools)");
-      return true;
-    }
-  }
-  return false;
-}
+bool peersMissing() { return anyMissing({kSink, kSwaks}); }
 
 /// smtp-sink as the next hop (dumping every message to a file) and mugai in front of it.
 struct Relay {

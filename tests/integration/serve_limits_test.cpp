@@ -25,18 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char* kSink = "/usr/sbin/smtp-sink";
-const char* kSwaks = "/usr/bin/swaks";
-
-bool peersMissing() {
-  for (const char* p : {kSink, kSwaks}) {
-    if (!haveExecutable(p)) {
-      WARN("skipped: " << p << " not installed (scripts/bootstrap.sh --with-test-tools)");
-      return true;
-    }
-  }
-  return false;
-}
+bool peersMissing() { return anyMissing({kSink, kSwaks}); }
 
 /// One client connection kept open by the test.
 class Conn {
