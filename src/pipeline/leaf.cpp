@@ -122,8 +122,10 @@ LeafResult refuse(const Part& part, bool body, Verdict v, Reason reason, const s
 std::string outputName(const Part& original, const Part& result) {
   std::string name = result.filename.unverifiedValue();
   if (name.empty()) return name;
-  if (result.output_type == "text/plain" && original.detected.mime != "text/plain" &&
-      sanitizers::filename_sanitize::lastExtension(name) != "txt") {
+  // Converted to text: the name says so, whatever libmagic called the input. Text converted from
+  // HTML may contain "<script>" as words; under its old .html name a browser would run it.
+  bool converted = original.output_type.empty() && result.output_type == "text/plain";
+  if (converted && sanitizers::filename_sanitize::lastExtension(name) != "txt") {
     name += ".txt";
   }
   return name;

@@ -133,3 +133,17 @@ TEST_CASE("review 7: bodies are scanned again after conversion, and the delivere
   REQUIRE(r3.output.find("EICAR") == std::string::npos);
   REQUIRE(r3.blocked());
 }
+
+TEST_CASE("converted markup is always delivered under a .txt name", "[adversarial]") {
+  // libmagic calls this tiny page text/plain; the name still must not stay .html, because the
+  // converted text may contain "<script>" as words (from &lt;script&gt;).
+  auto f = test::shippedEngine().processFile("<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>", "a.html", "N1");
+  INFO(f.report.toJson());
+  REQUIRE_FALSE(f.blocked());
+  REQUIRE(f.output_filename == "a.html.txt");
+  auto m = run(withAttachment("filename=\"page.htm\"", "<p>x</p>"));
+  auto root = reparse(m.output);
+  test::forEachEntity(root, [&](const mime::Entity& e) {
+    if (!e.filename.empty()) REQUIRE(e.filename == "page.htm.txt");
+  });
+}
