@@ -83,7 +83,7 @@ std::string safeRel(const std::string& rel) {
 }
 
 std::string noteText(const std::string& original, const std::string& delivered, bool blocked,
-                     const Report& report) {
+                     const Report& report, const policy::Notice& wording) {
   std::string t;
   t += blocked ? "このファイルは無害化できなかったため、届けられませんでした。\r\n"
                : "このファイルは無害化されました。内容の一部が変更または削除されています。\r\n";
@@ -92,9 +92,14 @@ std::string noteText(const std::string& original, const std::string& delivered, 
   t += "\r\n元のファイル名 / Original name: " + original + "\r\n";
   if (!delivered.empty()) t += "届いたファイル / Delivered as: " + delivered + "\r\n";
   t += "受付番号 / Reference: " + report.id + "\r\n";
+  // In words staff understand, from the same rules texts as the mail notice: Japanese from
+  // notice.reasons, English from the reason table.
   for (const auto& a : report.actions) {
-    t += "- " + a.action + ": " + a.reason + (a.detail.empty() ? "" : " (" + a.detail + ")") +
-         "\r\n";
+    if (a.action == "kept" || a.reason.empty()) continue;
+    Reason r = reasonByName(a.reason).value_or(Reason::InternalError);
+    auto ja = wording.reason_ja.find(a.reason);
+    std::string en(reasonInfo(r).public_text);
+    t += "・" + (ja != wording.reason_ja.end() ? ja->second : en) + " / " + en + "\r\n";
   }
   t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。"
        "\r\n";
@@ -290,7 +295,7 @@ void Service::Impl::handle(const std::string& id) {
     return logLine(id + " not delivered, kept in processing: " + err);
   }
   if (!m.note.empty() && !present(m.note)) {
-    deliverAt(outdir, m.note, noteText(m.name, m.out, blocked, r.report), &err);
+    deliverAt(outdir, m.note, noteText(m.name, m.out, blocked, r.report, eng->policy().notice), &err);
   }
   release(outdir, m);
   std::string json = "{\"id\":\"" + id + "\",\"sha256\":\"" + sha256(data) +
