@@ -6,9 +6,14 @@ set -euo pipefail
 # Build and link dependencies.
 BUILD_PKGS=(build-essential cmake pkg-config catch2
   libpoco-dev libmagic-dev libgumbo-dev libclamav-dev libyaml-cpp-dev zlib1g-dev libuchardet-dev
-  libssl-dev)
+  libssl-dev
+  libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
+  libwebp-dev libpoppler-cpp-dev ccache)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
-TEST_PKGS=(clamav postfix swaks qpdf poppler-utils libimage-exiftool-perl unzip python3)
+# LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
+TEST_PKGS=(clamav postfix swaks qpdf poppler-utils libimage-exiftool-perl unzip zip python3
+  python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
+  libreoffice-impress-nogui)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--with-test-tools" ]; then want+=("${TEST_PKGS[@]}"); fi

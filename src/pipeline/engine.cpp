@@ -108,6 +108,8 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
   Budget budget(pol.limits, start);
   MessageContext ctx{pol.limits, budget, services_.scanner.get(), services_.detector.get()};
   pipeline::WalkState s{pol, ov, *filename_sanitizer_, budget, ctx, r.report};
+  pipeline::WalkMembers members(s);
+  ctx.members = &members;
 
   pipeline::BuiltMessage built;
   try {
@@ -217,6 +219,8 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
   Budget budget(pol.limits, start);
   MessageContext ctx{pol.limits, budget, services_.scanner.get(), services_.detector.get()};
   pipeline::WalkState s{pol, nullptr, *filename_sanitizer_, budget, ctx, r.report};
+  pipeline::WalkMembers members(s);
+  ctx.members = &members;
   pipeline::LeafResult leaf;
   try {
     if (data.size() > pol.limits.message_size_limit) {

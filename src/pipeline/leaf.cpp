@@ -334,4 +334,26 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   return keepAttachment(part, scanned, s);
 }
 
+MemberResult WalkMembers::process(Part member) {
+  MemberResult out;
+  member.attachment = true;
+  member.detected = s_.ctx.detector->detect(member.data);
+  std::size_t before = s_.report.actions.size();
+  LeafResult leaf = processLeaf(member, false, s_);
+  Reason recorded = Reason::Kept;
+  if (s_.report.actions.size() > before) {
+    recorded = reasonByName(s_.report.actions.back().reason).value_or(Reason::Kept);
+  }
+  out.reason = recorded;
+  if (leaf.kind == LeafResult::Kind::Gone) {
+    out.kind = s_.stopped() ? MemberResult::Kind::Blocked : MemberResult::Kind::Removed;
+    if (out.kind == MemberResult::Kind::Blocked && out.reason == Reason::Kept) out.reason = s_.reason;
+    return out;
+  }
+  out.kind = MemberResult::Kind::Kept;
+  out.data = std::move(leaf.part.data);
+  out.filename = std::move(leaf.part.filename);
+  return out;
+}
+
 }  // namespace mugai::pipeline

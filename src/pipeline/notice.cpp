@@ -24,7 +24,15 @@ std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (a.action == "renamed") return "renamed";
   if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
   if (a.action == "converted") return "converted";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") return "rebuilt";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
+  return "";
+}
+
+/// The older, more general item a newer key falls back to when a rules file lacks it.
+std::string fallbackKey(const std::string& key) {
+  if (key == "converted_body" || key == "rebuilt") return "converted";
+  if (key == "blocked_message") return "blocked";
   return "";
 }
 
@@ -61,11 +69,9 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
     if (key.empty()) continue;
     auto tj = n.item_ja.find(key);
     auto te = n.item_en.find(key);
-    for (const char* fallback : {"converted", "blocked"}) {
-      if ((key == "converted_body" || key == "blocked_message") && key.rfind(fallback, 0) == 0) {
-        if (tj == n.item_ja.end()) tj = n.item_ja.find(fallback);
-        if (te == n.item_en.end()) te = n.item_en.find(fallback);
-      }
+    if (std::string fb = fallbackKey(key); !fb.empty()) {  // rules files written before the key
+      if (tj == n.item_ja.end()) tj = n.item_ja.find(fb);
+      if (te == n.item_en.end()) te = n.item_en.find(fb);
     }
     std::string reason_en(a.reason.empty() ? "" : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
     auto rj = n.reason_ja.find(a.reason);

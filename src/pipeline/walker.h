@@ -37,6 +37,16 @@ struct LeafResult {
   mime::BuildPart part;
 };
 
+/// The engine side of MessageContext::members: archive members through processLeaf().
+class WalkMembers : public MemberProcessor {
+ public:
+  explicit WalkMembers(WalkState& s) : s_(s) {}
+  MemberResult process(Part member) override;
+
+ private:
+  WalkState& s_;
+};
+
 /// Decides one leaf (scan, route, chain, rename) and records it in the report.
 LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& state);
 

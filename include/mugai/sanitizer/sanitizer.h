@@ -75,12 +75,39 @@ struct Outcome {
   }
 };
 
+/// What the engine decided for one member of a container (an archive member).
+struct MemberResult {
+  enum class Kind { Kept, Removed, Blocked };
+  Kind kind = Kind::Removed;
+  std::string data;      ///< the bytes to repack (Kept): the original, or what its chain rebuilt
+  std::string filename;  ///< the safe name to repack under (Kept); a base name, never a path
+  Reason reason = Reason::Kept;  ///< why it was removed or blocked, or how it was changed
+};
+
+/**
+ * Lets a container sanitizer hand each member back to the engine, which applies the same policy
+ * as to a top-level attachment: scan, denied extensions, route by true type, chain, rescan, safe
+ * name. Every decision is recorded in the report (and the notice) under `member.path`.
+ *
+ * The caller sets `member.data` (already charged to ctx.budget), `member.filename` (the member's
+ * base name, untrusted), `member.path` (e.g. "2/7" for the 7th member of part 2) and
+ * `member.depth` (its container's depth + 1; the container enforces archive_depth_limit).
+ * `member.detected` is filled here. Kind::Blocked means the whole item is now blocked: the
+ * container should stop and return Outcome::fail with `reason`.
+ */
+class MemberProcessor {
+ public:
+  virtual ~MemberProcessor() = default;
+  virtual MemberResult process(Part member) = 0;
+};
+
 /// Per-message state handed to every sanitizer.
 struct MessageContext {
   const Limits& limits;
   Budget& budget;
   const Scanner* scanner = nullptr;        ///< may be null (scanning disabled)
   const TypeDetector* detector = nullptr;  ///< never null in the pipeline
+  MemberProcessor* members = nullptr;      ///< null outside the engine: containers then fail closed
 };
 
 class Sanitizer {
