@@ -21,6 +21,19 @@ bool observeStable(Observation& o, std::int64_t size, std::int64_t mtime_ns, std
   return now_ms - o.stable_since_ms >= static_cast<std::int64_t>(settle_ms);
 }
 
+Writers probeWriters(int dirfd, const std::string& name) {
+  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return Writers::Unknown;
+  Writers w = Writers::None;
+  if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0) {
+    w = errno == EAGAIN ? Writers::Busy : Writers::Unknown;
+  } else {
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+  }
+  close(fd);
+  return w;
+}
+
 std::string refusalReason(const struct stat& st) {
   if (S_ISLNK(st.st_mode)) return "symbolic link (not followed)";
   if (S_ISFIFO(st.st_mode)) return "FIFO (named pipe)";

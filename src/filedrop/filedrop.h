@@ -45,6 +45,14 @@ struct Observation {
 bool observeStable(Observation& o, std::int64_t size, std::int64_t mtime_ns, std::int64_t now_ms,
                    std::uint64_t settle_ms);
 
+/// Is some process still writing `name` in `dirfd`? Probed with a read lease (F_SETLEASE F_RDLCK),
+/// which the kernel grants only when no one has the file open for writing: a slow SMB client that
+/// pauses longer than the settle time still holds the file open, and smbd with it.
+enum class Writers { None, Busy, Unknown };
+/// Unknown when leases are not available (not the owner and no CAP_LEASE, NFS/CIFS mounts):
+/// the settle time alone then decides.
+Writers probeWriters(int dirfd, const std::string& name);
+
 /// Why a claimed entry is refused ("" when it is a plain regular file with one link).
 std::string refusalReason(const struct stat& lst);
 

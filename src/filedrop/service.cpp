@@ -126,6 +126,7 @@ struct Service::Impl {
   std::map<std::string, Observation> seen;
   std::mutex deliver_mutex;        ///< guards `reserved`
   std::set<std::string> reserved;  ///< outbox paths chosen by a worker, not linked yet
+  std::atomic<bool> lease_warned{false};
 
   /// A free outbox name, reserved until release(): workers never pick the same one.
   std::string reserve(const std::string& dir, const std::string& name) {
@@ -205,7 +206,18 @@ void Service::Impl::scan(const std::string& rel,
     }
     Observation ob = seen.count(key) ? seen[key] : Observation{};
     std::int64_t mt = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    if (observeStable(ob, st.st_size, mt, now, o.settle_ms)) {
+    bool stable = observeStable(ob, st.st_size, mt, now, o.settle_ms);
+    if (stable) {
+      Writers w = probeWriters(dirfd(d), name);
+      if (w == Writers::Busy) {
+        stable = false;  // still open for writing: wait for the close, then settle again
+        ob.stable_since_ms = now;
+      } else if (w == Writers::Unknown && !lease_warned.exchange(true)) {
+        logLine("cannot probe for writers (leases need file ownership or CAP_LEASE, and a local "
+                "filesystem): relying on filedrop_settle_ms alone");
+      }
+    }
+    if (stable) {
       ready.emplace_back(rel, name);
     } else {
       next[key] = ob;

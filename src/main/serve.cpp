@@ -34,8 +34,9 @@ Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitiz
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
 Without --config the embedded defaults apply (see docs/deployment.md). Integer limits (timeouts,
 connection and recipient caps, worker threads) are set under `limits:` in the rules file.
-With --inbox and --outbox the file-drop service also runs (docs/filedrop.md): files saved in
-the inbox appear sanitized in the outbox, originals go to --quarantine. --no-smtp runs it alone.
+With --inbox and --outbox (config: filedrop_inbox, filedrop_outbox) the file-drop service also
+runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox, originals go to
+--quarantine. --no-smtp (config: smtp = no) runs the file drop alone.
 Signals: SIGHUP reloads the rules and signatures; SIGTERM stops accepting and drains.
 )";
 
@@ -83,6 +84,15 @@ bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   if (!a.next_hop.empty()) c.next_hop = a.next_hop;
   if (!a.rules.empty()) c.rules = a.rules;
   if (!a.quarantine.empty()) c.quarantine_dir = a.quarantine;
+  if (!a.inbox.empty()) c.filedrop_inbox = a.inbox;
+  if (!a.outbox.empty()) c.filedrop_outbox = a.outbox;
+  if (a.no_smtp) c.smtp = "no";
+  if (c.filedrop_inbox.empty() != c.filedrop_outbox.empty() ||
+      (c.smtp == "no" && c.filedrop_inbox.empty())) {
+    std::cerr << "mugai: the file drop needs both an inbox and an outbox (--inbox/--outbox or "
+                 "filedrop_inbox/filedrop_outbox in the config)\n";
+    return false;
+  }
   if (c.myhostname.empty()) {
     char name[256] = {};
     gethostname(name, sizeof name - 1);
@@ -185,12 +195,11 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
 /// The file-drop service on its own thread; stopped (current file finished) on destruction.
 class FileDropRunner {
  public:
-  FileDropRunner(const ServeArgs& a, const std::string& quarantine,
-                 mugai::smtp::EngineHolder& engines) {
+  FileDropRunner(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines) {
     mugai::filedrop::Options o;
-    o.inbox = a.inbox;
-    o.outbox = a.outbox;
-    o.quarantine = quarantine;
+    o.inbox = c.filedrop_inbox;
+    o.outbox = c.filedrop_outbox;
+    o.quarantine = c.quarantine_dir;
     const mugai::Limits& l = engines.get()->policy().limits;
     o.settle_ms = l.filedrop_settle_ms;
     o.rescan_ms = l.filedrop_rescan_ms;
@@ -274,16 +283,12 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   mugai::smtp::EngineHolder engines(std::move(engine));
-  if (a.inbox.empty() != a.outbox.empty() || (a.no_smtp && a.inbox.empty())) {
-    std::cerr << "mugai: the file drop needs both --inbox and --outbox\n";
-    return 1;
-  }
   std::unique_ptr<FileDropRunner> filedrop;
-  if (!a.inbox.empty()) {
-    filedrop = std::make_unique<FileDropRunner>(a, config.quarantine_dir, engines);
+  if (!config.filedrop_inbox.empty()) {
+    filedrop = std::make_unique<FileDropRunner>(config, engines);
     if (!filedrop->start()) return 1;
   }
-  if (a.no_smtp) {
+  if (config.smtp == "no") {
     int rc = waitFileDropOnly(config.rules, engines, signals);
     filedrop.reset();
     logLine("stopped");

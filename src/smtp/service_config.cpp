@@ -68,6 +68,9 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "tls_key_file" ? &c.tls_key_file
                          : key == "relay_tls" ? &c.relay_tls
                          : key == "relay_tls_ca_file" ? &c.relay_tls_ca_file
+                         : key == "smtp" ? &c.smtp
+                         : key == "filedrop_inbox" ? &c.filedrop_inbox
+                         : key == "filedrop_outbox" ? &c.filedrop_outbox
                                                       : nullptr;
     if (key == "xforward_hosts") {
       c.xforward_hosts = splitList(value);
@@ -85,6 +88,13 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
   if (c.relay_tls != "none" && c.relay_tls != "may" && c.relay_tls != "encrypt") {
     errors.push_back(path + ": relay_tls: expected none, may or encrypt");
   }
+  if (c.smtp != "yes" && c.smtp != "no") errors.push_back(path + ": smtp: expected yes or no");
+  if (c.filedrop_inbox.empty() != c.filedrop_outbox.empty()) {
+    errors.push_back(path + ": filedrop_inbox and filedrop_outbox go together");
+  }
+  if (c.smtp == "no" && c.filedrop_inbox.empty()) {
+    errors.push_back(path + ": smtp = no needs the file drop (filedrop_inbox, filedrop_outbox)");
+  }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     errors.push_back(path + ": tls_cert_file and tls_key_file go together");
   }
@@ -98,7 +108,8 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\nrules = " + c.rules + "\nquarantine_dir = " + c.quarantine_dir +
          "\ntls_cert_file = " + c.tls_cert_file + "\ntls_key_file = " + c.tls_key_file +
          "\nrelay_tls = " + c.relay_tls + "\nrelay_tls_ca_file = " + c.relay_tls_ca_file +
-         "\nxforward_hosts = " + hosts + "\n";
+         "\nxforward_hosts = " + hosts + "\nsmtp = " + c.smtp +
+         "\nfiledrop_inbox = " + c.filedrop_inbox + "\nfiledrop_outbox = " + c.filedrop_outbox + "\n";
 }
 
 }  // namespace mugai::smtp

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "support/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::filedrop;
@@ -50,6 +51,53 @@ TEST_CASE("filedrop: a file is taken only after size and mtime stayed unchanged 
   CHECK(observeStable(o, 200, 2, 1100, 500));
   Observation z;
   CHECK(observeStable(z, 1, 1, 0, 0));
+}
+
+TEST_CASE("filedrop: a file still open for writing is busy, a closed one is not") {
+  TempDir t;
+  int dfd = open(t.path.c_str(), O_RDONLY | O_DIRECTORY);
+  REQUIRE(dfd >= 0);
+  int wfd = open((t.path + "/copying.docx").c_str(), O_WRONLY | O_CREAT, 0644);
+  REQUIRE(wfd >= 0);
+  REQUIRE(write(wfd, "PK", 2) == 2);
+  CHECK(probeWriters(dfd, "copying.docx") == Writers::Busy);
+  close(wfd);
+  CHECK(probeWriters(dfd, "copying.docx") == Writers::None);
+  int rfd = open((t.path + "/copying.docx").c_str(), O_RDONLY);  // readers do not hold it back
+  CHECK(probeWriters(dfd, "copying.docx") == Writers::None);
+  close(rfd);
+  close(dfd);
+}
+
+TEST_CASE("filedrop: a writer that pauses longer than the settle time is not taken early") {
+  TempDir t;
+  Options o;
+  o.inbox = t.path + "/in";
+  o.outbox = t.path + "/out";
+  o.quarantine = t.path + "/q";
+  o.settle_ms = 0;  // stability alone would take it at once
+  fs::create_directories(o.inbox + "/alice");
+  std::vector<std::string> errors;
+  std::shared_ptr<const mugai::Engine> engine =
+      mugai::makeEngine((mugai::test::sourceDir() / "rules" / "default.yaml").string(), errors);
+  REQUIRE(engine);
+  Service svc(o, [&] { return engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  int wfd = open((o.inbox + "/alice/report.txt").c_str(), O_WRONLY | O_CREAT, 0644);
+  REQUIRE(wfd >= 0);
+  REQUIRE(write(wfd, "first half\n", 11) == 11);
+  svc.pass();
+  svc.pass();
+  CHECK(fs::exists(o.inbox + "/alice/report.txt"));  // writer still has it open
+  CHECK_FALSE(fs::exists(o.outbox + "/alice/report.txt"));
+  REQUIRE(write(wfd, "second half\n", 12) == 12);
+  close(wfd);
+  svc.pass();
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/alice/report.txt"));
+  REQUIRE(fs::exists(o.outbox + "/alice/report.txt"));
+  CHECK(slurp(o.outbox + "/alice/report.txt") == "first half\nsecond half\n");
 }
 
 TEST_CASE("filedrop: claim opens a plain file and refuses symlink, hard link, FIFO, device") {
