@@ -26,18 +26,23 @@ for i in $(seq 1 "$N"); do
 done
 BYTES=$(du -sb "$T/stage" | cut -f1)
 
-"$MUGAI" serve --no-smtp --inbox "$T/inbox" --outbox "$T/outbox" --quarantine "$T/quarantine" \
+${MUGAI_WRAP:-} "$MUGAI" serve --no-smtp --inbox "$T/inbox" --outbox "$T/outbox" --quarantine "$T/quarantine" \
   2> "$T/log" &
 PID=$!
 until grep -q "file drop: watching" "$T/log"; do sleep 0.05; done
 
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$PID/stat"; }
+CPU0=$(cpu)   # start-up (signature loading) is not part of the batch
 START=$(now)
 for d in "$T/stage"/*; do mv "$d" "$T/inbox/"; done   # every file complete at START
 until [ "$(count)" -ge "$N" ]; do sleep 0.05; done
 END=$(now)
+# CPU the service used (user + system, all threads): what the batch costs on a loaded host too.
+CPU=$(awk -v a="$(cpu)" -v b="$CPU0" 'BEGIN { printf "%.2f", a - b }')
 awk -v n="$N" -v b="$BYTES" -v s="$START" -v e="$END" 'BEGIN {
   t = e - s; printf "batch: %d files, %.2f MB in %.2f s: %.0f files/s, %.2f MB/s (includes filedrop_settle_ms)\n",
   n, b / 1e6, t, n / t, b / 1e6 / t }'
+awk -v n="$N" -v c="$CPU" 'BEGIN { printf "service CPU: %.2f s user+system, %.2f ms per file (%.0f files per CPU-second)\n", c, 1000 * c / n, n / c }'
 
 # Time to outbox: one file at a time, measured from the moment it is complete.
 LAT=()

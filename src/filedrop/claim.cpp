@@ -74,17 +74,6 @@ int openClaimed(int dirfd, const std::string& name, std::string* why) {
 
 namespace {
 
-bool writeAll(int fd, const std::string& data) {
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 std::string candidate(const std::string& name, int n) {
   if (n == 0) return name;
   std::size_t dot = name.rfind('.');
@@ -102,43 +91,6 @@ std::string pickFreeName(const std::string& dir, const std::string& name,
     if (taken && taken(c)) continue;
     if (lstat((dir + "/" + c).c_str(), &st) != 0 && errno == ENOENT) return c;
   }
-}
-
-int deliverAt(const std::string& dir, const std::string& name, const std::string& data,
-              std::string* error) {
-  std::string tmp = dir + "/.mugai-tmp-" + std::to_string(getpid()) + "-" + name;
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0 || !writeAll(fd, data) || fsync(fd) != 0) {
-    *error = tmp + ": " + std::strerror(errno);
-    if (fd >= 0) close(fd);
-    unlink(tmp.c_str());
-    return -1;
-  }
-  close(fd);
-  int rc = link(tmp.c_str(), (dir + "/" + name).c_str());
-  int saved = errno;
-  unlink(tmp.c_str());
-  if (rc != 0) {
-    *error = name + ": " + std::strerror(saved);
-    return saved == EEXIST ? 1 : -1;
-  }
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return 0;
-}
-
-std::string deliverUnique(const std::string& dir, const std::string& name, const std::string& data,
-                          std::string* error) {
-  for (int tries = 0; tries < 1000; ++tries) {
-    std::string c = pickFreeName(dir, name);
-    int rc = deliverAt(dir, c, data, error);
-    if (rc == 0) return c;
-    if (rc < 0) return "";
-  }
-  return "";
 }
 
 }  // namespace mugai::filedrop

@@ -8,9 +8,12 @@
  * Errors: a file that cannot be handled stays in processing/ and is retried; nothing is lost.
  *
  * Crash safety: a file is claimed by rename into processing/ (same filesystem as the inbox),
- * with a meta record written first; outputs are written to a temporary name, fsynced and linked
- * into place (never overwriting); the chosen output names are recorded before delivery, so a
- * retry after a crash recognises what was already delivered and never delivers twice.
+ * with a meta record written first; outputs are written to a temporary name and linked into
+ * place (never overwriting); the chosen output names are recorded before delivery, so a retry
+ * after a crash recognises what was already delivered and never delivers twice.
+ * Group commit: the files ready in one pass go through these steps together, and each step is
+ * made durable for the whole batch with one syncfs() per filesystem before the next step relies
+ * on it (records -> claims -> names -> outputs and quarantine -> removal from processing/).
  */
 #pragma once
 
@@ -60,19 +63,10 @@ std::string refusalReason(const struct stat& lst);
 /// set when it is not a regular file with one link, or when fstat and lstat disagree.
 int openClaimed(int dirfd, const std::string& name, std::string* why);
 
-/// Writes data under a fresh name in dir, never replacing: "a.txt", "a-1.txt"... (temporary
-/// file, fsync, link, fsync dir). Returns the name used, "" on error.
-std::string deliverUnique(const std::string& dir, const std::string& name, const std::string& data,
-                          std::string* error);
-
 /// First name in dir that does not exist yet ("a.txt", "a-1.txt"...).
 /// `taken` (optional) skips names another worker has reserved but not written yet.
 std::string pickFreeName(const std::string& dir, const std::string& name,
                          const std::function<bool(const std::string&)>& taken = {});
-/// Temporary file, fsync, link to dir/name (never replaces), fsync dir: 0 ok, 1 exists, -1 error.
-int deliverAt(const std::string& dir, const std::string& name, const std::string& data,
-              std::string* error);
-
 class Service {
  public:
   Service(Options options, EngineGetter engine);

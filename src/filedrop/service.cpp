@@ -107,6 +107,24 @@ std::string noteText(const std::string& original, const std::string& delivered, 
   return t;
 }
 
+/// A file seen ready in the inbox.
+struct Found {
+  std::string rel, name;
+  std::uint64_t size = 0;
+};
+
+/// One file of a batch, from its claim to its removal from processing/.
+struct Item {
+  std::string id;
+  Meta m;
+  enum class State { Claimed, Refused, Delivering, Done, Failed } state = State::Claimed;
+  std::string why;  ///< Refused: why the entry is not a plain file
+  std::string data;
+  ProcessResult r;
+  std::shared_ptr<const Engine> eng;
+  bool blocked = false, changed = false;
+};
+
 /// Temporaries of a write cut short by a crash (never renamed or linked into place).
 void removeTemporaries(const std::string& dir) {
   std::error_code ec;
@@ -144,11 +162,12 @@ struct Service::Impl {
 
   std::string metaPath(const std::string& id) const { return o.processing + "/" + id + ".meta"; }
 
-  bool writeMeta(const std::string& id, const Meta& m) const {
+  bool writeMeta(const std::string& id, const Meta& m, io::Sync sync) const {
     std::string e;
     return io::writeFileAtomic(
         metaPath(id),
-        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n", &e);
+        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n", &e,
+        0600, sync);
   }
 
   bool readMeta(const std::string& id, Meta& m) const {
@@ -173,17 +192,18 @@ struct Service::Impl {
     if (wd >= 0) watched[rel] = wd;
   }
 
-  void scan(const std::string& rel, std::vector<std::pair<std::string, std::string>>& ready,
+  void scan(const std::string& rel, std::vector<Found>& ready,
             std::map<std::string, Observation>& next);
-  void claim(const std::string& rel, const std::string& name);
-  void finish(const std::string& id);
-  void refuse(const std::string& id, const Meta& m, const std::string& why);
-  void handle(const std::string& id);
-  std::size_t recover();
+  bool claim(const Found& f, Item& item);
+  void prepare(Item& item);
+  void deliver(Item& item);
+  void finish(Item& item);
+  std::vector<std::string> recoverable();
+  bool sync(std::initializer_list<const std::string*> dirs);
 };
 
 void Service::Impl::scan(const std::string& rel,
-                         std::vector<std::pair<std::string, std::string>>& ready,
+                         std::vector<Found>& ready,
                          std::map<std::string, Observation>& next) {
   watch(rel);
   DIR* d = opendir((o.inbox + rel).c_str());
@@ -201,7 +221,7 @@ void Service::Impl::scan(const std::string& rel,
     }
     std::string key = rel + "/" + name;
     if (!refusalReason(st).empty()) {  // links, FIFOs, devices: taken at once, refused after
-      ready.emplace_back(rel, name);
+      ready.push_back({rel, name, 0});
       continue;
     }
     Observation ob = seen.count(key) ? seen[key] : Observation{};
@@ -218,7 +238,7 @@ void Service::Impl::scan(const std::string& rel,
       }
     }
     if (stable) {
-      ready.emplace_back(rel, name);
+      ready.push_back({rel, name, static_cast<std::uint64_t>(st.st_size)});
     } else {
       next[key] = ob;
     }
@@ -227,117 +247,138 @@ void Service::Impl::scan(const std::string& rel,
   for (const auto& sub : dirs) scan(sub, ready, next);
 }
 
-void Service::Impl::claim(const std::string& rel, const std::string& name) {
-  std::string id = newItemId();
-  if (!writeMeta(id, Meta{rel, name, "", ""})) {
-    logLine("cannot write " + metaPath(id));
-    return;
-  }
-  if (rename((o.inbox + rel + "/" + name).c_str(), (o.processing + "/" + id + ".data").c_str())) {
-    if (errno == EXDEV) logLine("processing folder must be on the inbox filesystem");
-    unlink(metaPath(id).c_str());
-    return;
-  }
-  handle(id);
-}
-
-void Service::Impl::finish(const std::string& id) {
-  unlink((o.processing + "/" + id + ".data").c_str());
-  unlink(metaPath(id).c_str());
-}
-
-void Service::Impl::refuse(const std::string& id, const Meta& m, const std::string& why) {
-  std::string outdir = o.outbox + safeRel(m.rel);
-  std::error_code ec;
-  fs::create_directories(outdir, ec);
-  std::string safe = sanitizers::filename_sanitize::sanitizeFilename(m.name);
-  Meta rec = m;
-  if (rec.note.empty()) {
-    rec.note = reserve(outdir, safe + ".blocked.txt");
-    writeMeta(id, rec);
-  }
-  Report r;
-  r.id = id;
-  std::string note =
-      "このファイルは受け付けられませんでした（" + why + "）。\r\nThis entry was refused: " + why +
-      "\r\n元の名前 / Original name: " + m.name + "\r\n受付番号 / Reference: " + id + "\r\n";
+bool Service::Impl::sync(std::initializer_list<const std::string*> dirs) {
+  std::vector<std::string> list;
+  for (const auto* d : dirs) list.push_back(*d);
   std::string err;
-  if (access((outdir + "/" + rec.note).c_str(), F_OK) != 0) deliverAt(outdir, rec.note, note, &err);
-  release(outdir, rec);
-  std::string json = "{\"id\":\"" + id +
-                     "\",\"verdict\":\"refused\",\"reason\":" + jsonString(why) +
-                     ",\"source\":" + jsonString(m.rel + "/" + m.name) + "}\n";
-  io::writeFileAtomic(o.quarantine + "/" + id + ".json", json, &err);
-  rename((o.processing + "/" + id + ".data").c_str(),
-         (o.quarantine + "/" + id + ".refused").c_str());
-  unlink(metaPath(id).c_str());
-  logLine(id + " refused " + m.rel + "/" + m.name + ": " + why);
+  if (io::syncFilesystems(list, &err)) return true;
+  logLine("cannot make the batch durable, it stays in processing: " + err);
+  return false;
 }
 
-void Service::Impl::handle(const std::string& id) {
-  Meta m;
-  if (!readMeta(id, m)) return;
+/// Step 1 (before the batch's first syncfs): the record; step 2 (after it): the rename.
+bool Service::Impl::claim(const Found& f, Item& item) {
+  item.id = newItemId();
+  item.m = Meta{f.rel, f.name, "", ""};
+  if (!writeMeta(item.id, item.m, io::Sync::Deferred)) {
+    logLine("cannot write " + metaPath(item.id));
+    return false;
+  }
+  return true;
+}
+
+/// Reads the claimed file, runs the engine, reserves the output names and records them.
+void Service::Impl::prepare(Item& item) {
+  if (!readMeta(item.id, item.m)) {
+    item.state = Item::State::Failed;
+    return;
+  }
   int pfd = open(o.processing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  std::string why;
-  int fd = pfd >= 0 ? openClaimed(pfd, id + ".data", &why) : -1;
+  int fd = pfd >= 0 ? openClaimed(pfd, item.id + ".data", &item.why) : -1;
   if (pfd >= 0) close(pfd);
-  if (fd < 0) return refuse(id, m, why);
-  std::string data = readFd(fd);
-  close(fd);
-  std::shared_ptr<const Engine> eng = engine();
-  ProcessResult r = eng->processFile(data, m.name, id);
-  std::string safe = sanitizers::filename_sanitize::sanitizeFilename(m.name);
-  bool blocked = r.blocked();
-  bool acted = false;
-  for (const auto& a : r.report.actions) acted = acted || a.action != "kept";
-  bool changed = blocked || acted || r.output != data || r.output_filename != m.name;
-  std::string outdir = o.outbox + safeRel(m.rel);
+  std::string outdir = o.outbox + safeRel(item.m.rel);
   std::error_code ec;
   fs::create_directories(outdir, ec);
-  if (m.out.empty() && !blocked) m.out = reserve(outdir, r.output_filename);
-  if (m.note.empty() && changed) {
-    m.note = reserve(outdir, (blocked ? safe : m.out) + (blocked ? ".blocked.txt" : ".note.txt"));
+  if (fd < 0) {
+    item.state = Item::State::Refused;
+    if (item.m.note.empty()) {
+      item.m.note = reserve(outdir, sanitizers::filename_sanitize::sanitizeFilename(item.m.name) + ".blocked.txt");
+    }
+  } else {
+    item.data = readFd(fd);
+    close(fd);
+    item.eng = engine();
+    item.r = item.eng->processFile(item.data, item.m.name, item.id);
+    std::string safe = sanitizers::filename_sanitize::sanitizeFilename(item.m.name);
+    item.blocked = item.r.blocked();
+    bool acted = false;
+    for (const auto& a : item.r.report.actions) acted = acted || a.action != "kept";
+    item.changed = item.blocked || acted || item.r.output != item.data ||
+                   item.r.output_filename != item.m.name;
+    if (item.m.out.empty() && !item.blocked) item.m.out = reserve(outdir, item.r.output_filename);
+    if (item.m.note.empty() && item.changed) {
+      item.m.note = reserve(outdir, (item.blocked ? safe : item.m.out) +
+                                        (item.blocked ? ".blocked.txt" : ".note.txt"));
+    }
+    item.state = Item::State::Delivering;
   }
-  if (!writeMeta(id, m)) return;
+  if (!writeMeta(item.id, item.m, io::Sync::Deferred)) item.state = Item::State::Failed;
+}
+
+/// Outputs, notes and the quarantine copy, written without fsync: the batch's syncfs follows.
+void Service::Impl::deliver(Item& item) {
+  if (item.state != Item::State::Delivering && item.state != Item::State::Refused) return;
+  const Meta& m = item.m;
+  std::string outdir = o.outbox + safeRel(m.rel);
   std::string err;
-  auto present = [&](const std::string& n) {
-    return access((outdir + "/" + n).c_str(), F_OK) == 0;
-  };
-  if (!m.out.empty() && !present(m.out) && deliverAt(outdir, m.out, r.output, &err) != 0) {
-    return logLine(id + " not delivered, kept in processing: " + err);
+  auto present = [&](const std::string& n) { return access((outdir + "/" + n).c_str(), F_OK) == 0; };
+  const io::Sync later = io::Sync::Deferred;
+  if (item.state == Item::State::Refused) {
+    std::string note = "このファイルは受け付けられませんでした（" + item.why +
+                       "）。\r\nThis entry was refused: " + item.why + "\r\n元の名前 / Original name: " +
+                       m.name + "\r\n受付番号 / Reference: " + item.id + "\r\n";
+    if (!present(m.note)) io::writeFileNew(outdir, m.note, note, &err, 0644, later);
+    release(outdir, m);
+    std::string json = "{\"id\":\"" + item.id + "\",\"verdict\":\"refused\",\"reason\":" +
+                       jsonString(item.why) + ",\"source\":" + jsonString(m.rel + "/" + m.name) + "}\n";
+    io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later);
+    return;
+  }
+  if (!m.out.empty() && !present(m.out) &&
+      io::writeFileNew(outdir, m.out, item.r.output, &err, 0644, later) != 0) {
+    item.state = Item::State::Failed;
+    release(outdir, m);
+    return logLine(item.id + " not delivered, kept in processing: " + err);
   }
   if (!m.note.empty() && !present(m.note)) {
-    deliverAt(outdir, m.note, noteText(m.name, m.out, blocked, r.report, eng->policy().notice), &err);
+    io::writeFileNew(outdir, m.note,
+                     noteText(m.name, m.out, item.blocked, item.r.report, item.eng->policy().notice),
+                     &err, 0644, later);
   }
   release(outdir, m);
-  std::string json = "{\"id\":\"" + id + "\",\"sha256\":\"" + sha256(data) +
+  std::string json = "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) +
                      "\",\"source\":" + jsonString(m.rel + "/" + m.name) + ",\"outbox\":" +
                      jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
-                     ",\"note\":" + jsonString(m.note) + ",\"report\":" + r.report.toJson() + "}\n";
-  if (!io::quarantineStore(o.quarantine, id, data, json, &err)) {
-    return logLine(id + " quarantine failed, kept in processing: " + err);
+                     ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
+  if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {
+    item.state = Item::State::Failed;
+    return logLine(item.id + " quarantine failed, kept in processing: " + err);
   }
-  finish(id);
-  logLine(id + " " + r.report.verdictWord() + " " + m.rel + "/" + m.name +
+}
+
+/// After the outputs are durable: the file leaves processing/ (a refused entry goes to quarantine).
+void Service::Impl::finish(Item& item) {
+  const Meta& m = item.m;
+  if (item.state == Item::State::Refused) {
+    rename((o.processing + "/" + item.id + ".data").c_str(),
+           (o.quarantine + "/" + item.id + ".refused").c_str());
+    unlink(metaPath(item.id).c_str());
+    logLine(item.id + " refused " + m.rel + "/" + m.name + ": " + item.why);
+    return;
+  }
+  if (item.state != Item::State::Delivering) return;
+  unlink((o.processing + "/" + item.id + ".data").c_str());
+  unlink(metaPath(item.id).c_str());
+  item.state = Item::State::Done;
+  logLine(item.id + " " + item.r.report.verdictWord() + " " + m.rel + "/" + m.name +
           (m.out.empty() ? "" : " -> " + m.out));
 }
 
-std::size_t Service::Impl::recover() {
+/// Claimed files a crash (or a failed delivery) left in processing/; stale records are removed.
+std::vector<std::string> Service::Impl::recoverable() {
   std::vector<std::string> ids;
   for (const auto& e : fs::directory_iterator(o.processing)) {
     std::string n = e.path().filename().string();
-    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".meta") == 0)
-      ids.push_back(n.substr(0, n.size() - 5));
-  }
-  for (const auto& id : ids) {
+    if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".meta") != 0) continue;
+    std::string id = n.substr(0, n.size() - 5);
     struct stat st {};
     if (lstat((o.processing + "/" + id + ".data").c_str(), &st) != 0) {
       unlink(metaPath(id).c_str());  // claim never happened, or already finished
     } else {
-      handle(id);
+      ids.push_back(id);
     }
   }
-  return ids.size();
+  return ids;
 }
 
 Service::Service(Options options, EngineGetter engine) : impl_(std::make_unique<Impl>()) {
@@ -375,25 +416,71 @@ bool Service::prepare(std::string* error) {
 }
 
 std::size_t Service::pass() {
-  std::size_t n = impl_->recover();
-  std::vector<std::pair<std::string, std::string>> ready;
+  Impl& d = *impl_;
+  std::vector<std::string> recovered = d.recoverable();
+  std::vector<Found> ready;
   std::map<std::string, Observation> next;
-  impl_->scan("", ready, next);
-  impl_->seen.swap(next);
-  // A few workers: the engine and the fsyncs overlap; delivery itself is serialised.
-  std::size_t workers =
-      std::min<std::size_t>({4, ready.size(), std::max(1u, std::thread::hardware_concurrency())});
-  std::atomic<std::size_t> next_item{0};
-  auto work = [&] {
-    for (std::size_t i; !stop_ && (i = next_item++) < ready.size();) {
-      impl_->claim(ready[i].first, ready[i].second);
+  d.scan("", ready, next);
+  d.seen.swap(next);
+  std::size_t total = recovered.size() + ready.size();
+  // Batches bounded in files and bytes: what one batch holds in memory (inputs and outputs).
+  constexpr std::size_t kBatchFiles = 128;
+  constexpr std::uint64_t kBatchBytes = 64ull << 20;
+  std::size_t at = 0;
+  while (!stop_ && (at < ready.size() || !recovered.empty())) {
+    std::vector<Item> batch;
+    for (auto& id : recovered) batch.push_back(Item{id});
+    recovered.clear();
+    std::vector<std::size_t> fresh;  // indexes into batch of the files claimed now
+    std::uint64_t bytes = 0;
+    for (; at < ready.size() && batch.size() < kBatchFiles && (bytes < kBatchBytes || batch.empty()); ++at) {
+      Item item;
+      if (!d.claim(ready[at], item)) continue;
+      bytes += ready[at].size;
+      fresh.push_back(batch.size());
+      batch.push_back(std::move(item));
     }
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
-  return n + ready.size();
+    // 1. The records are durable before any claim: a crash never leaves a claimed file unknown.
+    if (!fresh.empty() && !d.sync({&d.o.processing})) return total;
+    // 2. Claim by rename (same filesystem); a file gone meanwhile just loses its record.
+    std::vector<Item> claimed;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      bool is_fresh = std::find(fresh.begin(), fresh.end(), i) != fresh.end();
+      if (is_fresh) {
+        const Meta& m = batch[i].m;
+        if (rename((d.o.inbox + m.rel + "/" + m.name).c_str(),
+                   (d.o.processing + "/" + batch[i].id + ".data").c_str()) != 0) {
+          if (errno == EXDEV) logLine("processing folder must be on the inbox filesystem");
+          unlink(d.metaPath(batch[i].id).c_str());
+          continue;
+        }
+      }
+      claimed.push_back(std::move(batch[i]));
+    }
+    // 3. Engine and output names, a few workers (the engine is the CPU part).
+    auto parallel = [&](auto&& fn) {
+      std::size_t workers = std::min<std::size_t>(
+          {4, claimed.size(), std::max(1u, std::thread::hardware_concurrency())});
+      std::atomic<std::size_t> next_item{0};
+      auto work = [&] {
+        for (std::size_t i; (i = next_item++) < claimed.size();) fn(claimed[i]);
+      };
+      std::vector<std::thread> pool;
+      for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+      work();
+      for (auto& th : pool) th.join();
+    };
+    parallel([&](Item& item) { d.prepare(item); });
+    // The claims and the chosen names are durable before anything is delivered, so a retry
+    // after a crash finds the names and never delivers twice.
+    if (!d.sync({&d.o.processing})) return total;
+    // 4. Outputs, notes, quarantine copies; then one syncfs for the outbox and the quarantine.
+    parallel([&](Item& item) { d.deliver(item); });
+    if (!d.sync({&d.o.outbox, &d.o.quarantine})) return total;
+    // 5. Only now does a file leave processing/.
+    for (auto& item : claimed) d.finish(item);
+  }
+  return total;
 }
 
 void Service::run() {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -38,7 +39,8 @@ void syncDir(const std::string& dir) {
 }
 
 /// Writes a uniquely named temporary file in `dir`; returns its path or "".
-std::string writeTemp(const std::string& dir, std::string_view data, unsigned mode, std::string* error) {
+std::string writeTemp(const std::string& dir, std::string_view data, unsigned mode, std::string* error,
+                      Sync sync = Sync::Now) {
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::string tmp = dir + "/.mugai-tmp-" + std::to_string(rd()) + std::to_string(getpid());
@@ -48,7 +50,7 @@ std::string writeTemp(const std::string& dir, std::string_view data, unsigned mo
       fail(error, "cannot create " + tmp);
       return "";
     }
-    bool ok = writeAll(fd, data) && ::fsync(fd) == 0;
+    bool ok = writeAll(fd, data) && (sync == Sync::Deferred || ::fsync(fd) == 0);
     int saved = errno;
     ::close(fd);
     if (!ok) {
@@ -72,9 +74,9 @@ std::string parentOf(const std::string& path) {
 }  // namespace
 
 bool writeFileAtomic(const std::string& path, std::string_view data, std::string* error,
-                     unsigned mode) {
+                     unsigned mode, Sync sync) {
   std::string dir = parentOf(path);
-  std::string tmp = writeTemp(dir, data, mode, error);
+  std::string tmp = writeTemp(dir, data, mode, error, sync);
   if (tmp.empty()) return false;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int saved = errno;
@@ -82,7 +84,42 @@ bool writeFileAtomic(const std::string& path, std::string_view data, std::string
     errno = saved;
     return fail(error, "cannot rename into " + path);
   }
-  syncDir(dir);
+  if (sync == Sync::Now) syncDir(dir);
+  return true;
+}
+
+int writeFileNew(const std::string& dir, const std::string& name, std::string_view data,
+                 std::string* error, unsigned mode, Sync sync) {
+  std::string tmp = writeTemp(dir, data, mode, error, sync);
+  if (tmp.empty()) return -1;
+  // link() fails with EEXIST instead of replacing: no existing file is ever overwritten.
+  int rc = ::link(tmp.c_str(), (dir + "/" + name).c_str());
+  int saved = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0) {
+    errno = saved;
+    fail(error, "cannot place " + name + " in " + dir);
+    return saved == EEXIST ? 1 : -1;
+  }
+  if (sync == Sync::Now) syncDir(dir);
+  return 0;
+}
+
+bool syncFilesystems(const std::vector<std::string>& dirs, std::string* error) {
+  std::vector<dev_t> done;
+  for (const auto& d : dirs) {
+    struct stat st {};
+    if (::stat(d.c_str(), &st) != 0) return fail(error, "cannot stat " + d);
+    if (std::find(done.begin(), done.end(), st.st_dev) != done.end()) continue;
+    int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail(error, "cannot open " + d);
+    int rc = ::syncfs(fd);
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    if (rc != 0) return fail(error, "syncfs " + d);
+    done.push_back(st.st_dev);
+  }
   return true;
 }
 
@@ -110,15 +147,15 @@ std::string writeFileUnique(const std::string& dir, const std::string& name, std
 }
 
 bool quarantineStore(const std::string& dir, const std::string& id, std::string_view original,
-                     const std::string& report_json, std::string* error) {
+                     const std::string& report_json, std::string* error, Sync sync) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     if (error) *error = "cannot create " + dir + ": " + ec.message();
     return false;
   }
-  return writeFileAtomic(dir + "/" + id + ".orig", original, error) &&
-         writeFileAtomic(dir + "/" + id + ".json", report_json + "\n", error);
+  return writeFileAtomic(dir + "/" + id + ".orig", original, error, 0600, sync) &&
+         writeFileAtomic(dir + "/" + id + ".json", report_json + "\n", error, 0600, sync);
 }
 
 }  // namespace mugai::io

@@ -10,13 +10,26 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mugai::io {
+
+/// Now: fsync the file and its folder before returning. Deferred: the caller makes a whole batch
+/// durable at once with syncFilesystems() before relying on it (the file drop's group commit).
+enum class Sync { Now, Deferred };
 
 /// Writes `data` to `path` through a temporary file in the same folder: write, fsync, rename,
 /// fsync the folder. Mode 0600 unless `mode` says otherwise. Replaces an existing file.
 bool writeFileAtomic(const std::string& path, std::string_view data, std::string* error,
-                     unsigned mode = 0600);
+                     unsigned mode = 0600, Sync sync = Sync::Now);
+
+/// Writes `data` as dir/name through a temporary file and link(): never replaces.
+/// Returns 0 when written, 1 when dir/name already exists, -1 on error (*error set).
+int writeFileNew(const std::string& dir, const std::string& name, std::string_view data,
+                 std::string* error, unsigned mode = 0644, Sync sync = Sync::Now);
+
+/// syncfs() once per filesystem holding one of `dirs`; false with *error when one fails.
+bool syncFilesystems(const std::vector<std::string>& dirs, std::string* error);
 
 /// Like writeFileAtomic but never replaces: "name.ext" exists -> "name-1.ext", "name-2.ext"...
 /// Returns the path written (empty on error).
@@ -25,6 +38,6 @@ std::string writeFileUnique(const std::string& dir, const std::string& name, std
 
 /// Keeps an original and its report: DIR/ID.orig and DIR/ID.json (both atomic, 0600).
 bool quarantineStore(const std::string& dir, const std::string& id, std::string_view original,
-                     const std::string& report_json, std::string* error);
+                     const std::string& report_json, std::string* error, Sync sync = Sync::Now);
 
 }  // namespace mugai::io

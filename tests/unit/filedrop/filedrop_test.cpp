@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/io/store.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -128,12 +129,17 @@ TEST_CASE("filedrop: claim opens a plain file and refuses symlink, hard link, FI
 TEST_CASE("filedrop: delivery never overwrites, it numbers instead") {
   TempDir t;
   std::string err;
-  CHECK(deliverUnique(t.path, "report.txt", "one", &err) == "report.txt");
-  CHECK(deliverUnique(t.path, "report.txt", "two", &err) == "report-1.txt");
-  CHECK(deliverUnique(t.path, "report.txt", "three", &err) == "report-2.txt");
+  auto deliver = [&](const std::string& data) {
+    std::string name = pickFreeName(t.path, "report.txt");
+    CHECK(mugai::io::writeFileNew(t.path, name, data, &err) == 0);
+    return name;
+  };
+  CHECK(deliver("one") == "report.txt");
+  CHECK(deliver("two") == "report-1.txt");
+  CHECK(deliver("three") == "report-2.txt");
   CHECK(slurp(t.path + "/report.txt") == "one");
   CHECK(slurp(t.path + "/report-1.txt") == "two");
-  CHECK(deliverAt(t.path, "report.txt", "x", &err) == 1);  // exists: refused, not replaced
+  CHECK(mugai::io::writeFileNew(t.path, "report.txt", "x", &err) == 1);  // exists: not replaced
   CHECK(slurp(t.path + "/report.txt") == "one");
   std::size_t n = 0;
   for (const auto& e : fs::directory_iterator(t.path)) n += e.is_regular_file() ? 1 : 0;
