@@ -15,6 +15,7 @@
 #include "mugai/text/charset.h"
 #include "support/engine_fixture.h"
 #include "support/mail_builder.h"
+#include "support/manifest.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -22,49 +23,9 @@ using namespace mugai;
 
 namespace {
 
-struct Row {
-  std::string path, category, expected;
-};
+using Row = test::ManifestRow;
 
-std::vector<std::string> csvFields(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cur += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cur += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(cur);
-      cur.clear();
-    } else if (c != '\r') {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
-std::vector<Row> manifest(const fs::path& corpus) {
-  std::vector<Row> rows;
-  std::istringstream in(test::readFile(corpus / "MANIFEST.csv"));
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    auto f = csvFields(line);
-    if (f.size() >= 6) rows.push_back({f[0], f[4], f[5]});
-  }
-  return rows;
-}
+std::vector<Row> manifest(const fs::path& corpus) { return test::readManifest(corpus); }
 
 const Engine& engine() { return test::shippedEngine(); }
 
