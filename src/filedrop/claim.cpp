@@ -89,7 +89,9 @@ std::string pickFreeName(const std::string& dir, const std::string& name,
     std::string c = candidate(name, n);
     struct stat st {};
     if (taken && taken(c)) continue;
-    if (lstat((dir + "/" + c).c_str(), &st) != 0 && errno == ENOENT) return c;
+    // Free, or not checkable (the folder is missing or not a folder): the write that follows
+    // fails and reports why; looking further would never end.
+    if (lstat((dir + "/" + c).c_str(), &st) != 0) return c;
   }
 }
 

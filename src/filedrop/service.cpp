@@ -145,6 +145,22 @@ struct Service::Impl {
   std::mutex deliver_mutex;        ///< guards `reserved`
   std::set<std::string> reserved;  ///< outbox paths chosen by a worker, not linked yet
   std::atomic<bool> lease_warned{false};
+  /// Files whose handling failed (engine tempfail, outbox unwritable): retried with backoff
+  /// (1 s, 2 s, 4 s ... 5 min), never dropped. Guarded by deliver_mutex.
+  struct Retry {
+    int attempts = 0;
+    std::int64_t next_ms = 0;
+  };
+  std::map<std::string, Retry> retries;
+  void failed(const std::string& id, const std::string& why) {
+    std::lock_guard<std::mutex> lock(deliver_mutex);
+    Retry& r = retries[id];
+    ++r.attempts;
+    std::int64_t wait = std::min<std::int64_t>(300000, 1000LL << std::min(r.attempts - 1, 9));
+    r.next_ms = nowMs() + wait;
+    logLine(id + " " + why + " (attempt " + std::to_string(r.attempts) + ", next in " +
+            std::to_string(wait / 1000) + " s; the file stays in processing/)");
+  }
 
   /// A free outbox name, reserved until release(): workers never pick the same one.
   std::string reserve(const std::string& dir, const std::string& name) {
@@ -289,6 +305,11 @@ void Service::Impl::prepare(Item& item) {
     close(fd);
     item.eng = engine();
     item.r = item.eng->processFile(item.data, item.m.name, item.id);
+    if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, deadline): retry
+      item.state = Item::State::Failed;
+      failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
+      return;
+    }
     std::string safe = sanitizers::filename_sanitize::sanitizeFilename(item.m.name);
     item.blocked = item.r.blocked();
     bool acted = false;
@@ -328,7 +349,7 @@ void Service::Impl::deliver(Item& item) {
       io::writeFileNew(outdir, m.out, item.r.output, &err, 0644, later) != 0) {
     item.state = Item::State::Failed;
     release(outdir, m);
-    return logLine(item.id + " not delivered, kept in processing: " + err);
+    return failed(item.id, "not delivered: " + err);
   }
   if (!m.note.empty() && !present(m.note)) {
     io::writeFileNew(outdir, m.note,
@@ -342,7 +363,7 @@ void Service::Impl::deliver(Item& item) {
                      ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
   if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {
     item.state = Item::State::Failed;
-    return logLine(item.id + " quarantine failed, kept in processing: " + err);
+    return failed(item.id, "quarantine failed: " + err);
   }
 }
 
@@ -360,6 +381,10 @@ void Service::Impl::finish(Item& item) {
   unlink((o.processing + "/" + item.id + ".data").c_str());
   unlink(metaPath(item.id).c_str());
   item.state = Item::State::Done;
+  {
+    std::lock_guard<std::mutex> lock(deliver_mutex);
+    retries.erase(item.id);
+  }
   logLine(item.id + " " + item.r.report.verdictWord() + " " + m.rel + "/" + m.name +
           (m.out.empty() ? "" : " -> " + m.out));
 }
@@ -374,9 +399,11 @@ std::vector<std::string> Service::Impl::recoverable() {
     struct stat st {};
     if (lstat((o.processing + "/" + id + ".data").c_str(), &st) != 0) {
       unlink(metaPath(id).c_str());  // claim never happened, or already finished
-    } else {
-      ids.push_back(id);
+      continue;
     }
+    std::lock_guard<std::mutex> lock(deliver_mutex);
+    auto r = retries.find(id);
+    if (r == retries.end() || r->second.next_ms <= nowMs()) ids.push_back(id);
   }
   return ids;
 }

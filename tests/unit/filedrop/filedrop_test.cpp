@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "mugai/io/store.h"
@@ -99,6 +100,41 @@ TEST_CASE("filedrop: a writer that pauses longer than the settle time is not tak
   CHECK_FALSE(fs::exists(o.inbox + "/alice/report.txt"));
   REQUIRE(fs::exists(o.outbox + "/alice/report.txt"));
   CHECK(slurp(o.outbox + "/alice/report.txt") == "first half\nsecond half\n");
+}
+
+TEST_CASE("filedrop: a file that cannot be delivered stays claimed and is retried, never lost") {
+  TempDir t;
+  Options o;
+  o.inbox = t.path + "/in";
+  o.outbox = t.path + "/out";
+  o.quarantine = t.path + "/q";
+  o.settle_ms = 0;
+  fs::create_directories(o.inbox + "/bob");
+  fs::create_directories(o.outbox);
+  writeFile(o.outbox + "/bob", "a file where bob's outbox folder should be");
+  std::vector<std::string> errors;
+  std::shared_ptr<const mugai::Engine> engine =
+      mugai::makeEngine((mugai::test::sourceDir() / "rules" / "default.yaml").string(), errors);
+  REQUIRE(engine);
+  Service svc(o, [&] { return engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  writeFile(o.inbox + "/bob/memo.txt", "memo\n");
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/bob/memo.txt"));  // claimed ...
+  std::size_t waiting = 0;
+  for (const auto& e : fs::directory_iterator(o.quarantine + "/processing")) {
+    waiting += e.path().extension() == ".data" ? 1 : 0;
+  }
+  CHECK(waiting == 1);  // ... and kept in processing/, not dropped
+  fs::remove(o.outbox + "/bob");
+  for (int i = 0; i < 40 && !fs::exists(o.outbox + "/bob/memo.txt"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first retry waits 1 s
+    svc.pass();
+  }
+  REQUIRE(fs::exists(o.outbox + "/bob/memo.txt"));
+  CHECK(slurp(o.outbox + "/bob/memo.txt") == "memo\n");
+  CHECK(fs::is_empty(o.quarantine + "/processing"));
 }
 
 TEST_CASE("filedrop: claim opens a plain file and refuses symlink, hard link, FIFO, device") {
