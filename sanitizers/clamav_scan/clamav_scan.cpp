@@ -7,6 +7,13 @@ namespace {
 
 constexpr std::string_view kEncryptedPrefix = "Heuristics.Encrypted.";
 
+/// libclamav's macro heuristic (CL_SCAN_HEURISTIC_MACROS): "this document carries a VBA/XLM
+/// project", not "this is malware". It becomes content.active, which the pipeline lets through
+/// to a rebuilder (and nowhere else) and requires gone from the rebuilt output.
+bool isMacroHeuristic(std::string_view signature) {
+  return signature.rfind("Heuristics.", 0) == 0 && signature.find("Macros") != std::string_view::npos;
+}
+
 /// Signature names come from our databases and libclamav, but keep reports plain anyway.
 std::string printable(std::string_view s) {
   constexpr std::size_t kMax = 200;
@@ -29,6 +36,11 @@ Outcome outcomeFor(const ScanResult& result, std::string_view stage) {
       return o;
     }
     case ScanResult::Status::Infected: {
+      if (isMacroHeuristic(signature)) {
+        Outcome o = Outcome::fail(Reason::ContentActive, "signature " + signature);
+        o.findings.push_back({"av", "macros"});
+        return o;
+      }
       Outcome o = Outcome::fail(Reason::AvInfected, "signature " + signature);
       o.detections.push_back({signature, std::string(stage)});
       o.findings.push_back({"av", "infected"});

@@ -171,8 +171,8 @@ bool claimsMarkup(const Part& part) {
 /// When a chain changed the part (and scan_output is on), its output goes through the scan chain
 /// too; returns the refusal when the scan does not let it pass.
 std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run, bool body,
-                                       WalkState& s) {
-  if (!run.modified || !s.policy.scan_output) return std::nullopt;
+                                       WalkState& s, bool always = false) {
+  if (!run.modified || (!s.policy.scan_output && !always)) return std::nullopt;
   std::size_t before = s.report.detections.size();
   ChainRun again = runChain(s.policy.scan, run.part, s);
   markOutputStage(s, before);
@@ -264,10 +264,26 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   }
   // 1. Scan the original bytes, whatever they are.
   ChainRun scanned = runChain(s.policy.scan, part, s);
+  // Macros (content.active) are what a rebuilder takes out: such a part may go on, but only to a
+  // sanitize chain that changes it, and its output must then scan clean (step 4).
+  const bool active_pending = scanned.verdict >= Verdict::PartRemoved &&
+                              scanned.verdict < Verdict::TempFail &&
+                              scanned.reason == Reason::ContentActive && !body_candidate;
+  ChainRun active_refusal;
+  if (active_pending) {
+    active_refusal = scanned;
+    scanned.verdict = Verdict::Pass;
+    scanned.reason = Reason::Kept;
+    scanned.findings = {{"active_content", scanned.detail + " (to be removed by the rebuilder)"}};
+  }
   if (scanned.verdict >= Verdict::PartRemoved) {
     return refuse(part, body_candidate, scanned.verdict, scanned.reason, scanned.step,
                   scanned.detail, std::move(scanned.findings), s);
   }
+  auto refuseActive = [&](const std::string& why) {
+    return refuse(part, false, active_refusal.verdict, Reason::ContentActive, active_refusal.step,
+                  active_refusal.detail + ": " + why, std::move(active_refusal.findings), s);
+  };
   if (scanned.modified) scanned.part = part;  // the scan chain only judges: route the original
   bool body = body_candidate && isBodyTextType(part.detected.mime);
   if (body) {
@@ -313,6 +329,9 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
                     "rules.type_mismatch", *why, std::move(scanned.findings), s);
     }
   }
+  if (active_pending && action != Action::Sanitize && action != Action::Block) {
+    return refuseActive("no rebuilder for " + route_type + " in the rules");
+  }
   if (action == Action::Remove || action == Action::Block) {
     Reason r = action == Action::Block ? Reason::TypeBlocked : Reason::TypeRemoved;
     Verdict v = effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
@@ -327,8 +346,9 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
       return refuse(part, false, run.verdict, run.reason, run.step, run.detail,
                     std::move(run.findings), s);
     }
-    // 4. Scan what the chain produced, too.
-    if (auto refused = rescanOutput(part, run, false, s)) return *refused;
+    if (active_pending && !run.modified) return refuseActive("the rebuilder left the file as it was");
+    // 4. Scan what the chain produced, too (always, when the original carried macros).
+    if (auto refused = rescanOutput(part, run, false, s, active_pending)) return *refused;
     return keepAttachment(part, run, s);
   }
   return keepAttachment(part, scanned, s);

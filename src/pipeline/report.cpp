@@ -1,5 +1,6 @@
 #include "mugai/pipeline/report.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "mugai/text/charset.h"
@@ -15,11 +16,32 @@ void field(std::string& out, const char* key, const std::string& value, bool com
   if (comma) out += ',';
 }
 
+/// Findings as one JSON object: a key found once maps to its text, a key found again ("removed"
+/// for each thing a rebuilder took out) maps to the array of its texts, in order. Duplicate keys
+/// would be legal JSON text, but every reader keeps only one of them.
 void findingsJson(std::string& out, const std::vector<Finding>& findings) {
   out += "\"findings\":{";
-  for (std::size_t i = 0; i < findings.size(); ++i) {
-    out += jsonString(findings[i].key, 64) + ":" + jsonString(findings[i].value);
-    if (i + 1 < findings.size()) out += ',';
+  std::vector<std::string> keys;
+  for (const auto& f : findings) {
+    if (std::find(keys.begin(), keys.end(), f.key) == keys.end()) keys.push_back(f.key);
+  }
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    std::vector<const std::string*> values;
+    for (const auto& f : findings) {
+      if (f.key == keys[k]) values.push_back(&f.value);
+    }
+    out += jsonString(keys[k], 64) + ":";
+    if (values.size() == 1) {
+      out += jsonString(*values[0]);
+    } else {
+      out += '[';
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        out += jsonString(*values[i]);
+        if (i + 1 < values.size()) out += ',';
+      }
+      out += ']';
+    }
+    if (k + 1 < keys.size()) out += ',';
   }
   out += '}';
 }

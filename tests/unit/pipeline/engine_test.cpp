@@ -222,3 +222,17 @@ TEST_CASE("a kept Shift_JIS CSV attachment keeps its bytes and its charset label
   });
   REQUIRE(found);
 }
+
+TEST_CASE("report findings: a key found several times keeps every value, in order", "[report]") {
+  Report rep;
+  rep.id = "R1";
+  ActionRecord a;
+  a.action = "rebuilt";
+  a.findings = {{"removed", "word/vbaProject.bin"}, {"removed", "word/activeX/activeX1.xml"},
+                {"neutralised", "file://server/t.dotm"}};
+  rep.actions.push_back(a);
+  std::string j = rep.toJson();
+  INFO(j);
+  REQUIRE(j.find("\"findings\":{\"removed\":[\"word/vbaProject.bin\",\"word/activeX/activeX1.xml\"],"
+                 "\"neutralised\":\"file://server/t.dotm\"}") != std::string::npos);
+}
