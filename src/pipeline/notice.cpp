@@ -17,6 +17,16 @@ std::string fill(std::string tmpl, const std::string& name, const std::string& r
   return tmpl;
 }
 
+/// A rebuilder names what it took out ("removed", "removed_member", "neutralised", "dropped"):
+/// only then is staff told that something was removed (a rebuild that dropped nothing but
+/// unused bytes is in the report, not in the notice).
+bool removedSomething(const ActionRecord& a) {
+  for (const auto& f : a.findings) {
+    if (f.key.rfind("removed", 0) == 0 || f.key == "neutralised" || f.key == "dropped") return true;
+  }
+  return false;
+}
+
 std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (a.action == "removed") return "removed";
   if (a.action == "blocked") return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
@@ -24,7 +34,8 @@ std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (a.action == "renamed") return "renamed";
   if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
   if (a.action == "converted") return "converted";
-  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") return "rebuilt";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") return removedSomething(a) ? "rebuilt" : "";
+  if (a.action == "rebuilt" && a.reason == "cdr.converted") return "reformatted";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
   return "";
 }
@@ -32,6 +43,7 @@ std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
 /// The older, more general item a newer key falls back to when a rules file lacks it.
 std::string fallbackKey(const std::string& key) {
   if (key == "converted_body" || key == "rebuilt") return "converted";
+  if (key == "reformatted") return "rebuilt";
   if (key == "blocked_message") return "blocked";
   return "";
 }

@@ -348,7 +348,7 @@ void Loader::loadNotice(const YAML::Node& n) {
   pair("blocked", nt.blocked_ja, nt.blocked_en);
   pair("footer", nt.footer_ja, nt.footer_en);
   if (n["items"]) {
-    checkKeys(n["items"], "notice.items", {"removed", "converted", "converted_body", "rebuilt", "renamed", "blocked", "blocked_message"});
+    checkKeys(n["items"], "notice.items", {"removed", "converted", "converted_body", "rebuilt", "reformatted", "renamed", "blocked", "blocked_message"});
     if (n["items"].IsMap()) {
       for (const auto& kv : n["items"]) {
         std::string item = kv.first.as<std::string>("");

@@ -1,0 +1,49 @@
+// The notice staff read: one line per thing that changed, in words that are true for it.
+#include <catch2/catch.hpp>
+
+#include "src/pipeline/walker.h"
+#include "support/engine_fixture.h"
+
+using namespace mugai;
+
+namespace {
+
+ActionRecord rebuilt(const std::string& name, const std::string& reason, std::vector<Finding> f) {
+  ActionRecord a;
+  a.part = "2";
+  a.filename = name;
+  a.action = "rebuilt";
+  a.reason = reason;
+  a.findings = std::move(f);
+  return a;
+}
+
+std::string notice(const std::vector<ActionRecord>& actions) {
+  Report r;
+  r.id = "N1";
+  r.actions = actions;
+  return pipeline::buildNotice(test::shippedEngine().policy().notice, r, false, true);
+}
+
+}  // namespace
+
+TEST_CASE("notice: a rebuild that removed something says so, in both languages", "[notice]") {
+  std::string n = notice({rebuilt("見積書.docm", "cdr.rebuilt", {{"removed", "word/vbaProject.bin"}})});
+  INFO(n);
+  CHECK(n.find("「見積書.docm」からマクロなどの危険な部分を取り除きました") != std::string::npos);
+  CHECK(n.find("Active content (macros, scripts, embedded objects) was removed from \"見積書.docm\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("notice: a rebuild that removed nothing is not announced as a removal", "[notice]") {
+  // An image re-encoded without metadata to strip, an OLE2 file rewritten without slack space:
+  // the report has it, the notice does not claim macros were removed.
+  CHECK(notice({rebuilt("photo.jpg", "cdr.rebuilt", {{"applied", "orientation 6"}})}).empty());
+}
+
+TEST_CASE("notice: a file converted to another format is not called plain text", "[notice]") {
+  std::string n = notice({rebuilt("資料.lzh", "cdr.converted", {{"members", "3"}})});
+  INFO(n);
+  CHECK(n.find("「資料.lzh」を安全な形式に変換しました") != std::string::npos);
+  CHECK(n.find("テキスト形式") == std::string::npos);
+}
