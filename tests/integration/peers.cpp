@@ -42,6 +42,9 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
     dup2(out_fd, 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
+    // Nothing of the test process leaks into the peer: a file another test thread is still
+    // writing would otherwise stay open for writing in the child, for as long as it runs.
+    close_range(3, ~0U, 0);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -48,6 +48,7 @@ ToolResult runTool(const std::vector<std::string>& argv, std::chrono::millisecon
     dup2(fds[1], 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
+    close_range(3, ~0U, 0);  // no descriptor of the test process leaks into the tool
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
