@@ -464,6 +464,7 @@ TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says
   std::string line;
   auto s = makeSanitizer();
   int seen = 0, rebuilt = 0, encrypted = 0, failed = 0;
+  std::string refused;
   while (std::getline(manifest, line)) {
     if (line.rfind("\"pdf/", 0) != 0) continue;
     std::string rel = line.substr(1, line.find('"', 1) - 1);
@@ -477,6 +478,10 @@ TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says
       CHECK(o.reason == Reason::ContentEncrypted);
       CHECK_FALSE(o.replacement);
     }
+    // "PDF encrypted with an empty user password: must be decrypted and sanitised"
+    if (line.find("encrypted with an empty user password") != std::string::npos ||
+        line.find("encrypted with empty user password") != std::string::npos)
+      CHECK(o.verdict == Verdict::Modified);
     if (o.verdict == Verdict::Modified) {
       ++rebuilt;
       REQUIRE(o.replacement);
@@ -485,9 +490,10 @@ TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says
       CHECK((o.reason == Reason::ContentEncrypted || o.reason == Reason::CdrFailed));
       CHECK_FALSE(o.replacement);
       (o.reason == Reason::ContentEncrypted ? encrypted : failed)++;
+      refused += "\n  " + rel + ": " + std::string(mugai::reasonInfo(o.reason).name) + " (" + o.detail + ")";
     }
   }
   WARN("corpus pdf: " << seen << " files, " << rebuilt << " rebuilt, " << encrypted << " encrypted, " << failed
-                      << " failed closed");
+                      << " failed closed:" << refused);
   CHECK(seen > 0);
 }
