@@ -148,12 +148,12 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
     }
 
     QPDFWriter w(out);
-    w.setOutputMemory();
+    StringSink sink(output);
+    w.setOutputPipeline(&sink);
     w.setStreamDataMode(qpdf_s_preserve);  // JPEGs as they are; content streams are tiny
     w.setLinearization(false);
     w.registerProgressReporter(deadlineReporter(ctx.budget));
     w.write();
-    output = writerOutput(w);
   } catch (const BudgetHit& hit) {
     return Outcome::fail(hit.reason, "pdf: limit reached while flattening");
   } catch (const std::exception&) {

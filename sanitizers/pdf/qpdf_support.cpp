@@ -1,6 +1,5 @@
 #include "sanitizers/pdf/qpdf_support.h"
 
-#include <qpdf/Buffer.hh>
 #include <qpdf/QPDFLogger.hh>
 
 #include <algorithm>
@@ -35,12 +34,6 @@ class DeadlineReporter : public QPDFWriter::ProgressReporter {
 
 std::shared_ptr<QPDFWriter::ProgressReporter> deadlineReporter(const Budget& budget) {
   return std::make_shared<DeadlineReporter>(budget);
-}
-
-std::string writerOutput(QPDFWriter& writer) {
-  std::shared_ptr<Buffer> buf = writer.getBufferSharedPointer();
-  if (!buf || buf->getSize() == 0) return {};
-  return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
 }
 
 void RemovedLog::add(const std::string& kind, const std::string& detail) {

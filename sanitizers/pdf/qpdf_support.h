@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <qpdf/Pipeline.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFWriter.hh>
 
@@ -29,8 +30,20 @@ void makeQuiet(QPDF& pdf);
 /// Lets QPDFWriter::write() stop once the message deadline has passed (throws BudgetHit).
 std::shared_ptr<QPDFWriter::ProgressReporter> deadlineReporter(const Budget& budget);
 
-/// The output of a finished QPDFWriter (setOutputMemory) as a string.
-std::string writerOutput(QPDFWriter& writer);
+/// QPDFWriter output straight into a string the caller reserved: one allocation, no copy
+/// (setOutputMemory grows a buffer by doubling and copies it out again; on a 20 MB file the
+/// copies and page faults cost more than qpdf's own work).
+class StringSink : public Pipeline {
+ public:
+  explicit StringSink(std::string& out) : Pipeline("output", nullptr), out_(out) {}
+  void write(unsigned char const* data, size_t len) override {
+    out_.append(reinterpret_cast<const char*>(data), len);
+  }
+  void finish() override {}
+
+ private:
+  std::string& out_;
+};
 
 /// One finding per removed thing, bounded: the first few of each kind verbatim, then a count.
 /// A 1000-page document with /AA on every page yields 3 lines + "/AA: 997 more", not 1000.

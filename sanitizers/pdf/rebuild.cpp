@@ -277,7 +277,9 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
     Scrubber(pdf, options, ctx, log).run(pages);
 
     QPDFWriter w(pdf);
-    w.setOutputMemory();
+    output.reserve(part.data.size() + part.data.size() / 16 + 4096);  // the rebuild is about as large
+    StringSink sink(output);
+    w.setOutputPipeline(&sink);
     w.setObjectStreamMode(qpdf_o_preserve);
     // Copy stream data as it is: no decoding, no recompression (speed, and fidelity of images).
     w.setStreamDataMode(qpdf_s_preserve);
@@ -285,7 +287,6 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
     w.setLinearization(false);
     w.registerProgressReporter(deadlineReporter(ctx.budget));
     w.write();
-    output = writerOutput(w);
   } catch (const BudgetHit& hit) {
     return Outcome::fail(hit.reason, "pdf: limit reached while rebuilding");
   } catch (const TooDeep&) {
