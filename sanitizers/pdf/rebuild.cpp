@@ -16,6 +16,7 @@
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -92,6 +93,18 @@ const std::set<std::string>& badAnnotations() {
   return s;
 }
 
+/// A /URI target that only opens a web page or a mail form. Anything else (file:, UNC paths
+/// that leak NTLM credentials, javascript:, data:, custom app schemes) goes even with links: keep.
+bool webLink(QPDFObjectHandle uri) {
+  if (!uri.isString()) return false;
+  std::string u = uri.getStringValue();
+  std::size_t i = 0;
+  while (i < u.size() && (u[i] == ' ' || u[i] == '\t' || u[i] == '\r' || u[i] == '\n')) ++i;
+  std::string head;
+  for (; i < u.size() && head.size() < 8; ++i) head.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(u[i]))));
+  return head.rfind("http://", 0) == 0 || head.rfind("https://", 0) == 0 || head.rfind("mailto:", 0) == 0;
+}
+
 class Scrubber {
  public:
   Scrubber(QPDF& pdf, const Options& options, MessageContext& ctx, RemovedLog& log)
@@ -134,7 +147,7 @@ class Scrubber {
     if (s.isName()) {
       std::string a = s.getName();
       if (badActions().count(a)) return a.substr(1) + " action";
-      if (a == "/URI" && options_.remove_links) return "URI action";
+      if (a == "/URI" && (options_.remove_links || !webLink(d.getKey("/URI")))) return "URI action";
     }
     if (d.hasKey("/JS")) return "JavaScript action";
     QPDFObjectHandle sub = d.getKey("/Subtype");

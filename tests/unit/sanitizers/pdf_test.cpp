@@ -427,6 +427,114 @@ TEST_CASE("pdf: limits - object count, deadline, decoded bytes", "[pdf]") {
   }
 }
 
+TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd links, nesting, bombs", "[pdf]") {
+  auto s = makeSanitizer();
+  Harness h;
+  SECTION("a GoTo open action whose /Next chain loops and hides JavaScript") {
+    std::string in = buildPdf(2, [](QPDF& pdf, std::vector<QOH>& pages) {
+      QOH a = pdf.makeIndirectObject(parse(pdf, "<< /S /GoTo /D [0 /Fit] >>"));
+      QOH b = pdf.makeIndirectObject(parse(pdf, "<< /S /GoTo /D [0 /Fit] >>"));
+      QOH js = pdf.makeIndirectObject(parse(pdf, "<< /S /JavaScript /JS (evil) >>"));
+      a.replaceKey("/Next", QOH::newArray(std::vector<QOH>{b, js}));
+      b.replaceKey("/Next", a);  // a -> b -> a
+      pages[1].replaceKey("/AA", QOH::newDictionary());
+      pages[1].getKey("/AA").replaceKey("/O", a);
+      // An outline entry running the same chain, and a page that refers to itself.
+      QOH outline = pdf.makeIndirectObject(parse(pdf, "<< /Title (x) >>"));
+      outline.replaceKey("/A", a);
+      QOH outlines = pdf.makeIndirectObject(parse(pdf, "<< /Type /Outlines /Count 1 >>"));
+      outlines.replaceKey("/First", outline);
+      outlines.replaceKey("/Last", outline);
+      outline.replaceKey("/Parent", outlines);
+      pdf.getRoot().replaceKey("/Outlines", outlines);
+      pages[0].replaceKey("/Self", pages[0]);
+    });
+    Outcome o = h.run(*s, in);
+    INFO(o.detail << findingsText(o));
+    REQUIRE(o.verdict == Verdict::Modified);
+    CHECK(hasFinding(o, "JavaScript action"));
+    CHECK(hasFinding(o, "/AA on page 2"));
+    if (!mt::toolMissing("qpdf")) {
+      std::string qdf = checkWithQpdf(o.replacement->data);
+      CHECK(namesFound(qdf, {"/GoTo", "/Outlines"}).size() == 2);  // navigation stays
+    }
+  }
+  SECTION("names written with #xx escapes are the same names") {
+    std::string in = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
+      pages[0].replaceKey("/AA", parse(pdf, "<< /O << /S /JavaScript /JS (1) >> >>"));
+      pdf.getRoot().replaceKey("/OpenAction", parse(pdf, "<< /S /Launch /F (cmd.exe) >>"));
+    });
+    // /J#53 is /JS, /A#41 is /AA, /#4Aava#53cript is /JavaScript, /Launc#68 is /Launch
+    auto replaceAll = [&in](const std::string& from, const std::string& to) {
+      for (std::size_t at = in.find(from); at != std::string::npos; at = in.find(from, at + to.size()))
+        in.replace(at, from.size(), to);
+    };
+    replaceAll("/JavaScript", "/#4Aava#53cript");
+    replaceAll("/JS ", "/J#53 ");
+    replaceAll("/AA ", "/A#41 ");
+    replaceAll("/Launch", "/Launc#68");
+    REQUIRE(in.find("/J#53") != std::string::npos);
+    Outcome o = h.run(*s, in);  // offsets moved: qpdf rebuilds the xref
+    INFO(o.detail << findingsText(o));
+    REQUIRE(o.verdict == Verdict::Modified);
+    CHECK(hasFinding(o, "/AA on page 1"));
+    CHECK(hasFinding(o, "/OpenAction"));
+    if (!mt::toolMissing("qpdf")) checkWithQpdf(o.replacement->data);
+    CHECK(o.replacement->data.find('#') == std::string::npos);
+  }
+  SECTION("links: keep keeps web and mail links only") {
+    std::string in = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
+      for (const char* uri : {"https://www.example.org/", "MAILTO:a@example.org", "file:///C:/Windows/system32/calc.exe",
+                              "\\\\\\\\attacker.example\\\\share\\\\x", "javascript:app.alert(1)"}) {
+        QOH link = parse(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] >>");
+        QOH action = parse(pdf, "<< /S /URI >>");
+        action.replaceKey("/URI", QOH::newString(uri));
+        link.replaceKey("/A", action);
+        addAnnot(pages[0], pdf.makeIndirectObject(link));
+      }
+    });
+    Outcome o = h.run(*s, in);
+    REQUIRE(o.verdict == Verdict::Modified);
+    INFO(findingsText(o));
+    CHECK(findingsText(o).find("URI action") != std::string::npos);
+    const std::string& out = o.replacement->data;
+    CHECK(out.find("https://www.example.org/") != std::string::npos);
+    CHECK(out.find("MAILTO:a@example.org") != std::string::npos);
+    CHECK(out.find("calc.exe") == std::string::npos);
+    CHECK(out.find("attacker.example") == std::string::npos);
+    CHECK(out.find("javascript:") == std::string::npos);
+  }
+  SECTION("direct objects nested deeper than 100 levels fail closed") {
+    std::string in = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
+      pages[0].replaceKey("/Deep", parse(pdf, std::string(150, '[') + std::string(150, ']')));
+    });
+    Outcome o = h.run(*s, in);
+    CHECK(o.reason == Reason::CdrFailed);
+  }
+  SECTION("a flate bomb in page content stops at expanded_size_limit") {
+    std::string in = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
+      // 4 MiB of spaces, Flate-compressed by the writer below (a few KB).
+      QOH bomb = pdf.newStream(std::string(4 << 20, ' '));
+      pages[0].replaceKey("/Contents", QOH::newArray(std::vector<QOH>{pages[0].getKey("/Contents"), bomb}));
+    });
+    // buildPdf writes uncompressed; compress this one so the bomb is small on the wire.
+    QPDF q;
+    q.setSuppressWarnings(true);
+    q.processMemoryFile("bomb", in.data(), in.size());
+    QPDFWriter w(q);
+    w.setOutputMemory();
+    w.setCompressStreams(true);
+    w.write();
+    auto buf = w.getBufferSharedPointer();
+    std::string packed(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
+    REQUIRE(packed.size() < 100000);
+    Harness tight;
+    tight.limits.expanded_size_limit = 1 << 20;
+    CHECK(tight.run(*s, packed).reason == Reason::LimitExpandedSize);
+    CHECK(h.run(*s, packed).verdict == Verdict::Modified);  // 4 MiB is within the default
+  }
+}
+
 TEST_CASE("pdf: flatten renders pages to images - same page count, no fonts, no active content", "[pdf]") {
   auto s = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "72"}});
   Harness h;
