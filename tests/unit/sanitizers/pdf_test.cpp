@@ -605,3 +605,34 @@ TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says
                       << " failed closed:" << refused);
   CHECK(seen > 0);
 }
+
+TEST_CASE("pdf: corpus - flatten renders every readable PDF to an image-only PDF", "[pdf][corpus]") {
+  auto corpus = MUGAI_REQUIRE_CORPUS();
+  if (!corpus || mt::toolMissing("qpdf")) return;
+  std::ifstream manifest(*corpus / "MANIFEST.csv");
+  std::string line;
+  auto s = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});  // low dpi: this is about robustness
+  int seen = 0, converted = 0;
+  std::string refused;
+  while (std::getline(manifest, line)) {
+    if (line.rfind("\"pdf/", 0) != 0) continue;
+    std::string rel = line.substr(1, line.find('"', 1) - 1);
+    ++seen;
+    INFO(rel);
+    Harness h;
+    Outcome o = h.run(*s, mt::readFile(*corpus / rel));
+    INFO(o.detail);
+    if (line.find("needing a user password") != std::string::npos) CHECK(o.reason == Reason::ContentEncrypted);
+    if (o.verdict == Verdict::Modified) {
+      ++converted;
+      CHECK(o.reason == Reason::CdrConverted);
+      std::string qdf = checkWithQpdf(o.replacement->data);
+      CHECK(namesFound(qdf, {"/Font", "/Annots", "/URI"}).empty());
+    } else {
+      CHECK_FALSE(o.replacement);
+      refused += "\n  " + rel + ": " + std::string(mugai::reasonInfo(o.reason).name) + " (" + o.detail + ")";
+    }
+  }
+  WARN("corpus pdf flatten: " << seen << " files, " << converted << " converted, refused:" << refused);
+  CHECK(seen > 0);
+}
