@@ -6,7 +6,9 @@
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <functional>
 #include <memory>
 #include <sstream>
@@ -533,6 +535,29 @@ TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd li
     CHECK(tight.run(*s, packed).reason == Reason::LimitExpandedSize);
     CHECK(h.run(*s, packed).verdict == Verdict::Modified);  // 4 MiB is within the default
   }
+}
+
+TEST_CASE("pdf: one shared sanitizer used from several threads gives the same result", "[pdf]") {
+  auto rebuild = makeSanitizer();
+  auto flatten = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});
+  const std::string in = hostilePdf();
+  Harness ref;
+  const std::string expected = findingsText(ref.run(*rebuild, in));
+  std::atomic<int> same{0}, flattened{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        Harness h;
+        if (findingsText(h.run(*rebuild, in)) == expected) ++same;
+        Harness hf;
+        if (hf.run(*flatten, in).reason == Reason::CdrConverted) ++flattened;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(same == 20);
+  CHECK(flattened == 20);
 }
 
 TEST_CASE("pdf: flatten renders pages to images - same page count, no fonts, no active content", "[pdf]") {
