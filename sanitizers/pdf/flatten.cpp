@@ -27,6 +27,7 @@
 #include <mutex>
 
 #include "sanitizers/pdf/pdf.h"
+#include "sanitizers/pdf/prescan.h"
 #include "sanitizers/pdf/qpdf_support.h"
 
 namespace mugai::sanitizers::pdf {
@@ -69,6 +70,9 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
   quietPoppler();
   if (part.data.size() > static_cast<std::size_t>(INT_MAX)) return Outcome::fail(Reason::CdrFailed, "pdf: too large to render");
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
+  // poppler, like qpdf, sizes its xref table from what the file declares (see prescan.h).
+  if (std::uint64_t declared = declaredObjectCount(part.data); declared > ctx.limits.document_object_limit + 1)
+    return Outcome::fail(Reason::LimitDocumentObjects, "pdf: declares " + std::to_string(declared) + " objects");
   std::string output;
   int page_count = 0;
   try {

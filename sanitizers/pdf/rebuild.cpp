@@ -21,6 +21,7 @@
 #include <set>
 
 #include "sanitizers/pdf/pdf.h"
+#include "sanitizers/pdf/prescan.h"
 #include "sanitizers/pdf/qpdf_support.h"
 
 namespace mugai::sanitizers::pdf {
@@ -265,6 +266,9 @@ class Scrubber {
 Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx) {
   // qpdf keeps its object model (and decrypted strings) in memory: about the input's size.
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
+  // Before qpdf sees it: qpdf 11.3 would build whatever xref table the file declares.
+  if (std::uint64_t declared = declaredObjectCount(part.data); declared > ctx.limits.document_object_limit + 1)
+    return Outcome::fail(Reason::LimitDocumentObjects, "pdf: declares " + std::to_string(declared) + " objects");
   RemovedLog log;
   std::string output;
   bool decrypted = false;

@@ -1,6 +1,8 @@
 // sanitizer.pdf: fixtures built with qpdf at test time (text pages plus every kind of active
 // content), checked with independent tools: qpdf --check, a QDF dump searched for the removed
 // keys, pdftotext for the text, clamscan with the repo's test signatures for the embedded EICAR.
+#include <qpdf/Pl_Buffer.hh>
+#include <qpdf/Pl_Flate.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "sanitizers/pdf/pdf.h"
+#include "sanitizers/pdf/prescan.h"
 #include "support/test_support.h"
 #include "support/tools.h"
 
@@ -535,6 +538,54 @@ TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd li
     CHECK(tight.run(*s, packed).reason == Reason::LimitExpandedSize);
     CHECK(h.run(*s, packed).verdict == Verdict::Modified);  // 4 MiB is within the default
   }
+}
+
+TEST_CASE("pdf: declared object counts are read before qpdf parses (xref stream bomb)", "[pdf]") {
+  using mp::declaredObjectCount;
+  CHECK(declaredObjectCount("trailer << /Size 42 /Root 1 0 R >>") == 42);
+  CHECK(declaredObjectCount("<< /#53ize 9000 >>") == 9000);              // #xx escapes decode
+  CHECK(declaredObjectCount("<< /Size % comment\n 77 >>") == 77);        // comments are white space
+  CHECK(declaredObjectCount("<< /Index [0 10 500 2000000] /Size 12 >>") == 2000010);
+  CHECK(declaredObjectCount("<< /FunctionType 0 /Size [2 2] /Sizes 99999999 >>") == 0);
+  CHECK(declaredObjectCount("/Size") == 0);
+  CHECK(declaredObjectCount("/Size 99999999999999999999999999") == (UINT64_C(1) << 40));
+
+  // A 26 KB file whose Flate-compressed xref stream declares 3 million entries (qpdf alone: ~380 MB
+  // and seconds before anything can be counted).
+  const std::uint64_t n = 3000000;
+  std::string body = "%PDF-1.5\n";
+  std::vector<std::size_t> offs;
+  for (const char* o : {"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n",
+                        "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n",
+                        "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>\nendobj\n"}) {
+    offs.push_back(body.size());
+    body += o;
+  }
+  const std::size_t xoff = body.size();
+  auto entry = [](std::string& e, int type, std::size_t off, int gen) {
+    e.push_back(static_cast<char>(type));
+    for (int sh = 24; sh >= 0; sh -= 8) e.push_back(static_cast<char>((off >> sh) & 0xff));
+    e.push_back(static_cast<char>(gen));
+  };
+  std::string entries;
+  entry(entries, 0, 0, 255);
+  for (auto off : offs) entry(entries, 1, off, 0);
+  entry(entries, 1, xoff, 0);
+  while (entries.size() < n * 6) entry(entries, 1, offs[2], 0);
+  Pl_Buffer packed("xref");
+  Pl_Flate flate("deflate", &packed, Pl_Flate::a_deflate);
+  flate.write(reinterpret_cast<const unsigned char*>(entries.data()), entries.size());
+  flate.finish();
+  auto buf = packed.getBufferSharedPointer();
+  std::string data(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
+  body += "4 0 obj\n<< /Type /XRef /Size " + std::to_string(n) + " /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length " +
+          std::to_string(data.size()) + " >>\nstream\n" + data + "\nendstream\nendobj\nstartxref\n" +
+          std::to_string(xoff) + "\n%%EOF\n";
+  REQUIRE(body.size() < 100000);
+  Harness h;
+  Outcome o = h.run(*makeSanitizer(), body);
+  CHECK(o.reason == Reason::LimitDocumentObjects);
+  CHECK(h.run(*makeSanitizer({{"mode", "flatten"}}), body).reason == Reason::LimitDocumentObjects);
 }
 
 TEST_CASE("pdf: one shared sanitizer used from several threads gives the same result", "[pdf]") {
