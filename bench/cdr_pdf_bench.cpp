@@ -5,16 +5,15 @@
 //   mugai_bench_cdr_pdf [--runs N] [--file PDF]   (--file: rebuild that PDF only)
 #include <time.h>
 
-#include <qpdf/QPDF.hh>
-#include <qpdf/QPDFObjectHandle.hh>
-#include <qpdf/QPDFPageDocumentHelper.hh>
-#include <qpdf/QPDFWriter.hh>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+#include <qpdf/QPDFPageDocumentHelper.hh>
+#include <qpdf/QPDFWriter.hh>
 #include <sstream>
 #include <string>
 
@@ -36,8 +35,8 @@ double cpuSeconds() {
 std::string makePdf(int pages, int image_side) {
   QPDF pdf;
   pdf.emptyPDF();
-  QOH font = pdf.makeIndirectObject(
-      QOH::parse("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"));
+  QOH font = pdf.makeIndirectObject(QOH::parse(
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"));
   std::uint32_t x = 12345;
   for (int i = 1; i <= pages; ++i) {
     std::string content = "BT /F1 10 Tf 50 760 Td 12 TL\n";
@@ -68,13 +67,16 @@ std::string makePdf(int pages, int image_side) {
     res.replaceKey("/XObject", xobj);
     page.replaceKey("/Resources", res);
     page.replaceKey("/Contents", pdf.newStream(content));
-    if (i % 10 == 0) page.replaceKey("/AA", QOH::parse("<< /O << /S /JavaScript /JS (app.alert\\(1\\)) >> >>"));
+    if (i % 10 == 0)
+      page.replaceKey("/AA", QOH::parse("<< /O << /S /JavaScript /JS (app.alert\\(1\\)) >> >>"));
     QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);
   }
-  pdf.getRoot().replaceKey("/OpenAction", QOH::parse("<< /S /JavaScript /JS (app.alert\\(2\\)) >>"));
+  pdf.getRoot().replaceKey("/OpenAction",
+                           QOH::parse("<< /S /JavaScript /JS (app.alert\\(2\\)) >>"));
   QPDFWriter w(pdf);
   w.setOutputMemory();
-  w.setObjectStreamMode(qpdf_o_generate);  // like Acrobat/LibreOffice output: objects in object streams
+  w.setObjectStreamMode(
+      qpdf_o_generate);  // like Acrobat/LibreOffice output: objects in object streams
   w.write();
   auto buf = w.getBufferSharedPointer();
   return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
@@ -99,9 +101,11 @@ void run(const char* label, const mugai::Sanitizer& s, const std::string& data, 
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   double cpu = cpuSeconds() - c0;
   double mb = data.size() / 1e6;
-  std::printf("%-26s %7.2f MB -> %7.2f MB  %-14s %8.2f ms/file  %8.1f files/s/core  %8.1f MB/s/core  (wall %.1f files/s)\n",
-              label, mb, out_size / 1e6, reason.c_str(), cpu / runs * 1e3, runs / cpu, mb * runs / cpu,
-              runs / wall);
+  std::printf(
+      "%-26s %7.2f MB -> %7.2f MB  %-14s %8.2f ms/file  %8.1f files/s/core  %8.1f MB/s/core  (wall "
+      "%.1f files/s)\n",
+      label, mb, out_size / 1e6, reason.c_str(), cpu / runs * 1e3, runs / cpu, mb * runs / cpu,
+      runs / wall);
 }
 
 }  // namespace
@@ -125,7 +129,8 @@ int main(int argc, char** argv) {
   std::string small = makePdf(15, 256);   // ~1 MB
   std::string large = makePdf(300, 256);  // ~20 MB
   std::string tiny = makePdf(3, 64);      // flatten input
-  if (const char* dump = std::getenv("MUGAI_BENCH_DUMP")) {  // keep the fixtures for qpdf CLI comparisons
+  if (const char* dump =
+          std::getenv("MUGAI_BENCH_DUMP")) {  // keep the fixtures for qpdf CLI comparisons
     std::FILE* f = std::fopen((std::string(dump) + "/bench-1mb.pdf").c_str(), "wb");
     if (f) std::fwrite(small.data(), 1, small.size(), f), std::fclose(f);
     f = std::fopen((std::string(dump) + "/bench-20mb.pdf").c_str(), "wb");
@@ -133,13 +138,15 @@ int main(int argc, char** argv) {
   }
   std::string err;
   auto rebuild = mugai::sanitizers::pdf::makeFactory()->create({}, &err);
-  auto flatten72 = mugai::sanitizers::pdf::makeFactory()->create({{"mode", "flatten"}, {"flatten_dpi", "72"}}, &err);
+  auto flatten72 = mugai::sanitizers::pdf::makeFactory()->create(
+      {{"mode", "flatten"}, {"flatten_dpi", "72"}}, &err);
   auto flatten150 = mugai::sanitizers::pdf::makeFactory()->create({{"mode", "flatten"}}, &err);
   if (!rebuild || !flatten72 || !flatten150) {
     std::fprintf(stderr, "factory: %s\n", err.c_str());
     return 1;
   }
-  std::printf("sanitizer.pdf, one thread, %d runs each (flatten: %d)\n", runs, std::max(1, runs / 4));
+  std::printf("sanitizer.pdf, one thread, %d runs each (flatten: %d)\n", runs,
+              std::max(1, runs / 4));
   run("rebuild 1 MB (15 pages)", *rebuild, small, runs);
   run("rebuild 20 MB (300 pages)", *rebuild, large, std::max(1, runs / 4));
   run("flatten 3 pages @72dpi", *flatten72, tiny, std::max(1, runs / 4));

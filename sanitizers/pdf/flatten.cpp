@@ -13,6 +13,10 @@
 #include <poppler/cpp/poppler-page-renderer.h>
 #include <poppler/cpp/poppler-page.h>
 
+#include <climits>
+#include <cmath>
+#include <memory>
+#include <mutex>
 #include <qpdf/Pl_Buffer.hh>
 #include <qpdf/Pl_DCT.hh>
 #include <qpdf/QPDF.hh>
@@ -20,11 +24,6 @@
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 #include <qpdf/QUtil.hh>
-
-#include <climits>
-#include <cmath>
-#include <memory>
-#include <mutex>
 
 #include "sanitizers/pdf/pdf.h"
 #include "sanitizers/pdf/prescan.h"
@@ -36,7 +35,8 @@ namespace {
 /// Poppler prints parse errors to stderr by default; the report says what matters.
 void quietPoppler() {
   static std::once_flag once;
-  std::call_once(once, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
+  std::call_once(
+      once, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
 }
 
 /// Pixel size of a page rendered at `dpi` (rotation swaps the sides); {0,0} when absurd.
@@ -54,12 +54,14 @@ std::pair<std::uint64_t, std::uint64_t> renderedSize(const poppler::page& page, 
 /// RGB24 rows (bytes_per_row apart) -> baseline JPEG bytes via qpdf's own libjpeg pipeline.
 std::shared_ptr<Buffer> toJpeg(const poppler::image& img) {
   Pl_Buffer out("page jpeg");
-  Pl_DCT dct("page dct", &out, static_cast<JDIMENSION>(img.width()), static_cast<JDIMENSION>(img.height()), 3,
-             JCS_RGB);
+  Pl_DCT dct("page dct", &out, static_cast<JDIMENSION>(img.width()),
+             static_cast<JDIMENSION>(img.height()), 3, JCS_RGB);
   const char* data = img.const_data();
   const std::size_t row = static_cast<std::size_t>(img.width()) * 3;
   for (int y = 0; y < img.height(); ++y)
-    dct.write(reinterpret_cast<const unsigned char*>(data) + static_cast<std::size_t>(y) * img.bytes_per_row(), row);
+    dct.write(reinterpret_cast<const unsigned char*>(data) +
+                  static_cast<std::size_t>(y) * img.bytes_per_row(),
+              row);
   dct.finish();
   return out.getBufferSharedPointer();
 }
@@ -68,18 +70,22 @@ std::shared_ptr<Buffer> toJpeg(const poppler::image& img) {
 
 Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx) {
   quietPoppler();
-  if (part.data.size() > static_cast<std::size_t>(INT_MAX)) return Outcome::fail(Reason::CdrFailed, "pdf: too large to render");
+  if (part.data.size() > static_cast<std::size_t>(INT_MAX))
+    return Outcome::fail(Reason::CdrFailed, "pdf: too large to render");
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
   // poppler, like qpdf, sizes its xref table from what the file declares (see prescan.h).
-  if (std::uint64_t declared = declaredObjectCount(part.data); declared > ctx.limits.document_object_limit + 1)
-    return Outcome::fail(Reason::LimitDocumentObjects, "pdf: declares " + std::to_string(declared) + " objects");
+  if (std::uint64_t declared = declaredObjectCount(part.data);
+      declared > ctx.limits.document_object_limit + 1)
+    return Outcome::fail(Reason::LimitDocumentObjects,
+                         "pdf: declares " + std::to_string(declared) + " objects");
   std::string output;
   int page_count = 0;
   try {
-    std::unique_ptr<poppler::document> doc(
-        poppler::document::load_from_raw_data(part.data.data(), static_cast<int>(part.data.size())));
+    std::unique_ptr<poppler::document> doc(poppler::document::load_from_raw_data(
+        part.data.data(), static_cast<int>(part.data.size())));
     if (!doc) return Outcome::fail(Reason::CdrFailed, "pdf: poppler could not load it");
-    if (doc->is_locked()) return Outcome::fail(Reason::ContentEncrypted, "pdf: a password is needed to open it");
+    if (doc->is_locked())
+      return Outcome::fail(Reason::ContentEncrypted, "pdf: a password is needed to open it");
     page_count = doc->pages();
     if (page_count <= 0) return Outcome::fail(Reason::CdrFailed, "pdf: no pages");
     if (page_count > options.flatten_max_pages)
@@ -91,9 +97,13 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
     std::uint64_t total_pixels = 0, largest = 0;
     for (int i = 0; i < page_count; ++i) {
       std::unique_ptr<poppler::page> p(doc->create_page(i));
-      if (!p) return Outcome::fail(Reason::CdrFailed, "pdf: page " + std::to_string(i + 1) + " unreadable");
+      if (!p)
+        return Outcome::fail(Reason::CdrFailed,
+                             "pdf: page " + std::to_string(i + 1) + " unreadable");
       auto [w, h] = renderedSize(*p, options.flatten_dpi);
-      if (w == 0) return Outcome::fail(Reason::CdrFailed, "pdf: page " + std::to_string(i + 1) + " has no usable size");
+      if (w == 0)
+        return Outcome::fail(Reason::CdrFailed,
+                             "pdf: page " + std::to_string(i + 1) + " has no usable size");
       total_pixels += w * h;
       largest = std::max(largest, w * h);
       if (total_pixels > ctx.limits.image_pixel_limit)
@@ -113,15 +123,18 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
     renderer.set_image_format(poppler::image::format_rgb24);
     for (int i = 0; i < page_count; ++i) {
       if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
-      poppler::image img = renderer.render_page(pages[i].get(), options.flatten_dpi, options.flatten_dpi);
+      poppler::image img =
+          renderer.render_page(pages[i].get(), options.flatten_dpi, options.flatten_dpi);
       if (!img.is_valid() || img.width() <= 0 || img.height() <= 0 ||
           static_cast<std::uint64_t>(img.width()) * img.height() > largest * 2)
-        return Outcome::fail(Reason::CdrFailed, "pdf: page " + std::to_string(i + 1) + " could not be rendered");
+        return Outcome::fail(Reason::CdrFailed,
+                             "pdf: page " + std::to_string(i + 1) + " could not be rendered");
       std::shared_ptr<Buffer> jpeg = toJpeg(img);
       if (auto r = ctx.budget.chargeDecoded(jpeg->getSize())) return Outcome::fail(*r);
 
       QPDFObjectHandle image = out.newStream();
-      image.replaceStreamData(jpeg, QPDFObjectHandle::newName("/DCTDecode"), QPDFObjectHandle::newNull());
+      image.replaceStreamData(jpeg, QPDFObjectHandle::newName("/DCTDecode"),
+                              QPDFObjectHandle::newNull());
       QPDFObjectHandle idict = image.getDict();
       idict.replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
       idict.replaceKey("/Subtype", QPDFObjectHandle::newName("/Image"));
@@ -133,15 +146,16 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
       // The page keeps the original's size in points: pixels * 72 / dpi.
       double wpt = img.width() * 72.0 / options.flatten_dpi;
       double hpt = img.height() * 72.0 / options.flatten_dpi;
-      std::string content = "q " + QUtil::double_to_string(wpt, 3) + " 0 0 " + QUtil::double_to_string(hpt, 3) +
-                            " 0 0 cm /Im0 Do Q\n";
+      std::string content = "q " + QUtil::double_to_string(wpt, 3) + " 0 0 " +
+                            QUtil::double_to_string(hpt, 3) + " 0 0 cm /Im0 Do Q\n";
       QPDFObjectHandle contents = out.newStream(content);
 
       QPDFObjectHandle page = QPDFObjectHandle::newDictionary();
       page.replaceKey("/Type", QPDFObjectHandle::newName("/Page"));
-      page.replaceKey("/MediaBox", QPDFObjectHandle::newArray(std::vector<QPDFObjectHandle>{
-                                       QPDFObjectHandle::newInteger(0), QPDFObjectHandle::newInteger(0),
-                                       QPDFObjectHandle::newReal(wpt, 3), QPDFObjectHandle::newReal(hpt, 3)}));
+      page.replaceKey("/MediaBox",
+                      QPDFObjectHandle::newArray(std::vector<QPDFObjectHandle>{
+                          QPDFObjectHandle::newInteger(0), QPDFObjectHandle::newInteger(0),
+                          QPDFObjectHandle::newReal(wpt, 3), QPDFObjectHandle::newReal(hpt, 3)}));
       QPDFObjectHandle xobjects = QPDFObjectHandle::newDictionary();
       xobjects.replaceKey("/Im0", image);
       QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();

@@ -24,9 +24,9 @@ namespace mugai::sanitizers::pdf {
 struct Options {
   enum class Mode { Rebuild, Flatten };
   Mode mode = Mode::Rebuild;
-  bool remove_links = false;     ///< links: remove also drops /URI actions
-  int flatten_dpi = 150;         ///< 36..300
-  int flatten_max_pages = 200;   ///< more pages: limit.document_objects
+  bool remove_links = false;    ///< links: remove also drops /URI actions
+  int flatten_dpi = 150;        ///< 36..300
+  int flatten_max_pages = 200;  ///< more pages: limit.document_objects
 };
 
 /// Rebuild mode: qpdf parses (recovering what it can), every object is scrubbed, qpdf writes the

@@ -6,8 +6,12 @@
 namespace mugai::sanitizers::pdf {
 namespace {
 
-bool isWhite(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\0'; }
-bool isDelim(char c) { return isWhite(c) || std::string_view("()<>[]{}/%").find(c) != std::string_view::npos; }
+bool isWhite(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\0';
+}
+bool isDelim(char c) {
+  return isWhite(c) || std::string_view("()<>[]{}/%").find(c) != std::string_view::npos;
+}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -35,7 +39,8 @@ bool readCount(std::string_view s, std::size_t& i, std::uint64_t& out) {
   std::size_t start = i;
   out = 0;
   while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    out = std::min<std::uint64_t>(out * 10 + static_cast<std::uint64_t>(s[i] - '0'), UINT64_C(1) << 40);
+    out = std::min<std::uint64_t>(out * 10 + static_cast<std::uint64_t>(s[i] - '0'), UINT64_C(1)
+                                                                                         << 40);
     ++i;
   }
   return i > start;
@@ -68,7 +73,8 @@ std::uint64_t declaredObjectCount(std::string_view s) {
       ++i;
       std::uint64_t total = 0, first = 0, count = 0;
       // Pairs "first count" up to the closing bracket; at most 100000 pairs looked at.
-      for (int pairs = 0; pairs < 100000 && readCount(s, i, first) && readCount(s, i, count); ++pairs)
+      for (int pairs = 0; pairs < 100000 && readCount(s, i, first) && readCount(s, i, count);
+           ++pairs)
         total = std::min<std::uint64_t>(total + count, UINT64_C(1) << 40);
       most = std::max(most, total);
     }

@@ -1,8 +1,7 @@
 #include "sanitizers/pdf/qpdf_support.h"
 
-#include <qpdf/QPDFLogger.hh>
-
 #include <algorithm>
+#include <qpdf/QPDFLogger.hh>
 
 #include "mugai/text/charset.h"
 
@@ -56,7 +55,8 @@ void RemovedLog::appendTo(std::vector<Finding>& out) const {
   for (const auto& k : kinds_) {
     for (const auto& e : k.examples) out.push_back({"removed", e});
     if (k.count > k.examples.size())
-      out.push_back({"removed", k.name + ": " + std::to_string(k.count - k.examples.size()) + " more"});
+      out.push_back(
+          {"removed", k.name + ": " + std::to_string(k.count - k.examples.size()) + " more"});
   }
 }
 

@@ -8,12 +8,11 @@
 
 #include <cstddef>
 #include <memory>
-#include <string>
-#include <vector>
-
 #include <qpdf/Pipeline.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFWriter.hh>
+#include <string>
+#include <vector>
 
 #include "mugai/sanitizer/sanitizer.h"
 

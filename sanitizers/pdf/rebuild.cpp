@@ -9,15 +9,14 @@
 //         charged for qpdf's in-memory model and the output size before it is kept.
 // Errors: qpdf exceptions -> cdr.failed, a wrong password -> content.encrypted, no pages after
 //         recovery -> cdr.failed. Nothing escapes.
+#include <cctype>
+#include <map>
 #include <qpdf/Pipeline.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFExc.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
-
-#include <cctype>
-#include <map>
 #include <set>
 
 #include "sanitizers/pdf/pdf.h"
@@ -82,15 +81,16 @@ std::size_t firstUndecodablePage(std::vector<QPDFPageObjectHelper>& pages, Messa
 /// GoTo, Named, Thread, Hide, SetOCGState, Trans and (by default) URI stay: they only navigate.
 const std::set<std::string>& badActions() {
   static const std::set<std::string> s = {
-      "/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/ResetForm", "/GoToR", "/GoToE",
-      "/Rendition", "/Sound", "/Movie", "/GoTo3DView", "/RichMediaExecute", "/ECMAScript"};
+      "/JavaScript", "/Launch",    "/SubmitForm", "/ImportData", "/ResetForm",  "/GoToR",
+      "/GoToE",      "/Rendition", "/Sound",      "/Movie",      "/GoTo3DView", "/RichMediaExecute",
+      "/ECMAScript"};
   return s;
 }
 
 /// Annotation subtypes that carry media, 3D, attachments or scripts; removed whole.
 const std::set<std::string>& badAnnotations() {
-  static const std::set<std::string> s = {"/RichMedia", "/3D", "/FileAttachment", "/Screen",
-                                          "/Movie", "/Sound"};
+  static const std::set<std::string> s = {"/RichMedia", "/3D",    "/FileAttachment",
+                                          "/Screen",    "/Movie", "/Sound"};
   return s;
 }
 
@@ -102,8 +102,10 @@ bool webLink(QPDFObjectHandle uri) {
   std::size_t i = 0;
   while (i < u.size() && (u[i] == ' ' || u[i] == '\t' || u[i] == '\r' || u[i] == '\n')) ++i;
   std::string head;
-  for (; i < u.size() && head.size() < 8; ++i) head.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(u[i]))));
-  return head.rfind("http://", 0) == 0 || head.rfind("https://", 0) == 0 || head.rfind("mailto:", 0) == 0;
+  for (; i < u.size() && head.size() < 8; ++i)
+    head.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(u[i]))));
+  return head.rfind("http://", 0) == 0 || head.rfind("https://", 0) == 0 ||
+         head.rfind("mailto:", 0) == 0;
 }
 
 class Scrubber {
@@ -112,10 +114,12 @@ class Scrubber {
       : pdf_(pdf), options_(options), ctx_(ctx), log_(log) {}
 
   void run(const std::vector<QPDFPageObjectHelper>& pages) {
-    for (std::size_t i = 0; i < pages.size(); ++i) pageIndex_[pages[i].getObjectHandle().getObjGen()] = i + 1;
+    for (std::size_t i = 0; i < pages.size(); ++i)
+      pageIndex_[pages[i].getObjectHandle().getObjGen()] = i + 1;
     root_ = pdf_.getRoot().getObjGen();
     std::vector<QPDFObjectHandle> all = pdf_.getAllObjects();
-    if (all.size() > ctx_.limits.document_object_limit) throw BudgetHit{Reason::LimitDocumentObjects};
+    if (all.size() > ctx_.limits.document_object_limit)
+      throw BudgetHit{Reason::LimitDocumentObjects};
     scrubDict(pdf_.getTrailer(), 0, QPDFObjGen());
     std::size_t n = 0;
     for (QPDFObjectHandle& oh : all) {
@@ -154,7 +158,8 @@ class Scrubber {
     QPDFObjectHandle sub = d.getKey("/Subtype");
     if (sub.isName() && badAnnotations().count(sub.getName())) {
       QPDFObjectHandle type = d.getKey("/Type");
-      if (!type.isName() || type.getName() == "/Annot") return sub.getName().substr(1) + " annotation";
+      if (!type.isName() || type.getName() == "/Annot")
+        return sub.getName().substr(1) + " annotation";
     }
     QPDFObjectHandle type = d.getKey("/Type");
     if (type.isName() && type.getName() == "/EmbeddedFile") return "embedded file stream";
@@ -164,7 +169,8 @@ class Scrubber {
   /// "catalog", "page 3", "annotation on page 3" or "" for the report.
   std::string where(const QPDFObjGen& owner, QPDFObjectHandle dict) const {
     if (owner == root_) return "catalog";
-    if (auto it = pageIndex_.find(owner); it != pageIndex_.end()) return "page " + std::to_string(it->second);
+    if (auto it = pageIndex_.find(owner); it != pageIndex_.end())
+      return "page " + std::to_string(it->second);
     QPDFObjectHandle p = dict.getKey("/P");
     if (p.isIndirect()) {
       if (auto it = pageIndex_.find(p.getObjGen()); it != pageIndex_.end())
@@ -202,7 +208,8 @@ class Scrubber {
       kind = "embedded file";
       QPDFObjectHandle name = d.getKey("/UF");
       if (!name.isString()) name = d.getKey("/F");
-      detail = name.isString() ? "embedded file " + reportable(name.getUTF8Value()) : "embedded file";
+      detail =
+          name.isString() ? "embedded file " + reportable(name.getUTF8Value()) : "embedded file";
     } else if (key == "/RichMediaContent" || key == "/RichMediaSettings" || key == "/3DD") {
       kind = detail = key;
     } else {
@@ -267,8 +274,10 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
   // qpdf keeps its object model (and decrypted strings) in memory: about the input's size.
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
   // Before qpdf sees it: qpdf 11.3 would build whatever xref table the file declares.
-  if (std::uint64_t declared = declaredObjectCount(part.data); declared > ctx.limits.document_object_limit + 1)
-    return Outcome::fail(Reason::LimitDocumentObjects, "pdf: declares " + std::to_string(declared) + " objects");
+  if (std::uint64_t declared = declaredObjectCount(part.data);
+      declared > ctx.limits.document_object_limit + 1)
+    return Outcome::fail(Reason::LimitDocumentObjects,
+                         "pdf: declares " + std::to_string(declared) + " objects");
   RemovedLog log;
   std::string output;
   bool decrypted = false;
@@ -289,12 +298,14 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
     if (pages.empty()) return Outcome::fail(Reason::CdrFailed, "pdf: no pages");
     page_count = pages.size();
     if (std::size_t bad = firstUndecodablePage(pages, ctx))
-      return Outcome::fail(Reason::CdrFailed, "pdf: the content of page " + std::to_string(bad) + " is damaged");
+      return Outcome::fail(Reason::CdrFailed,
+                           "pdf: the content of page " + std::to_string(bad) + " is damaged");
 
     Scrubber(pdf, options, ctx, log).run(pages);
 
     QPDFWriter w(pdf);
-    output.reserve(part.data.size() + part.data.size() / 16 + 4096);  // the rebuild is about as large
+    output.reserve(part.data.size() + part.data.size() / 16 +
+                   4096);  // the rebuild is about as large
     StringSink sink(output);
     w.setOutputPipeline(&sink);
     w.setObjectStreamMode(qpdf_o_preserve);

@@ -9,10 +9,13 @@ TEST_CASE("pdf config: valid, unknown, out of range", "[pdf]") {
   REQUIRE(f->name() == "sanitizer.pdf");
   std::string err;
   REQUIRE(f->create(SanitizerParams(), &err));
-  REQUIRE(f->create(SanitizerParams({{"mode", "flatten"}, {"links", "remove"}, {"flatten_dpi", "300"},
+  REQUIRE(f->create(SanitizerParams({{"mode", "flatten"},
+                                     {"links", "remove"},
+                                     {"flatten_dpi", "300"},
                                      {"flatten_max_pages", "10"}}),
                     &err));
-  REQUIRE(f->create(SanitizerParams({{"mode", "rebuild"}, {"links", "keep"}, {"flatten_dpi", "36"}}), &err));
+  REQUIRE(f->create(
+      SanitizerParams({{"mode", "rebuild"}, {"links", "keep"}, {"flatten_dpi", "36"}}), &err));
   REQUIRE_FALSE(f->create(SanitizerParams({{"mode", "render"}}), &err));
   REQUIRE(err.find("mode") != std::string::npos);
   REQUIRE_FALSE(f->create(SanitizerParams({{"links", "strip"}}), &err));

@@ -1,23 +1,23 @@
 // sanitizer.pdf: fixtures built with qpdf at test time (text pages plus every kind of active
 // content), checked with independent tools: qpdf --check, a QDF dump searched for the removed
 // keys, pdftotext for the text, clamscan with the repo's test signatures for the embedded EICAR.
+#include "sanitizers/pdf/pdf.h"
+
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <memory>
 #include <qpdf/Pl_Buffer.hh>
 #include <qpdf/Pl_Flate.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
-
-#include <atomic>
-#include <fstream>
-#include <thread>
-#include <functional>
-#include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "sanitizers/pdf/pdf.h"
 #include "sanitizers/pdf/prescan.h"
 #include "support/test_support.h"
 #include "support/tools.h"
@@ -63,11 +63,12 @@ std::string buildPdf(int pages, const std::function<void(QPDF&, std::vector<QOH>
                      Crypt crypt = Crypt::None) {
   QPDF pdf;
   pdf.emptyPDF();
-  QOH font = pdf.makeIndirectObject(
-      parse(pdf, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"));
+  QOH font = pdf.makeIndirectObject(parse(
+      pdf, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"));
   std::vector<QOH> page_objs;
   for (int i = 1; i <= pages; ++i) {
-    QOH contents = pdf.newStream("BT /F1 24 Tf 72 700 Td (Mugai page " + std::to_string(i) + ") Tj ET\n");
+    QOH contents =
+        pdf.newStream("BT /F1 24 Tf 72 700 Td (Mugai page " + std::to_string(i) + ") Tj ET\n");
     QOH page = parse(pdf, "<< /Type /Page /MediaBox [0 0 612 792] >>");
     QOH fonts = QOH::newDictionary();
     fonts.replaceKey("/F1", font);
@@ -85,10 +86,11 @@ std::string buildPdf(int pages, const std::function<void(QPDF&, std::vector<QOH>
   w.setStaticID(true);
   w.setCompressStreams(false);  // the embedded EICAR stays visible to clamscan in the input
   if (crypt == Crypt::EmptyUser)
-    w.setR6EncryptionParameters("", "owner-secret", true, true, true, true, true, true, qpdf_r3p_full, true);
+    w.setR6EncryptionParameters("", "owner-secret", true, true, true, true, true, true,
+                                qpdf_r3p_full, true);
   if (crypt == Crypt::UserPassword)
-    w.setR6EncryptionParameters("user-secret", "owner-secret", true, true, true, true, true, true, qpdf_r3p_full,
-                                true);
+    w.setR6EncryptionParameters("user-secret", "owner-secret", true, true, true, true, true, true,
+                                qpdf_r3p_full, true);
   w.write();
   auto buf = w.getBufferSharedPointer();
   return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
@@ -103,7 +105,8 @@ void addAnnot(QOH page, QOH annot) {
 std::string hostilePdf() {
   return buildPdf(3, [](QPDF& pdf, std::vector<QOH>& pages) {
     QOH root = pdf.getRoot();
-    QOH js = pdf.makeIndirectObject(parse(pdf, "<< /S /JavaScript /JS (app.alert\\('names'\\)) >>"));
+    QOH js =
+        pdf.makeIndirectObject(parse(pdf, "<< /S /JavaScript /JS (app.alert\\('names'\\)) >>"));
     QOH names = QOH::newDictionary();
     QOH jstree = QOH::newDictionary();
     jstree.replaceKey("/Names", QOH::newArray(std::vector<QOH>{QOH::newString("init"), js}));
@@ -118,11 +121,14 @@ std::string hostilePdf() {
     filespec.replaceKey("/EF", efdict);
     filespec = pdf.makeIndirectObject(filespec);
     QOH eftree = QOH::newDictionary();
-    eftree.replaceKey("/Names", QOH::newArray(std::vector<QOH>{QOH::newString("eicar.com"), filespec}));
+    eftree.replaceKey("/Names",
+                      QOH::newArray(std::vector<QOH>{QOH::newString("eicar.com"), filespec}));
     names.replaceKey("/EmbeddedFiles", eftree);
     root.replaceKey("/Names", names);
     root.replaceKey("/AF", QOH::newArray(std::vector<QOH>{filespec}));
-    root.replaceKey("/OpenAction", parse(pdf, "<< /S /JavaScript /JS (this.exportDataObject\\({cName: 'x'}\\)) >>"));
+    root.replaceKey(
+        "/OpenAction",
+        parse(pdf, "<< /S /JavaScript /JS (this.exportDataObject\\({cName: 'x'}\\)) >>"));
     root.replaceKey("/AA", parse(pdf, "<< /WC << /S /JavaScript /JS (1) >> >>"));
     QOH xfa = pdf.newStream("<xdp:xdp xmlns:xdp=\"http://ns.adobe.com/xdp/\"></xdp:xdp>");
     QOH acro = parse(pdf, "<< /Fields [] /NeedsRendering true >>");
@@ -131,25 +137,37 @@ std::string hostilePdf() {
 
     pages[0].replaceKey("/AA", parse(pdf, "<< /O << /S /JavaScript /JS (app.alert\\(1\\)) >> >>"));
     pages[2].replaceKey("/AA", parse(pdf, "<< /C << /S /Launch /F (cmd.exe) >> >>"));
-    addAnnot(pages[0], pdf.makeIndirectObject(parse(
-                           pdf, "<< /Type /Annot /Subtype /Link /Rect [72 600 300 620] /A << /S /Launch /F "
-                                "(calc.exe) /Win << /F (calc.exe) >> >> >>")));
-    addAnnot(pages[0], pdf.makeIndirectObject(parse(
-                           pdf, "<< /Type /Annot /Subtype /Link /Rect [72 560 300 580] /A << /S /SubmitForm "
-                                "/F << /FS /URL /F (http://evil.example/) >> >> >>")));
-    addAnnot(pages[1], pdf.makeIndirectObject(parse(
-                           pdf, "<< /Type /Annot /Subtype /Link /Rect [72 520 300 540] /A << /S /GoToR /F "
-                                "(other.pdf) /D [0 /Fit] >> >>")));
-    addAnnot(pages[1], pdf.makeIndirectObject(parse(
-                           pdf, "<< /Type /Annot /Subtype /Link /Rect [72 480 300 500] /A << /S /ImportData "
-                                "/F (data.fdf) /Next << /S /JavaScript /JS (2) >> >> >>")));
-    addAnnot(pages[1], pdf.makeIndirectObject(parse(
-                           pdf, "<< /Type /Annot /Subtype /Link /Rect [72 440 300 460] /A << /S /URI /URI "
-                                "(https://www.example.org/) >> >>")));
-    addAnnot(pages[1], pdf.makeIndirectObject(parse(
-                           pdf, "<< /Type /Annot /Subtype /RichMedia /Rect [72 300 300 400] "
-                                "/RichMediaContent << /Assets << /Names [] >> >> >>")));
-    QOH att = parse(pdf, "<< /Type /Annot /Subtype /FileAttachment /Rect [72 200 100 230] /Name /Paperclip >>");
+    addAnnot(pages[0],
+             pdf.makeIndirectObject(
+                 parse(pdf,
+                       "<< /Type /Annot /Subtype /Link /Rect [72 600 300 620] /A << /S /Launch /F "
+                       "(calc.exe) /Win << /F (calc.exe) >> >> >>")));
+    addAnnot(pages[0],
+             pdf.makeIndirectObject(
+                 parse(pdf,
+                       "<< /Type /Annot /Subtype /Link /Rect [72 560 300 580] /A << /S /SubmitForm "
+                       "/F << /FS /URL /F (http://evil.example/) >> >> >>")));
+    addAnnot(pages[1],
+             pdf.makeIndirectObject(
+                 parse(pdf,
+                       "<< /Type /Annot /Subtype /Link /Rect [72 520 300 540] /A << /S /GoToR /F "
+                       "(other.pdf) /D [0 /Fit] >> >>")));
+    addAnnot(pages[1],
+             pdf.makeIndirectObject(
+                 parse(pdf,
+                       "<< /Type /Annot /Subtype /Link /Rect [72 480 300 500] /A << /S /ImportData "
+                       "/F (data.fdf) /Next << /S /JavaScript /JS (2) >> >> >>")));
+    addAnnot(pages[1],
+             pdf.makeIndirectObject(
+                 parse(pdf,
+                       "<< /Type /Annot /Subtype /Link /Rect [72 440 300 460] /A << /S /URI /URI "
+                       "(https://www.example.org/) >> >>")));
+    addAnnot(pages[1], pdf.makeIndirectObject(
+                           parse(pdf,
+                                 "<< /Type /Annot /Subtype /RichMedia /Rect [72 300 300 400] "
+                                 "/RichMediaContent << /Assets << /Names [] >> >> >>")));
+    QOH att = parse(
+        pdf, "<< /Type /Annot /Subtype /FileAttachment /Rect [72 200 100 230] /Name /Paperclip >>");
     att.replaceKey("/FS", filespec);
     addAnnot(pages[2], pdf.makeIndirectObject(att));
     // An unreachable JavaScript action: not referenced from anything (still must not survive).
@@ -158,14 +176,17 @@ std::string hostilePdf() {
 }
 
 /// The names that must not appear in the output's QDF form (outside stream bodies).
-const std::vector<std::string> kForbidden = {"/JavaScript", "/JS",       "/OpenAction",    "/AA",
-                                             "/Launch",     "/SubmitForm", "/ImportData",  "/GoToR",
-                                             "/GoToE",      "/RichMedia", "/XFA",          "/EmbeddedFile",
+const std::vector<std::string> kForbidden = {"/JavaScript",    "/JS",
+                                             "/OpenAction",    "/AA",
+                                             "/Launch",        "/SubmitForm",
+                                             "/ImportData",    "/GoToR",
+                                             "/GoToE",         "/RichMedia",
+                                             "/XFA",           "/EmbeddedFile",
                                              "/EmbeddedFiles", "/FileAttachment"};
 
 bool isDelimiter(char c) {
-  return std::string(" \t\r\n\f", 5).find(c) != std::string::npos || std::string("()<>[]{}/%").find(c) != std::string::npos ||
-         c == '\0';
+  return std::string(" \t\r\n\f", 5).find(c) != std::string::npos ||
+         std::string("()<>[]{}/%").find(c) != std::string::npos || c == '\0';
 }
 
 /// Which of `names` occur as whole PDF name tokens in `qdf`, stream bodies skipped.
@@ -196,14 +217,15 @@ std::vector<std::string> namesFound(const std::string& qdf, const std::vector<st
 }
 
 /// qpdf --check passes, and the QDF form has none of `names`. @return the QDF text.
-std::string checkWithQpdf(const std::string& pdf, const std::vector<std::string>& names = kForbidden) {
+std::string checkWithQpdf(const std::string& pdf,
+                          const std::vector<std::string>& names = kForbidden) {
   mt::TempDir dir;
   mt::writeFile(dir.path() / "out.pdf", pdf);
   auto check = mt::runTool({"qpdf", "--check", (dir.path() / "out.pdf").string()});
   INFO(check.output);
   CHECK(check.exit_code == 0);
-  auto qdf = mt::runTool({"qpdf", "--qdf", "--object-streams=disable", (dir.path() / "out.pdf").string(),
-                          (dir.path() / "qdf.pdf").string()});
+  auto qdf = mt::runTool({"qpdf", "--qdf", "--object-streams=disable",
+                          (dir.path() / "out.pdf").string(), (dir.path() / "qdf.pdf").string()});
   INFO(qdf.output);
   REQUIRE((qdf.exit_code == 0 || qdf.exit_code == 3));
   std::string text = mt::readFile(dir.path() / "qdf.pdf");
@@ -244,14 +266,15 @@ TEST_CASE("pdf: the hostile fixture really carries what the checks look for", "[
   std::string in = hostilePdf();
   mt::TempDir dir;
   mt::writeFile(dir.path() / "in.pdf", in);
-  REQUIRE(mt::runTool({"qpdf", "--qdf", "--object-streams=disable", (dir.path() / "in.pdf").string(),
-                       (dir.path() / "qdf.pdf").string()})
+  REQUIRE(mt::runTool({"qpdf", "--qdf", "--object-streams=disable",
+                       (dir.path() / "in.pdf").string(), (dir.path() / "qdf.pdf").string()})
               .exit_code == 0);
   auto found = namesFound(mt::readFile(dir.path() / "qdf.pdf"), kForbidden);
   // Everything but GoToE (not in this fixture) is present before sanitizing.
   CHECK(found.size() == kForbidden.size() - 1);
   if (!mt::toolMissing("clamscan")) {
-    auto scan = mt::runTool({"clamscan", "--no-summary", "-d", (mt::sourceDir() / "rules" / "signatures").string(),
+    auto scan = mt::runTool({"clamscan", "--no-summary", "-d",
+                             (mt::sourceDir() / "rules" / "signatures").string(),
                              (dir.path() / "in.pdf").string()});
     CHECK(scan.exit_code == 1);  // the embedded EICAR is found in the input
   }
@@ -298,7 +321,8 @@ TEST_CASE("pdf: rebuild removes every kind of active content and keeps the text"
   if (!mt::toolMissing("clamscan")) {
     mt::TempDir dir;
     mt::writeFile(dir.path() / "out.pdf", out);
-    auto scan = mt::runTool({"clamscan", "--no-summary", "-d", (mt::sourceDir() / "rules" / "signatures").string(),
+    auto scan = mt::runTool({"clamscan", "--no-summary", "-d",
+                             (mt::sourceDir() / "rules" / "signatures").string(),
                              (dir.path() / "out.pdf").string()});
     INFO(scan.output);
     CHECK(scan.exit_code == 0);
@@ -317,7 +341,8 @@ TEST_CASE("pdf: links remove drops URI actions, links keep leaves them", "[pdf]"
   checkWithQpdf(o.replacement->data, names);
 }
 
-TEST_CASE("pdf: a clean document is rebuilt, says nothing was active, and rebuilds again the same", "[pdf]") {
+TEST_CASE("pdf: a clean document is rebuilt, says nothing was active, and rebuilds again the same",
+          "[pdf]") {
   auto s = makeSanitizer();
   Harness h;
   Outcome o = h.run(*s, buildPdf(2));
@@ -349,9 +374,12 @@ TEST_CASE("pdf: empty user password is decrypted, a real password is refused", "
   auto s = makeSanitizer();
   Harness h;
   SECTION("empty user password") {
-    std::string in = buildPdf(2, [](QPDF& pdf, std::vector<QOH>&) {
-      pdf.getRoot().replaceKey("/OpenAction", parse(pdf, "<< /S /JavaScript /JS (1) >>"));
-    }, Crypt::EmptyUser);
+    std::string in = buildPdf(
+        2,
+        [](QPDF& pdf, std::vector<QOH>&) {
+          pdf.getRoot().replaceKey("/OpenAction", parse(pdf, "<< /S /JavaScript /JS (1) >>"));
+        },
+        Crypt::EmptyUser);
     Outcome o = h.run(*s, in);
     INFO(o.detail);
     REQUIRE(o.verdict == Verdict::Modified);
@@ -361,7 +389,8 @@ TEST_CASE("pdf: empty user password is decrypted, a real password is refused", "
       std::string qdf = checkWithQpdf(o.replacement->data);
       CHECK(namesFound(qdf, {"/Encrypt"}).empty());
     }
-    if (!mt::toolMissing("pdftotext")) CHECK(pdfText(o.replacement->data).find("Mugai page 2") != std::string::npos);
+    if (!mt::toolMissing("pdftotext"))
+      CHECK(pdfText(o.replacement->data).find("Mugai page 2") != std::string::npos);
   }
   SECTION("user password needed") {
     std::string in = buildPdf(1, {}, Crypt::UserPassword);
@@ -398,7 +427,8 @@ TEST_CASE("pdf: damaged documents are recovered or refused, never passed as they
     }
   }
   SECTION("no pages at all") {
-    Outcome o = h.run(*s, "%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
+    Outcome o = h.run(
+        *s, "%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
     CHECK(o.reason == Reason::CdrFailed);
   }
   SECTION("not a PDF") {
@@ -432,7 +462,9 @@ TEST_CASE("pdf: limits - object count, deadline, decoded bytes", "[pdf]") {
   }
 }
 
-TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd links, nesting, bombs", "[pdf]") {
+TEST_CASE(
+    "pdf: hostile structures - loops, action chains, escaped names, odd links, nesting, bombs",
+    "[pdf]") {
   auto s = makeSanitizer();
   Harness h;
   SECTION("a GoTo open action whose /Next chain loops and hides JavaScript") {
@@ -471,7 +503,8 @@ TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd li
     });
     // /J#53 is /JS, /A#41 is /AA, /#4Aava#53cript is /JavaScript, /Launc#68 is /Launch
     auto replaceAll = [&in](const std::string& from, const std::string& to) {
-      for (std::size_t at = in.find(from); at != std::string::npos; at = in.find(from, at + to.size()))
+      for (std::size_t at = in.find(from); at != std::string::npos;
+           at = in.find(from, at + to.size()))
         in.replace(at, from.size(), to);
     };
     replaceAll("/JavaScript", "/#4Aava#53cript");
@@ -489,8 +522,10 @@ TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd li
   }
   SECTION("links: keep keeps web and mail links only") {
     std::string in = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
-      for (const char* uri : {"https://www.example.org/", "MAILTO:a@example.org", "file:///C:/Windows/system32/calc.exe",
-                              "\\\\\\\\attacker.example\\\\share\\\\x", "javascript:app.alert(1)"}) {
+      for (const char* uri :
+           {"https://www.example.org/", "MAILTO:a@example.org",
+            "file:///C:/Windows/system32/calc.exe", "\\\\\\\\attacker.example\\\\share\\\\x",
+            "javascript:app.alert(1)"}) {
         QOH link = parse(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] >>");
         QOH action = parse(pdf, "<< /S /URI >>");
         action.replaceKey("/URI", QOH::newString(uri));
@@ -520,7 +555,8 @@ TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd li
     std::string in = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
       // 4 MiB of spaces, Flate-compressed by the writer below (a few KB).
       QOH bomb = pdf.newStream(std::string(4 << 20, ' '));
-      pages[0].replaceKey("/Contents", QOH::newArray(std::vector<QOH>{pages[0].getKey("/Contents"), bomb}));
+      pages[0].replaceKey("/Contents",
+                          QOH::newArray(std::vector<QOH>{pages[0].getKey("/Contents"), bomb}));
     });
     // buildPdf writes uncompressed; compress this one so the bomb is small on the wire.
     QPDF q;
@@ -543,8 +579,8 @@ TEST_CASE("pdf: hostile structures - loops, action chains, escaped names, odd li
 TEST_CASE("pdf: declared object counts are read before qpdf parses (xref stream bomb)", "[pdf]") {
   using mp::declaredObjectCount;
   CHECK(declaredObjectCount("trailer << /Size 42 /Root 1 0 R >>") == 42);
-  CHECK(declaredObjectCount("<< /#53ize 9000 >>") == 9000);              // #xx escapes decode
-  CHECK(declaredObjectCount("<< /Size % comment\n 77 >>") == 77);        // comments are white space
+  CHECK(declaredObjectCount("<< /#53ize 9000 >>") == 9000);        // #xx escapes decode
+  CHECK(declaredObjectCount("<< /Size % comment\n 77 >>") == 77);  // comments are white space
   CHECK(declaredObjectCount("<< /Index [0 10 500 2000000] /Size 12 >>") == 2000010);
   CHECK(declaredObjectCount("<< /FunctionType 0 /Size [2 2] /Sizes 99999999 >>") == 0);
   CHECK(declaredObjectCount("/Size") == 0);
@@ -555,9 +591,10 @@ TEST_CASE("pdf: declared object counts are read before qpdf parses (xref stream 
   const std::uint64_t n = 3000000;
   std::string body = "%PDF-1.5\n";
   std::vector<std::size_t> offs;
-  for (const char* o : {"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n",
-                        "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n",
-                        "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>\nendobj\n"}) {
+  for (const char* o :
+       {"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n",
+        "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n",
+        "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>\nendobj\n"}) {
     offs.push_back(body.size());
     body += o;
   }
@@ -578,9 +615,10 @@ TEST_CASE("pdf: declared object counts are read before qpdf parses (xref stream 
   flate.finish();
   auto buf = packed.getBufferSharedPointer();
   std::string data(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
-  body += "4 0 obj\n<< /Type /XRef /Size " + std::to_string(n) + " /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length " +
-          std::to_string(data.size()) + " >>\nstream\n" + data + "\nendstream\nendobj\nstartxref\n" +
-          std::to_string(xoff) + "\n%%EOF\n";
+  body += "4 0 obj\n<< /Type /XRef /Size " + std::to_string(n) +
+          " /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length " + std::to_string(data.size()) +
+          " >>\nstream\n" + data + "\nendstream\nendobj\nstartxref\n" + std::to_string(xoff) +
+          "\n%%EOF\n";
   REQUIRE(body.size() < 100000);
   Harness h;
   Outcome o = h.run(*makeSanitizer(), body);
@@ -611,7 +649,8 @@ TEST_CASE("pdf: one shared sanitizer used from several threads gives the same re
   CHECK(flattened == 20);
 }
 
-TEST_CASE("pdf: flatten renders pages to images - same page count, no fonts, no active content", "[pdf]") {
+TEST_CASE("pdf: flatten renders pages to images - same page count, no fonts, no active content",
+          "[pdf]") {
   auto s = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "72"}});
   Harness h;
   Outcome o = h.run(*s, hostilePdf());
@@ -624,7 +663,8 @@ TEST_CASE("pdf: flatten renders pages to images - same page count, no fonts, no 
     CHECK(namesFound(qdf, {"/Font", "/Annots", "/AcroForm", "/URI"}).empty());
     CHECK(namesFound(qdf, {"/DCTDecode"}).size() == 1);
   }
-  if (!mt::toolMissing("pdftotext")) CHECK(pdfText(o.replacement->data).find("Mugai") == std::string::npos);
+  if (!mt::toolMissing("pdftotext"))
+    CHECK(pdfText(o.replacement->data).find("Mugai") == std::string::npos);
 }
 
 TEST_CASE("pdf: flatten limits - pages and pixels", "[pdf]") {
@@ -641,7 +681,8 @@ TEST_CASE("pdf: flatten limits - pages and pixels", "[pdf]") {
   CHECK(enough.run(*makeSanitizer({{"mode", "flatten"}}), in).reason == Reason::CdrConverted);
 }
 
-TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says", "[pdf][corpus]") {
+TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says",
+          "[pdf][corpus]") {
   auto corpus = MUGAI_REQUIRE_CORPUS();
   if (!corpus || mt::toolMissing("qpdf")) return;
   std::ifstream manifest(*corpus / "MANIFEST.csv");
@@ -674,20 +715,23 @@ TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says
       CHECK((o.reason == Reason::ContentEncrypted || o.reason == Reason::CdrFailed));
       CHECK_FALSE(o.replacement);
       (o.reason == Reason::ContentEncrypted ? encrypted : failed)++;
-      refused += "\n  " + rel + ": " + std::string(mugai::reasonInfo(o.reason).name) + " (" + o.detail + ")";
+      refused += "\n  " + rel + ": " + std::string(mugai::reasonInfo(o.reason).name) + " (" +
+                 o.detail + ")";
     }
   }
-  WARN("corpus pdf: " << seen << " files, " << rebuilt << " rebuilt, " << encrypted << " encrypted, " << failed
-                      << " failed closed:" << refused);
+  WARN("corpus pdf: " << seen << " files, " << rebuilt << " rebuilt, " << encrypted
+                      << " encrypted, " << failed << " failed closed:" << refused);
   CHECK(seen > 0);
 }
 
-TEST_CASE("pdf: corpus - flatten renders every readable PDF to an image-only PDF", "[pdf][corpus]") {
+TEST_CASE("pdf: corpus - flatten renders every readable PDF to an image-only PDF",
+          "[pdf][corpus]") {
   auto corpus = MUGAI_REQUIRE_CORPUS();
   if (!corpus || mt::toolMissing("qpdf")) return;
   std::ifstream manifest(*corpus / "MANIFEST.csv");
   std::string line;
-  auto s = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});  // low dpi: this is about robustness
+  auto s = makeSanitizer(
+      {{"mode", "flatten"}, {"flatten_dpi", "36"}});  // low dpi: this is about robustness
   int seen = 0, converted = 0;
   std::string refused;
   while (std::getline(manifest, line)) {
@@ -698,7 +742,8 @@ TEST_CASE("pdf: corpus - flatten renders every readable PDF to an image-only PDF
     Harness h;
     Outcome o = h.run(*s, mt::readFile(*corpus / rel));
     INFO(o.detail);
-    if (line.find("needing a user password") != std::string::npos) CHECK(o.reason == Reason::ContentEncrypted);
+    if (line.find("needing a user password") != std::string::npos)
+      CHECK(o.reason == Reason::ContentEncrypted);
     if (o.verdict == Verdict::Modified) {
       ++converted;
       CHECK(o.reason == Reason::CdrConverted);
@@ -706,9 +751,11 @@ TEST_CASE("pdf: corpus - flatten renders every readable PDF to an image-only PDF
       CHECK(namesFound(qdf, {"/Font", "/Annots", "/URI"}).empty());
     } else {
       CHECK_FALSE(o.replacement);
-      refused += "\n  " + rel + ": " + std::string(mugai::reasonInfo(o.reason).name) + " (" + o.detail + ")";
+      refused += "\n  " + rel + ": " + std::string(mugai::reasonInfo(o.reason).name) + " (" +
+                 o.detail + ")";
     }
   }
-  WARN("corpus pdf flatten: " << seen << " files, " << converted << " converted, refused:" << refused);
+  WARN("corpus pdf flatten: " << seen << " files, " << converted
+                              << " converted, refused:" << refused);
   CHECK(seen > 0);
 }
