@@ -45,10 +45,10 @@ class StringSink : public Pipeline {
 };
 
 /// One finding per removed thing, bounded: the first few of each kind verbatim, then a count.
-/// A 1000-page document with /AA on every page yields 3 lines + "/AA: 997 more", not 1000.
+/// A 1000-page document with /AA on every page yields 5 lines + "/AA: 995 more", not 1000.
 class RemovedLog {
  public:
-  static constexpr std::size_t kExamplesPerKind = 3;
+  static constexpr std::size_t kExamplesPerKind = 5;
   void add(const std::string& kind, const std::string& detail);
   bool empty() const { return kinds_.empty(); }
   std::size_t total() const;

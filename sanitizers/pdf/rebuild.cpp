@@ -132,7 +132,7 @@ class Scrubber {
         if (!kind.empty()) {
           // Indirect: every reference to it, wherever it is (names trees, outlines, /Next
           // chains, unknown keys), now points to null.
-          log_.add(kind, kind);
+          logOnce(oh.getObjGen(), kind, kind);
           pdf_.replaceObject(oh.getObjGen(), QPDFObjectHandle::newNull());
           continue;
         }
@@ -163,6 +163,10 @@ class Scrubber {
     }
     QPDFObjectHandle type = d.getKey("/Type");
     if (type.isName() && type.getName() == "/EmbeddedFile") return "embedded file stream";
+    // PostScript XObjects (and forms carrying a PostScript alternative) run code on printers.
+    QPDFObjectHandle sub2 = d.getKey("/Subtype2");
+    if ((sub.isName() && sub.getName() == "/PS") || (sub2.isName() && sub2.getName() == "/PS"))
+      return "PostScript XObject";
     return {};
   }
 
@@ -177,6 +181,13 @@ class Scrubber {
         return "annotation on page " + std::to_string(it->second);
     }
     return {};
+  }
+
+  /// One finding per removed object: an indirect action or annotation is met once where it is
+  /// referenced (with its page) and once on its own in getAllObjects(); count it once.
+  void logOnce(const QPDFObjGen& og, const std::string& kind, const std::string& detail) {
+    if (og.isIndirect() && !logged_.insert(og).second) return;
+    log_.add(kind, detail);
   }
 
   static std::string on(const std::string& what, const std::string& place) {
@@ -229,7 +240,7 @@ class Scrubber {
         std::string kind = badKind(v);
         if (!kind.empty()) {
           d.removeKey(key);
-          log_.add(kind, on(kind, where(owner, d)));
+          logOnce(v.getObjGen(), kind, on(kind, where(owner, d)));
         } else if (!v.isIndirect()) {
           scrubDict(v, depth + 1, owner);
         }
@@ -248,7 +259,7 @@ class Scrubber {
         std::string kind = badKind(e);
         if (!kind.empty()) {
           a.eraseItem(i);
-          log_.add(kind, on(kind, where(owner, e)));
+          logOnce(e.getObjGen(), kind, on(kind, where(owner, e)));
         } else if (!e.isIndirect()) {
           scrubDict(e, depth + 1, owner);
         }
@@ -265,6 +276,7 @@ class Scrubber {
   MessageContext& ctx_;
   RemovedLog& log_;
   std::map<QPDFObjGen, std::size_t> pageIndex_;
+  std::set<QPDFObjGen> logged_;
   QPDFObjGen root_;
 };
 
