@@ -60,14 +60,14 @@ void RemovedLog::appendTo(std::vector<Finding>& out) const {
   }
 }
 
-std::string reportable(const std::string& s) {
+std::string reportable(const std::string& s, std::size_t max_bytes) {
   // Valid UTF-8 first (src/text helpers), then no controls, cut on a character boundary.
   std::string clean = text::sanitizeUtf8(s);
   std::string out;
   for (std::size_t i = 0; i < clean.size();) {
     unsigned char c = static_cast<unsigned char>(clean[i]);
     std::size_t len = std::min(text::utf8SequenceLength(c), clean.size() - i);
-    if (out.size() + len > 64) break;
+    if (out.size() + len > max_bytes) break;
     if (len == 1 && (c < 0x20 || c == 0x7f)) {
       out.push_back('?');
     } else {

@@ -63,7 +63,8 @@ class RemovedLog {
   std::vector<Kind> kinds_;  // first-seen order; a handful of kinds, linear search is fine
 };
 
-/// A PDF text string (file name, ...) made fit for a report: UTF-8, no controls, at most 64 bytes.
-std::string reportable(const std::string& utf8);
+/// A PDF text string (file name, a library message quoting the file, ...) made fit for a report:
+/// valid UTF-8, no control characters, at most `max_bytes` bytes.
+std::string reportable(const std::string& text, std::size_t max_bytes = 64);
 
 }  // namespace mugai::sanitizers::pdf

@@ -334,9 +334,9 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
   } catch (const QPDFExc& e) {
     if (e.getErrorCode() == qpdf_e_password)
       return Outcome::fail(Reason::ContentEncrypted, "pdf: a password is needed to open it");
-    return Outcome::fail(Reason::CdrFailed, "pdf: qpdf could not read or write it");
-  } catch (const std::exception&) {
-    return Outcome::fail(Reason::CdrFailed, "pdf: qpdf could not read or write it");
+    return Outcome::fail(Reason::CdrFailed, "pdf: qpdf: " + reportable(e.getMessageDetail(), 160));
+  } catch (const std::exception& e) {
+    return Outcome::fail(Reason::CdrFailed, "pdf: qpdf: " + reportable(e.what(), 160));
   }
   if (output.empty()) return Outcome::fail(Reason::CdrFailed, "pdf: empty output");
   if (auto r = ctx.budget.chargeDecoded(output.size())) return Outcome::fail(*r);

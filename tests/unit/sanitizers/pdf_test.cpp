@@ -648,6 +648,71 @@ TEST_CASE("pdf: declared object counts are read before qpdf parses (xref stream 
   CHECK(h.run(*makeSanitizer({{"mode", "flatten"}}), body).reason == Reason::LimitDocumentObjects);
 }
 
+TEST_CASE("pdf: mutated hostile documents never crash and never come out with active content",
+          "[pdf]") {
+  auto rebuild = makeSanitizer();
+  auto flatten = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});
+  const std::string base = hostilePdf();
+  std::uint32_t x = 2463534242u;  // xorshift: the same mutations on every run
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  };
+  int modified = 0, refused = 0;
+  std::map<std::string, int> reasons;
+  for (int round = 0; round < 500; ++round) {
+    std::string m = base;
+    int edits = 1 + static_cast<int>(next() % 8);
+    for (int e = 0; e < edits; ++e) {
+      std::size_t at = next() % m.size();
+      std::uint32_t kind = next() % 16;
+      if (kind < 6) {
+        m[at] = static_cast<char>(next());  // flip a byte
+      } else if (kind < 10) {
+        m.erase(at, std::min<std::size_t>(m.size() - at, next() % 64));  // cut a piece out
+      } else if (kind < 15) {
+        m.insert(at, std::string(1 + next() % 16, static_cast<char>(next())));  // insert junk
+      } else {
+        m.resize(std::max<std::size_t>(16, at));  // truncate
+      }
+    }
+    INFO("round " << round);
+    Harness h;
+    Outcome o = h.run(*rebuild, m);
+    if (o.verdict == Verdict::Modified) {
+      ++modified;
+      REQUIRE(o.replacement);
+      if (round % 25 == 0 && !mt::toolMissing("qpdf")) {
+        mt::TempDir dir;
+        mt::writeFile(dir.path() / "out.pdf", o.replacement->data);
+        auto qdf =
+            mt::runTool({"qpdf", "--qdf", "--object-streams=disable",
+                         (dir.path() / "out.pdf").string(), (dir.path() / "qdf.pdf").string()});
+        REQUIRE((qdf.exit_code == 0 || qdf.exit_code == 3));
+        CHECK(namesFound(mt::readFile(dir.path() / "qdf.pdf"), kForbidden).empty());
+      }
+    } else {
+      ++refused;
+      reasons[o.detail]++;
+      CHECK_FALSE(o.replacement);
+      CHECK((o.reason == Reason::CdrFailed || o.reason == Reason::ContentEncrypted ||
+             o.reason == Reason::LimitDocumentObjects));
+    }
+    if (round % 10 == 0) {
+      Harness hf;
+      Outcome f = hf.run(*flatten, m);
+      CHECK((f.verdict == Verdict::Modified || !f.replacement));
+    }
+  }
+  std::string why;
+  for (const auto& [detail, count] : reasons)
+    why += "\n  " + std::to_string(count) + " x " + detail;
+  WARN("mutations: " << modified << " rebuilt, " << refused << " refused:" << why);
+  CHECK(modified > 0);
+}
+
 TEST_CASE("pdf: one shared sanitizer used from several threads gives the same result", "[pdf]") {
   auto rebuild = makeSanitizer();
   auto flatten = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});
