@@ -302,7 +302,8 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
     pdf.processMemoryFile(part.path.empty() ? "pdf" : part.path.c_str(), part.data.data(),
                           part.data.size(), "");
     decrypted = pdf.isEncrypted();
-    // getObjectCount() is the size of the xref table qpdf built: bound it before resolving all.
+    // The highest object number (qpdf 11.3 resolves the xref table to answer; the pre-scan above
+    // bounded what it could declare). Checked before our own walk and the writer.
     if (pdf.getObjectCount() > ctx.limits.document_object_limit)
       return Outcome::fail(Reason::LimitDocumentObjects,
                            "pdf: " + std::to_string(pdf.getObjectCount()) + " objects");
@@ -316,8 +317,8 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
     Scrubber(pdf, options, ctx, log).run(pages);
 
     QPDFWriter w(pdf);
-    output.reserve(part.data.size() + part.data.size() / 16 +
-                   4096);  // the rebuild is about as large
+    // The rebuild is about as large as the input: one allocation, written once.
+    output.reserve(part.data.size() + part.data.size() / 16 + 4096);
     StringSink sink(output);
     w.setOutputPipeline(&sink);
     w.setObjectStreamMode(qpdf_o_preserve);
