@@ -1,0 +1,192 @@
+// sanitizer.pdf, flatten mode: poppler renders every page, qpdf writes a new PDF holding one
+// JPEG per page and nothing else (no fonts, no text layer, no annotations, no original objects).
+//
+// Trust: the PDF is hostile and poppler parses all of it (page content, fonts, images) in this
+//        process; rebuild mode exposes far less (qpdf never decodes content). See README.md.
+// Limits: flatten_max_pages (limit.document_objects); the pixels of all pages together against
+//         image_pixel_limit (limit.image_pixels), computed from the page boxes BEFORE rendering;
+//         one page buffer and the output charged to the budget; deadline between pages.
+// Errors: cannot load or render -> cdr.failed; needs a password -> content.encrypted.
+#include <poppler/cpp/poppler-document.h>
+#include <poppler/cpp/poppler-global.h>
+#include <poppler/cpp/poppler-image.h>
+#include <poppler/cpp/poppler-page-renderer.h>
+#include <poppler/cpp/poppler-page.h>
+
+#include <climits>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <qpdf/Pl_Buffer.hh>
+#include <qpdf/Pl_DCT.hh>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+#include <qpdf/QPDFPageDocumentHelper.hh>
+#include <qpdf/QPDFWriter.hh>
+#include <qpdf/QUtil.hh>
+
+#include "sanitizers/pdf/pdf.h"
+#include "sanitizers/pdf/prescan.h"
+#include "sanitizers/pdf/qpdf_support.h"
+
+namespace mugai::sanitizers::pdf {
+namespace {
+
+/// Poppler prints parse errors to stderr by default; the report says what matters.
+void quietPoppler() {
+  static std::once_flag once;
+  std::call_once(
+      once, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
+}
+
+/// Pixel size of a page rendered at `dpi` (rotation swaps the sides); {0,0} when absurd.
+std::pair<std::uint64_t, std::uint64_t> renderedSize(const poppler::page& page, int dpi) {
+  poppler::rectf box = page.page_rect(poppler::crop_box);
+  double w = std::abs(box.width()) * dpi / 72.0;
+  double h = std::abs(box.height()) * dpi / 72.0;
+  // 200 inches at 300 dpi is 60000 px; beyond that (or NaN) the box is nonsense.
+  if (!(w >= 1 && h >= 1 && w <= 60000 && h <= 60000)) return {0, 0};
+  auto o = page.orientation();
+  if (o == poppler::page::landscape || o == poppler::page::seascape) std::swap(w, h);
+  return {static_cast<std::uint64_t>(std::ceil(w)), static_cast<std::uint64_t>(std::ceil(h))};
+}
+
+/// RGB24 rows (bytes_per_row apart) -> baseline JPEG bytes via qpdf's own libjpeg pipeline.
+std::shared_ptr<Buffer> toJpeg(const poppler::image& img) {
+  Pl_Buffer out("page jpeg");
+  Pl_DCT dct("page dct", &out, static_cast<JDIMENSION>(img.width()),
+             static_cast<JDIMENSION>(img.height()), 3, JCS_RGB);
+  const char* data = img.const_data();
+  const std::size_t row = static_cast<std::size_t>(img.width()) * 3;
+  for (int y = 0; y < img.height(); ++y)
+    dct.write(reinterpret_cast<const unsigned char*>(data) +
+                  static_cast<std::size_t>(y) * img.bytes_per_row(),
+              row);
+  dct.finish();
+  return out.getBufferSharedPointer();
+}
+
+}  // namespace
+
+Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx) {
+  quietPoppler();
+  if (part.data.size() > static_cast<std::size_t>(INT_MAX))
+    return Outcome::fail(Reason::CdrFailed, "pdf: too large to render");
+  if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
+  // poppler, like qpdf, sizes its xref table from what the file declares (see prescan.h).
+  if (std::uint64_t declared = declaredObjectCount(part.data);
+      declared > ctx.limits.document_object_limit + 1)
+    return Outcome::fail(Reason::LimitDocumentObjects,
+                         "pdf: declares " + std::to_string(declared) + " objects");
+  std::string output;
+  int page_count = 0;
+  try {
+    std::unique_ptr<poppler::document> doc(poppler::document::load_from_raw_data(
+        part.data.data(), static_cast<int>(part.data.size())));
+    if (!doc) return Outcome::fail(Reason::CdrFailed, "pdf: poppler could not load it");
+    if (doc->is_locked())
+      return Outcome::fail(Reason::ContentEncrypted, "pdf: a password is needed to open it");
+    page_count = doc->pages();
+    if (page_count <= 0) return Outcome::fail(Reason::CdrFailed, "pdf: no pages");
+    if (page_count > options.flatten_max_pages)
+      return Outcome::fail(Reason::LimitDocumentObjects,
+                           "pdf: " + std::to_string(page_count) + " pages to flatten");
+
+    // Every page's pixel count is known from its box before anything is rendered.
+    std::vector<std::unique_ptr<poppler::page>> pages;
+    std::uint64_t total_pixels = 0, largest = 0;
+    for (int i = 0; i < page_count; ++i) {
+      std::unique_ptr<poppler::page> p(doc->create_page(i));
+      if (!p)
+        return Outcome::fail(Reason::CdrFailed,
+                             "pdf: page " + std::to_string(i + 1) + " unreadable");
+      auto [w, h] = renderedSize(*p, options.flatten_dpi);
+      if (w == 0)
+        return Outcome::fail(Reason::CdrFailed,
+                             "pdf: page " + std::to_string(i + 1) + " has no usable size");
+      total_pixels += w * h;
+      largest = std::max(largest, w * h);
+      if (total_pixels > ctx.limits.image_pixel_limit)
+        return Outcome::fail(Reason::LimitImagePixels, "pdf: pages render to too many pixels");
+      pages.push_back(std::move(p));
+    }
+    // One RGB page buffer lives at a time (poppler's), plus its JPEG.
+    if (auto r = ctx.budget.chargeDecoded(largest * 3)) return Outcome::fail(*r);
+
+    QPDF out;
+    makeQuiet(out);
+    out.emptyPDF();
+    QPDFPageDocumentHelper helper(out);
+    poppler::page_renderer renderer;
+    renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
+    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
+    renderer.set_image_format(poppler::image::format_rgb24);
+    for (int i = 0; i < page_count; ++i) {
+      if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+      poppler::image img =
+          renderer.render_page(pages[i].get(), options.flatten_dpi, options.flatten_dpi);
+      if (!img.is_valid() || img.width() <= 0 || img.height() <= 0 ||
+          static_cast<std::uint64_t>(img.width()) * img.height() > largest * 2)
+        return Outcome::fail(Reason::CdrFailed,
+                             "pdf: page " + std::to_string(i + 1) + " could not be rendered");
+      std::shared_ptr<Buffer> jpeg = toJpeg(img);
+      if (auto r = ctx.budget.chargeDecoded(jpeg->getSize())) return Outcome::fail(*r);
+
+      QPDFObjectHandle image = out.newStream();
+      image.replaceStreamData(jpeg, QPDFObjectHandle::newName("/DCTDecode"),
+                              QPDFObjectHandle::newNull());
+      QPDFObjectHandle idict = image.getDict();
+      idict.replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
+      idict.replaceKey("/Subtype", QPDFObjectHandle::newName("/Image"));
+      idict.replaceKey("/Width", QPDFObjectHandle::newInteger(img.width()));
+      idict.replaceKey("/Height", QPDFObjectHandle::newInteger(img.height()));
+      idict.replaceKey("/ColorSpace", QPDFObjectHandle::newName("/DeviceRGB"));
+      idict.replaceKey("/BitsPerComponent", QPDFObjectHandle::newInteger(8));
+
+      // The page keeps the original's size in points: pixels * 72 / dpi.
+      double wpt = img.width() * 72.0 / options.flatten_dpi;
+      double hpt = img.height() * 72.0 / options.flatten_dpi;
+      std::string content = "q " + QUtil::double_to_string(wpt, 3) + " 0 0 " +
+                            QUtil::double_to_string(hpt, 3) + " 0 0 cm /Im0 Do Q\n";
+      QPDFObjectHandle contents = out.newStream(content);
+
+      QPDFObjectHandle page = QPDFObjectHandle::newDictionary();
+      page.replaceKey("/Type", QPDFObjectHandle::newName("/Page"));
+      page.replaceKey("/MediaBox",
+                      QPDFObjectHandle::newArray(std::vector<QPDFObjectHandle>{
+                          QPDFObjectHandle::newInteger(0), QPDFObjectHandle::newInteger(0),
+                          QPDFObjectHandle::newReal(wpt, 3), QPDFObjectHandle::newReal(hpt, 3)}));
+      QPDFObjectHandle xobjects = QPDFObjectHandle::newDictionary();
+      xobjects.replaceKey("/Im0", image);
+      QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
+      resources.replaceKey("/XObject", xobjects);
+      page.replaceKey("/Resources", resources);
+      page.replaceKey("/Contents", contents);
+      helper.addPage(QPDFPageObjectHelper(out.makeIndirectObject(page)), false);
+    }
+
+    QPDFWriter w(out);
+    StringSink sink(output);
+    w.setOutputPipeline(&sink);
+    w.setStreamDataMode(qpdf_s_preserve);  // JPEGs as they are; content streams are tiny
+    w.setLinearization(false);
+    w.registerProgressReporter(deadlineReporter(ctx.budget));
+    w.write();
+  } catch (const BudgetHit& hit) {
+    return Outcome::fail(hit.reason, "pdf: limit reached while flattening");
+  } catch (const std::exception&) {
+    return Outcome::fail(Reason::CdrFailed, "pdf: could not be flattened");
+  }
+  if (output.empty()) return Outcome::fail(Reason::CdrFailed, "pdf: empty output");
+  if (auto r = ctx.budget.chargeDecoded(output.size())) return Outcome::fail(*r);
+
+  Part next = part;
+  next.data = std::move(output);
+  Outcome o = Outcome::replace(std::move(next), Reason::CdrConverted);
+  o.findings.push_back({"pages", std::to_string(page_count)});
+  o.findings.push_back({"flattened", std::to_string(page_count) + " pages as images at " +
+                                         std::to_string(options.flatten_dpi) + " dpi"});
+  return o;
+}
+
+}  // namespace mugai::sanitizers::pdf
