@@ -4,6 +4,8 @@
 #include "sanitizers/clamav_scan/factory.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "sanitizers/html_to_text/factory.h"
+#include "sanitizers/ole2/ole2.h"
+#include "sanitizers/rtf/rtf.h"
 #include "sanitizers/text_normalize/text_normalize.h"
 
 namespace mugai {
@@ -12,6 +14,8 @@ void registerBuiltinSanitizers(Registry& registry) {
   registry.add(sanitizers::clamav_scan::makeFactory());
   registry.add(sanitizers::filename_sanitize::makeFactory());
   registry.add(sanitizers::html_to_text::makeFactory());
+  registry.add(sanitizers::ole2::makeFactory());
+  registry.add(sanitizers::rtf::makeFactory());
   registry.add(sanitizers::text_normalize::makeFactory());
 }
 
