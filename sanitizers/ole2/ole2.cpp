@@ -267,6 +267,26 @@ std::optional<bool> excelEncrypted(GsfInput* in) {
   return false;
 }
 
+/// Windows Installer databases/patches/transforms are executables, never documents: the routing
+/// removes application/x-msi by type, but libmagic may call one application/x-ole-storage.
+/// Root CLSIDs {000C1084/1086/1082-0000-0000-C000-000000000046}, or the MSI name encoding
+/// (code points U+3800..U+4840, UTF-8 E3 A0 80 .. E4 A1 80) on a root entry.
+bool looksLikeInstaller(const Node& root) {
+  static const guint8 tail[12] = {0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+  const guint8* c = root.clsid.data();
+  if (root.has_clsid && c[2] == 0x0C && c[3] == 0x00 && (c[0] == 0x84 || c[0] == 0x86 || c[0] == 0x82) &&
+      c[1] == 0x10 && std::memcmp(c + 4, tail, 12) == 0)
+    return true;
+  for (const Node& n : root.children) {
+    auto* b = reinterpret_cast<const unsigned char*>(n.name.data());
+    if (n.name.size() >= 3) {
+      unsigned cp = ((b[0] & 0x0Fu) << 12) | ((b[1] & 0x3Fu) << 6) | (b[2] & 0x3Fu);
+      if ((b[0] & 0xF0) == 0xE0 && cp >= 0x3800 && cp <= 0x4840) return true;
+    }
+  }
+  return false;
+}
+
 struct Checks {
   bool encrypted = false;
   std::string encrypted_why;
@@ -386,6 +406,8 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   if (w.total > (1u << 20) && w.total / std::max<std::size_t>(part.data.size(), 1) > ctx.limits.expansion_ratio_limit)
     return Outcome::fail(Reason::LimitExpansionRatio, "streams claim far more bytes than the file holds");
 
+  if (looksLikeInstaller(root))
+    return Outcome::fail(Reason::ContentActive, "a Windows Installer package, not a document");
   Checks k;
   if (auto f = checkRoot(root, ctx, k)) return failWith(*f);
   if (k.encrypted) return Outcome::fail(Reason::ContentEncrypted, k.encrypted_why);

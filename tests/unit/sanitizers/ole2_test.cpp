@@ -232,6 +232,14 @@ TEST_CASE("ole2: PowerPoint VBA and embedded objects fail closed, a plain presen
   CHECK(o3.findings.empty());
 }
 
+TEST_CASE("ole2: a Windows Installer database is refused, not rebuilt", "[ole2][adversarial]") {
+  // MSI stream names use code points U+3800..U+4840 (here U+4840 "\xE4\xA1\x80" + U+3B3F).
+  Outcome o = run(writeCompoundFile({{"\xE4\xA1\x80\xE3\xAC\xBF", std::string(100, 'm')},
+                                     {"\x05SummaryInformation", std::string(100, 's')}}));
+  CHECK(o.reason == Reason::ContentActive);
+  CHECK(!o.replacement);
+}
+
 TEST_CASE("ole2: limits on objects, expanded size and depth", "[ole2][adversarial]") {
   std::vector<CompoundEntry> many;
   for (int i = 0; i < 40; ++i) many.push_back({"s" + std::to_string(i), "x"});
