@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 
 #include "sanitizers/ole2/ole2.h"
@@ -143,7 +144,88 @@ std::vector<std::string> lines(const std::string& s) {
   return out;
 }
 
+/// A hand-made compound file (512-byte sectors) whose root holds `n - 1` empty streams linked by
+/// their right-sibling pointers as one long chain (`links` overrides single links, e.g. a cycle).
+/// Real writers build a balanced red-black tree; a chain is what a hostile file does to make a
+/// recursive directory reader (libgsf's) go as deep as there are entries.
+std::string chainedDirectory(std::uint32_t n, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& links = {}) {
+  auto put32 = [](std::string& s, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) s[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  auto put16 = [](std::string& s, std::size_t at, std::uint16_t v) {
+    s[at] = static_cast<char>(v & 0xFF);
+    s[at + 1] = static_cast<char>(v >> 8);
+  };
+  const std::uint32_t kEnd = 0xFFFFFFFE, kFree = 0xFFFFFFFF, kNone = 0xFFFFFFFF;
+  std::uint32_t dir_sectors = (n + 3) / 4;
+  std::uint32_t fat_sectors = 1;
+  while (fat_sectors * 128 < fat_sectors + dir_sectors) ++fat_sectors;
+  REQUIRE(fat_sectors <= 109);
+  std::string f(512 * (1 + fat_sectors + dir_sectors), '\0');
+  std::memcpy(f.data(), "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8);
+  put16(f, 0x18, 0x3E);
+  put16(f, 0x1A, 3);
+  put16(f, 0x1C, 0xFFFE);
+  put16(f, 0x1E, 9);
+  put16(f, 0x20, 6);
+  put32(f, 0x2C, fat_sectors);
+  put32(f, 0x30, fat_sectors);
+  put32(f, 0x38, 4096);
+  put32(f, 0x3C, kEnd);
+  put32(f, 0x44, kEnd);
+  for (std::uint32_t i = 0; i < 109; ++i) put32(f, 0x4C + 4 * i, i < fat_sectors ? i : kFree);
+  auto sector = [](std::uint32_t s) { return 512 * (static_cast<std::size_t>(s) + 1); };
+  for (std::uint32_t i = 0; i < fat_sectors * 128; ++i) {
+    std::uint32_t v = kFree;
+    if (i < fat_sectors) v = 0xFFFFFFFD;  // FATSECT
+    else if (i < fat_sectors + dir_sectors) v = (i + 1 < fat_sectors + dir_sectors) ? i + 1 : kEnd;
+    put32(f, sector(i / 128) + 4 * (i % 128), v);
+  }
+  for (std::uint32_t i = 0; i < dir_sectors * 4; ++i) {
+    std::size_t at = sector(fat_sectors + i / 4) + 128 * (i % 4);
+    put32(f, at + 0x44, kNone);
+    put32(f, at + 0x48, kNone);
+    put32(f, at + 0x4C, kNone);
+    if (i >= n) continue;  // unused entry (type 0)
+    std::string name = i == 0 ? "Root Entry" : "s" + std::to_string(i);
+    for (std::size_t c = 0; c < name.size(); ++c) put16(f, at + 2 * c, static_cast<std::uint16_t>(name[c]));
+    put16(f, at + 0x40, static_cast<std::uint16_t>(2 * (name.size() + 1)));
+    f[at + 0x42] = i == 0 ? 5 : 2;
+    f[at + 0x43] = 1;  // black
+    if (i == 0) put32(f, at + 0x4C, n > 1 ? 1 : kNone);
+    else if (i + 1 < n) put32(f, at + 0x48, i + 1);
+    put32(f, at + 0x74, kEnd);
+  }
+  for (auto [from, to] : links) put32(f, sector(fat_sectors + from / 4) + 128 * (from % 4) + 0x48, to);
+  return f;
+}
+
 }  // namespace
+
+TEST_CASE("ole2: directory chains and cycles are measured before libgsf recurses into them", "[ole2][adversarial]") {
+  Outcome ok = run(chainedDirectory(1000));  // 999 streams in one chain: deep but fine
+  REQUIRE(ok.verdict == Verdict::Modified);
+  Outcome deep = run(chainedDirectory(6000));  // deeper than kMaxDirectoryDepth (4096)
+  CHECK(deep.reason == Reason::LimitDocumentObjects);
+  CHECK(!deep.replacement);
+  Outcome cycle = run(chainedDirectory(10, {{9, 3}}));  // s9 -> s3 -> ... -> s9
+  CHECK(cycle.reason == Reason::ParseMalformed);
+  Outcome self = run(chainedDirectory(10, {{5, 5}}));
+  CHECK(self.reason == Reason::ParseMalformed);
+  Limits few;
+  few.document_object_limit = 100;
+  CHECK(run(chainedDirectory(1000), {}, few).reason == Reason::LimitDocumentObjects);
+  // libgsf's own writer chains siblings too (Office writes a balanced tree): 3000 streams in one
+  // storage are fine, also when read back; 6000 exceed the recursion we allow libgsf (measured:
+  // a 6000-deep chain needs between 1 and 2 MiB of stack inside libgsf).
+  std::vector<CompoundEntry> wide;
+  for (int i = 0; i < 3000; ++i) wide.push_back({"stream" + std::to_string(i), std::string(1, 'w')});
+  Outcome w = run(writeCompoundFile(wide));
+  REQUIRE(w.verdict == Verdict::Modified);
+  CHECK(run(w.replacement->data).verdict == Verdict::Modified);
+  for (int i = 3000; i < 6000; ++i) wide.push_back({"stream" + std::to_string(i), std::string(1, 'w')});
+  CHECK(run(writeCompoundFile(wide)).reason == Reason::LimitDocumentObjects);
+}
 
 TEST_CASE("ole2: a doc-like file loses Macros and ObjectPool, keeps its streams byte for byte", "[ole2]") {
   std::string in = docLike();
