@@ -264,6 +264,20 @@ void classify(Node& node, bool root) {
       if (!c.storage && (iequals(c.name, "PROJECT") || iequals(c.name, "PROJECTwm"))) c.drop = Drop::Macro;
 }
 
+/// "\x01Ole" ([MS-OLEDS] 2.3.3 OLEStream): kept when it only says "embedded, no moniker" (LibreOffice
+/// writes one at the root of every .doc); dropped when it describes a link (flags bit 0) or
+/// carries a moniker (the URL moniker of CVE-2017-0199-style remote objects).
+void keepPlainOleStreams(Node& node) {
+  for (Node& c : node.children) {
+    if (c.storage && c.drop == Drop::Keep) keepPlainOleStreams(c);
+    if (c.storage || c.drop != Drop::Link || c.size != 20) continue;
+    auto head = readHead(c.input.get(), 20);
+    if (!head || head->size() != 20) continue;
+    auto* b = reinterpret_cast<const unsigned char*>(head->data());
+    if (le32(b) == 0x02000001u && (le32(b + 4) & 1u) == 0 && le32(b + 12) == 0) c.drop = Drop::Keep;
+  }
+}
+
 void collectFindings(const Node& node, std::vector<Finding>& out, bool& macros) {
   for (const Node& c : node.children) {
     std::string shown = displayName(c.path);
@@ -485,6 +499,7 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   if (k.ppt_active) return Outcome::fail(Reason::ContentActive, k.ppt_why + " cannot be cut out of the presentation");
 
   classify(root, true);
+  keepPlainOleStreams(root);
   std::vector<Finding> findings;
   bool macros = false;
   collectFindings(root, findings, macros);

@@ -92,6 +92,7 @@ std::string docLike() {
       {"ObjectPool/_1234/\x01Ole10Native", std::string("\x40\x00\x00\x00\x02\x00", 6) + eicar()},
       {"ObjectPool/_1234/\x01" "CompObj", std::string(80, 'c')},
       {"Data", std::string(5000, 'D')},
+      {"Link/\x01Ole", std::string("\x01\x00\x00\x02\x01\x00\x00\x00", 8) + std::string(12, '\0')},
   });
 }
 
@@ -236,7 +237,8 @@ TEST_CASE("ole2: a doc-like file loses Macros and ObjectPool, keeps its streams 
   REQUIRE(o.replacement);
   CHECK(hasFinding(o, "Macros (VBA project)"));
   CHECK(hasFinding(o, "ObjectPool/_1234 (embedded object)"));
-  CHECK(o.findings.size() == 2);
+  CHECK(hasFinding(o, "Link/\\x01Ole (OLE link)"));  // flags bit 0: a linked object
+  CHECK(o.findings.size() == 3);
 
   mugai::test::TempDir tmp;
   std::string before = oleList(in, tmp.path(), "in.doc");
@@ -460,4 +462,43 @@ TEST_CASE("ole2: corpus .xls with VBA are rebuilt without _VBA_PROJECT_CUR and s
       CHECK(rebuilt.find(l) != std::string::npos);
     }
   }
+}
+
+TEST_CASE("ole2: a .doc written by LibreOffice with an embedded object is rebuilt and still reads", "[ole2][integration]") {
+  auto corpus = MUGAI_REQUIRE_CORPUS();
+  if (!corpus) return;
+  if (mugai::test::toolMissing("soffice") || mugai::test::toolMissing("pdftotext")) return;
+  mugai::test::TempDir tmp;
+  // A real Word 97 writer: LibreOffice turns an RTF (text + the corpus' OLE Package object) into a
+  // .doc whose ObjectPool holds the object (\x01Ole10Native), and whose root holds a plain
+  // "\x01Ole" stream.
+  std::string rtf = mugai::test::readFile(*corpus / "office/libreoffice/writerfilter/qa/cppunittests/dmapper/data/paste-ole.rtf");
+  REQUIRE(rtf.rfind("{\\rtf1", 0) == 0);
+  rtf.insert(6, "\\pard Hello from the municipal office.\\par\n");
+  mugai::test::writeFile(tmp.path() / "letter.rtf", rtf);
+  std::string profile = "-env:UserInstallation=file://" + (tmp.path() / "lo").string();
+  auto conv = mugai::test::runTool({"soffice", profile, "--headless", "--convert-to", "doc", "--outdir",
+                                    tmp.path().string(), (tmp.path() / "letter.rtf").string()},
+                                   std::chrono::seconds(120));
+  REQUIRE(conv.exit_code == 0);
+  std::string doc = mugai::test::readFile(tmp.path() / "letter.doc");
+  Outcome o = run(doc);
+  REQUIRE(o.verdict == Verdict::Modified);
+  REQUIRE(o.findings.size() == 1);
+  CHECK(o.findings[0].value.rfind("ObjectPool/_", 0) == 0);
+  CHECK(o.findings[0].value.find("(embedded object)") != std::string::npos);
+  fs::create_directories(tmp.path() / "out");
+  mugai::test::writeFile(tmp.path() / "out" / "letter.doc", o.replacement->data);
+  std::string listing = oleList(o.replacement->data, tmp.path(), "check.doc");
+  if (!listing.empty()) {
+    CHECK(listing.find("ObjectPool") == std::string::npos);
+    CHECK(listing.find("'WordDocument'") != std::string::npos);
+    CHECK(listing.find("'\\x01Ole'") != std::string::npos);  // the plain embedded-header stream stays
+  }
+  auto pdf = mugai::test::runTool({"soffice", profile, "--headless", "--convert-to", "pdf", "--outdir",
+                                   (tmp.path() / "out").string(), (tmp.path() / "out" / "letter.doc").string()},
+                                  std::chrono::seconds(120));
+  REQUIRE(pdf.exit_code == 0);
+  auto text = mugai::test::runTool({"pdftotext", (tmp.path() / "out" / "letter.pdf").string(), "-"});
+  CHECK(text.output.find("Hello from the municipal office.") != std::string::npos);
 }
