@@ -41,8 +41,10 @@ bool isDangerousWord(std::string_view w) {
       "objocx",  "objhtml",  "objicemb", "objpub",  "objsub",     "objalias",  "objsect",  "objsetsize",
       "oleclsid", "datastore", "template", "mailmerge", "linkself", "objattph"};
   if (std::find(kWords.begin(), kWords.end(), w) != kWords.end()) return true;
-  // Mail merge data sources (\mmconnectstr, \mmquery, \mmdatasource, \mmodso...) open connections.
-  return w.size() > 2 && w[0] == 'm' && w[1] == 'm';
+  // Mail merge data sources open connections (\mmconnectstr, \mmquery, \mmdatasource,
+  // \mmodso...). Not every "mm" word: Office Math's \mmathPr, \mmathFont stay.
+  return w.starts_with("mmconnectstr") || w == "mmdatasource" || w == "mmheadersource" || w == "mmquery" ||
+         w.starts_with("mmodso");
 }
 
 bool isDangerousField(std::string_view first) {

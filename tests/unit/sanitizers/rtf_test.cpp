@@ -207,6 +207,9 @@ TEST_CASE("rtf: data stores, templates, class ids, stray objdata and mail merge 
   CHECK(hasFinding(o, "{\\oleclsid}"));
   CHECK(hasFinding(o, "{\\objdata}"));
   CHECK(hasFinding(o, "{\\mmconnectstr}"));
+  // Office Math properties (Word 2007+ write them in every RTF) are not mail merge words.
+  std::string math = kHead + "{\\*\\mmathPr\\mmathFont34\\mbrkBin0}Text\\par}";
+  CHECK(run(math).verdict == Verdict::Pass);
   // A dangerous word anywhere in a group condemns the group, not only as its first word.
   Outcome hidden = run(kHead + "{\\rtlch\\fs20 x\\objdata 0105}tail\\par}");
   CHECK(rebuilt(hidden) == kHead + "tail\\par}");
