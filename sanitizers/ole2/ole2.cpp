@@ -384,6 +384,11 @@ std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& 
     k.encrypted_why = "an encrypted OOXML package (EncryptionInfo/EncryptedPackage)";
     return std::nullopt;
   }
+  if (findChild(root, "\x06" "DataSpaces", true) || findChild(root, "\x09" "DRMContent", false)) {
+    k.encrypted = true;
+    k.encrypted_why = "a rights-managed (IRM) document (\\x06DataSpaces / \\x09DRMContent)";
+    return std::nullopt;
+  }
   if (findChild(root, "EncryptedSummary", false)) {
     k.encrypted = true;
     k.encrypted_why = "an encrypted PowerPoint presentation (EncryptedSummary)";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "sanitizers/ole2/ole2.h"
 #include "support/test_support.h"
@@ -294,6 +295,9 @@ TEST_CASE("ole2: encrypted Word, Excel, PowerPoint and OOXML-in-OLE are content.
   expectEncrypted(writeCompoundFile({{"EncryptionInfo", std::string(200, 'i')},
                                      {"EncryptedPackage", std::string(5000, 'p')},
                                      {"\x06" "DataSpaces/Version", std::string(76, 'v')}}));
+  expectEncrypted(writeCompoundFile({{"WordDocument", wordStream(0)},
+                                     {"\x09" "DRMContent", std::string(3000, 'r')},
+                                     {"\x06" "DataSpaces/DataSpaceMap", std::string(100, 'm')}}));
   expectEncrypted(writeCompoundFile({{"PowerPoint Document", pptRecord(0x000F, 0x03E8, "")},
                                      {"EncryptedSummary", std::string(100, 'e')}}));
   std::string crypt = pptRecord(0x000F, 0x03E8, pptRecord(0, 0x03E9, std::string(40, '\0'))) +
@@ -374,6 +378,27 @@ TEST_CASE("ole2: rebuilding twice changes nothing more (idempotent)", "[ole2]") 
   REQUIRE(second.replacement);
   CHECK(second.findings.empty());
   CHECK(second.replacement->data == first.replacement->data);
+}
+
+TEST_CASE("ole2: rebuilds run concurrently on shared sanitizer state", "[ole2]") {
+  const std::string doc = docLike();
+  const Ole2Sanitizer shared(Options{});
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        Limits limits;
+        Budget budget(limits);
+        MessageContext ctx{limits, budget, nullptr, nullptr};
+        Part p;
+        p.data = doc;
+        Outcome o = shared.apply(p, ctx);
+        if (o.verdict == Verdict::Modified && o.findings.size() == 3) ++ok[static_cast<std::size_t>(t)];
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int n : ok) CHECK(n == 25);
 }
 
 TEST_CASE("ole2: clamscan finds EICAR in the embedded object before and nothing after", "[ole2][integration]") {
