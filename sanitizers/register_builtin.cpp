@@ -5,6 +5,8 @@
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "sanitizers/html_to_text/factory.h"
 #include "sanitizers/pdf/pdf.h"
+#include "sanitizers/ole2/ole2.h"
+#include "sanitizers/rtf/rtf.h"
 #include "sanitizers/text_normalize/text_normalize.h"
 
 namespace mugai {
@@ -14,6 +16,8 @@ void registerBuiltinSanitizers(Registry& registry) {
   registry.add(sanitizers::filename_sanitize::makeFactory());
   registry.add(sanitizers::html_to_text::makeFactory());
   registry.add(sanitizers::pdf::makeFactory());
+  registry.add(sanitizers::ole2::makeFactory());
+  registry.add(sanitizers::rtf::makeFactory());
   registry.add(sanitizers::text_normalize::makeFactory());
 }
 

@@ -1,0 +1,589 @@
+// sanitizer.ole2: see ole2.h and README.md.
+//
+// Two passes over libgsf's view of the compound file:
+//   1. walk: every storage and stream, counted and sized against the limits, each node
+//      classified (keep / drop as macro, embedded object, ActiveX state, signature);
+//      the encryption markers of Word, Excel and PowerPoint are checked on the way;
+//   2. copy: the kept nodes are written, byte for byte and under the same names and class ids,
+//      into a fresh compound file (GsfOutfileMSOle). Unallocated sectors, slack space and
+//      anything not reachable from the directory are left behind by construction.
+#include "sanitizers/ole2/ole2.h"
+
+#include <gsf/gsf-infile-msole.h>
+#include <gsf/gsf-infile.h>
+#include <gsf/gsf-input-memory.h>
+#include <gsf/gsf-input.h>
+#include <gsf/gsf-outfile-msole.h>
+#include <gsf/gsf-outfile.h>
+#include <gsf/gsf-output-memory.h>
+#include <gsf/gsf-output.h>
+#include <gsf/gsf-utils.h>
+
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace mugai::sanitizers::ole2 {
+namespace {
+
+struct Unref {
+  void operator()(void* p) const {
+    if (p) g_object_unref(p);
+  }
+};
+template <class T>
+using GPtr = std::unique_ptr<T, Unref>;
+
+void initGsf() {
+  static std::once_flag once;
+  std::call_once(once, [] { gsf_init(); });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+/// Names are untrusted: control characters (\x01Ole10Native) shown as \xNN, length capped.
+std::string displayName(std::string_view name) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : name) {
+    if (out.size() > 200) {
+      out += "...";
+      break;
+    }
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::uint16_t le16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint32_t le32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+enum class Drop { Keep, Macro, Object, ActiveX, Signature, Link };
+
+struct Node {
+  std::string name;
+  std::string path;  // "ObjectPool/_1234"
+  bool storage = false;
+  std::uint64_t size = 0;
+  GPtr<GsfInput> input;
+  std::array<guint8, 16> clsid{};
+  bool has_clsid = false;
+  Drop drop = Drop::Keep;
+  std::vector<Node> children;
+};
+
+struct Failure {
+  Reason reason;
+  std::string detail;
+};
+
+/// libgsf (gsf-infile-msole.c, ole_dirent_new) follows the directory's left/right/child links by
+/// plain recursion, one C stack frame per link. A hostile file can chain tens of thousands of
+/// entries (or make them a cycle) and overflow the worker's stack before libgsf returns. So we
+/// read the header, the FAT and the directory chain ourselves first and measure that recursion
+/// with an explicit stack: a cycle is malformed, a depth over kMaxDirectoryDepth is refused.
+/// Anything we cannot follow here is left for libgsf to reject.
+constexpr std::uint32_t kMaxDirectoryDepth = 4096;
+
+std::optional<Failure> precheckDirectory(std::string_view f, const Limits& limits) {
+  auto* b = reinterpret_cast<const unsigned char*>(f.data());
+  if (f.size() < 512 || std::memcmp(b, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) != 0)
+    return Failure{Reason::ParseMalformed, "no OLE2 signature"};
+  std::uint32_t shift = le16(b + 0x1E);
+  if (shift != 9 && shift != 12) return std::nullopt;  // libgsf decides
+  std::uint64_t ss = 1ull << shift;
+  std::uint64_t sectors = f.size() > ss ? (f.size() - ss) / ss : 0;
+  auto sector = [&](std::uint32_t n) -> const unsigned char* {
+    if (n >= sectors) return nullptr;
+    return b + (static_cast<std::uint64_t>(n) + 1) * ss;
+  };
+  // FAT sector numbers: 109 in the header, the rest in the DIFAT chain.
+  std::vector<std::uint32_t> fat;
+  std::uint32_t nfat = le32(b + 0x2C);
+  for (int i = 0; i < 109 && fat.size() < nfat; ++i) fat.push_back(le32(b + 0x4C + 4 * i));
+  std::uint32_t difat = le32(b + 0x44);
+  for (std::uint64_t hops = 0; fat.size() < nfat && hops <= sectors; ++hops) {
+    const unsigned char* d = sector(difat);
+    if (!d) break;
+    for (std::uint64_t i = 0; i + 1 < ss / 4 && fat.size() < nfat; ++i) fat.push_back(le32(d + 4 * i));
+    difat = le32(d + ss - 4);
+  }
+  auto next = [&](std::uint32_t n) -> std::uint32_t {
+    std::uint64_t per = ss / 4;
+    if (n / per >= fat.size()) return 0xFFFFFFFEu;
+    const unsigned char* s = sector(fat[n / per]);
+    return s ? le32(s + 4 * (n % per)) : 0xFFFFFFFEu;
+  };
+  // The directory stream: its sectors in chain order.
+  std::vector<const unsigned char*> dir;
+  for (std::uint32_t n = le32(b + 0x30); dir.size() <= sectors; n = next(n)) {
+    const unsigned char* s = sector(n);
+    if (!s) break;
+    dir.push_back(s);
+  }
+  std::uint64_t per_sector = ss / 128;
+  std::uint64_t count = dir.size() * per_sector;
+  if (count == 0) return std::nullopt;
+  auto entry = [&](std::uint32_t i) { return dir[i / per_sector] + 128 * (i % per_sector); };
+  std::vector<bool> seen(count, false);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> todo{{0, 1}};  // (entry, recursion depth)
+  std::uint64_t live = 0;
+  while (!todo.empty()) {
+    auto [i, depth] = todo.back();
+    todo.pop_back();
+    if (i >= count) continue;  // NOSTREAM and out-of-range links end a branch (libgsf too)
+    if (seen[i]) return Failure{Reason::ParseMalformed, "the OLE2 directory has a cycle"};
+    seen[i] = true;
+    if (depth > kMaxDirectoryDepth) return Failure{Reason::LimitDocumentObjects, "the OLE2 directory tree is too deep"};
+    if (++live > limits.document_object_limit + 1)
+      return Failure{Reason::LimitDocumentObjects, "more directory entries than document_object_limit"};
+    const unsigned char* e = entry(i);
+    std::uint8_t type = e[0x42];
+    if (type != 1 && type != 2 && type != 5) continue;  // libgsf stops at unknown types
+    todo.push_back({le32(e + 0x44), depth + 1});
+    todo.push_back({le32(e + 0x48), depth + 1});
+    if (type != 2) todo.push_back({le32(e + 0x4C), depth + 1});
+  }
+  return std::nullopt;
+}
+
+struct Walk {
+  const Limits& limits;
+  int max_depth;
+  std::uint64_t objects = 0;
+  std::uint64_t total = 0;
+};
+
+std::optional<Failure> walk(GsfInfile* dir, Node& node, int depth, Walk& w) {
+  int n = gsf_infile_num_children(dir);
+  for (int i = 0; i < n; ++i) {
+    if (++w.objects > w.limits.document_object_limit)
+      return Failure{Reason::LimitDocumentObjects, "more storages and streams than document_object_limit"};
+    const char* name = gsf_infile_name_by_index(dir, i);
+    GPtr<GsfInput> child(gsf_infile_child_by_index(dir, i));
+    if (!child || !name) return Failure{Reason::ParseMalformed, "a directory entry cannot be opened"};
+    Node c;
+    c.name = name;
+    c.path = node.path.empty() ? c.name : node.path + "/" + c.name;
+    c.storage = GSF_IS_INFILE(child.get()) && gsf_infile_num_children(GSF_INFILE(child.get())) >= 0;
+    gsf_off_t size = gsf_input_size(child.get());
+    if (size < 0) return Failure{Reason::ParseMalformed, "negative stream size"};
+    c.size = static_cast<std::uint64_t>(size);
+    w.total += c.size;
+    if (w.total > w.limits.expanded_size_limit)
+      return Failure{Reason::LimitExpandedSize, "streams add up to more than expanded_size_limit"};
+    if (c.storage) {
+      if (depth + 1 > w.max_depth) return Failure{Reason::LimitArchiveDepth, "storages nested too deeply"};
+      if (GSF_IS_INFILE_MSOLE(child.get()))
+        c.has_clsid = gsf_infile_msole_get_class_id(GSF_INFILE_MSOLE(child.get()), c.clsid.data());
+      if (auto f = walk(GSF_INFILE(child.get()), c, depth + 1, w)) return f;
+    }
+    c.input = std::move(child);
+    node.children.push_back(std::move(c));
+  }
+  return std::nullopt;
+}
+
+const Node* findChild(const Node& n, std::string_view name, bool storage) {
+  for (const Node& c : n.children)
+    if (c.storage == storage && iequals(c.name, name)) return &c;
+  return nullptr;
+}
+
+/// Reads up to `max` bytes of a stream from its start (the caller charged them).
+std::optional<std::string> readHead(GsfInput* in, std::uint64_t max) {
+  gsf_off_t size = gsf_input_size(in);
+  std::uint64_t want = std::min<std::uint64_t>(max, static_cast<std::uint64_t>(size));
+  if (gsf_input_seek(in, 0, G_SEEK_SET)) return std::nullopt;  // libgsf: TRUE means error
+  std::string out;
+  out.resize(want);
+  std::uint64_t done = 0;
+  while (done < want) {
+    std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(want - done, 1 << 16));
+    if (!gsf_input_read(in, chunk, reinterpret_cast<guint8*>(out.data() + done))) return std::nullopt;
+    done += chunk;
+  }
+  gsf_input_seek(in, 0, G_SEEK_SET);
+  return out;
+}
+
+bool isMbd(std::string_view name) {  // Excel embedded objects: MBD0001A2B3
+  if (name.size() < 4 || !iequals(name.substr(0, 3), "MBD")) return false;
+  for (char c : name.substr(3))
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+/// Marks what goes. `root` tells the root level apart (Macros, MBD*, Ctls are root names).
+void classify(Node& node, bool root) {
+  bool vba_here = false;
+  for (Node& c : node.children) {
+    if (c.storage) {
+      if (iequals(c.name, "Macros") || iequals(c.name, "_VBA_PROJECT_CUR") || iequals(c.name, "_VBA_PROJECT") ||
+          iequals(c.name, "VBA")) {
+        c.drop = Drop::Macro;
+        vba_here = vba_here || iequals(c.name, "VBA");
+      } else if (iequals(c.name, "ObjectPool") || (root && isMbd(c.name))) {
+        c.drop = Drop::Object;
+      } else if (root && (iequals(c.name, "_xmlsignatures") || iequals(c.name, "_signatures"))) {
+        c.drop = Drop::Signature;
+      } else {
+        classify(c, false);
+      }
+    } else {
+      if (iequals(c.name, "\x01Ole10Native") || iequals(c.name, "Package")) c.drop = Drop::Object;
+      else if (iequals(c.name, "\x01Ole")) c.drop = Drop::Link;
+      else if (root && iequals(c.name, "Ctls")) c.drop = Drop::ActiveX;
+    }
+  }
+  // A bare VBA storage (no _VBA_PROJECT_CUR around it) leaves its PROJECT streams beside it.
+  if (vba_here)
+    for (Node& c : node.children)
+      if (!c.storage && (iequals(c.name, "PROJECT") || iequals(c.name, "PROJECTwm"))) c.drop = Drop::Macro;
+}
+
+/// "\x01Ole" ([MS-OLEDS] 2.3.3 OLEStream): kept when it only says "embedded, no moniker" (LibreOffice
+/// writes one at the root of every .doc); dropped when it describes a link (flags bit 0) or
+/// carries a moniker (the URL moniker of CVE-2017-0199-style remote objects).
+void keepPlainOleStreams(Node& node) {
+  for (Node& c : node.children) {
+    if (c.storage && c.drop == Drop::Keep) keepPlainOleStreams(c);
+    if (c.storage || c.drop != Drop::Link || c.size != 20) continue;
+    auto head = readHead(c.input.get(), 20);
+    if (!head || head->size() != 20) continue;
+    auto* b = reinterpret_cast<const unsigned char*>(head->data());
+    if (le32(b) == 0x02000001u && (le32(b + 4) & 1u) == 0 && le32(b + 12) == 0) c.drop = Drop::Keep;
+  }
+}
+
+void collectFindings(const Node& node, std::vector<Finding>& out, bool& macros) {
+  for (const Node& c : node.children) {
+    std::string shown = displayName(c.path);
+    switch (c.drop) {
+      case Drop::Keep:
+        if (c.storage) collectFindings(c, out, macros);
+        break;
+      case Drop::Macro:
+        macros = true;
+        out.push_back({"removed", shown + " (VBA project)"});
+        break;
+      case Drop::Object:
+        if (c.storage && iequals(c.name, "ObjectPool")) {
+          for (const Node& o : c.children) out.push_back({"removed", displayName(o.path) + " (embedded object)"});
+        } else {
+          out.push_back({"removed", shown + " (embedded object)"});
+        }
+        break;
+      case Drop::ActiveX:
+        out.push_back({"removed", shown + " (ActiveX controls)"});
+        break;
+      case Drop::Signature:
+        out.push_back({"removed", shown + " (digital signature)"});
+        break;
+      case Drop::Link:
+        out.push_back({"removed", shown + " (OLE link)"});
+        break;
+    }
+  }
+}
+
+/// Walks PowerPoint records (8-byte headers, containers have recVer 0xF) looking for what cannot
+/// be cut out of the "PowerPoint Document" stream without rewriting its persist directory.
+struct PptScan {
+  bool encrypted = false;
+  bool vba = false;
+  bool objects = false;
+  std::uint64_t records = 0;
+};
+
+void scanPpt(const unsigned char* p, std::size_t n, int depth, PptScan& s) {
+  std::size_t pos = 0;
+  while (pos + 8 <= n && s.records < 2000000) {
+    ++s.records;
+    std::uint16_t ver_inst = le16(p + pos);
+    std::uint16_t type = le16(p + pos + 2);
+    std::uint32_t len = le32(p + pos + 4);
+    pos += 8;
+    if (len > n - pos) len = static_cast<std::uint32_t>(n - pos);  // truncated: scan what is there
+    if (type == 0x2F14) s.encrypted = true;             // CryptSession10Container
+    if (type == 0x03FF || type == 0x0400) s.vba = true;  // VBAInfoContainer / VBAInfoAtom
+    if (type == 0x1011) s.objects = true;                // ExOleObjStg (embedded objects, controls, VBA)
+    if ((ver_inst & 0x0F) == 0x0F && depth < 16) scanPpt(p + pos, len, depth + 1, s);
+    pos += len;
+  }
+}
+
+/// Excel BIFF: FILEPASS (0x002F) in the workbook globals, before their EOF (0x000A).
+std::optional<bool> excelEncrypted(GsfInput* in) {
+  gsf_off_t size = gsf_input_size(in);
+  gsf_off_t pos = 0;
+  for (int records = 0; records < 100000 && pos + 4 <= size; ++records) {
+    unsigned char h[4];
+    if (gsf_input_seek(in, pos, G_SEEK_SET) || !gsf_input_read(in, 4, h)) return std::nullopt;
+    std::uint16_t type = le16(h), len = le16(h + 2);
+    if (type == 0x002F) return true;
+    if (type == 0x000A) break;
+    pos += 4 + len;
+  }
+  gsf_input_seek(in, 0, G_SEEK_SET);
+  return false;
+}
+
+/// Windows Installer databases/patches/transforms are executables, never documents: the routing
+/// removes application/x-msi by type, but libmagic may call one application/x-ole-storage.
+/// Root CLSIDs {000C1084/1086/1082-0000-0000-C000-000000000046}, or the MSI name encoding
+/// (code points U+3800..U+4840, UTF-8 E3 A0 80 .. E4 A1 80) on a root entry.
+bool looksLikeInstaller(const Node& root) {
+  static const guint8 tail[12] = {0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+  const guint8* c = root.clsid.data();
+  if (root.has_clsid && c[2] == 0x0C && c[3] == 0x00 && (c[0] == 0x84 || c[0] == 0x86 || c[0] == 0x82) &&
+      c[1] == 0x10 && std::memcmp(c + 4, tail, 12) == 0)
+    return true;
+  for (const Node& n : root.children) {
+    auto* b = reinterpret_cast<const unsigned char*>(n.name.data());
+    if (n.name.size() >= 3) {
+      unsigned cp = ((b[0] & 0x0Fu) << 12) | ((b[1] & 0x3Fu) << 6) | (b[2] & 0x3Fu);
+      if ((b[0] & 0xF0) == 0xE0 && cp >= 0x3800 && cp <= 0x4840) return true;
+    }
+  }
+  return false;
+}
+
+struct Checks {
+  bool encrypted = false;
+  std::string encrypted_why;
+  bool ppt_active = false;
+  std::string ppt_why;
+};
+
+std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& k) {
+  if (findChild(root, "EncryptionInfo", false) || findChild(root, "EncryptedPackage", false)) {
+    k.encrypted = true;
+    k.encrypted_why = "an encrypted OOXML package (EncryptionInfo/EncryptedPackage)";
+    return std::nullopt;
+  }
+  if (findChild(root, "\x06" "DataSpaces", true) || findChild(root, "\x09" "DRMContent", false)) {
+    k.encrypted = true;
+    k.encrypted_why = "a rights-managed (IRM) document (\\x06DataSpaces / \\x09DRMContent)";
+    return std::nullopt;
+  }
+  if (findChild(root, "EncryptedSummary", false)) {
+    k.encrypted = true;
+    k.encrypted_why = "an encrypted PowerPoint presentation (EncryptedSummary)";
+    return std::nullopt;
+  }
+  if (const Node* wd = findChild(root, "WordDocument", false)) {
+    // FibBase: wIdent at 0, flags at 0x0A; bit 0x0100 is fEncrypted (RC4 or XOR obfuscation).
+    auto head = readHead(wd->input.get(), 12);
+    if (!head || head->size() < 12) return Failure{Reason::ParseMalformed, "WordDocument stream too short"};
+    auto* b = reinterpret_cast<const unsigned char*>(head->data());
+    if (le16(b + 0x0A) & 0x0100) {
+      k.encrypted = true;
+      k.encrypted_why = "an encrypted Word document (FIB fEncrypted)";
+      return std::nullopt;
+    }
+  }
+  for (const char* wb : {"Workbook", "Book"}) {
+    if (const Node* n = findChild(root, wb, false)) {
+      auto enc = excelEncrypted(n->input.get());
+      if (!enc) return Failure{Reason::ParseMalformed, "the Workbook stream cannot be read"};
+      if (*enc) {
+        k.encrypted = true;
+        k.encrypted_why = "an encrypted Excel workbook (FILEPASS)";
+        return std::nullopt;
+      }
+    }
+  }
+  if (const Node* cu = findChild(root, "Current User", false)) {
+    // CurrentUserAtom.headerToken at 12: 0xF3D1C4DF means the presentation is encrypted.
+    auto head = readHead(cu->input.get(), 16);
+    if (head && head->size() == 16 && le32(reinterpret_cast<const unsigned char*>(head->data()) + 12) == 0xF3D1C4DFu) {
+      k.encrypted = true;
+      k.encrypted_why = "an encrypted PowerPoint presentation (CurrentUserAtom)";
+      return std::nullopt;
+    }
+  }
+  if (const Node* pd = findChild(root, "PowerPoint Document", false)) {
+    if (auto r = ctx.budget.chargeDecoded(pd->size)) return Failure{*r, "PowerPoint Document stream"};
+    auto all = readHead(pd->input.get(), pd->size);
+    if (!all) return Failure{Reason::ParseMalformed, "the PowerPoint Document stream cannot be read"};
+    PptScan s;
+    scanPpt(reinterpret_cast<const unsigned char*>(all->data()), all->size(), 0, s);
+    if (s.encrypted) {
+      k.encrypted = true;
+      k.encrypted_why = "an encrypted PowerPoint presentation (CryptSession10Container)";
+    } else if (s.vba || s.objects) {
+      k.ppt_active = true;
+      k.ppt_why = s.vba ? "a PowerPoint VBA project (VBAInfoContainer)"
+                        : "PowerPoint embedded OLE objects or controls (ExOleObjStg)";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> copy(const Node& node, GsfOutfile* out, MessageContext& ctx, std::string& buf) {
+  for (const Node& c : node.children) {
+    if (c.drop != Drop::Keep) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Failure{*r, {}};
+    GPtr<GsfOutput> o(gsf_outfile_new_child(out, c.name.c_str(), c.storage));
+    if (!o) return Failure{Reason::CdrFailed, "libgsf cannot create " + displayName(c.path)};
+    if (c.storage) {
+      if (c.has_clsid && GSF_IS_OUTFILE_MSOLE(o.get()))
+        gsf_outfile_msole_set_class_id(GSF_OUTFILE_MSOLE(o.get()), c.clsid.data());
+      if (auto f = copy(c, GSF_OUTFILE(o.get()), ctx, buf)) return f;
+    } else {
+      if (auto r = ctx.budget.chargeDecoded(c.size)) return Failure{*r, {}};
+      GsfInput* in = c.input.get();
+      if (gsf_input_seek(in, 0, G_SEEK_SET)) return Failure{Reason::CdrFailed, "seek " + displayName(c.path)};
+      std::uint64_t left = c.size;
+      while (left > 0) {
+        std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+        if (!gsf_input_read(in, chunk, reinterpret_cast<guint8*>(buf.data())))
+          return Failure{Reason::ParseMalformed, "cannot read stream " + displayName(c.path)};
+        if (!gsf_output_write(o.get(), chunk, reinterpret_cast<const guint8*>(buf.data())))
+          return Failure{Reason::CdrFailed, "libgsf cannot write " + displayName(c.path)};
+        left -= chunk;
+      }
+    }
+    if (!gsf_output_close(o.get())) return Failure{Reason::CdrFailed, "libgsf cannot close " + displayName(c.path)};
+  }
+  return std::nullopt;
+}
+
+Outcome failWith(const Failure& f) { return Outcome::fail(f.reason, f.detail); }
+
+Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
+  initGsf();
+  if (auto f = precheckDirectory(part.data, ctx.limits)) return failWith(*f);
+  GError* err = nullptr;
+  GPtr<GsfInput> input(gsf_input_memory_new(reinterpret_cast<const guint8*>(part.data.data()),
+                                            static_cast<gsf_off_t>(part.data.size()), FALSE));
+  if (!input) return Outcome::fail(Reason::CdrFailed, "libgsf cannot wrap the input");
+  GPtr<GsfInfile> ole(gsf_infile_msole_new(input.get(), &err));
+  if (!ole) {
+    std::string why = err && err->message ? err->message : "not a compound file";
+    if (err) g_error_free(err);
+    return Outcome::fail(Reason::ParseMalformed, "OLE2: " + displayName(why));
+  }
+  Node root;
+  if (GSF_IS_INFILE_MSOLE(ole.get()))
+    root.has_clsid = gsf_infile_msole_get_class_id(GSF_INFILE_MSOLE(ole.get()), root.clsid.data());
+  Walk w{ctx.limits, options.max_storage_depth};
+  if (auto f = walk(ole.get(), root, 0, w)) return failWith(*f);
+  // Shared sector chains can make a small file claim huge streams (a "sector bomb").
+  if (w.total > (1u << 20) && w.total / std::max<std::size_t>(part.data.size(), 1) > ctx.limits.expansion_ratio_limit)
+    return Outcome::fail(Reason::LimitExpansionRatio, "streams claim far more bytes than the file holds");
+
+  if (looksLikeInstaller(root))
+    return Outcome::fail(Reason::ContentActive, "a Windows Installer package, not a document");
+  Checks k;
+  if (auto f = checkRoot(root, ctx, k)) return failWith(*f);
+  if (k.encrypted) return Outcome::fail(Reason::ContentEncrypted, k.encrypted_why);
+  if (k.ppt_active) return Outcome::fail(Reason::ContentActive, k.ppt_why + " cannot be cut out of the presentation");
+
+  classify(root, true);
+  keepPlainOleStreams(root);
+  std::vector<Finding> findings;
+  bool macros = false;
+  collectFindings(root, findings, macros);
+  if (macros && options.remove_on_macros) {
+    Outcome o = Outcome::fail(Reason::ContentActive, "VBA project present (macros: remove)");
+    o.findings = std::move(findings);
+    return o;
+  }
+
+  GPtr<GsfOutput> sink(gsf_output_memory_new());
+  GPtr<GsfOutfile> outfile(sink ? gsf_outfile_msole_new(sink.get()) : nullptr);
+  if (!outfile) return Outcome::fail(Reason::CdrFailed, "libgsf cannot create the output");
+  if (root.has_clsid) gsf_outfile_msole_set_class_id(GSF_OUTFILE_MSOLE(outfile.get()), root.clsid.data());
+  std::string buf(1 << 16, '\0');
+  if (auto f = copy(root, outfile.get(), ctx, buf)) return failWith(*f);
+  if (!gsf_output_close(GSF_OUTPUT(outfile.get()))) return Outcome::fail(Reason::CdrFailed, "libgsf cannot finish the output");
+  gsf_off_t out_size = gsf_output_size(sink.get());
+  const guint8* bytes = gsf_output_memory_get_bytes(GSF_OUTPUT_MEMORY(sink.get()));
+  if (out_size <= 0 || !bytes) return Outcome::fail(Reason::CdrFailed, "libgsf produced no output");
+
+  Part next = part;
+  next.data.assign(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(out_size));
+  // The rebuild always changes bytes (fresh allocation, no slack), so it is always a replacement;
+  // findings say whether anything active went.
+  Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
+  o.findings = std::move(findings);
+  return o;
+}
+
+}  // namespace
+
+Outcome Ole2Sanitizer::apply(const Part& part, MessageContext& ctx) const {
+  try {
+    return run(part, ctx, options_);
+  } catch (const std::exception& e) {
+    return Outcome::fail(Reason::CdrFailed, std::string("OLE2 rebuild: ") + e.what());
+  } catch (...) {
+    return Outcome::fail(Reason::CdrFailed, "OLE2 rebuild failed");
+  }
+}
+
+std::string writeCompoundFile(const std::vector<CompoundEntry>& entries) {
+  initGsf();
+  GPtr<GsfOutput> sink(gsf_output_memory_new());
+  GPtr<GsfOutfile> root(gsf_outfile_msole_new(sink.get()));
+  if (!root) return {};
+  std::map<std::string, GsfOutfile*> dirs{{"", root.get()}};
+  std::vector<GPtr<GsfOutput>> open;  // storages, closed children-first at the end
+  auto storage = [&](const std::string& path, auto& self) -> GsfOutfile* {
+    auto it = dirs.find(path);
+    if (it != dirs.end()) return it->second;
+    auto slash = path.rfind('/');
+    GsfOutfile* parent = self(slash == std::string::npos ? std::string() : path.substr(0, slash), self);
+    std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+    GsfOutput* o = gsf_outfile_new_child(parent, leaf.c_str(), TRUE);
+    open.emplace_back(o);
+    dirs[path] = GSF_OUTFILE(o);
+    return GSF_OUTFILE(o);
+  };
+  for (const CompoundEntry& e : entries) {
+    if (e.is_storage) {
+      storage(e.path, storage);
+      continue;
+    }
+    auto slash = e.path.rfind('/');
+    GsfOutfile* parent = storage(slash == std::string::npos ? std::string() : e.path.substr(0, slash), storage);
+    std::string leaf = slash == std::string::npos ? e.path : e.path.substr(slash + 1);
+    GPtr<GsfOutput> s(gsf_outfile_new_child(parent, leaf.c_str(), FALSE));
+    if (!s) return {};
+    if (!e.data.empty() && !gsf_output_write(s.get(), e.data.size(), reinterpret_cast<const guint8*>(e.data.data())))
+      return {};
+    gsf_output_close(s.get());
+  }
+  for (auto it = open.rbegin(); it != open.rend(); ++it) gsf_output_close(it->get());
+  gsf_output_close(GSF_OUTPUT(root.get()));
+  gsf_off_t size = gsf_output_size(sink.get());
+  const guint8* bytes = gsf_output_memory_get_bytes(GSF_OUTPUT_MEMORY(sink.get()));
+  if (size <= 0 || !bytes) return {};
+  return std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+}
+
+}  // namespace mugai::sanitizers::ole2
