@@ -68,6 +68,16 @@ bool activeUrl(std::string_view raw) {
   return false;
 }
 
+/// A macro URL anywhere inside an attribute value (formulas, conditions).
+bool embedsMacroUrl(std::string_view raw) {
+  if (raw.find(':') == std::string_view::npos) return false;
+  std::string v = lower(decode(raw));
+  for (std::string_view needle : {"vnd.sun.star.script:", "vnd.sun.star.basic:", "macro:///", "vnd.sun.star.cmd:"}) {
+    if (v.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
 /// Whole elements removed from content.xml/styles.xml.
 const std::set<std::string, std::less<>>& removedElements(bool remove_odf_objects) {
   static const std::set<std::string, std::less<>> kBase = {
@@ -123,6 +133,11 @@ Scrub scrubXml(std::string_view xml, bool remove_odf_objects) {
       if (local == "href" && activeUrl(a.value)) {
         edits.erase(a.begin, a.end);
         ++out.removed[std::string(t.name) + " macro link"];
+      } else if (local != "href" && embedsMacroUrl(a.value)) {
+        // e.g. table:formula="of:=HYPERLINK(&quot;vnd.sun.star.script:...&quot;)": the formula
+        // goes, the cell keeps its last value (office:value and its text).
+        edits.erase(a.begin, a.end);
+        ++out.removed[std::string(t.name) + " " + std::string(a.name) + " with a macro URL"];
       }
     }
   }

@@ -361,6 +361,13 @@ Outcome OoxmlSanitizer::apply(const Part& part, MessageContext& ctx) const {
 }
 
 Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
+  // A password-protected OOXML document is an OLE2 compound file holding "EncryptedPackage":
+  // say so instead of "not a ZIP" (the verdict is fail-closed either way).
+  static constexpr std::string_view kOle2 = "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+  static constexpr char kEncrypted[] = "E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
+  if (std::string_view(part.data).starts_with(kOle2) &&
+      part.data.find(std::string_view(kEncrypted, sizeof kEncrypted - 1)) != std::string::npos)
+    return Outcome::fail(Reason::ContentEncrypted, "password-protected Office document");
   zip::Failure failure;
   auto archive = zip::Archive::open(part.data, zip::ReadLimits::fromLimits(ctx.limits), &failure);
   if (!archive) return Outcome::fail(failure.reason, failure.detail);

@@ -76,7 +76,7 @@ inline std::string sofficeText(const std::filesystem::path& file, const std::fil
   REQUIRE(r.exit_code == 0);
   std::filesystem::path pdf = outdir / (file.stem().string() + ".pdf");
   REQUIRE(std::filesystem::exists(pdf));
-  auto t = runTool({"pdftotext", pdf.string(), "-"}, std::chrono::seconds(60));
+  auto t = runTool({"pdftotext", "-q", pdf.string(), "-"}, std::chrono::seconds(60));
   REQUIRE(t.exit_code == 0);
   return t.output;
 }
