@@ -96,6 +96,7 @@ const std::set<std::string, std::less<>>& removedElements(bool remove_odf_object
 struct Scrub {
   std::string xml;
   std::map<std::string, int> removed;  // element (or attribute) -> count
+  std::set<std::string> objects;       // package paths of removed OLE objects/applets/plug-ins
   bool malformed = false;
 };
 
@@ -112,6 +113,13 @@ Scrub scrubXml(std::string_view xml, bool remove_odf_objects) {
       if (end == std::string_view::npos) break;
       edits.erase(t.begin, end);
       ++out.removed[std::string(t.name)];
+      // Whatever the removed object pointed at inside the package goes too, whatever its name.
+      if (const Attr* href = t.attr("xlink:href")) {
+        std::string h = decode(href->value);
+        if (h.starts_with("./")) h.erase(0, 2);
+        while (!h.empty() && h.back() == '/') h.pop_back();
+        if (!h.empty() && h.find(':') == std::string::npos) out.objects.insert(h);
+      }
       continue;
     }
     if (t.name == "text:execute-macro") {  // a field that runs a macro on click: keep its text
@@ -225,6 +233,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
 
   // Scrub the XML that can hold scripts, listeners and macro links.
   std::map<std::size_t, std::string> rewritten;
+  std::set<std::string> object_refs;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] || entries[i].directory()) continue;
     const std::string& n = entries[i].name;
@@ -235,10 +244,38 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (auto f = archive->extract(entries[i], ctx.budget, &xml)) return Outcome::fail(f->reason, f->detail);
     Scrub sc = scrubXml(xml, drop_objects);
     if (sc.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
+    std::string base = n.substr(0, n.rfind('/') + 1);  // "" or "Object 2/": hrefs are relative
+    for (const std::string& r : sc.objects) object_refs.insert(base + r);
     for (const auto& [what, count] : sc.removed) {
       findings.push_back({"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
     }
     if (sc.xml != xml) rewritten[i] = std::move(sc.xml);
+  }
+  // Members that removed elements pointed at (an OLE object under another name than "Object N").
+  if (!object_refs.empty()) {
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const std::string& n = entries[i].name;
+      bool hit = false;
+      for (const std::string& r : object_refs) hit = hit || n == r || n.starts_with(r + "/");
+      if (!hit || removed[i]) continue;
+      removed[i] = true;
+      rewritten.erase(i);
+      if (!entries[i].directory()) findings.push_back({"removed", n});
+    }
+    Scanner s(manifest_xml);
+    Tag t;
+    while (s.next(t)) {
+      if (t.kind == Tag::Kind::Close || t.name != "manifest:file-entry") continue;
+      const Attr* path = t.attr("manifest:full-path");
+      std::string p = path ? decode(path->value) : "";
+      while (!p.empty() && p.back() == '/') p.pop_back();
+      bool hit = false;
+      for (const std::string& r : object_refs) hit = hit || p == r || p.starts_with(r + "/");
+      if (!hit) continue;
+      std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
+      if (end == std::string_view::npos) break;
+      manifest_edits.erase(t.begin, end);
+    }
   }
   if (!manifest_edits.empty()) {
     std::size_t mi = static_cast<std::size_t>(manifest - entries.data());

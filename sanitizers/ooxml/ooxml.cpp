@@ -377,12 +377,40 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (!index.count(std::string(kContentTypes)))
     return Outcome::fail(Reason::ParseMalformed, "not an Office Open XML package (no [Content_Types].xml)");
 
+  // Content types: a part typed as VBA/ActiveX/OLE goes whatever its name; Word's XML parts are
+  // recognised by their type (fields live in the main document, headers, footnotes, ...).
+  std::map<std::string, std::string> overrides, defaults;  // part / extension -> lower-case type
+  {
+    std::string ct_xml;
+    const zip::Entry& cte = entries[index.at(std::string(kContentTypes))];
+    if (auto f = archive->extract(cte, ctx.budget, &ct_xml)) return Outcome::fail(f->reason, f->detail);
+    Scanner s(ct_xml);
+    Tag t;
+    while (s.next(t)) {
+      const Attr* ct = t.attr("ContentType");
+      if (t.kind == Tag::Kind::Close || !ct) continue;
+      if (t.local() == "Override" && t.attr("PartName"))
+        overrides[resolveTarget("", decode(t.attr("PartName")->value))] = lower(decode(ct->value));
+      if (t.local() == "Default" && t.attr("Extension"))
+        defaults[lower(decode(t.attr("Extension")->value))] = lower(decode(ct->value));
+    }
+    if (s.malformed()) return Outcome::fail(Reason::ParseMalformed, "malformed [Content_Types].xml");
+  }
+  auto typeOf = [&](const std::string& lname) -> std::string {
+    auto o = overrides.find(lname);
+    if (o != overrides.end()) return o->second;
+    std::size_t dot = lname.rfind('.'), slash = lname.rfind('/');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+    auto d = defaults.find(lname.substr(dot + 1));
+    return d == defaults.end() ? "" : d->second;
+  };
+
   std::vector<Finding> findings;
   std::vector<bool> removed(entries.size(), false);
   std::vector<std::string> lnames(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     lnames[i] = lower(entries[i].name);
-    if (activeByName(lnames[i])) removed[i] = true;
+    if (activeByName(lnames[i]) || activeContentType(typeOf(lnames[i]))) removed[i] = true;
   }
 
   // Relationships of every .rels part, read once.
@@ -499,13 +527,14 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     auto drops = drop_ids.find(ln);
     auto strips = strip_ids.find(ln);
     bool refs = drops != drop_ids.end() || strips != strip_ids.end();
-    bool word_xml = ln.ends_with(".xml") && ln.find("word/") != std::string::npos;
+    std::string type = typeOf(ln);
+    bool word_xml = type.find("wordprocessingml") != std::string::npos || type.starts_with("application/vnd.ms-word.");
     if (!is_ct && !refs && !word_xml) continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string xml;
     if (auto f = archive->extract(entries[i], ctx.budget, &xml)) return Outcome::fail(f->reason, f->detail);
     std::string out = xml;
-    if (word_xml && ln.ends_with("settings.xml")) {
+    if (type.find("wordprocessingml.settings") != std::string::npos) {
       int n = 0;
       out = dropElements(out, {"w:attachedTemplate"}, &n, &cx.malformed);
       if (n) findings.push_back({"removed", "w:attachedTemplate"});

@@ -87,10 +87,11 @@ TEST_CASE("odf: OLE objects go, their picture stays, ODF charts stay unless aske
   m.push_back({"ObjectReplacements/Object 1", "picture"});
   m.push_back({"Object 2/content.xml", R"(<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0"><office:scripts/></office:document-content>)"});
   m.push_back({"Scripts/python/evil.py", "print('inert')"});
+  m.push_back({"Obj102", "inert OLE placeholder under another name"});
   for (auto& [n, d] : m) {
     if (n == "content.xml") {
       auto p = d.find("</office:text>");
-      d.insert(p, R"(<text:p><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:object-ole xlink:href="./Object 1"/><draw:image xlink:href="./ObjectReplacements/Object 1"/></draw:frame></text:p>)");
+      d.insert(p, R"(<text:p><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:object-ole xlink:href="./Object 1"/><draw:image xlink:href="./ObjectReplacements/Object 1"/></draw:frame><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:object-ole xlink:href="./Obj102"/></draw:frame></text:p>)");
     }
   }
   OdfSanitizer s(Options{});
@@ -98,6 +99,7 @@ TEST_CASE("odf: OLE objects go, their picture stays, ODF charts stay unless aske
   REQUIRE(o.replacement);
   REQUIRE(hasFinding(o, "removed", "Object 1"));
   REQUIRE(hasFinding(o, "removed", "Scripts/python/evil.py"));
+  REQUIRE(hasFinding(o, "removed", "Obj102"));  // found through the element that used it
   REQUIRE(hasFinding(o, "removed", "Object 2/content.xml: office:scripts"));
   REQUIRE_FALSE(hasFinding(o, "removed", "ObjectReplacements/Object 1"));
   std::string content = member(o.replacement->data, "content.xml");

@@ -124,6 +124,38 @@ void requireRelsConsistent(const std::map<std::string, std::string>& in, const s
   }
 }
 
+/// Every part of the output has a content type (an Override, or a Default for its extension),
+/// and no Override names a part that is not there.
+void requireContentTypes(const std::map<std::string, std::string>& out) {
+  auto ct = out.find("[Content_Types].xml");
+  REQUIRE(ct != out.end());
+  std::set<std::string> overrides, defaults;
+  zip::xml::Scanner s(ct->second);
+  zip::xml::Tag t;
+  while (s.next(t)) {
+    if (t.local() == "Override" && t.attr("PartName")) {
+      std::string pn = lower(zip::xml::decode(t.attr("PartName")->value));
+      overrides.insert(pn.starts_with("/") ? pn.substr(1) : pn);
+    }
+    if (t.local() == "Default" && t.attr("Extension")) defaults.insert(lower(std::string(t.attr("Extension")->value)));
+  }
+  std::set<std::string> names;
+  for (const auto& [n, d] : out) {
+    std::string l = lower(n);
+    names.insert(l);
+    if (n == "[Content_Types].xml" || n.ends_with("/")) continue;
+    std::size_t dot = l.rfind('.'), slash = l.rfind('/');
+    bool has_default = dot != std::string::npos && (slash == std::string::npos || dot > slash) &&
+                       defaults.count(l.substr(dot + 1));
+    INFO("part without a content type: " << n);
+    REQUIRE((overrides.count(l) || has_default));
+  }
+  for (const auto& o : overrides) {
+    INFO("Override for a missing part: " << o);
+    REQUIRE(names.count(o));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("office corpus: every zip-based Office and ODF file is rebuilt clean", "[ooxml][odf][corpus]") {
@@ -172,7 +204,10 @@ TEST_CASE("office corpus: every zip-based Office and ODF file is rebuilt clean",
         }
       }
     }
-    if (is_ooxml) requireRelsConsistent(in_members, out_members);
+    if (is_ooxml) {
+      requireRelsConsistent(in_members, out_members);
+      requireContentTypes(out_members);
+    }
     if (is_odf) {
       zip::Failure f;
       auto a = zip::Archive::open(out, {}, &f);

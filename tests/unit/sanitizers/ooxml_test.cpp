@@ -166,6 +166,20 @@ TEST_CASE("ooxml: a renamed vbaProject is found by its relationship type", "[oox
   REQUIRE_FALSE(a->find("word/media/_rels/image9.png.rels"));
 }
 
+TEST_CASE("ooxml: a part typed as a VBA project goes even when nothing points at it", "[ooxml][adversarial]") {
+  auto m = docmMembers();
+  m.push_back({"word/media/notes.dat", "inert VBA placeholder"});
+  for (auto& [name, data] : m) {
+    if (name == "[Content_Types].xml")
+      data.insert(data.find("</Types>"), R"(<Override PartName="/word/media/notes.dat" ContentType="application/vnd.ms-office.vbaProject"/>)");
+  }
+  OoxmlSanitizer s(Options{});
+  Outcome o = runSanitizer(s, pack(m), "x.docm");
+  REQUIRE(o.replacement);
+  REQUIRE(hasFinding(o, "removed", "word/media/notes.dat"));
+  REQUIRE(memberText(o.replacement->data, "[Content_Types].xml").find("notes.dat") == std::string::npos);
+}
+
 TEST_CASE("ooxml: a plain package is kept and unchanged members are copied raw", "[ooxml]") {
   Members m = docmMembers();
   Members plain;
