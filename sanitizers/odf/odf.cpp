@@ -29,6 +29,16 @@ bool activeFolder(std::string_view component) {
   return c == "basic" || c == "scripts" || c == "dialogs" || c == "configurations2";
 }
 
+/// "Object 12": how LibreOffice names embedded objects (a folder for an ODF sub-document, a file
+/// for an OLE storage). Pictures elsewhere that happen to start with "Object" are not objects.
+bool objectName(std::string_view comp) {
+  if (!comp.starts_with("Object ") || comp.size() == 7) return false;
+  for (char c : comp.substr(7)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 /// True when a member (or manifest full-path) is removed by name. `objects` also removes
 /// embedded ODF sub-documents ("Object 1/...").
 bool removedByName(std::string_view name, bool remove_odf_objects) {
@@ -42,7 +52,7 @@ bool removedByName(std::string_view name, bool remove_odf_objects) {
     if (is_dir && activeFolder(comp)) return true;
     // An OLE object is a file called "Object N" (a sub-document is a folder of that name); its
     // picture lives in ObjectReplacements/ and stays.
-    if (comp.starts_with("Object") && !comp.starts_with("ObjectReplacements") && parent != "ObjectReplacements") {
+    if (objectName(comp) && (first || objectName(parent))) {
       if (!is_dir) return true;
       if (remove_odf_objects && first) return true;
     }

@@ -221,7 +221,7 @@ std::string dropReferences(std::string_view xml, const std::set<std::string>& id
   std::string out = edits.apply(xml);
   // Containers that only held what was removed would be invalid (or pointless) when empty.
   static const std::set<std::string, std::less<>> kContainers = {
-      "controls", "oleObjects", "externalReferences", "mc:Choice", "mc:Fallback", "mc:AlternateContent"};
+      "controls", "p:controls", "oleObjects", "externalReferences", "mc:Choice", "mc:Fallback", "mc:AlternateContent"};
   for (int round = 0; round < 4; ++round) {
     Scanner c(out);
     Tag open, next;
