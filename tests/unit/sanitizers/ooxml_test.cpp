@@ -255,3 +255,26 @@ TEST_CASE("ooxml: hostile and broken packages fail closed", "[ooxml][adversarial
   // Encrypted Office documents are OLE2 containers, not ZIP: not ours, and not a package.
   REQUIRE(runSanitizer(s, std::string("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) + std::string(600, '\0'), "a.docx").verdict >= Verdict::PartRemoved);
 }
+
+TEST_CASE("ooxml: a field whose code starts with a nested field is neutralised, PAGE and HYPERLINK stay", "[ooxml][adversarial]") {
+  auto m = docmMembers();
+  for (auto& [n, d] : m) {
+    if (n != "word/document.xml") continue;
+    // { { QUOTE 68 68 69 } "c:\\x.exe" } builds "DDE" at run time; lower case "ddeauto" too.
+    std::string extra =
+        R"(<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> QUOTE 68 68 69 </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r><w:r><w:instrText> "c:\\x.exe"</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>nested result</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>)"
+        R"(<w:p><w:fldSimple w:instr="ddeauto x y"><w:r><w:t>lower result</w:t></w:r></w:fldSimple></w:p>)"
+        R"(<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> HYPERLINK "https://example.org/" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>link result</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>)";
+    d.insert(d.find("<w:sectPr/>"), extra);
+  }
+  OoxmlSanitizer s(Options{});
+  Outcome o = runSanitizer(s, pack(m), "x.docm");
+  REQUIRE(o.replacement);
+  std::string doc = memberText(o.replacement->data, "word/document.xml");
+  REQUIRE(doc.find("\"c:\\\\x.exe\"") == std::string::npos);
+  REQUIRE(doc.find("ddeauto") == std::string::npos);
+  REQUIRE(doc.find("nested result") != std::string::npos);
+  REQUIRE(doc.find("lower result") != std::string::npos);
+  REQUIRE(doc.find("HYPERLINK \"https://example.org/\"") != std::string::npos);
+  REQUIRE(doc.find("link result") != std::string::npos);
+}

@@ -177,3 +177,36 @@ TEST_CASE("xml_lite: tags, quoted '>' in values, comments, and DOCTYPE refused",
   REQUIRE(u.malformed());
   REQUIRE(decode("&lt;&#68;&#x44;E&amp;") == "<DDE&");
 }
+
+TEST_CASE("zip: ZIP64 members written by another writer (python zipfile) are read", "[zip]") {
+  if (test::toolMissing("python3")) return;
+  test::TempDir tmp;
+  auto path = tmp.path() / "z64.zip";
+  auto r = test::runTool({"python3", "-c",
+                          "import sys, zipfile\n"
+                          "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                          "    z.writestr('a.txt', 'plain member')\n"
+                          "    with z.open('b.txt', 'w', force_zip64=True) as f:\n"
+                          "        f.write(b'zip64 member ' * 100)\n",
+                          path.string()});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::string z = test::readFile(path);
+  zip::Failure f;
+  auto a = openWith(z, &f);
+  INFO(f.detail);
+  REQUIRE(a);
+  Limits l;
+  Budget b(l);
+  std::string out;
+  REQUIRE_FALSE(a->extract(*a->find("b.txt"), b, &out));
+  REQUIRE(out.size() == 1300);
+  // Copied raw into a classic archive, it still tests OK with unzip.
+  zip::Writer w;
+  for (const auto& e : a->entries()) REQUIRE(w.copyRaw(*a, e));
+  test::writeFile(tmp.path() / "copy.zip", *w.finish());
+  if (test::toolMissing("unzip")) return;
+  auto t = test::runTool({"unzip", "-tq", (tmp.path() / "copy.zip").string()});
+  INFO(t.output);
+  REQUIRE(t.exit_code == 0);
+}
