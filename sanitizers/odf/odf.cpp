@@ -65,6 +65,18 @@ bool removedByName(std::string_view name, bool remove_odf_objects) {
   return l == "meta-inf/macrosignatures.xml" || l == "meta-inf/documentsignatures.xml";
 }
 
+/// True when `name` or one of its parent folders is in `paths` (entries without a trailing '/').
+bool underAny(std::string_view name, const std::set<std::string, std::less<>>& paths) {
+  if (paths.empty()) return false;
+  std::string_view n = name;
+  while (!n.empty() && n.back() == '/') n.remove_suffix(1);
+  if (paths.count(n)) return true;
+  for (std::size_t slash = n.find('/'); slash != std::string_view::npos; slash = n.find('/', slash + 1)) {
+    if (paths.count(n.substr(0, slash))) return true;
+  }
+  return false;
+}
+
 /// URL schemes that run something instead of opening a page.
 bool activeUrl(std::string_view raw) {
   std::string v = lower(decode(raw));
@@ -117,7 +129,10 @@ Scrub scrubXml(std::string_view xml, bool remove_odf_objects) {
   Scanner s(xml);
   Tag t;
   while (s.next(t)) {
-    if (t.kind == Tag::Kind::Close) continue;
+    if (t.kind == Tag::Kind::Close) {
+      if (t.name == "text:execute-macro") edits.erase(t.begin, t.end);
+      continue;
+    }
     if (names.count(t.name)) {
       std::size_t end = s.skipElement(t);
       if (end == std::string_view::npos) break;
@@ -134,15 +149,7 @@ Scrub scrubXml(std::string_view xml, bool remove_odf_objects) {
     }
     if (t.name == "text:execute-macro") {  // a field that runs a macro on click: keep its text
       ++out.removed[std::string(t.name)];
-      if (t.kind == Tag::Kind::Empty) {
-        edits.erase(t.begin, t.end);
-        continue;
-      }
-      std::size_t end = s.skipElement(t);
-      if (end == std::string_view::npos) break;
-      edits.erase(t.begin, t.end);
-      edits.erase(xml.rfind('<', end - 1), end);
-      s.seek(t.end);
+      edits.erase(t.begin, t.end);  // its close tag goes when it comes (no look-ahead: linear)
       continue;
     }
     for (const Attr& a : t.attrs) {
@@ -198,7 +205,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (auto f = archive->extract(*manifest, ctx.budget, &manifest_xml)) return Outcome::fail(f->reason, f->detail);
   // The manifest says which members are encrypted (ODF password protection) and which are OLE
   // objects whatever their name.
-  std::set<std::string> ole_paths;
+  std::set<std::string, std::less<>> ole_paths;  // without trailing '/' 
   Edits manifest_edits;
   int manifest_dropped = 0;
   {
@@ -214,7 +221,11 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       std::string ty = type ? lower(decode(type->value)) : "";
       bool ole = ty.find("oleobject") != std::string::npos || ty.starts_with("application/vnd.sun.star.ole") ||
                  ty == "application/x-openoffice-oleobject";
-      if (ole) ole_paths.insert(p);
+      if (ole) {
+        std::string q = p;
+        while (!q.empty() && q.back() == '/') q.pop_back();
+        if (!q.empty()) ole_paths.insert(q);
+      }
       if (ole || removedByName(p, drop_objects) || (drop_objects && ty.starts_with("application/vnd.oasis.opendocument.") && p != "/")) {
         // The element is usually empty; when it has children (encryption data is refused
         // above), it goes as a whole.
@@ -232,18 +243,14 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::set<std::string> shown_dirs;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
-    std::string dir_of_ole;
-    for (const std::string& o : ole_paths) {
-      if (!o.empty() && (n == o || (o.back() == '/' && n.starts_with(o)))) dir_of_ole = o;
-    }
-    if (!removedByName(n, drop_objects) && dir_of_ole.empty()) continue;
+    if (!removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
     removed[i] = true;
     if (!entries[i].directory()) findings.push_back({"removed", n});
   }
 
   // Scrub the XML that can hold scripts, listeners and macro links.
   std::map<std::size_t, std::string> rewritten;
-  std::set<std::string> object_refs;
+  std::set<std::string, std::less<>> object_refs;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] || entries[i].directory()) continue;
     const std::string& n = entries[i].name;
@@ -265,9 +272,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (!object_refs.empty()) {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const std::string& n = entries[i].name;
-      bool hit = false;
-      for (const std::string& r : object_refs) hit = hit || n == r || n.starts_with(r + "/");
-      if (!hit || removed[i]) continue;
+      if (removed[i] || !underAny(n, object_refs)) continue;
       removed[i] = true;
       rewritten.erase(i);
       if (!entries[i].directory()) findings.push_back({"removed", n});
@@ -277,11 +282,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     while (s.next(t)) {
       if (t.kind == Tag::Kind::Close || t.name != "manifest:file-entry") continue;
       const Attr* path = t.attr("manifest:full-path");
-      std::string p = path ? decode(path->value) : "";
-      while (!p.empty() && p.back() == '/') p.pop_back();
-      bool hit = false;
-      for (const std::string& r : object_refs) hit = hit || p == r || p.starts_with(r + "/");
-      if (!hit) continue;
+      if (!path || !underAny(decode(path->value), object_refs)) continue;
       std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
       if (end == std::string_view::npos) break;
       manifest_edits.erase(t.begin, end);

@@ -260,10 +260,19 @@ std::string neutraliseFields(std::string_view xml, Ctx& cx) {
     }
     cx.findings.push_back({"neutralised", "field " + shown});
   };
+  // Open w:fldSimple elements, innermost last: true when it is being unwrapped. A stack instead
+  // of a look-ahead keeps nested fields linear.
+  std::vector<bool> simple_stack;
   Scanner s(xml);
   Tag t;
   while (s.next(t)) {
-    if (t.kind == Tag::Kind::Close) continue;
+    if (t.kind == Tag::Kind::Close) {
+      if (t.name == "w:fldSimple" && !simple_stack.empty()) {
+        if (simple_stack.back()) edits.erase(t.begin, t.end);
+        simple_stack.pop_back();
+      }
+      continue;
+    }
     std::string_view n = t.name;
     if (n == "w:fldChar") {
       const Attr* type = t.attr("w:fldCharType");
@@ -294,20 +303,13 @@ std::string neutraliseFields(std::string_view xml, Ctx& cx) {
         stack.back().ranges.push_back({t.begin, end});
       }
     } else if (n == "w:fldSimple") {
+      if (t.kind == Tag::Kind::Open) simple_stack.push_back(false);
       const Attr* instr = t.attr("w:instr");
       if (!instr || !dangerousField(decode(instr->value))) continue;
       Field f;
       f.instr = decode(instr->value);
-      if (t.kind == Tag::Kind::Empty) {
-        f.ranges.push_back({t.begin, t.end});
-      } else {
-        std::size_t end = s.skipElement(t);
-        if (end == std::string_view::npos) break;
-        std::size_t close = xml.rfind('<', end - 1);
-        f.ranges.push_back({t.begin, t.end});  // unwrap: the result runs inside stay
-        f.ranges.push_back({close, end});
-        s.seek(t.end);
-      }
+      f.ranges.push_back({t.begin, t.end});  // open tag only: the result runs inside stay
+      if (t.kind == Tag::Kind::Open) simple_stack.back() = true;  // its close tag goes too
       finish(f);
     }
   }
@@ -428,7 +430,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::vector<RelsPart> rels_parts;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     auto source = relsSource(lnames[i]);
-    if (!source || removed[i]) continue;
+    if (!source) continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     RelsPart rp{i, *source, {}, {}};
     if (auto f = archive->extract(entries[i], ctx.budget, &rp.xml)) return Outcome::fail(f->reason, f->detail);
@@ -456,30 +458,21 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     rels_parts.push_back(std::move(rp));
   }
 
-  // What goes: targets of active relationship types, then (to a fixed point) the relationships
-  // parts of removed parts. Bounded: each round removes at least one more entry.
-  for (std::size_t round = 0; round <= entries.size(); ++round) {
-    bool more = false;
-    for (const RelsPart& rp : rels_parts) {
-      if (removed[rp.entry]) continue;
-      if (!rp.source.empty()) {
-        auto src = index.find(rp.source);
-        if (src != index.end() && removed[src->second]) {
-          removed[rp.entry] = true;
-          more = true;
-          continue;
-        }
-      }
-      for (const Rel& rel : rp.rels) {
-        if (rel.external || !activeRelType(rel.tail)) continue;
-        auto it = index.find(rel.resolved);
-        if (it != index.end() && !removed[it->second]) {
-          removed[it->second] = true;
-          more = true;
-        }
-      }
+  // What goes: targets of active relationship types (from every relationships part, removed
+  // ones included, so a renamed ActiveX binary behind a removed control goes too), then the
+  // relationships parts of removed parts. Two linear passes: removing a part never makes another
+  // relationship active.
+  for (const RelsPart& rp : rels_parts) {
+    for (const Rel& rel : rp.rels) {
+      if (rel.external || !activeRelType(rel.tail)) continue;
+      auto it = index.find(rel.resolved);
+      if (it != index.end()) removed[it->second] = true;
     }
-    if (!more) break;
+  }
+  for (const RelsPart& rp : rels_parts) {
+    if (rp.source.empty()) continue;
+    auto src = index.find(rp.source);
+    if (src != index.end() && removed[src->second]) removed[rp.entry] = true;
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory()) findings.push_back({"removed", entries[i].name});
