@@ -42,7 +42,8 @@ std::string docmOf(std::size_t target) {
   Members m = docmMembers();
   std::string paras;
   for (int i = 0; paras.size() < 200000; ++i)
-    paras += "<w:p><w:r><w:t>Paragraph " + std::to_string(i) + " of the municipal budget report, kept as it is.</w:t></w:r></w:p>";
+    paras += "<w:p><w:r><w:t>Paragraph " + std::to_string(i) +
+             " of the municipal budget report, kept as it is.</w:t></w:r></w:p>";
   for (auto& [n, d] : m) {
     if (n == "word/document.xml") d.insert(d.find("<w:sectPr/>"), paras);
     if (n == "word/vbaProject.bin") d += noise(60000, 7);
@@ -52,7 +53,8 @@ std::string docmOf(std::size_t target) {
   int i = 0;
   while (have < target) {
     std::size_t sz = std::min<std::size_t>(256 * 1024, target - have);
-    m.push_back({"word/media/image" + std::to_string(i + 1) + ".jpeg", noise(sz, static_cast<std::uint32_t>(i + 1))});
+    m.push_back({"word/media/image" + std::to_string(i + 1) + ".jpeg",
+                 noise(sz, static_cast<std::uint32_t>(i + 1))});
     have += (i + 1) % 2 ? sz * 3 / 4 : sz;  // what it weighs in the package
     ++i;
   }
@@ -67,14 +69,16 @@ std::string odtOf(std::size_t target) {
   int i = 0;
   while (have < target) {
     std::size_t sz = std::min<std::size_t>(256 * 1024, target - have);
-    m.push_back({"Pictures/p" + std::to_string(i + 1) + ".png", noise(sz, static_cast<std::uint32_t>(i + 1001))});
+    m.push_back({"Pictures/p" + std::to_string(i + 1) + ".png",
+                 noise(sz, static_cast<std::uint32_t>(i + 1001))});
     have += (i + 1) % 2 ? sz * 3 / 4 : sz;  // what it weighs in the package
     ++i;
   }
   return pack(m);
 }
 
-void run(const char* label, const Sanitizer& s, const std::string& data, const char* filename, int iterations) {
+void run(const char* label, const Sanitizer& s, const std::string& data, const char* filename,
+         int iterations) {
   Limits limits;
   std::size_t out_size = 0;
   Part p;  // built once: the engine hands the sanitizer a const Part& without copying it
@@ -87,7 +91,8 @@ void run(const char* label, const Sanitizer& s, const std::string& data, const c
     MessageContext ctx{limits, budget, nullptr, nullptr};
     Outcome o = s.apply(p, ctx);
     if (o.verdict != Verdict::Modified || !o.replacement) {
-      std::fprintf(stderr, "%s: unexpected verdict (reason %d)\n", label, static_cast<int>(o.reason));
+      std::fprintf(stderr, "%s: unexpected verdict (reason %d)\n", label,
+                   static_cast<int>(o.reason));
       std::exit(1);
     }
     out_size = o.replacement->data.size();
@@ -95,9 +100,11 @@ void run(const char* label, const Sanitizer& s, const std::string& data, const c
   double cpu = cpuSeconds() - cpu0;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   double mb = static_cast<double>(data.size()) / 1e6;
-  std::printf("%-22s in %7.2f MB out %7.2f MB  %5d runs  %8.2f ms/file  %8.1f files/s  %8.1f MB/s per core (cpu)  %8.1f MB/s wall\n",
-              label, mb, static_cast<double>(out_size) / 1e6, iterations, cpu * 1000 / iterations, iterations / cpu,
-              mb * iterations / cpu, mb * iterations / wall);
+  std::printf(
+      "%-22s in %7.2f MB out %7.2f MB  %5d runs  %8.2f ms/file  %8.1f files/s  %8.1f MB/s per core "
+      "(cpu)  %8.1f MB/s wall\n",
+      label, mb, static_cast<double>(out_size) / 1e6, iterations, cpu * 1000 / iterations,
+      iterations / cpu, mb * iterations / cpu, mb * iterations / wall);
 }
 
 }  // namespace

@@ -17,11 +17,11 @@ namespace mugai::sanitizers::odf {
 namespace {
 
 using zip::xml::Attr;
+using zip::xml::decode;
 using zip::xml::Edits;
+using zip::xml::lower;
 using zip::xml::Scanner;
 using zip::xml::Tag;
-using zip::xml::decode;
-using zip::xml::lower;
 
 /// Folders that hold macros, dialogs and UI bindings (toolbars/menus can call macros).
 bool activeFolder(std::string_view component) {
@@ -47,7 +47,8 @@ bool removedByName(std::string_view name, bool remove_odf_objects) {
   std::string_view parent;
   while (start < name.size()) {
     std::size_t slash = name.find('/', start);
-    std::string_view comp = name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view comp = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     bool is_dir = slash != std::string_view::npos;
     if (is_dir && activeFolder(comp)) return true;
     // An OLE object is a file called "Object N" (a sub-document is a folder of that name); its
@@ -71,7 +72,8 @@ bool underAny(std::string_view name, const std::set<std::string, std::less<>>& p
   std::string_view n = name;
   while (!n.empty() && n.back() == '/') n.remove_suffix(1);
   if (paths.count(n)) return true;
-  for (std::size_t slash = n.find('/'); slash != std::string_view::npos; slash = n.find('/', slash + 1)) {
+  for (std::size_t slash = n.find('/'); slash != std::string_view::npos;
+       slash = n.find('/', slash + 1)) {
     if (paths.count(n.substr(0, slash))) return true;
   }
   return false;
@@ -83,8 +85,9 @@ bool activeUrl(std::string_view raw) {
   std::size_t b = v.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return false;
   std::string_view u = std::string_view(v).substr(b);
-  for (std::string_view scheme : {"vnd.sun.star.script:", "vnd.sun.star.basic:", "macro:", "javascript:",
-                                  "vbscript:", "service:", ".uno:", "vnd.sun.star.cmd:", "slot:"}) {
+  for (std::string_view scheme :
+       {"vnd.sun.star.script:", "vnd.sun.star.basic:", "macro:", "javascript:", "vbscript:",
+        "service:", ".uno:", "vnd.sun.star.cmd:", "slot:"}) {
     if (u.starts_with(scheme)) return true;
   }
   return false;
@@ -94,7 +97,8 @@ bool activeUrl(std::string_view raw) {
 bool embedsMacroUrl(std::string_view raw) {
   if (raw.find(':') == std::string_view::npos) return false;
   std::string v = lower(decode(raw));
-  for (std::string_view needle : {"vnd.sun.star.script:", "vnd.sun.star.basic:", "macro:///", "vnd.sun.star.cmd:"}) {
+  for (std::string_view needle :
+       {"vnd.sun.star.script:", "vnd.sun.star.basic:", "macro:///", "vnd.sun.star.cmd:"}) {
     if (v.find(needle) != std::string::npos) return true;
   }
   return false;
@@ -103,10 +107,13 @@ bool embedsMacroUrl(std::string_view raw) {
 /// Whole elements removed from content.xml/styles.xml.
 const std::set<std::string, std::less<>>& removedElements(bool remove_odf_objects) {
   static const std::set<std::string, std::less<>> kBase = {
-      "office:scripts",     "office:event-listeners", "script:event-listener", "presentation:event-listener",
-      "draw:object-ole",    "draw:applet",            "draw:plugin",           "text:script",
-      "table:error-macro",  "text:dde-connection-decls", "table:dde-links",    "office:dde-source",
-      "table:table-source", "table:cell-range-source"};
+      "office:scripts",        "office:event-listeners",
+      "script:event-listener", "presentation:event-listener",
+      "draw:object-ole",       "draw:applet",
+      "draw:plugin",           "text:script",
+      "table:error-macro",     "text:dde-connection-decls",
+      "table:dde-links",       "office:dde-source",
+      "table:table-source",    "table:cell-range-source"};
   static const std::set<std::string, std::less<>> kWithObjects = [] {
     auto s = kBase;
     s.insert("draw:object");
@@ -195,17 +202,21 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
 
   const zip::Entry* mimetype = archive->find("mimetype");
   const zip::Entry* manifest = archive->find("META-INF/manifest.xml");
-  if (!mimetype || !manifest) return Outcome::fail(Reason::ParseMalformed, "not an OpenDocument package (no mimetype or manifest)");
+  if (!mimetype || !manifest)
+    return Outcome::fail(Reason::ParseMalformed,
+                         "not an OpenDocument package (no mimetype or manifest)");
   std::string mime;
-  if (auto f = archive->extract(*mimetype, ctx.budget, &mime)) return Outcome::fail(f->reason, f->detail);
+  if (auto f = archive->extract(*mimetype, ctx.budget, &mime))
+    return Outcome::fail(f->reason, f->detail);
   if (!mime.starts_with("application/vnd.oasis.opendocument.") || mime.size() > 100)
     return Outcome::fail(Reason::ParseMalformed, "not an OpenDocument mimetype");
 
   std::string manifest_xml;
-  if (auto f = archive->extract(*manifest, ctx.budget, &manifest_xml)) return Outcome::fail(f->reason, f->detail);
+  if (auto f = archive->extract(*manifest, ctx.budget, &manifest_xml))
+    return Outcome::fail(f->reason, f->detail);
   // The manifest says which members are encrypted (ODF password protection) and which are OLE
   // objects whatever their name.
-  std::set<std::string, std::less<>> ole_paths;  // without trailing '/' 
+  std::set<std::string, std::less<>> ole_paths;  // without trailing '/'
   Edits manifest_edits;
   int manifest_dropped = 0;
   {
@@ -219,14 +230,16 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       const Attr* type = t.attr("manifest:media-type");
       std::string p = path ? decode(path->value) : "";
       std::string ty = type ? lower(decode(type->value)) : "";
-      bool ole = ty.find("oleobject") != std::string::npos || ty.starts_with("application/vnd.sun.star.ole") ||
+      bool ole = ty.find("oleobject") != std::string::npos ||
+                 ty.starts_with("application/vnd.sun.star.ole") ||
                  ty == "application/x-openoffice-oleobject";
       if (ole) {
         std::string q = p;
         while (!q.empty() && q.back() == '/') q.pop_back();
         if (!q.empty()) ole_paths.insert(q);
       }
-      if (ole || removedByName(p, drop_objects) || (drop_objects && ty.starts_with("application/vnd.oasis.opendocument.") && p != "/")) {
+      if (ole || removedByName(p, drop_objects) ||
+          (drop_objects && ty.starts_with("application/vnd.oasis.opendocument.") && p != "/")) {
         // The element is usually empty; when it has children (encryption data is refused
         // above), it goes as a whole.
         std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
@@ -235,7 +248,8 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
         ++manifest_dropped;
       }
     }
-    if (s.malformed()) return Outcome::fail(Reason::ParseMalformed, "malformed META-INF/manifest.xml");
+    if (s.malformed())
+      return Outcome::fail(Reason::ParseMalformed, "malformed META-INF/manifest.xml");
   }
 
   std::vector<Finding> findings;
@@ -254,17 +268,21 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] || entries[i].directory()) continue;
     const std::string& n = entries[i].name;
-    bool xml_part = n == "content.xml" || n == "styles.xml" || n.ends_with("/content.xml") || n.ends_with("/styles.xml");
+    bool xml_part = n == "content.xml" || n == "styles.xml" || n.ends_with("/content.xml") ||
+                    n.ends_with("/styles.xml");
     if (!xml_part) continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string xml;
-    if (auto f = archive->extract(entries[i], ctx.budget, &xml)) return Outcome::fail(f->reason, f->detail);
+    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
+      return Outcome::fail(f->reason, f->detail);
     Scrub sc = scrubXml(xml, drop_objects);
-    if (sc.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
+    if (sc.malformed)
+      return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
     std::string base = n.substr(0, n.rfind('/') + 1);  // "" or "Object 2/": hrefs are relative
     for (const std::string& r : sc.objects) object_refs.insert(base + r);
     for (const auto& [what, count] : sc.removed) {
-      findings.push_back({"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
+      findings.push_back(
+          {"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
     }
     if (sc.xml != xml) rewritten[i] = std::move(sc.xml);
   }
@@ -299,7 +317,8 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
   zip::Writer writer(part.data.size());
   // mimetype first and stored, so `file` and office suites recognise the package by its head.
-  bool ok = mimetype->method == 0 ? writer.copyRaw(*archive, *mimetype) : writer.addStored("mimetype", mime);
+  bool ok = mimetype->method == 0 ? writer.copyRaw(*archive, *mimetype)
+                                  : writer.addStored("mimetype", mime);
   if (ok && mimetype->method == 0) {
     if (auto f = archive->verify(*mimetype)) return Outcome::fail(f->reason, f->detail);
   }

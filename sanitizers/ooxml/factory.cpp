@@ -7,7 +7,8 @@ class Factory : public SanitizerFactory {
  public:
   std::string_view name() const override { return "sanitizer.ooxml"; }
   std::string_view summary() const override {
-    return "Rebuilds Office Open XML packages (docx/xlsx/pptx, macro-enabled and template variants) "
+    return "Rebuilds Office Open XML packages (docx/xlsx/pptx, macro-enabled and template "
+           "variants) "
            "without VBA, ActiveX, embedded OLE objects, external links, custom UI and DDE fields; "
            "macro-enabled types become their plain type.";
   }

@@ -17,11 +17,11 @@ namespace mugai::sanitizers::ooxml {
 namespace {
 
 using zip::xml::Attr;
+using zip::xml::decode;
 using zip::xml::Edits;
+using zip::xml::lower;
 using zip::xml::Scanner;
 using zip::xml::Tag;
-using zip::xml::decode;
-using zip::xml::lower;
 
 constexpr std::string_view kContentTypes = "[content_types].xml";
 
@@ -34,12 +34,25 @@ std::string typeTail(std::string_view type) {
 /// Relationship types whose target is active content or reaches outside: the relationship and
 /// (when internal) its target part are removed.
 bool activeRelType(const std::string& tail) {
-  static const std::set<std::string, std::less<>> kTypes = {
-      "vbaproject",  "vbaprojectsignature", "vbaprojectsignatureagile", "vbaprojectsignaturev3",
-      "wordvbadata", "control",             "activexcontrolbinary",     "oleobject",
-      "package",     "externallink",        "externallinkpath",         "attachedtemplate",
-      "subdocument", "extensibility",       "xlmacrosheet",             "xlintlmacrosheet",
-      "frame",       "ole2link",            "keymapcustomizations"};
+  static const std::set<std::string, std::less<>> kTypes = {"vbaproject",
+                                                            "vbaprojectsignature",
+                                                            "vbaprojectsignatureagile",
+                                                            "vbaprojectsignaturev3",
+                                                            "wordvbadata",
+                                                            "control",
+                                                            "activexcontrolbinary",
+                                                            "oleobject",
+                                                            "package",
+                                                            "externallink",
+                                                            "externallinkpath",
+                                                            "attachedtemplate",
+                                                            "subdocument",
+                                                            "extensibility",
+                                                            "xlmacrosheet",
+                                                            "xlintlmacrosheet",
+                                                            "frame",
+                                                            "ole2link",
+                                                            "keymapcustomizations"};
   return kTypes.count(tail) > 0;
 }
 
@@ -53,8 +66,9 @@ bool activeByName(std::string_view lname) {
   std::size_t slash = lname.rfind('/');
   std::string_view base = slash == std::string_view::npos ? lname : lname.substr(slash + 1);
   return base.starts_with("vbaproject") || base == "vbadata.xml" || base.starts_with("oleobject") ||
-         base.starts_with("customui") || base == "keymapcustomizations.xml" || hasDir(lname, "activex") ||
-         hasDir(lname, "embeddings") || hasDir(lname, "externallinks") || hasDir(lname, "customui") ||
+         base.starts_with("customui") || base == "keymapcustomizations.xml" ||
+         hasDir(lname, "activex") || hasDir(lname, "embeddings") ||
+         hasDir(lname, "externallinks") || hasDir(lname, "customui") ||
          hasDir(lname, "macrosheets");
 }
 
@@ -81,9 +95,13 @@ std::string resolveTarget(std::string_view source, std::string_view target) {
   std::string t;
   for (std::size_t i = 0; i < target.size(); ++i) {
     auto hex = [](char c) {
-      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
     };
-    if (target[i] == '%' && i + 2 < target.size() && hex(target[i + 1]) >= 0 && hex(target[i + 2]) >= 0) {
+    if (target[i] == '%' && i + 2 < target.size() && hex(target[i + 1]) >= 0 &&
+        hex(target[i + 2]) >= 0) {
       t.push_back(static_cast<char>(hex(target[i + 1]) * 16 + hex(target[i + 2])));
       i += 2;
     } else {
@@ -147,8 +165,10 @@ constexpr MacroType kMacroTypes[] = {
 
 /// Content types of parts that are active whatever their name (Default entries by extension).
 bool activeContentType(std::string_view lct) {
-  return lct.find("vbaproject") != std::string_view::npos || lct.find("activex") != std::string_view::npos ||
-         lct.find("oleobject") != std::string_view::npos || lct.find("vbadata") != std::string_view::npos;
+  return lct.find("vbaproject") != std::string_view::npos ||
+         lct.find("activex") != std::string_view::npos ||
+         lct.find("oleobject") != std::string_view::npos ||
+         lct.find("vbadata") != std::string_view::npos;
 }
 
 /// Field keywords that fetch or run something outside the document.
@@ -159,8 +179,8 @@ bool dangerousField(std::string_view instr) {
   if (b == std::string::npos) return false;
   std::size_t e = u.find_first_of(" \t\r\n\"\\", b);
   std::string key = u.substr(b, e == std::string::npos ? std::string::npos : e - b);
-  return key == "DDE" || key == "DDEAUTO" || key == "INCLUDETEXT" || key == "INCLUDEPICTURE" || key == "IMPORT" ||
-         key == "LINK";
+  return key == "DDE" || key == "DDEAUTO" || key == "INCLUDETEXT" || key == "INCLUDEPICTURE" ||
+         key == "IMPORT" || key == "LINK";
 }
 
 struct Ctx {
@@ -221,7 +241,8 @@ std::string dropReferences(std::string_view xml, const std::set<std::string>& id
   std::string out = edits.apply(xml);
   // Containers that only held what was removed would be invalid (or pointless) when empty.
   static const std::set<std::string, std::less<>> kContainers = {
-      "controls", "p:controls", "oleObjects", "externalReferences", "mc:Choice", "mc:Fallback", "mc:AlternateContent"};
+      "controls",  "p:controls",  "oleObjects",         "externalReferences",
+      "mc:Choice", "mc:Fallback", "mc:AlternateContent"};
   for (int round = 0; round < 4; ++round) {
     Scanner c(out);
     Tag open, next;
@@ -299,7 +320,8 @@ std::string neutraliseFields(std::string_view xml, Ctx& cx) {
       if (end == std::string_view::npos) break;
       if (!stack.empty() && !stack.back().separated) {
         std::size_t close = xml.rfind('<', end - 1);
-        if (t.kind == Tag::Kind::Open && close > t.end) stack.back().instr += decode(xml.substr(t.end, close - t.end));
+        if (t.kind == Tag::Kind::Open && close > t.end)
+          stack.back().instr += decode(xml.substr(t.end, close - t.end));
         stack.back().ranges.push_back({t.begin, end});
       }
     } else if (n == "w:fldSimple") {
@@ -326,8 +348,8 @@ std::string neutraliseFields(std::string_view xml, Ctx& cx) {
 }
 
 /// Removes elements by qualified name (whole element), e.g. w:attachedTemplate.
-std::string dropElements(std::string_view xml, const std::set<std::string, std::less<>>& names, int* count,
-                         bool* malformed) {
+std::string dropElements(std::string_view xml, const std::set<std::string, std::less<>>& names,
+                         int* count, bool* malformed) {
   Edits edits;
   Scanner s(xml);
   Tag t;
@@ -377,7 +399,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::map<std::string, std::size_t> index;  // lower-case name -> entry
   for (std::size_t i = 0; i < entries.size(); ++i) index.emplace(lower(entries[i].name), i);
   if (!index.count(std::string(kContentTypes)))
-    return Outcome::fail(Reason::ParseMalformed, "not an Office Open XML package (no [Content_Types].xml)");
+    return Outcome::fail(Reason::ParseMalformed,
+                         "not an Office Open XML package (no [Content_Types].xml)");
 
   // Content types: a part typed as VBA/ActiveX/OLE goes whatever its name; Word's XML parts are
   // recognised by their type (fields live in the main document, headers, footnotes, ...).
@@ -385,7 +408,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   {
     std::string ct_xml;
     const zip::Entry& cte = entries[index.at(std::string(kContentTypes))];
-    if (auto f = archive->extract(cte, ctx.budget, &ct_xml)) return Outcome::fail(f->reason, f->detail);
+    if (auto f = archive->extract(cte, ctx.budget, &ct_xml))
+      return Outcome::fail(f->reason, f->detail);
     Scanner s(ct_xml);
     Tag t;
     while (s.next(t)) {
@@ -396,7 +420,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       if (t.local() == "Default" && t.attr("Extension"))
         defaults[lower(decode(t.attr("Extension")->value))] = lower(decode(ct->value));
     }
-    if (s.malformed()) return Outcome::fail(Reason::ParseMalformed, "malformed [Content_Types].xml");
+    if (s.malformed())
+      return Outcome::fail(Reason::ParseMalformed, "malformed [Content_Types].xml");
   }
   auto typeOf = [&](const std::string& lname) -> std::string {
     auto o = overrides.find(lname);
@@ -433,7 +458,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (!source) continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     RelsPart rp{i, *source, {}, {}};
-    if (auto f = archive->extract(entries[i], ctx.budget, &rp.xml)) return Outcome::fail(f->reason, f->detail);
+    if (auto f = archive->extract(entries[i], ctx.budget, &rp.xml))
+      return Outcome::fail(f->reason, f->detail);
     Scanner s(rp.xml);
     Tag t;
     while (s.next(t)) {
@@ -443,7 +469,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       const Attr* type = t.attr("Type");
       const Attr* target = t.attr("Target");
       const Attr* mode = t.attr("TargetMode");
-      if (!id || !type || !target) return Outcome::fail(Reason::ParseMalformed, "relationship without Id/Type/Target");
+      if (!id || !type || !target)
+        return Outcome::fail(Reason::ParseMalformed, "relationship without Id/Type/Target");
       rel.id = decode(id->value);
       rel.tail = typeTail(decode(type->value));
       rel.target = decode(target->value);
@@ -475,12 +502,13 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (src != index.end() && removed[src->second]) removed[rp.entry] = true;
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory()) findings.push_back({"removed", entries[i].name});
+    if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory())
+      findings.push_back({"removed", entries[i].name});
   }
 
   // Which relationships go, per source part; the rewritten .rels parts.
   std::map<std::string, std::set<std::string>> drop_ids, strip_ids;  // source part -> ids
-  std::map<std::size_t, std::string> rewritten;                        // entry -> new bytes
+  std::map<std::size_t, std::string> rewritten;                      // entry -> new bytes
   for (RelsPart& rp : rels_parts) {
     if (removed[rp.entry]) continue;
     Edits edits;
@@ -521,11 +549,13 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     auto strips = strip_ids.find(ln);
     bool refs = drops != drop_ids.end() || strips != strip_ids.end();
     std::string type = typeOf(ln);
-    bool word_xml = type.find("wordprocessingml") != std::string::npos || type.starts_with("application/vnd.ms-word.");
+    bool word_xml = type.find("wordprocessingml") != std::string::npos ||
+                    type.starts_with("application/vnd.ms-word.");
     if (!is_ct && !refs && !word_xml) continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string xml;
-    if (auto f = archive->extract(entries[i], ctx.budget, &xml)) return Outcome::fail(f->reason, f->detail);
+    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
+      return Outcome::fail(f->reason, f->detail);
     std::string out = xml;
     if (type.find("wordprocessingml.settings") != std::string::npos) {
       int n = 0;
@@ -537,7 +567,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       out = dropReferences(out, drops != drop_ids.end() ? drops->second : kNone,
                            strips != strip_ids.end() ? strips->second : kNone, &cx.malformed);
     }
-    if (word_xml && (out.find("instrText") != std::string::npos || out.find("fldSimple") != std::string::npos))
+    if (word_xml &&
+        (out.find("instrText") != std::string::npos || out.find("fldSimple") != std::string::npos))
       out = neutraliseFields(out, cx);
     if (is_ct) {
       Edits edits;
@@ -567,14 +598,17 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
             edits.replace(ct->begin, ct->end, " ContentType=\"" + std::string(m.plain_main) + "\"");
             main_ext = m.ext;
             main_mime = m.package_mime;
-            findings.push_back({"converted", std::string(m.macro_main) + " -> " + std::string(m.plain_main)});
+            findings.push_back(
+                {"converted", std::string(m.macro_main) + " -> " + std::string(m.plain_main)});
           }
         }
       }
       if (s.malformed()) cx.malformed = true;
       if (!edits.empty()) out = edits.apply(out);
     }
-    if (cx.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + entries[i].name.substr(0, 120));
+    if (cx.malformed)
+      return Outcome::fail(Reason::ParseMalformed,
+                           "malformed XML in " + entries[i].name.substr(0, 120));
     if (out != xml) rewritten[i] = std::move(out);
   }
 
@@ -618,7 +652,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       std::string ext = lower(fn.substr(dot + 1));
       static const std::set<std::string> kMacroExt = {"docm", "dotm", "xlsm", "xltm", "xlam",
                                                       "pptm", "potm", "ppsm", "ppam"};
-      if (kMacroExt.count(ext)) next.filename = Untrusted<std::string>(replaceExtension(fn, main_ext));
+      if (kMacroExt.count(ext))
+        next.filename = Untrusted<std::string>(replaceExtension(fn, main_ext));
     }
   }
   Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);

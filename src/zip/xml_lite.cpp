@@ -155,27 +155,36 @@ std::string decode(std::string_view raw) {
     }
     std::string_view ent = raw.substr(i + 1, semi - i - 1);
     char c = 0;
-    if (ent == "amp") c = '&';
-    else if (ent == "lt") c = '<';
-    else if (ent == "gt") c = '>';
-    else if (ent == "quot") c = '"';
-    else if (ent == "apos") c = '\'';
+    if (ent == "amp")
+      c = '&';
+    else if (ent == "lt")
+      c = '<';
+    else if (ent == "gt")
+      c = '>';
+    else if (ent == "quot")
+      c = '"';
+    else if (ent == "apos")
+      c = '\'';
     else if (ent.size() > 1 && ent[0] == '#') {
       unsigned long v = 0;
       bool hex = ent[1] == 'x' || ent[1] == 'X';
       bool ok = ent.size() > (hex ? 2u : 1u);
       for (std::size_t k = hex ? 2 : 1; k < ent.size() && ok; ++k) {
         char d = ent[k];
-        int digit = d >= '0' && d <= '9' ? d - '0'
+        int digit = d >= '0' && d <= '9'          ? d - '0'
                     : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
                     : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
                                                   : -1;
-        if (digit < 0) ok = false;
-        else v = v * (hex ? 16 : 10) + static_cast<unsigned long>(digit);
+        if (digit < 0)
+          ok = false;
+        else
+          v = v * (hex ? 16 : 10) + static_cast<unsigned long>(digit);
         if (v > 0x10ffff) ok = false;
       }
-      if (ok && v > 0 && v < 0x80) c = static_cast<char>(v);
-      else if (ok) c = '?';  // non-ASCII: a placeholder is enough for comparisons
+      if (ok && v > 0 && v < 0x80)
+        c = static_cast<char>(v);
+      else if (ok)
+        c = '?';  // non-ASCII: a placeholder is enough for comparisons
     }
     if (c == 0) {
       out.push_back('&');
@@ -196,7 +205,8 @@ std::string lower(std::string_view s) {
 }
 
 std::string Edits::apply(std::string_view xml) {
-  std::stable_sort(edits_.begin(), edits_.end(), [](const Edit& a, const Edit& b) { return a.begin < b.begin; });
+  std::stable_sort(edits_.begin(), edits_.end(),
+                   [](const Edit& a, const Edit& b) { return a.begin < b.begin; });
   std::string out;
   out.reserve(xml.size());
   std::size_t at = 0;
@@ -215,11 +225,20 @@ std::string escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

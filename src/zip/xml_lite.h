@@ -24,8 +24,8 @@
 namespace mugai::zip::xml {
 
 struct Attr {
-  std::string_view name;   ///< qualified, e.g. "r:id"
-  std::string_view value;  ///< raw (entities not decoded)
+  std::string_view name;           ///< qualified, e.g. "r:id"
+  std::string_view value;          ///< raw (entities not decoded)
   std::size_t begin = 0, end = 0;  ///< absolute offsets of ` name="value"` (leading space included)
 };
 
@@ -69,7 +69,9 @@ std::string lower(std::string_view s);
 /// replaced is dropped).
 class Edits {
  public:
-  void replace(std::size_t begin, std::size_t end, std::string text) { edits_.push_back({begin, end, std::move(text)}); }
+  void replace(std::size_t begin, std::size_t end, std::string text) {
+    edits_.push_back({begin, end, std::move(text)});
+  }
   void erase(std::size_t begin, std::size_t end) { replace(begin, end, {}); }
   bool empty() const { return edits_.empty(); }
   std::size_t size() const { return edits_.size(); }

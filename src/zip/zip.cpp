@@ -25,10 +25,12 @@ std::uint16_t rd16(std::string_view d, std::size_t o) {
                                     (static_cast<unsigned char>(d[o + 1]) << 8));
 }
 std::uint32_t rd32(std::string_view d, std::size_t o) {
-  return static_cast<std::uint32_t>(rd16(d, o)) | (static_cast<std::uint32_t>(rd16(d, o + 2)) << 16);
+  return static_cast<std::uint32_t>(rd16(d, o)) |
+         (static_cast<std::uint32_t>(rd16(d, o + 2)) << 16);
 }
 std::uint64_t rd64(std::string_view d, std::size_t o) {
-  return static_cast<std::uint64_t>(rd32(d, o)) | (static_cast<std::uint64_t>(rd32(d, o + 4)) << 32);
+  return static_cast<std::uint64_t>(rd32(d, o)) |
+         (static_cast<std::uint64_t>(rd32(d, o + 4)) << 32);
 }
 void wr16(std::string& s, std::uint16_t v) {
   s.push_back(static_cast<char>(v & 0xff));
@@ -88,8 +90,8 @@ bool applyZip64Extra(std::string_view extra, Entry& e, bool usize32, bool csize3
 /// Streams the inflated bytes of `raw` into `sink` (called with chunks); stops with a failure
 /// when more than `limit` bytes come out or the stream is broken.
 template <typename Sink>
-std::optional<Failure> inflateRaw(std::string_view raw, std::uint64_t limit, const std::string& name,
-                                  Sink&& sink) {
+std::optional<Failure> inflateRaw(std::string_view raw, std::uint64_t limit,
+                                  const std::string& name, Sink&& sink) {
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) return fail(Reason::CdrFailed, "zlib init failed");
   unsigned char buf[65536];
@@ -114,7 +116,8 @@ std::optional<Failure> inflateRaw(std::string_view raw, std::uint64_t limit, con
     std::size_t got = sizeof buf - zs.avail_out;
     total += got;
     if (total > limit) {
-      result = fail(Reason::ParseMalformed, "member expands beyond its declared size: " + shown(name));
+      result =
+          fail(Reason::ParseMalformed, "member expands beyond its declared size: " + shown(name));
       break;
     }
     if (got) sink(reinterpret_cast<const char*>(buf), got);
@@ -124,7 +127,9 @@ std::optional<Failure> inflateRaw(std::string_view raw, std::uint64_t limit, con
     }
   }
   inflateEnd(&zs);
-  if (!result && total != limit) result = fail(Reason::ParseMalformed, "member size differs from its directory entry: " + shown(name));
+  if (!result && total != limit)
+    result = fail(Reason::ParseMalformed,
+                  "member size differs from its directory entry: " + shown(name));
   return result;
 }
 
@@ -157,7 +162,8 @@ bool safeName(std::string_view name) {
   return true;
 }
 
-std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& limits, Failure* failure) {
+std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& limits,
+                                     Failure* failure) {
   auto bad = [&](Reason r, std::string d) {
     *failure = fail(r, std::move(d));
     return std::nullopt;
@@ -173,7 +179,8 @@ std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& li
       break;
     }
   }
-  if (eocd == std::string_view::npos) return bad(Reason::ParseMalformed, "no end of central directory record");
+  if (eocd == std::string_view::npos)
+    return bad(Reason::ParseMalformed, "no end of central directory record");
   std::uint16_t disk = rd16(data, eocd + 4), cd_disk = rd16(data, eocd + 6);
   std::uint64_t count_disk = rd16(data, eocd + 8), count = rd16(data, eocd + 10);
   std::uint64_t cd_size = rd32(data, eocd + 12), cd_offset = rd32(data, eocd + 16);
@@ -183,10 +190,11 @@ std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& li
     if (eocd < 20 || rd32(data, eocd - 20) != kZip64LocatorSig)
       return bad(Reason::CdrFailed, "ZIP64 archive without a locator");
     std::uint64_t z = rd64(data, eocd - 20 + 8);
-    if (rd32(data, eocd - 20 + 4) != 0 || rd32(data, eocd - 20 + 16) > 1 || z > eocd - 20 || eocd - 20 - z < 56 ||
-        rd32(data, z) != kZip64EndSig)
+    if (rd32(data, eocd - 20 + 4) != 0 || rd32(data, eocd - 20 + 16) > 1 || z > eocd - 20 ||
+        eocd - 20 - z < 56 || rd32(data, z) != kZip64EndSig)
       return bad(Reason::CdrFailed, "unsupported ZIP64 end record");
-    if (rd32(data, z + 16) != 0 || rd32(data, z + 20) != 0) return bad(Reason::CdrFailed, "multi-disk ZIP64 archive");
+    if (rd32(data, z + 16) != 0 || rd32(data, z + 20) != 0)
+      return bad(Reason::CdrFailed, "multi-disk ZIP64 archive");
     count_disk = rd64(data, z + 24);
     count = rd64(data, z + 32);
     cd_size = rd64(data, z + 40);
@@ -194,12 +202,14 @@ std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& li
     cd_end_limit = z;
     disk = cd_disk = 0;
   }
-  if (disk != 0 || cd_disk != 0 || count_disk != count) return bad(Reason::CdrFailed, "multi-disk archive");
+  if (disk != 0 || cd_disk != 0 || count_disk != count)
+    return bad(Reason::CdrFailed, "multi-disk archive");
   if (count > limits.max_entries)
     return bad(Reason::LimitDocumentObjects, "package has " + std::to_string(count) + " members");
   if (cd_offset > cd_end_limit || cd_size > cd_end_limit - cd_offset)
     return bad(Reason::ParseMalformed, "central directory outside the archive");
-  if (count * kCentralSize > cd_size) return bad(Reason::ParseMalformed, "central directory too small for its count");
+  if (count * kCentralSize > cd_size)
+    return bad(Reason::ParseMalformed, "central directory too small for its count");
 
   Archive a(data);
   a.entries_.reserve(static_cast<std::size_t>(count));
@@ -221,29 +231,38 @@ std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& li
     std::size_t nlen = rd16(data, p + 28), xlen = rd16(data, p + 30), clen = rd16(data, p + 32);
     std::uint16_t start_disk = rd16(data, p + 34);
     e.local_offset = rd32(data, p + 42);
-    if (p + kCentralSize + nlen + xlen + clen > cd_end) return bad(Reason::ParseMalformed, "truncated central directory");
+    if (p + kCentralSize + nlen + xlen + clen > cd_end)
+      return bad(Reason::ParseMalformed, "truncated central directory");
     e.name.assign(data.substr(p + kCentralSize, nlen));
     std::string_view extra = data.substr(p + kCentralSize + nlen, xlen);
-    bool u32 = e.uncompressed_size == k32, c32 = e.compressed_size == k32, o32 = e.local_offset == k32;
+    bool u32 = e.uncompressed_size == k32, c32 = e.compressed_size == k32,
+         o32 = e.local_offset == k32;
     if ((u32 || c32 || o32 || start_disk == 0xffff) && !applyZip64Extra(extra, e, u32, c32, o32))
       return bad(Reason::CdrFailed, "unsupported ZIP64 member " + shown(e.name));
     p += kCentralSize + nlen + xlen + clen;
 
     if ((e.flags & 0x0001) || (e.flags & 0x0040) || e.method == 99)
       return bad(Reason::ContentEncrypted, "encrypted member " + shown(e.name));
-    if (!safeName(e.name)) return bad(Reason::ParseMalformed, "unsafe member name " + shown(e.name));
-    if (!seen.insert(lowerAscii(e.name)).second) return bad(Reason::ParseMalformed, "duplicate member " + shown(e.name));
+    if (!safeName(e.name))
+      return bad(Reason::ParseMalformed, "unsafe member name " + shown(e.name));
+    if (!seen.insert(lowerAscii(e.name)).second)
+      return bad(Reason::ParseMalformed, "duplicate member " + shown(e.name));
     if (e.method != 0 && e.method != 8)
-      return bad(Reason::CdrFailed, "unsupported compression method " + std::to_string(e.method) + " in " + shown(e.name));
+      return bad(Reason::CdrFailed, "unsupported compression method " + std::to_string(e.method) +
+                                        " in " + shown(e.name));
     if (e.method == 0 && e.compressed_size != e.uncompressed_size)
       return bad(Reason::ParseMalformed, "stored member with two sizes: " + shown(e.name));
-    if (e.uncompressed_size > limits.max_expanded || expanded + e.uncompressed_size > limits.max_expanded)
+    if (e.uncompressed_size > limits.max_expanded ||
+        expanded + e.uncompressed_size > limits.max_expanded)
       return bad(Reason::LimitExpandedSize, "package expands beyond expanded_size_limit");
     expanded += e.uncompressed_size;
     if (e.uncompressed_size > limits.ratio_floor &&
         e.uncompressed_size / std::max<std::uint64_t>(e.compressed_size, 1) >= limits.max_ratio)
-      return bad(Reason::LimitExpansionRatio, "member " + shown(e.name) + " expands " +
-                                                  std::to_string(e.uncompressed_size / std::max<std::uint64_t>(e.compressed_size, 1)) + "x");
+      return bad(
+          Reason::LimitExpansionRatio,
+          "member " + shown(e.name) + " expands " +
+              std::to_string(e.uncompressed_size / std::max<std::uint64_t>(e.compressed_size, 1)) +
+              "x");
 
     // Cross-check the local header.
     if (e.local_offset > cd_offset || cd_offset - e.local_offset < kLocalSize ||
@@ -251,15 +270,21 @@ std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& li
       return bad(Reason::ParseMalformed, "bad local header for " + shown(e.name));
     std::size_t lo = static_cast<std::size_t>(e.local_offset);
     std::uint16_t lflags = rd16(data, lo + 6), lmethod = rd16(data, lo + 8);
-    std::uint32_t lcrc = rd32(data, lo + 14), lcsize = rd32(data, lo + 18), lusize = rd32(data, lo + 22);
+    std::uint32_t lcrc = rd32(data, lo + 14), lcsize = rd32(data, lo + 18),
+                  lusize = rd32(data, lo + 22);
     std::size_t lnlen = rd16(data, lo + 26), lxlen = rd16(data, lo + 28);
-    if (lo + kLocalSize + lnlen + lxlen > cd_offset) return bad(Reason::ParseMalformed, "bad local header for " + shown(e.name));
-    if (data.substr(lo + kLocalSize, lnlen) != e.name || lmethod != e.method || (lflags & 0x0041) != (e.flags & 0x0041))
-      return bad(Reason::ParseMalformed, "local header disagrees with the directory for " + shown(e.name));
+    if (lo + kLocalSize + lnlen + lxlen > cd_offset)
+      return bad(Reason::ParseMalformed, "bad local header for " + shown(e.name));
+    if (data.substr(lo + kLocalSize, lnlen) != e.name || lmethod != e.method ||
+        (lflags & 0x0041) != (e.flags & 0x0041))
+      return bad(Reason::ParseMalformed,
+                 "local header disagrees with the directory for " + shown(e.name));
     if (!(lflags & 0x0008)) {
-      bool sizes_ok = (lcsize == k32 || lcsize == e.compressed_size) && (lusize == k32 || lusize == e.uncompressed_size);
+      bool sizes_ok = (lcsize == k32 || lcsize == e.compressed_size) &&
+                      (lusize == k32 || lusize == e.uncompressed_size);
       if (lcrc != e.crc || !sizes_ok)
-        return bad(Reason::ParseMalformed, "local header disagrees with the directory for " + shown(e.name));
+        return bad(Reason::ParseMalformed,
+                   "local header disagrees with the directory for " + shown(e.name));
     }
     e.data_offset = lo + kLocalSize + lnlen + lxlen;
     if (e.compressed_size > cd_offset - e.data_offset)
@@ -271,10 +296,12 @@ std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& li
   std::vector<const Entry*> order;
   order.reserve(a.entries_.size());
   for (const Entry& e : a.entries_) order.push_back(&e);
-  std::sort(order.begin(), order.end(), [](const Entry* x, const Entry* y) { return x->local_offset < y->local_offset; });
+  std::sort(order.begin(), order.end(),
+            [](const Entry* x, const Entry* y) { return x->local_offset < y->local_offset; });
   for (std::size_t i = 1; i < order.size(); ++i) {
     if (order[i]->local_offset < order[i - 1]->data_offset + order[i - 1]->compressed_size)
-      return bad(Reason::ParseMalformed, "overlapping members " + shown(order[i - 1]->name) + " and " + shown(order[i]->name));
+      return bad(Reason::ParseMalformed, "overlapping members " + shown(order[i - 1]->name) +
+                                             " and " + shown(order[i]->name));
   }
   return a;
 }
@@ -307,9 +334,10 @@ std::optional<Failure> Archive::verify(const Entry& e) const {
   uLong crc = 0;
   if (e.method == 0) {
     crc = crc32_z(0, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
-  } else if (auto f = inflateRaw(raw, e.uncompressed_size, e.name, [&](const char* p, std::size_t n) {
-               crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p), n);
-             })) {
+  } else if (auto f =
+                 inflateRaw(raw, e.uncompressed_size, e.name, [&](const char* p, std::size_t n) {
+                   crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p), n);
+                 })) {
     return f;
   }
   if (crc != e.crc) return fail(Reason::ParseMalformed, "CRC mismatch in " + shown(e.name));
@@ -344,14 +372,22 @@ bool Writer::addEntry(const Central& c, std::string_view payload) {
 bool Writer::copyRaw(const Archive& from, const Entry& e) {
   // Bit 3 (data descriptor) is dropped: sizes and CRC go in the local header. Bits 1-2 (deflate
   // option) and 11 (UTF-8 names) are kept; nothing else is meaningful for methods 0/8.
-  Central c{e.name, e.method, static_cast<std::uint16_t>(e.flags & 0x0806), e.mod_time, e.mod_date,
-            e.crc, e.compressed_size, e.uncompressed_size, 0};
+  Central c{e.name,
+            e.method,
+            static_cast<std::uint16_t>(e.flags & 0x0806),
+            e.mod_time,
+            e.mod_date,
+            e.crc,
+            e.compressed_size,
+            e.uncompressed_size,
+            0};
   return addEntry(c, from.raw(e));
 }
 
 bool Writer::addStored(std::string_view name, std::string_view data) {
   uLong crc = crc32_z(0, reinterpret_cast<const Bytef*>(data.data()), data.size());
-  Central c{std::string(name), 0, 0x0800, 0, 0x21, static_cast<std::uint32_t>(crc), data.size(), data.size(), 0};
+  Central c{std::string(name), 0,           0x0800, 0, 0x21, static_cast<std::uint32_t>(crc),
+            data.size(),       data.size(), 0};
   return addEntry(c, data);
 }
 
@@ -377,7 +413,8 @@ bool Writer::addDeflated(std::string_view name, std::string_view data) {
   packed.resize(n);
   uLong crc = crc32_z(0, reinterpret_cast<const Bytef*>(data.data()), data.size());
   // 1980-01-01 00:00: rebuilt members carry no time of ours (reproducible output).
-  Central c{std::string(name), 8, 0x0800, 0, 0x21, static_cast<std::uint32_t>(crc), n, data.size(), 0};
+  Central c{std::string(name), 8, 0x0800, 0, 0x21, static_cast<std::uint32_t>(crc), n,
+            data.size(),       0};
   return addEntry(c, packed);
 }
 
@@ -396,10 +433,10 @@ std::optional<std::string> Writer::finish() {
     wr32(out_, static_cast<std::uint32_t>(c.csize));
     wr32(out_, static_cast<std::uint32_t>(c.usize));
     wr16(out_, static_cast<std::uint16_t>(c.name.size()));
-    wr16(out_, 0);  // extra
-    wr16(out_, 0);  // comment
-    wr16(out_, 0);  // disk
-    wr16(out_, 0);  // internal attributes
+    wr16(out_, 0);                                // extra
+    wr16(out_, 0);                                // comment
+    wr16(out_, 0);                                // disk
+    wr16(out_, 0);                                // internal attributes
     wr32(out_, c.name.back() == '/' ? 0x10 : 0);  // external: MS-DOS directory bit
     wr32(out_, static_cast<std::uint32_t>(c.offset));
     out_.append(c.name);

@@ -38,9 +38,9 @@ struct Failure {
 
 /// One member, as the central directory describes it (after cross-checking its local header).
 struct Entry {
-  std::string name;              ///< checked: relative, '/'-separated, no "..", no NUL or '\'
-  std::uint16_t method = 0;      ///< 0 stored, 8 deflate (others are refused)
-  std::uint16_t flags = 0;       ///< general purpose flags (bit 3 data descriptor, bit 11 UTF-8)
+  std::string name;          ///< checked: relative, '/'-separated, no "..", no NUL or '\'
+  std::uint16_t method = 0;  ///< 0 stored, 8 deflate (others are refused)
+  std::uint16_t flags = 0;   ///< general purpose flags (bit 3 data descriptor, bit 11 UTF-8)
   std::uint16_t mod_time = 0, mod_date = 0;
   std::uint32_t crc = 0;
   std::uint64_t compressed_size = 0;
@@ -63,13 +63,16 @@ class Archive {
  public:
   /// Parses the directory of `data` (which must outlive the Archive). On failure returns nullopt
   /// and fills *failure.
-  static std::optional<Archive> open(std::string_view data, const ReadLimits& limits, Failure* failure);
+  static std::optional<Archive> open(std::string_view data, const ReadLimits& limits,
+                                     Failure* failure);
 
   const std::vector<Entry>& entries() const { return entries_; }
   /// The member called `name` (exact match), or nullptr.
   const Entry* find(std::string_view name) const;
   /// The compressed bytes of `e` as stored in the archive.
-  std::string_view raw(const Entry& e) const { return data_.substr(e.data_offset, e.compressed_size); }
+  std::string_view raw(const Entry& e) const {
+    return data_.substr(e.data_offset, e.compressed_size);
+  }
 
   /// Inflates `e` into *out, charging `budget` for its declared size first; checks the size and
   /// the CRC. A member whose data does not match its directory entry is parse.malformed.

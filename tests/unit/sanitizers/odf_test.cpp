@@ -1,8 +1,9 @@
 // sanitizer.odf: behaviour on a generated .odt (Basic macros, event listeners, macro links),
 // checked with unzip, file(1) and LibreOffice; hostile packages.
+#include "sanitizers/odf/odf.h"
+
 #include <catch2/catch.hpp>
 
-#include "sanitizers/odf/odf.h"
 #include "src/zip/zip.h"
 #include "support/test_support.h"
 #include "support/tools.h"
@@ -63,7 +64,9 @@ TEST_CASE("odf: an .odt loses Basic, scripts, event listeners and macro links", 
   test::TempDir tmp;
   auto path = tmp.path() / "minutes.odt";
   test::writeFile(path, out.data);
-  if (std::getenv("MUGAI_KEEP_OUT")) test::writeFile(std::string(std::getenv("MUGAI_KEEP_OUT")) + "/" + path.filename().string(), out.data);
+  if (std::getenv("MUGAI_KEEP_OUT"))
+    test::writeFile(std::string(std::getenv("MUGAI_KEEP_OUT")) + "/" + path.filename().string(),
+                    out.data);
   requireUnzipOk(path);
   for (const auto& n : unzipNames(path)) {
     INFO(n);
@@ -88,13 +91,17 @@ TEST_CASE("odf: OLE objects go, their picture stays, ODF charts stay unless aske
   Members m = odtMembers();
   m.push_back({"Object 1", "inert OLE placeholder"});
   m.push_back({"ObjectReplacements/Object 1", "picture"});
-  m.push_back({"Object 2/content.xml", R"(<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0"><office:scripts/></office:document-content>)"});
+  m.push_back(
+      {"Object 2/content.xml",
+       R"(<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0"><office:scripts/></office:document-content>)"});
   m.push_back({"Scripts/python/evil.py", "print('inert')"});
   m.push_back({"Obj102", "inert OLE placeholder under another name"});
   for (auto& [n, d] : m) {
     if (n == "content.xml") {
       auto p = d.find("</office:text>");
-      d.insert(p, R"(<text:p><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:object-ole xlink:href="./Object 1"/><draw:image xlink:href="./ObjectReplacements/Object 1"/></draw:frame><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:object-ole xlink:href="./Obj102"/></draw:frame></text:p>)");
+      d.insert(
+          p,
+          R"(<text:p><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:object-ole xlink:href="./Object 1"/><draw:image xlink:href="./ObjectReplacements/Object 1"/></draw:frame><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:object-ole xlink:href="./Obj102"/></draw:frame></text:p>)");
     }
   }
   OdfSanitizer s(Options{});
@@ -136,12 +143,17 @@ TEST_CASE("odf: encrypted, broken and hostile packages fail closed", "[odf][adve
   Members m = odtMembers();
   for (auto& [n, d] : m) {
     if (n == "META-INF/manifest.xml") {
-      auto p = d.find("<manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/>");
-      d.replace(p, 84, R"(<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"><manifest:encryption-data manifest:checksum-type="SHA1/1K" manifest:checksum="x"/></manifest:file-entry>)");
+      auto p = d.find(
+          "<manifest:file-entry manifest:full-path=\"content.xml\" "
+          "manifest:media-type=\"text/xml\"/>");
+      d.replace(
+          p, 84,
+          R"(<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"><manifest:encryption-data manifest:checksum-type="SHA1/1K" manifest:checksum="x"/></manifest:file-entry>)");
     }
   }
   REQUIRE(runSanitizer(s, pack(m), "x.odt").reason == Reason::ContentEncrypted);
-  REQUIRE(runSanitizer(s, pack({{"content.xml", "<x/>"}}), "x.odt").reason == Reason::ParseMalformed);
+  REQUIRE(runSanitizer(s, pack({{"content.xml", "<x/>"}}), "x.odt").reason ==
+          Reason::ParseMalformed);
   m = odtMembers();
   m[0].second = "application/x-not-odf";
   REQUIRE(runSanitizer(s, pack(m), "x.odt").reason == Reason::ParseMalformed);

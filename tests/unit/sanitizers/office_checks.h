@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -13,8 +12,8 @@
 
 namespace mugai::test::office {
 
-inline Outcome runSanitizer(const Sanitizer& s, const std::string& data, const std::string& filename,
-                            Limits limits = {}) {
+inline Outcome runSanitizer(const Sanitizer& s, const std::string& data,
+                            const std::string& filename, Limits limits = {}) {
   Budget budget(limits);
   MessageContext ctx{limits, budget, nullptr, nullptr};
   Part p;
@@ -63,14 +62,16 @@ inline std::string unzipMember(const std::filesystem::path& file, const std::str
 
 /// Converts `file` to PDF with a private LibreOffice profile and returns pdftotext's text;
 /// "" (with a warning) when soffice or pdftotext is missing.
-inline std::string sofficeText(const std::filesystem::path& file, const std::filesystem::path& tmp) {
+inline std::string sofficeText(const std::filesystem::path& file,
+                               const std::filesystem::path& tmp) {
   if (toolMissing("soffice") || toolMissing("pdftotext")) return "";
   std::filesystem::path profile = tmp / "lo-profile";
   std::filesystem::path outdir = tmp / "pdf";
   std::filesystem::create_directories(outdir);
-  auto r = runTool({"soffice", "-env:UserInstallation=file://" + profile.string(), "--headless", "--norestore",
-                    "--convert-to", "pdf", "--outdir", outdir.string(), file.string()},
-                   std::chrono::seconds(120));
+  auto r =
+      runTool({"soffice", "-env:UserInstallation=file://" + profile.string(), "--headless",
+               "--norestore", "--convert-to", "pdf", "--outdir", outdir.string(), file.string()},
+              std::chrono::seconds(120));
   INFO(r.output);
   REQUIRE_FALSE(r.timed_out);
   REQUIRE(r.exit_code == 0);

@@ -3,7 +3,6 @@
 // a member that exists, the output tests OK with unzip, and a handful still convert with
 // LibreOffice to the same text. Skipped when the corpus is absent.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -52,8 +51,9 @@ std::string extOf(const std::string& p) {
   return dot == std::string::npos ? "" : lower(p.substr(dot + 1));
 }
 
-const std::set<std::string> kOoxml = {"docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "xlsb",
-                                      "pptx", "pptm", "ppsx", "ppsm", "potx", "potm"};
+const std::set<std::string> kOoxml = {"docx", "docm", "dotx", "dotm", "xlsx",
+                                      "xlsm", "xltx", "xltm", "xlsb", "pptx",
+                                      "pptm", "ppsx", "ppsm", "potx", "potm"};
 const std::set<std::string> kOdf = {"odt", "ods", "odp", "odg", "ott", "ots", "otp", "otg", "odf"};
 
 bool activeOoxmlName(const std::string& name) {
@@ -87,7 +87,8 @@ std::map<std::string, std::string> members(const std::string& z) {
 }
 
 /// Every internal relationship target that existed in the input still exists in the output.
-void requireRelsConsistent(const std::map<std::string, std::string>& in, const std::map<std::string, std::string>& out) {
+void requireRelsConsistent(const std::map<std::string, std::string>& in,
+                           const std::map<std::string, std::string>& out) {
   std::set<std::string> in_names, out_names;
   for (const auto& [n, d] : in) in_names.insert(lower(n));
   for (const auto& [n, d] : out) out_names.insert(lower(n));
@@ -111,8 +112,10 @@ void requireRelsConsistent(const std::map<std::string, std::string>& in, const s
         std::size_t sl = full.find('/', st);
         if (sl == std::string::npos) sl = full.size();
         std::string seg = full.substr(st, sl - st);
-        if (seg == ".." && !segs.empty()) segs.pop_back();
-        else if (!seg.empty() && seg != "." && seg != "..") segs.push_back(seg);
+        if (seg == ".." && !segs.empty())
+          segs.pop_back();
+        else if (!seg.empty() && seg != "." && seg != "..")
+          segs.push_back(seg);
         st = sl + 1;
       }
       std::string res;
@@ -137,7 +140,8 @@ void requireContentTypes(const std::map<std::string, std::string>& out) {
       std::string pn = lower(zip::xml::decode(t.attr("PartName")->value));
       overrides.insert(pn.starts_with("/") ? pn.substr(1) : pn);
     }
-    if (t.local() == "Default" && t.attr("Extension")) defaults.insert(lower(std::string(t.attr("Extension")->value)));
+    if (t.local() == "Default" && t.attr("Extension"))
+      defaults.insert(lower(std::string(t.attr("Extension")->value)));
   }
   std::set<std::string> names;
   for (const auto& [n, d] : out) {
@@ -158,7 +162,8 @@ void requireContentTypes(const std::map<std::string, std::string>& out) {
 
 }  // namespace
 
-TEST_CASE("office corpus: every zip-based Office and ODF file is rebuilt clean", "[ooxml][odf][corpus]") {
+TEST_CASE("office corpus: every zip-based Office and ODF file is rebuilt clean",
+          "[ooxml][odf][corpus]") {
   auto corpus = MUGAI_REQUIRE_CORPUS();
   if (!corpus) return;
   sanitizers::ooxml::OoxmlSanitizer ooxml(sanitizers::ooxml::Options{});
@@ -194,7 +199,8 @@ TEST_CASE("office corpus: every zip-based Office and ODF file is rebuilt clean",
       INFO(n);
       if (is_ooxml) {
         REQUIRE_FALSE(activeOoxmlName(n));
-        if (n == "[Content_Types].xml" && ext != "xlsb") REQUIRE(d.find("macroEnabled") == std::string::npos);
+        if (n == "[Content_Types].xml" && ext != "xlsb")
+          REQUIRE(d.find("macroEnabled") == std::string::npos);
       } else {
         REQUIRE_FALSE(activeOdfName(n));
         if (n.ends_with("content.xml") || n.ends_with("styles.xml")) {
@@ -216,9 +222,10 @@ TEST_CASE("office corpus: every zip-based Office and ODF file is rebuilt clean",
       REQUIRE(a->entries().front().method == 0);
     }
     if (!have_unzip || !o.replacement) continue;
-    fs::path file = tmp.path() / ("out." + (o.replacement->filename.unverifiedValue().empty()
-                                                ? ext
-                                                : extOf(o.replacement->filename.unverifiedValue())));
+    fs::path file =
+        tmp.path() / ("out." + (o.replacement->filename.unverifiedValue().empty()
+                                    ? ext
+                                    : extOf(o.replacement->filename.unverifiedValue())));
     test::writeFile(file, out);
     requireUnzipOk(file);
     std::string check_ext = extOf(file.string());

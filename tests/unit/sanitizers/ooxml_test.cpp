@@ -1,10 +1,10 @@
 // sanitizer.ooxml: behaviour on generated packages, checked with unzip, file(1) and LibreOffice;
 // hostile packages; and the shared corpus.
-#include <catch2/catch.hpp>
+#include "sanitizers/ooxml/ooxml.h"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 
-#include "sanitizers/ooxml/ooxml.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
 #include "support/test_support.h"
@@ -43,7 +43,8 @@ std::string memberText(const std::string& zipBytes, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE fields", "[ooxml]") {
+TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE fields",
+          "[ooxml]") {
   OoxmlSanitizer s(Options{});
   std::string in = docm();
   Outcome o = runSanitizer(s, in, "report.docm");
@@ -52,9 +53,11 @@ TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE
   REQUIRE(o.replacement);
   const Part& out = *o.replacement;
   REQUIRE(out.filename.unverifiedValue() == "report.docx");
-  REQUIRE(out.output_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
-  for (const char* removed : {"word/vbaProject.bin", "word/vbaData.xml", "word/activeX/activeX1.xml",
-                              "word/activeX/activeX1.bin", "word/embeddings/oleObject1.bin"}) {
+  REQUIRE(out.output_type ==
+          "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  for (const char* removed :
+       {"word/vbaProject.bin", "word/vbaData.xml", "word/activeX/activeX1.xml",
+        "word/activeX/activeX1.bin", "word/embeddings/oleObject1.bin"}) {
     INFO(removed);
     REQUIRE(hasFinding(o, "removed", removed));
   }
@@ -78,7 +81,7 @@ TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE
   REQUIRE(doc.find("w:control") == std::string::npos);
   REQUIRE(doc.find(std::string(kDdeResult)) != std::string::npos);  // the shown result stays
   REQUIRE(doc.find("Simple field text") != std::string::npos);
-  REQUIRE(doc.find("w:instr=\" PAGE \"") != std::string::npos);     // harmless fields stay
+  REQUIRE(doc.find("w:instr=\" PAGE \"") != std::string::npos);  // harmless fields stay
   REQUIRE(memberText(out.data, "word/settings.xml").find("attachedTemplate") == std::string::npos);
   REQUIRE(memberText(out.data, "word/_rels/settings.xml.rels").find("evil") == std::string::npos);
 
@@ -90,7 +93,9 @@ TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE
   test::TempDir tmp;
   auto path = tmp.path() / "report.docx";
   test::writeFile(path, out.data);
-  if (std::getenv("MUGAI_KEEP_OUT")) test::writeFile(std::string(std::getenv("MUGAI_KEEP_OUT")) + "/" + path.filename().string(), out.data);
+  if (std::getenv("MUGAI_KEEP_OUT"))
+    test::writeFile(std::string(std::getenv("MUGAI_KEEP_OUT")) + "/" + path.filename().string(),
+                    out.data);
   requireUnzipOk(path);
   for (const auto& n : unzipNames(path)) {
     INFO(n);
@@ -98,7 +103,8 @@ TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE
   }
   if (!test::toolMissing("file")) {
     auto r = test::runTool({"file", "-b", "--mime-type", path.string()});
-    REQUIRE(r.output.find("application/vnd.openxmlformats-officedocument.wordprocessingml.document") == 0);
+    REQUIRE(r.output.find(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document") == 0);
     // The input must be routed to this rebuilder by rules/default.yaml: libmagic 5.44 calls a
     // .docm by its plain type, newer ones may say application/vnd.ms-word.document.macroenabled.12.
     test::writeFile(tmp.path() / "in.docm", in);
@@ -122,7 +128,8 @@ TEST_CASE("ooxml: hyperlinks remove takes the link off and keeps its text", "[oo
   std::string doc = memberText(o.replacement->data, "word/document.xml");
   REQUIRE(doc.find("r:id=\"rId6\"") == std::string::npos);
   REQUIRE(doc.find("Example link") != std::string::npos);
-  REQUIRE(memberText(o.replacement->data, "word/_rels/document.xml.rels").find("example.org") == std::string::npos);
+  REQUIRE(memberText(o.replacement->data, "word/_rels/document.xml.rels").find("example.org") ==
+          std::string::npos);
 }
 
 TEST_CASE("ooxml: an .xlsm loses VBA and its external workbook link", "[ooxml]") {
@@ -145,7 +152,9 @@ TEST_CASE("ooxml: an .xlsm loses VBA and its external workbook link", "[ooxml]")
   test::TempDir tmp;
   auto path = tmp.path() / "book.xlsx";
   test::writeFile(path, out.data);
-  if (std::getenv("MUGAI_KEEP_OUT")) test::writeFile(std::string(std::getenv("MUGAI_KEEP_OUT")) + "/" + path.filename().string(), out.data);
+  if (std::getenv("MUGAI_KEEP_OUT"))
+    test::writeFile(std::string(std::getenv("MUGAI_KEEP_OUT")) + "/" + path.filename().string(),
+                    out.data);
   requireUnzipOk(path);
   for (const auto& n : unzipNames(path)) REQUIRE_FALSE(activeName(n));
   if (!test::toolMissing("file")) {
@@ -180,18 +189,22 @@ TEST_CASE("ooxml: a renamed vbaProject is found by its relationship type", "[oox
   REQUIRE_FALSE(a->find("word/media/_rels/image9.png.rels"));
 }
 
-TEST_CASE("ooxml: a part typed as a VBA project goes even when nothing points at it", "[ooxml][adversarial]") {
+TEST_CASE("ooxml: a part typed as a VBA project goes even when nothing points at it",
+          "[ooxml][adversarial]") {
   auto m = docmMembers();
   m.push_back({"word/media/notes.dat", "inert VBA placeholder"});
   for (auto& [name, data] : m) {
     if (name == "[Content_Types].xml")
-      data.insert(data.find("</Types>"), R"(<Override PartName="/word/media/notes.dat" ContentType="application/vnd.ms-office.vbaProject"/>)");
+      data.insert(
+          data.find("</Types>"),
+          R"(<Override PartName="/word/media/notes.dat" ContentType="application/vnd.ms-office.vbaProject"/>)");
   }
   OoxmlSanitizer s(Options{});
   Outcome o = runSanitizer(s, pack(m), "x.docm");
   REQUIRE(o.replacement);
   REQUIRE(hasFinding(o, "removed", "word/media/notes.dat"));
-  REQUIRE(memberText(o.replacement->data, "[Content_Types].xml").find("notes.dat") == std::string::npos);
+  REQUIRE(memberText(o.replacement->data, "[Content_Types].xml").find("notes.dat") ==
+          std::string::npos);
 }
 
 TEST_CASE("ooxml: a plain package is kept and unchanged members are copied raw", "[ooxml]") {
@@ -199,12 +212,17 @@ TEST_CASE("ooxml: a plain package is kept and unchanged members are copied raw",
   Members plain;
   for (auto& [n, d] : m) {
     if (n == "word/document.xml") {
-      plain.push_back({n, "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:p><w:r><w:t>plain</w:t></w:r></w:p></w:body></w:document>"});
+      plain.push_back(
+          {n,
+           "<?xml version=\"1.0\"?><w:document "
+           "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/"
+           "main\"><w:body><w:p><w:r><w:t>plain</w:t></w:r></w:p></w:body></w:document>"});
     } else if (n == "[Content_Types].xml" || n == "_rels/.rels") {
       plain.push_back({n, d});
     }
   }
-  plain[0].second = R"(<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>)";
+  plain[0].second =
+      R"(<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>)";
   plain.push_back({"word/media/image1.png", std::string(5000, 'p')});
   std::string in = pack(plain);
   OoxmlSanitizer s(Options{});
@@ -212,7 +230,9 @@ TEST_CASE("ooxml: a plain package is kept and unchanged members are copied raw",
 
   // With an external template added, only the settings and rels change; the image's
   // compressed bytes are copied exactly.
-  plain.push_back({"word/_rels/document.xml.rels", R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/subDocument" Target="\\evil\x\sub.docx" TargetMode="External"/></Relationships>)"});
+  plain.push_back(
+      {"word/_rels/document.xml.rels",
+       R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/subDocument" Target="\\evil\x\sub.docx" TargetMode="External"/></Relationships>)"});
   in = pack(plain);
   Outcome o = runSanitizer(s, in, "plain.docx");
   REQUIRE(o.replacement);
@@ -229,7 +249,8 @@ TEST_CASE("ooxml: a plain package is kept and unchanged members are copied raw",
 TEST_CASE("ooxml: hostile and broken packages fail closed", "[ooxml][adversarial]") {
   OoxmlSanitizer s(Options{});
   REQUIRE(runSanitizer(s, "not a zip at all", "a.docx").reason == Reason::ParseMalformed);
-  REQUIRE(runSanitizer(s, pack({{"a.txt", "x"}}), "a.docx").reason == Reason::ParseMalformed);  // not OPC
+  REQUIRE(runSanitizer(s, pack({{"a.txt", "x"}}), "a.docx").reason ==
+          Reason::ParseMalformed);  // not OPC
   Members m = docmMembers();
   m.push_back({"../../evil.txt", "x"});
   REQUIRE(runSanitizer(s, pack(m), "a.docx").reason == Reason::ParseMalformed);
@@ -253,10 +274,15 @@ TEST_CASE("ooxml: hostile and broken packages fail closed", "[ooxml][adversarial
   }
   REQUIRE(runSanitizer(s, pack(m), "a.docm").reason == Reason::ParseMalformed);
   // Encrypted Office documents are OLE2 containers, not ZIP: not ours, and not a package.
-  REQUIRE(runSanitizer(s, std::string("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) + std::string(600, '\0'), "a.docx").verdict >= Verdict::PartRemoved);
+  REQUIRE(runSanitizer(s,
+                       std::string("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) + std::string(600, '\0'),
+                       "a.docx")
+              .verdict >= Verdict::PartRemoved);
 }
 
-TEST_CASE("ooxml: a field whose code starts with a nested field is neutralised, PAGE and HYPERLINK stay", "[ooxml][adversarial]") {
+TEST_CASE(
+    "ooxml: a field whose code starts with a nested field is neutralised, PAGE and HYPERLINK stay",
+    "[ooxml][adversarial]") {
   auto m = docmMembers();
   for (auto& [n, d] : m) {
     if (n != "word/document.xml") continue;

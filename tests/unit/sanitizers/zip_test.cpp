@@ -1,11 +1,12 @@
 // src/zip: the bounded reader against hostile archives, and the raw-copying writer checked with
 // unzip (an independent reader).
+#include "src/zip/zip.h"
+
 #include <catch2/catch.hpp>
 
+#include "src/zip/xml_lite.h"
 #include "support/test_support.h"
 #include "support/tools.h"
-#include "src/zip/xml_lite.h"
-#include "src/zip/zip.h"
 #include "unit/sanitizers/office_fixtures.h"
 
 using namespace mugai;
@@ -31,7 +32,8 @@ std::string withFlags(std::string z, std::uint16_t bits) {
 TEST_CASE("zip: writer output reads back and unzip tests it OK", "[zip]") {
   std::string big(300000, 'a');
   for (std::size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + i % 26);
-  std::string z = pack({{"mimetype", "application/x-test"}, {"dir/file.txt", "hello"}, {"big.txt", big}});
+  std::string z =
+      pack({{"mimetype", "application/x-test"}, {"dir/file.txt", "hello"}, {"big.txt", big}});
   zip::Failure f;
   auto a = openWith(z, &f);
   REQUIRE(a);
@@ -66,10 +68,12 @@ TEST_CASE("zip: writer output reads back and unzip tests it OK", "[zip]") {
   REQUIRE(p.output == big);
 }
 
-TEST_CASE("zip: names that escape, absolute, backslash, NUL and duplicates are refused", "[zip][adversarial]") {
+TEST_CASE("zip: names that escape, absolute, backslash, NUL and duplicates are refused",
+          "[zip][adversarial]") {
   zip::Failure f;
-  for (std::string bad : std::vector<std::string>{"../evil.txt", "a/../../evil.txt", "/etc/passwd", "dir\\evil.txt", "C:evil.txt",
-                          std::string("nul\0.txt", 8), "a//b"}) {
+  for (std::string bad :
+       std::vector<std::string>{"../evil.txt", "a/../../evil.txt", "/etc/passwd", "dir\\evil.txt",
+                                "C:evil.txt", std::string("nul\0.txt", 8), "a//b"}) {
     INFO(bad);
     REQUIRE_FALSE(openWith(pack({{"ok.txt", "x"}, {bad, "y"}}), &f));
     REQUIRE(f.reason == Reason::ParseMalformed);
@@ -87,7 +91,8 @@ TEST_CASE("zip: encrypted members are content.encrypted", "[zip][adversarial]") 
   REQUIRE(f.reason == Reason::ContentEncrypted);
 }
 
-TEST_CASE("zip: count, expanded size and expansion ratio are checked before inflating", "[zip][adversarial]") {
+TEST_CASE("zip: count, expanded size and expansion ratio are checked before inflating",
+          "[zip][adversarial]") {
   zip::Failure f;
   Limits l;
   l.document_object_limit = 16;
@@ -98,7 +103,8 @@ TEST_CASE("zip: count, expanded size and expansion ratio are checked before infl
 
   Limits small;
   small.expanded_size_limit = 1024;
-  REQUIRE_FALSE(openWith(pack({{"a", std::string(800, 'x')}, {"b", std::string(800, 'y')}}), &f, small));
+  REQUIRE_FALSE(
+      openWith(pack({{"a", std::string(800, 'x')}, {"b", std::string(800, 'y')}}), &f, small));
   REQUIRE(f.reason == Reason::LimitExpandedSize);
 
   // 4 MiB of zeros deflate ~1000:1; past 1 MiB the ratio limit (200) applies.
@@ -135,13 +141,14 @@ TEST_CASE("zip: truncated or inconsistent directories are parse.malformed", "[zi
   REQUIRE(a->verify(a->entries()[0])->reason == Reason::ParseMalformed);
   // Unsupported methods are cdr.failed, not a guess.
   std::string other = z;
-  other[8] = 12;                            // local method = bzip2
-  other[cd + 10] = 12;                      // central method
+  other[8] = 12;        // local method = bzip2
+  other[cd + 10] = 12;  // central method
   REQUIRE_FALSE(openWith(other, &f));
   REQUIRE(f.reason == Reason::CdrFailed);
 }
 
-TEST_CASE("zip: a directory entry pointing at another member header is refused", "[zip][adversarial]") {
+TEST_CASE("zip: a directory entry pointing at another member header is refused",
+          "[zip][adversarial]") {
   zip::Failure f;
   std::string z = pack({{"a.txt", "hello hello hello"}, {"b.txt", "world"}});
   // Point the second central entry at the first local header: both would read the same bytes.
@@ -155,7 +162,8 @@ TEST_CASE("zip: a directory entry pointing at another member header is refused",
 
 TEST_CASE("xml_lite: tags, quoted '>' in values, comments, and DOCTYPE refused", "[zip]") {
   using namespace mugai::zip::xml;
-  std::string x = R"(<?xml version="1.0"?><!-- <a b="c"> --><r a="1>2" b='x'><c/><![CDATA[<d>]]></r>)";
+  std::string x =
+      R"(<?xml version="1.0"?><!-- <a b="c"> --><r a="1>2" b='x'><c/><![CDATA[<d>]]></r>)";
   Scanner s(x);
   Tag t;
   REQUIRE(s.next(t));
