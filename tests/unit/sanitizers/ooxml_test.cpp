@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "sanitizers/odf/odf.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
 #include "support/test_support.h"
@@ -303,4 +304,42 @@ TEST_CASE(
   REQUIRE(doc.find("lower result") != std::string::npos);
   REQUIRE(doc.find("HYPERLINK \"https://example.org/\"") != std::string::npos);
   REQUIRE(doc.find("link result") != std::string::npos);
+}
+
+TEST_CASE("ooxml and odf: random byte flips never crash and what passes is a readable package",
+          "[ooxml][odf][adversarial]") {
+  OoxmlSanitizer ooxml(Options{});
+  mugai::sanitizers::odf::OdfSanitizer odf(mugai::sanitizers::odf::Options{});
+  const std::string inputs[] = {docm(), xlsm(), odt()};
+  std::uint32_t seed = 12345;
+  auto rnd = [&seed]() {
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+  };
+  int passed = 0, failed = 0;
+  for (int round = 0; round < 600; ++round) {
+    std::size_t which = static_cast<std::size_t>(round % 3);
+    std::string data = inputs[which];
+    int flips = 1 + static_cast<int>(rnd() % 4);
+    for (int k = 0; k < flips; ++k) data[rnd() % data.size()] = static_cast<char>(rnd() & 0xff);
+    const Sanitizer& s = which == 2 ? static_cast<const Sanitizer&>(odf) : ooxml;
+    Outcome o = runSanitizer(s, data, which == 2 ? "x.odt" : "x.docm");
+    if (o.verdict >= Verdict::PartRemoved) {
+      ++failed;
+      continue;
+    }
+    ++passed;
+    const std::string& out = o.replacement ? o.replacement->data : data;
+    zip::Failure f;
+    auto a = zip::Archive::open(out, {}, &f);
+    INFO("round " << round << ": " << f.detail);
+    REQUIRE(a);
+    for (const auto& e : a->entries()) {
+      INFO(e.name);
+      REQUIRE(e.name.find("vbaProject.bin") == std::string::npos);
+      REQUIRE_FALSE(e.name.starts_with("Basic/"));
+      REQUIRE_FALSE(a->verify(e));
+    }
+  }
+  WARN("byte flips: " << passed << " rebuilt or kept, " << failed << " failed closed");
 }
