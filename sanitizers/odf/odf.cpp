@@ -327,7 +327,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     auto rw = rewritten.find(i);
     if (rw != rewritten.end()) {
-      ok = writer.addDeflated(entries[i].name, rw->second);
+      ok = writer.addDeflated(entries[i].name, rw->second, (entries[i].flags & 0x0800) != 0);
     } else {
       if (auto f = archive->verify(entries[i])) return Outcome::fail(f->reason, f->detail);
       ok = writer.copyRaw(*archive, entries[i]);

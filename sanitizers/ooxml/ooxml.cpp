@@ -623,7 +623,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     auto rw = rewritten.find(i);
     bool ok;
     if (rw != rewritten.end()) {
-      ok = writer.addDeflated(entries[i].name, rw->second);
+      ok = writer.addDeflated(entries[i].name, rw->second, (entries[i].flags & 0x0800) != 0);
     } else {
       if (auto f = archive->verify(entries[i])) return Outcome::fail(f->reason, f->detail);
       ok = writer.copyRaw(*archive, entries[i]);

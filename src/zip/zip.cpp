@@ -384,14 +384,21 @@ bool Writer::copyRaw(const Archive& from, const Entry& e) {
   return addEntry(c, from.raw(e));
 }
 
-bool Writer::addStored(std::string_view name, std::string_view data) {
+bool Writer::addStored(std::string_view name, std::string_view data, bool utf8_name) {
   uLong crc = crc32_z(0, reinterpret_cast<const Bytef*>(data.data()), data.size());
-  Central c{std::string(name), 0,           0x0800, 0, 0x21, static_cast<std::uint32_t>(crc),
-            data.size(),       data.size(), 0};
+  Central c{std::string(name),
+            0,
+            static_cast<std::uint16_t>(utf8_name ? 0x0800 : 0),
+            0,
+            0x21,
+            static_cast<std::uint32_t>(crc),
+            data.size(),
+            data.size(),
+            0};
   return addEntry(c, data);
 }
 
-bool Writer::addDeflated(std::string_view name, std::string_view data) {
+bool Writer::addDeflated(std::string_view name, std::string_view data, bool utf8_name) {
   z_stream zs{};
   if (deflateInit2(&zs, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     ok_ = false;
@@ -409,12 +416,19 @@ bool Writer::addDeflated(std::string_view name, std::string_view data) {
     ok_ = false;
     return false;
   }
-  if (n >= data.size()) return addStored(name, data);
+  if (n >= data.size()) return addStored(name, data, utf8_name);
   packed.resize(n);
   uLong crc = crc32_z(0, reinterpret_cast<const Bytef*>(data.data()), data.size());
   // 1980-01-01 00:00: rebuilt members carry no time of ours (reproducible output).
-  Central c{std::string(name), 8, 0x0800, 0, 0x21, static_cast<std::uint32_t>(crc), n,
-            data.size(),       0};
+  Central c{std::string(name),
+            8,
+            static_cast<std::uint16_t>(utf8_name ? 0x0800 : 0),
+            0,
+            0x21,
+            static_cast<std::uint32_t>(crc),
+            n,
+            data.size(),
+            0};
   return addEntry(c, packed);
 }
 

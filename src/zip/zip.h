@@ -98,9 +98,11 @@ class Writer {
   /// Copies `e`'s compressed bytes from `from` unchanged (same method, CRC and sizes).
   bool copyRaw(const Archive& from, const Entry& e);
   /// Adds `data` deflated (level 6), or stored when deflating does not help.
-  bool addDeflated(std::string_view name, std::string_view data);
+  /// `utf8_name` sets flag bit 11; pass the original member's bit when rewriting it (a CP437
+  /// name must not be declared UTF-8).
+  bool addDeflated(std::string_view name, std::string_view data, bool utf8_name = true);
   /// Adds `data` stored (method 0): ODF's `mimetype` must be stored.
-  bool addStored(std::string_view name, std::string_view data);
+  bool addStored(std::string_view name, std::string_view data, bool utf8_name = true);
   /// Writes the central directory; the Writer is done afterwards. nullopt when a member or the
   /// archive does not fit classic ZIP (> 4 GiB or > 65535 members).
   std::optional<std::string> finish();
