@@ -7,6 +7,8 @@
 #include "sanitizers/pdf/pdf.h"
 #include "sanitizers/ole2/ole2.h"
 #include "sanitizers/rtf/rtf.h"
+#include "sanitizers/odf/odf.h"
+#include "sanitizers/ooxml/ooxml.h"
 #include "sanitizers/text_normalize/text_normalize.h"
 
 namespace mugai {
@@ -18,6 +20,8 @@ void registerBuiltinSanitizers(Registry& registry) {
   registry.add(sanitizers::pdf::makeFactory());
   registry.add(sanitizers::ole2::makeFactory());
   registry.add(sanitizers::rtf::makeFactory());
+  registry.add(sanitizers::odf::makeFactory());
+  registry.add(sanitizers::ooxml::makeFactory());
   registry.add(sanitizers::text_normalize::makeFactory());
 }
 

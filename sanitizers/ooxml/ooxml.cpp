@@ -1,0 +1,664 @@
+// sanitizer.ooxml (see ooxml.h for Trust / Limits / Errors and README.md for what is removed).
+//
+// Shape of a rebuild: read the ZIP directory (limits first), decide which parts go (by
+// relationship type, then by name), drop every relationship that points at a removed part or
+// outside the package, take the elements that used those relationships out of their XML part,
+// neutralise DDE/INCLUDE fields, fix [Content_Types].xml, and write the package again: members
+// we did not touch are copied compressed as they are (after a CRC check), changed XML is deflated.
+#include "sanitizers/ooxml/ooxml.h"
+
+#include <map>
+#include <set>
+
+#include "src/zip/xml_lite.h"
+#include "src/zip/zip.h"
+
+namespace mugai::sanitizers::ooxml {
+namespace {
+
+using zip::xml::Attr;
+using zip::xml::decode;
+using zip::xml::Edits;
+using zip::xml::lower;
+using zip::xml::Scanner;
+using zip::xml::Tag;
+
+constexpr std::string_view kContentTypes = "[content_types].xml";
+
+/// Last path segment of a relationship type URI, lower case ("vbaproject", "oleobject", ...).
+std::string typeTail(std::string_view type) {
+  std::size_t slash = type.rfind('/');
+  return lower(slash == std::string_view::npos ? type : type.substr(slash + 1));
+}
+
+/// Relationship types whose target is active content or reaches outside: the relationship and
+/// (when internal) its target part are removed.
+bool activeRelType(const std::string& tail) {
+  static const std::set<std::string, std::less<>> kTypes = {"vbaproject",
+                                                            "vbaprojectsignature",
+                                                            "vbaprojectsignatureagile",
+                                                            "vbaprojectsignaturev3",
+                                                            "wordvbadata",
+                                                            "control",
+                                                            "activexcontrolbinary",
+                                                            "oleobject",
+                                                            "package",
+                                                            "externallink",
+                                                            "externallinkpath",
+                                                            "attachedtemplate",
+                                                            "subdocument",
+                                                            "extensibility",
+                                                            "xlmacrosheet",
+                                                            "xlintlmacrosheet",
+                                                            "frame",
+                                                            "ole2link",
+                                                            "keymapcustomizations"};
+  return kTypes.count(tail) > 0;
+}
+
+bool hasDir(std::string_view lname, std::string_view dir) {
+  std::string needle = "/" + std::string(dir) + "/";
+  return lname.starts_with(needle.substr(1)) || lname.find(needle) != std::string_view::npos;
+}
+
+/// Parts removed by name whatever points at them (lower-case name).
+bool activeByName(std::string_view lname) {
+  std::size_t slash = lname.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? lname : lname.substr(slash + 1);
+  return base.starts_with("vbaproject") || base == "vbadata.xml" || base.starts_with("oleobject") ||
+         base.starts_with("customui") || base == "keymapcustomizations.xml" ||
+         hasDir(lname, "activex") || hasDir(lname, "embeddings") ||
+         hasDir(lname, "externallinks") || hasDir(lname, "customui") ||
+         hasDir(lname, "macrosheets");
+}
+
+/// "word/_rels/document.xml.rels" -> "word/document.xml"; "_rels/.rels" -> "" (the package).
+/// nullopt when `lname` is not a relationships part.
+std::optional<std::string> relsSource(std::string_view lname) {
+  if (!lname.ends_with(".rels")) return std::nullopt;
+  std::size_t r = lname.rfind("_rels/");
+  if (r == std::string_view::npos || (r != 0 && lname[r - 1] != '/')) return std::nullopt;
+  std::string dir(lname.substr(0, r));
+  std::string_view file = lname.substr(r + 6);
+  file.remove_suffix(5);
+  return dir + std::string(file);
+}
+
+std::string dirOf(std::string_view part) {
+  std::size_t slash = part.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(part.substr(0, slash + 1));
+}
+
+/// Resolves an internal relationship target against its source part: percent-decoding, '/'
+/// root, "." and ".." segments. Lower case, without a leading '/'. "" when it escapes the root.
+std::string resolveTarget(std::string_view source, std::string_view target) {
+  std::string t;
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    auto hex = [](char c) {
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
+    };
+    if (target[i] == '%' && i + 2 < target.size() && hex(target[i + 1]) >= 0 &&
+        hex(target[i + 2]) >= 0) {
+      t.push_back(static_cast<char>(hex(target[i + 1]) * 16 + hex(target[i + 2])));
+      i += 2;
+    } else {
+      t.push_back(target[i] == '\\' ? '/' : target[i]);
+    }
+  }
+  std::size_t hash = t.find('#');
+  if (hash != std::string::npos) t.resize(hash);
+  std::string full = !t.empty() && t[0] == '/' ? t.substr(1) : dirOf(source) + t;
+  std::vector<std::string> segs;
+  std::size_t start = 0;
+  while (start <= full.size()) {
+    std::size_t slash = full.find('/', start);
+    if (slash == std::string::npos) slash = full.size();
+    std::string seg = full.substr(start, slash - start);
+    if (seg == "..") {
+      if (segs.empty()) return "";
+      segs.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      segs.push_back(seg);
+    }
+    start = slash + 1;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < segs.size(); ++i) out += (i ? "/" : "") + segs[i];
+  return lower(out);
+}
+
+struct MacroType {
+  std::string_view macro_main, plain_main, package_mime, ext;
+};
+constexpr MacroType kMacroTypes[] = {
+    {"application/vnd.ms-word.document.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
+    {"application/vnd.ms-word.template.macroenabledtemplate.main+xml",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.template", "dotx"},
+    {"application/vnd.ms-excel.sheet.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
+    {"application/vnd.ms-excel.template.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.template", "xltx"},
+    {"application/vnd.ms-excel.addin.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
+    {"application/vnd.ms-powerpoint.presentation.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"},
+    {"application/vnd.ms-powerpoint.slideshow.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.slideshow", "ppsx"},
+    {"application/vnd.ms-powerpoint.template.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.template", "potx"},
+    {"application/vnd.ms-powerpoint.addin.macroenabled.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"},
+};
+
+/// Content types of parts that are active whatever their name (Default entries by extension).
+bool activeContentType(std::string_view lct) {
+  return lct.find("vbaproject") != std::string_view::npos ||
+         lct.find("activex") != std::string_view::npos ||
+         lct.find("oleobject") != std::string_view::npos ||
+         lct.find("vbadata") != std::string_view::npos;
+}
+
+/// Field keywords that fetch or run something outside the document.
+bool dangerousField(std::string_view instr) {
+  std::string u;
+  for (char c : instr) u.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  std::size_t b = u.find_first_not_of(" \t\r\n\"");
+  if (b == std::string::npos) return false;
+  std::size_t e = u.find_first_of(" \t\r\n\"\\", b);
+  std::string key = u.substr(b, e == std::string::npos ? std::string::npos : e - b);
+  return key == "DDE" || key == "DDEAUTO" || key == "INCLUDETEXT" || key == "INCLUDEPICTURE" ||
+         key == "IMPORT" || key == "LINK";
+}
+
+struct Ctx {
+  std::vector<Finding>& findings;
+  bool malformed = false;
+};
+
+/// Removes from an XML part every element that uses one of `ids` through a relationship-namespace
+/// attribute (r:id, r:embed, r:link, ...); for `strip_ids` (hyperlinks) only the attribute goes,
+/// so the linked text stays. Then containers left empty are taken away too.
+std::string dropReferences(std::string_view xml, const std::set<std::string>& ids,
+                           const std::set<std::string>& strip_ids, bool* malformed) {
+  std::set<std::string, std::less<>> prefixes;
+  {
+    Scanner s(xml);
+    Tag t;
+    while (s.next(t)) {
+      for (const Attr& a : t.attrs) {
+        if (!a.name.starts_with("xmlns:")) continue;
+        if (a.value == "http://schemas.openxmlformats.org/officeDocument/2006/relationships" ||
+            a.value == "http://purl.oclc.org/ooxml/officeDocument/relationships")
+          prefixes.insert(std::string(a.name.substr(6)));
+      }
+    }
+    if (s.malformed()) {
+      *malformed = true;
+      return std::string(xml);
+    }
+  }
+  Edits edits;
+  Scanner s(xml);
+  Tag t;
+  while (s.next(t)) {
+    if (t.kind == Tag::Kind::Close) continue;
+    for (const Attr& a : t.attrs) {
+      std::size_t colon = a.name.find(':');
+      if (colon == std::string_view::npos || !prefixes.count(a.name.substr(0, colon))) continue;
+      std::string v = decode(a.value);
+      if (strip_ids.count(v) && (t.local() == "hyperlink")) {
+        edits.erase(a.begin, a.end);
+        break;
+      }
+      if (ids.count(v) || strip_ids.count(v)) {
+        std::size_t end = s.skipElement(t);
+        if (end == std::string_view::npos) {
+          *malformed = true;
+          return std::string(xml);
+        }
+        edits.erase(t.begin, end);
+        break;
+      }
+    }
+  }
+  if (s.malformed()) {
+    *malformed = true;
+    return std::string(xml);
+  }
+  std::string out = edits.apply(xml);
+  // Containers that only held what was removed would be invalid (or pointless) when empty.
+  static const std::set<std::string, std::less<>> kContainers = {
+      "controls",  "p:controls",  "oleObjects",         "externalReferences",
+      "mc:Choice", "mc:Fallback", "mc:AlternateContent"};
+  for (int round = 0; round < 4; ++round) {
+    Scanner c(out);
+    Tag open, next;
+    bool have_open = false;
+    while (c.next(next)) {
+      if (have_open && next.kind == Tag::Kind::Close && next.name == open.name &&
+          out.find_first_not_of(" \t\r\n", open.end) == next.begin) {
+        edits.erase(open.begin, next.end);
+      }
+      have_open = next.kind == Tag::Kind::Open && kContainers.count(next.name);
+      if (have_open) open = next;
+    }
+    if (edits.empty()) break;
+    out = edits.apply(out);
+  }
+  return out;
+}
+
+/// Neutralises DDE/DDEAUTO/INCLUDETEXT/INCLUDEPICTURE/IMPORT/LINK fields in a WordprocessingML
+/// part: the field code goes, the result runs (the text the reader saw) stay.
+std::string neutraliseFields(std::string_view xml, Ctx& cx) {
+  struct Field {
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;  // fldChar and instrText elements
+    std::string instr;
+    bool separated = false;
+    bool nested_first = false;
+  };
+  std::vector<Field> stack;
+  Edits edits;
+  auto finish = [&](Field& f) {
+    if (!f.nested_first && !dangerousField(f.instr)) return;
+    for (auto& [b, e] : f.ranges) edits.erase(b, e);
+    std::string shown = f.instr.substr(0, 80);
+    for (char& ch : shown) {
+      if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+    }
+    cx.findings.push_back({"neutralised", "field " + shown});
+  };
+  // Open w:fldSimple elements, innermost last: true when it is being unwrapped. A stack instead
+  // of a look-ahead keeps nested fields linear.
+  std::vector<bool> simple_stack;
+  Scanner s(xml);
+  Tag t;
+  while (s.next(t)) {
+    if (t.kind == Tag::Kind::Close) {
+      if (t.name == "w:fldSimple" && !simple_stack.empty()) {
+        if (simple_stack.back()) edits.erase(t.begin, t.end);
+        simple_stack.pop_back();
+      }
+      continue;
+    }
+    std::string_view n = t.name;
+    if (n == "w:fldChar") {
+      const Attr* type = t.attr("w:fldCharType");
+      std::size_t end = s.skipElement(t);
+      if (end == std::string_view::npos) break;
+      std::string ty = type ? std::string(type->value) : "";
+      if (ty == "begin") {
+        if (!stack.empty() && !stack.back().separated &&
+            stack.back().instr.find_first_not_of(" \t\r\n") == std::string::npos)
+          stack.back().nested_first = true;
+        stack.push_back({});
+        stack.back().ranges.push_back({t.begin, end});
+      } else if (ty == "separate" && !stack.empty()) {
+        stack.back().separated = true;
+        stack.back().ranges.push_back({t.begin, end});
+      } else if (ty == "end" && !stack.empty()) {
+        stack.back().ranges.push_back({t.begin, end});
+        Field f = std::move(stack.back());
+        stack.pop_back();
+        finish(f);
+      }
+    } else if (n == "w:instrText" || n == "w:delInstrText") {
+      std::size_t end = s.skipElement(t);
+      if (end == std::string_view::npos) break;
+      if (!stack.empty() && !stack.back().separated) {
+        std::size_t close = xml.rfind('<', end - 1);
+        if (t.kind == Tag::Kind::Open && close > t.end)
+          stack.back().instr += decode(xml.substr(t.end, close - t.end));
+        stack.back().ranges.push_back({t.begin, end});
+      }
+    } else if (n == "w:fldSimple") {
+      if (t.kind == Tag::Kind::Open) simple_stack.push_back(false);
+      const Attr* instr = t.attr("w:instr");
+      if (!instr || !dangerousField(decode(instr->value))) continue;
+      Field f;
+      f.instr = decode(instr->value);
+      f.ranges.push_back({t.begin, t.end});  // open tag only: the result runs inside stay
+      if (t.kind == Tag::Kind::Open) simple_stack.back() = true;  // its close tag goes too
+      finish(f);
+    }
+  }
+  if (s.malformed()) {
+    cx.malformed = true;
+    return std::string(xml);
+  }
+  while (!stack.empty()) {  // a field left open at the end of the part
+    Field f = std::move(stack.back());
+    stack.pop_back();
+    finish(f);
+  }
+  return edits.empty() ? std::string(xml) : edits.apply(xml);
+}
+
+/// Removes elements by qualified name (whole element), e.g. w:attachedTemplate.
+std::string dropElements(std::string_view xml, const std::set<std::string, std::less<>>& names,
+                         int* count, bool* malformed) {
+  Edits edits;
+  Scanner s(xml);
+  Tag t;
+  while (s.next(t)) {
+    if (t.kind == Tag::Kind::Close || !names.count(t.name)) continue;
+    std::size_t end = s.skipElement(t);
+    if (end == std::string_view::npos) break;
+    edits.erase(t.begin, end);
+    ++*count;
+  }
+  if (s.malformed()) {
+    *malformed = true;
+    return std::string(xml);
+  }
+  return edits.empty() ? std::string(xml) : edits.apply(xml);
+}
+
+std::string replaceExtension(const std::string& name, std::string_view ext) {
+  std::size_t dot = name.rfind('.');
+  return (dot == std::string::npos ? name : name.substr(0, dot)) + "." + std::string(ext);
+}
+
+}  // namespace
+
+Outcome OoxmlSanitizer::apply(const Part& part, MessageContext& ctx) const {
+  try {
+    return rebuild(part, ctx);
+  } catch (const std::bad_alloc&) {
+    return Outcome::fail(Reason::CdrFailed, "out of memory while rebuilding");
+  } catch (const std::exception& e) {
+    return Outcome::fail(Reason::CdrFailed, "rebuild failed");
+  }
+}
+
+Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
+  // A password-protected OOXML document is an OLE2 compound file holding "EncryptedPackage":
+  // say so instead of "not a ZIP" (the verdict is fail-closed either way).
+  static constexpr std::string_view kOle2 = "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+  static constexpr char kEncrypted[] = "E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
+  if (std::string_view(part.data).starts_with(kOle2) &&
+      part.data.find(std::string_view(kEncrypted, sizeof kEncrypted - 1)) != std::string::npos)
+    return Outcome::fail(Reason::ContentEncrypted, "password-protected Office document");
+  zip::Failure failure;
+  auto archive = zip::Archive::open(part.data, zip::ReadLimits::fromLimits(ctx.limits), &failure);
+  if (!archive) return Outcome::fail(failure.reason, failure.detail);
+  const auto& entries = archive->entries();
+  std::map<std::string, std::size_t> index;  // lower-case name -> entry
+  for (std::size_t i = 0; i < entries.size(); ++i) index.emplace(lower(entries[i].name), i);
+  if (!index.count(std::string(kContentTypes)))
+    return Outcome::fail(Reason::ParseMalformed,
+                         "not an Office Open XML package (no [Content_Types].xml)");
+
+  // Content types: a part typed as VBA/ActiveX/OLE goes whatever its name; Word's XML parts are
+  // recognised by their type (fields live in the main document, headers, footnotes, ...).
+  std::map<std::string, std::string> overrides, defaults;  // part / extension -> lower-case type
+  {
+    std::string ct_xml;
+    const zip::Entry& cte = entries[index.at(std::string(kContentTypes))];
+    if (auto f = archive->extract(cte, ctx.budget, &ct_xml))
+      return Outcome::fail(f->reason, f->detail);
+    Scanner s(ct_xml);
+    Tag t;
+    while (s.next(t)) {
+      const Attr* ct = t.attr("ContentType");
+      if (t.kind == Tag::Kind::Close || !ct) continue;
+      if (t.local() == "Override" && t.attr("PartName"))
+        overrides[resolveTarget("", decode(t.attr("PartName")->value))] = lower(decode(ct->value));
+      if (t.local() == "Default" && t.attr("Extension"))
+        defaults[lower(decode(t.attr("Extension")->value))] = lower(decode(ct->value));
+    }
+    if (s.malformed())
+      return Outcome::fail(Reason::ParseMalformed, "malformed [Content_Types].xml");
+  }
+  auto typeOf = [&](const std::string& lname) -> std::string {
+    auto o = overrides.find(lname);
+    if (o != overrides.end()) return o->second;
+    std::size_t dot = lname.rfind('.'), slash = lname.rfind('/');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+    auto d = defaults.find(lname.substr(dot + 1));
+    return d == defaults.end() ? "" : d->second;
+  };
+
+  std::vector<Finding> findings;
+  std::vector<bool> removed(entries.size(), false);
+  std::vector<std::string> lnames(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    lnames[i] = lower(entries[i].name);
+    if (activeByName(lnames[i]) || activeContentType(typeOf(lnames[i]))) removed[i] = true;
+  }
+
+  // Relationships of every .rels part, read once.
+  struct Rel {
+    std::string id, tail, target, resolved;
+    bool external = false;
+    std::size_t begin = 0, end = 0;
+  };
+  struct RelsPart {
+    std::size_t entry;
+    std::string source;  // lower-case source part name ("" = package)
+    std::string xml;
+    std::vector<Rel> rels;
+  };
+  std::vector<RelsPart> rels_parts;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto source = relsSource(lnames[i]);
+    if (!source) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    RelsPart rp{i, *source, {}, {}};
+    if (auto f = archive->extract(entries[i], ctx.budget, &rp.xml))
+      return Outcome::fail(f->reason, f->detail);
+    Scanner s(rp.xml);
+    Tag t;
+    while (s.next(t)) {
+      if (t.kind == Tag::Kind::Close || t.local() != "Relationship") continue;
+      Rel rel;
+      const Attr* id = t.attr("Id");
+      const Attr* type = t.attr("Type");
+      const Attr* target = t.attr("Target");
+      const Attr* mode = t.attr("TargetMode");
+      if (!id || !type || !target)
+        return Outcome::fail(Reason::ParseMalformed, "relationship without Id/Type/Target");
+      rel.id = decode(id->value);
+      rel.tail = typeTail(decode(type->value));
+      rel.target = decode(target->value);
+      rel.external = mode && lower(decode(mode->value)) == "external";
+      if (!rel.external) rel.resolved = resolveTarget(rp.source, rel.target);
+      rel.begin = t.begin;
+      rel.end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
+      if (rel.end == std::string_view::npos) break;
+      rp.rels.push_back(std::move(rel));
+    }
+    if (s.malformed()) return Outcome::fail(Reason::ParseMalformed, "malformed relationships part");
+    rels_parts.push_back(std::move(rp));
+  }
+
+  // What goes: targets of active relationship types (from every relationships part, removed
+  // ones included, so a renamed ActiveX binary behind a removed control goes too), then the
+  // relationships parts of removed parts. Two linear passes: removing a part never makes another
+  // relationship active.
+  for (const RelsPart& rp : rels_parts) {
+    for (const Rel& rel : rp.rels) {
+      if (rel.external || !activeRelType(rel.tail)) continue;
+      auto it = index.find(rel.resolved);
+      if (it != index.end()) removed[it->second] = true;
+    }
+  }
+  for (const RelsPart& rp : rels_parts) {
+    if (rp.source.empty()) continue;
+    auto src = index.find(rp.source);
+    if (src != index.end() && removed[src->second]) removed[rp.entry] = true;
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory())
+      findings.push_back({"removed", entries[i].name});
+  }
+
+  // Which relationships go, per source part; the rewritten .rels parts.
+  std::map<std::string, std::set<std::string>> drop_ids, strip_ids;  // source part -> ids
+  std::map<std::size_t, std::string> rewritten;                      // entry -> new bytes
+  for (RelsPart& rp : rels_parts) {
+    if (removed[rp.entry]) continue;
+    Edits edits;
+    for (const Rel& rel : rp.rels) {
+      bool drop = false, strip = false;
+      if (rel.external) {
+        if (rel.tail == "hyperlink") {
+          strip = !options_.keep_hyperlinks;
+        } else {
+          drop = true;
+        }
+        if (drop || strip) {
+          std::string shown = rel.target.substr(0, 200);
+          for (char& ch : shown) {
+            if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+          }
+          findings.push_back({"neutralised", shown});
+        }
+      } else {
+        auto it = index.find(rel.resolved);
+        drop = activeRelType(rel.tail) || (it != index.end() && removed[it->second]);
+      }
+      if (!drop && !strip) continue;
+      edits.erase(rel.begin, rel.end);
+      (strip ? strip_ids : drop_ids)[rp.source].insert(rel.id);
+    }
+    if (!edits.empty()) rewritten[rp.entry] = edits.apply(rp.xml);
+  }
+
+  // XML parts that change: users of dropped relationships, fields, settings, content types.
+  std::string main_ext, main_mime;
+  Ctx cx{findings};
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || rewritten.count(i) || entries[i].directory()) continue;
+    const std::string& ln = lnames[i];
+    bool is_ct = ln == kContentTypes;
+    auto drops = drop_ids.find(ln);
+    auto strips = strip_ids.find(ln);
+    bool refs = drops != drop_ids.end() || strips != strip_ids.end();
+    std::string type = typeOf(ln);
+    bool word_xml = type.find("wordprocessingml") != std::string::npos ||
+                    type.starts_with("application/vnd.ms-word.");
+    if (!is_ct && !refs && !word_xml) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    std::string xml;
+    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
+      return Outcome::fail(f->reason, f->detail);
+    std::string out = xml;
+    if (type.find("wordprocessingml.settings") != std::string::npos) {
+      int n = 0;
+      out = dropElements(out, {"w:attachedTemplate"}, &n, &cx.malformed);
+      if (n) findings.push_back({"removed", "w:attachedTemplate"});
+    }
+    if (refs) {
+      static const std::set<std::string> kNone;
+      out = dropReferences(out, drops != drop_ids.end() ? drops->second : kNone,
+                           strips != strip_ids.end() ? strips->second : kNone, &cx.malformed);
+    }
+    if (word_xml &&
+        (out.find("instrText") != std::string::npos || out.find("fldSimple") != std::string::npos))
+      out = neutraliseFields(out, cx);
+    if (is_ct) {
+      Edits edits;
+      Scanner s(out);
+      Tag t;
+      while (s.next(t)) {
+        if (t.kind == Tag::Kind::Close) continue;
+        const Attr* ct = t.attr("ContentType");
+        if (!ct) continue;
+        std::string lct = lower(decode(ct->value));
+        std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
+        if (end == std::string_view::npos) break;
+        if (t.local() == "Override") {
+          const Attr* pn = t.attr("PartName");
+          std::string name = pn ? resolveTarget("", decode(pn->value)) : "";
+          auto it = index.find(name);
+          if (it == index.end() || removed[it->second] || activeContentType(lct)) {
+            edits.erase(t.begin, end);  // an Override for a part that is not (or no longer) there
+            continue;
+          }
+        } else if (t.local() == "Default" && activeContentType(lct)) {
+          edits.erase(t.begin, end);
+          continue;
+        }
+        for (const MacroType& m : kMacroTypes) {
+          if (lct == m.macro_main) {
+            edits.replace(ct->begin, ct->end, " ContentType=\"" + std::string(m.plain_main) + "\"");
+            main_ext = m.ext;
+            main_mime = m.package_mime;
+            findings.push_back(
+                {"converted", std::string(m.macro_main) + " -> " + std::string(m.plain_main)});
+          }
+        }
+      }
+      if (s.malformed()) cx.malformed = true;
+      if (!edits.empty()) out = edits.apply(out);
+    }
+    if (cx.malformed)
+      return Outcome::fail(Reason::ParseMalformed,
+                           "malformed XML in " + entries[i].name.substr(0, 120));
+    if (out != xml) rewritten[i] = std::move(out);
+  }
+
+  if (findings.empty() && rewritten.empty()) return Outcome::keep();
+
+  // Write the package again, in the original order.
+  if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
+  zip::Writer writer(part.data.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i]) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    auto rw = rewritten.find(i);
+    bool ok;
+    if (rw != rewritten.end()) {
+      ok = writer.addDeflated(entries[i].name, rw->second, (entries[i].flags & 0x0800) != 0);
+    } else {
+      if (auto f = archive->verify(entries[i])) return Outcome::fail(f->reason, f->detail);
+      ok = writer.copyRaw(*archive, entries[i]);
+    }
+    if (!ok) return Outcome::fail(Reason::CdrFailed, "package too large to write");
+  }
+  auto bytes = writer.finish();
+  if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
+
+  // Every field but the bytes (copying a 20 MB input only to overwrite it costs real time).
+  Part next;
+  next.path = part.path;
+  next.depth = part.depth;
+  next.declared_type = part.declared_type;
+  next.filename = part.filename;
+  next.charset = part.charset;
+  next.detected = part.detected;
+  next.attachment = part.attachment;
+  next.output_type = part.output_type;
+  next.data = std::move(*bytes);
+  if (!main_mime.empty()) {
+    next.output_type = main_mime;
+    const std::string& fn = part.filename.unverifiedValue();
+    std::size_t dot = fn.rfind('.');
+    if (dot != std::string::npos) {
+      std::string ext = lower(fn.substr(dot + 1));
+      static const std::set<std::string> kMacroExt = {"docm", "dotm", "xlsm", "xltm", "xlam",
+                                                      "pptm", "potm", "ppsm", "ppam"};
+      if (kMacroExt.count(ext))
+        next.filename = Untrusted<std::string>(replaceExtension(fn, main_ext));
+    }
+  }
+  Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
+  o.findings = std::move(findings);
+  return o;
+}
+
+}  // namespace mugai::sanitizers::ooxml

@@ -1,0 +1,85 @@
+// Shared checks for the package rebuilders' tests: run a sanitizer, list and test the output with
+// unzip (independent of our reader), convert it with LibreOffice and read the text back.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "mugai/sanitizer/sanitizer.h"
+#include "support/test_support.h"
+#include "support/tools.h"
+
+namespace mugai::test::office {
+
+inline Outcome runSanitizer(const Sanitizer& s, const std::string& data,
+                            const std::string& filename, Limits limits = {}) {
+  Budget budget(limits);
+  MessageContext ctx{limits, budget, nullptr, nullptr};
+  Part p;
+  p.data = data;
+  p.filename = Untrusted<std::string>(filename);
+  p.attachment = true;
+  return s.apply(p, ctx);
+}
+
+inline bool hasFinding(const Outcome& o, const std::string& key, const std::string& value) {
+  for (const auto& f : o.findings) {
+    if (f.key == key && f.value == value) return true;
+  }
+  return false;
+}
+
+/// Member names as `unzip -Z1` lists them (empty when unzip is missing).
+inline std::vector<std::string> unzipNames(const std::filesystem::path& file) {
+  std::vector<std::string> names;
+  auto r = runTool({"unzip", "-Z1", file.string()}, std::chrono::seconds(60));
+  REQUIRE(r.exit_code == 0);
+  std::size_t start = 0;
+  while (start < r.output.size()) {
+    std::size_t nl = r.output.find('\n', start);
+    if (nl == std::string::npos) nl = r.output.size();
+    if (nl > start) names.push_back(r.output.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return names;
+}
+
+/// `unzip -tq` says the archive tests OK (CRCs, sizes, structure).
+inline void requireUnzipOk(const std::filesystem::path& file) {
+  auto r = runTool({"unzip", "-tq", file.string()}, std::chrono::seconds(60));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("No errors detected") != std::string::npos);
+}
+
+/// The member's text as `unzip -p` extracts it.
+inline std::string unzipMember(const std::filesystem::path& file, const std::string& member) {
+  auto r = runTool({"unzip", "-p", file.string(), member}, std::chrono::seconds(60));
+  REQUIRE(r.exit_code == 0);
+  return r.output;
+}
+
+/// Converts `file` to PDF with a private LibreOffice profile and returns pdftotext's text;
+/// "" (with a warning) when soffice or pdftotext is missing.
+inline std::string sofficeText(const std::filesystem::path& file,
+                               const std::filesystem::path& tmp) {
+  if (toolMissing("soffice") || toolMissing("pdftotext")) return "";
+  std::filesystem::path profile = tmp / "lo-profile";
+  std::filesystem::path outdir = tmp / "pdf";
+  std::filesystem::create_directories(outdir);
+  auto r =
+      runTool({"soffice", "-env:UserInstallation=file://" + profile.string(), "--headless",
+               "--norestore", "--convert-to", "pdf", "--outdir", outdir.string(), file.string()},
+              std::chrono::seconds(120));
+  INFO(r.output);
+  REQUIRE_FALSE(r.timed_out);
+  REQUIRE(r.exit_code == 0);
+  std::filesystem::path pdf = outdir / (file.stem().string() + ".pdf");
+  REQUIRE(std::filesystem::exists(pdf));
+  auto t = runTool({"pdftotext", "-q", pdf.string(), "-"}, std::chrono::seconds(60));
+  REQUIRE(t.exit_code == 0);
+  return t.output;
+}
+
+}  // namespace mugai::test::office
