@@ -185,7 +185,9 @@ inline std::string lzhLevel0(const std::vector<RawZipEntry>& entries) {
 
 /// A ZIP with one deflated member of `size` zero bytes (a multiple of 1 MiB): one 1 MiB block
 /// compressed with Z_FULL_FLUSH is independent of what came before, so it is repeated.
-inline std::string zeroBombZip(std::uint64_t size, const std::string& name = "zeros.bin") {
+/// `declared` (when not 0) is the uncompressed size the headers claim: a lying bomb.
+inline std::string zeroBombZip(std::uint64_t size, const std::string& name = "zeros.bin",
+                               std::uint64_t declared = 0) {
   const std::uint64_t block = 1 << 20;
   std::string zeros(block, '\0'), unit, tail;
   z_stream z{};
@@ -220,7 +222,7 @@ inline std::string zeroBombZip(std::uint64_t size, const std::string& name = "ze
     le16(s, 0x21);
     le32(s, crc);
     le32(s, static_cast<std::uint32_t>(csize));
-    le32(s, static_cast<std::uint32_t>(size));
+    le32(s, static_cast<std::uint32_t>(declared ? declared : size));
     le16(s, static_cast<std::uint32_t>(name.size()));
     le16(s, 0);
     if (central_dir) {
