@@ -80,6 +80,13 @@ bool mentionsEncryption(struct archive* a) {
          s.find("password") != std::string::npos;
 }
 
+/// A valid archive using something libarchive cannot read (LZH -lh1-/-lz5-, RAR filters...):
+/// cdr.failed says "could not be rebuilt" rather than "broken".
+bool unsupported(struct archive* a) {
+  const char* e = archive_error_string(a);
+  return e && (std::strstr(e, "nsupported") || std::strstr(e, "not supported"));
+}
+
 /// An archive-level failure: encrypted when libarchive says so, malformed otherwise.
 /// archive_read_has_encrypted_entries() may only be asked once a format has read a header
 /// (libarchive 3.6.2 dereferences the unset format otherwise).
@@ -87,7 +94,7 @@ Outcome readFailure(struct archive* a, const std::string& what, bool header_seen
   if (mentionsEncryption(a) || (header_seen && archive_read_has_encrypted_entries(a) > 0)) {
     return Outcome::fail(Reason::ContentEncrypted, "encrypted archive: " + libError(a));
   }
-  return Outcome::fail(Reason::ParseMalformed, what + ": " + libError(a));
+  return Outcome::fail(unsupported(a) ? Reason::CdrFailed : Reason::ParseMalformed, what + ": " + libError(a));
 }
 
 /// Lower-case ASCII: Windows and macOS file systems fold case, so "A.txt" and "a.txt" collide.
@@ -172,14 +179,27 @@ la_ssize_t writeCallback(struct archive*, void* client, const void* buf, size_t 
   return static_cast<la_ssize_t>(n);
 }
 
+/// Bytes that are compressed already (images, archives, Office packages, media): deflating them
+/// again costs most of the repack time and gains nothing, so they are stored.
+bool alreadyCompressed(std::string_view d) {
+  auto at = [&](std::size_t pos, std::string_view sig) {
+    return d.size() >= pos + sig.size() && d.compare(pos, sig.size(), sig) == 0;
+  };
+  return at(0, "\x89PNG") || at(0, "\xff\xd8\xff") || at(0, "GIF8") || at(0, "PK\x03\x04") ||
+         at(0, "7z\xbc\xaf\x27\x1c") || at(0, "\x1f\x8b") || at(0, "BZh") || at(0, "\xfd" "7zXZ") ||
+         at(0, "Rar!") || at(0, "MSCF") || (at(0, "RIFF") && at(8, "WEBP")) || at(4, "ftyp") ||
+         (at(2, "-lh") && at(6, "-")) || at(0, "ID3");
+}
+
 /// Repacks `kept` as a ZIP with UTF-8 names (the language-encoding flag set), deflated.
 std::optional<std::string> writeZip(const std::vector<Kept>& kept, int level, std::string* error) {
+  // The sink outlives the writer: archive_write_free() on an error path still flushes into it.
+  WriteSink sink;
   WritePtr w(archive_write_new());
   if (!w) {
     *error = "archive_write_new failed";
     return std::nullopt;
   }
-  WriteSink sink;
   std::string options = "zip:hdrcharset=UTF-8,zip:compression=" +
                         std::string(level == 0 ? "store" : "deflate");
   if (level > 0) options += ",zip:compression-level=" + std::to_string(level);
@@ -190,7 +210,17 @@ std::optional<std::string> writeZip(const std::vector<Kept>& kept, int level, st
     *error = "zip writer: " + libError(w.get());
     return std::nullopt;
   }
+  std::uint64_t total = 0;
+  for (const auto& k : kept) total += k.data.size() + k.path.size() + 128;
+  sink.out.reserve(total / 2);  // grows once more at most for stored members
   for (const auto& k : kept) {
+    bool store = level == 0 || alreadyCompressed(k.data);
+    int set = store ? archive_write_zip_set_compression_store(w.get())
+                    : archive_write_zip_set_compression_deflate(w.get());
+    if (set != ARCHIVE_OK) {
+      *error = "zip writer compression: " + libError(w.get());
+      return std::nullopt;
+    }
     EntryPtr e(archive_entry_new());
     archive_entry_set_pathname_utf8(e.get(), k.path.c_str());
     archive_entry_set_filetype(e.get(), AE_IFREG);
@@ -415,6 +445,13 @@ Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
       }
 
       std::string data;
+      // A declared size within the limits (checked above) saves the regrowth copies; a lie only
+      // costs what the limits already allow.
+      if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0 &&
+          static_cast<std::uint64_t>(archive_entry_size(entry)) <=
+              ctx.limits.decoded_bytes_limit - std::min(ctx.limits.decoded_bytes_limit, ctx.budget.decodedBytes())) {
+        data.reserve(static_cast<std::size_t>(archive_entry_size(entry)));
+      }
       for (;;) {
         la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
         if (n == 0) break;
@@ -422,7 +459,7 @@ Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
           if (mentionsEncryption(a.get())) {
             return Outcome::fail(Reason::ContentEncrypted, "encrypted archive member: " + libError(a.get()));
           }
-          return Outcome::fail(Reason::ParseMalformed, "archive member data: " + libError(a.get()));
+          return readFailure(a.get(), "archive member data", true);
         }
         const auto got = static_cast<std::uint64_t>(n);
         if (expanded + got > ctx.limits.expanded_size_limit) {
@@ -490,7 +527,14 @@ Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
     auto zip = writeZip(kept, options_.compression_level, &error);
     if (!zip) return Outcome::fail(Reason::CdrFailed, error);
 
-    Part out = part;
+    Part out;  // everything but the input bytes, which are not copied again
+    out.path = part.path;
+    out.depth = part.depth;
+    out.declared_type = part.declared_type;
+    out.filename = part.filename;
+    out.charset = part.charset;
+    out.detected = part.detected;
+    out.attachment = part.attachment;
     out.data = std::move(*zip);
     out.output_type = "application/zip";
     std::string stem = outerStem(part.filename.unverifiedValue());

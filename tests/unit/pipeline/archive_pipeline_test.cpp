@@ -334,7 +334,9 @@ TEST_CASE("archive pipeline: every corpus archive is repacked or refused with a 
         test::writeFile(dir.path() / "out.zip", r.output);
         auto t = test::runTool({"unzip", "-tq", (dir.path() / "out.zip").string()});
         INFO(t.output);
-        REQUIRE(t.exit_code == 0);
+        // Every member removed leaves an empty ZIP, which unzip reports with a warning (1).
+        bool empty = t.exit_code == 1 && t.output.find("zipfile is empty") != std::string::npos;
+        REQUIRE((t.exit_code == 0 || empty));
       }
     } else {
       // Not routed to the archive chain (libmagic says text, image...): handled by its own rule.

@@ -297,6 +297,7 @@ TEST_CASE("archive: traversal, absolute, drive and backslash names are neutralis
 TEST_CASE("archive: names equal after sanitising or by case are made unique", "[archive]") {
   std::string in = rawZip({{"a/b.txt", "1"}, {"a\\b.txt", "2"}, {"A/B.TXT", "3"}, {"a/b.txt/c.txt", "4"}});
   auto r = run(in, "dup.zip");
+  INFO(r->outcome.detail);
   REQUIRE(r->outcome.verdict == Verdict::Modified);
   auto members = readZip(r->outcome.replacement->data);
   REQUIRE(members.size() == 4);
