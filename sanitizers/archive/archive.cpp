@@ -212,7 +212,7 @@ std::optional<std::string> writeZip(const std::vector<Kept>& kept, int level, st
   }
   std::uint64_t total = 0;
   for (const auto& k : kept) total += k.data.size() + k.path.size() + 128;
-  sink.out.reserve(total / 2);  // grows once more at most for stored members
+  sink.out.reserve(total);  // bounded by the members, already charged: no regrowth copies
   for (const auto& k : kept) {
     bool store = level == 0 || alreadyCompressed(k.data);
     int set = store ? archive_write_zip_set_compression_store(w.get())
