@@ -183,6 +183,50 @@ inline std::string lzhLevel0(const std::vector<RawZipEntry>& entries) {
   return out;
 }
 
+/// A Microsoft cabinet with one uncompressed folder (typeCompress 0) and one CFDATA block, names
+/// as raw bytes (CP932 unless `utf8`, which sets _A_NAME_IS_UTF on each file).
+inline std::string cab(const std::vector<RawZipEntry>& entries, bool utf8 = false) {
+  std::string files, data;
+  for (const auto& e : entries) {
+    le32(files, static_cast<std::uint32_t>(e.data.size()));
+    le32(files, static_cast<std::uint32_t>(data.size()));  // offset in the folder
+    le16(files, 0);                                       // folder 0
+    le16(files, 0x21);                                    // 1980-01-01
+    le16(files, 0);
+    le16(files, utf8 ? 0xa0 : 0x20);
+    files += e.name;
+    files.push_back('\0');
+    data += e.data;
+  }
+  if (data.size() > 32768) throw std::runtime_error("cab fixture: one block only");
+  const std::uint32_t header = 36, folder = 8;
+  const std::uint32_t first_file = header + folder;
+  const std::uint32_t first_data = first_file + static_cast<std::uint32_t>(files.size());
+  const std::uint32_t total = first_data + 8 + static_cast<std::uint32_t>(data.size());
+  std::string out = "MSCF";
+  le32(out, 0);
+  le32(out, total);
+  le32(out, 0);
+  le32(out, first_file);
+  le32(out, 0);
+  out.push_back(3);
+  out.push_back(1);
+  le16(out, 1);
+  le16(out, static_cast<std::uint32_t>(entries.size()));
+  le16(out, 0);
+  le16(out, 0);
+  le16(out, 0);
+  le32(out, first_data);
+  le16(out, 1);
+  le16(out, 0);  // no compression
+  out += files;
+  le32(out, 0);  // no checksum
+  le16(out, static_cast<std::uint32_t>(data.size()));
+  le16(out, static_cast<std::uint32_t>(data.size()));
+  out += data;
+  return out;
+}
+
 /// A ZIP with one deflated member of `size` zero bytes (a multiple of 1 MiB): one 1 MiB block
 /// compressed with Z_FULL_FLUSH is independent of what came before, so it is repeated.
 /// `declared` (when not 0) is the uncompressed size the headers claim: a lying bomb.

@@ -377,6 +377,26 @@ TEST_CASE("archive: a 7z, a tar.gz and a single gz become ZIPs", "[archive]") {
   CHECK(readZip(xz->outcome.replacement->data)[0].first == "notes");
 }
 
+TEST_CASE("archive: a Windows cabinet with a CP932 name", "[archive]") {
+  std::string in = cab({{"\x93\xfa\x96\x7b\x8c\xea.txt", "nihongo\n"}, {"dir\\readme.txt", "hello\n"}});
+  if (!test::toolMissing("7z")) {
+    test::TempDir dir;
+    test::writeFile(dir.path() / "t.cab", in);
+    auto t = test::runTool({"7z", "t", (dir.path() / "t.cab").string()});
+    INFO(t.output);
+    CHECK(t.exit_code == 0);
+  }
+  auto r = run(in, "setup.cab");
+  INFO(r->outcome.detail);
+  REQUIRE(r->outcome.verdict == Verdict::Modified);
+  REQUIRE(r->outcome.replacement->filename.unverifiedValue() == "setup.zip");
+  auto members = readZip(r->outcome.replacement->data);
+  REQUIRE(members.size() == 2);
+  CHECK(members[0] == std::make_pair(std::string("日本語.txt"), std::string("nihongo\n")));
+  CHECK(members[1] == std::make_pair(std::string("dir/readme.txt"), std::string("hello\n")));
+  unzipCheck(r->outcome.replacement->data);
+}
+
 TEST_CASE("archive: symlinks, hardlinks and directories", "[archive]") {
   std::vector<Entry> entries = {{"d", "", Entry::Type::Directory},
                                 {"d/real.txt", "real\n"},
