@@ -184,7 +184,7 @@ TEST_CASE("archive pipeline: traversal names are neutralised in the output", "[a
   unzipLists(r.output, "etc/passwd\nabs.txt\nx.txt\na/b.txt\n");
 }
 
-TEST_CASE("archive pipeline: LZH, 7z, tar.gz, CAB and gz become ZIPs", "[archive]") {
+TEST_CASE("archive pipeline: LZH, 7z, tar.gz, CAB, RAR and gz become ZIPs", "[archive]") {
   std::string lzh = lzhLevel0({{"\x93\xfa\x96\x7b\x8c\xea.txt", "nihongo\n"}});
   auto l = engine().processFile(lzh, "nihongo.lzh", "A8");
   INFO(l.report.toJson());
@@ -209,6 +209,11 @@ TEST_CASE("archive pipeline: LZH, 7z, tar.gz, CAB and gz become ZIPs", "[archive
   REQUIRE(actionFor(c.report, "")->detected_type == "application/vnd.ms-cab-compressed");
   REQUIRE(c.output_filename == "files.zip");
   unzipLists(c.output, "a/alpha.txt\nbeta.csv\n");
+
+  auto rar = engine().processFile(rar4({{"a\\alpha.txt", "alpha\n"}, {"beta.csv", "1,2\n"}}), "files.rar", "A17");
+  INFO(rar.report.toJson());
+  REQUIRE(rar.output_filename == "files.zip");
+  unzipLists(rar.output, "a/alpha.txt\nbeta.csv\n");
 
   auto g = engine().processFile(writeArchive({{"x", "just one file\n"}}, "raw", {"gzip"}), "notes.txt.gz", "A11");
   INFO(g.report.toJson());

@@ -227,6 +227,45 @@ inline std::string cab(const std::vector<RawZipEntry>& entries, bool utf8 = fals
   return out;
 }
 
+/// A RAR 4 archive with stored (method 0x30) members, as WinRAR writes with -m0: marker block,
+/// archive header, one file header per member (CRC16 = low half of CRC-32 over the header from
+/// its type byte), the end block.
+inline std::string rar4(const std::vector<RawZipEntry>& entries) {
+  auto block = [](std::string body) {  // body starts at HEAD_TYPE; HEAD_SIZE is patched here
+    std::string sized = body.substr(0, 3);
+    le16(sized, static_cast<std::uint32_t>(body.size() + 4));  // + HEAD_CRC and HEAD_SIZE
+    sized += body.substr(3);
+    std::uint32_t crc = crc32(0L, reinterpret_cast<const Bytef*>(sized.data()), static_cast<uInt>(sized.size()));
+    std::string out;
+    le16(out, crc & 0xffff);
+    return out + sized;
+  };
+  std::string out("Rar!\x1a\x07\x00", 7);
+  std::string main_head;
+  main_head.push_back(0x73);
+  le16(main_head, 0);
+  main_head += std::string(6, '\0');  // reserved
+  out += block(main_head);
+  for (const auto& e : entries) {
+    std::string h;
+    h.push_back(0x74);
+    le16(h, 0x8000);
+    le32(h, static_cast<std::uint32_t>(e.data.size()));
+    le32(h, static_cast<std::uint32_t>(e.data.size()));
+    h.push_back(2);  // Windows
+    le32(h, crc32(0L, reinterpret_cast<const Bytef*>(e.data.data()), static_cast<uInt>(e.data.size())));
+    le32(h, 0x21 << 16);
+    h.push_back(20);
+    h.push_back(0x30);  // stored
+    le16(h, static_cast<std::uint32_t>(e.name.size()));
+    le32(h, 0x20);
+    h += e.name;
+    out += block(h) + e.data;
+  }
+  out += std::string("\xc4\x3d\x7b\x00\x40\x07\x00", 7);
+  return out;
+}
+
 /// A ZIP with one deflated member of `size` zero bytes (a multiple of 1 MiB): one 1 MiB block
 /// compressed with Z_FULL_FLUSH is independent of what came before, so it is repeated.
 /// `declared` (when not 0) is the uncompressed size the headers claim: a lying bomb.

@@ -397,6 +397,25 @@ TEST_CASE("archive: a Windows cabinet with a CP932 name", "[archive]") {
   unzipCheck(r->outcome.replacement->data);
 }
 
+TEST_CASE("archive: a stored RAR 4 archive is read", "[archive]") {
+  std::string in = rar4({{"report.txt", "rar member\n"}, {"sub\\notes.txt", "notes\n"}});
+  if (!test::toolMissing("7z")) {
+    test::TempDir dir;
+    test::writeFile(dir.path() / "t.rar", in);
+    auto t = test::runTool({"7z", "t", (dir.path() / "t.rar").string()});
+    INFO(t.output);
+    CHECK(t.exit_code == 0);
+  }
+  auto r = run(in, "mail.rar");
+  INFO(r->outcome.detail);
+  REQUIRE(r->outcome.reason == Reason::CdrConverted);
+  REQUIRE(r->outcome.replacement->filename.unverifiedValue() == "mail.zip");
+  auto members = readZip(r->outcome.replacement->data);
+  REQUIRE(members.size() == 2);
+  CHECK(members[0] == std::make_pair(std::string("report.txt"), std::string("rar member\n")));
+  CHECK(members[1] == std::make_pair(std::string("sub/notes.txt"), std::string("notes\n")));
+}
+
 TEST_CASE("archive: symlinks, hardlinks and directories", "[archive]") {
   std::vector<Entry> entries = {{"d", "", Entry::Type::Directory},
                                 {"d/real.txt", "real\n"},
