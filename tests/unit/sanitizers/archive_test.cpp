@@ -398,7 +398,8 @@ TEST_CASE("archive: a Windows cabinet with a CP932 name", "[archive]") {
 }
 
 TEST_CASE("archive: a stored RAR 4 archive is read", "[archive]") {
-  std::string in = rar4({{"report.txt", "rar member\n"}, {"sub\\notes.txt", "notes\n"}});
+  std::string in = rar4({{"report.txt", "rar member\n"}, {"sub\\notes.txt", "notes\n"},
+                         {"\x93\xfa\x96\x7b\x8c\xea.txt", "nihongo\n"}});
   if (!test::toolMissing("7z")) {
     test::TempDir dir;
     test::writeFile(dir.path() / "t.rar", in);
@@ -411,7 +412,8 @@ TEST_CASE("archive: a stored RAR 4 archive is read", "[archive]") {
   REQUIRE(r->outcome.reason == Reason::CdrConverted);
   REQUIRE(r->outcome.replacement->filename.unverifiedValue() == "mail.zip");
   auto members = readZip(r->outcome.replacement->data);
-  REQUIRE(members.size() == 2);
+  REQUIRE(members.size() == 3);
+  CHECK(members[2].first == "日本語.txt");  // RAR 4 without the Unicode flag: CP932 bytes
   CHECK(members[0] == std::make_pair(std::string("report.txt"), std::string("rar member\n")));
   CHECK(members[1] == std::make_pair(std::string("sub/notes.txt"), std::string("notes\n")));
 }
