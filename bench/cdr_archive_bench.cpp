@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
       out_bytes = r.output.size();
     }
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("archive %2zu MB zip (%zu bytes in, %zu out): %d runs, %.1f ms/file, %.2f files/s, %.1f MB/s per core\n",
+    std::printf("archive, %2zu MB of members (zip %zu bytes in, %zu out): %d runs, %.1f ms/file, %.2f files/s, %.1f MB/s per core\n",
                 mb, in.size(), out_bytes, n, 1000.0 * s / n, n / s, (in.size() * n) / s / 1e6);
     sanitizerOnly(in, n, mb);
   }
