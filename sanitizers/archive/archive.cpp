@@ -367,7 +367,7 @@ Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
     }
     // LZH and CAB names are converted by libarchive itself (it must: LZH directory separators
     // are found after decoding, since a CP932 trail byte may be 0x5C). ZIP and tar names arrive
-    // as raw bytes and are decoded below; 7z and RAR names are Unicode already.
+    // as raw bytes and are decoded below; 7z and RAR5 names are Unicode already.
     const std::string name_options =
         "lha:hdrcharset=" + options_.name_charset + ",cab:hdrcharset=" + options_.name_charset;
     if (archive_read_set_options(a.get(), name_options.c_str()) != ARCHIVE_OK) {
