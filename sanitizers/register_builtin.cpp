@@ -4,6 +4,7 @@
 #include "sanitizers/clamav_scan/factory.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "sanitizers/html_to_text/factory.h"
+#include "sanitizers/image/image.h"
 #include "sanitizers/text_normalize/text_normalize.h"
 
 namespace mugai {
@@ -12,6 +13,7 @@ void registerBuiltinSanitizers(Registry& registry) {
   registry.add(sanitizers::clamav_scan::makeFactory());
   registry.add(sanitizers::filename_sanitize::makeFactory());
   registry.add(sanitizers::html_to_text::makeFactory());
+  registry.add(sanitizers::image::makeFactory());
   registry.add(sanitizers::text_normalize::makeFactory());
 }
 

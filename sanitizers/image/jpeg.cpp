@@ -1,0 +1,234 @@
+// JPEG: libjpeg-turbo decode -> orientation -> re-encode (baseline, quality from the options).
+// Only pixels survive: every APPn segment (EXIF, XMP, IPTC/Photoshop, ICC unless keep_icc, maker
+// segments), COM comments and any byte after EOI are gone because nothing is copied.
+#include <csetjmp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include "sanitizers/image/codec.h"
+#include "sanitizers/image/exif.h"
+
+namespace mugai::sanitizers::image {
+namespace {
+
+constexpr int kMaxScans = 1000;  // progressive files with thousands of scans are a CPU bomb
+constexpr unsigned kMaxIcc = 4u << 20;
+
+struct ErrorMgr {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+  bool corrupt_warning = false;
+  char message[JMSG_LENGTH_MAX] = {};
+};
+
+[[noreturn]] void onError(j_common_ptr cinfo) {
+  auto* e = reinterpret_cast<ErrorMgr*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, e->message);
+  std::longjmp(e->jump, 1);
+}
+
+/// Silences libjpeg (no stderr) and remembers warnings that mean the data is damaged.
+/// Premature end of data (JWRN_JPEG_EOF: libjpeg pads with grey), lost sync and bad entropy codes
+/// count as corrupt: we fail closed rather than deliver a half-grey picture. Harmless oddities
+/// (extraneous bytes between markers, JFIF version, bad ICC, Adobe transform) are tolerated.
+void onMessage(j_common_ptr cinfo, int level) {
+  if (level >= 0) return;  // trace messages
+  auto* e = reinterpret_cast<ErrorMgr*>(cinfo->err);
+  switch (cinfo->err->msg_code) {
+    case JWRN_JPEG_EOF:
+    case JWRN_HIT_MARKER:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+    case JWRN_BOGUS_PROGRESSION:
+    case JWRN_HUFF_BAD_CODE:
+      if (!e->corrupt_warning) (*cinfo->err->format_message)(cinfo, e->message);
+      e->corrupt_warning = true;
+      break;
+    default:
+      break;
+  }
+  cinfo->err->num_warnings++;
+}
+
+void onProgress(j_common_ptr cinfo) {
+  if (!cinfo->is_decompressor) return;
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxScans) {
+    auto* e = reinterpret_cast<ErrorMgr*>(cinfo->err);
+    std::snprintf(e->message, sizeof e->message, "more than %d scans", kMaxScans);
+    std::longjmp(e->jump, 1);
+  }
+}
+
+void setupErrors(ErrorMgr& err) {
+  jpeg_std_error(&err.pub);
+  err.pub.error_exit = onError;
+  err.pub.emit_message = onMessage;
+}
+
+bool startsWith(const jpeg_saved_marker_ptr m, const char* sig, std::size_t n) {
+  return m->data_length >= n && std::memcmp(m->data, sig, n) == 0;
+}
+
+/// Reports what the saved markers held (they are never written out) and returns the orientation.
+int reportMarkers(j_decompress_ptr d, Ctx& ctx) {
+  int orientation = 1;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& what) {
+    if (seen.insert(what).second) ctx.removed(what);
+  };
+  for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next) {
+    if (m->marker == JPEG_COM) {
+      add("comment");
+    } else if (m->marker == JPEG_APP0 + 1) {
+      if (startsWith(m, "Exif\0\0", 6)) {
+        auto s = readExif(std::string_view(reinterpret_cast<const char*>(m->data) + 6, m->data_length - 6));
+        if (s.valid && orientation == 1) orientation = s.orientation;
+        add(exifFindingText(s));
+        if (s.maker) add("camera make/model/maker notes");
+      } else if (startsWith(m, "http://ns.adobe.com/xap/1.0/", 28) ||
+                 startsWith(m, "http://ns.adobe.com/xmp/extension/", 34)) {
+        add("XMP");
+      } else {
+        add("APP1 segment");
+      }
+    } else if (m->marker == JPEG_APP0 + 13) {
+      add("IPTC/Photoshop (APP13)");
+    } else if (m->marker == JPEG_APP0 + 2 && startsWith(m, "ICC_PROFILE", 11)) {
+      if (!ctx.options.keep_icc) add("ICC profile");
+    } else if (m->marker == JPEG_APP0 && (startsWith(m, "JFIF", 5) || startsWith(m, "JFXX", 5))) {
+      // JFIF header: rewritten by the encoder; a JFXX thumbnail is dropped silently with it.
+      if (startsWith(m, "JFXX", 5)) add("JFIF thumbnail");
+    } else if (m->marker == JPEG_APP0 + 14 && startsWith(m, "Adobe", 5)) {
+      // colour transform flag: the encoder writes its own
+    } else {
+      add("APP" + std::to_string(m->marker - JPEG_APP0) + " segment");
+    }
+  }
+  return orientation;
+}
+
+}  // namespace
+
+CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
+  // Everything that must survive a longjmp lives here, before setjmp.
+  ErrorMgr err;
+  jpeg_decompress_struct d;
+  jpeg_compress_struct c;
+  jpeg_progress_mgr progress;
+  bool d_made = false, c_made = false;
+  unsigned char* out_buf = nullptr;
+  unsigned long out_size = 0;
+  JOCTET* icc = nullptr;
+  unsigned int icc_len = 0;
+  Raster r;
+  CodecResult result;
+  std::optional<Failure> failure;
+  std::uint64_t trailing = 0;
+  int orientation = 1;
+  J_COLOR_SPACE space = JCS_RGB;
+
+  setupErrors(err);
+  if (setjmp(err.jump)) {
+    if (d_made) jpeg_destroy_decompress(&d);
+    if (c_made) jpeg_destroy_compress(&c);
+    std::free(out_buf);
+    std::free(icc);
+    return fail(std::string("JPEG: ") + err.message);
+  }
+
+  std::memset(&d, 0, sizeof d);
+  d.err = &err.pub;
+  jpeg_create_decompress(&d);
+  d_made = true;
+  progress.progress_monitor = onProgress;
+  d.progress = &progress;
+  jpeg_mem_src(&d, reinterpret_cast<const unsigned char*>(in.data()), static_cast<unsigned long>(in.size()));
+  jpeg_save_markers(&d, JPEG_COM, 0xffff);
+  for (int i = 0; i < 16; ++i) jpeg_save_markers(&d, JPEG_APP0 + i, 0xffff);
+  jpeg_read_header(&d, TRUE);
+
+  if ((failure = ctx.checkPixels(pixelCount(d.image_width, d.image_height)))) goto out;
+  orientation = reportMarkers(&d, ctx);
+  if (ctx.options.keep_icc) {
+    if (!jpeg_read_icc_profile(&d, &icc, &icc_len) || icc_len > kMaxIcc) {
+      std::free(icc);
+      icc = nullptr;
+      icc_len = 0;
+    }
+  }
+  switch (d.jpeg_color_space) {
+    case JCS_GRAYSCALE: space = JCS_GRAYSCALE; break;
+    case JCS_CMYK:
+    case JCS_YCCK: space = JCS_CMYK; break;
+    default: space = JCS_RGB; break;
+  }
+  d.out_color_space = space;
+  // Charge the raster (and the coefficient buffers progressive decoding keeps) before libjpeg
+  // allocates them.
+  {
+    std::uint64_t comps = space == JCS_GRAYSCALE ? 1 : space == JCS_CMYK ? 4 : 3;
+    std::uint64_t bytes = pixelCount(d.image_width, d.image_height) * comps;
+    if ((failure = ctx.charge(d.progressive_mode ? bytes * 3 : bytes))) goto out;
+  }
+  jpeg_start_decompress(&d);
+  r.width = d.output_width;
+  r.height = d.output_height;
+  r.channels = d.output_components;
+  r.px.resize(static_cast<std::size_t>(r.width) * r.height * static_cast<std::size_t>(r.channels));
+  while (d.output_scanline < d.output_height) {
+    JSAMPROW row = &r.px[static_cast<std::size_t>(d.output_scanline) * r.width * static_cast<std::size_t>(r.channels)];
+    if (jpeg_read_scanlines(&d, &row, 1) != 1) {
+      std::snprintf(err.message, sizeof err.message, "no progress reading scanlines");
+      std::longjmp(err.jump, 1);
+    }
+    if ((d.output_scanline & 255) == 0 && (failure = ctx.deadline())) goto out;
+  }
+  jpeg_finish_decompress(&d);
+  if (err.corrupt_warning) {
+    failure = Failure{Reason::CdrFailed, std::string("JPEG: damaged data (") + err.message + ")"};
+    goto out;
+  }
+  trailing = d.src->bytes_in_buffer;
+  jpeg_destroy_decompress(&d);
+  d_made = false;
+  if (trailing > 0) ctx.removed("trailing data " + std::to_string(trailing) + " bytes");
+
+  if ((failure = applyOrientation(r, orientation, ctx))) goto out;
+
+  std::memset(&c, 0, sizeof c);
+  c.err = &err.pub;
+  jpeg_create_compress(&c);
+  c_made = true;
+  jpeg_mem_dest(&c, &out_buf, &out_size);
+  c.image_width = r.width;
+  c.image_height = r.height;
+  c.input_components = r.channels;
+  c.in_color_space = space;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, ctx.options.jpeg_quality, TRUE);
+  jpeg_start_compress(&c, TRUE);
+  if (icc) jpeg_write_icc_profile(&c, icc, icc_len);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = &r.px[static_cast<std::size_t>(c.next_scanline) * r.width * static_cast<std::size_t>(r.channels)];
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  result.encoded.data.assign(reinterpret_cast<const char*>(out_buf), out_size);
+  result.encoded.mime = "image/jpeg";
+
+out:
+  if (d_made) jpeg_destroy_decompress(&d);
+  if (c_made) jpeg_destroy_compress(&c);
+  std::free(out_buf);
+  std::free(icc);
+  if (failure) return fail(*failure);
+  return result;
+}
+
+}  // namespace mugai::sanitizers::image
