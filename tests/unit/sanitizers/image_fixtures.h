@@ -17,6 +17,7 @@
 #include <png.h>
 #include <tiffio.h>
 #include <webp/decode.h>
+#include <webp/demux.h>
 #include <webp/encode.h>
 #include <webp/mux.h>
 #include <zlib.h>
@@ -118,7 +119,35 @@ struct JpegMarkers {
   std::string xmp;      ///< packet (prefixed with the XMP namespace here)
   std::string comment;  ///< COM
   std::string iptc;     ///< APP13 payload
+  std::string icc;      ///< ICC profile (APP2 ICC_PROFILE)
 };
+
+/// A minimal well-formed ICC v2.1 display profile (header + a white point tag), enough for libpng's
+/// iCCP checks and for exiftool to report ICC_Profile tags.
+inline std::string iccProfile() {
+  std::string p(164, '\0');
+  auto be = [&](std::size_t off, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[off + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+  };
+  be(0, 164);
+  be(8, 0x02100000);
+  p.replace(12, 4, "mntr");
+  p.replace(16, 4, "RGB ");
+  p.replace(20, 4, "XYZ ");
+  p.replace(36, 4, "acsp");
+  be(68, 0x0000F6D6);  // D50 illuminant
+  be(72, 0x00010000);
+  be(76, 0x0000D32D);
+  be(128, 1);  // one tag: the media white point
+  p.replace(132, 4, "wtpt");
+  be(136, 144);
+  be(140, 20);
+  p.replace(144, 4, "XYZ ");
+  be(152, 0x0000F6D6);
+  be(156, 0x00010000);
+  be(160, 0x0000D32D);
+  return p;
+}
 
 inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality = 90) {
   jpeg_compress_struct c;
@@ -136,6 +165,9 @@ inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality
   jpeg_set_quality(&c, quality, TRUE);
   c.write_JFIF_header = m.exif.empty() ? TRUE : FALSE;
   jpeg_start_compress(&c, TRUE);
+  if (!m.icc.empty()) {
+    jpeg_write_icc_profile(&c, reinterpret_cast<const JOCTET*>(m.icc.data()), static_cast<unsigned>(m.icc.size()));
+  }
   if (!m.exif.empty()) {
     std::string a = std::string("Exif\0\0", 6) + m.exif;
     jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(a.data()), a.size());
@@ -208,7 +240,7 @@ struct PngText {
 
 /// A PNG written by libpng with the given colour type/bit depth, text chunks and an eXIf block.
 inline std::string makePng(int w, int h, int color_type, int bit_depth, const std::vector<PngText>& texts = {},
-                           const std::string& exif = {}, bool with_trns = false) {
+                           const std::string& exif = {}, bool with_trns = false, const std::string& icc = {}) {
   std::string out;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png_create_info_struct(png);
@@ -230,7 +262,11 @@ inline std::string makePng(int w, int h, int color_type, int bit_depth, const st
   png_byte trans[16];
   for (int i = 0; i < 16; ++i) trans[i] = static_cast<png_byte>(i * 17);
   if (with_trns && color_type == PNG_COLOR_TYPE_PALETTE) png_set_tRNS(png, info, trans, 16, nullptr);
-  png_set_gAMA(png, info, 1.0 / 2.2);
+  if (icc.empty()) {
+    png_set_gAMA(png, info, 1.0 / 2.2);
+  } else {
+    png_set_iCCP(png, info, "test", 0, reinterpret_cast<png_const_bytep>(icc.data()), static_cast<png_uint_32>(icc.size()));
+  }
   std::vector<png_text> t(texts.size());
   for (std::size_t i = 0; i < texts.size(); ++i) {
     std::memset(&t[i], 0, sizeof t[i]);
@@ -475,6 +511,57 @@ inline std::string makeWebp(int w, int h, bool lossless, const std::string& exif
   WebPMuxDelete(mux);
   WebPFree(enc);
   return s;
+}
+
+/// An animated WebP: `frames` frames of w x h, durations 100, 200, 300.. ms, loop forever.
+inline std::string makeAnimatedWebp(int w, int h, int frames, bool lossless) {
+  WebPAnimEncoderOptions eo;
+  WebPAnimEncoderOptionsInit(&eo);
+  WebPAnimEncoder* enc = WebPAnimEncoderNew(w, h, &eo);
+  WebPConfig cfg;
+  WebPConfigInit(&cfg);
+  cfg.lossless = lossless ? 1 : 0;
+  int ts = 0;
+  for (int f = 0; f < frames; ++f) {
+    auto px = pattern(w, h, 4);
+    for (std::size_t i = 0; i < px.size(); i += 4) px[i + 2] = static_cast<std::uint8_t>(f * 80);
+    WebPPicture pic;
+    WebPPictureInit(&pic);
+    pic.use_argb = 1;
+    pic.width = w;
+    pic.height = h;
+    WebPPictureImportRGBA(&pic, px.data(), w * 4);
+    WebPAnimEncoderAdd(enc, &pic, ts, &cfg);
+    WebPPictureFree(&pic);
+    ts += 100 * (f + 1);
+  }
+  WebPAnimEncoderAdd(enc, nullptr, ts, nullptr);
+  WebPData out;
+  WebPDataInit(&out);
+  WebPAnimEncoderAssemble(enc, &out);
+  std::string s(reinterpret_cast<const char*>(out.bytes), out.size);
+  WebPDataClear(&out);
+  WebPAnimEncoderDelete(enc);
+  return s;
+}
+
+/// Frame end timestamps (ms) of an animated WebP, decoded by libwebpdemux.
+inline std::vector<int> webpFrameEnds(const std::string& data, int* loop = nullptr) {
+  WebPData d{reinterpret_cast<const std::uint8_t*>(data.data()), data.size()};
+  WebPAnimDecoder* dec = WebPAnimDecoderNew(&d, nullptr);
+  std::vector<int> ends;
+  if (!dec) return ends;
+  WebPAnimInfo info;
+  WebPAnimDecoderGetInfo(dec, &info);
+  if (loop) *loop = static_cast<int>(info.loop_count);
+  while (WebPAnimDecoderHasMoreFrames(dec)) {
+    std::uint8_t* buf = nullptr;
+    int ts = 0;
+    if (!WebPAnimDecoderGetNext(dec, &buf, &ts)) break;
+    ends.push_back(ts);
+  }
+  WebPAnimDecoderDelete(dec);
+  return ends;
 }
 
 /// A PNG signature + IHDR chunk (valid CRC) claiming w x h, then IEND: a pixel bomb header.

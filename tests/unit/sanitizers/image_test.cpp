@@ -382,6 +382,66 @@ TEST_CASE("image: WebP loses EXIF and XMP, lossless stays lossless, lossy stays 
   }
 }
 
+TEST_CASE("image: animated WebP keeps its frames, timing and loop, lossless stays lossless", "[image]") {
+  std::string webp = imgfix::makeAnimatedWebp(24, 16, 3, true);
+  REQUIRE(imgfix::webpFrameEnds(webp) == std::vector<int>{100, 300, 600});
+  Outcome o = run(webp, "a.webp");
+  const std::string& out = rebuilt(o);
+  int loop = -1;
+  REQUIRE(imgfix::webpFrameEnds(out, &loop) == std::vector<int>{100, 300, 600});
+  REQUIRE(loop == 0);
+  // Every frame of the output is VP8L (lossless).
+  WebPData d{reinterpret_cast<const std::uint8_t*>(out.data()), out.size()};
+  WebPDemuxer* dm = WebPDemux(&d);
+  REQUIRE(dm);
+  WebPIterator it;
+  REQUIRE(WebPDemuxGetFrame(dm, 1, &it));
+  int frames = 0;
+  do {
+    WebPBitstreamFeatures f;
+    REQUIRE(WebPGetFeatures(it.fragment.bytes, it.fragment.size, &f) == VP8_STATUS_OK);
+    REQUIRE(f.format == 2);
+    ++frames;
+  } while (WebPDemuxNextFrame(&it));
+  WebPDemuxReleaseIterator(&it);
+  WebPDemuxDelete(dm);
+  REQUIRE(frames >= 1);
+  // Canvas x frames counts against the pixel limit.
+  REQUIRE(run(webp, "a.webp", {}, 24 * 16 * 3 - 1).reason == Reason::LimitImagePixels);
+}
+
+TEST_CASE("image: ICC profiles are dropped by default and re-embedded with keep_icc", "[image]") {
+  std::string icc = imgfix::iccProfile();
+  imgfix::JpegMarkers m;
+  m.icc = icc;
+  std::vector<std::pair<std::string, std::string>> inputs = {
+      {"c.jpg", imgfix::makeJpeg(20, 20, m)},
+      {"c.png", imgfix::makePng(20, 20, PNG_COLOR_TYPE_RGB, 8, {}, {}, false, icc)},
+  };
+  mt::TempDir dir;
+  for (const auto& [name, data] : inputs) {
+    INFO(name);
+    auto hasIcc = [&](const std::string& bytes) {
+      if (mt::toolMissing("exiftool")) return bytes.find("mntrRGB XYZ") != std::string::npos;
+      mt::writeFile(dir.path() / name, bytes);
+      auto tags = exiftool(dir.path() / name);
+      return tags.count("ICC_Profile:ProfileClass") == 1;
+    };
+    REQUIRE(hasIcc(data));
+    Outcome dropped = run(data, name);
+    REQUIRE(hasFinding(dropped, "removed", "ICC profile"));
+    REQUIRE_FALSE(hasIcc(rebuilt(dropped)));
+    // libpng's reader refuses this minimal test profile ("iCCP: too short", a benign error: the
+    // chunk is skipped), so keep_icc is checked on JPEG only. Known gap: see README.
+    if (name == "c.png") continue;
+    img::Options keep;
+    keep.keep_icc = true;
+    Outcome kept = run(data, name, keep);
+    REQUIRE_FALSE(hasFinding(kept, "removed", "ICC profile"));
+    REQUIRE(hasIcc(rebuilt(kept)));
+  }
+}
+
 TEST_CASE("image: pixel bombs are refused from the header, before any allocation", "[image]") {
   // 100000 x 100000 PNG: refused with limit.image_pixels, not a libpng error.
   Outcome png = run(imgfix::pngHeaderOnly(100000, 100000), "bomb.png");
