@@ -125,11 +125,14 @@ struct JpegMarkers {
 /// A minimal well-formed ICC v2.1 display profile (header + a white point tag), enough for libpng's
 /// iCCP checks and for exiftool to report ICC_Profile tags.
 inline std::string iccProfile() {
-  std::string p(164, '\0');
+  // Header, a tag table of two tags, the white point and 400 bytes of private (incompressible)
+  // data: libpng skips iCCP chunks too small to hold a real zlib stream after the keyword.
+  const std::uint32_t size = 132 + 2 * 12 + 20 + 400;
+  std::string p(size, '\0');
   auto be = [&](std::size_t off, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) p[off + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
   };
-  be(0, 164);
+  be(0, size);
   be(8, 0x02100000);
   p.replace(12, 4, "mntr");
   p.replace(16, 4, "RGB ");
@@ -138,14 +141,22 @@ inline std::string iccProfile() {
   be(68, 0x0000F6D6);  // D50 illuminant
   be(72, 0x00010000);
   be(76, 0x0000D32D);
-  be(128, 1);  // one tag: the media white point
+  be(128, 2);
   p.replace(132, 4, "wtpt");
-  be(136, 144);
+  be(136, 156);
   be(140, 20);
-  p.replace(144, 4, "XYZ ");
-  be(152, 0x0000F6D6);
-  be(156, 0x00010000);
-  be(160, 0x0000D32D);
+  p.replace(144, 4, "zzzz");
+  be(148, 176);
+  be(152, 400);
+  p.replace(156, 4, "XYZ ");
+  be(164, 0x0000F6D6);
+  be(168, 0x00010000);
+  be(172, 0x0000D32D);
+  std::uint32_t x = 12345;
+  for (std::size_t i = 176; i < size; ++i) {
+    x = x * 1103515245u + 12345u;
+    p[i] = static_cast<char>(x >> 24);
+  }
   return p;
 }
 
