@@ -67,7 +67,36 @@ struct Raster {
   std::vector<std::uint8_t> px;
 };
 
-/// Applies EXIF/TIFF orientation 2..8 to `r` (5..8 swap width and height). Charges the copy.
+/**
+ * A raster seen through an EXIF/TIFF orientation (1..8; 5..8 swap width and height), one output
+ * row at a time: encoders pull rows from it, so turning a picture costs one row, not a second
+ * full-size buffer. Orientations outside 1..8 are treated as 1.
+ */
+class OrientedView {
+ public:
+  OrientedView(const Raster& r, int orientation);
+  std::uint32_t width() const { return width_; }
+  std::uint32_t height() const { return height_; }
+  int channels() const { return r_.channels; }
+  /// Output row `y` (width() * channels() bytes): a pointer into the raster when no pixel moves
+  /// within the row, else `scratch` filled in.
+  const std::uint8_t* row(std::uint32_t y, std::uint8_t* scratch) const;
+  /// Output rows [y0, y0 + n) into `out` (n * width() * channels() bytes). For the transposing
+  /// orientations this walks the stored rows in order, which is much kinder to the cache than
+  /// n calls of row().
+  void rows(std::uint32_t y0, std::uint32_t n, std::uint8_t* out) const;
+
+ private:
+  const Raster& r_;
+  int o_;
+  std::uint32_t width_, height_;
+};
+
+/// Records {"applied", "orientation N"} for N in 2..8.
+void noteOrientation(Ctx& ctx, int orientation);
+
+/// Applies orientation 2..8 to `r` in a new buffer (for encoders that need the whole image,
+/// WebP). Charges the copy; records the finding.
 std::optional<Failure> applyOrientation(Raster& r, int orientation, Ctx& ctx);
 
 /// Result of a codec: encoded bytes or a failure.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <set>
 
 #include <jerror.h>
@@ -116,7 +117,8 @@ int reportMarkers(j_decompress_ptr d, Ctx& ctx) {
 }  // namespace
 
 CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
-  // Everything that must survive a longjmp lives here, before setjmp.
+  // Everything that must survive a longjmp lives here, before setjmp; nothing with a destructor
+  // is created between setjmp and a possible longjmp in a deeper frame.
   ErrorMgr err;
   jpeg_decompress_struct d;
   jpeg_compress_struct c;
@@ -127,11 +129,14 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   JOCTET* icc = nullptr;
   unsigned int icc_len = 0;
   Raster r;
+  std::vector<std::uint8_t> line, scratch;
   CodecResult result;
   std::optional<Failure> failure;
   std::uint64_t trailing = 0;
   int orientation = 1;
+  bool stream = false;
   J_COLOR_SPACE space = JCS_RGB;
+  std::size_t stride = 0;
 
   setupErrors(err);
   if (setjmp(err.jump)) {
@@ -169,27 +174,68 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
     default: space = JCS_RGB; break;
   }
   d.out_color_space = space;
-  // Charge the raster (and the coefficient buffers progressive decoding keeps) before libjpeg
-  // allocates them.
+  // Orientations 1 and 2 keep the row order: decode and encode stream row by row, no raster.
+  // The others need the whole picture. Progressive files make libjpeg keep every coefficient
+  // (up to two bytes per sample) whatever we do.
+  stream = orientation == 1 || orientation == 2;
   {
     std::uint64_t comps = space == JCS_GRAYSCALE ? 1 : space == JCS_CMYK ? 4 : 3;
     std::uint64_t bytes = pixelCount(d.image_width, d.image_height) * comps;
-    if ((failure = ctx.charge(d.progressive_mode ? bytes * 3 : bytes))) goto out;
+    std::uint64_t charge = (stream ? 0 : bytes) + (d.progressive_mode ? bytes * 2 : 0) + d.image_width * comps * 2;
+    if ((failure = ctx.charge(charge))) goto out;
   }
   jpeg_start_decompress(&d);
   r.width = d.output_width;
   r.height = d.output_height;
   r.channels = d.output_components;
-  r.px.resize(static_cast<std::size_t>(r.width) * r.height * static_cast<std::size_t>(r.channels));
-  while (d.output_scanline < d.output_height) {
-    JSAMPROW row = &r.px[static_cast<std::size_t>(d.output_scanline) * r.width * static_cast<std::size_t>(r.channels)];
-    if (jpeg_read_scanlines(&d, &row, 1) != 1) {
-      std::snprintf(err.message, sizeof err.message, "no progress reading scanlines");
-      std::longjmp(err.jump, 1);
+  stride = static_cast<std::size_t>(r.width) * static_cast<std::size_t>(r.channels);
+
+  std::memset(&c, 0, sizeof c);
+  c.err = &err.pub;
+  jpeg_create_compress(&c);
+  c_made = true;
+  jpeg_mem_dest(&c, &out_buf, &out_size);
+  c.image_width = (orientation >= 5) ? r.height : r.width;
+  c.image_height = (orientation >= 5) ? r.width : r.height;
+  c.input_components = r.channels;
+  c.in_color_space = space;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, ctx.options.jpeg_quality, TRUE);
+
+  if (stream) {
+    line.resize(stride);
+    scratch.resize(stride);
+    jpeg_start_compress(&c, TRUE);
+    if (icc) jpeg_write_icc_profile(&c, icc, icc_len);
+    while (d.output_scanline < d.output_height) {
+      JSAMPROW row = line.data();
+      if (jpeg_read_scanlines(&d, &row, 1) != 1) {
+        std::snprintf(err.message, sizeof err.message, "no progress reading scanlines");
+        std::longjmp(err.jump, 1);
+      }
+      if (orientation == 2) {
+        for (std::uint32_t x = 0; x < r.width; ++x) {
+          std::memcpy(&scratch[x * static_cast<std::size_t>(r.channels)],
+                      &line[(r.width - 1 - x) * static_cast<std::size_t>(r.channels)], static_cast<std::size_t>(r.channels));
+        }
+        row = scratch.data();
+      }
+      jpeg_write_scanlines(&c, &row, 1);
+      if ((d.output_scanline & 255) == 0 && (failure = ctx.deadline())) goto out;
     }
-    if ((d.output_scanline & 255) == 0 && (failure = ctx.deadline())) goto out;
+  } else {
+    r.px.resize(stride * r.height);
+    while (d.output_scanline < d.output_height) {
+      JSAMPROW row = &r.px[static_cast<std::size_t>(d.output_scanline) * stride];
+      if (jpeg_read_scanlines(&d, &row, 1) != 1) {
+        std::snprintf(err.message, sizeof err.message, "no progress reading scanlines");
+        std::longjmp(err.jump, 1);
+      }
+      if ((d.output_scanline & 255) == 0 && (failure = ctx.deadline())) goto out;
+    }
   }
   jpeg_finish_decompress(&d);
+  // Damage is only known once the whole scan was read: what was encoded so far is thrown away.
   if (err.corrupt_warning) {
     failure = Failure{Reason::CdrFailed, std::string("JPEG: damaged data (") + err.message + ")"};
     goto out;
@@ -198,25 +244,23 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   jpeg_destroy_decompress(&d);
   d_made = false;
   if (trailing > 0) ctx.removed("trailing data " + std::to_string(trailing) + " bytes");
+  noteOrientation(ctx, orientation);
 
-  if ((failure = applyOrientation(r, orientation, ctx))) goto out;
-
-  std::memset(&c, 0, sizeof c);
-  c.err = &err.pub;
-  jpeg_create_compress(&c);
-  c_made = true;
-  jpeg_mem_dest(&c, &out_buf, &out_size);
-  c.image_width = r.width;
-  c.image_height = r.height;
-  c.input_components = r.channels;
-  c.in_color_space = space;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, ctx.options.jpeg_quality, TRUE);
-  jpeg_start_compress(&c, TRUE);
-  if (icc) jpeg_write_icc_profile(&c, icc, icc_len);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row = &r.px[static_cast<std::size_t>(c.next_scanline) * r.width * static_cast<std::size_t>(r.channels)];
-    jpeg_write_scanlines(&c, &row, 1);
+  if (!stream) {
+    OrientedView view(r, orientation);
+    constexpr std::uint32_t kBlock = 32;  // output rows produced per pass over the raster
+    const std::size_t out_stride = static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
+    scratch.resize(out_stride * kBlock);
+    JSAMPROW rows[kBlock];
+    jpeg_start_compress(&c, TRUE);
+    if (icc) jpeg_write_icc_profile(&c, icc, icc_len);
+    while (c.next_scanline < c.image_height) {
+      std::uint32_t n = std::min<std::uint32_t>(kBlock, c.image_height - c.next_scanline);
+      view.rows(c.next_scanline, n, scratch.data());
+      for (std::uint32_t k = 0; k < n; ++k) rows[k] = &scratch[k * out_stride];
+      std::uint32_t done = 0;
+      while (done < n) done += jpeg_write_scanlines(&c, rows + done, n - done);
+    }
   }
   jpeg_finish_compress(&c);
   result.encoded.data.assign(reinterpret_cast<const char*>(out_buf), out_size);

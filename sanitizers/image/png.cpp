@@ -86,15 +86,15 @@ int onChunk(png_structp png, png_unknown_chunkp chunk) {
 
 }  // namespace
 
-/// Writes rows (bytes per row as libpng expects after png_set_packing) with the given header.
-static CodecResult writePng(std::uint32_t w, std::uint32_t h, int bit_depth, int color_type,
-                            const std::vector<std::uint8_t>& px, std::size_t row_bytes,
-                            png_structp rpng, png_infop rinfo, bool keep_icc) {
+/// Writes the rows of `view` (one byte per sample below 8 bits: packed here) with the given header.
+static CodecResult writePng(const OrientedView& view, int bit_depth, int color_type, png_structp rpng,
+                            png_infop rinfo, bool keep_icc) {
+  const std::uint32_t w = view.width(), h = view.height();
   WriteState ws;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ws, onWriteError, onWarning);
   if (!png) return fail("PNG: cannot create the writer");
   png_infop info = png_create_info_struct(png);
-  std::vector<png_bytep> rows;
+  std::vector<std::uint8_t> scratch(static_cast<std::size_t>(w) * static_cast<std::size_t>(view.channels()));
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     return fail("PNG write: " + ws.error);
@@ -130,9 +130,7 @@ static CodecResult writePng(std::uint32_t w, std::uint32_t h, int bit_depth, int
   }
   png_write_info(png, info);
   if (bit_depth < 8) png_set_packing(png);
-  rows.resize(h);
-  for (std::uint32_t y = 0; y < h; ++y) rows[y] = const_cast<png_bytep>(&px[y * row_bytes]);
-  png_write_image(png, rows.data());
+  for (std::uint32_t y = 0; y < h; ++y) png_write_row(png, view.row(y, scratch.data()));
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   CodecResult r;
@@ -200,12 +198,8 @@ CodecResult rebuildPng(std::string_view in, Ctx& ctx) {
   png_read_end(png, nullptr);  // CRCs, trailing chunks (through onChunk) up to IEND
   if (st.pos < in.size()) ctx.removed("trailing data " + std::to_string(in.size() - st.pos) + " bytes");
 
-  if ((failure = applyOrientation(r, st.orientation, ctx))) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    return fail(*failure);
-  }
-  result = writePng(r.width, r.height, bd, ct, r.px, static_cast<std::size_t>(r.width) * r.channels, png, info,
-                    ctx.options.keep_icc);
+  noteOrientation(ctx, st.orientation);
+  result = writePng(OrientedView(r, st.orientation), bd, ct, png, info, ctx.options.keep_icc);
   png_destroy_read_struct(&png, &info, nullptr);
   return result;
 }
@@ -215,8 +209,7 @@ CodecResult encodePngRaster(const Raster& r, Ctx&) {
            : r.channels == 2 ? PNG_COLOR_TYPE_GRAY_ALPHA
            : r.channels == 3 ? PNG_COLOR_TYPE_RGB
                              : PNG_COLOR_TYPE_RGBA;
-  return writePng(r.width, r.height, 8, ct, r.px, static_cast<std::size_t>(r.width) * r.channels, nullptr, nullptr,
-                  false);
+  return writePng(OrientedView(r, 1), 8, ct, nullptr, nullptr, false);
 }
 
 }  // namespace mugai::sanitizers::image

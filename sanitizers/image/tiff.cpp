@@ -180,10 +180,11 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
       if (alpha) r.px[o + 3] = static_cast<std::uint8_t>(TIFFGetA(v));
     }
     raster = {};
-    if (auto f = applyOrientation(r, orientation, ctx)) return bail(*f, w);
+    OrientedView view(r, orientation);
+    noteOrientation(ctx, orientation);
 
-    TIFFSetField(w, TIFFTAG_IMAGEWIDTH, r.width);
-    TIFFSetField(w, TIFFTAG_IMAGELENGTH, r.height);
+    TIFFSetField(w, TIFFTAG_IMAGEWIDTH, view.width());
+    TIFFSetField(w, TIFFTAG_IMAGELENGTH, view.height());
     TIFFSetField(w, TIFFTAG_BITSPERSAMPLE, 8);
     TIFFSetField(w, TIFFTAG_SAMPLESPERPIXEL, r.channels);
     TIFFSetField(w, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
@@ -204,9 +205,13 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
     if (ctx.options.keep_icc && TIFFGetField(t, TIFFTAG_ICCPROFILE, &icc_len, &icc) && icc_len <= kMaxIcc) {
       TIFFSetField(w, TIFFTAG_ICCPROFILE, icc_len, icc);
     }
-    const std::size_t stride = static_cast<std::size_t>(r.width) * static_cast<std::size_t>(r.channels);
-    for (std::uint32_t y = 0; y < r.height; ++y) {
-      if (TIFFWriteScanline(w, &r.px[y * stride], y, 0) < 0) {
+    // The horizontal predictor rewrites the row it is given: always hand libtiff a copy.
+    const std::size_t stride = static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
+    std::vector<std::uint8_t> scratch(stride);
+    for (std::uint32_t y = 0; y < view.height(); ++y) {
+      const std::uint8_t* row = view.row(y, scratch.data());
+      if (row != scratch.data()) std::memcpy(scratch.data(), row, stride);
+      if (TIFFWriteScanline(w, scratch.data(), y, 0) < 0) {
         return bail({Reason::CdrFailed, "TIFF write: " + wh.message}, w);
       }
     }
