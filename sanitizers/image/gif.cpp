@@ -13,6 +13,8 @@
 namespace mugai::sanitizers::image {
 namespace {
 
+constexpr std::uint64_t kFrameOverhead = 1024;
+
 struct Input {
   std::string_view in;
   std::size_t pos = 0;
@@ -101,7 +103,9 @@ CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
         return fail(*f);
       }
       std::uint64_t bytes = pixelCount(d.Width, d.Height);
-      if (auto f = ctx.charge(bytes)) {
+      // Plus what every frame costs besides its pixels (our Frame, giflib's SavedImage record and
+      // colour tables), so that a flood of 1x1 frames is bounded by the budget too.
+      if (auto f = ctx.charge(bytes + kFrameOverhead)) {
         close();
         return fail(*f);
       }

@@ -15,6 +15,7 @@ namespace {
 
 constexpr tmsize_t kMaxSingleAlloc = 256 << 20;  // largest single libtiff allocation
 constexpr std::uint32_t kMaxIcc = 4u << 20;
+constexpr tdir_t kMaxPages = 10000;  // a fax or scan has tens of pages; each page is a full decode
 
 struct Mem {
   std::string data;       // write side
@@ -121,19 +122,24 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
     TIFFClose(t);
     return fail(std::move(f));
   };
-  // The whole budget first: pages x width x height, before decoding any page.
-  tdir_t pages = TIFFNumberOfDirectories(t);
-  if (rh.error || pages == 0) return bail({Reason::CdrFailed, "TIFF: " + rh.message});
+  // The whole budget first: pages x width x height, before decoding any page. Directories are
+  // walked in order (TIFFReadDirectory), never by index, so the walk stays linear; libtiff
+  // refuses IFD loops.
+  tdir_t pages = 0;
   std::uint64_t pixels = 0;
-  for (tdir_t i = 0; i < pages; ++i) {
-    if (!TIFFSetDirectory(t, i)) return bail({Reason::CdrFailed, "TIFF: directory " + std::to_string(i)});
+  do {
+    if (rh.error) return bail({Reason::CdrFailed, "TIFF: " + rh.message});
+    if (++pages > kMaxPages) return bail({Reason::CdrFailed, "TIFF: more than " + std::to_string(kMaxPages) + " pages"});
+    if (auto f = ctx.deadline()) return bail(*f);
     std::uint32_t w = 0, h = 0;
     TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
     TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
     if (w == 0 || h == 0) return bail({Reason::CdrFailed, "TIFF: empty page"});
     pixels += pixelCount(w, h);
     if (auto f = ctx.checkPixels(pixels)) return bail(*f);
-  }
+  } while (TIFFReadDirectory(t));
+  if (rh.error) return bail({Reason::CdrFailed, "TIFF: " + rh.message});
+  if (!TIFFSetDirectory(t, 0)) return bail({Reason::CdrFailed, "TIFF: first directory"});
 
   Mem dst;
   dst.writable = true;
@@ -142,7 +148,7 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
   std::set<std::string> seen;
   for (tdir_t i = 0; i < pages; ++i) {
     if (auto f = ctx.deadline()) return bail(*f, w);
-    if (!TIFFSetDirectory(t, i)) return bail({Reason::CdrFailed, "TIFF: directory " + std::to_string(i)}, w);
+    if (i > 0 && !TIFFReadDirectory(t)) return bail({Reason::CdrFailed, "TIFF: directory " + std::to_string(i)}, w);
     reportTags(t, seen, ctx);
     std::uint16_t orientation = ORIENTATION_TOPLEFT;
     TIFFGetFieldDefaulted(t, TIFFTAG_ORIENTATION, &orientation);
