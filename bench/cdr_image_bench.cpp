@@ -1,9 +1,16 @@
 // sanitizer.image benchmark: generated ~1 MB and ~20 MB JPEGs (with EXIF/GPS, XMP and a comment;
-// orientation 1 streams row by row, orientation 6 measures the rotation path) and a ~1 MB PNG, each rebuilt N times on
-// one thread. Prints files/s, MB/s (input) and megapixels/s per core (thread CPU time) and by
-// the wall clock.
+// orientation 1 streams row by row, orientation 6 measures the rotation path) and a ~1 MB PNG, each
+// rebuilt N times on one thread. Prints files/s, MB/s (input) and megapixels/s per core (thread CPU
+// time) and by the wall clock.
 //
 //   build/bench/mugai_bench_cdr_image [--iterations N] [--quality Q]
+// clang-format off
+#include <cstddef>  // jpeglib.h needs size_t and FILE declared before it
+#include <cstdio>
+#include <jpeglib.h>
+// clang-format on
+#include <png.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -14,9 +21,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <jpeglib.h>  // after <cstdio>/<cstddef>: it needs size_t and FILE
-#include <png.h>
 
 #include "sanitizers/image/image.h"
 
@@ -34,7 +38,8 @@ std::vector<unsigned char> photo(int w, int h, int noise) {
     for (int x = 0; x < w; ++x) {
       unsigned char* p = &px[(static_cast<std::size_t>(y) * w + x) * 3];
       int base[3] = {x * 255 / w, y * 255 / h, (x + y) * 127 / (w + h) + 64};
-      for (int c = 0; c < 3; ++c) p[c] = static_cast<unsigned char>(std::clamp(base[c] + n(rng), 0, 255));
+      for (int c = 0; c < 3; ++c)
+        p[c] = static_cast<unsigned char>(std::clamp(base[c] + n(rng), 0, 255));
     }
   }
   return px;
@@ -42,11 +47,62 @@ std::vector<unsigned char> photo(int w, int h, int noise) {
 
 std::string exifWithGps(int orientation) {
   // Little-endian TIFF: Orientation 6 and a GPS IFD with one entry.
-  const unsigned char b[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0,
-                             0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<unsigned char>(orientation), 0, 0, 0,
-                             0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0,
-                             0, 0, 0, 0,
-                             1, 0, 1, 0, 2, 0, 2, 0, 0, 0, 'N', 0, 0, 0, 0, 0, 0, 0};
+  const unsigned char b[] = {'I',
+                             'I',
+                             42,
+                             0,
+                             8,
+                             0,
+                             0,
+                             0,
+                             2,
+                             0,
+                             0x12,
+                             0x01,
+                             3,
+                             0,
+                             1,
+                             0,
+                             0,
+                             0,
+                             static_cast<unsigned char>(orientation),
+                             0,
+                             0,
+                             0,
+                             0x25,
+                             0x88,
+                             4,
+                             0,
+                             1,
+                             0,
+                             0,
+                             0,
+                             38,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             1,
+                             0,
+                             1,
+                             0,
+                             2,
+                             0,
+                             2,
+                             0,
+                             0,
+                             0,
+                             'N',
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0};
   return std::string("Exif\0\0", 6) + std::string(reinterpret_cast<const char*>(b), sizeof b);
 }
 
@@ -69,7 +125,8 @@ std::string makeJpeg(int w, int h, int noise, int orientation) {
   jpeg_start_compress(&c, TRUE);
   std::string exif = exifWithGps(orientation);
   jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(exif.data()), exif.size());
-  std::string xmp = std::string("http://ns.adobe.com/xap/1.0/\0", 29) + "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>";
+  std::string xmp =
+      std::string("http://ns.adobe.com/xap/1.0/\0", 29) + "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>";
   jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(xmp.data()), xmp.size());
   jpeg_write_marker(&c, JPEG_COM, reinterpret_cast<const JOCTET*>("bench"), 5);
   while (c.next_scanline < c.image_height) {
@@ -95,8 +152,8 @@ std::string makePng(int w, int h, int noise) {
         static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<char*>(d), n);
       },
       [](png_structp) {});
-  png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_text t{};
   t.compression = PNG_TEXT_COMPRESSION_NONE;
   t.key = const_cast<char*>("Comment");
@@ -115,7 +172,8 @@ double threadCpu() {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void bench(const char* label, const std::string& data, std::uint64_t pixels, int iterations, const img::Options& o) {
+void bench(const char* label, const std::string& data, std::uint64_t pixels, int iterations,
+           const img::Options& o) {
   Limits limits;
   std::size_t out_size = 0;
   double cpu0 = threadCpu();
@@ -133,10 +191,12 @@ void bench(const char* label, const std::string& data, std::uint64_t pixels, int
   double cpu = threadCpu() - cpu0;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   double mb = data.size() / 1e6, mp = pixels / 1e6;
-  std::printf("%-22s in %7.2f MB  %6.1f MP  out %7.2f MB  x%-3d | per core: %7.2f files/s %7.2f MB/s %7.2f MP/s  "
-              "%8.1f ms/file | wall: %7.2f files/s\n",
-              label, mb, mp, out_size / 1e6, iterations, iterations / cpu, iterations * mb / cpu,
-              iterations * mp / cpu, cpu * 1000 / iterations, iterations / wall);
+  std::printf(
+      "%-22s in %7.2f MB  %6.1f MP  out %7.2f MB  x%-3d | per core: %7.2f files/s %7.2f MB/s %7.2f "
+      "MP/s  "
+      "%8.1f ms/file | wall: %7.2f files/s\n",
+      label, mb, mp, out_size / 1e6, iterations, iterations / cpu, iterations * mb / cpu,
+      iterations * mp / cpu, cpu * 1000 / iterations, iterations / wall);
 }
 
 }  // namespace
@@ -146,7 +206,8 @@ int main(int argc, char** argv) {
   img::Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--iterations")) iterations = std::max(1, std::atoi(argv[i + 1]));
-    if (!std::strcmp(argv[i], "--quality")) o.jpeg_quality = std::clamp(std::atoi(argv[i + 1]), 50, 100);
+    if (!std::strcmp(argv[i], "--quality"))
+      o.jpeg_quality = std::clamp(std::atoi(argv[i + 1]), 50, 100);
   }
   std::string j1 = makeJpeg(1600, 1200, 40, 1);
   std::string j1r = makeJpeg(1600, 1200, 40, 6);

@@ -17,7 +17,8 @@ std::uint32_t le32(std::string_view d, std::size_t o) {
          static_cast<std::uint32_t>(static_cast<std::uint8_t>(d[o + 3])) << 24;
 }
 std::uint16_t le16(std::string_view d, std::size_t o) {
-  return static_cast<std::uint16_t>(static_cast<std::uint8_t>(d[o]) | static_cast<std::uint8_t>(d[o + 1]) << 8);
+  return static_cast<std::uint16_t>(static_cast<std::uint8_t>(d[o]) |
+                                    static_cast<std::uint8_t>(d[o + 1]) << 8);
 }
 
 /// Extracts the channel selected by `mask` and scales it to 0..255.
@@ -39,7 +40,8 @@ CodecResult rebuildBmp(std::string_view in, Ctx& ctx) {
   if (in.size() < 26 || in[0] != 'B' || in[1] != 'M') return fail("BMP: not a BMP file");
   std::uint32_t off_bits = le32(in, 10);
   std::uint32_t hsize = le32(in, 14);
-  if (hsize != 12 && hsize != 40 && hsize != 52 && hsize != 56 && hsize != 64 && hsize != 108 && hsize != 124) {
+  if (hsize != 12 && hsize != 40 && hsize != 52 && hsize != 56 && hsize != 64 && hsize != 108 &&
+      hsize != 124) {
     return fail("BMP: unsupported header size " + std::to_string(hsize));
   }
   if (in.size() < 14 + std::uint64_t{hsize}) return fail("BMP: truncated header");
@@ -63,7 +65,8 @@ CodecResult rebuildBmp(std::string_view in, Ctx& ctx) {
   bool top_down = h < 0;
   if (h < 0) h = -h;
   if (w <= 0 || h <= 0 || planes != 1) return fail("BMP: bad dimensions");
-  if (auto f = ctx.checkPixels(pixelCount(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)))) {
+  if (auto f = ctx.checkPixels(
+          pixelCount(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)))) {
     return fail(*f);
   }
   if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32) {
@@ -73,8 +76,16 @@ CodecResult rebuildBmp(std::string_view in, Ctx& ctx) {
   std::uint32_t rm = 0, gm = 0, bm = 0, am = 0;
   std::size_t table = 14 + hsize;  // where the palette (or the masks of a 40-byte header) start
   if (compression == 0) {
-    if (bpp == 16) { rm = 0x7c00; gm = 0x03e0; bm = 0x001f; }
-    if (bpp == 24 || bpp == 32) { rm = 0xff0000; gm = 0x00ff00; bm = 0x0000ff; }
+    if (bpp == 16) {
+      rm = 0x7c00;
+      gm = 0x03e0;
+      bm = 0x001f;
+    }
+    if (bpp == 24 || bpp == 32) {
+      rm = 0xff0000;
+      gm = 0x00ff00;
+      bm = 0x0000ff;
+    }
   } else if ((compression == 3 || compression == 6) && (bpp == 16 || bpp == 32)) {
     std::size_t mo = 14 + 40;
     if (hsize == 40) {
@@ -124,14 +135,18 @@ CodecResult rebuildBmp(std::string_view in, Ctx& ctx) {
   if (auto f = ctx.charge(W * H * static_cast<std::uint64_t>(r.channels))) return fail(*f);
   r.px.resize(static_cast<std::size_t>(W * H) * static_cast<std::size_t>(r.channels));
   for (std::uint64_t y = 0; y < H; ++y) {
-    const auto* row = reinterpret_cast<const std::uint8_t*>(in.data() + off_bits + (top_down ? y : H - 1 - y) * stride);
+    const auto* row = reinterpret_cast<const std::uint8_t*>(in.data() + off_bits +
+                                                            (top_down ? y : H - 1 - y) * stride);
     std::uint8_t* o = &r.px[static_cast<std::size_t>(y * W) * static_cast<std::size_t>(r.channels)];
     for (std::uint64_t x = 0; x < W; ++x, o += r.channels) {
       if (bpp <= 8) {
         unsigned idx = 0;
-        if (bpp == 8) idx = row[x];
-        else if (bpp == 4) idx = (row[x / 2] >> ((x & 1) ? 0 : 4)) & 0x0f;
-        else idx = (row[x / 8] >> (7 - (x & 7))) & 1;
+        if (bpp == 8)
+          idx = row[x];
+        else if (bpp == 4)
+          idx = (row[x / 2] >> ((x & 1) ? 0 : 4)) & 0x0f;
+        else
+          idx = (row[x / 8] >> (7 - (x & 7))) & 1;
         o[0] = pal[idx * 3];
         o[1] = pal[idx * 3 + 1];
         o[2] = pal[idx * 3 + 2];
@@ -140,10 +155,11 @@ CodecResult rebuildBmp(std::string_view in, Ctx& ctx) {
         o[1] = row[x * 3 + 1];
         o[2] = row[x * 3];
       } else {
-        std::uint32_t v = bpp == 16 ? (row[x * 2] | (row[x * 2 + 1] << 8))
-                                    : static_cast<std::uint32_t>(row[x * 4] | (row[x * 4 + 1] << 8) |
-                                                                 (row[x * 4 + 2] << 16)) |
-                                          (static_cast<std::uint32_t>(row[x * 4 + 3]) << 24);
+        std::uint32_t v = bpp == 16
+                              ? (row[x * 2] | (row[x * 2 + 1] << 8))
+                              : static_cast<std::uint32_t>(row[x * 4] | (row[x * 4 + 1] << 8) |
+                                                           (row[x * 4 + 2] << 16)) |
+                                    (static_cast<std::uint32_t>(row[x * 4 + 3]) << 24);
         o[0] = channel(v, rm);
         o[1] = channel(v, gm);
         o[2] = channel(v, bm);

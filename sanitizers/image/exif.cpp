@@ -8,7 +8,9 @@ constexpr std::uint32_t kMaxEntries = 1024;
 struct Reader {
   std::string_view d;
   bool le = true;
-  bool ok(std::uint64_t off, std::uint64_t n) const { return off <= d.size() && n <= d.size() - off; }
+  bool ok(std::uint64_t off, std::uint64_t n) const {
+    return off <= d.size() && n <= d.size() - off;
+  }
   std::uint16_t u16(std::uint64_t off) const {
     auto a = static_cast<std::uint8_t>(d[off]), b = static_cast<std::uint8_t>(d[off + 1]);
     return le ? static_cast<std::uint16_t>(a | (b << 8)) : static_cast<std::uint16_t>((a << 8) | b);

@@ -3,10 +3,10 @@
 // the NETSCAPE2.0/ANIMEXTS1.0 loop count. Dropped and reported: comment, plain-text and other
 // application extensions (XMP, ICC, private data), anything after the trailer.
 // Frames are re-encoded line by line in their original order (interlaced frames stay interlaced).
+#include <gif_lib.h>
+
 #include <cstring>
 #include <memory>
-
-#include <gif_lib.h>
 
 #include "sanitizers/image/codec.h"
 
@@ -22,14 +22,16 @@ struct Input {
 
 int readFn(GifFileType* gif, GifByteType* buf, int len) {
   auto* st = static_cast<Input*>(gif->UserData);
-  std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len < 0 ? 0 : len), st->in.size() - st->pos);
+  std::size_t n =
+      std::min<std::size_t>(static_cast<std::size_t>(len < 0 ? 0 : len), st->in.size() - st->pos);
   std::memcpy(buf, st->in.data() + st->pos, n);
   st->pos += n;
   return static_cast<int>(n);  // short read -> giflib reports D_GIF_ERR_READ_FAILED
 }
 
 int writeFn(GifFileType* gif, const GifByteType* buf, int len) {
-  static_cast<std::string*>(gif->UserData)->append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
+  static_cast<std::string*>(gif->UserData)
+      ->append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
   return len;
 }
 
@@ -162,9 +164,12 @@ CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
         }
         ++index;
       }
-      if (code == COMMENT_EXT_FUNC_CODE) comment = true;
-      else if (code == PLAINTEXT_EXT_FUNC_CODE) plain_text = true;
-      else if (code != GRAPHICS_EXT_FUNC_CODE && code != APPLICATION_EXT_FUNC_CODE) unknown_ext = true;
+      if (code == COMMENT_EXT_FUNC_CODE)
+        comment = true;
+      else if (code == PLAINTEXT_EXT_FUNC_CODE)
+        plain_text = true;
+      else if (code != GRAPHICS_EXT_FUNC_CODE && code != APPLICATION_EXT_FUNC_CODE)
+        unknown_ext = true;
     } else {
       close();
       return fail("GIF: unknown record");
@@ -189,23 +194,28 @@ CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
     return fail(gifError("writer", err));
   }
   EGifSetGifVersion(w, true);
-  std::unique_ptr<ColorMapObject, decltype(&GifFreeMapObject)> smap(copyMap(g->SColorMap), GifFreeMapObject);
-  bool ok = EGifPutScreenDesc(w, g->SWidth, g->SHeight, g->SColorResolution, g->SBackGroundColor, smap.get()) != GIF_ERROR;
+  std::unique_ptr<ColorMapObject, decltype(&GifFreeMapObject)> smap(copyMap(g->SColorMap),
+                                                                    GifFreeMapObject);
+  bool ok = EGifPutScreenDesc(w, g->SWidth, g->SHeight, g->SColorResolution, g->SBackGroundColor,
+                              smap.get()) != GIF_ERROR;
   close();
   if (ok && loop >= 0) {
     GifByteType app[] = {'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0'};
-    GifByteType sub[] = {1, static_cast<GifByteType>(loop & 0xff), static_cast<GifByteType>(loop >> 8)};
+    GifByteType sub[] = {1, static_cast<GifByteType>(loop & 0xff),
+                         static_cast<GifByteType>(loop >> 8)};
     ok = EGifPutExtensionLeader(w, APPLICATION_EXT_FUNC_CODE) != GIF_ERROR &&
          EGifPutExtensionBlock(w, sizeof app, app) != GIF_ERROR &&
-         EGifPutExtensionBlock(w, sizeof sub, sub) != GIF_ERROR && EGifPutExtensionTrailer(w) != GIF_ERROR;
+         EGifPutExtensionBlock(w, sizeof sub, sub) != GIF_ERROR &&
+         EGifPutExtensionTrailer(w) != GIF_ERROR;
   }
   for (Frame& fr : frames) {
     if (!ok) break;
     if (fr.has_gcb) ok = EGifPutExtension(w, GRAPHICS_EXT_FUNC_CODE, 4, fr.gcb) != GIF_ERROR;
-    ok = ok && EGifPutImageDesc(w, fr.desc.Left, fr.desc.Top, fr.desc.Width, fr.desc.Height, fr.desc.Interlace,
-                                fr.map.get()) != GIF_ERROR;
+    ok = ok && EGifPutImageDesc(w, fr.desc.Left, fr.desc.Top, fr.desc.Width, fr.desc.Height,
+                                fr.desc.Interlace, fr.map.get()) != GIF_ERROR;
     for (int y = 0; ok && y < fr.desc.Height; ++y) {
-      ok = EGifPutLine(w, &fr.px[static_cast<std::size_t>(y) * fr.desc.Width], fr.desc.Width) != GIF_ERROR;
+      ok = EGifPutLine(w, &fr.px[static_cast<std::size_t>(y) * fr.desc.Width], fr.desc.Width) !=
+           GIF_ERROR;
     }
   }
   int werr = 0;

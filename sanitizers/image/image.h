@@ -26,8 +26,8 @@ enum class Format { Unknown, Jpeg, Png, Gif, Bmp, Tiff, Webp };
 Format sniff(std::string_view data);
 
 /// The whole rebuild, outside the engine: `findings` receives {"removed", ...} / {"applied", ...}.
-CodecResult rebuild(std::string_view data, const Options& options, std::uint64_t pixel_limit, Budget& budget,
-                    std::vector<Finding>& findings);
+CodecResult rebuild(std::string_view data, const Options& options, std::uint64_t pixel_limit,
+                    Budget& budget, std::vector<Finding>& findings);
 
 class ImageSanitizer : public Sanitizer {
  public:

@@ -1,15 +1,19 @@
 // JPEG: libjpeg-turbo decode -> orientation -> re-encode (baseline, quality from the options).
 // Only pixels survive: every APPn segment (EXIF, XMP, IPTC/Photoshop, ICC unless keep_icc, maker
 // segments), COM comments and any byte after EOI are gone because nothing is copied.
+// clang-format off
+#include <cstddef>  // jpeglib.h needs size_t and FILE declared before it
+#include <cstdio>
+#include <jpeglib.h>
+// clang-format on
+#include <jerror.h>
+
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <set>
-
-#include <jerror.h>
-#include <jpeglib.h>
 
 #include "sanitizers/image/codec.h"
 #include "sanitizers/image/exif.h"
@@ -88,7 +92,8 @@ int reportMarkers(j_decompress_ptr d, Ctx& ctx) {
       add("comment");
     } else if (m->marker == JPEG_APP0 + 1) {
       if (startsWith(m, "Exif\0\0", 6)) {
-        auto s = readExif(std::string_view(reinterpret_cast<const char*>(m->data) + 6, m->data_length - 6));
+        auto s = readExif(
+            std::string_view(reinterpret_cast<const char*>(m->data) + 6, m->data_length - 6));
         if (s.valid && orientation == 1) orientation = s.orientation;
         add(exifFindingText(s));
         if (s.maker) add("camera make/model/maker notes");
@@ -153,7 +158,8 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   d_made = true;
   progress.progress_monitor = onProgress;
   d.progress = &progress;
-  jpeg_mem_src(&d, reinterpret_cast<const unsigned char*>(in.data()), static_cast<unsigned long>(in.size()));
+  jpeg_mem_src(&d, reinterpret_cast<const unsigned char*>(in.data()),
+               static_cast<unsigned long>(in.size()));
   jpeg_save_markers(&d, JPEG_COM, 0xffff);
   for (int i = 0; i < 16; ++i) jpeg_save_markers(&d, JPEG_APP0 + i, 0xffff);
   jpeg_read_header(&d, TRUE);
@@ -168,10 +174,16 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
     }
   }
   switch (d.jpeg_color_space) {
-    case JCS_GRAYSCALE: space = JCS_GRAYSCALE; break;
+    case JCS_GRAYSCALE:
+      space = JCS_GRAYSCALE;
+      break;
     case JCS_CMYK:
-    case JCS_YCCK: space = JCS_CMYK; break;
-    default: space = JCS_RGB; break;
+    case JCS_YCCK:
+      space = JCS_CMYK;
+      break;
+    default:
+      space = JCS_RGB;
+      break;
   }
   d.out_color_space = space;
   // Orientations 1 and 2 keep the row order: decode and encode stream row by row, no raster.
@@ -181,7 +193,8 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   {
     std::uint64_t comps = space == JCS_GRAYSCALE ? 1 : space == JCS_CMYK ? 4 : 3;
     std::uint64_t bytes = pixelCount(d.image_width, d.image_height) * comps;
-    std::uint64_t charge = (stream ? 0 : bytes) + (d.progressive_mode ? bytes * 2 : 0) + d.image_width * comps * 2;
+    std::uint64_t charge =
+        (stream ? 0 : bytes) + (d.progressive_mode ? bytes * 2 : 0) + d.image_width * comps * 2;
     if ((failure = ctx.charge(charge))) goto out;
   }
   jpeg_start_decompress(&d);
@@ -216,7 +229,8 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
       if (orientation == 2) {
         for (std::uint32_t x = 0; x < r.width; ++x) {
           std::memcpy(&scratch[x * static_cast<std::size_t>(r.channels)],
-                      &line[(r.width - 1 - x) * static_cast<std::size_t>(r.channels)], static_cast<std::size_t>(r.channels));
+                      &line[(r.width - 1 - x) * static_cast<std::size_t>(r.channels)],
+                      static_cast<std::size_t>(r.channels));
         }
         row = scratch.data();
       }
@@ -249,7 +263,8 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   if (!stream) {
     OrientedView view(r, orientation);
     constexpr std::uint32_t kBlock = 32;  // output rows produced per pass over the raster
-    const std::size_t out_stride = static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
+    const std::size_t out_stride =
+        static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
     scratch.resize(out_stride * kBlock);
     JSAMPROW rows[kBlock];
     jpeg_start_compress(&c, TRUE);

@@ -2,11 +2,11 @@
 // Kept: IHDR, PLTE, tRNS (part of the pixels), gAMA, sRGB, and iCCP only with keep_icc. Every
 // other ancillary chunk (tEXt/zTXt/iTXt, eXIf, tIME, pHYs, APNG frames, private chunks) is handed
 // to our callback as "unknown", reported and dropped without being decompressed.
+#include <png.h>
+
 #include <csetjmp>
 #include <cstring>
 #include <set>
-
-#include <png.h>
 
 #include "sanitizers/image/codec.h"
 #include "sanitizers/image/exif.h"
@@ -50,7 +50,8 @@ void readFn(png_structp png, png_bytep data, png_size_t len) {
 }
 
 void writeFn(png_structp png, png_bytep data, png_size_t len) {
-  static_cast<WriteState*>(png_get_io_ptr(png))->out.append(reinterpret_cast<const char*>(data), len);
+  static_cast<WriteState*>(png_get_io_ptr(png))
+      ->out.append(reinterpret_cast<const char*>(data), len);
 }
 void flushFn(png_structp) {}
 
@@ -87,22 +88,23 @@ int onChunk(png_structp png, png_unknown_chunkp chunk) {
 }  // namespace
 
 /// Writes the rows of `view` (one byte per sample below 8 bits: packed here) with the given header.
-static CodecResult writePng(const OrientedView& view, int bit_depth, int color_type, png_structp rpng,
-                            png_infop rinfo, bool keep_icc) {
+static CodecResult writePng(const OrientedView& view, int bit_depth, int color_type,
+                            png_structp rpng, png_infop rinfo, bool keep_icc) {
   const std::uint32_t w = view.width(), h = view.height();
   WriteState ws;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ws, onWriteError, onWarning);
   if (!png) return fail("PNG: cannot create the writer");
   png_infop info = png_create_info_struct(png);
-  std::vector<std::uint8_t> scratch(static_cast<std::size_t>(w) * static_cast<std::size_t>(view.channels()));
+  std::vector<std::uint8_t> scratch(static_cast<std::size_t>(w) *
+                                    static_cast<std::size_t>(view.channels()));
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     return fail("PNG write: " + ws.error);
   }
   if (!info) png_error(png, "no memory");
   png_set_write_fn(png, &ws, writeFn, flushFn);
-  png_set_IHDR(png, info, w, h, bit_depth, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, w, h, bit_depth, color_type, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (rpng && rinfo) {
     png_colorp pal = nullptr;
     int npal = 0;
@@ -165,7 +167,8 @@ CodecResult rebuildPng(std::string_view in, Ctx& ctx) {
     static const png_byte drop[] =
         "tEXt\0zTXt\0iTXt\0eXIf\0tIME\0pHYs\0sPLT\0hIST\0bKGD\0cHRM\0sBIT\0oFFs\0pCAL\0sCAL\0";
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, 0);
-    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, drop, static_cast<int>(sizeof drop / 5));
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, drop,
+                                static_cast<int>(sizeof drop / 5));
     if (!ctx.options.keep_icc) {
       static const png_byte iccp[] = "iCCP";
       png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, iccp, 1);
@@ -196,7 +199,8 @@ CodecResult rebuildPng(std::string_view in, Ctx& ctx) {
   for (png_uint_32 y = 0; y < h; ++y) rows[y] = &r.px[y * row_bytes];
   png_read_image(png, rows.data());
   png_read_end(png, nullptr);  // CRCs, trailing chunks (through onChunk) up to IEND
-  if (st.pos < in.size()) ctx.removed("trailing data " + std::to_string(in.size() - st.pos) + " bytes");
+  if (st.pos < in.size())
+    ctx.removed("trailing data " + std::to_string(in.size() - st.pos) + " bytes");
 
   noteOrientation(ctx, st.orientation);
   result = writePng(OrientedView(r, st.orientation), bd, ct, png, info, ctx.options.keep_icc);

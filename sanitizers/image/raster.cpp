@@ -15,19 +15,21 @@ std::uint64_t pixelCount(std::uint64_t w, std::uint64_t h) {
 
 std::optional<Failure> Ctx::checkPixels(std::uint64_t pixels) const {
   if (pixels > pixel_limit) {
-    return Failure{Reason::LimitImagePixels,
-                   "image of " + std::to_string(pixels) + " pixels, limit " + std::to_string(pixel_limit)};
+    return Failure{Reason::LimitImagePixels, "image of " + std::to_string(pixels) +
+                                                 " pixels, limit " + std::to_string(pixel_limit)};
   }
   return std::nullopt;
 }
 
 std::optional<Failure> Ctx::charge(std::uint64_t bytes) {
-  if (auto r = budget.chargeDecoded(bytes)) return Failure{*r, "pixel buffer of " + std::to_string(bytes) + " bytes"};
+  if (auto r = budget.chargeDecoded(bytes))
+    return Failure{*r, "pixel buffer of " + std::to_string(bytes) + " bytes"};
   return std::nullopt;
 }
 
 std::optional<Failure> Ctx::deadline() const {
-  if (auto r = budget.checkDeadline()) return Failure{*r, "deadline reached while rebuilding an image"};
+  if (auto r = budget.checkDeadline())
+    return Failure{*r, "deadline reached while rebuilding an image"};
   return std::nullopt;
 }
 
@@ -41,19 +43,33 @@ OrientedView::OrientedView(const Raster& r, int orientation)
 const std::uint8_t* OrientedView::row(std::uint32_t y, std::uint8_t* scratch) const {
   const std::uint32_t W = r_.width, H = r_.height;
   const std::size_t c = static_cast<std::size_t>(r_.channels);
-  auto src = [&](std::uint32_t sx, std::uint32_t sy) { return &r_.px[(static_cast<std::size_t>(sy) * W + sx) * c]; };
+  auto src = [&](std::uint32_t sx, std::uint32_t sy) {
+    return &r_.px[(static_cast<std::size_t>(sy) * W + sx) * c];
+  };
   // Orientations that keep rows intact (1: as stored, 4: rows in reverse order).
   if (o_ == 1) return src(0, y);
   if (o_ == 4) return src(0, H - 1 - y);
   for (std::uint32_t x = 0; x < width_; ++x) {
     const std::uint8_t* s = nullptr;  // the stored pixel shown at (x, y)
     switch (o_) {
-      case 2: s = src(W - 1 - x, y); break;          // mirror horizontal
-      case 3: s = src(W - 1 - x, H - 1 - y); break;  // rotate 180
-      case 5: s = src(y, x); break;                  // transpose
-      case 6: s = src(y, H - 1 - x); break;          // rotate 90 clockwise
-      case 7: s = src(W - 1 - y, H - 1 - x); break;  // transverse
-      default: s = src(W - 1 - y, x); break;         // 8: rotate 90 counter-clockwise
+      case 2:
+        s = src(W - 1 - x, y);
+        break;  // mirror horizontal
+      case 3:
+        s = src(W - 1 - x, H - 1 - y);
+        break;  // rotate 180
+      case 5:
+        s = src(y, x);
+        break;  // transpose
+      case 6:
+        s = src(y, H - 1 - x);
+        break;  // rotate 90 clockwise
+      case 7:
+        s = src(W - 1 - y, H - 1 - x);
+        break;  // transverse
+      default:
+        s = src(W - 1 - y, x);
+        break;  // 8: rotate 90 counter-clockwise
     }
     std::memcpy(scratch + x * c, s, c);
   }
@@ -91,7 +107,8 @@ std::optional<Failure> applyOrientation(Raster& r, int o, Ctx& ctx) {
   if (o < 2 || o > 8) return std::nullopt;
   if (auto f = ctx.charge(r.px.size())) return f;
   OrientedView view(r, o);
-  const std::size_t stride = static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
+  const std::size_t stride =
+      static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
   std::vector<std::uint8_t> out(r.px.size());
   for (std::uint32_t y = 0; y < view.height(); ++y) {
     const std::uint8_t* row = view.row(y, &out[y * stride]);

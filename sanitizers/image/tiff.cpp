@@ -3,10 +3,10 @@
 // 8-bit RGB(A), deflate with horizontal predictor. Only the tags needed to draw the pixels are
 // written: EXIF/GPS IFDs, XMP, IPTC, Photoshop resources, descriptions, make/model, private tags
 // and sub-IFDs (thumbnails, DNG raw data) are gone; the ICC profile only with keep_icc.
+#include <tiffio.h>
+
 #include <cstring>
 #include <set>
-
-#include <tiffio.h>
 
 #include "sanitizers/image/codec.h"
 
@@ -64,7 +64,8 @@ toff_t memSeek(thandle_t fd, toff_t off, int whence) {
   auto* m = static_cast<Mem*>(fd);
   std::uint64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->bytes().size();
   std::uint64_t np = base + off;  // off may be "negative" (wraps); checked below
-  if (whence != SEEK_SET && static_cast<std::int64_t>(off) < 0) np = base - static_cast<std::uint64_t>(-static_cast<std::int64_t>(off));
+  if (whence != SEEK_SET && static_cast<std::int64_t>(off) < 0)
+    np = base - static_cast<std::uint64_t>(-static_cast<std::int64_t>(off));
   if (np > (1ull << 40)) return static_cast<toff_t>(-1);
   m->pos = np;
   return np;
@@ -79,8 +80,8 @@ TIFF* open(const char* mode, Mem& mem, Handlers& h) {
   TIFFOpenOptionsSetMaxSingleMemAlloc(opts, kMaxSingleAlloc);
   TIFFOpenOptionsSetErrorHandlerExtR(opts, onError, &h);
   TIFFOpenOptionsSetWarningHandlerExtR(opts, onWarning, &h);
-  TIFF* t = TIFFClientOpenExt("image", mode, &mem, memRead, memWrite, memSeek, memClose, memSize, memMap, memUnmap,
-                              opts);
+  TIFF* t = TIFFClientOpenExt("image", mode, &mem, memRead, memWrite, memSeek, memClose, memSize,
+                              memMap, memUnmap, opts);
   TIFFOpenOptionsFree(opts);
   return t;
 }
@@ -100,10 +101,12 @@ void reportTags(TIFF* t, std::set<std::string>& seen, Ctx& ctx) {
   if (TIFFGetField(t, TIFFTAG_RICHTIFFIPTC, &len, &data)) add("IPTC");
   if (TIFFGetField(t, TIFFTAG_PHOTOSHOP, &len, &data)) add("Photoshop resources");
   if (!ctx.options.keep_icc && TIFFGetField(t, TIFFTAG_ICCPROFILE, &len, &data)) add("ICC profile");
-  if (TIFFGetField(t, TIFFTAG_MAKE, &text) || TIFFGetField(t, TIFFTAG_MODEL, &text)) add("camera make/model");
+  if (TIFFGetField(t, TIFFTAG_MAKE, &text) || TIFFGetField(t, TIFFTAG_MODEL, &text))
+    add("camera make/model");
   if (TIFFGetField(t, TIFFTAG_IMAGEDESCRIPTION, &text) || TIFFGetField(t, TIFFTAG_ARTIST, &text) ||
       TIFFGetField(t, TIFFTAG_SOFTWARE, &text) || TIFFGetField(t, TIFFTAG_COPYRIGHT, &text) ||
-      TIFFGetField(t, TIFFTAG_DOCUMENTNAME, &text) || TIFFGetField(t, TIFFTAG_HOSTCOMPUTER, &text)) {
+      TIFFGetField(t, TIFFTAG_DOCUMENTNAME, &text) ||
+      TIFFGetField(t, TIFFTAG_HOSTCOMPUTER, &text)) {
     add("TIFF text tags");
   }
   if (TIFFGetField(t, TIFFTAG_SUBIFD, &count16, &data)) add("sub-images (thumbnails/raw data)");
@@ -129,7 +132,8 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
   std::uint64_t pixels = 0;
   do {
     if (rh.error) return bail({Reason::CdrFailed, "TIFF: " + rh.message});
-    if (++pages > kMaxPages) return bail({Reason::CdrFailed, "TIFF: more than " + std::to_string(kMaxPages) + " pages"});
+    if (++pages > kMaxPages)
+      return bail({Reason::CdrFailed, "TIFF: more than " + std::to_string(kMaxPages) + " pages"});
     if (auto f = ctx.deadline()) return bail(*f);
     std::uint32_t w = 0, h = 0;
     TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
@@ -148,14 +152,17 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
   std::set<std::string> seen;
   for (tdir_t i = 0; i < pages; ++i) {
     if (auto f = ctx.deadline()) return bail(*f, w);
-    if (i > 0 && !TIFFReadDirectory(t)) return bail({Reason::CdrFailed, "TIFF: directory " + std::to_string(i)}, w);
+    if (i > 0 && !TIFFReadDirectory(t))
+      return bail({Reason::CdrFailed, "TIFF: directory " + std::to_string(i)}, w);
     reportTags(t, seen, ctx);
     std::uint16_t orientation = ORIENTATION_TOPLEFT;
     TIFFGetFieldDefaulted(t, TIFFTAG_ORIENTATION, &orientation);
     char emsg[1024] = {};
-    if (!TIFFRGBAImageOK(t, emsg)) return bail({Reason::CdrFailed, std::string("TIFF: ") + emsg}, w);
+    if (!TIFFRGBAImageOK(t, emsg))
+      return bail({Reason::CdrFailed, std::string("TIFF: ") + emsg}, w);
     TIFFRGBAImage img;
-    if (!TIFFRGBAImageBegin(&img, t, 1, emsg)) return bail({Reason::CdrFailed, std::string("TIFF: ") + emsg}, w);
+    if (!TIFFRGBAImageBegin(&img, t, 1, emsg))
+      return bail({Reason::CdrFailed, std::string("TIFF: ") + emsg}, w);
     // Stored order (row 0 first); we apply the orientation ourselves, all eight of them
     // (TIFFRGBAImage itself only flips and would ignore the transposing ones).
     img.req_orientation = ORIENTATION_TOPLEFT;
@@ -171,14 +178,16 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
     int ok = TIFFRGBAImageGet(&img, raster.data(), W, H);
     TIFFRGBAImageEnd(&img);
     if (!ok || rh.error) {
-      return bail({Reason::CdrFailed, "TIFF: damaged page " + std::to_string(i) + " " + rh.message}, w);
+      return bail({Reason::CdrFailed, "TIFF: damaged page " + std::to_string(i) + " " + rh.message},
+                  w);
     }
     Raster r;
     r.width = W;
     r.height = H;
     r.channels = alpha ? 4 : 3;
     r.px.resize(static_cast<std::size_t>(pixelCount(W, H)) * static_cast<std::size_t>(r.channels));
-    for (std::size_t p = 0, o = 0; p < raster.size(); ++p, o += static_cast<std::size_t>(r.channels)) {
+    for (std::size_t p = 0, o = 0; p < raster.size();
+         ++p, o += static_cast<std::size_t>(r.channels)) {
       std::uint32_t v = raster[p];
       r.px[o] = static_cast<std::uint8_t>(TIFFGetR(v));
       r.px[o + 1] = static_cast<std::uint8_t>(TIFFGetG(v));
@@ -204,15 +213,18 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
     }
     if (pages > 1) {
       TIFFSetField(w, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
-      TIFFSetField(w, TIFFTAG_PAGENUMBER, static_cast<std::uint16_t>(i), static_cast<std::uint16_t>(pages));
+      TIFFSetField(w, TIFFTAG_PAGENUMBER, static_cast<std::uint16_t>(i),
+                   static_cast<std::uint16_t>(pages));
     }
     std::uint32_t icc_len = 0;
     void* icc = nullptr;
-    if (ctx.options.keep_icc && TIFFGetField(t, TIFFTAG_ICCPROFILE, &icc_len, &icc) && icc_len <= kMaxIcc) {
+    if (ctx.options.keep_icc && TIFFGetField(t, TIFFTAG_ICCPROFILE, &icc_len, &icc) &&
+        icc_len <= kMaxIcc) {
       TIFFSetField(w, TIFFTAG_ICCPROFILE, icc_len, icc);
     }
     // The horizontal predictor rewrites the row it is given: always hand libtiff a copy.
-    const std::size_t stride = static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
+    const std::size_t stride =
+        static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
     std::vector<std::uint8_t> scratch(stride);
     for (std::uint32_t y = 0; y < view.height(); ++y) {
       const std::uint8_t* row = view.row(y, scratch.data());
@@ -221,7 +233,8 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
         return bail({Reason::CdrFailed, "TIFF write: " + wh.message}, w);
       }
     }
-    if (!TIFFWriteDirectory(w) || wh.error) return bail({Reason::CdrFailed, "TIFF write: " + wh.message}, w);
+    if (!TIFFWriteDirectory(w) || wh.error)
+      return bail({Reason::CdrFailed, "TIFF write: " + wh.message}, w);
   }
   TIFFClose(w);
   TIFFClose(t);

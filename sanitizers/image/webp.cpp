@@ -2,13 +2,13 @@
 // lossy input is re-encoded lossy at jpeg_quality. Animations (libwebpdemux/libwebpmux) keep
 // every frame, its timing and the loop count. Dropped: EXIF, XMP, ICCP (WebP ICC is not
 // re-embedded, even with keep_icc), unknown chunks and anything after the RIFF size.
-#include <cstring>
-#include <memory>
-
 #include <webp/decode.h>
 #include <webp/demux.h>
 #include <webp/encode.h>
 #include <webp/mux.h>
+
+#include <cstring>
+#include <memory>
 
 #include "sanitizers/image/codec.h"
 #include "sanitizers/image/exif.h"
@@ -52,7 +52,7 @@ CodecResult rebuildAnimation(const WebPData& data, WebPDemuxer* dmux, Ctx& ctx) 
   dopt.color_mode = MODE_RGBA;
   dopt.use_threads = 0;
   std::unique_ptr<WebPAnimDecoder, void (*)(WebPAnimDecoder*)> dec(WebPAnimDecoderNew(&data, &dopt),
-                                                                    WebPAnimDecoderDelete);
+                                                                   WebPAnimDecoderDelete);
   if (!dec) return fail("WebP: cannot decode the animation");
   WebPAnimInfo info;
   if (!WebPAnimDecoderGetInfo(dec.get(), &info)) return fail("WebP: animation info");
@@ -61,7 +61,8 @@ CodecResult rebuildAnimation(const WebPData& data, WebPDemuxer* dmux, Ctx& ctx) 
   eopt.anim_params.loop_count = static_cast<int>(info.loop_count);
   eopt.anim_params.bgcolor = info.bgcolor;
   std::unique_ptr<WebPAnimEncoder, void (*)(WebPAnimEncoder*)> enc(
-      WebPAnimEncoderNew(static_cast<int>(info.canvas_width), static_cast<int>(info.canvas_height), &eopt),
+      WebPAnimEncoderNew(static_cast<int>(info.canvas_width), static_cast<int>(info.canvas_height),
+                         &eopt),
       WebPAnimEncoderDelete);
   if (!enc) return fail("WebP: cannot create the animation encoder");
   WebPConfig config;
@@ -87,7 +88,8 @@ CodecResult rebuildAnimation(const WebPData& data, WebPDemuxer* dmux, Ctx& ctx) 
   }
   WebPData out;
   WebPDataInit(&out);
-  if (!WebPAnimEncoderAdd(enc.get(), nullptr, prev, nullptr) || !WebPAnimEncoderAssemble(enc.get(), &out)) {
+  if (!WebPAnimEncoderAdd(enc.get(), nullptr, prev, nullptr) ||
+      !WebPAnimEncoderAssemble(enc.get(), &out)) {
     WebPDataClear(&out);
     return fail("WebP: assembling the animation failed");
   }
@@ -101,10 +103,12 @@ CodecResult rebuildAnimation(const WebPData& data, WebPDemuxer* dmux, Ctx& ctx) 
 }  // namespace
 
 CodecResult rebuildWebp(std::string_view in, Ctx& ctx) {
-  if (in.size() < 20 || in.substr(0, 4) != "RIFF" || in.substr(8, 4) != "WEBP") return fail("WebP: not a WebP file");
+  if (in.size() < 20 || in.substr(0, 4) != "RIFF" || in.substr(8, 4) != "WEBP")
+    return fail("WebP: not a WebP file");
   const auto* u = reinterpret_cast<const std::uint8_t*>(in.data());
   std::uint64_t riff = (std::uint64_t{u[4]} | std::uint64_t{u[5]} << 8 | std::uint64_t{u[6]} << 16 |
-                        std::uint64_t{u[7]} << 24) + 8;
+                        std::uint64_t{u[7]} << 24) +
+                       8;
   if (riff > in.size()) return fail("WebP: truncated (RIFF size beyond the end)");
   std::string_view body = in.substr(0, static_cast<std::size_t>(riff));
 
@@ -115,7 +119,8 @@ CodecResult rebuildWebp(std::string_view in, Ctx& ctx) {
   std::uint32_t cw = WebPDemuxGetI(dmux.get(), WEBP_FF_CANVAS_WIDTH);
   std::uint32_t ch = WebPDemuxGetI(dmux.get(), WEBP_FF_CANVAS_HEIGHT);
   std::uint32_t frames = WebPDemuxGetI(dmux.get(), WEBP_FF_FRAME_COUNT);
-  if (auto f = ctx.checkPixels(pixelCount(pixelCount(cw, ch), frames ? frames : 1))) return fail(*f);
+  if (auto f = ctx.checkPixels(pixelCount(pixelCount(cw, ch), frames ? frames : 1)))
+    return fail(*f);
 
   int orientation = 1;
   if (flags & EXIF_FLAG) {
@@ -139,7 +144,8 @@ CodecResult rebuildWebp(std::string_view in, Ctx& ctx) {
     return rebuildAnimation(data, dmux.get(), ctx);
   }
   WebPBitstreamFeatures feat;
-  if (WebPGetFeatures(data.bytes, data.size, &feat) != VP8_STATUS_OK) return fail("WebP: bad bitstream");
+  if (WebPGetFeatures(data.bytes, data.size, &feat) != VP8_STATUS_OK)
+    return fail("WebP: bad bitstream");
   Raster r;
   r.width = static_cast<std::uint32_t>(feat.width);
   r.height = static_cast<std::uint32_t>(feat.height);

@@ -4,16 +4,12 @@
 // check the outputs independently of the sanitizer's code paths.
 #pragma once
 
-#include <cstdint>
+// clang-format off
+#include <cstddef>  // jpeglib.h needs size_t and FILE declared before it
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-#include <gif_lib.h>
 #include <jpeglib.h>
+// clang-format on
+#include <gif_lib.h>
 #include <png.h>
 #include <tiffio.h>
 #include <webp/decode.h>
@@ -21,6 +17,14 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 #include <zlib.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace imgfix {
 
@@ -62,14 +66,15 @@ inline std::string exifBlock(int orientation, bool gps) {
   std::string s("II*\0", 4);
   put32le(s, 8);
   put16le(s, static_cast<std::uint32_t>(n));
-  auto entry = [&](std::uint16_t tag, std::uint16_t type, std::uint32_t count, std::uint32_t value) {
+  auto entry = [&](std::uint16_t tag, std::uint16_t type, std::uint32_t count,
+                   std::uint32_t value) {
     put16le(s, tag);
     put16le(s, type);
     put32le(s, count);
     put32le(s, value);
   };
-  entry(0x010f, 2, 8, make_off);   // Make "MugaiCam"
-  entry(0x0110, 2, 12, model_off); // Model "SecretModel"
+  entry(0x010f, 2, 8, make_off);    // Make "MugaiCam"
+  entry(0x0110, 2, 12, model_off);  // Model "SecretModel"
   entry(0x0112, 3, 1, static_cast<std::uint32_t>(orientation));
   if (gps) entry(0x8825, 4, 1, gps_off);
   put32le(s, 0);
@@ -78,8 +83,14 @@ inline std::string exifBlock(int orientation, bool gps) {
   if (gps) {
     std::uint32_t rat_off = gps_off + 2 + 2 * 12 + 4;
     put16le(s, 2);
-    put16le(s, 1); put16le(s, 2); put32le(s, 2); s += std::string("N\0\0\0", 4);  // GPSLatitudeRef
-    put16le(s, 2); put16le(s, 5); put32le(s, 3); put32le(s, rat_off);            // GPSLatitude
+    put16le(s, 1);
+    put16le(s, 2);
+    put32le(s, 2);
+    s += std::string("N\0\0\0", 4);  // GPSLatitudeRef
+    put16le(s, 2);
+    put16le(s, 5);
+    put32le(s, 3);
+    put32le(s, rat_off);  // GPSLatitude
     put32le(s, 0);
     for (std::uint32_t v : {35u, 1u, 41u, 1u, 22u, 1u}) put32le(s, v);
   }
@@ -88,7 +99,8 @@ inline std::string exifBlock(int orientation, bool gps) {
 
 inline std::string xmpPacket() {
   return "<?xpacket begin='\xef\xbb\xbf' id='W5M0MpCehiHzreSzNTczkc9d'?>"
-         "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+         "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+         "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
          "<rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
          "<dc:creator><rdf:Seq><rdf:li>Secret Author</rdf:li></rdf:Seq></dc:creator>"
          "</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end='w'?>";
@@ -96,21 +108,49 @@ inline std::string xmpPacket() {
 
 /// A stored (uncompressed) zip with one member.
 inline std::string storedZip(const std::string& name, const std::string& data) {
-  std::uint32_t crc = static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()),
-                                                       static_cast<uInt>(data.size())));
+  std::uint32_t crc = static_cast<std::uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
   std::string z;
-  put32le(z, 0x04034b50); put16le(z, 10); put16le(z, 0); put16le(z, 0); put16le(z, 0); put16le(z, 0);
-  put32le(z, crc); put32le(z, data.size()); put32le(z, data.size());
-  put16le(z, name.size()); put16le(z, 0);
+  put32le(z, 0x04034b50);
+  put16le(z, 10);
+  put16le(z, 0);
+  put16le(z, 0);
+  put16le(z, 0);
+  put16le(z, 0);
+  put32le(z, crc);
+  put32le(z, data.size());
+  put32le(z, data.size());
+  put16le(z, name.size());
+  put16le(z, 0);
   z += name + data;
   std::uint32_t cd = z.size();
-  put32le(z, 0x02014b50); put16le(z, 20); put16le(z, 10); put16le(z, 0); put16le(z, 0); put16le(z, 0);
-  put16le(z, 0); put32le(z, crc); put32le(z, data.size()); put32le(z, data.size());
-  put16le(z, name.size()); put16le(z, 0); put16le(z, 0); put16le(z, 0); put16le(z, 0); put32le(z, 0); put32le(z, 0);
+  put32le(z, 0x02014b50);
+  put16le(z, 20);
+  put16le(z, 10);
+  put16le(z, 0);
+  put16le(z, 0);
+  put16le(z, 0);
+  put16le(z, 0);
+  put32le(z, crc);
+  put32le(z, data.size());
+  put32le(z, data.size());
+  put16le(z, name.size());
+  put16le(z, 0);
+  put16le(z, 0);
+  put16le(z, 0);
+  put16le(z, 0);
+  put32le(z, 0);
+  put32le(z, 0);
   z += name;
   std::uint32_t cd_size = z.size() - cd;
-  put32le(z, 0x06054b50); put16le(z, 0); put16le(z, 0); put16le(z, 1); put16le(z, 1);
-  put32le(z, cd_size); put32le(z, cd); put16le(z, 0);
+  put32le(z, 0x06054b50);
+  put16le(z, 0);
+  put16le(z, 0);
+  put16le(z, 1);
+  put16le(z, 1);
+  put32le(z, cd_size);
+  put32le(z, cd);
+  put16le(z, 0);
   return z;
 }
 
@@ -177,7 +217,8 @@ inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality
   c.write_JFIF_header = m.exif.empty() ? TRUE : FALSE;
   jpeg_start_compress(&c, TRUE);
   if (!m.icc.empty()) {
-    jpeg_write_icc_profile(&c, reinterpret_cast<const JOCTET*>(m.icc.data()), static_cast<unsigned>(m.icc.size()));
+    jpeg_write_icc_profile(&c, reinterpret_cast<const JOCTET*>(m.icc.data()),
+                           static_cast<unsigned>(m.icc.size()));
   }
   if (!m.exif.empty()) {
     std::string a = std::string("Exif\0\0", 6) + m.exif;
@@ -188,10 +229,12 @@ inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality
     jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(a.data()), a.size());
   }
   if (!m.iptc.empty()) {
-    jpeg_write_marker(&c, JPEG_APP0 + 13, reinterpret_cast<const JOCTET*>(m.iptc.data()), m.iptc.size());
+    jpeg_write_marker(&c, JPEG_APP0 + 13, reinterpret_cast<const JOCTET*>(m.iptc.data()),
+                      m.iptc.size());
   }
   if (!m.comment.empty()) {
-    jpeg_write_marker(&c, JPEG_COM, reinterpret_cast<const JOCTET*>(m.comment.data()), m.comment.size());
+    jpeg_write_marker(&c, JPEG_COM, reinterpret_cast<const JOCTET*>(m.comment.data()),
+                      m.comment.size());
   }
   auto px = pattern(w, h);
   while (c.next_scanline < c.image_height) {
@@ -208,7 +251,9 @@ inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality
 struct Decoded {
   int width = 0, height = 0, channels = 0;
   std::vector<std::uint8_t> px;
-  const std::uint8_t* at(int x, int y) const { return &px[(static_cast<std::size_t>(y) * width + x) * channels]; }
+  const std::uint8_t* at(int x, int y) const {
+    return &px[(static_cast<std::size_t>(y) * width + x) * channels];
+  }
 };
 
 /// libjpeg's own decode of `data` as RGB (throws on error).
@@ -250,8 +295,9 @@ struct PngText {
 };
 
 /// A PNG written by libpng with the given colour type/bit depth, text chunks and an eXIf block.
-inline std::string makePng(int w, int h, int color_type, int bit_depth, const std::vector<PngText>& texts = {},
-                           const std::string& exif = {}, bool with_trns = false, const std::string& icc = {}) {
+inline std::string makePng(int w, int h, int color_type, int bit_depth,
+                           const std::vector<PngText>& texts = {}, const std::string& exif = {},
+                           bool with_trns = false, const std::string& icc = {}) {
   std::string out;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png_create_info_struct(png);
@@ -265,18 +311,21 @@ inline std::string makePng(int w, int h, int color_type, int bit_depth, const st
         static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<char*>(d), n);
       },
       [](png_structp) {});
-  png_set_IHDR(png, info, w, h, bit_depth, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, w, h, bit_depth, color_type, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   std::vector<png_color> pal(16);
-  for (int i = 0; i < 16; ++i) pal[i] = {static_cast<png_byte>(i * 16), static_cast<png_byte>(255 - i * 16), 7};
+  for (int i = 0; i < 16; ++i)
+    pal[i] = {static_cast<png_byte>(i * 16), static_cast<png_byte>(255 - i * 16), 7};
   if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_PLTE(png, info, pal.data(), 16);
   png_byte trans[16];
   for (int i = 0; i < 16; ++i) trans[i] = static_cast<png_byte>(i * 17);
-  if (with_trns && color_type == PNG_COLOR_TYPE_PALETTE) png_set_tRNS(png, info, trans, 16, nullptr);
+  if (with_trns && color_type == PNG_COLOR_TYPE_PALETTE)
+    png_set_tRNS(png, info, trans, 16, nullptr);
   if (icc.empty()) {
     png_set_gAMA(png, info, 1.0 / 2.2);
   } else {
-    png_set_iCCP(png, info, "test", 0, reinterpret_cast<png_const_bytep>(icc.data()), static_cast<png_uint_32>(icc.size()));
+    png_set_iCCP(png, info, "test", 0, reinterpret_cast<png_const_bytep>(icc.data()),
+                 static_cast<png_uint_32>(icc.size()));
   }
   std::vector<png_text> t(texts.size());
   for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -288,13 +337,16 @@ inline std::string makePng(int w, int h, int color_type, int bit_depth, const st
     t[i].itxt_length = texts[i].text.size();
   }
   if (!t.empty()) png_set_text(png, info, t.data(), static_cast<int>(t.size()));
-  if (!exif.empty()) png_set_eXIf_1(png, info, exif.size(), reinterpret_cast<png_bytep>(const_cast<char*>(exif.data())));
+  if (!exif.empty())
+    png_set_eXIf_1(png, info, exif.size(),
+                   reinterpret_cast<png_bytep>(const_cast<char*>(exif.data())));
   png_write_info(png, info);
   int channels = png_get_channels(png, info);
   std::size_t row_bytes = png_get_rowbytes(png, info);
   std::vector<std::uint8_t> row(row_bytes);
   for (int y = 0; y < h; ++y) {
-    for (std::size_t i = 0; i < row_bytes; ++i) row[i] = static_cast<std::uint8_t>((i * 7 + y * 13) & 0xff);
+    for (std::size_t i = 0; i < row_bytes; ++i)
+      row[i] = static_cast<std::uint8_t>((i * 7 + y * 13) & 0xff);
     if (color_type == PNG_COLOR_TYPE_PALETTE && bit_depth == 8) {
       for (auto& b : row) b &= 0x0f;
     }
@@ -311,12 +363,13 @@ inline std::string makePng(int w, int h, int color_type, int bit_depth, const st
 inline std::string makeGif(int w, int h, int frames, const std::string& comment) {
   std::string out;
   int err = 0;
-  GifFileType* g = EGifOpen(&out,
-                            [](GifFileType* f, const GifByteType* b, int n) {
-                              static_cast<std::string*>(f->UserData)->append(reinterpret_cast<const char*>(b), n);
-                              return n;
-                            },
-                            &err);
+  GifFileType* g = EGifOpen(
+      &out,
+      [](GifFileType* f, const GifByteType* b, int n) {
+        static_cast<std::string*>(f->UserData)->append(reinterpret_cast<const char*>(b), n);
+        return n;
+      },
+      &err);
   GifColorType colors[4] = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
   ColorMapObject* map = GifMakeMapObject(4, colors);
   EGifSetGifVersion(g, true);
@@ -331,7 +384,8 @@ inline std::string makeGif(int w, int h, int frames, const std::string& comment)
   std::vector<GifPixelType> line(static_cast<std::size_t>(w));
   for (int f = 0; f < frames; ++f) {
     int delay = 10 * (f + 1);
-    GifByteType gcb[4] = {0x08, static_cast<GifByteType>(delay & 0xff), static_cast<GifByteType>(delay >> 8), 0};
+    GifByteType gcb[4] = {0x08, static_cast<GifByteType>(delay & 0xff),
+                          static_cast<GifByteType>(delay >> 8), 0};
     EGifPutExtension(g, GRAPHICS_EXT_FUNC_CODE, 4, gcb);
     EGifPutImageDesc(g, 0, 0, w, h, false, nullptr);
     for (int y = 0; y < h; ++y) {
@@ -356,15 +410,16 @@ inline GifInfo readGif(const std::string& data) {
     std::size_t pos;
   } in{&data, 0};
   int err = 0;
-  GifFileType* g = DGifOpen(&in,
-                            [](GifFileType* f, GifByteType* b, int n) {
-                              auto* s = static_cast<In*>(f->UserData);
-                              std::size_t k = std::min<std::size_t>(n, s->d->size() - s->pos);
-                              std::memcpy(b, s->d->data() + s->pos, k);
-                              s->pos += k;
-                              return static_cast<int>(k);
-                            },
-                            &err);
+  GifFileType* g = DGifOpen(
+      &in,
+      [](GifFileType* f, GifByteType* b, int n) {
+        auto* s = static_cast<In*>(f->UserData);
+        std::size_t k = std::min<std::size_t>(n, s->d->size() - s->pos);
+        std::memcpy(b, s->d->data() + s->pos, k);
+        s->pos += k;
+        return static_cast<int>(k);
+      },
+      &err);
   GifInfo r;
   if (!g) return r;
   if (DGifSlurp(g) != GIF_OK) {
@@ -451,16 +506,21 @@ inline TIFF* openTiffMem(TiffMem& m, const char* mode) {
       },
       [](thandle_t h, toff_t off, int whence) -> toff_t {
         auto* m = static_cast<TiffMem*>(h);
-        if (whence == SEEK_SET) m->pos = off;
-        else if (whence == SEEK_CUR) m->pos += off;
-        else m->pos = m->data.size() + off;
+        if (whence == SEEK_SET)
+          m->pos = off;
+        else if (whence == SEEK_CUR)
+          m->pos += off;
+        else
+          m->pos = m->data.size() + off;
         return m->pos;
       },
-      [](thandle_t) { return 0; }, [](thandle_t h) -> toff_t { return static_cast<TiffMem*>(h)->data.size(); },
+      [](thandle_t) { return 0; },
+      [](thandle_t h) -> toff_t { return static_cast<TiffMem*>(h)->data.size(); },
       [](thandle_t, tdata_t*, toff_t*) { return 0; }, [](thandle_t, tdata_t, toff_t) {});
 }
 
-/// A TIFF with `pages` RGB pages (LZW), each w x h, with description/make/XMP tags and `orientation`.
+/// A TIFF with `pages` RGB pages (LZW), each w x h, with description/make/XMP tags and
+/// `orientation`.
 inline std::string makeTiff(int w, int h, int pages, int orientation = 1) {
   TiffMem m;
   TIFF* t = openTiffMem(m, "w");
@@ -481,7 +541,8 @@ inline std::string makeTiff(int w, int h, int pages, int orientation = 1) {
     TIFFSetField(t, TIFFTAG_MODEL, "SecretModel");
     TIFFSetField(t, TIFFTAG_ARTIST, "Secret Author");
     TIFFSetField(t, TIFFTAG_XMLPACKET, static_cast<std::uint32_t>(xmp.size()), xmp.data());
-    for (int y = 0; y < h; ++y) TIFFWriteScanline(t, &px[static_cast<std::size_t>(y) * w * 3], y, 0);
+    for (int y = 0; y < h; ++y)
+      TIFFWriteScanline(t, &px[static_cast<std::size_t>(y) * w * 3], y, 0);
     TIFFWriteDirectory(t);
   }
   TIFFClose(t);
@@ -498,7 +559,8 @@ inline int tiffPages(const std::string& data) {
 }
 
 /// A still WebP (lossless or lossy) with EXIF and XMP chunks added through libwebpmux.
-inline std::string makeWebp(int w, int h, bool lossless, const std::string& exif, const std::string& xmp) {
+inline std::string makeWebp(int w, int h, bool lossless, const std::string& exif,
+                            const std::string& xmp) {
   auto px = pattern(w, h, 4);
   std::uint8_t* enc = nullptr;
   std::size_t n = lossless ? WebPEncodeLosslessRGBA(px.data(), w, h, w * 4, &enc)
@@ -584,22 +646,26 @@ inline std::string pngHeaderOnly(std::uint32_t w, std::uint32_t h) {
   ihdr += std::string("\x08\x02\x00\x00\x00", 5);
   put32be(s, 13);
   s += ihdr;
-  put32be(s, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(ihdr.data()), ihdr.size())));
+  put32be(s, static_cast<std::uint32_t>(
+                 crc32(0, reinterpret_cast<const Bytef*>(ihdr.data()), ihdr.size())));
   std::string idat = "IDAT";
   std::string z(64, '\0');
   uLongf zl = z.size();
   std::string raw(16, '\0');
-  compress(reinterpret_cast<Bytef*>(z.data()), &zl, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
+  compress(reinterpret_cast<Bytef*>(z.data()), &zl, reinterpret_cast<const Bytef*>(raw.data()),
+           raw.size());
   idat += z.substr(0, zl);
   put32be(s, static_cast<std::uint32_t>(zl));
   s += idat;
-  put32be(s, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(idat.data()), idat.size())));
+  put32be(s, static_cast<std::uint32_t>(
+                 crc32(0, reinterpret_cast<const Bytef*>(idat.data()), idat.size())));
   return s;
 }
 
 /// A baseline JPEG header (SOI, DQT, SOF0, DHT-less) claiming w x h: enough for jpeg_read_header
 /// to report the size, nothing to decode.
-inline std::string jpegWithSize(int real_w, int real_h, std::uint16_t claim_w, std::uint16_t claim_h) {
+inline std::string jpegWithSize(int real_w, int real_h, std::uint16_t claim_w,
+                                std::uint16_t claim_h) {
   std::string j = makeJpeg(real_w, real_h);
   // Patch the SOF0 frame size.
   for (std::size_t i = 2; i + 9 < j.size(); ++i) {

@@ -2,18 +2,18 @@
 // zip, text chunks, animated GIF with a comment, BMP, multi-page TIFF, WebP, pixel bombs,
 // truncations), checked with independent tools: exiftool -j, file, unzip, and the libraries'
 // own decoders. The corpus test runs every image of /work/shared/corpus/images.
-#include <catch2/catch.hpp>
+#include "sanitizers/image/image.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 
 #include "image_fixtures.h"
-#include "sanitizers/image/image.h"
 #include "support/test_support.h"
 #include "support/tools.h"
 
@@ -79,10 +79,11 @@ std::vector<std::string> privateTags(const std::map<std::string, std::string>& t
   };
   for (const auto& [k, v] : tags) {
     std::string group = k.substr(0, k.find(':'));
-    if (k.find("GPS") != std::string::npos || group == "XMP" || group == "IPTC" || group == "MakerNotes" ||
-        group == "Photoshop" || ends(k, ":Make") || ends(k, ":Model") || ends(k, "SerialNumber") ||
-        ends(k, ":Comment") || ends(k, ":Artist") || ends(k, ":ImageDescription") || ends(k, ":Creator") ||
-        ends(k, ":Author") || ends(k, ":Copyright")) {
+    if (k.find("GPS") != std::string::npos || group == "XMP" || group == "IPTC" ||
+        group == "MakerNotes" || group == "Photoshop" || ends(k, ":Make") || ends(k, ":Model") ||
+        ends(k, "SerialNumber") || ends(k, ":Comment") || ends(k, ":Artist") ||
+        ends(k, ":ImageDescription") || ends(k, ":Creator") || ends(k, ":Author") ||
+        ends(k, ":Copyright")) {
       bad.push_back(k + "=" + v);
     }
   }
@@ -91,7 +92,8 @@ std::vector<std::string> privateTags(const std::map<std::string, std::string>& t
 
 std::string tag(const std::map<std::string, std::string>& tags, const std::string& suffix) {
   for (const auto& [k, v] : tags) {
-    if (k.size() > suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+    if (k.size() > suffix.size() &&
+        k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0 &&
         k[k.size() - suffix.size() - 1] == ':') {
       return v;
     }
@@ -107,8 +109,8 @@ std::string mimeOf(const fs::path& file) {
 }
 
 /// Writes `data` into `dir/name`, checks file's type, and that exiftool sees no private tag.
-std::map<std::string, std::string> checkOutput(const mt::TempDir& dir, const std::string& name, const std::string& data,
-                                               const std::string& mime) {
+std::map<std::string, std::string> checkOutput(const mt::TempDir& dir, const std::string& name,
+                                               const std::string& data, const std::string& mime) {
   fs::path p = dir.path() / name;
   mt::writeFile(p, data);
   if (!mt::toolMissing("file")) REQUIRE(mimeOf(p) == mime);
@@ -136,7 +138,8 @@ imgfix::JpegMarkers hostileMarkers() {
 
 }  // namespace
 
-TEST_CASE("image: JPEG with GPS EXIF, XMP, IPTC, a comment, orientation 6 and an appended zip", "[image]") {
+TEST_CASE("image: JPEG with GPS EXIF, XMP, IPTC, a comment, orientation 6 and an appended zip",
+          "[image]") {
   std::string zip = imgfix::storedZip("payload.txt", "this must not survive");
   std::string jpeg = imgfix::makeJpeg(64, 32, hostileMarkers()) + zip;
   mt::TempDir dir;
@@ -192,13 +195,15 @@ TEST_CASE("image: JPEG with GPS EXIF, XMP, IPTC, a comment, orientation 6 and an
   REQUIRE(d.at(1, 1)[0] < 200);
 }
 
-TEST_CASE("image: every EXIF orientation lands the top-left block where a viewer shows it", "[image]") {
+TEST_CASE("image: every EXIF orientation lands the top-left block where a viewer shows it",
+          "[image]") {
   // Where the stored top-left (red) block appears after orientation o, for a 64x32 image.
   struct Case {
     int o, w, h, x, y;
   };
-  for (Case c : {Case{1, 64, 32, 1, 1}, Case{2, 64, 32, 62, 1}, Case{3, 64, 32, 62, 30}, Case{4, 64, 32, 1, 30},
-                 Case{5, 32, 64, 1, 1}, Case{6, 32, 64, 30, 1}, Case{7, 32, 64, 30, 62}, Case{8, 32, 64, 1, 62}}) {
+  for (Case c : {Case{1, 64, 32, 1, 1}, Case{2, 64, 32, 62, 1}, Case{3, 64, 32, 62, 30},
+                 Case{4, 64, 32, 1, 30}, Case{5, 32, 64, 1, 1}, Case{6, 32, 64, 30, 1},
+                 Case{7, 32, 64, 30, 62}, Case{8, 32, 64, 1, 62}}) {
     imgfix::JpegMarkers m;
     m.exif = imgfix::exifBlock(c.o, false);
     Outcome o = run(imgfix::makeJpeg(64, 32, m));
@@ -234,7 +239,8 @@ TEST_CASE("image: a rebuilt image rebuilds again with nothing to remove", "[imag
   REQUIRE(a.height == b.height);
 }
 
-TEST_CASE("image: PNG text, iTXt XMP and eXIf GPS chunks are dropped, bit depth and alpha kept", "[image]") {
+TEST_CASE("image: PNG text, iTXt XMP and eXIf GPS chunks are dropped, bit depth and alpha kept",
+          "[image]") {
   mt::TempDir dir;
   std::vector<imgfix::PngText> texts = {
       {"Comment", "secret comment", PNG_TEXT_COMPRESSION_NONE},
@@ -339,7 +345,8 @@ TEST_CASE("image: BMP becomes PNG under a .png name", "[image]") {
   rebuilt(run(out, "scan.png"));
 }
 
-TEST_CASE("image: multi-page TIFF keeps its pages, loses XMP/description/make, orientation applied", "[image]") {
+TEST_CASE("image: multi-page TIFF keeps its pages, loses XMP/description/make, orientation applied",
+          "[image]") {
   std::string tiff = imgfix::makeTiff(24, 16, 3, 6);
   mt::TempDir dir;
   if (!mt::toolMissing("exiftool")) {
@@ -364,7 +371,8 @@ TEST_CASE("image: multi-page TIFF keeps its pages, loses XMP/description/make, o
 TEST_CASE("image: WebP loses EXIF and XMP, lossless stays lossless, lossy stays lossy", "[image]") {
   for (bool lossless : {true, false}) {
     INFO("lossless " << lossless);
-    std::string webp = imgfix::makeWebp(30, 20, lossless, imgfix::exifBlock(1, true), imgfix::xmpPacket());
+    std::string webp =
+        imgfix::makeWebp(30, 20, lossless, imgfix::exifBlock(1, true), imgfix::xmpPacket());
     Outcome o = run(webp + "tail", "p.webp");
     const std::string& out = rebuilt(o);
     INFO(findingsText(o));
@@ -372,7 +380,8 @@ TEST_CASE("image: WebP loses EXIF and XMP, lossless stays lossless, lossy stays 
     REQUIRE(hasFinding(o, "removed", "XMP"));
     REQUIRE(hasFinding(o, "removed", "trailing data 4 bytes"));
     WebPBitstreamFeatures f;
-    REQUIRE(WebPGetFeatures(reinterpret_cast<const std::uint8_t*>(out.data()), out.size(), &f) == VP8_STATUS_OK);
+    REQUIRE(WebPGetFeatures(reinterpret_cast<const std::uint8_t*>(out.data()), out.size(), &f) ==
+            VP8_STATUS_OK);
     REQUIRE(f.format == (lossless ? 2 : 1));
     REQUIRE(f.width == 30);
     REQUIRE(f.height == 20);
@@ -382,7 +391,8 @@ TEST_CASE("image: WebP loses EXIF and XMP, lossless stays lossless, lossy stays 
   }
 }
 
-TEST_CASE("image: animated WebP keeps its frames, timing and loop, lossless stays lossless", "[image]") {
+TEST_CASE("image: animated WebP keeps its frames, timing and loop, lossless stays lossless",
+          "[image]") {
   std::string webp = imgfix::makeAnimatedWebp(24, 16, 3, true);
   REQUIRE(imgfix::webpFrameEnds(webp) == std::vector<int>{100, 300, 600});
   Outcome o = run(webp, "a.webp");
@@ -456,9 +466,13 @@ TEST_CASE("image: pixel bombs are refused from the header, before any allocation
   REQUIRE(run(imgfix::makeTiff(10, 10, 2), "a.tif", {}, 250).reason == Reason::CdrRebuilt);
   // BMP and WebP headers.
   std::string bmp = imgfix::makeBmp(4, 4);
-  bmp[18] = 0; bmp[19] = 0; bmp[20] = 0; bmp[21] = 0x10;  // width 0x10000000
+  bmp[18] = 0;
+  bmp[19] = 0;
+  bmp[20] = 0;
+  bmp[21] = 0x10;  // width 0x10000000
   REQUIRE(run(bmp, "a.bmp").reason == Reason::LimitImagePixels);
-  REQUIRE(run(imgfix::makeWebp(30, 20, true, {}, {}), "a.webp", {}, 599).reason == Reason::LimitImagePixels);
+  REQUIRE(run(imgfix::makeWebp(30, 20, true, {}, {}), "a.webp", {}, 599).reason ==
+          Reason::LimitImagePixels);
 }
 
 TEST_CASE("image: truncated and corrupt files fail closed with cdr.failed", "[image]") {
@@ -500,7 +514,8 @@ TEST_CASE("image: truncated and corrupt files fail closed with cdr.failed", "[im
   REQUIRE(run("", "x.jpg").reason == Reason::CdrFailed);
 }
 
-TEST_CASE("image: every corpus image: no crash, no private metadata out, output decodes again", "[image][corpus]") {
+TEST_CASE("image: every corpus image: no crash, no private metadata out, output decodes again",
+          "[image][corpus]") {
   auto corpus = MUGAI_REQUIRE_CORPUS();
   if (!corpus) return;
   fs::path dir = *corpus / "images";
@@ -531,7 +546,8 @@ TEST_CASE("image: every corpus image: no crash, no private metadata out, output 
     Outcome again = run(bytes, f.filename().string());
     INFO(again.detail);
     REQUIRE(again.reason == Reason::CdrRebuilt);
-    mt::writeFile(out.path() / (std::to_string(rebuilt_count) + "_" + f.filename().string()), bytes);
+    mt::writeFile(out.path() / (std::to_string(rebuilt_count) + "_" + f.filename().string()),
+                  bytes);
   }
   for (const auto& [n, why] : refused_why) WARN("refused " << n << ": " << why);
   WARN("corpus images: " << rebuilt_count << " rebuilt, " << refused << " refused");
@@ -539,16 +555,36 @@ TEST_CASE("image: every corpus image: no crash, no private metadata out, output 
   if (mt::toolMissing("exiftool")) return;
   // Only the tags that must not survive are asked for (keeps binary values out of the JSON).
   auto query = [](const fs::path& where) {
-    auto r = mt::runTool({"exiftool", "-q", "-r", "-j", "-G0", "-a", "-n", "-GPS*", "-XMP:all", "-IPTC:all",
-                          "-MakerNotes:all", "-Photoshop:all", "-Make", "-Model", "-*Serial*", "-Comment", "-Artist",
-                          "-ImageDescription", "-Creator", "-Copyright", "-Author", where.string()});
+    auto r = mt::runTool({"exiftool",
+                          "-q",
+                          "-r",
+                          "-j",
+                          "-G0",
+                          "-a",
+                          "-n",
+                          "-GPS*",
+                          "-XMP:all",
+                          "-IPTC:all",
+                          "-MakerNotes:all",
+                          "-Photoshop:all",
+                          "-Make",
+                          "-Model",
+                          "-*Serial*",
+                          "-Comment",
+                          "-Artist",
+                          "-ImageDescription",
+                          "-Creator",
+                          "-Copyright",
+                          "-Author",
+                          where.string()});
     INFO(r.output.substr(r.output.size() > 600 ? r.output.size() - 600 : 0));
     Poco::JSON::Parser parser;
     auto arr = parser.parse(r.output).extract<Poco::JSON::Array::Ptr>();
     std::vector<std::map<std::string, std::string>> files;
     for (std::size_t i = 0; i < arr->size(); ++i) {
       std::map<std::string, std::string> tags;
-      for (const auto& [k, v] : *arr->getObject(static_cast<unsigned>(i))) tags[k] = v.isEmpty() ? "" : v.toString();
+      for (const auto& [k, v] : *arr->getObject(static_cast<unsigned>(i)))
+        tags[k] = v.isEmpty() ? "" : v.toString();
       files.push_back(std::move(tags));
     }
     return files;
@@ -556,7 +592,8 @@ TEST_CASE("image: every corpus image: no crash, no private metadata out, output 
   // The checker sees what the inputs carry (else the check below would prove nothing).
   int inputs_with_private = 0;
   for (auto& tags : query(dir)) inputs_with_private += privateTags(tags).empty() ? 0 : 1;
-  WARN("corpus inputs with GPS/XMP/IPTC/maker notes/comments per exiftool: " << inputs_with_private);
+  WARN(
+      "corpus inputs with GPS/XMP/IPTC/maker notes/comments per exiftool: " << inputs_with_private);
   REQUIRE(inputs_with_private >= 30);
   auto outputs = query(out.path());
   REQUIRE(static_cast<int>(outputs.size()) == rebuilt_count);
