@@ -200,7 +200,8 @@ inline std::string iccProfile() {
   return p;
 }
 
-inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality = 90) {
+inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality = 90,
+                            bool progressive = false, bool cmyk = false) {
   jpeg_compress_struct c;
   jpeg_error_mgr err;
   c.err = jpeg_std_error(&err);
@@ -210,10 +211,11 @@ inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality
   jpeg_mem_dest(&c, &buf, &size);
   c.image_width = static_cast<JDIMENSION>(w);
   c.image_height = static_cast<JDIMENSION>(h);
-  c.input_components = 3;
-  c.in_color_space = JCS_RGB;
+  c.input_components = cmyk ? 4 : 3;
+  c.in_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   jpeg_set_defaults(&c);
   jpeg_set_quality(&c, quality, TRUE);
+  if (progressive) jpeg_simple_progression(&c);
   c.write_JFIF_header = m.exif.empty() ? TRUE : FALSE;
   jpeg_start_compress(&c, TRUE);
   if (!m.icc.empty()) {
@@ -236,9 +238,9 @@ inline std::string makeJpeg(int w, int h, const JpegMarkers& m = {}, int quality
     jpeg_write_marker(&c, JPEG_COM, reinterpret_cast<const JOCTET*>(m.comment.data()),
                       m.comment.size());
   }
-  auto px = pattern(w, h);
+  auto px = pattern(w, h, cmyk ? 4 : 3);
   while (c.next_scanline < c.image_height) {
-    JSAMPROW row = &px[c.next_scanline * static_cast<std::size_t>(w) * 3];
+    JSAMPROW row = &px[c.next_scanline * static_cast<std::size_t>(w) * (cmyk ? 4 : 3)];
     jpeg_write_scanlines(&c, &row, 1);
   }
   jpeg_finish_compress(&c);

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "image_fixtures.h"
+#include "sanitizers/image/exif.h"
 #include "support/test_support.h"
 #include "support/tools.h"
 
@@ -216,6 +217,50 @@ TEST_CASE("image: every EXIF orientation lands the top-left block where a viewer
     REQUIRE(hasFinding(o, "removed", "EXIF"));
     REQUIRE(hasFinding(o, "applied", "orientation " + std::to_string(c.o)) == (c.o != 1));
   }
+}
+
+TEST_CASE("image: progressive and CMYK JPEGs are rebuilt (and turned)", "[image]") {
+  imgfix::JpegMarkers m;
+  m.exif = imgfix::exifBlock(8, true);
+  Outcome prog = run(imgfix::makeJpeg(64, 32, m, 90, true));
+  auto d = imgfix::decodeJpeg(rebuilt(prog));
+  REQUIRE(d.width == 32);
+  REQUIRE(d.height == 64);
+  REQUIRE(d.at(1, 62)[0] > 200);  // orientation 8: the top-left block is now bottom-left
+  REQUIRE(hasFinding(prog, "applied", "orientation 8"));
+  Outcome cmyk = run(imgfix::makeJpeg(40, 24, {}, 90, false, true));
+  mt::TempDir dir;
+  auto tags = checkOutput(dir, "cmyk.jpg", rebuilt(cmyk), "image/jpeg");
+  if (!tags.empty()) {
+    REQUIRE(tag(tags, "ColorComponents") == "4");
+    REQUIRE(tag(tags, "ImageWidth") == "40");
+  }
+}
+
+TEST_CASE("image: the EXIF reader survives every truncation and random damage", "[image]") {
+  std::string block = imgfix::exifBlock(6, true);
+  for (std::size_t n = 0; n <= block.size(); ++n) {
+    img::ExifSummary s = img::readExif(std::string_view(block).substr(0, n));
+    REQUIRE((s.orientation == 1 || s.orientation == 6));
+  }
+  REQUIRE(img::readExif(block).orientation == 6);
+  REQUIRE(img::readExif(block).gps);
+  std::uint32_t x = 1;
+  for (int i = 0; i < 5000; ++i) {
+    std::string b = block;
+    for (int k = 0; k < 4; ++k) {
+      x = x * 1103515245u + 12345u;
+      b[(x >> 8) % b.size()] = static_cast<char>(x >> 24);
+    }
+    img::ExifSummary s = img::readExif(b);
+    REQUIRE(s.orientation >= 1);
+    REQUIRE(s.orientation <= 8);
+  }
+  // Offsets far beyond the block, and an IFD claiming 65535 entries.
+  std::string huge("II*\0\xff\xff\xff\x7f", 8);
+  REQUIRE_FALSE(img::readExif(huge).valid);
+  std::string many("II*\0\x08\0\0\0\xff\xff", 10);
+  REQUIRE_FALSE(img::readExif(many).valid);
 }
 
 TEST_CASE("image: jpeg_quality changes the output size and keep_icc is honoured", "[image]") {
