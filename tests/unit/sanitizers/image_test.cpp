@@ -372,6 +372,24 @@ TEST_CASE("image: animated GIF keeps frames, delays and loop, loses its comment"
   }
 }
 
+TEST_CASE("image: a GIF frame larger than its screen is rebuilt or refused, never passed",
+          "[image]") {
+  std::string gif = imgfix::makeGif(20, 10, 2, "");
+  // Shrink the logical screen to 8x4: the 20x10 frames now overhang it.
+  gif[6] = 8;
+  gif[8] = 4;
+  Outcome o = run(gif, "a.gif");
+  if (o.verdict == Verdict::Modified) {
+    auto g = imgfix::readGif(o.replacement->data);
+    REQUIRE(g.frames == 2);
+  } else {
+    REQUIRE(o.reason == Reason::CdrFailed);
+    REQUIRE_FALSE(o.replacement);
+  }
+  // A frame far larger than the screen counts by its own size against the pixel limit.
+  REQUIRE(run(gif, "a.gif", {}, 300).reason == Reason::LimitImagePixels);
+}
+
 TEST_CASE("image: BMP becomes PNG under a .png name", "[image]") {
   std::string bmp = imgfix::makeBmp(31, 9, "APPENDED");
   Outcome o = run(bmp, "scan.bmp");
