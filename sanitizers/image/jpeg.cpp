@@ -128,7 +128,9 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   jpeg_decompress_struct d;
   jpeg_compress_struct c;
   jpeg_progress_mgr progress;
-  bool d_made = false, c_made = false;
+  // volatile: written after setjmp and read after longjmp (else they may live in a register
+  // and be stale, and the structs would leak).
+  volatile bool d_made = false, c_made = false;
   unsigned char* out_buf = nullptr;
   unsigned long out_size = 0;
   JOCTET* icc = nullptr;
