@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <csetjmp>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -69,6 +70,56 @@ void onProgress(j_common_ptr cinfo) {
     std::longjmp(e->jump, 1);
   }
 }
+
+/// Compressed output straight into a std::string we own. (jpeg_mem_dest would not do: it frees
+/// and replaces its buffer as the output grows but only reports the final one at
+/// jpeg_finish_compress, so after an error in the middle we could neither free nor keep it.)
+struct StringDest {
+  jpeg_destination_mgr pub{};
+  std::string out;
+  std::string buf;
+
+  /// No exception may cross libjpeg's C frames: out of memory becomes a libjpeg error (longjmp),
+  /// raised after the catch block has been left.
+  template <typename F>
+  static void guarded(j_compress_ptr c, F&& f) {
+    bool oom = false;
+    try {
+      f(*reinterpret_cast<StringDest*>(c->dest));
+    } catch (...) {
+      oom = true;
+    }
+    if (oom) {
+      c->err->msg_code = JERR_OUT_OF_MEMORY;
+      (*c->err->error_exit)(reinterpret_cast<j_common_ptr>(c));
+    }
+  }
+
+  void attach(j_compress_ptr c) {
+    pub.init_destination = [](j_compress_ptr c) {
+      guarded(c, [](StringDest& d) {
+        d.buf.resize(64 * 1024);
+        d.pub.next_output_byte = reinterpret_cast<JOCTET*>(d.buf.data());
+        d.pub.free_in_buffer = d.buf.size();
+      });
+    };
+    pub.empty_output_buffer = [](j_compress_ptr c) -> boolean {
+      guarded(c, [](StringDest& d) {
+        d.out.append(d.buf.data(), d.buf.size());  // libjpeg wants the whole buffer taken
+        d.pub.next_output_byte = reinterpret_cast<JOCTET*>(d.buf.data());
+        d.pub.free_in_buffer = d.buf.size();
+      });
+      return TRUE;
+    };
+    pub.term_destination = [](j_compress_ptr c) {
+      guarded(c, [](StringDest& d) {
+        d.out.append(d.buf.data(), d.buf.size() - d.pub.free_in_buffer);
+      });
+    };
+    c->dest = &pub;
+  }
+};
+static_assert(offsetof(StringDest, pub) == 0);
 
 void setupErrors(ErrorMgr& err) {
   jpeg_std_error(&err.pub);
@@ -131,8 +182,7 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   // volatile: written after setjmp and read after longjmp (else they may live in a register
   // and be stale, and the structs would leak).
   volatile bool d_made = false, c_made = false;
-  unsigned char* out_buf = nullptr;
-  unsigned long out_size = 0;
+  StringDest dest;
   JOCTET* icc = nullptr;
   unsigned int icc_len = 0;
   Raster r;
@@ -149,7 +199,6 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   if (setjmp(err.jump)) {
     if (d_made) jpeg_destroy_decompress(&d);
     if (c_made) jpeg_destroy_compress(&c);
-    std::free(out_buf);
     std::free(icc);
     return fail(std::string("JPEG: ") + err.message);
   }
@@ -209,7 +258,7 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
   c.err = &err.pub;
   jpeg_create_compress(&c);
   c_made = true;
-  jpeg_mem_dest(&c, &out_buf, &out_size);
+  dest.attach(&c);
   c.image_width = (orientation >= 5) ? r.height : r.width;
   c.image_height = (orientation >= 5) ? r.width : r.height;
   c.input_components = r.channels;
@@ -280,13 +329,12 @@ CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
     }
   }
   jpeg_finish_compress(&c);
-  result.encoded.data.assign(reinterpret_cast<const char*>(out_buf), out_size);
+  result.encoded.data = std::move(dest.out);
   result.encoded.mime = "image/jpeg";
 
 out:
   if (d_made) jpeg_destroy_decompress(&d);
   if (c_made) jpeg_destroy_compress(&c);
-  std::free(out_buf);
   std::free(icc);
   if (failure) return fail(*failure);
   return result;

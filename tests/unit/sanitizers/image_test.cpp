@@ -667,3 +667,60 @@ TEST_CASE("image: every corpus image: no crash, no private metadata out, output 
     REQUIRE(bad.empty());
   }
 }
+
+TEST_CASE("image: mutated fixtures never crash, and whatever is rebuilt rebuilds again",
+          "[image]") {
+  // A small deterministic mutation run (truncation, byte damage, insertion) over every format;
+  // the same harness ran under ASan/UBSan with 2000 mutations per seed (see README).
+  imgfix::JpegMarkers m;
+  m.exif = imgfix::exifBlock(6, true);
+  m.xmp = imgfix::xmpPacket();
+  m.comment = "c";
+  m.icc = imgfix::iccProfile();
+  std::vector<std::pair<std::string, std::string>> seeds = {
+      {"a.jpg", imgfix::makeJpeg(40, 24, m)},
+      {"p.jpg", imgfix::makeJpeg(40, 24, m, 90, true)},
+      {"a.png",
+       imgfix::makePng(17, 9, PNG_COLOR_TYPE_RGB_ALPHA, 16,
+                       {{"Comment", "x", PNG_TEXT_COMPRESSION_zTXt}}, imgfix::exifBlock(6, true))},
+      {"p.png",
+       imgfix::makePng(17, 9, PNG_COLOR_TYPE_PALETTE, 4, {}, {}, true, imgfix::iccProfile())},
+      {"a.gif", imgfix::makeGif(12, 7, 3, "c")},
+      {"a.bmp", imgfix::makeBmp(13, 5, "x")},
+      {"a.tif", imgfix::makeTiff(12, 8, 2, 6)},
+      {"a.webp", imgfix::makeWebp(12, 8, true, imgfix::exifBlock(6, true), "x")},
+      {"b.webp", imgfix::makeAnimatedWebp(12, 8, 3, false)},
+  };
+  std::uint32_t x = 7;
+  auto rnd = [&]() {
+    x = x * 1103515245u + 12345u;
+    return x >> 8;
+  };
+  for (const auto& [name, seed] : seeds) {
+    INFO(name);
+    int rebuilt_count = 0;
+    for (int i = 0; i < 60; ++i) {
+      std::string d = seed;
+      int kind = static_cast<int>(rnd() % 3);
+      if (kind == 0) {
+        d.resize(rnd() % d.size());
+      } else {
+        for (unsigned k = 0, n = 1 + rnd() % 8; k < n; ++k)
+          d[rnd() % d.size()] = static_cast<char>(rnd());
+      }
+      if (kind == 2)
+        d.insert(rnd() % (d.size() + 1), std::string(1 + rnd() % 16, static_cast<char>(rnd())));
+      Outcome o = run(d, name, {}, 1000000);
+      if (o.verdict != Verdict::Modified) {
+        REQUIRE(o.verdict == Verdict::PartRemoved);
+        REQUIRE_FALSE(o.replacement);
+        continue;
+      }
+      ++rebuilt_count;
+      Outcome again = run(o.replacement->data, name, {}, 1000000);
+      INFO(again.detail);
+      REQUIRE(again.reason == Reason::CdrRebuilt);
+    }
+    REQUIRE(rebuilt_count > 0);
+  }
+}
