@@ -30,8 +30,12 @@ int readFn(GifFileType* gif, GifByteType* buf, int len) {
 }
 
 int writeFn(GifFileType* gif, const GifByteType* buf, int len) {
-  static_cast<std::string*>(gif->UserData)
-      ->append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
+  try {  // no exception may cross giflib's C frames; a short write is a giflib error
+    static_cast<std::string*>(gif->UserData)
+        ->append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
+  } catch (...) {
+    return 0;
+  }
   return len;
 }
 

@@ -50,8 +50,14 @@ void readFn(png_structp png, png_bytep data, png_size_t len) {
 }
 
 void writeFn(png_structp png, png_bytep data, png_size_t len) {
-  static_cast<WriteState*>(png_get_io_ptr(png))
-      ->out.append(reinterpret_cast<const char*>(data), len);
+  bool oom = false;
+  try {  // no exception may cross libpng's C frames
+    static_cast<WriteState*>(png_get_io_ptr(png))
+        ->out.append(reinterpret_cast<const char*>(data), len);
+  } catch (...) {
+    oom = true;
+  }
+  if (oom) png_error(png, "out of memory");
 }
 void flushFn(png_structp) {}
 

@@ -55,7 +55,11 @@ tsize_t memWrite(thandle_t fd, tdata_t buf, tsize_t size) {
   auto* m = static_cast<Mem*>(fd);
   if (!m->writable || size < 0) return -1;
   std::uint64_t end = m->pos + static_cast<std::uint64_t>(size);
-  if (end > m->data.size()) m->data.resize(end);
+  try {  // no exception may cross libtiff's C frames; a failed write is a libtiff error
+    if (end > m->data.size()) m->data.resize(end);
+  } catch (...) {
+    return -1;
+  }
   std::memcpy(m->data.data() + m->pos, buf, static_cast<std::size_t>(size));
   m->pos = end;
   return size;
