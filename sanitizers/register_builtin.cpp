@@ -10,6 +10,7 @@
 #include "sanitizers/rtf/rtf.h"
 #include "sanitizers/odf/odf.h"
 #include "sanitizers/ooxml/ooxml.h"
+#include "sanitizers/image/image.h"
 #include "sanitizers/text_normalize/text_normalize.h"
 
 namespace mugai {
@@ -24,6 +25,7 @@ void registerBuiltinSanitizers(Registry& registry) {
   registry.add(sanitizers::rtf::makeFactory());
   registry.add(sanitizers::odf::makeFactory());
   registry.add(sanitizers::ooxml::makeFactory());
+  registry.add(sanitizers::image::makeFactory());
   registry.add(sanitizers::text_normalize::makeFactory());
 }
 
