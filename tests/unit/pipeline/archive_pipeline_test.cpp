@@ -337,7 +337,8 @@ TEST_CASE("archive pipeline: every corpus archive is repacked or refused with a 
     }
     const ActionRecord* top = actionFor(r.report, "");
     REQUIRE(top);
-    if (top->reason == "cdr.rebuilt" || top->reason == "cdr.converted") {
+    bool own_rule = top->detected_type.rfind("image/", 0) == 0;  // a PNG among the test data
+    if (!own_rule && (top->reason == "cdr.rebuilt" || top->reason == "cdr.converted")) {
       ++repacked;
       REQUIRE(r.output.rfind("PK", 0) == 0);
       if (!test::toolMissing("unzip")) {
