@@ -31,7 +31,9 @@ bool icontains(std::string hay, std::string needle) {
 
 }  // namespace
 
-bool isZip(const std::string& d) { return d.size() >= 4 && d.compare(0, 4, "PK\x03\x04") == 0; }
+bool isZip(const std::string& d) {
+  return d.size() >= 4 && (d.compare(0, 4, "PK\x03\x04") == 0 || d.compare(0, 4, "PK\x05\x06") == 0);
+}
 bool isOle2(const std::string& d) {
   return d.size() >= 8 && d.compare(0, 8, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") == 0;
 }
@@ -42,7 +44,9 @@ std::vector<std::string> zipNames(const std::filesystem::path& file) {
 }
 
 bool zipIntact(const std::filesystem::path& file) {
-  return runTool({"unzip", "-tq", file.string()}).exit_code == 0;
+  ToolResult r = runTool({"unzip", "-tq", file.string()});
+  // Every member removed leaves an empty ZIP, which unzip reports with a warning (exit 1).
+  return r.exit_code == 0 || (r.exit_code == 1 && r.output.find("zipfile is empty") != std::string::npos);
 }
 
 bool haveOlefile() {
