@@ -527,15 +527,7 @@ Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
     auto zip = writeZip(kept, options_.compression_level, &error);
     if (!zip) return Outcome::fail(Reason::CdrFailed, error);
 
-    Part out;  // everything but the input bytes, which are not copied again
-    out.path = part.path;
-    out.depth = part.depth;
-    out.declared_type = part.declared_type;
-    out.filename = part.filename;
-    out.charset = part.charset;
-    out.detected = part.detected;
-    out.attachment = part.attachment;
-    out.data = std::move(*zip);
+    Part out = replacedPart(part, std::move(*zip));
     out.output_type = "application/zip";
     std::string stem = outerStem(part.filename.unverifiedValue());
     out.filename = Untrusted<std::string>((stem.empty() ? std::string("archive") : stem) + ".zip");

@@ -17,8 +17,7 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   text::DecodeResult decoded = text::toUtf8(part.data, label);
   Result r = htmlToText(decoded.utf8, o);
   if (r.failure) return Outcome::fail(*r.failure, r.detail);
-  Part next = part;
-  next.data = std::move(r.text);
+  Part next = replacedPart(part, std::move(r.text));
   next.output_type = "text/plain";
   next.charset = Untrusted<std::string>("utf-8");
   // The file name stays as declared: the pipeline's outputName() appends ".txt" for text/plain.

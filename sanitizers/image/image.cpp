@@ -70,8 +70,7 @@ Outcome ImageSanitizer::apply(const Part& part, MessageContext& ctx) const {
       o.findings = std::move(findings);
       return o;
     }
-    Part next = part;
-    next.data = std::move(r.encoded.data);
+    Part next = replacedPart(part, std::move(r.encoded.data));
     next.output_type = r.encoded.mime;
     if (!r.encoded.extension.empty()) {
       next.filename = Untrusted<std::string>(

@@ -337,17 +337,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
   (void)manifest_dropped;
 
-  // Every field but the bytes (copying a 20 MB input only to overwrite it costs real time).
-  Part next;
-  next.path = part.path;
-  next.depth = part.depth;
-  next.declared_type = part.declared_type;
-  next.filename = part.filename;
-  next.charset = part.charset;
-  next.detected = part.detected;
-  next.attachment = part.attachment;
-  next.output_type = part.output_type;
-  next.data = std::move(*bytes);
+  Part next = replacedPart(part, std::move(*bytes));
   Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
   o.findings = std::move(findings);
   return o;

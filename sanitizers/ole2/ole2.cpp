@@ -525,8 +525,8 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   const guint8* bytes = gsf_output_memory_get_bytes(GSF_OUTPUT_MEMORY(sink.get()));
   if (out_size <= 0 || !bytes) return Outcome::fail(Reason::CdrFailed, "libgsf produced no output");
 
-  Part next = part;
-  next.data.assign(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(out_size));
+  Part next = replacedPart(
+      part, std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(out_size)));
   // The rebuild always changes bytes (fresh allocation, no slack), so it is always a replacement;
   // findings say whether anything active went.
   Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);

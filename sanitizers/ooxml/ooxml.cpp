@@ -633,17 +633,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   auto bytes = writer.finish();
   if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
 
-  // Every field but the bytes (copying a 20 MB input only to overwrite it costs real time).
-  Part next;
-  next.path = part.path;
-  next.depth = part.depth;
-  next.declared_type = part.declared_type;
-  next.filename = part.filename;
-  next.charset = part.charset;
-  next.detected = part.detected;
-  next.attachment = part.attachment;
-  next.output_type = part.output_type;
-  next.data = std::move(*bytes);
+  Part next = replacedPart(part, std::move(*bytes));
   if (!main_mime.empty()) {
     next.output_type = main_mime;
     const std::string& fn = part.filename.unverifiedValue();

@@ -342,8 +342,7 @@ Outcome rebuildPdf(const Part& part, const Options& options, MessageContext& ctx
   if (output.empty()) return Outcome::fail(Reason::CdrFailed, "pdf: empty output");
   if (auto r = ctx.budget.chargeDecoded(output.size())) return Outcome::fail(*r);
 
-  Part next = part;
-  next.data = std::move(output);
+  Part next = replacedPart(part, std::move(output));
   Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
   o.findings.push_back({"pages", std::to_string(page_count)});
   if (decrypted) o.findings.push_back({"decrypted", "empty user password"});

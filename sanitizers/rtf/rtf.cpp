@@ -354,8 +354,7 @@ Outcome RtfSanitizer::apply(const Part& part, MessageContext& ctx) const {
     RebuildResult r = rebuildRtf(part.data, options_, &ctx.budget);
     if (!r.ok) return Outcome::fail(r.reason, r.detail);
     if (r.rtf == part.data) return Outcome::keep();
-    Part next = part;
-    next.data = std::move(r.rtf);
+    Part next = replacedPart(part, std::move(r.rtf));
     Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
     o.findings = std::move(r.findings);
     return o;

@@ -73,8 +73,7 @@ Outcome TextNormalizeSanitizer::apply(const Part& part, MessageContext& ctx) con
   if (decoded.invalid > 0) out.findings.push_back({"invalid_sequences", std::to_string(decoded.invalid)});
   bool same = text == part.data && part.output_type.empty();
   if (same && !decoded.guessed) return out;  // already clean UTF-8 text: Pass
-  Part next = part;
-  next.data = std::move(text);
+  Part next = replacedPart(part, std::move(text));
   next.output_type = "text/plain";
   next.charset = Untrusted<std::string>("utf-8");
   Reason reason = decoded.guessed ? Reason::CharsetUnknown : Reason::TextNormalized;

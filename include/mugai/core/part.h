@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "mugai/core/untrusted.h"
 
@@ -34,5 +35,21 @@ struct Part {
   /// Empty means "the detected type".
   std::string output_type;
 };
+
+/// What a sanitizer returns as a replacement: every field of `original` but its bytes, which are
+/// `data` (the input is not copied only to be overwritten: a 20 MB copy costs real time).
+inline Part replacedPart(const Part& original, std::string data) {
+  Part next;
+  next.path = original.path;
+  next.depth = original.depth;
+  next.declared_type = original.declared_type;
+  next.filename = original.filename;
+  next.charset = original.charset;
+  next.detected = original.detected;
+  next.attachment = original.attachment;
+  next.output_type = original.output_type;
+  next.data = std::move(data);
+  return next;
+}
 
 }  // namespace mugai

@@ -17,18 +17,6 @@ using mugai::sanitizers::odf::Options;
 
 namespace {
 
-std::string member(const std::string& z, const std::string& name) {
-  zip::Failure f;
-  auto a = zip::Archive::open(z, {}, &f);
-  REQUIRE(a);
-  const zip::Entry* e = a->find(name);
-  if (!e) return "";
-  Limits l;
-  Budget b(l);
-  std::string out;
-  REQUIRE_FALSE(a->extract(*e, b, &out));
-  return out;
-}
 
 }  // namespace
 
@@ -42,13 +30,13 @@ TEST_CASE("odf: an .odt loses Basic, scripts, event listeners and macro links", 
   REQUIRE(hasFinding(o, "removed", "content.xml: office:scripts"));
   REQUIRE(hasFinding(o, "removed", "content.xml: office:event-listeners"));
   REQUIRE(hasFinding(o, "removed", "content.xml: text:a macro link"));
-  std::string content = member(out.data, "content.xml");
+  std::string content = zipMemberText(out.data, "content.xml");
   REQUIRE(content.find("vnd.sun.star.script") == std::string::npos);
   REQUIRE(content.find("event-listener") == std::string::npos);
   REQUIRE(content.find("office:scripts") == std::string::npos);
   REQUIRE(content.find("Click text stays") != std::string::npos);
   REQUIRE(content.find("https://example.org/") != std::string::npos);
-  std::string manifest = member(out.data, "META-INF/manifest.xml");
+  std::string manifest = zipMemberText(out.data, "META-INF/manifest.xml");
   REQUIRE(manifest.find("Basic") == std::string::npos);
   REQUIRE(manifest.find("content.xml") != std::string::npos);
   zip::Failure f;
@@ -112,10 +100,10 @@ TEST_CASE("odf: OLE objects go, their picture stays, ODF charts stay unless aske
   REQUIRE(hasFinding(o, "removed", "Obj102"));  // found through the element that used it
   REQUIRE(hasFinding(o, "removed", "Object 2/content.xml: office:scripts"));
   REQUIRE_FALSE(hasFinding(o, "removed", "ObjectReplacements/Object 1"));
-  std::string content = member(o.replacement->data, "content.xml");
+  std::string content = zipMemberText(o.replacement->data, "content.xml");
   REQUIRE(content.find("draw:object-ole") == std::string::npos);
   REQUIRE(content.find("ObjectReplacements/Object 1") != std::string::npos);
-  REQUIRE(member(o.replacement->data, "Object 2/content.xml").size() > 0);
+  REQUIRE(zipMemberText(o.replacement->data, "Object 2/content.xml").size() > 0);
 
   OdfSanitizer strict(Options{false});
   Outcome o2 = runSanitizer(strict, pack(m), "x.odt");

@@ -8,6 +8,8 @@
 
 #include "mugai/sanitizer/sanitizer.h"
 #include "support/test_support.h"
+#include "src/zip/zip.h"
+#include "support/inspect.h"
 #include "support/tools.h"
 
 namespace mugai::test::office {
@@ -30,19 +32,25 @@ inline bool hasFinding(const Outcome& o, const std::string& key, const std::stri
   return false;
 }
 
-/// Member names as `unzip -Z1` lists them (empty when unzip is missing).
+/// Member names as `unzip -Z1` lists them.
 inline std::vector<std::string> unzipNames(const std::filesystem::path& file) {
-  std::vector<std::string> names;
-  auto r = runTool({"unzip", "-Z1", file.string()}, std::chrono::seconds(60));
-  REQUIRE(r.exit_code == 0);
-  std::size_t start = 0;
-  while (start < r.output.size()) {
-    std::size_t nl = r.output.find('\n', start);
-    if (nl == std::string::npos) nl = r.output.size();
-    if (nl > start) names.push_back(r.output.substr(start, nl - start));
-    start = nl + 1;
-  }
+  auto names = zipNames(file);
+  REQUIRE_FALSE(names.empty());
   return names;
+}
+
+/// One member's bytes, read with our own bounded reader ("" when absent).
+inline std::string zipMemberText(const std::string& zip_bytes, const std::string& name) {
+  zip::Failure f;
+  auto a = zip::Archive::open(zip_bytes, {}, &f);
+  REQUIRE(a);
+  const zip::Entry* e = a->find(name);
+  if (!e) return "";
+  Limits l;
+  Budget b(l);
+  std::string out;
+  REQUIRE_FALSE(a->extract(*e, b, &out));
+  return out;
 }
 
 /// `unzip -tq` says the archive tests OK (CRCs, sizes, structure).

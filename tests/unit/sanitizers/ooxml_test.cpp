@@ -29,18 +29,6 @@ bool activeName(const std::string& name) {
          l.find("customui") != std::string::npos || l.find("macrosheets/") != std::string::npos;
 }
 
-std::string memberText(const std::string& zipBytes, const std::string& name) {
-  zip::Failure f;
-  auto a = zip::Archive::open(zipBytes, {}, &f);
-  REQUIRE(a);
-  const zip::Entry* e = a->find(name);
-  if (!e) return "";
-  Limits l;
-  Budget b(l);
-  std::string out;
-  REQUIRE_FALSE(a->extract(*e, b, &out));
-  return out;
-}
 
 }  // namespace
 
@@ -65,17 +53,17 @@ TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE
   REQUIRE(hasFinding(o, "neutralised", "file:///\\\\evil.example\\share\\template.dotm"));
   REQUIRE(hasFinding(o, "removed", "w:attachedTemplate"));
 
-  std::string ct = memberText(out.data, "[Content_Types].xml");
+  std::string ct = zipMemberText(out.data, "[Content_Types].xml");
   REQUIRE(ct.find("macroEnabled") == std::string::npos);
   REQUIRE(ct.find("vbaProject") == std::string::npos);
   REQUIRE(ct.find("activeX") == std::string::npos);
   REQUIRE(ct.find("wordprocessingml.document.main+xml") != std::string::npos);
-  std::string rels = memberText(out.data, "word/_rels/document.xml.rels");
+  std::string rels = zipMemberText(out.data, "word/_rels/document.xml.rels");
   REQUIRE(rels.find("vbaProject") == std::string::npos);
   REQUIRE(rels.find("oleObject") == std::string::npos);
   REQUIRE(rels.find("control") == std::string::npos);
   REQUIRE(rels.find("http://example.org/") != std::string::npos);  // hyperlinks kept by default
-  std::string doc = memberText(out.data, "word/document.xml");
+  std::string doc = zipMemberText(out.data, "word/document.xml");
   REQUIRE(doc.find("DDE") == std::string::npos);
   REQUIRE(doc.find("INCLUDEPICTURE") == std::string::npos);
   REQUIRE(doc.find("OLEObject") == std::string::npos);
@@ -83,8 +71,8 @@ TEST_CASE("ooxml: a .docm loses VBA, ActiveX, OLE, the external template and DDE
   REQUIRE(doc.find(std::string(kDdeResult)) != std::string::npos);  // the shown result stays
   REQUIRE(doc.find("Simple field text") != std::string::npos);
   REQUIRE(doc.find("w:instr=\" PAGE \"") != std::string::npos);  // harmless fields stay
-  REQUIRE(memberText(out.data, "word/settings.xml").find("attachedTemplate") == std::string::npos);
-  REQUIRE(memberText(out.data, "word/_rels/settings.xml.rels").find("evil") == std::string::npos);
+  REQUIRE(zipMemberText(out.data, "word/settings.xml").find("attachedTemplate") == std::string::npos);
+  REQUIRE(zipMemberText(out.data, "word/_rels/settings.xml.rels").find("evil") == std::string::npos);
 
   // Idempotent: the rebuilt package has nothing more to remove.
   Outcome again = runSanitizer(s, out.data, "report.docx");
@@ -126,10 +114,10 @@ TEST_CASE("ooxml: hyperlinks remove takes the link off and keeps its text", "[oo
   Outcome o = runSanitizer(s, docm(), "a.docm");
   REQUIRE(o.replacement);
   REQUIRE(hasFinding(o, "neutralised", "http://example.org/"));
-  std::string doc = memberText(o.replacement->data, "word/document.xml");
+  std::string doc = zipMemberText(o.replacement->data, "word/document.xml");
   REQUIRE(doc.find("r:id=\"rId6\"") == std::string::npos);
   REQUIRE(doc.find("Example link") != std::string::npos);
-  REQUIRE(memberText(o.replacement->data, "word/_rels/document.xml.rels").find("example.org") ==
+  REQUIRE(zipMemberText(o.replacement->data, "word/_rels/document.xml.rels").find("example.org") ==
           std::string::npos);
 }
 
@@ -142,10 +130,10 @@ TEST_CASE("ooxml: an .xlsm loses VBA and its external workbook link", "[ooxml]")
   REQUIRE(out.output_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
   REQUIRE(hasFinding(o, "removed", "xl/vbaProject.bin"));
   REQUIRE(hasFinding(o, "removed", "xl/externalLinks/externalLink1.xml"));
-  std::string wb = memberText(out.data, "xl/workbook.xml");
+  std::string wb = zipMemberText(out.data, "xl/workbook.xml");
   REQUIRE(wb.find("externalReference") == std::string::npos);  // element and its empty container
   REQUIRE(wb.find("<sheet name=\"Sheet1\"") != std::string::npos);
-  std::string ct = memberText(out.data, "[Content_Types].xml");
+  std::string ct = zipMemberText(out.data, "[Content_Types].xml");
   REQUIRE(ct.find("macroEnabled") == std::string::npos);
   REQUIRE(ct.find("externalLink") == std::string::npos);
 
@@ -204,7 +192,7 @@ TEST_CASE("ooxml: a part typed as a VBA project goes even when nothing points at
   Outcome o = runSanitizer(s, pack(m), "x.docm");
   REQUIRE(o.replacement);
   REQUIRE(hasFinding(o, "removed", "word/media/notes.dat"));
-  REQUIRE(memberText(o.replacement->data, "[Content_Types].xml").find("notes.dat") ==
+  REQUIRE(zipMemberText(o.replacement->data, "[Content_Types].xml").find("notes.dat") ==
           std::string::npos);
 }
 
@@ -297,7 +285,7 @@ TEST_CASE(
   OoxmlSanitizer s(Options{});
   Outcome o = runSanitizer(s, pack(m), "x.docm");
   REQUIRE(o.replacement);
-  std::string doc = memberText(o.replacement->data, "word/document.xml");
+  std::string doc = zipMemberText(o.replacement->data, "word/document.xml");
   REQUIRE(doc.find("\"c:\\\\x.exe\"") == std::string::npos);
   REQUIRE(doc.find("ddeauto") == std::string::npos);
   REQUIRE(doc.find("nested result") != std::string::npos);
