@@ -395,10 +395,10 @@ Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
       if (r < ARCHIVE_WARN) return readFailure(a.get(), "archive entry header", entries > 0);
       // ARCHIVE_WARN: usually a name that did not convert; the name is repaired below.
 
-      if (++entries > ctx.limits.archive_member_count_limit) {
-        return Outcome::fail(Reason::LimitArchiveMembers,
-                             "more than " + std::to_string(ctx.limits.archive_member_count_limit) +
-                                 " entries in one archive");
+      ++entries;
+      if (auto over = ctx.budget.chargeArchiveMember()) {  // counted over all nesting levels
+        return Outcome::fail(*over, "more than " + std::to_string(ctx.limits.archive_member_count_limit) +
+                                        " archive entries in this item");
       }
       if (entries == 1) {
         int fmt = archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK;

@@ -52,8 +52,22 @@ bool activeRelType(const std::string& tail) {
                                                             "xlintlmacrosheet",
                                                             "frame",
                                                             "ole2link",
-                                                            "keymapcustomizations"};
+                                                            "keymapcustomizations",
+                                                            // content Word imports and renders
+                                                            // (RTF/HTML/MHT chunks) or fetches
+                                                            "afchunk",
+                                                            "connections",
+                                                            "querytable"};
   return kTypes.count(tail) > 0;
+}
+
+/// http(s) and mailto links are what a reader expects to follow; file:, UNC paths, programs
+/// (PowerPoint "ppaction://program" targets) and other schemes are not kept (as in sanitizer.pdf).
+bool webTarget(std::string_view target) {
+  std::string t = lower(target.substr(0, 16));
+  std::size_t b = t.find_first_not_of(" \t\r\n");
+  t = b == std::string::npos ? "" : t.substr(b);
+  return t.starts_with("http://") || t.starts_with("https://") || t.starts_with("mailto:");
 }
 
 bool hasDir(std::string_view lname, std::string_view dir) {
@@ -261,6 +275,33 @@ std::string dropReferences(std::string_view xml, const std::set<std::string>& id
   return out;
 }
 
+/// An attribute by its local name, whatever prefix binds it ("w:instr", "x:instr").
+const Attr* attrByLocal(const Tag& t, std::string_view local) {
+  for (const Attr& a : t.attrs) {
+    std::size_t c = a.name.find(':');
+    std::string_view l = c == std::string_view::npos ? a.name : a.name.substr(c + 1);
+    if (l == local && !a.name.starts_with("xmlns")) return &a;
+  }
+  return nullptr;
+}
+
+/// Character data of an element: entities decoded, CDATA sections unwrapped (a field code in
+/// <![CDATA[DDEAUTO ...]]> is still a field code).
+std::string textContent(std::string_view raw) {
+  std::string out;
+  for (std::size_t i = 0; i < raw.size();) {
+    std::size_t cdata = raw.find("<![CDATA[", i);
+    out += decode(raw.substr(i, cdata == std::string_view::npos ? std::string_view::npos : cdata - i));
+    if (cdata == std::string_view::npos) break;
+    std::size_t end = raw.find("]]>", cdata + 9);
+    out += std::string(raw.substr(cdata + 9, end == std::string_view::npos ? std::string_view::npos
+                                                                            : end - cdata - 9));
+    if (end == std::string_view::npos) break;
+    i = end + 3;
+  }
+  return out;
+}
+
 /// Neutralises DDE/DDEAUTO/INCLUDETEXT/INCLUDEPICTURE/IMPORT/LINK fields in a WordprocessingML
 /// part: the field code goes, the result runs (the text the reader saw) stay.
 std::string neutraliseFields(std::string_view xml, Ctx& cx) {
@@ -288,15 +329,16 @@ std::string neutraliseFields(std::string_view xml, Ctx& cx) {
   Tag t;
   while (s.next(t)) {
     if (t.kind == Tag::Kind::Close) {
-      if (t.name == "w:fldSimple" && !simple_stack.empty()) {
+      if (t.local() == "fldSimple" && !simple_stack.empty()) {
         if (simple_stack.back()) edits.erase(t.begin, t.end);
         simple_stack.pop_back();
       }
       continue;
     }
-    std::string_view n = t.name;
-    if (n == "w:fldChar") {
-      const Attr* type = t.attr("w:fldCharType");
+    // By local name: the WordprocessingML namespace may be bound to any prefix (or none).
+    std::string_view n = t.local();
+    if (n == "fldChar") {
+      const Attr* type = attrByLocal(t, "fldCharType");
       std::size_t end = s.skipElement(t);
       if (end == std::string_view::npos) break;
       std::string ty = type ? std::string(type->value) : "";
@@ -315,18 +357,18 @@ std::string neutraliseFields(std::string_view xml, Ctx& cx) {
         stack.pop_back();
         finish(f);
       }
-    } else if (n == "w:instrText" || n == "w:delInstrText") {
+    } else if (n == "instrText" || n == "delInstrText") {
       std::size_t end = s.skipElement(t);
       if (end == std::string_view::npos) break;
       if (!stack.empty() && !stack.back().separated) {
         std::size_t close = xml.rfind('<', end - 1);
         if (t.kind == Tag::Kind::Open && close > t.end)
-          stack.back().instr += decode(xml.substr(t.end, close - t.end));
+          stack.back().instr += textContent(xml.substr(t.end, close - t.end));
         stack.back().ranges.push_back({t.begin, end});
       }
-    } else if (n == "w:fldSimple") {
+    } else if (n == "fldSimple") {
       if (t.kind == Tag::Kind::Open) simple_stack.push_back(false);
-      const Attr* instr = t.attr("w:instr");
+      const Attr* instr = attrByLocal(t, "instr");
       if (!instr || !dangerousField(decode(instr->value))) continue;
       Field f;
       f.instr = decode(instr->value);
@@ -515,9 +557,9 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     for (const Rel& rel : rp.rels) {
       bool drop = false, strip = false;
       if (rel.external) {
-        if (rel.tail == "hyperlink") {
+        if (rel.tail == "hyperlink" && webTarget(rel.target)) {
           strip = !options_.keep_hyperlinks;
-        } else {
+        } else {  // file:, UNC, program paths ("Run program" actions): the element goes
           drop = true;
         }
         if (drop || strip) {

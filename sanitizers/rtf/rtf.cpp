@@ -226,11 +226,19 @@ class Rebuilder {
         int hi = pos_ < in_.size() ? hexValue(in_[pos_]) : -1;
         int lo = pos_ + 1 < in_.size() ? hexValue(in_[pos_ + 1]) : -1;
         if (hi >= 0 && lo >= 0) {
-          collect(static_cast<char>(hi * 16 + lo));
+          if (uc_skip_ > 0) {
+            --uc_skip_;  // the ANSI fallback of a \uN: readers skip it
+          } else {
+            collect(static_cast<char>(hi * 16 + lo));
+          }
           pos_ += 2;
         }
       } else if (c == '\\' || c == '{' || c == '}') {
         collect(c);
+      } else if (c == '*') {
+        // {\*\bkmkstart x} inside a field instruction: an ignorable destination, not part of the
+        // instruction readers see (Word reads "{\*\bkmkstart x}DDEAUTO" as DDEAUTO).
+        if (Frame* g = top(); g && g->kind != Kind::FldInst) g->collect = -1;
       } else if (c == '\r' || c == '\n' || c == '\0' || (static_cast<unsigned char>(c) < 0x20 && c != '\t')) {
         if (c == '\0') ++garbage_;
       }
@@ -303,6 +311,9 @@ class Rebuilder {
       if (name == "u" && has_param) {  // \uN in an instruction: the ASCII range matters
         long long cp = param < 0 ? param + 65536 : param;
         if (cp > 0 && cp < 128) collect(static_cast<char>(cp));
+        uc_skip_ = uc_;  // then its fallback characters, which readers skip ("DDE\u65 ?UTO")
+      } else if (name == "uc" && has_param) {
+        uc_ = param >= 0 && param < 8 ? static_cast<std::size_t>(param) : 1;
       }
     }
     out_.append(in_, start, end - start);
@@ -321,7 +332,13 @@ class Rebuilder {
         start = ++pos_;
         continue;
       }
-      if (c != '\r' && c != '\n') collect(c);
+      if (c != '\r' && c != '\n') {
+        if (uc_skip_ > 0) {
+          --uc_skip_;
+        } else {
+          collect(c);
+        }
+      }
       ++pos_;
     }
     out_.append(in_, start, pos_ - start);
@@ -338,6 +355,7 @@ class Rebuilder {
   std::vector<Finding> findings_;
   std::string error_;
   std::uint64_t garbage_ = 0, bin_count_ = 0, bin_bytes_ = 0;
+  std::size_t uc_ = 1, uc_skip_ = 0;  // \ucN: fallback characters after each \uN
 };
 
 }  // namespace

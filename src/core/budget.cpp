@@ -25,6 +25,12 @@ std::optional<Reason> Budget::chargePart() {
   return std::nullopt;
 }
 
+std::optional<Reason> Budget::chargeArchiveMember() {
+  if (archive_members_ >= limits_.archive_member_count_limit) return Reason::LimitArchiveMembers;
+  ++archive_members_;
+  return std::nullopt;
+}
+
 std::optional<Reason> Budget::checkDeadline() const {
   if (Clock::now() > deadline_) return Reason::LimitTime;
   return std::nullopt;

@@ -318,6 +318,12 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     route_type = "text/html";
     scanned.findings.push_back({"routed_as", "text/html (name or declared type is markup)"});
   }
+  // Word opens as RTF anything that starts with "{\rt" (libmagic wants "{\rtf"): such text goes
+  // to the RTF rules, whose rebuilder refuses what is not proper RTF.
+  if (route_type.rfind("text/", 0) == 0 && route_type != "text/rtf" && part.data.rfind("{\\rt", 0) == 0) {
+    route_type = "text/rtf";
+    scanned.findings.push_back({"routed_as", "text/rtf (starts like RTF)"});
+  }
   const policy::TypeRule* rule = s.policy.route(route_type, s.override_rules);
   Action action = rule ? rule->action : s.policy.default_action;
   std::string where = rule ? "rules.types (line " + std::to_string(rule->line) + ")" : "rules.default";

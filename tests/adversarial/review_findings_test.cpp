@@ -147,3 +147,13 @@ TEST_CASE("converted markup is always delivered under a .txt name", "[adversaria
     if (!e.filename.empty()) REQUIRE(e.filename == "page.htm.txt");
   });
 }
+
+TEST_CASE("red team: a file that starts like RTF but not as libmagic expects is not kept as text",
+          "[adversarial]") {
+  // Word opens "{\rt..." as RTF; libmagic calls it text/plain. It must reach the RTF rules.
+  std::string rtfish = "{\\rtvpn1\\ansi hi {\\object\\objemb{\\*\\objclass Package}{\\*\\objdata 0105000002}}}";
+  auto r = test::shippedEngine().processFile(rtfish, "invoice.doc", "RT1");
+  INFO(r.report.toJson());
+  REQUIRE(r.output.find("objdata") == std::string::npos);
+  REQUIRE(r.report.toJson().find("text/rtf (starts like RTF)") != std::string::npos);
+}

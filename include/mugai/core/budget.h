@@ -27,6 +27,9 @@ class Budget {
   std::optional<Reason> chargeDecoded(std::uint64_t bytes);
   /// Account one more MIME entity (limit.parts).
   std::optional<Reason> chargePart();
+  /// Account one more archive member, over every archive of the item and every nesting level
+  /// (limit.archive_members). Not sticky: the archive is removed, the rest of the item goes on.
+  std::optional<Reason> chargeArchiveMember();
   /// limit.time once the message deadline has passed.
   std::optional<Reason> checkDeadline() const;
 
@@ -40,6 +43,7 @@ class Budget {
   Clock::time_point deadline_;
   std::uint64_t decoded_ = 0;
   std::uint64_t parts_ = 0;
+  std::uint64_t archive_members_ = 0;
   std::optional<Reason> exhausted_;
 };
 

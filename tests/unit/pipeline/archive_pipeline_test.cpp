@@ -173,6 +173,20 @@ TEST_CASE("archive pipeline: too many members is limit.archive_members", "[archi
   REQUIRE(ok.report.verdictWord() == "sanitized");
 }
 
+TEST_CASE("archive pipeline: members count over every nesting level", "[archive]") {
+  // 3 zips of 8 members inside one outer zip: 27 entries in all, no archive over 20 by itself.
+  test::TempDir dir;
+  auto e = engineWithLimits("  archive_member_count_limit: 20\n", dir);
+  std::vector<Entry> inner;
+  for (int i = 0; i < 8; ++i) inner.push_back({"f" + std::to_string(i) + ".txt", "line\n"});
+  std::string z = zip(inner);
+  auto r = e->processFile(zip({{"a.zip", z}, {"b.zip", z}, {"c.zip", z}}), "outer.zip", "A8");
+  INFO(r.report.toJson());
+  bool limited = false;
+  for (const auto& a : r.report.actions) limited |= a.reason == "limit.archive_members";
+  REQUIRE(limited);
+}
+
 TEST_CASE("archive pipeline: traversal names are neutralised in the output", "[archive]") {
   std::string in = rawZip({{"../../etc/passwd", "root:x:0:0\n"},
                            {"/abs.txt", "a\n"},

@@ -331,3 +331,57 @@ TEST_CASE("ooxml and odf: random byte flips never crash and what passes is a rea
   }
   WARN("byte flips: " << passed << " rebuilt or kept, " << failed << " failed closed");
 }
+
+// Red-team findings (2026-11-23): each was delivered with its active part before the fix.
+namespace {
+
+std::string docxWith(const std::string& body, const std::string& extra_rels = "",
+                     const mugai::test::office::Members& extra = {}) {
+  auto m = mugai::test::office::docmMembers();
+  for (auto& [name, data] : m) {
+    if (name == "word/document.xml") {
+      data = R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<x:document xmlns:x="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><x:body>)" +
+             body + "<x:p><x:r><x:t>kept text</x:t></x:r></x:p></x:body></x:document>";
+    }
+    if (name == "word/_rels/document.xml.rels" && !extra_rels.empty()) {
+      data.insert(data.rfind("</Relationships>"), extra_rels);
+    }
+  }
+  for (const auto& e : extra) m.push_back(e);
+  return mugai::test::office::pack(m);
+}
+
+}  // namespace
+
+TEST_CASE("ooxml: DDE fields are found under any namespace prefix and inside CDATA",
+          "[ooxml][adversarial]") {
+  OoxmlSanitizer s(Options{});
+  for (const std::string& body :
+       {std::string(R"(<x:p><x:fldSimple x:instr="DDEAUTO c:\\windows\\system32\\cmd.exe &quot;/k calc&quot;"><x:r><x:t>r</x:t></x:r></x:fldSimple></x:p>)"),
+        std::string(R"(<x:p><x:r><x:fldChar x:fldCharType="begin"/></x:r><x:r><x:instrText><![CDATA[DDEAUTO c:\\windows\\system32\\cmd.exe "/k calc"]]></x:instrText></x:r><x:r><x:fldChar x:fldCharType="separate"/></x:r><x:r><x:t>r</x:t></x:r><x:r><x:fldChar x:fldCharType="end"/></x:r></x:p>)")}) {
+    Outcome o = runSanitizer(s, docxWith(body), "dde.docx");
+    REQUIRE(o.replacement);
+    std::string doc = zipMemberText(o.replacement->data, "word/document.xml");
+    INFO(doc);
+    CHECK(doc.find("DDEAUTO") == std::string::npos);
+    CHECK(doc.find("kept text") != std::string::npos);
+  }
+}
+
+TEST_CASE("ooxml: altChunk imports, data connections and program links are removed",
+          "[ooxml][adversarial]") {
+  OoxmlSanitizer s(Options{});
+  std::string rels =
+      R"(<Relationship Id="rId20" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk" Target="chunk.rtf"/>)"
+      R"(<Relationship Id="rId21" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="file:///C:\Windows\System32\cmd.exe" TargetMode="External"/>)";
+  std::string body = R"(<x:altChunk r:id="rId20"/><x:p><x:hyperlink r:id="rId21"><x:r><x:t>click</x:t></x:r></x:hyperlink></x:p>)";
+  Outcome o = runSanitizer(s, docxWith(body, rels, {{"word/chunk.rtf", "{\\rtf1 {\\object\\objdata 0102}}"}}),
+                           "chunk.docx");
+  REQUIRE(o.replacement);
+  CHECK(zipMemberText(o.replacement->data, "word/chunk.rtf").empty());  // the chunk is gone
+  std::string rels_out = zipMemberText(o.replacement->data, "word/_rels/document.xml.rels");
+  CHECK(rels_out.find("aFChunk") == std::string::npos);
+  CHECK(rels_out.find("cmd.exe") == std::string::npos);
+  CHECK(rels_out.find("http://example.org/") != std::string::npos);  // web links stay
+}

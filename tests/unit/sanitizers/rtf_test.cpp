@@ -287,3 +287,17 @@ TEST_CASE("rtf: corpus RTF with OLE objects are rebuilt without them", "[rtf][co
     if (!mugai::test::toolMissing("soffice") && !mugai::test::toolMissing("pdftotext")) pdfText(file, tmp.path());
   }
 }
+
+// Red-team findings (2026-11-23): field instructions Word reads as DDEAUTO.
+TEST_CASE("rtf: DDEAUTO behind an ignorable group or spelled with \\u is still a DDE field",
+          "[rtf][adversarial]") {
+  for (const std::string& in :
+       {std::string("{\\rtf1 {\\field{\\*\\fldinst {\\*\\bkmkstart x}DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"}{\\fldrslt shown}}}"),
+        std::string("{\\rtf1 {\\field{\\*\\fldinst DDE\\u65 ?UTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"}{\\fldrslt shown}}}")}) {
+    INFO(in);
+    Outcome o = run(in);
+    REQUIRE(o.replacement);
+    CHECK(o.replacement->data.find("cmd.exe") == std::string::npos);
+    CHECK(o.replacement->data.find("shown") != std::string::npos);
+  }
+}
