@@ -40,7 +40,15 @@ using GPtr = std::unique_ptr<T, Unref>;
 
 void initGsf() {
   static std::once_flag once;
-  std::call_once(once, [] { gsf_init(); });
+  std::call_once(once, [] {
+    gsf_init();
+    // libgsf reports hostile input with g_critical()/g_warning() on stderr; the outcome (and its
+    // reason) is what counts, and a sender must not be able to fill the service's log.
+    for (const char* domain : {"libgsf", "libgsf:msole", "libgsf:zip", "libgsf:utils"}) {
+      g_log_set_handler(domain, static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL),
+                        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+    }
+  });
 }
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -1,7 +1,9 @@
 // mugai: the command-line entry point. The only code not linked into the tests.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -285,7 +287,20 @@ int runRules(const Args& a) {
 
 int runServe(int argc, char** argv);  // serve.cpp
 
+/// Keeps the multi-megabyte buffers of a message (decoded attachment, rebuilt file, encoded
+/// output) in the heap for reuse instead of a fresh mmap/munmap each time: a fresh mapping costs
+/// a page fault per 4 KiB on first touch. Measured with bench/smtp_bench.sh, 1 MB PDF mail:
+/// 63 -> 105 msg/s, p99 361 -> 245 ms, for 20 MB more resident memory. An operator who sets
+/// MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES keeps glibc's behaviour as they chose it.
+void tuneAllocator() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("GLIBC_TUNABLES")) return;
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
+}
+
 int main(int argc, char** argv) {
+  tuneAllocator();
   if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
