@@ -359,6 +359,59 @@ std::optional<bool> excelEncrypted(GsfInput* in) {
   return false;
 }
 
+/// Excel BIFF: a SUPBOOK (0x01AE) longer than the 4-byte self or add-in reference names another
+/// workbook or a DDE server ("cmd\x03/c calc"). The Workbook stream is copied as it is, so such a
+/// link cannot be cut out: the file is refused (the OOXML rebuilder removes external links).
+std::optional<std::string> excelExternalLink(GsfInput* in) {
+  gsf_off_t size = gsf_input_size(in);
+  gsf_off_t pos = 0;
+  std::optional<std::string> found;
+  for (int records = 0; records < 2000000 && pos + 4 <= size; ++records) {
+    unsigned char h[4];
+    if (gsf_input_seek(in, pos, G_SEEK_SET) || !gsf_input_read(in, 4, h)) break;
+    std::uint16_t type = le16(h), len = le16(h + 2);
+    if (type == 0x01AE && len > 4) {
+      unsigned char d[64] = {};
+      std::size_t n = std::min<std::size_t>(len, sizeof d);
+      if (gsf_input_read(in, n, d)) {
+        bool dde = std::memchr(d + 4, 0x03, n - 4) != nullptr &&
+                   std::memchr(d + 4, 0x01, n - 4) == nullptr && std::memchr(d + 4, 0x02, n - 4) == nullptr;
+        found = dde ? "a DDE link (SUPBOOK app<0x03>topic)" : "a link to another workbook (SUPBOOK)";
+        if (dde) break;
+      }
+    }
+    pos += 4 + len;
+  }
+  gsf_input_seek(in, 0, G_SEEK_SET);
+  return found;
+}
+
+/// Word: a field whose code fetches or runs something (DDE, DDEAUTO, INCLUDETEXT,
+/// INCLUDEPICTURE, IMPORT, LINK), found by its field-begin mark 0x13 in the text of the
+/// WordDocument stream, 8-bit or UTF-16LE. The stream is copied as it is, so the file is refused.
+std::optional<std::string> wordDangerousField(const std::string& s) {
+  static const char* kWords[] = {"DDEAUTO", "DDE", "INCLUDETEXT", "INCLUDEPICTURE", "IMPORT", "LINK"};
+  for (std::size_t at = s.find('\x13'); at != std::string::npos; at = s.find('\x13', at + 1)) {
+    for (int wide = 0; wide < 2; ++wide) {
+      std::size_t step = wide ? 2 : 1, p = at + step;
+      auto ch = [&](std::size_t i) -> int {
+        if (i >= s.size() || (wide && (i + 1 >= s.size() || s[i + 1] != 0))) return -1;
+        return std::toupper(static_cast<unsigned char>(s[i]));
+      };
+      while (ch(p) == ' ') p += step;
+      for (const char* w : kWords) {
+        std::size_t k = 0, q = p;
+        for (; w[k] && ch(q) == w[k]; ++k, q += step) {
+        }
+        int next = ch(q);
+        if (!w[k] && (next == ' ' || next == '"' || next == '\\' || next == 0x14 || next == -1))
+          return std::string("a ") + w + " field";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 /// Windows Installer databases/patches/transforms are executables, never documents: the routing
 /// removes application/x-msi by type, but libmagic may call one application/x-ole-storage.
 /// Root CLSIDs {000C1084/1086/1082-0000-0000-C000-000000000046}, or the MSI name encoding
@@ -382,6 +435,7 @@ bool looksLikeInstaller(const Node& root) {
 struct Checks {
   bool encrypted = false;
   std::string encrypted_why;
+  std::string active_why;  ///< a link or field in a stream that is copied as it is
   bool ppt_active = false;
   std::string ppt_why;
 };
@@ -412,6 +466,9 @@ std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& 
       k.encrypted_why = "an encrypted Word document (FIB fEncrypted)";
       return std::nullopt;
     }
+    auto text = readHead(wd->input.get(), static_cast<std::size_t>(gsf_input_size(wd->input.get())));
+    if (!text) return Failure{Reason::ParseMalformed, "the WordDocument stream cannot be read"};
+    if (auto why = wordDangerousField(*text)) k.active_why = *why;
   }
   for (const char* wb : {"Workbook", "Book"}) {
     if (const Node* n = findChild(root, wb, false)) {
@@ -422,6 +479,7 @@ std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& 
         k.encrypted_why = "an encrypted Excel workbook (FILEPASS)";
         return std::nullopt;
       }
+      if (auto why = excelExternalLink(n->input.get())) k.active_why = *why;
     }
   }
   if (const Node* cu = findChild(root, "Current User", false)) {
@@ -510,6 +568,8 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   if (auto f = checkRoot(root, ctx, k)) return failWith(*f);
   if (k.encrypted) return Outcome::fail(Reason::ContentEncrypted, k.encrypted_why);
   if (k.ppt_active) return Outcome::fail(Reason::ContentActive, k.ppt_why + " cannot be cut out of the presentation");
+  if (!k.active_why.empty())
+    return Outcome::fail(Reason::ContentActive, k.active_why + " cannot be cut out of the document");
 
   classify(root, true);
   keepPlainOleStreams(root);

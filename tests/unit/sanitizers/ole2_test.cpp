@@ -527,3 +527,34 @@ TEST_CASE("ole2: a .doc written by LibreOffice with an embedded object is rebuil
   auto text = mugai::test::runTool({"pdftotext", (tmp.path() / "out" / "letter.pdf").string(), "-"});
   CHECK(text.output.find("Hello from the municipal office.") != std::string::npos);
 }
+
+// Red-team findings (2026-11-23): DDE in the streams the rebuilder copies as they are.
+TEST_CASE("ole2: a Word DDE/INCLUDE field or an Excel DDE/external link is refused, not copied",
+          "[ole2][adversarial]") {
+  auto withWordText = [](const std::string& text) {
+    std::string w = wordStream(0, 2048);
+    w.replace(0x400, text.size(), text);
+    return writeCompoundFile({{"WordDocument", w}, {"1Table", std::string(700, 'T')}});
+  };
+  std::string wide;
+  for (char c : std::string(" DDEAUTO c:\\windows\\system32\\cmd.exe \"/k calc\"")) wide += {c, '\0'};
+  for (const std::string& field :
+       {std::string("\x13\0", 2) + wide, std::string("\x13 INCLUDETEXT \"\\\\\\\\host\\\\share\\\\x.doc\" \x14")}) {
+    Outcome o = run(withWordText(field));
+    CHECK(o.reason == Reason::ContentActive);
+    CHECK(o.detail.find("field") != std::string::npos);
+  }
+  Outcome page = run(withWordText("\x13 PAGE \x14" "1\x15"));  // a harmless field stays
+  CHECK(page.reason == Reason::CdrRebuilt);
+
+  auto withSupbook = [](const std::string& body) {
+    std::string w = record16(0x0809, std::string("\x00\x06\x05\x00", 4) + std::string(12, '\0'));
+    w += record16(0x01AE, body) + record16(0x000A, "") + std::string(3000, '\0');
+    return writeCompoundFile({{"Workbook", w}});
+  };
+  Outcome dde = run(withSupbook(std::string("\x00\x00\x0b\x00\x00" "cmd\x03/c calc", 16)));
+  CHECK(dde.reason == Reason::ContentActive);
+  CHECK(dde.detail.find("DDE") != std::string::npos);
+  Outcome self = run(withSupbook(std::string("\x01\x00\x01\x04", 4)));  // the workbook itself
+  CHECK(self.reason == Reason::CdrRebuilt);
+}
