@@ -10,8 +10,9 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
   libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
   libwebp-dev libpoppler-cpp-dev ccache)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
+# swaks only Recommends Net::SSLeay, which its -tls needs (the STARTTLS test); openssl makes the test cert.
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
-TEST_PKGS=(clamav postfix swaks qpdf poppler-utils libimage-exiftool-perl unzip zip python3
+TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
   libreoffice-impress-nogui)
 
