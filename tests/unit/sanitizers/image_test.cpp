@@ -15,6 +15,7 @@
 
 #include "image_fixtures.h"
 #include "sanitizers/image/exif.h"
+#include "support/sanitizer_run.h"
 #include "support/test_support.h"
 #include "support/tools.h"
 
@@ -29,25 +30,13 @@ Outcome run(const std::string& data, const std::string& name = "photo.jpg", img:
             std::uint64_t pixel_limit = 0) {
   Limits limits;
   if (pixel_limit) limits.image_pixel_limit = pixel_limit;
-  Budget budget(limits);
-  MessageContext ctx{limits, budget};
-  Part p;
-  p.data = data;
+  Part p = mt::partOf(data);
   p.filename = Untrusted<std::string>(name);
-  img::ImageSanitizer s(o);
-  return s.apply(p, ctx);
+  return mt::applyOnce(img::ImageSanitizer(o), std::move(p), limits);
 }
 
-bool hasFinding(const Outcome& o, const std::string& key, const std::string& value) {
-  return std::any_of(o.findings.begin(), o.findings.end(),
-                     [&](const Finding& f) { return f.key == key && f.value == value; });
-}
-
-std::string findingsText(const Outcome& o) {
-  std::string s;
-  for (const auto& f : o.findings) s += f.key + "=" + f.value + "; ";
-  return s;
-}
+using mt::findingsText;
+using mt::hasFinding;
 
 const std::string& rebuilt(const Outcome& o) {
   INFO(findingsText(o) << " detail: " << o.detail);

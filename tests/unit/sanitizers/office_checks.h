@@ -7,30 +7,20 @@
 #include <vector>
 
 #include "mugai/sanitizer/sanitizer.h"
-#include "support/test_support.h"
 #include "src/zip/zip.h"
 #include "support/inspect.h"
+#include "support/sanitizer_run.h"
+#include "support/test_support.h"
 #include "support/tools.h"
 
 namespace mugai::test::office {
 
 inline Outcome runSanitizer(const Sanitizer& s, const std::string& data,
                             const std::string& filename, Limits limits = {}) {
-  Budget budget(limits);
-  MessageContext ctx{limits, budget, nullptr, nullptr};
-  Part p;
-  p.data = data;
-  p.filename = Untrusted<std::string>(filename);
-  p.attachment = true;
-  return s.apply(p, ctx);
+  return applyOnce(s, partOf(data, "", filename), limits);
 }
 
-inline bool hasFinding(const Outcome& o, const std::string& key, const std::string& value) {
-  for (const auto& f : o.findings) {
-    if (f.key == key && f.value == value) return true;
-  }
-  return false;
-}
+using ::mugai::test::hasFinding;
 
 /// Member names as `unzip -Z1` lists them.
 inline std::vector<std::string> unzipNames(const std::filesystem::path& file) {

@@ -1,13 +1,14 @@
 // sanitizer.ole2: compound files built in code with libgsf's writer, plus the corpus' real .xls
 // files; checked with olefile (python3), LibreOffice + pdftotext and clamscan where installed.
-#include <catch2/catch.hpp>
+#include "sanitizers/ole2/ole2.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
 #include <thread>
 
-#include "sanitizers/ole2/ole2.h"
+#include "support/sanitizer_run.h"
 #include "support/test_support.h"
 #include "support/tools.h"
 
@@ -18,18 +19,12 @@ namespace fs = std::filesystem;
 namespace {
 
 Outcome run(const std::string& data, Options options = {}, Limits limits = {}) {
-  Budget budget(limits);
-  MessageContext ctx{limits, budget, nullptr, nullptr};
-  Part p;
-  p.data = data;
-  p.detected.mime = "application/msword";
-  Ole2Sanitizer s(options);
-  return s.apply(p, ctx);
+  return mugai::test::applyOnce(Ole2Sanitizer(options),
+                                mugai::test::partOf(data, "application/msword"), limits);
 }
 
 bool hasFinding(const Outcome& o, const std::string& value) {
-  return std::any_of(o.findings.begin(), o.findings.end(),
-                     [&](const Finding& f) { return f.key == "removed" && f.value == value; });
+  return mugai::test::hasFinding(o, "removed", value);
 }
 
 /// A Word 97 FibBase: wIdent 0xA5EC, nFib 0x00C1, flags at 0x0A (0x0100 = fEncrypted).
@@ -57,7 +52,8 @@ std::string record16(std::uint16_t type, const std::string& body) {
 /// BIFF8 globals: BOF, [FILEPASS], a label-ish record, EOF.
 std::string workbookStream(bool filepass) {
   std::string w = record16(0x0809, std::string("\x00\x06\x05\x00", 4) + std::string(12, '\0'));
-  if (filepass) w += record16(0x002F, std::string("\x01\x00\x01\x00\x01\x00", 6) + std::string(48, '\x11'));
+  if (filepass)
+    w += record16(0x002F, std::string("\x01\x00\x01\x00\x01\x00", 6) + std::string(48, '\x11'));
   w += record16(0x0042, std::string("\xE4\x04", 2));  // CODEPAGE
   w += record16(0x000A, "");
   return w + std::string(3000, '\0');
@@ -77,7 +73,8 @@ std::string pptRecord(std::uint16_t ver_inst, std::uint16_t type, const std::str
 std::string eicar() {
   fs::path p = mugai::test::generatedDir() / "eicar.com";
   std::error_code ec;
-  if (!fs::exists(p, ec)) return "X5O-not-eicar-placeholder";  // fixtures not generated: clean stand-in
+  if (!fs::exists(p, ec))
+    return "X5O-not-eicar-placeholder";  // fixtures not generated: clean stand-in
   return mugai::test::readFile(p);
 }
 
@@ -91,7 +88,9 @@ std::string docLike() {
       {"Macros/VBA/ThisDocument", "Sub AutoOpen()\r\n Shell \"calc\"\r\nEnd Sub\r\n"},
       {"Macros/PROJECT", "ID=\"{00000000}\"\r\nDocument=ThisDocument/&H00000000\r\n"},
       {"ObjectPool/_1234/\x01Ole10Native", std::string("\x40\x00\x00\x00\x02\x00", 6) + eicar()},
-      {"ObjectPool/_1234/\x01" "CompObj", std::string(80, 'c')},
+      {"ObjectPool/_1234/\x01"
+       "CompObj",
+       std::string(80, 'c')},
       {"Data", std::string(5000, 'D')},
       {"Link/\x01Ole", std::string("\x01\x00\x00\x02\x01\x00\x00\x00", 8) + std::string(12, '\0')},
   });
@@ -150,9 +149,11 @@ std::vector<std::string> lines(const std::string& s) {
 /// their right-sibling pointers as one long chain (`links` overrides single links, e.g. a cycle).
 /// Real writers build a balanced red-black tree; a chain is what a hostile file does to make a
 /// recursive directory reader (libgsf's) go as deep as there are entries.
-std::string chainedDirectory(std::uint32_t n, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& links = {}) {
+std::string chainedDirectory(
+    std::uint32_t n, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& links = {}) {
   auto put32 = [](std::string& s, std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) s[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    for (int i = 0; i < 4; ++i)
+      s[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
   };
   auto put16 = [](std::string& s, std::size_t at, std::uint16_t v) {
     s[at] = static_cast<char>(v & 0xFF);
@@ -179,8 +180,10 @@ std::string chainedDirectory(std::uint32_t n, const std::vector<std::pair<std::u
   auto sector = [](std::uint32_t s) { return 512 * (static_cast<std::size_t>(s) + 1); };
   for (std::uint32_t i = 0; i < fat_sectors * 128; ++i) {
     std::uint32_t v = kFree;
-    if (i < fat_sectors) v = 0xFFFFFFFD;  // FATSECT
-    else if (i < fat_sectors + dir_sectors) v = (i + 1 < fat_sectors + dir_sectors) ? i + 1 : kEnd;
+    if (i < fat_sectors)
+      v = 0xFFFFFFFD;  // FATSECT
+    else if (i < fat_sectors + dir_sectors)
+      v = (i + 1 < fat_sectors + dir_sectors) ? i + 1 : kEnd;
     put32(f, sector(i / 128) + 4 * (i % 128), v);
   }
   for (std::uint32_t i = 0; i < dir_sectors * 4; ++i) {
@@ -190,21 +193,26 @@ std::string chainedDirectory(std::uint32_t n, const std::vector<std::pair<std::u
     put32(f, at + 0x4C, kNone);
     if (i >= n) continue;  // unused entry (type 0)
     std::string name = i == 0 ? "Root Entry" : "s" + std::to_string(i);
-    for (std::size_t c = 0; c < name.size(); ++c) put16(f, at + 2 * c, static_cast<std::uint16_t>(name[c]));
+    for (std::size_t c = 0; c < name.size(); ++c)
+      put16(f, at + 2 * c, static_cast<std::uint16_t>(name[c]));
     put16(f, at + 0x40, static_cast<std::uint16_t>(2 * (name.size() + 1)));
     f[at + 0x42] = i == 0 ? 5 : 2;
     f[at + 0x43] = 1;  // black
-    if (i == 0) put32(f, at + 0x4C, n > 1 ? 1 : kNone);
-    else if (i + 1 < n) put32(f, at + 0x48, i + 1);
+    if (i == 0)
+      put32(f, at + 0x4C, n > 1 ? 1 : kNone);
+    else if (i + 1 < n)
+      put32(f, at + 0x48, i + 1);
     put32(f, at + 0x74, kEnd);
   }
-  for (auto [from, to] : links) put32(f, sector(fat_sectors + from / 4) + 128 * (from % 4) + 0x48, to);
+  for (auto [from, to] : links)
+    put32(f, sector(fat_sectors + from / 4) + 128 * (from % 4) + 0x48, to);
   return f;
 }
 
 }  // namespace
 
-TEST_CASE("ole2: directory chains and cycles are measured before libgsf recurses into them", "[ole2][adversarial]") {
+TEST_CASE("ole2: directory chains and cycles are measured before libgsf recurses into them",
+          "[ole2][adversarial]") {
   Outcome ok = run(chainedDirectory(1000));  // 999 streams in one chain: deep but fine
   REQUIRE(ok.verdict == Verdict::Modified);
   Outcome deep = run(chainedDirectory(6000));  // deeper than kMaxDirectoryDepth (4096)
@@ -221,15 +229,18 @@ TEST_CASE("ole2: directory chains and cycles are measured before libgsf recurses
   // storage are fine, also when read back; 6000 exceed the recursion we allow libgsf (measured:
   // a 6000-deep chain needs between 1 and 2 MiB of stack inside libgsf).
   std::vector<CompoundEntry> wide;
-  for (int i = 0; i < 3000; ++i) wide.push_back({"stream" + std::to_string(i), std::string(1, 'w')});
+  for (int i = 0; i < 3000; ++i)
+    wide.push_back({"stream" + std::to_string(i), std::string(1, 'w')});
   Outcome w = run(writeCompoundFile(wide));
   REQUIRE(w.verdict == Verdict::Modified);
   CHECK(run(w.replacement->data).verdict == Verdict::Modified);
-  for (int i = 3000; i < 6000; ++i) wide.push_back({"stream" + std::to_string(i), std::string(1, 'w')});
+  for (int i = 3000; i < 6000; ++i)
+    wide.push_back({"stream" + std::to_string(i), std::string(1, 'w')});
   CHECK(run(writeCompoundFile(wide)).reason == Reason::LimitDocumentObjects);
 }
 
-TEST_CASE("ole2: a doc-like file loses Macros and ObjectPool, keeps its streams byte for byte", "[ole2]") {
+TEST_CASE("ole2: a doc-like file loses Macros and ObjectPool, keeps its streams byte for byte",
+          "[ole2]") {
   std::string in = docLike();
   REQUIRE(!in.empty());
   Outcome o = run(in);
@@ -282,7 +293,8 @@ TEST_CASE("ole2: macros remove takes the whole file out with content.active", "[
   CHECK(clean.findings.empty());
 }
 
-TEST_CASE("ole2: encrypted Word, Excel, PowerPoint and OOXML-in-OLE are content.encrypted", "[ole2][adversarial]") {
+TEST_CASE("ole2: encrypted Word, Excel, PowerPoint and OOXML-in-OLE are content.encrypted",
+          "[ole2][adversarial]") {
   auto expectEncrypted = [](const std::string& file) {
     REQUIRE(!file.empty());
     Outcome o = run(file);
@@ -294,10 +306,16 @@ TEST_CASE("ole2: encrypted Word, Excel, PowerPoint and OOXML-in-OLE are content.
   expectEncrypted(writeCompoundFile({{"WordDocument", wordStream(0x0100)}, {"1Table", "x"}}));
   expectEncrypted(writeCompoundFile({{"EncryptionInfo", std::string(200, 'i')},
                                      {"EncryptedPackage", std::string(5000, 'p')},
-                                     {"\x06" "DataSpaces/Version", std::string(76, 'v')}}));
+                                     {"\x06"
+                                      "DataSpaces/Version",
+                                      std::string(76, 'v')}}));
   expectEncrypted(writeCompoundFile({{"WordDocument", wordStream(0)},
-                                     {"\x09" "DRMContent", std::string(3000, 'r')},
-                                     {"\x06" "DataSpaces/DataSpaceMap", std::string(100, 'm')}}));
+                                     {"\x09"
+                                      "DRMContent",
+                                      std::string(3000, 'r')},
+                                     {"\x06"
+                                      "DataSpaces/DataSpaceMap",
+                                      std::string(100, 'm')}}));
   expectEncrypted(writeCompoundFile({{"PowerPoint Document", pptRecord(0x000F, 0x03E8, "")},
                                      {"EncryptedSummary", std::string(100, 'e')}}));
   std::string crypt = pptRecord(0x000F, 0x03E8, pptRecord(0, 0x03E9, std::string(40, '\0'))) +
@@ -305,17 +323,22 @@ TEST_CASE("ole2: encrypted Word, Excel, PowerPoint and OOXML-in-OLE are content.
   expectEncrypted(writeCompoundFile({{"PowerPoint Document", crypt}}));
 }
 
-TEST_CASE("ole2: PowerPoint VBA and embedded objects fail closed, a plain presentation is rebuilt", "[ole2]") {
+TEST_CASE("ole2: PowerPoint VBA and embedded objects fail closed, a plain presentation is rebuilt",
+          "[ole2]") {
   std::string doc = pptRecord(0x000F, 0x03E8, pptRecord(0, 0x03E9, std::string(40, '\0')));
-  std::string vba = pptRecord(0x000F, 0x03E8,
-                              pptRecord(0x000F, 0x07D0, pptRecord(0x000F, 0x03FF, pptRecord(0x0002, 0x0400, std::string(12, '\0')))));
+  std::string vba = pptRecord(
+      0x000F, 0x03E8,
+      pptRecord(0x000F, 0x07D0,
+                pptRecord(0x000F, 0x03FF, pptRecord(0x0002, 0x0400, std::string(12, '\0')))));
   std::string obj = doc + pptRecord(0x0010, 0x1011, std::string(4, '\0') + std::string(64, 'z'));
-  Outcome o1 = run(writeCompoundFile({{"PowerPoint Document", vba}, {"Current User", std::string(40, '\0')}}));
+  Outcome o1 = run(
+      writeCompoundFile({{"PowerPoint Document", vba}, {"Current User", std::string(40, '\0')}}));
   CHECK(o1.reason == Reason::ContentActive);
   CHECK(o1.verdict == Verdict::PartRemoved);
   Outcome o2 = run(writeCompoundFile({{"PowerPoint Document", obj}}));
   CHECK(o2.reason == Reason::ContentActive);
-  Outcome o3 = run(writeCompoundFile({{"PowerPoint Document", doc}, {"Pictures", std::string(3000, 'p')}}));
+  Outcome o3 =
+      run(writeCompoundFile({{"PowerPoint Document", doc}, {"Pictures", std::string(3000, 'p')}}));
   CHECK(o3.verdict == Verdict::Modified);
   CHECK(o3.findings.empty());
 }
@@ -394,14 +417,16 @@ TEST_CASE("ole2: rebuilds run concurrently on shared sanitizer state", "[ole2]")
         Part p;
         p.data = doc;
         Outcome o = shared.apply(p, ctx);
-        if (o.verdict == Verdict::Modified && o.findings.size() == 3) ++ok[static_cast<std::size_t>(t)];
+        if (o.verdict == Verdict::Modified && o.findings.size() == 3)
+          ++ok[static_cast<std::size_t>(t)];
       }
     });
   for (auto& th : threads) th.join();
   for (int n : ok) CHECK(n == 25);
 }
 
-TEST_CASE("ole2: clamscan finds EICAR in the embedded object before and nothing after", "[ole2][integration]") {
+TEST_CASE("ole2: clamscan finds EICAR in the embedded object before and nothing after",
+          "[ole2][integration]") {
   if (mugai::test::toolMissing("clamscan")) return;
   if (!fs::exists(mugai::test::generatedDir() / "eicar.com")) {
     WARN("skipped: generated fixtures missing (build mugai_fixtures)");
@@ -414,14 +439,17 @@ TEST_CASE("ole2: clamscan finds EICAR in the embedded object before and nothing 
   mugai::test::writeFile(tmp.path() / "in.doc", in);
   mugai::test::writeFile(tmp.path() / "out.doc", o.replacement->data);
   std::string sigs = (mugai::test::sourceDir() / "rules" / "signatures").string();
-  auto before = mugai::test::runTool({"clamscan", "--no-summary", "-d", sigs, (tmp.path() / "in.doc").string()});
-  auto after = mugai::test::runTool({"clamscan", "--no-summary", "-d", sigs, (tmp.path() / "out.doc").string()});
+  auto before = mugai::test::runTool(
+      {"clamscan", "--no-summary", "-d", sigs, (tmp.path() / "in.doc").string()});
+  auto after = mugai::test::runTool(
+      {"clamscan", "--no-summary", "-d", sigs, (tmp.path() / "out.doc").string()});
   CHECK(before.exit_code == 1);  // found
   CHECK(after.exit_code == 0);   // clean
   INFO(before.output << after.output);
 }
 
-TEST_CASE("ole2: corpus .xls with VBA are rebuilt without _VBA_PROJECT_CUR and still open", "[ole2][corpus]") {
+TEST_CASE("ole2: corpus .xls with VBA are rebuilt without _VBA_PROJECT_CUR and still open",
+          "[ole2][corpus]") {
   auto corpus = MUGAI_REQUIRE_CORPUS();
   if (!corpus) return;
   fs::path dir = *corpus / "office/libreoffice/sc/qa/extras/testdocuments";
@@ -460,9 +488,10 @@ TEST_CASE("ole2: corpus .xls with VBA are rebuilt without _VBA_PROJECT_CUR and s
   // original's text (LibreOffice -> PDF -> pdftotext) is in the rebuilt one's.
   auto pdfText = [&](const fs::path& file, const fs::path& outdir) {
     fs::create_directories(outdir);
-    auto conv = mugai::test::runTool({"soffice", "-env:UserInstallation=file://" + (tmp.path() / "lo").string(),
-                                      "--headless", "--convert-to", "pdf", "--outdir", outdir.string(), file.string()},
-                                     std::chrono::seconds(120));
+    auto conv = mugai::test::runTool(
+        {"soffice", "-env:UserInstallation=file://" + (tmp.path() / "lo").string(), "--headless",
+         "--convert-to", "pdf", "--outdir", outdir.string(), file.string()},
+        std::chrono::seconds(120));
     REQUIRE(conv.exit_code == 0);
     fs::path pdf = outdir / file.filename();
     pdf.replace_extension(".pdf");
@@ -489,7 +518,8 @@ TEST_CASE("ole2: corpus .xls with VBA are rebuilt without _VBA_PROJECT_CUR and s
   }
 }
 
-TEST_CASE("ole2: a .doc written by LibreOffice with an embedded object is rebuilt and still reads", "[ole2][integration]") {
+TEST_CASE("ole2: a .doc written by LibreOffice with an embedded object is rebuilt and still reads",
+          "[ole2][integration]") {
   auto corpus = MUGAI_REQUIRE_CORPUS();
   if (!corpus) return;
   if (mugai::test::toolMissing("soffice") || mugai::test::toolMissing("pdftotext")) return;
@@ -497,14 +527,16 @@ TEST_CASE("ole2: a .doc written by LibreOffice with an embedded object is rebuil
   // A real Word 97 writer: LibreOffice turns an RTF (text + the corpus' OLE Package object) into a
   // .doc whose ObjectPool holds the object (\x01Ole10Native), and whose root holds a plain
   // "\x01Ole" stream.
-  std::string rtf = mugai::test::readFile(*corpus / "office/libreoffice/writerfilter/qa/cppunittests/dmapper/data/paste-ole.rtf");
+  std::string rtf = mugai::test::readFile(
+      *corpus / "office/libreoffice/writerfilter/qa/cppunittests/dmapper/data/paste-ole.rtf");
   REQUIRE(rtf.rfind("{\\rtf1", 0) == 0);
   rtf.insert(6, "\\pard Hello from the municipal office.\\par\n");
   mugai::test::writeFile(tmp.path() / "letter.rtf", rtf);
   std::string profile = "-env:UserInstallation=file://" + (tmp.path() / "lo").string();
-  auto conv = mugai::test::runTool({"soffice", profile, "--headless", "--convert-to", "doc", "--outdir",
-                                    tmp.path().string(), (tmp.path() / "letter.rtf").string()},
-                                   std::chrono::seconds(120));
+  auto conv =
+      mugai::test::runTool({"soffice", profile, "--headless", "--convert-to", "doc", "--outdir",
+                            tmp.path().string(), (tmp.path() / "letter.rtf").string()},
+                           std::chrono::seconds(120));
   REQUIRE(conv.exit_code == 0);
   std::string doc = mugai::test::readFile(tmp.path() / "letter.doc");
   Outcome o = run(doc);
@@ -518,13 +550,16 @@ TEST_CASE("ole2: a .doc written by LibreOffice with an embedded object is rebuil
   if (!listing.empty()) {
     CHECK(listing.find("ObjectPool") == std::string::npos);
     CHECK(listing.find("'WordDocument'") != std::string::npos);
-    CHECK(listing.find("'\\x01Ole'") != std::string::npos);  // the plain embedded-header stream stays
+    CHECK(listing.find("'\\x01Ole'") !=
+          std::string::npos);  // the plain embedded-header stream stays
   }
-  auto pdf = mugai::test::runTool({"soffice", profile, "--headless", "--convert-to", "pdf", "--outdir",
-                                   (tmp.path() / "out").string(), (tmp.path() / "out" / "letter.doc").string()},
-                                  std::chrono::seconds(120));
+  auto pdf = mugai::test::runTool(
+      {"soffice", profile, "--headless", "--convert-to", "pdf", "--outdir",
+       (tmp.path() / "out").string(), (tmp.path() / "out" / "letter.doc").string()},
+      std::chrono::seconds(120));
   REQUIRE(pdf.exit_code == 0);
-  auto text = mugai::test::runTool({"pdftotext", (tmp.path() / "out" / "letter.pdf").string(), "-"});
+  auto text =
+      mugai::test::runTool({"pdftotext", (tmp.path() / "out" / "letter.pdf").string(), "-"});
   CHECK(text.output.find("Hello from the municipal office.") != std::string::npos);
 }
 
@@ -537,14 +572,18 @@ TEST_CASE("ole2: a Word DDE/INCLUDE field or an Excel DDE/external link is refus
     return writeCompoundFile({{"WordDocument", w}, {"1Table", std::string(700, 'T')}});
   };
   std::string wide;
-  for (char c : std::string(" DDEAUTO c:\\windows\\system32\\cmd.exe \"/k calc\"")) wide += {c, '\0'};
+  for (char c : std::string(" DDEAUTO c:\\windows\\system32\\cmd.exe \"/k calc\""))
+    wide += {c, '\0'};
   for (const std::string& field :
-       {std::string("\x13\0", 2) + wide, std::string("\x13 INCLUDETEXT \"\\\\\\\\host\\\\share\\\\x.doc\" \x14")}) {
+       {std::string("\x13\0", 2) + wide,
+        std::string("\x13 INCLUDETEXT \"\\\\\\\\host\\\\share\\\\x.doc\" \x14")}) {
     Outcome o = run(withWordText(field));
     CHECK(o.reason == Reason::ContentActive);
     CHECK(o.detail.find("field") != std::string::npos);
   }
-  Outcome page = run(withWordText("\x13 PAGE \x14" "1\x15"));  // a harmless field stays
+  Outcome page =
+      run(withWordText("\x13 PAGE \x14"
+                       "1\x15"));  // a harmless field stays
   CHECK(page.reason == Reason::CdrRebuilt);
 
   auto withSupbook = [](const std::string& body) {
@@ -552,7 +591,10 @@ TEST_CASE("ole2: a Word DDE/INCLUDE field or an Excel DDE/external link is refus
     w += record16(0x01AE, body) + record16(0x000A, "") + std::string(3000, '\0');
     return writeCompoundFile({{"Workbook", w}});
   };
-  Outcome dde = run(withSupbook(std::string("\x00\x00\x0b\x00\x00" "cmd\x03/c calc", 16)));
+  Outcome dde =
+      run(withSupbook(std::string("\x00\x00\x0b\x00\x00"
+                                  "cmd\x03/c calc",
+                                  16)));
   CHECK(dde.reason == Reason::ContentActive);
   CHECK(dde.detail.find("DDE") != std::string::npos);
   Outcome self = run(withSupbook(std::string("\x01\x00\x01\x04", 4)));  // the workbook itself

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "sanitizers/pdf/prescan.h"
+#include "support/sanitizer_run.h"
 #include "support/test_support.h"
 #include "support/tools.h"
 
@@ -264,16 +265,9 @@ int pageCount(const std::string& pdf) {
 }
 
 bool hasFinding(const Outcome& o, const std::string& value) {
-  for (const auto& f : o.findings)
-    if (f.key == "removed" && f.value == value) return true;
-  return false;
+  return mt::hasFinding(o, "removed", value);
 }
-
-std::string findingsText(const Outcome& o) {
-  std::string s;
-  for (const auto& f : o.findings) s += f.key + "=" + f.value + "\n";
-  return s;
-}
+using mt::findingsText;
 
 }  // namespace
 

@@ -1,6 +1,8 @@
+#include "sanitizers/text_normalize/text_normalize.h"
+
 #include <catch2/catch.hpp>
 
-#include "sanitizers/text_normalize/text_normalize.h"
+#include "support/sanitizer_run.h"
 
 using namespace mugai;
 using namespace mugai::sanitizers::text_normalize;
@@ -8,13 +10,9 @@ using namespace mugai::sanitizers::text_normalize;
 namespace {
 
 Outcome run(const std::string& data, const std::string& charset, Limits limits = {}) {
-  Budget budget(limits);
-  MessageContext ctx{limits, budget, nullptr, nullptr};
-  Part p;
-  p.data = data;
+  Part p = mugai::test::partOf(data);
   p.charset = Untrusted<std::string>(charset);
-  TextNormalizeSanitizer s(Options{});
-  return s.apply(p, ctx);
+  return mugai::test::applyOnce(TextNormalizeSanitizer(Options{}), std::move(p), limits);
 }
 
 }  // namespace
@@ -27,7 +25,9 @@ TEST_CASE("text_normalize: line ends, controls and bidi overrides", "[unit]") {
   o.keep_tabs = false;
   REQUIRE(normalizeText("tab\there", o) == "tabhere");
   // U+202E RIGHT-TO-LEFT OVERRIDE and U+2066 are removed; other text is untouched.
-  REQUIRE(normalizeText("invoice\xe2\x80\xae" "fdp.exe \xe2\x81\xa6x", Options{}) == "invoicefdp.exe x");
+  REQUIRE(normalizeText("invoice\xe2\x80\xae"
+                        "fdp.exe \xe2\x81\xa6x",
+                        Options{}) == "invoicefdp.exe x");
   REQUIRE(normalizeText("x\n\n\n\n", Options{}) == "x\n");
   REQUIRE(normalizeText("\xc2\x85next", Options{}) == "next");  // C1 control NEL
 }
