@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SMTP benchmark: smtp-source -> mugai serve -> smtp-sink, beside smtp-source -> smtp-sink directly
-# (the ceiling of the plumbing), for plain 2 KB, HTML 50 KB and 1 MB PDF-attachment mail, 8
+# (the ceiling of the plumbing), for plain 2 KB, HTML 50 KB and 1 MB PDF- and DOCX-attachment mail, 8
 # sessions. Prints msgs/s (smtp-source, connections reused like Postfix's), p50/p99 latency per
 # transaction (bench/smtp_load.py), and mugai's peak RSS. Prints figures; it is not a test.
 #   bench/smtp_bench.sh [MESSAGES_PER_CLASS]     (MUGAI=path/to/mugai, default build/mugai)
@@ -53,6 +53,30 @@ pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(o
 b64 = base64.encodebytes(pdf).decode()
 open(f"{work}/pdf.eml", "w").write(head + 'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain; charset=UTF-8\n\n' + text(500) +
     '\n--b\nContent-Type: application/pdf; name="report.pdf"\nContent-Disposition: attachment; filename="report.pdf"\nContent-Transfer-Encoding: base64\n\n' + b64 + "--b--\n")
+# A 1 MB DOCX: a few pages of text plus a 1 MB picture (incompressible, as a JPEG is), built the
+# way Word lays a package out; the picture is referenced, so the rebuild keeps and copies it raw.
+import zipfile
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+paras = "".join(f"<w:p><w:r><w:t>{text(300)}</w:t></w:r></w:p>" for _ in range(60))
+pic = ('<w:p><w:r><w:drawing><wp:inline xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing">'
+       '<wp:extent cx="3000000" cy="2000000"/><wp:docPr id="1" name="Picture 1"/>'
+       '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+       '<pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr><pic:cNvPr id="1" name="image1.jpeg"/><pic:cNvPicPr/></pic:nvPicPr>'
+       '<pic:blipFill><a:blip r:embed="rId2"/></pic:blipFill><pic:spPr/></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>')
+with zipfile.ZipFile(f"{work}/report.docx", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+               '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+               '<Default Extension="jpeg" ContentType="image/jpeg"/>'
+               '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+    z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+               '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+    z.writestr("word/_rels/document.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+               '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image1.jpeg"/></Relationships>')
+    z.writestr("word/document.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document {W}><w:body>{paras}{pic}</w:body></w:document>')
+    z.writestr("word/media/image1.jpeg", b"\xff\xd8\xff\xe0" + os.urandom(1000000), zipfile.ZIP_STORED)
+b64 = base64.encodebytes(open(f"{work}/report.docx", "rb").read()).decode()
+open(f"{work}/docx.eml", "w").write(head + 'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain; charset=UTF-8\n\n' + text(500) +
+    '\n--b\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document; name="report.docx"\nContent-Disposition: attachment; filename="report.docx"\nContent-Transfer-Encoding: base64\n\n' + b64 + "--b--\n")
 PY
 
 sink_port="$(free_port)"; mugai_port="$(free_port)"
@@ -72,8 +96,8 @@ throughput() {  # port file count -> msgs/s
 }
 
 printf "%-14s %10s %10s %9s %9s %12s %8s\n" class "mugai/s" "direct/s" "p50 ms" "p99 ms" "direct p99" "ratio"
-for cls in plain html pdf; do
-  n="$count"; [ "$cls" = pdf ] && n=$(( count / 4 ))
+for cls in plain html pdf docx; do
+  n="$count"; case "$cls" in pdf | docx) n=$(( count / 4 )) ;; esac
   per=$(( n / sessions / 2 )); [ "$per" -lt 5 ] && per=5
   m=$(throughput "$mugai_port" "$work/$cls.eml" "$n")
   d=$(throughput "$sink_port" "$work/$cls.eml" "$n")
