@@ -41,6 +41,21 @@ void wr32(std::string& s, std::uint32_t v) {
   wr16(s, static_cast<std::uint16_t>(v >> 16));
 }
 
+/// The fields a local header and its central directory entry share, from "version needed" to the
+/// name length (APPNOTE 4.3.7 and 4.3.12); sizes are classic 32-bit, checked by the caller.
+template <class Entry>
+void wrSharedFields(std::string& s, const Entry& c) {
+  wr16(s, c.method == 0 ? 10 : 20);  // version needed
+  wr16(s, c.flags);
+  wr16(s, c.method);
+  wr16(s, c.mod_time);
+  wr16(s, c.mod_date);
+  wr32(s, c.crc);
+  wr32(s, static_cast<std::uint32_t>(c.csize));
+  wr32(s, static_cast<std::uint32_t>(c.usize));
+  wr16(s, static_cast<std::uint16_t>(c.name.size()));
+}
+
 /// Member names are untrusted: keep them printable and short in details.
 std::string shown(std::string_view name) {
   std::string out;
@@ -353,16 +368,8 @@ bool Writer::addEntry(const Central& c, std::string_view payload) {
   Central stored = c;
   stored.offset = out_.size();
   wr32(out_, kLocalSig);
-  wr16(out_, c.method == 0 ? 10 : 20);  // version needed
-  wr16(out_, c.flags);
-  wr16(out_, c.method);
-  wr16(out_, c.mod_time);
-  wr16(out_, c.mod_date);
-  wr32(out_, c.crc);
-  wr32(out_, static_cast<std::uint32_t>(c.csize));
-  wr32(out_, static_cast<std::uint32_t>(c.usize));
-  wr16(out_, static_cast<std::uint16_t>(c.name.size()));
-  wr16(out_, 0);
+  wrSharedFields(out_, c);
+  wr16(out_, 0);  // extra
   out_.append(c.name);
   out_.append(payload);
   central_.push_back(std::move(stored));
@@ -438,15 +445,7 @@ std::optional<std::string> Writer::finish() {
   for (const Central& c : central_) {
     wr32(out_, kCentralSig);
     wr16(out_, 20);  // made by: MS-DOS, 2.0
-    wr16(out_, c.method == 0 ? 10 : 20);
-    wr16(out_, c.flags);
-    wr16(out_, c.method);
-    wr16(out_, c.mod_time);
-    wr16(out_, c.mod_date);
-    wr32(out_, c.crc);
-    wr32(out_, static_cast<std::uint32_t>(c.csize));
-    wr32(out_, static_cast<std::uint32_t>(c.usize));
-    wr16(out_, static_cast<std::uint16_t>(c.name.size()));
+    wrSharedFields(out_, c);
     wr16(out_, 0);                                // extra
     wr16(out_, 0);                                // comment
     wr16(out_, 0);                                // disk
