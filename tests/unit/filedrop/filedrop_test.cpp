@@ -12,8 +12,8 @@
 #include <fstream>
 #include <thread>
 
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "mugai/io/store.h"
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -36,6 +36,24 @@ struct TempDir {
 void writeFile(const std::string& p, const std::string& data) {
   std::ofstream(p, std::ios::binary) << data;
 }
+
+/// Fresh inbox/outbox/quarantine folders and an engine on the shipped rules; settle time 0, so that
+/// only the writer probe and the claim decide when a file is taken.
+struct Drop {
+  TempDir t;
+  Options o;
+  std::shared_ptr<const mugai::Engine> engine;
+  Drop() {
+    o.inbox = t.path + "/in";
+    o.outbox = t.path + "/out";
+    o.quarantine = t.path + "/q";
+    o.settle_ms = 0;
+    std::vector<std::string> errors;
+    engine =
+        mugai::makeEngine((mugai::test::sourceDir() / "rules" / "default.yaml").string(), errors);
+    REQUIRE(engine);
+  }
+};
 
 std::string slurp(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
@@ -72,18 +90,10 @@ TEST_CASE("filedrop: a file still open for writing is busy, a closed one is not"
 }
 
 TEST_CASE("filedrop: a writer that pauses longer than the settle time is not taken early") {
-  TempDir t;
-  Options o;
-  o.inbox = t.path + "/in";
-  o.outbox = t.path + "/out";
-  o.quarantine = t.path + "/q";
-  o.settle_ms = 0;  // stability alone would take it at once
+  Drop d;  // settle time 0: stability alone would take it at once
+  const Options& o = d.o;
   fs::create_directories(o.inbox + "/alice");
-  std::vector<std::string> errors;
-  std::shared_ptr<const mugai::Engine> engine =
-      mugai::makeEngine((mugai::test::sourceDir() / "rules" / "default.yaml").string(), errors);
-  REQUIRE(engine);
-  Service svc(o, [&] { return engine; });
+  Service svc(o, [&] { return d.engine; });
   std::string why;
   REQUIRE(svc.prepare(&why));
   int wfd = open((o.inbox + "/alice/report.txt").c_str(), O_WRONLY | O_CREAT, 0644);
@@ -103,20 +113,12 @@ TEST_CASE("filedrop: a writer that pauses longer than the settle time is not tak
 }
 
 TEST_CASE("filedrop: a file that cannot be delivered stays claimed and is retried, never lost") {
-  TempDir t;
-  Options o;
-  o.inbox = t.path + "/in";
-  o.outbox = t.path + "/out";
-  o.quarantine = t.path + "/q";
-  o.settle_ms = 0;
+  Drop d;
+  const Options& o = d.o;
   fs::create_directories(o.inbox + "/bob");
   fs::create_directories(o.outbox);
   writeFile(o.outbox + "/bob", "a file where bob's outbox folder should be");
-  std::vector<std::string> errors;
-  std::shared_ptr<const mugai::Engine> engine =
-      mugai::makeEngine((mugai::test::sourceDir() / "rules" / "default.yaml").string(), errors);
-  REQUIRE(engine);
-  Service svc(o, [&] { return engine; });
+  Service svc(o, [&] { return d.engine; });
   std::string why;
   REQUIRE(svc.prepare(&why));
   writeFile(o.inbox + "/bob/memo.txt", "memo\n");
