@@ -543,6 +543,48 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     auto src = index.find(rp.source);
     if (src != index.end() && removed[src->second]) removed[rp.entry] = true;
   }
+
+  // Members nothing refers to go as well (an .exe parked in word/media/ is not part of the
+  // document): what stays is [Content_Types].xml, parts reachable from _rels/.rels through kept
+  // internal relationships, and the relationships parts of those. One pass over the graph, each
+  // part entered once.
+  std::map<std::string, const RelsPart*, std::less<>> rels_of;  // source part -> its .rels
+  for (const RelsPart& rp : rels_parts) {
+    if (!removed[rp.entry]) rels_of.emplace(rp.source, &rp);
+  }
+  std::vector<bool> reached(entries.size(), false);
+  {
+    auto root = rels_of.find("");
+    if (root == rels_of.end())
+      return Outcome::fail(Reason::ParseMalformed,
+                           "not an Office Open XML package (no _rels/.rels)");
+    std::vector<const RelsPart*> todo{root->second};
+    while (!todo.empty()) {
+      const RelsPart* rp = todo.back();
+      todo.pop_back();
+      for (const Rel& rel : rp->rels) {
+        if (rel.external || activeRelType(rel.tail)) continue;
+        auto it = index.find(rel.resolved);
+        if (it == index.end() || removed[it->second]) continue;
+        if (reached[it->second]) continue;
+        reached[it->second] = true;
+        auto next = rels_of.find(rel.resolved);
+        if (next != rels_of.end()) todo.push_back(next->second);
+      }
+    }
+  }
+  bool dropped_silently = false;  // directory entries: not parts, nothing to report
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || reached[i] || lnames[i] == kContentTypes) continue;
+    if (auto source = relsSource(lnames[i])) {
+      if (source->empty()) continue;
+      auto src = index.find(*source);
+      if (src != index.end() && reached[src->second]) continue;
+    }
+    removed[i] = true;
+    dropped_silently = dropped_silently || entries[i].directory();
+  }
+
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory())
       findings.push_back({"removed", entries[i].name});
@@ -654,7 +696,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (out != xml) rewritten[i] = std::move(out);
   }
 
-  if (findings.empty() && rewritten.empty()) return Outcome::keep();
+  if (findings.empty() && rewritten.empty() && !dropped_silently) return Outcome::keep();
 
   // Write the package again, in the original order.
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
