@@ -8,8 +8,10 @@
 #include "sanitizers/ooxml/ooxml.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
+#include "sanitizers/ooxml/formulas.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
 
@@ -183,6 +185,12 @@ bool activeContentType(std::string_view lct) {
          lct.find("activex") != std::string_view::npos ||
          lct.find("oleobject") != std::string_view::npos ||
          lct.find("vbadata") != std::string_view::npos;
+}
+
+/// The workbook part of a SpreadsheetML package (plain, template, macro-enabled, add-in).
+bool isWorkbookType(std::string_view lct) {
+  return lct.ends_with(".main+xml") && (lct.find("spreadsheetml") != std::string_view::npos ||
+                                        lct.starts_with("application/vnd.ms-excel."));
 }
 
 /// Field keywords that fetch or run something outside the document.
@@ -553,6 +561,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (!removed[rp.entry]) rels_of.emplace(rp.source, &rp);
   }
   std::vector<bool> reached(entries.size(), false);
+  std::map<std::size_t, std::set<std::string>> reached_as;  // entry -> relationship type tails
   {
     auto root = rels_of.find("");
     if (root == rels_of.end())
@@ -566,6 +575,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
         if (rel.external || activeRelType(rel.tail)) continue;
         auto it = index.find(rel.resolved);
         if (it == index.end() || removed[it->second]) continue;
+        reached_as[it->second].insert(rel.tail);
         if (reached[it->second]) continue;
         reached[it->second] = true;
         auto next = rels_of.find(rel.resolved);
@@ -585,6 +595,59 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     dropped_silently = dropped_silently || entries[i].directory();
   }
 
+  // Formulas that fetch, link or run (SpreadsheetML parts only; xlsb's binary sheets are not
+  // read). Done before relationships are rewritten: when formulas go, so does xl/calcChain.xml.
+  std::map<std::size_t, std::string> formula_out;  // entry -> part without the risky formulas
+  bool formulas_removed = false;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || !reached[i]) continue;
+    const std::string type = typeOf(lnames[i]);
+    const auto& tails = reached_as[i];
+    bool xml_part =
+        type.find("xml") != std::string::npos || (type.empty() && lnames[i].ends_with(".xml"));
+    if (!xml_part) continue;
+    std::optional<SheetPart> kind;
+    if (type.find("spreadsheetml.worksheet") != std::string::npos || tails.count("worksheet"))
+      kind = SheetPart::Worksheet;
+    else if (type.find("spreadsheetml.table+") != std::string::npos || tails.count("table"))
+      kind = SheetPart::Table;
+    else if (isWorkbookType(type) ||
+             (tails.count("officedocument") && type.find("wordprocessingml") == std::string::npos &&
+              type.find("presentationml") == std::string::npos &&
+              !type.starts_with("application/vnd.ms-word") &&
+              !type.starts_with("application/vnd.ms-powerpoint")))
+      kind = SheetPart::Workbook;
+    if (!kind) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    std::string xml;
+    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
+      return Outcome::fail(f->reason, f->detail);
+    FormulaEdit fe = removeRiskyFormulas(xml, *kind, ctx.budget);
+    std::string shown = entries[i].name.substr(0, 120);
+    if (fe.limit) return Outcome::fail(*fe.limit);
+    if (fe.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + shown);
+    if (!fe.refused.empty())
+      return Outcome::fail(Reason::ContentActive, shown + ": " + fe.refused.substr(0, 80) +
+                                                      " outside a cell cannot be removed");
+    if (!fe.xml) continue;
+    auto report = [&](const FormulaCounts& counts, const char* what) {
+      for (const auto& [name, n] : counts)
+        findings.push_back(
+            {"removed", shown + ": " + what + " " + name + " x" + std::to_string(n)});
+    };
+    report(fe.cells, "formula");
+    report(fe.names, "definedName");
+    report(fe.tables, "table formula");
+    formulas_removed = formulas_removed || !fe.cells.empty() || !fe.tables.empty();
+    formula_out[i] = std::move(*fe.xml);
+  }
+  if (formulas_removed) {  // the calculation chain lists the cells that lost their formula
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (!removed[i] && (typeOf(lnames[i]).find("spreadsheetml.calcchain") != std::string::npos ||
+                          reached_as[i].count("calcchain")))
+        removed[i] = true;
+    }
+  }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory())
       findings.push_back({"removed", entries[i].name});
@@ -628,6 +691,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] || rewritten.count(i) || entries[i].directory()) continue;
     const std::string& ln = lnames[i];
+    auto pre = formula_out.find(i);  // already without its risky formulas
     bool is_ct = ln == kContentTypes;
     auto drops = drop_ids.find(ln);
     auto strips = strip_ids.find(ln);
@@ -635,11 +699,14 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     std::string type = typeOf(ln);
     bool word_xml = type.find("wordprocessingml") != std::string::npos ||
                     type.starts_with("application/vnd.ms-word.");
-    if (!is_ct && !refs && !word_xml) continue;
+    if (!is_ct && !refs && !word_xml && pre == formula_out.end()) continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string xml;
-    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
+    if (pre != formula_out.end()) {
+      xml = std::move(pre->second);
+    } else if (auto f = archive->extract(entries[i], ctx.budget, &xml)) {
       return Outcome::fail(f->reason, f->detail);
+    }
     std::string out = xml;
     if (type.find("wordprocessingml.settings") != std::string::npos) {
       int n = 0;
@@ -693,7 +760,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (cx.malformed)
       return Outcome::fail(Reason::ParseMalformed,
                            "malformed XML in " + entries[i].name.substr(0, 120));
-    if (out != xml) rewritten[i] = std::move(out);
+    if (out != xml || pre != formula_out.end()) rewritten[i] = std::move(out);
   }
 
   if (findings.empty() && rewritten.empty() && !dropped_silently) return Outcome::keep();
