@@ -146,6 +146,29 @@ std::string resolveTarget(std::string_view source, std::string_view target) {
   return lower(out);
 }
 
+/// A member's part name as relationship targets and Override PartNames resolve to: OPC maps a
+/// part name to a ZIP item name with its percent-encoding kept ("media/%E7%94%BB.png"), targets
+/// are compared decoded. Lower case.
+std::string partKey(std::string_view member) {
+  std::string out;
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  for (std::size_t i = 0; i < member.size(); ++i) {
+    if (member[i] == '%' && i + 2 < member.size() && hex(member[i + 1]) >= 0 &&
+        hex(member[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(member[i + 1]) * 16 + hex(member[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(member[i]);
+    }
+  }
+  return lower(out);
+}
+
 struct MacroType {
   std::string_view macro_main, plain_main, package_mime, ext;
 };
@@ -447,7 +470,12 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (!archive) return Outcome::fail(failure.reason, failure.detail);
   const auto& entries = archive->entries();
   std::map<std::string, std::size_t> index;  // lower-case name -> entry
-  for (std::size_t i = 0; i < entries.size(); ++i) index.emplace(lower(entries[i].name), i);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    // Two members naming one part ("a%41.xml" and "aa.xml"): which one a reader takes is its
+    // choice, not ours.
+    if (!index.emplace(partKey(entries[i].name), i).second)
+      return Outcome::fail(Reason::ParseMalformed, "two members with the same part name");
+  }
   if (!index.count(std::string(kContentTypes)))
     return Outcome::fail(Reason::ParseMalformed,
                          "not an Office Open XML package (no [Content_Types].xml)");
@@ -486,7 +514,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::vector<bool> removed(entries.size(), false);
   std::vector<std::string> lnames(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    lnames[i] = lower(entries[i].name);
+    lnames[i] = partKey(entries[i].name);
     if (activeByName(lnames[i]) || activeContentType(typeOf(lnames[i]))) removed[i] = true;
   }
 

@@ -28,7 +28,7 @@ constexpr const char* kOrphanCheck = R"PY(
 import sys, zipfile, posixpath, urllib.parse, re
 from xml.etree import ElementTree as ET
 z = zipfile.ZipFile(sys.argv[1])
-names = {n.lower(): n for n in z.namelist()}
+names = {urllib.parse.unquote(n).lower(): n for n in z.namelist()}
 def rels_of(p):
     d, f = posixpath.split(p)
     return posixpath.join(d, '_rels', f + '.rels') if p else '_rels/.rels'
@@ -99,6 +99,12 @@ Members docxWithStrays() {
       data.insert(
           data.rfind("</Relationships>"),
           R"(<Relationship Id="rId7" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image1.png"/>)"
+          // A part name with non-ASCII characters: percent-encoded in the ZIP item name (OPC),
+          // in the target once encoded and once as UTF-8.
+          R"(<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/%E7%94%BB%E5%83%8F.png"/>)"
+          "<Relationship Id=\"rId10\" "
+          "Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/image\" "
+          "Target=\"media/\xE5\x9B\xB3.png\"/>"
           R"(<Relationship Id="rId8" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml" Target="../customXml/item1.xml"/>)");
     }
     if (name == "word/_rels/vbaProject.bin.rels") {  // reachable only through removed VBA
@@ -123,6 +129,8 @@ Members docxWithStrays() {
       {"customXml/itemProps1.xml",
        R"(<?xml version="1.0"?><ds:datastoreItem ds:itemID="{1}" xmlns:ds="http://schemas.openxmlformats.org/officeDocument/2006/customXml"/>)"});
   m.push_back({"word/media/image1.png", "\x89PNG placeholder"});
+  m.push_back({"word/media/%E7%94%BB%E5%83%8F.png", "\x89PNG placeholder ga"});
+  m.push_back({"word/media/%E5%9B%B3.png", "\x89PNG placeholder zu"});
   // The strays: an executable and an HTA parked among the media, a payload at the root, a
   // directory entry, a picture only a removed part pointed at, and relationships of a part that
   // does not exist (pointing at the executable, to make it look referenced).
@@ -162,16 +170,16 @@ TEST_CASE("ooxml: members nothing refers to are removed, referenced ones stay",
        {"[Content_Types].xml", "_rels/.rels", "word/document.xml", "word/_rels/document.xml.rels",
         "word/settings.xml", "word/_rels/settings.xml.rels", "docProps/core.xml",
         "customXml/item1.xml", "customXml/_rels/item1.xml.rels", "customXml/itemProps1.xml",
-        "word/media/image1.png"}) {
+        "word/media/image1.png", "word/media/%E7%94%BB%E5%83%8F.png", "word/media/%E5%9B%B3.png"}) {
     INFO(kept);
     CHECK(a->find(kept));
   }
-  CHECK(a->entries().size() == 11);
+  CHECK(a->entries().size() == 13);
 
   // Independent: python's zipfile lists exactly those, and finds no orphan among them.
   auto names = pythonMembers(out);
   if (!names.empty()) {
-    CHECK(names.size() == 11);
+    CHECK(names.size() == 13);
     CHECK_FALSE(contains(names, "word/media/setup.exe"));
     CHECK_FALSE(contains(names, "word/_rels/ghost.xml.rels"));
     CHECK_FALSE(contains(names, "word/media/"));
@@ -208,6 +216,10 @@ TEST_CASE("ooxml: a stray alone makes a plain package Modified, no _rels/.rels f
   Outcome d = runSanitizer(s, pack(plain), "p.docx");
   CHECK(d.verdict == Verdict::Modified);
   CHECK(d.findings.empty());
+
+  Members twice = docmMembers();  // two members naming one part
+  twice.push_back({"word/document%2Exml", "x"});
+  CHECK(runSanitizer(s, pack(twice), "x.docx").reason == Reason::ParseMalformed);
 
   Members norels;
   for (const auto& [n, data] : docmMembers()) {
