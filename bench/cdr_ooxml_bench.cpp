@@ -51,14 +51,29 @@ std::string docmOf(std::size_t target) {
   std::size_t have = 0;
   for (auto& [n, d] : m) have += d.size() / 3;  // XML deflates ~3:1 or better
   int i = 0;
+  std::string image_rels;  // referenced, as in a real document (unreferenced members are removed)
   while (have < target) {
     std::size_t sz = std::min<std::size_t>(256 * 1024, target - have);
-    m.push_back({"word/media/image" + std::to_string(i + 1) + ".jpeg",
-                 noise(sz, static_cast<std::uint32_t>(i + 1))});
+    std::string name = "image" + std::to_string(i + 1) + ".jpeg";
+    m.push_back({"word/media/" + name, noise(sz, static_cast<std::uint32_t>(i + 1))});
+    image_rels += "<Relationship Id=\"rIdImg" + std::to_string(i + 1) +
+                  "\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+                  "image\" Target=\"media/" +
+                  name + "\"/>";
     have += (i + 1) % 2 ? sz * 3 / 4 : sz;  // what it weighs in the package
     ++i;
   }
   m.push_back({"docProps/thumbnail.jpeg", noise(20000, 99)});
+  for (auto& [n, d] : m) {
+    if (n == "word/_rels/document.xml.rels") d.insert(d.rfind("</Relationships>"), image_rels);
+    if (n == "_rels/.rels")
+      d.insert(d.rfind("</Relationships>"),
+               "<Relationship Id=\"rIdThumb\" "
+               "Type=\"http://schemas.openxmlformats.org/package/2006/relationships/metadata/"
+               "thumbnail\" Target=\"docProps/thumbnail.jpeg\"/>");
+    if (n == "[Content_Types].xml")
+      d.insert(d.find("</Types>"), "<Default Extension=\"jpeg\" ContentType=\"image/jpeg\"/>");
+  }
   return pack(m);
 }
 

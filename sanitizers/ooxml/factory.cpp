@@ -9,7 +9,8 @@ class Factory : public SanitizerFactory {
   std::string_view summary() const override {
     return "Rebuilds Office Open XML packages (docx/xlsx/pptx, macro-enabled and template "
            "variants) "
-           "without VBA, ActiveX, embedded OLE objects, external links, custom UI and DDE fields; "
+           "without VBA, ActiveX, embedded OLE objects, external links, custom UI, DDE fields, "
+           "members nothing refers to and Excel formulas that fetch, link or run; "
            "macro-enabled types become their plain type.";
   }
   std::vector<ParamSpec> describe() const override {

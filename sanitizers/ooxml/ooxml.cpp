@@ -8,8 +8,10 @@
 #include "sanitizers/ooxml/ooxml.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
+#include "sanitizers/ooxml/formulas.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
 
@@ -144,6 +146,29 @@ std::string resolveTarget(std::string_view source, std::string_view target) {
   return lower(out);
 }
 
+/// A member's part name as relationship targets and Override PartNames resolve to: OPC maps a
+/// part name to a ZIP item name with its percent-encoding kept ("media/%E7%94%BB.png"), targets
+/// are compared decoded. Lower case.
+std::string partKey(std::string_view member) {
+  std::string out;
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  for (std::size_t i = 0; i < member.size(); ++i) {
+    if (member[i] == '%' && i + 2 < member.size() && hex(member[i + 1]) >= 0 &&
+        hex(member[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(member[i + 1]) * 16 + hex(member[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(member[i]);
+    }
+  }
+  return lower(out);
+}
+
 struct MacroType {
   std::string_view macro_main, plain_main, package_mime, ext;
 };
@@ -183,6 +208,12 @@ bool activeContentType(std::string_view lct) {
          lct.find("activex") != std::string_view::npos ||
          lct.find("oleobject") != std::string_view::npos ||
          lct.find("vbadata") != std::string_view::npos;
+}
+
+/// The workbook part of a SpreadsheetML package (plain, template, macro-enabled, add-in).
+bool isWorkbookType(std::string_view lct) {
+  return lct.ends_with(".main+xml") && (lct.find("spreadsheetml") != std::string_view::npos ||
+                                        lct.starts_with("application/vnd.ms-excel."));
 }
 
 /// Field keywords that fetch or run something outside the document.
@@ -439,7 +470,12 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (!archive) return Outcome::fail(failure.reason, failure.detail);
   const auto& entries = archive->entries();
   std::map<std::string, std::size_t> index;  // lower-case name -> entry
-  for (std::size_t i = 0; i < entries.size(); ++i) index.emplace(lower(entries[i].name), i);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    // Two members naming one part ("a%41.xml" and "aa.xml"): which one a reader takes is its
+    // choice, not ours.
+    if (!index.emplace(partKey(entries[i].name), i).second)
+      return Outcome::fail(Reason::ParseMalformed, "two members with the same part name");
+  }
   if (!index.count(std::string(kContentTypes)))
     return Outcome::fail(Reason::ParseMalformed,
                          "not an Office Open XML package (no [Content_Types].xml)");
@@ -478,7 +514,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::vector<bool> removed(entries.size(), false);
   std::vector<std::string> lnames(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    lnames[i] = lower(entries[i].name);
+    lnames[i] = partKey(entries[i].name);
     if (activeByName(lnames[i]) || activeContentType(typeOf(lnames[i]))) removed[i] = true;
   }
 
@@ -543,6 +579,103 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     auto src = index.find(rp.source);
     if (src != index.end() && removed[src->second]) removed[rp.entry] = true;
   }
+
+  // Members nothing refers to go as well (an .exe parked in word/media/ is not part of the
+  // document): what stays is [Content_Types].xml, parts reachable from _rels/.rels through kept
+  // internal relationships, and the relationships parts of those. One pass over the graph, each
+  // part entered once.
+  std::map<std::string, const RelsPart*, std::less<>> rels_of;  // source part -> its .rels
+  for (const RelsPart& rp : rels_parts) {
+    if (!removed[rp.entry]) rels_of.emplace(rp.source, &rp);
+  }
+  std::vector<bool> reached(entries.size(), false);
+  std::map<std::size_t, std::set<std::string>> reached_as;  // entry -> relationship type tails
+  {
+    auto root = rels_of.find("");
+    if (root == rels_of.end())
+      return Outcome::fail(Reason::ParseMalformed,
+                           "not an Office Open XML package (no _rels/.rels)");
+    std::vector<const RelsPart*> todo{root->second};
+    while (!todo.empty()) {
+      const RelsPart* rp = todo.back();
+      todo.pop_back();
+      for (const Rel& rel : rp->rels) {
+        if (rel.external || activeRelType(rel.tail)) continue;
+        auto it = index.find(rel.resolved);
+        if (it == index.end() || removed[it->second]) continue;
+        reached_as[it->second].insert(rel.tail);
+        if (reached[it->second]) continue;
+        reached[it->second] = true;
+        auto next = rels_of.find(rel.resolved);
+        if (next != rels_of.end()) todo.push_back(next->second);
+      }
+    }
+  }
+  bool dropped_silently = false;  // directory entries: not parts, nothing to report
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || reached[i] || lnames[i] == kContentTypes) continue;
+    if (auto source = relsSource(lnames[i])) {
+      if (source->empty()) continue;
+      auto src = index.find(*source);
+      if (src != index.end() && reached[src->second]) continue;
+    }
+    removed[i] = true;
+    dropped_silently = dropped_silently || entries[i].directory();
+  }
+
+  // Formulas that fetch, link or run (SpreadsheetML parts only; xlsb's binary sheets are not
+  // read). Done before relationships are rewritten: when formulas go, so does xl/calcChain.xml.
+  std::map<std::size_t, std::string> formula_out;  // entry -> part without the risky formulas
+  bool formulas_removed = false;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || !reached[i]) continue;
+    const std::string type = typeOf(lnames[i]);
+    const auto& tails = reached_as[i];
+    bool xml_part =
+        type.find("xml") != std::string::npos || (type.empty() && lnames[i].ends_with(".xml"));
+    if (!xml_part) continue;
+    std::optional<SheetPart> kind;
+    if (type.find("spreadsheetml.worksheet") != std::string::npos || tails.count("worksheet"))
+      kind = SheetPart::Worksheet;
+    else if (type.find("spreadsheetml.table+") != std::string::npos || tails.count("table"))
+      kind = SheetPart::Table;
+    else if (isWorkbookType(type) ||
+             (tails.count("officedocument") && type.find("wordprocessingml") == std::string::npos &&
+              type.find("presentationml") == std::string::npos &&
+              !type.starts_with("application/vnd.ms-word") &&
+              !type.starts_with("application/vnd.ms-powerpoint")))
+      kind = SheetPart::Workbook;
+    if (!kind) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    std::string xml;
+    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
+      return Outcome::fail(f->reason, f->detail);
+    FormulaEdit fe = removeRiskyFormulas(xml, *kind, ctx.budget);
+    std::string shown = entries[i].name.substr(0, 120);
+    if (fe.limit) return Outcome::fail(*fe.limit);
+    if (fe.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + shown);
+    if (!fe.refused.empty())
+      return Outcome::fail(Reason::ContentActive, shown + ": " + fe.refused.substr(0, 80) +
+                                                      " outside a cell cannot be removed");
+    if (!fe.xml) continue;
+    auto report = [&](const FormulaCounts& counts, const char* what) {
+      for (const auto& [name, n] : counts)
+        findings.push_back(
+            {"removed", shown + ": " + what + " " + name + " x" + std::to_string(n)});
+    };
+    report(fe.cells, "formula");
+    report(fe.names, "definedName");
+    report(fe.tables, "table formula");
+    formulas_removed = formulas_removed || !fe.cells.empty() || !fe.tables.empty();
+    formula_out[i] = std::move(*fe.xml);
+  }
+  if (formulas_removed) {  // the calculation chain lists the cells that lost their formula
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (!removed[i] && (typeOf(lnames[i]).find("spreadsheetml.calcchain") != std::string::npos ||
+                          reached_as[i].count("calcchain")))
+        removed[i] = true;
+    }
+  }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory())
       findings.push_back({"removed", entries[i].name});
@@ -586,6 +719,7 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] || rewritten.count(i) || entries[i].directory()) continue;
     const std::string& ln = lnames[i];
+    auto pre = formula_out.find(i);  // already without its risky formulas
     bool is_ct = ln == kContentTypes;
     auto drops = drop_ids.find(ln);
     auto strips = strip_ids.find(ln);
@@ -593,11 +727,14 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     std::string type = typeOf(ln);
     bool word_xml = type.find("wordprocessingml") != std::string::npos ||
                     type.starts_with("application/vnd.ms-word.");
-    if (!is_ct && !refs && !word_xml) continue;
+    if (!is_ct && !refs && !word_xml && pre == formula_out.end()) continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string xml;
-    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
+    if (pre != formula_out.end()) {
+      xml = std::move(pre->second);
+    } else if (auto f = archive->extract(entries[i], ctx.budget, &xml)) {
       return Outcome::fail(f->reason, f->detail);
+    }
     std::string out = xml;
     if (type.find("wordprocessingml.settings") != std::string::npos) {
       int n = 0;
@@ -651,10 +788,10 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (cx.malformed)
       return Outcome::fail(Reason::ParseMalformed,
                            "malformed XML in " + entries[i].name.substr(0, 120));
-    if (out != xml) rewritten[i] = std::move(out);
+    if (out != xml || pre != formula_out.end()) rewritten[i] = std::move(out);
   }
 
-  if (findings.empty() && rewritten.empty()) return Outcome::keep();
+  if (findings.empty() && rewritten.empty() && !dropped_silently) return Outcome::keep();
 
   // Write the package again, in the original order.
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);

