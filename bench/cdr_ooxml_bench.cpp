@@ -89,6 +89,16 @@ std::string odtOf(std::size_t target) {
     have += (i + 1) % 2 ? sz * 3 / 4 : sz;  // what it weighs in the package
     ++i;
   }
+  // The pictures are shown by the text (sanitizer.odf removes members nothing refers to).
+  std::string frames;
+  for (int k = 1; k <= i; ++k) {
+    frames +=
+        R"(<text:p><draw:frame xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"><draw:image xlink:href="Pictures/p)" +
+        std::to_string(k) + R"(.png"/></draw:frame></text:p>)";
+  }
+  for (auto& [n, d] : m) {
+    if (n == "content.xml") d.insert(d.find("</office:text>"), frames);
+  }
   return pack(m);
 }
 

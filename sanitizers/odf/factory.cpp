@@ -8,7 +8,8 @@ class Factory : public SanitizerFactory {
   std::string_view name() const override { return "sanitizer.odf"; }
   std::string_view summary() const override {
     return "Rebuilds OpenDocument packages (odt/ods/odp/odg and templates) without Basic and "
-           "script libraries, event listeners, macro links, OLE objects, applets and DDE links.";
+           "script libraries, event listeners, macro links, OLE objects, applets, DDE links, "
+           "external (linked) resources and members nothing refers to.";
   }
   std::vector<ParamSpec> describe() const override {
     return {

@@ -2,13 +2,17 @@
 //
 // Shape of a rebuild: read the ZIP directory (limits first), refuse encrypted packages, drop the
 // macro folders (Basic/, Scripts/, Dialogs/, Configurations2/), OLE objects and signatures,
-// scrub every content.xml/styles.xml (scripts, event listeners, macro URLs, applets, DDE), fix
-// META-INF/manifest.xml, and write `mimetype` first and stored, then the rest in order: members
-// we did not touch are copied compressed as they are (after a CRC check), changed XML deflated.
+// scrub every content.xml/styles.xml/meta.xml (scripts, event listeners, macro URLs, applets,
+// DDE, references to anything outside the package), drop the members no kept part refers to,
+// fix META-INF/manifest.xml, and write `mimetype` first and stored, then the rest in order:
+// members we did not touch are copied compressed as they are (after a CRC check), changed XML
+// deflated.
 #include "sanitizers/odf/odf.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
@@ -104,43 +108,278 @@ bool embedsMacroUrl(std::string_view raw) {
   return false;
 }
 
-/// Whole elements removed from content.xml/styles.xml.
-const std::set<std::string, std::less<>>& removedElements(bool remove_odf_objects) {
-  static const std::set<std::string, std::less<>> kBase = {
-      "office:scripts",        "office:event-listeners",
-      "script:event-listener", "presentation:event-listener",
-      "draw:object-ole",       "draw:applet",
-      "draw:plugin",           "text:script",
-      "table:error-macro",     "text:dde-connection-decls",
-      "table:dde-links",       "office:dde-source",
-      "table:table-source",    "table:cell-range-source"};
-  static const std::set<std::string, std::less<>> kWithObjects = [] {
-    auto s = kBase;
-    s.insert("draw:object");
-    return s;
-  }();
-  return remove_odf_objects ? kWithObjects : kBase;
+/// Attribute value with entities decoded, character references as UTF-8 (member names are
+/// UTF-8, so a reference written as "&#x65E5;.png" must still match its picture).
+std::string decodeValue(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    std::size_t semi = raw[i] == '&' ? raw.find(';', i) : std::string_view::npos;
+    if (semi == std::string_view::npos || semi - i > 10) {
+      out.push_back(raw[i]);
+      continue;
+    }
+    std::string_view ent = raw.substr(i + 1, semi - i - 1);
+    unsigned long v = 0;
+    if (ent == "amp")
+      v = '&';
+    else if (ent == "lt")
+      v = '<';
+    else if (ent == "gt")
+      v = '>';
+    else if (ent == "quot")
+      v = '"';
+    else if (ent == "apos")
+      v = '\'';
+    else if (ent.size() > 1 && ent[0] == '#') {
+      bool hex = ent[1] == 'x' || ent[1] == 'X';
+      bool ok = ent.size() > (hex ? 2u : 1u);
+      for (std::size_t k = hex ? 2 : 1; k < ent.size() && ok; ++k) {
+        char d = ent[k];
+        int digit = d >= '0' && d <= '9'          ? d - '0'
+                    : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
+                    : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                  : -1;
+        if (digit < 0)
+          ok = false;
+        else
+          v = v * (hex ? 16 : 10) + static_cast<unsigned long>(digit);
+        if (v > 0x10ffff) ok = false;
+      }
+      if (!ok) v = 0;
+    }
+    if (v == 0) {
+      out.push_back('&');
+      continue;
+    }
+    if (v < 0x80) {
+      out.push_back(static_cast<char>(v));
+    } else if (v < 0x800) {
+      out.push_back(static_cast<char>(0xc0 | (v >> 6)));
+      out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
+    } else if (v < 0x10000) {
+      out.push_back(static_cast<char>(0xe0 | (v >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
+    } else {
+      out.push_back(static_cast<char>(0xf0 | (v >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((v >> 12) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
+    }
+    i = semi;
+  }
+  return out;
 }
+
+std::string percentDecode(std::string_view s) {
+  auto hexval = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+/// Where a reference (xlink:href and the like) points: into the package, or outside it.
+struct Target {
+  bool external = false;
+  bool web = false;   ///< http:, https:, mailto: (what a clicked hyperlink may keep)
+  std::string label;  ///< external: "http://...", "file://...", "\\\\...", "/...", "../..."
+  std::vector<std::string> paths;  ///< internal: the member it names, resolved against the part's
+                                   ///< folder (as written and percent-decoded); none for "#x"
+};
+
+/// Resolves `rel` (already cut at '?'/'#', '\' read as '/') against `base` ("" or "Object 1/");
+/// false when it climbs out of the package.
+bool resolveInPackage(std::string_view base, std::string_view rel, std::string* out) {
+  std::vector<std::string_view> segs;
+  auto push = [&](std::string_view path) {
+    std::size_t st = 0;
+    while (st <= path.size()) {
+      std::size_t sl = path.find('/', st);
+      if (sl == std::string_view::npos) sl = path.size();
+      std::string_view seg = path.substr(st, sl - st);
+      st = sl + 1;
+      if (seg.empty() || seg == ".") continue;
+      if (seg == "..") {
+        if (segs.empty()) return false;
+        segs.pop_back();
+        continue;
+      }
+      segs.push_back(seg);
+    }
+    return true;
+  };
+  if (!push(base) || !push(rel)) return false;
+  out->clear();
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    if (i) out->push_back('/');
+    out->append(segs[i]);
+  }
+  return true;
+}
+
+/// Index of the first byte after leading ASCII blanks and controls.
+std::size_t leadingBlanks(std::string_view v) {
+  std::size_t w = 0;
+  while (w < v.size() && static_cast<unsigned char>(v[w]) <= 0x20) ++w;
+  return w;
+}
+
+/// Classifies a reference found in a part whose folder is `base`. External means anything an
+/// office suite would fetch from outside the package: a scheme (http:, file:, smb:, C:...), an
+/// absolute or UNC path (/x, \\host, //host), or a relative path climbing out with "../".
+/// Only vnd.sun.star.Package: (LibreOffice's own name for a member) counts as internal.
+Target classifyRef(std::string_view raw, std::string_view base) {
+  Target t;
+  std::string v;
+  for (char c : decodeValue(raw)) {
+    if (c != '\t' && c != '\r' && c != '\n') v.push_back(c);  // URL parsers drop these
+  }
+  // What could sit before a scheme and be ignored by a lenient parser (spaces, controls,
+  // non-ASCII blanks): skipped for the scheme test only.
+  std::size_t b = 0;
+  while (b < v.size()) {
+    unsigned char c = static_cast<unsigned char>(v[b]);
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '/' || c == '\\' || c == '#' || c == '%' || c == '_' ||
+                 c == '-' || c == '~' || c == '?';
+    if (plain) break;
+    ++b;
+  }
+  std::string_view u = std::string_view(v).substr(b);
+  std::size_t s = 0;
+  if (!u.empty() && ((u[0] >= 'a' && u[0] <= 'z') || (u[0] >= 'A' && u[0] <= 'Z'))) {
+    s = 1;
+    while (s < u.size() &&
+           ((u[s] >= 'a' && u[s] <= 'z') || (u[s] >= 'A' && u[s] <= 'Z') ||
+            (u[s] >= '0' && u[s] <= '9') || u[s] == '+' || u[s] == '-' || u[s] == '.')) {
+      ++s;
+    }
+  }
+  std::string_view rel = std::string_view(v).substr(std::min(leadingBlanks(v), v.size()));
+  while (!rel.empty() && static_cast<unsigned char>(rel.back()) <= 0x20) rel.remove_suffix(1);
+  if (s > 0 && s < u.size() && u[s] == ':') {
+    std::string scheme = lower(u.substr(0, s));
+    if (scheme != "vnd.sun.star.package") {
+      t.external = true;
+      t.web = scheme == "http" || scheme == "https" || scheme == "mailto";
+      t.label = (scheme.size() > 24 ? scheme.substr(0, 24) : scheme) + ":" +
+                (u.substr(s + 1).starts_with("//") ? "//" : "") + "...";
+      return t;
+    }
+    rel = u.substr(s + 1);
+  }
+  // Absolute paths: after ASCII blanks and controls; UNC (\\host, //host) after anything skipped.
+  std::size_t w = leadingBlanks(v);
+  auto slash = [](char c) { return c == '/' || c == '\\'; };
+  bool unc = u.size() > 1 && slash(u[0]) && slash(u[1]);
+  if (unc || (w < v.size() && slash(v[w]))) {
+    t.external = true;
+    t.label = !unc ? "/..." : u[0] == '\\' ? "\\\\..." : "//...";
+    return t;
+  }
+  std::string path(rel.substr(0, rel.find_first_of("?#")));
+  for (char& c : path) {
+    if (c == '\\') c = '/';
+  }
+  std::string decoded = percentDecode(path);
+  for (char& c : decoded) {
+    if (c == '\\') c = '/';
+  }
+  std::string as_written, unescaped;
+  if (!resolveInPackage(base, path, &as_written) || !resolveInPackage(base, decoded, &unescaped) ||
+      decoded.starts_with('/')) {
+    t.external = true;
+    t.label = decoded.starts_with('/') ? "/..." : "../...";
+    return t;
+  }
+  if (!as_written.empty()) t.paths.push_back(as_written);
+  if (!unescaped.empty() && unescaped != as_written) t.paths.push_back(unescaped);
+  return t;
+}
+
+/// Hyperlinks: followed only when the user clicks, so web and mail targets stay.
+bool hyperlinkElement(std::string_view local) {
+  return local == "a" || local == "area-rectangle" || local == "area-circle" ||
+         local == "area-polygon";
+}
+
+/// Elements that make no sense without their (external) target: removed as a whole. Other
+/// elements with an external reference (style:background-image, draw:fill-image,
+/// text:list-level-style-image, form controls, chart:chart...) only lose the attribute.
+bool linkedElement(std::string_view local) {
+  for (std::string_view n :
+       {"image", "object", "object-ole", "floating-frame", "section-source", "font-face-uri",
+        "definition-src", "sound", "audio", "auto-reload", "template", "plugin", "applet"}) {
+    if (local == n) return true;
+  }
+  return false;
+}
+
+/// Attributes that name a resource by URL: `*:href` (xlink, whatever the prefix), XForms `src`,
+/// form controls' `form:image-data` (a button picture) and `form:datasource` (a database).
+bool referenceAttr(std::string_view local) {
+  return local == "href" || local == "src" || local == "image-data" || local == "datasource";
+}
+
+/// Whole elements removed from content.xml/styles.xml/meta.xml, by local name: the prefix is
+/// the document's choice (`<d:plugin xmlns:d="...drawing:1.0">` is a draw:plugin), so any
+/// prefix matches.
+bool removedElement(std::string_view local, bool remove_odf_objects) {
+  for (std::string_view n : {"scripts", "event-listeners", "event-listener", "object-ole", "applet",
+                             "plugin", "script", "error-macro", "dde-connection-decls", "dde-links",
+                             "dde-source", "table-source", "cell-range-source"}) {
+    if (local == n) return true;
+  }
+  return remove_odf_objects && local == "object";
+}
+
+std::string_view localName(std::string_view qname) {
+  std::size_t colon = qname.find(':');
+  return colon == std::string_view::npos ? qname : qname.substr(colon + 1);
+}
+
+/// A package path some kept element refers to; `object` when it is a draw:object's target (a
+/// sub-document folder).
+struct Ref {
+  std::string path;
+  bool object = false;
+};
 
 struct Scrub {
   std::string xml;
   std::map<std::string, int> removed;  // element (or attribute) -> count
   std::set<std::string> objects;       // package paths of removed OLE objects/applets/plug-ins
+  std::vector<Ref> refs;               // members the kept elements use (hyperlinks excluded)
   bool malformed = false;
 };
 
-Scrub scrubXml(std::string_view xml, bool remove_odf_objects) {
+/// `base` is the folder of the part ("" or "Object 1/"): references are relative to it.
+Scrub scrubXml(std::string_view xml, std::string_view base, bool remove_odf_objects) {
   Scrub out;
-  const auto& names = removedElements(remove_odf_objects);
   Edits edits;
   Scanner s(xml);
   Tag t;
   while (s.next(t)) {
+    std::string_view local = t.local();
     if (t.kind == Tag::Kind::Close) {
-      if (t.name == "text:execute-macro") edits.erase(t.begin, t.end);
+      if (local == "execute-macro") edits.erase(t.begin, t.end);
       continue;
     }
-    if (names.count(t.name)) {
+    if (removedElement(local, remove_odf_objects)) {
       std::size_t end = s.skipElement(t);
       if (end == std::string_view::npos) break;
       edits.erase(t.begin, end);
@@ -154,18 +393,60 @@ Scrub scrubXml(std::string_view xml, bool remove_odf_objects) {
       }
       continue;
     }
-    if (t.name == "text:execute-macro") {  // a field that runs a macro on click: keep its text
+    if (local == "execute-macro") {  // a field that runs a macro on click: keep its text
       ++out.removed[std::string(t.name)];
       edits.erase(t.begin, t.end);  // its close tag goes when it comes (no look-ahead: linear)
       continue;
     }
+    // External references (see classifyRef): nothing may be fetched from outside the package
+    // when the document opens. Hyperlinks are followed only on a click and keep web targets.
+    const bool hyperlink = hyperlinkElement(local);
+    if (!hyperlink && linkedElement(local)) {
+      std::string label;
+      for (const Attr& a : t.attrs) {
+        std::string_view al = localName(a.name);
+        if (!referenceAttr(al) || (al == "href" && activeUrl(a.value))) continue;
+        Target tg = classifyRef(a.value, base);
+        if (tg.external) {
+          label = tg.label;
+          break;
+        }
+      }
+      if (!label.empty()) {  // e.g. a linked draw:image: its frame stays, with any other child
+        std::size_t end = s.skipElement(t);
+        if (end == std::string_view::npos) break;
+        edits.erase(t.begin, end);
+        ++out.removed[std::string(t.name) + " (linked " + label + ")"];
+        continue;
+      }
+    }
     for (const Attr& a : t.attrs) {
-      std::size_t colon = a.name.find(':');
-      std::string_view local = colon == std::string_view::npos ? a.name : a.name.substr(colon + 1);
-      if (local == "href" && activeUrl(a.value)) {
+      std::string_view al = localName(a.name);
+      if (a.name == "xml:base") {  // would move every relative reference below it elsewhere
+        edits.erase(a.begin, a.end);
+        ++out.removed[std::string(t.name) + " xml:base"];
+        continue;
+      }
+      if (al == "href" && activeUrl(a.value)) {
         edits.erase(a.begin, a.end);
         ++out.removed[std::string(t.name) + " macro link"];
-      } else if (local != "href" && embedsMacroUrl(a.value)) {
+        continue;
+      }
+      if (referenceAttr(al)) {
+        Target tg = classifyRef(a.value, base);
+        if (tg.external) {
+          if (hyperlink && tg.web && al == "href") continue;
+          edits.erase(a.begin, a.end);
+          ++out.removed[std::string(t.name) + " " + std::string(a.name) + " (linked " + tg.label +
+                        ")"];
+          continue;
+        }
+        if (!hyperlink) {
+          for (std::string& p : tg.paths) out.refs.push_back({std::move(p), local == "object"});
+        }
+        if (al == "href") continue;
+      }
+      if (embedsMacroUrl(a.value)) {
         // e.g. table:formula="of:=HYPERLINK(&quot;vnd.sun.star.script:...&quot;)": the formula
         // goes, the cell keeps its last value (office:value and its text).
         edits.erase(a.begin, a.end);
@@ -179,6 +460,26 @@ Scrub scrubXml(std::string_view xml, bool remove_odf_objects) {
   }
   out.xml = edits.empty() ? std::string(xml) : edits.apply(xml);
   return out;
+}
+
+/// One manifest:file-entry (by local names: the prefix is the package's choice).
+struct ManifestEntry {
+  std::string path;  ///< decoded full-path
+  std::string type;  ///< decoded, lower case media-type
+  bool ole = false;
+};
+
+ManifestEntry manifestEntry(const Tag& t) {
+  ManifestEntry me;
+  for (const Attr& a : t.attrs) {
+    std::string_view al = localName(a.name);
+    if (al == "full-path") me.path = decodeValue(a.value);
+    if (al == "media-type") me.type = lower(decode(a.value));
+  }
+  me.ole = me.type.find("oleobject") != std::string::npos ||
+           me.type.starts_with("application/vnd.sun.star.ole") ||
+           me.type == "application/x-openoffice-oleobject";
+  return me;
 }
 
 }  // namespace
@@ -215,37 +516,20 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (auto f = archive->extract(*manifest, ctx.budget, &manifest_xml))
     return Outcome::fail(f->reason, f->detail);
   // The manifest says which members are encrypted (ODF password protection) and which are OLE
-  // objects whatever their name.
+  // objects whatever their name. It never keeps a member: a package lists whatever it carries.
   std::set<std::string, std::less<>> ole_paths;  // without trailing '/'
-  Edits manifest_edits;
-  int manifest_dropped = 0;
   {
     Scanner s(manifest_xml);
     Tag t;
     while (s.next(t)) {
-      if (t.name == "manifest:encryption-data")
+      if (t.local() == "encryption-data")
         return Outcome::fail(Reason::ContentEncrypted, "password-protected OpenDocument package");
-      if (t.kind == Tag::Kind::Close || t.name != "manifest:file-entry") continue;
-      const Attr* path = t.attr("manifest:full-path");
-      const Attr* type = t.attr("manifest:media-type");
-      std::string p = path ? decode(path->value) : "";
-      std::string ty = type ? lower(decode(type->value)) : "";
-      bool ole = ty.find("oleobject") != std::string::npos ||
-                 ty.starts_with("application/vnd.sun.star.ole") ||
-                 ty == "application/x-openoffice-oleobject";
-      if (ole) {
-        std::string q = p;
+      if (t.kind == Tag::Kind::Close || t.local() != "file-entry") continue;
+      ManifestEntry me = manifestEntry(t);
+      if (me.ole) {
+        std::string q = me.path;
         while (!q.empty() && q.back() == '/') q.pop_back();
         if (!q.empty()) ole_paths.insert(q);
-      }
-      if (ole || removedByName(p, drop_objects) ||
-          (drop_objects && ty.starts_with("application/vnd.oasis.opendocument.") && p != "/")) {
-        // The element is usually empty; when it has children (encryption data is refused
-        // above), it goes as a whole.
-        std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
-        if (end == std::string_view::npos) break;
-        manifest_edits.erase(t.begin, end);
-        ++manifest_dropped;
       }
     }
     if (s.malformed())
@@ -254,7 +538,6 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
 
   std::vector<Finding> findings;
   std::vector<bool> removed(entries.size(), false);
-  std::set<std::string> shown_dirs;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
     if (!removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
@@ -262,29 +545,38 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (!entries[i].directory()) findings.push_back({"removed", n});
   }
 
-  // Scrub the XML that can hold scripts, listeners and macro links.
+  // Scrub the XML that can hold scripts, listeners, macro links and external references, and
+  // note what each part refers to inside the package.
+  struct XmlPart {
+    std::size_t index;
+    std::vector<Ref> refs;
+  };
+  std::vector<XmlPart> xml_parts;
+  std::map<std::string, std::vector<std::size_t>, std::less<>> docs;  // "" or "Object 1/"
   std::map<std::size_t, std::string> rewritten;
   std::set<std::string, std::less<>> object_refs;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] || entries[i].directory()) continue;
     const std::string& n = entries[i].name;
-    bool xml_part = n == "content.xml" || n == "styles.xml" || n.ends_with("/content.xml") ||
-                    n.ends_with("/styles.xml");
-    if (!xml_part) continue;
+    std::size_t slash = n.rfind('/');
+    std::string_view leaf = std::string_view(n).substr(slash == std::string::npos ? 0 : slash + 1);
+    if (leaf != "content.xml" && leaf != "styles.xml" && leaf != "meta.xml") continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string xml;
     if (auto f = archive->extract(entries[i], ctx.budget, &xml))
       return Outcome::fail(f->reason, f->detail);
-    Scrub sc = scrubXml(xml, drop_objects);
+    std::string base = n.substr(0, n.size() - leaf.size());  // hrefs are relative to it
+    Scrub sc = scrubXml(xml, base, drop_objects);
     if (sc.malformed)
       return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
-    std::string base = n.substr(0, n.rfind('/') + 1);  // "" or "Object 2/": hrefs are relative
     for (const std::string& r : sc.objects) object_refs.insert(base + r);
     for (const auto& [what, count] : sc.removed) {
       findings.push_back(
           {"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
     }
     if (sc.xml != xml) rewritten[i] = std::move(sc.xml);
+    docs[base].push_back(xml_parts.size());
+    xml_parts.push_back({i, std::move(sc.refs)});
   }
   // Members that removed elements pointed at (an OLE object under another name than "Object N").
   if (!object_refs.empty()) {
@@ -295,12 +587,102 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       rewritten.erase(i);
       if (!entries[i].directory()) findings.push_back({"removed", n});
     }
+  }
+
+  // Members nothing uses go (an .exe parked in Pictures/, a sub-document no frame shows). A
+  // member stays when it is a standard part of the document or of a kept sub-document, or when
+  // a kept element of a kept part refers to it. A sub-document is kept when a draw:object of a
+  // kept part names its folder; each folder is walked once, from the main document.
+  std::set<std::string, std::less<>> used = {
+      "mimetype",     "content.xml",  "styles.xml",
+      "meta.xml",     "settings.xml", "META-INF/manifest.xml",
+      "manifest.rdf", "layout-cache", "Thumbnails/thumbnail.png"};
+  {
+    std::set<std::string, std::less<>> kept_docs = {""};
+    std::vector<std::string> todo = {""};
+    while (!todo.empty()) {
+      std::string folder = std::move(todo.back());
+      todo.pop_back();
+      if (!folder.empty()) {
+        for (const char* leaf : {"content.xml", "styles.xml", "meta.xml", "settings.xml"})
+          used.insert(folder + leaf);
+      }
+      auto d = docs.find(folder);
+      if (d == docs.end()) continue;
+      for (std::size_t pi : d->second) {
+        if (removed[xml_parts[pi].index]) continue;
+        for (const Ref& r : xml_parts[pi].refs) {
+          if (!r.object) {
+            used.insert(r.path);
+            continue;
+          }
+          // A draw:object names a sub-document folder; anything else there (a stream: an OLE
+          // object under a made-up name) is not kept through it.
+          std::string sub = r.path + "/";
+          if (!docs.count(sub) || !kept_docs.insert(sub).second) continue;
+          todo.push_back(sub);
+          // Its picture: LibreOffice looks it up by the object's name.
+          std::size_t sl = r.path.rfind('/');
+          std::size_t cut = sl == std::string::npos ? 0 : sl + 1;
+          used.insert(r.path.substr(0, cut) + "ObjectReplacements/" + r.path.substr(cut));
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& n = entries[i].name;
+    if (removed[i] || entries[i].directory() || used.count(n)) continue;
+    removed[i] = true;
+    rewritten.erase(i);
+    findings.push_back({"removed", n});
+  }
+  // Folders (directory entries, manifest folder entries) left empty by what was removed go too.
+  std::vector<std::string_view> kept_names, gone_names;
+  std::map<std::string_view, std::size_t> by_name;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    by_name.emplace(entries[i].name, i);
+    if (!entries[i].directory()) (removed[i] ? gone_names : kept_names).push_back(entries[i].name);
+  }
+  std::sort(kept_names.begin(), kept_names.end());
+  std::sort(gone_names.begin(), gone_names.end());
+  auto anyUnder = [](const std::vector<std::string_view>& sorted, std::string_view folder) {
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), folder);
+    return it != sorted.end() && it->starts_with(folder);
+  };
+  auto emptied = [&](std::string_view folder) {
+    return !anyUnder(kept_names, folder) && anyUnder(gone_names, folder);
+  };
+  bool dirs_dropped = false;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || !entries[i].directory() || !emptied(entries[i].name)) continue;
+    removed[i] = true;
+    dirs_dropped = true;
+  }
+
+  // META-INF/manifest.xml loses the entries of what went.
+  Edits manifest_edits;
+  {
     Scanner s(manifest_xml);
     Tag t;
     while (s.next(t)) {
-      if (t.kind == Tag::Kind::Close || t.name != "manifest:file-entry") continue;
-      const Attr* path = t.attr("manifest:full-path");
-      if (!path || !underAny(decode(path->value), object_refs)) continue;
+      if (t.kind == Tag::Kind::Close || t.local() != "file-entry") continue;
+      ManifestEntry me = manifestEntry(t);
+      bool drop = me.ole || removedByName(me.path, drop_objects) ||
+                  (drop_objects && me.type.starts_with("application/vnd.oasis.opendocument.") &&
+                   me.path != "/") ||
+                  underAny(me.path, object_refs);
+      if (!drop && me.path != "/" && !me.path.empty()) {
+        std::string q = me.path;
+        while (!q.empty() && q.back() == '/') q.pop_back();
+        auto e = by_name.find(q);
+        if (e != by_name.end())
+          drop = removed[e->second];
+        else if (!q.empty())
+          drop = emptied(q + "/");  // "Object 3/", "Pictures/"
+      }
+      if (!drop) continue;
+      // The element is usually empty; when it has children (encryption data is refused above),
+      // it goes as a whole.
       std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
       if (end == std::string_view::npos) break;
       manifest_edits.erase(t.begin, end);
@@ -312,7 +694,8 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   }
 
   bool mimetype_first = &entries.front() == mimetype && mimetype->method == 0;
-  if (findings.empty() && rewritten.empty() && mimetype_first) return Outcome::keep();
+  if (findings.empty() && rewritten.empty() && !dirs_dropped && mimetype_first)
+    return Outcome::keep();
 
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
   zip::Writer writer(part.data.size());
@@ -335,7 +718,6 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   }
   auto bytes = ok ? writer.finish() : std::nullopt;
   if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
-  (void)manifest_dropped;
 
   Part next = replacedPart(part, std::move(*bytes));
   Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);

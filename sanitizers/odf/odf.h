@@ -1,15 +1,17 @@
 /**
  * @file odf.h
  * @brief sanitizer.odf: OpenDocument packages (odt/ods/odp/odg/odf and templates) rebuilt
- *        without Basic/script libraries, event listeners, macro links, OLE objects, applets and
- *        DDE/linked-sheet sources.
+ *        without Basic/script libraries, event listeners, macro links, OLE objects, applets,
+ *        DDE/linked-sheet sources, external (linked) resources and members nothing refers to.
  *
  * Trust: the package is hostile (names, manifest, XML). What runs is decided by the XML
- *        (office:scripts, event listeners, macro URLs), so every content.xml and styles.xml is
- *        scanned, embedded sub-documents ("Object 1/content.xml") included.
+ *        (office:scripts, event listeners, macro URLs), so every content.xml, styles.xml and
+ *        meta.xml is scanned, embedded sub-documents ("Object 1/content.xml") included. The
+ *        manifest is not evidence that a member is used: only a reference from a kept part is.
  * Limits: the ZIP reader's limits (document_object_limit, expanded_size_limit,
  *         expansion_ratio_limit); inflated bytes and the output are charged to the budget; the
- *         deadline is checked per member.
+ *         deadline is checked per member; references are resolved in one pass per part and
+ *         sub-documents are walked once each (linear in the input).
  * Errors: unreadable, encrypted (manifest:encryption-data or ZIP encryption) or over-limit
  *         packages fail closed with their reason; nothing throws out of apply().
  */
