@@ -482,6 +482,15 @@ ManifestEntry manifestEntry(const Tag& t) {
   return me;
 }
 
+/// Cuts a plain document type declaration (xml::plainDoctype: OpenOffice.org 2 manifests carry
+/// one) out of a part; true when there was one. Any other DOCTYPE makes the scanner refuse.
+bool cutDoctype(std::string& xml) {
+  auto [begin, end] = zip::xml::plainDoctype(xml);
+  if (begin == std::string_view::npos) return false;
+  xml.erase(begin, end - begin);
+  return true;
+}
+
 }  // namespace
 
 Outcome OdfSanitizer::apply(const Part& part, MessageContext& ctx) const {
@@ -515,6 +524,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::string manifest_xml;
   if (auto f = archive->extract(*manifest, ctx.budget, &manifest_xml))
     return Outcome::fail(f->reason, f->detail);
+  const bool manifest_doctype = cutDoctype(manifest_xml);
   // The manifest says which members are encrypted (ODF password protection) and which are OLE
   // objects whatever their name. It never keeps a member: a package lists whatever it carries.
   std::set<std::string, std::less<>> ole_paths;  // without trailing '/'
@@ -537,6 +547,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   }
 
   std::vector<Finding> findings;
+  if (manifest_doctype) findings.push_back({"removed", "META-INF/manifest.xml: DOCTYPE"});
   std::vector<bool> removed(entries.size(), false);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
@@ -566,6 +577,8 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (auto f = archive->extract(entries[i], ctx.budget, &xml))
       return Outcome::fail(f->reason, f->detail);
     std::string base = n.substr(0, n.size() - leaf.size());  // hrefs are relative to it
+    const bool doctype = cutDoctype(xml);
+    if (doctype) findings.push_back({"removed", n + ": DOCTYPE"});
     Scrub sc = scrubXml(xml, base, drop_objects);
     if (sc.malformed)
       return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
@@ -574,7 +587,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       findings.push_back(
           {"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
     }
-    if (sc.xml != xml) rewritten[i] = std::move(sc.xml);
+    if (doctype || sc.xml != xml) rewritten[i] = std::move(sc.xml);
     docs[base].push_back(xml_parts.size());
     xml_parts.push_back({i, std::move(sc.refs)});
   }
@@ -688,7 +701,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       manifest_edits.erase(t.begin, end);
     }
   }
-  if (!manifest_edits.empty()) {
+  if (!manifest_edits.empty() || manifest_doctype) {
     std::size_t mi = static_cast<std::size_t>(manifest - entries.data());
     rewritten[mi] = manifest_edits.apply(manifest_xml);
   }

@@ -140,6 +140,53 @@ std::size_t Scanner::skipElement(const Tag& open) {
   return std::string_view::npos;
 }
 
+std::pair<std::size_t, std::size_t> plainDoctype(std::string_view xml) {
+  constexpr std::pair<std::size_t, std::size_t> kNone{std::string_view::npos,
+                                                      std::string_view::npos};
+  std::size_t p = 0;
+  auto skipSpace = [&] {
+    while (p < xml.size() && isSpace(xml[p])) ++p;
+  };
+  // Prolog: BOM, XML declaration, comments and PIs, white space.
+  if (xml.starts_with("\xEF\xBB\xBF")) p = 3;
+  while (true) {
+    skipSpace();
+    std::string_view rest = xml.substr(p);
+    std::string_view end = rest.starts_with("<?") ? "?>" : rest.starts_with("<!--") ? "-->" : "";
+    if (end.empty()) break;
+    std::size_t e = xml.find(end, p + 2);
+    if (e == std::string_view::npos) return kNone;
+    p = e + end.size();
+  }
+  if (!xml.substr(p).starts_with("<!DOCTYPE")) return kNone;
+  std::size_t begin = p;
+  p += 9;
+  // Name, then optional PUBLIC "id" "system" or SYSTEM "system"; quoted literals may hold '>'.
+  std::vector<std::string_view> literals;
+  while (p < xml.size() && xml[p] != '>') {
+    char c = xml[p];
+    if (c == '[' || c == '<') return kNone;  // internal subset or markup: not plain
+    if (c == '"' || c == '\'') {
+      std::size_t e = xml.find(c, p + 1);
+      if (e == std::string_view::npos) return kNone;
+      literals.push_back(xml.substr(p + 1, e - p - 1));
+      p = e + 1;
+      continue;
+    }
+    ++p;
+  }
+  if (p >= xml.size() || literals.size() > 2) return kNone;
+  if (!literals.empty()) {  // the system identifier (last literal) stays inside the package
+    std::string_view sys = literals.back();
+    bool absolute = sys.find(':') != std::string_view::npos || sys.starts_with('/') ||
+                    sys.starts_with('\\') || sys.find("..") != std::string_view::npos ||
+                    sys.find('%') != std::string_view::npos ||
+                    sys.find('&') != std::string_view::npos;
+    if (absolute) return kNone;
+  }
+  return {begin, p + 1};
+}
+
 std::string decode(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());

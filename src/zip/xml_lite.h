@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mugai::zip::xml {
@@ -59,6 +60,13 @@ class Scanner {
   std::size_t pos_ = 0;
   bool malformed_ = false;
 };
+
+/// The byte range of a harmless document type declaration before the root element: `<!DOCTYPE`
+/// with at most a public and a relative system identifier and no internal subset (no `[`, so no
+/// entity can be declared), as OpenOffice.org 2 wrote in every manifest. {npos, npos} otherwise;
+/// such a declaration (or any other) is then refused by the Scanner. Callers cut the range out
+/// before scanning: nothing downstream should be invited to fetch a DTD.
+std::pair<std::size_t, std::size_t> plainDoctype(std::string_view xml);
 
 /// Decodes the five predefined entities and numeric character references (ASCII range only;
 /// others are kept as they are). For comparing attribute values, never for output.

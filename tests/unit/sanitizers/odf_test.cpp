@@ -238,6 +238,58 @@ std::string allXmlText(const std::filesystem::path& file) {
 
 }  // namespace
 
+TEST_CASE("odf: an OpenOffice.org 2 manifest DOCTYPE is cut out; any other DOCTYPE fails closed",
+          "[odf][adversarial]") {
+  OdfSanitizer s(Options{});
+  auto withDoctype = [](const std::string& doctype) {
+    Members m = odtMembers();
+    for (auto& [n, d] : m) {
+      if (n != "META-INF/manifest.xml") continue;
+      std::size_t root = d.find("<manifest:manifest");
+      REQUIRE(root != std::string::npos);
+      d.insert(root, doctype + "\n");
+    }
+    return pack(m);
+  };
+  // As OpenOffice.org 2.x wrote it (27 of LibreOffice's own wizard templates still carry it).
+  Outcome o = runSanitizer(
+      s,
+      withDoctype(
+          R"(<!DOCTYPE manifest:manifest PUBLIC "-//OpenOffice.org//DTD Manifest 1.0//EN" "Manifest.dtd">)"),
+      "old.odt");
+  INFO(test::findingsText(o) << o.detail);
+  REQUIRE(o.verdict == Verdict::Modified);
+  REQUIRE(hasFinding(o, "removed", "META-INF/manifest.xml: DOCTYPE"));
+  std::string manifest = zipMemberText(o.replacement->data, "META-INF/manifest.xml");
+  REQUIRE(manifest.find("<!DOCTYPE") == std::string::npos);
+  REQUIRE(manifest.find("content.xml") != std::string::npos);
+  REQUIRE(runSanitizer(s, o.replacement->data, "old.odt").verdict == Verdict::Pass);
+
+  // Entities can only be declared in an internal subset; a remote DTD invites a fetch.
+  for (const std::string& hostile :
+       {std::string(R"(<!DOCTYPE m [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>)"),
+        std::string(R"(<!DOCTYPE m SYSTEM "http://evil.example/m.dtd">)"),
+        std::string(R"(<!DOCTYPE m PUBLIC "-//X//EN" "file:///etc/passwd">)"),
+        std::string(R"(<!DOCTYPE m SYSTEM "\\host\share\m.dtd">)"),
+        std::string(R"(<!DOCTYPE m SYSTEM "../../m.dtd">)"),
+        std::string(R"(<!DOCTYPE m SYSTEM "a" "b" "c">)"),
+        std::string(R"(<!DOCTYPE m SYSTEM "m.dtd")")}) {
+    INFO(hostile);
+    REQUIRE(runSanitizer(s, withDoctype(hostile), "x.odt").reason == Reason::ParseMalformed);
+  }
+  // The same in content.xml: cut when plain, refused otherwise.
+  Members m = odtMembers();
+  for (auto& [n, d] : m) {
+    if (n != "content.xml") continue;
+    d.insert(
+        d.find("<office:document-content"),
+        R"(<!DOCTYPE office:document-content PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "office.dtd">)");
+  }
+  o = runSanitizer(s, pack(m), "x.odt");
+  REQUIRE(hasFinding(o, "removed", "content.xml: DOCTYPE"));
+  REQUIRE(zipMemberText(o.replacement->data, "content.xml").find("DOCTYPE") == std::string::npos);
+}
+
 TEST_CASE("odf: external images, objects, frames, sections and fonts are cut; text stays",
           "[odf]") {
   std::string fonts =
