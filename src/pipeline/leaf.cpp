@@ -234,7 +234,9 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
   rec.findings = std::move(run.findings);
   for (auto& f : body.findings) rec.findings.push_back(std::move(f));
   bool converted = body.modify_reason == Reason::HtmlConverted;
-  rec.action = converted ? "converted" : "kept";
+  // Re-encoding a body to UTF-8 (every ISO-2022-JP mail) changes bytes, not what it says: the
+  // report shows it, the message stays clean and no notice announces it.
+  rec.action = converted ? "converted" : body.modified ? "reencoded" : "kept";
   rec.reason = std::string(reasonInfo(body.modified ? body.modify_reason : Reason::Kept).name);
   rec.sanitizer = html ? "chains.html_body" : "chains.text_body";
   rec.bytes_out = body.part.data.size();

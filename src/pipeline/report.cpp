@@ -58,11 +58,21 @@ std::string jsonString(const std::string& s, std::size_t max_bytes) {
   std::string out = "\"";
   for (unsigned char c : valid) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -90,17 +100,20 @@ std::string Report::toJson(bool timings) const {
   field(o, "verdict", verdictWord());
   field(o, "final_verdict", std::string(verdictName(final_verdict)));
   field(o, "reason", std::string(reasonInfo(reason).name));
-  if (final_verdict >= Verdict::TempFail) field(o, "reason_text", std::string(reasonInfo(reason).public_text));
+  if (final_verdict >= Verdict::TempFail)
+    field(o, "reason_text", std::string(reasonInfo(reason).public_text));
   field(o, "sender", sender);
   o += "\"recipients\":[";
-  for (std::size_t i = 0; i < recipients.size(); ++i) o += (i ? "," : "") + jsonString(recipients[i]);
+  for (std::size_t i = 0; i < recipients.size(); ++i)
+    o += (i ? "," : "") + jsonString(recipients[i]);
   o += "],";
   field(o, "from", from);
   field(o, "subject", subject);
   field(o, "message_id", message_id);
   if (!filename.empty()) field(o, "filename", filename);
   field(o, "rules", rules);
-  o += "\"bytes_in\":" + std::to_string(bytes_in) + ",\"bytes_out\":" + std::to_string(bytes_out) + ",";
+  o += "\"bytes_in\":" + std::to_string(bytes_in) + ",\"bytes_out\":" + std::to_string(bytes_out) +
+       ",";
   if (timings) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", elapsed_ms);
@@ -119,7 +132,8 @@ std::string Report::toJson(bool timings) const {
     field(o, "sanitizer", a.sanitizer);
     if (!a.detail.empty()) field(o, "detail", a.detail);
     o += "\"body\":" + std::string(a.body ? "true" : "false") + ",";
-    o += "\"bytes_in\":" + std::to_string(a.bytes_in) + ",\"bytes_out\":" + std::to_string(a.bytes_out) + ",";
+    o += "\"bytes_in\":" + std::to_string(a.bytes_in) +
+         ",\"bytes_out\":" + std::to_string(a.bytes_out) + ",";
     findingsJson(o, a.findings);
     o += "}";
   }
@@ -140,8 +154,8 @@ std::string Report::toJson(bool timings) const {
 }
 
 std::string Report::logLine() const {
-  std::string line = "id=" + id + " verdict=" + verdictWord() + " reason=" +
-                     std::string(reasonInfo(reason).name);
+  std::string line =
+      "id=" + id + " verdict=" + verdictWord() + " reason=" + std::string(reasonInfo(reason).name);
   if (kind == "mail") {
     line += " from=<" + jsonString(sender, 128).substr(1);
     line.pop_back();
@@ -151,10 +165,12 @@ std::string Report::logLine() const {
   }
   int changed = 0;
   for (const auto& a : actions) {
-    if (a.action != "kept" && a.action != "dropped_alternative") ++changed;
+    if (a.action != "kept" && a.action != "reencoded" && a.action != "dropped_alternative")
+      ++changed;
   }
   char buf[48];
-  std::snprintf(buf, sizeof buf, " actions=%d detections=%zu ms=%.1f", changed, detections.size(), elapsed_ms);
+  std::snprintf(buf, sizeof buf, " actions=%d detections=%zu ms=%.1f", changed, detections.size(),
+                elapsed_ms);
   return line + buf;
 }
 

@@ -147,6 +147,13 @@ TEST_CASE("ISO-2022-JP mail with NEC extension characters comes out right", "[in
   REQUIRE(mime::decodeHeaderText(*root.header("Subject")) == "①㈱");
   REQUIRE(test::bodyText(root).find("①㈱") != std::string::npos);
   REQUIRE(root.charset == "utf-8");
+  // Re-encoded, not changed: the report says so, the message stays clean, no notice, no "actions".
+  REQUIRE(r.report.actions.size() == 1);
+  CHECK(r.report.actions[0].action == "reencoded");
+  CHECK(r.report.actions[0].reason == "text.normalized");
+  CHECK(r.verdict == Verdict::Pass);
+  CHECK(r.output.find("無害化") == std::string::npos);
+  CHECK(r.report.logLine().find(" actions=0 ") != std::string::npos);
 }
 
 TEST_CASE("encrypted mail cannot be inspected and is blocked", "[integration]") {
