@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -64,7 +65,7 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
     } else if (!into) {
       err = "serve: unknown argument " + s;
       return false;
-    } else if (i + 1 >= argc) {
+    } else if (i + 1 >= argc || argv[i + 1][0] == '\0') {
       err = s + " needs a value";
       return false;
     } else {
@@ -79,6 +80,16 @@ bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   if (!a.config.empty() && !mugai::smtp::loadServiceConfig(a.config, c, errors)) {
     for (const auto& e : errors) std::cerr << "mugai: " << e << "\n";
     return false;
+  }
+  // Checked before anything is used or printed: a bad address never falls back to a default.
+  for (auto [option, value] :
+       {std::pair{"--listen", &a.listen}, std::pair{"--next-hop", &a.next_hop}}) {
+    std::string host, why;
+    std::uint16_t port = 0;
+    if (!value->empty() && !mugai::smtp::parseHostPort(*value, host, port, &why)) {
+      std::cerr << "mugai: " << option << " '" << *value << "': " << why << "\n";
+      return false;
+    }
   }
   if (!a.listen.empty()) c.listen = a.listen;
   if (!a.next_hop.empty()) c.next_hop = a.next_hop;
@@ -171,9 +182,21 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
     return st;
   };
   Server server(so, gateway);
-  server.start();
+  try {
+    server.start();
+  } catch (const Poco::Exception& e) {
+    std::cerr << "mugai: cannot listen on " << c.listen << ": "
+              << (e.code() == EADDRINUSE || e.message().find("already in use") != std::string::npos
+                      ? "address already in use (another mugai serve or an MTA is "
+                        "listening there; pick another --listen)"
+                      : e.message())
+              << "\n";
+    return 1;
+  }
   logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
-          " workers, quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : ""));
+          " workers, quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
+          ", " + signaturesText(*engines.get()));
+  logScannerWarnings(*engines.get());
   std::thread reloader;
   for (;;) {
     int sig = 0;

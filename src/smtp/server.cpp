@@ -189,7 +189,10 @@ Server::~Server() {
 void Server::start() {
   const auto& o = impl_->shared.options;
   Poco::Net::ServerSocket socket;
-  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+  // SO_REUSEADDR (restart while old connections are in TIME_WAIT) but never SO_REUSEPORT: with it
+  // a second `mugai serve` on the same port would start too, and the kernel would share the
+  // connections between the two.
+  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true, false);
   socket.listen(128);
   auto limit = static_cast<int>(std::max<std::size_t>(o.connection_limit, 1));
   auto* params = new Poco::Net::TCPServerParams;

@@ -173,3 +173,21 @@ TEST_CASE("serve: STARTTLS with the certificate from the config", "[integration]
   CHECK(readFile(r.log).find("tls=yes") != std::string::npos);
   CHECK(filesIn(r.dump).size() == 1);
 }
+
+TEST_CASE("serve: a second serve on the same port exits 1 with 'address already in use'",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  std::string out;
+  int rc = run(
+      {MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(r.mugai_port), "--next-hop",
+       "127.0.0.1:" + std::to_string(r.sink_port), "--quarantine", r.quarantine.string()},
+      &out, 60);
+  CHECK(rc == 1);
+  CHECK(out.find("cannot listen on 127.0.0.1:" + std::to_string(r.mugai_port) +
+                 ": address already in use") != std::string::npos);
+  // The first one still serves.
+  CHECK(rawSmtp(r.mugai_port, "QUIT\r\n", "221").find("220 ") == 0);
+}
