@@ -191,3 +191,26 @@ TEST_CASE("serve: a second serve on the same port exits 1 with 'address already 
   // The first one still serves.
   CHECK(rawSmtp(r.mugai_port, "QUIT\r\n", "221").find("220 ") == 0);
 }
+
+TEST_CASE("serve: the notice sent in place of a blocked message carries X-Mugai-Id",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  writeFile(r.tmp.path() / "smime.eml",
+            "From: a@example.com\r\nTo: b@example.jp\r\nSubject: secret\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQAx\r\n");
+  std::string out = r.swaks(r.tmp.path() / "smime.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as ") != std::string::npos);
+  std::string id = out.substr(out.find("queued as ") + 10, 30);
+  id = id.substr(0, id.find_first_of("\r\n"));
+  auto files = filesIn(r.dump);
+  REQUIRE(files.size() == 1);
+  std::string got = readFile(files[0]);
+  CHECK(got.find("X-Mugai-Verdict: blocked\n") != std::string::npos);
+  CHECK(got.find("X-Mugai-Id: " + id + "\n") != std::string::npos);
+  CHECK(got.find("MIAGCSqGSIb3DQEHA6CAMIACAQAx") == std::string::npos);
+  CHECK(fs::exists(r.quarantine / (id + ".orig")));  // the header leads to the record
+}
