@@ -127,6 +127,19 @@ Poco::Net::Context::Ptr clientTls(const mugai::smtp::ServiceConfig& c) {
                                 mode, 9, false, "HIGH:!aNULL:!MD5:!RC4");
 }
 
+/// "signatures=3 (/etc/mugai/signatures) + 0 (/var/lib/clamav)" for the startup and reload lines.
+std::string signaturesText(const mugai::Engine& engine) {
+  const auto& scanner = engine.services().scanner;
+  if (!scanner) return "signatures=none";
+  std::string sources = scanner->sources();
+  return "signatures=" + (sources.empty() ? scanner->describe() : sources);
+}
+
+void logScannerWarnings(const mugai::Engine& engine) {
+  if (!engine.services().scanner) return;
+  for (const auto& w : engine.services().scanner->warnings()) logLine("WARNING: " + w);
+}
+
 /// SIGHUP: build a new engine beside the running one; swap only when it is complete.
 void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
   std::vector<std::string> errors;
@@ -137,8 +150,10 @@ void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
     logLine("reload failed, keeping the running rules and signatures:" + all);
     return;
   }
+  std::string signatures = signaturesText(*fresh);
+  logScannerWarnings(*fresh);
   engines.set(std::move(fresh));
-  logLine("reloaded rules and signatures");
+  logLine("reloaded rules and signatures, " + signatures);
 }
 
 int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines,
@@ -218,7 +233,11 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
 /// The file-drop service on its own thread; stopped (current file finished) on destruction.
 class FileDropRunner {
  public:
-  FileDropRunner(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines) {
+  FileDropRunner(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines)
+      : engines_(engines),
+        where_("inbox " + c.filedrop_inbox + ", delivering to outbox " + c.filedrop_outbox +
+               ", quarantine " + c.quarantine_dir),
+        smtp_off_(c.smtp == "no") {
     mugai::filedrop::Options o;
     o.inbox = c.filedrop_inbox;
     o.outbox = c.filedrop_outbox;
@@ -235,7 +254,8 @@ class FileDropRunner {
       return false;
     }
     thread_ = std::thread([this] { service_->run(); });
-    logLine("file drop: watching inbox, delivering to outbox");
+    logLine("file drop: watching " + where_ + ", " + signaturesText(*engines_.get()));
+    if (smtp_off_) logScannerWarnings(*engines_.get());  // else they follow the SMTP startup line
     return true;
   }
   ~FileDropRunner() {
@@ -244,6 +264,9 @@ class FileDropRunner {
   }
 
  private:
+  mugai::smtp::EngineHolder& engines_;
+  std::string where_;
+  bool smtp_off_;
   std::unique_ptr<mugai::filedrop::Service> service_;
   std::thread thread_;
 };

@@ -214,3 +214,28 @@ TEST_CASE("serve: the notice sent in place of a blocked message carries X-Mugai-
   CHECK(got.find("MIAGCSqGSIb3DQEHA6CAMIACAQAx") == std::string::npos);
   CHECK(fs::exists(r.quarantine / (id + ".orig")));  // the header leads to the record
 }
+
+TEST_CASE("serve: the startup line counts the signatures and names where they came from",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  std::string log = readFile(r.log);
+  INFO(log);
+  std::size_t at = log.find("listening on 127.0.0.1:" + std::to_string(r.mugai_port));
+  REQUIRE(at != std::string::npos);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  CHECK(line.find(", signatures=3 (") != std::string::npos);
+  CHECK(line.find("rules/signatures) + ") !=
+        std::string::npos);  // the embedded rules' test signatures
+  const char* dbdir = "/var/lib/clamav";
+  if (line.find(" + 0 (" + std::string(dbdir) + ")") != std::string::npos) {
+    CHECK(log.find("WARNING: the system ClamAV database directory /var/lib/clamav is") !=
+          std::string::npos);
+    CHECK(log.find("run freshclam; until then only the test signatures are loaded") !=
+          std::string::npos);
+  } else {
+    CHECK(log.find("WARNING:") == std::string::npos);
+  }
+}
