@@ -109,6 +109,14 @@ Reply Gateway::deliver(Transaction& t) {
           " relay_status=" + (rr.delivered() ? "sent" : rr.reply.code >= 500 ? "bounced" : "deferred") +
           " (" + rr.detail + ")";
   if (rr.delivered()) return finish(Reply{250, "2.0.0 Ok: queued as " + job->id}, what);
+  if (r.keepOriginal() && rr.reply.code < 500 && !rr.maybe_delivered) {
+    // Deferred: the client keeps the original in its queue and retries (a new record each time),
+    // so this record would only pile up. Kept when the next hop may have the message after all.
+    std::string err;
+    what += io::quarantineRemove(options_.quarantine_dir, job->id, &err)
+                ? " quarantine_removed=" + job->id + " (deferred: the client keeps the original)"
+                : " quarantine_remove_error=\"" + logSafe(err) + "\"";
+  }
   return finish(rr.reply, what);
 }
 

@@ -199,7 +199,10 @@ RelayResult relayMessage(const RelayTarget& target, const std::string& sender,
   if (!c.channel.write(dotStuff(message))) return tempFail("data: write failed");
   std::string text;
   int code = c.channel.readReply(text);
-  if (auto bad = check(code, text, 2, "end of data")) return *bad;
+  if (auto bad = check(code, text, 2, "end of data")) {
+    bad->maybe_delivered = code == 0;
+    return *bad;
+  }
   c.channel.write("QUIT\r\n");
   std::string upstream = logSafe(text, 120);
   return {Reply{250, "2.0.0 Ok"}, "250 " + upstream};

@@ -37,6 +37,9 @@ struct RelayTarget {
 struct RelayResult {
   Reply reply;         ///< what our client gets
   std::string detail;  ///< for the log only: the step and the next hop's (escaped) answer
+  /// The whole message was sent but no valid answer came (timeout, connection lost): the next hop
+  /// may have it although the reply is 4xx.
+  bool maybe_delivered = false;
   bool delivered() const { return reply.code >= 200 && reply.code < 300; }
 };
 

@@ -239,3 +239,31 @@ TEST_CASE("serve: the startup line counts the signatures and names where they ca
     CHECK(log.find("WARNING:") == std::string::npos);
   }
 }
+
+TEST_CASE("serve: a deferred transaction leaves no quarantine record, a relayed one leaves one",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startMugai();  // the next hop is down
+  writeFile(r.tmp.path() / "eicar.eml", htmlWithEicar());
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the front MTA retries
+    int rc = 0;
+    std::string out = r.swaks(r.tmp.path() / "eicar.eml", &rc);
+    CHECK(rc != 0);
+    CHECK(out.find("451 4.4.1") != std::string::npos);
+  }
+  CHECK(filesIn(r.quarantine).empty());
+  std::string log = readFile(r.log);
+  CHECK(log.find("relay_status=deferred") != std::string::npos);
+  CHECK(log.find("quarantine_removed=") != std::string::npos);
+
+  r.startSink();
+  std::string out = r.swaks(r.tmp.path() / "eicar.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as ") != std::string::npos);
+  std::string id = out.substr(out.find("queued as ") + 10, 30);
+  id = id.substr(0, id.find_first_of("\r\n"));
+  auto kept = filesIn(r.quarantine);
+  CHECK(kept.size() == 2);
+  CHECK(fs::exists(r.quarantine / (id + ".orig")));
+  CHECK(fs::exists(r.quarantine / (id + ".json")));
+}
