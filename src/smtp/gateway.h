@@ -35,6 +35,9 @@ class Gateway : public Deliverer {
       : engines_(engines), pool_(pool), options_(std::move(options)) {}
 
   Reply deliver(Transaction& transaction) override;
+  /// One log line in the same key=value form as a delivered message's: "refused why=WORD
+  /// [from=<S> rcpts=N] client=... helo=... tls=... [to=... size=N] reply=\"CODE TEXT\"".
+  void refused(const Transaction& transaction, const Refusal& refusal) override;
 
  private:
   EngineHolder& engines_;

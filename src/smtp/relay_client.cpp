@@ -8,6 +8,7 @@
 #include <cctype>
 #include <optional>
 
+#include "mugai/text/charset.h"
 #include "src/smtp/channel.h"
 
 namespace mugai::smtp {
@@ -151,15 +152,7 @@ std::optional<RelayResult> envelope(Conversation& c, const std::string& sender,
 
 }  // namespace
 
-std::string logSafe(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
+std::string logSafe(std::string_view s, std::size_t max) { return text::logEscape(s, max); }
 
 std::string dotStuff(std::string_view message) {
   std::string out;

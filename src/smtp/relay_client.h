@@ -51,7 +51,8 @@ RelayResult relayMessage(const RelayTarget& target, const std::string& sender,
 /// in the input become CRLF (the engine's output is ours, but the wire form must be exact).
 std::string dotStuff(std::string_view message);
 
-/// Printable, cut at `max` bytes: for logging untrusted text.
+/// Untrusted text for a log line (text::logEscape: controls, CR/LF and bidi characters shown as
+/// "<U+202E>", invalid bytes as "<0xFF>"), cut at `max` bytes.
 std::string logSafe(std::string_view s, std::size_t max = 200);
 
 }  // namespace mugai::smtp

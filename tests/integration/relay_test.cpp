@@ -6,6 +6,7 @@
 #include <csignal>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "integration/peers.h"
 #include "support/test_support.h"
@@ -266,4 +267,46 @@ TEST_CASE("serve: a deferred transaction leaves no quarantine record, a relayed 
   CHECK(kept.size() == 2);
   CHECK(fs::exists(r.quarantine / (id + ".orig")));
   CHECK(fs::exists(r.quarantine / (id + ".json")));
+}
+
+TEST_CASE("serve: a refused transaction is logged in the per-message form, sender text escaped",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  // Bare LF in DATA: 521, and one log line with client, helo, sender, recipients and the reply.
+  std::string got = r.rawSmtp(
+      "EHLO probe\xE2\x80\xAEgpj\r\nMAIL FROM:<a\xE2\x80\xAE@example.com>\r\n"
+      "RCPT TO:<b@example.jp>\r\nDATA\r\n",
+      "\n.\n");
+  CHECK(got.find("521 5.5.2") != std::string::npos);
+  // A delivered message from the same kind of sender: its line is escaped the same way.
+  got = mugai::test::rawSmtp(
+      r.mugai_port,
+      "EHLO fine\r\nMAIL FROM:<c\xE2\x80\xAE@example.com>\r\nRCPT TO:<d\xE2\x80\xAE@example.jp>\r\n"
+      "DATA\r\nSubject: x\r\n\r\nx\r\n.\r\nQUIT\r\n",
+      "221");
+  CHECK(got.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  std::string log;
+  for (int i = 0; i < 50; ++i) {  // the lines are written as the replies go out
+    log = readFile(r.log);
+    if (log.find("verdict=") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(log);
+  std::size_t at = log.find("refused why=bare_newline ");
+  REQUIRE(at != std::string::npos);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  CHECK(line.find(" from=<a<U+202E>@example.com> rcpts=1 ") != std::string::npos);
+  CHECK(line.find(" client=unknown[127.0.0.1] ") != std::string::npos);
+  CHECK(line.find(" helo=probe<U+202E>gpj ") != std::string::npos);
+  CHECK(line.find(" to=<b@example.jp> size=") != std::string::npos);
+  CHECK(line.find(" reply=\"521 5.5.2 ") != std::string::npos);
+  at = log.find("verdict=");
+  line = log.substr(at, log.find('\n', at) - at);
+  CHECK(line.find(" from=<c<U+202E>@example.com> ") != std::string::npos);
+  CHECK(line.find(" to=<d<U+202E>@example.jp> ") != std::string::npos);
+  CHECK(line.find(" helo=fine ") != std::string::npos);
+  CHECK(log.find("\xE2\x80\xAE") == std::string::npos);  // never the raw override
 }
