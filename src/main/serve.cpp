@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -64,7 +65,7 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
     } else if (!into) {
       err = "serve: unknown argument " + s;
       return false;
-    } else if (i + 1 >= argc) {
+    } else if (i + 1 >= argc || argv[i + 1][0] == '\0') {
       err = s + " needs a value";
       return false;
     } else {
@@ -79,6 +80,16 @@ bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   if (!a.config.empty() && !mugai::smtp::loadServiceConfig(a.config, c, errors)) {
     for (const auto& e : errors) std::cerr << "mugai: " << e << "\n";
     return false;
+  }
+  // Checked before anything is used or printed: a bad address never falls back to a default.
+  for (auto [option, value] :
+       {std::pair{"--listen", &a.listen}, std::pair{"--next-hop", &a.next_hop}}) {
+    std::string host, why;
+    std::uint16_t port = 0;
+    if (!value->empty() && !mugai::smtp::parseHostPort(*value, host, port, &why)) {
+      std::cerr << "mugai: " << option << " '" << *value << "': " << why << "\n";
+      return false;
+    }
   }
   if (!a.listen.empty()) c.listen = a.listen;
   if (!a.next_hop.empty()) c.next_hop = a.next_hop;
@@ -116,6 +127,19 @@ Poco::Net::Context::Ptr clientTls(const mugai::smtp::ServiceConfig& c) {
                                 mode, 9, false, "HIGH:!aNULL:!MD5:!RC4");
 }
 
+/// "signatures=3 (/etc/mugai/signatures) + 0 (/var/lib/clamav)" for the startup and reload lines.
+std::string signaturesText(const mugai::Engine& engine) {
+  const auto& scanner = engine.services().scanner;
+  if (!scanner) return "signatures=none";
+  std::string sources = scanner->sources();
+  return "signatures=" + (sources.empty() ? scanner->describe() : sources);
+}
+
+void logScannerWarnings(const mugai::Engine& engine) {
+  if (!engine.services().scanner) return;
+  for (const auto& w : engine.services().scanner->warnings()) logLine("WARNING: " + w);
+}
+
 /// SIGHUP: build a new engine beside the running one; swap only when it is complete.
 void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
   std::vector<std::string> errors;
@@ -126,8 +150,10 @@ void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
     logLine("reload failed, keeping the running rules and signatures:" + all);
     return;
   }
+  std::string signatures = signaturesText(*fresh);
+  logScannerWarnings(*fresh);
   engines.set(std::move(fresh));
-  logLine("reloaded rules and signatures");
+  logLine("reloaded rules and signatures, " + signatures);
 }
 
 int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines,
@@ -171,9 +197,21 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
     return st;
   };
   Server server(so, gateway);
-  server.start();
+  try {
+    server.start();
+  } catch (const Poco::Exception& e) {
+    std::cerr << "mugai: cannot listen on " << c.listen << ": "
+              << (e.code() == EADDRINUSE || e.message().find("already in use") != std::string::npos
+                      ? "address already in use (another mugai serve or an MTA is "
+                        "listening there; pick another --listen)"
+                      : e.message())
+              << "\n";
+    return 1;
+  }
   logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
-          " workers, quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : ""));
+          " workers, quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
+          ", " + signaturesText(*engines.get()));
+  logScannerWarnings(*engines.get());
   std::thread reloader;
   for (;;) {
     int sig = 0;
@@ -195,7 +233,11 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
 /// The file-drop service on its own thread; stopped (current file finished) on destruction.
 class FileDropRunner {
  public:
-  FileDropRunner(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines) {
+  FileDropRunner(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines)
+      : engines_(engines),
+        where_("inbox " + c.filedrop_inbox + ", delivering to outbox " + c.filedrop_outbox +
+               ", quarantine " + c.quarantine_dir),
+        smtp_off_(c.smtp == "no") {
     mugai::filedrop::Options o;
     o.inbox = c.filedrop_inbox;
     o.outbox = c.filedrop_outbox;
@@ -212,7 +254,8 @@ class FileDropRunner {
       return false;
     }
     thread_ = std::thread([this] { service_->run(); });
-    logLine("file drop: watching inbox, delivering to outbox");
+    logLine("file drop: watching " + where_ + ", " + signaturesText(*engines_.get()));
+    if (smtp_off_) logScannerWarnings(*engines_.get());  // else they follow the SMTP startup line
     return true;
   }
   ~FileDropRunner() {
@@ -221,6 +264,9 @@ class FileDropRunner {
   }
 
  private:
+  mugai::smtp::EngineHolder& engines_;
+  std::string where_;
+  bool smtp_off_;
   std::unique_ptr<mugai::filedrop::Service> service_;
   std::thread thread_;
 };

@@ -66,13 +66,14 @@ bool noticeEnabled(const policy::Policy& pol, const policy::Override* ov) {
 }
 
 /// The message that replaces a blocked one: original envelope headers, the notice as its body.
-std::string blockedNotice(const pipeline::BuiltMessage& built, const std::string& notice) {
+std::string blockedNotice(const pipeline::BuiltMessage& built, const std::string& notice,
+                          const std::string& id) {
   pipeline::BuiltMessage stub;
   stub.headers = built.headers;
   bool has_subject = std::any_of(stub.headers.begin(), stub.headers.end(),
                                  [](const mime::HeaderField& h) { return h.name == "Subject"; });
   if (!has_subject) stub.headers.push_back({"Subject", "メール無害化: 配信停止 / message blocked"});
-  return pipeline::writeMessage(stub, notice, {{"X-Mugai-Verdict", "blocked"}});
+  return pipeline::writeMessage(stub, notice, {{"X-Mugai-Verdict", "blocked"}, {"X-Mugai-Id", id}});
 }
 
 }  // namespace
@@ -144,7 +145,8 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
     bool notice_on = noticeEnabled(pol, ov);
     if (r.blocked()) {
       if (notice_on) {
-        r.output = blockedNotice(built, pipeline::buildNotice(pol.notice, r.report, true, false));
+        r.output =
+            blockedNotice(built, pipeline::buildNotice(pol.notice, r.report, true, false), id);
         r.notice_only = true;
       }
     } else {
@@ -201,7 +203,8 @@ void Engine::scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built
         addressing.headers.push_back(h);
       }
     }
-    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, r.report, true, false));
+    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, r.report, true, false),
+                             r.report.id);
     r.notice_only = true;
   }
 }

@@ -157,11 +157,11 @@ std::string Report::logLine() const {
   std::string line =
       "id=" + id + " verdict=" + verdictWord() + " reason=" + std::string(reasonInfo(reason).name);
   if (kind == "mail") {
-    line += " from=<" + jsonString(sender, 128).substr(1);
-    line.pop_back();
-    line += "> rcpts=" + std::to_string(recipients.size());
+    line +=
+        " from=<" + text::logEscape(sender, 128) + "> rcpts=" + std::to_string(recipients.size());
   } else {
-    line += " file=" + jsonString(filename, 128);
+    // Quoted and JSON-escaped as before; bidi and other invisible characters shown as <U+202E>.
+    line += " file=" + text::logEscape(jsonString(filename, 128), 1024);
   }
   int changed = 0;
   for (const auto& a : actions) {

@@ -158,4 +158,13 @@ bool quarantineStore(const std::string& dir, const std::string& id, std::string_
          writeFileAtomic(dir + "/" + id + ".json", report_json + "\n", error, 0600, sync);
 }
 
+bool quarantineRemove(const std::string& dir, const std::string& id, std::string* error) {
+  bool ok = true;
+  for (const char* ext : {".json", ".orig"}) {
+    std::string path = dir + "/" + id + ext;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) ok = fail(error, "cannot remove " + path);
+  }
+  return ok;
+}
+
 }  // namespace mugai::io

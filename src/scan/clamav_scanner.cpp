@@ -92,7 +92,12 @@ extern "C" void onVirusFound(int /*fd*/, const char* virname, void* context) {
 /// Owns one compiled engine; frees it once nobody scans with it any more.
 class ClamavScanner final : public Scanner {
  public:
-  ClamavScanner(cl_engine* engine, unsigned signatures) : engine_(engine), signatures_(signatures) {
+  ClamavScanner(cl_engine* engine, unsigned signatures, std::string sources,
+                std::vector<std::string> warnings)
+      : engine_(engine),
+        signatures_(signatures),
+        sources_(std::move(sources)),
+        warnings_(std::move(warnings)) {
     options_.general = CL_SCAN_GENERAL_HEURISTICS;
     options_.parse = ~0U;  // every parser libclamav has
     options_.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
@@ -124,6 +129,8 @@ class ClamavScanner final : public Scanner {
     return std::string("ClamAV ") + cl_retver() + ", " + std::to_string(signatures_) +
            (signatures_ == 1 ? " signature" : " signatures");
   }
+  std::string sources() const override { return sources_; }
+  std::vector<std::string> warnings() const override { return warnings_; }
 
  private:
   /// The one libclamav scan call (see the 1.4/1.5 note at the top of the file).
@@ -191,6 +198,8 @@ class ClamavScanner final : public Scanner {
 
   cl_engine* engine_;
   unsigned signatures_;
+  std::string sources_;
+  std::vector<std::string> warnings_;
   struct cl_scan_options options_ {};
 };
 
@@ -286,14 +295,34 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
   cl_engine_set_clcb_virus_found(guard.engine, onVirusFound);
 
   unsigned signatures = 0;
+  std::string sources, own;  // "3 (PATH) + 0 (PATH)"; "3 from PATH, 1 from PATH"
+  auto count = [&](const std::string& path, unsigned before) {
+    sources +=
+        (sources.empty() ? "" : " + ") + std::to_string(signatures - before) + " (" + path + ")";
+  };
   for (const auto& path : options.signature_paths) {
+    unsigned before = signatures;
     if (!loadPath(guard.engine, path, &signatures, error)) return nullptr;
+    count(path, before);
+    own += (own.empty() ? "" : ", ") + std::to_string(signatures - before) + " from " + path;
   }
+  std::vector<std::string> warnings;
   if (options.include_system_db) {
     const char* dbdir = cl_retdbdir();
+    std::string dir = dbdir != nullptr ? dbdir : "(none)";
+    unsigned before = signatures;
     if (dbdir != nullptr && hasDatabases(dbdir)) {
       if (!loadPath(guard.engine, dbdir, &signatures, error)) return nullptr;
+    } else {
+      std::error_code ec;
+      warnings.push_back(
+          "the system ClamAV database directory " + dir + " is " +
+          (std::filesystem::is_directory(dir, ec) ? "empty" : "missing") +
+          " (scanning: system_database: true): run freshclam; until then only the test "
+          "signatures are loaded (" +
+          (own.empty() ? "none" : own) + ")");
     }
+    count(dir, before);
   }
   if (signatures == 0) {
     *error = "no signatures loaded (give signature paths or install the ClamAV databases)";
@@ -304,7 +333,8 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
     *error = std::string("cl_engine_compile failed: ") + cl_strerror(rc);
     return nullptr;
   }
-  return std::make_shared<const ClamavScanner>(guard.release(), signatures);
+  return std::make_shared<const ClamavScanner>(guard.release(), signatures, sources,
+                                               std::move(warnings));
 }
 
 }  // namespace

@@ -36,6 +36,21 @@ std::string recipientsText(const std::vector<std::string>& rcpts) {
   return s;
 }
 
+/// The part every transaction line shares: who (client, helo, tls), to whom, how big.
+std::string transactionFacts(const Transaction& t, std::uint64_t size, bool envelope = true) {
+  std::string s = clientText(t);
+  if (envelope) s += recipientsText(t.recipients) + " size=" + std::to_string(size);
+  return s;
+}
+
+/// The one formatter of transaction lines, delivered or refused: WHAT FACTS reply="..." [TAIL].
+void logTransaction(const std::string& what, const std::string& facts, const Reply& reply,
+                    const std::string& tail = "") {
+  std::string r =
+      reply.code == 0 ? "none" : "\"" + std::to_string(reply.code) + " " + reply.text + "\"";
+  logLine(what + " " + facts + " reply=" + r + tail);
+}
+
 /// Reply for an item that may not be delivered at all (blocked without a notice).
 Reply refusal(const ProcessResult& r) {
   const ReasonInfo& info = reasonInfo(r.report.reason);
@@ -61,13 +76,12 @@ Reply Gateway::deliver(Transaction& t) {
   job->envelope = Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,
                            t.xforward.addr.empty() ? t.client_addr : t.xforward.addr, t.helo};
   job->id = newItemId();
-  const std::string facts = clientText(t) + recipientsText(t.recipients) +
-                            " size=" + std::to_string(job->raw.size());
+  const std::string facts = transactionFacts(t, job->raw.size());
   auto finish = [&](const Reply& reply, const std::string& what) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     char buf[32];
     std::snprintf(buf, sizeof buf, " delay=%.0fms", ms);
-    logLine(what + " " + facts + " reply=\"" + std::to_string(reply.code) + " " + reply.text + "\"" + buf);
+    logTransaction(what, facts, reply, buf);
     return reply;
   };
   std::future<ProcessResult> future = job->promise.get_future();
@@ -109,7 +123,23 @@ Reply Gateway::deliver(Transaction& t) {
           " relay_status=" + (rr.delivered() ? "sent" : rr.reply.code >= 500 ? "bounced" : "deferred") +
           " (" + rr.detail + ")";
   if (rr.delivered()) return finish(Reply{250, "2.0.0 Ok: queued as " + job->id}, what);
+  if (r.keepOriginal() && rr.reply.code < 500 && !rr.maybe_delivered) {
+    // Deferred: the client keeps the original in its queue and retries (a new record each time),
+    // so this record would only pile up. Kept when the next hop may have the message after all.
+    std::string err;
+    what += io::quarantineRemove(options_.quarantine_dir, job->id, &err)
+                ? " quarantine_removed=" + job->id + " (deferred: the client keeps the original)"
+                : " quarantine_remove_error=\"" + logSafe(err) + "\"";
+  }
   return finish(rr.reply, what);
+}
+
+void Gateway::refused(const Transaction& t, const Refusal& r) {
+  std::string what = "refused why=" + r.why;
+  if (!r.detail.empty()) what += " detail=\"" + r.detail + "\"";
+  if (r.has_sender)
+    what += " from=<" + logSafe(t.sender, 128) + "> rcpts=" + std::to_string(t.recipients.size());
+  logTransaction(what, transactionFacts(t, r.size, r.has_sender), r.reply);
 }
 
 }  // namespace mugai::smtp

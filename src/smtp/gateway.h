@@ -9,6 +9,10 @@
  * Errors: 250 only after the next hop accepted. Engine TempFail, quarantine write errors, next hop
  *         down/slow/4xx -> 451; next hop 5xx -> 5xx (generic text); a blocked item without a
  *         notice -> 550/554 with the reason's public text.
+ * Quarantine: written and synced before the relay. A record for an attempt that ends in 4xx is
+ *         removed again (the client keeps the original and retries), unless the whole message
+ *         went out and the next hop never answered (it may have it); kept on 2xx and 5xx.
+ * Logging: one key=value line per message (deliver) and per refusal (refused), one formatter.
  */
 #pragma once
 
@@ -31,6 +35,9 @@ class Gateway : public Deliverer {
       : engines_(engines), pool_(pool), options_(std::move(options)) {}
 
   Reply deliver(Transaction& transaction) override;
+  /// One log line in the same key=value form as a delivered message's: "refused why=WORD
+  /// [from=<S> rcpts=N] client=... helo=... tls=... [to=... size=N] reply=\"CODE TEXT\"".
+  void refused(const Transaction& transaction, const Refusal& refusal) override;
 
  private:
   EngineHolder& engines_;

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <optional>
 
+#include "mugai/text/charset.h"
 #include "src/smtp/channel.h"
 
 namespace mugai::smtp {
@@ -151,15 +152,7 @@ std::optional<RelayResult> envelope(Conversation& c, const std::string& sender,
 
 }  // namespace
 
-std::string logSafe(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
+std::string logSafe(std::string_view s, std::size_t max) { return text::logEscape(s, max); }
 
 std::string dotStuff(std::string_view message) {
   std::string out;
@@ -199,7 +192,10 @@ RelayResult relayMessage(const RelayTarget& target, const std::string& sender,
   if (!c.channel.write(dotStuff(message))) return tempFail("data: write failed");
   std::string text;
   int code = c.channel.readReply(text);
-  if (auto bad = check(code, text, 2, "end of data")) return *bad;
+  if (auto bad = check(code, text, 2, "end of data")) {
+    bad->maybe_delivered = code == 0;
+    return *bad;
+  }
   c.channel.write("QUIT\r\n");
   std::string upstream = logSafe(text, 120);
   return {Reply{250, "2.0.0 Ok"}, "250 " + upstream};

@@ -37,6 +37,9 @@ struct RelayTarget {
 struct RelayResult {
   Reply reply;         ///< what our client gets
   std::string detail;  ///< for the log only: the step and the next hop's (escaped) answer
+  /// The whole message was sent but no valid answer came (timeout, connection lost): the next hop
+  /// may have it although the reply is 4xx.
+  bool maybe_delivered = false;
   bool delivered() const { return reply.code >= 200 && reply.code < 300; }
 };
 
@@ -48,7 +51,8 @@ RelayResult relayMessage(const RelayTarget& target, const std::string& sender,
 /// in the input become CRLF (the engine's output is ours, but the wire form must be exact).
 std::string dotStuff(std::string_view message);
 
-/// Printable, cut at `max` bytes: for logging untrusted text.
+/// Untrusted text for a log line (text::logEscape: controls, CR/LF and bidi characters shown as
+/// "<U+202E>", invalid bytes as "<0xFF>"), cut at `max` bytes.
 std::string logSafe(std::string_view s, std::size_t max = 200);
 
 }  // namespace mugai::smtp

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "src/smtp/gateway.h"
+#include "src/smtp/relay_client.h"
 
 namespace mugai::smtp {
 namespace {
@@ -45,9 +46,9 @@ class Connection : public Poco::Net::TCPServerConnection {
     try {
       serve();
     } catch (const Poco::Exception& e) {
-      logLine("session error: " + e.displayText().substr(0, 200));
+      logLine("session error: " + logSafe(e.displayText()));
     } catch (const std::exception& e) {
-      logLine(std::string("session error: ") + e.what());
+      logLine("session error: " + logSafe(e.what()));
     }
   }
 
@@ -83,7 +84,10 @@ class Connection : public Poco::Net::TCPServerConnection {
       int limit = session.inData() ? shared_.options.data_timeout_s : shared_.options.command_timeout_s;
       if (sock.available() <= 0 && !sock.poll(Poco::Timespan(0, 250000), Poco::Net::Socket::SELECT_READ)) {
         if (std::chrono::steady_clock::now() - last > std::chrono::seconds(limit)) {
-          writeAll(sock, session.timeoutReply());
+          std::string line = session.timeoutReply();
+          writeAll(sock, line);
+          session.noteRefusal(Reply{421, line.substr(4, line.size() - 6)},
+                              session.inData() ? "data_timeout" : "command_timeout");
           return;
         }
         continue;
@@ -96,10 +100,15 @@ class Connection : public Poco::Net::TCPServerConnection {
       if (!out.empty() && !writeAll(sock, out)) return;
       if (session.startTlsPending()) {
         sock.setReceiveTimeout(Poco::Timespan(shared_.options.command_timeout_s, 0));
-        Poco::Net::SecureStreamSocket tls =
-            Poco::Net::SecureStreamSocket::attach(sock, shared_.options.tls_context);
-        tls.completeHandshake();
-        sock = tls;
+        try {
+          Poco::Net::SecureStreamSocket tls =
+              Poco::Net::SecureStreamSocket::attach(sock, shared_.options.tls_context);
+          tls.completeHandshake();
+          sock = tls;
+        } catch (const Poco::Exception& e) {
+          session.noteRefusal(Reply{0, ""}, "starttls_failed", logSafe(e.displayText()));
+          return;
+        }
         session.tlsStarted();
         last = std::chrono::steady_clock::now();
       }
@@ -127,18 +136,29 @@ class Filter : public Poco::Net::TCPServerConnectionFilter {
   bool accept(const Poco::Net::StreamSocket& s) override {
     Poco::Net::StreamSocket sock(s);
     if (shared_.draining) {
-      sendQuietly(sock, "421 4.3.2 Service shutting down, try again later\r\n");
+      refuse(sock, Reply{421, "4.3.2 Service shutting down, try again later"}, "shutting_down");
       return false;
     }
     if (shared_.active.fetch_add(1) >= shared_.options.connection_limit) {
       --shared_.active;
-      sendQuietly(sock, "421 4.3.2 Too many connections, try again later\r\n");
+      refuse(sock, Reply{421, "4.3.2 Too many connections, try again later"}, "connection_limit");
       return false;
     }
     return true;
   }
 
  private:
+  void refuse(Poco::Net::StreamSocket& sock, const Reply& r, const char* why) {
+    sendQuietly(sock, std::to_string(r.code) + " " + r.text + "\r\n");
+    Transaction t;
+    try {
+      t.client_addr = sock.peerAddress().host().toString();
+    } catch (const Poco::Exception&) {
+      t.client_addr = "unknown";
+    }
+    shared_.deliverer.refused(t, Refusal{r, why});
+  }
+
   Shared& shared_;
 };
 
@@ -189,7 +209,10 @@ Server::~Server() {
 void Server::start() {
   const auto& o = impl_->shared.options;
   Poco::Net::ServerSocket socket;
-  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+  // SO_REUSEADDR (restart while old connections are in TIME_WAIT) but never SO_REUSEPORT: with it
+  // a second `mugai serve` on the same port would start too, and the kernel would share the
+  // connections between the two.
+  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true, false);
   socket.listen(128);
   auto limit = static_cast<int>(std::max<std::size_t>(o.connection_limit, 1));
   auto* params = new Poco::Net::TCPServerParams;

@@ -50,7 +50,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// Binds and starts accepting. Throws Poco::Exception when the address cannot be bound.
+  /// Binds (SO_REUSEADDR, not SO_REUSEPORT: a port in use is an error) and starts accepting.
+  /// Throws Poco::Exception when the address cannot be bound (code() is the errno).
   void start();
   std::uint16_t port() const;
   /// Stops accepting, asks idle sessions to close (421), waits for transactions in flight.

@@ -1,5 +1,7 @@
 #include "src/smtp/service_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -28,18 +30,83 @@ std::vector<std::string> splitList(const std::string& v) {
 
 }  // namespace
 
-bool splitHostPort(const std::string& s, std::string& host, std::uint16_t& port) {
+bool parseHostPort(const std::string& s, std::string& host, std::uint16_t& port, std::string* why) {
+  auto fail = [&](const std::string& text) {
+    if (why) *why = text;
+    return false;
+  };
   std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (colon == std::string::npos) return fail("no port (expected HOST:PORT, or [IPV6]:PORT)");
+  std::string h = s.substr(0, colon), p = s.substr(colon + 1);
+  if (!h.empty() && h.front() == '[') {
+    if (h.size() < 3 || h.back() != ']') {
+      return fail("an IPv6 address goes in brackets: [IPV6]:PORT");
+    }
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find_first_of("[]:") != std::string::npos) {
+    return fail("an IPv6 address goes in brackets: [IPV6]:PORT");
+  }
+  if (h.empty()) return fail("no host (expected HOST:PORT, e.g. 127.0.0.1:10025)");
+  for (char c : h) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '/' || c == '@') {
+      return fail("the host '" + h + "' is not a host name or address");
+    }
+  }
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return fail("the port '" + p + "' is not a number from 1 to 65535");
+  }
   unsigned v = 0;
-  const char* b = s.data() + colon + 1;
-  const char* e = s.data() + s.size();
-  auto [p, ec] = std::from_chars(b, e, v);
-  if (ec != std::errc() || p != e || v == 0 || v > 65535) return false;
+  std::from_chars(p.data(), p.data() + p.size(), v);
+  if (v == 0 || v > 65535) return fail("the port '" + p + "' is not a number from 1 to 65535");
+  host = h;
   port = static_cast<std::uint16_t>(v);
-  return !host.empty();
+  return true;
+}
+
+bool splitHostPort(const std::string& s, std::string& host, std::uint16_t& port) {
+  return parseHostPort(s, host, port, nullptr);
+}
+
+std::string closestKey(const std::string& key) {
+  static const char* const kKeys[] = {"listen",         "next_hop",       "myhostname",
+                                      "rules",          "quarantine_dir", "tls_cert_file",
+                                      "tls_key_file",   "relay_tls",      "relay_tls_ca_file",
+                                      "xforward_hosts", "smtp",           "filedrop_inbox",
+                                      "filedrop_outbox"};
+  // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
+  // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string k = lower(key);
+  std::string best;
+  std::size_t best_score = std::string::npos;
+  for (const char* candidate : kKeys) {
+    std::string c = candidate;
+    std::vector<std::size_t> row(c.size() + 1);
+    for (std::size_t j = 0; j <= c.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= k.size(); ++i) {
+      std::size_t diag = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= c.size(); ++j) {
+        std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (k[i - 1] == c[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    std::size_t score = row[c.size()];
+    bool affix =
+        k.size() >= 4 && (c.rfind(k, 0) == 0 || (c.size() > k.size() && c.ends_with("_" + k)));
+    if (affix) score = 1;
+    if (score < best_score) {
+      best_score = score;
+      best = c;
+    }
+  }
+  // More than a third of the key changed: not a typo of it.
+  return best_score <= std::max<std::size_t>(2, k.size() / 3) ? best : "";
 }
 
 bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<std::string>& errors) {
@@ -77,14 +144,21 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
     } else if (field) {
       *field = value;
     } else {
-      errors.push_back(where + "unknown key '" + key +
-                       "' (integer limits are set under 'limits:' in the rules file)");
+      std::string near = closestKey(key);
+      errors.push_back(where + "unknown key '" + key + "'" +
+                       (near.empty() ? " (integer limits are set under 'limits:' in the rules file)"
+                                     : ": did you mean '" + near + "'?"));
     }
   }
   std::string host;
   std::uint16_t port = 0;
-  if (!splitHostPort(c.listen, host, port)) errors.push_back(path + ": listen: expected HOST:PORT");
-  if (!splitHostPort(c.next_hop, host, port)) errors.push_back(path + ": next_hop: expected HOST:PORT");
+  std::string why;
+  if (!parseHostPort(c.listen, host, port, &why)) {
+    errors.push_back(path + ": listen = '" + c.listen + "': " + why);
+  }
+  if (!parseHostPort(c.next_hop, host, port, &why)) {
+    errors.push_back(path + ": next_hop = '" + c.next_hop + "': " + why);
+  }
   if (c.relay_tls != "none" && c.relay_tls != "may" && c.relay_tls != "encrypt") {
     errors.push_back(path + ": relay_tls: expected none, may or encrypt");
   }

@@ -32,8 +32,13 @@ struct ServiceConfig {
 
 bool loadServiceConfig(const std::string& path, ServiceConfig& config,
                        std::vector<std::string>& errors);
-/// "host:port" or "[v6]:port".
+/// "HOST:PORT" or "[IPV6]:PORT", strictly: a non-empty host without spaces, an IPv6 address only
+/// in brackets, the port digits only, 1 to 65535. False with `why` (naming the bad part) otherwise.
+bool parseHostPort(const std::string& s, std::string& host, std::uint16_t& port, std::string* why);
 bool splitHostPort(const std::string& s, std::string& host, std::uint16_t& port);
+/// The known key nearest to a mistyped one ("quarantine" -> "quarantine_dir"); empty when none is
+/// close.
+std::string closestKey(const std::string& key);
 /// The embedded defaults as a config file (documentation and `mugai serve --print-config`).
 std::string describeServiceConfig(const ServiceConfig& config);
 

@@ -102,9 +102,40 @@ void Session::reply(std::string& out, int code, std::string_view text) {
 void Session::error(std::string& out, int code, std::string_view text) {
   reply(out, code, text);
   if (++errors_ >= settings_.limits.errors && !closing_) {
-    reply(out, 421, "4.7.0 " + settings_.hostname + " Error: too many errors");
+    refuse(out, Reply{421, "4.7.0 " + settings_.hostname + " Error: too many errors"},
+           "too_many_errors", inTransaction());
     closing_ = true;
   }
+}
+
+bool Session::inTransaction() const {
+  return state_ == State::kMail || state_ == State::kRcpt || state_ == State::kData;
+}
+
+void Session::noteRefusal(const Reply& r, std::string why, std::string detail) {
+  tellRefused(r, std::move(why), inTransaction(), state_ == State::kData ? data_bytes_ : 0,
+              std::move(detail));
+}
+
+void Session::tellRefused(const Reply& r, std::string why, bool has_sender, std::uint64_t size,
+                          std::string detail) {
+  Transaction t;
+  if (has_sender) {
+    t.sender = txn_.sender;
+    t.recipients = txn_.recipients;
+  }
+  t.helo = helo_;
+  t.client_addr = client_addr_;
+  t.client_name = client_name_;
+  t.xforward = xforward_;
+  t.tls = tls_active_;
+  deliverer_.refused(t, Refusal{r, std::move(why), has_sender, size, std::move(detail)});
+}
+
+void Session::refuse(std::string& out, const Reply& r, std::string why, bool has_sender,
+                     std::uint64_t size) {
+  reply(out, r.code, r.text);
+  tellRefused(r, std::move(why), has_sender, size);
 }
 
 void Session::feed(std::string_view bytes, std::string& out) {
@@ -127,6 +158,7 @@ void Session::tlsStarted() {
 
 void Session::resetTransaction() {
   txn_ = Transaction{};
+  recipients_refused_ = false;
   fault_ = DataFault::kNone;
   data_bytes_ = 0;
   if (state_ != State::kIdle) state_ = State::kGreeted;
@@ -155,7 +187,8 @@ void Session::processCommands(std::string& out) {
       continue;
     }
     if (line.empty() || line.back() != '\r') {
-      reply(out, 521, "5.5.2 " + settings_.hostname + " Error: bare <LF> received");
+      refuse(out, Reply{521, "5.5.2 " + settings_.hostname + " Error: bare <LF> received"},
+             "bare_newline_in_command", inTransaction());
       closing_ = true;
       return;
     }
@@ -224,19 +257,21 @@ void Session::cmdMail(std::string_view arg, std::string& out) {
   if (!istartsWith(arg, "FROM:") || !parsePath(arg.substr(5), address, params)) {
     return error(out, 501, "5.5.4 Syntax: MAIL FROM:<address>");
   }
+  txn_ = Transaction{};
+  txn_.sender = address;
   for (const auto& p : params) {
     std::string_view pv(p);
     std::uint64_t size = 0;
     if (istartsWith(pv, "SIZE=") && parseNumber(pv.substr(5), size)) {
       if (size > settings_.limits.message_size) {
-        return error(out, 552, "5.3.4 Message size exceeds fixed limit");
+        Reply r{552, "5.3.4 Message size exceeds fixed limit"};
+        tellRefused(r, "declared_size_too_big", true, size);
+        return error(out, r.code, r.text);
       }
     } else if (!iequals(pv, "BODY=7BIT") && !iequals(pv, "BODY=8BITMIME")) {
       return error(out, 555, "5.5.4 Unsupported option: " + p.substr(0, 64));
     }
   }
-  txn_ = Transaction{};
-  txn_.sender = address;
   state_ = State::kMail;
   reply(out, 250, "2.1.0 Ok");
 }
@@ -252,7 +287,11 @@ void Session::cmdRcpt(std::string_view arg, std::string& out) {
   }
   if (!params.empty()) return error(out, 555, "5.5.4 Unsupported option: " + params[0].substr(0, 64));
   if (txn_.recipients.size() >= settings_.limits.recipients) {
-    return reply(out, 452, "4.5.3 Error: too many recipients");
+    Reply r{452, "4.5.3 Error: too many recipients"};
+    if (!recipients_refused_)
+      tellRefused(r, "too_many_recipients", true, 0);  // once per transaction
+    recipients_refused_ = true;
+    return reply(out, r.code, r.text);
   }
   txn_.recipients.push_back(address);
   state_ = State::kRcpt;
@@ -357,10 +396,13 @@ void Session::endData(std::string& out) {
   DataFault fault = fault_;
   state_ = State::kGreeted;
   if (fault == DataFault::kBareNewline) {
-    reply(out, 521, "5.5.2 " + settings_.hostname + " Error: bare <LF> or <CR> received");
+    refuse(out, Reply{521, "5.5.2 " + settings_.hostname + " Error: bare <LF> or <CR> received"},
+           "bare_newline", true, data_bytes_);
     closing_ = true;
   } else if (fault == DataFault::kTooBig) {
-    error(out, 552, "5.3.4 Error: message file too big");
+    Reply r{552, "5.3.4 Error: message file too big"};
+    tellRefused(r, "message_too_big", true, data_bytes_);
+    error(out, r.code, r.text);
   } else {
     txn_.helo = helo_;
     txn_.client_addr = client_addr_;

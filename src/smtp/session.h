@@ -62,12 +62,26 @@ struct Reply {
   std::string text = "4.3.0 Error: temporary failure";
 };
 
+/// A transaction or connection refused before a message reached the Deliverer: bare LF or CR in
+/// DATA (521), too big (552), too many recipients (452), too many errors (421), a timeout (421),
+/// the connection cap (421), a failed STARTTLS handshake (no reply: code 0).
+struct Refusal {
+  Reply reply;
+  std::string why;          ///< one word for the log: bare_newline, message_too_big, ...
+  bool has_sender = false;  ///< MAIL was given: sender and recipients mean something
+  std::uint64_t size = 0;   ///< bytes of DATA read (or the declared SIZE), 0 when none
+  std::string detail;       ///< more for the log (a TLS error), already escaped; may be empty
+};
+
 /// Receives each accepted message; returns the reply to the end of DATA. Runs on the session
 /// thread and may block (sanitizing, relaying).
 class Deliverer {
  public:
   virtual ~Deliverer() = default;
   virtual Reply deliver(Transaction& transaction) = 0;
+  /// Told of each refusal (for the log); `transaction` has the session facts (client, helo, tls)
+  /// and, when `refusal.has_sender`, the envelope; never the data.
+  virtual void refused(const Transaction& /*transaction*/, const Refusal& /*refusal*/) {}
 };
 
 class Session {
@@ -90,6 +104,9 @@ class Session {
   void tlsStarted();
 
   std::string timeoutReply() const;   ///< 421 for a command or data timeout
+  /// Tells the Deliverer of a refusal decided outside the session (a timeout, a failed TLS
+  /// handshake), with the session's client, helo and envelope so far.
+  void noteRefusal(const Reply& reply, std::string why, std::string detail = "");
   std::string shutdownReply() const;  ///< 421 when the server stops
   std::uint64_t messagesDelivered() const { return delivered_; }
 
@@ -114,6 +131,13 @@ class Session {
 
   void reply(std::string& out, int code, std::string_view text);
   void error(std::string& out, int code, std::string_view text);
+  bool inTransaction() const;  ///< MAIL was given
+  /// Tells the Deliverer of a refusal (one log line per refused transaction or connection).
+  void tellRefused(const Reply& r, std::string why, bool has_sender, std::uint64_t size,
+                   std::string detail = "");
+  /// Sends `r` and tells the Deliverer why.
+  void refuse(std::string& out, const Reply& r, std::string why, bool has_sender,
+              std::uint64_t size = 0);
 
   SessionSettings settings_;
   Deliverer& deliverer_;
@@ -123,6 +147,7 @@ class Session {
   bool discard_line_ = false;  ///< skipping the rest of an over-long command line
   bool closing_ = false, tls_pending_ = false, tls_active_ = false;
   std::uint64_t errors_ = 0, delivered_ = 0;
+  bool recipients_refused_ = false;  ///< the 452 for too many recipients was logged
 
   std::string helo_, client_addr_, client_name_;
   XForward xforward_;

@@ -1,4 +1,5 @@
 // UTF-8 validation and repair (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
+#include <cstdio>
 #include <cstring>
 
 #include "mugai/text/charset.h"
@@ -132,6 +133,48 @@ std::string sanitizeUtf8(std::string_view s, std::size_t* replaced) {
     }
   }
   if (replaced) *replaced = count;
+  return out;
+}
+
+namespace {
+
+bool invisible(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+         (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+         (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+}
+
+}  // namespace
+
+std::string logEscape(std::string_view s, std::size_t max_bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::string out;
+  char buf[16];
+  std::size_t i = 0;
+  while (i < n) {
+    int len = p[i] < 0x80 ? 1 : internal::sequenceAt(p + i, n - i);
+    std::size_t step = len > 0 ? static_cast<std::size_t>(len) : 1;
+    if (i + step > max_bytes) break;
+    if (len <= 0) {
+      std::snprintf(buf, sizeof buf, "<0x%02X>", p[i]);
+      out += buf;
+    } else {
+      char32_t cp = p[i];
+      if (len > 1) {
+        cp &= 0xffu >> (len + 1);
+        for (int k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3f);
+      }
+      if (invisible(cp)) {
+        std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
+        out += buf;
+      } else {
+        out.append(s.data() + i, step);
+      }
+    }
+    i += step;
+  }
+  if (i < n) out += "...";
   return out;
 }
 

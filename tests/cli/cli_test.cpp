@@ -1,12 +1,13 @@
 // The mugai executable as a user runs it: exit codes, messages, files written.
-#include <catch2/catch.hpp>
-
 #include <Poco/JSON/Parser.h>
 #include <sys/wait.h>
 
 #include <array>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
+#include <vector>
 
 #include "support/test_support.h"
 
@@ -134,4 +135,49 @@ TEST_CASE("cli: rules check names file, line and key", "[integration]") {
   REQUIRE(runMugai("rules defaults").out.find("mime_nesting_limit = 20") != std::string::npos);
   REQUIRE(runMugai("rules sanitizers").out.find("sanitizer.html_to_text") != std::string::npos);
   REQUIRE(runMugai("rules reasons").out.find("av.infected") != std::string::npos);
+}
+
+TEST_CASE(
+    "cli: serve refuses a bad --listen, --next-hop or config address, naming option and value",
+    "[integration]") {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--listen 127.0.0.1:abc",
+       "--listen '127.0.0.1:abc': the port 'abc' is not a number from 1 to 65535"},
+      {"--listen 127.0.0.1:99999", "--listen '127.0.0.1:99999': the port '99999' is not a number"},
+      {"--listen 127.0.0.1:0", "--listen '127.0.0.1:0': the port '0' is not a number"},
+      {"--listen 127.0.0.1", "--listen '127.0.0.1': no port"},
+      {"--listen :10025", "--listen ':10025': no host"},
+      {"--listen ::1:10025", "--listen '::1:10025': an IPv6 address goes in brackets"},
+      {"--listen ''", "--listen needs a value"},
+      {"--next-hop 127.0.0.1:abc", "--next-hop '127.0.0.1:abc': the port 'abc'"},
+      {"--next-hop 10.0.0.1:", "--next-hop '10.0.0.1:': the port ''"},
+  };
+  for (const auto& [args, message] : bad) {
+    for (const char* print : {"", " --print-config"}) {
+      auto r = runMugai("serve " + args + print);
+      INFO(args << print << "\n" << r.out);
+      CHECK(r.status == 1);
+      CHECK(r.out.find("mugai: " + message) != std::string::npos);
+      CHECK(r.out.find("listen = ") == std::string::npos);  // nothing printed as if it were fine
+    }
+  }
+  mugai::test::TempDir dir;
+  auto conf = dir.path() / "mugai.cf";
+  mugai::test::writeFile(conf,
+                         "listen = 127.0.0.1:abc\nnext_hop = [::1]:99999\nquarantine = /tmp/q\n");
+  auto r = runMugai("serve --print-config --config " + q(conf));
+  INFO(r.out);
+  CHECK(r.status == 1);
+  CHECK(r.out.find(conf.string() + ": listen = '127.0.0.1:abc': the port 'abc'") !=
+        std::string::npos);
+  CHECK(r.out.find(conf.string() + ": next_hop = '[::1]:99999': the port '99999'") !=
+        std::string::npos);
+  CHECK(
+      r.out.find(conf.string() + ":3: unknown key 'quarantine': did you mean 'quarantine_dir'?") !=
+      std::string::npos);
+  CHECK(r.out.find("listen = 127") == std::string::npos);
+  // Good values, IPv6 in brackets, are printed as given.
+  auto good = runMugai("serve --print-config --listen [::1]:2525 --next-hop mx.example.jp:25");
+  CHECK(good.status == 0);
+  CHECK(good.out.find("listen = [::1]:2525\nnext_hop = mx.example.jp:25\n") != std::string::npos);
 }

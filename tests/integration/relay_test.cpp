@@ -6,6 +6,7 @@
 #include <csignal>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "integration/peers.h"
 #include "support/test_support.h"
@@ -172,4 +173,140 @@ TEST_CASE("serve: STARTTLS with the certificate from the config", "[integration]
   CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
   CHECK(readFile(r.log).find("tls=yes") != std::string::npos);
   CHECK(filesIn(r.dump).size() == 1);
+}
+
+TEST_CASE("serve: a second serve on the same port exits 1 with 'address already in use'",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  std::string out;
+  int rc = run(
+      {MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(r.mugai_port), "--next-hop",
+       "127.0.0.1:" + std::to_string(r.sink_port), "--quarantine", r.quarantine.string()},
+      &out, 60);
+  CHECK(rc == 1);
+  CHECK(out.find("cannot listen on 127.0.0.1:" + std::to_string(r.mugai_port) +
+                 ": address already in use") != std::string::npos);
+  // The first one still serves.
+  CHECK(rawSmtp(r.mugai_port, "QUIT\r\n", "221").find("220 ") == 0);
+}
+
+TEST_CASE("serve: the notice sent in place of a blocked message carries X-Mugai-Id",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  writeFile(r.tmp.path() / "smime.eml",
+            "From: a@example.com\r\nTo: b@example.jp\r\nSubject: secret\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQAx\r\n");
+  std::string out = r.swaks(r.tmp.path() / "smime.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as ") != std::string::npos);
+  std::string id = out.substr(out.find("queued as ") + 10, 30);
+  id = id.substr(0, id.find_first_of("\r\n"));
+  auto files = filesIn(r.dump);
+  REQUIRE(files.size() == 1);
+  std::string got = readFile(files[0]);
+  CHECK(got.find("X-Mugai-Verdict: blocked\n") != std::string::npos);
+  CHECK(got.find("X-Mugai-Id: " + id + "\n") != std::string::npos);
+  CHECK(got.find("MIAGCSqGSIb3DQEHA6CAMIACAQAx") == std::string::npos);
+  CHECK(fs::exists(r.quarantine / (id + ".orig")));  // the header leads to the record
+}
+
+TEST_CASE("serve: the startup line counts the signatures and names where they came from",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  std::string log = readFile(r.log);
+  INFO(log);
+  std::size_t at = log.find("listening on 127.0.0.1:" + std::to_string(r.mugai_port));
+  REQUIRE(at != std::string::npos);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  CHECK(line.find(", signatures=3 (") != std::string::npos);
+  CHECK(line.find("rules/signatures) + ") !=
+        std::string::npos);  // the embedded rules' test signatures
+  const char* dbdir = "/var/lib/clamav";
+  if (line.find(" + 0 (" + std::string(dbdir) + ")") != std::string::npos) {
+    CHECK(log.find("WARNING: the system ClamAV database directory /var/lib/clamav is") !=
+          std::string::npos);
+    CHECK(log.find("run freshclam; until then only the test signatures are loaded") !=
+          std::string::npos);
+  } else {
+    CHECK(log.find("WARNING:") == std::string::npos);
+  }
+}
+
+TEST_CASE("serve: a deferred transaction leaves no quarantine record, a relayed one leaves one",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startMugai();  // the next hop is down
+  writeFile(r.tmp.path() / "eicar.eml", htmlWithEicar());
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the front MTA retries
+    int rc = 0;
+    std::string out = r.swaks(r.tmp.path() / "eicar.eml", &rc);
+    CHECK(rc != 0);
+    CHECK(out.find("451 4.4.1") != std::string::npos);
+  }
+  CHECK(filesIn(r.quarantine).empty());
+  std::string log = readFile(r.log);
+  CHECK(log.find("relay_status=deferred") != std::string::npos);
+  CHECK(log.find("quarantine_removed=") != std::string::npos);
+
+  r.startSink();
+  std::string out = r.swaks(r.tmp.path() / "eicar.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as ") != std::string::npos);
+  std::string id = out.substr(out.find("queued as ") + 10, 30);
+  id = id.substr(0, id.find_first_of("\r\n"));
+  auto kept = filesIn(r.quarantine);
+  CHECK(kept.size() == 2);
+  CHECK(fs::exists(r.quarantine / (id + ".orig")));
+  CHECK(fs::exists(r.quarantine / (id + ".json")));
+}
+
+TEST_CASE("serve: a refused transaction is logged in the per-message form, sender text escaped",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  // Bare LF in DATA: 521, and one log line with client, helo, sender, recipients and the reply.
+  std::string got = r.rawSmtp(
+      "EHLO probe\xE2\x80\xAEgpj\r\nMAIL FROM:<a\xE2\x80\xAE@example.com>\r\n"
+      "RCPT TO:<b@example.jp>\r\nDATA\r\n",
+      "\n.\n");
+  CHECK(got.find("521 5.5.2") != std::string::npos);
+  // A delivered message from the same kind of sender: its line is escaped the same way.
+  got = mugai::test::rawSmtp(
+      r.mugai_port,
+      "EHLO fine\r\nMAIL FROM:<c\xE2\x80\xAE@example.com>\r\nRCPT TO:<d\xE2\x80\xAE@example.jp>\r\n"
+      "DATA\r\nSubject: x\r\n\r\nx\r\n.\r\nQUIT\r\n",
+      "221");
+  CHECK(got.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  std::string log;
+  for (int i = 0; i < 50; ++i) {  // the lines are written as the replies go out
+    log = readFile(r.log);
+    if (log.find("verdict=") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(log);
+  std::size_t at = log.find("refused why=bare_newline ");
+  REQUIRE(at != std::string::npos);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  CHECK(line.find(" from=<a<U+202E>@example.com> rcpts=1 ") != std::string::npos);
+  CHECK(line.find(" client=unknown[127.0.0.1] ") != std::string::npos);
+  CHECK(line.find(" helo=probe<U+202E>gpj ") != std::string::npos);
+  CHECK(line.find(" to=<b@example.jp> size=") != std::string::npos);
+  CHECK(line.find(" reply=\"521 5.5.2 ") != std::string::npos);
+  at = log.find("verdict=");
+  line = log.substr(at, log.find('\n', at) - at);
+  CHECK(line.find(" from=<c<U+202E>@example.com> ") != std::string::npos);
+  CHECK(line.find(" to=<d<U+202E>@example.jp> ") != std::string::npos);
+  CHECK(line.find(" helo=fine ") != std::string::npos);
+  CHECK(log.find("\xE2\x80\xAE") == std::string::npos);  // never the raw override
 }

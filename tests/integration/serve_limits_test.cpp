@@ -192,6 +192,9 @@ TEST_CASE("serve limits: connection N+1 gets 421, and once one closes a new one 
   CHECK(c.waitFor("421 4.3.2", 5s));
   CHECK(c.got.find("220 ") == std::string::npos);
   CHECK(c.closedByPeer(3s));
+  CHECK(readFile(r.log).find("refused why=connection_limit client=unknown[127.0.0.1] helo= tls=no "
+                             "reply=\"421 4.3.2 Too many connections, try again later\"") !=
+        std::string::npos);
   // The two admitted sessions still work.
   REQUIRE(a.send("NOOP\r\n"));
   CHECK(a.waitFor("250 ", 5s));
@@ -334,6 +337,12 @@ TEST_CASE("serve limits: an idle client gets 421 and is disconnected (command an
   CHECK(data.closedByPeer(2s));
   CHECK(std::chrono::steady_clock::now() - start >= 1500ms);
   CHECK(filesIn(r.dump).empty());
+  std::string log = readFile(r.log);
+  CHECK(log.find("refused why=command_timeout client=unknown[127.0.0.1] helo= tls=no reply=\"421 "
+                 "4.4.2 ") != std::string::npos);
+  CHECK(log.find("refused why=data_timeout from=<a@example.com> rcpts=1 client=unknown[127.0.0.1] "
+                 "helo=client.example tls=no to=<b@example.jp> size=17 reply=\"421 4.4.2 ") !=
+        std::string::npos);
 }
 
 TEST_CASE("serve limits: long DATA lines are accepted, and an endless line stops at message_size_limit",
@@ -365,6 +374,16 @@ TEST_CASE("serve limits: long DATA lines are accepted, and an endless line stops
   }
   REQUIRE(c.send("\r\n.\r\n"));
   CHECK(c.waitFor(kOutcomes, 20s, from) == 3);
+  {
+    std::string log = readFile(r.log);
+    std::size_t at = log.find("refused why=message_too_big ");
+    REQUIRE(at != std::string::npos);
+    std::string line = log.substr(at, log.find('\n', at) - at);
+    CHECK(line.find(
+              " from=<a@example.com> rcpts=1 client=unknown[127.0.0.1] helo=client.example tls=no "
+              "to=<b@example.jp> size=") != std::string::npos);
+    CHECK(line.find(" reply=\"552 5.3.4 Error: message file too big\"") != std::string::npos);
+  }
   peak = std::max(peak, rssKb(r.mugai->pid()));
   INFO("RSS before: " << before << " kB, peak: " << peak << " kB");
   CHECK(peak < before + 8 * 1024);

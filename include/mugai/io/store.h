@@ -40,4 +40,8 @@ std::string writeFileUnique(const std::string& dir, const std::string& name, std
 bool quarantineStore(const std::string& dir, const std::string& id, std::string_view original,
                      const std::string& report_json, std::string* error, Sync sync = Sync::Now);
 
+/// Removes DIR/ID.orig and DIR/ID.json again (a transaction that was deferred: the client keeps
+/// the original). Missing files are no error; false with *error when one cannot be removed.
+bool quarantineRemove(const std::string& dir, const std::string& id, std::string* error);
+
 }  // namespace mugai::io

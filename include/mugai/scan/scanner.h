@@ -31,6 +31,12 @@ class Scanner {
   virtual ScanResult scan(std::string_view data, std::string_view name_hint) const = 0;
   /// e.g. "ClamAV 1.4.6, 2 signatures"
   virtual std::string describe() const = 0;
+  /// How many signatures came from where, for the startup line:
+  /// "3 (/etc/mugai/signatures) + 0 (/var/lib/clamav)"; empty when unknown.
+  virtual std::string sources() const { return ""; }
+  /// Problems an operator should fix, logged as WARNING at startup and reload (the system
+  /// database is configured but empty or missing).
+  virtual std::vector<std::string> warnings() const { return {}; }
 };
 
 struct ClamavOptions {

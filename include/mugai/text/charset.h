@@ -51,4 +51,10 @@ constexpr std::size_t utf8SequenceLength(unsigned char lead) {
 /// Replaces invalid UTF-8 sequences with U+FFFD; returns how many were replaced via *replaced.
 std::string sanitizeUtf8(std::string_view s, std::size_t* replaced = nullptr);
 
+/// Untrusted text made safe for one log line: printable ASCII and printable UTF-8 stay; control
+/// characters (C0 with CR/LF/TAB, DEL, C1), bidi and other invisible format characters (U+061C,
+/// U+200B-U+200F, U+2028-U+202E, U+2060-U+206F, U+FEFF) are shown as "<U+202E>", invalid bytes
+/// as "<0xFF>". Cut after `max_bytes` input bytes (at a character boundary) with "...".
+std::string logEscape(std::string_view s, std::size_t max_bytes = 200);
+
 }  // namespace mugai::text

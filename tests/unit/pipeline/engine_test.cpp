@@ -166,6 +166,9 @@ TEST_CASE("encrypted mail cannot be inspected and is blocked", "[integration]") 
   REQUIRE(r.notice_only);
   REQUIRE(r.output.find("MIAGCSqGSIb3DQEHA6CAMIACAQAx") == std::string::npos);
   REQUIRE(r.keepOriginal());
+  // The notice names the quarantine record, as a sanitized message does.
+  REQUIRE(r.output.find("X-Mugai-Verdict: blocked\r\n") != std::string::npos);
+  REQUIRE(r.output.find("X-Mugai-Id: T1\r\n") != std::string::npos);
 }
 
 TEST_CASE("sanitizing is idempotent: the output of mugai passes mugai clean", "[integration]") {

@@ -1,5 +1,7 @@
 // libclamav Scanner adapter, against the shipped test signatures (rules/signatures) and the
 // generated fixtures (tests/data/gen). Never depends on freshclam databases.
+#include <clamav.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -256,4 +258,35 @@ TEST_CASE("clamav scanner is safe to use from several threads", "[unit][scan]") 
   }
   for (auto& th : threads) th.join();
   CHECK(wrong.load() == 0);
+}
+
+TEST_CASE("clamav scanner: the startup line's sources, and a warning for an empty system database",
+          "[unit][scan]") {
+  auto s = testScanner();
+  CHECK(s->sources() == "3 (" + signatureDir().string() + ")");
+  CHECK(s->warnings().empty());
+  // With the system database: counted separately; when freshclam never ran, a WARNING says so.
+  ClamavOptions o = testOptions();
+  o.include_system_db = true;
+  std::string error;
+  auto with_system = mugai::makeClamavScanner(o, &error);
+  INFO(error);
+  REQUIRE(with_system);
+  const char* dbdir = cl_retdbdir();
+  std::string sources = with_system->sources();
+  CHECK(sources.rfind("3 (" + signatureDir().string() + ") + ", 0) == 0);
+  CHECK(sources.find(std::string("(") + dbdir + ")") != std::string::npos);
+  bool any_file = false;  // freshclam never ran here: the folder is empty or missing
+  std::error_code ec;
+  for (fs::directory_iterator it(dbdir, ec), end; !ec && it != end; it.increment(ec)) {
+    any_file |= it->is_regular_file(ec);
+  }
+  if (!any_file) {
+    CHECK(sources.ends_with(" + 0 (" + std::string(dbdir) + ")"));
+    REQUIRE(with_system->warnings().size() == 1);
+    CHECK(with_system->warnings()[0].find(
+              "run freshclam; until then only the test signatures are loaded") !=
+          std::string::npos);
+    CHECK(with_system->warnings()[0].find(dbdir) != std::string::npos);
+  }
 }

@@ -1,4 +1,5 @@
 // The file-descriptor budget `mugai serve` checks at start (docs/deployment.md, section 4).
+#include <Poco/Exception.h>
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
@@ -33,4 +34,23 @@ TEST_CASE("descriptor budget: a need above the hard limit is refused with the nu
   CHECK_FALSE(ensureDescriptors(static_cast<std::size_t>(rl.rlim_max) + 10, why));
   CHECK(why.find("RLIMIT_NOFILE") != std::string::npos);
   CHECK(why.find(std::to_string(rl.rlim_max + 10)) != std::string::npos);
+}
+
+namespace {
+struct NullDeliverer : mugai::smtp::Deliverer {
+  mugai::smtp::Reply deliver(mugai::smtp::Transaction&) override { return {}; }
+};
+}  // namespace
+
+TEST_CASE("server: a port already in use is an error (no SO_REUSEPORT sharing)", "[smtp]") {
+  NullDeliverer d;
+  mugai::smtp::ServerOptions o;
+  o.port = 0;
+  o.settings = [] { return mugai::smtp::SessionSettings{}; };
+  mugai::smtp::Server first(o, d);
+  first.start();
+  REQUIRE(first.port() != 0);
+  o.port = first.port();
+  mugai::smtp::Server second(o, d);
+  CHECK_THROWS_AS(second.start(), Poco::Exception);
 }

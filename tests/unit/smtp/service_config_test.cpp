@@ -49,3 +49,44 @@ TEST_CASE("service config: half a file drop, smtp = no alone and unknown keys ar
   CHECK_FALSE(load("inbox = /srv/in\n", f, errors));
   CHECK(errors.front().find(":1: unknown key 'inbox'") != std::string::npos);
 }
+
+TEST_CASE("service config: an unknown key names the closest known one") {
+  ServiceConfig c;
+  std::vector<std::string> errors;
+  CHECK_FALSE(load("quarantine = /srv/q\nnexthop = 127.0.0.1:25\nfrobnicate = 1\n", c, errors));
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].find(":1: unknown key 'quarantine': did you mean 'quarantine_dir'?") !=
+        std::string::npos);
+  CHECK(errors[1].find(":2: unknown key 'nexthop': did you mean 'next_hop'?") != std::string::npos);
+  CHECK(errors[2].find(":3: unknown key 'frobnicate' (integer limits are set under 'limits:'") !=
+        std::string::npos);
+  CHECK(mugai::smtp::closestKey("myhostnme") == "myhostname");
+  CHECK(mugai::smtp::closestKey("outbox") == "filedrop_outbox");
+  CHECK(mugai::smtp::closestKey("smtp_connection_limit").empty());
+}
+
+TEST_CASE(
+    "service config: listen and next_hop are parsed strictly, the message names key and value") {
+  std::string host, why;
+  std::uint16_t port = 0;
+  CHECK(mugai::smtp::parseHostPort("127.0.0.1:10025", host, port, &why));
+  CHECK((host == "127.0.0.1" && port == 10025));
+  CHECK(mugai::smtp::parseHostPort("[::1]:25", host, port, &why));
+  CHECK((host == "::1" && port == 25));
+  CHECK(mugai::smtp::parseHostPort("mx.example.jp:65535", host, port, &why));
+  for (const char* bad : {"127.0.0.1:abc", "127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1",
+                          "127.0.0.1:", ":25", "::1:25", "[::1]", "[]:25", "127.0.0.1:+25",
+                          "127.0.0.1:-1", "127.0.0.1:25 ", "a b:25", "127.0.0.1:0025x"}) {
+    INFO(bad);
+    CHECK_FALSE(mugai::smtp::parseHostPort(bad, host, port, &why));
+    CHECK_FALSE(why.empty());
+  }
+  ServiceConfig c;
+  std::vector<std::string> errors;
+  CHECK_FALSE(load("listen = 127.0.0.1:abc\nnext_hop = 10.0.0.1\n", c, errors));
+  REQUIRE(errors.size() == 2);
+  CHECK(
+      errors[0].find("listen = '127.0.0.1:abc': the port 'abc' is not a number from 1 to 65535") !=
+      std::string::npos);
+  CHECK(errors[1].find("next_hop = '10.0.0.1': no port") != std::string::npos);
+}

@@ -16,10 +16,14 @@ namespace {
 
 struct FakeDeliverer : Deliverer {
   std::vector<Transaction> got;
+  std::vector<std::pair<Transaction, mugai::smtp::Refusal>> refusals;
   Reply answer{250, "2.0.0 Ok: queued"};
   Reply deliver(Transaction& t) override {
     got.push_back(t);
     return answer;
+  }
+  void refused(const Transaction& t, const mugai::smtp::Refusal& r) override {
+    refusals.emplace_back(t, r);
   }
 };
 
@@ -231,4 +235,74 @@ TEST_CASE("smtp session: XFORWARD from an allowed client reaches the transaction
   CHECK(h.d.got[0].xforward.name == "mx.example.com");
   CHECK(h.d.got[0].xforward.addr == "203.0.113.9");
   CHECK(!h.d.got[1].xforward.any());
+}
+
+TEST_CASE("smtp session: each refused transaction is told to the deliverer once, with the envelope",
+          "[unit]") {
+  SECTION("bare LF in DATA: 521, the sender and the size so far") {
+    Harness h;
+    auto c = h.codes(kHead + "Subject: x\n\r\n.\r\n");
+    CHECK(c.back() == 521);
+    REQUIRE(h.d.refusals.size() == 1);
+    const auto& [t, r] = h.d.refusals[0];
+    CHECK(r.why == "bare_newline");
+    CHECK(r.reply.code == 521);
+    CHECK(r.has_sender);
+    CHECK(t.sender == "a@example.jp");
+    CHECK(t.recipients == std::vector<std::string>{"b@example.jp"});
+    CHECK(t.helo == "client.example");
+    CHECK(t.client_addr == "192.0.2.1");
+    CHECK(t.data.empty());
+    CHECK(r.size == 14);  // "Subject: x" + CRLF, then the empty line
+    CHECK(h.d.got.empty());
+  }
+  SECTION("too big: 552 with the bytes read; a declared SIZE over the limit too") {
+    SessionSettings st;
+    st.limits.message_size = 100;
+    Harness h(st);
+    auto c =
+        h.codes(kHead + std::string(300, 'x') + "\r\n.\r\nMAIL FROM:<c@example.jp> SIZE=5000\r\n");
+    CHECK(c == std::vector<int>{250, 250, 250, 354, 552, 552});
+    REQUIRE(h.d.refusals.size() == 2);
+    CHECK(h.d.refusals[0].second.why == "message_too_big");
+    CHECK(h.d.refusals[0].second.size == 302);
+    CHECK(h.d.refusals[1].second.why == "declared_size_too_big");
+    CHECK(h.d.refusals[1].first.sender == "c@example.jp");
+    CHECK(h.d.refusals[1].second.size == 5000);
+  }
+  SECTION("too many recipients: logged once per transaction") {
+    SessionSettings st;
+    st.limits.recipients = 1;
+    Harness h(st);
+    auto c = h.codes(
+        "EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nRCPT TO:<c@x>\r\nRCPT TO:<d@x>\r\nRSET\r\n"
+        "MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nRCPT TO:<c@x>\r\n");
+    CHECK(c == std::vector<int>{250, 250, 250, 452, 452, 250, 250, 250, 452});
+    REQUIRE(h.d.refusals.size() == 2);
+    CHECK(h.d.refusals[0].second.why == "too_many_recipients");
+    CHECK(h.d.refusals[0].first.recipients == std::vector<std::string>{"b@x"});
+  }
+  SECTION("bare LF in a command, before MAIL: no sender") {
+    Harness h;
+    CHECK(h.codes("EHLO c\r\nNOOP\n") == std::vector<int>{250, 521});
+    REQUIRE(h.d.refusals.size() == 1);
+    CHECK(h.d.refusals[0].second.why == "bare_newline_in_command");
+    CHECK_FALSE(h.d.refusals[0].second.has_sender);
+  }
+  SECTION("too many errors: 421") {
+    SessionSettings st;
+    st.limits.errors = 2;
+    Harness h(st);
+    CHECK(h.codes("BOGUS\r\nBOGUS\r\n") == std::vector<int>{502, 502, 421});
+    REQUIRE(h.d.refusals.size() == 1);
+    CHECK(h.d.refusals[0].second.why == "too_many_errors");
+  }
+  SECTION("a timeout noted by the server, inside DATA") {
+    Harness h;
+    h.send(kHead + "Subject: x\r\n");
+    h.s.noteRefusal(Reply{421, "4.4.2 timeout"}, "data_timeout");
+    REQUIRE(h.d.refusals.size() == 1);
+    CHECK(h.d.refusals[0].second.has_sender);
+    CHECK(h.d.refusals[0].second.size == 12);
+  }
 }

@@ -78,3 +78,19 @@ TEST_CASE("sanitizeUtf8 output is always valid and linear in size", "[unit]") {
   CHECK(n > 0);
   CHECK(out.size() <= junk.size() * 3);
 }
+
+TEST_CASE("logEscape shows controls, CR/LF, bidi and invalid bytes, keeps printable UTF-8",
+          "[unit]") {
+  using mugai::text::logEscape;
+  CHECK(logEscape("a@example.com") == "a@example.com");
+  CHECK(logEscape("日本語 ok") == "日本語 ok");
+  CHECK(logEscape("x\r\nmugai: id=forged") == "x<U+000D><U+000A>mugai: id=forged");
+  CHECK(logEscape("tab\there\x7f") == "tab<U+0009>here<U+007F>");
+  CHECK(logEscape("evil\xE2\x80\xAEgpj.exe") == "evil<U+202E>gpj.exe");  // RIGHT-TO-LEFT OVERRIDE
+  CHECK(logEscape("\xE2\x81\xA6x\xE2\x81\xA9") == "<U+2066>x<U+2069>");  // isolates
+  CHECK(logEscape("\xEF\xBB\xBF\xE2\x80\x8B") == "<U+FEFF><U+200B>");    // BOM, zero width space
+  CHECK(logEscape("\xC2\x85") == "<U+0085>");                            // C1 NEL
+  CHECK(logEscape("bad\xFF\xC3") == "bad<0xFF><0xC3>");
+  CHECK(logEscape("abcdef", 3) == "abc...");
+  CHECK(logEscape("ab日本", 4) == "ab...");  // never cuts inside a character
+}
