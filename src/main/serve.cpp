@@ -1,17 +1,20 @@
 // `mugai serve`: the SMTP relay service (src/smtp), its signals and its configuration.
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/Net/NetSSL.h>
+#include <Poco/Net/SSLManager.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,7 +30,8 @@ namespace {
 
 using mugai::smtp::logLine;
 
-const char* kServeUsage = R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
+const char* kServeUsage =
+    R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
                    [--rules FILE] [--quarantine DIR] [--print-config]
                    [--inbox DIR --outbox DIR] [--no-smtp]
 
@@ -140,8 +144,11 @@ void logScannerWarnings(const mugai::Engine& engine) {
   for (const auto& w : engine.services().scanner->warnings()) logLine("WARNING: " + w);
 }
 
-/// SIGHUP: build a new engine beside the running one; swap only when it is complete.
+/// SIGHUP or changed signature files: build a new engine beside the running one; swap only when
+/// it is complete. One reload at a time, whoever asks.
 void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> lock(one_at_a_time);
   std::vector<std::string> errors;
   std::shared_ptr<const mugai::Engine> fresh = mugai::makeEngine(rules, errors);
   if (!fresh) {
@@ -156,6 +163,54 @@ void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
   logLine("reloaded rules and signatures, " + signatures);
 }
 
+/// clamd's SelfCheck: every `signature_check_s` the running scanner is asked whether its signature
+/// files changed (freshclam ran); if so, and they then stay put for a few seconds (a download in
+/// progress settles), rules and signatures are reloaded as on SIGHUP. A failed reload keeps the
+/// running engine and is tried again at the next check.
+class SignatureWatch {
+ public:
+  SignatureWatch(std::string rules, mugai::smtp::EngineHolder& engines, unsigned period_s)
+      : rules_(std::move(rules)), engines_(engines), period_(period_s) {
+    if (period_s == 0) return;
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SignatureWatch() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  /// False when stopped while waiting.
+  bool sleep(std::chrono::seconds d) {
+    std::unique_lock<std::mutex> lock(m_);
+    return !cv_.wait_for(lock, d, [this] { return stop_; });
+  }
+  bool changed() const {
+    auto engine = engines_.get();
+    return engine && engine->services().scanner && engine->services().scanner->sourcesChanged();
+  }
+  void run() {
+    while (sleep(period_)) {
+      if (!changed()) continue;
+      logLine("signature files changed on disk: reloading rules and signatures");
+      if (!sleep(std::chrono::seconds(std::min<unsigned>(5, period_.count())))) return;
+      reloadEngine(rules_, engines_);
+    }
+  }
+
+  std::string rules_;
+  mugai::smtp::EngineHolder& engines_;
+  std::chrono::seconds period_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines,
                         const sigset_t& signals) {
   using namespace mugai::smtp;
@@ -163,8 +218,8 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
   std::size_t threads = limits.worker_threads ? limits.worker_threads
                                               : std::max(1u, std::thread::hardware_concurrency());
   std::string why;
-  if (!ensureDescriptors(descriptorBudget(limits.smtp_connection_limit, threads, limits.scan_max_recursion,
-                                          limits.worker_queue_limit),
+  if (!ensureDescriptors(descriptorBudget(limits.smtp_connection_limit, threads,
+                                          limits.scan_max_recursion, limits.worker_queue_limit),
                          why)) {
     std::cerr << "mugai: cannot start: " << why << "\n";
     return 1;
@@ -192,8 +247,8 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
     const mugai::Limits& l = engines.get()->policy().limits;
     SessionSettings st;
     st.hostname = hostname;
-    st.limits = SessionLimits{l.message_size_limit, l.smtp_line_length_limit, l.smtp_recipient_limit,
-                              l.smtp_error_limit};
+    st.limits = SessionLimits{l.message_size_limit, l.smtp_line_length_limit,
+                              l.smtp_recipient_limit, l.smtp_error_limit};
     return st;
   };
   Server server(so, gateway);
@@ -329,6 +384,8 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   mugai::smtp::EngineHolder engines(std::move(engine));
+  SignatureWatch watch(config.rules, engines,
+                       static_cast<unsigned>(engines.get()->policy().limits.signature_check_s));
   std::unique_ptr<FileDropRunner> filedrop;
   if (!config.filedrop_inbox.empty()) {
     filedrop = std::make_unique<FileDropRunner>(config, engines);

@@ -14,11 +14,12 @@
 // libclamav 1.4 vs 1.5: 1.5 adds cl_scanmap_ex()/cl_verdict_t and keeps cl_scanmap_callback();
 // the one call site is scanMap() below, the only place to touch when moving to the new API.
 #include <clamav.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <cstdlib>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -67,6 +68,38 @@ bool hasDatabases(const std::filesystem::path& dir) {
   return false;
 }
 
+/// What the signature sources look like on disk: every database file of every path (a folder's
+/// files, not its subfolders, as cl_load() reads them) with its size, modification time and inode.
+/// A file freshclam replaces by rename changes at least its inode.
+std::string sourcesStamp(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> lines;
+  auto add = [&](const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return;
+    lines.push_back(p.string() + "|" + std::to_string(st.st_size) + "|" +
+                    std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
+                    "|" + std::to_string(st.st_ino));
+  };
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      lines.push_back(path + "/");
+      for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_regular_file(ec) && isDatabaseFile(it->path())) add(it->path());
+      }
+    } else if (fs::exists(path, ec)) {
+      add(path);
+    } else {
+      lines.push_back(path + "|missing");
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
 bool startsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -93,11 +126,14 @@ extern "C" void onVirusFound(int /*fd*/, const char* virname, void* context) {
 class ClamavScanner final : public Scanner {
  public:
   ClamavScanner(cl_engine* engine, unsigned signatures, std::string sources,
-                std::vector<std::string> warnings)
+                std::vector<std::string> warnings, std::vector<std::string> watched,
+                std::string stamp)
       : engine_(engine),
         signatures_(signatures),
         sources_(std::move(sources)),
-        warnings_(std::move(warnings)) {
+        warnings_(std::move(warnings)),
+        watched_(std::move(watched)),
+        stamp_(std::move(stamp)) {
     options_.general = CL_SCAN_GENERAL_HEURISTICS;
     options_.parse = ~0U;  // every parser libclamav has
     options_.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
@@ -131,6 +167,7 @@ class ClamavScanner final : public Scanner {
   }
   std::string sources() const override { return sources_; }
   std::vector<std::string> warnings() const override { return warnings_; }
+  bool sourcesChanged() const override { return sourcesStamp(watched_) != stamp_; }
 
  private:
   /// The one libclamav scan call (see the 1.4/1.5 note at the top of the file).
@@ -200,6 +237,8 @@ class ClamavScanner final : public Scanner {
   unsigned signatures_;
   std::string sources_;
   std::vector<std::string> warnings_;
+  std::vector<std::string> watched_;  ///< the signature paths (and the system folder) loaded from
+  std::string stamp_;                 ///< sourcesStamp(watched_) taken before they were loaded
   struct cl_scan_options options_ {};
 };
 
@@ -266,7 +305,8 @@ bool loadPath(cl_engine* engine, const std::string& path, unsigned* signatures,
 /// The scratch folder libclamav should use ("" = its default).
 std::string scratchDir(const std::string& configured) {
   if (!configured.empty()) return configured;
-  if (const char* env = std::getenv("MUGAI_SCAN_TMPDIR"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("MUGAI_SCAN_TMPDIR"); env != nullptr && *env != '\0')
+    return env;
   if (::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
   return "";
 }
@@ -294,6 +334,10 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
   }
   cl_engine_set_clcb_virus_found(guard.engine, onVirusFound);
 
+  // Taken before loading: a change made while the engine loads shows as a change afterwards.
+  std::vector<std::string> watched = options.signature_paths;
+  if (options.include_system_db && cl_retdbdir() != nullptr) watched.push_back(cl_retdbdir());
+  std::string stamp = sourcesStamp(watched);
   unsigned signatures = 0;
   std::string sources, own;  // "3 (PATH) + 0 (PATH)"; "3 from PATH, 1 from PATH"
   auto count = [&](const std::string& path, unsigned before) {
@@ -334,7 +378,8 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
     return nullptr;
   }
   return std::make_shared<const ClamavScanner>(guard.release(), signatures, sources,
-                                               std::move(warnings));
+                                               std::move(warnings), std::move(watched),
+                                               std::move(stamp));
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ class Conn {
     return off == s.size();
   }
   /// Reads until one of `any` appears at or after `from` (returns its index), EOF or `max` (-1).
-  int waitFor(const std::vector<std::string>& any, std::chrono::milliseconds max, std::size_t from = 0) {
+  int waitFor(const std::vector<std::string>& any, std::chrono::milliseconds max,
+              std::size_t from = 0) {
     auto until = std::chrono::steady_clock::now() + max;
     for (;;) {
       for (std::size_t i = 0; i < any.size(); ++i) {
@@ -113,7 +114,8 @@ std::string replaceOnce(std::string s, const std::string& from, const std::strin
 std::string rulesWith(const std::string& limits, const std::string& notice_intro = "") {
   std::string y = readFile(sourceDir() / "rules" / "default.yaml");
   y = replaceOnce(y, "limits:\n", "limits:\n" + limits);
-  y = replaceOnce(y, "signatures: [signatures]", "signatures: [" + (sourceDir() / "rules" / "signatures").string() + "]");
+  y = replaceOnce(y, "signatures: [signatures]",
+                  "signatures: [" + (sourceDir() / "rules" / "signatures").string() + "]");
   y = replaceOnce(y, "system_database: true", "system_database: false");
   if (!notice_intro.empty()) y = replaceOnce(y, "[Mail sanitization notice]", notice_intro);
   return y;
@@ -135,15 +137,16 @@ struct Relay {
     std::vector<std::string> argv{kSink};
     if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
     argv.insert(argv.end(), options.begin(), options.end());
-    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(sink_port), "100"});
+    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(),
+                             "127.0.0.1:" + std::to_string(sink_port), "100"});
     sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
     REQUIRE(waitForPort(sink_port, 10s));
   }
   std::vector<std::string> argv(const std::vector<std::string>& prefix = {}) const {
     std::vector<std::string> a = prefix;
-    a.insert(a.end(), {MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port), "--next-hop",
-                       "127.0.0.1:" + std::to_string(sink_port), "--quarantine", quarantine.string(), "--rules",
-                       rules.string()});
+    a.insert(a.end(), {MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
+                       "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
+                       quarantine.string(), "--rules", rules.string()});
     return a;
   }
   void startMugai(const std::string& rules_text, const std::vector<std::string>& prefix = {}) {
@@ -153,32 +156,38 @@ struct Relay {
   }
   std::string swaks(const fs::path& message, int* rc = nullptr) {
     std::string out;
-    int code = run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from", "sender@example.com",
-                    "--to", "staff@city.example.lg.jp", "--data", "@" + message.string(), "--timeout", "30"},
+    int code = run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from",
+                    "sender@example.com", "--to", "staff@city.example.lg.jp", "--data",
+                    "@" + message.string(), "--timeout", "30"},
                    &out, 40);
     if (rc) *rc = code;
     return out;
   }
 };
 
-const std::string kEnvelope = "EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n";
-
+const std::string kEnvelope =
+    "EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n";
 
 /// A large HTML body: the engine needs a noticeable time for it.
 std::string bigHtml(std::size_t bytes) {
-  std::string m = "Subject: big\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<html><body>\r\n";
+  std::string m =
+      "Subject: big\r\nMIME-Version: 1.0\r\nContent-Type: text/html; "
+      "charset=UTF-8\r\n\r\n<html><body>\r\n";
   for (int i = 0; m.size() < bytes; ++i) {
-    m += "<div><p>Paragraph " + std::to_string(i) + " with <b>bold</b> and <a href=\"http://x.example/" +
-         std::to_string(i) + "\">a link</a></p></div>\r\n";
+    m += "<div><p>Paragraph " + std::to_string(i) +
+         " with <b>bold</b> and <a href=\"http://x.example/" + std::to_string(i) +
+         "\">a link</a></p></div>\r\n";
   }
   return m + "</body></html>\r\n";
 }
 
-const std::vector<std::string> kOutcomes{"250 2.0.0 Ok: queued", "451 4.3.2", "451 ", "552 ", "554 "};
+const std::vector<std::string> kOutcomes{"250 2.0.0 Ok: queued", "451 4.3.2", "451 ", "552 ",
+                                         "554 "};
 
 }  // namespace
 
-TEST_CASE("serve limits: connection N+1 gets 421, and once one closes a new one is served", "[integration]") {
+TEST_CASE("serve limits: connection N+1 gets 421, and once one closes a new one is served",
+          "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
@@ -211,7 +220,8 @@ TEST_CASE("serve limits: connection N+1 gets 421, and once one closes a new one 
   CHECK(served);
 }
 
-TEST_CASE("serve limits: a full worker queue answers 451 4.3.2 at once, retried nothing is lost", "[integration]") {
+TEST_CASE("serve limits: a full worker queue answers 451 4.3.2 at once, retried nothing is lost",
+          "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
@@ -267,8 +277,10 @@ TEST_CASE("serve limits: a full worker queue answers 451 4.3.2 at once, retried 
   CHECK(rss_end < rss_after_first + 32 * 1024);
 }
 
-TEST_CASE("serve limits: SIGHUP keeps sessions, new rules apply to the next message, broken rules keep the old",
-          "[integration]") {
+TEST_CASE(
+    "serve limits: SIGHUP keeps sessions, new rules apply to the next message, broken rules keep "
+    "the old",
+    "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
@@ -276,7 +288,8 @@ TEST_CASE("serve limits: SIGHUP keeps sessions, new rules apply to the next mess
   writeFile(r.tmp.path() / "m.eml", htmlWithEicar());
   CHECK(r.swaks(r.tmp.path() / "m.eml").find("250 2.0.0 Ok: queued") != std::string::npos);
   REQUIRE(filesIn(r.dump).size() == 1);
-  CHECK(firstPartText(readFile(filesIn(r.dump)[0])).find("[Mail sanitization notice]") != std::string::npos);
+  CHECK(firstPartText(readFile(filesIn(r.dump)[0])).find("[Mail sanitization notice]") !=
+        std::string::npos);
   fs::remove(filesIn(r.dump)[0]);
 
   // A session open across the reload keeps working.
@@ -314,10 +327,67 @@ TEST_CASE("serve limits: SIGHUP keeps sessions, new rules apply to the next mess
   CHECK(held.waitFor("250 ", 5s, held.got.find("250 ") + 1));
   CHECK(r.swaks(r.tmp.path() / "m.eml").find("250 2.0.0 Ok: queued") != std::string::npos);
   REQUIRE(filesIn(r.dump).size() == 1);
-  CHECK(firstPartText(readFile(filesIn(r.dump)[0])).find("[Notice after reload]") != std::string::npos);
+  CHECK(firstPartText(readFile(filesIn(r.dump)[0])).find("[Notice after reload]") !=
+        std::string::npos);
 }
 
-TEST_CASE("serve limits: an idle client gets 421 and is disconnected (command and data timeouts)", "[integration]") {
+TEST_CASE("serve limits: signature files changed on disk are loaded without SIGHUP (freshclam)",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  // The shipped test signatures in a folder of the test's own, checked every second.
+  fs::path sigs = r.tmp.path() / "signatures";
+  fs::create_directories(sigs);
+  for (const auto& e : fs::directory_iterator(sourceDir() / "rules" / "signatures")) {
+    if (e.is_regular_file()) fs::copy_file(e.path(), sigs / e.path().filename());
+  }
+  std::string rules = replaceOnce(rulesWith("  signature_check_s: 1\n"),
+                                  (sourceDir() / "rules" / "signatures").string(), sigs.string());
+  r.startSink();
+  r.startMugai(rules);
+  // A word no signature knows yet: delivered as it is.
+  const std::string marker = "MUGAI-FRESHCLAM-" + std::to_string(::getpid()) + "-MARKER";
+  writeFile(r.tmp.path() / "m.eml", "Subject: update\r\n\r\nthe text carries " + marker + "\r\n");
+  CHECK(r.swaks(r.tmp.path() / "m.eml").find("250 2.0.0 Ok: queued") != std::string::npos);
+  REQUIRE(filesIn(r.dump).size() == 1);
+  CHECK(readFile(filesIn(r.dump)[0]).find(marker) != std::string::npos);
+  fs::remove(filesIn(r.dump)[0]);
+  // freshclam's way: a new database file renamed into the folder.
+  std::string hex;
+  for (unsigned char c : marker) {
+    static const char* d = "0123456789abcdef";
+    hex += d[c >> 4];
+    hex += d[c & 15];
+  }
+  writeFile(sigs / "update.ndb.tmp", "Mugai.Test.Update:0:*:" + hex + "\n");
+  fs::rename(sigs / "update.ndb.tmp", sigs / "update.ndb");
+  bool reloaded = false;
+  for (int i = 0; i < 300 && !reloaded; ++i) {
+    std::this_thread::sleep_for(50ms);
+    reloaded = readFile(r.log).find("reloaded rules and signatures") != std::string::npos;
+  }
+  std::string log = readFile(r.log);
+  INFO(log);
+  REQUIRE(reloaded);
+  CHECK(log.find("signature files changed on disk") != std::string::npos);
+  CHECK(r.swaks(r.tmp.path() / "m.eml").find("250 2.0.0 Ok: queued") != std::string::npos);
+  REQUIRE(filesIn(r.dump).size() == 1);
+  std::string delivered = readFile(filesIn(r.dump)[0]);
+  CHECK(delivered.find(marker) == std::string::npos);  // the body was removed: now it is a virus
+  CHECK(readFile(r.log).find("detections=1") != std::string::npos);
+  bool named = false;  // the quarantine record names the new signature
+  for (const auto& f : filesIn(r.quarantine)) {
+    if (f.extension() == ".json") named = named || readFile(f).find("Mugai.Test.Update") != std::string::npos;
+  }
+  CHECK(named);
+  // Nothing changes afterwards: no second reload.
+  std::this_thread::sleep_for(2500ms);
+  log = readFile(r.log);
+  CHECK(log.find("reloaded rules and signatures") == log.rfind("reloaded rules and signatures"));
+}
+
+TEST_CASE("serve limits: an idle client gets 421 and is disconnected (command and data timeouts)",
+          "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
@@ -345,12 +415,14 @@ TEST_CASE("serve limits: an idle client gets 421 and is disconnected (command an
         std::string::npos);
 }
 
-TEST_CASE("serve limits: long DATA lines are accepted, and an endless line stops at message_size_limit",
-          "[integration]") {
+TEST_CASE(
+    "serve limits: long DATA lines are accepted, and an endless line stops at message_size_limit",
+    "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
-  r.startMugai(replaceOnce(rulesWith(""), "message_size_limit: 10240000", "message_size_limit: 1000000"));
+  r.startMugai(
+      replaceOnce(rulesWith(""), "message_size_limit: 10240000", "message_size_limit: 1000000"));
   // Like Postfix: a line longer than RFC 5321's 1000 octets is accepted (the engine folds it).
   Conn c(r.mugai_port);
   REQUIRE(c.send(kEnvelope));
@@ -399,8 +471,9 @@ TEST_CASE("serve limits: long DATA lines are accepted, and an endless line stops
   CHECK(filesIn(r.dump).size() == 1);
 }
 
-TEST_CASE("serve limits: startup refuses a file-descriptor limit below the budget, with a clear message",
-          "[integration]") {
+TEST_CASE(
+    "serve limits: startup refuses a file-descriptor limit below the budget, with a clear message",
+    "[integration]") {
   if (peersMissing()) return;
   if (!haveExecutable("/usr/bin/prlimit")) {
     WARN("skipped: /usr/bin/prlimit not installed");
@@ -417,13 +490,15 @@ TEST_CASE("serve limits: startup refuses a file-descriptor limit below the budge
   CHECK(out.find("150") != std::string::npos);
   CHECK_FALSE(waitForPort(r.mugai_port, 100ms));
   // A smaller configuration fits in the same limit and starts.
-  r.startMugai(rulesWith("  smtp_connection_limit: 10\n  worker_threads: 1\n  worker_queue_limit: 4\n"),
-               {"/usr/bin/prlimit", "--nofile=150"});
+  r.startMugai(
+      rulesWith("  smtp_connection_limit: 10\n  worker_threads: 1\n  worker_queue_limit: 4\n"),
+      {"/usr/bin/prlimit", "--nofile=150"});
   CHECK(rawSmtp(r.mugai_port, "QUIT\r\n", "221").find("220 ") == 0);
 }
 
-TEST_CASE("serve limits: a stalled next hop costs relay_timeout_s, then 451 4.4.1, sessions in parallel",
-          "[integration]") {
+TEST_CASE(
+    "serve limits: a stalled next hop costs relay_timeout_s, then 451 4.4.1, sessions in parallel",
+    "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink({"-w", "4"});  // smtp-sink waits 4 s before answering DATA
@@ -432,7 +507,8 @@ TEST_CASE("serve limits: a stalled next hop costs relay_timeout_s, then 451 4.4.
   std::vector<std::unique_ptr<Conn>> cs;
   for (int i = 0; i < 3; ++i) {
     cs.push_back(std::make_unique<Conn>(r.mugai_port));
-    REQUIRE(cs.back()->send(kEnvelope + "Subject: stalled " + std::to_string(i) + "\r\n\r\ntext\r\n.\r\n"));
+    REQUIRE(cs.back()->send(kEnvelope + "Subject: stalled " + std::to_string(i) +
+                            "\r\n\r\ntext\r\n.\r\n"));
   }
   for (auto& c : cs) {
     int outcome = c->waitFor(kOutcomes, 8s);

@@ -37,6 +37,10 @@ class Scanner {
   /// Problems an operator should fix, logged as WARNING at startup and reload (the system
   /// database is configured but empty or missing).
   virtual std::vector<std::string> warnings() const { return {}; }
+  /// True when the signature files it was built from changed since (a database file added,
+  /// removed, resized or rewritten: freshclam ran). Cheap (stat only); thread-safe. The caller
+  /// builds a new scanner and swaps, as on SIGHUP (clamd's SelfCheck, cl_statchkdir()).
+  virtual bool sourcesChanged() const { return false; }
 };
 
 struct ClamavOptions {

@@ -290,3 +290,34 @@ TEST_CASE("clamav scanner: the startup line's sources, and a warning for an empt
     CHECK(with_system->warnings()[0].find(dbdir) != std::string::npos);
   }
 }
+
+TEST_CASE("clamav scanner: a changed signature folder is noticed (added, rewritten, removed)",
+          "[unit][scan]") {
+  mt::TempDir tmp;
+  fs::path dir = tmp.path() / "sigs";
+  fs::create_directories(dir);
+  fs::copy_file(signatureDir() / "mugai-test.ndb", dir / "mugai-test.ndb");
+  ClamavOptions o = testOptions();
+  o.signature_paths = {dir.string()};
+  std::string error;
+  auto s = mugai::makeClamavScanner(o, &error);
+  INFO(error);
+  REQUIRE(s);
+  CHECK_FALSE(s->sourcesChanged());
+  mt::writeFile(dir / "notes.txt", "not a database: libclamav does not load it");
+  CHECK_FALSE(s->sourcesChanged());
+  mt::writeFile(dir / "site.hdb", "44d88612fea8a8f36de82e1278abb02f:68:Site.Test\n");
+  CHECK(s->sourcesChanged());
+  auto again = mugai::makeClamavScanner(o, &error);
+  REQUIRE(again);
+  CHECK_FALSE(again->sourcesChanged());
+  fs::remove(dir / "site.hdb");
+  CHECK(again->sourcesChanged());
+  // freshclam replaces a database by rename: same name, same size, another file.
+  auto third = mugai::makeClamavScanner(o, &error);
+  REQUIRE(third);
+  std::string ndb = mt::readFile(dir / "mugai-test.ndb");
+  mt::writeFile(dir / "new.tmp", ndb);
+  fs::rename(dir / "new.tmp", dir / "mugai-test.ndb");
+  CHECK(third->sourcesChanged());
+}
