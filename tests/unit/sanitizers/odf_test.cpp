@@ -238,7 +238,7 @@ std::string allXmlText(const std::filesystem::path& file) {
 
 }  // namespace
 
-TEST_CASE("odf: an OpenOffice.org 2 manifest DOCTYPE is cut out; any other DOCTYPE fails closed",
+TEST_CASE("odf: an OpenOffice.org 2 manifest DOCTYPE is cut out, any other DOCTYPE fails closed",
           "[odf][adversarial]") {
   OdfSanitizer s(Options{});
   auto withDoctype = [](const std::string& doctype) {
@@ -290,7 +290,7 @@ TEST_CASE("odf: an OpenOffice.org 2 manifest DOCTYPE is cut out; any other DOCTY
   REQUIRE(zipMemberText(o.replacement->data, "content.xml").find("DOCTYPE") == std::string::npos);
 }
 
-TEST_CASE("odf: external images, objects, frames, sections and fonts are cut; text stays",
+TEST_CASE("odf: external images, objects, frames, sections and fonts are cut, text stays",
           "[odf]") {
   std::string fonts =
       R"(<style:font-face style:name="Beacon" svg:font-family="Beacon"><svg:font-face-src><svg:font-face-uri xlink:type="simple" xlink:href="http://evil.example/font.ttf"/></svg:font-face-src></style:font-face>)";
