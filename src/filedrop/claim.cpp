@@ -4,11 +4,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <utility>
 
 #include "src/filedrop/filedrop.h"
 
 namespace mugai::filedrop {
+
+namespace fs = std::filesystem;
 
 bool observeStable(Observation& o, std::int64_t size, std::int64_t mtime_ns, std::int64_t now_ms,
                    std::uint64_t settle_ms) {
@@ -70,6 +74,51 @@ int openClaimed(int dirfd, const std::string& name, std::string* why) {
     return -1;
   }
   return fd;
+}
+
+namespace {
+
+/// Canonical form of `p`: symbolic links resolved as far as the path exists, no trailing slash.
+fs::path canonicalFolder(const std::string& p) {
+  std::error_code ec;
+  fs::path c = fs::weakly_canonical(fs::absolute(p, ec), ec);
+  if (ec) c = fs::absolute(p).lexically_normal();
+  if (!c.has_filename() && c.has_relative_path()) c = c.parent_path();
+  return c;
+}
+
+/// True when `inner` is `outer` or inside it (whole components: /a/inbox2 is not in /a/inbox).
+bool within(const fs::path& inner, const fs::path& outer) {
+  auto o = outer.begin(), i = inner.begin();
+  for (; o != outer.end(); ++o, ++i) {
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool separateFolders(const std::string& inbox, const std::string& outbox,
+                     const std::string& quarantine, std::string* error) {
+  const std::pair<const char*, fs::path> f[] = {{"inbox", canonicalFolder(inbox)},
+                                                {"outbox", canonicalFolder(outbox)},
+                                                {"quarantine", canonicalFolder(quarantine)}};
+  for (std::size_t a = 0; a < 3; ++a) {
+    for (std::size_t b = 0; b < 3; ++b) {
+      if (a == b || !within(f[a].second, f[b].second)) continue;
+      std::string what = f[a].second == f[b].second
+                             ? std::string("the ") + f[a].first + " and the " + f[b].first +
+                                   " are the same folder (" + f[a].second.string() + ")"
+                             : std::string("the ") + f[a].first + " " + f[a].second.string() +
+                                   " is inside the " + f[b].first + " " + f[b].second.string();
+      *error = what +
+               ": the inbox, the outbox and the quarantine must be three separate folders, "
+               "none inside another (otherwise delivered or quarantined files would be "
+               "taken in again)";
+      return false;
+    }
+  }
+  return true;
 }
 
 namespace {

@@ -63,6 +63,13 @@ std::string refusalReason(const struct stat& lst);
 /// set when it is not a regular file with one link, or when fstat and lstat disagree.
 int openClaimed(int dirfd, const std::string& name, std::string* why);
 
+/// Refuses (false, *error) an inbox, outbox and quarantine of which two are the same folder or one
+/// is inside another, compared as canonical paths (symbolic links resolved; folders not created
+/// yet are resolved as far as they exist). An outbox inside the inbox would take every delivered
+/// file back in, for ever.
+bool separateFolders(const std::string& inbox, const std::string& outbox,
+                     const std::string& quarantine, std::string* error);
+
 /// First name in dir that does not exist yet ("a.txt", "a-1.txt"...).
 /// `taken` (optional) skips names another worker has reserved but not written yet.
 std::string pickFreeName(const std::string& dir, const std::string& name,

@@ -419,13 +419,34 @@ Service::~Service() {
 }
 
 bool Service::prepare(std::string* error) {
-  for (const auto* d :
-       {&impl_->o.inbox, &impl_->o.outbox, &impl_->o.quarantine, &impl_->o.processing}) {
-    std::error_code ec;
+  const Options& o = impl_->o;
+  std::error_code ec;
+  // The inbox is the staff share: created by the administrator with the owners and modes the
+  // shares need (docs/filedrop.md), never here, where a typo would silently watch a new folder.
+  if (!fs::is_directory(o.inbox, ec)) {
+    *error = "the inbox " + o.inbox +
+             " does not exist or is not a folder; create it with the owner and mode the share "
+             "needs (docs/filedrop.md, \"Samba shares\") and start again";
+    return false;
+  }
+  if (!separateFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
+  if (access(o.inbox.c_str(), W_OK) != 0) {
+    *error = "cannot use the inbox " + o.inbox + ": not writable for this user (files are " +
+             "claimed by moving them out of it)";
+    return false;
+  }
+  // The outbox and the quarantine are created when missing (said in the log: check the owner
+  // and mode, docs/filedrop.md); processing/ is the service's own.
+  for (const auto* d : {&o.outbox, &o.quarantine, &o.processing}) {
+    bool existed = fs::exists(*d, ec);
     fs::create_directories(*d, ec);
     if (!fs::is_directory(*d, ec) || access(d->c_str(), W_OK) != 0) {
       *error = "cannot use folder " + *d;
       return false;
+    }
+    if (!existed && d != &o.processing) {
+      logLine("created the " + std::string(d == &o.outbox ? "outbox" : "quarantine") + " folder " +
+              *d + " (check its owner and mode: docs/filedrop.md)");
     }
   }
   struct stat in {

@@ -215,3 +215,26 @@ TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactl
   CHECK(serve.wait(10s, &status));
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
+
+TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at start") {
+  TempDir t;
+  fs::path in = t.path() / "loop" / "in", q = t.path() / "q";
+  fs::create_directories(in);
+  auto serve = [&](const fs::path& inbox, const fs::path& outbox, std::string* out) {
+    return run({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", inbox.string(), "--outbox",
+                outbox.string(), "--quarantine", q.string()},
+               out, 60);
+  };
+  std::string out;
+  CHECK(serve(in, in / "out", &out) == 1);  // delivered files would be taken back: out/out/out...
+  CHECK(out.find("the outbox " + (in / "out").string() + " is inside the inbox") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(in / "out"));
+  fs::create_directory_symlink(in, t.path() / "alias");  // the same through a symbolic link
+  CHECK(serve(in, t.path() / "alias" / "out", &out) == 1);
+  CHECK(out.find("is inside the inbox") != std::string::npos);
+  CHECK(serve(t.path() / "nonexistent" / "in", t.path() / "out", &out) == 1);
+  CHECK(out.find("the inbox " + (t.path() / "nonexistent" / "in").string() + " does not exist") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(t.path() / "nonexistent"));  // never created
+}

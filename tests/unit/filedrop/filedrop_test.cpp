@@ -191,3 +191,56 @@ TEST_CASE("filedrop: names are made safe for the other side") {
   CHECK(sanitizeFilename("a\nb.txt").find('\n') == std::string::npos);
   CHECK(sanitizeFilename(std::string(400, 'x') + ".pdf").size() <= 200);
 }
+
+TEST_CASE("filedrop: inbox, outbox and quarantine must be separate, none inside another") {
+  TempDir t;
+  const std::string in = t.path + "/in", out = t.path + "/out", q = t.path + "/q";
+  fs::create_directories(in);
+  std::string why;
+  CHECK(separateFolders(in, out, q, &why));
+  CHECK(separateFolders(in, t.path + "/in2", t.path + "/in-q", &why));  // whole components
+  CHECK_FALSE(separateFolders(in, in + "/out", q, &why));               // the /out/out/out loop
+  CHECK(why.find("outbox") != std::string::npos);
+  CHECK(why.find("inside the inbox") != std::string::npos);
+  CHECK_FALSE(separateFolders(in, in + "/", q, &why));
+  CHECK(why.find("same folder") != std::string::npos);
+  CHECK_FALSE(separateFolders(in, out, in + "/sub/q", &why));  // not created yet: still refused
+  CHECK_FALSE(separateFolders(in, out, out, &why));
+  CHECK_FALSE(separateFolders(in + "/x", in, q, &why));  // the inbox inside the outbox
+  CHECK_FALSE(separateFolders(in, t.path + "/in/../in/o", q, &why));
+  // Symbolic links are resolved: a link that leads into the inbox is inside it.
+  REQUIRE(symlink(in.c_str(), (t.path + "/alias").c_str()) == 0);
+  CHECK_FALSE(separateFolders(in, t.path + "/alias/out", q, &why));
+  CHECK_FALSE(separateFolders(t.path + "/alias", in, q, &why));
+  // Relative paths are compared as absolute ones.
+  std::string cwd = fs::current_path();
+  fs::current_path(t.path);
+  CHECK_FALSE(separateFolders("in", "in/out", "q", &why));
+  CHECK(separateFolders("in", "out", "q", &why));
+  fs::current_path(cwd);
+}
+
+TEST_CASE("filedrop: prepare refuses a missing inbox and nested folders, creates the outbox") {
+  Drop d;
+  Options o = d.o;
+  std::string why;
+  {
+    Service svc(o, [&] { return d.engine; });
+    CHECK_FALSE(svc.prepare(&why));  // no inbox: never created by the service
+    CHECK(why.find("does not exist") != std::string::npos);
+    CHECK_FALSE(fs::exists(o.inbox));
+  }
+  fs::create_directories(o.inbox);
+  o.outbox = o.inbox + "/out";
+  {
+    Service svc(o, [&] { return d.engine; });
+    CHECK_FALSE(svc.prepare(&why));
+    CHECK(why.find("inside the inbox") != std::string::npos);
+    CHECK_FALSE(fs::exists(o.outbox));  // refused before anything was created
+  }
+  o.outbox = d.o.outbox;
+  Service svc(o, [&] { return d.engine; });
+  CHECK(svc.prepare(&why));
+  CHECK(fs::is_directory(o.outbox));  // outbox and quarantine are still created when missing
+  CHECK(fs::is_directory(o.quarantine + "/processing"));
+}
