@@ -32,7 +32,7 @@ namespace mugai::filedrop {
 struct Options {
   std::string inbox, outbox, quarantine;
   std::string processing;  ///< private claim folder; default quarantine/processing (same fs!)
-  std::uint64_t settle_ms = 500;
+  std::uint64_t settle_ms = 1500;  ///< as filedrop_settle_ms in params.def
   std::uint64_t rescan_ms = 2000;
 };
 

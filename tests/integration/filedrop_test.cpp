@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -237,4 +238,29 @@ TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at
   CHECK(out.find("the inbox " + (t.path() / "nonexistent" / "in").string() + " does not exist") !=
         std::string::npos);
   CHECK_FALSE(fs::exists(t.path() / "nonexistent"));  // never created
+}
+
+TEST_CASE("filedrop: a writer that closes and reopens every second is delivered once, whole") {
+  TempDir t;
+  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
+  fs::create_directories(inbox / "somu");
+  Child serve({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", inbox.string(), "--outbox",
+               outbox.string(), "--quarantine", q.string()},
+              t.path() / "log");
+  REQUIRE(waitForLog(t.path() / "log", "file drop: watching", 20s));
+  // `for i in 1..6; do printf ... >> slow.txt; sleep 1; done`: closed between chunks, so only the
+  // default filedrop_settle_ms keeps it from being taken (and delivered) in pieces.
+  std::string whole;
+  for (int i = 1; i <= 5; ++i) {
+    std::string chunk = "line " + std::to_string(i) + "\n";
+    std::ofstream(inbox / "somu" / "slow.txt", std::ios::binary | std::ios::app) << chunk;
+    whole += chunk;
+    std::this_thread::sleep_for(1s);
+  }
+  REQUIRE(waitForLog(t.path() / "log", "slow.txt", 20s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(readFile(outbox / "somu" / "slow.txt") == whole);
+  CHECK_FALSE(fs::exists(outbox / "somu" / "slow-1.txt"));
+  serve.signal(SIGTERM);
+  CHECK(serve.wait(10s));
 }

@@ -244,3 +244,23 @@ TEST_CASE("filedrop: prepare refuses a missing inbox and nested folders, creates
   CHECK(fs::is_directory(o.outbox));  // outbox and quarantine are still created when missing
   CHECK(fs::is_directory(o.quarantine + "/processing"));
 }
+
+TEST_CASE("filedrop: the default settle time covers writers that close and reopen every second") {
+  // A script appending once a second (`printf ... >> f; sleep 1`) closes the file between
+  // chunks: the lease probe sees no writer, only the settle time keeps it from being taken.
+  CHECK(Options{}.settle_ms == mugai::Limits{}.filedrop_settle_ms);
+  const std::uint64_t settle = Options{}.settle_ms;
+  CHECK(settle >= 1500);
+  Observation o;
+  for (std::int64_t t = 0, size = 10; t <= 5000; t += 1000, size += 10) {
+    for (std::int64_t scan = t; scan < t + 1000; scan += 100) {  // scans every 100 ms
+      CHECK_FALSE(observeStable(o, size, size, scan, settle));
+    }
+  }
+  bool taken = false;  // the last chunk came at 5000: taken once it has been still for settle
+  for (std::int64_t scan = 6000; scan <= 8000 && !taken; scan += 100) {
+    taken = observeStable(o, 60, 60, scan, settle);
+    if (taken) CHECK(scan == 5000 + static_cast<std::int64_t>(settle));
+  }
+  CHECK(taken);
+}
