@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "mugai/text/charset.h"
 #include "src/filedrop/filedrop.h"
 
 namespace mugai::filedrop {
@@ -48,7 +49,10 @@ std::string refusalReason(const struct stat& st) {
   return "";
 }
 
-int openClaimed(int dirfd, const std::string& name, std::string* why) {
+int openClaimed(int dirfd, const std::string& name, std::string* why, Reason* reason) {
+  Reason unused;
+  Reason& staff = reason ? *reason : unused;
+  staff = Reason::InternalError;  // a failed system call: the detail goes to the log only
   struct stat lst {};
   if (fstatat(dirfd, name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) != 0) {
     *why = std::string("lstat: ") + std::strerror(errno);
@@ -56,6 +60,7 @@ int openClaimed(int dirfd, const std::string& name, std::string* why) {
   }
   if (std::string r = refusalReason(lst); !r.empty()) {
     *why = r;
+    staff = Reason::TypeBlocked;
     return -1;
   }
   int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -65,6 +70,7 @@ int openClaimed(int dirfd, const std::string& name, std::string* why) {
   }
   struct stat st {};
   std::string r = fstat(fd, &st) == 0 ? refusalReason(st) : "fstat failed";
+  if (!r.empty() && r != "fstat failed") staff = Reason::TypeBlocked;
   if (r.empty() && (st.st_dev != lst.st_dev || st.st_ino != lst.st_ino)) {
     r = "replaced while being opened";
   }
@@ -119,6 +125,26 @@ bool separateFolders(const std::string& inbox, const std::string& outbox,
     }
   }
   return true;
+}
+
+DecodedName decodeName(const std::string& raw) {
+  DecodedName d;
+  if (text::isValidUtf8(raw)) {
+    d.utf8 = raw;
+    return d;
+  }
+  // The text module may read the bytes as another charset when CP932 clearly fails: a clean
+  // EUC-JP reading (an old Unix client) is kept too, a windows-1252 guess is not (any byte
+  // string "decodes" as windows-1252: the name would be mojibake instead of visibly broken).
+  text::DecodeResult r = text::toUtf8(raw, "CP932");
+  if (r.invalid == 0 && (r.charset == "CP932" || r.charset == "EUC-JP")) {
+    d.utf8 = std::move(r.utf8);
+    d.charset = r.charset;
+    return d;
+  }
+  d.utf8 = text::sanitizeUtf8(raw);  // neither UTF-8 nor CP932: U+FFFD, the raw bytes kept in hex
+  d.lossy = true;
+  return d;
 }
 
 namespace {

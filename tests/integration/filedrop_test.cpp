@@ -240,7 +240,7 @@ TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at
   CHECK_FALSE(fs::exists(t.path() / "nonexistent"));  // never created
 }
 
-TEST_CASE("filedrop: a writer that closes and reopens every second is delivered once, whole") {
+TEST_CASE("filedrop: close-and-reopen writer, names with U+202E or Shift_JIS, reasons in the log") {
   TempDir t;
   fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
   fs::create_directories(inbox / "somu");
@@ -248,6 +248,9 @@ TEST_CASE("filedrop: a writer that closes and reopens every second is delivered 
                outbox.string(), "--quarantine", q.string()},
               t.path() / "log");
   REQUIRE(waitForLog(t.path() / "log", "file drop: watching", 20s));
+  std::string log = readFile(t.path() / "log");
+  CHECK(log.find("created the outbox folder " + outbox.string()) != std::string::npos);
+  CHECK(log.find("created the quarantine folder " + q.string()) != std::string::npos);
   // `for i in 1..6; do printf ... >> slow.txt; sleep 1; done`: closed between chunks, so only the
   // default filedrop_settle_ms keeps it from being taken (and delivered) in pieces.
   std::string whole;
@@ -257,10 +260,21 @@ TEST_CASE("filedrop: a writer that closes and reopens every second is delivered 
     whole += chunk;
     std::this_thread::sleep_for(1s);
   }
+  writeFile(inbox / "somu" / "invoice\xE2\x80\xAEtxt.exe",
+            std::string("MZ\x90\0\3\0\0\0", 8) + std::string(200, 'A') + "PE");
+  writeFile(inbox / "somu" / "\x94\x84\x8f\xe3.txt", "sales\n");  // 売上.txt in Shift_JIS
+  REQUIRE(waitForLog(t.path() / "log", " -> 売上.txt", 20s));
+  REQUIRE(waitForLog(t.path() / "log", " blocked ", 20s));
   REQUIRE(waitForLog(t.path() / "log", "slow.txt", 20s));
   std::this_thread::sleep_for(300ms);
   CHECK(readFile(outbox / "somu" / "slow.txt") == whole);
   CHECK_FALSE(fs::exists(outbox / "somu" / "slow-1.txt"));
+  log = readFile(t.path() / "log");
+  INFO(log);
+  CHECK(log.find("\xE2\x80\xAE") == std::string::npos);
+  CHECK(log.find("blocked /somu/invoice<U+202E>txt.exe reason=") != std::string::npos);
+  CHECK(log.find("clean /somu/slow.txt -> slow.txt reason=") != std::string::npos);
+  CHECK(readFile(outbox / "somu" / "売上.txt") == "sales\n");
   serve.signal(SIGTERM);
   CHECK(serve.wait(10s));
 }
