@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 
 #include "mugai/text/charset.h"
 
@@ -17,6 +18,16 @@ bool isBidiOrInvisible(std::string_view s, std::size_t i, std::size_t len) {
   if (b(0) == 0xe2 && b(1) == 0x81 && (b(2) >= 0xa6 && b(2) <= 0xa9)) return true;  // U+2066..9
   if (b(0) == 0xef && b(1) == 0xbb && b(2) == 0xbf) return true;                    // BOM
   return false;
+}
+
+/// The code point of the valid 1-3 byte UTF-8 sequence at s[i].
+char32_t codePoint(std::string_view s, std::size_t i, std::size_t len) {
+  auto b = [&](std::size_t k) {
+    return static_cast<char32_t>(static_cast<unsigned char>(s[i + k]));
+  };
+  if (len == 1) return b(0);
+  if (len == 2) return ((b(0) & 0x1f) << 6) | (b(1) & 0x3f);
+  return ((b(0) & 0x0f) << 12) | ((b(1) & 0x3f) << 6) | (b(2) & 0x3f);
 }
 
 bool isReservedDevice(std::string_view stem) {
@@ -91,6 +102,30 @@ std::string sanitizeFilename(std::string_view untrusted_name, const Options& opt
   stem = cutUtf8(stem, options.max_bytes - suffix.size());
   if (stem.empty()) stem = options.fallback;
   return stem + suffix;
+}
+
+std::string visibleName(std::string_view untrusted_name) {
+  std::string valid = text::sanitizeUtf8(untrusted_name);
+  std::string out;
+  out.reserve(valid.size());
+  for (std::size_t i = 0; i < valid.size();) {
+    unsigned char c = static_cast<unsigned char>(valid[i]);
+    std::size_t len = std::min(text::utf8SequenceLength(c), valid.size() - i);
+    bool hide = len == 1 ? c < 0x20 || c == 0x7f : isBidiOrInvisible(valid, i, len);
+    if (len == 2 || len == 3) {
+      char32_t cp = codePoint(valid, i, len);
+      hide = hide || cp == 0x061c || cp == 0x2028 || cp == 0x2029;  // ALM, line/para separators
+    }
+    if (hide) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(codePoint(valid, i, len)));
+      out += buf;
+    } else {
+      out.append(valid, i, len);
+    }
+    i += len;
+  }
+  return out;
 }
 
 Outcome FilenameSanitizer::apply(const Part& part, MessageContext&) const {

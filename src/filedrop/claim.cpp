@@ -4,11 +4,16 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <utility>
 
+#include "mugai/text/charset.h"
 #include "src/filedrop/filedrop.h"
 
 namespace mugai::filedrop {
+
+namespace fs = std::filesystem;
 
 bool observeStable(Observation& o, std::int64_t size, std::int64_t mtime_ns, std::int64_t now_ms,
                    std::uint64_t settle_ms) {
@@ -44,7 +49,10 @@ std::string refusalReason(const struct stat& st) {
   return "";
 }
 
-int openClaimed(int dirfd, const std::string& name, std::string* why) {
+int openClaimed(int dirfd, const std::string& name, std::string* why, Reason* reason) {
+  Reason unused;
+  Reason& staff = reason ? *reason : unused;
+  staff = Reason::InternalError;  // a failed system call: the detail goes to the log only
   struct stat lst {};
   if (fstatat(dirfd, name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) != 0) {
     *why = std::string("lstat: ") + std::strerror(errno);
@@ -52,6 +60,7 @@ int openClaimed(int dirfd, const std::string& name, std::string* why) {
   }
   if (std::string r = refusalReason(lst); !r.empty()) {
     *why = r;
+    staff = Reason::TypeBlocked;
     return -1;
   }
   int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -61,6 +70,7 @@ int openClaimed(int dirfd, const std::string& name, std::string* why) {
   }
   struct stat st {};
   std::string r = fstat(fd, &st) == 0 ? refusalReason(st) : "fstat failed";
+  if (!r.empty() && r != "fstat failed") staff = Reason::TypeBlocked;
   if (r.empty() && (st.st_dev != lst.st_dev || st.st_ino != lst.st_ino)) {
     r = "replaced while being opened";
   }
@@ -70,6 +80,71 @@ int openClaimed(int dirfd, const std::string& name, std::string* why) {
     return -1;
   }
   return fd;
+}
+
+namespace {
+
+/// Canonical form of `p`: symbolic links resolved as far as the path exists, no trailing slash.
+fs::path canonicalFolder(const std::string& p) {
+  std::error_code ec;
+  fs::path c = fs::weakly_canonical(fs::absolute(p, ec), ec);
+  if (ec) c = fs::absolute(p).lexically_normal();
+  if (!c.has_filename() && c.has_relative_path()) c = c.parent_path();
+  return c;
+}
+
+/// True when `inner` is `outer` or inside it (whole components: /a/inbox2 is not in /a/inbox).
+bool within(const fs::path& inner, const fs::path& outer) {
+  auto o = outer.begin(), i = inner.begin();
+  for (; o != outer.end(); ++o, ++i) {
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool separateFolders(const std::string& inbox, const std::string& outbox,
+                     const std::string& quarantine, std::string* error) {
+  const std::pair<const char*, fs::path> f[] = {{"inbox", canonicalFolder(inbox)},
+                                                {"outbox", canonicalFolder(outbox)},
+                                                {"quarantine", canonicalFolder(quarantine)}};
+  for (std::size_t a = 0; a < 3; ++a) {
+    for (std::size_t b = 0; b < 3; ++b) {
+      if (a == b || !within(f[a].second, f[b].second)) continue;
+      std::string what = f[a].second == f[b].second
+                             ? std::string("the ") + f[a].first + " and the " + f[b].first +
+                                   " are the same folder (" + f[a].second.string() + ")"
+                             : std::string("the ") + f[a].first + " " + f[a].second.string() +
+                                   " is inside the " + f[b].first + " " + f[b].second.string();
+      *error = what +
+               ": the inbox, the outbox and the quarantine must be three separate folders, "
+               "none inside another (otherwise delivered or quarantined files would be "
+               "taken in again)";
+      return false;
+    }
+  }
+  return true;
+}
+
+DecodedName decodeName(const std::string& raw) {
+  DecodedName d;
+  if (text::isValidUtf8(raw)) {
+    d.utf8 = raw;
+    return d;
+  }
+  // The text module may read the bytes as another charset when CP932 clearly fails: a clean
+  // EUC-JP reading (an old Unix client) is kept too, a windows-1252 guess is not (any byte
+  // string "decodes" as windows-1252: the name would be mojibake instead of visibly broken).
+  text::DecodeResult r = text::toUtf8(raw, "CP932");
+  if (r.invalid == 0 && (r.charset == "CP932" || r.charset == "EUC-JP")) {
+    d.utf8 = std::move(r.utf8);
+    d.charset = r.charset;
+    return d;
+  }
+  d.utf8 = text::sanitizeUtf8(raw);  // neither UTF-8 nor CP932: U+FFFD, the raw bytes kept in hex
+  d.lossy = true;
+  return d;
 }
 
 namespace {

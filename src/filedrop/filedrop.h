@@ -32,7 +32,7 @@ namespace mugai::filedrop {
 struct Options {
   std::string inbox, outbox, quarantine;
   std::string processing;  ///< private claim folder; default quarantine/processing (same fs!)
-  std::uint64_t settle_ms = 500;
+  std::uint64_t settle_ms = 1500;  ///< as filedrop_settle_ms in params.def
   std::uint64_t rescan_ms = 2000;
 };
 
@@ -61,7 +61,28 @@ std::string refusalReason(const struct stat& lst);
 
 /// Opens `name` in `dirfd` without following links or blocking (FIFOs); returns -1 with *why
 /// set when it is not a regular file with one link, or when fstat and lstat disagree.
-int openClaimed(int dirfd, const std::string& name, std::string* why);
+/// *reason (optional) gets the reason staff are told: type.blocked for links, FIFOs, devices and
+/// sockets; internal.error when a system call failed (the detail in *why is for the log only).
+int openClaimed(int dirfd, const std::string& name, std::string* why, Reason* reason = nullptr);
+
+/// Refuses (false, *error) an inbox, outbox and quarantine of which two are the same folder or one
+/// is inside another, compared as canonical paths (symbolic links resolved; folders not created
+/// yet are resolved as far as they exist). An outbox inside the inbox would take every delivered
+/// file back in, for ever.
+bool separateFolders(const std::string& inbox, const std::string& outbox,
+                     const std::string& quarantine, std::string* error);
+
+/// A file or folder name from the inbox as UTF-8 text. Valid UTF-8 is kept as it is; any other
+/// name (Shift_JIS from an old client or a server without UTF-8 names) is decoded as CP932 by the
+/// text module (or as EUC-JP when it is clearly that); bytes that still do not decode become
+/// U+FFFD.
+struct DecodedName {
+  std::string utf8;
+  std::string charset;  ///< "" when the name was UTF-8; else the charset used ("CP932")
+  bool lossy = false;   ///< some bytes could not be decoded and are U+FFFD
+  bool converted() const { return !charset.empty() || lossy; }
+};
+DecodedName decodeName(const std::string& raw);
 
 /// First name in dir that does not exist yet ("a.txt", "a-1.txt"...).
 /// `taken` (optional) skips names another worker has reserved but not written yet.

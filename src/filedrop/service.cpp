@@ -72,34 +72,99 @@ std::string readFd(int fd) {
   return out;
 }
 
-/// The outbox folder mirroring inbox/<rel>: each component made safe for the other side.
+/// The inbox path <rel>/<name> as text: each component decoded (decodeName), and whether a
+/// folder or the file name was not UTF-8.
+struct ShownPath {
+  std::string folder, name;  ///< UTF-8: "/user3/案件", "売上.txt"
+  bool folder_converted = false, name_converted = false, lossy = false;
+  std::string charset;  ///< of the first component that was not UTF-8
+};
+
+ShownPath shownPath(const std::string& rel, const std::string& name) {
+  ShownPath p;
+  auto note = [&p](const DecodedName& d) {
+    p.lossy = p.lossy || d.lossy;
+    if (p.charset.empty()) p.charset = d.charset;
+  };
+  for (const auto& part : fs::path(rel)) {
+    if (part.empty() || part == "." || part == "/") continue;
+    DecodedName d = decodeName(part.string());
+    p.folder += "/" + d.utf8;
+    p.folder_converted = p.folder_converted || d.converted();
+    note(d);
+  }
+  DecodedName d = decodeName(name);
+  p.name = d.utf8;
+  p.name_converted = d.converted();
+  note(d);
+  return p;
+}
+
+/// The outbox folder mirroring inbox/<rel>: each component decoded, then made safe for the other
+/// side.
 std::string safeRel(const std::string& rel) {
   std::string out;
   for (const auto& part : fs::path(rel)) {
     if (part.empty() || part == "." || part == "/") continue;
-    out += "/" + sanitizers::filename_sanitize::sanitizeFilename(part.string());
+    out += "/" + sanitizers::filename_sanitize::sanitizeFilename(decodeName(part.string()).utf8);
   }
   return out;
 }
 
-std::string noteText(const std::string& original, const std::string& delivered, bool blocked,
-                     const Report& report, const policy::Notice& wording) {
+enum class NoteKind { Changed, Blocked, Refused };
+
+/// The note staff read beside (or instead of) the file, Japanese then English. `reasons` are
+/// reason names, worded from the rules texts; nothing internal is shown. Names are shown with
+/// bidi and control characters visible (<U+202E>).
+std::string noteText(NoteKind kind, const ShownPath& source, const std::string& delivered,
+                     const std::string& id, const std::vector<std::string>& reasons,
+                     const policy::Notice& wording) {
+  using sanitizers::filename_sanitize::visibleName;
   std::string t;
-  t += blocked ? "このファイルは無害化できなかったため、届けられませんでした。\r\n"
-               : "このファイルは無害化されました。内容の一部が変更または削除されています。\r\n";
-  t += blocked ? "This file could not be made safe and was not delivered.\r\n"
-               : "This file was sanitized: some content was changed or removed.\r\n";
-  t += "\r\n元のファイル名 / Original name: " + original + "\r\n";
-  if (!delivered.empty()) t += "届いたファイル / Delivered as: " + delivered + "\r\n";
-  t += "受付番号 / Reference: " + report.id + "\r\n";
+  switch (kind) {
+    case NoteKind::Changed:
+      t += "このファイルは無害化されました。内容の一部が変更または削除されています。\r\n"
+           "This file was sanitized: some content was changed or removed.\r\n";
+      break;
+    case NoteKind::Blocked:
+      t += "このファイルは無害化できなかったため、届けられませんでした。\r\n"
+           "This file could not be made safe and was not delivered.\r\n";
+      break;
+    case NoteKind::Refused:
+      t += "このファイルは受け付けられませんでした。\r\n"
+           "This entry was not accepted and was not delivered.\r\n";
+      break;
+  }
+  t += "\r\n元のファイル名 / Original name: " + visibleName(source.name) + "\r\n";
+  if (!delivered.empty()) t += "届いたファイル / Delivered as: " + visibleName(delivered) + "\r\n";
+  t += "受付番号 / Reference: " + id + "\r\n";
   // In words staff understand, from the same rules texts as the mail notice: Japanese from
   // notice.reasons, English from the reason table.
-  for (const auto& a : report.actions) {
-    if (a.action == "kept" || a.reason.empty()) continue;
-    Reason r = reasonByName(a.reason).value_or(Reason::InternalError);
-    auto ja = wording.reason_ja.find(a.reason);
+  for (const auto& name : reasons) {
+    Reason r = reasonByName(name).value_or(Reason::InternalError);
+    auto ja = wording.reason_ja.find(name);
     std::string en(reasonInfo(r).public_text);
     t += "・" + (ja != wording.reason_ja.end() ? ja->second : en) + " / " + en + "\r\n";
+  }
+  if (source.name_converted || source.folder_converted) {
+    std::string what_ja = source.name_converted && source.folder_converted
+                              ? "ファイル名とフォルダー名"
+                          : source.name_converted ? "ファイル名"
+                                                  : "フォルダー名";
+    std::string what_en = source.name_converted && source.folder_converted ? "file and folder names"
+                          : source.name_converted                          ? "file name"
+                                                                           : "folder name";
+    std::string was = source.name_converted && source.folder_converted ? " were" : " was";
+    std::string cs = source.charset == "CP932" ? "CP932 (Shift_JIS)" : source.charset;
+    if (source.lossy) {
+      t += "・" + what_ja +
+           "に文字として読めない部分があったため「\xEF\xBF\xBD」に置き換えました / The " + what_en +
+           " contained bytes that are neither UTF-8 nor Shift_JIS text; they were " +
+           "replaced with \"\xEF\xBF\xBD\".\r\n";
+    } else {
+      t += "・" + what_ja + "の文字コード（" + cs + "）をUTF-8に変換しました / The " + what_en +
+           was + " not UTF-8; converted from " + cs + ".\r\n";
+    }
   }
   t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。"
        "\r\n";
@@ -117,13 +182,33 @@ struct Found {
 struct Item {
   std::string id;
   Meta m;
+  ShownPath shown;  ///< m.rel and m.name as text (set by prepare)
   enum class State { Claimed, Refused, Delivering, Done, Failed } state = State::Claimed;
-  std::string why;  ///< Refused: why the entry is not a plain file
+  std::string why;  ///< Refused: why the entry is not a plain file (log and quarantine only)
+  Reason refusal = Reason::InternalError;  ///< Refused: the reason staff are told
   std::string data;
   ProcessResult r;
   std::shared_ptr<const Engine> eng;
   bool blocked = false, changed = false;
 };
+
+/// The "source" of a quarantine record (the inbox path as text) and, for a name that was not
+/// UTF-8, its raw bytes in hex: the exact name can always be found again.
+std::string sourceJson(const Item& item) {
+  const ShownPath& p = item.shown;
+  std::string j = "\"source\":" + jsonString(p.folder + "/" + p.name, 4096);
+  if (p.name_converted) j += ",\"source_name_hex\":\"" + hex(item.m.name) + "\"";
+  if (p.folder_converted) j += ",\"source_folder_hex\":\"" + hex(item.m.rel) + "\"";
+  if (p.name_converted || p.folder_converted) {
+    j += ",\"source_charset\":\"" + (p.lossy ? std::string("unknown") : p.charset) + "\"";
+  }
+  return j;
+}
+
+/// The inbox path for a log line: bidi and control characters shown as <U+XXXX>.
+std::string shownForLog(const Item& item) {
+  return sanitizers::filename_sanitize::visibleName(item.shown.folder + "/" + item.shown.name);
+}
 
 /// Temporaries of a write cut short by a crash (never renamed or linked into place).
 void removeTemporaries(const std::string& dir) {
@@ -289,8 +374,9 @@ void Service::Impl::prepare(Item& item) {
     item.state = Item::State::Failed;
     return;
   }
+  item.shown = shownPath(item.m.rel, item.m.name);
   int pfd = open(o.processing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int fd = pfd >= 0 ? openClaimed(pfd, item.id + ".data", &item.why) : -1;
+  int fd = pfd >= 0 ? openClaimed(pfd, item.id + ".data", &item.why, &item.refusal) : -1;
   if (pfd >= 0) close(pfd);
   std::string outdir = o.outbox + safeRel(item.m.rel);
   std::error_code ec;
@@ -298,24 +384,27 @@ void Service::Impl::prepare(Item& item) {
   if (fd < 0) {
     item.state = Item::State::Refused;
     if (item.m.note.empty()) {
-      item.m.note = reserve(outdir, sanitizers::filename_sanitize::sanitizeFilename(item.m.name) + ".blocked.txt");
+      item.m.note =
+          reserve(outdir, sanitizers::filename_sanitize::sanitizeFilename(item.shown.name) +
+                              ".blocked.txt");
     }
   } else {
     item.data = readFd(fd);
     close(fd);
     item.eng = engine();
-    item.r = item.eng->processFile(item.data, item.m.name, item.id);
+    item.r = item.eng->processFile(item.data, item.shown.name, item.id);
     if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, deadline): retry
       item.state = Item::State::Failed;
       failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
       return;
     }
-    std::string safe = sanitizers::filename_sanitize::sanitizeFilename(item.m.name);
+    std::string safe = sanitizers::filename_sanitize::sanitizeFilename(item.shown.name);
     item.blocked = item.r.blocked();
     bool acted = false;
     for (const auto& a : item.r.report.actions) acted = acted || a.action != "kept";
     item.changed = item.blocked || acted || item.r.output != item.data ||
-                   item.r.output_filename != item.m.name;
+                   item.r.output_filename != item.m.name || item.shown.name_converted ||
+                   item.shown.folder_converted;
     if (item.m.out.empty() && !item.blocked) item.m.out = reserve(outdir, item.r.output_filename);
     if (item.m.note.empty() && item.changed) {
       item.m.note = reserve(outdir, (item.blocked ? safe : item.m.out) +
@@ -334,14 +423,17 @@ void Service::Impl::deliver(Item& item) {
   std::string err;
   auto present = [&](const std::string& n) { return access((outdir + "/" + n).c_str(), F_OK) == 0; };
   const io::Sync later = io::Sync::Deferred;
+  const policy::Notice& wording = (item.eng ? item.eng : engine())->policy().notice;
   if (item.state == Item::State::Refused) {
-    std::string note = "このファイルは受け付けられませんでした（" + item.why +
-                       "）。\r\nThis entry was refused: " + item.why + "\r\n元の名前 / Original name: " +
-                       m.name + "\r\n受付番号 / Reference: " + item.id + "\r\n";
+    // Staff get the reason in their words; the detail (errno text, entry type) is for the
+    // administrator: the log line and the quarantine record.
+    std::string reason(reasonInfo(item.refusal).name);
+    std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording);
     if (!present(m.note)) io::writeFileNew(outdir, m.note, note, &err, 0644, later);
     release(outdir, m);
-    std::string json = "{\"id\":\"" + item.id + "\",\"verdict\":\"refused\",\"reason\":" +
-                       jsonString(item.why) + ",\"source\":" + jsonString(m.rel + "/" + m.name) + "}\n";
+    std::string json = "{\"id\":\"" + item.id + "\",\"verdict\":\"refused\",\"reason\":\"" +
+                       reason + "\",\"detail\":" + jsonString(item.why) + "," + sourceJson(item) +
+                       "}\n";
     io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later);
     return;
   }
@@ -352,15 +444,20 @@ void Service::Impl::deliver(Item& item) {
     return failed(item.id, "not delivered: " + err);
   }
   if (!m.note.empty() && !present(m.note)) {
+    std::vector<std::string> reasons;
+    for (const auto& a : item.r.report.actions) {
+      if (a.action != "kept" && !a.reason.empty()) reasons.push_back(a.reason);
+    }
     io::writeFileNew(outdir, m.note,
-                     noteText(m.name, m.out, item.blocked, item.r.report, item.eng->policy().notice),
+                     noteText(item.blocked ? NoteKind::Blocked : NoteKind::Changed, item.shown,
+                              m.out, item.id, reasons, wording),
                      &err, 0644, later);
   }
   release(outdir, m);
-  std::string json = "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) +
-                     "\",\"source\":" + jsonString(m.rel + "/" + m.name) + ",\"outbox\":" +
-                     jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
-                     ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
+  std::string json =
+      "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) + "\"," + sourceJson(item) +
+      ",\"outbox\":" + jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
+      ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
   if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {
     item.state = Item::State::Failed;
     return failed(item.id, "quarantine failed: " + err);
@@ -374,7 +471,8 @@ void Service::Impl::finish(Item& item) {
     rename((o.processing + "/" + item.id + ".data").c_str(),
            (o.quarantine + "/" + item.id + ".refused").c_str());
     unlink(metaPath(item.id).c_str());
-    logLine(item.id + " refused " + m.rel + "/" + m.name + ": " + item.why);
+    logLine(item.id + " refused " + shownForLog(item) + " reason=" +
+            std::string(reasonInfo(item.refusal).name) + " detail=" + jsonString(item.why, 200));
     return;
   }
   if (item.state != Item::State::Delivering) return;
@@ -385,8 +483,9 @@ void Service::Impl::finish(Item& item) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
     retries.erase(item.id);
   }
-  logLine(item.id + " " + item.r.report.verdictWord() + " " + m.rel + "/" + m.name +
-          (m.out.empty() ? "" : " -> " + m.out));
+  logLine(item.id + " " + item.r.report.verdictWord() + " " + shownForLog(item) +
+          (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
+          " reason=" + std::string(reasonInfo(item.r.report.reason).name));
 }
 
 /// Claimed files a crash (or a failed delivery) left in processing/; stale records are removed.
@@ -419,13 +518,34 @@ Service::~Service() {
 }
 
 bool Service::prepare(std::string* error) {
-  for (const auto* d :
-       {&impl_->o.inbox, &impl_->o.outbox, &impl_->o.quarantine, &impl_->o.processing}) {
-    std::error_code ec;
+  const Options& o = impl_->o;
+  std::error_code ec;
+  // The inbox is the staff share: created by the administrator with the owners and modes the
+  // shares need (docs/filedrop.md), never here, where a typo would silently watch a new folder.
+  if (!fs::is_directory(o.inbox, ec)) {
+    *error = "the inbox " + o.inbox +
+             " does not exist or is not a folder; create it with the owner and mode the share "
+             "needs (docs/filedrop.md, \"Samba shares\") and start again";
+    return false;
+  }
+  if (!separateFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
+  if (access(o.inbox.c_str(), W_OK) != 0) {
+    *error = "cannot use the inbox " + o.inbox + ": not writable for this user (files are " +
+             "claimed by moving them out of it)";
+    return false;
+  }
+  // The outbox and the quarantine are created when missing (said in the log: check the owner
+  // and mode, docs/filedrop.md); processing/ is the service's own.
+  for (const auto* d : {&o.outbox, &o.quarantine, &o.processing}) {
+    bool existed = fs::exists(*d, ec);
     fs::create_directories(*d, ec);
     if (!fs::is_directory(*d, ec) || access(d->c_str(), W_OK) != 0) {
       *error = "cannot use folder " + *d;
       return false;
+    }
+    if (!existed && d != &o.processing) {
+      logLine("created the " + std::string(d == &o.outbox ? "outbox" : "quarantine") + " folder " +
+              *d + " (check its owner and mode: docs/filedrop.md)");
     }
   }
   struct stat in {

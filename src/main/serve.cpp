@@ -369,6 +369,7 @@ int runServe(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   std::error_code ec;
+  const bool quarantine_existed = std::filesystem::exists(config.quarantine_dir, ec);
   std::filesystem::create_directories(config.quarantine_dir, ec);
   if (!std::filesystem::is_directory(config.quarantine_dir, ec) ||
       access(config.quarantine_dir.c_str(), W_OK) != 0) {
@@ -376,6 +377,7 @@ int runServe(int argc, char** argv) {
               << " (create it writable for this user, or pass --quarantine DIR)\n";
     return 1;
   }
+  if (!quarantine_existed) logLine("created the quarantine folder " + config.quarantine_dir);
   std::vector<std::string> errors;
   std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors);
   if (!engine) {

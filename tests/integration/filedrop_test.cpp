@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -214,4 +215,66 @@ TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactl
   int status = 0;
   CHECK(serve.wait(10s, &status));
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at start") {
+  TempDir t;
+  fs::path in = t.path() / "loop" / "in", q = t.path() / "q";
+  fs::create_directories(in);
+  auto serve = [&](const fs::path& inbox, const fs::path& outbox, std::string* out) {
+    return run({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", inbox.string(), "--outbox",
+                outbox.string(), "--quarantine", q.string()},
+               out, 60);
+  };
+  std::string out;
+  CHECK(serve(in, in / "out", &out) == 1);  // delivered files would be taken back: out/out/out...
+  CHECK(out.find("the outbox " + (in / "out").string() + " is inside the inbox") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(in / "out"));
+  fs::create_directory_symlink(in, t.path() / "alias");  // the same through a symbolic link
+  CHECK(serve(in, t.path() / "alias" / "out", &out) == 1);
+  CHECK(out.find("is inside the inbox") != std::string::npos);
+  CHECK(serve(t.path() / "nonexistent" / "in", t.path() / "out", &out) == 1);
+  CHECK(out.find("the inbox " + (t.path() / "nonexistent" / "in").string() + " does not exist") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(t.path() / "nonexistent"));  // never created
+}
+
+TEST_CASE("filedrop: close-and-reopen writer, names with U+202E or Shift_JIS, reasons in the log") {
+  TempDir t;
+  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
+  fs::create_directories(inbox / "somu");
+  Child serve({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", inbox.string(), "--outbox",
+               outbox.string(), "--quarantine", q.string()},
+              t.path() / "log");
+  REQUIRE(waitForLog(t.path() / "log", "file drop: watching", 20s));
+  std::string log = readFile(t.path() / "log");
+  CHECK(log.find("created the outbox folder " + outbox.string()) != std::string::npos);
+  CHECK(log.find("created the quarantine folder " + q.string()) != std::string::npos);
+  // `for i in 1..6; do printf ... >> slow.txt; sleep 1; done`: closed between chunks, so only the
+  // default filedrop_settle_ms keeps it from being taken (and delivered) in pieces.
+  std::string whole;
+  for (int i = 1; i <= 5; ++i) {
+    std::string chunk = "line " + std::to_string(i) + "\n";
+    std::ofstream(inbox / "somu" / "slow.txt", std::ios::binary | std::ios::app) << chunk;
+    whole += chunk;
+    std::this_thread::sleep_for(1s);
+  }
+  writeFile(inbox / "somu" / "invoice\xE2\x80\xAEtxt.exe",
+            std::string("MZ\x90\0\3\0\0\0", 8) + std::string(200, 'A') + "PE");
+  writeFile(inbox / "somu" / "\x94\x84\x8f\xe3.txt", "sales\n");  // 売上.txt in Shift_JIS
+  REQUIRE(waitForLog(t.path() / "log", " -> 売上.txt", 20s));
+  REQUIRE(waitForLog(t.path() / "log", " blocked ", 20s));
+  REQUIRE(waitForLog(t.path() / "log", "slow.txt", 20s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(readFile(outbox / "somu" / "slow.txt") == whole);
+  CHECK_FALSE(fs::exists(outbox / "somu" / "slow-1.txt"));
+  log = readFile(t.path() / "log");
+  INFO(log);
+  CHECK(log.find("\xE2\x80\xAE") == std::string::npos);
+  CHECK(log.find("blocked /somu/invoice<U+202E>txt.exe reason=") != std::string::npos);
+  CHECK(log.find("clean /somu/slow.txt -> slow.txt reason=") != std::string::npos);
+  CHECK(readFile(outbox / "somu" / "売上.txt") == "sales\n");
+  serve.signal(SIGTERM);
+  CHECK(serve.wait(10s));
 }

@@ -191,3 +191,199 @@ TEST_CASE("filedrop: names are made safe for the other side") {
   CHECK(sanitizeFilename("a\nb.txt").find('\n') == std::string::npos);
   CHECK(sanitizeFilename(std::string(400, 'x') + ".pdf").size() <= 200);
 }
+
+TEST_CASE("filedrop: the default settle time covers writers that close and reopen every second") {
+  // A script appending once a second (`printf ... >> f; sleep 1`) closes the file between
+  // chunks: the lease probe sees no writer, only the settle time keeps it from being taken.
+  CHECK(Options{}.settle_ms == mugai::Limits{}.filedrop_settle_ms);
+  const std::uint64_t settle = Options{}.settle_ms;
+  CHECK(settle >= 1500);
+  Observation o;
+  for (std::int64_t t = 0, size = 10; t <= 5000; t += 1000, size += 10) {
+    for (std::int64_t scan = t; scan < t + 1000; scan += 100) {  // scans every 100 ms
+      CHECK_FALSE(observeStable(o, size, size, scan, settle));
+    }
+  }
+  bool taken = false;  // the last chunk came at 5000: taken once it has been still for settle
+  for (std::int64_t scan = 6000; scan <= 8000 && !taken; scan += 100) {
+    taken = observeStable(o, 60, 60, scan, settle);
+    if (taken) CHECK(scan == 5000 + static_cast<std::int64_t>(settle));
+  }
+  CHECK(taken);
+}
+
+TEST_CASE("filedrop: inbox, outbox and quarantine must be separate, none inside another") {
+  TempDir t;
+  const std::string in = t.path + "/in", out = t.path + "/out", q = t.path + "/q";
+  fs::create_directories(in);
+  std::string why;
+  CHECK(separateFolders(in, out, q, &why));
+  CHECK(separateFolders(in, t.path + "/in2", t.path + "/in-q", &why));  // whole components
+  CHECK_FALSE(separateFolders(in, in + "/out", q, &why));               // the /out/out/out loop
+  CHECK(why.find("outbox") != std::string::npos);
+  CHECK(why.find("inside the inbox") != std::string::npos);
+  CHECK_FALSE(separateFolders(in, in + "/", q, &why));
+  CHECK(why.find("same folder") != std::string::npos);
+  CHECK_FALSE(separateFolders(in, out, in + "/sub/q", &why));  // not created yet: still refused
+  CHECK_FALSE(separateFolders(in, out, out, &why));
+  CHECK_FALSE(separateFolders(in + "/x", in, q, &why));  // the inbox inside the outbox
+  CHECK_FALSE(separateFolders(in, t.path + "/in/../in/o", q, &why));
+  // Symbolic links are resolved: a link that leads into the inbox is inside it.
+  REQUIRE(symlink(in.c_str(), (t.path + "/alias").c_str()) == 0);
+  CHECK_FALSE(separateFolders(in, t.path + "/alias/out", q, &why));
+  CHECK_FALSE(separateFolders(t.path + "/alias", in, q, &why));
+  // Relative paths are compared as absolute ones.
+  std::string cwd = fs::current_path();
+  fs::current_path(t.path);
+  CHECK_FALSE(separateFolders("in", "in/out", "q", &why));
+  CHECK(separateFolders("in", "out", "q", &why));
+  fs::current_path(cwd);
+}
+
+TEST_CASE("filedrop: prepare refuses a missing inbox and nested folders, creates the outbox") {
+  Drop d;
+  Options o = d.o;
+  std::string why;
+  {
+    Service svc(o, [&] { return d.engine; });
+    CHECK_FALSE(svc.prepare(&why));  // no inbox: never created by the service
+    CHECK(why.find("does not exist") != std::string::npos);
+    CHECK_FALSE(fs::exists(o.inbox));
+  }
+  fs::create_directories(o.inbox);
+  o.outbox = o.inbox + "/out";
+  {
+    Service svc(o, [&] { return d.engine; });
+    CHECK_FALSE(svc.prepare(&why));
+    CHECK(why.find("inside the inbox") != std::string::npos);
+    CHECK_FALSE(fs::exists(o.outbox));  // refused before anything was created
+  }
+  o.outbox = d.o.outbox;
+  Service svc(o, [&] { return d.engine; });
+  CHECK(svc.prepare(&why));
+  CHECK(fs::is_directory(o.outbox));  // outbox and quarantine are still created when missing
+  CHECK(fs::is_directory(o.quarantine + "/processing"));
+}
+
+TEST_CASE("filedrop: file names that are not UTF-8 are decoded as CP932, else kept as U+FFFD") {
+  DecodedName u = decodeName("報告書.txt");
+  CHECK(u.utf8 == "報告書.txt");
+  CHECK_FALSE(u.converted());
+  DecodedName s = decodeName("\x94\x84\x8f\xe3.txt");  // 売上.txt in Shift_JIS (CP932)
+  CHECK(s.utf8 == "売上.txt");
+  CHECK(s.charset == "CP932");
+  CHECK_FALSE(s.lossy);
+  CHECK(decodeName("\x87\x40.txt").utf8 == "①.txt");  // NEC row 13: CP932, not plain Shift_JIS
+  DecodedName bad = decodeName("\xff\xfe\xfd.txt");   // neither UTF-8 nor CP932
+  CHECK(bad.lossy);
+  CHECK(bad.utf8 == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD.txt");  // not windows-1252 "ÿþý.txt"
+  CHECK(bad.converted());
+  CHECK(bad.utf8.find("\xEF\xBF\xBD") != std::string::npos);
+}
+
+namespace {
+
+std::string only(const std::string& dir, const std::string& suffix) {
+  std::string found;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string n = e.path().filename().string();
+    if (n.size() >= suffix.size() &&
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      CHECK(found.empty());
+      found = e.path().string();
+    }
+  }
+  return found;
+}
+
+std::string quarantineRecords(const std::string& q) {
+  std::string all;
+  for (const auto& e : fs::directory_iterator(q)) {
+    if (e.path().extension() == ".json") all += slurp(e.path().string());
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("filedrop: a Shift_JIS name arrives decoded, with a note and the raw bytes in hex") {
+  Drop d;
+  fs::create_directories(d.o.inbox + "/somu");
+  Service svc(d.o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  const std::string uriage = "\x94\x84\x8f\xe3.txt", shiire = "\x8e\x64\x93\xfc.txt";  // 売上, 仕入
+  writeFile(d.o.inbox + "/somu/" + uriage, "sales\n");
+  writeFile(d.o.inbox + "/somu/" + shiire, "purchases\n");
+  writeFile(d.o.inbox + "/somu/\xff\xfe.txt", "not text\n");
+  svc.pass();
+  const std::string out = d.o.outbox + "/somu/";
+  REQUIRE(fs::exists(out + "売上.txt"));
+  CHECK(slurp(out + "売上.txt") == "sales\n");
+  REQUIRE(fs::exists(out + "仕入.txt"));  // distinct names stay distinct
+  CHECK(slurp(out + "仕入.txt") == "purchases\n");
+  std::string note = slurp(out + "売上.txt.note.txt");
+  CHECK(note.find("Original name: 売上.txt") != std::string::npos);
+  CHECK(note.find("ファイル名の文字コード（CP932 (Shift_JIS)）をUTF-8に変換しました") !=
+        std::string::npos);
+  CHECK(note.find("The file name was not UTF-8; converted from CP932 (Shift_JIS).") !=
+        std::string::npos);
+  std::string json = quarantineRecords(d.o.quarantine);
+  CHECK(json.find("\"source\":\"/somu/売上.txt\",\"source_name_hex\":\"94848fe32e747874\","
+                  "\"source_charset\":\"CP932\"") != std::string::npos);
+  // Neither UTF-8 nor CP932: U+FFFD as before, but the hex is kept and the note says so.
+  CHECK(json.find("\"source_name_hex\":\"fffe2e747874\",\"source_charset\":\"unknown\"") !=
+        std::string::npos);
+  std::string lossy = slurp(out + "\xEF\xBF\xBD\xEF\xBF\xBD.txt.note.txt");
+  CHECK(lossy.find("neither UTF-8 nor Shift_JIS") != std::string::npos);
+}
+
+TEST_CASE("filedrop: notes show bidi and control characters in names as <U+XXXX>") {
+  Drop d;
+  fs::create_directories(d.o.inbox + "/keiri");
+  Service svc(d.o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  writeFile(d.o.inbox + "/keiri/invoice\xE2\x80\xAEtxt.exe", "MZ\x90" + std::string(100, 'A'));
+  writeFile(d.o.inbox + "/keiri/memo\xE2\x80\xAEtxt.txt", "memo\n");
+  svc.pass();
+  for (const char* suffix : {".blocked.txt", ".note.txt"}) {
+    std::string path = only(d.o.outbox + "/keiri", suffix);
+    REQUIRE(!path.empty());
+    std::string note = slurp(path);
+    INFO(note);
+    CHECK(note.find("\xE2\x80\xAE") == std::string::npos);
+    CHECK(note.find("<U+202E>txt.") != std::string::npos);
+  }
+}
+
+TEST_CASE("filedrop: a refused entry's note gives the reason in staff words, no internal detail") {
+  Drop d;
+  fs::create_directories(d.o.inbox + "/alice");
+  Service svc(d.o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  REQUIRE(symlink("/etc/passwd", (d.o.inbox + "/alice/passwd").c_str()) == 0);
+  svc.pass();
+  std::string note = slurp(d.o.outbox + "/alice/passwd.blocked.txt");
+  INFO(note);
+  CHECK(note.find("このファイルは受け付けられませんでした。\r\n") != std::string::npos);
+  CHECK(note.find("・許可されていない種類のファイルです / a file type that is not allowed") !=
+        std::string::npos);
+  CHECK(note.find("symbolic link") == std::string::npos);  // the detail is for the admin only
+  CHECK(note.find("（") == std::string::npos);
+  std::string json = quarantineRecords(d.o.quarantine);
+  CHECK(json.find("\"reason\":\"type.blocked\",\"detail\":\"symbolic link (not followed)\"") !=
+        std::string::npos);
+  // A refusal for a failed system call (open: Permission denied) is internal.error, which the
+  // shipped rules word in Japanese too.
+  CHECK(d.engine->policy().notice.reason_ja.count("internal.error") == 1);
+  int dfd = open(d.o.inbox.c_str(), O_RDONLY | O_DIRECTORY);
+  mugai::Reason r = mugai::Reason::Kept;
+  CHECK(openClaimed(dfd, "no-such-file", &why, &r) < 0);
+  CHECK(r == mugai::Reason::InternalError);
+  REQUIRE(mkfifo((d.o.inbox + "/fifo").c_str(), 0600) == 0);
+  CHECK(openClaimed(dfd, "fifo", &why, &r) < 0);
+  CHECK(r == mugai::Reason::TypeBlocked);
+  close(dfd);
+}

@@ -21,6 +21,19 @@ TEST_CASE("filename_sanitize: hostile names become safe names", "[unit][adversar
   REQUIRE(sanitizeFilename("\xff\xfe.txt").find('\xff') == std::string::npos);
 }
 
+TEST_CASE("filename_sanitize: visibleName shows bidi and control characters as <U+XXXX>",
+          "[unit][adversarial]") {
+  // The note and the log show what was sent, but it must not display as "invoiceexe.txt".
+  CHECK(visibleName("invoice\xe2\x80\xaetxt.exe") == "invoice<U+202E>txt.exe");
+  CHECK(visibleName("a\nb\x7f\x01.txt") == "a<U+000A>b<U+007F><U+0001>.txt");
+  CHECK(visibleName("x\xc2\x85y") == "x<U+0085>y");  // C1 (NEL)
+  CHECK(visibleName("\xe2\x81\xa6z\xe2\x80\x8b\xef\xbb\xbf") == "<U+2066>z<U+200B><U+FEFF>");
+  CHECK(visibleName("a\xe2\x80\xa8"
+                    "b\xd8\x9c") == "a<U+2028>b<U+061C>");
+  CHECK(visibleName("報告書（令和6年度）.txt") == "報告書（令和6年度）.txt");  // untouched
+  CHECK(visibleName("\xff.txt") == "\xef\xbf\xbd.txt");  // invalid UTF-8: U+FFFD
+}
+
 TEST_CASE("filename_sanitize: long names keep their extension and whole characters", "[unit]") {
   std::string name;
   for (int i = 0; i < 200; ++i) name += "\xe3\x81\x82";  // あ x200
