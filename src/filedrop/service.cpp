@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -230,6 +231,7 @@ struct Service::Impl {
   std::mutex deliver_mutex;        ///< guards `reserved`
   std::set<std::string> reserved;  ///< outbox paths chosen by a worker, not linked yet
   std::atomic<bool> lease_warned{false};
+  std::set<std::string> unreadable;  ///< inbox folders that could not be listed (logged once each)
   /// Files whose handling failed (engine tempfail, outbox unwritable): retried with backoff
   /// (1 s, 2 s, 4 s ... 5 min), never dropped. Guarded by deliver_mutex.
   struct Retry {
@@ -308,7 +310,18 @@ void Service::Impl::scan(const std::string& rel,
                          std::map<std::string, Observation>& next) {
   watch(rel);
   DIR* d = opendir((o.inbox + rel).c_str());
-  if (!d) return;
+  if (!d) {
+    // A folder the service may not list (Samba's directory mask without read for its group, no
+    // CAP_DAC_READ_SEARCH) would hold files forever without a word: say so, once per folder.
+    int err = errno;
+    if (err != ENOENT && unreadable.insert(rel).second) {
+      logLine("cannot read inbox folder " + (rel.empty() ? std::string("/") : rel) + ": " +
+              std::strerror(err) +
+              " (its files wait there; give the service read access, docs/filedrop.md)");
+    }
+    return;
+  }
+  unreadable.erase(rel);
   std::vector<std::string> dirs;
   const std::int64_t now = nowMs();
   while (dirent* e = readdir(d)) {

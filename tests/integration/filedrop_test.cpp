@@ -278,3 +278,55 @@ TEST_CASE("filedrop: close-and-reopen writer, names with U+202E or Shift_JIS, re
   serve.signal(SIGTERM);
   CHECK(serve.wait(10s));
 }
+
+TEST_CASE(
+    "filedrop: a folder the service may not read is reported once, CAP_DAC_READ_SEARCH reads it") {
+  // The Samba set-up of docs/filedrop.md: staff files 0620 in folders 0730, group = the service's.
+  if (!isRoot() || !haveExecutable("/usr/bin/setpriv")) {
+    WARN("skipped: needs root and setpriv to run the service as another user");
+    return;
+  }
+  TempDir t;
+  chmod(t.path().c_str(), 0755);
+  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
+  for (const auto& d : {inbox, outbox, q}) {
+    fs::create_directories(d);
+    REQUIRE(chown(d.c_str(), 65534, 65534) == 0);  // nobody:nogroup, the service
+  }
+  chmod(inbox.c_str(), 02770);
+  fs::path staff = inbox / "staff";
+  fs::create_directories(staff);
+  REQUIRE(chown(staff.c_str(), 0, 65534) == 0);  // a staff member's folder, the service's group
+  chmod(staff.c_str(), 02730);
+  writeFile(staff / "memo.txt", "for the other side\n");
+  REQUIRE(chown((staff / "memo.txt").c_str(), 0, 65534) == 0);
+  chmod((staff / "memo.txt").c_str(), 0620);
+  std::vector<std::string> serve = {MUGAI_BINARY,    "serve",        "--no-smtp",
+                                    "--inbox",       inbox.string(), "--outbox",
+                                    outbox.string(), "--quarantine", q.string()};
+  std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                        "--clear-groups"};
+  {
+    std::vector<std::string> argv = as_nobody;
+    argv.insert(argv.end(), serve.begin(), serve.end());
+    Child svc(argv, t.path() / "log1");
+    REQUIRE(
+        waitForLog(t.path() / "log1", "cannot read inbox folder /staff: Permission denied", 20s));
+    std::this_thread::sleep_for(5s);  // two more rescans (filedrop_rescan_ms 2000): no repeat
+    std::string log = readFile(t.path() / "log1");
+    CHECK(log.find("cannot read inbox folder") == log.rfind("cannot read inbox folder"));
+    CHECK(fs::exists(staff / "memo.txt"));  // waits where it is, nothing lost
+  }
+  {
+    std::vector<std::string> argv = as_nobody;
+    argv.insert(argv.end(), {"--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"});
+    argv.insert(argv.end(), serve.begin(), serve.end());
+    Child svc(argv, t.path() / "log2");
+    REQUIRE(waitForLog(t.path() / "log2", "/staff/memo.txt", 20s));
+    std::string log = readFile(t.path() / "log2");
+    INFO(log);
+    CHECK(log.find("cannot read inbox folder") == std::string::npos);
+    CHECK(readFile(outbox / "staff" / "memo.txt") == "for the other side\n");
+    CHECK_FALSE(fs::exists(staff / "memo.txt"));
+  }
+}
