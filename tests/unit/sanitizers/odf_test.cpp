@@ -238,7 +238,7 @@ std::string allXmlText(const std::filesystem::path& file) {
 
 }  // namespace
 
-TEST_CASE("odf: external images, objects, frames, sections and fonts are cut; text stays",
+TEST_CASE("odf: external images, objects, frames, sections and fonts are cut, text stays",
           "[odf]") {
   std::string fonts =
       R"(<style:font-face style:name="Beacon" svg:font-family="Beacon"><svg:font-face-src><svg:font-face-uri xlink:type="simple" xlink:href="http://evil.example/font.ttf"/></svg:font-face-src></style:font-face>)";
