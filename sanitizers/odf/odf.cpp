@@ -508,9 +508,14 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::vector<bool> removed(entries.size(), false);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
-    if (!removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
+    // A folder entry holds nothing; one with bytes is a member parked under a folder's name
+    // (zipfile and others hand the bytes out). An empty deflate stream is 2 bytes.
+    bool dir_data =
+        entries[i].directory() && (entries[i].uncompressed_size > 0 ||
+                                   entries[i].compressed_size > (entries[i].method == 0 ? 0u : 2u));
+    if (!dir_data && !removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
     removed[i] = true;
-    if (!entries[i].directory()) findings.push_back({"removed", n});
+    if (!entries[i].directory() || dir_data) findings.push_back({"removed", n});
   }
 
   // Scrub the XML that can hold scripts, listeners, macro links and external references, and

@@ -622,3 +622,25 @@ TEST_CASE("odf: zero-padded character references still spell an external link, a
   CHECK(big.verdict == Verdict::Pass);
   CHECK(secs < 3.0);
 }
+
+TEST_CASE("odf: a folder entry carrying bytes is removed", "[odf][adversarial]") {
+  // "payload/" and "Pictures/" with data: python's zipfile reads the bytes back; they used to
+  // be copied as folder entries.
+  Members m = {{"content.xml",
+                contentXml("", "", "<text:p>" + frame(image("Pictures/keep.png")) + "</text:p>")},
+               {"styles.xml", stylesXml("")},
+               {"Pictures/keep.png", png()},
+               {"Pictures/", "MZ" + std::string(5000, '\x90')},
+               {"payload/", "MZ" + std::string(5000, 'A')},
+               {"Empty/", ""}};
+  OdfSanitizer s(Options{});
+  Outcome o = runSanitizer(s, odtPackage(m), "dirdata.odt");
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(hasFinding(o, "removed", "Pictures/"));
+  CHECK(hasFinding(o, "removed", "payload/"));
+  zip::Failure f;
+  auto a = zip::Archive::open(o.replacement->data, {}, &f);
+  REQUIRE(a);
+  for (const auto& e : a->entries()) CHECK((!e.directory() || e.uncompressed_size == 0));
+  CHECK(a->find("Pictures/keep.png"));
+}
