@@ -114,44 +114,13 @@ std::string decodeValue(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    std::size_t semi = raw[i] == '&' ? raw.find(';', i) : std::string_view::npos;
-    if (semi == std::string_view::npos || semi - i > 10) {
+    unsigned long v = 0;
+    std::size_t len = raw[i] == '&' ? zip::xml::reference(raw, i, &v) : 0;
+    if (len == 0) {  // not a reference; the look stops where it stops being one (linear)
       out.push_back(raw[i]);
       continue;
     }
-    std::string_view ent = raw.substr(i + 1, semi - i - 1);
-    unsigned long v = 0;
-    if (ent == "amp")
-      v = '&';
-    else if (ent == "lt")
-      v = '<';
-    else if (ent == "gt")
-      v = '>';
-    else if (ent == "quot")
-      v = '"';
-    else if (ent == "apos")
-      v = '\'';
-    else if (ent.size() > 1 && ent[0] == '#') {
-      bool hex = ent[1] == 'x' || ent[1] == 'X';
-      bool ok = ent.size() > (hex ? 2u : 1u);
-      for (std::size_t k = hex ? 2 : 1; k < ent.size() && ok; ++k) {
-        char d = ent[k];
-        int digit = d >= '0' && d <= '9'          ? d - '0'
-                    : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
-                    : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
-                                                  : -1;
-        if (digit < 0)
-          ok = false;
-        else
-          v = v * (hex ? 16 : 10) + static_cast<unsigned long>(digit);
-        if (v > 0x10ffff) ok = false;
-      }
-      if (!ok) v = 0;
-    }
-    if (v == 0) {
-      out.push_back('&');
-      continue;
-    }
+    i += len - 1;
     if (v < 0x80) {
       out.push_back(static_cast<char>(v));
     } else if (v < 0x800) {
@@ -167,7 +136,6 @@ std::string decodeValue(std::string_view raw) {
       out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3f)));
       out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
     }
-    i = semi;
   }
   return out;
 }
@@ -551,9 +519,14 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::vector<bool> removed(entries.size(), false);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
-    if (!removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
+    // A folder entry holds nothing; one with bytes is a member parked under a folder's name
+    // (zipfile and others hand the bytes out). An empty deflate stream is 2 bytes.
+    bool dir_data =
+        entries[i].directory() && (entries[i].uncompressed_size > 0 ||
+                                   entries[i].compressed_size > (entries[i].method == 0 ? 0u : 2u));
+    if (!dir_data && !removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
     removed[i] = true;
-    if (!entries[i].directory()) findings.push_back({"removed", n});
+    if (!entries[i].directory() || dir_data) findings.push_back({"removed", n});
   }
 
   // Scrub the XML that can hold scripts, listeners, macro links and external references, and

@@ -57,28 +57,11 @@ std::string upper(std::string_view s) {
   return u;
 }
 
-/// Character data of an element: entities decoded, CDATA sections unwrapped.
-std::string textOf(std::string_view raw) {
-  std::string out;
-  for (std::size_t i = 0; i < raw.size();) {
-    std::size_t cdata = raw.find("<![CDATA[", i);
-    out +=
-        decode(raw.substr(i, cdata == std::string_view::npos ? std::string_view::npos : cdata - i));
-    if (cdata == std::string_view::npos) break;
-    std::size_t end = raw.find("]]>", cdata + 9);
-    out += std::string(raw.substr(
-        cdata + 9, end == std::string_view::npos ? std::string_view::npos : end - cdata - 9));
-    if (end == std::string_view::npos) break;
-    i = end + 3;
-  }
-  return out;
-}
-
 /// The text of an element whose open tag `t` ends at t.end and which closes just before `end`.
 std::string elementText(std::string_view xml, const Tag& t, std::size_t end) {
   if (t.kind != Tag::Kind::Open) return "";
   std::size_t close = xml.rfind('<', end - 1);
-  return close > t.end ? textOf(xml.substr(t.end, close - t.end)) : "";
+  return close > t.end ? zip::xml::textContent(xml.substr(t.end, close - t.end)) : "";
 }
 
 void count(FormulaCounts& c, const FormulaRisk& r, std::size_t n = 1) { c[r.what] += n; }
@@ -182,7 +165,8 @@ FormulaRisk formulaRisk(std::string_view f) {
       std::string name = upper(f.substr(begin, i - begin));
       for (bool again = true; again;) {  // _xlfn._xlws.FILTER -> FILTER
         again = false;
-        for (std::string_view p : {"_XLFN.", "_XLWS."}) {
+        // _xludf. marks a name the writer did not know as a built-in: whoever reads it may.
+        for (std::string_view p : {"_XLFN.", "_XLWS.", "_XLUDF."}) {
           if (name.starts_with(p)) {
             name.erase(0, p.size());
             again = true;

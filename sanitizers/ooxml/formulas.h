@@ -35,8 +35,8 @@ struct FormulaRisk {
 
 /// Classifies a formula (entities already decoded). Functions that fetch, link or run
 /// (WEBSERVICE, FILTERXML, HYPERLINK, IMAGE, RTD, CALL, REGISTER, REGISTER.ID, EXEC, ...; case-
-/// insensitive, `_xlfn.`/`_xlws.` prefixes ignored), `|` (DDE: `cmd|'/c calc'!A0`), `\` (UNC or
-/// local paths), quoted names holding a path or a workbook (`'file:///x/[b.xlsx]S'!A1`) and
+/// insensitive, `_xlfn.`/`_xlws.`/`_xludf.` prefixes ignored), `|` (DDE: `cmd|'/c calc'!A0`), `\`
+/// (UNC or local paths), quoted names holding a path or a workbook (`'file:///x/[b.xlsx]S'!A1`) and
 /// workbook indexes (`[1]Sheet1!A1`, ExternalIndex). Text between double quotes is skipped; an
 /// unterminated string, quoted name or bracket is Malformed ("unreadable").
 FormulaRisk formulaRisk(std::string_view formula);

@@ -234,10 +234,14 @@ struct Ctx {
 };
 
 /// Removes from an XML part every element that uses one of `ids` through a relationship-namespace
-/// attribute (r:id, r:embed, r:link, ...); for `strip_ids` (hyperlinks) only the attribute goes,
-/// so the linked text stays. Then containers left empty are taken away too.
+/// attribute (r:id, r:embed, r:link, ...; VML's o:relid too); for `strip_ids` (hyperlinks) only
+/// the attribute goes, so the linked text stays. `link_ids` are kept web hyperlinks: a hyperlink
+/// element may use them, anything else that does (`<a:blip r:link>` naming a hyperlink's
+/// relationship: LibreOffice fetches the picture whatever the relationship's type) goes. Then
+/// containers left empty are taken away too.
 std::string dropReferences(std::string_view xml, const std::set<std::string>& ids,
-                           const std::set<std::string>& strip_ids, bool* malformed) {
+                           const std::set<std::string>& strip_ids,
+                           const std::set<std::string>& link_ids, int* misused, bool* malformed) {
   std::set<std::string, std::less<>> prefixes;
   {
     Scanner s(xml);
@@ -260,15 +264,22 @@ std::string dropReferences(std::string_view xml, const std::set<std::string>& id
   Tag t;
   while (s.next(t)) {
     if (t.kind == Tag::Kind::Close) continue;
+    const std::string_view local = t.local();
+    const bool hyperlink = local == "hyperlink" || local == "hlinkClick" || local == "hlinkHover" ||
+                           local == "hlinkMouseOver";
     for (const Attr& a : t.attrs) {
       std::size_t colon = a.name.find(':');
-      if (colon == std::string_view::npos || !prefixes.count(a.name.substr(0, colon))) continue;
+      if (colon == std::string_view::npos ||
+          (!prefixes.count(a.name.substr(0, colon)) && a.name.substr(colon + 1) != "relid"))
+        continue;
       std::string v = decode(a.value);
-      if (strip_ids.count(v) && (t.local() == "hyperlink")) {
+      if (strip_ids.count(v) && local == "hyperlink") {
         edits.erase(a.begin, a.end);
         break;
       }
-      if (ids.count(v) || strip_ids.count(v)) {
+      bool misuse = !hyperlink && link_ids.count(v) && !ids.count(v) && !strip_ids.count(v);
+      if (ids.count(v) || strip_ids.count(v) || misuse) {
+        if (misuse) ++*misused;
         std::size_t end = s.skipElement(t);
         if (end == std::string_view::npos) {
           *malformed = true;
@@ -314,23 +325,6 @@ const Attr* attrByLocal(const Tag& t, std::string_view local) {
     if (l == local && !a.name.starts_with("xmlns")) return &a;
   }
   return nullptr;
-}
-
-/// Character data of an element: entities decoded, CDATA sections unwrapped (a field code in
-/// <![CDATA[DDEAUTO ...]]> is still a field code).
-std::string textContent(std::string_view raw) {
-  std::string out;
-  for (std::size_t i = 0; i < raw.size();) {
-    std::size_t cdata = raw.find("<![CDATA[", i);
-    out += decode(raw.substr(i, cdata == std::string_view::npos ? std::string_view::npos : cdata - i));
-    if (cdata == std::string_view::npos) break;
-    std::size_t end = raw.find("]]>", cdata + 9);
-    out += std::string(raw.substr(cdata + 9, end == std::string_view::npos ? std::string_view::npos
-                                                                            : end - cdata - 9));
-    if (end == std::string_view::npos) break;
-    i = end + 3;
-  }
-  return out;
 }
 
 /// Neutralises DDE/DDEAUTO/INCLUDETEXT/INCLUDEPICTURE/IMPORT/LINK fields in a WordprocessingML
@@ -394,7 +388,7 @@ std::string neutraliseFields(std::string_view xml, Ctx& cx) {
       if (!stack.empty() && !stack.back().separated) {
         std::size_t close = xml.rfind('<', end - 1);
         if (t.kind == Tag::Kind::Open && close > t.end)
-          stack.back().instr += textContent(xml.substr(t.end, close - t.end));
+          stack.back().instr += zip::xml::textContent(xml.substr(t.end, close - t.end));
         stack.back().ranges.push_back({t.begin, end});
       }
     } else if (n == "fldSimple") {
@@ -552,7 +546,11 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       rel.id = decode(id->value);
       rel.tail = typeTail(decode(type->value));
       rel.target = decode(target->value);
-      rel.external = mode && lower(decode(mode->value)) == "external";
+      if (mode) {  // blanks around it are not enough to make it internal
+        std::string m = lower(decode(mode->value));
+        std::size_t b = m.find_first_not_of(" \t\r\n"), e = m.find_last_not_of(" \t\r\n");
+        rel.external = b != std::string::npos && m.substr(b, e - b + 1) == "external";
+      }
       if (!rel.external) rel.resolved = resolveTarget(rp.source, rel.target);
       rel.begin = t.begin;
       rel.end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
@@ -682,7 +680,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   }
 
   // Which relationships go, per source part; the rewritten .rels parts.
-  std::map<std::string, std::set<std::string>> drop_ids, strip_ids;  // source part -> ids
+  // source part -> ids; keep_ids: web hyperlinks that stay (for hyperlink elements only)
+  std::map<std::string, std::set<std::string>> drop_ids, strip_ids, keep_ids;
   std::map<std::size_t, std::string> rewritten;                      // entry -> new bytes
   for (RelsPart& rp : rels_parts) {
     if (removed[rp.entry]) continue;
@@ -704,8 +703,19 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
         }
       } else {
         auto it = index.find(rel.resolved);
-        drop = activeRelType(rel.tail) || (it != index.end() && removed[it->second]);
+        // A target that is no member of the package is nothing to keep, and may be an address
+        // a reader takes as external (a TargetMode we did not read as "External").
+        bool missing = it == index.end();
+        drop = activeRelType(rel.tail) || missing || removed[it->second];
+        if (missing && !activeRelType(rel.tail)) {
+          std::string shown = rel.target.substr(0, 200);
+          for (char& ch : shown) {
+            if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+          }
+          findings.push_back({"neutralised", "missing part " + shown});
+        }
       }
+      if (rel.external && !drop && !strip) keep_ids[rp.source].insert(rel.id);
       if (!drop && !strip) continue;
       edits.erase(rel.begin, rel.end);
       (strip ? strip_ids : drop_ids)[rp.source].insert(rel.id);
@@ -723,7 +733,8 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     bool is_ct = ln == kContentTypes;
     auto drops = drop_ids.find(ln);
     auto strips = strip_ids.find(ln);
-    bool refs = drops != drop_ids.end() || strips != strip_ids.end();
+    auto keeps = keep_ids.find(ln);
+    bool refs = drops != drop_ids.end() || strips != strip_ids.end() || keeps != keep_ids.end();
     std::string type = typeOf(ln);
     bool word_xml = type.find("wordprocessingml") != std::string::npos ||
                     type.starts_with("application/vnd.ms-word.");
@@ -743,8 +754,15 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     }
     if (refs) {
       static const std::set<std::string> kNone;
-      out = dropReferences(out, drops != drop_ids.end() ? drops->second : kNone,
-                           strips != strip_ids.end() ? strips->second : kNone, &cx.malformed);
+      int misused = 0;
+      out =
+          dropReferences(out, drops != drop_ids.end() ? drops->second : kNone,
+                         strips != strip_ids.end() ? strips->second : kNone,
+                         keeps != keep_ids.end() ? keeps->second : kNone, &misused, &cx.malformed);
+      if (misused)
+        findings.push_back({"removed", entries[i].name.substr(0, 120) +
+                                           ": element using a hyperlink as a linked resource x" +
+                                           std::to_string(misused)});
     }
     if (word_xml &&
         (out.find("instrText") != std::string::npos || out.find("fldSimple") != std::string::npos))

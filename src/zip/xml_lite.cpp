@@ -187,58 +187,96 @@ std::pair<std::size_t, std::size_t> plainDoctype(std::string_view xml) {
   return {begin, p + 1};
 }
 
+std::size_t reference(std::string_view raw, std::size_t i, unsigned long* cp) {
+  if (i >= raw.size() || raw[i] != '&') return 0;
+  std::size_t p = i + 1;
+  if (p < raw.size() && raw[p] == '#') {
+    ++p;
+    bool hex = p < raw.size() && (raw[p] == 'x' || raw[p] == 'X');
+    if (hex) ++p;
+    std::size_t digits = p;
+    unsigned long v = 0;
+    for (; p < raw.size(); ++p) {
+      char d = raw[p];
+      int digit = d >= '0' && d <= '9'          ? d - '0'
+                  : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
+                  : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                : -1;
+      if (digit < 0) break;
+      v = v * (hex ? 16 : 10) + static_cast<unsigned long>(digit);
+      if (v > 0x10ffff) v = 0x110000;  // saturate: leading zeros never overflow
+    }
+    if (p == digits || p >= raw.size() || raw[p] != ';' || v == 0 || v > 0x10ffff) return 0;
+    *cp = v;
+    return p + 1 - i;
+  }
+  // Named: the five predefined entities only (no DTD, no others), at most "quot;" long.
+  std::size_t semi = raw.substr(p, 5).find(';');
+  if (semi == std::string_view::npos) return 0;
+  std::string_view ent = raw.substr(p, semi);
+  unsigned long v = ent == "amp"    ? '&'
+                    : ent == "lt"   ? '<'
+                    : ent == "gt"   ? '>'
+                    : ent == "quot" ? '"'
+                    : ent == "apos" ? '\''
+                                    : 0;
+  if (v == 0) return 0;
+  *cp = v;
+  return semi + 2;
+}
+
 std::string decode(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '&') {
+    unsigned long cp = 0;
+    std::size_t len = raw[i] == '&' ? reference(raw, i, &cp) : 0;
+    if (len == 0) {
       out.push_back(raw[i]);
       continue;
     }
-    std::size_t semi = raw.find(';', i);
-    if (semi == std::string_view::npos || semi - i > 10) {
-      out.push_back('&');
-      continue;
-    }
-    std::string_view ent = raw.substr(i + 1, semi - i - 1);
-    char c = 0;
-    if (ent == "amp")
-      c = '&';
-    else if (ent == "lt")
-      c = '<';
-    else if (ent == "gt")
-      c = '>';
-    else if (ent == "quot")
-      c = '"';
-    else if (ent == "apos")
-      c = '\'';
-    else if (ent.size() > 1 && ent[0] == '#') {
-      unsigned long v = 0;
-      bool hex = ent[1] == 'x' || ent[1] == 'X';
-      bool ok = ent.size() > (hex ? 2u : 1u);
-      for (std::size_t k = hex ? 2 : 1; k < ent.size() && ok; ++k) {
-        char d = ent[k];
-        int digit = d >= '0' && d <= '9'          ? d - '0'
-                    : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
-                    : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
-                                                  : -1;
-        if (digit < 0)
-          ok = false;
-        else
-          v = v * (hex ? 16 : 10) + static_cast<unsigned long>(digit);
-        if (v > 0x10ffff) ok = false;
+    out.push_back(cp < 0x80 ? static_cast<char>(cp) : '?');  // non-ASCII: enough to compare
+    i += len - 1;
+  }
+  return out;
+}
+
+std::string textContent(std::string_view raw) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < raw.size()) {
+    std::size_t lt = raw.find('<', i);
+    out += decode(raw.substr(i, lt == std::string_view::npos ? std::string_view::npos : lt - i));
+    if (lt == std::string_view::npos) break;
+    std::string_view rest = raw.substr(lt);
+    std::size_t end;
+    if (rest.starts_with("<![CDATA[")) {
+      end = raw.find("]]>", lt + 9);
+      out +=
+          raw.substr(lt + 9, end == std::string_view::npos ? std::string_view::npos : end - lt - 9);
+      end = end == std::string_view::npos ? end : end + 3;
+    } else if (rest.starts_with("<!--")) {
+      end = raw.find("-->", lt + 4);
+      end = end == std::string_view::npos ? end : end + 3;
+    } else if (rest.starts_with("<?")) {
+      end = raw.find("?>", lt + 2);
+      end = end == std::string_view::npos ? end : end + 2;
+    } else {  // a child tag: skipped up to its '>', quoted attribute values may hold '>'
+      char quote = 0;
+      for (end = lt + 1; end < raw.size(); ++end) {
+        char c = raw[end];
+        if (quote) {
+          if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+          quote = c;
+        } else if (c == '>') {
+          break;
+        }
       }
-      if (ok && v > 0 && v < 0x80)
-        c = static_cast<char>(v);
-      else if (ok)
-        c = '?';  // non-ASCII: a placeholder is enough for comparisons
+      end = end < raw.size() ? end + 1 : std::string_view::npos;
     }
-    if (c == 0) {
-      out.push_back('&');
-      continue;
-    }
-    out.push_back(c);
-    i = semi;
+    if (end == std::string_view::npos) break;
+    i = end;
   }
   return out;
 }

@@ -68,9 +68,21 @@ class Scanner {
 /// before scanning: nothing downstream should be invited to fetch a DTD.
 std::pair<std::size_t, std::size_t> plainDoctype(std::string_view xml);
 
+/// The entity or character reference starting at raw[i] ('&'): its code point in *cp and its
+/// length (through ';'), or 0 when there is none. Read as an XML parser reads it: any number of
+/// leading zeros (`&#x0000000057;` is 'W'), `x` or `X`; the five predefined entities. Linear: a
+/// reference is looked at only as far as its own characters go.
+std::size_t reference(std::string_view raw, std::size_t i, unsigned long* cp);
+
 /// Decodes the five predefined entities and numeric character references (ASCII range only;
-/// others are kept as they are). For comparing attribute values, never for output.
+/// others become '?'). For comparing attribute values, never for output.
 std::string decode(std::string_view raw);
+
+/// Character data of an XML fragment (an element's content) as a parser hands it over: entities
+/// and character references decoded (as by decode()), CDATA sections unwrapped, comments,
+/// processing instructions and child tags dropped (`WEB<!-- -->SERVICE` is `WEBSERVICE`).
+/// Unterminated markup ends the text. Linear.
+std::string textContent(std::string_view raw);
 std::string lower(std::string_view s);
 
 /// Byte-range replacements applied in one pass (non-overlapping; an edit inside a range already

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <set>
 
@@ -640,4 +641,58 @@ TEST_CASE("odf: many references, deep paths and nested objects stay linear", "[o
   REQUIRE_FALSE(hasFinding(o, "removed", "Pictures/p2.png"));
   REQUIRE(zipMemberText(o.replacement->data, nested.substr(0, nested.size() - 9) + "/content.xml")
               .size() > 0);
+}
+
+TEST_CASE("odf: zero-padded character references still spell an external link, and stay linear",
+          "[odf][adversarial]") {
+  // LibreOffice reads "&#x0000000068;ttp://..." as "http://..." and fetched the picture.
+  std::string body = "<text:p>" + frame(image("&#x0000000068;ttp://evil.example/hex.png")) +
+                     frame(image("&#0000000104;ttp://evil.example/dec.png")) +
+                     frame(image("&#x000000000000000000005c;\\evil.example\\share\\unc.png")) +
+                     "</text:p>";
+  OdfSanitizer s(Options{});
+  Outcome o = runSanitizer(
+      s, odtPackage({{"content.xml", contentXml("", "", body)}, {"styles.xml", stylesXml("")}}),
+      "pad.odt");
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(hasFinding(o, "removed", "content.xml: draw:image (linked http://...) x2"));
+  CHECK(hasFinding(o, "removed", "content.xml: draw:image (linked \\\\...)"));
+  CHECK(zipMemberText(o.replacement->data, "content.xml").find("evil") == std::string::npos);
+
+  // 2 MB of '&' in a link (each one used to look for a ';' to the end of the value: 50 s).
+  auto t0 = std::chrono::steady_clock::now();
+  std::string amp =
+      "<text:p><text:a xlink:href=\"" + std::string(2000000, '&') + "\">x</text:a></text:p>";
+  zip::Writer w;
+  w.addStored("mimetype", "application/vnd.oasis.opendocument.text");
+  w.addStored("content.xml", contentXml("", "", amp));
+  w.addStored(
+      "META-INF/manifest.xml",
+      R"(<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/></manifest:manifest>)");
+  Outcome big = runSanitizer(s, *w.finish(), "amp.odt");
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(big.verdict == Verdict::Pass);
+  CHECK(secs < 3.0);
+}
+
+TEST_CASE("odf: a folder entry carrying bytes is removed", "[odf][adversarial]") {
+  // "payload/" and "Pictures/" with data: python's zipfile reads the bytes back; they used to
+  // be copied as folder entries.
+  Members m = {{"content.xml",
+                contentXml("", "", "<text:p>" + frame(image("Pictures/keep.png")) + "</text:p>")},
+               {"styles.xml", stylesXml("")},
+               {"Pictures/keep.png", png()},
+               {"Pictures/", "MZ" + std::string(5000, '\x90')},
+               {"payload/", "MZ" + std::string(5000, 'A')},
+               {"Empty/", ""}};
+  OdfSanitizer s(Options{});
+  Outcome o = runSanitizer(s, odtPackage(m), "dirdata.odt");
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(hasFinding(o, "removed", "Pictures/"));
+  CHECK(hasFinding(o, "removed", "payload/"));
+  zip::Failure f;
+  auto a = zip::Archive::open(o.replacement->data, {}, &f);
+  REQUIRE(a);
+  for (const auto& e : a->entries()) CHECK((!e.directory() || e.uncompressed_size == 0));
+  CHECK(a->find("Pictures/keep.png"));
 }
