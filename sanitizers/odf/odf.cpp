@@ -14,6 +14,7 @@
 #include <set>
 #include <vector>
 
+#include "sanitizers/odf/formula.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
 
@@ -413,6 +414,16 @@ Scrub scrubXml(std::string_view xml, std::string_view base, bool remove_odf_obje
           for (std::string& p : tg.paths) out.refs.push_back({std::move(p), local == "object"});
         }
         if (al == "href") continue;
+      }
+      // A formula has a namespace prefix ("of:"); its ':' may be written as a reference.
+      bool maybe_formula = a.value.find_first_of(":&") != std::string_view::npos;
+      if (std::string risk = maybe_formula ? formulaRisk(decodeValue(a.value)) : "";
+          !risk.empty()) {
+        // of:=COM.MICROSOFT.WEBSERVICE(...), ['file:///x.ods'#$Sheet1.A1], DDE(...): the formula
+        // (or condition, or named expression) goes; a cell keeps its last value.
+        edits.erase(a.begin, a.end);
+        ++out.removed[std::string(t.name) + " " + std::string(a.name) + " (" + risk + ")"];
+        continue;
       }
       if (embedsMacroUrl(a.value)) {
         // e.g. table:formula="of:=HYPERLINK(&quot;vnd.sun.star.script:...&quot;)": the formula

