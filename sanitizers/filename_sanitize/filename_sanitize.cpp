@@ -9,25 +9,15 @@
 namespace mugai::sanitizers::filename_sanitize {
 namespace {
 
-bool isBidiOrInvisible(std::string_view s, std::size_t i, std::size_t len) {
-  if (len != 3 && len != 2) return false;
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  if (len == 2) return b(0) == 0xc2 && b(1) >= 0x80 && b(1) <= 0x9f;  // C1 controls
-  if (b(0) == 0xe2 && b(1) == 0x80 && (b(2) >= 0x8b && b(2) <= 0x8f)) return true;  // ZW*, LRM, RLM
-  if (b(0) == 0xe2 && b(1) == 0x80 && (b(2) >= 0xaa && b(2) <= 0xae)) return true;  // U+202A..E
-  if (b(0) == 0xe2 && b(1) == 0x81 && (b(2) >= 0xa6 && b(2) <= 0xa9)) return true;  // U+2066..9
-  if (b(0) == 0xef && b(1) == 0xbb && b(2) == 0xbf) return true;                    // BOM
-  return false;
-}
-
-/// The code point of the valid 1-3 byte UTF-8 sequence at s[i].
+/// The code point of the valid UTF-8 sequence of `len` bytes at s[i].
 char32_t codePoint(std::string_view s, std::size_t i, std::size_t len) {
   auto b = [&](std::size_t k) {
     return static_cast<char32_t>(static_cast<unsigned char>(s[i + k]));
   };
   if (len == 1) return b(0);
-  if (len == 2) return ((b(0) & 0x1f) << 6) | (b(1) & 0x3f);
-  return ((b(0) & 0x0f) << 12) | ((b(1) & 0x3f) << 6) | (b(2) & 0x3f);
+  char32_t cp = b(0) & (0xffu >> (len + 1));
+  for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (b(k) & 0x3f);
+  return cp;
 }
 
 bool isReservedDevice(std::string_view stem) {
@@ -78,7 +68,7 @@ std::string sanitizeFilename(std::string_view untrusted_name, const Options& opt
         i += 1;
         continue;
       }
-    } else if (isBidiOrInvisible(valid, i, len)) {
+    } else if (text::isInvisible(codePoint(valid, i, len))) {
       i += len;
       continue;
     }
@@ -105,27 +95,7 @@ std::string sanitizeFilename(std::string_view untrusted_name, const Options& opt
 }
 
 std::string visibleName(std::string_view untrusted_name) {
-  std::string valid = text::sanitizeUtf8(untrusted_name);
-  std::string out;
-  out.reserve(valid.size());
-  for (std::size_t i = 0; i < valid.size();) {
-    unsigned char c = static_cast<unsigned char>(valid[i]);
-    std::size_t len = std::min(text::utf8SequenceLength(c), valid.size() - i);
-    bool hide = len == 1 ? c < 0x20 || c == 0x7f : isBidiOrInvisible(valid, i, len);
-    if (len == 2 || len == 3) {
-      char32_t cp = codePoint(valid, i, len);
-      hide = hide || cp == 0x061c || cp == 0x2028 || cp == 0x2029;  // ALM, line/para separators
-    }
-    if (hide) {
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(codePoint(valid, i, len)));
-      out += buf;
-    } else {
-      out.append(valid, i, len);
-    }
-    i += len;
-  }
-  return out;
+  return text::logEscape(text::sanitizeUtf8(untrusted_name), untrusted_name.size() * 3 + 16);
 }
 
 Outcome FilenameSanitizer::apply(const Part& part, MessageContext&) const {

@@ -20,11 +20,11 @@ struct Options {
 /// Invalid UTF-8 is repaired first. Never returns an empty name.
 std::string sanitizeFilename(std::string_view untrusted_name, const Options& options = {});
 
-/// The name as a person should see it in a note or a log line: nothing removed, but C0/C1
-/// control characters, DEL, the bidi controls, zero-width characters, the BOM and the line and
-/// paragraph separators are written as visible "<U+202E>" (the characters sanitizeFilename
-/// removes, plus U+061C, U+2028, U+2029), so "invoice<U+202E>txt.exe" cannot display as
-/// "invoiceexe.txt". Invalid UTF-8 becomes U+FFFD. Not a file name: use sanitizeFilename for that.
+/// The name as a person should see it in a note or a log line: nothing removed, but the
+/// characters sanitizeFilename removes (text::isInvisible: controls, bidi controls, zero-width and
+/// format characters, separators, tag characters) are written as visible "<U+202E>", so
+/// "invoice<U+202E>txt.exe" cannot display as "invoiceexe.txt". Invalid UTF-8 becomes U+FFFD.
+/// Not a file name: use sanitizeFilename for that.
 std::string visibleName(std::string_view untrusted_name);
 
 /// The last extension, lower case, without the dot ("" when none): "a.PDF.exe" -> "exe".

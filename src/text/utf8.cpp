@@ -136,15 +136,12 @@ std::string sanitizeUtf8(std::string_view s, std::size_t* replaced) {
   return out;
 }
 
-namespace {
-
-bool invisible(char32_t cp) {
+bool isInvisible(char32_t cp) {
   return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
          (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-         (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+         (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
+         (cp >= 0xe0000 && cp <= 0xe007f);
 }
-
-}  // namespace
 
 std::string logEscape(std::string_view s, std::size_t max_bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -165,7 +162,7 @@ std::string logEscape(std::string_view s, std::size_t max_bytes) {
         cp &= 0xffu >> (len + 1);
         for (int k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3f);
       }
-      if (invisible(cp)) {
+      if (isInvisible(cp)) {
         std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
         out += buf;
       } else {

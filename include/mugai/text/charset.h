@@ -51,9 +51,14 @@ constexpr std::size_t utf8SequenceLength(unsigned char lead) {
 /// Replaces invalid UTF-8 sequences with U+FFFD; returns how many were replaced via *replaced.
 std::string sanitizeUtf8(std::string_view s, std::size_t* replaced = nullptr);
 
+/// Characters a reader cannot see or that reorder what they see: C0 and C1 controls, DEL, bidi
+/// marks, embeddings, overrides and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and
+/// other format characters (U+200B-D, U+2060-F, U+FEFF), line/paragraph separators (U+2028/9),
+/// interlinear annotations (U+FFF9-B) and tag characters (U+E0000-7F). One list for names and logs.
+bool isInvisible(char32_t cp);
+
 /// Untrusted text made safe for one log line: printable ASCII and printable UTF-8 stay; control
-/// characters (C0 with CR/LF/TAB, DEL, C1), bidi and other invisible format characters (U+061C,
-/// U+200B-U+200F, U+2028-U+202E, U+2060-U+206F, U+FEFF) are shown as "<U+202E>", invalid bytes
+/// characters and the other isInvisible() ones are shown as "<U+202E>", invalid bytes
 /// as "<0xFF>". Cut after `max_bytes` input bytes (at a character boundary) with "...".
 std::string logEscape(std::string_view s, std::size_t max_bytes = 200);
 

@@ -1,16 +1,18 @@
-#include <catch2/catch.hpp>
-
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
+
+#include <catch2/catch.hpp>
 
 using namespace mugai;
 using namespace mugai::sanitizers::filename_sanitize;
 
 TEST_CASE("filename_sanitize: hostile names become safe names", "[unit][adversarial]") {
   // RLO trick: "invoice<U+202E>fdp.exe" displays as "invoiceexe.pdf"
-  REQUIRE(sanitizeFilename("invoice\xe2\x80\xae" "fdp.exe") == "invoicefdp.exe");
+  REQUIRE(sanitizeFilename("invoice\xe2\x80\xae"
+                           "fdp.exe") == "invoicefdp.exe");
   REQUIRE(sanitizeFilename("../../etc/passwd") == "_.._etc_passwd");
   REQUIRE(sanitizeFilename("..\\..\\boot.ini") == "_.._boot.ini");
-  REQUIRE(sanitizeFilename("a\x01\x1f" "b.txt") == "ab.txt");
+  REQUIRE(sanitizeFilename("a\x01\x1f"
+                           "b.txt") == "ab.txt");
   REQUIRE(sanitizeFilename("CON.txt") == "_CON.txt");
   REQUIRE(sanitizeFilename("lpt1") == "_lpt1");
   REQUIRE(sanitizeFilename("report.pdf. . ") == "report.pdf");
@@ -66,4 +68,23 @@ TEST_CASE("filename_sanitize: the sanitizer reports a rename", "[unit]") {
   REQUIRE(o.replacement->filename.unverifiedValue() == "photogpj.exe");
   p.filename = Untrusted<std::string>("fine.pdf");
   REQUIRE(s.apply(p, ctx).verdict == Verdict::Pass);
+}
+
+TEST_CASE("filename_sanitize: every invisible character is removed from names and shown in notes",
+          "[unit][adversarial]") {
+  // U+061C ALM, U+2028/9 separators, U+2060 word joiner, U+206A, U+FFF9 interlinear annotation,
+  // U+E0041 tag 'A' (4 bytes): invisible in a listing, so gone from the name, visible in a note.
+  const std::string hidden[] = {"\xd8\x9c",     "\xe2\x80\xa8", "\xe2\x80\xa9",    "\xe2\x81\xa0",
+                                "\xe2\x81\xaa", "\xef\xbf\xb9", "\xf3\xa0\x81\x81"};
+  const char* shown[] = {"<U+061C>", "<U+2028>", "<U+2029>", "<U+2060>",
+                         "<U+206A>", "<U+FFF9>", "<U+E0041>"};
+  for (std::size_t k = 0; k < std::size(hidden); ++k) {
+    INFO(shown[k]);
+    CHECK(sanitizeFilename("report" + hidden[k] + "exe.pdf") == "reportexe.pdf");
+    CHECK(visibleName("report" + hidden[k] + "exe.pdf") ==
+          std::string("report") + shown[k] + "exe.pdf");
+  }
+  // Visible characters stay as they are, in both.
+  CHECK(sanitizeFilename("報告書①㈱.pdf") == "報告書①㈱.pdf");
+  CHECK(visibleName("報告書①㈱ 😀.pdf") == "報告書①㈱ 😀.pdf");
 }
