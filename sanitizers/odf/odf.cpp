@@ -14,6 +14,7 @@
 #include <set>
 #include <vector>
 
+#include "mugai/text/charset.h"
 #include "sanitizers/odf/formula.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
@@ -122,21 +123,7 @@ std::string decodeValue(std::string_view raw) {
       continue;
     }
     i += len - 1;
-    if (v < 0x80) {
-      out.push_back(static_cast<char>(v));
-    } else if (v < 0x800) {
-      out.push_back(static_cast<char>(0xc0 | (v >> 6)));
-      out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
-    } else if (v < 0x10000) {
-      out.push_back(static_cast<char>(0xe0 | (v >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
-    } else {
-      out.push_back(static_cast<char>(0xf0 | (v >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((v >> 12) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
-    }
+    text::appendUtf8(out, static_cast<char32_t>(v));
   }
   return out;
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "mugai/text/charset.h"
+
 namespace mugai::text::internal {
 
 /// How many bytes to drop when a multibyte decoder rejects input at a given position.
@@ -21,8 +23,7 @@ inline constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
 inline void appendReplacement(std::string& out) { out.append(kReplacement); }
 
-/// Appends code point `cp` (assumed valid scalar value) as UTF-8.
-void appendUtf8(std::string& out, char32_t cp);
+using ::mugai::text::appendUtf8;  // public: mugai/text/charset.h
 
 /// Length of the well-formed UTF-8 sequence at p (1-4), or minus the length of the maximal
 /// ill-formed subpart (at least 1). n must be > 0.

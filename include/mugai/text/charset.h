@@ -51,6 +51,9 @@ constexpr std::size_t utf8SequenceLength(unsigned char lead) {
 /// Replaces invalid UTF-8 sequences with U+FFFD; returns how many were replaced via *replaced.
 std::string sanitizeUtf8(std::string_view s, std::size_t* replaced = nullptr);
 
+/// Appends code point `cp` (a valid scalar value: not a surrogate, at most U+10FFFF) as UTF-8.
+void appendUtf8(std::string& out, char32_t cp);
+
 /// Characters a reader cannot see or that reorder what they see: C0 and C1 controls, DEL, bidi
 /// marks, embeddings, overrides and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and
 /// other format characters (U+200B-D, U+2060-F, U+FEFF), line/paragraph separators (U+2028/9),
