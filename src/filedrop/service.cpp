@@ -7,8 +7,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -112,7 +112,7 @@ std::string safeRel(const std::string& rel) {
   return out;
 }
 
-enum class NoteKind { Changed, Blocked, Refused };
+enum class NoteKind { Changed, Renamed, Blocked, Refused };
 
 /// The note staff read beside (or instead of) the file, Japanese then English. `reasons` are
 /// reason names, worded from the rules texts; nothing internal is shown. Names are shown with
@@ -126,6 +126,10 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
     case NoteKind::Changed:
       t += "このファイルは無害化されました。内容の一部が変更または削除されています。\r\n"
            "This file was sanitized: some content was changed or removed.\r\n";
+      break;
+    case NoteKind::Renamed:
+      t += "このファイルの内容は変更されていません。ファイル名だけを安全な名前に変更しました。\r\n"
+           "The content of this file is unchanged; only its name was made safe.\r\n";
       break;
     case NoteKind::Blocked:
       t += "このファイルは無害化できなかったため、届けられませんでした。\r\n"
@@ -269,8 +273,8 @@ struct Service::Impl {
     std::string e;
     return io::writeFileAtomic(
         metaPath(id),
-        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n", &e,
-        0600, sync);
+        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n", &e, 0600,
+        sync);
   }
 
   bool readMeta(const std::string& id, Meta& m) const {
@@ -305,8 +309,7 @@ struct Service::Impl {
   bool sync(std::initializer_list<const std::string*> dirs);
 };
 
-void Service::Impl::scan(const std::string& rel,
-                         std::vector<Found>& ready,
+void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
                          std::map<std::string, Observation>& next) {
   watch(rel);
   DIR* d = opendir((o.inbox + rel).c_str());
@@ -347,8 +350,9 @@ void Service::Impl::scan(const std::string& rel,
         stable = false;  // still open for writing: wait for the close, then settle again
         ob.stable_since_ms = now;
       } else if (w == Writers::Unknown && !lease_warned.exchange(true)) {
-        logLine("cannot probe for writers (leases need file ownership or CAP_LEASE, and a local "
-                "filesystem): relying on filedrop_settle_ms alone");
+        logLine(
+            "cannot probe for writers (leases need file ownership or CAP_LEASE, and a local "
+            "filesystem): relying on filedrop_settle_ms alone");
       }
     }
     if (stable) {
@@ -434,7 +438,9 @@ void Service::Impl::deliver(Item& item) {
   const Meta& m = item.m;
   std::string outdir = o.outbox + safeRel(m.rel);
   std::string err;
-  auto present = [&](const std::string& n) { return access((outdir + "/" + n).c_str(), F_OK) == 0; };
+  auto present = [&](const std::string& n) {
+    return access((outdir + "/" + n).c_str(), F_OK) == 0;
+  };
   const io::Sync later = io::Sync::Deferred;
   const policy::Notice& wording = (item.eng ? item.eng : engine())->policy().notice;
   if (item.state == Item::State::Refused) {
@@ -462,8 +468,10 @@ void Service::Impl::deliver(Item& item) {
       if (a.action != "kept" && !a.reason.empty()) reasons.push_back(a.reason);
     }
     io::writeFileNew(outdir, m.note,
-                     noteText(item.blocked ? NoteKind::Blocked : NoteKind::Changed, item.shown,
-                              m.out, item.id, reasons, wording),
+                     noteText(item.blocked                 ? NoteKind::Blocked
+                              : item.r.output == item.data ? NoteKind::Renamed
+                                                           : NoteKind::Changed,
+                              item.shown, m.out, item.id, reasons, wording),
                      &err, 0644, later);
   }
   release(outdir, m);
@@ -593,7 +601,9 @@ std::size_t Service::pass() {
     recovered.clear();
     std::vector<std::size_t> fresh;  // indexes into batch of the files claimed now
     std::uint64_t bytes = 0;
-    for (; at < ready.size() && batch.size() < kBatchFiles && (bytes < kBatchBytes || batch.empty()); ++at) {
+    for (;
+         at < ready.size() && batch.size() < kBatchFiles && (bytes < kBatchBytes || batch.empty());
+         ++at) {
       Item item;
       if (!d.claim(ready[at], item)) continue;
       bytes += ready[at].size;

@@ -324,6 +324,10 @@ TEST_CASE("filedrop: a Shift_JIS name arrives decoded, with a note and the raw b
   CHECK(slurp(out + "仕入.txt") == "purchases\n");
   std::string note = slurp(out + "売上.txt.note.txt");
   CHECK(note.find("Original name: 売上.txt") != std::string::npos);
+  // Only the name changed: the note does not claim the content was changed.
+  CHECK(note.find("The content of this file is unchanged; only its name was made safe.") !=
+        std::string::npos);
+  CHECK(note.find("some content was changed or removed") == std::string::npos);
   CHECK(note.find("ファイル名の文字コード（CP932 (Shift_JIS)）をUTF-8に変換しました") !=
         std::string::npos);
   CHECK(note.find("The file name was not UTF-8; converted from CP932 (Shift_JIS).") !=
@@ -386,4 +390,31 @@ TEST_CASE("filedrop: a refused entry's note gives the reason in staff words, no 
   CHECK(openClaimed(dfd, "fifo", &why, &r) < 0);
   CHECK(r == mugai::Reason::TypeBlocked);
   close(dfd);
+}
+
+TEST_CASE("filedrop: the note says whether the content or only the name changed") {
+  Drop d;
+  fs::create_directories(d.o.inbox + "/kikaku");
+  Service svc(d.o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  writeFile(d.o.inbox + "/kikaku/page.html",
+            "<html><body><script>x()</script><p>本文</p></body></html>");
+  writeFile(d.o.inbox + "/kikaku/CON.txt", "plain\n");
+  svc.pass();
+  const std::string out = d.o.outbox + "/kikaku/";
+  std::string changed = slurp(out + "page.html.txt.note.txt");
+  CHECK(changed.find("This file was sanitized: some content was changed or removed.") !=
+        std::string::npos);
+  CHECK(changed.find("only its name was made safe") == std::string::npos);
+  std::vector<std::string> notes;
+  for (const auto& e : fs::directory_iterator(out)) {
+    std::string n = e.path().filename().string();
+    if (n.find("CON") != std::string::npos && n.ends_with(".note.txt")) notes.push_back(n);
+  }
+  REQUIRE(notes.size() == 1);
+  std::string renamed = slurp(out + notes[0]);
+  INFO(renamed);
+  CHECK(renamed.find("The content of this file is unchanged; only its name was made safe.") !=
+        std::string::npos);
 }
