@@ -31,7 +31,8 @@ std::string clientText(const Transaction& t) {
 
 std::string recipientsText(const std::vector<std::string>& rcpts) {
   std::string s = " to=";
-  for (std::size_t i = 0; i < rcpts.size() && i < 5; ++i) s += (i ? ",<" : "<") + logSafe(rcpts[i], 64) + ">";
+  for (std::size_t i = 0; i < rcpts.size() && i < 5; ++i)
+    s += (i ? ",<" : "<") + logSafe(rcpts[i], 64) + ">";
   if (rcpts.size() > 5) s += ",...";
   return s;
 }
@@ -73,12 +74,15 @@ Reply Gateway::deliver(Transaction& t) {
   auto job = std::make_shared<Job>();
   job->engine = engines_.get();
   job->raw = std::move(t.data);
-  job->envelope = Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,
-                           t.xforward.addr.empty() ? t.client_addr : t.xforward.addr, t.helo};
+  job->envelope =
+      Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,
+               t.xforward.addr.empty() ? t.client_addr : t.xforward.addr, t.helo};
   job->id = newItemId();
   const std::string facts = transactionFacts(t, job->raw.size());
   auto finish = [&](const Reply& reply, const std::string& what) {
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
     char buf[32];
     std::snprintf(buf, sizeof buf, " delay=%.0fms", ms);
     logTransaction(what, facts, reply, buf);
@@ -92,11 +96,13 @@ Reply Gateway::deliver(Transaction& t) {
           job->promise.set_exception(std::current_exception());
         }
       })) {
-    return finish(Reply{451, "4.3.2 Error: server busy, try again later"}, "id=" + job->id + " busy");
+    return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
+                  "id=" + job->id + " busy");
   }
   auto wait = std::chrono::milliseconds(2 * job->engine->policy().limits.sanitizer_deadline_ms);
   if (future.wait_for(wait) != std::future_status::ready) {
-    return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"}, "id=" + job->id + " engine timeout");
+    return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
+                  "id=" + job->id + " engine timeout");
   }
   ProcessResult r;
   try {
@@ -120,9 +126,22 @@ Reply Gateway::deliver(Transaction& t) {
   if (r.notice_only) what += " notice_only=yes";
   RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward, r.output);
   what += " relay=" + options_.relay.host + ":" + std::to_string(options_.relay.port) +
-          " relay_status=" + (rr.delivered() ? "sent" : rr.reply.code >= 500 ? "bounced" : "deferred") +
+          " relay_status=" +
+          (rr.delivered()         ? "sent"
+           : rr.reply.code >= 500 ? "bounced"
+                                  : "deferred") +
           " (" + rr.detail + ")";
   if (rr.delivered()) return finish(Reply{250, "2.0.0 Ok: queued as " + job->id}, what);
+  if (rr.reply.code >= 500 && !r.keepOriginal()) {
+    // Refused for good by the next hop (too big after conversion, a policy there): the client
+    // bounces it and drops its copy, so the original is kept here, or the client keeps it.
+    std::string err;
+    if (!io::quarantineStore(options_.quarantine_dir, job->id, job->raw, r.report.toJson(), &err)) {
+      return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
+                    what + " quarantine_error=\"" + logSafe(err) + "\"");
+    }
+    what += " quarantined=" + job->id + " (refused by the next hop: the original is kept)";
+  }
   if (r.keepOriginal() && rr.reply.code < 500 && !rr.maybe_delivered) {
     // Deferred: the client keeps the original in its queue and retries (a new record each time),
     // so this record would only pile up. Kept when the next hop may have the message after all.

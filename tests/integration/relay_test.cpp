@@ -31,21 +31,25 @@ struct Relay {
     chmod(tmp.path().c_str(), 0755);
     chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
   }
-  void startSink() {
+  void startSink(const std::vector<std::string>& options = {}) {
     std::vector<std::string> argv{kSink};
     if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
-    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(sink_port), "100"});
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(),
+                             "127.0.0.1:" + std::to_string(sink_port), "100"});
     sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
     REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
   }
   void stopSink() { sink.reset(); }
   void startMugai(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
-                                  "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
-                                  quarantine.string()};
+    std::vector<std::string> argv{MUGAI_BINARY,   "serve",
+                                  "--listen",     "127.0.0.1:" + std::to_string(mugai_port),
+                                  "--next-hop",   "127.0.0.1:" + std::to_string(sink_port),
+                                  "--quarantine", quarantine.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     mugai = std::make_unique<Child>(argv, log);
-    if (!waitForPort(mugai_port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+    if (!waitForPort(mugai_port, std::chrono::seconds(60)))
+      FAIL("mugai did not start:\n" << readFile(log));
   }
   /// A transaction whose data carries `probe` followed by a would-be second message.
   std::string rawSmtp(const std::string& head, const std::string& probe) {
@@ -56,18 +60,19 @@ struct Relay {
   }
   std::string swaks(const fs::path& message, int* rc = nullptr) {
     std::string out;
-    int code = run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from", "sender@example.com",
-                    "--to", "staff@city.example.lg.jp", "--data", "@" + message.string(), "--timeout", "60"},
+    int code = run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from",
+                    "sender@example.com", "--to", "staff@city.example.lg.jp", "--data",
+                    "@" + message.string(), "--timeout", "60"},
                    &out, 90);
     if (rc) *rc = code;
     return out;
   }
 };
 
-
 }  // namespace
 
-TEST_CASE("serve: HTML mail with EICAR arrives as text, attachment removed, notice on top", "[integration]") {
+TEST_CASE("serve: HTML mail with EICAR arrives as text, attachment removed, notice on top",
+          "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
@@ -81,7 +86,8 @@ TEST_CASE("serve: HTML mail with EICAR arrives as text, attachment removed, noti
   CHECK(got.find("X-Mugai-Verdict: sanitized") != std::string::npos);
   CHECK(got.find("text/html") == std::string::npos);
   CHECK(got.find("<script") == std::string::npos);
-  CHECK(got.find(base64(readFile(generatedDir() / "eicar.com")).substr(0, 40)) == std::string::npos);
+  CHECK(got.find(base64(readFile(generatedDir() / "eicar.com")).substr(0, 40)) ==
+        std::string::npos);
   CHECK(got.find("Hello LGWAN colleagues") != std::string::npos);
   std::string notice = firstPartText(got);
   CHECK(notice.find("eicar.com") != std::string::npos);
@@ -93,13 +99,15 @@ TEST_CASE("serve: HTML mail with EICAR arrives as text, attachment removed, noti
   CHECK(log.find("relay_status=sent") != std::string::npos);
 }
 
-TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is delivered", "[integration]") {
+TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is delivered",
+          "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
   r.startMugai();
   writeFile(r.tmp.path() / "clean.eml",
-            "From: a@example.com\r\nTo: b@example.jp\r\nSubject: clean\r\n\r\nJust text.\r\n..dot line\r\n");
+            "From: a@example.com\r\nTo: b@example.jp\r\nSubject: clean\r\n\r\nJust text.\r\n..dot "
+            "line\r\n");
   std::string out = r.swaks(r.tmp.path() / "clean.eml");
   CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
   auto files = filesIn(r.dump);
@@ -122,13 +130,15 @@ TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is d
   CHECK(filesIn(r.dump).size() == 2);
 }
 
-TEST_CASE("serve: smuggling probes over a real socket never yield a second message", "[integration]") {
+TEST_CASE("serve: smuggling probes over a real socket never yield a second message",
+          "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink();
   r.startMugai();
   for (std::string probe : {"\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n"}) {
-    std::string data = "EHLO probe\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n";
+    std::string data =
+        "EHLO probe\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n";
     std::string got = r.rawSmtp(data, probe);
     CHECK(got.find("521 5.5.2") != std::string::npos);
   }
@@ -157,17 +167,20 @@ TEST_CASE("serve: STARTTLS with the certificate from the config", "[integration]
     return;
   }
   Relay r;
-  fs::path key = r.tmp.path() / "key.pem", cert = r.tmp.path() / "cert.pem", conf = r.tmp.path() / "mugai.conf";
-  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.string(), "-out",
-               cert.string(), "-days", "2", "-subj", "/CN=mugai.test"},
+  fs::path key = r.tmp.path() / "key.pem", cert = r.tmp.path() / "cert.pem",
+           conf = r.tmp.path() / "mugai.conf";
+  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+               key.string(), "-out", cert.string(), "-days", "2", "-subj", "/CN=mugai.test"},
               nullptr, 60) == 0);
-  writeFile(conf, "# test\ntls_cert_file = " + cert.string() + "\ntls_key_file = " + key.string() + "\n");
+  writeFile(conf,
+            "# test\ntls_cert_file = " + cert.string() + "\ntls_key_file = " + key.string() + "\n");
   r.startSink();
   r.startMugai({"--config", conf.string()});
   writeFile(r.tmp.path() / "clean.eml", "Subject: tls\r\n\r\nover TLS\r\n");
   std::string out;
-  run({kSwaks, "--server", "127.0.0.1:" + std::to_string(r.mugai_port), "-tls", "--from", "a@example.com", "--to",
-       "b@example.jp", "--data", "@" + (r.tmp.path() / "clean.eml").string()},
+  run({kSwaks, "--server", "127.0.0.1:" + std::to_string(r.mugai_port), "-tls", "--from",
+       "a@example.com", "--to", "b@example.jp", "--data",
+       "@" + (r.tmp.path() / "clean.eml").string()},
       &out, 60);
   CHECK(out.find("TLS started") != std::string::npos);
   CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
@@ -309,4 +322,31 @@ TEST_CASE("serve: a refused transaction is logged in the per-message form, sende
   CHECK(line.find(" to=<d<U+202E>@example.jp> ") != std::string::npos);
   CHECK(line.find(" helo=fine ") != std::string::npos);
   CHECK(log.find("\xE2\x80\xAE") == std::string::npos);  // never the raw override
+}
+
+TEST_CASE("serve: a clean message the next hop refuses for good is bounced and kept in quarantine",
+          "[integration]") {
+  // A Japanese mail doubles when made UTF-8; a next hop with a smaller size limit answers 552.
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink({"-f", "."});  // every end of data: 5xx
+  r.startMugai();
+  writeFile(r.tmp.path() / "clean.eml",
+            "From: a@example.com\r\nTo: b@example.jp\r\nSubject: big\r\n\r\nText.\r\n");
+  int rc = 0;
+  std::string out = r.swaks(r.tmp.path() / "clean.eml", &rc);
+  CHECK(rc != 0);
+  CHECK(out.find("\n<** 5") != std::string::npos);  // the sender's MTA bounces
+  std::string log = readFile(r.log);
+  INFO(log);
+  CHECK(log.find("relay_status=bounced") != std::string::npos);
+  CHECK(log.find("(refused by the next hop: the original is kept)") != std::string::npos);
+  std::size_t orig = 0, json = 0;
+  for (const auto& f : filesIn(r.quarantine)) {
+    orig += f.extension() == ".orig";
+    json += f.extension() == ".json";
+    if (f.extension() == ".orig") CHECK(readFile(f).find("Subject: big") != std::string::npos);
+  }
+  CHECK(orig == 1);
+  CHECK(json == 1);
 }
