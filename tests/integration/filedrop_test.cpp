@@ -280,10 +280,13 @@ TEST_CASE("filedrop: close-and-reopen writer, names with U+202E or Shift_JIS, re
 }
 
 TEST_CASE(
-    "filedrop: a folder the service may not read is reported once, CAP_DAC_READ_SEARCH reads it") {
-  // The Samba set-up of docs/filedrop.md: staff files 0620 in folders 0730, group = the service's.
+    "filedrop: the documented permissions: staff folders, their subfolders, no peeking, no "
+    "capability") {
+  // docs/filedrop.md: inbox 0711 service-owned; inbox/<user> 2770 user:service-group; files and
+  // folders staff create get the group through set-group-ID (Samba: create mask 0660, directory
+  // mask 2770). Users are numeric ids (no accounts needed): service 65534:65534, staff 4242, 4343.
   if (!isRoot() || !haveExecutable("/usr/bin/setpriv")) {
-    WARN("skipped: needs root and setpriv to run the service as another user");
+    WARN("skipped: needs root and setpriv to run the service and the staff as other users");
     return;
   }
   TempDir t;
@@ -291,42 +294,54 @@ TEST_CASE(
   fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
   for (const auto& d : {inbox, outbox, q}) {
     fs::create_directories(d);
-    REQUIRE(chown(d.c_str(), 65534, 65534) == 0);  // nobody:nogroup, the service
+    REQUIRE(chown(d.c_str(), 65534, 65534) == 0);
   }
-  chmod(inbox.c_str(), 02770);
-  fs::path staff = inbox / "staff";
-  fs::create_directories(staff);
-  REQUIRE(chown(staff.c_str(), 0, 65534) == 0);  // a staff member's folder, the service's group
-  chmod(staff.c_str(), 02730);
-  writeFile(staff / "memo.txt", "for the other side\n");
-  REQUIRE(chown((staff / "memo.txt").c_str(), 0, 65534) == 0);
-  chmod((staff / "memo.txt").c_str(), 0620);
-  std::vector<std::string> serve = {MUGAI_BINARY,    "serve",        "--no-smtp",
-                                    "--inbox",       inbox.string(), "--outbox",
-                                    outbox.string(), "--quarantine", q.string()};
-  std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                        "--clear-groups"};
-  {
-    std::vector<std::string> argv = as_nobody;
-    argv.insert(argv.end(), serve.begin(), serve.end());
-    Child svc(argv, t.path() / "log1");
-    REQUIRE(
-        waitForLog(t.path() / "log1", "cannot read inbox folder /staff: Permission denied", 20s));
-    std::this_thread::sleep_for(5s);  // two more rescans (filedrop_rescan_ms 2000): no repeat
-    std::string log = readFile(t.path() / "log1");
-    CHECK(log.find("cannot read inbox folder") == log.rfind("cannot read inbox folder"));
-    CHECK(fs::exists(staff / "memo.txt"));  // waits where it is, nothing lost
-  }
-  {
-    std::vector<std::string> argv = as_nobody;
-    argv.insert(argv.end(), {"--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"});
-    argv.insert(argv.end(), serve.begin(), serve.end());
-    Child svc(argv, t.path() / "log2");
-    REQUIRE(waitForLog(t.path() / "log2", "/staff/memo.txt", 20s));
-    std::string log = readFile(t.path() / "log2");
-    INFO(log);
-    CHECK(log.find("cannot read inbox folder") == std::string::npos);
-    CHECK(readFile(outbox / "staff" / "memo.txt") == "for the other side\n");
-    CHECK_FALSE(fs::exists(staff / "memo.txt"));
-  }
+  chmod(inbox.c_str(), 0711);
+  chmod(outbox.c_str(), 0711);
+  chmod(q.c_str(), 0700);
+  fs::path yamada = inbox / "yamada";
+  fs::create_directories(yamada);
+  REQUIRE(chown(yamada.c_str(), 4242, 65534) == 0);
+  chmod(yamada.c_str(), 02770);
+  auto as = [](int uid, const std::string& script) {
+    std::string out;
+    return run(
+        {"/usr/bin/setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(uid),
+         "--clear-groups", "/bin/sh", "-c", "umask 0007; " + script},
+        &out, 30);
+  };
+  // Staff: a file in her folder and one in a subfolder she makes herself.
+  REQUIRE(as(4242, "echo top > '" + (yamada / "memo.txt").string() + "' && mkdir '" +
+                       (yamada / "2026").string() + "' && echo nested > '" +
+                       (yamada / "2026" / "報告書.txt").string() + "'") == 0);
+  struct stat st {};
+  REQUIRE(stat((yamada / "2026").c_str(), &st) == 0);
+  CHECK(st.st_gid == 65534);  // inherited: the service can reach it
+  // Another staff member can neither list nor change her folder.
+  CHECK(as(4343, "ls '" + yamada.string() + "'") != 0);
+  CHECK(as(4343, "echo x >> '" + (yamada / "memo.txt").string() + "'") != 0);
+  // A folder made outside Samba without the group: reported once, its file waits.
+  fs::path stray = inbox / "stray";
+  fs::create_directories(stray);
+  chmod(stray.c_str(), 0700);
+  writeFile(stray / "left.txt", "waits\n");
+
+  std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                   "--clear-groups",   MUGAI_BINARY,    "serve",
+                                   "--no-smtp",        "--inbox",       inbox.string(),
+                                   "--outbox",         outbox.string(), "--quarantine",
+                                   q.string()};
+  Child svc(argv, t.path() / "log");
+  REQUIRE(waitForLog(t.path() / "log", "/yamada/2026/報告書.txt", 20s));
+  REQUIRE(waitForLog(t.path() / "log", "/yamada/memo.txt", 20s));
+  REQUIRE(waitForLog(t.path() / "log", "cannot read inbox folder /stray: Permission denied", 20s));
+  std::this_thread::sleep_for(5s);  // two more rescans (filedrop_rescan_ms 2000): no repeat
+  std::string log = readFile(t.path() / "log");
+  INFO(log);
+  CHECK(log.find("cannot read inbox folder") == log.rfind("cannot read inbox folder"));
+  CHECK(readFile(outbox / "yamada" / "memo.txt") == "top\n");
+  CHECK(readFile(outbox / "yamada" / "2026" / "報告書.txt") == "nested\n");
+  CHECK_FALSE(fs::exists(yamada / "memo.txt"));
+  CHECK(fs::exists(stray / "left.txt"));  // nothing lost
+  CHECK(log.find("refused") == std::string::npos);
 }
