@@ -80,9 +80,11 @@ std::string blockedNotice(const pipeline::BuiltMessage& built, const std::string
 
 bool ProcessResult::keepOriginal() const {
   if (verdict >= Verdict::Quarantine) return true;
-  // Anything taken out must stay retrievable: nothing is ever silently dropped.
+  // Anything taken out must stay retrievable: nothing is ever silently dropped. A rebuilt file
+  // (macros, scripts, embedded objects cut out; an archive repacked) counts too: the security
+  // team reviews what was removed, and a recipient may need the original from the administrator.
   for (const auto& a : report.actions) {
-    if (a.action == "removed" || a.action == "blocked") return true;
+    if (a.action == "removed" || a.action == "blocked" || a.action == "rebuilt") return true;
   }
   return false;
 }

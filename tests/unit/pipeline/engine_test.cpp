@@ -246,3 +246,23 @@ TEST_CASE("report findings: a key found several times keeps every value, in orde
   REQUIRE(j.find("\"findings\":{\"removed\":[\"word/vbaProject.bin\",\"word/activeX/activeX1.xml\"],"
                  "\"neutralised\":\"file://server/t.dotm\"}") != std::string::npos);
 }
+
+TEST_CASE("the original is kept when a part was removed, blocked or rebuilt, not for conversions",
+          "[report]") {
+  auto with = [](const std::string& action) {
+    ProcessResult r;
+    r.verdict = Verdict::Modified;
+    ActionRecord a;
+    a.action = action;
+    r.report.actions.push_back(a);
+    return r.keepOriginal();
+  };
+  CHECK(with("removed"));
+  CHECK(with("blocked"));
+  CHECK(with("rebuilt"));  // a .docm without its macros: the original stays retrievable
+  CHECK_FALSE(with("kept"));
+  CHECK_FALSE(with("reencoded"));
+  CHECK_FALSE(with("converted"));  // every HTML mail: the text says what the page said
+  CHECK_FALSE(with("renamed"));
+  CHECK_FALSE(with("dropped_alternative"));
+}
