@@ -207,6 +207,11 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
     s.raise(Verdict::Modified, Reason::FilenameChanged);
     s.any_notice_item = true;
   }
+  // A new name the sanitizing chose (.docm -> .docx, page.html -> page.html.txt) is said in the
+  // report and the notice, so that the recipient recognises the attachment.
+  if (!name.empty() && name != original.filename.unverifiedValue() &&
+      renamed.verdict != Verdict::Modified)
+    rec.findings.push_back({"delivered_as", name});
   LeafResult r;
   r.kind = LeafResult::Kind::Attachment;
   r.part.mime_type = out.output_type.empty() ? out.detected.mime : out.output_type;

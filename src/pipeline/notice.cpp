@@ -8,7 +8,8 @@ namespace {
 
 std::string fill(std::string tmpl, const std::string& name, const std::string& reason) {
   auto replace = [&](const std::string& key, const std::string& value) {
-    for (std::size_t pos = tmpl.find(key); pos != std::string::npos; pos = tmpl.find(key, pos + value.size())) {
+    for (std::size_t pos = tmpl.find(key); pos != std::string::npos;
+         pos = tmpl.find(key, pos + value.size())) {
       tmpl.replace(pos, key.size(), value);
     }
   };
@@ -29,12 +30,14 @@ bool removedSomething(const ActionRecord& a) {
 
 std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (a.action == "removed") return "removed";
-  if (a.action == "blocked") return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
+  if (a.action == "blocked")
+    return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
   if (blocked) return "";  // nothing was delivered: conversions and renames do not matter
   if (a.action == "renamed") return "renamed";
   if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
   if (a.action == "converted") return "converted";
-  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") return removedSomething(a) ? "rebuilt" : "";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt")
+    return removedSomething(a) ? "rebuilt" : "";
   if (a.action == "rebuilt" && a.reason == "cdr.converted") return "reformatted";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
   return "";
@@ -85,11 +88,24 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       if (tj == n.item_ja.end()) tj = n.item_ja.find(fb);
       if (te == n.item_en.end()) te = n.item_en.find(fb);
     }
-    std::string reason_en(a.reason.empty() ? "" : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
+    std::string reason_en(
+        a.reason.empty() ? ""
+                         : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
     auto rj = n.reason_ja.find(a.reason);
     std::string reason_ja = rj != n.reason_ja.end() ? rj->second : reason_en;
-    if (tj != n.item_ja.end()) ja += "・" + fill(tj->second, displayName(a, true), reason_ja) + "\n";
-    if (te != n.item_en.end()) en += "- " + fill(te->second, displayName(a, false), reason_en) + "\n";
+    std::string now_ja, now_en;  // the name it arrives under, when that changed
+    for (const auto& f : a.findings) {
+      if (f.key != "delivered_as" && f.key != "renamed_to") continue;
+      sanitizers::filename_sanitize::Options o;
+      o.max_bytes = 120;
+      std::string shown = sanitizers::filename_sanitize::sanitizeFilename(f.value, o);
+      now_ja = "（届いた名前: " + shown + "）";
+      now_en = " (delivered as " + shown + ")";
+    }
+    if (tj != n.item_ja.end())
+      ja += "・" + fill(tj->second, displayName(a, true), reason_ja) + now_ja + "\n";
+    if (te != n.item_en.end())
+      en += "- " + fill(te->second, displayName(a, false), reason_en) + now_en + "\n";
     listed = true;
   }
   if (!listed && !blocked) return "";

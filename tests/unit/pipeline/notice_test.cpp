@@ -3,6 +3,7 @@
 
 #include "src/pipeline/walker.h"
 #include "support/engine_fixture.h"
+#include "unit/sanitizers/office_fixtures.h"
 
 using namespace mugai;
 
@@ -28,11 +29,14 @@ std::string notice(const std::vector<ActionRecord>& actions) {
 }  // namespace
 
 TEST_CASE("notice: a rebuild that removed something says so, in both languages", "[notice]") {
-  std::string n = notice({rebuilt("見積書.docm", "cdr.rebuilt", {{"removed", "word/vbaProject.bin"}})});
+  std::string n =
+      notice({rebuilt("見積書.docm", "cdr.rebuilt", {{"removed", "word/vbaProject.bin"}})});
   INFO(n);
   CHECK(n.find("「見積書.docm」からマクロなどの危険な部分を取り除きました") != std::string::npos);
-  CHECK(n.find("Active content (macros, scripts, embedded objects) was removed from \"見積書.docm\"") !=
-        std::string::npos);
+  CHECK(
+      n.find(
+          "Active content (macros, scripts, embedded objects) was removed from \"見積書.docm\"") !=
+      std::string::npos);
 }
 
 TEST_CASE("notice: a rebuild that removed nothing is not announced as a removal", "[notice]") {
@@ -46,4 +50,25 @@ TEST_CASE("notice: a file converted to another format is not called plain text",
   INFO(n);
   CHECK(n.find("「資料.lzh」を安全な形式に変換しました") != std::string::npos);
   CHECK(n.find("テキスト形式") == std::string::npos);
+}
+
+TEST_CASE("notice: an attachment that arrives under another name says which", "[notice]") {
+  std::string n =
+      notice({rebuilt("見積書.docm", "cdr.rebuilt",
+                      {{"removed", "word/vbaProject.bin"}, {"delivered_as", "見積書.docx"}})});
+  INFO(n);
+  CHECK(n.find("を取り除きました（届いた名前: 見積書.docx）") != std::string::npos);
+  CHECK(n.find("(delivered as 見積書.docx)") != std::string::npos);
+}
+
+TEST_CASE("notice: a .docm through the engine is named as it arrives", "[notice]") {
+  // The engine sets delivered_as when the chain chose the new name (.docm -> .docx).
+  auto r = test::shippedEngine().processFile(test::office::docm(), "見積書.docm", "N2");
+  INFO(r.report.toJson());
+  CHECK(r.output_filename == "見積書.docx");
+  bool said = false;
+  for (const auto& a : r.report.actions)
+    for (const auto& f : a.findings) said |= f.key == "delivered_as" && f.value == "見積書.docx";
+  CHECK(said);
+  CHECK(r.keepOriginal());  // macros were cut out: the original stays retrievable
 }
