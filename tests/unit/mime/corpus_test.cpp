@@ -17,24 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void appendCodePoint(std::string& out, unsigned cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  }
-}
-
 /// The string value of a top-level "key" in a flat JSON object (enough for *.expected.json).
 std::optional<std::string> jsonString(const std::string& json, const std::string& key) {
   std::size_t at = json.find("\"" + key + "\"");
@@ -66,7 +48,7 @@ std::optional<std::string> jsonString(const std::string& json, const std::string
         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
         i += 6;
       }
-      appendCodePoint(out, cp);
+      mugai::text::appendUtf8(out, cp);
     } else {
       out.push_back(e);
     }
