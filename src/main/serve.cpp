@@ -368,6 +368,14 @@ int runServe(int argc, char** argv) {
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> errors;
+  std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors);
+  if (!engine) {
+    std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
+    for (const auto& e : errors) std::cerr << "  " << e << "\n";
+    return 1;
+  }
+  // Only once the rules load: a failed start leaves nothing behind.
   std::error_code ec;
   const bool quarantine_existed = std::filesystem::exists(config.quarantine_dir, ec);
   std::filesystem::create_directories(config.quarantine_dir, ec);
@@ -378,13 +386,6 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   if (!quarantine_existed) logLine("created the quarantine folder " + config.quarantine_dir);
-  std::vector<std::string> errors;
-  std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors);
-  if (!engine) {
-    std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
-    for (const auto& e : errors) std::cerr << "  " << e << "\n";
-    return 1;
-  }
   mugai::smtp::EngineHolder engines(std::move(engine));
   SignatureWatch watch(config.rules, engines,
                        static_cast<unsigned>(engines.get()->policy().limits.signature_check_s));
