@@ -65,7 +65,8 @@ void Loader::checkKeys(const YAML::Node& map, const std::string& where,
     if (!allowed.count(k)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      error(kv.first, where.empty() ? k : where + "." + k, "unknown key (expected one of: " + list + ")");
+      error(kv.first, where.empty() ? k : where + "." + k,
+            "unknown key (expected one of: " + list + ")");
     }
   }
 }
@@ -143,7 +144,8 @@ void Loader::loadScanning(const YAML::Node& n) {
     }
   }
   if (n["system_database"]) {
-    if (auto b = boolean(n["system_database"], "scanning.system_database")) p_.system_signatures = *b;
+    if (auto b = boolean(n["system_database"], "scanning.system_database"))
+      p_.system_signatures = *b;
   }
   if (n["scan_output"]) {
     if (auto b = boolean(n["scan_output"], "scanning.scan_output")) p_.scan_output = *b;
@@ -184,15 +186,17 @@ std::optional<ChainStep> Loader::loadStep(const YAML::Node& n, const std::string
   }
   const SanitizerFactory* f = registry_.find(name);
   if (!f) {
-    error(n, key, registry_.disabled(name) ? "sanitizer '" + name + "' is disabled"
-                                           : "unknown sanitizer '" + name + "'");
+    error(n, key,
+          registry_.disabled(name) ? "sanitizer '" + name + "' is disabled"
+                                   : "unknown sanitizer '" + name + "'");
     return std::nullopt;
   }
   std::string err;
   SanitizerParams sp(values);
   auto instance = f->create(sp, &err);
   if (!instance) {
-    error(params.IsDefined() ? params : n, key + "." + name, err.empty() ? "invalid parameters" : err);
+    error(params.IsDefined() ? params : n, key + "." + name,
+          err.empty() ? "invalid parameters" : err);
     return std::nullopt;
   }
   return ChainStep{name, std::move(instance)};
@@ -247,8 +251,10 @@ std::vector<TypeRule> Loader::loadTypes(const YAML::Node& n, const std::string& 
     if (!item.IsMap()) continue;
     TypeRule rule;
     rule.line = item.Mark().line + 1;
-    if (!item["match"]) error(item, key + ".match", "is required");
-    else rule.patterns = stringList(item["match"], key + ".match");
+    if (!item["match"])
+      error(item, key + ".match", "is required");
+    else
+      rule.patterns = stringList(item["match"], key + ".match");
     if (!item["action"]) {
       error(item, key + ".action", "is required");
       continue;
@@ -263,14 +269,44 @@ std::vector<TypeRule> Loader::loadTypes(const YAML::Node& n, const std::string& 
       } else if (!p_.chains.count(rule.chain)) {
         error(item["chain"], key + ".chain", "unknown chain '" + rule.chain + "'");
       } else if (p_.chains[rule.chain].steps.empty()) {
-        error(item["chain"], key + ".chain", "chain '" + rule.chain + "' is empty: sanitize would keep");
+        error(item["chain"], key + ".chain",
+              "chain '" + rule.chain + "' is empty: sanitize would keep");
+      } else if (std::all_of(p_.chains[rule.chain].steps.begin(), p_.chains[rule.chain].steps.end(),
+                             [](const ChainStep& st) {
+                               // Steps that look at a file or its name but never change what is
+                               // in it: a chain of only these passes the file as it came.
+                               return st.sanitizer == "sanitizer.clamav_scan" ||
+                                      st.sanitizer == "sanitizer.filename_sanitize";
+                             })) {
+        error(item["chain"], key + ".chain",
+              "chain '" + rule.chain +
+                  "' only scans and renames: sanitize would keep the content as it is (write "
+                  "action: keep if that is meant)");
       }
     } else if (rule.action == Action::Sanitize) {
       error(item, key + ".chain", "action: sanitize needs a chain");
     }
-    if (rule.action == Action::Keep &&
-        std::find(rule.patterns.begin(), rule.patterns.end(), "*") != rule.patterns.end()) {
-      error(item["match"], key + ".match", "'*' with keep would keep every type (allowlist, not denylist)");
+    for (const auto& pat : rule.patterns) {
+      // "*", "type/subtype" or a prefix ending in '*' ("application/vnd.ms-*"), spelled as libmagic
+      // reports types (mostly lower case, but "application/CDFV2"); anything else would match
+      // nothing, silently.
+      std::size_t slash = pat.find('/'), star = pat.find('*');
+      bool ok =
+          pat == "*" || (slash != std::string::npos && slash > 0 && slash + 1 < pat.size() &&
+                         pat.find('/', slash + 1) == std::string::npos &&
+                         (star == std::string::npos || (star == pat.size() - 1 && star > slash)));
+      ok = ok && pat.find_first_of(" \t") == std::string::npos;
+      if (!ok) {
+        error(item["match"], key + ".match",
+              "'" + pat +
+                  "' is not a type pattern: write '*', 'type/subtype' or a prefix like "
+                  "'application/vnd.ms-*'");
+      } else if (rule.action == Action::Keep && (pat == "*" || pat == "application/*")) {
+        error(item["match"], key + ".match",
+              "'" + pat + "' with keep would keep " +
+                  (pat == "*" ? "every type" : "executables, scripts and archives") +
+                  " (allowlist, not denylist)");
+      }
     }
     out.push_back(std::move(rule));
   }
@@ -295,7 +331,8 @@ std::map<Reason, Verdict> Loader::loadActions(const YAML::Node& n, const std::st
     auto verdict = verdictByName(*v);
     if (!verdict) {
       error(kv.second, key + "." + rname,
-            "unknown verdict '" + *v + "' (pass, modified, part_removed, tempfail, quarantine, reject)");
+            "unknown verdict '" + *v +
+                "' (pass, modified, part_removed, tempfail, quarantine, reject)");
       continue;
     }
     if (reasonInfo(*r).fail_closed && *verdict < Verdict::PartRemoved) {
@@ -331,11 +368,13 @@ void Loader::loadExtensions(const YAML::Node& n) {
 }
 
 void Loader::loadNotice(const YAML::Node& n) {
-  checkKeys(n, "notice", {"enabled", "on_conversion", "intro", "blocked", "footer", "items", "reasons"});
+  checkKeys(n, "notice",
+            {"enabled", "on_conversion", "intro", "blocked", "footer", "items", "reasons"});
   if (!n.IsMap()) return;
   Notice& nt = p_.notice;
   if (n["enabled"]) nt.enabled = boolean(n["enabled"], "notice.enabled").value_or(true);
-  if (n["on_conversion"]) nt.on_conversion = boolean(n["on_conversion"], "notice.on_conversion").value_or(true);
+  if (n["on_conversion"])
+    nt.on_conversion = boolean(n["on_conversion"], "notice.on_conversion").value_or(true);
   auto pair = [&](const char* key, std::string& ja, std::string& en) {
     if (!n[key]) return;
     std::string k = std::string("notice.") + key;
@@ -348,7 +387,9 @@ void Loader::loadNotice(const YAML::Node& n) {
   pair("blocked", nt.blocked_ja, nt.blocked_en);
   pair("footer", nt.footer_ja, nt.footer_en);
   if (n["items"]) {
-    checkKeys(n["items"], "notice.items", {"removed", "converted", "converted_body", "rebuilt", "reformatted", "renamed", "blocked", "blocked_message"});
+    checkKeys(n["items"], "notice.items",
+              {"removed", "converted", "converted_body", "rebuilt", "reformatted", "renamed",
+               "blocked", "blocked_message"});
     if (n["items"].IsMap()) {
       for (const auto& kv : n["items"]) {
         std::string item = kv.first.as<std::string>("");
@@ -377,7 +418,8 @@ void Loader::loadOverrides(const YAML::Node& n) {
   if (n.IsNull()) return;
   if (!n.IsSequence()) return error(n, "overrides", "must be a list");
   for (const auto& item : n) {
-    checkKeys(item, "overrides", {"sender_domain", "recipient_domain", "types", "actions", "notice"});
+    checkKeys(item, "overrides",
+              {"sender_domain", "recipient_domain", "types", "actions", "notice"});
     if (!item.IsMap()) continue;
     Override ov;
     ov.line = item.Mark().line + 1;
@@ -388,8 +430,11 @@ void Loader::loadOverrides(const YAML::Node& n) {
       }
       return v;
     };
-    if (item["sender_domain"]) ov.sender_domains = lower(stringList(item["sender_domain"], "overrides.sender_domain"));
-    if (item["recipient_domain"]) ov.recipient_domains = lower(stringList(item["recipient_domain"], "overrides.recipient_domain"));
+    if (item["sender_domain"])
+      ov.sender_domains = lower(stringList(item["sender_domain"], "overrides.sender_domain"));
+    if (item["recipient_domain"])
+      ov.recipient_domains =
+          lower(stringList(item["recipient_domain"], "overrides.recipient_domain"));
     if (ov.sender_domains.empty() && ov.recipient_domains.empty()) {
       error(item, "overrides", "needs sender_domain or recipient_domain");
     }
@@ -413,16 +458,19 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     return nullptr;
   }
   try {
-    checkKeys(root, "", {"version", "limits", "scanning", "chains", "types", "default", "extensions",
-                         "type_mismatch", "encrypted_mime", "actions", "notice", "overrides"});
+    checkKeys(root, "",
+              {"version", "limits", "scanning", "chains", "types", "default", "extensions",
+               "type_mismatch", "encrypted_mime", "actions", "notice", "overrides"});
     if (!root["version"] || root["version"].as<std::string>("") != "1") {
       error(root["version"] ? root["version"] : root, "version", "must be 1");
     }
     p_.source = name_;
     if (root["limits"]) loadLimits(root["limits"]);
     if (root["scanning"]) loadScanning(root["scanning"]);
-    if (root["chains"]) loadChains(root["chains"]);
-    else error(root, "chains", "is required (scan, text_body and html_body at least)");
+    if (root["chains"])
+      loadChains(root["chains"]);
+    else
+      error(root, "chains", "is required (scan, text_body and html_body at least)");
     if (root["types"]) p_.types = loadTypes(root["types"], "types");
     if (root["default"]) {
       if (auto a = action(root["default"], "default")) {
@@ -437,7 +485,8 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     if (root["type_mismatch"]) {
       if (auto a = action(root["type_mismatch"], "type_mismatch")) {
         if (*a == Action::Sanitize) {
-          error(root["type_mismatch"], "type_mismatch", "must be keep (report only), remove or block");
+          error(root["type_mismatch"], "type_mismatch",
+                "must be keep (report only), remove or block");
         } else {
           p_.type_mismatch_action = *a;
         }
@@ -446,7 +495,8 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     if (root["encrypted_mime"]) {
       if (auto a = action(root["encrypted_mime"], "encrypted_mime")) {
         if (*a == Action::Keep || *a == Action::Sanitize) {
-          error(root["encrypted_mime"], "encrypted_mime", "must be remove or block: it cannot be inspected");
+          error(root["encrypted_mime"], "encrypted_mime",
+                "must be remove or block: it cannot be inspected");
         } else {
           p_.encrypted_action = *a;
         }

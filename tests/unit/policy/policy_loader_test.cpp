@@ -27,7 +27,8 @@ std::string minimal(const std::string& extra = "") {
 }
 
 PolicyConstSharedPtr load(const std::string& text, std::vector<std::string>& errors) {
-  return loadPolicyText(text, "test.yaml", (test::sourceDir() / "rules").string(), registry(), errors);
+  return loadPolicyText(text, "test.yaml", (test::sourceDir() / "rules").string(), registry(),
+                        errors);
 }
 
 bool anyError(const std::vector<std::string>& errors, const std::string& needle) {
@@ -74,7 +75,8 @@ TEST_CASE("rules errors name the file, the line and the key", "[unit]") {
   REQUIRE(anyError(errors, "unknown parameter 'mime_nesting_limt'"));
 
   errors.clear();
-  REQUIRE_FALSE(load("version: 1\nchains:\n  scan: [sanitizer.nope]\n  text_body: []\n  html_body: []\n", errors));
+  REQUIRE_FALSE(load(
+      "version: 1\nchains:\n  scan: [sanitizer.nope]\n  text_body: []\n  html_body: []\n", errors));
   REQUIRE(anyError(errors, "test.yaml:3: chains.scan: unknown sanitizer 'sanitizer.nope'"));
 
   errors.clear();
@@ -82,7 +84,8 @@ TEST_CASE("rules errors name the file, the line and the key", "[unit]") {
   REQUIRE(anyError(errors, "test.yaml:8: types.action: unknown action 'allow'"));
 
   errors.clear();
-  REQUIRE_FALSE(load(minimal("types:\n  - match: text/plain\n    action: sanitize\n    chain: nope\n"), errors));
+  REQUIRE_FALSE(load(
+      minimal("types:\n  - match: text/plain\n    action: sanitize\n    chain: nope\n"), errors));
   REQUIRE(anyError(errors, "unknown chain 'nope'"));
 
   errors.clear();
@@ -110,7 +113,8 @@ TEST_CASE("an override can never let a fail-closed reason pass", "[unit]") {
   REQUIRE(anyError(errors, "allowlist"));
 
   errors.clear();
-  auto ok = load(minimal("actions:\n  av.infected: reject\n  type.mismatch: part_removed\n"), errors);
+  auto ok =
+      load(minimal("actions:\n  av.infected: reject\n  type.mismatch: part_removed\n"), errors);
   REQUIRE(ok);
   REQUIRE(ok->verdictFor(Reason::AvInfected) == Verdict::Reject);
 }
@@ -158,18 +162,48 @@ TEST_CASE("mime patterns", "[unit]") {
 
 TEST_CASE("configurations that would fail open are refused", "[unit]") {
   std::vector<std::string> errors;
-  REQUIRE_FALSE(load("version: 1\nchains:\n  scan: [sanitizer.filename_sanitize]\n  text_body: []\n"
-                     "  html_body: [sanitizer.html_to_text]\n", errors));
+  REQUIRE_FALSE(
+      load("version: 1\nchains:\n  scan: [sanitizer.filename_sanitize]\n  text_body: []\n"
+           "  html_body: [sanitizer.html_to_text]\n",
+           errors));
   REQUIRE(anyError(errors, "chains.scan: must contain sanitizer.clamav_scan"));
   errors.clear();
-  std::string with_empty = "version: 1\nchains:\n  scan: [sanitizer.clamav_scan]\n  text_body: []\n"
-                           "  html_body: [sanitizer.html_to_text]\n  empty: []\ntypes:\n"
-                           "  - match: text/html\n    action: sanitize\n    chain: empty\n";
+  std::string with_empty =
+      "version: 1\nchains:\n  scan: [sanitizer.clamav_scan]\n  text_body: []\n"
+      "  html_body: [sanitizer.html_to_text]\n  empty: []\ntypes:\n"
+      "  - match: text/html\n    action: sanitize\n    chain: empty\n";
   REQUIRE_FALSE(load(with_empty, errors));
   REQUIRE(anyError(errors, "chain 'empty' is empty"));
   errors.clear();
   REQUIRE_FALSE(load(minimal("types:\n  - match: ['*']\n    action: keep\n"), errors));
   REQUIRE(anyError(errors, "would keep every type"));
+  errors.clear();
+  REQUIRE_FALSE(load(minimal("types:\n  - match: ['application/*']\n    action: keep\n"), errors));
+  REQUIRE(anyError(errors, "would keep executables, scripts and archives"));
+  errors.clear();
+  // A sanitize whose chain can only scan and rename passes the file as it came: say so.
+  std::string scan_only =
+      "version: 1\nchains:\n  scan: [sanitizer.clamav_scan]\n  text_body: []\n"
+      "  html_body: [sanitizer.html_to_text]\n"
+      "  look: [sanitizer.clamav_scan, sanitizer.filename_sanitize]\ntypes:\n"
+      "  - match: application/vnd.microsoft.portable-executable\n"
+      "    action: sanitize\n    chain: look\n";
+  REQUIRE_FALSE(load(scan_only, errors));
+  REQUIRE(anyError(errors, "chain 'look' only scans and renames"));
+  errors.clear();
+  // Patterns that would match nothing, silently.
+  for (const char* bad : {"'*/*'", "pdf", "'*/pdf'", "application/", "'application/*/x'",
+                          "'image/*png'", "'text /plain'"}) {
+    INFO(bad);
+    REQUIRE_FALSE(load(
+        minimal(std::string("types:\n  - match: [") + bad + "]\n    action: remove\n"), errors));
+    REQUIRE(anyError(errors, "is not a type pattern"));
+    errors.clear();
+  }
+  REQUIRE(
+      load(minimal("types:\n  - match: ['application/CDFV2', 'application/vnd.ms-*', image/png]\n"
+                   "    action: remove\n"),
+           errors));
   errors.clear();
   REQUIRE_FALSE(load(minimal("type_mismatch: sanitize\n"), errors));
   errors.clear();
@@ -179,7 +213,9 @@ TEST_CASE("configurations that would fail open are refused", "[unit]") {
 
 TEST_CASE("a recipient override applies only when every recipient matches", "[unit]") {
   std::vector<std::string> errors;
-  auto p = load(minimal("overrides:\n  - recipient_domain: soumu.example.lg.jp\n    notice: false\n"), errors);
+  auto p =
+      load(minimal("overrides:\n  - recipient_domain: soumu.example.lg.jp\n    notice: false\n"),
+           errors);
   REQUIRE(p);
   REQUIRE(p->match("a@x.jp", {"a@soumu.example.lg.jp"}));
   REQUIRE(p->match("a@x.jp", {"a@soumu.example.lg.jp", "b@kikaku.example.lg.jp"}) == nullptr);
