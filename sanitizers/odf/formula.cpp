@@ -28,20 +28,6 @@ std::string upper(std::string_view s) {
   return u;
 }
 
-/// "of:", "oooc:", "msoxl:" and the like: what LibreOffice takes for a formula namespace.
-bool formulaPrefix(std::string_view v, std::size_t* after) {
-  std::size_t i = 0;
-  while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r')) ++i;
-  std::string head = upper(v.substr(i, 6));
-  for (std::string_view p : {"OF:", "OOOC:", "MSOXL:"}) {
-    if (head.starts_with(p)) {
-      *after = i + p.size();
-      return true;
-    }
-  }
-  return false;
-}
-
 /// Skips a quoted run starting at f[i] (the quote); doubled quotes escape. npos when unterminated.
 std::size_t skipQuoted(std::string_view f, std::size_t i) {
   char q = f[i];
@@ -59,8 +45,10 @@ std::size_t skipQuoted(std::string_view f, std::size_t i) {
 }  // namespace
 
 std::string formulaRisk(std::string_view value) {
+  // Whatever the namespace prefix says ("of:=", "x:=" bound to OpenFormula, none at all): it is
+  // read as a formula, since LibreOffice compiles an unknown or missing grammar with its default.
+  // The prefix itself is a name not followed by '(' and is skipped like one.
   std::size_t i = 0;
-  if (!formulaPrefix(value, &i)) return "";
   const std::string_view f = value;
   const std::size_t n = f.size();
   while (i < n) {

@@ -15,10 +15,12 @@
 
 namespace mugai::sanitizers::odf {
 
-/// Empty when the attribute value is not a formula or a harmless one; otherwise what makes it
-/// risky: a function ("WEBSERVICE", "HYPERLINK", "DDE", ...; case-insensitive, namespace prefixes
-/// such as `COM.MICROSOFT.` and `_xlfn.` ignored), "external reference" (`['file:///x.ods'#$S.A1]`,
-/// a path or a UNC name), "DDE" (`|`, Excel syntax) or "unreadable".
+/// Empty when the formula (an attribute the caller knows holds one: table:formula,
+/// table:expression, conditions; entities decoded) is harmless, whatever namespace prefix it has
+/// or lacks (`of:=`, `x:=`, `=`); otherwise what makes it risky: a function ("WEBSERVICE",
+/// "HYPERLINK", "DDE", ...; case-insensitive, namespace prefixes such as `COM.MICROSOFT.` and
+/// `_xlfn.` ignored), "external reference" (`['file:///x.ods'#$S.A1]`, a path or a UNC name),
+/// "DDE" (`|`, Excel syntax) or "unreadable" (an unterminated string or quoted name).
 std::string formulaRisk(std::string_view value);
 
 }  // namespace mugai::sanitizers::odf

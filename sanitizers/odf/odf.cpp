@@ -403,9 +403,11 @@ Scrub scrubXml(std::string_view xml, std::string_view base, bool remove_odf_obje
         if (al == "href") continue;
       }
       // A formula has a namespace prefix ("of:"); its ':' may be written as a reference.
-      bool maybe_formula = a.value.find_first_of(":&") != std::string_view::npos;
-      if (std::string risk = maybe_formula ? formulaRisk(decodeValue(a.value)) : "";
-          !risk.empty()) {
+      // Attributes that hold formulas (cells, named expressions, validation and conditional
+      // format conditions: table:condition, style:condition, calcext:value), whatever prefix.
+      bool formula_attr = al == "formula" || al == "expression" || al == "condition" ||
+                          (al == "value" && local == "condition");
+      if (std::string risk = formula_attr ? formulaRisk(decodeValue(a.value)) : ""; !risk.empty()) {
         // of:=COM.MICROSOFT.WEBSERVICE(...), ['file:///x.ods'#$Sheet1.A1], DDE(...): the formula
         // (or condition, or named expression) goes; a cell keeps its last value.
         edits.erase(a.begin, a.end);

