@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mugai/io/store.h"
+#include "mugai/text/charset.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/filedrop/filedrop.h"
 
@@ -318,8 +319,8 @@ void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
     // CAP_DAC_READ_SEARCH) would hold files forever without a word: say so, once per folder.
     int err = errno;
     if (err != ENOENT && unreadable.insert(rel).second) {
-      logLine("cannot read inbox folder " + (rel.empty() ? std::string("/") : rel) + ": " +
-              std::strerror(err) +
+      logLine("cannot read inbox folder " +
+              (rel.empty() ? std::string("/") : text::logEscape(rel)) + ": " + std::strerror(err) +
               " (its files wait there; give the service read access, docs/filedrop.md)");
     }
     return;

@@ -146,7 +146,7 @@ void logScannerWarnings(const mugai::Engine& engine) {
 
 /// SIGHUP or changed signature files: build a new engine beside the running one; swap only when
 /// it is complete. One reload at a time, whoever asks.
-void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
+bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
   static std::mutex one_at_a_time;
   std::lock_guard<std::mutex> lock(one_at_a_time);
   std::vector<std::string> errors;
@@ -155,12 +155,13 @@ void reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
     std::string all;
     for (const auto& e : errors) all += " " + e;
     logLine("reload failed, keeping the running rules and signatures:" + all);
-    return;
+    return false;
   }
   std::string signatures = signaturesText(*fresh);
   logScannerWarnings(*fresh);
   engines.set(std::move(fresh));
   logLine("reloaded rules and signatures, " + signatures);
+  return true;
 }
 
 /// clamd's SelfCheck: every `signature_check_s` the running scanner is asked whether its signature
@@ -194,12 +195,22 @@ class SignatureWatch {
     return engine && engine->services().scanner && engine->services().scanner->sourcesChanged();
   }
   void run() {
+    std::string failed_stamp;  // the sources a reload failed on: not retried until they change
     while (sleep(period_)) {
       if (!changed()) continue;
-      logLine("signature files changed on disk: reloading rules and signatures");
+      // Settled: the same on disk before and after a few seconds (freshclam mid-download is not).
+      std::string before = stamp();
       if (!sleep(std::chrono::seconds(std::min<unsigned>(5, period_.count())))) return;
-      reloadEngine(rules_, engines_);
+      std::string now = stamp();
+      if (now != before || now == failed_stamp) continue;
+      logLine("signature files changed on disk: reloading rules and signatures");
+      bool ok = reloadEngine(rules_, engines_);
+      failed_stamp = ok ? "" : now;
     }
+  }
+  std::string stamp() const {
+    auto engine = engines_.get();
+    return engine && engine->services().scanner ? engine->services().scanner->sourcesStamp() : "";
   }
 
   std::string rules_;

@@ -71,7 +71,7 @@ bool hasDatabases(const std::filesystem::path& dir) {
 /// What the signature sources look like on disk: every database file of every path (a folder's
 /// files, not its subfolders, as cl_load() reads them) with its size, modification time and inode.
 /// A file freshclam replaces by rename changes at least its inode.
-std::string sourcesStamp(const std::vector<std::string>& paths) {
+std::string stampOf(const std::vector<std::string>& paths) {
   namespace fs = std::filesystem;
   std::vector<std::string> lines;
   auto add = [&](const fs::path& p) {
@@ -167,7 +167,8 @@ class ClamavScanner final : public Scanner {
   }
   std::string sources() const override { return sources_; }
   std::vector<std::string> warnings() const override { return warnings_; }
-  bool sourcesChanged() const override { return sourcesStamp(watched_) != stamp_; }
+  bool sourcesChanged() const override { return stampOf(watched_) != stamp_; }
+  std::string sourcesStamp() const override { return stampOf(watched_); }
 
  private:
   /// The one libclamav scan call (see the 1.4/1.5 note at the top of the file).
@@ -238,7 +239,7 @@ class ClamavScanner final : public Scanner {
   std::string sources_;
   std::vector<std::string> warnings_;
   std::vector<std::string> watched_;  ///< the signature paths (and the system folder) loaded from
-  std::string stamp_;                 ///< sourcesStamp(watched_) taken before they were loaded
+  std::string stamp_;                 ///< stampOf(watched_) taken before they were loaded
   struct cl_scan_options options_ {};
 };
 
@@ -337,7 +338,7 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
   // Taken before loading: a change made while the engine loads shows as a change afterwards.
   std::vector<std::string> watched = options.signature_paths;
   if (options.include_system_db && cl_retdbdir() != nullptr) watched.push_back(cl_retdbdir());
-  std::string stamp = sourcesStamp(watched);
+  std::string stamp = stampOf(watched);
   unsigned signatures = 0;
   std::string sources, own;  // "3 (PATH) + 0 (PATH)"; "3 from PATH, 1 from PATH"
   auto count = [&](const std::string& path, unsigned before) {

@@ -162,7 +162,8 @@ std::string logEscape(std::string_view s, std::size_t max_bytes) {
         cp &= 0xffu >> (len + 1);
         for (int k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3f);
       }
-      if (isInvisible(cp)) {
+      // '"' and '<' too: the line's quoted values and <U+...> markers cannot be imitated.
+      if (isInvisible(cp) || cp == '"' || cp == '<') {
         std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
         out += buf;
       } else {

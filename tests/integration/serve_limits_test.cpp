@@ -384,6 +384,31 @@ TEST_CASE("serve limits: signature files changed on disk are loaded without SIGH
   std::this_thread::sleep_for(2500ms);
   log = readFile(r.log);
   CHECK(log.find("reloaded rules and signatures") == log.rfind("reloaded rules and signatures"));
+
+  // A broken database (a half-written update): one failed reload, the running engine stays, and
+  // no retry every check until the files change again.
+  writeFile(sigs / "broken.ndb.tmp", "this is not a signature line\n");
+  fs::rename(sigs / "broken.ndb.tmp", sigs / "broken.ndb");
+  bool failed = false;
+  for (int i = 0; i < 300 && !failed; ++i) {
+    std::this_thread::sleep_for(50ms);
+    failed = readFile(r.log).find("reload failed") != std::string::npos;
+  }
+  REQUIRE(failed);
+  std::this_thread::sleep_for(4500ms);  // two more checks (signature_check_s 1, settle 1 s)
+  log = readFile(r.log);
+  CHECK(log.find("reload failed") == log.rfind("reload failed"));
+  // Fixed by the next update: the next check reloads. (Had it only been removed, the files would
+  // match the running engine again and nothing would need loading.)
+  writeFile(sigs / "broken.ndb.tmp", "Mugai.Test.Second:0:*:" + hex + "41\n");
+  fs::rename(sigs / "broken.ndb.tmp", sigs / "broken.ndb");
+  bool again = false;
+  for (int i = 0; i < 300 && !again; ++i) {
+    std::this_thread::sleep_for(50ms);
+    log = readFile(r.log);
+    again = log.rfind("reloaded rules and signatures") > log.find("reload failed");
+  }
+  CHECK(again);
 }
 
 TEST_CASE("serve limits: an idle client gets 421 and is disconnected (command and data timeouts)",

@@ -41,6 +41,8 @@ class Scanner {
   /// removed, resized or rewritten: freshclam ran). Cheap (stat only); thread-safe. The caller
   /// builds a new scanner and swaps, as on SIGHUP (clamd's SelfCheck, cl_statchkdir()).
   virtual bool sourcesChanged() const { return false; }
+  /// What the signature sources look like on disk now (compare two to see them settle).
+  virtual std::string sourcesStamp() const { return ""; }
 };
 
 struct ClamavOptions {

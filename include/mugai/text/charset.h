@@ -61,7 +61,8 @@ void appendUtf8(std::string& out, char32_t cp);
 bool isInvisible(char32_t cp);
 
 /// Untrusted text made safe for one log line: printable ASCII and printable UTF-8 stay; control
-/// characters and the other isInvisible() ones are shown as "<U+202E>", invalid bytes
+/// characters, the other isInvisible() ones, '"' and '<' (so quoted values and the markers
+/// themselves cannot be imitated) are shown as "<U+202E>", invalid bytes
 /// as "<0xFF>". Cut after `max_bytes` input bytes (at a character boundary) with "...".
 std::string logEscape(std::string_view s, std::size_t max_bytes = 200);
 
