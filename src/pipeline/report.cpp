@@ -160,8 +160,8 @@ std::string Report::logLine() const {
     line +=
         " from=<" + text::logEscape(sender, 128) + "> rcpts=" + std::to_string(recipients.size());
   } else {
-    // Quoted and JSON-escaped as before; bidi and other invisible characters shown as <U+202E>.
-    line += " file=" + text::logEscape(jsonString(filename, 128), 1024);
+    // Quoted; inside, quotes, controls, bidi and other invisible characters as <U+...>.
+    line += " file=\"" + text::logEscape(filename, 128) + "\"";
   }
   int changed = 0;
   for (const auto& a : actions) {

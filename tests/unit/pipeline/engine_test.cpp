@@ -266,3 +266,16 @@ TEST_CASE("the original is kept when a part was removed, blocked or rebuilt, not
   CHECK_FALSE(with("renamed"));
   CHECK_FALSE(with("dropped_alternative"));
 }
+
+TEST_CASE("the log line quotes a file name and shows what could forge it", "[report]") {
+  Report rep;
+  rep.id = "L1";
+  rep.kind = "file";
+  rep.filename = "報告書.pdf";
+  CHECK(rep.logLine().find(" file=\"報告書.pdf\" ") != std::string::npos);
+  rep.filename = "a\" verdict=clean\n\xe2\x80\xae" "b.exe";
+  std::string line = rep.logLine();
+  INFO(line);
+  CHECK(line.find(" file=\"a<U+0022> verdict=clean<U+000A><U+202E>b.exe\" ") != std::string::npos);
+  CHECK(line.find('\n') == std::string::npos);
+}
