@@ -82,6 +82,85 @@ int openClaimed(int dirfd, const std::string& name, std::string* why, Reason* re
   return fd;
 }
 
+int openFolderAt(int root_fd, const std::string& rel, const std::vector<EntryId>* expect,
+                 std::string* why) {
+  int fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    *why = std::string("dup: ") + std::strerror(errno);
+    return -1;
+  }
+  std::size_t level = 0;
+  for (std::size_t at = 0; at < rel.size();) {
+    std::size_t end = rel.find('/', at);
+    if (end == std::string::npos) end = rel.size();
+    std::string part = rel.substr(at, end - at);
+    at = end + 1;
+    if (part.empty()) continue;
+    if (part == "." || part == "..") {
+      close(fd);
+      *why = "'" + part + "' in a folder path";
+      return -1;
+    }
+    int next = openat(fd, part.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int err = errno;
+    close(fd);
+    if (next < 0) {
+      *why = "folder level " + std::to_string(level + 1) + ": " +
+             (err == ELOOP || err == ENOTDIR ? std::string("no longer a folder (a link?)")
+                                             : std::string(std::strerror(err)));
+      errno = err;
+      return -1;
+    }
+    fd = next;
+    if (expect) {
+      struct stat st {};
+      if (level >= expect->size() || fstat(fd, &st) != 0 ||
+          !(EntryId{st.st_dev, st.st_ino} == (*expect)[level])) {
+        close(fd);
+        *why = "folder level " + std::to_string(level + 1) + " was replaced since the scan";
+        errno = ESTALE;
+        return -1;
+      }
+    }
+    ++level;
+  }
+  if (expect && level != expect->size()) {
+    close(fd);
+    *why = "folder depth changed since the scan";
+    errno = ESTALE;
+    return -1;
+  }
+  return fd;
+}
+
+int claimEntry(int root_fd, const std::string& rel, const std::vector<EntryId>& folders,
+               const std::string& name, EntryId file, int to_fd, const std::string& to_name,
+               std::string* why) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    *why = "not a name";
+    return EINVAL;
+  }
+  int dfd = openFolderAt(root_fd, rel, &folders, why);
+  if (dfd < 0) return errno == ESTALE ? ESTALE : (errno ? errno : ENOENT);
+  struct stat st {};
+  int rc = 0;
+  if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    rc = errno;
+    *why = std::string("lstat: ") + std::strerror(rc);
+  } else if (!(EntryId{st.st_dev, st.st_ino} == file)) {
+    rc = ESTALE;
+    *why = "the entry was replaced since the scan";
+  } else if (renameat(dfd, name.c_str(), to_fd, to_name.c_str()) != 0) {
+    // renameat never follows the last component: whatever is swapped in now is moved itself
+    // (a link is then refused by openClaimed), never what it points to.
+    rc = errno;
+    *why = std::string("rename: ") + std::strerror(rc);
+  }
+  close(dfd);
+  return rc;
+}
+
 namespace {
 
 /// Canonical form of `p`: symbolic links resolved as far as the path exists, no trailing slash.

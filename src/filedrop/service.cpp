@@ -182,7 +182,12 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
 struct Found {
   std::string rel, name;
   std::uint64_t size = 0;
+  std::vector<EntryId> folders;  ///< each folder of rel as scanned (device, inode)
+  EntryId file;
 };
+
+/// Deepest inbox folder taken (one open handle per level while scanning).
+constexpr std::size_t kMaxDepth = 64;
 
 /// One file of a batch, from its claim to its removal from processing/.
 struct Item {
@@ -196,6 +201,8 @@ struct Item {
   ProcessResult r;
   std::shared_ptr<const Engine> eng;
   bool blocked = false, changed = false;
+  std::vector<EntryId> folders;  ///< fresh claims: the folders and the file as the scan saw them
+  EntryId file;
 };
 
 /// The "source" of a quarantine record (the inbox path as text) and, for a name that was not
@@ -293,15 +300,16 @@ struct Service::Impl {
     return true;
   }
 
-  void watch(const std::string& rel) {
+  /// Watches the folder open as `fd` (through /proc/self/fd: the folder itself, not its path).
+  void watch(const std::string& rel, int fd) {
     if (inotify_fd < 0 || watched.count(rel)) return;
-    int wd = inotify_add_watch(inotify_fd, (o.inbox + rel).c_str(),
+    int wd = inotify_add_watch(inotify_fd, ("/proc/self/fd/" + std::to_string(fd)).c_str(),
                                IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB | IN_ONLYDIR);
     if (wd >= 0) watched[rel] = wd;
   }
 
-  void scan(const std::string& rel, std::vector<Found>& ready,
-            std::map<std::string, Observation>& next);
+  void scan(int fd, const std::string& rel, const std::vector<EntryId>& folders,
+            std::vector<Found>& ready, std::map<std::string, Observation>& next);
   bool claim(const Found& f, Item& item);
   void prepare(Item& item);
   void deliver(Item& item);
@@ -310,23 +318,18 @@ struct Service::Impl {
   bool sync(std::initializer_list<const std::string*> dirs);
 };
 
-void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
-                         std::map<std::string, Observation>& next) {
-  watch(rel);
-  DIR* d = opendir((o.inbox + rel).c_str());
+void Service::Impl::scan(int fd, const std::string& rel, const std::vector<EntryId>& folders,
+                         std::vector<Found>& ready, std::map<std::string, Observation>& next) {
+  // Every folder is opened from its parent's handle without following links (openFolderAt's
+  // rule), and the ids seen here are what the claim checks again: a folder swapped for a link
+  // after this scan can neither be listed nor claimed through.
+  watch(rel, fd);
+  DIR* d = fdopendir(fd);
   if (!d) {
-    // A folder the service may not list (Samba's directory mask without read for its group, no
-    // CAP_DAC_READ_SEARCH) would hold files forever without a word: say so, once per folder.
-    int err = errno;
-    if (err != ENOENT && unreadable.insert(rel).second) {
-      logLine("cannot read inbox folder " +
-              (rel.empty() ? std::string("/") : text::logEscape(rel)) + ": " + std::strerror(err) +
-              " (its files wait there; give the service read access, docs/filedrop.md)");
-    }
+    close(fd);
     return;
   }
-  unreadable.erase(rel);
-  std::vector<std::string> dirs;
+  std::vector<std::pair<std::string, EntryId>> dirs;
   const std::int64_t now = nowMs();
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
@@ -334,12 +337,13 @@ void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
     struct stat st {};
     if (fstatat(dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
-      dirs.push_back(rel + "/" + name);
+      dirs.push_back({name, EntryId{st.st_dev, st.st_ino}});
       continue;
     }
     std::string key = rel + "/" + name;
+    EntryId id{st.st_dev, st.st_ino};
     if (!refusalReason(st).empty()) {  // links, FIFOs, devices: taken at once, refused after
-      ready.push_back({rel, name, 0});
+      ready.push_back({rel, name, 0, folders, id});
       continue;
     }
     Observation ob = seen.count(key) ? seen[key] : Observation{};
@@ -357,13 +361,43 @@ void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
       }
     }
     if (stable) {
-      ready.push_back({rel, name, static_cast<std::uint64_t>(st.st_size)});
+      ready.push_back({rel, name, static_cast<std::uint64_t>(st.st_size), folders, id});
     } else {
       next[key] = ob;
     }
   }
+  for (const auto& [name, id] : dirs) {
+    std::string sub = rel + "/" + name;
+    if (folders.size() >= kMaxDepth) {
+      if (unreadable.insert(sub).second) {
+        logLine("inbox folder " + text::logEscape(sub) + " is nested deeper than " +
+                std::to_string(kMaxDepth) + " levels: its files are not taken (move them up)");
+      }
+      continue;
+    }
+    int cfd = openat(dirfd(d), name.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat cst {};
+    if (cfd >= 0 && (fstat(cfd, &cst) != 0 || !(EntryId{cst.st_dev, cst.st_ino} == id))) {
+      close(cfd);  // replaced between readdir and open: looked at again next pass
+      continue;
+    }
+    if (cfd < 0) {
+      // A folder the service may not list (Samba's directory mask without read for its group,
+      // no CAP_DAC_READ_SEARCH) would hold files forever without a word: say so, once.
+      int err = errno;
+      if (err != ENOENT && err != ELOOP && err != ENOTDIR && unreadable.insert(sub).second) {
+        logLine("cannot read inbox folder " + text::logEscape(sub) + ": " + std::strerror(err) +
+                " (its files wait there; give the service read access, docs/filedrop.md)");
+      }
+      continue;
+    }
+    unreadable.erase(sub);
+    std::vector<EntryId> chain = folders;
+    chain.push_back(id);
+    scan(cfd, sub, chain, ready, next);
+  }
   closedir(d);
-  for (const auto& sub : dirs) scan(sub, ready, next);
 }
 
 bool Service::Impl::sync(std::initializer_list<const std::string*> dirs) {
@@ -379,6 +413,8 @@ bool Service::Impl::sync(std::initializer_list<const std::string*> dirs) {
 bool Service::Impl::claim(const Found& f, Item& item) {
   item.id = newItemId();
   item.m = Meta{f.rel, f.name, "", ""};
+  item.folders = f.folders;
+  item.file = f.file;
   if (!writeMeta(item.id, item.m, io::Sync::Deferred)) {
     logLine("cannot write " + metaPath(item.id));
     return false;
@@ -589,8 +625,26 @@ std::size_t Service::pass() {
   std::vector<std::string> recovered = d.recoverable();
   std::vector<Found> ready;
   std::map<std::string, Observation> next;
-  d.scan("", ready, next);
+  // The inbox and processing/ are opened once per pass; everything below the inbox is reached
+  // from this handle only (the claim walks the same folders the scan saw).
+  int root_fd = open(d.o.inbox.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int proc_fd = open(d.o.processing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  struct Closer {
+    int& a;
+    int& b;
+    ~Closer() {
+      if (a >= 0) close(a);
+      if (b >= 0) close(b);
+    }
+  } closer{root_fd, proc_fd};
+  if (root_fd >= 0 && proc_fd >= 0) {
+    int scan_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+    if (scan_fd >= 0) d.scan(scan_fd, "", {}, ready, next);
+  } else {
+    logLine(std::string("cannot open the inbox or processing/: ") + std::strerror(errno));
+  }
   d.seen.swap(next);
+  if (d.o.after_scan) d.o.after_scan();
   std::size_t total = recovered.size() + ready.size();
   // Batches bounded in files and bytes: what one batch holds in memory (inputs and outputs).
   constexpr std::size_t kBatchFiles = 128;
@@ -619,9 +673,15 @@ std::size_t Service::pass() {
       bool is_fresh = std::find(fresh.begin(), fresh.end(), i) != fresh.end();
       if (is_fresh) {
         const Meta& m = batch[i].m;
-        if (rename((d.o.inbox + m.rel + "/" + m.name).c_str(),
-                   (d.o.processing + "/" + batch[i].id + ".data").c_str()) != 0) {
-          if (errno == EXDEV) logLine("processing folder must be on the inbox filesystem");
+        std::string why;
+        int rc = claimEntry(root_fd, m.rel, batch[i].folders, m.name, batch[i].file, proc_fd,
+                            batch[i].id + ".data", &why);
+        if (rc != 0) {
+          if (rc == EXDEV) logLine("processing folder must be on the inbox filesystem");
+          if (rc == ESTALE || rc == ELOOP || rc == ENOTDIR) {
+            logLine("not claimed " + text::logEscape(m.rel + "/" + m.name) + ": " + why +
+                    " (looked at again next pass)");
+          }
           unlink(d.metaPath(batch[i].id).c_str());
           continue;
         }
