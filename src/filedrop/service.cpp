@@ -62,11 +62,12 @@ std::string sha256(const std::string& data) {
   return Poco::DigestEngine::digestToHex(e.digest());
 }
 
-std::string readFd(int fd) {
+/// At most `max` bytes of fd (the rest is never read).
+std::string readFd(int fd, std::uint64_t max = UINT64_MAX) {
   std::string out;
   char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+  while (out.size() < max) {
+    ssize_t n = read(fd, buf, static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, max - out.size())));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<std::size_t>(n));
@@ -201,6 +202,10 @@ struct Item {
   ProcessResult r;
   std::shared_ptr<const Engine> eng;
   bool blocked = false, changed = false;
+  /// The file was larger than message_size_limit: only that much was read and is kept
+  /// (fstat size first: a 2 GB sparse file is never read whole).
+  bool over_limit = false;
+  std::uint64_t original_size = 0;
   std::vector<EntryId> folders;  ///< fresh claims: the folders and the file as the scan saw them
   EntryId file;
 };
@@ -443,10 +448,19 @@ void Service::Impl::prepare(Item& item) {
                               ".blocked.txt");
     }
   } else {
-    item.data = readFd(fd);
-    close(fd);
     item.eng = engine();
+    // The size limit is applied before reading: at most limit + 1 bytes are read (the engine then
+    // blocks with limit.message_size) and only the first `limit` bytes are kept in quarantine,
+    // whatever fstat says or a writer still holding the file open appends.
+    const std::uint64_t limit = item.eng->policy().limits.message_size_limit;
+    struct stat st {};
+    item.original_size = fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    item.data = readFd(fd, limit + 1);
+    close(fd);
+    item.over_limit = item.data.size() > limit;
+    item.original_size = std::max<std::uint64_t>(item.original_size, item.data.size());
     item.r = item.eng->processFile(item.data, item.shown.name, item.id);
+    if (item.over_limit) item.data.resize(limit);
     if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, deadline): retry
       item.state = Item::State::Failed;
       failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
@@ -485,12 +499,19 @@ void Service::Impl::deliver(Item& item) {
     // administrator: the log line and the quarantine record.
     std::string reason(reasonInfo(item.refusal).name);
     std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording);
-    if (!present(m.note)) io::writeFileNew(outdir, m.note, note, &err, 0644, later);
+    if (!present(m.note) && io::writeFileNew(outdir, m.note, note, &err, 0644, later) < 0) {
+      item.state = Item::State::Failed;
+      release(outdir, m);
+      return failed(item.id, "note not delivered: " + err);
+    }
     release(outdir, m);
     std::string json = "{\"id\":\"" + item.id + "\",\"verdict\":\"refused\",\"reason\":\"" +
                        reason + "\",\"detail\":" + jsonString(item.why) + "," + sourceJson(item) +
                        "}\n";
-    io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later);
+    if (!io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later)) {
+      item.state = Item::State::Failed;
+      return failed(item.id, "quarantine record failed: " + err);
+    }
     return;
   }
   if (!m.out.empty() && !present(m.out) &&
@@ -504,16 +525,27 @@ void Service::Impl::deliver(Item& item) {
     for (const auto& a : item.r.report.actions) {
       if (a.action != "kept" && !a.reason.empty()) reasons.push_back(a.reason);
     }
-    io::writeFileNew(outdir, m.note,
-                     noteText(item.blocked                 ? NoteKind::Blocked
-                              : item.r.output == item.data ? NoteKind::Renamed
-                                                           : NoteKind::Changed,
-                              item.shown, m.out, item.id, reasons, wording),
-                     &err, 0644, later);
+    // A note is delivered like a file: when it cannot be written (disk full, folder gone) the
+    // item stays in processing/ and is retried; it is never marked done without its note.
+    if (io::writeFileNew(outdir, m.note,
+                         noteText(item.blocked                 ? NoteKind::Blocked
+                                  : item.r.output == item.data ? NoteKind::Renamed
+                                                               : NoteKind::Changed,
+                                  item.shown, m.out, item.id, reasons, wording),
+                         &err, 0644, later) < 0) {
+      item.state = Item::State::Failed;
+      release(outdir, m);
+      return failed(item.id, "note not delivered: " + err);
+    }
   }
   release(outdir, m);
   std::string json =
-      "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) + "\"," + sourceJson(item) +
+      "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) + "\"," +
+      (item.over_limit ? "\"truncated\":true,\"original_size\":" +
+                             std::to_string(item.original_size) + ",\"kept_size\":" +
+                             std::to_string(item.data.size()) + ","
+                       : std::string()) +
+      sourceJson(item) +
       ",\"outbox\":" + jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
       ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
   if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {

@@ -2,6 +2,7 @@
 #include "src/filedrop/filedrop.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -417,4 +418,120 @@ TEST_CASE("filedrop: the note says whether the content or only the name changed"
   INFO(renamed);
   CHECK(renamed.find("The content of this file is unchanged; only its name was made safe.") !=
         std::string::npos);
+}
+
+namespace {
+
+/// The quarantine records (*.json) of a drop, concatenated.
+std::string records(const std::string& q) {
+  std::string all;
+  for (const auto& e : fs::directory_iterator(q)) {
+    if (e.path().extension() == ".json") all += slurp(e.path().string());
+  }
+  return all;
+}
+
+std::size_t claimedCount(const std::string& q) {
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(q + "/processing")) {
+    n += e.path().extension() == ".data" ? 1 : 0;
+  }
+  return n;
+}
+
+/// Passes until `p` exists (the first retries wait 1 s, 2 s); false when it never appears.
+bool passUntil(Service& svc, const std::string& p) {
+  for (int i = 0; i < 80 && !fs::exists(p); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    svc.pass();
+  }
+  return fs::exists(p);
+}
+
+}  // namespace
+
+TEST_CASE("filedrop: a file over the size limit is refused by its size; only the limit is read and kept") {
+  Drop d;
+  const Options& o = d.o;
+  const std::uint64_t limit = d.engine->policy().limits.message_size_limit;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  SECTION("a 2 GB sparse file") {
+    int fd = open((o.inbox + "/bob/huge.bin").c_str(), O_WRONLY | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, 2LL << 30) == 0);
+    close(fd);
+    svc.pass();
+    CHECK(fs::exists(o.outbox + "/bob/huge.bin.blocked.txt"));
+    std::string json = records(o.quarantine);
+    CHECK(json.find("\"truncated\":true,\"original_size\":2147483648,\"kept_size\":" +
+                    std::to_string(limit)) != std::string::npos);
+    CHECK(json.find("limit.message_size") != std::string::npos);
+    std::size_t origs = 0;
+    for (const auto& e : fs::directory_iterator(o.quarantine)) {
+      if (e.path().extension() == ".orig") {
+        ++origs;
+        CHECK(fs::file_size(e.path()) == limit);  // not 2 GB
+      }
+    }
+    CHECK(origs == 1);
+  }
+  SECTION("one byte over the limit, and one exactly at it") {
+    writeFile(o.inbox + "/bob/over.txt", std::string(limit + 1, 'a'));
+    writeFile(o.inbox + "/bob/at.txt", std::string(limit, 'a'));
+    svc.pass();
+    CHECK(fs::exists(o.outbox + "/bob/over.txt.blocked.txt"));
+    std::string json = records(o.quarantine);
+    CHECK(json.find("\"original_size\":" + std::to_string(limit + 1)) != std::string::npos);
+    CHECK(json.find("\"original_size\":" + std::to_string(limit) + ",") == std::string::npos);
+    CHECK(json.find("\"truncated\":true") == json.rfind("\"truncated\":true"));  // only one
+  }
+  CHECK(claimedCount(o.quarantine) == 0);
+}
+
+TEST_CASE("filedrop: a note that cannot be written is retried like a file, never forgotten") {
+  Drop d;
+  Options o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  std::string mnt;
+  SECTION("the outbox folder cannot be made (a file in its place)") {
+    fs::create_directories(o.outbox);
+    writeFile(o.outbox + "/bob", "in the way");
+  }
+  SECTION("the outbox disk is full") {
+    mnt = d.t.path + "/smallfs";
+    fs::create_directories(mnt);
+    if (geteuid() != 0 || mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k") != 0) {
+      WARN("skipped: needs root and tmpfs mounts");
+      return;
+    }
+    o.outbox = mnt + "/out";
+    fs::create_directories(o.outbox + "/bob");
+    int fd = open((mnt + "/filler").c_str(), O_WRONLY | O_CREAT, 0600);
+    std::string block(4096, 'x');
+    while (write(fd, block.data(), block.size()) > 0) {
+    }
+    close(fd);
+  }
+  Service svc(o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  // Blocked by its type: the note is the only thing delivered.
+  writeFile(o.inbox + "/bob/evil.exe", std::string("MZ\x90\0\x03\0\0\0", 8) + std::string(512, 'A'));
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/bob/evil.exe"));
+  CHECK(claimedCount(o.quarantine) == 1);   // waiting in processing/, not done
+  CHECK(records(o.quarantine).empty());     // no record naming a note that does not exist
+  if (mnt.empty()) {
+    fs::remove(o.outbox + "/bob");
+  } else {
+    fs::remove(mnt + "/filler");  // space returns
+  }
+  REQUIRE(passUntil(svc, o.outbox + "/bob/evil.exe.blocked.txt"));
+  CHECK(slurp(o.outbox + "/bob/evil.exe.blocked.txt").find("evil.exe") != std::string::npos);
+  CHECK(records(o.quarantine).find("\"note\":\"evil.exe.blocked.txt\"") != std::string::npos);
+  CHECK(claimedCount(o.quarantine) == 0);
+  if (!mnt.empty()) umount(mnt.c_str());
 }
