@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -54,6 +55,8 @@ std::string unhex(const std::string& s) {
 /// The processing record: where the file came from and the output names chosen for it.
 struct Meta {
   std::string rel, name, out, note;
+  /// The outbox folder chosen for rel (below the outbox, "" for its top), once chosen.
+  std::optional<std::string> outrel;
 };
 
 std::string sha256(const std::string& data) {
@@ -121,7 +124,7 @@ enum class NoteKind { Changed, Renamed, Blocked, Refused };
 /// bidi and control characters visible (<U+202E>).
 std::string noteText(NoteKind kind, const ShownPath& source, const std::string& delivered,
                      const std::string& id, const std::vector<std::string>& reasons,
-                     const policy::Notice& wording) {
+                     const policy::Notice& wording, const std::string& folder_line = "") {
   using sanitizers::filename_sanitize::visibleName;
   std::string t;
   switch (kind) {
@@ -173,6 +176,7 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
            was + " not UTF-8; converted from " + cs + ".\r\n";
     }
   }
+  t += folder_line;
   t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。"
        "\r\n";
   t += "The original is kept in quarantine; give the reference to the administrator if needed.\r\n";
@@ -280,13 +284,49 @@ struct Service::Impl {
     reserved.erase(dir + "/" + m.note);
   }
 
+  /// The outbox folder (below the outbox) for inbox folder `rel`, created as needed: each
+  /// component made safe (safeRel); one whose name a file already has (a delivered "report",
+  /// then a folder "report/") is the next free or folder name ("report-1"); a folder path too
+  /// long for PATH_MAX with a file name in it is replaced by the first folder (the staff
+  /// member's). The note says so (folderLine). Folders that cannot be made: "" is not returned,
+  /// the write that follows fails and is retried.
+  std::string outFolder(const std::string& rel) {
+    std::lock_guard<std::mutex> lock(deliver_mutex);
+    constexpr std::size_t kRoom = 256 + 32;  // a file name (200 bytes) with "-N" and ".blocked.txt"
+    std::string out, first;
+    for (const auto& part : fs::path(rel)) {
+      if (part.empty() || part == "." || part == "/") continue;
+      std::string c =
+          sanitizers::filename_sanitize::sanitizeFilename(decodeName(part.string()).utf8);
+      std::string chosen;
+      for (int n = 0; n < 1000 && chosen.empty(); ++n) {
+        std::string name = n == 0 ? c : c + "-" + std::to_string(n);
+        if (o.outbox.size() + out.size() + 1 + name.size() + kRoom >= PATH_MAX) break;
+        std::string p = o.outbox + out + "/" + name;
+        struct stat st {};
+        if (lstat(p.c_str(), &st) != 0) {
+          if (errno != ENOENT) break;
+          if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) break;
+          if (lstat(p.c_str(), &st) != 0) break;
+        }
+        if (S_ISDIR(st.st_mode)) chosen = name;  // else a file has the name: the next one
+      }
+      if (chosen.empty()) return first.empty() ? out : first;  // too long: the first folder
+      out += "/" + chosen;
+      if (first.empty()) first = out;
+    }
+    return out;
+  }
+
   std::string metaPath(const std::string& id) const { return o.processing + "/" + id + ".meta"; }
 
   bool writeMeta(const std::string& id, const Meta& m, io::Sync sync) const {
     std::string e;
     return io::writeFileAtomic(
         metaPath(id),
-        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n", &e, 0600,
+        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n" +
+            (m.outrel ? hex("+" + *m.outrel) + "\n" : std::string()),
+        &e, 0600,
         sync);
   }
 
@@ -300,8 +340,9 @@ struct Service::Impl {
     for (std::size_t p; (p = s.find('\n', start)) != std::string::npos; start = p + 1) {
       f.push_back(unhex(s.substr(start, p - start)));
     }
-    if (f.size() != 4) return false;
-    m = Meta{f[0], f[1], f[2], f[3]};
+    if (f.size() != 4 && f.size() != 5) return false;  // 4: a record from before outrel
+    m = Meta{f[0], f[1], f[2], f[3], std::nullopt};
+    if (f.size() == 5 && !f[4].empty()) m.outrel = f[4].substr(1);
     return true;
   }
 
@@ -417,7 +458,7 @@ bool Service::Impl::sync(std::initializer_list<const std::string*> dirs) {
 /// Step 1 (before the batch's first syncfs): the record; step 2 (after it): the rename.
 bool Service::Impl::claim(const Found& f, Item& item) {
   item.id = newItemId();
-  item.m = Meta{f.rel, f.name, "", ""};
+  item.m = Meta{f.rel, f.name, "", "", std::nullopt};
   item.folders = f.folders;
   item.file = f.file;
   if (!writeMeta(item.id, item.m, io::Sync::Deferred)) {
@@ -437,9 +478,9 @@ void Service::Impl::prepare(Item& item) {
   int pfd = open(o.processing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int fd = pfd >= 0 ? openClaimed(pfd, item.id + ".data", &item.why, &item.refusal) : -1;
   if (pfd >= 0) close(pfd);
-  std::string outdir = o.outbox + safeRel(item.m.rel);
-  std::error_code ec;
-  fs::create_directories(outdir, ec);
+  if (!item.m.outrel) item.m.outrel = outFolder(item.m.rel);
+  std::string outdir = o.outbox + *item.m.outrel;
+  if (*item.m.outrel != safeRel(item.m.rel)) item.changed = true;  // the note says where
   if (fd < 0) {
     item.state = Item::State::Refused;
     if (item.m.note.empty()) {
@@ -470,7 +511,7 @@ void Service::Impl::prepare(Item& item) {
     item.blocked = item.r.blocked();
     bool acted = false;
     for (const auto& a : item.r.report.actions) acted = acted || a.action != "kept";
-    item.changed = item.blocked || acted || item.r.output != item.data ||
+    item.changed = item.changed || item.blocked || acted || item.r.output != item.data ||
                    item.r.output_filename != item.m.name || item.shown.name_converted ||
                    item.shown.folder_converted;
     if (item.m.out.empty() && !item.blocked) item.m.out = reserve(outdir, item.r.output_filename);
@@ -487,18 +528,28 @@ void Service::Impl::prepare(Item& item) {
 void Service::Impl::deliver(Item& item) {
   if (item.state != Item::State::Delivering && item.state != Item::State::Refused) return;
   const Meta& m = item.m;
-  std::string outdir = o.outbox + safeRel(m.rel);
+  std::string outdir = o.outbox + m.outrel.value_or(safeRel(m.rel));
   std::string err;
   auto present = [&](const std::string& n) {
     return access((outdir + "/" + n).c_str(), F_OK) == 0;
   };
   const io::Sync later = io::Sync::Deferred;
   const policy::Notice& wording = (item.eng ? item.eng : engine())->policy().notice;
+  std::string folder_line;
+  if (m.outrel && *m.outrel != safeRel(m.rel)) {
+    using sanitizers::filename_sanitize::visibleName;
+    std::string want = visibleName(safeRel(m.rel)), got = visibleName(m.outrel->empty() ? "/" : *m.outrel);
+    folder_line = "・フォルダー「" + want + "」は使えなかったため（同じ名前のファイルがある、またはパスが長すぎる）、「" +
+                  got + "」に届けました / The folder \"" + want +
+                  "\" could not be used (a file has that name, or the path is too long); delivered in \"" +
+                  got + "\".\r\n";
+  }
   if (item.state == Item::State::Refused) {
     // Staff get the reason in their words; the detail (errno text, entry type) is for the
     // administrator: the log line and the quarantine record.
     std::string reason(reasonInfo(item.refusal).name);
-    std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording);
+    std::string note =
+        noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording, folder_line);
     if (!present(m.note) && io::writeFileNew(outdir, m.note, note, &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
@@ -531,7 +582,7 @@ void Service::Impl::deliver(Item& item) {
                          noteText(item.blocked                 ? NoteKind::Blocked
                                   : item.r.output == item.data ? NoteKind::Renamed
                                                                : NoteKind::Changed,
-                                  item.shown, m.out, item.id, reasons, wording),
+                                  item.shown, m.out, item.id, reasons, wording, folder_line),
                          &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
@@ -546,7 +597,7 @@ void Service::Impl::deliver(Item& item) {
                              std::to_string(item.data.size()) + ","
                        : std::string()) +
       sourceJson(item) +
-      ",\"outbox\":" + jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
+      ",\"outbox\":" + jsonString(m.out.empty() ? "" : m.outrel.value_or(safeRel(m.rel)) + "/" + m.out) +
       ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
   if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {
     item.state = Item::State::Failed;

@@ -535,3 +535,50 @@ TEST_CASE("filedrop: a note that cannot be written is retried like a file, never
   CHECK(claimedCount(o.quarantine) == 0);
   if (!mnt.empty()) umount(mnt.c_str());
 }
+
+TEST_CASE("filedrop: a folder named like a delivered file, or a path too long, ends delivered with a note") {
+  Drop d;
+  Options o = d.o;
+  SECTION("'report', then 'report/x.txt' and 'report/y.txt'") {
+    fs::create_directories(o.inbox + "/bob");
+    Service svc(o, [&] { return d.engine; });
+    std::string why;
+    REQUIRE(svc.prepare(&why));
+    writeFile(o.inbox + "/bob/report", "first a file\n");
+    svc.pass();
+    REQUIRE(fs::is_regular_file(o.outbox + "/bob/report"));
+    fs::create_directories(o.inbox + "/bob/report");
+    writeFile(o.inbox + "/bob/report/x.txt", "x\n");
+    svc.pass();
+    writeFile(o.inbox + "/bob/report/y.txt", "y\n");
+    svc.pass();
+    CHECK(claimedCount(o.quarantine) == 0);  // not stuck, not retried
+    CHECK(slurp(o.outbox + "/bob/report") == "first a file\n");
+    CHECK(slurp(o.outbox + "/bob/report-1/x.txt") == "x\n");
+    CHECK(slurp(o.outbox + "/bob/report-1/y.txt") == "y\n");  // the same folder again
+    std::string note = slurp(o.outbox + "/bob/report-1/x.txt.note.txt");
+    CHECK(note.find("\"/bob/report\" could not be used") != std::string::npos);
+    CHECK(note.find("delivered in \"/bob/report-1\"") != std::string::npos);
+    CHECK(records(o.quarantine).find("\"outbox\":\"/bob/report-1/x.txt\"") != std::string::npos);
+  }
+  SECTION("an inbox path near PATH_MAX, longer once under the outbox") {
+    // The outbox path 400 bytes longer than the inbox: the mirrored folder cannot fit.
+    o.outbox = d.t.path + "/" + std::string(200, 'o') + "/" + std::string(200, 'o');
+    std::string rel = "/bob";
+    while (o.inbox.size() + rel.size() + 201 + 200 < 4000) rel += "/" + std::string(200, 'd');
+    fs::create_directories(o.inbox + rel);
+    Service svc(o, [&] { return d.engine; });
+    std::string why;
+    REQUIRE(svc.prepare(&why));
+    std::string name = std::string(190, 'f') + ".txt";
+    writeFile(o.inbox + rel + "/" + name, "deep\n");
+    REQUIRE(fs::exists(o.inbox + rel + "/" + name));
+    svc.pass();
+    CHECK(claimedCount(o.quarantine) == 0);
+    CHECK_FALSE(fs::exists(o.inbox + rel + "/" + name));
+    REQUIRE(fs::exists(o.outbox + "/bob/" + name));  // in the staff member's folder
+    CHECK(slurp(o.outbox + "/bob/" + name) == "deep\n");
+    std::string note = slurp(o.outbox + "/bob/" + name + ".note.txt");
+    CHECK(note.find("delivered in \"/bob\"") != std::string::npos);
+  }
+}
