@@ -113,10 +113,24 @@ struct DecodedName {
 };
 DecodedName decodeName(const std::string& raw);
 
-/// First name in dir that does not exist yet ("a.txt", "a-1.txt"...).
+/// The name as Windows compares it on the share, for collisions: NFC, then Unicode case folding
+/// (a little stricter than Windows' upper-casing: "ß" and "ss" are one name here too).
+std::string windowsKey(const std::string& utf8);
+
+/// First name in dir that no entry there has yet as Windows sees it ("a.txt", "a-1.txt"...):
+/// "Report.TXT" and an NFD "レポート.txt" collide with "report.txt" and "レポート.txt".
 /// `taken` (optional) skips names another worker has reserved but not written yet.
 std::string pickFreeName(const std::string& dir, const std::string& name,
                          const std::function<bool(const std::string&)>& taken = {});
+
+/// mugai's own note names (".note.txt", ".blocked.txt", any case) are kept for mugai: a staff
+/// file named like one is delivered as "x.pdf_note.txt" / "y.exe_blocked.txt".
+std::string notNoteName(const std::string& name);
+
+/// The start checks that create nothing: the inbox exists and is a folder, and the three folders
+/// are separate (separateFolders). Run before anything (the quarantine) is created.
+bool checkFolders(const std::string& inbox, const std::string& outbox,
+                  const std::string& quarantine, std::string* error);
 class Service {
  public:
   Service(Options options, EngineGetter engine);

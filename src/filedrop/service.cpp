@@ -232,6 +232,21 @@ std::string shownForLog(const Item& item) {
   return sanitizers::filename_sanitize::visibleName(item.shown.folder + "/" + item.shown.name);
 }
 
+/// The name of the entry of `dir` whose windowsKey is `key` ("" when none).
+std::string entryByKey(const std::string& dir, const std::string& key) {
+  std::string found;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (windowsKey(e->d_name) == key) {
+        found = e->d_name;
+        break;
+      }
+    }
+    closedir(d);
+  }
+  return found;
+}
+
 /// Temporaries of a write cut short by a crash (never renamed or linked into place).
 void removeTemporaries(const std::string& dir) {
   std::error_code ec;
@@ -271,24 +286,26 @@ struct Service::Impl {
   }
 
   /// A free outbox name, reserved until release(): workers never pick the same one.
+  /// (`reserved` holds dir + "/" + windowsKey(name): one name as the share sees it.)
   std::string reserve(const std::string& dir, const std::string& name) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
-    std::string c = pickFreeName(
-        dir, name, [&](const std::string& n) { return reserved.count(dir + "/" + n) > 0; });
-    reserved.insert(dir + "/" + c);
+    std::string c = pickFreeName(dir, name, [&](const std::string& n) {
+      return reserved.count(dir + "/" + windowsKey(n)) > 0;
+    });
+    reserved.insert(dir + "/" + windowsKey(c));
     return c;
   }
   void release(const std::string& dir, const Meta& m) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
-    reserved.erase(dir + "/" + m.out);
-    reserved.erase(dir + "/" + m.note);
+    reserved.erase(dir + "/" + windowsKey(m.out));
+    reserved.erase(dir + "/" + windowsKey(m.note));
   }
 
   /// The outbox folder (below the outbox) for inbox folder `rel`, created as needed: each
   /// component made safe (safeRel); one whose name a file already has (a delivered "report",
   /// then a folder "report/") is the next free or folder name ("report-1"); a folder path too
   /// long for PATH_MAX with a file name in it is replaced by the first folder (the staff
-  /// member's). The note says so (folderLine). Folders that cannot be made: "" is not returned,
+  /// member's, which is never renamed). The note says so. Folders that cannot be made: "" is not returned,
   /// the write that follows fails and is retried.
   std::string outFolder(const std::string& rel) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
@@ -302,14 +319,24 @@ struct Service::Impl {
       for (int n = 0; n < 1000 && chosen.empty(); ++n) {
         std::string name = n == 0 ? c : c + "-" + std::to_string(n);
         if (o.outbox.size() + out.size() + 1 + name.size() + kRoom >= PATH_MAX) break;
-        std::string p = o.outbox + out + "/" + name;
+        // The share sees one folder for "Report" and "report" (and NFC/NFD forms): an existing
+        // entry with the same key is that folder (or a file in the way).
+        if (reserved.count(o.outbox + out + "/" + windowsKey(name))) continue;  // a file's
+        std::string existing = entryByKey(o.outbox + out, windowsKey(name));
+        std::string p = o.outbox + out + "/" + (existing.empty() ? name : existing);
         struct stat st {};
+        if (!existing.empty()) name = existing;
         if (lstat(p.c_str(), &st) != 0) {
           if (errno != ENOENT) break;
           if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) break;
           if (lstat(p.c_str(), &st) != 0) break;
         }
         if (S_ISDIR(st.st_mode)) chosen = name;  // else a file has the name: the next one
+      }
+      // The first folder is the staff member's (the share's %U): never renamed. When it cannot
+      // be used (a file in its place, not creatable) the write fails and is retried.
+      if (first.empty() && chosen != c && chosen != entryByKey(o.outbox, windowsKey(c))) {
+        chosen = c;
       }
       if (chosen.empty()) return first.empty() ? out : first;  // too long: the first folder
       out += "/" + chosen;
@@ -480,6 +507,8 @@ void Service::Impl::prepare(Item& item) {
   if (pfd >= 0) close(pfd);
   if (!item.m.outrel) item.m.outrel = outFolder(item.m.rel);
   std::string outdir = o.outbox + *item.m.outrel;
+  std::error_code ec;
+  fs::create_directories(outdir, ec);  // again on a retry: the folder may have been in the way
   if (*item.m.outrel != safeRel(item.m.rel)) item.changed = true;  // the note says where
   if (fd < 0) {
     item.state = Item::State::Refused;
@@ -514,7 +543,11 @@ void Service::Impl::prepare(Item& item) {
     item.changed = item.changed || item.blocked || acted || item.r.output != item.data ||
                    item.r.output_filename != item.m.name || item.shown.name_converted ||
                    item.shown.folder_converted;
-    if (item.m.out.empty() && !item.blocked) item.m.out = reserve(outdir, item.r.output_filename);
+    // Names like mugai's own notes are mugai's: a staff "x.pdf.note.txt" arrives as
+    // "x.pdf_note.txt", with a note saying its name changed.
+    std::string out_name = notNoteName(item.r.output_filename);
+    item.changed = item.changed || out_name != item.r.output_filename;
+    if (item.m.out.empty() && !item.blocked) item.m.out = reserve(outdir, out_name);
     if (item.m.note.empty() && item.changed) {
       item.m.note = reserve(outdir, (item.blocked ? safe : item.m.out) +
                                         (item.blocked ? ".blocked.txt" : ".note.txt"));
@@ -624,9 +657,18 @@ void Service::Impl::finish(Item& item) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
     retries.erase(item.id);
   }
-  logLine(item.id + " " + item.r.report.verdictWord() + " " + shownForLog(item) +
+  // The log says what the note says: a file whose content passed but whose name (or folder)
+  // changed is "renamed", not "clean ... reason=kept".
+  std::string word = item.r.report.verdictWord();
+  std::string reason(reasonInfo(item.r.report.reason).name);
+  if (!item.blocked && item.changed && item.r.report.reason == Reason::Kept) {
+    word = item.r.output == item.data ? "renamed" : "sanitized";
+    reason = std::string(reasonInfo(Reason::FilenameChanged).name);
+  }
+  logLine(item.id + " " + word + " " + shownForLog(item) +
           (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
-          " reason=" + std::string(reasonInfo(item.r.report.reason).name));
+          " reason=" + reason +
+          (m.note.empty() ? "" : " note=" + sanitizers::filename_sanitize::visibleName(m.note)));
 }
 
 /// Claimed files a crash (or a failed delivery) left in processing/; stale records are removed.
@@ -661,15 +703,7 @@ Service::~Service() {
 bool Service::prepare(std::string* error) {
   const Options& o = impl_->o;
   std::error_code ec;
-  // The inbox is the staff share: created by the administrator with the owners and modes the
-  // shares need (docs/filedrop.md), never here, where a typo would silently watch a new folder.
-  if (!fs::is_directory(o.inbox, ec)) {
-    *error = "the inbox " + o.inbox +
-             " does not exist or is not a folder; create it with the owner and mode the share "
-             "needs (docs/filedrop.md, \"Samba shares\") and start again";
-    return false;
-  }
-  if (!separateFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
+  if (!checkFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
   if (access(o.inbox.c_str(), W_OK) != 0) {
     *error = "cannot use the inbox " + o.inbox + ": not writable for this user (files are " +
              "claimed by moving them out of it)";

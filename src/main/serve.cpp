@@ -386,7 +386,16 @@ int runServe(int argc, char** argv) {
     for (const auto& e : errors) std::cerr << "  " << e << "\n";
     return 1;
   }
-  // Only once the rules load: a failed start leaves nothing behind.
+  // Only once the rules load and the file-drop folders pass the checks that create nothing: a
+  // failed start leaves nothing behind (no quarantine made inside the staff share).
+  if (!config.filedrop_inbox.empty()) {
+    std::string why;
+    if (!mugai::filedrop::checkFolders(config.filedrop_inbox, config.filedrop_outbox,
+                                       config.quarantine_dir, &why)) {
+      std::cerr << "mugai: cannot start the file drop: " << why << "\n";
+      return 1;
+    }
+  }
   std::error_code ec;
   const bool quarantine_existed = std::filesystem::exists(config.quarantine_dir, ec);
   std::filesystem::create_directories(config.quarantine_dir, ec);

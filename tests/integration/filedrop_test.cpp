@@ -238,6 +238,14 @@ TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at
   CHECK(out.find("the inbox " + (t.path() / "nonexistent" / "in").string() + " does not exist") !=
         std::string::npos);
   CHECK_FALSE(fs::exists(t.path() / "nonexistent"));  // never created
+  // A quarantine inside the staff share is refused before anything is created there.
+  CHECK(run({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", in.string(), "--outbox",
+             (t.path() / "out").string(), "--quarantine", (in / "q").string()},
+            &out, 60) == 1);
+  CHECK(out.find("the quarantine " + (in / "q").string() + " is inside the inbox") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(in / "q"));
+  CHECK_FALSE(fs::exists(t.path() / "out"));
 }
 
 TEST_CASE("filedrop: close-and-reopen writer, names with U+202E or Shift_JIS, reasons in the log") {

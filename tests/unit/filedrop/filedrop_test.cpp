@@ -11,6 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "mugai/io/store.h"
@@ -450,7 +453,7 @@ bool passUntil(Service& svc, const std::string& p) {
 
 }  // namespace
 
-TEST_CASE("filedrop: a file over the size limit is refused by its size; only the limit is read and kept") {
+TEST_CASE("filedrop: a file over the size limit is refused by its size, only the limit is read and kept") {
   Drop d;
   const Options& o = d.o;
   const std::uint64_t limit = d.engine->policy().limits.message_size_limit;
@@ -581,4 +584,95 @@ TEST_CASE("filedrop: a folder named like a delivered file, or a path too long, e
     std::string note = slurp(o.outbox + "/bob/" + name + ".note.txt");
     CHECK(note.find("delivered in \"/bob\"") != std::string::npos);
   }
+}
+
+TEST_CASE("filedrop: names that Windows sees as one (case, NFC/NFD) are never delivered side by side") {
+  TempDir t;
+  std::string err;
+  CHECK(windowsKey("Report.TXT") == windowsKey("report.txt"));
+  const std::string nfc = "\xE3\x83\x9D.txt";              // ポ.txt (U+30DD)
+  const std::string nfd = "\xE3\x83\x9B\xE3\x82\x9A.txt";  // ホ + combining ゚
+  CHECK(windowsKey(nfc) == windowsKey(nfd));
+  CHECK(windowsKey("\xC3\x89t\xC3\xA9.txt") == windowsKey("E\xCC\x81T\xC3\xA9.TXT"));  // Été
+  CHECK(windowsKey("a.txt") != windowsKey("b.txt"));
+  REQUIRE(mugai::io::writeFileNew(t.path, "report.txt", "1", &err) == 0);
+  CHECK(pickFreeName(t.path, "Report.TXT") == "Report-1.TXT");
+  CHECK(pickFreeName(t.path, "REPORT.txt") == "REPORT-1.txt");
+  REQUIRE(mugai::io::writeFileNew(t.path, nfc, "2", &err) == 0);
+  CHECK(pickFreeName(t.path, nfd) == "\xE3\x83\x9B\xE3\x82\x9A-1.txt");
+  CHECK(pickFreeName(t.path, "other.txt") == "other.txt");
+
+  // Through the service: four names, one as the share sees them, in two passes and two folders
+  // ("Sub" and "sub" are one folder on the share as well).
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob/Sub");
+  Service svc(o, [&] { return d.engine; });
+  REQUIRE(svc.prepare(&err));
+  writeFile(o.inbox + "/bob/Sub/memo.txt", "one\n");
+  writeFile(o.inbox + "/bob/Sub/" + nfc, "nfc\n");
+  svc.pass();
+  fs::create_directories(o.inbox + "/bob/sub");
+  writeFile(o.inbox + "/bob/sub/MEMO.TXT", "two\n");
+  writeFile(o.inbox + "/bob/sub/" + nfd, "nfd\n");
+  svc.pass();
+  CHECK(claimedCount(o.quarantine) == 0);
+  std::vector<std::string> folders;
+  for (const auto& e : fs::directory_iterator(o.outbox + "/bob")) {
+    folders.push_back(e.path().filename().string());
+  }
+  CHECK(folders == std::vector<std::string>{"Sub"});  // one folder
+  std::set<std::string> keys;
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(o.outbox + "/bob/Sub")) {
+    ++files;
+    CHECK(keys.insert(windowsKey(e.path().filename().string())).second);  // all distinct
+  }
+  CHECK(files >= 4);
+  CHECK(slurp(o.outbox + "/bob/Sub/memo.txt") == "one\n");
+  CHECK(slurp(o.outbox + "/bob/Sub/MEMO-1.TXT") == "two\n");
+}
+
+TEST_CASE("filedrop: device names as Windows reads them are renamed") {
+  using mugai::sanitizers::filename_sanitize::sanitizeFilename;
+  for (const std::string n : {"COM\xC2\xB9.txt", "com\xC2\xB3", "LPT\xC2\xB2.doc", "CONIN$",
+                              "conout$.txt", "CON .txt", "con..txt", "NUL .tar.gz", "COM0.txt",
+                              "lpt9", "AUX"}) {
+    INFO(n);
+    CHECK(sanitizeFilename(n)[0] == '_');
+  }
+  for (const std::string n : {"COM10.txt", "CONSOLE.txt", "COM\xC2\xB9" "x.txt", "CONIN.txt",
+                              "contract.pdf"}) {
+    INFO(n);
+    CHECK(sanitizeFilename(n) == n);
+  }
+}
+
+TEST_CASE("filedrop: staff names imitating mugai's notes are renamed, and log and note agree") {
+  CHECK(notNoteName("x.pdf.note.txt") == "x.pdf_note.txt");
+  CHECK(notNoteName("y.exe.BLOCKED.TXT") == "y.exe_BLOCKED.TXT");
+  CHECK(notNoteName("note.txt") == "note.txt");
+  CHECK(notNoteName("my.notes.txt") == "my.notes.txt");
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; });
+  std::string err;
+  REQUIRE(svc.prepare(&err));
+  writeFile(o.inbox + "/bob/x.pdf.note.txt", "not a note\n");
+  writeFile(o.inbox + "/bob/y.exe.blocked.txt", "not a note either\n");
+  std::ostringstream log;
+  std::streambuf* old = std::cerr.rdbuf(log.rdbuf());
+  svc.pass();
+  std::cerr.rdbuf(old);
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/x.pdf.note.txt"));
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/y.exe.blocked.txt"));
+  CHECK(slurp(o.outbox + "/bob/x.pdf_note.txt") == "not a note\n");
+  CHECK(slurp(o.outbox + "/bob/y.exe_blocked.txt") == "not a note either\n");
+  std::string note = slurp(o.outbox + "/bob/x.pdf_note.txt.note.txt");
+  CHECK(note.find("only its name was made safe") != std::string::npos);
+  INFO(log.str());
+  CHECK(log.str().find("renamed /bob/x.pdf.note.txt -> x.pdf_note.txt reason=filename.changed "
+                       "note=x.pdf_note.txt.note.txt") != std::string::npos);
+  CHECK(log.str().find("reason=kept") == std::string::npos);
 }
