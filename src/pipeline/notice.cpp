@@ -28,16 +28,30 @@ bool removedSomething(const ActionRecord& a) {
   return false;
 }
 
+/// Only members of an archive were taken out (by extension, type, links): not "active content".
+bool onlyMembersRemoved(const ActionRecord& a) {
+  bool any = false;
+  for (const auto& f : a.findings) {
+    if (f.key.rfind("removed", 0) == 0 || f.key == "neutralised" || f.key == "dropped") {
+      if (f.key != "removed_member" && f.key != "dropped") return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
 std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
-  if (a.action == "removed") return "removed";
+  if (a.action == "removed") return a.body ? "removed_body" : "removed";
   if (a.action == "blocked")
     return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
   if (blocked) return "";  // nothing was delivered: conversions and renames do not matter
   if (a.action == "renamed") return "renamed";
   if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
   if (a.action == "converted") return "converted";
-  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt")
-    return removedSomething(a) ? "rebuilt" : "";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") {
+    if (!removedSomething(a)) return "";
+    return onlyMembersRemoved(a) ? "removed_members" : "rebuilt";
+  }
   if (a.action == "rebuilt" && a.reason == "cdr.converted") return "reformatted";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
   return "";
@@ -46,6 +60,8 @@ std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
 /// The older, more general item a newer key falls back to when a rules file lacks it.
 std::string fallbackKey(const std::string& key) {
   if (key == "converted_body" || key == "rebuilt") return "converted";
+  if (key == "removed_members") return "rebuilt";
+  if (key == "removed_body") return "removed";
   if (key == "reformatted") return "rebuilt";
   if (key == "blocked_message") return "blocked";
   return "";

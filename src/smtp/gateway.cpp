@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <future>
 #include <mutex>
 
@@ -9,6 +10,29 @@
 
 namespace mugai::smtp {
 namespace {
+
+/// A name the client chose, fit for a Received: comment: printable ASCII without parentheses,
+/// at most 64 characters ('?' for anything else).
+std::string traceText(const std::string& s) {
+  std::string o;
+  for (char c : s.substr(0, 64)) o += (c > 0x20 && c < 0x7f && c != '(' && c != ')') ? c : '?';
+  return o.empty() ? "unknown" : o;
+}
+
+/// mugai's own trace field (RFC 5321 4.4), on top of what it relays: from whom (HELO, the
+/// client's name and address, XFORWARD's when Postfix sent it), by which host, the id the
+/// quarantine and log use, and when.
+std::string receivedHeader(const Transaction& t, const std::string& by, const std::string& id) {
+  const std::string& name = t.xforward.name.empty() ? t.client_name : t.xforward.name;
+  const std::string& addr = t.xforward.addr.empty() ? t.client_addr : t.xforward.addr;
+  char date[64];
+  std::time_t now = std::time(nullptr);
+  std::tm tm {};
+  localtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+  return "Received: from " + traceText(t.helo) + " (" + traceText(name) + " [" + traceText(addr) +
+         "])\r\n\tby " + traceText(by) + " (mugai) with ESMTP id " + id + ";\r\n\t" + date + "\r\n";
+}
 
 struct Job {
   std::shared_ptr<const Engine> engine;
@@ -124,7 +148,8 @@ Reply Gateway::deliver(Transaction& t) {
   }
   if (r.output.empty()) return finish(refusal(r), what);
   if (r.notice_only) what += " notice_only=yes";
-  RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward, r.output);
+  RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward,
+                                receivedHeader(t, options_.relay.helo_name, job->id) + r.output);
   what += " relay=" + options_.relay.host + ":" + std::to_string(options_.relay.port) +
           " relay_status=" +
           (rr.delivered()         ? "sent"
