@@ -12,8 +12,9 @@
 # 4. the system part (skipped with --no-system, or when DESTDIR is set, as for a package):
 #    the clamav-freshclam package (keeps /var/lib/clamav current; docs/scanning.md, also for a
 #    closed network), the `mugai` system user, /var/spool/mugai/quarantine (mugai, 0750),
-#    /etc/mugai/mugai.conf from `mugai serve --print-config` when there is none, /etc/systemd/system/mugai.service when there
-#    is none. An existing config or unit is never overwritten.
+#    /etc/mugai/mugai.conf from `mugai serve --print-config` when there is none,
+#    /etc/systemd/system/mugai.service when there is none. An existing config or unit is never
+#    overwritten.
 # Steps needing root use sudo when not run as root.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
