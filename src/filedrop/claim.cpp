@@ -242,6 +242,13 @@ std::string candidate(const std::string& name, int n) {
 }  // namespace
 
 std::string windowsKey(const std::string& utf8) {
+  bool ascii = true;
+  for (unsigned char c : utf8) ascii = ascii && c < 0x80;
+  if (ascii) {  // NFC is the identity and folding is tolower: the common case, without ICU
+    std::string a = utf8;
+    for (char& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return a;
+  }
   UErrorCode e = U_ZERO_ERROR;
   int32_t n = 0;
   u_strFromUTF8WithSub(nullptr, 0, &n, utf8.data(), static_cast<int32_t>(utf8.size()), 0xFFFD,
