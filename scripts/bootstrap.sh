@@ -6,7 +6,7 @@ set -euo pipefail
 # Build and link dependencies.
 BUILD_PKGS=(build-essential cmake pkg-config catch2
   libpoco-dev libmagic-dev libgumbo-dev libclamav-dev libyaml-cpp-dev zlib1g-dev libuchardet-dev
-  libssl-dev
+  libssl-dev libsqlite3-dev
   libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
   libwebp-dev libpoppler-cpp-dev ccache)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).

@@ -181,3 +181,73 @@ TEST_CASE(
   CHECK(good.status == 0);
   CHECK(good.out.find("listen = [::1]:2525\nnext_hop = mx.example.jp:25\n") != std::string::npos);
 }
+
+TEST_CASE("cli: vault import, list, show, original (audited), hold, purge, audit verify", "[integration]") {
+  mugai::test::TempDir dir;
+  auto in = dir.path() / "in.eml";
+  const std::string b64 =
+      "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=";
+  // A subject that tries to reorder the terminal line (U+202E) and to look like markup.
+  mugai::test::writeFile(in, "From: a@example.com\r\nSubject: =?UTF-8?B?PHNjcmlwdD7igK5leGU=?=\r\n"
+                             "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                             "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"
+                             "Content-Type: application/octet-stream; name=e.com\r\n"
+                             "Content-Transfer-Encoding: base64\r\n\r\n" + b64 + "\r\n--b--\r\n");
+  auto qdir = dir.path() / "quarantine";
+  auto r = runMugai("mail " + q(in) + " -o " + q(dir.path() / "out.eml") + " --report " +
+                    q(dir.path() / "r.json") + " --quarantine " + q(qdir) + " --rcpt staff@city.example.lg.jp");
+  REQUIRE(r.status == 0);
+  const std::string id = json(dir.path() / "r.json")->getValue<std::string>("id");
+  const std::string vault = " --vault " + q("sqlite:" + (dir.path() / "v.db").string()) + " ";
+
+  auto imp = runMugai("vault" + vault + "import " + q(qdir));
+  INFO(imp.out);
+  REQUIRE(imp.status == 0);
+  REQUIRE(imp.out.find("imported 1 record") != std::string::npos);
+  // Importing again adds nothing.
+  REQUIRE(runMugai("vault" + vault + "import " + q(qdir)).out.find("imported 0 record(s)") != std::string::npos);
+
+  auto list = runMugai("vault" + vault + "list --recipient STAFF@city.example.lg.jp");
+  INFO(list.out);
+  REQUIRE(list.status == 0);
+  REQUIRE(list.out.find(id) != std::string::npos);
+  REQUIRE(list.out.find("av.infected") != std::string::npos);
+  REQUIRE(list.out.find("<U+202E>") != std::string::npos);
+  REQUIRE(list.out.find("\xE2\x80\xAE") == std::string::npos);  // the raw override never reaches the terminal
+  REQUIRE(runMugai("vault" + vault + "list --recipient other@city.example.lg.jp").out.find(id) == std::string::npos);
+
+  auto show = runMugai("vault" + vault + "--json show " + id);
+  REQUIRE(show.status == 0);
+  Poco::JSON::Parser parser;
+  auto o = parser.parse(show.out).extract<Poco::JSON::Object::Ptr>();
+  REQUIRE(o->getValue<std::string>("reason") == "av.infected");
+  REQUIRE(o->getObject("report")->getValue<std::string>("id") == id);
+
+  auto orig = dir.path() / "orig.eml";
+  REQUIRE(runMugai("vault" + vault + "original " + id + " -o " + q(orig)).status == 0);
+  REQUIRE(mugai::test::readFile(orig) == mugai::test::readFile(qdir / (id + ".orig")));
+  REQUIRE(runMugai("vault" + vault + "original " + id + " -o " + q(orig)).status == 1);  // never replaced
+
+  REQUIRE(runMugai("vault" + vault + "hold " + id).status == 0);
+  REQUIRE(runMugai("vault" + vault + "hold no-such-id").status == 1);
+  auto purge = runMugai("vault" + vault + "purge --dry-run");
+  REQUIRE(purge.status == 0);
+  auto audit = runMugai("vault" + vault + "audit export");
+  REQUIRE(audit.out.find("\"action\":\"download\"") != std::string::npos);
+  REQUIRE(audit.out.find("\"action\":\"hold\"") != std::string::npos);
+  auto ok = runMugai("vault" + vault + "audit verify");
+  INFO(ok.out);
+  REQUIRE(ok.status == 0);
+
+  // An auditor's check after someone edited a row by hand.
+  REQUIRE(std::system(("sqlite3 " + q(dir.path() / "v.db") +
+                       " \"UPDATE audit SET actor = 'nobody' WHERE action = 'download'\" 2>/dev/null || "
+                       "python3 -c \"import sqlite3; c = sqlite3.connect('" + (dir.path() / "v.db").string() +
+                       "'); c.execute(\\\"UPDATE audit SET actor = 'nobody' WHERE action = 'download'\\\"); c.commit()\"")
+                          .c_str()) == 0);
+  auto broken = runMugai("vault" + vault + "audit verify");
+  INFO(broken.out);
+  REQUIRE(broken.status == 2);
+  REQUIRE(broken.out.find("BROKEN") != std::string::npos);
+  REQUIRE(runMugai("vault" + vault + "frobnicate").status == 1);
+}
