@@ -23,7 +23,10 @@
 #include <vector>
 
 #include "mugai/io/store.h"
+#include "mugai/policy/policy.h"
+#include "mugai/sanitizer/registry.h"
 #include "mugai/text/charset.h"
+#include "mugai/vault/directory.h"
 #include "mugai/vault/vault.h"
 
 namespace {
@@ -31,7 +34,7 @@ namespace {
 namespace mv = mugai::vault;
 namespace fs = std::filesystem;
 
-const char* kVaultUsage = R"(Usage: mugai vault [--vault URL] [--json] COMMAND ...
+const char* kVaultUsage = R"(Usage: mugai vault [--vault URL] [--rules FILE] [--by USER] [--json] COMMAND ...
 The vault keeps every withheld original with its report, envelope and release state, and an
 audit log whose rows are chained by SHA-256 (docs/vault.md).
 
@@ -44,14 +47,26 @@ audit log whose rows are chained by SHA-256 (docs/vault.md).
   audit verify               check the hash chain; exit 2 when a row was changed or removed
   audit export [--since YYYY-MM-DD]
                              the audit rows as JSON lines, for the auditors
-  import DIR                 bring in a quarantine folder's ID.orig + ID.json pairs
+  import DIR                 bring in a quarantine folder's ID.orig + ID.json pairs (tier and
+                             expiry from the rules)
+  request ID --by USER --reason TEXT
+                             ask for the original (a recipient; tier self: granted at once)
+  approve ID --by USER [--request N]
+  deny ID --by USER --reason TEXT
+                             an approver of the requester's group, or the security admin
 
 --vault URL: sqlite:PATH (default sqlite:/var/lib/mugai/vault.db, or $MUGAI_VAULT).
-Run on the host, a command acts as the security admin and is audited as host:<user>.
+--rules FILE: the rules whose vault: section gives tiers, retention and the directory (default:
+the embedded rules). --by USER: act as that user of the directory; without it, a command run on
+the host acts as the security admin and is audited as host:<user>.
+Exit status: 0 done, 1 usage or vault error, 2 audit chain broken, 3 refused (not allowed).
 )";
 
+constexpr int kRefused = 3;
+
 struct VaultArgs {
-  std::string url, command, sub, id, output, recipient, sender, reason, state, search;
+  std::string url, rules, by, command, sub, id, output, recipient, sender, reason, state, search;
+  std::int64_t request = 0;
   std::int64_t since = 0, until = 0;
   std::size_t limit = 50, offset = 0;
   bool json = false, dry_run = false;
@@ -125,6 +140,13 @@ bool parseVaultArgs(int argc, char** argv, VaultArgs& a, std::string& err) {
     };
     bool ok = true;
     if (s == "--vault") ok = value(a.url);
+    else if (s == "--rules") ok = value(a.rules);
+    else if (s == "--by") ok = value(a.by);
+    else if (s == "--request") {
+      std::size_t n = 0;
+      ok = number(n);
+      a.request = static_cast<std::int64_t>(n);
+    }
     else if (s == "--json") a.json = true;
     else if (s == "--dry-run") a.dry_run = true;
     else if (s == "-o" || s == "--output") ok = value(a.output);
@@ -146,7 +168,8 @@ bool parseVaultArgs(int argc, char** argv, VaultArgs& a, std::string& err) {
     if (!ok) return false;
   }
   if (a.positional.empty()) {
-    err = "which command? (list, show, original, hold, unhold, purge, audit, import)";
+    err = "which command? (list, show, original, hold, unhold, purge, audit, import, request, "
+          "approve, deny)";
     return false;
   }
   a.command = a.positional[0];
@@ -191,7 +214,134 @@ Poco::JSON::Object::Ptr recordJson(const mv::RecordInfo& r) {
   return o;
 }
 
-int cmdList(mv::Vault& v, const VaultArgs& a) {
+/// The rules, the directory and the acting user, for the commands that decide who may act.
+struct Context {
+  mugai::policy::PolicyConstSharedPtr policy;
+  std::shared_ptr<const mv::Directory> directory;
+  mv::User actor;
+};
+
+bool loadContext(const VaultArgs& a, Context& c, std::string& err) {
+  static const mugai::Registry* registry = [] {
+    auto* r = new mugai::Registry();
+    mugai::registerBuiltinSanitizers(*r);
+    return r;
+  }();
+  std::vector<std::string> errors;
+  c.policy = a.rules.empty()
+                 ? mugai::policy::loadPolicyText(mugai::policy::embeddedDefaultRules(),
+                                                 "(embedded defaults)",
+                                                 mugai::policy::embeddedRulesDir(), *registry, errors)
+                 : mugai::policy::loadPolicyFile(a.rules, *registry, errors);
+  if (!c.policy) {
+    err = "the rules do not load:";
+    for (const auto& e : errors) err += "\n  " + e;
+    return false;
+  }
+  if (!c.policy->vault.directory.empty()) {
+    c.directory = mv::Directory::load(c.policy->vault.directory, errors);
+    if (!c.directory) {
+      err = "the directory does not load:";
+      for (const auto& e : errors) err += "\n  " + e;
+      return false;
+    }
+  }
+  if (a.by.empty()) {
+    c.actor = mv::Directory::hostAdmin(hostActor());
+    return true;
+  }
+  if (!c.directory) {
+    err = "--by needs a directory (vault: directory: in the rules; see rules/directory.example.yaml)";
+    return false;
+  }
+  const mv::User* u = c.directory->find(a.by);
+  if (!u) {
+    err = "'" + a.by + "' is not a user of " + c.policy->vault.directory;
+    return false;
+  }
+  c.actor = *u;
+  return true;
+}
+
+/// A refusal: said in both languages, audited, exit 3.
+int refuse(mv::Vault& v, const Context& c, const std::string& what, const std::string& id,
+           const mv::Decision& d) {
+  std::string err;
+  v.appendAudit(c.actor.login, mv::roleName(c.actor.role), "refused", id, what + ": " + d.why_en,
+                &err);
+  std::cerr << "mugai vault: " << d.why_ja << "\n             " << d.why_en << "\n";
+  return kRefused;
+}
+
+int cmdRequest(mv::Vault& v, const VaultArgs& a) {
+  if (a.positional.size() < 2) return fail("request needs an ID");
+  if (a.reason.empty()) return fail("request needs --reason TEXT (why the original is needed)");
+  Context c;
+  std::string err;
+  if (!loadContext(a, c, err)) return fail(err);
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  if (auto d = mv::mayRequest(c.actor, *r); !d.allowed) return refuse(v, c, "request", r->id, d);
+  mv::Request req;
+  if (!v.addRequest(r->id, c.actor.login, a.reason, mv::roleName(c.actor.role), req, &err)) {
+    return fail(err);
+  }
+  if (r->tier == mv::Tier::Self) {
+    if (!v.decide(req.id, true, "rules:self", "system", "tier self", 1, &err)) return fail(err);
+    std::cout << "request " << req.id << " for " << r->id
+              << " granted (tier self: the recipient may take it)\n";
+    return 0;
+  }
+  std::cout << "request " << req.id << " for " << r->id << " is waiting for approval";
+  if (r->tier == mv::Tier::Admin) {
+    std::cout << " by the security team";
+  } else if (c.directory && !a.by.empty()) {
+    auto approvers = c.directory->approversFor(c.actor);
+    std::cout << " by ";
+    for (std::size_t i = 0; i < approvers.size(); ++i) std::cout << (i ? ", " : "") << approvers[i];
+    if (approvers.empty()) std::cout << "the security team (no approver in the directory)";
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+int cmdDecide(mv::Vault& v, const VaultArgs& a, bool approve) {
+  const char* verb = approve ? "approve" : "deny";
+  if (a.positional.size() < 2) return fail(std::string(verb) + " needs an ID");
+  if (!approve && a.reason.empty()) return fail("deny needs --reason TEXT (the requester reads it)");
+  Context c;
+  std::string err;
+  if (!loadContext(a, c, err)) return fail(err);
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  std::vector<mv::Request> reqs;
+  if (!v.requests(r->id, reqs, &err)) return fail(err);
+  const mv::Request* req = nullptr;
+  for (const auto& q : reqs) {
+    if ((a.request ? q.id == a.request : q.state == "pending") && !req) req = &q;
+  }
+  if (!req) return fail("no pending request for " + r->id + (a.request ? " with that number" : ""));
+  const mv::User* requester = c.directory ? c.directory->find(req->requester) : nullptr;
+  if (auto d = mv::mayDecide(c.actor, requester, *r, c.directory.get()); !d.allowed) {
+    return refuse(v, c, verb, r->id, d);
+  }
+  const std::size_t needed = c.actor.role == mv::Role::SecurityAdmin
+                                 ? 1
+                                 : mv::approvalsNeeded(c.policy->vault, requester, c.directory.get());
+  std::string state;
+  if (!v.decide(req->id, approve, c.actor.login, mv::roleName(c.actor.role), a.reason, needed, &err,
+                &state)) {
+    return fail(err);
+  }
+  std::cout << "request " << req->id << " for " << r->id << ": " << state;
+  if (state == "pending") std::cout << " (approval 'all': more approvers must approve)";
+  std::cout << "\n";
+  return 0;
+}
+
+/// With `who`, only the records that user may see (staff: their own; approvers: also their
+/// groups'; admins and auditors: all).
+int cmdList(mv::Vault& v, const VaultArgs& a, const Context* who = nullptr) {
   mv::Query q;
   q.recipient = a.recipient;
   q.sender = a.sender;
@@ -205,6 +355,11 @@ int cmdList(mv::Vault& v, const VaultArgs& a) {
   std::vector<mv::RecordInfo> out;
   std::string err;
   if (!v.list(q, out, &err)) return fail(err);
+  if (who) {
+    std::erase_if(out, [&](const mv::RecordInfo& r) {
+      return !mv::maySee(who->actor, r, who->directory.get()).allowed;
+    });
+  }
   if (a.json) {
     for (const auto& r : out) {
       recordJson(r)->stringify(std::cout);
@@ -367,6 +522,9 @@ std::int64_t idTime(const std::string& id) {
 
 int cmdImport(mv::Vault& v, const VaultArgs& a) {
   if (a.positional.size() < 2) return fail("import needs a quarantine folder");
+  Context c;
+  std::string cerr_text;
+  if (!loadContext(a, c, cerr_text)) return fail(cerr_text);
   const fs::path dir = a.positional[1];
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return fail(dir.string() + " is not a folder");
@@ -431,8 +589,10 @@ int cmdImport(mv::Vault& v, const VaultArgs& a) {
                            std::chrono::file_clock::to_sys(t).time_since_epoch())
                            .count();
     }
-    // Imported records keep the strictest tier until the rules' tiers apply to them.
-    r.tier = mv::Tier::Admin;
+    std::vector<std::string> all = r.reasons;
+    if (!r.reason.empty()) all.push_back(r.reason);
+    r.tier = mv::tierFor(c.policy->vault, all);
+    r.expires = mv::expiresFor(c.policy->vault, r.verdict, all, r.created);
     std::string err;
     if (!v.put(r, &err)) {
       if (err.find("exists already") != std::string::npos) {
@@ -467,6 +627,28 @@ int runVault(int argc, char** argv) {
   }
   auto v = mv::openVault(a.url, &err);
   if (!v) return fail(err);
+  if (!a.by.empty() && (a.command == "original" || a.command == "hold" || a.command == "unhold" ||
+                        a.command == "purge" || a.command == "import")) {
+    Context c;
+    if (!loadContext(a, c, err)) return fail(err);
+    if (auto d = mv::mayAdminister(c.actor); !d.allowed) {
+      return refuse(*v, c, a.command, a.positional.size() > 1 ? a.positional[1] : "", d);
+    }
+  }
+  if (!a.by.empty() && (a.command == "list" || a.command == "show")) {
+    Context c;
+    if (!loadContext(a, c, err)) return fail(err);
+    if (a.command == "show") {
+      auto r = a.positional.size() > 1 ? v->get(a.positional[1], &err) : std::nullopt;
+      if (r) {
+        if (auto d = mv::maySee(c.actor, *r, c.directory.get()); !d.allowed) {
+          return refuse(*v, c, "show", r->id, d);
+        }
+      }
+    } else {
+      return cmdList(*v, a, &c);
+    }
+  }
   if (a.command == "list") return cmdList(*v, a);
   if (a.command == "show") return cmdShow(*v, a);
   if (a.command == "original") return cmdOriginal(*v, a);
@@ -475,6 +657,9 @@ int runVault(int argc, char** argv) {
   if (a.command == "purge") return cmdPurge(*v, a);
   if (a.command == "audit") return cmdAudit(*v, a);
   if (a.command == "import") return cmdImport(*v, a);
+  if (a.command == "request") return cmdRequest(*v, a);
+  if (a.command == "approve") return cmdDecide(*v, a, true);
+  if (a.command == "deny") return cmdDecide(*v, a, false);
   std::cerr << "mugai vault: unknown command '" << a.command << "'\nTry 'mugai vault --help'.\n";
   return 1;
 }

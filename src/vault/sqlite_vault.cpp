@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS requests(
   record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, requester TEXT NOT NULL,
   reason TEXT NOT NULL, state TEXT NOT NULL, created INTEGER NOT NULL,
   decided INTEGER NOT NULL DEFAULT 0, decided_by TEXT NOT NULL DEFAULT '',
-  decision_reason TEXT NOT NULL DEFAULT '');
+  decision_reason TEXT NOT NULL DEFAULT '', approvals TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS requests_record ON requests(record_id);
 CREATE TABLE IF NOT EXISTS audit(
   seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
@@ -362,24 +363,26 @@ class SqliteVault final : public Vault {
                 std::string* error) override {
     std::lock_guard lock(mu_);
     Stmt s(db_, "SELECT id, record_id, requester, reason, state, created, decided, decided_by, "
-                "decision_reason FROM requests WHERE record_id = ?1 ORDER BY id");
+                "decision_reason, approvals FROM requests WHERE record_id = ?1 ORDER BY id");
     s.bind(1, record_id);
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
       out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i64(5), s.i64(6),
-                     s.text(7), s.text(8)});
+                     s.text(7), s.text(8), splitLines(s.text(9))});
     }
     return rc == SQLITE_DONE || sqlFail(error, "requests");
   }
 
   bool decide(std::int64_t request_id, bool approve, const std::string& actor,
-              const std::string& role, const std::string& reason, std::string* error) override {
+              const std::string& role, const std::string& reason, std::size_t approvals_needed,
+              std::string* error, std::string* state_out) override {
     std::lock_guard lock(mu_);
     Tx tx(*this);
     if (!tx.begin(error)) return false;
     std::string record_id;
+    std::vector<std::string> approvals;
     {
-      Stmt s(db_, "SELECT record_id, state FROM requests WHERE id = ?1");
+      Stmt s(db_, "SELECT record_id, state, approvals FROM requests WHERE id = ?1");
       s.bind(1, request_id);
       if (s.step() != SQLITE_ROW) return fail(error, "no request " + std::to_string(request_id));
       record_id = s.text(0);
@@ -387,20 +390,31 @@ class SqliteVault final : public Vault {
         return fail(error, "request " + std::to_string(request_id) + " is not pending (" +
                                s.text(1) + ")");
       }
+      approvals = splitLines(s.text(2));
     }
+    if (approve && std::find(approvals.begin(), approvals.end(), actor) != approvals.end()) {
+      return fail(error, actor + " approved request " + std::to_string(request_id) + " already");
+    }
+    if (approve) approvals.push_back(actor);
+    const bool done = !approve || approvals.size() >= std::max<std::size_t>(1, approvals_needed);
+    const std::string state = !approve ? "denied" : done ? "approved" : "pending";
     const std::int64_t now = nowSeconds();
-    Stmt u(db_, "UPDATE requests SET state = ?2, decided = ?3, decided_by = ?4, decision_reason = ?5 "
-                "WHERE id = ?1 AND state = 'pending'");
-    u.bind(1, request_id).bind(2, std::string(approve ? "approved" : "denied")).bind(3, now);
-    u.bind(4, actor).bind(5, reason);
+    Stmt u(db_, "UPDATE requests SET state = ?2, decided = ?3, decided_by = ?4, decision_reason = ?5, "
+                "approvals = ?6 WHERE id = ?1 AND state = 'pending'");
+    u.bind(1, request_id).bind(2, state).bind(3, done ? now : std::int64_t{0});
+    u.bind(4, done ? actor : std::string()).bind(5, reason).bind(6, joinLines(approvals));
     if (u.step() != SQLITE_DONE || sqlite3_changes(db_) != 1) return sqlFail(error, "decide");
-    if (!setState(record_id, approve ? "approved" : "denied", error)) return false;
-    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id,
-               "request=" + std::to_string(request_id) + (reason.empty() ? "" : " reason=" + reason),
-               error)) {
-      return false;
+    if (done && !setState(record_id, state, error)) return false;
+    std::string detail = "request=" + std::to_string(request_id);
+    if (approve) {
+      detail += " approvals=" + std::to_string(approvals.size()) + "/" +
+                std::to_string(std::max<std::size_t>(1, approvals_needed));
     }
-    return tx.commit(error);
+    if (!reason.empty()) detail += " reason=" + reason;
+    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id, detail, error)) return false;
+    if (!tx.commit(error)) return false;
+    if (state_out) *state_out = state;
+    return true;
   }
 
   bool purge(std::int64_t now, bool dry_run, const std::string& actor, PurgeResult& out,

@@ -94,6 +94,7 @@ struct Request {
   std::string record_id, requester, reason, state;  ///< state: pending | approved | denied | released
   std::int64_t created = 0, decided = 0;
   std::string decided_by, decision_reason;
+  std::vector<std::string> approvals;  ///< who approved so far (approval "all" needs several)
 };
 
 /// One row of the audit log. hash = SHA-256(prev_hash "\n" seq "\n" time "\n" actor "\n" role "\n"
@@ -149,9 +150,13 @@ class Vault {
                           std::string* error) = 0;
   virtual bool requests(const std::string& record_id, std::vector<Request>& out,
                         std::string* error) = 0;
-  /// pending -> approved | denied. False (error "not pending") when someone else decided first.
+  /// pending -> approved (once `approvals_needed` different approvers approved) | denied (at the
+  /// first denial). False (error "not pending") when it was decided already; an approver who
+  /// approved before is refused. `*state_out` (when given) is the request's state afterwards.
   virtual bool decide(std::int64_t request_id, bool approve, const std::string& actor,
-                      const std::string& role, const std::string& reason, std::string* error) = 0;
+                      const std::string& role, const std::string& reason,
+                      std::size_t approvals_needed, std::string* error,
+                      std::string* state_out = nullptr) = 0;
 
   /// Deletes records past `now` (expires != 0 and <= now) that are not on hold; each deletion and
   /// its audit row are one transaction, so a killed purge leaves whole records only.

@@ -168,10 +168,10 @@ TEST_CASE("vault: a request is decided once, the audit log records each step") {
   mv::Request dup;
   CHECK_FALSE(v->addRequest("id-7", "tanaka", "again", "staff", dup, &err));
   CHECK_FALSE(v->addRequest("no-such", "tanaka", "x", "staff", dup, &err));
-  REQUIRE(v->decide(req.id, true, "sato", "approver", "", &err));
+  REQUIRE(v->decide(req.id, true, "sato", "approver", "", 1, &err));
   CHECK(v->get("id-7", &err)->state == "approved");
   // Decided already: a second decision (another approver, or a deny) is refused.
-  CHECK_FALSE(v->decide(req.id, false, "suzuki", "approver", "no", &err));
+  CHECK_FALSE(v->decide(req.id, false, "suzuki", "approver", "no", 1, &err));
   CHECK(err.find("not pending") != std::string::npos);
   std::vector<mv::Request> rs;
   REQUIRE(v->requests("id-7", rs, &err));
@@ -185,6 +185,28 @@ TEST_CASE("vault: a request is decided once, the audit log records each step") {
   CHECK(rows[1].actor == "tanaka");
   CHECK(rows[2].action == "approve");
   CHECK(rows[2].prev_hash == rows[1].hash);
+  CHECK(v->verifyAudit().ok);
+}
+
+TEST_CASE("vault: approval 'all' waits for every approver, a denial ends it at once") {
+  mugai::test::TempDir t;
+  auto v = open(t.path() / "vault.db");
+  std::string err, state;
+  REQUIRE(v->put(record("id-8", 1000, 0, "orig"), &err));
+  mv::Request req;
+  REQUIRE(v->addRequest("id-8", "suzuki", "必要です", "staff", req, &err));
+  REQUIRE(v->decide(req.id, true, "yamada", "approver", "", 2, &err, &state));
+  CHECK(state == "pending");
+  CHECK(v->get("id-8", &err)->state == "requested");
+  CHECK_FALSE(v->decide(req.id, true, "yamada", "approver", "", 2, &err));  // not twice
+  CHECK(err.find("already") != std::string::npos);
+  REQUIRE(v->decide(req.id, true, "sato", "approver", "", 2, &err, &state));
+  CHECK(state == "approved");
+  CHECK(v->get("id-8", &err)->state == "approved");
+  mv::Request again;
+  REQUIRE(v->addRequest("id-8", "tanaka", "x", "staff", again, &err));
+  REQUIRE(v->decide(again.id, false, "sato", "approver", "業務に不要", 2, &err, &state));
+  CHECK(state == "denied");
   CHECK(v->verifyAudit().ok);
 }
 
