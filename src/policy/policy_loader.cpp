@@ -137,8 +137,24 @@ void Loader::loadScanning(const YAML::Node& n) {
   if (n["signatures"]) {
     for (const auto& s : stringList(n["signatures"], "scanning.signatures")) {
       std::filesystem::path path = s;
-      if (path.is_relative()) path = std::filesystem::path(base_) / path;
       std::error_code ec;
+      if (path.is_relative()) {
+        // Next to this rules file; else in the installed rules folder, so that a copy of
+        // default.yaml edited in /etc/mugai still finds the shipped signatures (docs/rules.md).
+        std::filesystem::path beside = std::filesystem::path(base_) / path;
+        std::filesystem::path installed = std::filesystem::path(embeddedRulesDir()) / path;
+        if (!std::filesystem::exists(beside, ec) && std::filesystem::exists(installed, ec)) {
+          path = installed;
+        } else {
+          path = beside;
+        }
+        if (!std::filesystem::exists(path, ec)) {
+          error(n["signatures"], "scanning.signatures",
+                "'" + s + "' does not exist next to the rules file (" + beside.string() +
+                    ") nor in the installed rules folder (" + installed.string() + ")");
+          continue;
+        }
+      }
       if (!std::filesystem::exists(path, ec)) {
         error(n["signatures"], "scanning.signatures", "'" + path.string() + "' does not exist");
         continue;
