@@ -1,6 +1,7 @@
 // Internal to src/pipeline: the per-item walk over a parsed message and the leaf decisions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,15 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
 /// `original_kept`: the footer saying how to get the original is written only when it was kept.
 std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
                         bool original_kept);
+
+/// A refusal decided before any chain ran (reason and operator-facing detail).
+struct Refusal {
+  Reason reason;
+  std::string detail;
+};
+
+/// Cheap structural checks before the scan chain (prescreen.cpp): a ZIP's entry count.
+std::optional<Refusal> prescreen(const Part& part, const Limits& limits);
 
 /// Type facts used by the router and the report.
 bool isBodyTextType(const std::string& detected_mime);

@@ -1,10 +1,12 @@
 // The mugai executable as a user runs it: exit codes, messages, files written.
 #include <Poco/JSON/Parser.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -333,4 +335,55 @@ TEST_CASE("cli: vault request, approval by the superior, refusals audited (ä¸Šé•
   for (std::size_t p = 0; (p = audit.find("\"action\":\"refused\"", p)) != std::string::npos; ++p) ++refusals;
   CHECK(refusals == 6);  // show, request (suzuki), request (admin tier), approve x2, hold
   REQUIRE(runMugai("vault" + v + "audit verify").status == 0);
+
+TEST_CASE("cli: -o never replaces a device, FIFO or symbolic link, -o - is standard output", "[integration]") {
+  // Issue 10 (the command line): `mugai mail IN -o /dev/null` run as root renamed a temporary
+  // file over the device node. The variants here use nodes of our own, never the system's.
+  mugai::test::TempDir dir;
+  auto in = dir.path() / "in.eml";
+  mugai::test::writeFile(in, "From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: hi\r\n\r\nhello fifo\r\n");
+  auto isChar = [](const fs::path& p) { return fs::is_character_file(fs::symlink_status(p)); };
+  REQUIRE(isChar("/dev/null"));
+
+  SECTION("a symbolic link to /dev/null is written through; the link and the device stay") {
+    auto link = dir.path() / "null-link";
+    fs::create_symlink("/dev/null", link);
+    auto r = runMugai("mail " + q(in) + " -o " + q(link) + " --report " + q(link));
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    REQUIRE(fs::is_symlink(fs::symlink_status(link)));
+    REQUIRE(isChar("/dev/null"));
+  }
+  SECTION("a FIFO is written to, and stays a FIFO") {
+    auto fifo = dir.path() / "out.fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    auto captured = dir.path() / "captured.eml";
+    std::string cmd = "cat " + q(fifo) + " > " + q(captured) + " & " + std::string(MUGAI_BINARY) + " mail " +
+                      q(in) + " -o " + q(fifo) + " --quiet; st=$?; wait; exit $st";
+    int st = std::system(("sh -c \"" + cmd + "\"").c_str());
+    REQUIRE(WIFEXITED(st));
+    REQUIRE(WEXITSTATUS(st) == 0);
+    REQUIRE(fs::is_fifo(fs::symlink_status(fifo)));
+    REQUIRE(mugai::test::readFile(captured).find("hello fifo") != std::string::npos);
+  }
+  SECTION("a symbolic link to a regular file is refused, the file untouched") {
+    auto target = dir.path() / "target.eml";
+    mugai::test::writeFile(target, "precious");
+    auto link = dir.path() / "link.eml";
+    fs::create_symlink(target, link);
+    auto r = runMugai("mail " + q(in) + " -o " + q(link));
+    REQUIRE(r.status == 1);
+    REQUIRE(r.out.find("symbolic link") != std::string::npos);
+    REQUIRE(fs::is_symlink(fs::symlink_status(link)));
+    REQUIRE(mugai::test::readFile(target) == "precious");
+  }
+  SECTION("-o - writes the message to standard output") {
+    auto r = runMugai("mail " + q(in) + " -o - --quiet");
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    REQUIRE(r.out.find("Subject: hi") != std::string::npos);
+    REQUIRE(r.out.find("hello fifo") != std::string::npos);
+    REQUIRE_FALSE(fs::exists("-"));
+  }
+
 }
