@@ -408,7 +408,7 @@ void Loader::loadNotice(const YAML::Node& n) {
   if (n["items"]) {
     checkKeys(n["items"], "notice.items",
               {"removed", "converted", "converted_body", "rebuilt", "reformatted", "renamed",
-               "blocked", "blocked_message"});
+               "blocked", "blocked_message", "cleaned", "unsigned"});
     if (n["items"].IsMap()) {
       for (const auto& kv : n["items"]) {
         std::string item = kv.first.as<std::string>("");
