@@ -411,7 +411,7 @@ void Service::Impl::prepare(Item& item) {
     close(fd);
     item.eng = engine();
     item.r = item.eng->processFile(item.data, item.shown.name, item.id);
-    if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, deadline): retry
+    if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, internal error): retry
       item.state = Item::State::Failed;
       failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
       return;
