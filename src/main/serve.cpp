@@ -23,6 +23,7 @@
 #include "mugai/pipeline/pipeline.h"
 #include "src/filedrop/filedrop.h"
 #include "src/smtp/gateway.h"
+#include "src/smtp/inflight.h"
 #include "src/smtp/server.h"
 #include "src/smtp/service_config.h"
 #include "src/smtp/worker_pool.h"
@@ -312,8 +313,13 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
   so.connection_limit = limits.smtp_connection_limit;
-  so.command_timeout_s = static_cast<int>(limits.smtp_command_timeout_s);
-  so.data_timeout_s = static_cast<int>(limits.smtp_data_timeout_s);
+  so.client_connection_limit = limits.smtp_client_connection_limit;
+  so.client_limit_exceptions = c.client_limit_exceptions;
+  so.time.command = std::chrono::seconds(limits.smtp_command_timeout_s);
+  so.time.data = std::chrono::seconds(limits.smtp_data_timeout_s);
+  so.time.stress = std::chrono::seconds(limits.smtp_stress_timeout_s);
+  so.time.session = std::chrono::seconds(limits.smtp_session_deadline_s);
+  so.time.min_data_rate = limits.smtp_min_data_rate;
   so.xforward_hosts = c.xforward_hosts;
   so.tls_context = serverTls(c);
   std::string hostname = c.myhostname;
@@ -494,6 +500,9 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   if (!quarantine_existed) logLine("created the quarantine folder " + config.quarantine_dir);
+  // Says whether the previous run was killed, and reconciles what it left (inflight.h).
+  mugai::smtp::RunMarker run;
+  for (const auto& line : run.start(config.quarantine_dir)) logLine(line);
   mugai::smtp::EngineHolder engines(std::move(engine));
   CurrentRules rules(config.rules);
   SignatureWatch watch(rules, engines,
@@ -506,12 +515,16 @@ int runServe(int argc, char** argv) {
   if (config.smtp == "no") {
     int rc = waitFileDropOnly(a, config, rules, engines, signals);
     filedrop.reset();
+    run.stopped();
     logLine("stopped");
     return rc;
   }
   try {
     Poco::Net::initializeSSL();
     int rc = serveUntilSignalled(a, config, rules, engines, signals);
+    filedrop.reset();
+    // Sessions a timed-out drain left open are journalled: the next start reconciles them too.
+    if (rc == 0) run.stopped();
     Poco::Net::uninitializeSSL();
     return rc;
   } catch (const Poco::Exception& e) {
