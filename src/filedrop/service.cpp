@@ -531,7 +531,7 @@ void Service::Impl::prepare(Item& item) {
     item.original_size = std::max<std::uint64_t>(item.original_size, item.data.size());
     item.r = item.eng->processFile(item.data, item.shown.name, item.id);
     if (item.over_limit) item.data.resize(limit);
-    if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, deadline): retry
+    if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, internal error): retry
       item.state = Item::State::Failed;
       failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
       return;

@@ -3,6 +3,7 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/NetSSL.h>
 #include <Poco/Net/SSLManager.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "mugai/pipeline/pipeline.h"
 #include "src/filedrop/filedrop.h"
 #include "src/smtp/gateway.h"
+#include "src/smtp/inflight.h"
 #include "src/smtp/server.h"
 #include "src/smtp/service_config.h"
 #include "src/smtp/worker_pool.h"
@@ -311,8 +313,13 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
   so.connection_limit = limits.smtp_connection_limit;
-  so.command_timeout_s = static_cast<int>(limits.smtp_command_timeout_s);
-  so.data_timeout_s = static_cast<int>(limits.smtp_data_timeout_s);
+  so.client_connection_limit = limits.smtp_client_connection_limit;
+  so.client_limit_exceptions = c.client_limit_exceptions;
+  so.time.command = std::chrono::seconds(limits.smtp_command_timeout_s);
+  so.time.data = std::chrono::seconds(limits.smtp_data_timeout_s);
+  so.time.stress = std::chrono::seconds(limits.smtp_stress_timeout_s);
+  so.time.session = std::chrono::seconds(limits.smtp_session_deadline_s);
+  so.time.min_data_rate = limits.smtp_min_data_rate;
   so.xforward_hosts = c.xforward_hosts;
   so.tls_context = serverTls(c);
   std::string hostname = c.myhostname;
@@ -421,6 +428,25 @@ int waitFileDropOnly(const ServeArgs& args, const mugai::smtp::ServiceConfig& c,
 
 }  // namespace
 
+/// memory_limit -> RLIMIT_DATA (never raised above a lower limit already in force, e.g. the
+/// unit's LimitDATA=). A library that asks for more gets an allocation failure (an error for that
+/// item), not the host's memory.
+bool applyMemoryLimit(const mugai::smtp::ServiceConfig& c) {
+  std::uint64_t bytes = 0;
+  if (!mugai::smtp::parseMemoryLimit(c.memory_limit, bytes)) return false;
+  if (bytes == 0) return true;
+  rlimit cur{};
+  if (getrlimit(RLIMIT_DATA, &cur) != 0) return false;
+  rlimit want = cur;
+  if (cur.rlim_cur == RLIM_INFINITY || cur.rlim_cur > bytes) want.rlim_cur = bytes;
+  if (setrlimit(RLIMIT_DATA, &want) != 0) {
+    std::cerr << "mugai: cannot set memory_limit = " << c.memory_limit << ": "
+              << std::strerror(errno) << "\n";
+    return false;
+  }
+  return true;
+}
+
 int runServe(int argc, char** argv) {
   ServeArgs a;
   std::string err;
@@ -440,6 +466,7 @@ int runServe(int argc, char** argv) {
     std::cout << mugai::smtp::describeServiceConfig(config);
     return 0;
   }
+  if (!applyMemoryLimit(config)) return 1;
   // Signals are taken by sigwait() in this thread only: block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -473,6 +500,9 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   if (!quarantine_existed) logLine("created the quarantine folder " + config.quarantine_dir);
+  // Says whether the previous run was killed, and reconciles what it left (inflight.h).
+  mugai::smtp::RunMarker run;
+  for (const auto& line : run.start(config.quarantine_dir)) logLine(line);
   mugai::smtp::EngineHolder engines(std::move(engine));
   CurrentRules rules(config.rules);
   SignatureWatch watch(rules, engines,
@@ -485,12 +515,16 @@ int runServe(int argc, char** argv) {
   if (config.smtp == "no") {
     int rc = waitFileDropOnly(a, config, rules, engines, signals);
     filedrop.reset();
+    run.stopped();
     logLine("stopped");
     return rc;
   }
   try {
     Poco::Net::initializeSSL();
     int rc = serveUntilSignalled(a, config, rules, engines, signals);
+    filedrop.reset();
+    // Sessions a timed-out drain left open are journalled: the next start reconciles them too.
+    if (rc == 0) run.stopped();
     Poco::Net::uninitializeSSL();
     return rc;
   } catch (const Poco::Exception& e) {

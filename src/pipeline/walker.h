@@ -1,6 +1,7 @@
 // Internal to src/pipeline: the per-item walk over a parsed message and the leaf decisions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct WalkState {
   Verdict verdict = Verdict::Pass;
   Reason reason = Reason::Kept;
   bool any_notice_item = false;  ///< something a person should be told about
+  int unwrapped = 0;             ///< opaque signed-data layers opened so far (bounded)
 
   /// Records a verdict; the worst wins, and its reason becomes the item's reason.
   void raise(Verdict v, Reason r) {
@@ -66,6 +68,24 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
 /// `original_kept`: the footer saying how to get the original is written only when it was kept.
 std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
                         bool original_kept);
+
+/// A refusal decided before any chain ran (reason and operator-facing detail).
+struct Refusal {
+  Reason reason;
+  std::string detail;
+};
+
+/// Cheap structural checks before the scan chain (prescreen.cpp): a ZIP's entry count.
+std::optional<Refusal> prescreen(const Part& part, const Limits& limits);
+
+/// The content of an opaque S/MIME SignedData (DER), without verifying the signature.
+struct SignedContent {
+  bool ok = false;
+  bool encrypted = false;  ///< the structure is enveloped (encrypted) data, not signed data
+  std::string content;     ///< the signed MIME entity (headers + body)
+  std::string detail;      ///< why not, for the report
+};
+SignedContent unwrapSignedData(std::string_view der, std::size_t max_bytes);
 
 /// Type facts used by the router and the report.
 bool isBodyTextType(const std::string& detected_mime);
