@@ -37,6 +37,7 @@ std::vector<std::string> defectNames(const mime::Entity& root) {
       {mime::kDefectNulBytes, "nul_bytes"},
       {mime::kDefectBareNewline, "bare_newline"},
       {mime::kDefectEncryptedOrSigned, "encrypted_or_signed"},
+      {mime::kDefectRepairedAmbiguity, "repaired_ambiguous_disposition"},
   };
   std::uint32_t all = 0;
   std::vector<const mime::Entity*> stack{&root};

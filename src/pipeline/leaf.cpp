@@ -295,6 +295,12 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     return refuse(part, body_candidate, reasonInfo(*late).default_verdict, *late, "pipeline",
                   "deadline reached", {}, s);
   }
+  // 0. Refusals that cost milliseconds and would cost the scanner its whole time budget.
+  if (auto pre = prescreen(part, s.ctx.limits)) {
+    return refuse(part, body_candidate,
+                  effectiveVerdict(s, pre->reason, reasonInfo(pre->reason).default_verdict),
+                  pre->reason, "pipeline.prescreen", pre->detail, {}, s);
+  }
   // 1. Scan the original bytes, whatever they are.
   ChainRun scanned = runChain(s.policy.scan, part, s);
   // Macros (content.active) are what a rebuilder takes out: such a part may go on, but only to a

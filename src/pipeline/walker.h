@@ -72,6 +72,15 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
 std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
                         bool original_kept);
 
+/// A refusal decided before any chain ran (reason and operator-facing detail).
+struct Refusal {
+  Reason reason;
+  std::string detail;
+};
+
+/// Cheap structural checks before the scan chain (prescreen.cpp): a ZIP's entry count.
+std::optional<Refusal> prescreen(const Part& part, const Limits& limits);
+
 /// The content of an opaque S/MIME SignedData (DER), without verifying the signature.
 struct SignedContent {
   bool ok = false;

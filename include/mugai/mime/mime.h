@@ -48,6 +48,8 @@ enum Defect : std::uint32_t {
   kDefectEncryptedOrSigned = 1u << 12,  ///< multipart/encrypted, application/pkcs7-mime, ...
                                         ///< also multipart/signed and */pkcs7-signature,
                                         ///< pgp-signature: check mimeType() to tell them apart
+  kDefectRepairedAmbiguity = 1u << 13,  ///< several Content-Disposition headers that agree on the
+                                        ///< file name: read as an attachment (src/mime/ambiguity.cpp)
 };
 
 struct HeaderField {
