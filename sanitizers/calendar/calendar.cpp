@@ -307,7 +307,10 @@ Outcome CalendarSanitizer::apply(const Part& part, MessageContext& ctx) const {
   add("omitted_link_parameters", rm.params);
   if (charset != "utf-8") o.findings.push_back({"charset", charset});
   std::string type = card ? "text/vcard" : "text/calendar";
-  if (out == part.data && part.detected.mime == type) return o;  // nothing to change: Pass
+  std::string label = part.charset.unverifiedValue();
+  for (char& c : label) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  bool utf8_label = label.empty() || label == "utf-8" || label == "utf8" || label == "us-ascii";
+  if (out == part.data && part.detected.mime == type && utf8_label) return o;  // nothing to change: Pass
   Part next = replacedPart(part, std::move(out));
   next.output_type = type;
   next.charset = Untrusted<std::string>("utf-8");

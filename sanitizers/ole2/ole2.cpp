@@ -739,4 +739,11 @@ std::string writeCompoundFile(const std::vector<CompoundEntry>& entries) {
   return std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
 }
 
+std::optional<std::pair<Reason, std::string>> precheckCompoundFile(std::string_view data,
+                                                                  const Limits& limits) {
+  initGsf();
+  if (auto f = precheckDirectory(data, limits)) return std::make_pair(f->reason, f->detail);
+  return std::nullopt;
+}
+
 }  // namespace mugai::sanitizers::ole2

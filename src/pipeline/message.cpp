@@ -213,6 +213,9 @@ class Builder {
       s_.any_notice_item = true;
       return;
     }
+    if (!body_candidate && p.detected.mime == "application/vnd.ms-tnef") return unpackTnef(e, p, s_, out_);
+    if (!body_candidate && p.detected.mime == "application/vnd.ms-outlook")
+      return convertOutlookMsg(e, p, s_, out_);
     LeafResult r = processLeaf(p, body_candidate, s_);
     if (r.kind == LeafResult::Kind::Body) out_.bodies.push_back(std::move(r.part));
     if (r.kind == LeafResult::Kind::Attachment) {
@@ -220,41 +223,6 @@ class Builder {
       labelKeptText(r.part);
       out_.attachments.push_back(std::move(r.part));
     }
-  }
-
-  /// A text file kept as its bytes gets its real charset label: UTF-16 (by BOM or NUL pattern),
-  /// or the detected charset when the label is missing or says UTF-8/ASCII and the bytes are not.
-  /// The writer then sends the exact bytes (base64) instead of "fixing" line ends in UTF-16.
-  static void labelKeptText(mime::BuildPart& part) {
-    if (part.mime_type.rfind("text/", 0) != 0 || part.mime_type == "text/calendar" ||
-        part.mime_type == "text/vcard")
-      return;
-    const std::string& d = part.data;
-    std::string cs = part.charset;
-    for (char& c : cs) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string label = utf16Label(d);
-    bool claims_utf8 = cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii";
-    if (label.empty() && claims_utf8 && d.find("\x1b$B") != std::string::npos) label = "ISO-2022-JP";
-    if (label.empty() && claims_utf8 && !text::isValidUtf8(d)) {
-      std::string guess = text::detectCharset(d);
-      label = guess == "CP932" ? "Shift_JIS" : guess == "UTF-8" || guess == "US-ASCII" ? "" : guess;
-      if (label.empty()) label = "unknown-8bit";  // RFC 1428: bytes kept, charset not known
-    }
-    if (!label.empty()) part.charset = label;
-  }
-
-  /// "UTF-16" with a byte order mark, "UTF-16LE"/"UTF-16BE" by where the NULs of ASCII text fall.
-  static std::string utf16Label(const std::string& d) {
-    if (d.size() >= 2 && ((d[0] == '\xFF' && d[1] == '\xFE') || (d[0] == '\xFE' && d[1] == '\xFF')))
-      return "UTF-16";
-    std::size_t n = std::min<std::size_t>(d.size() & ~std::size_t{1}, 4096), even = 0, odd = 0;
-    for (std::size_t i = 0; i < n; i += 2) {
-      even += d[i] == '\0';
-      odd += d[i + 1] == '\0';
-    }
-    if (n >= 8 && odd * 10 >= n * 3 && even == 0) return "UTF-16LE";
-    if (n >= 8 && even * 10 >= n * 3 && odd == 0) return "UTF-16BE";
-    return "";
   }
 
   /// A calendar keeps what makes it an invitation: its METHOD (REQUEST, CANCEL, REPLY...) in the

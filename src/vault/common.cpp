@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mugai/vault/vault.h"
+#include "src/vault/pg_vault.h"
 #include "src/vault/sqlite_vault.h"
 
 namespace mugai::vault {
@@ -89,12 +90,11 @@ std::unique_ptr<Vault> openVault(const std::string& url, std::string* error) {
   if (url.rfind("sqlite:", 0) == 0) {
     path = url.substr(7);
   } else if (url.rfind("postgresql:", 0) == 0 || url.rfind("postgres:", 0) == 0) {
-    if (error) *error = "vault: PostgreSQL is not built in yet; use sqlite:PATH";
-    return nullptr;
+    return openPgVault(url, error);
   } else if (!url.empty() && url.find("://") == std::string::npos && url.find(':') == std::string::npos) {
     path = url;
   } else {
-    if (error) *error = "vault: '" + url + "' is not a vault URL (sqlite:PATH)";
+    if (error) *error = "vault: '" + url + "' is not a vault URL (sqlite:PATH or postgresql://...)";
     return nullptr;
   }
   if (path.empty()) {

@@ -335,6 +335,7 @@ TEST_CASE("cli: vault request, approval by the superior, refusals audited (ä¸Šé•
   for (std::size_t p = 0; (p = audit.find("\"action\":\"refused\"", p)) != std::string::npos; ++p) ++refusals;
   CHECK(refusals == 6);  // show, request (suzuki), request (admin tier), approve x2, hold
   REQUIRE(runMugai("vault" + v + "audit verify").status == 0);
+}
 
 TEST_CASE("cli: -o never replaces a device, FIFO or symbolic link, -o - is standard output", "[integration]") {
   // Issue 10 (the command line): `mugai mail IN -o /dev/null` run as root renamed a temporary

@@ -354,7 +354,7 @@ TEST_CASE(
   CHECK(log.find("refused") == std::string::npos);
 }
 
-TEST_CASE("serve: SIGHUP reads the config again, and a copied rules file finds the installed signatures") {
+TEST_CASE("serve: SIGHUP reads the config again, a copied rules file finds the installed signatures") {
   TempDir t;
   fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
   fs::create_directories(inbox / "bob");
