@@ -806,3 +806,108 @@ TEST_CASE("serve limits: under stress (3/4 of the slots taken) an idle session i
   CHECK(readFile(r.log).find("refused why=command_too_slow client=unknown[127.0.0.1]") !=
         std::string::npos);
 }
+
+TEST_CASE("serve limits: a message past sanitizer_deadline_ms is a limit.time verdict (quarantined, "
+          "notice delivered, 250), never 451, however often it is sent",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  sanitizer_deadline_ms: 100\n"));
+  // 6 MB of HTML: parsing, converting and scanning it takes far more than 100 ms.
+  writeFile(r.tmp.path() / "slow.eml", bigHtml(6000000));
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    int rc = 0;
+    std::string out = r.swaks(r.tmp.path() / "slow.eml", &rc);
+    INFO("attempt " << attempt << ": " << out);
+    CHECK(out.find("250 2.0.0 Ok: queued") != std::string::npos);
+    CHECK(out.find("<** ") == std::string::npos);  // no error reply, 4xx or 5xx
+    REQUIRE(filesIn(r.dump).size() == static_cast<std::size_t>(attempt));
+  }
+  for (const auto& f : filesIn(r.dump)) {
+    std::string delivered = readFile(f);
+    CHECK(delivered.find("X-Mugai-Verdict: blocked") != std::string::npos);
+    CHECK(delivered.find("Paragraph 1000 ") == std::string::npos);  // not the content
+  }
+  std::size_t records = 0;
+  for (const auto& f : filesIn(r.quarantine)) {
+    if (f.extension() != ".json") continue;
+    ++records;
+    CHECK(readFile(f).find("\"limit.time\"") != std::string::npos);
+  }
+  CHECK(records == 2);  // each original kept
+  std::string log = readFile(r.log);
+  CHECK(log.find("limit.time") != std::string::npos);
+  CHECK(log.find("tempfail") == std::string::npos);
+
+  // The command line says the same: blocked (exit 3), not "retry" (exit 4).
+  std::string out;
+  int rc = run({MUGAI_BINARY, "mail", (r.tmp.path() / "slow.eml").string(), "-o",
+                (r.tmp.path() / "out.eml").string(), "--rules", r.rules.string()},
+               &out, 60);
+  INFO(out);
+  CHECK(rc == 3);
+  CHECK(out.find("limit.time") != std::string::npos);
+}
+
+TEST_CASE("serve limits: after a SIGKILL the next start says so and reconciles what the killed run "
+          "left in the quarantine",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink({"-w", "30"});  // the next hop holds its reply to DATA: the message stays in relay
+  r.startMugai(rulesWith(""));
+  writeFile(r.tmp.path() / "m.eml", htmlWithEicar());  // quarantined (a part is removed), relayed
+  Child client({kSwaks, "--server", "127.0.0.1:" + std::to_string(r.mugai_port), "--from",
+                "sender@example.com", "--to", "staff@city.example.lg.jp", "--data",
+                "@" + (r.tmp.path() / "m.eml").string(), "--timeout", "60"},
+               r.tmp.path() / "swaks.log");
+  std::string relaying;  // the journalled id of the attempt on its way to the next hop
+  for (int i = 0; i < 200 && relaying.empty(); ++i) {
+    for (const auto& f : filesIn(r.quarantine)) {
+      std::string name = f.filename().string();
+      if (name.rfind(".inflight-", 0) == 0 && readFile(f) == "relaying") relaying = name.substr(10);
+    }
+    if (relaying.empty()) std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE_FALSE(relaying.empty());
+  const pid_t killed = r.mugai->pid();
+  r.mugai->signal(SIGKILL);
+  REQUIRE(r.mugai->wait(10s));
+  // What a kill at other moments leaves: an attempt stored but never answered, a half-written file.
+  const std::string unanswered = "20261206T200000-0a0b0c";
+  writeFile(r.quarantine / (unanswered + ".orig"), "original");
+  writeFile(r.quarantine / (unanswered + ".json"), "{}");
+  writeFile(r.quarantine / (".inflight-" + unanswered), "stored");
+  writeFile(r.quarantine / ".mugai-tmp-424242", "half");
+  std::filesystem::last_write_time(r.quarantine / ".mugai-tmp-424242",
+                                   std::filesystem::file_time_type::clock::now() - 1h);
+
+  fs::path log2 = r.tmp.path() / "mugai2.log";
+  r.mugai = std::make_unique<Child>(r.argv(), log2);
+  REQUIRE(waitForPort(r.mugai_port, 60s));
+  std::string log = readFile(log2);
+  INFO(log);
+  CHECK(log.find("the previous run (pid " + std::to_string(killed) + ", started ") !=
+        std::string::npos);
+  CHECK(log.find("did not stop cleanly") != std::string::npos);
+  CHECK(log.find("reconcile: kept " + relaying + ": the killed run was relaying it") !=
+        std::string::npos);
+  CHECK(log.find("reconcile: removed " + unanswered + ": the killed run never answered") !=
+        std::string::npos);
+  CHECK(log.find("reconcile: removed 1 temporary file(s)") != std::string::npos);
+  CHECK(fs::exists(r.quarantine / (relaying + ".orig")));
+  CHECK_FALSE(fs::exists(r.quarantine / (unanswered + ".orig")));
+  CHECK_FALSE(fs::exists(r.quarantine / ".mugai-tmp-424242"));
+  for (const auto& f : filesIn(r.quarantine)) {
+    CHECK(f.filename().string().rfind(".inflight-", 0) != 0);
+  }
+  // A clean stop is not reported at the next start.
+  r.mugai->signal(SIGTERM);
+  REQUIRE(r.mugai->wait(30s));
+  fs::path log3 = r.tmp.path() / "mugai3.log";
+  r.mugai = std::make_unique<Child>(r.argv(), log3);
+  REQUIRE(waitForPort(r.mugai_port, 60s));
+  CHECK(readFile(log3).find("did not stop cleanly") == std::string::npos);
+  CHECK(readFile(log3).find("reconcile:") == std::string::npos);
+}
