@@ -911,3 +911,45 @@ TEST_CASE("serve limits: after a SIGKILL the next start says so and reconciles w
   CHECK(readFile(log3).find("did not stop cleanly") == std::string::npos);
   CHECK(readFile(log3).find("reconcile:") == std::string::npos);
 }
+
+TEST_CASE("serve limits: a TLS handshake trickled a byte at a time is cut at the command timeout",
+          "[integration]") {
+  if (peersMissing()) return;
+  if (!haveExecutable("/usr/bin/openssl")) {
+    WARN("skipped: /usr/bin/openssl not installed");
+    return;
+  }
+  Relay r;
+  fs::path key = r.tmp.path() / "key.pem", cert = r.tmp.path() / "cert.pem",
+           conf = r.tmp.path() / "mugai.conf";
+  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+               key.string(), "-out", cert.string(), "-days", "2", "-subj", "/CN=mugai.test"},
+              nullptr, 60) == 0);
+  writeFile(conf, "tls_cert_file = " + cert.string() + "\ntls_key_file = " + key.string() + "\n");
+  r.startSink();
+  writeFile(r.rules, rulesWith("  smtp_command_timeout_s: 2\n"));
+  std::vector<std::string> argv = r.argv();
+  argv.insert(argv.end(), {"--config", conf.string()});
+  r.mugai = std::make_unique<Child>(argv, r.log);
+  REQUIRE(waitForPort(r.mugai_port, 60s));
+  Conn c(r.mugai_port);
+  REQUIRE(c.send("EHLO slow.example\r\nSTARTTLS\r\n"));
+  REQUIRE(c.waitFor("220 2.0.0 Ready to start TLS", 5s));
+  // A TLS record header announcing 512 bytes of handshake, then its body a byte every 250 ms:
+  // every read gets a byte long before the per-read timeout.
+  REQUIRE(c.send(std::string("\x16\x03\x01\x02\x00", 5)));
+  bool closed = false;
+  for (int i = 0; i < 48 && !closed; ++i) {  // 12 s at most; cut after about 2 s
+    c.send(std::string(1, '\x01'));
+    closed = c.closedByPeer(250ms);
+  }
+  CHECK(closed);
+  bool logged = false;  // the session thread logs once the handshake call has returned
+  for (int i = 0; i < 60 && !logged; ++i) {
+    logged = readFile(r.log).find("refused why=starttls_timeout client=unknown[127.0.0.1]") !=
+             std::string::npos;
+    if (!logged) std::this_thread::sleep_for(50ms);
+  }
+  INFO(readFile(r.log));
+  CHECK(logged);
+}
