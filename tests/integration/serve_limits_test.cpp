@@ -707,6 +707,10 @@ TEST_CASE(
   CHECK(log.find("127.0.0.2=20 (oldest ") != std::string::npos);
   CHECK(siege.cut("421 4.4.2") > 0);
   CHECK(siege.cut("421 4.7.0") > 0);
+  WARN("siege: " << siege.admitted() << " trickling sessions greeted, " << siege.cut("421 4.4.2")
+                 << " cut with 421 4.4.2 (timeouts, too slow, session deadline), "
+                 << siege.cut("421 4.7.0") << " refused with 421 4.7.0 (per-client limit); "
+                 << delivered << " of 100 messages of the normal client delivered");
   CHECK(filesIn(r.dump).size() == 100);  // nothing of the slow data was delivered
 }
 
