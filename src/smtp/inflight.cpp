@@ -16,8 +16,9 @@
 namespace mugai::smtp {
 namespace {
 
-constexpr const char* kMarker = ".mugai-serve.run";
-constexpr const char* kJournal = ".inflight-";
+constexpr const char* kRunDir = ".mugai-run";  // beside the records, out of their listing
+constexpr const char* kMarker = "serve";
+constexpr const char* kJournal = "inflight-";
 constexpr const char* kTemp = ".mugai-tmp-";
 
 /// An item id as newItemId() makes them: letters, digits and '-' only.
@@ -69,7 +70,13 @@ RunMarker::~RunMarker() {
 
 std::vector<std::string> RunMarker::start(const std::string& dir) {
   std::vector<std::string> lines;
-  path_ = dir + "/" + kMarker;
+  const std::string run_dir = dir + "/" + kRunDir;
+  if (mkdir(run_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    lines.push_back("cannot create " + run_dir + ": " + std::strerror(errno) +
+                    " (a killed run cannot be detected)");
+    return lines;
+  }
+  path_ = run_dir + "/" + kMarker;
   fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0) {
     lines.push_back("cannot open the run marker " + path_ + ": " + std::strerror(errno) +
@@ -105,7 +112,7 @@ void RunMarker::stopped() {
 }
 
 void Inflight::write(const char* state) {
-  std::string path = dir_ + "/" + kJournal + id_;
+  std::string path = dir_ + "/" + kRunDir + "/" + kJournal + id_;
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return;  // the journal is a help for the next start, never a reason to refuse
   ssize_t ignored = ::write(fd, state, std::strlen(state));
@@ -116,7 +123,7 @@ void Inflight::write(const char* state) {
 
 void Inflight::end() {
   if (!written_) return;
-  unlink((dir_ + "/" + kJournal + id_).c_str());
+  unlink((dir_ + "/" + kRunDir + "/" + kJournal + id_).c_str());
   written_ = false;
 }
 
@@ -132,9 +139,16 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
     if (name.rfind(kTemp, 0) == 0) temps.push_back(name);
-    if (name.rfind(kJournal, 0) == 0) journals.push_back(name);
   }
   closedir(d);
+  const std::string run_dir = dir + "/" + kRunDir;
+  if (DIR* r = opendir(run_dir.c_str())) {
+    while (dirent* e = readdir(r)) {
+      std::string name = e->d_name;
+      if (name.rfind(kJournal, 0) == 0) journals.push_back(name);
+    }
+    closedir(r);
+  }
   std::sort(journals.begin(), journals.end());
   const std::time_t cutoff = std::chrono::system_clock::to_time_t(started);
   std::size_t removed_temps = 0;
@@ -150,7 +164,7 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
   }
   for (const auto& name : journals) {
     std::string id = name.substr(std::strlen(kJournal));
-    std::string path = dir + "/" + name;
+    std::string path = run_dir + "/" + name;
     if (!idLike(id)) continue;
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     std::string state = fd >= 0 ? readSmall(fd) : "";

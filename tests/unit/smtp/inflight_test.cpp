@@ -47,10 +47,10 @@ TEST_CASE("run marker: a clean stop is not reported, a run that never stopped is
   {
     RunMarker first;
     CHECK(first.start(dir).empty());
-    CHECK(readFile(tmp.path() / ".mugai-serve.run").find("state=running pid=") == 0);
+    CHECK(readFile(tmp.path() / ".mugai-run" / "serve").find("state=running pid=") == 0);
     first.stopped();
   }
-  CHECK(readFile(tmp.path() / ".mugai-serve.run").find("state=stopped") == 0);
+  CHECK(readFile(tmp.path() / ".mugai-run" / "serve").find("state=stopped") == 0);
   {
     RunMarker second;
     CHECK(second.start(dir).empty());
@@ -68,17 +68,18 @@ TEST_CASE("run marker: a second service on the same quarantine touches nothing",
   RunMarker running;
   REQUIRE(running.start(dir).empty());
   record(tmp.path(), "20261206T200000-aaaaaa");
-  writeFile(tmp.path() / ".inflight-20261206T200000-aaaaaa", "stored");
+  writeFile(tmp.path() / ".mugai-run" / "inflight-20261206T200000-aaaaaa", "stored");
   RunMarker other;
   std::string said = joined(other.start(dir));
   CHECK(said.find("another mugai serve uses the quarantine") != std::string::npos);
   CHECK(fs::exists(tmp.path() / "20261206T200000-aaaaaa.orig"));
-  CHECK(fs::exists(tmp.path() / ".inflight-20261206T200000-aaaaaa"));
+  CHECK(fs::exists(tmp.path() / ".mugai-run" / "inflight-20261206T200000-aaaaaa"));
 }
 
 TEST_CASE("inflight: the journal entry says stored, then relaying, and goes when answered", "[smtp]") {
   TempDir tmp;
-  const fs::path entry = tmp.path() / ".inflight-20261206T200000-bbbbbb";
+  const fs::path entry = tmp.path() / ".mugai-run" / "inflight-20261206T200000-bbbbbb";
+  fs::create_directories(tmp.path() / ".mugai-run");
   {
     Inflight j(tmp.path().string(), "20261206T200000-bbbbbb");
     CHECK_FALSE(fs::exists(entry));  // nothing stored yet: nothing to journal
@@ -93,17 +94,19 @@ TEST_CASE("inflight: the journal entry says stored, then relaying, and goes when
 TEST_CASE("reconcile: unanswered records go, relayed ones stay, old temporary files go", "[smtp]") {
   TempDir tmp;
   const fs::path q = tmp.path();
+  const fs::path run = q / ".mugai-run";
+  fs::create_directories(run);
   record(q, "20261206T200000-000001");  // stored, never answered
-  writeFile(q / ".inflight-20261206T200000-000001", "stored");
+  writeFile(run / "inflight-20261206T200000-000001", "stored");
   record(q, "20261206T200000-000002");  // on its way to the next hop
-  writeFile(q / ".inflight-20261206T200000-000002", "relaying");
-  writeFile(q / ".inflight-20261206T200000-000003", "stored");  // killed before the record
+  writeFile(run / "inflight-20261206T200000-000002", "relaying");
+  writeFile(run / "inflight-20261206T200000-000003", "stored");  // killed before the record
   record(q, "20261206T200000-000004");  // answered: no journal entry, a record like any other
   writeFile(q / ".mugai-tmp-12345", "half");
   setMtime(q / ".mugai-tmp-12345", std::chrono::seconds(-3600));
   writeFile(q / ".mugai-tmp-67890", "being written now");  // by someone else, after our start
   setMtime(q / ".mugai-tmp-67890", std::chrono::seconds(60));
-  writeFile(q / ".inflight-not.an.id", "stored");
+  writeFile(run / "inflight-not.an.id", "stored");
 
   std::string said = joined(reconcileQuarantine(q.string(), std::chrono::system_clock::now()));
   INFO(said);
@@ -120,11 +123,11 @@ TEST_CASE("reconcile: unanswered records go, relayed ones stay, old temporary fi
   CHECK(fs::exists(q / "20261206T200000-000004.orig"));
   CHECK_FALSE(fs::exists(q / ".mugai-tmp-12345"));
   CHECK(fs::exists(q / ".mugai-tmp-67890"));
-  for (const char* n : {".inflight-20261206T200000-000001", ".inflight-20261206T200000-000002",
-                        ".inflight-20261206T200000-000003"}) {
-    CHECK_FALSE(fs::exists(q / n));
+  for (const char* n : {"inflight-20261206T200000-000001", "inflight-20261206T200000-000002",
+                        "inflight-20261206T200000-000003"}) {
+    CHECK_FALSE(fs::exists(run / n));
   }
-  CHECK(fs::exists(q / ".inflight-not.an.id"));  // not a name we write: left alone
+  CHECK(fs::exists(run / "inflight-not.an.id"));  // not a name we write: left alone
   // Run again: nothing more to do.
   CHECK(reconcileQuarantine(q.string(), std::chrono::system_clock::now()).empty());
 }
