@@ -24,9 +24,8 @@ constexpr const char* kTemp = ".mugai-tmp-";
 /// An item id as newItemId() makes them: letters, digits and '-' only.
 bool idLike(const std::string& s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  c == '-';
-         });
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+  });
 }
 
 std::string readSmall(int fd) {
@@ -46,9 +45,11 @@ std::string field(const std::string& text, const std::string& key) {
   at += key.size() + 1;
   std::size_t end = text.find_first_of(" \n", at);
   std::string v = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  return idLike(v) || std::all_of(v.begin(), v.end(), [](char c) {
-           return (c >= '0' && c <= '9') || c == 'T' || c == 'Z' || c == ':' || c == '-';
-         })
+  return idLike(v) || std::all_of(v.begin(), v.end(),
+                                  [](char c) {
+                                    return (c >= '0' && c <= '9') || c == 'T' || c == 'Z' ||
+                                           c == ':' || c == '-';
+                                  })
              ? v
              : "?";
 }
@@ -96,7 +97,8 @@ std::vector<std::string> RunMarker::start(const std::string& dir) {
     lines.push_back("the previous run (pid " + field(previous, "pid") + ", started " +
                     field(previous, "started") +
                     ") did not stop cleanly (killed, crashed, or the host went down): "
-                    "reconciling the quarantine " + dir);
+                    "reconciling the quarantine " +
+                    dir);
   }
   for (auto& l : reconcileQuarantine(dir, started)) lines.push_back(std::move(l));
   rewrite(fd_, "state=running pid=" + std::to_string(getpid()) + " started=" + utcNow() + "\n");
@@ -154,7 +156,7 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
   std::size_t removed_temps = 0;
   for (const auto& name : temps) {
     std::string path = dir + "/" + name;
-    struct stat st{};
+    struct stat st {};
     if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime >= cutoff) continue;
     if (unlink(path.c_str()) == 0) ++removed_temps;
   }
@@ -169,7 +171,7 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     std::string state = fd >= 0 ? readSmall(fd) : "";
     if (fd >= 0) close(fd);
-    struct stat st{};
+    struct stat st {};
     bool record = stat((dir + "/" + id + ".json").c_str(), &st) == 0 ||
                   stat((dir + "/" + id + ".orig").c_str(), &st) == 0;
     if (!record) {
@@ -179,10 +181,11 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
                       ": the killed run was relaying it, the next hop may have it");
     } else {
       std::string err;
-      lines.push_back(io::quarantineRemove(dir, id, &err)
-                          ? "reconcile: removed " + id +
-                                ": the killed run never answered the client, which retries with its own copy"
-                          : "reconcile: cannot remove " + id + ": " + err);
+      lines.push_back(
+          io::quarantineRemove(dir, id, &err)
+              ? "reconcile: removed " + id +
+                    ": the killed run never answered the client, which retries with its own copy"
+              : "reconcile: cannot remove " + id + ": " + err);
     }
     unlink(path.c_str());
   }

@@ -1,5 +1,7 @@
 // The run marker and the journal of SMTP attempts in flight (inflight.h): what the start after a
 // SIGKILL says and what it reconciles in the quarantine.
+#include "src/smtp/inflight.h"
+
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -8,7 +10,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "src/smtp/inflight.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -76,7 +77,8 @@ TEST_CASE("run marker: a second service on the same quarantine touches nothing",
   CHECK(fs::exists(tmp.path() / ".mugai-run" / "inflight-20261206T200000-aaaaaa"));
 }
 
-TEST_CASE("inflight: the journal entry says stored, then relaying, and goes when answered", "[smtp]") {
+TEST_CASE("inflight: the journal entry says stored, then relaying, and goes when answered",
+          "[smtp]") {
   TempDir tmp;
   const fs::path entry = tmp.path() / ".mugai-run" / "inflight-20261206T200000-bbbbbb";
   fs::create_directories(tmp.path() / ".mugai-run");
