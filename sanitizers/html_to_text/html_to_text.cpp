@@ -366,11 +366,13 @@ Result htmlToText(std::string_view html, const Options& options) {
     r.detail = "HTML of " + std::to_string(html.size()) + " bytes";
     return r;
   }
-  PrescanResult pre = prescan(html, options.node_limit, options.depth_limit);
+  PrescanResult pre = prescan(html, options.node_limit, options.depth_limit, options.attribute_limit);
   if (pre.failure) {
     r.failure = pre.failure;
     r.detail = *pre.failure == Reason::LimitHtmlDepth ? "HTML nested too deeply (pre-scan)"
-                                                      : "too many HTML elements (pre-scan)";
+               : pre.max_attributes > options.attribute_limit
+                   ? "more than " + std::to_string(options.attribute_limit) + " attributes on one HTML element (pre-scan)"
+                   : "too many HTML elements (pre-scan)";
     return r;
   }
   // Gumbo allocates only from this arena: capped, deadline-checked, released as a whole.

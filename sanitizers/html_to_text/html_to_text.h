@@ -18,6 +18,7 @@ struct Options {
   std::size_t input_limit = 16u << 20;  ///< html_input_limit
   std::size_t node_limit = 500000;      ///< html_node_limit
   std::size_t depth_limit = 512;        ///< html_depth_limit
+  std::size_t attribute_limit = 1000;   ///< html_attribute_limit (per element)
   std::size_t line_length_limit = 998;  ///< text_line_length_limit: longer lines are folded
   const Budget* budget = nullptr;       ///< deadline checked while parsing and walking
 };

@@ -10,6 +10,7 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   o.input_limit = ctx.limits.html_input_limit;
   o.node_limit = ctx.limits.html_node_limit;
   o.depth_limit = ctx.limits.html_depth_limit;
+  o.attribute_limit = ctx.limits.html_attribute_limit;
   o.line_length_limit = ctx.limits.text_line_length_limit;
   o.budget = &ctx.budget;
   std::string label = part.charset.unverifiedValue();
