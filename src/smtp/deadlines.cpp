@@ -28,9 +28,8 @@ void SessionDeadlines::received(Clock::time_point now, std::size_t n, bool in_da
     return;
   }
   // N / rate seconds, in microseconds, without overflow for any n.
-  auto credit = std::chrono::microseconds(
-      static_cast<std::int64_t>(std::min<std::uint64_t>(n, 1ull << 40) * 1000000ull /
-                                limits_.min_data_rate));
+  auto credit = std::chrono::microseconds(static_cast<std::int64_t>(
+      std::min<std::uint64_t>(n, 1ull << 40) * 1000000ull / limits_.min_data_rate));
   request_end_ = std::min(cap, request_end_ + credit);
 }
 
@@ -40,8 +39,9 @@ SessionDeadlines::Expired SessionDeadlines::expired(Clock::time_point now, bool 
   if (!data_ && stressed) end = std::min(end, request_start_ + limits_.stress);
   if (now < end) return Expired::kNone;
   // Silent for the whole limit, or bytes that came too slowly?
-  const auto limit = data_ ? limits_.data : (stressed ? std::min(limits_.command, limits_.stress)
-                                                      : limits_.command);
+  const auto limit = data_
+                         ? limits_.data
+                         : (stressed ? std::min(limits_.command, limits_.stress) : limits_.command);
   bool silent = !bytes_in_request_ || now - last_byte_ >= limit;
   if (data_) return silent ? Expired::kData : Expired::kDataSlow;
   return silent ? Expired::kCommand : Expired::kCommandSlow;
@@ -49,12 +49,18 @@ SessionDeadlines::Expired SessionDeadlines::expired(Clock::time_point now, bool 
 
 const char* SessionDeadlines::why(Expired e) {
   switch (e) {
-    case Expired::kNone: return "none";
-    case Expired::kCommand: return "command_timeout";
-    case Expired::kCommandSlow: return "command_too_slow";
-    case Expired::kData: return "data_timeout";
-    case Expired::kDataSlow: return "data_too_slow";
-    case Expired::kSession: return "session_deadline";
+    case Expired::kNone:
+      return "none";
+    case Expired::kCommand:
+      return "command_timeout";
+    case Expired::kCommandSlow:
+      return "command_too_slow";
+    case Expired::kData:
+      return "data_timeout";
+    case Expired::kDataSlow:
+      return "data_too_slow";
+    case Expired::kSession:
+      return "session_deadline";
   }
   return "none";
 }

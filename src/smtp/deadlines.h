@@ -23,10 +23,10 @@
 namespace mugai::smtp {
 
 struct TimeLimits {
-  std::chrono::milliseconds command{std::chrono::seconds(300)};  ///< smtp_command_timeout_s
-  std::chrono::milliseconds data{std::chrono::seconds(300)};     ///< smtp_data_timeout_s
-  std::chrono::milliseconds stress{std::chrono::seconds(10)};    ///< smtp_stress_timeout_s
-  std::chrono::milliseconds session{std::chrono::seconds(1800)}; ///< smtp_session_deadline_s
+  std::chrono::milliseconds command{std::chrono::seconds(300)};   ///< smtp_command_timeout_s
+  std::chrono::milliseconds data{std::chrono::seconds(300)};      ///< smtp_data_timeout_s
+  std::chrono::milliseconds stress{std::chrono::seconds(10)};     ///< smtp_stress_timeout_s
+  std::chrono::milliseconds session{std::chrono::seconds(1800)};  ///< smtp_session_deadline_s
   std::uint64_t min_data_rate = 500;  ///< smtp_min_data_rate, bytes/s; 0: silence timeout only
 };
 
@@ -35,11 +35,11 @@ class SessionDeadlines {
   using Clock = std::chrono::steady_clock;
   enum class Expired {
     kNone,
-    kCommand,       ///< no complete request in time, nothing arrived lately (command_timeout)
-    kCommandSlow,   ///< bytes arrived, but no complete request in time (command_too_slow)
-    kData,          ///< DATA: silent for the data timeout (data_timeout)
-    kDataSlow,      ///< DATA: bytes arrive, slower than the minimum rate (data_too_slow)
-    kSession,       ///< the whole session took too long (session_deadline)
+    kCommand,      ///< no complete request in time, nothing arrived lately (command_timeout)
+    kCommandSlow,  ///< bytes arrived, but no complete request in time (command_too_slow)
+    kData,         ///< DATA: silent for the data timeout (data_timeout)
+    kDataSlow,     ///< DATA: bytes arrive, slower than the minimum rate (data_too_slow)
+    kSession,      ///< the whole session took too long (session_deadline)
   };
 
   SessionDeadlines(TimeLimits limits, Clock::time_point accepted);

@@ -148,21 +148,26 @@ Reply Gateway::deliver(Transaction& t) {
                   "id=" + job->id + " busy");
   }
   const auto budget = std::chrono::milliseconds(job->engine->policy().limits.sanitizer_deadline_ms);
-  // Queued: up to one budget; running: twice the budget from when a worker took it.
+  // Queued: up to one budget; running: twice the budget (at least the budget and 10 s: a tiny
+  // budget still leaves a step that cannot be interrupted time to report limit.time itself) from
+  // when a worker took it.
   auto until = std::chrono::steady_clock::now() + budget;
   bool running = false;
   std::future_status status;
-  while ((status = future.wait_until(std::min(until, std::chrono::steady_clock::now() +
-                                                         std::chrono::milliseconds(100)))) !=
-             std::future_status::ready &&
-         std::chrono::steady_clock::now() < until) {
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    status = future.wait_until(std::min(until, now + std::chrono::milliseconds(100)));
+    if (status == std::future_status::ready) break;
+    now = std::chrono::steady_clock::now();
     if (!running && job->started) {
       running = true;
-      until = std::chrono::steady_clock::now() + 2 * budget;
+      until = now + std::max<std::chrono::milliseconds>(2 * budget, budget + std::chrono::seconds(10));
+    } else if (now >= until) {
+      break;
     }
   }
   ProcessResult r;
-  if (status != std::future_status::ready && !job->started) {
+  if (status != std::future_status::ready && !running) {
     return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
                   "id=" + job->id + " busy (queued longer than sanitizer_deadline_ms)");
   }

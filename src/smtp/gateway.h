@@ -5,8 +5,9 @@
  * Trust: the message is hostile until the engine has made it harmless; only the engine's output
  *        (sanitized message or notice) is relayed. The original is written only to quarantine.
  * Limits: the engine runs on the bounded WorkerPool; a full queue -> 451 4.3.2 at once; still
- *         queued after sanitizer_deadline_ms -> 451 4.3.2; still running twice that long after a
- *         worker took it -> limit.time, a verdict (original quarantined, 554 5.7.1), never a 4xx.
+ *         queued after sanitizer_deadline_ms -> 451 4.3.2; still running twice that long (at
+ *         least that plus 10 s) after a worker took it -> limit.time, a verdict (original
+ *         quarantined, 554 5.7.1), never a 4xx.
  * Errors: 250 only after the next hop accepted. Engine TempFail, quarantine write errors, next hop
  *         down/slow/4xx -> 451; next hop 5xx -> 5xx (generic text); a blocked item without a
  *         notice -> 550/554 with the reason's public text.

@@ -16,16 +16,16 @@
 namespace mugai::smtp {
 namespace {
 
-constexpr const char* kMarker = ".mugai-serve.run";
-constexpr const char* kJournal = ".inflight-";
+constexpr const char* kRunDir = ".mugai-run";  // beside the records, out of their listing
+constexpr const char* kMarker = "serve";
+constexpr const char* kJournal = "inflight-";
 constexpr const char* kTemp = ".mugai-tmp-";
 
 /// An item id as newItemId() makes them: letters, digits and '-' only.
 bool idLike(const std::string& s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  c == '-';
-         });
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+  });
 }
 
 std::string readSmall(int fd) {
@@ -45,9 +45,11 @@ std::string field(const std::string& text, const std::string& key) {
   at += key.size() + 1;
   std::size_t end = text.find_first_of(" \n", at);
   std::string v = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  return idLike(v) || std::all_of(v.begin(), v.end(), [](char c) {
-           return (c >= '0' && c <= '9') || c == 'T' || c == 'Z' || c == ':' || c == '-';
-         })
+  return idLike(v) || std::all_of(v.begin(), v.end(),
+                                  [](char c) {
+                                    return (c >= '0' && c <= '9') || c == 'T' || c == 'Z' ||
+                                           c == ':' || c == '-';
+                                  })
              ? v
              : "?";
 }
@@ -69,7 +71,13 @@ RunMarker::~RunMarker() {
 
 std::vector<std::string> RunMarker::start(const std::string& dir) {
   std::vector<std::string> lines;
-  path_ = dir + "/" + kMarker;
+  const std::string run_dir = dir + "/" + kRunDir;
+  if (mkdir(run_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    lines.push_back("cannot create " + run_dir + ": " + std::strerror(errno) +
+                    " (a killed run cannot be detected)");
+    return lines;
+  }
+  path_ = run_dir + "/" + kMarker;
   fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0) {
     lines.push_back("cannot open the run marker " + path_ + ": " + std::strerror(errno) +
@@ -89,7 +97,8 @@ std::vector<std::string> RunMarker::start(const std::string& dir) {
     lines.push_back("the previous run (pid " + field(previous, "pid") + ", started " +
                     field(previous, "started") +
                     ") did not stop cleanly (killed, crashed, or the host went down): "
-                    "reconciling the quarantine " + dir);
+                    "reconciling the quarantine " +
+                    dir);
   }
   for (auto& l : reconcileQuarantine(dir, started)) lines.push_back(std::move(l));
   rewrite(fd_, "state=running pid=" + std::to_string(getpid()) + " started=" + utcNow() + "\n");
@@ -105,7 +114,7 @@ void RunMarker::stopped() {
 }
 
 void Inflight::write(const char* state) {
-  std::string path = dir_ + "/" + kJournal + id_;
+  std::string path = dir_ + "/" + kRunDir + "/" + kJournal + id_;
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return;  // the journal is a help for the next start, never a reason to refuse
   ssize_t ignored = ::write(fd, state, std::strlen(state));
@@ -116,7 +125,7 @@ void Inflight::write(const char* state) {
 
 void Inflight::end() {
   if (!written_) return;
-  unlink((dir_ + "/" + kJournal + id_).c_str());
+  unlink((dir_ + "/" + kRunDir + "/" + kJournal + id_).c_str());
   written_ = false;
 }
 
@@ -132,15 +141,22 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
     if (name.rfind(kTemp, 0) == 0) temps.push_back(name);
-    if (name.rfind(kJournal, 0) == 0) journals.push_back(name);
   }
   closedir(d);
+  const std::string run_dir = dir + "/" + kRunDir;
+  if (DIR* r = opendir(run_dir.c_str())) {
+    while (dirent* e = readdir(r)) {
+      std::string name = e->d_name;
+      if (name.rfind(kJournal, 0) == 0) journals.push_back(name);
+    }
+    closedir(r);
+  }
   std::sort(journals.begin(), journals.end());
   const std::time_t cutoff = std::chrono::system_clock::to_time_t(started);
   std::size_t removed_temps = 0;
   for (const auto& name : temps) {
     std::string path = dir + "/" + name;
-    struct stat st{};
+    struct stat st {};
     if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime >= cutoff) continue;
     if (unlink(path.c_str()) == 0) ++removed_temps;
   }
@@ -150,12 +166,12 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
   }
   for (const auto& name : journals) {
     std::string id = name.substr(std::strlen(kJournal));
-    std::string path = dir + "/" + name;
+    std::string path = run_dir + "/" + name;
     if (!idLike(id)) continue;
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     std::string state = fd >= 0 ? readSmall(fd) : "";
     if (fd >= 0) close(fd);
-    struct stat st{};
+    struct stat st {};
     bool record = stat((dir + "/" + id + ".json").c_str(), &st) == 0 ||
                   stat((dir + "/" + id + ".orig").c_str(), &st) == 0;
     if (!record) {
@@ -165,10 +181,11 @@ std::vector<std::string> reconcileQuarantine(const std::string& dir,
                       ": the killed run was relaying it, the next hop may have it");
     } else {
       std::string err;
-      lines.push_back(io::quarantineRemove(dir, id, &err)
-                          ? "reconcile: removed " + id +
-                                ": the killed run never answered the client, which retries with its own copy"
-                          : "reconcile: cannot remove " + id + ": " + err);
+      lines.push_back(
+          io::quarantineRemove(dir, id, &err)
+              ? "reconcile: removed " + id +
+                    ": the killed run never answered the client, which retries with its own copy"
+              : "reconcile: cannot remove " + id + ": " + err);
     }
     unlink(path.c_str());
   }

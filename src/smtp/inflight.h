@@ -2,10 +2,11 @@
  * @file inflight.h
  * @brief What a killed `mugai serve` leaves in the quarantine, and how the next start finds it.
  *
- * The run marker DIR/.mugai-serve.run says "state=running pid=N started=T" while a service runs
+ * The run marker DIR/.mugai-run/serve says "state=running pid=N started=T" while a service runs
  * and "state=stopped" after a clean stop; a flock on it tells a live holder from a dead one. The
- * gateway journals each SMTP attempt whose original it stored (DIR/.inflight-ID: "stored", then
- * "relaying" once the message goes to the next hop) and removes the entry when it answered.
+ * gateway journals each SMTP attempt whose original it stored (DIR/.mugai-run/inflight-ID:
+ * "stored", then "relaying" once the message goes to the next hop) and removes the entry when it
+ * answered. The folder keeps these out of the listing of the records (ID.orig, ID.json).
  *
  * After a SIGKILL (or a crash, or a drain that timed out) the next start says so and reconciles:
  *   - temporary files (.mugai-tmp-*) older than this start: removed (half-written, never renamed);

@@ -10,9 +10,11 @@
 #include <Poco/Net/TCPServerParams.h>
 #include <Poco/ThreadPool.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -32,6 +34,11 @@ struct Slot {
   std::string addr;
   Clock::time_point since = Clock::now();
   std::atomic<int> phase{0};  ///< 0 commands, 1 in a transaction, 2 in DATA
+  /// Armed around a call that blocks on the client with only per-read timeouts (the TLS
+  /// handshake): past it, the reaper shuts the socket down and the call fails.
+  std::atomic<Clock::rep> hard_deadline{0};  ///< 0: not armed
+  std::atomic<int> fd{-1};
+  std::atomic<bool> reaped{false};
 };
 
 /// Who holds the session slots: the total, the count per client address, and the live sessions
@@ -79,6 +86,18 @@ class Slots {
     std::lock_guard<std::mutex> lock(m_);
     return total_;
   }
+  /// Shuts down the sockets of sessions blocked past their armed hard deadline.
+  void reap(Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(m_);
+    for (Slot* s : live_) {
+      Clock::rep d = s->hard_deadline.load();
+      if (d != 0 && now.time_since_epoch().count() >= d && s->fd >= 0) {
+        s->reaped = true;
+        s->hard_deadline = 0;
+        ::shutdown(s->fd, SHUT_RDWR);
+      }
+    }
+  }
   /// "N of LIMIT slots in use by M clients: ADDR=n (oldest Ss, d in DATA) ..." for the ten
   /// clients holding most; null when such a line was written less than 10 s ago.
   std::optional<std::string> holders(std::size_t limit) {
@@ -122,7 +141,7 @@ class Slots {
   std::size_t total_ = 0;
   std::map<std::string, std::size_t> per_client_;
   std::map<int, std::string> pending_;
-  std::set<const Slot*> live_;
+  std::set<Slot*> live_;
   std::optional<Clock::time_point> logged_;
 };
 
@@ -229,18 +248,30 @@ class Connection : public Poco::Net::TCPServerConnection {
         deadlines.requestStarted(Clock::now(), session.inData());
       }
       if (session.startTlsPending()) {
-        // Poco's handshake times each read (smtp_command_timeout_s), not the whole handshake:
-        // deadlines are checked again once it is done.
+        // Poco's handshake times each read, not the whole handshake: the reaper ends one that
+        // is trickled in past the command wait (or the session deadline).
         sock.setReceiveTimeout(timespan(tl.command));
+        auto now = Clock::now();
+        auto limit = shared_.stressed() ? std::min(tl.command, tl.stress) : tl.command;
+        slot_.fd = sock.impl()->sockfd();
+        slot_.hard_deadline =
+            std::min(now + limit, slot_.since + tl.session).time_since_epoch().count();
         try {
           Poco::Net::SecureStreamSocket tls =
               Poco::Net::SecureStreamSocket::attach(sock, shared_.options.tls_context);
           tls.completeHandshake();
+          slot_.hard_deadline = 0;
           sock = tls;
         } catch (const Poco::Exception& e) {
-          session.noteRefusal(Reply{0, ""}, "starttls_failed", logSafe(e.displayText()));
+          slot_.hard_deadline = 0;
+          if (slot_.reaped) {
+            session.noteRefusal(Reply{0, ""}, "starttls_timeout");
+          } else {
+            session.noteRefusal(Reply{0, ""}, "starttls_failed", logSafe(e.displayText()));
+          }
           return;
         }
+        if (slot_.reaped) return;  // cut just as the handshake ended
         session.tlsStarted();
         deadlines.requestStarted(Clock::now(), false);
       }
@@ -341,9 +372,31 @@ bool ensureDescriptors(std::size_t needed, std::string& why) {
 
 struct Server::Impl {
   Impl(ServerOptions o, Deliverer& d) : shared{std::move(o), d} {}
+  ~Impl() { stopReaper(); }
+  void startReaper() {
+    reaper = std::thread([this] {
+      std::unique_lock<std::mutex> lock(reaper_m);
+      while (!reaper_stop) {
+        reaper_cv.wait_for(lock, std::chrono::milliseconds(250));
+        shared.slots.reap(Clock::now());
+      }
+    });
+  }
+  void stopReaper() {
+    {
+      std::lock_guard<std::mutex> lock(reaper_m);
+      reaper_stop = true;
+    }
+    reaper_cv.notify_all();
+    if (reaper.joinable()) reaper.join();
+  }
   Shared shared;
   std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::TCPServer> server;
+  std::thread reaper;
+  std::mutex reaper_m;
+  std::condition_variable reaper_cv;
+  bool reaper_stop = false;
 };
 
 Server::Server(ServerOptions options, Deliverer& deliverer)
@@ -355,6 +408,7 @@ Server::~Server() {
     impl_->server.reset();
   }
   if (impl_->pool) impl_->pool->joinAll();
+  impl_->stopReaper();  // after the sessions: their slots are gone
 }
 
 void Server::start() {
@@ -375,6 +429,7 @@ void Server::start() {
                                                          socket, params);
   impl_->server->setConnectionFilter(new Filter(impl_->shared));
   impl_->server->start();
+  impl_->startReaper();
 }
 
 std::uint16_t Server::port() const { return impl_->server ? impl_->server->port() : 0; }

@@ -8,7 +8,8 @@
  *         never drops silently), smtp_client_connection_limit of them per client address (except
  *         client_limit_exceptions), each refused with 421 before a thread is spent and with a log
  *         line naming who holds the slots (at most one every 10 s); per-request, data-rate and
- *         whole-session deadlines (deadlines.h), the command wait shortened to
+ *         whole-session deadlines (deadlines.h; a reaper thread ends a TLS handshake trickled in
+ *         past them, as Poco times each read only), the command wait shortened to
  *         smtp_stress_timeout_s while three quarters of the slots are taken; session limits from
  *         the current engine.
  * Errors: socket and TLS errors end that session only.

@@ -423,6 +423,58 @@ TEST_CASE("filedrop: the note says whether the content or only the name changed"
         std::string::npos);
 }
 
+TEST_CASE("filedrop: a file past sanitizer_deadline_ms is blocked with limit.time and quarantined, "
+          "not left waiting for a retry") {
+  Drop d;
+  // The shipped rules with a 100 ms budget: 6 MB of HTML takes longer to convert.
+  std::string rules = slurp((mugai::test::sourceDir() / "rules" / "default.yaml").string());
+  std::size_t at = rules.find("limits:\n");
+  REQUIRE(at != std::string::npos);
+  rules.insert(at + 8, "  sanitizer_deadline_ms: 100\n");
+  at = rules.find("signatures: [signatures]");
+  REQUIRE(at != std::string::npos);
+  rules.replace(at, 24,
+                "signatures: [" + (mugai::test::sourceDir() / "rules" / "signatures").string() + "]");
+  at = rules.find("system_database: true");
+  if (at != std::string::npos) rules.replace(at, 21, "system_database: false");
+  writeFile(d.t.path + "/rules.yaml", rules);
+  std::vector<std::string> errors;
+  d.engine = mugai::makeEngine(d.t.path + "/rules.yaml", errors);
+  REQUIRE(d.engine);
+  const Options& o = d.o;
+  fs::create_directories(o.inbox);
+  Service svc(o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  std::string html = "<html><body>\n";
+  for (int i = 0; html.size() < 6000000; ++i) {
+    html += "<div><p>Paragraph " + std::to_string(i) +
+            " with <b>bold</b> and <a href=\"http://x.example/" + std::to_string(i) +
+            "\">a link</a></p></div>\n";
+  }
+  writeFile(o.inbox + "/big.html", html + "</body></html>\n");
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/big.html"));
+  CHECK_FALSE(fs::exists(o.outbox + "/big.html"));
+  REQUIRE(fs::exists(o.outbox + "/big.html.blocked.txt"));
+  CHECK(fs::is_empty(o.quarantine + "/processing"));  // decided: nothing waits for a retry
+  std::size_t records = 0;
+  for (const auto& e : fs::directory_iterator(o.quarantine)) {
+    if (e.path().extension() != ".json") continue;
+    ++records;
+    std::string json = slurp(e.path().string());
+    CHECK(json.find("\"limit.time\"") != std::string::npos);
+  }
+  CHECK(records == 1);
+  bool original = false;  // the original is kept beside its record
+  for (const auto& e : fs::directory_iterator(o.quarantine)) {
+    if (e.is_regular_file() && e.path().extension() != ".json") {
+      original = original || slurp(e.path().string()) == html + "</body></html>\n";
+    }
+  }
+  CHECK(original);
+}
+
 namespace {
 
 /// The quarantine records (*.json) of a drop, concatenated.

@@ -1,8 +1,8 @@
 // Session deadlines with a made-up clock: per-request command deadline, the minimum data rate in
 // DATA, the stress timeout and the whole-session deadline (issue 9, item 4). No real time passes.
-#include <catch2/catch.hpp>
-
 #include "src/smtp/deadlines.h"
+
+#include <catch2/catch.hpp>
 
 using mugai::smtp::SessionDeadlines;
 using mugai::smtp::TimeLimits;
@@ -69,7 +69,7 @@ TEST_CASE("deadlines: DATA at 1 byte/s is cut, at the minimum rate it goes on", 
     e = slow.expired(t, false);
   }
   CHECK(e == Expired::kDataSlow);
-  CHECK(seconds > 290);   // 300 s plus 1/500 s per byte
+  CHECK(seconds > 290);  // 300 s plus 1/500 s per byte
   CHECK(seconds < 310);
   // Variant: exactly the minimum rate (500 bytes each second) never runs out.
   SessionDeadlines steady(limits(), t0);
