@@ -28,13 +28,21 @@ bool removedSomething(const ActionRecord& a) {
   return false;
 }
 
+/// html_to_text left out text the sender had hidden (font-size 0, white on white, ...).
+bool hidHiddenText(const ActionRecord& a) {
+  for (const auto& f : a.findings) {
+    if (f.key == "removed_hidden_text") return true;
+  }
+  return false;
+}
+
 std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (a.action == "removed") return "removed";
   if (a.action == "blocked")
     return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
   if (blocked) return "";  // nothing was delivered: conversions and renames do not matter
   if (a.action == "renamed") return "renamed";
-  if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
+  if (a.action == "converted" && a.body) return on_conversion || hidHiddenText(a) ? "converted_body" : "";
   if (a.action == "converted") return "converted";
   if (a.action == "rebuilt" && a.reason == "cdr.rebuilt")
     return removedSomething(a) ? "rebuilt" : "";
@@ -101,6 +109,10 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       std::string shown = sanitizers::filename_sanitize::sanitizeFilename(f.value, o);
       now_ja = "（届いた名前: " + shown + "）";
       now_en = " (delivered as " + shown + ")";
+    }
+    if (hidHiddenText(a)) {  // say that text the sender hid from the reader was left out
+      now_ja += "（送信者が見えないようにしていた文字は除きました）";
+      now_en += " (text the sender had hidden from view was left out)";
     }
     if (tj != n.item_ja.end())
       ja += "・" + fill(tj->second, displayName(a, true), reason_ja) + now_ja + "\n";
