@@ -58,6 +58,7 @@ std::optional<EmbeddedFormat> embeddedFormat(std::string_view data) {
     return EmbeddedFormat{"", "SYLK (starts with \"ID;\"), which Excel opens with its formulas", true};
   }
   if (has(head, "%pdf-")) return EmbeddedFormat{"application/pdf", "%PDF- within the first 1024 bytes", false};
+  if (lead.rfind("{\\rt", 0) == 0) return EmbeddedFormat{"text/rtf", "starts like RTF", false};
   if (has(head, "{\\rt")) return EmbeddedFormat{"text/rtf", "RTF group ({\\rt) within the first 1024 bytes", false};
   static constexpr std::array<std::string_view, 16> kMarkup = {
       "<html", "<!doctype html", "<script", "<body", "<head", "<iframe", "<svg", "<object",
