@@ -88,7 +88,7 @@ std::uint32_t le32(const unsigned char* p) {
          (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
 }
 
-enum class Drop { Keep, Macro, Object, ActiveX, Signature, Link };
+enum class Drop { Keep, Macro, Object, ActiveX, Signature, Link, Unknown };
 
 struct Node {
   std::string name;
@@ -272,6 +272,74 @@ void classify(Node& node, bool root) {
       if (!c.storage && (iequals(c.name, "PROJECT") || iequals(c.name, "PROJECTwm"))) c.drop = Drop::Macro;
 }
 
+/// The three compound-file formats the rebuilder knows, told apart by their main stream.
+enum class Format { Word, Excel, PowerPoint };
+
+const char* formatName(Format f) {
+  return f == Format::Word ? "Word" : f == Format::Excel ? "Excel" : "PowerPoint";
+}
+
+/// Which known format the root's main stream names; nullopt for anything else (一太郎, Publisher,
+/// Visio, an Outlook item, a made-up file with a compound-file header). Two main streams at the
+/// root (a Word/Excel polyglot) are ambiguous: which one a reader takes depends on the name.
+std::optional<Format> knownFormat(const Node& root, bool* ambiguous) {
+  std::optional<Format> found;
+  int mains = 0;
+  if (findChild(root, "WordDocument", false)) found = Format::Word, ++mains;
+  if (findChild(root, "Workbook", false) || findChild(root, "Book", false)) found = Format::Excel, ++mains;
+  if (findChild(root, "PowerPoint Document", false)) found = Format::PowerPoint, ++mains;
+  *ambiguous = mains > 1;
+  return found;
+}
+
+/// Root entries a known format needs ([MS-DOC] 2.1, [MS-XLS] 2.1.2, [MS-PPT] 2.1.1, plus the
+/// property sets and CompObj every OLE document has). Everything else at the root is dropped
+/// unless classify() already dropped it for a named reason: unknown streams are never copied.
+/// Storages kept whole: Excel's pivot caches (_SX_DB_CUR / _SX_DB hold cache records only).
+bool neededAtRoot(Format f, const Node& n) {
+  static const char* kCommon[] = {"\x05SummaryInformation", "\x05" "DocumentSummaryInformation",
+                                  "\x01" "CompObj", "\x01Ole"};
+  static const char* kWord[] = {"WordDocument", "1Table", "0Table", "Data"};
+  static const char* kExcel[] = {"Workbook", "Book"};
+  static const char* kPpt[] = {"PowerPoint Document", "Current User", "Pictures"};
+  auto in = [&](auto& list) {
+    for (const char* name : list)
+      if (iequals(n.name, name)) return true;
+    return false;
+  };
+  if (n.storage)
+    return f == Format::Excel && (iequals(n.name, "_SX_DB_CUR") || iequals(n.name, "_SX_DB"));
+  if (in(kCommon)) return true;
+  return f == Format::Word ? in(kWord) : f == Format::Excel ? in(kExcel) : in(kPpt);
+}
+
+/// What the refusal of an unknown compound file names: a few formats by their own marks, the
+/// first root entries otherwise (escaped).
+std::string describeUnknown(const Node& root) {
+  static const guint8 kPublisher[16] = {0x01, 0x12, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                        0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+  if (findChild(root, "VisioDocument", false)) return "a Visio drawing";
+  if ((root.has_clsid && std::memcmp(root.clsid.data(), kPublisher, 16) == 0) || findChild(root, "Quill", true))
+    return "a Publisher document";
+  if (findChild(root, "__properties_version1.0", false)) return "an Outlook item (.msg)";
+  if (findChild(root, "FileHeader", false) && findChild(root, "BodyText", true)) return "a Hangul (HWP) document";
+  std::string names;
+  int shown = 0;
+  for (const Node& c : root.children) {
+    if (shown++ == 4) {
+      names += ", ...";
+      break;
+    }
+    names += (names.empty() ? "" : ", ") + displayName(c.name);
+  }
+  return "a compound file with " + (names.empty() ? std::string("no entries") : names);
+}
+
+void dropUnneeded(Node& root, Format f) {
+  for (Node& c : root.children)
+    if (c.drop == Drop::Keep && !neededAtRoot(f, c)) c.drop = Drop::Unknown;
+}
+
 /// "\x01Ole" ([MS-OLEDS] 2.3.3 OLEStream): kept when it only says "embedded, no moniker" (LibreOffice
 /// writes one at the root of every .doc); dropped when it describes a link (flags bit 0) or
 /// carries a moniker (the URL moniker of CVE-2017-0199-style remote objects).
@@ -312,6 +380,9 @@ void collectFindings(const Node& node, std::vector<Finding>& out, bool& macros) 
         break;
       case Drop::Link:
         out.push_back({"removed", shown + " (OLE link)"});
+        break;
+      case Drop::Unknown:
+        out.push_back({"removed", shown + (c.storage ? " (storage" : " (stream") + " the format does not use)"});
         break;
     }
   }
@@ -571,8 +642,17 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   if (!k.active_why.empty())
     return Outcome::fail(Reason::ContentActive, k.active_why + " cannot be cut out of the document");
 
+  bool ambiguous = false;
+  std::optional<Format> format = knownFormat(root, &ambiguous);
+  if (ambiguous)
+    return Outcome::fail(Reason::ParseMalformed, "more than one of WordDocument, Workbook and PowerPoint Document");
+  if (!format)
+    return Outcome::fail(Reason::TypeRemoved,
+                         describeUnknown(root) + ": not a Word, Excel or PowerPoint document");
+
   classify(root, true);
   keepPlainOleStreams(root);
+  dropUnneeded(root, *format);
   std::vector<Finding> findings;
   bool macros = false;
   collectFindings(root, findings, macros);
@@ -595,9 +675,14 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
 
   Part next = replacedPart(
       part, std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(out_size)));
-  // The rebuild always changes bytes (fresh allocation, no slack), so it is always a replacement;
-  // findings say whether anything active went.
-  Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
+  // The rebuild always changes bytes (fresh allocation, no slack, nothing unreachable), so it is
+  // always a replacement; "rebuilt" only when a storage or stream went, "converted" (a fresh
+  // compound file with the same streams) otherwise.
+  bool changed = !findings.empty();
+  Outcome o = Outcome::replace(std::move(next), changed ? Reason::CdrRebuilt : Reason::CdrConverted);
+  if (!changed)
+    findings.push_back({"applied", std::string(formatName(*format)) +
+                                       " compound file written anew: every stream kept, unallocated space dropped"});
   o.findings = std::move(findings);
   return o;
 }

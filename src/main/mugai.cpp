@@ -35,6 +35,9 @@ Usage:
               [--quarantine DIR]
       Run the SMTP relay (default 127.0.0.1:10025 -> 127.0.0.1:10026; see
       'mugai serve --help' and docs/deployment.md).
+  mugai vault [--vault URL] list|show|original|hold|unhold|purge|audit|import ...
+      The kept originals, their release state and the audit log ('mugai vault --help',
+      docs/vault.md).
   mugai rules check [FILE]        Validate a rules file (default: the embedded rules).
   mugai rules defaults [--markdown]
                                   List every limit with its default, range and meaning.
@@ -287,6 +290,7 @@ int runRules(const Args& a) {
 }  // namespace
 
 int runServe(int argc, char** argv);  // serve.cpp
+int runVault(int argc, char** argv);  // vault_cmd.cpp
 
 /// Keeps the multi-megabyte buffers of a message (decoded attachment, rebuilt file, encoded
 /// output) in the heap for reuse instead of a fresh mmap/munmap each time: a fresh mapping costs
@@ -303,6 +307,7 @@ void tuneAllocator() {
 int main(int argc, char** argv) {
   tuneAllocator();
   if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
+  if (argc > 1 && !std::strcmp(argv[1], "vault")) return runVault(argc, argv);
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::cout << kUsage;

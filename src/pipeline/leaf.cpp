@@ -2,6 +2,7 @@
 // output, make the name safe. Every decision lands in the report.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <exception>
 #include <optional>
 
@@ -166,6 +167,31 @@ bool claimsMarkup(const Part& part) {
   return declared == "text/html" || declared == "application/xhtml+xml" ||
          declared == "image/svg+xml" || declared == "text/xml" || declared == "application/xml" ||
          declared == "multipart/related" || declared == "message/rfc822";
+}
+
+/// Text that Outlook would open as a calendar or contact although libmagic calls it plain text
+/// (lower-case "begin:vcalendar", a leading blank line, an .ics/.vcf name, a calendar label):
+/// "text/calendar" or "text/vcard", else "". Its chain refuses what is not a real one.
+std::string calendarLike(const Part& part) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string ext = sanitizers::filename_sanitize::lastExtension(
+      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string declared = part.declared_type.unverifiedValue();
+  std::size_t start = part.data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+  std::string head = lower(part.data.substr(start == std::string::npos ? 0 : start, 15));
+  if (ext == "vcf" || ext == "vcard" || declared == "text/vcard" || declared == "text/x-vcard" ||
+      declared == "text/directory" || head.rfind("begin:vcard", 0) == 0) {
+    return "text/vcard";
+  }
+  if (ext == "ics" || ext == "ical" || ext == "icalendar" || ext == "ifb" || ext == "vcs" ||
+      declared == "text/calendar" || declared == "application/ics" ||
+      declared == "text/x-vcalendar" || head.rfind("begin:vcalendar", 0) == 0) {
+    return "text/calendar";
+  }
+  return "";
 }
 
 /// When a chain changed the part (and scan_output is on), its output goes through the scan chain
@@ -378,6 +404,12 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   if (route_type.rfind("text/", 0) == 0 && route_type != "text/rtf" && part.data.rfind("{\\rt", 0) == 0) {
     route_type = "text/rtf";
     scanned.findings.push_back({"routed_as", "text/rtf (starts like RTF)"});
+  }
+  if (route_type.rfind("text/", 0) == 0 && route_type != "text/calendar" && route_type != "text/vcard") {
+    if (std::string cal = calendarLike(part); !cal.empty()) {
+      route_type = cal;
+      scanned.findings.push_back({"routed_as", cal + " (name, label or content is a calendar/card)"});
+    }
   }
   const policy::TypeRule* rule = s.policy.route(route_type, s.override_rules);
   Action action = rule ? rule->action : s.policy.default_action;

@@ -42,10 +42,14 @@ std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
     return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
   if (blocked) return "";  // nothing was delivered: conversions and renames do not matter
   if (a.action == "renamed") return "renamed";
+  if (a.action == "unsigned") return "unsigned";
   if (a.action == "converted" && a.body) return on_conversion || hidHiddenText(a) ? "converted_body" : "";
   if (a.action == "converted") return "converted";
-  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt")
-    return removedSomething(a) ? "rebuilt" : "";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && !removedSomething(a)) return "";
+  // An image rebuilt from its pixels lost metadata or trailing bytes, never "macros": say that.
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && a.detected_type.rfind("image/", 0) == 0)
+    return "cleaned";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") return "rebuilt";
   if (a.action == "rebuilt" && a.reason == "cdr.converted") return "reformatted";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
   return "";
@@ -59,6 +63,30 @@ std::string fallbackKey(const std::string& key) {
   return "";
 }
 
+/// Wording for items newer than a rules file: used when the rules name neither the key nor a
+/// fallback, so that a change is never left unsaid (or said as something else).
+std::string builtinItem(const std::string& key, bool ja) {
+  if (key == "unsigned")
+    return ja ? "電子署名付きのメールでした。内容は無害化して届けましたが、電子署名は残せませんでした"
+              : "This message was digitally signed; its content was delivered after sanitizing, but the signature could not be kept.";
+  if (key == "cleaned")
+    return ja ? "「{name}」から画像以外のデータ（メタデータ、末尾の余分なデータなど）を取り除きました"
+              : "Data that is not part of the picture (metadata, trailing bytes) was removed from \"{name}\".";
+  return "";
+}
+
+/// What a rebuild took out, as the rebuilder named it ("EXIF", "trailing data 120 bytes").
+std::string removedList(const ActionRecord& a) {
+  std::string out;
+  for (const auto& f : a.findings) {
+    if (f.key != "removed") continue;
+    if (!out.empty()) out += ", ";
+    out += f.value;
+    if (out.size() > 160) return out + ", ...";
+  }
+  return out;
+}
+
 std::string displayName(const ActionRecord& a, bool ja) {
   if (!a.filename.empty()) {
     sanitizers::filename_sanitize::Options o;
@@ -70,6 +98,7 @@ std::string displayName(const ActionRecord& a, bool ja) {
     return ja ? "本文" : "the message body";
   }
   if (a.part.empty()) return ja ? "このメール" : "this message";
+  if (a.detected_type == "text/calendar") return ja ? "予定（会議の招待）" : "the calendar invitation";
   return ja ? "名前のない添付ファイル" : "an unnamed attachment";
 }
 
@@ -96,6 +125,8 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       if (tj == n.item_ja.end()) tj = n.item_ja.find(fb);
       if (te == n.item_en.end()) te = n.item_en.find(fb);
     }
+    std::string tmpl_ja = tj != n.item_ja.end() ? tj->second : builtinItem(key, true);
+    std::string tmpl_en = te != n.item_en.end() ? te->second : builtinItem(key, false);
     std::string reason_en(
         a.reason.empty() ? ""
                          : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
@@ -114,10 +145,14 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       now_ja += "（送信者が見えないようにしていた文字は除きました）";
       now_en += " (text the sender had hidden from view was left out)";
     }
-    if (tj != n.item_ja.end())
-      ja += "・" + fill(tj->second, displayName(a, true), reason_ja) + now_ja + "\n";
-    if (te != n.item_en.end())
-      en += "- " + fill(te->second, displayName(a, false), reason_en) + now_en + "\n";
+    if (key == "cleaned") {  // say exactly what went
+      if (std::string what = sanitizers::filename_sanitize::visibleName(removedList(a)); !what.empty()) {
+        now_ja += "（" + what + "）";
+        now_en += " (" + what + ")";
+      }
+    }
+    if (!tmpl_ja.empty()) ja += "・" + fill(tmpl_ja, displayName(a, true), reason_ja) + now_ja + "\n";
+    if (!tmpl_en.empty()) en += "- " + fill(tmpl_en, displayName(a, false), reason_en) + now_en + "\n";
     listed = true;
   }
   if (!listed && !blocked) return "";

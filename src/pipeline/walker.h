@@ -21,6 +21,7 @@ struct WalkState {
   Verdict verdict = Verdict::Pass;
   Reason reason = Reason::Kept;
   bool any_notice_item = false;  ///< something a person should be told about
+  int unwrapped = 0;             ///< opaque signed-data layers opened so far (bounded)
 
   /// Records a verdict; the worst wins, and its reason becomes the item's reason.
   void raise(Verdict v, Reason r) {
@@ -108,6 +109,15 @@ std::vector<BodyBlock> findBodyBlocks(std::string_view text);
 /// attachment policy (MessageContext::members) and PGP messages as encrypted MIME; records each
 /// in the report. False when the item was stopped (blocked) on the way.
 bool takeBodyBlocks(const Part& part, WalkState& s, std::string& text);
+
+/// The content of an opaque S/MIME SignedData (DER), without verifying the signature.
+struct SignedContent {
+  bool ok = false;
+  bool encrypted = false;  ///< the structure is enveloped (encrypted) data, not signed data
+  std::string content;     ///< the signed MIME entity (headers + body)
+  std::string detail;      ///< why not, for the report
+};
+SignedContent unwrapSignedData(std::string_view der, std::size_t max_bytes);
 
 /// Type facts used by the router and the report.
 bool isBodyTextType(const std::string& detected_mime);

@@ -1,11 +1,13 @@
 #include "src/smtp/gateway.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
 #include <mutex>
 
 #include "mugai/io/store.h"
+#include "src/smtp/inflight.h"
 
 namespace mugai::smtp {
 namespace {
@@ -16,6 +18,7 @@ struct Job {
   Envelope envelope;
   std::string id;
   std::promise<ProcessResult> promise;
+  std::atomic<bool> started{false};  ///< a worker took it (it is no longer queued)
 };
 
 std::string clientText(const Transaction& t) {
@@ -60,6 +63,26 @@ Reply refusal(const ProcessResult& r) {
   return Reply{554, status + " Error: message refused: " + std::string(info.public_text)};
 }
 
+/// The result for a message whose engine run passed twice sanitizer_deadline_ms: blocked for
+/// limit.time, the original kept; no notice can be built without the engine's output, so the
+/// client gets 554 with the reason (the sender learns of it; staff find it in the quarantine).
+ProcessResult timedOut(const Engine& engine, const std::string& id, const Transaction& t) {
+  ProcessResult r;
+  r.verdict = r.report.final_verdict = Verdict::Quarantine;
+  r.report.reason = Reason::LimitTime;
+  r.report.id = id;
+  r.report.sender = t.sender;
+  r.report.recipients = t.recipients;
+  r.report.rules = engine.policy().source;
+  ActionRecord rec;
+  rec.action = "blocked";
+  rec.reason = std::string(reasonInfo(Reason::LimitTime).name);
+  rec.sanitizer = "gateway";
+  rec.detail = "the engine did not return within twice sanitizer_deadline_ms";
+  r.report.actions.push_back(std::move(rec));
+  return r;
+}
+
 }  // namespace
 
 void logLine(const std::string& line) {
@@ -90,6 +113,7 @@ Reply Gateway::deliver(Transaction& t) {
   };
   std::future<ProcessResult> future = job->promise.get_future();
   if (!pool_.trySubmit([job] {
+        job->started = true;
         try {
           job->promise.set_value(job->engine->processMessage(job->raw, job->envelope, job->id));
         } catch (...) {
@@ -99,22 +123,43 @@ Reply Gateway::deliver(Transaction& t) {
     return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
                   "id=" + job->id + " busy");
   }
-  auto wait = std::chrono::milliseconds(2 * job->engine->policy().limits.sanitizer_deadline_ms);
-  if (future.wait_for(wait) != std::future_status::ready) {
-    return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
-                  "id=" + job->id + " engine timeout");
+  const auto budget = std::chrono::milliseconds(job->engine->policy().limits.sanitizer_deadline_ms);
+  // Queued: up to one budget; running: twice the budget from when a worker took it.
+  auto until = std::chrono::steady_clock::now() + budget;
+  bool running = false;
+  std::future_status status;
+  while ((status = future.wait_until(std::min(until, std::chrono::steady_clock::now() +
+                                                         std::chrono::milliseconds(100)))) !=
+             std::future_status::ready &&
+         std::chrono::steady_clock::now() < until) {
+    if (!running && job->started) {
+      running = true;
+      until = std::chrono::steady_clock::now() + 2 * budget;
+    }
   }
   ProcessResult r;
-  try {
-    r = future.get();
-  } catch (...) {
-    r.verdict = Verdict::TempFail;
+  if (status != std::future_status::ready && !job->started) {
+    return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
+                  "id=" + job->id + " busy (queued longer than sanitizer_deadline_ms)");
+  }
+  if (status != std::future_status::ready) {
+    // The engine did not return (a step that cannot be interrupted): limit.time is a verdict,
+    // like the engine's own deadline, never a 4xx the sender would retry and pay again.
+    r = timedOut(*job->engine, job->id, t);
+  } else {
+    try {
+      r = future.get();
+    } catch (...) {
+      r.verdict = Verdict::TempFail;
+    }
   }
   std::string what = r.report.logLine();
+  Inflight journal(options_.quarantine_dir, job->id);  // for the next start after a kill
   if (r.verdict == Verdict::TempFail) {
     return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"}, what);
   }
   if (r.keepOriginal()) {
+    journal.stored();
     std::string err;
     if (!io::quarantineStore(options_.quarantine_dir, job->id, job->raw, r.report.toJson(), &err)) {
       return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
@@ -124,6 +169,7 @@ Reply Gateway::deliver(Transaction& t) {
   }
   if (r.output.empty()) return finish(refusal(r), what);
   if (r.notice_only) what += " notice_only=yes";
+  if (r.keepOriginal()) journal.relaying();
   RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward, r.output);
   what += " relay=" + options_.relay.host + ":" + std::to_string(options_.relay.port) +
           " relay_status=" +

@@ -25,10 +25,21 @@ struct ServiceConfig {
   std::string relay_tls = "none";           ///< none | may | encrypt (STARTTLS to the next hop)
   std::string relay_tls_ca_file;            ///< verify the next hop with these CAs (else: none)
   std::vector<std::string> xforward_hosts{"127.0.0.1", "::1"};  ///< may send XFORWARD
+  /// Not counted against smtp_client_connection_limit: the front MTA (Postfix's
+  /// smtpd_client_event_limit_exceptions); every other address is.
+  std::vector<std::string> client_limit_exceptions{"127.0.0.1", "::1"};
   std::string smtp = "yes";        ///< yes | no: run the SMTP relay (no: the file drop alone)
   std::string filedrop_inbox;      ///< both set: the file-drop service runs (docs/filedrop.md)
   std::string filedrop_outbox;
+  /// Most memory (RLIMIT_DATA: heap and private mappings) the service may take, "6G", "512M" or
+  /// "none". A hostile item that makes a library ask for more gets an allocation failure, not the
+  /// host's memory.
+  std::string memory_limit = "6G";
 };
+
+/// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when
+/// the text is not one of those (or under 64M, too little to load the signatures).
+bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes);
 
 bool loadServiceConfig(const std::string& path, ServiceConfig& config,
                        std::vector<std::string>& errors);

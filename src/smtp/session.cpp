@@ -88,6 +88,10 @@ std::string Session::timeoutReply() const {
   return "421 4.4.2 " + settings_.hostname + " Error: timeout exceeded\r\n";
 }
 
+std::string Session::sessionDeadlineReply() const {
+  return "421 4.4.2 " + settings_.hostname + " Error: session time limit exceeded\r\n";
+}
+
 std::string Session::shutdownReply() const {
   return "421 4.3.2 " + settings_.hostname + " Service shutting down, closing connection\r\n";
 }

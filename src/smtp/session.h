@@ -103,7 +103,8 @@ class Session {
   bool startTlsPending() const { return tls_pending_; }
   void tlsStarted();
 
-  std::string timeoutReply() const;   ///< 421 for a command or data timeout
+  std::string timeoutReply() const;   ///< 421 for a command or data timeout (or too slow)
+  std::string sessionDeadlineReply() const;  ///< 421 when the whole session took too long
   /// Tells the Deliverer of a refusal decided outside the session (a timeout, a failed TLS
   /// handshake), with the session's client, helo and envelope so far.
   void noteRefusal(const Reply& reply, std::string why, std::string detail = "");

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
+#include <map>
+#include <mutex>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -30,13 +33,20 @@ bool peersMissing() { return anyMissing({kSink, kSwaks}); }
 /// One client connection kept open by the test.
 class Conn {
  public:
-  explicit Conn(std::uint16_t port) {
+  /// `from`: the local address, any of 127.0.0.0/8 (a client of its own for the server).
+  explicit Conn(std::uint16_t port, const char* from = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (from) {
+      sockaddr_in l{};
+      l.sin_family = AF_INET;
+      inet_pton(AF_INET, from, &l.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&l), sizeof l) != 0) close();
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
   }
   ~Conn() { close(); }
   Conn(const Conn&) = delete;
@@ -69,6 +79,11 @@ class Conn {
   }
   bool waitFor(const std::string& s, std::chrono::milliseconds max, std::size_t from = 0) {
     return waitFor(std::vector<std::string>{s}, max, from) == 0;
+  }
+  /// Reads what has arrived, without waiting; true once the server has closed the connection.
+  bool pumpClosed() {
+    if (fd_ >= 0 && !eof_) readSome(0);
+    return eof_;
   }
   /// True once the server has closed the connection (within `max`).
   bool closedByPeer(std::chrono::milliseconds max) {
@@ -548,4 +563,246 @@ TEST_CASE(
   std::size_t from = cs[0]->got.size();
   REQUIRE(cs[0]->send("NOOP\r\n"));
   CHECK(cs[0]->waitFor("250 ", 5s, from));
+}
+
+namespace {
+
+/// Hostile clients that hold slots, on a thread of their own: `idle` connections that say nothing,
+/// and `trickling` ones that send a byte at a time (a third a command, a third message data after
+/// a good envelope, a third a whole NOOP each time, which only the session deadline stops). Each
+/// one the server closes comes back after a second, as a determined client would.
+class Siege {
+ public:
+  Siege(std::uint16_t port, const char* idle_from, int idle, const char* trickle_from, int trickling)
+      : port_(port) {
+    for (int i = 0; i < idle; ++i) bots_.push_back(Bot{idle_from, Kind::kIdle});
+    for (int i = 0; i < trickling; ++i)
+      bots_.push_back(Bot{trickle_from, static_cast<Kind>(1 + i % 3)});
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Siege() {
+    stop_ = true;
+    thread_.join();
+  }
+  int cut(const std::string& code) const {  // sessions the server ended with `code`
+    std::lock_guard<std::mutex> lock(m_);
+    auto it = cuts_.find(code);
+    return it == cuts_.end() ? 0 : it->second;
+  }
+  int admitted() const { return admitted_; }
+
+ private:
+  enum class Kind { kIdle, kCommand, kData, kNoop };
+  struct Bot {
+    const char* from;
+    Kind kind;
+    std::unique_ptr<Conn> c;
+    std::chrono::steady_clock::time_point next{};
+    std::size_t sent = 0;
+    bool greeted = false;
+  };
+  void run() {
+    const std::string command = "NOOP\r\n";
+    const std::string data = kEnvelope + "Subject: slow\r\n\r\n" + std::string(100000, 'x');
+    while (!stop_) {
+      auto now = std::chrono::steady_clock::now();
+      int connects = 40;  // per turn: a burst of 600 would overflow the listen backlog
+      for (auto& b : bots_) {
+        if (b.c && b.c->pumpClosed()) {
+          std::lock_guard<std::mutex> lock(m_);
+          std::size_t last = b.c->got.rfind("421 ");
+          ++cuts_[last == std::string::npos ? "none" : b.c->got.substr(last, 9)];
+          b.c.reset();
+          b.next = now + 1s;
+        }
+        if (!b.c && now >= b.next && connects-- > 0) {
+          b.c = std::make_unique<Conn>(port_, b.from);
+          b.sent = 0;
+          b.greeted = false;
+        }
+        if (!b.c || b.kind == Kind::kIdle || now < b.next) continue;
+        if (!b.greeted) {
+          if (b.c->got.find("220 ") == std::string::npos) continue;
+          b.greeted = true;
+          ++admitted_;
+        }
+        b.next = now + 500ms;
+        if (b.kind == Kind::kNoop) {
+          b.c->send(command);
+        } else if (b.kind == Kind::kCommand) {
+          b.c->send(command.substr(b.sent++ % command.size(), 1));
+        } else if (b.sent < kEnvelope.size()) {
+          b.c->send(kEnvelope);  // a good envelope at once, then the data a byte at a time
+          b.sent = kEnvelope.size();
+        } else {
+          b.c->send(data.substr(b.sent++ % data.size(), 1));
+        }
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  std::uint16_t port_;
+  std::vector<Bot> bots_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> admitted_{0};
+  mutable std::mutex m_;
+  std::map<std::string, int> cuts_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "serve limits: 500 idle and 100 trickling connections, and a normal client still delivers all "
+    "of its 100 messages",
+    "[integration]") {
+  if (peersMissing() || !haveExecutable("/usr/sbin/smtp-source")) return;
+  Relay r;
+  r.startSink();
+  // Short timeouts so that the test runs in seconds; the defaults are 300/300/600 s.
+  r.startMugai(rulesWith(
+      "  smtp_command_timeout_s: 2\n  smtp_data_timeout_s: 2\n  smtp_session_deadline_s: 4\n"));
+  std::this_thread::sleep_for(500ms);
+  // Two hostile hosts: 127.0.0.2 holds idle connections, 127.0.0.3 trickles; the normal client
+  // is 127.0.0.1 (the front MTA, in client_limit_exceptions by default).
+  Siege siege(r.mugai_port, "127.0.0.2", 500, "127.0.0.3", 100);
+  std::this_thread::sleep_for(3s);  // all connected, the first ones already cut and back
+  std::string out;
+  int rc = run({"/usr/sbin/smtp-source", "-m", "100", "-s", "1", "-f", "sender@example.com", "-t",
+                "staff@city.example.lg.jp", "127.0.0.1:" + std::to_string(r.mugai_port)},
+               &out, 120);
+  INFO("smtp-source: " << out);
+  CHECK(rc == 0);
+  // Delivered means relayed: the next hop has all 100 (mugai answers 250 only after that).
+  std::size_t delivered = 0;
+  for (int i = 0; i < 100 && delivered < 100; ++i) {
+    delivered = filesIn(r.dump).size();
+    if (delivered < 100) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(delivered == 100);
+  // The siege goes on until the sessions kept busy with whole NOOPs met the session deadline.
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    log = readFile(r.log);
+    if (log.find("refused why=session_deadline") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("relay_status=sent") == 100);
+  // The hostile hosts got their share of slots and no more, and each kind of slow client was cut.
+  CHECK(count("refused why=client_connection_limit client=unknown[127.0.0.2]") > 0);
+  CHECK(count("refused why=client_connection_limit client=unknown[127.0.0.1]") == 0);
+  CHECK(log.find("reply=\"421 4.7.0 Error: too many connections from 127.0.0.2\"") !=
+        std::string::npos);
+  CHECK(count("refused why=command_timeout client=unknown[127.0.0.2]") > 0);
+  CHECK(count("refused why=command_too_slow client=unknown[127.0.0.3]") > 0);
+  CHECK(count("refused why=data_too_slow from=<a@example.com> rcpts=1 "
+              "client=unknown[127.0.0.3]") > 0);
+  CHECK(count("refused why=session_deadline client=unknown[127.0.0.3]") > 0);
+  CHECK(log.find("connection limit reached: ") != std::string::npos);
+  CHECK(log.find("127.0.0.2=20 (oldest ") != std::string::npos);
+  CHECK(siege.cut("421 4.4.2") > 0);
+  CHECK(siege.cut("421 4.7.0") > 0);
+  CHECK(filesIn(r.dump).size() == 100);  // nothing of the slow data was delivered
+}
+
+TEST_CASE("serve limits: one client address gets smtp_client_connection_limit sessions, the front "
+          "MTA is not counted, and the log says who holds the slots",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  smtp_client_connection_limit: 2\n"));
+  std::this_thread::sleep_for(500ms);
+  Conn a(r.mugai_port, "127.0.0.2"), b(r.mugai_port, "127.0.0.2");
+  REQUIRE(a.waitFor("220 ", 5s));
+  REQUIRE(b.waitFor("220 ", 5s));
+  // Another host, and the exempt front MTA with more than two sessions, are served.
+  Conn d(r.mugai_port, "127.0.0.3");
+  CHECK(d.waitFor("220 ", 5s));
+  std::vector<std::unique_ptr<Conn>> front;
+  for (int i = 0; i < 4; ++i) {
+    front.push_back(std::make_unique<Conn>(r.mugai_port, "127.0.0.1"));
+    CHECK(front.back()->waitFor("220 ", 5s));
+  }
+  // The third of the one host is refused before its greeting.
+  REQUIRE(a.send("EHLO a.example\r\nMAIL FROM:<a@example.com>\r\n"));  // a: in a transaction
+  REQUIRE(a.waitFor("250 2.1.0", 5s));
+  std::this_thread::sleep_for(400ms);
+  Conn c(r.mugai_port, "127.0.0.2");
+  CHECK(c.waitFor("421 4.7.0 Error: too many connections from 127.0.0.2", 5s));
+  CHECK(c.got.find("220 ") == std::string::npos);
+  CHECK(c.closedByPeer(3s));
+  // Once one of the two closes, the host gets a session again.
+  a.close();
+  bool served = false;
+  for (int i = 0; i < 40 && !served; ++i) {
+    Conn e(r.mugai_port, "127.0.0.2");
+    if (e.waitFor(std::vector<std::string>{"220 ", "421 "}, 5s) == 0) {
+      served = e.send("QUIT\r\n") && e.waitFor("221 ", 5s);
+    } else {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  CHECK(served);
+  std::string log = readFile(r.log);
+  CHECK(log.find("refused why=client_connection_limit client=unknown[127.0.0.2] helo= tls=no "
+                 "reply=\"421 4.7.0 Error: too many connections from 127.0.0.2\"") !=
+        std::string::npos);
+  std::size_t at = log.find("connection limit reached: ");
+  REQUIRE(at != std::string::npos);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  INFO(line);
+  CHECK(line.find("connection limit reached: 7 of 100 slots in use by 3 clients: 127.0.0.1=4 "
+                  "(oldest ") != std::string::npos);
+  std::size_t host = line.find(" 127.0.0.2=2 (oldest ");
+  REQUIRE(host != std::string::npos);
+  CHECK(line.find("s, 1 in a transaction, 0 in DATA)", host) ==
+        line.find("s, ", host));  // the host's own entry says it
+  CHECK(line.find(" 127.0.0.3=1 (oldest ") != std::string::npos);
+}
+
+TEST_CASE("serve limits: under stress (3/4 of the slots taken) an idle session is cut at "
+          "smtp_stress_timeout_s, and a trickled command at the command timeout",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  smtp_connection_limit: 4\n  smtp_command_timeout_s: 2\n"
+                         "  smtp_stress_timeout_s: 1\n"));
+  std::this_thread::sleep_for(500ms);
+  // One idle session alone: not stressed, it keeps its slot past the stress timeout.
+  Conn alone(r.mugai_port);
+  REQUIRE(alone.waitFor("220 ", 5s));
+  CHECK_FALSE(alone.closedByPeer(1500ms));
+  CHECK(alone.waitFor("421 4.4.2", 3s));  // then the command timeout
+  alone.close();
+  // Three idle sessions of four slots: each is cut at the stress timeout.
+  std::this_thread::sleep_for(300ms);
+  std::vector<std::unique_ptr<Conn>> cs;
+  for (int i = 0; i < 3; ++i) {
+    cs.push_back(std::make_unique<Conn>(r.mugai_port));
+    REQUIRE(cs.back()->waitFor("220 ", 5s));
+  }
+  for (auto& c : cs) {
+    CHECK(c->waitFor("421 4.4.2", 1800ms));
+    CHECK(c->closedByPeer(1s));
+  }
+  // A command trickled a byte at a time (never silent) is cut all the same.
+  cs.clear();
+  std::this_thread::sleep_for(300ms);
+  Conn slow(r.mugai_port);
+  REQUIRE(slow.waitFor("220 ", 5s));
+  bool cut = false;
+  for (int i = 0; i < 40 && !cut; ++i) {  // 10 s at most; cut after about 2 s
+    slow.send("N");
+    cut = slow.waitFor("421 4.4.2", 250ms);
+  }
+  CHECK(cut);
+  CHECK(readFile(r.log).find("refused why=command_too_slow client=unknown[127.0.0.1]") !=
+        std::string::npos);
 }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mugai/core/budget.h"
@@ -122,6 +123,9 @@ struct BuildPart {
   std::string charset;
   std::string data;  ///< text/*: text (see charset); message/rfc822: a serialized 7-bit message; else bytes
   std::vector<BuildPart> children;       ///< multipart only
+  /// Further Content-Type parameters, e.g. {"method", "REQUEST"} for text/calendar. Written only
+  /// when name and value are RFC 2045 tokens (anything else is left out).
+  std::vector<std::pair<std::string, std::string>> params;
 };
 
 /// Writes a message: `headers` (UTF-8 values, encoded with encodeHeader) + MIME-Version +

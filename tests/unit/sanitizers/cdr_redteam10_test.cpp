@@ -1,0 +1,229 @@
+// Red-team run of issue 10, classes 2 (unknown parts inside rebuilt documents) for sanitizer.ooxml
+// and sanitizer.odf. Every hostile fixture is built here; outputs are checked with our ZIP reader,
+// python3's zipfile where useful, and LibreOffice where the suite already uses it.
+#include <catch2/catch.hpp>
+
+#include "sanitizers/odf/odf.h"
+#include "sanitizers/ooxml/ooxml.h"
+#include "sanitizers/ole2/ole2.h"
+#include "src/zip/xml_check.h"
+#include "src/zip/zip.h"
+#include "support/sanitizer_run.h"
+#include "support/test_support.h"
+#include "support/tools.h"
+#include "unit/sanitizers/image_fixtures.h"
+#include "unit/sanitizers/office_checks.h"
+#include "unit/sanitizers/office_fixtures.h"
+
+using namespace mugai;
+using namespace mugai::test::office;
+
+namespace {
+
+constexpr const char* kRelNs = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/";
+
+std::string rel(const std::string& id, const std::string& type, const std::string& target) {
+  std::string full = type.find("://") == std::string::npos ? kRelNs + type : type;
+  return "<Relationship Id=\"" + id + "\" Type=\"" + full + "\" Target=\"" + target + "\"/>";
+}
+
+std::string rels(const std::string& body) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships "
+         "xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">" +
+         body + "</Relationships>";
+}
+
+constexpr std::string_view kText = "Mugai red team class two";
+
+/// A plain .docx: a document with one picture (rId5), docProps, and whatever `extra_doc_rels` /
+/// `extra_pkg_rels` / `extra` add.
+Members docx(const std::string& picture, const std::string& extra_doc_rels = {},
+             const std::string& extra_pkg_rels = {}, const Members& extra = {},
+             const std::string& doc_extra_xml = {}) {
+  Members m;
+  m.push_back({"[Content_Types].xml",
+               R"(<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="png" ContentType="image/png"/><Default Extension="jpeg" ContentType="image/jpeg"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/></Types>)"});
+  m.push_back({"_rels/.rels", rels(rel("rId1", "officeDocument", "word/document.xml") +
+                                   rel("rId2", "extended-properties", "docProps/app.xml") +
+                                   extra_pkg_rels)});
+  m.push_back({"docProps/app.xml",
+               R"(<?xml version="1.0" encoding="UTF-8"?><Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"><Application>mugai test</Application></Properties>)"});
+  m.push_back({"word/document.xml",
+               R"(<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><w:body><w:p><w:r><w:t>)" +
+                   std::string(kText) +
+                   R"(</w:t></w:r></w:p><w:p><w:r><w:drawing><wp:inline><wp:extent cx="914400" cy="914400"/><wp:docPr id="1" name="Picture 1"/><a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic><pic:nvPicPr><pic:cNvPr id="1" name="p.png"/><pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip r:embed="rId5"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="914400" cy="914400"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>)" +
+                   doc_extra_xml + R"(<w:sectPr/></w:body></w:document>)"});
+  m.push_back({"word/_rels/document.xml.rels",
+               rels(rel("rId5", "image", "media/image1.png") + extra_doc_rels)});
+  m.push_back({"word/media/image1.png", picture});
+  for (const auto& e : extra) m.push_back(e);
+  return m;
+}
+
+std::string png() { return imgfix::makePng(24, 16, PNG_COLOR_TYPE_RGB, 8, {{"Comment", "secret"}}); }
+
+std::string ole2Package() {
+  return sanitizers::ole2::writeCompoundFile(
+      {{"\x01Ole10Native", std::string("\x40\x00\x00\x00\x02\x00", 6) + "MZ payload.exe"},
+       {"\x01" "CompObj", std::string(40, 'c')}});
+}
+
+std::string pe() { return "MZ" + std::string(58, '\0') + std::string("\x40\0\0\0", 4) + "PE\0\0" + std::string(300, 'x'); }
+
+Outcome runDocx(const std::string& data, const std::string& name = "report.docx") {
+  sanitizers::ooxml::OoxmlSanitizer s(sanitizers::ooxml::Options{});
+  return runSanitizer(s, data, name);
+}
+
+bool has(const std::string& zip_bytes, const std::string& member) {
+  zip::Failure f;
+  auto a = zip::Archive::open(zip_bytes, {}, &f);
+  REQUIRE(a);
+  return a->find(member) != nullptr;
+}
+
+std::string findingsText(const Outcome& o) {
+  std::string s;
+  for (const auto& f : o.findings) s += f.key + " " + f.value + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("xml_check: well-formed parts pass, DOCTYPE, entities and broken markup do not",
+          "[ooxml][odf][redteam2]") {
+  using zip::xml::checkWellFormed;
+  CHECK_FALSE(checkWellFormed("<?xml version=\"1.0\"?><a x=\"1\"><b/>text &amp; more</a>"));
+  CHECK_FALSE(checkWellFormed(std::string("\xEF\xBB\xBF<a>\xE7\x94\xBB</a>")));  // BOM + UTF-8
+  std::string laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">";
+  for (int i = 1; i < 10; ++i)
+    laughs += "<!ENTITY lol" + std::to_string(i) + " \"" + std::string(10, '&') + "\">";
+  laughs += "]><lolz>&lol9;</lolz>";
+  auto why = checkWellFormed(laughs);
+  REQUIRE(why);
+  CHECK(why->find("DOCTYPE") != std::string::npos);
+  CHECK(checkWellFormed("<!DOCTYPE a SYSTEM \"http://evil.example/x.dtd\"><a/>"));
+  CHECK(checkWellFormed("<a><b></a>"));
+  CHECK(checkWellFormed("<a>&undefined;</a>"));
+  CHECK(checkWellFormed("<a/><b/>"));
+  CHECK(checkWellFormed(""));
+  CHECK(checkWellFormed("<?xml version=\"1.0\" encoding=\"x-unknown\"?><a/>"));
+}
+
+TEST_CASE("ooxml: parts behind relationship types the rebuilder does not know go",
+          "[ooxml][adversarial][redteam2]") {
+  // The red team's sample: a .docx named files.zip carrying payload/setup.exe and an .hta
+  // through made-up relationship types.
+  std::string in = pack(docx(png(),
+                             rel("rId9", "http://evil.example/rel/payload", "../payload/setup.exe"),
+                             rel("rId8", "http://evil.example/rel/app", "payload/run.hta"), {
+                                 {"payload/setup.exe", pe()},
+                                 {"payload/run.hta", "<script>new ActiveXObject('WScript.Shell')</script>"},
+                             }));
+  Outcome o = runDocx(in, "files.zip");
+  INFO(findingsText(o));
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(o.reason == Reason::CdrRebuilt);
+  CHECK(mugai::test::hasFinding(o, "removed", "payload/setup.exe", true));
+  CHECK(mugai::test::hasFinding(o, "removed", "payload/run.hta", true));
+  CHECK_FALSE(has(o.replacement->data, "payload/setup.exe"));
+  CHECK_FALSE(has(o.replacement->data, "payload/run.hta"));
+  CHECK(zipMemberText(o.replacement->data, "word/_rels/document.xml.rels").find("evil.example") ==
+        std::string::npos);
+  CHECK(zipMemberText(o.replacement->data, "_rels/.rels").find("evil.example") == std::string::npos);
+  CHECK(has(o.replacement->data, "word/document.xml"));
+
+  // Variant: a known type's name under a made-up namespace still has to be what it says: an
+  // "image" that is a PE goes; a type tail Office never uses ("executable") goes.
+  Outcome v1 = runDocx(pack(docx(png(), rel("rId9", "http://evil.example/image", "media/a.png") +
+                                            rel("rId10", "executable", "media/b.bin"),
+                                 {}, {{"word/media/a.png", pe()}, {"word/media/b.bin", pe()}})));
+  INFO(findingsText(v1));
+  REQUIRE(v1.replacement);
+  CHECK_FALSE(has(v1.replacement->data, "word/media/a.png"));
+  CHECK_FALSE(has(v1.replacement->data, "word/media/b.bin"));
+  // Variant: a second route to a known part through an unknown type does not make the unknown
+  // relationship stay (it is dropped from the .rels).
+  Outcome v2 = runDocx(pack(docx(png(), {}, rel("rId7", "http://evil.example/autorun", "docProps/app.xml"))));
+  REQUIRE(v2.replacement);
+  CHECK(zipMemberText(v2.replacement->data, "_rels/.rels").find("autorun") == std::string::npos);
+}
+
+TEST_CASE("ooxml: a media part that is not the picture it claims is removed, pictures are re-encoded",
+          "[ooxml][adversarial][redteam2]") {
+  // The named sample: an OLE2 Package behind an image relationship.
+  Outcome o = runDocx(pack(docx(ole2Package())));
+  INFO(findingsText(o));
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(mugai::test::hasFinding(o, "removed", "word/media/image1.png (not the picture it claims to be)"));
+  CHECK_FALSE(has(o.replacement->data, "word/media/image1.png"));
+  // the drawing that used it goes with the relationship; the text stays
+  std::string doc = zipMemberText(o.replacement->data, "word/document.xml");
+  CHECK(doc.find("rId5") == std::string::npos);
+  CHECK(doc.find(std::string(kText)) != std::string::npos);
+
+  // Variants: a PE as the package thumbnail; HTML as a picture; a real PNG with a text chunk
+  // (rebuilt through the image chain: the chunk is gone, the picture stays).
+  Outcome t = runDocx(pack(docx(png(), {}, rel("rId3", "metadata/thumbnail", "docProps/thumbnail.jpeg"),
+                                {{"docProps/thumbnail.jpeg", pe()}})));
+  REQUIRE(t.replacement);
+  CHECK_FALSE(has(t.replacement->data, "docProps/thumbnail.jpeg"));
+  Outcome h = runDocx(pack(docx("<html><script>alert(1)</script></html>")));
+  REQUIRE(h.replacement);
+  CHECK_FALSE(has(h.replacement->data, "word/media/image1.png"));
+
+  std::string with_text = png();
+  REQUIRE(with_text.find("secret") != std::string::npos);
+  Outcome p = runDocx(pack(docx(with_text)));
+  INFO(findingsText(p));
+  REQUIRE(p.replacement);
+  std::string out_png = zipMemberText(p.replacement->data, "word/media/image1.png");
+  CHECK(out_png.rfind("\x89PNG", 0) == 0);
+  CHECK(out_png.find("secret") == std::string::npos);
+  // A JPEG with EXIF GPS is re-encoded too.
+  std::string jpeg = imgfix::makeJpeg(32, 16, imgfix::JpegMarkers{.exif = imgfix::exifBlock(1, true)});
+  Outcome j = runDocx(pack(docx(jpeg)));
+  REQUIRE(j.replacement);
+  std::string out_jpeg = zipMemberText(j.replacement->data, "word/media/image1.png");
+  CHECK(out_jpeg.rfind("\xFF\xD8\xFF", 0) == 0);
+  CHECK(out_jpeg.find("Exif") == std::string::npos);
+
+  // The rebuilt package still opens with its text (LibreOffice, where installed).
+  test::TempDir tmp;
+  auto path = tmp.path() / "pic.docx";
+  test::writeFile(path, p.replacement->data);
+  std::string text = sofficeText(path, tmp.path());
+  if (!text.empty()) CHECK(text.find(std::string(kText)) != std::string::npos);
+}
+
+TEST_CASE("ooxml: XML parts copied untouched are parsed: DOCTYPE or broken XML fail closed",
+          "[ooxml][adversarial][redteam2]") {
+  auto withApp = [](const std::string& app) {
+    Members m = docx(png());
+    for (auto& [name, data] : m)
+      if (name == "docProps/app.xml") data = app;
+    return pack(m);
+  };
+  // Billion laughs in a part nothing edits.
+  std::string laughs = "<?xml version=\"1.0\"?><!DOCTYPE Properties [<!ENTITY a \"aaaaaaaaaa\">"
+                       "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><Properties>&b;</Properties>";
+  Outcome o = runDocx(withApp(laughs));
+  CHECK(o.reason == Reason::ParseMalformed);
+  CHECK(!o.replacement);
+  CHECK(o.detail.find("DOCTYPE") != std::string::npos);
+  // Variants: not well-formed; an external DTD; a customXml item (reached through the package).
+  CHECK(runDocx(withApp("<Properties><Application>x</Properties>")).reason == Reason::ParseMalformed);
+  CHECK(runDocx(withApp("<!DOCTYPE p SYSTEM \"\\\\evil.example\\d.dtd\"><Properties/>")).reason ==
+        Reason::ParseMalformed);
+  Outcome c = runDocx(pack(docx(png(), rel("rId6", "customXml", "../customXml/item1.xml"), {},
+                                {{"customXml/item1.xml", "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>"}})));
+  CHECK(c.reason == Reason::ParseMalformed);
+  // A clean package whose picture only gets re-encoded is "converted", not "rebuilt without
+  // active content"; one whose picture comes out of the chain unchanged is kept.
+  Outcome clean = runDocx(pack(docx(imgfix::makeJpeg(32, 32))));
+  INFO(findingsText(clean));
+  REQUIRE(clean.replacement);
+  CHECK(clean.reason == Reason::CdrConverted);
+  CHECK_FALSE(mugai::test::hasFinding(clean, "removed", "", true));
+  CHECK(runDocx(pack(docx(chainPng()))).verdict == Verdict::Pass);
+}
