@@ -28,6 +28,8 @@ struct Result {
   std::optional<Reason> failure;  ///< a limit was reached: nothing of the text may be used
   std::string detail;
   std::size_t links = 0, images = 0, removed_elements = 0, nodes = 0;
+  std::size_t hidden_text = 0;  ///< elements or text runs with text the sender hid (left out)
+  std::string hidden_why;       ///< how it was hidden ("font-size:0, opacity:0")
   std::size_t parser_bytes = 0;  ///< peak bytes Gumbo held (its arena)
 };
 

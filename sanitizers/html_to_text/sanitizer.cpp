@@ -28,6 +28,9 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   out.findings.push_back({"links", std::to_string(r.links)});
   out.findings.push_back({"images_removed", std::to_string(r.images)});
   out.findings.push_back({"elements_removed", std::to_string(r.removed_elements)});
+  if (r.hidden_text > 0) {
+    out.findings.push_back({"removed_hidden_text", std::to_string(r.hidden_text) + " (" + r.hidden_why + ")"});
+  }
   return out;
 }
 

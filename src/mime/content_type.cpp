@@ -248,7 +248,15 @@ ParsedHeader parseStructuredHeader(std::string_view s) {
   }
   for (const auto& [name, p] : raw) {
     out.params[name] = resolveParam(name, p);
-    if (p.conflict) out.conflicting_params.push_back(name);
+    bool conflict = p.conflict;
+    // boundary="a"; boundary*0="b": a reader without RFC 2231 splits at "a", we at "b".
+    if (name == "boundary" && p.has_plain && (p.has_extended || !p.sections.empty())) {
+      std::string other = p.extended;
+      if (!p.has_extended)
+        for (const auto& [n, sec] : p.sections) other += sec.first;
+      if (other != p.plain) conflict = true;
+    }
+    if (conflict) out.conflicting_params.push_back(name);
   }
   return out;
 }

@@ -40,6 +40,14 @@ bool onlyMembersRemoved(const ActionRecord& a) {
   return any;
 }
 
+/// html_to_text left out text the sender had hidden (font-size 0, white on white, ...).
+bool hidHiddenText(const ActionRecord& a) {
+  for (const auto& f : a.findings) {
+    if (f.key == "removed_hidden_text") return true;
+  }
+  return false;
+}
+
 std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (a.action == "removed") return a.body ? "removed_body" : "removed";
   if (a.action == "blocked")
@@ -47,7 +55,7 @@ std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   if (blocked) return "";  // nothing was delivered: conversions and renames do not matter
   if (a.action == "renamed") return "renamed";
   if (a.action == "unsigned") return "unsigned";
-  if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
+  if (a.action == "converted" && a.body) return on_conversion || hidHiddenText(a) ? "converted_body" : "";
   if (a.action == "converted") return "converted";
   if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && !removedSomething(a)) return "";
   // An image rebuilt from its pixels lost metadata or trailing bytes, never "macros": say that.
@@ -152,6 +160,10 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       std::string shown = sanitizers::filename_sanitize::sanitizeFilename(f.value, o);
       now_ja = "（届いた名前: " + shown + "）";
       now_en = " (delivered as " + shown + ")";
+    }
+    if (hidHiddenText(a)) {  // say that text the sender hid from the reader was left out
+      now_ja += "（送信者が見えないようにしていた文字は除きました）";
+      now_en += " (text the sender had hidden from view was left out)";
     }
     if (key == "cleaned") {  // say exactly what went
       if (std::string what = sanitizers::filename_sanitize::visibleName(removedList(a)); !what.empty()) {

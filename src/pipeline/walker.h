@@ -81,6 +81,38 @@ struct Refusal {
 /// Cheap structural checks before the scan chain (prescreen.cpp): a ZIP's entry count.
 std::optional<Refusal> prescreen(const Part& part, const Limits& limits);
 
+/// What the first KB of a text file says it really is (text_route.cpp): a type to route it as,
+/// or `disguised` (type.disguised: a format no chain of ours rebuilds, e.g. Flat OPC, MHTML, SYLK).
+struct EmbeddedFormat {
+  std::string route_type;
+  std::string why;
+  bool disguised = false;
+};
+std::optional<EmbeddedFormat> embeddedFormat(std::string_view data);
+
+/// True when a file of `mime_type` (text/*) named *.ext opens as text on the recipient's side.
+bool opensAsText(const std::string& mime_type, const std::string& ext);
+
+/// `name` with ".txt" appended when it is kept as text (`mime_type` text/*) but its extension
+/// would open it as something else (.rdp, .iqy, .theme, .py, .website, ...).
+std::string textSafeName(const std::string& name, const std::string& mime_type);
+
+/// A file or an encrypted message written into a text body (body_blocks.cpp).
+struct BodyBlock {
+  std::string kind;            ///< "uuencode", "uuencode (base64)", "yEnc", "BinHex", "PGP message"
+  std::size_t begin = 0, end = 0;  ///< byte range in the text, whole lines
+  std::string name;            ///< the file name the block declares (untrusted)
+  std::string data;            ///< decoded bytes
+  bool decoded = false;        ///< false: damaged (taken out all the same)
+  bool pgp = false;
+};
+std::vector<BodyBlock> findBodyBlocks(std::string_view text);
+
+/// Takes every block out of a text body's bytes into `text`, judging decoded files through the
+/// attachment policy (MessageContext::members) and PGP messages as encrypted MIME; records each
+/// in the report. False when the item was stopped (blocked) on the way.
+bool takeBodyBlocks(const Part& part, WalkState& s, std::string& text);
+
 /// The content of an opaque S/MIME SignedData (DER), without verifying the signature.
 struct SignedContent {
   bool ok = false;

