@@ -436,3 +436,74 @@ TEST_CASE("rtf: DDE after an NBSP, DATABASE fields and pictures linked from UNC 
   REQUIRE(local.ok);
   CHECK(local.rtf.find("pibName") != std::string::npos);
 }
+
+// ---- class 2, ODF: a PE as a picture or thumbnail, VBScript in layout-cache, XML not checked ----
+
+namespace {
+/// odtMembers() with a picture shown by content.xml (Pictures/p.png) and `extra` members.
+std::string odtWith(const std::string& picture, const Members& extra = {},
+                    const std::string& picture_name = "Pictures/p.png") {
+  Members m = odtMembers();
+  for (auto& [n, d] : m) {
+    if (n != "content.xml") continue;
+    std::size_t at = d.find("</office:text>");
+    d.insert(at, "<text:p><draw:frame xmlns:draw=\"urn:oasis:names:tc:opendocument:xmlns:drawing:1.0\"><draw:image "
+                 "xlink:href=\"" + picture_name + "\"/></draw:frame></text:p>");
+  }
+  m.push_back({picture_name, picture});
+  for (const auto& e : extra) m.push_back(e);
+  return pack(m);
+}
+Outcome runOdt(const std::string& data) {
+  sanitizers::odf::OdfSanitizer s(sanitizers::odf::Options{});
+  return runSanitizer(s, data, "doc.odt");
+}
+}  // namespace
+
+TEST_CASE("odf: a PE as a picture or thumbnail and VBScript in layout-cache do not pass",
+          "[odf][adversarial][redteam2]") {
+  // The named samples: a PE as the thumbnail, VBScript in layout-cache (shown by nothing: they go).
+  Outcome o = runOdt(odtWith(chainPng(), {{"Thumbnails/thumbnail.png", pe()},
+                                          {"layout-cache", "<script language=\"VBScript\">CreateObject(\"WScript.Shell\").Run \"calc\"</script>"}}));
+  INFO(findingsText(o));
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(mugai::test::hasFinding(o, "removed", "Thumbnails/thumbnail.png (not the picture it claims to be)"));
+  CHECK(mugai::test::hasFinding(o, "removed", "layout-cache", true));
+  CHECK_FALSE(has(o.replacement->data, "layout-cache"));
+  CHECK_FALSE(has(o.replacement->data, "Thumbnails/thumbnail.png"));
+  CHECK(has(o.replacement->data, "Pictures/p.png"));
+  // A PE (or an OLE2 package, or an SVG with script) as a picture the document shows: it cannot
+  // go alone, the document fails closed naming it.
+  for (const auto& [bad, name] : std::vector<std::pair<std::string, std::string>>{
+           {pe(), "Pictures/p.png"},
+           {ole2Package(), "Pictures/p.png"},
+           {"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>", "Pictures/p.svg"},
+           {"<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"><image xlink:href=\"\\\\\\\\evil.example\\\\a.png\"/></svg>",
+            "Pictures/q.svg"}}) {
+    INFO(name);
+    Outcome b = runOdt(odtWith(bad, {}, name));
+    CHECK(b.reason == Reason::CdrFailed);
+    CHECK(!b.replacement);
+    CHECK(b.detail.find(name) != std::string::npos);
+  }
+  // A plain SVG picture stays; a PNG with a text chunk is re-encoded without it.
+  Outcome svg = runOdt(odtWith("<svg xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"4\" height=\"4\"/></svg>", {}, "Pictures/ok.svg"));
+  REQUIRE(svg.replacement);
+  CHECK(has(svg.replacement->data, "Pictures/ok.svg"));
+  Outcome p = runOdt(odtWith(png()));
+  REQUIRE(p.replacement);
+  CHECK(zipMemberText(p.replacement->data, "Pictures/p.png").find("secret") == std::string::npos);
+}
+
+TEST_CASE("odf: XML members copied untouched are parsed: DOCTYPE or broken XML fail closed",
+          "[odf][adversarial][redteam2]") {
+  std::string laughs = "<?xml version=\"1.0\"?><!DOCTYPE s [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]>"
+                       "<office:document-settings xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\">&b;</office:document-settings>";
+  Outcome o = runOdt(odtWith(chainPng(), {{"settings.xml", laughs}}));
+  CHECK(o.reason == Reason::ParseMalformed);
+  CHECK(!o.replacement);
+  CHECK(runOdt(odtWith(chainPng(), {{"settings.xml", "<office:document-settings><a></office:document-settings>"}})).reason ==
+        Reason::ParseMalformed);
+  CHECK(runOdt(odtWith(chainPng(), {{"manifest.rdf", "<rdf:RDF xmlns:rdf=\"x\">&undefined;</rdf:RDF>"}})).reason ==
+        Reason::ParseMalformed);
+}
