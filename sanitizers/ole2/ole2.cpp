@@ -521,6 +521,32 @@ std::string wordTemplatePath(const std::string& fib, const std::string& table) {
   return {};
 }
 
+/// Excel BIFF: an Excel 4.0 (XLM) macro sheet, a BOUNDSHEET (0x0085) of type dt = 1 in the
+/// workbook globals (before their EOF). Its formulas run (Auto_Open names); the Workbook stream is
+/// copied as it is and cutting a sheet out means renumbering every sheet reference, so the file
+/// is refused.
+std::optional<std::string> excelMacroSheet(GsfInput* in) {
+  gsf_off_t size = gsf_input_size(in);
+  gsf_off_t pos = 0;
+  std::optional<std::string> found;
+  for (int records = 0; records < 100000 && pos + 4 <= size; ++records) {
+    unsigned char h[4];
+    if (gsf_input_seek(in, pos, G_SEEK_SET) || !gsf_input_read(in, 4, h)) break;
+    std::uint16_t type = le16(h), len = le16(h + 2);
+    if (type == 0x000A && records > 0) break;  // EOF of the globals
+    if (type == 0x0085 && len >= 6) {
+      unsigned char d[6];
+      if (gsf_input_read(in, 6, d) && d[5] == 0x01) {
+        found = "an Excel 4.0 macro sheet (BOUNDSHEET of type macro)";
+        break;
+      }
+    }
+    pos += 4 + len;
+  }
+  gsf_input_seek(in, 0, G_SEEK_SET);
+  return found;
+}
+
 /// Excel BIFF8: a HYPERLINK() call in a cell, shared or array formula, or a defined name:
 /// ptgFuncVar (0x22/0x42/0x62) with iftab 359 (0x0167). The Workbook stream is copied as it is,
 /// so such a file is refused (the OOXML rebuilder removes these formulas from .xlsx). Bytes are
@@ -630,6 +656,7 @@ std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& 
       }
       if (auto why = excelExternalLink(n->input.get())) k.active_why = *why;
       else if (auto hl = excelHyperlinkFormula(n->input.get())) k.active_why = *hl;
+      else if (auto xlm = excelMacroSheet(n->input.get())) k.active_why = *xlm;
     }
   }
   if (const Node* cu = findChild(root, "Current User", false)) {

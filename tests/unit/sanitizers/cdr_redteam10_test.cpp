@@ -400,6 +400,20 @@ TEST_CASE(".xls: HYPERLINK() formulas in BIFF are refused like the .xlsx ones ar
     CHECK(o.reason == Reason::ContentActive);
     CHECK(o.detail.find("HYPERLINK") != std::string::npos);
   }
+  // An Excel 4.0 macro sheet (BOUNDSHEET dt = 1, hidden or not) is refused; a worksheet is not.
+  auto withSheet = [](char dt, char state) {
+    std::string w = biffRecord(0x0809, std::string("\x00\x06\x05\x00", 4) + std::string(12, '\0'));
+    w += biffRecord(0x0085, std::string("\x00\x10\x00\x00", 4) + std::string(1, state) + std::string(1, dt) +
+                                std::string("\x04\x00", 2) + "Auto");
+    w += biffRecord(0x000A, "") + std::string(3000, '\0');
+    return sanitizers::ole2::writeCompoundFile({{"Workbook", w}});
+  };
+  for (char state : {'\0', '\x01', '\x02'}) {
+    Outcome m = runOle(withSheet('\x01', state));
+    CHECK(m.reason == Reason::ContentActive);
+    CHECK(m.detail.find("macro sheet") != std::string::npos);
+  }
+  CHECK(runOle(withSheet('\0', '\0')).verdict == Verdict::Modified);
   // A SUM (ptgFuncVar iftab 4) stays.
   CHECK(runOle(xls(std::string("\x1E\x01\x00\x1E\x02\x00\x22\x02\x04\x00", 10))).verdict == Verdict::Modified);
 }
