@@ -17,6 +17,7 @@
 
 #include "sanitizers/image/image.h"
 #include "sanitizers/ooxml/formulas.h"
+#include "src/office/field_code.h"
 #include "src/zip/xml_check.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
@@ -222,17 +223,9 @@ bool isWorkbookType(std::string_view lct) {
                                         lct.starts_with("application/vnd.ms-excel."));
 }
 
-/// Field keywords that fetch or run something outside the document.
-bool dangerousField(std::string_view instr) {
-  std::string u;
-  for (char c : instr) u.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
-  std::size_t b = u.find_first_not_of(" \t\r\n\"");
-  if (b == std::string::npos) return false;
-  std::size_t e = u.find_first_of(" \t\r\n\"\\", b);
-  std::string key = u.substr(b, e == std::string::npos ? std::string::npos : e - b);
-  return key == "DDE" || key == "DDEAUTO" || key == "INCLUDETEXT" || key == "INCLUDEPICTURE" ||
-         key == "IMPORT" || key == "LINK";
-}
+/// Field instructions that fetch, link, run or query something outside the document: the one
+/// list and tokenizer shared with .doc and .rtf (src/office/field_code.h).
+bool dangerousField(std::string_view instr) { return office::dangerousField(instr).has_value(); }
 
 struct Ctx {
   std::vector<Finding>& findings;

@@ -2,3 +2,5 @@
 target_link_libraries(${SANITIZER_TARGET} PUBLIC mugai_zip)
 # Pictures inside a package go through the image chain (sanitizers/image).
 target_link_libraries(${SANITIZER_TARGET} PUBLIC mugai_sanitizer_image)
+# Word field codes: the tokenizer and dangerous-field list shared with ole2 and rtf.
+target_link_libraries(${SANITIZER_TARGET} PUBLIC mugai_office)
