@@ -59,6 +59,11 @@ Outcome applySanitizer(const Sanitizer& s, std::string data, std::string detecte
   KeepMembers members;
   MessageContext ctx{shippedLimits(), budget, nullptr, nullptr, &members};
   Outcome o = s.apply(part, ctx);
+  if (std::getenv("MUGAI_FUZZ_VERBOSE")) {  // replay by hand: what did the sanitizer decide?
+    std::string_view v = verdictName(o.verdict), r = reasonInfo(o.reason).name;
+    std::fprintf(stderr, "%.*s: %.*s %.*s %s\n", static_cast<int>(s.name().size()), s.name().data(),
+                 static_cast<int>(v.size()), v.data(), static_cast<int>(r.size()), r.data(), o.detail.c_str());
+  }
   if (o.verdict == Verdict::Modified && !o.replacement) fail("Modified without a replacement");
   if (o.verdict == Verdict::Pass && o.replacement) fail("Pass with a replacement");
   return o;

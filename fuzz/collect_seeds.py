@@ -29,6 +29,10 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SANITIZERS = ["sanitizer.archive", "sanitizer.clamav_scan", "sanitizer.filename_sanitize",
               "sanitizer.html_to_text", "sanitizer.image", "sanitizer.odf", "sanitizer.ole2",
               "sanitizer.ooxml", "sanitizer.pdf", "sanitizer.rtf", "sanitizer.text_normalize"]
+PACKAGE_MEMBERS = {"[Content_Types].xml": ("ooxml_parts", 0), "_rels/.rels": ("ooxml_parts", 1),
+                   "word/_rels/document.xml.rels": ("ooxml_parts", 2),
+                   "word/document.xml": ("ooxml_parts", 3), "META-INF/manifest.xml": ("odf_parts", 0),
+                   "content.xml": ("odf_parts", 1), "styles.xml": ("odf_parts", 2)}
 PREFIXED = {"smtp_session": b"\x00\x00", "header_decode": b"\x00", "transfer_decode": b"\x00",
             "xml_lite": b"\x00", "charset_cp932": b"\x00", "charset_iso2022jp": b"\x00",
             "charset_eucjp": b"\x00", "charset_iconv": b"\x00"}
@@ -209,6 +213,12 @@ def main():
                             for info in z.infolist()[:40]:
                                 if info.filename.endswith((".xml", ".rels")) and info.file_size < MAX_SEED:
                                     add("xml_lite", z.read(info))
+                                    # fuzz/targets/packages.cpp: byte 0 picks the member it replaces
+                                    pick = PACKAGE_MEMBERS.get(info.filename)
+                                    if pick is None and info.filename.startswith("xl/worksheets/sheet"):
+                                        pick = ("ooxml_parts", 4)
+                                    if pick:
+                                        add(pick[0], bytes([pick[1]]) + z.read(info))
                         except Exception:
                             pass
                 k = kinds(data, path)
