@@ -48,7 +48,11 @@ if [ -z "${MUGAI_FUZZ_NO_BUILD:-}" ]; then
 fi
 
 seeds="$build/fuzz/seeds"
-[ -d "$seeds" ] || python3 "$here/fuzz/collect_seeds.py" "$seeds" >/dev/null
+# Collected again when the collector changed (a new target gets its seeds).
+if [ ! -f "$seeds/.stamp" ] || [ "$here/fuzz/collect_seeds.py" -nt "$seeds/.stamp" ]; then
+  python3 "$here/fuzz/collect_seeds.py" "$seeds" >/dev/null
+  touch "$seeds/.stamp"
+fi
 corpus="$build/fuzz/corpus/$target"
 artifacts="$build/fuzz/artifacts/$target"
 regressions="$here/tests/fuzz-regressions/$target"
@@ -67,6 +71,7 @@ seed_dirs=()
 set +e
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/fuzz/lsan.supp}" \
 nice -n 19 "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=25 \
   -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "${dict[@]}" "$@" "$corpus" "${seed_dirs[@]}" >"$log" 2>&1
