@@ -15,9 +15,12 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
 TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
   libreoffice-impress-nogui postgresql)
+# Fuzzing only (bench/fuzz.sh calls bootstrap.sh --with-fuzz-tools): clang and its libFuzzer runtime.
+FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--with-test-tools" ]; then want+=("${TEST_PKGS[@]}"); fi
+if [ "${1:-}" = "--with-fuzz-tools" ]; then want+=("${FUZZ_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "mugai/text/charset.h"
 #include "sanitizers/html_to_text/gumbo_arena.h"
 #include "sanitizers/html_to_text/hidden.h"
 #include "sanitizers/html_to_text/prescan.h"
@@ -480,7 +481,12 @@ Result htmlToText(std::string_view html, const Options& options) {
   Converter conv(options, r);
   conv.run(out->document);
   if (r.failure) return r;
-  r.text = foldLines(conv.writer().take(), options.line_length_limit);
+  std::string plain = conv.writer().take();
+  // Gumbo 0.10.1 can hand out invalid UTF-8 from valid input: a numeric reference too long for
+  // its int ("&#11111111111" at the end of the input) overflows into a lone lead byte (fuzzing
+  // finding, tests/fuzz-regressions/html_to_text). The text we return is UTF-8 whatever Gumbo did.
+  if (!text::isValidUtf8(plain)) plain = text::sanitizeUtf8(plain);
+  r.text = foldLines(std::move(plain), options.line_length_limit);
   return r;
 }
 

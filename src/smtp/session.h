@@ -146,6 +146,7 @@ class Session {
   std::string in_;        ///< unprocessed input
   std::size_t pos_ = 0;   ///< first unprocessed byte of in_
   bool discard_line_ = false;  ///< skipping the rest of an over-long command line
+  bool discard_cr_ = false;    ///< the last byte skipped was a CR (the LF after it is no bare LF)
   bool closing_ = false, tls_pending_ = false, tls_active_ = false;
   std::uint64_t errors_ = 0, delivered_ = 0;
   bool recipients_refused_ = false;  ///< the 452 for too many recipients was logged

@@ -98,7 +98,8 @@ std::string decodeHeaderText(std::string_view raw);
 
 /// Decodes an address list header (From, To, Cc, Reply-To, Sender) for re-encoding: only display
 /// names are decoded (and returned as quoted strings), so an encoded word can never add an
-/// address; comments of bare addresses are dropped. Feed the result to encodeHeader().
+/// address; comments of bare addresses are dropped. The result is UTF-8 (stray 8-bit bytes in an
+/// address become U+FFFD). Feed the result to encodeHeader().
 std::string decodeAddressHeader(std::string_view raw);
 
 /// Decodes transfer encodings. Each returns false when the input was damaged (result still filled
