@@ -276,6 +276,12 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
     return refuse(part, true, body.verdict, body.reason, body.step, body.detail,
                   std::move(body.findings), s);
   }
+  // An HTML body can carry the same blocks (in <pre>): they are looked for in its text.
+  if (html) {
+    std::string without_blocks;
+    if (!takeBodyBlocks(body.part, s, without_blocks)) return {};
+    if (!without_blocks.empty()) body.part.data = std::move(without_blocks);
+  }
   // A converted body is scanned again: a charset or markup layer can hide what the scanner would
   // find in the text (UTF-16, UTF-7, HTML).
   if (auto refused = rescanOutput(part, body, true, s)) return *refused;

@@ -154,6 +154,17 @@ TEST_CASE("body blocks: an executable by name, a harmless file, a damaged block"
   CHECK(readable(words).find("begin the meeting at ten") != std::string::npos);
 }
 
+TEST_CASE("body blocks: the same blocks inside an HTML body", "[body_blocks]") {
+  std::string html = "<html><body><p>Hello</p><pre>\r\n" + uuencode("eicar.com", eicar()) + "</pre><p>Bye</p></body></html>";
+  std::string mail = "From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+                     "Content-Type: text/html; charset=us-ascii\r\n\r\n" + html + "\r\n";
+  ProcessResult r = run(mail);
+  CHECK(actionWith(r.report, "av.infected"));
+  std::string text = readable(r);
+  CHECK(text.find("Bye") != std::string::npos);
+  CHECK(text.find("begin 644") == std::string::npos);
+}
+
 TEST_CASE("body blocks: an inline PGP message is treated like encrypted MIME", "[body_blocks]") {
   std::string pgp = "-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA0xyz\r\n=abcd\r\n-----END PGP MESSAGE-----\r\n";
   ProcessResult r = run(plainMail("Secret plans:\r\n" + pgp));
