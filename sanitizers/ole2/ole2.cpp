@@ -409,7 +409,10 @@ void scanPpt(const unsigned char* p, std::size_t n, int depth, PptScan& s) {
     pos += 8;
     if (len > n - pos) len = static_cast<std::uint32_t>(n - pos);  // truncated: scan what is there
     if (type == 0x2F14) s.encrypted = true;             // CryptSession10Container
-    if (type == 0x03FF || type == 0x0400) s.vba = true;  // VBAInfoContainer / VBAInfoAtom
+    // VBAInfoAtom ([MS-PPT] 2.4.10): persistIdRef (the VBA storage's ExOleObjStg), fHasMacros.
+    // LibreOffice writes a VBAInfoContainer with a zero atom into every .ppt: that is no project
+    // (a real one also needs its ExOleObjStg, which is refused below whatever it holds).
+    if (type == 0x0400 && len >= 8 && (le32(p + pos) != 0 || le32(p + pos + 4) != 0)) s.vba = true;
     if (type == 0x1011) s.objects = true;                // ExOleObjStg (embedded objects, controls, VBA)
     if ((ver_inst & 0x0F) == 0x0F && depth < 16) scanPpt(p + pos, len, depth + 1, s);
     pos += len;

@@ -925,6 +925,9 @@ Rebuild::Step Rebuild::rewriteXmlParts() {
     bool word_xml = type.find("wordprocessingml") != std::string::npos ||
                     type.starts_with("application/vnd.ms-word.");
     if (!is_ct && !refs && !word_xml && pre == formula_out_.end()) continue;
+    // An .xlsb's binary parts name their relationships inside BIFF12 records we do not rewrite:
+    // the relationship is gone from the .rels (nothing is loaded through it), the record stays.
+    if (!is_ct && pre == formula_out_.end() && !xmlPart(type, ln)) continue;
     if (auto f = deadline()) return f;
     std::string xml;
     if (pre != formula_out_.end()) {

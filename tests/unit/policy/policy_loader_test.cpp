@@ -51,6 +51,9 @@ TEST_CASE("the shipped rules load and say what the docs say", "[unit]") {
   REQUIRE(p->route("text/html")->action == Action::Sanitize);
   REQUIRE(p->route("image/png")->action == Action::Sanitize);  // rebuilt by sanitizer.image
   REQUIRE(p->route("application/x-unheard-of") == nullptr);
+  // 一太郎 as libmagic names it (issue 10): blocked by default, for every version it knows.
+  for (const char* t : {"application/x-ichitaro4", "application/x-ichitaro5", "application/x-ichitaro6"})
+    REQUIRE(p->route(t)->action == Action::Block);
   REQUIRE(p->verdictFor(Reason::AvInfected) == Verdict::PartRemoved);
   REQUIRE(p->verdictFor(Reason::AvIncomplete) == Verdict::Quarantine);
   REQUIRE(!p->signature_paths.empty());

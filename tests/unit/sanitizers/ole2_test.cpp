@@ -330,7 +330,8 @@ TEST_CASE("ole2: PowerPoint VBA and embedded objects fail closed, a plain presen
   std::string vba = pptRecord(
       0x000F, 0x03E8,
       pptRecord(0x000F, 0x07D0,
-                pptRecord(0x000F, 0x03FF, pptRecord(0x0002, 0x0400, std::string(12, '\0')))));
+                pptRecord(0x000F, 0x03FF,
+                          pptRecord(0x0002, 0x0400, std::string("\x05\0\0\0\x01\0\0\0\x02\0\0\0", 12)))));
   std::string obj = doc + pptRecord(0x0010, 0x1011, std::string(4, '\0') + std::string(64, 'z'));
   Outcome o1 = run(
       writeCompoundFile({{"PowerPoint Document", vba}, {"Current User", std::string(40, '\0')}}));
@@ -338,6 +339,12 @@ TEST_CASE("ole2: PowerPoint VBA and embedded objects fail closed, a plain presen
   CHECK(o1.verdict == Verdict::PartRemoved);
   Outcome o2 = run(writeCompoundFile({{"PowerPoint Document", obj}}));
   CHECK(o2.reason == Reason::ContentActive);
+  // A VBAInfoContainer whose atom names no project and says "no macros" (LibreOffice writes one
+  // into every .ppt) is not a VBA project.
+  std::string lo = pptRecord(
+      0x000F, 0x03E8,
+      pptRecord(0x000F, 0x07D0, pptRecord(0x000F, 0x03FF, pptRecord(0x0002, 0x0400, std::string(12, '\0')))));
+  CHECK(run(writeCompoundFile({{"PowerPoint Document", lo}})).verdict == Verdict::Modified);
   Outcome o3 =
       run(writeCompoundFile({{"PowerPoint Document", doc}, {"Pictures", std::string(3000, 'p')}}));
   CHECK(o3.verdict == Verdict::Modified);
@@ -683,4 +690,36 @@ TEST_CASE("ole2: streams and storages a known format does not use are never copi
   REQUIRE(again.replacement);
   CHECK(again.reason == Reason::CdrConverted);
   CHECK(!mugai::test::hasFinding(again, "removed", "", true));
+}
+
+// Issue 10 (formats): a .ppt LibreOffice writes without any macro was refused (false positive).
+TEST_CASE("ole2: a .ppt written by LibreOffice without macros is rebuilt, not refused",
+          "[ole2][integration][redteam3]") {
+  if (mugai::test::toolMissing("soffice")) return;
+  mugai::test::TempDir tmp;
+  fs::path src = "/usr/lib/libreoffice/share/template/common/presnt/Vintage.otp";
+  std::error_code ec;
+  if (!fs::exists(src, ec)) {
+    WARN("skipped: no LibreOffice presentation template to convert");
+    return;
+  }
+  std::string profile = "-env:UserInstallation=file://" + (tmp.path() / "lo").string();
+  auto conv = mugai::test::runTool({"soffice", profile, "--headless", "--convert-to", "ppt", "--outdir",
+                                    tmp.path().string(), src.string()},
+                                   std::chrono::seconds(120));
+  REQUIRE(conv.exit_code == 0);
+  std::string ppt = mugai::test::readFile(tmp.path() / "Vintage.ppt");
+  REQUIRE(ppt.rfind("\xD0\xCF\x11\xE0", 0) == 0);
+  Outcome o = run(ppt);
+  INFO(o.detail);
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(o.reason != Reason::ContentActive);
+  // The rebuilt presentation still opens: LibreOffice converts it to PDF.
+  fs::create_directories(tmp.path() / "out");
+  mugai::test::writeFile(tmp.path() / "out" / "rebuilt.ppt", o.replacement->data);
+  auto pdf = mugai::test::runTool({"soffice", profile, "--headless", "--convert-to", "pdf", "--outdir",
+                                   (tmp.path() / "out").string(), (tmp.path() / "out" / "rebuilt.ppt").string()},
+                                  std::chrono::seconds(120));
+  CHECK(pdf.exit_code == 0);
+  CHECK(fs::exists(tmp.path() / "out" / "rebuilt.pdf"));
 }
