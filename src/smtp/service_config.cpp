@@ -187,7 +187,9 @@ std::string describeServiceConfig(const ServiceConfig& c) {
   std::string hosts;
   for (const auto& h : c.xforward_hosts) hosts += (hosts.empty() ? "" : ", ") + h;
   std::string exceptions;
-  for (const auto& h : c.client_limit_exceptions) exceptions += (exceptions.empty() ? "" : ", ") + h;
+  for (const auto& h : c.client_limit_exceptions) {
+    exceptions += (exceptions.empty() ? "" : ", ") + h;
+  }
   return "listen = " + c.listen + "\nnext_hop = " + c.next_hop + "\nmyhostname = " + c.myhostname +
          "\nrules = " + c.rules + "\nquarantine_dir = " + c.quarantine_dir +
          "\ntls_cert_file = " + c.tls_cert_file + "\ntls_key_file = " + c.tls_key_file +
