@@ -25,10 +25,11 @@ MAX_SEED = 256 * 1024  # bigger seeds make every execution slow; libFuzzer mutat
 PER_TARGET = 400
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Registry::names() order (sorted): the uber target's first byte picks one of these.
-SANITIZERS = ["sanitizer.archive", "sanitizer.clamav_scan", "sanitizer.filename_sanitize",
-              "sanitizer.html_to_text", "sanitizer.image", "sanitizer.odf", "sanitizer.ole2",
-              "sanitizer.ooxml", "sanitizer.pdf", "sanitizer.rtf", "sanitizer.text_normalize"]
+# The uber target (fuzz/targets/uber.cpp) reads "sanitizer.NAME\0" first: seeds name their sanitizer.
+SANITIZER_OF = {"archive": "archive", "zip_reader": "archive", "html_to_text": "html_to_text",
+                "image_jpeg": "image", "image_png": "image", "image_gif": "image", "image_bmp": "image",
+                "image_tiff": "image", "image_webp": "image", "odf": "odf", "ole2": "ole2",
+                "ooxml": "ooxml", "pdf": "pdf", "rtf": "rtf", "mime_parse": "text_normalize"}
 PACKAGE_MEMBERS = {"[Content_Types].xml": ("ooxml_parts", 0), "_rels/.rels": ("ooxml_parts", 1),
                    "word/_rels/document.xml.rels": ("ooxml_parts", 2),
                    "word/document.xml": ("ooxml_parts", 3), "META-INF/manifest.xml": ("odf_parts", 0),
@@ -222,18 +223,15 @@ def main():
                         except Exception:
                             pass
                 k = kinds(data, path)
-                if k and not data.startswith(b"\x00"):
-                    idx = {"archive": 0, "zip_reader": 0, "html_to_text": 3, "image_jpeg": 4,
-                           "image_png": 4, "image_gif": 4, "image_bmp": 4, "image_tiff": 4,
-                           "image_webp": 4, "odf": 5, "ole2": 6, "ooxml": 7, "pdf": 8, "rtf": 9,
-                           "mime_parse": 10}.get(k[-1] if k[-1] in ("ooxml", "odf") else k[0])
-                    if idx is not None and per_sanitizer.get(idx, 0) < 40:
-                        per_sanitizer[idx] = per_sanitizer.get(idx, 0) + 1
-                        add("sanitizer", bytes([idx, 0]) + data)
+                if k:
+                    name = SANITIZER_OF.get(k[-1] if k[-1] in ("ooxml", "odf") else k[0])
+                    if name and per_sanitizer.get(name, 0) < 40:
+                        per_sanitizer[name] = per_sanitizer.get(name, 0) + 1
+                        add("sanitizer", b"sanitizer." + name.encode() + b"\x00\x00" + data)
     for img in generated_images():
         for t in kinds(img, "generated"):
             add(t, img)
-        add("sanitizer", bytes([4, 8]) + img)
+        add("sanitizer", b"sanitizer.image\x00\x08" + img)
     # Hand-written seeds, as they are (they already carry their choice bytes).
     seed_root = os.path.join(HERE, "fuzz", "seeds")
     for target in sorted(os.listdir(seed_root)) if os.path.isdir(seed_root) else []:
