@@ -19,14 +19,14 @@
 #include <vector>
 
 #include "mugai/vault/vault.h"
+#include "src/vault/internal.h"
 #include "src/vault/pg_vault.h"
 
 namespace mugai::vault {
 namespace {
 
-const char* const kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
-constexpr std::size_t kOriginalLimit = std::size_t{1} << 31;
-constexpr std::size_t kListLimit = 10000;
+using namespace internal;
+
 
 const char* const kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,30 +70,6 @@ INSERT INTO meta(key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING;
 INSERT INTO meta(key, value) VALUES ('audit_head', '') ON CONFLICT DO NOTHING;
 )SQL";
 
-std::int64_t nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string joinLines(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : "\n") + x;
-  return s;
-}
-
-std::vector<std::string> splitLines(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    std::size_t nl = s.find('\n', start);
-    if (nl == std::string::npos) nl = s.size();
-    out.push_back(s.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
 /// A query's parameters: text, or binary for the original's bytes.
 struct Params {
   std::vector<std::string> values;
@@ -112,11 +88,6 @@ struct Params {
 };
 
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-const char* const kRecordColumns =
-    "id, kind, created, expires, sender, recipients, client_addr, client_name, helo, xforward, "
-    "source, subject, from_header, filename, verdict, reason, reasons, sha256, size, stored, "
-    "delivered_id, tier, state, hold";
 
 class PgVault final : public Vault {
  public:

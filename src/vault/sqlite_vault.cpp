@@ -12,6 +12,8 @@
 // change, so neither can exist without the other after a crash (measured: docs/vault.md).
 #include "src/vault/sqlite_vault.h"
 
+#include "src/vault/internal.h"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -24,9 +26,8 @@
 namespace mugai::vault {
 namespace {
 
-constexpr std::size_t kOriginalLimit = std::size_t{1} << 31;
-constexpr std::size_t kListLimit = 10000;
-const char* const kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
+using namespace internal;
+
 
 const char* const kSchema = R"SQL(
 PRAGMA foreign_keys = ON;
@@ -69,30 +70,6 @@ CREATE TABLE IF NOT EXISTS audit(
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');
 )SQL";
 
-std::int64_t nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string joinLines(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : "\n") + x;
-  return s;
-}
-
-std::vector<std::string> splitLines(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    std::size_t nl = s.find('\n', start);
-    if (nl == std::string::npos) nl = s.size();
-    out.push_back(s.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
 /// One prepared statement, finalized on scope exit.
 class Stmt {
  public:
@@ -132,11 +109,6 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
   bool ok_ = false;
 };
-
-const char* const kRecordColumns =
-    "id, kind, created, expires, sender, recipients, client_addr, client_name, helo, xforward, "
-    "source, subject, from_header, filename, verdict, reason, reasons, sha256, size, stored, "
-    "delivered_id, tier, state, hold";
 
 RecordInfo readRecord(const Stmt& s) {
   RecordInfo r;
