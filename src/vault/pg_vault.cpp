@@ -341,32 +341,23 @@ class PgVault final : public Vault {
     if (state_now != "pending") {
       return fail(error, "request " + std::to_string(request_id) + " is not pending (" + state_now + ")");
     }
-    std::vector<std::string> approvals = splitLines(col(cur.get(), 0, 2));
-    if (approve && std::find(approvals.begin(), approvals.end(), actor) != approvals.end()) {
-      return fail(error, actor + " approved request " + std::to_string(request_id) + " already");
-    }
-    if (approve) approvals.push_back(actor);
-    const bool done = !approve || approvals.size() >= std::max<std::size_t>(1, approvals_needed);
-    const std::string state = !approve ? "denied" : done ? "approved" : "pending";
+    const DecideStep d = decideStep(request_id, splitLines(col(cur.get(), 0, 2)), approve, actor,
+                                    reason, approvals_needed);
+    if (!d.error.empty()) return fail(error, d.error);
+    const std::string& state = d.state;
     const std::int64_t now = nowSeconds();
     if (!exec("UPDATE requests SET state = $2, decided = $3, decided_by = $4, decision_reason = $5, "
               "approvals = $6 WHERE id = $1",
-              Params().add(request_id).add(state).add(done ? now : std::int64_t{0})
-                  .add(done ? actor : std::string()).add(reason).add(joinLines(approvals)),
+              Params().add(request_id).add(state).add(d.done ? now : std::int64_t{0})
+                  .add(d.done ? actor : std::string()).add(reason).add(joinLines(d.approvals)),
               error)) {
       return false;
     }
-    if (done && !exec("UPDATE records SET state = $2 WHERE id = $1",
-                      Params().add(record_id).add(state), error)) {
+    if (d.done && !exec("UPDATE records SET state = $2 WHERE id = $1",
+                        Params().add(record_id).add(state), error)) {
       return false;
     }
-    std::string detail = "request=" + std::to_string(request_id);
-    if (approve) {
-      detail += " approvals=" + std::to_string(approvals.size()) + "/" +
-                std::to_string(std::max<std::size_t>(1, approvals_needed));
-    }
-    if (!reason.empty()) detail += " reason=" + reason;
-    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id, detail, error)) return false;
+    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id, d.detail, error)) return false;
     if (!tx.commit(error)) return false;
     if (state_out) *state_out = state;
     return true;
@@ -431,35 +422,16 @@ class PgVault final : public Vault {
 
   AuditCheck verifyAudit() override {
     std::lock_guard lock(mu_);
-    AuditCheck c;
     Result r = run("SELECT seq, time, actor, role, action, record_id, detail, prev_hash, hash FROM "
                    "audit ORDER BY seq",
                    {});
     std::string err;
-    if (!tuples(r, &err, "audit")) return bad(c, 0, err);
-    std::string prev = kZeroHash;
-    std::int64_t expect = 1;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      AuditRow a = row(r.get(), i);
-      ++c.rows;
-      if (a.seq != expect) return bad(c, expect, "row " + std::to_string(expect) + " is missing");
-      if (a.prev_hash != prev) {
-        return bad(c, a.seq, "row " + std::to_string(a.seq) + " does not follow row " +
-                                 std::to_string(a.seq - 1) + " (a row was removed or changed)");
-      }
-      if (auditHash(a) != a.hash) return bad(c, a.seq, "row " + std::to_string(a.seq) + " was changed");
-      prev = a.hash;
-      ++expect;
+    if (!tuples(r, &err, "audit")) return ChainCheck::failed(err);
+    ChainCheck check;
+    for (int i = 0; i < PQntuples(r.get()) && check.add(row(r.get(), i)); ++i) {
     }
     Result m = run("SELECT value FROM meta WHERE key = 'audit_head'", {});
-    const std::string head = PQntuples(m.get()) ? col(m.get(), 0, 0) : "";
-    const std::string want = std::to_string(expect - 1) + " " + prev;
-    if (!head.empty() && head != want) {
-      return bad(c, expect, "the log ends at row " + std::to_string(expect - 1) + " but row " +
-                                head.substr(0, head.find(' ')) + " was written");
-    }
-    c.head = prev;
-    return c;
+    return check.finish(PQntuples(m.get()) ? col(m.get(), 0, 0) : "");
   }
 
  private:
@@ -544,12 +516,6 @@ class PgVault final : public Vault {
   static AuditRow row(const PGresult* r, int i) {
     return AuditRow{std::stoll(col(r, i, 0)), std::stoll(col(r, i, 1)), col(r, i, 2), col(r, i, 3),
                     col(r, i, 4), col(r, i, 5), col(r, i, 6), col(r, i, 7), col(r, i, 8)};
-  }
-  static AuditCheck bad(AuditCheck c, std::int64_t seq, std::string problem) {
-    c.ok = false;
-    c.first_bad = seq;
-    c.problem = std::move(problem);
-    return c;
   }
 
   /// Appends one audit row inside the caller's transaction. The row lock on meta('audit_head')

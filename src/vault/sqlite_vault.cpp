@@ -364,26 +364,17 @@ class SqliteVault final : public Vault {
       }
       approvals = splitLines(s.text(2));
     }
-    if (approve && std::find(approvals.begin(), approvals.end(), actor) != approvals.end()) {
-      return fail(error, actor + " approved request " + std::to_string(request_id) + " already");
-    }
-    if (approve) approvals.push_back(actor);
-    const bool done = !approve || approvals.size() >= std::max<std::size_t>(1, approvals_needed);
-    const std::string state = !approve ? "denied" : done ? "approved" : "pending";
+    const DecideStep d = decideStep(request_id, approvals, approve, actor, reason, approvals_needed);
+    if (!d.error.empty()) return fail(error, d.error);
+    const std::string& state = d.state;
     const std::int64_t now = nowSeconds();
     Stmt u(db_, "UPDATE requests SET state = ?2, decided = ?3, decided_by = ?4, decision_reason = ?5, "
                 "approvals = ?6 WHERE id = ?1 AND state = 'pending'");
-    u.bind(1, request_id).bind(2, state).bind(3, done ? now : std::int64_t{0});
-    u.bind(4, done ? actor : std::string()).bind(5, reason).bind(6, joinLines(approvals));
+    u.bind(1, request_id).bind(2, state).bind(3, d.done ? now : std::int64_t{0});
+    u.bind(4, d.done ? actor : std::string()).bind(5, reason).bind(6, joinLines(d.approvals));
     if (u.step() != SQLITE_DONE || sqlite3_changes(db_) != 1) return sqlFail(error, "decide");
-    if (done && !setState(record_id, state, error)) return false;
-    std::string detail = "request=" + std::to_string(request_id);
-    if (approve) {
-      detail += " approvals=" + std::to_string(approvals.size()) + "/" +
-                std::to_string(std::max<std::size_t>(1, approvals_needed));
-    }
-    if (!reason.empty()) detail += " reason=" + reason;
-    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id, detail, error)) return false;
+    if (d.done && !setState(record_id, state, error)) return false;
+    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id, d.detail, error)) return false;
     if (!tx.commit(error)) return false;
     if (state_out) *state_out = state;
     return true;
@@ -442,38 +433,13 @@ class SqliteVault final : public Vault {
 
   AuditCheck verifyAudit() override {
     std::lock_guard lock(mu_);
-    AuditCheck c;
     Stmt s(db_, "SELECT seq, time, actor, role, action, record_id, detail, prev_hash, hash FROM audit "
                 "ORDER BY seq");
-    std::string prev = kZeroHash;
-    std::int64_t expect = 1;
-    while (s.step() == SQLITE_ROW) {
-      AuditRow r = row(s);
-      ++c.rows;
-      if (r.seq != expect) {
-        return bad(c, expect, "row " + std::to_string(expect) + " is missing");
-      }
-      if (r.prev_hash != prev) {
-        return bad(c, r.seq, "row " + std::to_string(r.seq) + " does not follow row " +
-                                 std::to_string(r.seq - 1) + " (a row was removed or changed)");
-      }
-      if (auditHash(r) != r.hash) {
-        return bad(c, r.seq, "row " + std::to_string(r.seq) + " was changed");
-      }
-      prev = r.hash;
-      ++expect;
+    ChainCheck check;
+    while (s.step() == SQLITE_ROW && check.add(row(s))) {
     }
-    // The last seq and hash are also kept in meta, in the same transactions: rows cut off at the
-    // end show up here.
     Stmt m(db_, "SELECT value FROM meta WHERE key = 'audit_head'");
-    std::string head = m.step() == SQLITE_ROW ? m.text(0) : "";
-    const std::string want = std::to_string(expect - 1) + " " + prev;
-    if (!head.empty() && head != want) {
-      return bad(c, expect, "the log ends at row " + std::to_string(expect - 1) +
-                                " but row " + head.substr(0, head.find(' ')) + " was written");
-    }
-    c.head = prev;
-    return c;
+    return check.finish(m.step() == SQLITE_ROW ? m.text(0) : "");
   }
 
   bool init(std::string* error) {
@@ -520,12 +486,6 @@ class SqliteVault final : public Vault {
   static AuditRow row(const Stmt& s) {
     return AuditRow{s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4),
                     s.text(5), s.text(6), s.text(7), s.text(8)};
-  }
-  static AuditCheck bad(AuditCheck c, std::int64_t seq, std::string problem) {
-    c.ok = false;
-    c.first_bad = seq;
-    c.problem = std::move(problem);
-    return c;
   }
 
   bool setState(const std::string& id, const std::string& state, std::string* error) {
