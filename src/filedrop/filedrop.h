@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "mugai/pipeline/item_processor.h"
 #include "mugai/pipeline/pipeline.h"
 
 namespace mugai::filedrop {
@@ -36,7 +37,8 @@ struct Options {
   std::uint64_t rescan_ms = 2000;
 };
 
-using EngineGetter = std::function<std::shared_ptr<const Engine>()>;
+/// The current item processor (the engine, or the isolated worker pool), fetched once per file.
+using EngineGetter = ItemProcessorGetter;
 
 /// Stability rule: a file is ready once its size and mtime were seen unchanged for settle_ms.
 struct Observation {

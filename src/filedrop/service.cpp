@@ -194,7 +194,7 @@ struct Item {
   Reason refusal = Reason::InternalError;  ///< Refused: the reason staff are told
   std::string data;
   ProcessResult r;
-  std::shared_ptr<const Engine> eng;
+  ItemProcessorConstSharedPtr eng;
   bool blocked = false, changed = false;
 };
 

@@ -245,7 +245,7 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
                  : c.relay_tls == "may"   ? RelayTls::kMay
                                           : RelayTls::kNone;
   go.relay.tls_context = clientTls(c);
-  Gateway gateway(engines, pool, go);
+  Gateway gateway(engines.getter(), pool, go);
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
   so.connection_limit = limits.smtp_connection_limit;
@@ -311,7 +311,7 @@ class FileDropRunner {
     const mugai::Limits& l = engines.get()->policy().limits;
     o.settle_ms = l.filedrop_settle_ms;
     o.rescan_ms = l.filedrop_rescan_ms;
-    service_ = std::make_unique<mugai::filedrop::Service>(o, [&engines] { return engines.get(); });
+    service_ = std::make_unique<mugai::filedrop::Service>(o, engines.getter());
   }
   bool start() {
     std::string why;

@@ -11,7 +11,7 @@ namespace mugai::smtp {
 namespace {
 
 struct Job {
-  std::shared_ptr<const Engine> engine;
+  ItemProcessorConstSharedPtr engine;
   std::string raw;
   Envelope envelope;
   std::string id;
@@ -72,7 +72,7 @@ void logLine(const std::string& line) {
 Reply Gateway::deliver(Transaction& t) {
   auto started = std::chrono::steady_clock::now();
   auto job = std::make_shared<Job>();
-  job->engine = engines_.get();
+  job->engine = processors_();
   job->raw = std::move(t.data);
   job->envelope =
       Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mugai/detect/type_detector.h"
+#include "mugai/pipeline/item_processor.h"
 #include "mugai/pipeline/report.h"
 #include "mugai/policy/policy.h"
 #include "mugai/scan/scanner.h"
@@ -29,33 +30,15 @@ namespace pipeline {
 struct BuiltMessage;
 }
 
-struct Envelope {
-  std::string sender;                   ///< MAIL FROM (may be empty: bounces)
-  std::vector<std::string> recipients;  ///< RCPT TO
-  std::string client_name, client_addr, helo;
-};
-
-struct ProcessResult {
-  Verdict verdict = Verdict::TempFail;
-  /// The message to deliver: sanitized, or (when blocked) the notice-only message. Empty when
-  /// nothing may be delivered (TempFail, or notices disabled on a blocked item).
-  std::string output;
-  bool notice_only = false;     ///< output replaces a blocked item
-  std::string output_filename;  ///< file mode: the safe name of the sanitized file
-  Report report;
-
-  bool blocked() const { return verdict >= Verdict::TempFail; }
-  /// The original must be kept (quarantine): quarantined or rejected, or any part removed.
-  bool keepOriginal() const;
-};
-
 struct EngineServices {
   policy::PolicyConstSharedPtr policy;
   std::shared_ptr<const Scanner> scanner;  ///< null disables scanning (tests only)
   std::shared_ptr<const TypeDetector> detector;
 };
 
-class Engine {
+/// The in-process ItemProcessor: `mugai mail`/`mugai file`, tests, and the code that runs inside
+/// each sandboxed worker (src/isolation).
+class Engine final : public ItemProcessor {
  public:
   explicit Engine(EngineServices services);
   ~Engine();
@@ -63,10 +46,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   ProcessResult processMessage(std::string_view raw, const Envelope& envelope,
-                               const std::string& id) const;
+                               const std::string& id) const override;
   ProcessResult processFile(std::string_view data, const std::string& untrusted_filename,
-                            const std::string& id) const;
-  const policy::Policy& policy() const { return *services_.policy; }
+                            const std::string& id) const override;
+  const policy::Policy& policy() const override { return *services_.policy; }
   const EngineServices& services() const { return services_; }
 
  private:
