@@ -3,6 +3,7 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/NetSSL.h>
 #include <Poco/Net/SSLManager.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -354,6 +355,25 @@ int waitFileDropOnly(const std::string& rules, mugai::smtp::EngineHolder& engine
 
 }  // namespace
 
+/// memory_limit -> RLIMIT_DATA (never raised above a lower limit already in force, e.g. the
+/// unit's LimitDATA=). A library that asks for more gets an allocation failure (an error for that
+/// item), not the host's memory.
+bool applyMemoryLimit(const mugai::smtp::ServiceConfig& c) {
+  std::uint64_t bytes = 0;
+  if (!mugai::smtp::parseMemoryLimit(c.memory_limit, bytes)) return false;
+  if (bytes == 0) return true;
+  rlimit cur{};
+  if (getrlimit(RLIMIT_DATA, &cur) != 0) return false;
+  rlimit want = cur;
+  if (cur.rlim_cur == RLIM_INFINITY || cur.rlim_cur > bytes) want.rlim_cur = bytes;
+  if (setrlimit(RLIMIT_DATA, &want) != 0) {
+    std::cerr << "mugai: cannot set memory_limit = " << c.memory_limit << ": "
+              << std::strerror(errno) << "\n";
+    return false;
+  }
+  return true;
+}
+
 int runServe(int argc, char** argv) {
   ServeArgs a;
   std::string err;
@@ -373,6 +393,7 @@ int runServe(int argc, char** argv) {
     std::cout << mugai::smtp::describeServiceConfig(config);
     return 0;
   }
+  if (!applyMemoryLimit(config)) return 1;
   // Signals are taken by sigwait() in this thread only: block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);

@@ -73,7 +73,7 @@ std::string closestKey(const std::string& key) {
                                       "rules",          "quarantine_dir", "tls_cert_file",
                                       "tls_key_file",   "relay_tls",      "relay_tls_ca_file",
                                       "xforward_hosts", "smtp",           "filedrop_inbox",
-                                      "filedrop_outbox"};
+                                      "filedrop_outbox", "memory_limit"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -138,6 +138,7 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "smtp" ? &c.smtp
                          : key == "filedrop_inbox" ? &c.filedrop_inbox
                          : key == "filedrop_outbox" ? &c.filedrop_outbox
+                         : key == "memory_limit" ? &c.memory_limit
                                                       : nullptr;
     if (key == "xforward_hosts") {
       c.xforward_hosts = splitList(value);
@@ -172,6 +173,11 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     errors.push_back(path + ": tls_cert_file and tls_key_file go together");
   }
+  std::uint64_t bytes = 0;
+  if (!parseMemoryLimit(c.memory_limit, bytes)) {
+    errors.push_back(path + ": memory_limit = '" + c.memory_limit +
+                     "': expected a size such as 6G or 512M (at least 64M), or none");
+  }
   return errors.empty();
 }
 
@@ -183,7 +189,32 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\ntls_cert_file = " + c.tls_cert_file + "\ntls_key_file = " + c.tls_key_file +
          "\nrelay_tls = " + c.relay_tls + "\nrelay_tls_ca_file = " + c.relay_tls_ca_file +
          "\nxforward_hosts = " + hosts + "\nsmtp = " + c.smtp +
-         "\nfiledrop_inbox = " + c.filedrop_inbox + "\nfiledrop_outbox = " + c.filedrop_outbox + "\n";
+         "\nfiledrop_inbox = " + c.filedrop_inbox + "\nfiledrop_outbox = " + c.filedrop_outbox +
+         "\nmemory_limit = " + c.memory_limit + "\n";
+}
+
+bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes) {
+  if (text == "none" || text == "0") {
+    bytes = 0;
+    return true;
+  }
+  if (text.empty()) return false;
+  std::uint64_t unit = 1;
+  std::string digits = text;
+  switch (std::toupper(static_cast<unsigned char>(text.back()))) {
+    case 'K': unit = 1ULL << 10; break;
+    case 'M': unit = 1ULL << 20; break;
+    case 'G': unit = 1ULL << 30; break;
+    case 'T': unit = 1ULL << 40; break;
+    default: unit = 0;
+  }
+  if (unit != 0) digits.pop_back(); else unit = 1;
+  if (digits.empty() || digits.size() > 12 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  bytes = std::stoull(digits) * unit;
+  return bytes >= (64ULL << 20);
 }
 
 }  // namespace mugai::smtp

@@ -28,7 +28,15 @@ struct ServiceConfig {
   std::string smtp = "yes";        ///< yes | no: run the SMTP relay (no: the file drop alone)
   std::string filedrop_inbox;      ///< both set: the file-drop service runs (docs/filedrop.md)
   std::string filedrop_outbox;
+  /// Most memory (RLIMIT_DATA: heap and private mappings) the service may take, "6G", "512M" or
+  /// "none". A hostile item that makes a library ask for more gets an allocation failure, not the
+  /// host's memory.
+  std::string memory_limit = "6G";
 };
+
+/// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when
+/// the text is not one of those (or under 64M, too little to load the signatures).
+bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes);
 
 bool loadServiceConfig(const std::string& path, ServiceConfig& config,
                        std::vector<std::string>& errors);

@@ -90,3 +90,23 @@ TEST_CASE(
       std::string::npos);
   CHECK(errors[1].find("next_hop = '10.0.0.1': no port") != std::string::npos);
 }
+
+TEST_CASE("service config: memory_limit takes a size with a unit, or none") {
+  std::uint64_t b = 0;
+  CHECK(mugai::smtp::parseMemoryLimit("6G", b));
+  CHECK(b == 6ULL << 30);
+  CHECK(mugai::smtp::parseMemoryLimit("512M", b));
+  CHECK(b == 512ULL << 20);
+  CHECK(mugai::smtp::parseMemoryLimit("none", b));
+  CHECK(b == 0);
+  CHECK_FALSE(mugai::smtp::parseMemoryLimit("1M", b));  // too little to load the signatures
+  CHECK_FALSE(mugai::smtp::parseMemoryLimit("6 G", b));
+  CHECK_FALSE(mugai::smtp::parseMemoryLimit("-1G", b));
+  CHECK_FALSE(mugai::smtp::parseMemoryLimit("", b));
+  mugai::smtp::ServiceConfig c;
+  std::vector<std::string> errors;
+  CHECK(load("memory_limit = 2G\n", c, errors));
+  CHECK(c.memory_limit == "2G");
+  CHECK_FALSE(load("memory_limit = lots\n", c, errors));
+  CHECK(mugai::smtp::closestKey("memory") == "memory_limit");
+}
