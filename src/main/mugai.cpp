@@ -14,6 +14,7 @@
 
 #include "mugai/io/store.h"
 #include "mugai/pipeline/pipeline.h"
+#include "src/isolation/worker.h"
 
 namespace {
 
@@ -301,6 +302,8 @@ void tuneAllocator() {
 
 int main(int argc, char** argv) {
   tuneAllocator();
+  // The sandboxed worker `mugai serve` starts (src/isolation): not a command for people.
+  if (argc == 2 && !std::strcmp(argv[1], "worker")) return mugai::isolation::workerMain();
   if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {

@@ -22,6 +22,7 @@
 
 #include "mugai/pipeline/pipeline.h"
 #include "src/filedrop/filedrop.h"
+#include "src/isolation/process_pool.h"
 #include "src/smtp/gateway.h"
 #include "src/smtp/server.h"
 #include "src/smtp/service_config.h"
@@ -145,6 +146,25 @@ void logScannerWarnings(const mugai::Engine& engine) {
   for (const auto& w : engine.services().scanner->warnings()) logLine("WARNING: " + w);
 }
 
+/// isolation = workers: how many sandboxed workers (0: isolation off, the engine runs in-process).
+std::size_t g_isolated_workers = 0;
+
+std::size_t workerThreads(const mugai::Limits& limits) {
+  return limits.worker_threads ? limits.worker_threads
+                               : std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// The item processor for `engine`: the engine itself, or a pool of sandboxed workers built from
+/// the same policy (src/isolation). Null with *why when the workers cannot start.
+mugai::ItemProcessorConstSharedPtr makeProcessor(const std::shared_ptr<const mugai::Engine>& engine,
+                                                 std::string* why) {
+  if (g_isolated_workers == 0) return engine;
+  mugai::isolation::PoolOptions o;
+  o.workers = g_isolated_workers;
+  o.log = [](const std::string& line) { logLine(line); };
+  return mugai::isolation::ProcessPool::start(engine, o, why);
+}
+
 /// SIGHUP or changed signature files: build a new engine beside the running one; swap only when
 /// it is complete. One reload at a time, whoever asks.
 bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
@@ -158,9 +178,15 @@ bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
     logLine("reload failed, keeping the running rules and signatures:" + all);
     return false;
   }
+  std::string why;
+  mugai::ItemProcessorConstSharedPtr processor = makeProcessor(fresh, &why);
+  if (!processor) {
+    logLine("reload failed, keeping the running rules and signatures: " + why);
+    return false;
+  }
   std::string signatures = signaturesText(*fresh);
   logScannerWarnings(*fresh);
-  engines.set(std::move(fresh));
+  engines.set(std::move(fresh), std::move(processor));
   logLine("reloaded rules and signatures, " + signatures);
   return true;
 }
@@ -227,8 +253,7 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
                         const sigset_t& signals) {
   using namespace mugai::smtp;
   const mugai::Limits limits = engines.get()->policy().limits;
-  std::size_t threads = limits.worker_threads ? limits.worker_threads
-                                              : std::max(1u, std::thread::hardware_concurrency());
+  std::size_t threads = workerThreads(limits);
   std::string why;
   if (!ensureDescriptors(descriptorBudget(limits.smtp_connection_limit, threads,
                                           limits.scan_max_recursion, limits.worker_queue_limit),
@@ -276,7 +301,8 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
     return 1;
   }
   logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
-          " workers, quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
+          (g_isolated_workers ? " workers (sandboxed processes)" : " workers (in-process: isolation none)") +
+          ", quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
           ", " + signaturesText(*engines.get()));
   logScannerWarnings(*engines.get());
   std::thread reloader;
@@ -418,7 +444,16 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   if (!quarantine_existed) logLine("created the quarantine folder " + config.quarantine_dir);
-  mugai::smtp::EngineHolder engines(std::move(engine));
+  // Workers are started before any thread of ours (they are spawned, never forked).
+  g_isolated_workers = config.isolation == "workers" ? workerThreads(engine->policy().limits) : 0;
+  std::string why;
+  mugai::ItemProcessorConstSharedPtr processor = makeProcessor(engine, &why);
+  if (!processor) {
+    std::cerr << "mugai: cannot start the sandboxed workers: " << why
+              << "\n  (isolation = none in the config runs without them: docs/deployment.md)\n";
+    return 1;
+  }
+  mugai::smtp::EngineHolder engines(std::move(engine), std::move(processor));
   SignatureWatch watch(config.rules, engines,
                        static_cast<unsigned>(engines.get()->policy().limits.signature_check_s));
   std::unique_ptr<FileDropRunner> filedrop;

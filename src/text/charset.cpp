@@ -368,4 +368,10 @@ DecodeResult toUtf8(std::string_view bytes, std::string_view declared_charset) {
   }
 }
 
+void preloadConverters() {
+  // One byte through each known charset: the thread's iconv cache keeps its descriptor (and so
+  // its gconv module) open for the life of the thread.
+  for (const Charset& cs : kCharsets) toUtf8("a", cs.canonical);
+}
+
 }  // namespace mugai::text
