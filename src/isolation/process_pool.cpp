@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,12 +15,12 @@
 #include <thread>
 
 #include "mugai/text/charset.h"
-#include "src/isolation/wire.h"
+#include "src/ipc/spawn.h"
+#include "src/ipc/wire.h"
 #include "src/isolation/worker.h"
 
-extern char** environ;
-
 namespace mugai::isolation {
+using namespace mugai::ipc;  // NOLINT: the wire and the sandbox are this module's vocabulary
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -43,24 +42,6 @@ struct Exchange {
   ProcessResult result;
   std::string detail;
 };
-
-std::string describeStatus(int status) {
-  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    const char* name = sigabbrev_np(WTERMSIG(status));
-    return std::string("signal ") + (name ? std::string("SIG") + name : std::to_string(WTERMSIG(status)));
-  }
-  return "status " + std::to_string(status);
-}
-
-/// Kills (if still there) and reaps; the status says how it ended.
-int killAndReap(pid_t pid) {
-  kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
 
 }  // namespace
 
@@ -97,48 +78,18 @@ struct ProcessPool::Impl {
 };
 
 bool ProcessPool::Impl::spawn(Slot& s, std::string* why) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-    *why = std::string("socketpair: ") + std::strerror(errno);
-    return false;
-  }
-  if (sv[1] == kWorkerFd) {  // dup2 onto itself would keep FD_CLOEXEC
-    int moved = fcntl(sv[1], F_DUPFD_CLOEXEC, kWorkerFd + 1);
-    close(sv[1]);
-    sv[1] = moved;
-  }
-  std::vector<char*> argv;
-  for (const auto& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, sv[1], kWorkerFd);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setpgroup(&attr, 0);  // a terminal's ^C is for serve, which drains
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  close(sv[1]);
-  if (rc != 0) {
-    close(sv[0]);
-    *why = "cannot start " + options.command[0] + ": " + std::strerror(rc);
-    return false;
-  }
+  int sock = -1;
+  if (!spawnWithSocket(options.command, &pid, &sock, why)) return false;
   int fd = sealedMemfd("init", init);
-  bool ok = fd >= 0 && sendFrame(sv[0], Frame::kInit, {}, fd);
+  bool ok = fd >= 0 && sendFrame(sock, Frame::kInit, {}, fd);
   if (fd >= 0) close(fd);
   Frame type{};
   std::string payload;
-  if (ok && recvFrame(sv[0], type, payload, nullptr, kStartTimeoutMs) == RecvStatus::kOk &&
+  if (ok && recvFrame(sock, type, payload, nullptr, kStartTimeoutMs) == RecvStatus::kOk &&
       type == Frame::kReady) {
     s.pid = pid;
-    s.sock = sv[0];
+    s.sock = sock;
     s.items = 0;
     if (!payload.empty()) {
       std::lock_guard<std::mutex> lock(m);
@@ -147,7 +98,7 @@ bool ProcessPool::Impl::spawn(Slot& s, std::string* why) {
     }
     return true;
   }
-  close(sv[0]);
+  close(sock);
   int status = killAndReap(pid);
   *why = "worker did not start (" + describeStatus(status) + ")" +
          (type == Frame::kFailed ? ": " + text::logEscape(payload, 300) : "");

@@ -12,10 +12,11 @@
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/policy/policy.h"
 #include "mugai/text/charset.h"
-#include "src/isolation/sandbox.h"
-#include "src/isolation/wire.h"
+#include "src/ipc/sandbox.h"
+#include "src/ipc/wire.h"
 
 namespace mugai::isolation {
+using namespace mugai::ipc;  // NOLINT: the wire and the sandbox are this module's vocabulary
 namespace {
 
 constexpr std::uint64_t kMaxItem = 1ULL << 32;

@@ -3,7 +3,7 @@
  * @brief The sandboxed worker process (`mugai worker`, hidden; started by ProcessPool only).
  *
  * Trust: its parent is trusted; every item it is given is hostile, and so the worker itself is
- *        treated as hostile by its parent once it has read one (src/isolation/wire.h decoders).
+ *        treated as hostile by its parent once it has read one (src/ipc/wire.h decoders).
  * Limits: see sandbox.h; one item at a time; the parent enforces the wall-clock deadline.
  * Errors: exit codes below; an item's own failures are verdicts in its result.
  *
@@ -21,7 +21,7 @@
 
 namespace mugai::isolation {
 
-constexpr int kWorkerFd = 3;
+constexpr int kWorkerFd = 3;  ///< ipc::kChildFd
 constexpr int kExitOutOfMemory = 70;  ///< operator new failed (worker_memory_limit)
 constexpr int kExitSandbox = 71;      ///< the sandbox could not be entered: refuses to work
 constexpr int kExitProtocol = 72;     ///< the parent sent something unexpected

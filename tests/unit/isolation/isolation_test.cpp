@@ -14,7 +14,7 @@
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/policy/policy.h"
 #include "src/isolation/process_pool.h"
-#include "src/isolation/wire.h"
+#include "src/ipc/wire.h"
 #include "unit/isolation/probe.h"
 
 namespace {
@@ -245,30 +245,30 @@ TEST_CASE("isolation: results from a worker are decoded strictly", "[unit][isola
   a.action = "rebuilt";
   a.findings.push_back({"k", "v"});
   r.report.actions.push_back(a);
-  std::string wire = mugai::isolation::encodeResultHead(r) + r.output;
+  std::string wire = mugai::ipc::encodeResultHead(r) + r.output;
   mugai::ProcessResult back;
-  REQUIRE(mugai::isolation::decodeResult(wire, back));
+  REQUIRE(mugai::ipc::decodeResult(wire, back));
   CHECK(back.output == "body");
   CHECK(back.report.actions.at(0).findings.at(0).value == "v");
   CHECK(back.report.reason == mugai::Reason::CdrRebuilt);
   SECTION("truncated") {
     mugai::ProcessResult x;
-    CHECK_FALSE(mugai::isolation::decodeResult(wire.substr(0, wire.size() - 1), x));
+    CHECK_FALSE(mugai::ipc::decodeResult(wire.substr(0, wire.size() - 1), x));
   }
   SECTION("trailing bytes") {
     mugai::ProcessResult x;
-    CHECK_FALSE(mugai::isolation::decodeResult(wire + "x", x));
+    CHECK_FALSE(mugai::ipc::decodeResult(wire + "x", x));
   }
   SECTION("verdict out of range") {
     std::string bad = wire;
     bad[0] = 42;
     mugai::ProcessResult x;
-    CHECK_FALSE(mugai::isolation::decodeResult(bad, x));
+    CHECK_FALSE(mugai::ipc::decodeResult(bad, x));
   }
   SECTION("verdict and report disagree") {
     mugai::ProcessResult lie = r;
     lie.verdict = mugai::Verdict::Pass;  // "pass" on top, "modified" in the report
     mugai::ProcessResult x;
-    CHECK_FALSE(mugai::isolation::decodeResult(mugai::isolation::encodeResultHead(lie) + lie.output, x));
+    CHECK_FALSE(mugai::ipc::decodeResult(mugai::ipc::encodeResultHead(lie) + lie.output, x));
   }
 }

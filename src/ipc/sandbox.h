@@ -23,7 +23,7 @@
 #include <cstdint>
 #include <string>
 
-namespace mugai::isolation {
+namespace mugai::ipc {
 
 struct SandboxOptions {
   std::uint64_t address_space = 0;  ///< RLIMIT_AS bytes; 0 = leave as it is
@@ -40,4 +40,4 @@ bool enterSandbox(const SandboxOptions& options, std::string* why, std::string* 
 /// the hard limit. Allowed by the filter (prlimit64 on itself only).
 void limitCpuFromNow(std::uint64_t seconds);
 
-}  // namespace mugai::isolation
+}  // namespace mugai::ipc

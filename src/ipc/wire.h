@@ -1,6 +1,7 @@
 /**
  * @file wire.h
- * @brief What crosses the boundary between `serve` and its sandboxed workers: framed messages on
+ * @brief What crosses a process boundary (serve and its sandboxed workers; a client and the
+ *        scanner process mugai-scan): framed messages on
  *        a SOCK_SEQPACKET socketpair, each with at most one file descriptor (a sealed memfd for
  *        anything large: the item going in, the result coming back), and a bounded encoding of
  *        the records they carry.
@@ -21,7 +22,7 @@
 #include "mugai/pipeline/item_processor.h"
 #include "mugai/scan/scanner.h"
 
-namespace mugai::isolation {
+namespace mugai::ipc {
 
 enum class Frame : std::uint32_t {
   kInit = 1,       ///< parent -> worker: memfd with the WorkerInit record
@@ -32,6 +33,11 @@ enum class Frame : std::uint32_t {
   kResult = 6,     ///< worker -> parent: memfd with the encoded ProcessResult
   kScan = 7,       ///< worker -> parent: memfd with a scan request (name hint, bytes)
   kScanReply = 8,  ///< parent -> worker: inline encoded ScanResult
+  // the scanner process (mugai-scan, src/scanclient): control socket, then one socket per channel
+  kScanInit = 9,    ///< client -> scanner: memfd with the scanner options
+  kChannel = 10,    ///< client -> scanner (control): one end of a new channel socketpair
+  kQuery = 11,      ///< client -> scanner (channel): have the signature files changed?
+  kQueryReply = 12, ///< scanner -> client: inline u8 changed, string stamp
 };
 
 constexpr std::size_t kMaxInline = 60 * 1024;
@@ -112,4 +118,4 @@ enum class RecvStatus { kOk, kClosed, kTimeout, kError };
 /// more than one descriptor, a truncated frame or an unknown type is kError.
 RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int timeout_ms);
 
-}  // namespace mugai::isolation
+}  // namespace mugai::ipc

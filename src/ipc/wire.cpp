@@ -1,6 +1,6 @@
 // Framing and encoding between serve and its workers (see wire.h). Decoders treat the worker's
 // side as hostile: every length, count and enum is checked before it is used.
-#include "src/isolation/wire.h"
+#include "src/ipc/wire.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace mugai::isolation {
+namespace mugai::ipc {
 namespace {
 
 constexpr std::size_t kMaxText = 1 << 20;        // subject, detail, signature ...
@@ -349,7 +349,7 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
   std::uint32_t t = r.u32();
   bool bad = extra > 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !r.ok() ||
              t < static_cast<std::uint32_t>(Frame::kInit) ||
-             t > static_cast<std::uint32_t>(Frame::kScanReply) || (got >= 0 && !fd);
+             t > static_cast<std::uint32_t>(Frame::kQueryReply) || (got >= 0 && !fd);
   if (bad) {
     if (got >= 0) close(got);
     return RecvStatus::kError;
@@ -360,4 +360,4 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
   return RecvStatus::kOk;
 }
 
-}  // namespace mugai::isolation
+}  // namespace mugai::ipc

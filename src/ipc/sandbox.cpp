@@ -1,5 +1,5 @@
 // Worker sandbox: rlimits, namespaces, no_new_privs, seccomp allowlist (see sandbox.h).
-#include "src/isolation/sandbox.h"
+#include "src/ipc/sandbox.h"
 
 #include <sched.h>
 #include <seccomp.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <memory>
 
-namespace mugai::isolation {
+namespace mugai::ipc {
 namespace {
 
 bool setLimit(int resource, std::uint64_t soft, std::uint64_t hard, std::string* why,
@@ -124,4 +124,4 @@ void limitCpuFromNow(std::uint64_t seconds) {
   setrlimit(RLIMIT_CPU, &l);
 }
 
-}  // namespace mugai::isolation
+}  // namespace mugai::ipc
