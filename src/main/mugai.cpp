@@ -14,6 +14,7 @@
 
 #include "mugai/io/store.h"
 #include "mugai/pipeline/pipeline.h"
+#include "src/scanclient/remote_scanner.h"
 #include "src/isolation/worker.h"
 
 namespace {
@@ -157,7 +158,7 @@ bool readInput(const std::string& path, std::uint64_t limit, std::string& out, s
 
 std::unique_ptr<mugai::Engine> engineOrExplain(const Args& a) {
   std::vector<std::string> errors;
-  auto engine = mugai::makeEngine(a.rules, errors);
+  auto engine = mugai::makeEngine(a.rules, errors, mugai::scanclient::remoteScanner);
   if (!engine) {
     std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
     for (const auto& e : errors) std::cerr << "  " << e << "\n";
@@ -228,7 +229,7 @@ int runFile(const Args& a) {
 int runRules(const Args& a) {
   if (a.sub == "check") {
     std::vector<std::string> errors;
-    auto engine = mugai::makeEngine(a.input, errors);
+    auto engine = mugai::makeEngine(a.input, errors, mugai::scanclient::remoteScanner);
     if (!engine) {
       for (const auto& e : errors) std::cerr << e << "\n";
       std::cerr << "mugai: rules check failed: " << errors.size() << " problem(s)\n";

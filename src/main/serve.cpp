@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mugai/pipeline/pipeline.h"
+#include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
 #include "src/smtp/gateway.h"
@@ -171,7 +172,7 @@ bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
   static std::mutex one_at_a_time;
   std::lock_guard<std::mutex> lock(one_at_a_time);
   std::vector<std::string> errors;
-  std::shared_ptr<const mugai::Engine> fresh = mugai::makeEngine(rules, errors);
+  std::shared_ptr<const mugai::Engine> fresh = mugai::makeEngine(rules, errors, mugai::scanclient::remoteScanner);
   if (!fresh) {
     std::string all;
     for (const auto& e : errors) all += " " + e;
@@ -427,7 +428,7 @@ int runServe(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> errors;
-  std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors);
+  std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors, mugai::scanclient::remoteScanner);
   if (!engine) {
     std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
     for (const auto& e : errors) std::cerr << "  " << e << "\n";

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -42,7 +43,17 @@ std::string statusField(pid_t pid, const std::string& field) {
   return "";
 }
 
-/// The children of `pid` (its sandboxed workers), whichever of its threads started them.
+/// The command line of a process, arguments joined by spaces.
+std::string cmdline(pid_t pid) {
+  std::string s = readFile("/proc/" + std::to_string(pid) + "/cmdline");
+  for (auto& c : s) c = c == '\0' ? ' ' : c;
+  return s;
+}
+
+bool isScanner(pid_t pid) { return cmdline(pid).find("mugai-scan") != std::string::npos; }
+
+/// The children of `pid` (its sandboxed workers and the scanner process), whichever of its
+/// threads started them.
 std::vector<pid_t> childrenOf(pid_t pid) {
   std::vector<pid_t> out;
   std::error_code ec;
@@ -296,28 +307,34 @@ std::multiset<std::string> deliveredIds(const fs::path& dump) {
 
 }  // namespace
 
-TEST_CASE("isolation serve: every worker shows Seccomp 2 and NoNewPrivs 1", "[integration][isolation]") {
+TEST_CASE("isolation serve: every worker and the scanner process show Seccomp 2 and NoNewPrivs 1",
+          "[integration][isolation]") {
   if (anyMissing({kSink})) return;
   Relay r;
   r.start("  worker_threads: 2\n");
   // A worker still starting (before its first item) has not entered the sandbox yet: wait until
-  // both say they are ready. Items only ever go to a worker that has.
-  std::vector<pid_t> workers;
+  // all say they are ready. Items only ever go to a worker that has.
+  std::vector<pid_t> children;
   auto sandboxed = [](pid_t w) {
     return statusField(w, "Seccomp") == "2" && statusField(w, "NoNewPrivs") == "1";
   };
   for (int i = 0; i < 200; ++i) {
-    workers = childrenOf(r.mugai->pid());
-    if (workers.size() == 2 && sandboxed(workers[0]) && sandboxed(workers[1])) break;
+    children = childrenOf(r.mugai->pid());
+    if (children.size() == 3 && std::all_of(children.begin(), children.end(), sandboxed)) break;
     std::this_thread::sleep_for(50ms);
   }
-  REQUIRE(workers.size() == 2);
-  for (pid_t w : workers) {
-    INFO("worker " << w);
-    CHECK(statusField(w, "Seccomp") == "2");
-    CHECK(statusField(w, "NoNewPrivs") == "1");
+  REQUIRE(children.size() == 3);  // two workers and the scanner
+  CHECK(std::count_if(children.begin(), children.end(), isScanner) == 1);
+  for (pid_t c : children) {
+    INFO(c << ": " << cmdline(c));
+    CHECK(statusField(c, "Seccomp") == "2");
+    CHECK(statusField(c, "NoNewPrivs") == "1");
   }
   CHECK(statusField(r.mugai->pid(), "Seccomp") == "0");  // serve itself: the check can tell
+  // serve itself does not link libclamav; the scanner process does.
+  std::string maps = readFile("/proc/" + std::to_string(r.mugai->pid()) + "/maps");
+  CHECK(maps.find("libclamav") == std::string::npos);
+  CHECK(maps.find("libqpdf") != std::string::npos);
 }
 
 TEST_CASE("isolation serve: the 48,000,000 x 1 PNG sent 10 times never takes serve down and is "
@@ -353,8 +370,8 @@ TEST_CASE("isolation serve: the 48,000,000 x 1 PNG sent 10 times never takes ser
   }
 }
 
-TEST_CASE("isolation serve: kill -9 of workers 20 times under a stream of 1 MB DOCX and PDF mail "
-          "loses and duplicates nothing",
+TEST_CASE("isolation serve: kill -9 of workers and the scanner 20 times under a stream of 1 MB "
+          "DOCX and PDF mail loses and duplicates nothing",
           "[integration][isolation]") {
   if (anyMissing({kSink})) return;
   Relay r;
@@ -387,9 +404,13 @@ TEST_CASE("isolation serve: kill -9 of workers 20 times under a stream of 1 MB D
   int kills = 0;
   for (int tries = 0; kills < 20 && tries < 400; ++tries) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 200));
-    auto workers = childrenOf(r.mugai->pid());
-    if (workers.empty()) continue;
-    if (::kill(workers[rng() % workers.size()], SIGKILL) == 0) ++kills;
+    // Every fourth kill is the scanner process, the others a random worker.
+    auto children = childrenOf(r.mugai->pid());
+    std::vector<pid_t> pick;
+    for (pid_t c : children)
+      if (isScanner(c) == (kills % 4 == 3)) pick.push_back(c);
+    if (pick.empty()) continue;
+    if (::kill(pick[rng() % pick.size()], SIGKILL) == 0) ++kills;
     // Meanwhile a small clean message on its own connection is answered.
     if (kills % 5 == 0) {
       Client other(r.mugai_port);
@@ -403,6 +424,7 @@ TEST_CASE("isolation serve: kill -9 of workers 20 times under a stream of 1 MB D
   REQUIRE(r.alive());
   // The drill did hit items in flight: serve said so and tried them again on a fresh worker.
   CHECK(readFile(r.log).find("trying once more on a fresh worker") != std::string::npos);
+  CHECK(readFile(r.log).find("the scanner process was restarted") != std::string::npos);
   CHECK(refused.empty());
   CHECK(retried.empty());  // a killed worker's item is retried inside serve, never answered 4xx
   REQUIRE(accepted.size() >= 9);

@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,8 +61,17 @@ class Engine final : public ItemProcessor {
   SanitizerConstSharedPtr filename_sanitizer_;
 };
 
-/// Builds registry, policy (rules_path, or the embedded defaults when empty), the libclamav
-/// scanner and the libmagic detector. On failure returns nullptr with one line per problem.
+/// Makes the scanner for the policy's signature options: makeClamavScanner (libclamav in this
+/// process: tests, benchmarks) or scanclient::makeRemoteScanner (the scanner process: mugai).
+using ScannerMaker =
+    std::function<std::shared_ptr<const Scanner>(const ClamavOptions&, std::string* error)>;
+
+/// Builds registry, policy (rules_path, or the embedded defaults when empty), the scanner and
+/// the libmagic detector. On failure returns nullptr with one line per problem.
+std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors,
+                                   const ScannerMaker& make_scanner);
+/// The same with libclamav in this process (module engine_inproc: tests and benchmarks; the
+/// mugai executable does not link it).
 std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors);
 
 /// A fresh report/queue id: time-ordered, unique within the host ("20261123T141203-5f3a9c").

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <set>
@@ -14,6 +16,7 @@
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/policy/policy.h"
 #include "src/isolation/process_pool.h"
+#include "src/scanclient/remote_scanner.h"
 #include "src/ipc/wire.h"
 #include "unit/isolation/probe.h"
 
@@ -271,4 +274,45 @@ TEST_CASE("isolation: results from a worker are decoded strictly", "[unit][isola
     mugai::ProcessResult x;
     CHECK_FALSE(mugai::ipc::decodeResult(mugai::ipc::encodeResultHead(lie) + lie.output, x));
   }
+}
+
+TEST_CASE("isolation: the scanner process (mugai-scan) is sandboxed, finds EICAR, and survives kill -9",
+          "[unit][isolation][scan]") {
+  mugai::ClamavOptions o;
+  o.signature_paths = {std::string(MUGAI_SOURCE_DIR) + "/rules/signatures"};
+  o.include_system_db = false;
+  std::string err;
+  auto scanner = mugai::scanclient::makeRemoteScanner(o, &err, MUGAI_SCAN_BINARY);
+  INFO(err);
+  REQUIRE(scanner);
+  CHECK(scanner->describe().find("ClamAV") != std::string::npos);
+  pid_t first = mugai::scanclient::scannerPid(*scanner);
+  REQUIRE(first > 0);
+  CHECK(statusField(first, "Seccomp") == "2");
+  CHECK(statusField(first, "NoNewPrivs") == "1");
+  mugai::ScanResult r = scanner->scan("x\n" + eicar(), "e.txt");
+  CHECK(r.status == mugai::ScanResult::Status::Infected);
+  CHECK(r.signature.rfind("Mugai.Test.EICAR", 0) == 0);
+  CHECK(scanner->scan("hello", "h.txt").status == mugai::ScanResult::Status::Clean);
+  CHECK_FALSE(scanner->sourcesChanged());
+  CHECK_FALSE(scanner->sourcesStamp().empty());
+  // Killed: the next scan notices, starts a new process and is answered by it.
+  kill(first, SIGKILL);
+  usleep(50 * 1000);
+  r = scanner->scan("x\n" + eicar(), "e.txt");
+  CHECK(r.status == mugai::ScanResult::Status::Infected);
+  pid_t second = mugai::scanclient::scannerPid(*scanner);
+  CHECK(second > 0);
+  CHECK(second != first);
+  // Concurrent scans each get their own channel into the one process.
+  std::vector<std::thread> threads;
+  std::atomic<int> infected{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 5; ++j) infected += scanner->scan(eicar(), "e") .status == mugai::ScanResult::Status::Infected;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(infected == 20);
+  CHECK(mugai::scanclient::scannerPid(*scanner) == second);
 }
