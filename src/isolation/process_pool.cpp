@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -24,7 +25,6 @@ using namespace mugai::ipc;  // NOLINT: the wire and the sandbox are this module
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::uint64_t kMaxItemBytes = 1ULL << 34;
 constexpr int kStartTimeoutMs = 30000;
 
 struct Slot {
@@ -51,6 +51,9 @@ struct ProcessPool::Impl {
   std::string init;  // the encoded init record every worker gets
   std::uint64_t deadline_ms = 0;
   std::uint64_t recycle = 1;
+  /// Largest memfd taken from a worker (a result, or bytes to scan): what the policy's limits let
+  /// an item grow to, with room; a worker that sends more is treated as failed.
+  std::uint64_t max_from_worker = 0;
 
   mutable std::mutex m;
   mutable std::condition_variable cv;
@@ -67,6 +70,15 @@ struct ProcessPool::Impl {
     }
   }
 
+  /// Not decided here (no worker could be started, an error of our own): the sender retries.
+  static ProcessResult tempfail(const std::string& id, const std::string& why) {
+    ProcessResult r;
+    r.verdict = r.report.final_verdict = Verdict::TempFail;
+    r.report.id = id;
+    r.report.reason = Reason::InternalError;
+    r.report.defects.push_back("internal: " + why);
+    return r;
+  }
   bool spawn(Slot& s, std::string* why);
   void spawnLoop();
   int acquire(Clock::time_point until) const;
@@ -187,7 +199,7 @@ Exchange ProcessPool::Impl::converse(const Slot& s, Clock::time_point deadline) 
       ex.kind = st == RecvStatus::kClosed ? Exchange::Kind::kDied : Exchange::Kind::kBad;
       return ex;
     }
-    Mapping m(fd, kMaxItemBytes);
+    Mapping m(fd, max_from_worker);
     if (fd >= 0) close(fd);
     if (type == Frame::kScan && m.ok()) {
       WireReader r(m.view());
@@ -227,13 +239,8 @@ ProcessResult ProcessPool::Impl::run(
   for (;;) {
     int i = acquire(started + std::chrono::milliseconds(deadline_ms));
     if (i < 0) {
-      ProcessResult r;
-      r.verdict = r.report.final_verdict = Verdict::TempFail;
-      r.report.id = id;
-      r.report.reason = Reason::InternalError;
-      r.report.defects.push_back("internal: no sandboxed worker available");
       log("isolation: id=" + id + " no worker available: tempfail");
-      return r;
+      return tempfail(id, "no sandboxed worker available");
     }
     Slot s;
     {
@@ -249,7 +256,13 @@ ProcessResult ProcessPool::Impl::run(
       return failed(Reason::WorkerCrashed, "workers keep disappearing");
     }
     const auto deadline = Clock::now() + std::chrono::milliseconds(deadline_ms + kGraceMs);
-    Exchange ex = converse(s, deadline);
+    Exchange ex;
+    try {
+      ex = converse(s, deadline);
+    } catch (const std::exception& e) {  // e.g. no memory for what it sent: the worker goes
+      ex.kind = Exchange::Kind::kBad;
+      ex.detail = std::string("parent: ") + e.what();
+    }
     if (ex.kind == Exchange::Kind::kResult) {
       bool keep;
       {
@@ -300,6 +313,8 @@ std::shared_ptr<ProcessPool> ProcessPool::start(std::shared_ptr<const Engine> en
   const Limits& l = pol.limits;
   impl->deadline_ms = l.sanitizer_deadline_ms;
   impl->recycle = l.worker_recycle_limit;
+  impl->max_from_worker = 4 * std::max({l.message_size_limit, l.decoded_bytes_limit,
+                                        l.expanded_size_limit}) + (64ULL << 20);
   const std::uint64_t item_cpu_s = l.sanitizer_deadline_ms / 1000 + 2;
   WireWriter w;
   w.str(pol.text);
@@ -345,9 +360,13 @@ ProcessResult ProcessPool::processMessage(std::string_view raw, const Envelope& 
   w.str(id);
   encodeEnvelope(w, envelope);
   w.u64(raw.size());  // the bytes follow, unencoded
-  return impl_->run(Frame::kMail, w.bytes(), raw, id, [&](Reason reason, const std::string& d) {
-    return failedItemResult(policy(), envelope, id, "", raw.size(), reason, d);
-  });
+  try {
+    return impl_->run(Frame::kMail, w.bytes(), raw, id, [&](Reason reason, const std::string& d) {
+      return failedItemResult(policy(), envelope, id, "", raw.size(), reason, d);
+    });
+  } catch (const std::exception& e) {
+    return Impl::tempfail(id, e.what());
+  }
 }
 
 ProcessResult ProcessPool::processFile(std::string_view data, const std::string& untrusted_filename,
@@ -356,11 +375,15 @@ ProcessResult ProcessPool::processFile(std::string_view data, const std::string&
   w.str(id);
   w.str(untrusted_filename);
   w.u64(data.size());
-  return impl_->run(Frame::kFile, w.bytes(), data, id, [&](Reason reason, const std::string& d) {
-    return failedItemResult(policy(), Envelope{}, id,
-                            untrusted_filename.empty() ? "(no name)" : untrusted_filename,
-                            data.size(), reason, d);
-  });
+  try {
+    return impl_->run(Frame::kFile, w.bytes(), data, id, [&](Reason reason, const std::string& d) {
+      return failedItemResult(policy(), Envelope{}, id,
+                              untrusted_filename.empty() ? "(no name)" : untrusted_filename,
+                              data.size(), reason, d);
+    });
+  } catch (const std::exception& e) {
+    return Impl::tempfail(id, e.what());
+  }
 }
 
 const policy::Policy& ProcessPool::policy() const { return impl_->engine->policy(); }
