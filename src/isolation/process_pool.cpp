@@ -18,6 +18,7 @@
 #include "mugai/text/charset.h"
 #include "src/ipc/spawn.h"
 #include "src/ipc/wire.h"
+#include "src/scanclient/remote_scanner.h"
 #include "src/isolation/worker.h"
 
 namespace mugai::isolation {
@@ -33,6 +34,7 @@ struct Slot {
   pid_t pid = 0;
   int sock = -1;
   std::uint64_t items = 0;
+  pid_t scanner = 0;  ///< the scanner process its channel goes to (direct scans)
 };
 
 /// How one conversation with a worker ended.
@@ -49,6 +51,7 @@ struct ProcessPool::Impl {
   std::shared_ptr<const Engine> engine;
   PoolOptions options;
   std::string init;  // the encoded init record every worker gets
+  bool direct_scans = false;  // workers scan over their own channel to the scanner process
   std::uint64_t deadline_ms = 0;
   std::uint64_t recycle = 1;
   /// Largest memfd taken from a worker (a result, or bytes to scan): what the policy's limits let
@@ -96,6 +99,13 @@ bool ProcessPool::Impl::spawn(Slot& s, std::string* why) {
   int fd = sealedMemfd("init", init);
   bool ok = fd >= 0 && sendFrame(sock, Frame::kInit, {}, fd);
   if (fd >= 0) close(fd);
+  if (ok && direct_scans) {  // its own channel to the scanner process
+    int ch = scanclient::openScannerChannel(*engine->services().scanner);
+    ok = ch >= 0 && sendFrame(sock, Frame::kChannel, {}, ch);
+    if (ch >= 0) close(ch);
+    if (ch < 0) *why = "no channel to the scanner process";
+    s.scanner = scanclient::scannerPid(*engine->services().scanner);
+  }
   Frame type{};
   std::string payload;
   if (ok && recvFrame(sock, type, payload, nullptr, kStartTimeoutMs) == RecvStatus::kOk &&
@@ -235,7 +245,7 @@ ProcessResult ProcessPool::Impl::run(
     Frame kind, const std::string& head, std::string_view body, const std::string& id,
     const std::function<ProcessResult(Reason, const std::string&)>& failed) const {
   const auto started = Clock::now();
-  int crashes = 0, lost_sends = 0;
+  int crashes = 0, lost_sends = 0, stale = 0, scanner_lost = 0;
   for (;;) {
     int i = acquire(started + std::chrono::milliseconds(deadline_ms));
     if (i < 0) {
@@ -246,6 +256,11 @@ ProcessResult ProcessPool::Impl::run(
     {
       std::lock_guard<std::mutex> lock(m);
       s = slots[static_cast<std::size_t>(i)];
+    }
+    if (direct_scans && s.scanner != scanclient::scannerPid(*engine->services().scanner) &&
+        stale++ < static_cast<int>(slots.size()) + 1) {
+      release(i, false);  // its channel leads to a scanner process that is gone: a fresh one
+      continue;
     }
     int fd = sealedMemfd("item", head, body);
     bool sent = fd >= 0 && sendFrame(s.sock, kind, {}, fd);
@@ -296,6 +311,11 @@ ProcessResult ProcessPool::Impl::run(
       log("isolation: id=" + id + " " + how + ": CPU limit (limit.time)");
       return failed(Reason::LimitTime, "CPU time limit");
     }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kExitScanner && ++scanner_lost < 3) {
+      // Not the item's doing: the scanner process went away under it (it is started again).
+      log("isolation: id=" + id + " " + how + ": lost the scanner, trying once more on a fresh worker");
+      continue;
+    }
     std::string what = how + (ex.detail.empty() ? "" : " (" + ex.detail + ")");
     if (++crashes < 2) {
       log("isolation: id=" + id + " " + what + ": trying once more on a fresh worker");
@@ -324,7 +344,11 @@ std::shared_ptr<ProcessPool> ProcessPool::start(std::shared_ptr<const Engine> en
   w.u64(item_cpu_s * (l.worker_recycle_limit + 1));  // hard CPU limit over the worker's life
   w.u8(options.namespaces ? 1 : 0);
   w.u64(item_cpu_s);
-  w.u8(engine->services().scanner ? 1 : 0);
+  const auto& scanner = engine->services().scanner;
+  // The scanner process (mugai-scan): each worker gets a channel of its own, scans go straight
+  // there. A scanner in this process (tests): the workers' scans come back to the pool.
+  impl->direct_scans = scanner && scanclient::scannerPid(*scanner) > 0;
+  w.u8(!scanner ? 0 : impl->direct_scans ? 2 : 1);
   impl->init = std::move(w.bytes());
   impl->engine = std::move(engine);
   impl->options = std::move(options);

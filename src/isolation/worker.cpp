@@ -25,12 +25,15 @@ struct Init {
   std::string rules_text, rules_name, rules_dir;
   SandboxOptions sandbox;
   std::uint64_t item_cpu_s = 0;
-  bool scanning = true;
+  int scanning = 1;  ///< 0 none, 1 through the parent, 2 a direct channel to the scanner process
 };
 
-/// Scans by asking the parent (which holds the scanner) over the worker's socket.
-class ParentScanner final : public Scanner {
+/// Scans over `fd`: the worker's socket to its parent (which asks its scanner), or a channel
+/// straight to the scanner process (mugai-scan speaks the same frames). A channel that fails ends
+/// the worker: its parent tries the item once more on a fresh worker with a fresh channel.
+class ChannelScanner final : public Scanner {
  public:
+  explicit ChannelScanner(int fd) : fd_(fd) {}
   ScanResult scan(std::string_view data, std::string_view name_hint) const override {
     WireWriter w;
     w.str(name_hint.substr(0, 256));
@@ -38,18 +41,21 @@ class ParentScanner final : public Scanner {
     ScanResult r;
     r.detail = "scan request failed";
     if (fd < 0) return r;
-    bool sent = sendFrame(kWorkerFd, Frame::kScan, {}, fd);
+    bool sent = sendFrame(fd_, Frame::kScan, {}, fd);
     close(fd);
-    if (!sent) _exit(kExitProtocol);
+    if (!sent) _exit(kExitScanner);
     Frame type{};
     std::string payload;
-    if (recvFrame(kWorkerFd, type, payload, nullptr, -1) != RecvStatus::kOk ||
+    if (recvFrame(fd_, type, payload, nullptr, -1) != RecvStatus::kOk ||
         type != Frame::kScanReply || !decodeScanResult(payload, r)) {
-      _exit(kExitProtocol);
+      _exit(kExitScanner);
     }
     return r;
   }
-  std::string describe() const override { return "scanner of the parent process"; }
+  std::string describe() const override { return "scanner reached over a socket"; }
+
+ private:
+  int fd_;
 };
 
 void outOfMemory() { _exit(kExitOutOfMemory); }
@@ -73,8 +79,8 @@ bool readInit(Init& init) {
   init.sandbox.cpu_s = r.u64();
   init.sandbox.namespaces = r.u8() != 0;
   init.item_cpu_s = r.u64();
-  init.scanning = r.u8() != 0;
-  return r.atEnd();
+  init.scanning = r.u8();
+  return r.atEnd() && init.scanning <= 2;
 }
 
 void fail(const std::string& why) {
@@ -128,7 +134,17 @@ int workerMain(const std::function<void(Registry&)>& extra) {
     fail("rules: " + (errors.empty() ? std::string("not usable") : errors.front()));
     return kExitInit;
   }
-  EngineServices services{pol, init.scanning ? std::make_shared<ParentScanner>() : nullptr,
+  int scan_fd = kWorkerFd;
+  if (init.scanning == 2) {  // the channel to the scanner process follows the init record
+    Frame type{};
+    std::string payload;
+    if (recvFrame(kWorkerFd, type, payload, &scan_fd, 30000) != RecvStatus::kOk ||
+        type != Frame::kChannel || scan_fd < 0) {
+      return kExitProtocol;
+    }
+  }
+  EngineServices services{pol,
+                          init.scanning ? std::make_shared<ChannelScanner>(scan_fd) : nullptr,
                           makeMagicTypeDetector()};
   // What libraries would open lazily is opened now, while files may still be opened: libmagic's
   // database (the per-thread cookies) and the iconv modules.

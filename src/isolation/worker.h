@@ -8,8 +8,9 @@
  * Errors: exit codes below; an item's own failures are verdicts in its result.
  *
  * Life: the parent starts it with one end of a SOCK_SEQPACKET socketpair as fd 3 and sends the
- * init record (rules text, limits). The worker builds its engine (registry, policy, libmagic,
- * iconv, a scanner that asks the parent), then enters the sandbox and answers kReady. Each item
+ * init record (rules text, limits) and, when the scanner is the scanner process, a channel to it
+ * (scans then go straight there; else they go to the parent). The worker builds its engine
+ * (registry, policy, libmagic, iconv), then enters the sandbox and answers kReady. Each item
  * arrives as a sealed memfd and its result leaves as one. It exits when the socket closes.
  */
 #pragma once
@@ -26,6 +27,7 @@ constexpr int kExitOutOfMemory = 70;  ///< operator new failed (worker_memory_li
 constexpr int kExitSandbox = 71;      ///< the sandbox could not be entered: refuses to work
 constexpr int kExitProtocol = 72;     ///< the parent sent something unexpected
 constexpr int kExitInit = 73;         ///< the rules or the engine could not be built
+constexpr int kExitScanner = 74;      ///< its channel to the scanner failed (scanner restarted)
 
 /// The worker's main. `extra` registers more sanitizers (test binaries only: a probe that tries
 /// what the sandbox must refuse).

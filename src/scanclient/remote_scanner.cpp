@@ -2,6 +2,7 @@
 #include "src/scanclient/remote_scanner.h"
 
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,7 +28,7 @@ class Process {
   ~Process() {
     for (int c : idle_) close(c);
     close(control_);
-    killAndReap(pid_);
+    if (!reaped_) killAndReap(pid_);
   }
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -35,8 +36,8 @@ class Process {
   /// A channel for one request: an idle one, or a new socketpair whose other end goes to the
   /// scanner over the control socket. -1 when the process is gone.
   int take() {
+    if (dead()) return -1;
     std::lock_guard<std::mutex> lock(m_);
-    if (dead_) return -1;
     if (!idle_.empty()) {
       int c = idle_.back();
       idle_.pop_back();
@@ -63,8 +64,14 @@ class Process {
     std::lock_guard<std::mutex> lock(m_);
     dead_ = true;
   }
+  /// Also true once the process has exited (a worker's own channel saw it first).
   bool dead() const {
     std::lock_guard<std::mutex> lock(m_);
+    int status = 0;
+    if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) {
+      reaped_ = true;
+      dead_ = true;
+    }
     return dead_;
   }
   pid_t pid() const { return pid_; }
@@ -76,8 +83,9 @@ class Process {
   pid_t pid_;
   int control_;
   mutable std::mutex m_;
-  std::vector<int> idle_;  // guarded by m_
-  bool dead_ = false;      // guarded by m_
+  std::vector<int> idle_;       // guarded by m_
+  mutable bool dead_ = false;   // guarded by m_
+  mutable bool reaped_ = false;  // guarded by m_
 };
 
 std::shared_ptr<Process> startProcess(const std::string& program, const ClamavOptions& options,
@@ -164,6 +172,17 @@ class RemoteScanner final : public Scanner {
     query(changed, stamp);
     return stamp;
   }
+  int openChannel() const {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::string why;
+      auto p = current(&why);
+      if (!p) return -1;
+      int ch = p->take();
+      if (ch >= 0) return ch;
+      p->markDead();
+    }
+    return -1;
+  }
   pid_t pid() const {
     std::lock_guard<std::mutex> lock(m_);
     return proc_ && !proc_->dead() ? proc_->pid() : 0;
@@ -226,6 +245,11 @@ std::shared_ptr<const Scanner> makeRemoteScanner(const ClamavOptions& options, s
   auto first = startProcess(exe, options, error);
   if (!first) return nullptr;
   return std::make_shared<const RemoteScanner>(exe, options, std::move(first));
+}
+
+int openScannerChannel(const Scanner& scanner) {
+  auto* remote = dynamic_cast<const RemoteScanner*>(&scanner);
+  return remote ? remote->openChannel() : -1;
 }
 
 int scannerPid(const Scanner& scanner) {

@@ -36,6 +36,11 @@ inline std::shared_ptr<const Scanner> remoteScanner(const ClamavOptions& options
   return makeRemoteScanner(options, error);
 }
 
+/// A new channel straight to the scanner process behind `scanner` (a socket speaking kScan /
+/// kScanReply), for a sandboxed worker to scan without a hop through its parent; -1 when
+/// `scanner` is not a remote scanner or its process cannot be reached. The caller owns the fd.
+int openScannerChannel(const Scanner& scanner);
+
 /// Process id of the scanner process behind `scanner` (0 when it is not a remote scanner, or not
 /// running): for tests and the kill drill.
 int scannerPid(const Scanner& scanner);
