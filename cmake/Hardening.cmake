@@ -9,4 +9,9 @@ function(mugai_apply_flags target)
     target_compile_options(${target} PRIVATE -fsanitize=${MUGAI_SANITIZE} -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=${MUGAI_SANITIZE})
   endif()
+  if(MUGAI_FUZZ)
+    # Coverage for libFuzzer in every mugai library (the fuzzer executables link -fsanitize=fuzzer);
+    # any sanitizer report stops the run, so libFuzzer keeps the input as a crash.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link -fno-sanitize-recover=all)
+  endif()
 endfunction()

@@ -2,7 +2,9 @@
 // Adding a sanitizer: see sanitizers/README.md.
 #include "mugai/sanitizer/registry.h"
 #include "sanitizers/archive/archive.h"
+#include "sanitizers/calendar/calendar.h"
 #include "sanitizers/clamav_scan/factory.h"
+#include "sanitizers/csv/csv.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "sanitizers/html_to_text/factory.h"
 #include "sanitizers/image/image.h"
@@ -17,7 +19,9 @@ namespace mugai {
 
 void registerBuiltinSanitizers(Registry& registry) {
   registry.add(sanitizers::archive::makeFactory());
+  registry.add(sanitizers::calendar::makeFactory());
   registry.add(sanitizers::clamav_scan::makeFactory());
+  registry.add(sanitizers::csv::makeFactory());
   registry.add(sanitizers::filename_sanitize::makeFactory());
   registry.add(sanitizers::html_to_text::makeFactory());
   registry.add(sanitizers::image::makeFactory());

@@ -6,18 +6,21 @@ set -euo pipefail
 # Build and link dependencies.
 BUILD_PKGS=(build-essential cmake pkg-config catch2
   libpoco-dev libmagic-dev libgumbo-dev libclamav-dev libyaml-cpp-dev zlib1g-dev libuchardet-dev
-  libssl-dev
+  libssl-dev libsqlite3-dev libpq-dev
   libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
-  libwebp-dev libpoppler-cpp-dev libseccomp-dev ccache)
+  libwebp-dev libpoppler-cpp-dev ccache libicu-dev libexpat1-dev libseccomp-dev)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
 # swaks only Recommends Net::SSLeay, which its -tls needs (the STARTTLS test); openssl makes the test cert.
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
 TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
-  libreoffice-impress-nogui)
+  libreoffice-impress-nogui postgresql)
+# Fuzzing only (bench/fuzz.sh calls bootstrap.sh --with-fuzz-tools): clang and its libFuzzer runtime.
+FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--with-test-tools" ]; then want+=("${TEST_PKGS[@]}"); fi
+if [ "${1:-}" = "--with-fuzz-tools" ]; then want+=("${FUZZ_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

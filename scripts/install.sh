@@ -11,9 +11,11 @@
 #    starts from its own folder), PREFIX/share/mugai/rules/, PREFIX/share/mugai/mugai.service,
 #    PREFIX/share/doc/mugai/
 # 4. the system part (skipped with --no-system, or when DESTDIR is set, as for a package):
-#    the `mugai` system user, /var/spool/mugai/quarantine (mugai, 0750), /etc/mugai/mugai.conf from
-#    `mugai serve --print-config` when there is none, /etc/systemd/system/mugai.service when there
-#    is none. An existing config or unit is never overwritten.
+#    the clamav-freshclam package (keeps /var/lib/clamav current; docs/scanning.md, also for a
+#    closed network), the `mugai` system user, /var/spool/mugai/quarantine (mugai, 0750),
+#    /etc/mugai/mugai.conf from `mugai serve --print-config` when there is none,
+#    /etc/systemd/system/mugai.service when there is none. An existing config or unit is never
+#    overwritten.
 # Steps needing root use sudo when not run as root.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-system) system=no ;;
     -h | --help)
-      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*)
@@ -96,6 +98,13 @@ if [ "$system" = no ]; then
 fi
 
 # 4. The system part.
+# ClamAV's databases in /var/lib/clamav (scanning: system_database: true) come from freshclam.
+if dpkg-query -W -f='${Status}' clamav-freshclam 2>/dev/null | grep -q "install ok installed"; then
+  say "clamav-freshclam is installed"
+else
+  say "installing clamav-freshclam (point it at your mirror on a closed network: docs/scanning.md)"
+  as_root apt-get install -y --no-install-recommends clamav-freshclam
+fi
 if getent passwd mugai >/dev/null; then
   say "user mugai exists"
 else

@@ -20,13 +20,19 @@ char32_t codePoint(std::string_view s, std::size_t i, std::size_t len) {
   return cp;
 }
 
+/// Windows device names, whatever follows: "CON", "con.txt", "CON .txt" (spaces and dots before
+/// the extension are dropped by Win32), "CONIN$", "COM1"-"COM9", "COM0", "COM¹²³", "LPT..." alike.
 bool isReservedDevice(std::string_view stem) {
+  while (!stem.empty() && (stem.back() == ' ' || stem.back() == '.')) stem.remove_suffix(1);
   std::string up;
   for (char c : stem) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  static const std::array<std::string_view, 4> fixed = {"CON", "PRN", "AUX", "NUL"};
+  static const std::array<std::string_view, 6> fixed = {"CON", "PRN",    "AUX",
+                                                        "NUL", "CONIN$", "CONOUT$"};
   if (std::find(fixed.begin(), fixed.end(), up) != fixed.end()) return true;
-  return up.size() == 4 && (up.rfind("COM", 0) == 0 || up.rfind("LPT", 0) == 0) && up[3] >= '0' &&
-         up[3] <= '9';
+  if (up.size() < 4 || (up.rfind("COM", 0) != 0 && up.rfind("LPT", 0) != 0)) return false;
+  std::string_view digit = std::string_view(up).substr(3);
+  return (digit.size() == 1 && digit[0] >= '0' && digit[0] <= '9') ||
+         digit == "\xC2\xB9" || digit == "\xC2\xB2" || digit == "\xC2\xB3";  // ¹ ² ³
 }
 
 /// Cuts `s` to at most `max` bytes on a UTF-8 character boundary.

@@ -16,7 +16,8 @@ struct Options {
 /// Makes an untrusted UTF-8 file name safe for Windows/Samba and for people: removes control
 /// characters and bidi controls (U+202E "gpj.exe" tricks), path separators and characters
 /// Windows refuses (<>:"/\|?*), leading dots and trailing dots/spaces; renames reserved device
-/// names (CON, PRN, AUX, NUL, COM1-9, LPT1-9); shortens to max_bytes keeping the extension.
+/// names (CON, PRN, AUX, NUL, CONIN$, CONOUT$, COM0-9, COM¹²³, LPT likewise, also written
+/// "CON .txt"); shortens to max_bytes keeping the extension.
 /// Invalid UTF-8 is repaired first. Never returns an empty name.
 std::string sanitizeFilename(std::string_view untrusted_name, const Options& options = {});
 

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <vector>
 
+#include "mugai/text/charset.h"
 #include "sanitizers/html_to_text/gumbo_arena.h"
+#include "sanitizers/html_to_text/hidden.h"
 #include "sanitizers/html_to_text/prescan.h"
 
 namespace mugai::sanitizers::html_to_text {
@@ -182,6 +184,7 @@ std::string foldLines(std::string text, std::size_t limit) {
 
 struct Frame {
   const GumboNode* node;
+  Visual vis;  ///< what this element passes on that can hide text (hidden.h)
   unsigned next = 0;
   std::size_t mark = 0;
   int list_index = 0;   ///< >0: ordered list counter; 0: unordered
@@ -194,6 +197,7 @@ class Converter {
   Converter(const Options& o, Result& r) : o_(o), r_(r) {}
 
   void run(const GumboNode* root) {
+    collectStyles(root);
     std::vector<Frame> stack;
     stack.push_back({root});
     while (!stack.empty()) {
@@ -221,7 +225,7 @@ class Converter {
         if (child->type == GUMBO_NODE_ELEMENT || child->type == GUMBO_NODE_TEMPLATE) {
           stack.push_back({child});
         } else {
-          leafText(child);
+          leafText(child, stack.back().vis);
         }
         continue;
       }
@@ -239,6 +243,75 @@ class Converter {
     return nullptr;
   }
 
+  /// Reads every <style> element's text into the sheet first (class-based hiding).
+  void collectStyles(const GumboNode* root) {
+    std::vector<const GumboNode*> todo{root};
+    std::size_t seen = 0;
+    while (!todo.empty() && ++seen <= o_.node_limit) {
+      const GumboNode* n = todo.back();
+      todo.pop_back();
+      if (n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_STYLE) {
+        const GumboVector& kids = n->v.element.children;
+        for (unsigned i = 0; i < kids.length; ++i) {
+          const GumboNode* t = static_cast<const GumboNode*>(kids.data[i]);
+          if (t->type == GUMBO_NODE_TEXT || t->type == GUMBO_NODE_WHITESPACE || t->type == GUMBO_NODE_CDATA) sheet_.add(t->v.text.text);
+        }
+        continue;
+      }
+      if (const GumboVector* kids = childrenOf(n)) {
+        for (unsigned i = 0; i < kids->length; ++i) todo.push_back(static_cast<const GumboNode*>(kids->data[i]));
+      }
+    }
+  }
+
+  static std::string_view attr(const GumboElement& el, const char* name) {
+    const GumboAttribute* a = gumbo_get_attribute(&el.attributes, name);
+    return a ? std::string_view(a->value) : std::string_view();
+  }
+
+  /// Hides text if the element is not shown (its subtree is skipped) and records why.
+  bool styleHides(std::vector<Frame>& stack) {
+    Frame& f = stack.back();
+    if (stack.size() >= 2) f.vis = stack[stack.size() - 2].vis;
+    const GumboElement& el = f.node->v.element;
+    std::string decls;
+    if (!sheet_.empty()) decls = sheet_.declarationsFor(gumbo_normalized_tagname(el.tag), attr(el, "class"), attr(el, "id"));
+    std::string_view inline_style = attr(el, "style");
+    if (!inline_style.empty()) decls.append(";").append(inline_style);
+    std::string_view font_color = el.tag == GUMBO_TAG_FONT ? attr(el, "color") : std::string_view();
+    const char* why = applyStyle(decls, font_color, attr(el, "bgcolor"), f.vis);
+    if (!why) return false;
+    noteHidden(why, hasVisibleText(f.node));
+    return true;
+  }
+
+  /// Whether a subtree holds any non-blank text (bounded walk).
+  bool hasVisibleText(const GumboNode* node) const {
+    std::vector<const GumboNode*> todo{node};
+    std::size_t seen = 0;
+    while (!todo.empty() && ++seen < 100000) {
+      const GumboNode* n = todo.back();
+      todo.pop_back();
+      if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_CDATA) {
+        if (!trimmed(n->v.text.text).empty()) return true;
+        continue;
+      }
+      if (const GumboVector* kids = childrenOf(n)) {
+        for (unsigned i = 0; i < kids->length; ++i) todo.push_back(static_cast<const GumboNode*>(kids->data[i]));
+      }
+    }
+    return false;
+  }
+
+  void noteHidden(const char* why, bool had_text) {
+    if (!had_text) return;
+    ++r_.hidden_text;
+    if (r_.hidden_why.find(why) == std::string::npos) {
+      if (!r_.hidden_why.empty()) r_.hidden_why += ", ";
+      r_.hidden_why += why;
+    }
+  }
+
   void fail(Reason r, const char* what) {
     r_.failure = r;
     r_.detail = std::string("HTML ") + what + " over the limit";
@@ -250,7 +323,16 @@ class Converter {
     if (f.node->type == GUMBO_NODE_DOCUMENT) return true;
     const GumboElement& el = f.node->v.element;
     Kind k = kindOf(el.tag);
-    if (k == Kind::Drop || hidden(el)) {
+    if (k == Kind::Drop) {
+      ++r_.removed_elements;
+      return false;
+    }
+    if (hidden(el)) {
+      ++r_.removed_elements;
+      noteHidden("hidden / display:none / visibility:hidden", hasVisibleText(f.node));
+      return false;
+    }
+    if (styleHides(stack)) {
       ++r_.removed_elements;
       return false;
     }
@@ -345,7 +427,13 @@ class Converter {
     w_.raw("<" + displayUrl(url) + ">");
   }
 
-  void leafText(const GumboNode* n) {
+  void leafText(const GumboNode* n, const Visual& vis) {
+    if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_CDATA) {
+      if (const char* why = textHidden(vis)) {
+        noteHidden(why, !trimmed(n->v.text.text).empty());
+        return;
+      }
+    }
     if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE || n->type == GUMBO_NODE_CDATA) {
       w_.text(n->v.text.text, pre_ > 0);
     }
@@ -355,6 +443,7 @@ class Converter {
   Result& r_;
   TextWriter w_;
   int pre_ = 0;
+  StyleSheet sheet_;
 };
 
 }  // namespace
@@ -366,11 +455,13 @@ Result htmlToText(std::string_view html, const Options& options) {
     r.detail = "HTML of " + std::to_string(html.size()) + " bytes";
     return r;
   }
-  PrescanResult pre = prescan(html, options.node_limit, options.depth_limit);
+  PrescanResult pre = prescan(html, options.node_limit, options.depth_limit, options.attribute_limit);
   if (pre.failure) {
     r.failure = pre.failure;
     r.detail = *pre.failure == Reason::LimitHtmlDepth ? "HTML nested too deeply (pre-scan)"
-                                                      : "too many HTML elements (pre-scan)";
+               : pre.max_attributes > options.attribute_limit
+                   ? "more than " + std::to_string(options.attribute_limit) + " attributes on one HTML element (pre-scan)"
+                   : "too many HTML elements (pre-scan)";
     return r;
   }
   // Gumbo allocates only from this arena: capped, deadline-checked, released as a whole.
@@ -390,7 +481,12 @@ Result htmlToText(std::string_view html, const Options& options) {
   Converter conv(options, r);
   conv.run(out->document);
   if (r.failure) return r;
-  r.text = foldLines(conv.writer().take(), options.line_length_limit);
+  std::string plain = conv.writer().take();
+  // Gumbo 0.10.1 can hand out invalid UTF-8 from valid input: a numeric reference too long for
+  // its int ("&#11111111111" at the end of the input) overflows into a lone lead byte (fuzzing
+  // finding, tests/fuzz-regressions/html_to_text). The text we return is UTF-8 whatever Gumbo did.
+  if (!text::isValidUtf8(plain)) plain = text::sanitizeUtf8(plain);
+  r.text = foldLines(std::move(plain), options.line_length_limit);
   return r;
 }
 

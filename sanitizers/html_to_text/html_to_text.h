@@ -18,6 +18,7 @@ struct Options {
   std::size_t input_limit = 16u << 20;  ///< html_input_limit
   std::size_t node_limit = 500000;      ///< html_node_limit
   std::size_t depth_limit = 512;        ///< html_depth_limit
+  std::size_t attribute_limit = 1000;   ///< html_attribute_limit (per element)
   std::size_t line_length_limit = 998;  ///< text_line_length_limit: longer lines are folded
   const Budget* budget = nullptr;       ///< deadline checked while parsing and walking
 };
@@ -27,6 +28,8 @@ struct Result {
   std::optional<Reason> failure;  ///< a limit was reached: nothing of the text may be used
   std::string detail;
   std::size_t links = 0, images = 0, removed_elements = 0, nodes = 0;
+  std::size_t hidden_text = 0;  ///< elements or text runs with text the sender hid (left out)
+  std::string hidden_why;       ///< how it was hidden ("font-size:0, opacity:0")
   std::size_t parser_bytes = 0;  ///< peak bytes Gumbo held (its arena)
 };
 

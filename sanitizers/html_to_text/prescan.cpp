@@ -87,9 +87,47 @@ std::size_t skipRawText(std::string_view html, std::size_t from, std::string_vie
   return std::string_view::npos;
 }
 
+/// Reads the attributes of a start tag from `pos` (just after its name) the way the HTML
+/// tokenizer does, quoted values included ('>' inside quotes does not end the tag); returns the
+/// position of the tag's '>' (or npos) and counts the attributes in *count, stopping once it
+/// passes `limit`.
+std::size_t scanAttributes(std::string_view html, std::size_t pos, std::size_t limit,
+                           std::size_t* count) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
+  const std::size_t n = html.size();
+  *count = 0;
+  while (pos < n) {
+    char c = html[pos];
+    if (space(c) || c == '/') {
+      ++pos;
+      continue;
+    }
+    if (c == '>') return pos;
+    // An attribute name: up to white space, '/', '>' or '=' (a leading '=' belongs to it).
+    ++*count;
+    if (*count > limit) return pos;
+    ++pos;
+    while (pos < n && !space(html[pos]) && html[pos] != '/' && html[pos] != '>' && html[pos] != '=') ++pos;
+    std::size_t after = pos;
+    while (after < n && space(html[after])) ++after;
+    if (after >= n || html[after] != '=') continue;
+    pos = after + 1;
+    while (pos < n && space(html[pos])) ++pos;
+    if (pos < n && (html[pos] == '"' || html[pos] == '\'')) {
+      std::size_t close = html.find(html[pos], pos + 1);
+      if (close == std::string_view::npos) return std::string_view::npos;
+      pos = close + 1;
+    } else {
+      while (pos < n && !space(html[pos]) && html[pos] != '>') ++pos;
+    }
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
-PrescanResult prescan(std::string_view html, std::size_t node_limit, std::size_t depth_limit) {
+PrescanResult prescan(std::string_view html, std::size_t node_limit, std::size_t depth_limit,
+                      std::size_t attribute_limit) {
   PrescanResult r;
   std::vector<std::string> stack;
   std::size_t foreign = 0;  // open svg/math elements
@@ -109,7 +147,22 @@ PrescanResult prescan(std::string_view html, std::size_t node_limit, std::size_t
       continue;
     }
     std::string_view name = tagName(html, name_at, buf, sizeof buf);
-    std::size_t gt = html.find('>', name_at);
+    std::size_t gt;
+    if (closing) {
+      gt = html.find('>', name_at);
+    } else {
+      std::size_t name_end = name_at;
+      while (name_end < html.size() && !std::isspace(static_cast<unsigned char>(html[name_end])) &&
+             html[name_end] != '/' && html[name_end] != '>')
+        ++name_end;
+      std::size_t attributes = 0;
+      gt = scanAttributes(html, name_end, attribute_limit, &attributes);
+      r.max_attributes = std::max(r.max_attributes, attributes);
+      if (attributes > attribute_limit) {
+        r.failure = Reason::LimitHtmlNodes;
+        return r;
+      }
+    }
     // "<div/>" opens a div in HTML; "/>" closes only inside svg and math.
     bool self_closing =
         foreign > 0 && gt != std::string_view::npos && gt > 0 && html[gt - 1] == '/';

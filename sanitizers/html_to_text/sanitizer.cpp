@@ -10,6 +10,7 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   o.input_limit = ctx.limits.html_input_limit;
   o.node_limit = ctx.limits.html_node_limit;
   o.depth_limit = ctx.limits.html_depth_limit;
+  o.attribute_limit = ctx.limits.html_attribute_limit;
   o.line_length_limit = ctx.limits.text_line_length_limit;
   o.budget = &ctx.budget;
   std::string label = part.charset.unverifiedValue();
@@ -27,6 +28,9 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   out.findings.push_back({"links", std::to_string(r.links)});
   out.findings.push_back({"images_removed", std::to_string(r.images)});
   out.findings.push_back({"elements_removed", std::to_string(r.removed_elements)});
+  if (r.hidden_text > 0) {
+    out.findings.push_back({"removed_hidden_text", std::to_string(r.hidden_text) + " (" + r.hidden_why + ")"});
+  }
   return out;
 }
 

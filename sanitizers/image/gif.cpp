@@ -215,6 +215,14 @@ CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
   for (Frame& fr : frames) {
     if (!ok) break;
     if (fr.has_gcb) ok = EGifPutExtension(w, GRAPHICS_EXT_FUNC_CODE, 4, fr.gcb) != GIF_ERROR;
+    // giflib 5.2.1's EGifPutImageDesc sets Image.ColorMap to NULL without freeing it when a frame
+    // has no local colour table, so the previous frame's copy leaked (a few hundred bytes per
+    // frame, every message, in a long-running service: fuzzing finding,
+    // tests/fuzz-regressions/image_gif). Free it first; a giflib that does so itself sees NULL.
+    if (!fr.map && w->Image.ColorMap) {
+      GifFreeMapObject(w->Image.ColorMap);
+      w->Image.ColorMap = nullptr;
+    }
     ok = ok && EGifPutImageDesc(w, fr.desc.Left, fr.desc.Top, fr.desc.Width, fr.desc.Height,
                                 fr.desc.Interlace, fr.map.get()) != GIF_ERROR;
     for (int y = 0; ok && y < fr.desc.Height; ++y) {

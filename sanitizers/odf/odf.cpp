@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "mugai/text/charset.h"
+#include "sanitizers/image/image.h"
 #include "sanitizers/odf/formula.h"
+#include "src/zip/xml_check.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
 
@@ -459,7 +461,152 @@ bool cutDoctype(std::string& xml) {
   return true;
 }
 
+/// XML members of a package by name (parts, manifest, RDF metadata).
+bool xmlMember(std::string_view n) { return n.ends_with(".xml") || n.ends_with(".rdf"); }
+
+/// A member that holds a picture: under Pictures/, Thumbnails/ or ObjectReplacements/ (of the
+/// document or of a sub-document).
+bool pictureMember(std::string_view n) {
+  for (std::string_view dir : {"Pictures/", "Thumbnails/", "ObjectReplacements/"}) {
+    std::size_t at = n.find(dir);
+    if (at != std::string_view::npos && (at == 0 || n[at - 1] == '/')) return true;
+  }
+  return false;
+}
+
+/// Metafiles LibreOffice writes for pictures and object previews, checked by signature: SVM
+/// ("VCLMTF"), EMF (" EMF" at 40), WMF (placeable or plain header). Not re-encoded.
+bool metafile(std::string_view d) {
+  if (d.starts_with("VCLMTF")) return true;
+  if (d.size() >= 44 && d.substr(0, 4) == std::string_view("\x01\0\0\0", 4) && d.substr(40, 4) == " EMF")
+    return true;
+  if (d.size() >= 22 && d.substr(0, 4) == "\xD7\xCD\xC6\x9A") return true;
+  return d.size() >= 18 && (d[0] == 1 || d[0] == 2) && d.substr(1, 3) == std::string_view("\0\x09\0", 3);
+}
+
+/// An SVG picture (LibreOffice inserts pictures as SVG; its own templates carry them) may stay
+/// when a real parser reads it (no DOCTYPE) and it holds nothing active or linked: no script,
+/// foreignObject or handler element, no on* attribute, no href/src but a fragment ("#id") or an
+/// inline raster (data:image/png|jpeg|gif). "" when it may stay, else why not.
+std::string svgProblem(std::string_view svg) {
+  if (auto why = zip::xml::checkWellFormed(svg)) return *why;
+  Scanner s(svg);
+  Tag t;
+  bool root_seen = false;
+  while (s.next(t)) {
+    if (t.kind == Tag::Kind::Close) continue;
+    std::string local = lower(t.local());
+    if (!root_seen) {
+      if (local != "svg") return "not an SVG document";
+      root_seen = true;
+    }
+    if (local == "script" || local == "foreignobject" || local == "handler" || local == "listener")
+      return "SVG " + local + " element";
+    for (const Attr& a : t.attrs) {
+      std::size_t colon = a.name.find(':');
+      std::string an = lower(colon == std::string_view::npos ? a.name : a.name.substr(colon + 1));
+      if (an.starts_with("on")) return "SVG event attribute";
+      if (an != "href" && an != "src") continue;
+      std::string v = lower(decode(a.value));
+      std::size_t b = v.find_first_not_of(" \t\r\n");
+      v = b == std::string::npos ? "" : v.substr(b);
+      if (!v.starts_with("#") && !v.starts_with("data:image/png") && !v.starts_with("data:image/jpeg") &&
+          !v.starts_with("data:image/gif"))
+        return "SVG link to another resource";
+    }
+  }
+  if (s.malformed() || !root_seen) return "malformed SVG";
+  return {};
+}
+
 }  // namespace
+
+/// Members that are not XML must be pictures, and are what they claim: rasters go through the
+/// image chain (sanitizers/image), metafiles are checked by signature, anything else goes (a PE
+/// as a picture or thumbnail, VBScript in layout-cache, audio/video, fonts). layout-cache is a
+/// cache LibreOffice rebuilds: it always goes.
+std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, std::vector<bool>& removed,
+                                                   std::map<std::size_t, std::string>& rewritten,
+                                                   std::vector<Finding>& findings, MessageContext& ctx) const {
+  const auto& entries = archive.entries();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& n = entries[i].name;
+    if (removed[i] || entries[i].directory() || n == "mimetype" || xmlMember(n)) continue;
+    // What is not what it claims goes. A picture a kept element shows cannot go alone (its
+    // reference would dangle, and the reader would look for it elsewhere): the document fails
+    // closed. Only the thumbnail is shown by nothing inside the package.
+    std::optional<Outcome> refused;
+    auto drop = [&](const std::string& why) {
+      if (pictureMember(n) && n != "Thumbnails/thumbnail.png") {
+        refused = Outcome::fail(Reason::CdrFailed, n.substr(0, 120) + ": " + why);
+        return;
+      }
+      removed[i] = true;
+      rewritten.erase(i);
+      findings.push_back({"removed", n.substr(0, 120) + " (" + why + ")"});
+    };
+    if (n == "layout-cache") {
+      drop("a layout cache LibreOffice rebuilds");
+      continue;
+    }
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    std::string data;
+    if (auto f = archive.extract(entries[i], ctx.budget, &data)) return Outcome::fail(f->reason, f->detail);
+    bool raster = image::sniff(data) != image::Format::Unknown;
+    if (!raster && pictureMember(n) && metafile(data)) continue;
+    // Embedded fonts (LibreOffice's "embed fonts", referenced by svg:font-face-uri): kept when
+    // they are TrueType/OpenType by signature (not parsed; README.md, known gaps).
+    if (!raster && n.starts_with("Fonts/") &&
+        (data.starts_with(std::string_view("\0\x01\0\0", 4)) || data.starts_with("OTTO") ||
+         data.starts_with("true") || data.starts_with("ttcf")))
+      continue;
+    if (!raster && pictureMember(n) && lower(n.substr(n.size() > 4 ? n.size() - 4 : 0)) == ".svg") {
+      std::string why = svgProblem(data);
+      if (why.empty()) continue;
+      drop("picture with " + why);
+      if (refused) return refused;
+      continue;
+    }
+    if (!raster) {
+      drop(pictureMember(n) ? "not the picture it claims to be" : "neither XML nor a picture");
+      if (refused) return refused;
+      continue;
+    }
+    std::vector<Finding> image_findings;
+    image::CodecResult r =
+        image::rebuild(data, image::Options{}, ctx.limits.image_pixel_limit, ctx.budget, image_findings);
+    if (r.failure) {
+      if (r.failure->reason == Reason::LimitDecodedBytes || r.failure->reason == Reason::LimitTime)
+        return Outcome::fail(r.failure->reason, r.failure->detail);
+      drop("picture that cannot be rebuilt: " + r.failure->detail.substr(0, 80));
+      if (refused) return refused;
+      continue;
+    }
+    for (Finding& f : image_findings) findings.push_back({f.key, n.substr(0, 120) + ": " + f.value});
+    if (r.encoded.data != data) rewritten[i] = std::move(r.encoded.data);
+  }
+  return std::nullopt;
+}
+
+/// Every XML member that stays, copied or rewritten, parsed by expat (no DTD): not well-formed,
+/// or a DOCTYPE left (a plain one was cut before), fails the document closed.
+std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive, const std::vector<bool>& removed,
+                                              const std::map<std::size_t, std::string>& rewritten,
+                                              MessageContext& ctx) const {
+  const auto& entries = archive.entries();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || entries[i].directory() || !xmlMember(entries[i].name)) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    auto rw = rewritten.find(i);
+    std::string copy;
+    if (rw == rewritten.end()) {
+      if (auto f = archive.extract(entries[i], ctx.budget, &copy)) return Outcome::fail(f->reason, f->detail);
+    }
+    if (auto why = zip::xml::checkWellFormed(rw == rewritten.end() ? copy : rw->second))
+      return Outcome::fail(Reason::ParseMalformed, entries[i].name.substr(0, 120) + ": " + *why);
+  }
+  return std::nullopt;
+}
 
 Outcome OdfSanitizer::apply(const Part& part, MessageContext& ctx) const {
   try {
@@ -622,6 +769,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     rewritten.erase(i);
     findings.push_back({"removed", n});
   }
+  if (auto f = checkMembers(*archive, removed, rewritten, findings, ctx)) return *f;
   // Folders (directory entries, manifest folder entries) left empty by what was removed go too.
   std::vector<std::string_view> kept_names, gone_names;
   std::map<std::string_view, std::size_t> by_name;
@@ -679,6 +827,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     rewritten[mi] = manifest_edits.apply(manifest_xml);
   }
 
+  if (auto f = checkXml(*archive, removed, rewritten, ctx)) return *f;
   bool mimetype_first = &entries.front() == mimetype && mimetype->method == 0;
   if (findings.empty() && rewritten.empty() && !dirs_dropped && mimetype_first)
     return Outcome::keep();
@@ -706,7 +855,13 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
 
   Part next = replacedPart(part, std::move(*bytes));
-  Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
+  // "rebuilt" when something went; pictures only re-encoded: "converted".
+  bool removed_something = dirs_dropped || std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
+                             return f.key == "removed" || f.key == "neutralised" || f.key == "converted";
+                           });
+  Outcome o = Outcome::replace(std::move(next), removed_something || !mimetype_first ? Reason::CdrRebuilt
+                                                                                       : Reason::CdrConverted);
+  if (!removed_something && mimetype_first) findings.push_back({"applied", "pictures decoded and re-encoded"});
   o.findings = std::move(findings);
   return o;
 }

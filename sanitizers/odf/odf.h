@@ -17,10 +17,17 @@
  */
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mugai/sanitizer/registry.h"
+
+namespace mugai::zip {
+class Archive;
+}
 
 namespace mugai::sanitizers::odf {
 
@@ -36,6 +43,12 @@ class OdfSanitizer : public Sanitizer {
 
  private:
   Outcome rebuild(const Part& part, MessageContext& ctx) const;
+  std::optional<Outcome> checkMembers(const zip::Archive& archive, std::vector<bool>& removed,
+                                      std::map<std::size_t, std::string>& rewritten,
+                                      std::vector<Finding>& findings, MessageContext& ctx) const;
+  std::optional<Outcome> checkXml(const zip::Archive& archive, const std::vector<bool>& removed,
+                                  const std::map<std::size_t, std::string>& rewritten,
+                                  MessageContext& ctx) const;
   Options options_;
 };
 

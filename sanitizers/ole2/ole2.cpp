@@ -27,6 +27,8 @@
 #include <mutex>
 #include <optional>
 
+#include "src/office/field_code.h"
+
 namespace mugai::sanitizers::ole2 {
 namespace {
 
@@ -88,7 +90,7 @@ std::uint32_t le32(const unsigned char* p) {
          (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
 }
 
-enum class Drop { Keep, Macro, Object, ActiveX, Signature, Link };
+enum class Drop { Keep, Macro, Object, ActiveX, Signature, Link, Unknown };
 
 struct Node {
   std::string name;
@@ -272,6 +274,74 @@ void classify(Node& node, bool root) {
       if (!c.storage && (iequals(c.name, "PROJECT") || iequals(c.name, "PROJECTwm"))) c.drop = Drop::Macro;
 }
 
+/// The three compound-file formats the rebuilder knows, told apart by their main stream.
+enum class Format { Word, Excel, PowerPoint };
+
+const char* formatName(Format f) {
+  return f == Format::Word ? "Word" : f == Format::Excel ? "Excel" : "PowerPoint";
+}
+
+/// Which known format the root's main stream names; nullopt for anything else (一太郎, Publisher,
+/// Visio, an Outlook item, a made-up file with a compound-file header). Two main streams at the
+/// root (a Word/Excel polyglot) are ambiguous: which one a reader takes depends on the name.
+std::optional<Format> knownFormat(const Node& root, bool* ambiguous) {
+  std::optional<Format> found;
+  int mains = 0;
+  if (findChild(root, "WordDocument", false)) found = Format::Word, ++mains;
+  if (findChild(root, "Workbook", false) || findChild(root, "Book", false)) found = Format::Excel, ++mains;
+  if (findChild(root, "PowerPoint Document", false)) found = Format::PowerPoint, ++mains;
+  *ambiguous = mains > 1;
+  return found;
+}
+
+/// Root entries a known format needs ([MS-DOC] 2.1, [MS-XLS] 2.1.2, [MS-PPT] 2.1.1, plus the
+/// property sets and CompObj every OLE document has). Everything else at the root is dropped
+/// unless classify() already dropped it for a named reason: unknown streams are never copied.
+/// Storages kept whole: Excel's pivot caches (_SX_DB_CUR / _SX_DB hold cache records only).
+bool neededAtRoot(Format f, const Node& n) {
+  static const char* kCommon[] = {"\x05SummaryInformation", "\x05" "DocumentSummaryInformation",
+                                  "\x01" "CompObj", "\x01Ole"};
+  static const char* kWord[] = {"WordDocument", "1Table", "0Table", "Data"};
+  static const char* kExcel[] = {"Workbook", "Book"};
+  static const char* kPpt[] = {"PowerPoint Document", "Current User", "Pictures"};
+  auto in = [&](auto& list) {
+    for (const char* name : list)
+      if (iequals(n.name, name)) return true;
+    return false;
+  };
+  if (n.storage)
+    return f == Format::Excel && (iequals(n.name, "_SX_DB_CUR") || iequals(n.name, "_SX_DB"));
+  if (in(kCommon)) return true;
+  return f == Format::Word ? in(kWord) : f == Format::Excel ? in(kExcel) : in(kPpt);
+}
+
+/// What the refusal of an unknown compound file names: a few formats by their own marks, the
+/// first root entries otherwise (escaped).
+std::string describeUnknown(const Node& root) {
+  static const guint8 kPublisher[16] = {0x01, 0x12, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                        0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+  if (findChild(root, "VisioDocument", false)) return "a Visio drawing";
+  if ((root.has_clsid && std::memcmp(root.clsid.data(), kPublisher, 16) == 0) || findChild(root, "Quill", true))
+    return "a Publisher document";
+  if (findChild(root, "__properties_version1.0", false)) return "an Outlook item (.msg)";
+  if (findChild(root, "FileHeader", false) && findChild(root, "BodyText", true)) return "a Hangul (HWP) document";
+  std::string names;
+  int shown = 0;
+  for (const Node& c : root.children) {
+    if (shown++ == 4) {
+      names += ", ...";
+      break;
+    }
+    names += (names.empty() ? "" : ", ") + displayName(c.name);
+  }
+  return "a compound file with " + (names.empty() ? std::string("no entries") : names);
+}
+
+void dropUnneeded(Node& root, Format f) {
+  for (Node& c : root.children)
+    if (c.drop == Drop::Keep && !neededAtRoot(f, c)) c.drop = Drop::Unknown;
+}
+
 /// "\x01Ole" ([MS-OLEDS] 2.3.3 OLEStream): kept when it only says "embedded, no moniker" (LibreOffice
 /// writes one at the root of every .doc); dropped when it describes a link (flags bit 0) or
 /// carries a moniker (the URL moniker of CVE-2017-0199-style remote objects).
@@ -312,6 +382,9 @@ void collectFindings(const Node& node, std::vector<Finding>& out, bool& macros) 
         break;
       case Drop::Link:
         out.push_back({"removed", shown + " (OLE link)"});
+        break;
+      case Drop::Unknown:
+        out.push_back({"removed", shown + (c.storage ? " (storage" : " (stream") + " the format does not use)"});
         break;
     }
   }
@@ -386,30 +459,124 @@ std::optional<std::string> excelExternalLink(GsfInput* in) {
   return found;
 }
 
-/// Word: a field whose code fetches or runs something (DDE, DDEAUTO, INCLUDETEXT,
-/// INCLUDEPICTURE, IMPORT, LINK), found by its field-begin mark 0x13 in the text of the
-/// WordDocument stream, 8-bit or UTF-16LE. The stream is copied as it is, so the file is refused.
+/// Word: a field whose code fetches, links, runs or queries something (the shared list of
+/// src/office/field_code.h: DDE/DDEAUTO after a TAB or no-break space too, DATABASE, INCLUDE*,
+/// IMPORT, LINK, HYPERLINK to a UNC path), found by its field-begin mark 0x13 in the text of the
+/// WordDocument stream, 8-bit or UTF-16LE; a field whose code starts with another field (code
+/// built at run time) too. The stream is copied as it is, so the file is refused.
 std::optional<std::string> wordDangerousField(const std::string& s) {
-  static const char* kWords[] = {"DDEAUTO", "DDE", "INCLUDETEXT", "INCLUDEPICTURE", "IMPORT", "LINK"};
+  constexpr std::size_t kMaxInstr = 1024;
   for (std::size_t at = s.find('\x13'); at != std::string::npos; at = s.find('\x13', at + 1)) {
     for (int wide = 0; wide < 2; ++wide) {
-      std::size_t step = wide ? 2 : 1, p = at + step;
-      auto ch = [&](std::size_t i) -> int {
-        if (i >= s.size() || (wide && (i + 1 >= s.size() || s[i + 1] != 0))) return -1;
-        return std::toupper(static_cast<unsigned char>(s[i]));
-      };
-      while (ch(p) == ' ') p += step;
-      for (const char* w : kWords) {
-        std::size_t k = 0, q = p;
-        for (; w[k] && ch(q) == w[k]; ++k, q += step) {
+      std::size_t step = wide ? 2 : 1;
+      std::string instr;  // ASCII as it is, U+00A0 as the byte 0xA0, anything else '?'
+      bool nested_first = false;
+      for (std::size_t p = at + step; p < s.size() && instr.size() < kMaxInstr; p += step) {
+        unsigned cu = static_cast<unsigned char>(s[p]);
+        if (wide) {
+          if (p + 1 >= s.size()) break;
+          cu |= static_cast<unsigned>(static_cast<unsigned char>(s[p + 1])) << 8;
         }
-        int next = ch(q);
-        if (!w[k] && (next == ' ' || next == '"' || next == '\\' || next == 0x14 || next == -1))
-          return std::string("a ") + w + " field";
+        if (cu == 0x14 || cu == 0x15) break;
+        if (cu == 0x13) {
+          nested_first = instr.find_first_not_of(" \t\r\n\xA0") == std::string::npos;
+          break;
+        }
+        instr += cu < 0x80 ? static_cast<char>(cu) : cu == 0xA0 ? '\xA0' : '?';
       }
+      if (auto why = office::dangerousField(instr)) return "a " + *why;
+      if (nested_first) return std::string("a field with a computed instruction");
     }
   }
   return std::nullopt;
+}
+
+/// Word: the attached template's path, SttbfAssoc[ibstAssocDot] in the table stream (FIB
+/// fcSttbfAssoc/lcbSttbfAssoc at 0x19A/0x19E, [MS-DOC] 2.5.6 and 2.9.276). Word loads a remote
+/// template on opening (template injection; a UNC path leaks NTLM credentials). "" when none.
+std::string wordTemplatePath(const std::string& fib, const std::string& table) {
+  if (fib.size() < 0x1A2) return {};
+  auto* b = reinterpret_cast<const unsigned char*>(fib.data());
+  std::uint32_t fc = le32(b + 0x19A), lcb = le32(b + 0x19E);
+  if (lcb < 6 || fc > table.size() || lcb > table.size() - fc) return {};
+  auto* t = reinterpret_cast<const unsigned char*>(table.data()) + fc;
+  if (le16(t) != 0xFFFF) return {};  // SttbfAssoc is always extended (UTF-16)
+  std::uint32_t count = le16(t + 2), extra = le16(t + 4);
+  std::size_t pos = 6;
+  for (std::uint32_t i = 0; i < count && i <= 1; ++i) {
+    if (pos + 2 > lcb) return {};
+    std::uint32_t cch = le16(t + pos);
+    pos += 2;
+    if (pos + 2ull * cch > lcb) return {};
+    if (i == 1) {
+      std::string path;
+      for (std::uint32_t k = 0; k < cch; ++k) {
+        unsigned cu = le16(t + pos + 2 * k);
+        path += cu < 0x80 ? static_cast<char>(cu) : '?';
+      }
+      return path;
+    }
+    pos += 2ull * cch + extra;
+  }
+  return {};
+}
+
+/// Excel BIFF: an Excel 4.0 (XLM) macro sheet, a BOUNDSHEET (0x0085) of type dt = 1 in the
+/// workbook globals (before their EOF). Its formulas run (Auto_Open names); the Workbook stream is
+/// copied as it is and cutting a sheet out means renumbering every sheet reference, so the file
+/// is refused.
+std::optional<std::string> excelMacroSheet(GsfInput* in) {
+  gsf_off_t size = gsf_input_size(in);
+  gsf_off_t pos = 0;
+  std::optional<std::string> found;
+  for (int records = 0; records < 100000 && pos + 4 <= size; ++records) {
+    unsigned char h[4];
+    if (gsf_input_seek(in, pos, G_SEEK_SET) || !gsf_input_read(in, 4, h)) break;
+    std::uint16_t type = le16(h), len = le16(h + 2);
+    if (type == 0x000A && records > 0) break;  // EOF of the globals
+    if (type == 0x0085 && len >= 6) {
+      unsigned char d[6];
+      if (gsf_input_read(in, 6, d) && d[5] == 0x01) {
+        found = "an Excel 4.0 macro sheet (BOUNDSHEET of type macro)";
+        break;
+      }
+    }
+    pos += 4 + len;
+  }
+  gsf_input_seek(in, 0, G_SEEK_SET);
+  return found;
+}
+
+/// Excel BIFF8: a HYPERLINK() call in a cell, shared or array formula, or a defined name:
+/// ptgFuncVar (0x22/0x42/0x62) with iftab 359 (0x0167). The Workbook stream is copied as it is,
+/// so such a file is refused (the OOXML rebuilder removes these formulas from .xlsx). Bytes are
+/// matched in the record bodies (a constant that happens to hold the pattern fails closed too).
+std::optional<std::string> excelHyperlinkFormula(GsfInput* in) {
+  gsf_off_t size = gsf_input_size(in);
+  gsf_off_t pos = 0;
+  std::optional<std::string> found;
+  std::string body;
+  for (int records = 0; records < 2000000 && pos + 4 <= size; ++records) {
+    unsigned char h[4];
+    if (gsf_input_seek(in, pos, G_SEEK_SET) || !gsf_input_read(in, 4, h)) break;
+    std::uint16_t type = le16(h), len = le16(h + 2);
+    // FORMULA, SHRFMLA, ARRAY, NAME
+    if ((type == 0x0006 || type == 0x04BC || type == 0x0221 || type == 0x0018) && len > 0 && pos + 4 + len <= size) {
+      body.resize(len);
+      if (!gsf_input_read(in, len, reinterpret_cast<guint8*>(body.data()))) break;
+      for (std::size_t i = 0; i + 3 < body.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(body[i]);
+        if ((c == 0x22 || c == 0x42 || c == 0x62) && body[i + 2] == '\x67' && body[i + 3] == '\x01') {
+          found = type == 0x0018 ? "a HYPERLINK() formula in a defined name" : "a HYPERLINK() formula";
+          break;
+        }
+      }
+      if (found) break;
+    }
+    pos += 4 + len;
+  }
+  gsf_input_seek(in, 0, G_SEEK_SET);
+  return found;
 }
 
 /// Windows Installer databases/patches/transforms are executables, never documents: the routing
@@ -469,6 +636,14 @@ std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& 
     auto text = readHead(wd->input.get(), static_cast<std::size_t>(gsf_input_size(wd->input.get())));
     if (!text) return Failure{Reason::ParseMalformed, "the WordDocument stream cannot be read"};
     if (auto why = wordDangerousField(*text)) k.active_why = *why;
+    const bool table1 = (le16(b + 0x0A) & 0x0200) != 0;  // fWhichTblStm
+    if (const Node* tn = findChild(root, table1 ? "1Table" : "0Table", false)) {
+      if (auto r = ctx.budget.chargeDecoded(tn->size)) return Failure{*r, "Word table stream"};
+      auto table = readHead(tn->input.get(), tn->size);
+      if (!table) return Failure{Reason::ParseMalformed, "the Word table stream cannot be read"};
+      std::string tpl = wordTemplatePath(*text, *table);
+      if (office::remoteTarget(tpl)) k.active_why = "a remote attached template (SttbfAssoc)";
+    }
   }
   for (const char* wb : {"Workbook", "Book"}) {
     if (const Node* n = findChild(root, wb, false)) {
@@ -480,6 +655,8 @@ std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& 
         return std::nullopt;
       }
       if (auto why = excelExternalLink(n->input.get())) k.active_why = *why;
+      else if (auto hl = excelHyperlinkFormula(n->input.get())) k.active_why = *hl;
+      else if (auto xlm = excelMacroSheet(n->input.get())) k.active_why = *xlm;
     }
   }
   if (const Node* cu = findChild(root, "Current User", false)) {
@@ -571,8 +748,17 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   if (!k.active_why.empty())
     return Outcome::fail(Reason::ContentActive, k.active_why + " cannot be cut out of the document");
 
+  bool ambiguous = false;
+  std::optional<Format> format = knownFormat(root, &ambiguous);
+  if (ambiguous)
+    return Outcome::fail(Reason::ParseMalformed, "more than one of WordDocument, Workbook and PowerPoint Document");
+  if (!format)
+    return Outcome::fail(Reason::TypeRemoved,
+                         describeUnknown(root) + ": not a Word, Excel or PowerPoint document");
+
   classify(root, true);
   keepPlainOleStreams(root);
+  dropUnneeded(root, *format);
   std::vector<Finding> findings;
   bool macros = false;
   collectFindings(root, findings, macros);
@@ -595,9 +781,14 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
 
   Part next = replacedPart(
       part, std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(out_size)));
-  // The rebuild always changes bytes (fresh allocation, no slack), so it is always a replacement;
-  // findings say whether anything active went.
-  Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
+  // The rebuild always changes bytes (fresh allocation, no slack, nothing unreachable), so it is
+  // always a replacement; "rebuilt" only when a storage or stream went, "converted" (a fresh
+  // compound file with the same streams) otherwise.
+  bool changed = !findings.empty();
+  Outcome o = Outcome::replace(std::move(next), changed ? Reason::CdrRebuilt : Reason::CdrConverted);
+  if (!changed)
+    findings.push_back({"applied", std::string(formatName(*format)) +
+                                       " compound file written anew: every stream kept, unallocated space dropped"});
   o.findings = std::move(findings);
   return o;
 }
@@ -652,6 +843,13 @@ std::string writeCompoundFile(const std::vector<CompoundEntry>& entries) {
   const guint8* bytes = gsf_output_memory_get_bytes(GSF_OUTPUT_MEMORY(sink.get()));
   if (size <= 0 || !bytes) return {};
   return std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+}
+
+std::optional<std::pair<Reason, std::string>> precheckCompoundFile(std::string_view data,
+                                                                  const Limits& limits) {
+  initGsf();
+  if (auto f = precheckDirectory(data, limits)) return std::make_pair(f->reason, f->detail);
+  return std::nullopt;
 }
 
 }  // namespace mugai::sanitizers::ole2

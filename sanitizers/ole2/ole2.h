@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +51,13 @@ struct CompoundEntry {
 
 /// Writes a compound file holding `entries` (in order). Returns "" on a libgsf error.
 std::string writeCompoundFile(const std::vector<CompoundEntry>& entries);
+
+/// For other readers of compound files (the engine's Outlook .msg reader): the directory check
+/// this sanitizer runs before libgsf opens a file (libgsf recurses on hostile directories), and
+/// libgsf's log handlers silenced. The failure's reason and detail, or nothing when libgsf may
+/// open the file.
+std::optional<std::pair<Reason, std::string>> precheckCompoundFile(std::string_view data,
+                                                                  const Limits& limits);
 
 SanitizerFactoryPtr makeFactory();
 

@@ -1,17 +1,24 @@
 // sanitizer.ooxml (see ooxml.h for Trust / Limits / Errors and README.md for what is removed).
 //
-// Shape of a rebuild: read the ZIP directory (limits first), decide which parts go (by
-// relationship type, then by name), drop every relationship that points at a removed part or
-// outside the package, take the elements that used those relationships out of their XML part,
-// neutralise DDE/INCLUDE fields, fix [Content_Types].xml, and write the package again: members
-// we did not touch are copied compressed as they are (after a CRC check), changed XML is deflated.
+// Shape of a rebuild (class Rebuild, one function per step): read the ZIP directory (limits
+// first), decide which parts go (by relationship type: active or unknown; then by name; then what
+// nothing reaches), check the parts that are not XML (pictures through the image chain, anything
+// else goes), drop every relationship that points at a removed part or outside the package, take
+// the elements that used those relationships out of their XML part, neutralise DDE/INCLUDE
+// fields, fix [Content_Types].xml, parse every XML part that stays with expat, and write the
+// package again: members we did not touch are copied compressed as they are (after a CRC check),
+// changed XML is deflated.
 #include "sanitizers/ooxml/ooxml.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "sanitizers/image/image.h"
 #include "sanitizers/ooxml/formulas.h"
+#include "src/office/field_code.h"
+#include "src/zip/xml_check.h"
 #include "src/zip/xml_lite.h"
 #include "src/zip/zip.h"
 
@@ -216,17 +223,9 @@ bool isWorkbookType(std::string_view lct) {
                                         lct.starts_with("application/vnd.ms-excel."));
 }
 
-/// Field keywords that fetch or run something outside the document.
-bool dangerousField(std::string_view instr) {
-  std::string u;
-  for (char c : instr) u.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
-  std::size_t b = u.find_first_not_of(" \t\r\n\"");
-  if (b == std::string::npos) return false;
-  std::size_t e = u.find_first_of(" \t\r\n\"\\", b);
-  std::string key = u.substr(b, e == std::string::npos ? std::string::npos : e - b);
-  return key == "DDE" || key == "DDEAUTO" || key == "INCLUDETEXT" || key == "INCLUDEPICTURE" ||
-         key == "IMPORT" || key == "LINK";
-}
+/// Field instructions that fetch, link, run or query something outside the document: the one
+/// list and tokenizer shared with .doc and .rtf (src/office/field_code.h).
+bool dangerousField(std::string_view instr) { return office::dangerousField(instr).has_value(); }
 
 struct Ctx {
   std::vector<Finding>& findings;
@@ -439,99 +438,245 @@ std::string replaceExtension(const std::string& name, std::string_view ext) {
   return (dot == std::string::npos ? name : name.substr(0, dot)) + "." + std::string(ext);
 }
 
-}  // namespace
 
-Outcome OoxmlSanitizer::apply(const Part& part, MessageContext& ctx) const {
-  try {
-    return rebuild(part, ctx);
-  } catch (const std::bad_alloc&) {
-    return Outcome::fail(Reason::CdrFailed, "out of memory while rebuilding");
-  } catch (const std::exception& e) {
-    return Outcome::fail(Reason::CdrFailed, "rebuild failed");
-  }
+/// Relationship types the rebuilder knows (ECMA-376 part 1 §15, MS-OFFCRYPTO/MS-DOCX/MS-XLSX/
+/// MS-PPTX extensions), by the last segment of their URI. A part reached only through a type not
+/// listed here goes with its relationship (a made-up type carried payload/setup.exe). Active
+/// types (activeRelType) are listed there and removed whatever this says.
+bool knownRelType(const std::string& tail) {
+  static const std::set<std::string, std::less<>> kTypes = {
+      // package
+      "officedocument", "core-properties", "metadata/core-properties", "extended-properties",
+      "custom-properties", "thumbnail", "origin", "signature", "customxml", "customxmlprops",
+      // shared parts
+      "theme", "themeoverride", "image", "hyperlink", "styles", "styleswitheffects", "settings", "websettings", "fonttable", "numbering", "footnotes",
+      "endnotes", "comments", "commentsextended", "commentsids", "commentsextensible", "people",
+      "header", "footer", "glossarydocument", "chart", "chartusershapes", "chartstyle",
+      "chartcolorstyle", "diagramdata", "diagramlayout", "diagramquickstyle", "diagramcolors",
+      "diagramdrawing", "drawing", "vmldrawing", "documenttasks",
+      // SpreadsheetML
+      "worksheet", "sharedstrings", "calcchain", "chartsheet", "dialogsheet", "table",
+      "pivottable", "pivotcachedefinition", "pivotcacherecords", "sheetmetadata",
+      "volatiledependencies", "slicer", "slicercache", "timeline", "timelinecache",
+      "threadedcomment", "person", "namedsheetview", "revisionheaders", "revisionlog",
+      "usernames", "tablesinglecells", "xmlmaps", "richvaluedata", "rdrichvalue",
+      "rdrichvaluestructure", "rdrichvaluetypes", "rdarray", "rdsupportingpropertybag",
+      "rdsupportingpropertybagstructure", "richstyles", "featurepropertybag",
+      // PresentationML
+      "slide", "slidelayout", "slidemaster", "notesslide", "notesmaster", "handoutmaster",
+      "presprops", "viewprops", "tablestyles", "commentauthors", "tags", "authors",
+      "slideupdateinfo"};
+  return kTypes.count(tail) > 0;
 }
 
-Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
+/// Relationship types whose target must be a picture (sniffed and re-encoded).
+bool pictureRelType(const std::string& tail) { return tail == "image" || tail == "thumbnail"; }
+
+/// Windows metafiles Office uses for pictures and previews: EMF (record 1 with " EMF" at 40) and
+/// WMF (placeable header, or a plain memory/disk metafile header). Not re-encoded: checked by
+/// signature only (sanitizers/ooxml/README.md, known gaps).
+bool isMetafile(std::string_view d) {
+  if (d.size() >= 44 && d.substr(0, 4) == std::string_view("\x01\0\0\0", 4) &&
+      d.substr(40, 4) == " EMF")
+    return true;
+  if (d.size() >= 22 && d.substr(0, 4) == "\xD7\xCD\xC6\x9A") return true;
+  return d.size() >= 18 && (d[0] == 1 || d[0] == 2) && d.substr(1, 3) == std::string_view("\0\x09\0", 3);
+}
+
+/// Binary parts an .xlsb consists of (BIFF12 records: workbook, sheets, strings, styles ...),
+/// copied as they are (their formulas are not read: README.md, known gaps).
+bool biff12Type(std::string_view lct) {
+  return lct.starts_with("application/vnd.ms-excel.") && lct.find("xml") == std::string_view::npos &&
+         lct.find("macro") == std::string_view::npos;
+}
+
+bool xmlPart(std::string_view type, std::string_view lname) {
+  return type.find("xml") != std::string_view::npos || lname.ends_with(".xml") ||
+         lname.ends_with(".rels") || lname.ends_with(".vml") || type.find("vml") != std::string_view::npos;
+}
+
+std::string shownName(std::string_view name) {
+  std::string s(name.substr(0, 120));
+  for (char& ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+  return s;
+}
+
+struct Rel {
+  std::string id, tail, target, resolved;
+  bool external = false;
+  std::size_t begin = 0, end = 0;
+};
+
+struct RelsPart {
+  std::size_t entry;
+  std::string source;  // lower-case source part name ("" = package)
+  std::string xml;
+  std::vector<Rel> rels;
+};
+
+/// One rebuild of one package, step by step (OoxmlSanitizer::rebuild runs them in order). Each
+/// step that can fail returns the failed Outcome; members only ever go from kept to removed.
+class Rebuild {
+ public:
+  using Step = std::optional<Outcome>;
+
+  Rebuild(const Part& part, MessageContext& ctx, const Options& options)
+      : part_(part), ctx_(ctx), options_(options) {}
+
+  Step open();
+  Step readRelationships();
+  Step markRemoved();
+  Step checkBinaryParts();
+  Step removeFormulas();
+  void rewriteRelationships();
+  Step rewriteXmlParts();
+  Step checkCopiedXml();
+  Outcome write();
+
+ private:
+  std::string rewriteContentTypes(std::string_view xml, Ctx& cx);
+  Step extract(std::size_t i, std::string* out) {
+    if (auto f = archive_->extract(entries()[i], ctx_.budget, out))
+      return Outcome::fail(f->reason, f->detail);
+    return std::nullopt;
+  }
+  Step deadline() {
+    if (auto r = ctx_.budget.checkDeadline()) return Outcome::fail(*r);
+    return std::nullopt;
+  }
+  const std::vector<zip::Entry>& entries() const { return archive_->entries(); }
+  std::string typeOf(const std::string& lname) const;
+  bool kept(std::size_t i) const { return !removed_[i] && !entries()[i].directory(); }
+  /// Takes a part out for `why` (a reported finding), once.
+  void removeFor(std::size_t i, const std::string& why) {
+    if (removed_[i]) return;
+    removed_[i] = true;
+    findings_.push_back({"removed", shownName(entries()[i].name) + " (" + why + ")"});
+    reported_[i] = true;
+  }
+
+  const Part& part_;
+  MessageContext& ctx_;
+  const Options& options_;
+  std::optional<zip::Archive> archive_;
+  std::map<std::string, std::size_t> index_;                 // part key -> entry
+  std::map<std::string, std::string> overrides_, defaults_;  // part / extension -> type
+  std::vector<std::string> lnames_;
+  std::vector<bool> removed_, reached_, reported_;
+  std::map<std::size_t, std::set<std::string>> reached_as_;  // entry -> relationship type tails
+  std::vector<RelsPart> rels_parts_;
+  std::vector<Finding> findings_;
+  bool dropped_silently_ = false;  // directory entries: not parts, nothing to report
+  std::map<std::size_t, std::string> formula_out_;  // entry -> part without the risky formulas
+  std::map<std::size_t, std::string> rewritten_;    // entry -> new bytes
+  std::map<std::string, std::set<std::string>> drop_ids_, strip_ids_, keep_ids_;
+  std::string main_ext_, main_mime_;
+};
+
+std::string Rebuild::typeOf(const std::string& lname) const {
+  auto o = overrides_.find(lname);
+  if (o != overrides_.end()) return o->second;
+  std::size_t dot = lname.rfind('.'), slash = lname.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  auto d = defaults_.find(lname.substr(dot + 1));
+  return d == defaults_.end() ? "" : d->second;
+}
+
+/// [Content_Types].xml: Overrides for parts that are gone (or typed as active) go, Defaults typed
+/// as active go, a macro-enabled main type becomes its plain one (and the file name follows).
+std::string Rebuild::rewriteContentTypes(std::string_view xml, Ctx& cx) {
+  Edits edits;
+  Scanner s(xml);
+  Tag t;
+  while (s.next(t)) {
+    if (t.kind == Tag::Kind::Close) continue;
+    const Attr* ct = t.attr("ContentType");
+    if (!ct) continue;
+    std::string lct = lower(decode(ct->value));
+    std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
+    if (end == std::string_view::npos) break;
+    if (t.local() == "Override") {
+      const Attr* pn = t.attr("PartName");
+      std::string name = pn ? resolveTarget("", decode(pn->value)) : "";
+      auto it = index_.find(name);
+      if (it == index_.end() || removed_[it->second] || activeContentType(lct)) {
+        edits.erase(t.begin, end);  // an Override for a part that is not (or no longer) there
+        continue;
+      }
+    } else if (t.local() == "Default" && activeContentType(lct)) {
+      edits.erase(t.begin, end);
+      continue;
+    }
+    for (const MacroType& m : kMacroTypes) {
+      if (lct == m.macro_main) {
+        edits.replace(ct->begin, ct->end, " ContentType=\"" + std::string(m.plain_main) + "\"");
+        main_ext_ = m.ext;
+        main_mime_ = m.package_mime;
+        findings_.push_back(
+            {"converted", std::string(m.macro_main) + " -> " + std::string(m.plain_main)});
+      }
+    }
+  }
+  if (s.malformed()) cx.malformed = true;
+  return edits.empty() ? std::string(xml) : edits.apply(xml);
+}
+
+/// The ZIP directory (limits first), one part per name, and [Content_Types].xml: a part typed as
+/// VBA/ActiveX/OLE goes whatever its name; Word's XML parts are recognised by their type.
+Rebuild::Step Rebuild::open() {
   // A password-protected OOXML document is an OLE2 compound file holding "EncryptedPackage":
   // say so instead of "not a ZIP" (the verdict is fail-closed either way).
   static constexpr std::string_view kOle2 = "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
   static constexpr char kEncrypted[] = "E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
-  if (std::string_view(part.data).starts_with(kOle2) &&
-      part.data.find(std::string_view(kEncrypted, sizeof kEncrypted - 1)) != std::string::npos)
+  if (std::string_view(part_.data).starts_with(kOle2) &&
+      part_.data.find(std::string_view(kEncrypted, sizeof kEncrypted - 1)) != std::string::npos)
     return Outcome::fail(Reason::ContentEncrypted, "password-protected Office document");
   zip::Failure failure;
-  auto archive = zip::Archive::open(part.data, zip::ReadLimits::fromLimits(ctx.limits), &failure);
-  if (!archive) return Outcome::fail(failure.reason, failure.detail);
-  const auto& entries = archive->entries();
-  std::map<std::string, std::size_t> index;  // lower-case name -> entry
-  for (std::size_t i = 0; i < entries.size(); ++i) {
+  archive_ = zip::Archive::open(part_.data, zip::ReadLimits::fromLimits(ctx_.limits), &failure);
+  if (!archive_) return Outcome::fail(failure.reason, failure.detail);
+  const std::size_t n = entries().size();
+  for (std::size_t i = 0; i < n; ++i) {
     // Two members naming one part ("a%41.xml" and "aa.xml"): which one a reader takes is its
     // choice, not ours.
-    if (!index.emplace(partKey(entries[i].name), i).second)
+    if (!index_.emplace(partKey(entries()[i].name), i).second)
       return Outcome::fail(Reason::ParseMalformed, "two members with the same part name");
   }
-  if (!index.count(std::string(kContentTypes)))
+  if (!index_.count(std::string(kContentTypes)))
     return Outcome::fail(Reason::ParseMalformed,
                          "not an Office Open XML package (no [Content_Types].xml)");
-
-  // Content types: a part typed as VBA/ActiveX/OLE goes whatever its name; Word's XML parts are
-  // recognised by their type (fields live in the main document, headers, footnotes, ...).
-  std::map<std::string, std::string> overrides, defaults;  // part / extension -> lower-case type
-  {
-    std::string ct_xml;
-    const zip::Entry& cte = entries[index.at(std::string(kContentTypes))];
-    if (auto f = archive->extract(cte, ctx.budget, &ct_xml))
-      return Outcome::fail(f->reason, f->detail);
-    Scanner s(ct_xml);
-    Tag t;
-    while (s.next(t)) {
-      const Attr* ct = t.attr("ContentType");
-      if (t.kind == Tag::Kind::Close || !ct) continue;
-      if (t.local() == "Override" && t.attr("PartName"))
-        overrides[resolveTarget("", decode(t.attr("PartName")->value))] = lower(decode(ct->value));
-      if (t.local() == "Default" && t.attr("Extension"))
-        defaults[lower(decode(t.attr("Extension")->value))] = lower(decode(ct->value));
-    }
-    if (s.malformed())
-      return Outcome::fail(Reason::ParseMalformed, "malformed [Content_Types].xml");
+  std::string ct_xml;
+  if (auto f = extract(index_.at(std::string(kContentTypes)), &ct_xml)) return f;
+  Scanner s(ct_xml);
+  Tag t;
+  while (s.next(t)) {
+    const Attr* ct = t.attr("ContentType");
+    if (t.kind == Tag::Kind::Close || !ct) continue;
+    if (t.local() == "Override" && t.attr("PartName"))
+      overrides_[resolveTarget("", decode(t.attr("PartName")->value))] = lower(decode(ct->value));
+    if (t.local() == "Default" && t.attr("Extension"))
+      defaults_[lower(decode(t.attr("Extension")->value))] = lower(decode(ct->value));
   }
-  auto typeOf = [&](const std::string& lname) -> std::string {
-    auto o = overrides.find(lname);
-    if (o != overrides.end()) return o->second;
-    std::size_t dot = lname.rfind('.'), slash = lname.rfind('/');
-    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-    auto d = defaults.find(lname.substr(dot + 1));
-    return d == defaults.end() ? "" : d->second;
-  };
-
-  std::vector<Finding> findings;
-  std::vector<bool> removed(entries.size(), false);
-  std::vector<std::string> lnames(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    lnames[i] = partKey(entries[i].name);
-    if (activeByName(lnames[i]) || activeContentType(typeOf(lnames[i]))) removed[i] = true;
+  if (s.malformed()) return Outcome::fail(Reason::ParseMalformed, "malformed [Content_Types].xml");
+  removed_.assign(n, false);
+  reached_.assign(n, false);
+  reported_.assign(n, false);
+  lnames_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    lnames_[i] = partKey(entries()[i].name);
+    if (activeByName(lnames_[i]) || activeContentType(typeOf(lnames_[i]))) removed_[i] = true;
   }
+  return std::nullopt;
+}
 
-  // Relationships of every .rels part, read once.
-  struct Rel {
-    std::string id, tail, target, resolved;
-    bool external = false;
-    std::size_t begin = 0, end = 0;
-  };
-  struct RelsPart {
-    std::size_t entry;
-    std::string source;  // lower-case source part name ("" = package)
-    std::string xml;
-    std::vector<Rel> rels;
-  };
-  std::vector<RelsPart> rels_parts;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto source = relsSource(lnames[i]);
+/// Every .rels part, read once.
+Rebuild::Step Rebuild::readRelationships() {
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    auto source = relsSource(lnames_[i]);
     if (!source) continue;
-    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    if (auto f = deadline()) return f;
     RelsPart rp{i, *source, {}, {}};
-    if (auto f = archive->extract(entries[i], ctx.budget, &rp.xml))
-      return Outcome::fail(f->reason, f->detail);
+    if (auto f = extract(i, &rp.xml)) return f;
     Scanner s(rp.xml);
     Tag t;
     while (s.next(t)) {
@@ -558,79 +703,123 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       rp.rels.push_back(std::move(rel));
     }
     if (s.malformed()) return Outcome::fail(Reason::ParseMalformed, "malformed relationships part");
-    rels_parts.push_back(std::move(rp));
+    rels_parts_.push_back(std::move(rp));
   }
+  return std::nullopt;
+}
 
-  // What goes: targets of active relationship types (from every relationships part, removed
-  // ones included, so a renamed ActiveX binary behind a removed control goes too), then the
-  // relationships parts of removed parts. Two linear passes: removing a part never makes another
-  // relationship active.
-  for (const RelsPart& rp : rels_parts) {
+/// What goes: targets of active relationship types and of types the rebuilder does not know (from
+/// every relationships part, removed ones included, so a renamed ActiveX binary behind a removed
+/// control goes too), the relationships parts of removed parts, then members nothing reaches.
+Rebuild::Step Rebuild::markRemoved() {
+  for (const RelsPart& rp : rels_parts_) {
     for (const Rel& rel : rp.rels) {
-      if (rel.external || !activeRelType(rel.tail)) continue;
-      auto it = index.find(rel.resolved);
-      if (it != index.end()) removed[it->second] = true;
+      if (rel.external) continue;
+      bool active = activeRelType(rel.tail);
+      if (!active && knownRelType(rel.tail)) continue;
+      auto it = index_.find(rel.resolved);
+      if (it == index_.end()) continue;
+      if (active)
+        removed_[it->second] = true;
+      else
+        removeFor(it->second, "relationship type \"" + shownName(rel.tail) + "\" not known");
     }
   }
-  for (const RelsPart& rp : rels_parts) {
+  for (const RelsPart& rp : rels_parts_) {
     if (rp.source.empty()) continue;
-    auto src = index.find(rp.source);
-    if (src != index.end() && removed[src->second]) removed[rp.entry] = true;
+    auto src = index_.find(rp.source);
+    if (src != index_.end() && removed_[src->second]) removed_[rp.entry] = true;
   }
-
   // Members nothing refers to go as well (an .exe parked in word/media/ is not part of the
   // document): what stays is [Content_Types].xml, parts reachable from _rels/.rels through kept
-  // internal relationships, and the relationships parts of those. One pass over the graph, each
-  // part entered once.
+  // internal relationships of known types, and the relationships parts of those. One pass over
+  // the graph, each part entered once.
   std::map<std::string, const RelsPart*, std::less<>> rels_of;  // source part -> its .rels
-  for (const RelsPart& rp : rels_parts) {
-    if (!removed[rp.entry]) rels_of.emplace(rp.source, &rp);
+  for (const RelsPart& rp : rels_parts_) {
+    if (!removed_[rp.entry]) rels_of.emplace(rp.source, &rp);
   }
-  std::vector<bool> reached(entries.size(), false);
-  std::map<std::size_t, std::set<std::string>> reached_as;  // entry -> relationship type tails
-  {
-    auto root = rels_of.find("");
-    if (root == rels_of.end())
-      return Outcome::fail(Reason::ParseMalformed,
-                           "not an Office Open XML package (no _rels/.rels)");
-    std::vector<const RelsPart*> todo{root->second};
-    while (!todo.empty()) {
-      const RelsPart* rp = todo.back();
-      todo.pop_back();
-      for (const Rel& rel : rp->rels) {
-        if (rel.external || activeRelType(rel.tail)) continue;
-        auto it = index.find(rel.resolved);
-        if (it == index.end() || removed[it->second]) continue;
-        reached_as[it->second].insert(rel.tail);
-        if (reached[it->second]) continue;
-        reached[it->second] = true;
-        auto next = rels_of.find(rel.resolved);
-        if (next != rels_of.end()) todo.push_back(next->second);
-      }
+  auto root = rels_of.find("");
+  if (root == rels_of.end())
+    return Outcome::fail(Reason::ParseMalformed, "not an Office Open XML package (no _rels/.rels)");
+  std::vector<const RelsPart*> todo{root->second};
+  while (!todo.empty()) {
+    const RelsPart* rp = todo.back();
+    todo.pop_back();
+    for (const Rel& rel : rp->rels) {
+      if (rel.external || activeRelType(rel.tail) || !knownRelType(rel.tail)) continue;
+      auto it = index_.find(rel.resolved);
+      if (it == index_.end() || removed_[it->second]) continue;
+      reached_as_[it->second].insert(rel.tail);
+      if (reached_[it->second]) continue;
+      reached_[it->second] = true;
+      auto next = rels_of.find(rel.resolved);
+      if (next != rels_of.end()) todo.push_back(next->second);
     }
   }
-  bool dropped_silently = false;  // directory entries: not parts, nothing to report
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i] || reached[i] || lnames[i] == kContentTypes) continue;
-    if (auto source = relsSource(lnames[i])) {
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    if (removed_[i] || reached_[i] || lnames_[i] == kContentTypes) continue;
+    if (auto source = relsSource(lnames_[i])) {
       if (source->empty()) continue;
-      auto src = index.find(*source);
-      if (src != index.end() && reached[src->second]) continue;
+      auto src = index_.find(*source);
+      if (src != index_.end() && reached_[src->second]) continue;
     }
-    removed[i] = true;
-    dropped_silently = dropped_silently || entries[i].directory();
+    removed_[i] = true;
+    dropped_silently_ = dropped_silently_ || entries()[i].directory();
   }
+  return std::nullopt;
+}
 
-  // Formulas that fetch, link or run (SpreadsheetML parts only; xlsb's binary sheets are not
-  // read). Done before relationships are rewritten: when formulas go, so does xl/calcChain.xml.
-  std::map<std::size_t, std::string> formula_out;  // entry -> part without the risky formulas
+/// Parts that are not XML: a picture must be the picture it claims to be, and goes through the
+/// image chain (sanitizers/image: decoded and re-encoded, metadata gone); EMF/WMF are checked by
+/// signature; an .xlsb's BIFF12 parts stay; anything else that is not XML (an OLE2 Package behind
+/// an image relationship, printer settings, embedded fonts, video) goes.
+Rebuild::Step Rebuild::checkBinaryParts() {
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    if (!kept(i) || !reached_[i]) continue;
+    const auto& tails = reached_as_[i];
+    bool picture = std::any_of(tails.begin(), tails.end(), pictureRelType);
+    const std::string type = typeOf(lnames_[i]);
+    if (!picture && (xmlPart(type, lnames_[i]) || biff12Type(type))) continue;
+    if (!picture) {
+      removeFor(i, "neither XML nor a picture (" + shownName(type.empty() ? "no type" : type) + ")");
+      continue;
+    }
+    if (auto f = deadline()) return f;
+    std::string data;
+    if (auto f = extract(i, &data)) return f;
+    if (isMetafile(data)) continue;
+    if (image::sniff(data) == image::Format::Unknown) {
+      removeFor(i, "not the picture it claims to be");
+      continue;
+    }
+    std::vector<Finding> image_findings;
+    image::CodecResult r = image::rebuild(data, image::Options{}, ctx_.limits.image_pixel_limit,
+                                          ctx_.budget, image_findings);
+    if (r.failure) {
+      if (r.failure->reason == Reason::LimitDecodedBytes || r.failure->reason == Reason::LimitTime)
+        return Outcome::fail(r.failure->reason, r.failure->detail);
+      removeFor(i, "picture that cannot be rebuilt: " + r.failure->detail.substr(0, 80));
+      continue;
+    }
+    for (Finding& f : image_findings)
+      findings_.push_back({f.key, shownName(entries()[i].name) + ": " + f.value});
+    // A picture that comes out as it went in (one the chain already rebuilt) is copied raw: a
+    // rebuilt package rebuilt again is kept.
+    if (r.encoded.data != data) rewritten_[i] = std::move(r.encoded.data);
+  }
+  return std::nullopt;
+}
+
+/// Formulas that fetch, link or run (SpreadsheetML parts only; xlsb's binary sheets are not
+/// read). Done before relationships are rewritten: when formulas go, so does xl/calcChain.xml.
+Rebuild::Step Rebuild::removeFormulas() {
   bool formulas_removed = false;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i] || !reached[i]) continue;
-    const std::string type = typeOf(lnames[i]);
-    const auto& tails = reached_as[i];
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    if (removed_[i] || !reached_[i] || rewritten_.count(i)) continue;
+    const std::string type = typeOf(lnames_[i]);
+    const auto& tails = reached_as_[i];
     bool xml_part =
-        type.find("xml") != std::string::npos || (type.empty() && lnames[i].ends_with(".xml"));
+        type.find("xml") != std::string::npos || (type.empty() && lnames_[i].ends_with(".xml"));
     if (!xml_part) continue;
     std::optional<SheetPart> kind;
     if (type.find("spreadsheetml.worksheet") != std::string::npos || tails.count("worksheet"))
@@ -644,12 +833,11 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
               !type.starts_with("application/vnd.ms-powerpoint")))
       kind = SheetPart::Workbook;
     if (!kind) continue;
-    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    if (auto f = deadline()) return f;
     std::string xml;
-    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
-      return Outcome::fail(f->reason, f->detail);
-    FormulaEdit fe = removeRiskyFormulas(xml, *kind, ctx.budget);
-    std::string shown = entries[i].name.substr(0, 120);
+    if (auto f = extract(i, &xml)) return f;
+    FormulaEdit fe = removeRiskyFormulas(xml, *kind, ctx_.budget);
+    std::string shown = entries()[i].name.substr(0, 120);
     if (fe.limit) return Outcome::fail(*fe.limit);
     if (fe.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + shown);
     if (!fe.refused.empty())
@@ -658,33 +846,41 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (!fe.xml) continue;
     auto report = [&](const FormulaCounts& counts, const char* what) {
       for (const auto& [name, n] : counts)
-        findings.push_back(
+        findings_.push_back(
             {"removed", shown + ": " + what + " " + name + " x" + std::to_string(n)});
     };
     report(fe.cells, "formula");
     report(fe.names, "definedName");
     report(fe.tables, "table formula");
     formulas_removed = formulas_removed || !fe.cells.empty() || !fe.tables.empty();
-    formula_out[i] = std::move(*fe.xml);
+    formula_out_[i] = std::move(*fe.xml);
   }
   if (formulas_removed) {  // the calculation chain lists the cells that lost their formula
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (!removed[i] && (typeOf(lnames[i]).find("spreadsheetml.calcchain") != std::string::npos ||
-                          reached_as[i].count("calcchain")))
-        removed[i] = true;
+    for (std::size_t i = 0; i < entries().size(); ++i) {
+      if (!removed_[i] && (typeOf(lnames_[i]).find("spreadsheetml.calcchain") != std::string::npos ||
+                           reached_as_[i].count("calcchain")))
+        removed_[i] = true;
     }
   }
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i] && !relsSource(lnames[i]) && !entries[i].directory())
-      findings.push_back({"removed", entries[i].name});
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    if (removed_[i] && !reported_[i] && !relsSource(lnames_[i]) && !entries()[i].directory())
+      findings_.push_back({"removed", entries()[i].name});
   }
+  return std::nullopt;
+}
 
-  // Which relationships go, per source part; the rewritten .rels parts.
-  // source part -> ids; keep_ids: web hyperlinks that stay (for hyperlink elements only)
-  std::map<std::string, std::set<std::string>> drop_ids, strip_ids, keep_ids;
-  std::map<std::size_t, std::string> rewritten;                      // entry -> new bytes
-  for (RelsPart& rp : rels_parts) {
-    if (removed[rp.entry]) continue;
+/// Which relationships go, per source part (drop_ids_: the element goes; strip_ids_: only the
+/// attribute; keep_ids_: web hyperlinks that stay, for hyperlink elements only), and the
+/// rewritten .rels parts.
+void Rebuild::rewriteRelationships() {
+  auto shown = [](const std::string& target) {
+    std::string s = target.substr(0, 200);
+    for (char& ch : s)
+      if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+    return s;
+  };
+  for (RelsPart& rp : rels_parts_) {
+    if (removed_[rp.entry]) continue;
     Edits edits;
     for (const Rel& rel : rp.rels) {
       bool drop = false, strip = false;
@@ -694,158 +890,172 @@ Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
         } else {  // file:, UNC, program paths ("Run program" actions): the element goes
           drop = true;
         }
-        if (drop || strip) {
-          std::string shown = rel.target.substr(0, 200);
-          for (char& ch : shown) {
-            if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-          }
-          findings.push_back({"neutralised", shown});
-        }
+        if (drop || strip) findings_.push_back({"neutralised", shown(rel.target)});
       } else {
-        auto it = index.find(rel.resolved);
+        auto it = index_.find(rel.resolved);
         // A target that is no member of the package is nothing to keep, and may be an address
         // a reader takes as external (a TargetMode we did not read as "External").
-        bool missing = it == index.end();
-        drop = activeRelType(rel.tail) || missing || removed[it->second];
-        if (missing && !activeRelType(rel.tail)) {
-          std::string shown = rel.target.substr(0, 200);
-          for (char& ch : shown) {
-            if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-          }
-          findings.push_back({"neutralised", "missing part " + shown});
-        }
+        bool missing = it == index_.end();
+        bool unwanted = activeRelType(rel.tail) || !knownRelType(rel.tail);
+        drop = unwanted || missing || removed_[it->second];
+        if (missing && !unwanted) findings_.push_back({"neutralised", "missing part " + shown(rel.target)});
       }
-      if (rel.external && !drop && !strip) keep_ids[rp.source].insert(rel.id);
+      if (rel.external && !drop && !strip) keep_ids_[rp.source].insert(rel.id);
       if (!drop && !strip) continue;
       edits.erase(rel.begin, rel.end);
-      (strip ? strip_ids : drop_ids)[rp.source].insert(rel.id);
+      (strip ? strip_ids_ : drop_ids_)[rp.source].insert(rel.id);
     }
-    if (!edits.empty()) rewritten[rp.entry] = edits.apply(rp.xml);
+    if (!edits.empty()) rewritten_[rp.entry] = edits.apply(rp.xml);
   }
+}
 
-  // XML parts that change: users of dropped relationships, fields, settings, content types.
-  std::string main_ext, main_mime;
-  Ctx cx{findings};
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i] || rewritten.count(i) || entries[i].directory()) continue;
-    const std::string& ln = lnames[i];
-    auto pre = formula_out.find(i);  // already without its risky formulas
+/// XML parts that change: users of dropped relationships, fields, settings, content types.
+Rebuild::Step Rebuild::rewriteXmlParts() {
+  Ctx cx{findings_};
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    if (removed_[i] || rewritten_.count(i) || entries()[i].directory()) continue;
+    const std::string& ln = lnames_[i];
+    auto pre = formula_out_.find(i);  // already without its risky formulas
     bool is_ct = ln == kContentTypes;
-    auto drops = drop_ids.find(ln);
-    auto strips = strip_ids.find(ln);
-    auto keeps = keep_ids.find(ln);
-    bool refs = drops != drop_ids.end() || strips != strip_ids.end() || keeps != keep_ids.end();
+    auto drops = drop_ids_.find(ln);
+    auto strips = strip_ids_.find(ln);
+    auto keeps = keep_ids_.find(ln);
+    bool refs = drops != drop_ids_.end() || strips != strip_ids_.end() || keeps != keep_ids_.end();
     std::string type = typeOf(ln);
     bool word_xml = type.find("wordprocessingml") != std::string::npos ||
                     type.starts_with("application/vnd.ms-word.");
-    if (!is_ct && !refs && !word_xml && pre == formula_out.end()) continue;
-    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    if (!is_ct && !refs && !word_xml && pre == formula_out_.end()) continue;
+    if (auto f = deadline()) return f;
     std::string xml;
-    if (pre != formula_out.end()) {
+    if (pre != formula_out_.end()) {
       xml = std::move(pre->second);
-    } else if (auto f = archive->extract(entries[i], ctx.budget, &xml)) {
-      return Outcome::fail(f->reason, f->detail);
+    } else if (auto f = extract(i, &xml)) {
+      return f;
     }
     std::string out = xml;
     if (type.find("wordprocessingml.settings") != std::string::npos) {
       int n = 0;
       out = dropElements(out, {"w:attachedTemplate"}, &n, &cx.malformed);
-      if (n) findings.push_back({"removed", "w:attachedTemplate"});
+      if (n) findings_.push_back({"removed", "w:attachedTemplate"});
     }
     if (refs) {
       static const std::set<std::string> kNone;
       int misused = 0;
-      out =
-          dropReferences(out, drops != drop_ids.end() ? drops->second : kNone,
-                         strips != strip_ids.end() ? strips->second : kNone,
-                         keeps != keep_ids.end() ? keeps->second : kNone, &misused, &cx.malformed);
+      out = dropReferences(out, drops != drop_ids_.end() ? drops->second : kNone,
+                           strips != strip_ids_.end() ? strips->second : kNone,
+                           keeps != keep_ids_.end() ? keeps->second : kNone, &misused,
+                           &cx.malformed);
       if (misused)
-        findings.push_back({"removed", entries[i].name.substr(0, 120) +
-                                           ": element using a hyperlink as a linked resource x" +
-                                           std::to_string(misused)});
+        findings_.push_back({"removed", entries()[i].name.substr(0, 120) +
+                                            ": element using a hyperlink as a linked resource x" +
+                                            std::to_string(misused)});
     }
     if (word_xml &&
         (out.find("instrText") != std::string::npos || out.find("fldSimple") != std::string::npos))
       out = neutraliseFields(out, cx);
-    if (is_ct) {
-      Edits edits;
-      Scanner s(out);
-      Tag t;
-      while (s.next(t)) {
-        if (t.kind == Tag::Kind::Close) continue;
-        const Attr* ct = t.attr("ContentType");
-        if (!ct) continue;
-        std::string lct = lower(decode(ct->value));
-        std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
-        if (end == std::string_view::npos) break;
-        if (t.local() == "Override") {
-          const Attr* pn = t.attr("PartName");
-          std::string name = pn ? resolveTarget("", decode(pn->value)) : "";
-          auto it = index.find(name);
-          if (it == index.end() || removed[it->second] || activeContentType(lct)) {
-            edits.erase(t.begin, end);  // an Override for a part that is not (or no longer) there
-            continue;
-          }
-        } else if (t.local() == "Default" && activeContentType(lct)) {
-          edits.erase(t.begin, end);
-          continue;
-        }
-        for (const MacroType& m : kMacroTypes) {
-          if (lct == m.macro_main) {
-            edits.replace(ct->begin, ct->end, " ContentType=\"" + std::string(m.plain_main) + "\"");
-            main_ext = m.ext;
-            main_mime = m.package_mime;
-            findings.push_back(
-                {"converted", std::string(m.macro_main) + " -> " + std::string(m.plain_main)});
-          }
-        }
-      }
-      if (s.malformed()) cx.malformed = true;
-      if (!edits.empty()) out = edits.apply(out);
-    }
+    if (is_ct) out = rewriteContentTypes(out, cx);
     if (cx.malformed)
       return Outcome::fail(Reason::ParseMalformed,
-                           "malformed XML in " + entries[i].name.substr(0, 120));
-    if (out != xml || pre != formula_out.end()) rewritten[i] = std::move(out);
+                           "malformed XML in " + entries()[i].name.substr(0, 120));
+    if (out != xml || pre != formula_out_.end()) rewritten_[i] = std::move(out);
   }
+  return std::nullopt;
+}
 
-  if (findings.empty() && rewritten.empty() && !dropped_silently) return Outcome::keep();
+/// Every XML part that stays, copied or rewritten, is read by a real parser (expat, no DTD): a
+/// reader parses all of them, xml_lite only tokenised the ones we edit. Not well-formed, or a
+/// DOCTYPE (billion laughs): the document fails closed.
+Rebuild::Step Rebuild::checkCopiedXml() {
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    if (!kept(i)) continue;
+    auto rw = rewritten_.find(i);
+    const std::string type = typeOf(lnames_[i]);
+    bool picture = std::any_of(reached_as_[i].begin(), reached_as_[i].end(), pictureRelType);
+    if (picture || !xmlPart(type, lnames_[i])) continue;
+    if (auto f = deadline()) return f;
+    std::string copy;
+    if (rw == rewritten_.end()) {
+      if (auto f = extract(i, &copy)) return f;
+    }
+    if (auto why = zip::xml::checkWellFormed(rw == rewritten_.end() ? copy : rw->second))
+      return Outcome::fail(Reason::ParseMalformed, shownName(entries()[i].name) + ": " + *why);
+  }
+  return std::nullopt;
+}
 
-  // Write the package again, in the original order.
-  if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
-  zip::Writer writer(part.data.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i]) continue;
-    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
-    auto rw = rewritten.find(i);
+/// Writes the package again, in the original order: members we did not touch are copied
+/// compressed as they are (after a CRC check), changed ones are deflated.
+Outcome Rebuild::write() {
+  bool changed = !findings_.empty() || dropped_silently_;
+  if (!changed && rewritten_.empty()) return Outcome::keep();
+  if (auto r = ctx_.budget.chargeDecoded(part_.data.size())) return Outcome::fail(*r);
+  zip::Writer writer(part_.data.size());
+  for (std::size_t i = 0; i < entries().size(); ++i) {
+    if (removed_[i]) continue;
+    if (auto f = deadline()) return *f;
+    auto rw = rewritten_.find(i);
     bool ok;
-    if (rw != rewritten.end()) {
-      ok = writer.addDeflated(entries[i].name, rw->second, (entries[i].flags & 0x0800) != 0);
+    if (rw != rewritten_.end()) {
+      ok = writer.addDeflated(entries()[i].name, rw->second, (entries()[i].flags & 0x0800) != 0);
     } else {
-      if (auto f = archive->verify(entries[i])) return Outcome::fail(f->reason, f->detail);
-      ok = writer.copyRaw(*archive, entries[i]);
+      if (auto f = archive_->verify(entries()[i])) return Outcome::fail(f->reason, f->detail);
+      ok = writer.copyRaw(*archive_, entries()[i]);
     }
     if (!ok) return Outcome::fail(Reason::CdrFailed, "package too large to write");
   }
   auto bytes = writer.finish();
   if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
 
-  Part next = replacedPart(part, std::move(*bytes));
-  if (!main_mime.empty()) {
-    next.output_type = main_mime;
-    const std::string& fn = part.filename.unverifiedValue();
+  Part next = replacedPart(part_, std::move(*bytes));
+  if (!main_mime_.empty()) {
+    next.output_type = main_mime_;
+    const std::string& fn = part_.filename.unverifiedValue();
     std::size_t dot = fn.rfind('.');
     if (dot != std::string::npos) {
       std::string ext = lower(fn.substr(dot + 1));
       static const std::set<std::string> kMacroExt = {"docm", "dotm", "xlsm", "xltm", "xlam",
                                                       "pptm", "potm", "ppsm", "ppam"};
       if (kMacroExt.count(ext))
-        next.filename = Untrusted<std::string>(replaceExtension(fn, main_ext));
+        next.filename = Untrusted<std::string>(replaceExtension(fn, main_ext_));
     }
   }
-  Outcome o = Outcome::replace(std::move(next), Reason::CdrRebuilt);
-  o.findings = std::move(findings);
+  // "rebuilt" when something went or was neutralised; pictures that were only re-encoded make
+  // the package "converted" (a notice must not say active content went when none did).
+  bool removed_something = std::any_of(findings_.begin(), findings_.end(), [](const Finding& f) {
+    return f.key == "removed" || f.key == "neutralised" || f.key == "converted";
+  });
+  Outcome o = Outcome::replace(std::move(next), removed_something || dropped_silently_
+                                                    ? Reason::CdrRebuilt
+                                                    : Reason::CdrConverted);
+  if (!removed_something && !dropped_silently_)
+    findings_.push_back({"applied", "pictures decoded and re-encoded"});
+  o.findings = std::move(findings_);
   return o;
+}
+
+}  // namespace
+
+Outcome OoxmlSanitizer::apply(const Part& part, MessageContext& ctx) const {
+  try {
+    return rebuild(part, ctx);
+  } catch (const std::bad_alloc&) {
+    return Outcome::fail(Reason::CdrFailed, "out of memory while rebuilding");
+  } catch (const std::exception& e) {
+    return Outcome::fail(Reason::CdrFailed, "rebuild failed");
+  }
+}
+
+Outcome OoxmlSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
+  Rebuild r(part, ctx, options_);
+  if (auto f = r.open()) return *f;
+  if (auto f = r.readRelationships()) return *f;
+  if (auto f = r.markRemoved()) return *f;
+  if (auto f = r.checkBinaryParts()) return *f;
+  if (auto f = r.removeFormulas()) return *f;
+  r.rewriteRelationships();
+  if (auto f = r.rewriteXmlParts()) return *f;
+  if (auto f = r.checkCopiedXml()) return *f;
+  return r.write();
 }
 
 }  // namespace mugai::sanitizers::ooxml

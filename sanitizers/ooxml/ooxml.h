@@ -6,7 +6,9 @@
  *
  * Trust: the package is hostile: names, relationships, content types and XML all come from the
  *        sender. Relationship *types* decide what is active (a vbaProject renamed image1.png is
- *        still removed); names are a second net.
+ *        still removed); names are a second net. Unknown relationship types go like active
+ *        ones; pictures are sniffed and re-encoded (sanitizers/image); every XML part that stays
+ *        is parsed by expat (no DTD).
  * Limits: the ZIP reader's limits (document_object_limit, expanded_size_limit,
  *         expansion_ratio_limit); every inflated byte and the output are charged to the budget;
  *         the deadline is checked per member.

@@ -78,7 +78,8 @@ std::size_t firstUndecodablePage(std::vector<QPDFPageObjectHelper>& pages, Messa
 }
 
 /// Action types (/S) that run code, reach outside the document, send or load data, or play media.
-/// GoTo, Named, Thread, Hide, SetOCGState, Trans and (by default) URI stay: they only navigate.
+/// GoTo, Named, Hide, SetOCGState, Trans, Thread within the document and (by default) URI stay:
+/// they only navigate. A Thread action with /F opens another file (badKind).
 const std::set<std::string>& badActions() {
   static const std::set<std::string> s = {
       "/JavaScript", "/Launch",    "/SubmitForm", "/ImportData", "/ResetForm",  "/GoToR",
@@ -136,6 +137,7 @@ class Scrubber {
           pdf_.replaceObject(oh.getObjGen(), QPDFObjectHandle::newNull());
           continue;
         }
+        if (oh.isStream()) dropExternalStreamData(dict);
         scrubDict(dict, 0, oh.getObjGen());
       } else if (oh.isArray()) {
         scrubArray(oh, 0, oh.getObjGen(), false);
@@ -153,6 +155,7 @@ class Scrubber {
       std::string a = s.getName();
       if (badActions().count(a)) return a.substr(1) + " action";
       if (a == "/URI" && (options_.remove_links || !webLink(d.getKey("/URI")))) return "URI action";
+      if (a == "/Thread" && d.hasKey("/F")) return "Thread action to another file";
     }
     if (d.hasKey("/JS")) return "JavaScript action";
     QPDFObjectHandle sub = d.getKey("/Subtype");
@@ -168,6 +171,15 @@ class Scrubber {
     if ((sub.isName() && sub.getName() == "/PS") || (sub2.isName() && sub2.getName() == "/PS"))
       return "PostScript XObject";
     return {};
+  }
+
+  /// A stream whose data lives in another file (/F file specification, PDF 32000 7.3.8.2: a URL
+  /// file spec makes the reader fetch it): /F, /FFilter and /FDecodeParms go, the stream keeps
+  /// the (usually empty) data it holds itself.
+  void dropExternalStreamData(QPDFObjectHandle dict) {
+    if (!dict.hasKey("/F")) return;
+    for (const char* k : {"/F", "/FFilter", "/FDecodeParms"}) dict.removeKey(k);
+    log_.add("external stream data", "external stream data (/F)");
   }
 
   /// "catalog", "page 3", "annotation on page 3" or "" for the report.

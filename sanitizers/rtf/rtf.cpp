@@ -12,6 +12,8 @@
 #include <array>
 #include <cstring>
 
+#include "src/office/field_code.h"
+
 namespace mugai::sanitizers::rtf {
 namespace {
 
@@ -19,7 +21,11 @@ constexpr std::size_t kMaxWordLetters = 32;  // RTF 1.9.1: "a control word ... 3
 constexpr std::size_t kMaxParamDigits = 10;
 constexpr std::size_t kMaxCollected = 4096;  // field instruction / object class text kept
 
-enum class Kind { Plain, Object, ObjClass, Field, FldInst, FldRslt, Result, Pict };
+enum class Kind { Plain, Object, ObjClass, Field, FldInst, FldRslt, Result, Pict, Sp, Sn, Sv };
+
+/// Groups whose text is collected for a decision: field instructions, object classes, shape
+/// property names and values.
+bool collects(Kind k) { return k == Kind::FldInst || k == Kind::ObjClass || k == Kind::Sn || k == Kind::Sv; }
 
 struct Frame {
   std::size_t out_start = 0;    // where '{' was written
@@ -30,7 +36,8 @@ struct Frame {
   bool in_pict = false;   // this group or an ancestor is a \pict
   bool nested_field = false;  // Field: its instruction holds another field (computed)
   int collect = -1;       // index of the FldInst/ObjClass frame collecting text, or -1
-  std::string text;       // FldInst/ObjClass/Field: collected text
+  std::string text;       // FldInst/ObjClass/Field/Sn/Sv: collected text; Sp: its \sv
+  std::string sn;         // Sp: its \sn (property name)
   std::string saved;      // Object: inner \result output; Field: inner \fldrslt output
   bool has_saved = false;
 };
@@ -47,10 +54,13 @@ bool isDangerousWord(std::string_view w) {
          w.starts_with("mmodso");
 }
 
-bool isDangerousField(std::string_view first) {
-  static constexpr std::array<std::string_view, 6> kFields = {"DDE", "DDEAUTO", "INCLUDETEXT",
-                                                              "INCLUDEPICTURE", "IMPORT", "LINK"};
-  return std::find(kFields.begin(), kFields.end(), first) != kFields.end();
+/// Shape properties that name a picture file the reader loads (linked picture, fill picture).
+bool linkedPictureProperty(std::string_view sn) {
+  std::string l;
+  for (char c : sn) {
+    if (std::isalpha(static_cast<unsigned char>(c))) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return l == "pibname" || l == "fillblipname" || l == "pibfullname" || l == "fillblipfullname";
 }
 
 /// The first word of a field instruction, upper-cased (letters only).
@@ -145,7 +155,7 @@ class Rebuilder {
     f.out_start = out_.size();
     if (Frame* p = top()) {
       f.in_pict = p->in_pict;
-      f.collect = (p->kind == Kind::FldInst || p->kind == Kind::ObjClass) ? static_cast<int>(stack_.size() - 1) : p->collect;
+      f.collect = collects(p->kind) ? static_cast<int>(stack_.size() - 1) : p->collect;
     }
     stack_.push_back(std::move(f));
     out_ += '{';
@@ -175,6 +185,10 @@ class Rebuilder {
         p->has_saved = true;
       } else if (f.kind == Kind::ObjClass && p->kind == Kind::Object) {
         p->text = f.text;
+      } else if (f.kind == Kind::Sn && p->kind == Kind::Sp) {
+        p->sn = f.text;
+      } else if (f.kind == Kind::Sv && p->kind == Kind::Sp) {
+        p->text = f.text;
       } else if (f.kind == Kind::FldInst && p->kind == Kind::Field) {
         p->text += f.text;
         p->nested_field = p->nested_field || f.nested_field;
@@ -194,9 +208,21 @@ class Rebuilder {
       }
       return;
     }
+    if (f.kind == Kind::Sp && linkedPictureProperty(f.sn) && office::remoteTarget(f.text)) {
+      // A shape whose picture (or fill picture) is linked from another machine: Word fetches it
+      // on opening (and sends NTLM credentials to a UNC host). The property goes, the shape stays.
+      out_.resize(f.out_start);
+      if (!quiet) findings_.push_back({"removed", "shape property " + printable(f.sn, 32) + " (picture linked from another host)"});
+      return;
+    }
     if (f.kind == Kind::Field) {
-      std::string word = firstWord(f.text);
-      if (isDangerousField(word) || f.nested_field) {
+      // The shared list and tokenizer (src/office/field_code.h), from the first letter on:
+      // readers skip what precedes the keyword ("\\*", stray punctuation).
+      std::size_t first = 0;
+      while (first < f.text.size() && !std::isalpha(static_cast<unsigned char>(f.text[first]))) ++first;
+      auto risk = office::dangerousField(std::string_view(f.text).substr(first));
+      std::string word = risk ? firstWord(f.text) : std::string();
+      if (risk || f.nested_field) {
         out_.resize(f.out_start);
         if (f.has_saved) out_ += "{" + f.saved + "}";  // what the field showed stays as text
         if (!quiet)
@@ -209,7 +235,7 @@ class Rebuilder {
   void collect(char c) {
     Frame* f = top();
     if (!f) return;
-    int idx = (f->kind == Kind::FldInst || f->kind == Kind::ObjClass) ? static_cast<int>(stack_.size() - 1) : f->collect;
+    int idx = collects(f->kind) ? static_cast<int>(stack_.size() - 1) : f->collect;
     if (idx < 0) return;
     std::string& t = stack_[static_cast<std::size_t>(idx)].text;
     if (t.size() < kMaxCollected) t += c;
@@ -235,6 +261,8 @@ class Rebuilder {
         }
       } else if (c == '\\' || c == '{' || c == '}') {
         collect(c);
+      } else if (c == '~') {
+        collect('\xA0');  // \~ is a no-break space: a field-code separator for Word
       } else if (c == '*') {
         // {\*\bkmkstart x} inside a field instruction: an ignorable destination, not part of the
         // instruction readers see (Word reads "{\*\bkmkstart x}DDEAUTO" as DDEAUTO).
@@ -303,14 +331,25 @@ class Rebuilder {
         else if (name == "fldrslt") f->kind = Kind::FldRslt, f->inner_start = end - start + out_.size();
         else if (name == "result") f->kind = Kind::Result, f->inner_start = end - start + out_.size();
         else if (name == "pict") f->kind = Kind::Pict, f->in_pict = true;
+        else if (name == "sp") f->kind = Kind::Sp;
+        else if (name == "sn") f->kind = Kind::Sn;
+        else if (name == "sv") f->kind = Kind::Sv;
       }
       if (!f->drop && isDangerousWord(name)) {
         f->drop = true;
         f->drop_word = std::string(name);
       }
-      if (name == "u" && has_param) {  // \uN in an instruction: the ASCII range matters
+      if (name == "tab") {
+        collect('\t');  // what Word reads in a field instruction: DDE\tab cmd is DDE, TAB, cmd
+      } else if (name == "emspace" || name == "enspace" || name == "qmspace") {
+        collect(' ');
+      } else if (name == "line" || name == "par") {
+        collect('\n');
+      } else if (name == "u" && has_param) {  // \uN in an instruction: the ASCII range matters
         long long cp = param < 0 ? param + 65536 : param;
         if (cp > 0 && cp < 128) collect(static_cast<char>(cp));
+        else if (cp == 0xA0) collect('\xA0');  // \u160 ?: the no-break space
+        else if (cp == 0x3000) collect(' ');  // ideographic space
         uc_skip_ = uc_;  // then its fallback characters, which readers skip ("DDE\u65 ?UTO")
       } else if (name == "uc" && has_param) {
         uc_ = param >= 0 && param < 8 ? static_cast<std::size_t>(param) : 1;

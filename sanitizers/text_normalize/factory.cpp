@@ -12,7 +12,7 @@ class Factory : public SanitizerFactory {
   }
   std::vector<ParamSpec> describe() const override {
     return {
-        {"line_limit", ParamSpec::Kind::Int, "998", 78, 100000,
+        {"line_limit", ParamSpec::Kind::Int, "100000", 78, 100000,
          "Fold lines longer than this many bytes (also capped by text_line_length_limit)."},
         {"keep_tabs", ParamSpec::Kind::Bool, "true", 0, 0, "Keep TAB characters."},
     };

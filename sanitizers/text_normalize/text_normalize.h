@@ -9,7 +9,7 @@
 namespace mugai::sanitizers::text_normalize {
 
 struct Options {
-  std::size_t line_limit = 998;  ///< longer lines are folded
+  std::size_t line_limit = 100000;  ///< longer lines are folded (the writer keeps long lines whole)
   bool keep_tabs = true;
 };
 

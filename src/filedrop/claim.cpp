@@ -1,10 +1,14 @@
 // File drop: the stability rule, the claim checks and never-overwriting delivery.
+#include <dirent.h>
 #include <fcntl.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -80,6 +84,85 @@ int openClaimed(int dirfd, const std::string& name, std::string* why, Reason* re
     return -1;
   }
   return fd;
+}
+
+int openFolderAt(int root_fd, const std::string& rel, const std::vector<EntryId>* expect,
+                 std::string* why) {
+  int fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    *why = std::string("dup: ") + std::strerror(errno);
+    return -1;
+  }
+  std::size_t level = 0;
+  for (std::size_t at = 0; at < rel.size();) {
+    std::size_t end = rel.find('/', at);
+    if (end == std::string::npos) end = rel.size();
+    std::string part = rel.substr(at, end - at);
+    at = end + 1;
+    if (part.empty()) continue;
+    if (part == "." || part == "..") {
+      close(fd);
+      *why = "'" + part + "' in a folder path";
+      return -1;
+    }
+    int next = openat(fd, part.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int err = errno;
+    close(fd);
+    if (next < 0) {
+      *why = "folder level " + std::to_string(level + 1) + ": " +
+             (err == ELOOP || err == ENOTDIR ? std::string("no longer a folder (a link?)")
+                                             : std::string(std::strerror(err)));
+      errno = err;
+      return -1;
+    }
+    fd = next;
+    if (expect) {
+      struct stat st {};
+      if (level >= expect->size() || fstat(fd, &st) != 0 ||
+          !(EntryId{st.st_dev, st.st_ino} == (*expect)[level])) {
+        close(fd);
+        *why = "folder level " + std::to_string(level + 1) + " was replaced since the scan";
+        errno = ESTALE;
+        return -1;
+      }
+    }
+    ++level;
+  }
+  if (expect && level != expect->size()) {
+    close(fd);
+    *why = "folder depth changed since the scan";
+    errno = ESTALE;
+    return -1;
+  }
+  return fd;
+}
+
+int claimEntry(int root_fd, const std::string& rel, const std::vector<EntryId>& folders,
+               const std::string& name, EntryId file, int to_fd, const std::string& to_name,
+               std::string* why) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    *why = "not a name";
+    return EINVAL;
+  }
+  int dfd = openFolderAt(root_fd, rel, &folders, why);
+  if (dfd < 0) return errno == ESTALE ? ESTALE : (errno ? errno : ENOENT);
+  struct stat st {};
+  int rc = 0;
+  if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    rc = errno;
+    *why = std::string("lstat: ") + std::strerror(rc);
+  } else if (!(EntryId{st.st_dev, st.st_ino} == file)) {
+    rc = ESTALE;
+    *why = "the entry was replaced since the scan";
+  } else if (renameat(dfd, name.c_str(), to_fd, to_name.c_str()) != 0) {
+    // renameat never follows the last component: whatever is swapped in now is moved itself
+    // (a link is then refused by openClaimed), never what it points to.
+    rc = errno;
+    *why = std::string("rename: ") + std::strerror(rc);
+  }
+  close(dfd);
+  return rc;
 }
 
 namespace {
@@ -158,16 +241,91 @@ std::string candidate(const std::string& name, int n) {
 
 }  // namespace
 
+std::string windowsKey(const std::string& utf8) {
+  bool ascii = true;
+  for (unsigned char c : utf8) ascii = ascii && c < 0x80;
+  if (ascii) {  // NFC is the identity and folding is tolower: the common case, without ICU
+    std::string a = utf8;
+    for (char& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return a;
+  }
+  UErrorCode e = U_ZERO_ERROR;
+  int32_t n = 0;
+  u_strFromUTF8WithSub(nullptr, 0, &n, utf8.data(), static_cast<int32_t>(utf8.size()), 0xFFFD,
+                       nullptr, &e);
+  std::u16string u(static_cast<std::size_t>(n), u'\0');
+  e = U_ZERO_ERROR;
+  u_strFromUTF8WithSub(u.data(), n, nullptr, utf8.data(), static_cast<int32_t>(utf8.size()),
+                       0xFFFD, nullptr, &e);
+  const UNormalizer2* nfc = unorm2_getNFCInstance(&e);
+  std::u16string norm(u.size() * 3 + 16, u'\0');
+  int32_t nn = U_SUCCESS(e) ? unorm2_normalize(nfc, u.data(), n, norm.data(),
+                                              static_cast<int32_t>(norm.size()), &e)
+                            : 0;
+  std::u16string folded(static_cast<std::size_t>(nn) * 3 + 16, u'\0');
+  int32_t fn = U_SUCCESS(e) ? u_strFoldCase(folded.data(), static_cast<int32_t>(folded.size()),
+                                            norm.data(), nn, U_FOLD_CASE_DEFAULT, &e)
+                            : 0;
+  std::string out(static_cast<std::size_t>(fn) * 3 + 16, '\0');
+  int32_t on = 0;
+  if (U_SUCCESS(e)) {
+    u_strToUTF8(out.data(), static_cast<int32_t>(out.size()), &on, folded.data(), fn, &e);
+  }
+  if (U_FAILURE(e)) {  // cannot happen for a file name; ASCII folding then, never a crash
+    std::string a = utf8;
+    for (char& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return a;
+  }
+  out.resize(static_cast<std::size_t>(on));
+  return out;
+}
+
 std::string pickFreeName(const std::string& dir, const std::string& name,
                          const std::function<bool(const std::string&)>& taken) {
+  std::set<std::string> keys;  // every entry of dir as Windows compares names
+  bool listed = false;
+  if (DIR* d = opendir(dir.c_str())) {
+    listed = true;
+    while (dirent* e = readdir(d)) keys.insert(windowsKey(e->d_name));
+    closedir(d);
+  }
   for (int n = 0;; ++n) {
     std::string c = candidate(name, n);
-    struct stat st {};
     if (taken && taken(c)) continue;
-    // Free, or not checkable (the folder is missing or not a folder): the write that follows
-    // fails and reports why; looking further would never end.
+    if (listed) {
+      if (keys.count(windowsKey(c)) == 0) return c;
+      continue;
+    }
+    // Not checkable (the folder is missing or not a folder): the write that follows fails and
+    // reports why; looking further would never end.
+    struct stat st {};
     if (lstat((dir + "/" + c).c_str(), &st) != 0) return c;
   }
+}
+
+std::string notNoteName(const std::string& name) {
+  for (const char* suffix : {".note.txt", ".blocked.txt"}) {
+    std::size_t n = std::strlen(suffix);
+    if (name.size() < n) continue;
+    std::string tail = name.substr(name.size() - n);
+    for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (tail == suffix) return name.substr(0, name.size() - n) + "_" + name.substr(name.size() - n + 1);
+  }
+  return name;
+}
+
+bool checkFolders(const std::string& inbox, const std::string& outbox,
+                  const std::string& quarantine, std::string* error) {
+  std::error_code ec;
+  // The inbox is the staff share: created by the administrator with the owners and modes the
+  // shares need (docs/filedrop.md), never here, where a typo would silently watch a new folder.
+  if (!fs::is_directory(inbox, ec)) {
+    *error = "the inbox " + inbox +
+             " does not exist or is not a folder; create it with the owner and mode the share "
+             "needs (docs/filedrop.md, \"Samba shares\") and start again";
+    return false;
+  }
+  return separateFolders(inbox, outbox, quarantine, error);
 }
 
 }  // namespace mugai::filedrop

@@ -7,6 +7,9 @@
  *         applies every content limit.
  * Errors: a file that cannot be handled stays in processing/ and is retried; nothing is lost.
  *
+ * Links: nothing below the inbox is reached by a path: scan and claim walk from the inbox handle
+ * with openat(O_NOFOLLOW|O_DIRECTORY) per folder, and the claim checks each folder and the file
+ * against the scan's device and inode before renameat() (openFolderAt, claimEntry).
  * Crash safety: a file is claimed by rename into processing/ (same filesystem as the inbox),
  * with a meta record written first; outputs are written to a temporary name and linked into
  * place (never overwriting); the chosen output names are recorded before delivery, so a retry
@@ -24,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mugai/pipeline/item_processor.h"
 #include "mugai/pipeline/pipeline.h"
@@ -35,6 +39,9 @@ struct Options {
   std::string processing;  ///< private claim folder; default quarantine/processing (same fs!)
   std::uint64_t settle_ms = 1500;  ///< as filedrop_settle_ms in params.def
   std::uint64_t rescan_ms = 2000;
+  /// Tests only: runs in pass() between the scan and the claims, the window in which staff could
+  /// swap a scanned folder or file (the symlink race test).
+  std::function<void()> after_scan;
 };
 
 /// The current item processor (the engine, or the isolated worker pool), fetched once per file.
@@ -67,6 +74,28 @@ std::string refusalReason(const struct stat& lst);
 /// sockets; internal.error when a system call failed (the detail in *why is for the log only).
 int openClaimed(int dirfd, const std::string& name, std::string* why, Reason* reason = nullptr);
 
+/// A folder or file as the scan saw it: the claim checks it is still the same one.
+struct EntryId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const EntryId& o) const { return dev == o.dev && ino == o.ino; }
+};
+
+/// Opens the folder `rel` ("/user/sub", "" for root_fd itself) below `root_fd` one component at a
+/// time, each with openat(O_NOFOLLOW|O_DIRECTORY): a component that is (or became) a symbolic
+/// link is never followed. With `expect` (one id per component), each folder must still be the
+/// one the scan saw (device and inode). Returns the folder's fd, or -1 with *why set.
+int openFolderAt(int root_fd, const std::string& rel, const std::vector<EntryId>* expect,
+                 std::string* why);
+
+/// Claims inbox entry <rel>/<name> (below `root_fd`) by renameat() into to_fd/to_name, from a
+/// handle on its own folder opened by openFolderAt: no path is resolved through a folder the
+/// scan did not see, and the entry itself must still be `file`. 0 when moved; else an errno
+/// value (ESTALE: something was swapped since the scan; the entry is looked at again next pass).
+int claimEntry(int root_fd, const std::string& rel, const std::vector<EntryId>& folders,
+               const std::string& name, EntryId file, int to_fd, const std::string& to_name,
+               std::string* why);
+
 /// Refuses (false, *error) an inbox, outbox and quarantine of which two are the same folder or one
 /// is inside another, compared as canonical paths (symbolic links resolved; folders not created
 /// yet are resolved as far as they exist). An outbox inside the inbox would take every delivered
@@ -86,10 +115,24 @@ struct DecodedName {
 };
 DecodedName decodeName(const std::string& raw);
 
-/// First name in dir that does not exist yet ("a.txt", "a-1.txt"...).
+/// The name as Windows compares it on the share, for collisions: NFC, then Unicode case folding
+/// (a little stricter than Windows' upper-casing: "ß" and "ss" are one name here too).
+std::string windowsKey(const std::string& utf8);
+
+/// First name in dir that no entry there has yet as Windows sees it ("a.txt", "a-1.txt"...):
+/// "Report.TXT" and an NFD "レポート.txt" collide with "report.txt" and "レポート.txt".
 /// `taken` (optional) skips names another worker has reserved but not written yet.
 std::string pickFreeName(const std::string& dir, const std::string& name,
                          const std::function<bool(const std::string&)>& taken = {});
+
+/// mugai's own note names (".note.txt", ".blocked.txt", any case) are kept for mugai: a staff
+/// file named like one is delivered as "x.pdf_note.txt" / "y.exe_blocked.txt".
+std::string notNoteName(const std::string& name);
+
+/// The start checks that create nothing: the inbox exists and is a folder, and the three folders
+/// are separate (separateFolders). Run before anything (the quarantine) is created.
+bool checkFolders(const std::string& inbox, const std::string& outbox,
+                  const std::string& quarantine, std::string* error);
 class Service {
  public:
   Service(Options options, EngineGetter engine);

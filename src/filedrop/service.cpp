@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -54,6 +55,8 @@ std::string unhex(const std::string& s) {
 /// The processing record: where the file came from and the output names chosen for it.
 struct Meta {
   std::string rel, name, out, note;
+  /// The outbox folder chosen for rel (below the outbox, "" for its top), once chosen.
+  std::optional<std::string> outrel;
 };
 
 std::string sha256(const std::string& data) {
@@ -62,11 +65,12 @@ std::string sha256(const std::string& data) {
   return Poco::DigestEngine::digestToHex(e.digest());
 }
 
-std::string readFd(int fd) {
+/// At most `max` bytes of fd (the rest is never read).
+std::string readFd(int fd, std::uint64_t max = UINT64_MAX) {
   std::string out;
   char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+  while (out.size() < max) {
+    ssize_t n = read(fd, buf, static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, max - out.size())));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<std::size_t>(n));
@@ -120,7 +124,7 @@ enum class NoteKind { Changed, Renamed, Blocked, Refused };
 /// bidi and control characters visible (<U+202E>).
 std::string noteText(NoteKind kind, const ShownPath& source, const std::string& delivered,
                      const std::string& id, const std::vector<std::string>& reasons,
-                     const policy::Notice& wording) {
+                     const policy::Notice& wording, const std::string& folder_line = "") {
   using sanitizers::filename_sanitize::visibleName;
   std::string t;
   switch (kind) {
@@ -172,6 +176,7 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
            was + " not UTF-8; converted from " + cs + ".\r\n";
     }
   }
+  t += folder_line;
   t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。"
        "\r\n";
   t += "The original is kept in quarantine; give the reference to the administrator if needed.\r\n";
@@ -182,7 +187,12 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
 struct Found {
   std::string rel, name;
   std::uint64_t size = 0;
+  std::vector<EntryId> folders;  ///< each folder of rel as scanned (device, inode)
+  EntryId file;
 };
+
+/// Deepest inbox folder taken (one open handle per level while scanning).
+constexpr std::size_t kMaxDepth = 64;
 
 /// One file of a batch, from its claim to its removal from processing/.
 struct Item {
@@ -196,6 +206,12 @@ struct Item {
   ProcessResult r;
   ItemProcessorConstSharedPtr eng;
   bool blocked = false, changed = false;
+  /// The file was larger than message_size_limit: only that much was read and is kept
+  /// (fstat size first: a 2 GB sparse file is never read whole).
+  bool over_limit = false;
+  std::uint64_t original_size = 0;
+  std::vector<EntryId> folders;  ///< fresh claims: the folders and the file as the scan saw them
+  EntryId file;
 };
 
 /// The "source" of a quarantine record (the inbox path as text) and, for a name that was not
@@ -214,6 +230,21 @@ std::string sourceJson(const Item& item) {
 /// The inbox path for a log line: bidi and control characters shown as <U+XXXX>.
 std::string shownForLog(const Item& item) {
   return sanitizers::filename_sanitize::visibleName(item.shown.folder + "/" + item.shown.name);
+}
+
+/// The name of the entry of `dir` whose windowsKey is `key` ("" when none).
+std::string entryByKey(const std::string& dir, const std::string& key) {
+  std::string found;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (windowsKey(e->d_name) == key) {
+        found = e->d_name;
+        break;
+      }
+    }
+    closedir(d);
+  }
+  return found;
 }
 
 /// Temporaries of a write cut short by a crash (never renamed or linked into place).
@@ -255,17 +286,63 @@ struct Service::Impl {
   }
 
   /// A free outbox name, reserved until release(): workers never pick the same one.
+  /// (`reserved` holds dir + "/" + windowsKey(name): one name as the share sees it.)
   std::string reserve(const std::string& dir, const std::string& name) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
-    std::string c = pickFreeName(
-        dir, name, [&](const std::string& n) { return reserved.count(dir + "/" + n) > 0; });
-    reserved.insert(dir + "/" + c);
+    std::string c = pickFreeName(dir, name, [&](const std::string& n) {
+      return reserved.count(dir + "/" + windowsKey(n)) > 0;
+    });
+    reserved.insert(dir + "/" + windowsKey(c));
     return c;
   }
   void release(const std::string& dir, const Meta& m) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
-    reserved.erase(dir + "/" + m.out);
-    reserved.erase(dir + "/" + m.note);
+    reserved.erase(dir + "/" + windowsKey(m.out));
+    reserved.erase(dir + "/" + windowsKey(m.note));
+  }
+
+  /// The outbox folder (below the outbox) for inbox folder `rel`, created as needed: each
+  /// component made safe (safeRel); one whose name a file already has (a delivered "report",
+  /// then a folder "report/") is the next free or folder name ("report-1"); a folder path too
+  /// long for PATH_MAX with a file name in it is replaced by the first folder (the staff
+  /// member's, which is never renamed). The note says so. Folders that cannot be made: "" is not returned,
+  /// the write that follows fails and is retried.
+  std::string outFolder(const std::string& rel) {
+    std::lock_guard<std::mutex> lock(deliver_mutex);
+    constexpr std::size_t kRoom = 256 + 32;  // a file name (200 bytes) with "-N" and ".blocked.txt"
+    std::string out, first;
+    for (const auto& part : fs::path(rel)) {
+      if (part.empty() || part == "." || part == "/") continue;
+      std::string c =
+          sanitizers::filename_sanitize::sanitizeFilename(decodeName(part.string()).utf8);
+      std::string chosen;
+      for (int n = 0; n < 1000 && chosen.empty(); ++n) {
+        std::string name = n == 0 ? c : c + "-" + std::to_string(n);
+        if (o.outbox.size() + out.size() + 1 + name.size() + kRoom >= PATH_MAX) break;
+        // The share sees one folder for "Report" and "report" (and NFC/NFD forms): an existing
+        // entry with the same key is that folder (or a file in the way).
+        if (reserved.count(o.outbox + out + "/" + windowsKey(name))) continue;  // a file's
+        std::string existing = entryByKey(o.outbox + out, windowsKey(name));
+        std::string p = o.outbox + out + "/" + (existing.empty() ? name : existing);
+        struct stat st {};
+        if (!existing.empty()) name = existing;
+        if (lstat(p.c_str(), &st) != 0) {
+          if (errno != ENOENT) break;
+          if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) break;
+          if (lstat(p.c_str(), &st) != 0) break;
+        }
+        if (S_ISDIR(st.st_mode)) chosen = name;  // else a file has the name: the next one
+      }
+      // The first folder is the staff member's (the share's %U): never renamed. When it cannot
+      // be used (a file in its place, not creatable) the write fails and is retried.
+      if (first.empty() && chosen != c && chosen != entryByKey(o.outbox, windowsKey(c))) {
+        chosen = c;
+      }
+      if (chosen.empty()) return first.empty() ? out : first;  // too long: the first folder
+      out += "/" + chosen;
+      if (first.empty()) first = out;
+    }
+    return out;
   }
 
   std::string metaPath(const std::string& id) const { return o.processing + "/" + id + ".meta"; }
@@ -274,7 +351,9 @@ struct Service::Impl {
     std::string e;
     return io::writeFileAtomic(
         metaPath(id),
-        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n", &e, 0600,
+        hex(m.rel) + "\n" + hex(m.name) + "\n" + hex(m.out) + "\n" + hex(m.note) + "\n" +
+            (m.outrel ? hex("+" + *m.outrel) + "\n" : std::string()),
+        &e, 0600,
         sync);
   }
 
@@ -288,20 +367,22 @@ struct Service::Impl {
     for (std::size_t p; (p = s.find('\n', start)) != std::string::npos; start = p + 1) {
       f.push_back(unhex(s.substr(start, p - start)));
     }
-    if (f.size() != 4) return false;
-    m = Meta{f[0], f[1], f[2], f[3]};
+    if (f.size() != 4 && f.size() != 5) return false;  // 4: a record from before outrel
+    m = Meta{f[0], f[1], f[2], f[3], std::nullopt};
+    if (f.size() == 5 && !f[4].empty()) m.outrel = f[4].substr(1);
     return true;
   }
 
-  void watch(const std::string& rel) {
+  /// Watches the folder open as `fd` (through /proc/self/fd: the folder itself, not its path).
+  void watch(const std::string& rel, int fd) {
     if (inotify_fd < 0 || watched.count(rel)) return;
-    int wd = inotify_add_watch(inotify_fd, (o.inbox + rel).c_str(),
+    int wd = inotify_add_watch(inotify_fd, ("/proc/self/fd/" + std::to_string(fd)).c_str(),
                                IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB | IN_ONLYDIR);
     if (wd >= 0) watched[rel] = wd;
   }
 
-  void scan(const std::string& rel, std::vector<Found>& ready,
-            std::map<std::string, Observation>& next);
+  void scan(int fd, const std::string& rel, const std::vector<EntryId>& folders,
+            std::vector<Found>& ready, std::map<std::string, Observation>& next);
   bool claim(const Found& f, Item& item);
   void prepare(Item& item);
   void deliver(Item& item);
@@ -310,23 +391,18 @@ struct Service::Impl {
   bool sync(std::initializer_list<const std::string*> dirs);
 };
 
-void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
-                         std::map<std::string, Observation>& next) {
-  watch(rel);
-  DIR* d = opendir((o.inbox + rel).c_str());
+void Service::Impl::scan(int fd, const std::string& rel, const std::vector<EntryId>& folders,
+                         std::vector<Found>& ready, std::map<std::string, Observation>& next) {
+  // Every folder is opened from its parent's handle without following links (openFolderAt's
+  // rule), and the ids seen here are what the claim checks again: a folder swapped for a link
+  // after this scan can neither be listed nor claimed through.
+  watch(rel, fd);
+  DIR* d = fdopendir(fd);
   if (!d) {
-    // A folder the service may not list (Samba's directory mask without read for its group, no
-    // CAP_DAC_READ_SEARCH) would hold files forever without a word: say so, once per folder.
-    int err = errno;
-    if (err != ENOENT && unreadable.insert(rel).second) {
-      logLine("cannot read inbox folder " +
-              (rel.empty() ? std::string("/") : text::logEscape(rel)) + ": " + std::strerror(err) +
-              " (its files wait there; give the service read access, docs/filedrop.md)");
-    }
+    close(fd);
     return;
   }
-  unreadable.erase(rel);
-  std::vector<std::string> dirs;
+  std::vector<std::pair<std::string, EntryId>> dirs;
   const std::int64_t now = nowMs();
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
@@ -334,12 +410,13 @@ void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
     struct stat st {};
     if (fstatat(dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
-      dirs.push_back(rel + "/" + name);
+      dirs.push_back({name, EntryId{st.st_dev, st.st_ino}});
       continue;
     }
     std::string key = rel + "/" + name;
+    EntryId id{st.st_dev, st.st_ino};
     if (!refusalReason(st).empty()) {  // links, FIFOs, devices: taken at once, refused after
-      ready.push_back({rel, name, 0});
+      ready.push_back({rel, name, 0, folders, id});
       continue;
     }
     Observation ob = seen.count(key) ? seen[key] : Observation{};
@@ -357,13 +434,43 @@ void Service::Impl::scan(const std::string& rel, std::vector<Found>& ready,
       }
     }
     if (stable) {
-      ready.push_back({rel, name, static_cast<std::uint64_t>(st.st_size)});
+      ready.push_back({rel, name, static_cast<std::uint64_t>(st.st_size), folders, id});
     } else {
       next[key] = ob;
     }
   }
+  for (const auto& [name, id] : dirs) {
+    std::string sub = rel + "/" + name;
+    if (folders.size() >= kMaxDepth) {
+      if (unreadable.insert(sub).second) {
+        logLine("inbox folder " + text::logEscape(sub) + " is nested deeper than " +
+                std::to_string(kMaxDepth) + " levels: its files are not taken (move them up)");
+      }
+      continue;
+    }
+    int cfd = openat(dirfd(d), name.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat cst {};
+    if (cfd >= 0 && (fstat(cfd, &cst) != 0 || !(EntryId{cst.st_dev, cst.st_ino} == id))) {
+      close(cfd);  // replaced between readdir and open: looked at again next pass
+      continue;
+    }
+    if (cfd < 0) {
+      // A folder the service may not list (Samba's directory mask without read for its group,
+      // no CAP_DAC_READ_SEARCH) would hold files forever without a word: say so, once.
+      int err = errno;
+      if (err != ENOENT && err != ELOOP && err != ENOTDIR && unreadable.insert(sub).second) {
+        logLine("cannot read inbox folder " + text::logEscape(sub) + ": " + std::strerror(err) +
+                " (its files wait there; give the service read access, docs/filedrop.md)");
+      }
+      continue;
+    }
+    unreadable.erase(sub);
+    std::vector<EntryId> chain = folders;
+    chain.push_back(id);
+    scan(cfd, sub, chain, ready, next);
+  }
   closedir(d);
-  for (const auto& sub : dirs) scan(sub, ready, next);
 }
 
 bool Service::Impl::sync(std::initializer_list<const std::string*> dirs) {
@@ -378,7 +485,9 @@ bool Service::Impl::sync(std::initializer_list<const std::string*> dirs) {
 /// Step 1 (before the batch's first syncfs): the record; step 2 (after it): the rename.
 bool Service::Impl::claim(const Found& f, Item& item) {
   item.id = newItemId();
-  item.m = Meta{f.rel, f.name, "", ""};
+  item.m = Meta{f.rel, f.name, "", "", std::nullopt};
+  item.folders = f.folders;
+  item.file = f.file;
   if (!writeMeta(item.id, item.m, io::Sync::Deferred)) {
     logLine("cannot write " + metaPath(item.id));
     return false;
@@ -396,9 +505,11 @@ void Service::Impl::prepare(Item& item) {
   int pfd = open(o.processing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int fd = pfd >= 0 ? openClaimed(pfd, item.id + ".data", &item.why, &item.refusal) : -1;
   if (pfd >= 0) close(pfd);
-  std::string outdir = o.outbox + safeRel(item.m.rel);
+  if (!item.m.outrel) item.m.outrel = outFolder(item.m.rel);
+  std::string outdir = o.outbox + *item.m.outrel;
   std::error_code ec;
-  fs::create_directories(outdir, ec);
+  fs::create_directories(outdir, ec);  // again on a retry: the folder may have been in the way
+  if (*item.m.outrel != safeRel(item.m.rel)) item.changed = true;  // the note says where
   if (fd < 0) {
     item.state = Item::State::Refused;
     if (item.m.note.empty()) {
@@ -407,11 +518,20 @@ void Service::Impl::prepare(Item& item) {
                               ".blocked.txt");
     }
   } else {
-    item.data = readFd(fd);
-    close(fd);
     item.eng = engine();
+    // The size limit is applied before reading: at most limit + 1 bytes are read (the engine then
+    // blocks with limit.message_size) and only the first `limit` bytes are kept in quarantine,
+    // whatever fstat says or a writer still holding the file open appends.
+    const std::uint64_t limit = item.eng->policy().limits.message_size_limit;
+    struct stat st {};
+    item.original_size = fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    item.data = readFd(fd, limit + 1);
+    close(fd);
+    item.over_limit = item.data.size() > limit;
+    item.original_size = std::max<std::uint64_t>(item.original_size, item.data.size());
     item.r = item.eng->processFile(item.data, item.shown.name, item.id);
-    if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, deadline): retry
+    if (item.over_limit) item.data.resize(limit);
+    if (item.r.verdict == Verdict::TempFail) {  // not decided (scanner down, internal error): retry
       item.state = Item::State::Failed;
       failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
       return;
@@ -420,10 +540,14 @@ void Service::Impl::prepare(Item& item) {
     item.blocked = item.r.blocked();
     bool acted = false;
     for (const auto& a : item.r.report.actions) acted = acted || a.action != "kept";
-    item.changed = item.blocked || acted || item.r.output != item.data ||
+    item.changed = item.changed || item.blocked || acted || item.r.output != item.data ||
                    item.r.output_filename != item.m.name || item.shown.name_converted ||
                    item.shown.folder_converted;
-    if (item.m.out.empty() && !item.blocked) item.m.out = reserve(outdir, item.r.output_filename);
+    // Names like mugai's own notes are mugai's: a staff "x.pdf.note.txt" arrives as
+    // "x.pdf_note.txt", with a note saying its name changed.
+    std::string out_name = notNoteName(item.r.output_filename);
+    item.changed = item.changed || out_name != item.r.output_filename;
+    if (item.m.out.empty() && !item.blocked) item.m.out = reserve(outdir, out_name);
     if (item.m.note.empty() && item.changed) {
       item.m.note = reserve(outdir, (item.blocked ? safe : item.m.out) +
                                         (item.blocked ? ".blocked.txt" : ".note.txt"));
@@ -437,24 +561,41 @@ void Service::Impl::prepare(Item& item) {
 void Service::Impl::deliver(Item& item) {
   if (item.state != Item::State::Delivering && item.state != Item::State::Refused) return;
   const Meta& m = item.m;
-  std::string outdir = o.outbox + safeRel(m.rel);
+  std::string outdir = o.outbox + m.outrel.value_or(safeRel(m.rel));
   std::string err;
   auto present = [&](const std::string& n) {
     return access((outdir + "/" + n).c_str(), F_OK) == 0;
   };
   const io::Sync later = io::Sync::Deferred;
   const policy::Notice& wording = (item.eng ? item.eng : engine())->policy().notice;
+  std::string folder_line;
+  if (m.outrel && *m.outrel != safeRel(m.rel)) {
+    using sanitizers::filename_sanitize::visibleName;
+    std::string want = visibleName(safeRel(m.rel)), got = visibleName(m.outrel->empty() ? "/" : *m.outrel);
+    folder_line = "・フォルダー「" + want + "」は使えなかったため（同じ名前のファイルがある、またはパスが長すぎる）、「" +
+                  got + "」に届けました / The folder \"" + want +
+                  "\" could not be used (a file has that name, or the path is too long); delivered in \"" +
+                  got + "\".\r\n";
+  }
   if (item.state == Item::State::Refused) {
     // Staff get the reason in their words; the detail (errno text, entry type) is for the
     // administrator: the log line and the quarantine record.
     std::string reason(reasonInfo(item.refusal).name);
-    std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording);
-    if (!present(m.note)) io::writeFileNew(outdir, m.note, note, &err, 0644, later);
+    std::string note =
+        noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording, folder_line);
+    if (!present(m.note) && io::writeFileNew(outdir, m.note, note, &err, 0644, later) < 0) {
+      item.state = Item::State::Failed;
+      release(outdir, m);
+      return failed(item.id, "note not delivered: " + err);
+    }
     release(outdir, m);
     std::string json = "{\"id\":\"" + item.id + "\",\"verdict\":\"refused\",\"reason\":\"" +
                        reason + "\",\"detail\":" + jsonString(item.why) + "," + sourceJson(item) +
                        "}\n";
-    io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later);
+    if (!io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later)) {
+      item.state = Item::State::Failed;
+      return failed(item.id, "quarantine record failed: " + err);
+    }
     return;
   }
   if (!m.out.empty() && !present(m.out) &&
@@ -468,17 +609,28 @@ void Service::Impl::deliver(Item& item) {
     for (const auto& a : item.r.report.actions) {
       if (a.action != "kept" && !a.reason.empty()) reasons.push_back(a.reason);
     }
-    io::writeFileNew(outdir, m.note,
-                     noteText(item.blocked                 ? NoteKind::Blocked
-                              : item.r.output == item.data ? NoteKind::Renamed
-                                                           : NoteKind::Changed,
-                              item.shown, m.out, item.id, reasons, wording),
-                     &err, 0644, later);
+    // A note is delivered like a file: when it cannot be written (disk full, folder gone) the
+    // item stays in processing/ and is retried; it is never marked done without its note.
+    if (io::writeFileNew(outdir, m.note,
+                         noteText(item.blocked                 ? NoteKind::Blocked
+                                  : item.r.output == item.data ? NoteKind::Renamed
+                                                               : NoteKind::Changed,
+                                  item.shown, m.out, item.id, reasons, wording, folder_line),
+                         &err, 0644, later) < 0) {
+      item.state = Item::State::Failed;
+      release(outdir, m);
+      return failed(item.id, "note not delivered: " + err);
+    }
   }
   release(outdir, m);
   std::string json =
-      "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) + "\"," + sourceJson(item) +
-      ",\"outbox\":" + jsonString(m.out.empty() ? "" : safeRel(m.rel) + "/" + m.out) +
+      "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) + "\"," +
+      (item.over_limit ? "\"truncated\":true,\"original_size\":" +
+                             std::to_string(item.original_size) + ",\"kept_size\":" +
+                             std::to_string(item.data.size()) + ","
+                       : std::string()) +
+      sourceJson(item) +
+      ",\"outbox\":" + jsonString(m.out.empty() ? "" : m.outrel.value_or(safeRel(m.rel)) + "/" + m.out) +
       ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
   if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {
     item.state = Item::State::Failed;
@@ -505,9 +657,18 @@ void Service::Impl::finish(Item& item) {
     std::lock_guard<std::mutex> lock(deliver_mutex);
     retries.erase(item.id);
   }
-  logLine(item.id + " " + item.r.report.verdictWord() + " " + shownForLog(item) +
+  // The log says what the note says: a file whose content passed but whose name (or folder)
+  // changed is "renamed", not "clean ... reason=kept".
+  std::string word = item.r.report.verdictWord();
+  std::string reason(reasonInfo(item.r.report.reason).name);
+  if (!item.blocked && item.changed && item.r.report.reason == Reason::Kept) {
+    word = item.r.output == item.data ? "renamed" : "sanitized";
+    reason = std::string(reasonInfo(Reason::FilenameChanged).name);
+  }
+  logLine(item.id + " " + word + " " + shownForLog(item) +
           (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
-          " reason=" + std::string(reasonInfo(item.r.report.reason).name));
+          " reason=" + reason +
+          (m.note.empty() ? "" : " note=" + sanitizers::filename_sanitize::visibleName(m.note)));
 }
 
 /// Claimed files a crash (or a failed delivery) left in processing/; stale records are removed.
@@ -542,15 +703,7 @@ Service::~Service() {
 bool Service::prepare(std::string* error) {
   const Options& o = impl_->o;
   std::error_code ec;
-  // The inbox is the staff share: created by the administrator with the owners and modes the
-  // shares need (docs/filedrop.md), never here, where a typo would silently watch a new folder.
-  if (!fs::is_directory(o.inbox, ec)) {
-    *error = "the inbox " + o.inbox +
-             " does not exist or is not a folder; create it with the owner and mode the share "
-             "needs (docs/filedrop.md, \"Samba shares\") and start again";
-    return false;
-  }
-  if (!separateFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
+  if (!checkFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
   if (access(o.inbox.c_str(), W_OK) != 0) {
     *error = "cannot use the inbox " + o.inbox + ": not writable for this user (files are " +
              "claimed by moving them out of it)";
@@ -589,8 +742,26 @@ std::size_t Service::pass() {
   std::vector<std::string> recovered = d.recoverable();
   std::vector<Found> ready;
   std::map<std::string, Observation> next;
-  d.scan("", ready, next);
+  // The inbox and processing/ are opened once per pass; everything below the inbox is reached
+  // from this handle only (the claim walks the same folders the scan saw).
+  int root_fd = open(d.o.inbox.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int proc_fd = open(d.o.processing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  struct Closer {
+    int& a;
+    int& b;
+    ~Closer() {
+      if (a >= 0) close(a);
+      if (b >= 0) close(b);
+    }
+  } closer{root_fd, proc_fd};
+  if (root_fd >= 0 && proc_fd >= 0) {
+    int scan_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+    if (scan_fd >= 0) d.scan(scan_fd, "", {}, ready, next);
+  } else {
+    logLine(std::string("cannot open the inbox or processing/: ") + std::strerror(errno));
+  }
   d.seen.swap(next);
+  if (d.o.after_scan) d.o.after_scan();
   std::size_t total = recovered.size() + ready.size();
   // Batches bounded in files and bytes: what one batch holds in memory (inputs and outputs).
   constexpr std::size_t kBatchFiles = 128;
@@ -619,9 +790,15 @@ std::size_t Service::pass() {
       bool is_fresh = std::find(fresh.begin(), fresh.end(), i) != fresh.end();
       if (is_fresh) {
         const Meta& m = batch[i].m;
-        if (rename((d.o.inbox + m.rel + "/" + m.name).c_str(),
-                   (d.o.processing + "/" + batch[i].id + ".data").c_str()) != 0) {
-          if (errno == EXDEV) logLine("processing folder must be on the inbox filesystem");
+        std::string why;
+        int rc = claimEntry(root_fd, m.rel, batch[i].folders, m.name, batch[i].file, proc_fd,
+                            batch[i].id + ".data", &why);
+        if (rc != 0) {
+          if (rc == EXDEV) logLine("processing folder must be on the inbox filesystem");
+          if (rc == ESTALE || rc == ELOOP || rc == ENOTDIR) {
+            logLine("not claimed " + text::logEscape(m.rel + "/" + m.name) + ": " + why +
+                    " (looked at again next pass)");
+          }
           unlink(d.metaPath(batch[i].id).c_str());
           continue;
         }

@@ -28,7 +28,8 @@ const char* kUsage = R"(mugai — sanitizing gateway between the Internet and LG
 
 Usage:
   mugai mail IN.eml -o OUT.eml [--report REPORT.json] [options]
-      Sanitize one message. IN may be "-" for standard input.
+      Sanitize one message. IN may be "-" for standard input, OUT "-" for standard
+      output; an OUT that is a device or FIFO (/dev/null) is written to, never replaced.
   mugai file IN -o OUTDIR [--report REPORT.json] [options]
       Sanitize one file; the result is written into OUTDIR under a safe name
       (never replacing an existing file).
@@ -36,6 +37,9 @@ Usage:
               [--quarantine DIR]
       Run the SMTP relay (default 127.0.0.1:10025 -> 127.0.0.1:10026; see
       'mugai serve --help' and docs/deployment.md).
+  mugai vault [--vault URL] list|show|original|hold|unhold|purge|audit|import ...
+      The kept originals, their release state and the audit log ('mugai vault --help',
+      docs/vault.md).
   mugai rules check [FILE]        Validate a rules file (default: the embedded rules).
   mugai rules defaults [--markdown]
                                   List every limit with its default, range and meaning.
@@ -168,7 +172,7 @@ std::unique_ptr<mugai::Engine> engineOrExplain(const Args& a) {
 
 int finishItem(const Args& a, const mugai::ProcessResult& r, std::string_view original) {
   std::string err;
-  if (!a.report.empty() && !mugai::io::writeFileAtomic(a.report, r.report.toJson() + "\n", &err, 0644)) {
+  if (!a.report.empty() && !mugai::io::writeOutput(a.report, r.report.toJson() + "\n", &err, 0644)) {
     std::cerr << "mugai: " << err << "\n";
     return kExitUsage;
   }
@@ -192,13 +196,13 @@ int runMail(const Args& a) {
   mugai::Envelope env{a.sender, a.rcpts, "", "", ""};
   mugai::ProcessResult r = engine->processMessage(raw, env, mugai::newItemId());
   if (!r.output.empty()) {
-    if (!mugai::io::writeFileAtomic(a.output, r.output, &err, 0644)) {
+    // "-" is standard output; /dev/null or a FIFO is written to, never replaced by a file.
+    if (!mugai::io::writeOutput(a.output, r.output, &err, 0644)) {
       std::cerr << "mugai: " << err << "\n";
       return kExitUsage;
     }
   } else {
-    std::error_code ec;
-    std::filesystem::remove(a.output, ec);  // never leave a stale output beside a new report
+    mugai::io::removeStaleOutput(a.output);  // never leave a stale output beside a new report
   }
   return finishItem(a, r, raw);
 }
@@ -288,6 +292,7 @@ int runRules(const Args& a) {
 }  // namespace
 
 int runServe(int argc, char** argv);  // serve.cpp
+int runVault(int argc, char** argv);  // vault_cmd.cpp
 
 /// Keeps the multi-megabyte buffers of a message (decoded attachment, rebuilt file, encoded
 /// output) in the heap for reuse instead of a fresh mmap/munmap each time: a fresh mapping costs
@@ -306,6 +311,7 @@ int main(int argc, char** argv) {
   // The sandboxed worker `mugai serve` starts (src/isolation): not a command for people.
   if (argc == 2 && !std::strcmp(argv[1], "worker")) return mugai::isolation::workerMain();
   if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
+  if (argc > 1 && !std::strcmp(argv[1], "vault")) return runVault(argc, argv);
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::cout << kUsage;

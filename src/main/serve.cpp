@@ -25,6 +25,7 @@
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
 #include "src/smtp/gateway.h"
+#include "src/smtp/inflight.h"
 #include "src/smtp/server.h"
 #include "src/smtp/service_config.h"
 #include "src/smtp/worker_pool.h"
@@ -45,7 +46,8 @@ connection and recipient caps, worker threads) are set under `limits:` in the ru
 With --inbox and --outbox (config: filedrop_inbox, filedrop_outbox) the file-drop service also
 runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox, originals go to
 --quarantine. --no-smtp (config: smtp = no) runs the file drop alone.
-Signals: SIGHUP reloads the rules and signatures; SIGTERM stops accepting and drains.
+Signals: SIGHUP reads the config again and reloads the rules and signatures (a changed key other
+than `rules` is logged as needing a restart); SIGTERM stops accepting and drains.
 )";
 
 struct ServeArgs {
@@ -166,6 +168,29 @@ mugai::ItemProcessorConstSharedPtr makeProcessor(const std::shared_ptr<const mug
   return mugai::isolation::ProcessPool::start(engine, o, why);
 }
 
+/// "rules=/etc/mugai/rules.yaml" (or "(embedded)") for the start and reload lines.
+std::string rulesText(const std::string& rules) {
+  return "rules=" + (rules.empty() ? std::string("(embedded defaults)") : rules);
+}
+
+/// The rules file in use: the config's `rules` key, which SIGHUP may change.
+class CurrentRules {
+ public:
+  explicit CurrentRules(std::string path) : path_(std::move(path)) {}
+  std::string get() const {
+    std::lock_guard<std::mutex> lock(m_);
+    return path_;
+  }
+  void set(std::string path) {
+    std::lock_guard<std::mutex> lock(m_);
+    path_ = std::move(path);
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::string path_;
+};
+
 /// SIGHUP or changed signature files: build a new engine beside the running one; swap only when
 /// it is complete. One reload at a time, whoever asks.
 bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) {
@@ -188,8 +213,45 @@ bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
   std::string signatures = signaturesText(*fresh);
   logScannerWarnings(*fresh);
   engines.set(std::move(fresh), std::move(processor));
-  logLine("reloaded rules and signatures, " + signatures);
+  logLine("reloaded rules and signatures, " + rulesText(rules) + ", " + signatures);
   return true;
+}
+
+/// SIGHUP: the config file is read again (with the same command-line overrides). `rules` takes
+/// effect now, with the rules and signatures it names; every other key is bound at start
+/// (sockets, folders, TLS contexts, threads): a changed one is named in the log as needing a
+/// restart and keeps its running value. A config that no longer loads keeps everything.
+void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& running,
+                  CurrentRules& rules, mugai::smtp::EngineHolder& engines) {
+  mugai::smtp::ServiceConfig fresh;
+  if (!buildConfig(args, fresh)) {
+    logLine("reload failed: the config " + args.config +
+            " does not load (above), keeping the running configuration, rules and signatures");
+    return;
+  }
+  std::vector<std::string> restart;
+  auto differs = [&](const char* key, const auto& a, const auto& b) {
+    if (a != b) restart.push_back(key);
+  };
+  differs("listen", running.listen, fresh.listen);
+  differs("next_hop", running.next_hop, fresh.next_hop);
+  differs("myhostname", running.myhostname, fresh.myhostname);
+  differs("quarantine_dir", running.quarantine_dir, fresh.quarantine_dir);
+  differs("tls_cert_file", running.tls_cert_file, fresh.tls_cert_file);
+  differs("tls_key_file", running.tls_key_file, fresh.tls_key_file);
+  differs("relay_tls", running.relay_tls, fresh.relay_tls);
+  differs("relay_tls_ca_file", running.relay_tls_ca_file, fresh.relay_tls_ca_file);
+  differs("xforward_hosts", running.xforward_hosts, fresh.xforward_hosts);
+  differs("smtp", running.smtp, fresh.smtp);
+  differs("filedrop_inbox", running.filedrop_inbox, fresh.filedrop_inbox);
+  differs("filedrop_outbox", running.filedrop_outbox, fresh.filedrop_outbox);
+  for (const auto& key : restart) {
+    logLine("config: " + key + " changed in " + args.config +
+            ": takes effect only after a restart (the running value is kept)");
+  }
+  std::string before = rules.get();
+  if (fresh.rules != before) logLine("config: rules changed: " + rulesText(fresh.rules));
+  if (reloadEngine(fresh.rules, engines)) rules.set(fresh.rules);
 }
 
 /// clamd's SelfCheck: every `signature_check_s` the running scanner is asked whether its signature
@@ -198,8 +260,8 @@ bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
 /// running engine and is tried again at the next check.
 class SignatureWatch {
  public:
-  SignatureWatch(std::string rules, mugai::smtp::EngineHolder& engines, unsigned period_s)
-      : rules_(std::move(rules)), engines_(engines), period_(period_s) {
+  SignatureWatch(const CurrentRules& rules, mugai::smtp::EngineHolder& engines, unsigned period_s)
+      : rules_(rules), engines_(engines), period_(period_s) {
     if (period_s == 0) return;
     thread_ = std::thread([this] { run(); });
   }
@@ -232,7 +294,7 @@ class SignatureWatch {
       std::string now = stamp();
       if (now != before || now == failed_stamp) continue;
       logLine("signature files changed on disk: reloading rules and signatures");
-      bool ok = reloadEngine(rules_, engines_);
+      bool ok = reloadEngine(rules_.get(), engines_);
       failed_stamp = ok ? "" : now;
     }
   }
@@ -241,7 +303,7 @@ class SignatureWatch {
     return engine && engine->services().scanner ? engine->services().scanner->sourcesStamp() : "";
   }
 
-  std::string rules_;
+  const CurrentRules& rules_;
   mugai::smtp::EngineHolder& engines_;
   std::chrono::seconds period_;
   std::mutex m_;
@@ -250,7 +312,8 @@ class SignatureWatch {
   std::thread thread_;
 };
 
-int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines,
+int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig& c,
+                        CurrentRules& rules, mugai::smtp::EngineHolder& engines,
                         const sigset_t& signals) {
   using namespace mugai::smtp;
   const mugai::Limits limits = engines.get()->policy().limits;
@@ -276,8 +339,13 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
   so.connection_limit = limits.smtp_connection_limit;
-  so.command_timeout_s = static_cast<int>(limits.smtp_command_timeout_s);
-  so.data_timeout_s = static_cast<int>(limits.smtp_data_timeout_s);
+  so.client_connection_limit = limits.smtp_client_connection_limit;
+  so.client_limit_exceptions = c.client_limit_exceptions;
+  so.time.command = std::chrono::seconds(limits.smtp_command_timeout_s);
+  so.time.data = std::chrono::seconds(limits.smtp_data_timeout_s);
+  so.time.stress = std::chrono::seconds(limits.smtp_stress_timeout_s);
+  so.time.session = std::chrono::seconds(limits.smtp_session_deadline_s);
+  so.time.min_data_rate = limits.smtp_min_data_rate;
   so.xforward_hosts = c.xforward_hosts;
   so.tls_context = serverTls(c);
   std::string hostname = c.myhostname;
@@ -304,7 +372,7 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
   logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
           (g_isolated_workers ? " workers (sandboxed processes)" : " workers (in-process: isolation none)") +
           ", quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
-          ", " + signaturesText(*engines.get()));
+          ", " + rulesText(rules.get()) + ", " + signaturesText(*engines.get()));
   logScannerWarnings(*engines.get());
   std::thread reloader;
   for (;;) {
@@ -312,7 +380,8 @@ int serveUntilSignalled(const mugai::smtp::ServiceConfig& c, mugai::smtp::Engine
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       if (reloader.joinable()) reloader.join();  // one reload at a time
-      reloader = std::thread(reloadEngine, c.rules, std::ref(engines));
+      reloader = std::thread(reloadConfig, std::cref(args), std::cref(c), std::ref(rules),
+                             std::ref(engines));
       continue;
     }
     logLine("stopping: no new connections, draining sessions in flight");
@@ -331,6 +400,7 @@ class FileDropRunner {
       : engines_(engines),
         where_("inbox " + c.filedrop_inbox + ", delivering to outbox " + c.filedrop_outbox +
                ", quarantine " + c.quarantine_dir),
+        rules_(c.rules),
         smtp_off_(c.smtp == "no") {
     mugai::filedrop::Options o;
     o.inbox = c.filedrop_inbox;
@@ -348,7 +418,8 @@ class FileDropRunner {
       return false;
     }
     thread_ = std::thread([this] { service_->run(); });
-    logLine("file drop: watching " + where_ + ", " + signaturesText(*engines_.get()));
+    logLine("file drop: watching " + where_ + ", " + rulesText(rules_) + ", " +
+            signaturesText(*engines_.get()));
     if (smtp_off_) logScannerWarnings(*engines_.get());  // else they follow the SMTP startup line
     return true;
   }
@@ -360,19 +431,21 @@ class FileDropRunner {
  private:
   mugai::smtp::EngineHolder& engines_;
   std::string where_;
+  std::string rules_;
   bool smtp_off_;
   std::unique_ptr<mugai::filedrop::Service> service_;
   std::thread thread_;
 };
 
 /// --no-smtp: only signals to wait for (SIGHUP reloads, SIGTERM/SIGINT stop).
-int waitFileDropOnly(const std::string& rules, mugai::smtp::EngineHolder& engines,
+int waitFileDropOnly(const ServeArgs& args, const mugai::smtp::ServiceConfig& c,
+                     CurrentRules& rules, mugai::smtp::EngineHolder& engines,
                      const sigset_t& signals) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      reloadEngine(rules, engines);
+      reloadConfig(args, c, rules, engines);
       continue;
     }
     logLine("stopping: finishing the file in hand");
@@ -434,7 +507,16 @@ int runServe(int argc, char** argv) {
     for (const auto& e : errors) std::cerr << "  " << e << "\n";
     return 1;
   }
-  // Only once the rules load: a failed start leaves nothing behind.
+  // Only once the rules load and the file-drop folders pass the checks that create nothing: a
+  // failed start leaves nothing behind (no quarantine made inside the staff share).
+  if (!config.filedrop_inbox.empty()) {
+    std::string why;
+    if (!mugai::filedrop::checkFolders(config.filedrop_inbox, config.filedrop_outbox,
+                                       config.quarantine_dir, &why)) {
+      std::cerr << "mugai: cannot start the file drop: " << why << "\n";
+      return 1;
+    }
+  }
   std::error_code ec;
   const bool quarantine_existed = std::filesystem::exists(config.quarantine_dir, ec);
   std::filesystem::create_directories(config.quarantine_dir, ec);
@@ -445,7 +527,10 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   if (!quarantine_existed) logLine("created the quarantine folder " + config.quarantine_dir);
-  // Workers are started before any thread of ours (they are spawned, never forked).
+  // Says whether the previous run was killed, and reconciles what it left (inflight.h).
+  mugai::smtp::RunMarker run;
+  for (const auto& line : run.start(config.quarantine_dir)) logLine(line);
+  // Workers are spawned (never forked), so starting them after threads exist is safe.
   g_isolated_workers = config.isolation == "workers" ? workerThreads(engine->policy().limits) : 0;
   std::string why;
   mugai::ItemProcessorConstSharedPtr processor = makeProcessor(engine, &why);
@@ -455,7 +540,8 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   mugai::smtp::EngineHolder engines(std::move(engine), std::move(processor));
-  SignatureWatch watch(config.rules, engines,
+  CurrentRules rules(config.rules);
+  SignatureWatch watch(rules, engines,
                        static_cast<unsigned>(engines.get()->policy().limits.signature_check_s));
   std::unique_ptr<FileDropRunner> filedrop;
   if (!config.filedrop_inbox.empty()) {
@@ -463,14 +549,18 @@ int runServe(int argc, char** argv) {
     if (!filedrop->start()) return 1;
   }
   if (config.smtp == "no") {
-    int rc = waitFileDropOnly(config.rules, engines, signals);
+    int rc = waitFileDropOnly(a, config, rules, engines, signals);
     filedrop.reset();
+    run.stopped();
     logLine("stopped");
     return rc;
   }
   try {
     Poco::Net::initializeSSL();
-    int rc = serveUntilSignalled(config, engines, signals);
+    int rc = serveUntilSignalled(a, config, rules, engines, signals);
+    filedrop.reset();
+    // Sessions a timed-out drain left open are journalled: the next start reconciles them too.
+    if (rc == 0) run.stopped();
     Poco::Net::uninitializeSSL();
     return rc;
   } catch (const Poco::Exception& e) {

@@ -23,6 +23,7 @@ struct RawParam {
   bool has_extended = false;
   /// name*N= / name*N*= : section -> (value, percent-encoded)
   std::map<std::size_t, std::pair<std::string, bool>> sections;
+  bool conflict = false;  ///< given again with another value
 };
 
 /// Skips white space and (nested) comments from `pos`.
@@ -153,6 +154,8 @@ void fileParam(std::string name, std::string value, std::map<std::string, RawPar
     } else if (!encoded && !p.has_plain) {
       p.plain = std::move(value);
       p.has_plain = true;
+    } else if ((encoded ? p.extended : p.plain) != value) {
+      p.conflict = true;
     }
     return;
   }
@@ -164,7 +167,9 @@ void fileParam(std::string name, std::string value, std::map<std::string, RawPar
     section = section * 10 + static_cast<std::size_t>(c - '0');
   }
   if (section > kMaxSection) return;
-  raw[name.substr(0, star)].sections.emplace(section, std::make_pair(std::move(value), encoded));
+  RawParam& p = raw[name.substr(0, star)];
+  auto [it, fresh] = p.sections.emplace(section, std::make_pair(value, encoded));
+  if (!fresh && (it->second.first != value || it->second.second != encoded)) p.conflict = true;
 }
 
 /// Reads one `name=value` at pos (after the ';'); false when the parameter was malformed.
@@ -241,7 +246,18 @@ ParsedHeader parseStructuredHeader(std::string_view s) {
     }
     if (!readParam(s, pos, raw)) out.syntax_error = true;
   }
-  for (const auto& [name, p] : raw) out.params[name] = resolveParam(name, p);
+  for (const auto& [name, p] : raw) {
+    out.params[name] = resolveParam(name, p);
+    bool conflict = p.conflict;
+    // boundary="a"; boundary*0="b": a reader without RFC 2231 splits at "a", we at "b".
+    if (name == "boundary" && p.has_plain && (p.has_extended || !p.sections.empty())) {
+      std::string other = p.extended;
+      if (!p.has_extended)
+        for (const auto& [n, sec] : p.sections) other += sec.first;
+      if (other != p.plain) conflict = true;
+    }
+    if (conflict) out.conflicting_params.push_back(name);
+  }
   return out;
 }
 

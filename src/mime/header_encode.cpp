@@ -243,6 +243,8 @@ std::string decodeAddressHeader(std::string_view raw) {
   // Decoding the whole value first would let an encoded display name carry "<addr>," and become
   // a second, real address. So: split the raw value into mailboxes, decode only each display name,
   // and hand it back quoted; a mailbox without <addr> keeps only its addr-spec (comments dropped).
+  // Addresses are copied, not decoded, but the result is UTF-8 as encodeHeader() expects: stray
+  // 8-bit bytes in them become U+FFFD (fuzzing finding, tests/fuzz-regressions/header_decode).
   std::string out;
   for (std::string_view box : splitAddresses(raw)) {
     box = internal::trim(box);
@@ -260,10 +262,10 @@ std::string decodeAddressHeader(std::string_view raw) {
         }
         one += "\" ";
       }
-      one += std::string(box.substr(lt, gt + 1 - lt));
+      one += text::sanitizeUtf8(box.substr(lt, gt + 1 - lt));
     } else {
       std::size_t paren = box.find('(');
-      one = std::string(internal::trim(box.substr(0, paren)));
+      one = text::sanitizeUtf8(internal::trim(box.substr(0, paren)));
     }
     if (one.empty()) continue;
     if (!out.empty()) out += ", ";

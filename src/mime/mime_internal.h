@@ -3,7 +3,12 @@
 
 #include <map>
 #include <string>
+#include <vector>
 #include <string_view>
+
+namespace mugai::mime {
+struct Entity;
+}  // namespace mugai::mime
 
 namespace mugai::mime::internal {
 
@@ -27,6 +32,9 @@ struct ParsedHeader {
   std::map<std::string, std::string> params;
   bool syntax_error = false;
   bool eight_bit = false;
+  /// Parameters given twice with different values ("boundary=a; boundary=b"): readers disagree
+  /// on which one counts (we keep the first), so the parser treats them as ambiguous.
+  std::vector<std::string> conflicting_params;
 };
 
 /// Parses `type/subtype; a=b; c*0*=...` (RFC 2045, 2183, 2231; RFC 2047 inside quoted name and
@@ -36,5 +44,19 @@ ParsedHeader parseStructuredHeader(std::string_view raw);
 /// Removes RFC 822 comments and surrounding white space from a simple value (e.g. the
 /// Content-Transfer-Encoding token), lower case.
 std::string simpleToken(std::string_view raw);
+
+/// Why the content headers of `e` would be read differently by another reader (a content header
+/// twice with different values, a parameter twice, a boundary with white space at an end); ""
+/// when they are unambiguous (ambiguity.cpp).
+std::string ambiguousHeaders(const Entity& e);
+
+/// Several Content-Disposition headers that agree on the file name (Lotus Notes writes "inline"
+/// and "attachment; filename=..."): the part becomes an attachment under that name (the reading
+/// that meets the whole attachment policy) and kDefectRepairedAmbiguity is set. True if repaired.
+bool repairDisposition(Entity& e);
+
+/// True when a `Content-*:` or `MIME-Version:` field line follows in `rest` before the first
+/// empty line: the header block went on for a reader that accepts the line we stopped at.
+bool laterMimeHeader(std::string_view rest);
 
 }  // namespace mugai::mime::internal

@@ -173,6 +173,10 @@ class Parser {
     std::size_t body_start = 0;
     if (!readHeaders(w.raw, e, body_start)) return false;
     applyContentHeaders(e);
+    if (std::string why = internal::ambiguousHeaders(e); !why.empty()) {
+      return fail(Reason::ParseAmbiguous, why + " in " + where(e));
+    }
+    internal::repairDisposition(e);
     std::string_view body = w.raw.substr(body_start);
     if (e.isMultipart()) return openMultipart(e, body);
     if (e.isMessage()) return openMessage(e, body);
@@ -243,6 +247,13 @@ bool Parser::addHeaderLine(std::string_view raw, const Line& line, Entity& e,
   if (!validFieldName(name)) {
     e.defects |= kDefectHeaderSyntax;
     if (line.begin == 0 && text.substr(0, 5) == "From ") return true;  // mbox separator
+    // A reader that accepts this line (an 8-bit or spaced name) reads the Content-* fields
+    // after it as headers, where we would read them as body text: refused, not guessed.
+    if (colon != std::string_view::npos && internal::laterMimeHeader(raw.substr(line.next))) {
+      return fail(Reason::ParseAmbiguous,
+                  "a header line whose name is not valid (8-bit, control or space) is followed by "
+                  "MIME header fields in " + where(e));
+    }
     e.defects |= kDefectMissingHeaderBodySeparator;                    // the body starts here
     body_start = line.begin;
     done = true;

@@ -5,6 +5,7 @@
 // out as RFC 2231 filename*=UTF-8'' plus an RFC 2047 name= for old clients. Boundaries carry a
 // random component that is checked against every leaf and file name before use. The walk over
 // the part tree is iterative.
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <cctype>
@@ -218,6 +219,16 @@ std::string entityHeaders(const BuildPart& part, const std::string& type, Encodi
   std::string out = "Content-Type: " + type;
   if (!boundary.empty()) out += ";\r\n boundary=\"" + boundary + "\"";
   if (type.substr(0, 5) == "text/") out += "; charset=" + charsetLabel(part);
+  for (const auto& [name, value] : part.params) {
+    auto token = [](const std::string& s) {
+      return !s.empty() && s.size() <= 64 &&
+             std::all_of(s.begin(), s.end(), [](char c) { return isAttrChar(static_cast<unsigned char>(c)); });
+    };
+    if (token(name) && token(value) && internal::toLower(name) != "charset" &&
+        internal::toLower(name) != "boundary" && internal::toLower(name) != "name") {
+      out += "; " + name + "=" + value;
+    }
+  }
   if (!part.filename.empty()) out += nameParam("name", part.filename, false);
   out += "\r\n";
   if (boundary.empty()) {

@@ -37,6 +37,7 @@ std::vector<std::string> defectNames(const mime::Entity& root) {
       {mime::kDefectNulBytes, "nul_bytes"},
       {mime::kDefectBareNewline, "bare_newline"},
       {mime::kDefectEncryptedOrSigned, "encrypted_or_signed"},
+      {mime::kDefectRepairedAmbiguity, "repaired_ambiguous_disposition"},
   };
   std::uint32_t all = 0;
   std::vector<const mime::Entity*> stack{&root};
@@ -84,7 +85,9 @@ bool ProcessResult::keepOriginal() const {
   // (macros, scripts, embedded objects cut out; an archive repacked) counts too: the security
   // team reviews what was removed, and a recipient may need the original from the administrator.
   for (const auto& a : report.actions) {
-    if (a.action == "removed" || a.action == "blocked" || a.action == "rebuilt") return true;
+    // "unsigned": the signed original is what a recipient needs to check the signature.
+    if (a.action == "removed" || a.action == "blocked" || a.action == "rebuilt" || a.action == "unsigned")
+      return true;
   }
   return false;
 }

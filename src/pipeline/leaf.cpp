@@ -2,6 +2,7 @@
 // output, make the name safe. Every decision lands in the report.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <exception>
 #include <optional>
 
@@ -168,6 +169,31 @@ bool claimsMarkup(const Part& part) {
          declared == "multipart/related" || declared == "message/rfc822";
 }
 
+/// Text that Outlook would open as a calendar or contact although libmagic calls it plain text
+/// (lower-case "begin:vcalendar", a leading blank line, an .ics/.vcf name, a calendar label):
+/// "text/calendar" or "text/vcard", else "". Its chain refuses what is not a real one.
+std::string calendarLike(const Part& part) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string ext = sanitizers::filename_sanitize::lastExtension(
+      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string declared = part.declared_type.unverifiedValue();
+  std::size_t start = part.data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+  std::string head = lower(part.data.substr(start == std::string::npos ? 0 : start, 15));
+  if (ext == "vcf" || ext == "vcard" || declared == "text/vcard" || declared == "text/x-vcard" ||
+      declared == "text/directory" || head.rfind("begin:vcard", 0) == 0) {
+    return "text/vcard";
+  }
+  if (ext == "ics" || ext == "ical" || ext == "icalendar" || ext == "ifb" || ext == "vcs" ||
+      declared == "text/calendar" || declared == "application/ics" ||
+      declared == "text/x-vcalendar" || head.rfind("begin:vcalendar", 0) == 0) {
+    return "text/calendar";
+  }
+  return "";
+}
+
 /// When a chain changed the part (and scan_output is on), its output goes through the scan chain
 /// too; returns the refusal when the scan does not let it pass.
 std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run, bool body,
@@ -193,6 +219,18 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
     s.any_notice_item = true;
   }
   std::string name = outputName(original, out);
+  // Kept as text: delivered under a name that opens as text (.rdp, .iqy, .theme -> + ".txt").
+  if (std::string safe = textSafeName(name, out.output_type.empty() ? out.detected.mime : out.output_type);
+      safe != name) {
+    name = std::move(safe);
+    rec.findings.push_back({"opens_as_text", "kept as text under a name that opens as text"});
+    if (!run.modified) {
+      rec.action = "renamed";
+      rec.reason = std::string(reasonInfo(Reason::FilenameChanged).name);
+    }
+    s.raise(Verdict::Modified, Reason::FilenameChanged);
+    s.any_notice_item = true;
+  }
   Part named;  // the name is all the filename step reads: no copy of the data
   named.path = out.path;
   named.filename = Untrusted<std::string>(name);
@@ -227,6 +265,12 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
 }
 
 LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s) {
+  // Files and PGP messages written into a text body are judged as files and taken out.
+  if (!html) {
+    std::string without_blocks;
+    if (!takeBodyBlocks(run.part, s, without_blocks)) return {};
+    if (!without_blocks.empty()) run.part.data = std::move(without_blocks);
+  }
   ChainRun body = runChain(html ? s.policy.html_body : s.policy.text_body, run.part, s);
   if (body.verdict >= Verdict::PartRemoved) {
     return refuse(part, true, body.verdict, body.reason, body.step, body.detail,
@@ -247,7 +291,9 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
   rec.bytes_out = body.part.data.size();
   if (converted) {
     s.raise(Verdict::Modified, Reason::HtmlConverted);
-    if (s.policy.notice.on_conversion) s.any_notice_item = true;
+    bool hidden_text = std::any_of(rec.findings.begin(), rec.findings.end(),
+                                   [](const Finding& f) { return f.key == "removed_hidden_text"; });
+    if (s.policy.notice.on_conversion || hidden_text) s.any_notice_item = true;
   }
   s.report.actions.push_back(std::move(rec));
   LeafResult r;
@@ -268,6 +314,12 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   if (auto late = s.budget.checkDeadline()) {
     return refuse(part, body_candidate, reasonInfo(*late).default_verdict, *late, "pipeline",
                   "deadline reached", {}, s);
+  }
+  // 0. Refusals that cost milliseconds and would cost the scanner its whole time budget.
+  if (auto pre = prescreen(part, s.ctx.limits)) {
+    return refuse(part, body_candidate,
+                  effectiveVerdict(s, pre->reason, reasonInfo(pre->reason).default_verdict),
+                  pre->reason, "pipeline.prescreen", pre->detail, {}, s);
   }
   // 1. Scan the original bytes, whatever they are.
   ChainRun scanned = runChain(s.policy.scan, part, s);
@@ -321,6 +373,28 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   // markup because of its name or declared type (report.html, image.svg, page.mht detected as
   // text/plain) is routed as HTML, never kept as plain text.
   std::string route_type = part.detected.mime;
+  std::string routed_ext;  // routed to another format's chain: the name must say that format
+  if (route_type.rfind("text/", 0) == 0 && route_type != "text/rtf") {
+    if (auto fmt = embeddedFormat(part.data)) {
+      if (fmt->disguised) {
+        return refuse(part, false,
+                      effectiveVerdict(s, Reason::TypeDisguised, reasonInfo(Reason::TypeDisguised).default_verdict),
+                      Reason::TypeDisguised, "pipeline.text_route", fmt->why, std::move(scanned.findings), s);
+      }
+      if (fmt->route_type != route_type && !(fmt->route_type == "text/html" && route_type == "text/xml")) {
+        route_type = fmt->route_type;
+        scanned.findings.push_back({"routed_as", route_type + " (" + fmt->why + ")"});
+        if (route_type == "application/pdf") routed_ext = "pdf";
+        if (route_type == "text/rtf") routed_ext = "rtf";
+      }
+    }
+  }
+  // Comma/tab separated text goes to the CSV rules (formula cells neutralised), whatever
+  // libmagic called its text.
+  if ((route_type == "text/plain" || route_type == "application/csv") &&
+      (ext == "csv" || ext == "tsv" || safe_ext == "csv" || safe_ext == "tsv")) {
+    route_type = "text/csv";
+  }
   if (route_type.rfind("text/", 0) == 0 && route_type != "text/html" && claimsMarkup(part)) {
     route_type = "text/html";
     scanned.findings.push_back({"routed_as", "text/html (name or declared type is markup)"});
@@ -330,6 +404,12 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   if (route_type.rfind("text/", 0) == 0 && route_type != "text/rtf" && part.data.rfind("{\\rt", 0) == 0) {
     route_type = "text/rtf";
     scanned.findings.push_back({"routed_as", "text/rtf (starts like RTF)"});
+  }
+  if (route_type.rfind("text/", 0) == 0 && route_type != "text/calendar" && route_type != "text/vcard") {
+    if (std::string cal = calendarLike(part); !cal.empty()) {
+      route_type = cal;
+      scanned.findings.push_back({"routed_as", cal + " (name, label or content is a calendar/card)"});
+    }
   }
   const policy::TypeRule* rule = s.policy.route(route_type, s.override_rules);
   Action action = rule ? rule->action : s.policy.default_action;
@@ -362,6 +442,11 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     if (active_pending && !run.modified) return refuseActive("the rebuilder left the file as it was");
     // 4. Scan what the chain produced, too (always, when the original carried macros).
     if (auto refused = rescanOutput(part, run, false, s, active_pending)) return *refused;
+    if (!routed_ext.empty() && !run.part.filename.unverifiedValue().empty() &&
+        sanitizers::filename_sanitize::lastExtension(run.part.filename.unverifiedValue()) != routed_ext) {
+      run.part.filename = Untrusted<std::string>(run.part.filename.unverifiedValue() + "." + routed_ext);
+    }
+    if (!routed_ext.empty() && run.part.output_type.empty()) run.part.output_type = route_type;
     return keepAttachment(part, run, s);
   }
   return keepAttachment(part, scanned, s);

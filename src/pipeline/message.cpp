@@ -5,6 +5,8 @@
 #include <stdexcept>
 
 #include "mugai/text/charset.h"
+#include "sanitizers/html_to_text/html_to_text.h"
+#include "sanitizers/calendar/calendar.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/pipeline/walker.h"
 
@@ -25,19 +27,103 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-std::vector<mime::HeaderField> keptHeaders(const mime::Entity& e) {
+/// Removes the bidi controls that reorder what a reader sees (U+202A..E embeddings/overrides,
+/// U+2066..9 isolates, U+200E/F marks, U+061C), as bodies and file names lose them; returns how
+/// many went. Works on UTF-8 bytes; anything else is left to the header encoder.
+std::size_t dropBidiControls(std::string& s) {
+  std::string out;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto b = [&](std::size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
+    bool bidi3 = b(0) == 0xE2 && ((b(1) == 0x80 && ((b(2) >= 0xAA && b(2) <= 0xAE) || b(2) == 0x8E || b(2) == 0x8F)) ||
+                                  (b(1) == 0x81 && b(2) >= 0xA6 && b(2) <= 0xA9));
+    bool alm = b(0) == 0xD8 && b(1) == 0x9C;
+    if (bidi3 || alm) {
+      i += bidi3 ? 2 : 1;
+      ++n;
+      continue;
+    }
+    out += s[i];
+  }
+  if (n) s = std::move(out);
+  return n;
+}
+
+std::vector<mime::HeaderField> keptHeaders(const mime::Entity& e, std::vector<std::string>& cleaned) {
   std::vector<mime::HeaderField> out;
   for (const auto& h : e.headers) {
     for (auto k : kKeptHeaders) {
       if (iequals(h.name, k)) {
         bool address = k == "From" || k == "Sender" || k == "Reply-To" || k == "To" || k == "Cc";
-        out.push_back({std::string(k), address ? mime::decodeAddressHeader(h.value)
-                                               : mime::decodeHeaderText(h.value)});
+        std::string value = address ? mime::decodeAddressHeader(h.value) : mime::decodeHeaderText(h.value);
+        if (dropBidiControls(value)) cleaned.emplace_back(k);
+        out.push_back({std::string(k), std::move(value)});
         break;
       }
     }
   }
   return out;
+}
+
+/// Letters and digits of a text: what it says, without layout, spaces and punctuation.
+std::size_t significant(std::string_view s) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) n += (c & 0xC0) != 0x80;  // one per non-ASCII character
+    else n += std::isalnum(c) != 0;
+  }
+  return n;
+}
+
+/// Runs of digits with their separators ("15:00", "2026/12/10"): times, dates, amounts.
+std::vector<std::string> numbers(std::string_view s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (std::size_t i = 0; i <= s.size() && out.size() < 200; ++i) {
+    char c = i < s.size() ? s[i] : ' ';
+    bool digit = std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (digit || (!cur.empty() && (c == ':' || c == '/' || c == '.' || c == '-' || c == ','))) {
+      cur += c;
+      continue;
+    }
+    while (!cur.empty() && !std::isdigit(static_cast<unsigned char>(cur.back()))) cur.pop_back();
+    if (cur.size() >= 2) out.push_back(cur);
+    cur.clear();
+  }
+  return out;
+}
+
+bool stubPhrase(std::string_view plain) {
+  std::string low(plain);
+  for (char& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view p : {"html", "web version", "view this email", "view it in your browser",
+                             "ブラウザ", "表示できません", "表示されない", "表示できない"}) {
+    if (low.find(p) != std::string::npos) return true;
+  }
+  return false;
+}
+
+/// Why the plain alternative must not stand for the HTML one ("" when it may): a stub ("use an
+/// HTML-capable client"), much less text, or times, dates and amounts the HTML has and it lacks.
+std::string plainSaysLess(const mime::Entity& plain, const mime::Entity& html, const Budget& budget,
+                          const Limits& limits) {
+  std::string p = text::toUtf8(plain.body, plain.charset).utf8;
+  std::string cs = html.charset.empty() ? sanitizers::html_to_text::sniffMetaCharset(html.body) : html.charset;
+  sanitizers::html_to_text::Options o;
+  o.budget = &budget;
+  o.input_limit = limits.html_input_limit;
+  o.node_limit = limits.html_node_limit;
+  o.depth_limit = limits.html_depth_limit;
+  auto r = sanitizers::html_to_text::htmlToText(text::toUtf8(html.body, cs).utf8, o);
+  if (r.failure) return "";  // the HTML cannot be rendered: the plain text is all there is
+  std::size_t sp = significant(p), sh = significant(r.text);
+  if (sp < 400 && sh > sp && stubPhrase(p)) return "the plain text is a stub that points to the HTML";
+  if (sh >= sp + 20 && sp * 10 < sh * 6) return "the plain text says much less than the HTML";
+  for (const auto& n : numbers(r.text)) {
+    if (p.find(n) == std::string::npos) return "the HTML has \"" + n + "\", the plain text does not";
+  }
+  return "";
 }
 
 /// Text a reader can be shown as it is: no NUL and no control bytes other than TAB, LF, CR, FF
@@ -77,6 +163,12 @@ bool isEncrypted(const mime::Entity& e) {
          t == "application/x-pkcs7-mime" || t == "application/pgp-encrypted";
 }
 
+/// application/pkcs7-mime: signed-data or enveloped-data, told apart by smime-type and content.
+bool isOpaqueSmime(const mime::Entity& e) {
+  std::string t = e.mimeType();
+  return t == "application/pkcs7-mime" || t == "application/x-pkcs7-mime";
+}
+
 bool blankText(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
 }
@@ -87,9 +179,11 @@ class Builder {
 
   void collect(const mime::Entity& e) {
     if (s_.stopped()) return;
+    if (isOpaqueSmime(e)) return opaqueSigned(e);
     if (isEncrypted(e)) return encrypted(e);
     if (e.isMultipart() && !(e.defects & mime::kDefectNoBoundaryParam)) {
       if (e.subtype == "alternative") return alternative(e);
+      if (e.subtype == "signed" && !e.children.empty()) return signedMultipart(e);
       for (const auto& c : e.children) collect(c);
       return;
     }
@@ -119,14 +213,34 @@ class Builder {
       s_.any_notice_item = true;
       return;
     }
+    if (!body_candidate && p.detected.mime == "application/vnd.ms-tnef") return unpackTnef(e, p, s_, out_);
+    if (!body_candidate && p.detected.mime == "application/vnd.ms-outlook")
+      return convertOutlookMsg(e, p, s_, out_);
     LeafResult r = processLeaf(p, body_candidate, s_);
     if (r.kind == LeafResult::Kind::Body) out_.bodies.push_back(std::move(r.part));
-    if (r.kind == LeafResult::Kind::Attachment) out_.attachments.push_back(std::move(r.part));
+    if (r.kind == LeafResult::Kind::Attachment) {
+      if (r.part.mime_type == "text/calendar") invitation(e, r.part);
+      labelKeptText(r.part);
+      out_.attachments.push_back(std::move(r.part));
+    }
+  }
+
+  /// A calendar keeps what makes it an invitation: its METHOD (REQUEST, CANCEL, REPLY...) in the
+  /// Content-Type, read from the rebuilt calendar (never from the sender's header), and an inline
+  /// disposition when the sender's part was not an attachment (Outlook, Google Calendar).
+  static void invitation(const mime::Entity& e, mime::BuildPart& part) {
+    std::string method = sanitizers::calendar::calendarMethod(part.data);
+    if (method.empty()) return;
+    part.params.push_back({"method", method});
+    if (e.disposition != "attachment" && e.filename.empty()) {
+      part.disposition = "inline";
+      part.filename.clear();
+    }
   }
 
   /// multipart/alternative collapses to one text body: the plain text when it says something,
   /// else the HTML (converted), else a nested multipart (e.g. related). Non-text alternatives
-  /// (text/calendar invitations) are kept as attachments through the rules.
+  /// (text/calendar invitations) go through the rules; a calendar stays an invitation.
   void alternative(const mime::Entity& e) {
     const mime::Entity* plain = nullptr;
     const mime::Entity* html = nullptr;
@@ -138,9 +252,14 @@ class Builder {
       else if (c.isMultipart() && !nested) nested = &c;
     }
     const mime::Entity* chosen = plain ? plain : html ? html : nested;
+    std::string why;
+    if (plain && html) why = plainSaysLess(*plain, *html, s_.budget, s_.ctx.limits);
+    if (!why.empty()) chosen = html;  // what the sender wrote in HTML must not vanish
     for (const auto& c : e.children) {
       if (&c == chosen) {
         collect(c);
+      } else if (&c == plain && !why.empty()) {
+        dropped(c, why + "; the HTML was delivered as text");
       } else if (c.type == "text" && (c.subtype == "plain" || c.subtype == "html") &&
                  c.disposition != "attachment" && c.filename.empty()) {
         dropped(c);
@@ -152,14 +271,83 @@ class Builder {
     }
   }
 
-  void dropped(const mime::Entity& c) {
+  /// multipart/signed (S/MIME or PGP/MIME): the signed content goes through the policy like any
+  /// content; the signature cannot survive sanitizing, and the recipient is told so.
+  void signedMultipart(const mime::Entity& e) {
+    collect(e.children.front());
+    for (std::size_t i = 1; i < e.children.size(); ++i) signatureGone(e.children[i]);
+  }
+
+  /// Opaque S/MIME: signed-data is unwrapped (OpenSSL CMS) and its content walked like the rest;
+  /// enveloped (encrypted) data, or anything that is not signed data, stays refused.
+  void opaqueSigned(const mime::Entity& e) {
+    auto st = e.params.find("smime-type");
+    std::string type = st == e.params.end() ? "" : st->second;
+    for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (type != "" && type != "signed-data") return encrypted(e);
+    SignedContent sc = unwrapSignedData(e.body, s_.ctx.limits.decoded_bytes_limit);
+    if (!sc.ok) return encrypted(e);
+    if (s_.unwrapped >= 2) return refuseWhole(e, Reason::LimitMimeDepth, "signed data nested in signed data");
+    if (auto over = s_.budget.chargeDecoded(sc.content.size())) return refuseWhole(e, *over, "signed content");
+    mime::ParseResult inner = mime::parse(sc.content, s_.budget);
+    if (inner.failure) return refuseWhole(e, *inner.failure, inner.detail);
+    prefixPaths(inner.root, e);
+    ++s_.unwrapped;
+    collect(inner.root);
+    --s_.unwrapped;
+    signatureGone(e);
+  }
+
+  /// Paths of an unwrapped entity continue its container's ("2" -> "2.1", ...).
+  static void prefixPaths(mime::Entity& root, const mime::Entity& outer) {
+    std::vector<mime::Entity*> todo{&root};
+    while (!todo.empty()) {
+      mime::Entity* x = todo.back();
+      todo.pop_back();
+      if (!outer.path.empty()) x->path = x->path.empty() ? outer.path : outer.path + "." + x->path;
+      x->depth += outer.depth + 1;
+      for (auto& c : x->children) todo.push_back(&c);
+    }
+  }
+
+  void signatureGone(const mime::Entity& sig) {
+    ActionRecord rec;
+    rec.part = sig.path;
+    rec.filename = sig.filename;
+    rec.declared_type = sig.mimeType();
+    rec.action = "unsigned";
+    rec.reason = std::string(reasonInfo(Reason::SignatureRemoved).name);
+    rec.sanitizer = "mime.signed";
+    rec.detail = "the content was delivered; its digital signature could not be kept";
+    rec.bytes_in = sig.body.size();
+    s_.report.actions.push_back(std::move(rec));
+    s_.raise(Verdict::Modified, Reason::SignatureRemoved);
+    s_.any_notice_item = true;
+  }
+
+  void refuseWhole(const mime::Entity& e, Reason r, const std::string& detail) {
+    ActionRecord rec;
+    rec.part = e.path;
+    rec.declared_type = e.mimeType();
+    rec.filename = e.filename;
+    Verdict v = std::max(s_.policy.verdictFor(r, s_.override_rules), Verdict::PartRemoved);
+    rec.action = v >= Verdict::TempFail ? "blocked" : "removed";
+    rec.reason = std::string(reasonInfo(r).name);
+    rec.sanitizer = "mime.signed";
+    rec.detail = detail;
+    s_.report.actions.push_back(std::move(rec));
+    s_.raise(v, r);
+    s_.any_notice_item = true;
+  }
+
+  void dropped(const mime::Entity& c, const std::string& why = {}) {
     ActionRecord rec;
     rec.part = c.path;
     rec.declared_type = c.mimeType();
     rec.action = "dropped_alternative";
     rec.reason = std::string(reasonInfo(Reason::Kept).name);
     rec.sanitizer = "mime.alternative";
-    rec.detail = "another representation of the same body was delivered";
+    rec.detail = why.empty() ? "another representation of the same body was delivered" : why;
     rec.body = true;
     s_.report.actions.push_back(std::move(rec));
   }
@@ -227,7 +415,17 @@ class Builder {
 
 BuiltMessage buildMessage(const mime::Entity& root, WalkState& state) {
   BuiltMessage out;
-  out.headers = keptHeaders(root);
+  std::vector<std::string> cleaned;
+  out.headers = keptHeaders(root, cleaned);
+  for (const auto& name : cleaned) {
+    ActionRecord rec;
+    rec.part = root.path;
+    rec.action = "header_cleaned";
+    rec.reason = std::string(reasonInfo(Reason::Kept).name);
+    rec.sanitizer = "mime.headers";
+    rec.detail = "bidi control characters removed from " + name;
+    state.report.actions.push_back(std::move(rec));
+  }
   Builder(state, out).collect(root);
   return out;
 }

@@ -28,16 +28,43 @@ bool removedSomething(const ActionRecord& a) {
   return false;
 }
 
+/// Only members of an archive were taken out (by extension, type, links): not "active content".
+bool onlyMembersRemoved(const ActionRecord& a) {
+  bool any = false;
+  for (const auto& f : a.findings) {
+    if (f.key.rfind("removed", 0) == 0 || f.key == "neutralised" || f.key == "dropped") {
+      if (f.key != "removed_member" && f.key != "dropped") return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
+/// html_to_text left out text the sender had hidden (font-size 0, white on white, ...).
+bool hidHiddenText(const ActionRecord& a) {
+  for (const auto& f : a.findings) {
+    if (f.key == "removed_hidden_text") return true;
+  }
+  return false;
+}
+
 std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
-  if (a.action == "removed") return "removed";
+  if (a.action == "removed") return a.body ? "removed_body" : "removed";
   if (a.action == "blocked")
     return a.part.empty() && a.filename.empty() ? "blocked_message" : "blocked";
   if (blocked) return "";  // nothing was delivered: conversions and renames do not matter
   if (a.action == "renamed") return "renamed";
-  if (a.action == "converted" && a.body) return on_conversion ? "converted_body" : "";
+  if (a.action == "unsigned") return "unsigned";
+  if (a.action == "converted" && a.body) return on_conversion || hidHiddenText(a) ? "converted_body" : "";
   if (a.action == "converted") return "converted";
-  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt")
-    return removedSomething(a) ? "rebuilt" : "";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && !removedSomething(a)) return "";
+  // An image rebuilt from its pixels lost metadata or trailing bytes, never "macros": say that.
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && a.detected_type.rfind("image/", 0) == 0)
+    return "cleaned";
+  // An archive that only lost members (by type or extension, links) lost no "active content".
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && onlyMembersRemoved(a))
+    return "removed_members";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") return "rebuilt";
   if (a.action == "rebuilt" && a.reason == "cdr.converted") return "reformatted";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
   return "";
@@ -51,6 +78,35 @@ std::string fallbackKey(const std::string& key) {
   return "";
 }
 
+/// Wording for items newer than a rules file: used when the rules name neither the key nor a
+/// fallback, so that a change is never left unsaid (or said as something else).
+std::string builtinItem(const std::string& key, bool ja) {
+  if (key == "unsigned")
+    return ja ? "電子署名付きのメールでした。内容は無害化して届けましたが、電子署名は残せませんでした"
+              : "This message was digitally signed; its content was delivered after sanitizing, but the signature could not be kept.";
+  if (key == "removed_body")
+    return ja ? "本文を削除しました（理由：{reason}）" : "The message body was removed ({reason}).";
+  if (key == "removed_members")
+    return ja ? "「{name}」の中の一部のファイルを削除しました"
+              : "Some files inside \"{name}\" were removed.";
+  if (key == "cleaned")
+    return ja ? "「{name}」から画像以外のデータ（メタデータ、末尾の余分なデータなど）を取り除きました"
+              : "Data that is not part of the picture (metadata, trailing bytes) was removed from \"{name}\".";
+  return "";
+}
+
+/// What a rebuild took out, as the rebuilder named it ("EXIF", "trailing data 120 bytes").
+std::string removedList(const ActionRecord& a) {
+  std::string out;
+  for (const auto& f : a.findings) {
+    if (f.key != "removed") continue;
+    if (!out.empty()) out += ", ";
+    out += f.value;
+    if (out.size() > 160) return out + ", ...";
+  }
+  return out;
+}
+
 std::string displayName(const ActionRecord& a, bool ja) {
   if (!a.filename.empty()) {
     sanitizers::filename_sanitize::Options o;
@@ -62,6 +118,7 @@ std::string displayName(const ActionRecord& a, bool ja) {
     return ja ? "本文" : "the message body";
   }
   if (a.part.empty()) return ja ? "このメール" : "this message";
+  if (a.detected_type == "text/calendar") return ja ? "予定（会議の招待）" : "the calendar invitation";
   return ja ? "名前のない添付ファイル" : "an unnamed attachment";
 }
 
@@ -88,6 +145,8 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       if (tj == n.item_ja.end()) tj = n.item_ja.find(fb);
       if (te == n.item_en.end()) te = n.item_en.find(fb);
     }
+    std::string tmpl_ja = tj != n.item_ja.end() ? tj->second : builtinItem(key, true);
+    std::string tmpl_en = te != n.item_en.end() ? te->second : builtinItem(key, false);
     std::string reason_en(
         a.reason.empty() ? ""
                          : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
@@ -102,10 +161,18 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       now_ja = "（届いた名前: " + shown + "）";
       now_en = " (delivered as " + shown + ")";
     }
-    if (tj != n.item_ja.end())
-      ja += "・" + fill(tj->second, displayName(a, true), reason_ja) + now_ja + "\n";
-    if (te != n.item_en.end())
-      en += "- " + fill(te->second, displayName(a, false), reason_en) + now_en + "\n";
+    if (hidHiddenText(a)) {  // say that text the sender hid from the reader was left out
+      now_ja += "（送信者が見えないようにしていた文字は除きました）";
+      now_en += " (text the sender had hidden from view was left out)";
+    }
+    if (key == "cleaned") {  // say exactly what went
+      if (std::string what = sanitizers::filename_sanitize::visibleName(removedList(a)); !what.empty()) {
+        now_ja += "（" + what + "）";
+        now_en += " (" + what + ")";
+      }
+    }
+    if (!tmpl_ja.empty()) ja += "・" + fill(tmpl_ja, displayName(a, true), reason_ja) + now_ja + "\n";
+    if (!tmpl_en.empty()) en += "- " + fill(tmpl_en, displayName(a, false), reason_en) + now_en + "\n";
     listed = true;
   }
   if (!listed && !blocked) return "";

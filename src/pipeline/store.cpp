@@ -88,6 +88,53 @@ bool writeFileAtomic(const std::string& path, std::string_view data, std::string
   return true;
 }
 
+bool writeOutput(const std::string& path, std::string_view data, std::string* error,
+                 unsigned mode) {
+  if (path == "-") {
+    if (!writeAll(STDOUT_FILENO, data)) return fail(error, "cannot write to standard output");
+    return true;
+  }
+  struct stat link_st {};
+  if (::lstat(path.c_str(), &link_st) != 0) {
+    if (errno != ENOENT) return fail(error, "cannot inspect " + path);
+    return writeFileAtomic(path, data, error, mode);  // a new file
+  }
+  if (S_ISREG(link_st.st_mode)) return writeFileAtomic(path, data, error, mode);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail(error, "cannot inspect " + path);
+  if (S_ISLNK(link_st.st_mode) && S_ISREG(st.st_mode)) {
+    errno = ELOOP;
+    return fail(error, path + " is a symbolic link to a file (give the file itself)");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    return fail(error, "cannot write to " + path);
+  }
+  if (S_ISSOCK(st.st_mode)) {
+    errno = EOPNOTSUPP;
+    return fail(error, path + " is a socket");
+  }
+  // A device or FIFO: written to as it is (O_CREAT/O_TRUNC not needed and not wanted).
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return fail(error, "cannot open " + path);
+  struct stat opened {};
+  if (::fstat(fd, &opened) != 0 || S_ISREG(opened.st_mode) || S_ISDIR(opened.st_mode)) {
+    ::close(fd);  // replaced by a file between the checks: refuse rather than write half a file
+    errno = EAGAIN;
+    return fail(error, path + " changed while it was opened");
+  }
+  bool ok = writeAll(fd, data);
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok ? true : fail(error, "cannot write to " + path);
+}
+
+void removeStaleOutput(const std::string& path) {
+  struct stat st {};
+  if (path != "-" && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(path.c_str());
+}
+
 int writeFileNew(const std::string& dir, const std::string& name, std::string_view data,
                  std::string* error, unsigned mode, Sync sync) {
   std::string tmp = writeTemp(dir, data, mode, error, sync);

@@ -1,7 +1,9 @@
 // Internal to src/pipeline: the per-item walk over a parsed message and the leaf decisions.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mugai/mime/mime.h"
@@ -20,6 +22,7 @@ struct WalkState {
   Verdict verdict = Verdict::Pass;
   Reason reason = Reason::Kept;
   bool any_notice_item = false;  ///< something a person should be told about
+  int unwrapped = 0;             ///< opaque signed-data layers opened so far (bounded)
 
   /// Records a verdict; the worst wins, and its reason becomes the item's reason.
   void raise(Verdict v, Reason r) {
@@ -29,6 +32,13 @@ struct WalkState {
     }
   }
   bool stopped() const { return verdict >= Verdict::TempFail; }
+};
+
+/// The sanitized form of a message entity: its headers and body tree.
+struct BuiltMessage {
+  std::vector<mime::HeaderField> headers;
+  std::vector<mime::BuildPart> bodies;       ///< text/plain UTF-8 parts, in order
+  std::vector<mime::BuildPart> attachments;  ///< files and attached messages, in order
 };
 
 /// The outcome of one leaf: nothing (removed), a body text, or an attachment.
@@ -51,11 +61,6 @@ class WalkMembers : public MemberProcessor {
 LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& state);
 
 /// Builds the sanitized form of a whole message entity: its headers and body tree.
-struct BuiltMessage {
-  std::vector<mime::HeaderField> headers;
-  std::vector<mime::BuildPart> bodies;       ///< text/plain UTF-8 parts, in order
-  std::vector<mime::BuildPart> attachments;  ///< files and attached messages, in order
-};
 BuiltMessage buildMessage(const mime::Entity& root, WalkState& state);
 
 /// Serializes `built` with `notice` (may be empty) as the first part.
@@ -66,6 +71,90 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
 /// `original_kept`: the footer saying how to get the original is written only when it was kept.
 std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
                         bool original_kept);
+
+/// A refusal decided before any chain ran (reason and operator-facing detail).
+struct Refusal {
+  Reason reason;
+  std::string detail;
+};
+
+/// Cheap structural checks before the scan chain (prescreen.cpp): a ZIP's entry count.
+std::optional<Refusal> prescreen(const Part& part, const Limits& limits);
+
+/// What the first KB of a text file says it really is (text_route.cpp): a type to route it as,
+/// or `disguised` (type.disguised: a format no chain of ours rebuilds, e.g. Flat OPC, MHTML, SYLK).
+struct EmbeddedFormat {
+  std::string route_type;
+  std::string why;
+  bool disguised = false;
+};
+std::optional<EmbeddedFormat> embeddedFormat(std::string_view data);
+
+/// True when a file of `mime_type` (text/*) named *.ext opens as text on the recipient's side.
+bool opensAsText(const std::string& mime_type, const std::string& ext);
+
+/// `name` with ".txt" appended when it is kept as text (`mime_type` text/*) but its extension
+/// would open it as something else (.rdp, .iqy, .theme, .py, .website, ...).
+std::string textSafeName(const std::string& name, const std::string& mime_type);
+
+/// A file or an encrypted message written into a text body (body_blocks.cpp).
+struct BodyBlock {
+  std::string kind;            ///< "uuencode", "uuencode (base64)", "yEnc", "BinHex", "PGP message"
+  std::size_t begin = 0, end = 0;  ///< byte range in the text, whole lines
+  std::string name;            ///< the file name the block declares (untrusted)
+  std::string data;            ///< decoded bytes
+  bool decoded = false;        ///< false: damaged (taken out all the same)
+  bool pgp = false;
+};
+std::vector<BodyBlock> findBodyBlocks(std::string_view text);
+
+/// Takes every block out of a text body's bytes into `text`, judging decoded files through the
+/// attachment policy (MessageContext::members) and PGP messages as encrypted MIME; records each
+/// in the report. False when the item was stopped (blocked) on the way.
+bool takeBodyBlocks(const Part& part, WalkState& s, std::string& text);
+
+/// The content of an opaque S/MIME SignedData (DER), without verifying the signature.
+struct SignedContent {
+  bool ok = false;
+  bool encrypted = false;  ///< the structure is enveloped (encrypted) data, not signed data
+  std::string content;     ///< the signed MIME entity (headers + body)
+  std::string detail;      ///< why not, for the report
+};
+SignedContent unwrapSignedData(std::string_view der, std::size_t max_bytes);
+
+/// What a TNEF stream (winmail.dat) holds that is worth delivering (tnef.cpp).
+struct TnefFile {
+  std::string name;  ///< UTF-8, as the sender named it (untrusted)
+  std::string data;
+};
+struct TnefContents {
+  bool ok = false;
+  bool limit = false;  ///< failed on a limit (else: malformed)
+  std::string detail;
+  std::string subject, body_text, body_html;
+  bool rtf_body = false;  ///< a compressed RTF body was present (not extracted)
+  std::vector<TnefFile> files;
+};
+TnefContents readTnef(std::string_view data, std::size_t max_files, std::size_t max_props);
+
+/// What an Outlook .msg holds that is worth delivering (outlook_msg.cpp). Streams are charged to
+/// `budget` before they are read.
+struct MsgContents {
+  bool ok = false;
+  std::optional<Reason> failure;
+  std::string detail;
+  std::string subject, sender_name, sender_address, body_text, body_html;
+  std::vector<TnefFile> files;
+  std::size_t objects_not_extracted = 0;
+};
+MsgContents readOutlookMsg(std::string_view data, const Limits& limits, Budget& budget);
+
+/// Containers the walker opens (containers.cpp): each file inside goes through processLeaf as
+/// a member "<part>/<n>"; kept ones are appended to `out`.
+void unpackTnef(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage& out);
+void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage& out);
+/// A text file kept as its bytes gets its real charset label (UTF-16, Shift_JIS, ...).
+void labelKeptText(mime::BuildPart& part);
 
 /// Type facts used by the router and the report.
 bool isBodyTextType(const std::string& detected_mime);

@@ -43,6 +43,9 @@ class Loader {
   void loadExtensions(const YAML::Node& n);
   void loadNotice(const YAML::Node& n);
   void loadOverrides(const YAML::Node& n);
+  void loadVault(const YAML::Node& n);
+  std::optional<unsigned> days(const YAML::Node& n, const std::string& key);
+  std::optional<std::string> tier(const YAML::Node& n, const std::string& key);
 
   std::string name_, base_;
   const Registry& registry_;
@@ -134,8 +137,24 @@ void Loader::loadScanning(const YAML::Node& n) {
   if (n["signatures"]) {
     for (const auto& s : stringList(n["signatures"], "scanning.signatures")) {
       std::filesystem::path path = s;
-      if (path.is_relative()) path = std::filesystem::path(base_) / path;
       std::error_code ec;
+      if (path.is_relative()) {
+        // Next to this rules file; else in the installed rules folder, so that a copy of
+        // default.yaml edited in /etc/mugai still finds the shipped signatures (docs/rules.md).
+        std::filesystem::path beside = std::filesystem::path(base_) / path;
+        std::filesystem::path installed = std::filesystem::path(embeddedRulesDir()) / path;
+        if (!std::filesystem::exists(beside, ec) && std::filesystem::exists(installed, ec)) {
+          path = installed;
+        } else {
+          path = beside;
+        }
+        if (!std::filesystem::exists(path, ec)) {
+          error(n["signatures"], "scanning.signatures",
+                "'" + s + "' does not exist next to the rules file (" + beside.string() +
+                    ") nor in the installed rules folder (" + installed.string() + ")");
+          continue;
+        }
+      }
       if (!std::filesystem::exists(path, ec)) {
         error(n["signatures"], "scanning.signatures", "'" + path.string() + "' does not exist");
         continue;
@@ -389,7 +408,8 @@ void Loader::loadNotice(const YAML::Node& n) {
   if (n["items"]) {
     checkKeys(n["items"], "notice.items",
               {"removed", "converted", "converted_body", "rebuilt", "reformatted", "renamed",
-               "blocked", "blocked_message"});
+               "blocked", "blocked_message", "cleaned", "unsigned", "removed_body",
+               "removed_members"});
     if (n["items"].IsMap()) {
       for (const auto& kv : n["items"]) {
         std::string item = kv.first.as<std::string>("");
@@ -445,6 +465,119 @@ void Loader::loadOverrides(const YAML::Node& n) {
   }
 }
 
+std::optional<unsigned> Loader::days(const YAML::Node& n, const std::string& key) {
+  auto v = scalar(n, key);
+  if (!v) return std::nullopt;
+  unsigned d = 0;
+  std::istringstream in(*v);
+  if (!(in >> d) || !in.eof() || v->find('-') != std::string::npos || d < 1 || d > 3650) {
+    error(n, key, "must be a number of days from 1 to 3650, not '" + *v + "'");
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<std::string> Loader::tier(const YAML::Node& n, const std::string& key) {
+  auto v = scalar(n, key);
+  if (!v) return std::nullopt;
+  if (*v == "self" || *v == "approval" || *v == "admin" || *v == "never") return v;
+  error(n, key, "unknown release tier '" + *v + "' (expected self, approval, admin or never)");
+  return std::nullopt;
+}
+
+void Loader::loadVault(const YAML::Node& n) {
+  checkKeys(n, "vault", {"retention", "release", "approval", "directory", "budget", "contact"});
+  if (!n.IsMap()) return;
+  VaultRules& v = p_.vault;
+  if (const auto r = n["retention"]) {
+    checkKeys(r, "vault.retention", {"default", "blocked", "sanitized", "reasons"});
+    if (r.IsMap()) {
+      if (r["default"]) v.retention_default_days = days(r["default"], "vault.retention.default").value_or(30);
+      for (const char* w : {"blocked", "sanitized"}) {
+        if (r[w]) {
+          if (auto d = days(r[w], std::string("vault.retention.") + w)) v.retention_by_verdict[w] = *d;
+        }
+      }
+      if (const auto rs = r["reasons"]) {
+        if (!rs.IsMap()) error(rs, "vault.retention.reasons", "must be a mapping of reason: days");
+        for (const auto& kv : rs) {
+          const std::string name = kv.first.as<std::string>("");
+          auto reason = reasonByName(name);
+          if (!reason) {
+            error(kv.first, "vault.retention.reasons." + name, "unknown reason (see docs/verdicts.md)");
+            continue;
+          }
+          if (auto d = days(kv.second, "vault.retention.reasons." + name)) v.retention_by_reason[*reason] = *d;
+        }
+      }
+    }
+  }
+  if (const auto r = n["release"]) {
+    checkKeys(r, "vault.release", {"default", "reasons"});
+    if (r.IsMap()) {
+      if (r["default"]) v.release_default = tier(r["default"], "vault.release.default").value_or("admin");
+      if (const auto rs = r["reasons"]) {
+        if (!rs.IsMap()) error(rs, "vault.release.reasons", "must be a mapping of reason: tier");
+        for (const auto& kv : rs) {
+          const std::string name = kv.first.as<std::string>("");
+          auto reason = reasonByName(name);
+          if (!reason) {
+            error(kv.first, "vault.release.reasons." + name, "unknown reason (see docs/verdicts.md)");
+            continue;
+          }
+          if (auto t = tier(kv.second, "vault.release.reasons." + name)) v.release_by_reason[*reason] = *t;
+        }
+      }
+    }
+  }
+  if (n["approval"]) {
+    if (auto a = scalar(n["approval"], "vault.approval")) {
+      if (*a != "any" && *a != "all") {
+        error(n["approval"], "vault.approval", "must be any or all, not '" + *a + "'");
+      } else {
+        v.approval = *a;
+      }
+    }
+  }
+  if (n["directory"]) {
+    if (auto d = scalar(n["directory"], "vault.directory")) {
+      std::filesystem::path path(*d);
+      if (path.is_relative()) path = std::filesystem::path(base_) / path;
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(path, ec)) {
+        error(n["directory"], "vault.directory", "'" + path.string() + "' does not exist");
+      } else {
+        v.directory = path.lexically_normal().string();
+      }
+    }
+  }
+  if (const auto b = n["budget"]) {
+    checkKeys(b, "vault.budget", {"size_mb", "warn_percent"});
+    if (b.IsMap()) {
+      for (const char* k : {"size_mb", "warn_percent"}) {
+        if (!b[k]) continue;
+        auto s = scalar(b[k], std::string("vault.budget.") + k);
+        std::uint64_t x = 0;
+        std::istringstream in(s.value_or("x"));
+        if (!s || !(in >> x) || !in.eof() || s->find('-') != std::string::npos ||
+            (std::string(k) == "warn_percent" && (x < 1 || x > 100))) {
+          if (s) error(b[k], std::string("vault.budget.") + k, "must be a whole number" +
+                                 std::string(std::string(k) == "warn_percent" ? " from 1 to 100" : ""));
+          continue;
+        }
+        if (std::string(k) == "size_mb") v.budget_mb = x; else v.budget_warn_percent = static_cast<unsigned>(x);
+      }
+    }
+  }
+  if (const auto c = n["contact"]) {
+    checkKeys(c, "vault.contact", {"ja", "en"});
+    if (c.IsMap()) {
+      if (c["ja"]) v.contact_ja = scalar(c["ja"], "vault.contact.ja").value_or("");
+      if (c["en"]) v.contact_en = scalar(c["en"], "vault.contact.en").value_or("");
+    }
+  }
+}
+
 PolicyConstSharedPtr Loader::load(const std::string& text) {
   YAML::Node root;
   try {
@@ -460,7 +593,7 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
   try {
     checkKeys(root, "",
               {"version", "limits", "scanning", "chains", "types", "default", "extensions",
-               "type_mismatch", "encrypted_mime", "actions", "notice", "overrides"});
+               "type_mismatch", "encrypted_mime", "actions", "notice", "overrides", "vault"});
     if (!root["version"] || root["version"].as<std::string>("") != "1") {
       error(root["version"] ? root["version"] : root, "version", "must be 1");
     }
@@ -505,6 +638,7 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     if (root["actions"]) p_.actions = loadActions(root["actions"], "actions");
     if (root["notice"]) loadNotice(root["notice"]);
     if (root["overrides"]) loadOverrides(root["overrides"]);
+    if (root["vault"]) loadVault(root["vault"]);
   } catch (const YAML::Exception& e) {
     errors_.push_back(name_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }

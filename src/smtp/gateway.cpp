@@ -1,14 +1,40 @@
 #include "src/smtp/gateway.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <future>
 #include <mutex>
 
 #include "mugai/io/store.h"
+#include "src/smtp/inflight.h"
 
 namespace mugai::smtp {
 namespace {
+
+/// A name the client chose, fit for a Received: comment: printable ASCII without parentheses,
+/// at most 64 characters ('?' for anything else).
+std::string traceText(const std::string& s) {
+  std::string o;
+  for (char c : s.substr(0, 64)) o += (c > 0x20 && c < 0x7f && c != '(' && c != ')') ? c : '?';
+  return o.empty() ? "unknown" : o;
+}
+
+/// mugai's own trace field (RFC 5321 4.4), on top of what it relays: from whom (HELO, the
+/// client's name and address, XFORWARD's when Postfix sent it), by which host, the id the
+/// quarantine and log use, and when.
+std::string receivedHeader(const Transaction& t, const std::string& by, const std::string& id) {
+  const std::string& name = t.xforward.name.empty() ? t.client_name : t.xforward.name;
+  const std::string& addr = t.xforward.addr.empty() ? t.client_addr : t.xforward.addr;
+  char date[64];
+  std::time_t now = std::time(nullptr);
+  std::tm tm {};
+  localtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+  return "Received: from " + traceText(t.helo) + " (" + traceText(name) + " [" + traceText(addr) +
+         "])\r\n\tby " + traceText(by) + " (mugai) with ESMTP id " + id + ";\r\n\t" + date + "\r\n";
+}
 
 struct Job {
   ItemProcessorConstSharedPtr engine;
@@ -16,6 +42,7 @@ struct Job {
   Envelope envelope;
   std::string id;
   std::promise<ProcessResult> promise;
+  std::atomic<bool> started{false};  ///< a worker took it (it is no longer queued)
 };
 
 std::string clientText(const Transaction& t) {
@@ -60,6 +87,26 @@ Reply refusal(const ProcessResult& r) {
   return Reply{554, status + " Error: message refused: " + std::string(info.public_text)};
 }
 
+/// The result for a message whose engine run passed twice sanitizer_deadline_ms: blocked for
+/// limit.time, the original kept; no notice can be built without the engine's output, so the
+/// client gets 554 with the reason (the sender learns of it; staff find it in the quarantine).
+ProcessResult timedOut(const ItemProcessor& engine, const std::string& id, const Transaction& t) {
+  ProcessResult r;
+  r.verdict = r.report.final_verdict = Verdict::Quarantine;
+  r.report.reason = Reason::LimitTime;
+  r.report.id = id;
+  r.report.sender = t.sender;
+  r.report.recipients = t.recipients;
+  r.report.rules = engine.policy().source;
+  ActionRecord rec;
+  rec.action = "blocked";
+  rec.reason = std::string(reasonInfo(Reason::LimitTime).name);
+  rec.sanitizer = "gateway";
+  rec.detail = "the engine did not return within twice sanitizer_deadline_ms";
+  r.report.actions.push_back(std::move(rec));
+  return r;
+}
+
 }  // namespace
 
 void logLine(const std::string& line) {
@@ -90,6 +137,7 @@ Reply Gateway::deliver(Transaction& t) {
   };
   std::future<ProcessResult> future = job->promise.get_future();
   if (!pool_.trySubmit([job] {
+        job->started = true;
         try {
           job->promise.set_value(job->engine->processMessage(job->raw, job->envelope, job->id));
         } catch (...) {
@@ -99,22 +147,48 @@ Reply Gateway::deliver(Transaction& t) {
     return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
                   "id=" + job->id + " busy");
   }
-  auto wait = std::chrono::milliseconds(2 * job->engine->policy().limits.sanitizer_deadline_ms);
-  if (future.wait_for(wait) != std::future_status::ready) {
-    return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
-                  "id=" + job->id + " engine timeout");
+  const auto budget = std::chrono::milliseconds(job->engine->policy().limits.sanitizer_deadline_ms);
+  // Queued: up to one budget; running: twice the budget (at least the budget and 10 s: a tiny
+  // budget still leaves a step that cannot be interrupted time to report limit.time itself) from
+  // when a worker took it.
+  auto until = std::chrono::steady_clock::now() + budget;
+  bool running = false;
+  std::future_status status;
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    status = future.wait_until(std::min(until, now + std::chrono::milliseconds(100)));
+    if (status == std::future_status::ready) break;
+    now = std::chrono::steady_clock::now();
+    if (!running && job->started) {
+      running = true;
+      until = now + std::max<std::chrono::milliseconds>(2 * budget, budget + std::chrono::seconds(10));
+    } else if (now >= until) {
+      break;
+    }
   }
   ProcessResult r;
-  try {
-    r = future.get();
-  } catch (...) {
-    r.verdict = Verdict::TempFail;
+  if (status != std::future_status::ready && !running) {
+    return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
+                  "id=" + job->id + " busy (queued longer than sanitizer_deadline_ms)");
+  }
+  if (status != std::future_status::ready) {
+    // The engine did not return (a step that cannot be interrupted): limit.time is a verdict,
+    // like the engine's own deadline, never a 4xx the sender would retry and pay again.
+    r = timedOut(*job->engine, job->id, t);
+  } else {
+    try {
+      r = future.get();
+    } catch (...) {
+      r.verdict = Verdict::TempFail;
+    }
   }
   std::string what = r.report.logLine();
+  Inflight journal(options_.quarantine_dir, job->id);  // for the next start after a kill
   if (r.verdict == Verdict::TempFail) {
     return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"}, what);
   }
   if (r.keepOriginal()) {
+    journal.stored();
     std::string err;
     if (!io::quarantineStore(options_.quarantine_dir, job->id, job->raw, r.report.toJson(), &err)) {
       return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
@@ -124,7 +198,9 @@ Reply Gateway::deliver(Transaction& t) {
   }
   if (r.output.empty()) return finish(refusal(r), what);
   if (r.notice_only) what += " notice_only=yes";
-  RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward, r.output);
+    if (r.keepOriginal()) journal.relaying();
+    RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward,
+                                  receivedHeader(t, options_.relay.helo_name, job->id) + r.output);
   what += " relay=" + options_.relay.host + ":" + std::to_string(options_.relay.port) +
           " relay_status=" +
           (rr.delivered()         ? "sent"

@@ -5,7 +5,13 @@
  *
  * Trust: every connection is hostile; XFORWARD is allowed only from the configured addresses.
  * Limits: smtp_connection_limit sessions (TCPServerParams maxThreads = maxQueued = the cap, so Poco
- *         never drops silently); command and data timeouts; session limits from the current engine.
+ *         never drops silently), smtp_client_connection_limit of them per client address (except
+ *         client_limit_exceptions), each refused with 421 before a thread is spent and with a log
+ *         line naming who holds the slots (at most one every 10 s); per-request, data-rate and
+ *         whole-session deadlines (deadlines.h; a reaper thread ends a TLS handshake trickled in
+ *         past them, as Poco times each read only), the command wait shortened to
+ *         smtp_stress_timeout_s while three quarters of the slots are taken; session limits from
+ *         the current engine.
  * Errors: socket and TLS errors end that session only.
  */
 #pragma once
@@ -19,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "src/smtp/deadlines.h"
 #include "src/smtp/session.h"
 
 namespace mugai::smtp {
@@ -27,7 +34,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 10025;  ///< 0: any free port (tests)
   std::size_t connection_limit = 100;
-  int command_timeout_s = 300, data_timeout_s = 300;
+  std::size_t client_connection_limit = 20;  ///< per client address
+  std::vector<std::string> client_limit_exceptions;  ///< addresses not counted per client
+  TimeLimits time;
   std::vector<std::string> xforward_hosts;
   Poco::Net::Context::Ptr tls_context;  ///< server context; null: no STARTTLS
   /// Settings for a new session (hostname, limits of the current engine).

@@ -73,7 +73,8 @@ std::string closestKey(const std::string& key) {
                                       "rules",          "quarantine_dir", "tls_cert_file",
                                       "tls_key_file",   "relay_tls",      "relay_tls_ca_file",
                                       "xforward_hosts", "smtp",           "filedrop_inbox",
-                                      "filedrop_outbox", "memory_limit", "isolation"};
+                                      "filedrop_outbox", "memory_limit", "client_limit_exceptions",
+                                      "isolation"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -143,6 +144,8 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                                                       : nullptr;
     if (key == "xforward_hosts") {
       c.xforward_hosts = splitList(value);
+    } else if (key == "client_limit_exceptions") {
+      c.client_limit_exceptions = splitList(value);
     } else if (field) {
       *field = value;
     } else {
@@ -188,11 +191,14 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
 std::string describeServiceConfig(const ServiceConfig& c) {
   std::string hosts;
   for (const auto& h : c.xforward_hosts) hosts += (hosts.empty() ? "" : ", ") + h;
+  std::string exceptions;
+  for (const auto& h : c.client_limit_exceptions) exceptions += (exceptions.empty() ? "" : ", ") + h;
   return "listen = " + c.listen + "\nnext_hop = " + c.next_hop + "\nmyhostname = " + c.myhostname +
          "\nrules = " + c.rules + "\nquarantine_dir = " + c.quarantine_dir +
          "\ntls_cert_file = " + c.tls_cert_file + "\ntls_key_file = " + c.tls_key_file +
          "\nrelay_tls = " + c.relay_tls + "\nrelay_tls_ca_file = " + c.relay_tls_ca_file +
-         "\nxforward_hosts = " + hosts + "\nsmtp = " + c.smtp +
+         "\nxforward_hosts = " + hosts + "\nclient_limit_exceptions = " + exceptions +
+         "\nsmtp = " + c.smtp +
          "\nfiledrop_inbox = " + c.filedrop_inbox + "\nfiledrop_outbox = " + c.filedrop_outbox +
          "\nmemory_limit = " + c.memory_limit + "\nisolation = " + c.isolation + "\n";
 }

@@ -25,6 +25,9 @@ struct ServiceConfig {
   std::string relay_tls = "none";           ///< none | may | encrypt (STARTTLS to the next hop)
   std::string relay_tls_ca_file;            ///< verify the next hop with these CAs (else: none)
   std::vector<std::string> xforward_hosts{"127.0.0.1", "::1"};  ///< may send XFORWARD
+  /// Not counted against smtp_client_connection_limit: the front MTA (Postfix's
+  /// smtpd_client_event_limit_exceptions); every other address is.
+  std::vector<std::string> client_limit_exceptions{"127.0.0.1", "::1"};
   std::string smtp = "yes";        ///< yes | no: run the SMTP relay (no: the file drop alone)
   std::string filedrop_inbox;      ///< both set: the file-drop service runs (docs/filedrop.md)
   std::string filedrop_outbox;

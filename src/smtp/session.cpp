@@ -88,6 +88,10 @@ std::string Session::timeoutReply() const {
   return "421 4.4.2 " + settings_.hostname + " Error: timeout exceeded\r\n";
 }
 
+std::string Session::sessionDeadlineReply() const {
+  return "421 4.4.2 " + settings_.hostname + " Error: session time limit exceeded\r\n";
+}
+
 std::string Session::shutdownReply() const {
   return "421 4.3.2 " + settings_.hostname + " Service shutting down, closing connection\r\n";
 }
@@ -176,22 +180,30 @@ void Session::processCommands(std::string& out) {
       if (in_.size() - pos_ > settings_.limits.line_length) {
         if (!discard_line_) error(out, 500, "5.5.2 Error: line too long");
         discard_line_ = true;
+        discard_cr_ = in_.back() == '\r';
         pos_ = in_.size();
       }
       return;
     }
     std::string_view line(in_.data() + pos_, lf - pos_);
     pos_ = lf + 1;
-    if (discard_line_) {
-      discard_line_ = false;
-      continue;
+    // A line too long ends like any other (a bare LF closes the session), whether its start was
+    // already thrown away or it came in one read: the replies never depend on how TCP cut the
+    // bytes (fuzzing finding, tests/fuzz-regressions/smtp_session).
+    const bool too_long = discard_line_ || line.size() > settings_.limits.line_length;
+    const bool crlf = line.empty() ? discard_line_ && discard_cr_ : line.back() == '\r';
+    if (too_long && !discard_line_) {
+      error(out, 500, "5.5.2 Error: line too long");
+      if (closing_) return;
     }
-    if (line.empty() || line.back() != '\r') {
+    discard_line_ = false;
+    if (!crlf) {
       refuse(out, Reply{521, "5.5.2 " + settings_.hostname + " Error: bare <LF> received"},
              "bare_newline_in_command", inTransaction());
       closing_ = true;
       return;
     }
+    if (too_long) continue;
     line.remove_suffix(1);
     if (line.size() + 2 > settings_.limits.line_length) {
       error(out, 500, "5.5.2 Error: line too long");

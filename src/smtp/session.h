@@ -103,7 +103,8 @@ class Session {
   bool startTlsPending() const { return tls_pending_; }
   void tlsStarted();
 
-  std::string timeoutReply() const;   ///< 421 for a command or data timeout
+  std::string timeoutReply() const;   ///< 421 for a command or data timeout (or too slow)
+  std::string sessionDeadlineReply() const;  ///< 421 when the whole session took too long
   /// Tells the Deliverer of a refusal decided outside the session (a timeout, a failed TLS
   /// handshake), with the session's client, helo and envelope so far.
   void noteRefusal(const Reply& reply, std::string why, std::string detail = "");
@@ -145,6 +146,7 @@ class Session {
   std::string in_;        ///< unprocessed input
   std::size_t pos_ = 0;   ///< first unprocessed byte of in_
   bool discard_line_ = false;  ///< skipping the rest of an over-long command line
+  bool discard_cr_ = false;    ///< the last byte skipped was a CR (the LF after it is no bare LF)
   bool closing_ = false, tls_pending_ = false, tls_active_ = false;
   std::uint64_t errors_ = 0, delivered_ = 0;
   bool recipients_refused_ = false;  ///< the 452 for too many recipients was logged

@@ -158,6 +158,41 @@ ReadLimits ReadLimits::fromLimits(const Limits& l) {
   return r;
 }
 
+std::optional<std::uint64_t> countEntriesQuickly(std::string_view data) {
+  std::uint64_t declared = 0, walked = 0, local = 0;
+  bool zip = data.size() >= 4 && rd32(data, 0) == kLocalSig;
+  if (data.size() >= kEndSize) {
+    std::size_t lowest = data.size() > kEndSize + 65535 ? data.size() - kEndSize - 65535 : 0;
+    std::size_t eocd = std::string_view::npos;
+    for (std::size_t p = data.size() - kEndSize + 1; p-- > lowest;) {
+      if (rd32(data, p) == kEndSig) {
+        eocd = p;
+        break;
+      }
+    }
+    if (eocd != std::string_view::npos) {
+      zip = true;
+      declared = rd16(data, eocd + 10);
+      std::uint64_t cd_offset = rd32(data, eocd + 16);
+      if (eocd >= 20 && rd32(data, eocd - 20) == kZip64LocatorSig) {
+        std::uint64_t z = rd64(data, eocd - 20 + 8);
+        if (z <= eocd - 20 && eocd - 20 - z >= 56 && rd32(data, z) == kZip64EndSig) {
+          declared = std::max(declared, rd64(data, z + 32));
+          cd_offset = rd64(data, z + 48);
+        }
+      }
+      for (std::uint64_t p = cd_offset; p + kCentralSize <= data.size() && rd32(data, p) == kCentralSig;) {
+        ++walked;
+        p += kCentralSize + rd16(data, p + 28) + rd16(data, p + 30) + rd16(data, p + 32);
+      }
+    }
+  }
+  if (!zip) return std::nullopt;
+  static constexpr char kSig[4] = {'P', 'K', 3, 4};
+  for (std::size_t p = 0; (p = data.find(std::string_view(kSig, 4), p)) != std::string_view::npos; p += 4) ++local;
+  return std::max({declared, walked, local});
+}
+
 bool safeName(std::string_view name) {
   if (name.empty() || name.size() > 1024) return false;
   if (name.front() == '/') return false;

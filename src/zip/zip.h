@@ -87,6 +87,13 @@ class Archive {
   std::vector<Entry> entries_;
 };
 
+/// How many members a scanner could find in `data`, counted without parsing a member: the larger
+/// of the count the end record declares (ZIP64 too), the central directory entries walked from
+/// the offset it gives, and the local header signatures in the whole data (readers that distrust
+/// the directory scan those). Linear, a few milliseconds for 10 MB. nullopt when `data` has
+/// neither an end record nor a local header at its start (not a ZIP).
+std::optional<std::uint64_t> countEntriesQuickly(std::string_view data);
+
 /// True when `name` is a safe relative member name (see Entry::name).
 bool safeName(std::string_view name);
 

@@ -238,6 +238,14 @@ TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at
   CHECK(out.find("the inbox " + (t.path() / "nonexistent" / "in").string() + " does not exist") !=
         std::string::npos);
   CHECK_FALSE(fs::exists(t.path() / "nonexistent"));  // never created
+  // A quarantine inside the staff share is refused before anything is created there.
+  CHECK(run({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", in.string(), "--outbox",
+             (t.path() / "out").string(), "--quarantine", (in / "q").string()},
+            &out, 60) == 1);
+  CHECK(out.find("the quarantine " + (in / "q").string() + " is inside the inbox") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(in / "q"));
+  CHECK_FALSE(fs::exists(t.path() / "out"));
 }
 
 TEST_CASE("filedrop: close-and-reopen writer, names with U+202E or Shift_JIS, reasons in the log") {
@@ -344,4 +352,61 @@ TEST_CASE(
   CHECK_FALSE(fs::exists(yamada / "memo.txt"));
   CHECK(fs::exists(stray / "left.txt"));  // nothing lost
   CHECK(log.find("refused") == std::string::npos);
+}
+
+TEST_CASE("serve: SIGHUP reads the config again, a copied rules file finds the installed signatures") {
+  TempDir t;
+  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
+  fs::create_directories(inbox / "bob");
+  // Item 8: default.yaml copied alone (no signatures/ beside it) still checks and loads: relative
+  // signature paths fall back to the installed rules folder (here the checkout's rules/).
+  fs::path a = t.path() / "etc" / "rules-a.yaml", b = t.path() / "etc" / "rules-b.yaml";
+  fs::create_directories(a.parent_path());
+  fs::copy_file(sourceDir() / "rules" / "default.yaml", a);
+  std::string out;
+  CHECK(run({MUGAI_BINARY, "rules", "check", a.string()}, &out, 60) == 0);
+  INFO(out);
+  // B: the same with a 4 KiB size limit, which the test file exceeds.
+  std::string text = readFile(a);
+  std::size_t at = text.find("message_size_limit: 10240000");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("message_size_limit: 10240000").size(), "message_size_limit: 4096");
+  writeFile(b, text);
+  CHECK(run({MUGAI_BINARY, "rules", "check", b.string()}, &out, 60) == 0);
+  fs::path conf = t.path() / "etc" / "mugai.conf";
+  auto config = [&](const fs::path& rules, const std::string& listen) {
+    writeFile(conf, "smtp = no\nlisten = " + listen + "\nrules = " + rules.string() +
+                        "\nquarantine_dir = " + q.string() + "\nfiledrop_inbox = " +
+                        inbox.string() + "\nfiledrop_outbox = " + outbox.string() + "\n");
+  };
+  config(a, "127.0.0.1:10025");
+  fs::path log = t.path() / "log";
+  Child svc({MUGAI_BINARY, "serve", "--config", conf.string()}, log);
+  REQUIRE(waitForLog(log, "file drop: watching", 20s));
+  CHECK(readFile(log).find("rules=" + a.string() + ", signatures=") != std::string::npos);
+  const std::string big(8000, 'x');
+  writeFile(inbox / "bob" / "one.txt", big + "\n");
+  REQUIRE(waitForLog(log, "/bob/one.txt", 20s));
+  CHECK(readFile(outbox / "bob" / "one.txt") == big + "\n");  // under A: delivered
+
+  config(b, "127.0.0.1:10099");
+  svc.signal(SIGHUP);
+  REQUIRE(waitForLog(log, "reloaded rules and signatures, rules=" + b.string(), 20s));
+  std::string l = readFile(log);
+  CHECK(l.find("config: listen changed in " + conf.string() +
+               ": takes effect only after a restart") != std::string::npos);
+  CHECK(l.find("config: rules changed: rules=" + b.string()) != std::string::npos);
+  CHECK(l.find("config: filedrop_inbox changed") == std::string::npos);  // only what changed
+  writeFile(inbox / "bob" / "two.txt", big + "\n");
+  REQUIRE(waitForLog(log, "/bob/two.txt", 20s));
+  CHECK(readFile(log).find("blocked /bob/two.txt reason=limit.message_size") != std::string::npos);
+  CHECK_FALSE(fs::exists(outbox / "bob" / "two.txt"));  // under B: over its limit
+
+  // A config that no longer loads keeps everything running as it was.
+  writeFile(conf, "no_such_key = 1\n");
+  svc.signal(SIGHUP);
+  REQUIRE(waitForLog(log, "reload failed: the config " + conf.string(), 20s));
+  svc.signal(SIGTERM);
+  int status = 0;
+  CHECK(svc.wait(20s, &status));
 }

@@ -44,6 +44,8 @@ struct Chain {
   std::uint16_t front_port = freePort(), mugai_port = freePort(), sink_port = freePort();
   std::unique_ptr<Child> sink, mugai;
   bool postfix_started = false;
+  std::string content_filter;  ///< main.cf line; default smtp:[127.0.0.1]:<mugai_port>
+  std::string extra_main, extra_master;
 
   Chain() {
     chmod(tmp.path().c_str(), 0755);
@@ -68,9 +70,9 @@ struct Chain {
            "setgid_group = postdrop\nmyhostname = front.mugai.test\nmydomain = mugai.test\n"
            "mydestination =\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
            "mynetworks = 127.0.0.0/8\nsmtpd_relay_restrictions = permit_mynetworks, reject\n"
-           "content_filter = smtp:[127.0.0.1]:"
-        << mugai_port
-        << "\nsmtp_send_xforward_command = yes\nalias_maps =\nalias_database =\n"
+        << (content_filter.empty() ? "content_filter = smtp:[127.0.0.1]:" + std::to_string(mugai_port)
+                                   : content_filter)
+        << "\n" << extra_main << "smtp_send_xforward_command = yes\nalias_maps =\nalias_database =\n"
            "local_recipient_maps =\nsmtputf8_enable = no\nmaillog_file = "
         << t << "/maillog\nmaillog_file_prefixes = " << t
         << "\nqueue_run_delay = 2s\nminimal_backoff_time = 2s\nmaximal_backoff_time = 4s\n"
@@ -88,6 +90,7 @@ struct Chain {
           "scache unix - - n - 1 scache", "postlog unix-dgram n - n - 1 postlogd"}) {
       master << line << "\n";
     }
+    master << extra_master;
   }
   void startPostfix() {
     std::string out;
@@ -104,10 +107,11 @@ struct Chain {
         tmp.path() / "sink.log");
     REQUIRE(waitForPort(sink_port, seconds(10)));
   }
-  void startMugai() {
+  void startMugai(std::uint16_t next_hop = 0) {
     mugai = std::make_unique<Child>(
         std::vector<std::string>{MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
-                                 "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
+                                 "--next-hop", "127.0.0.1:" + std::to_string(next_hop ? next_hop : sink_port),
+                                 "--quarantine",
                                  quarantine.string()},
         log);
     if (!waitForPort(mugai_port, seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
@@ -218,4 +222,88 @@ TEST_CASE("front Postfix: SIGKILL of mugai during 1000 messages loses nothing", 
   // at most one per transaction in flight (default_destination_concurrency_limit = 10).
   CHECK(duplicates <= 10);
   CHECK(c.queueEmpty());
+}
+
+namespace {
+
+/// The first ``` block after `marker` in docs/deployment.md, as written there.
+std::string docBlock(const std::string& marker) {
+  std::string doc = readFile(sourceDir() / "docs" / "deployment.md");
+  std::size_t at = doc.find(marker);
+  REQUIRE(at != std::string::npos);
+  std::size_t open = doc.find("```\n", at);
+  std::size_t close = doc.find("```\n", open + 4);
+  REQUIRE((open != std::string::npos && close != std::string::npos));
+  return doc.substr(open + 4, close - open - 4);
+}
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) {
+    s.replace(p, from.size(), to);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("the deployment.md §1 snippets: a mail just under the front's limit that grows through sanitizing is delivered",
+          "[integration]") {
+  // Front Postfix (message_size_limit 10240000, Postfix's default) -> the `mugai` transport ->
+  // mugai -> the reinjection listener with its own cleanup -> relayhost smtp-sink. main.cf's
+  // content_filter line and the whole master.cf block are taken from docs/deployment.md, only the
+  // ports changed. A Shift_JIS body of 10.1 MB comes out as base64 UTF-8 of about 20 MB: with the
+  // reinjection smtpd's limit alone, cleanup refused it ("queue file size limit exceeded"), mugai
+  // passed the 552 back and the front bounced a clean mail.
+  if (cannotRun()) return;
+  Chain c;
+  std::uint16_t reinject_port = freePort();
+  std::string main_cf = docBlock("`/etc/postfix/main.cf`:");
+  std::string master_cf = docBlock("`/etc/postfix/master.cf`:");
+  REQUIRE(main_cf.find("content_filter = mugai:[127.0.0.1]:10025") != std::string::npos);
+  REQUIRE(master_cf.find("127.0.0.1:10026 inet") != std::string::npos);
+  c.content_filter = replaceAll(main_cf, "127.0.0.1]:10025", "127.0.0.1]:" + std::to_string(c.mugai_port));
+  c.extra_main = "message_size_limit = 10240000\nrelayhost = [127.0.0.1]:" + std::to_string(c.sink_port) + "\n";
+  c.extra_master = replaceAll(master_cf, "127.0.0.1:10026", "127.0.0.1:" + std::to_string(reinject_port));
+  c.writeConfig();
+  c.startSink();
+  c.startMugai(reinject_port);
+  c.startPostfix();
+  REQUIRE(waitForPort(reinject_port, seconds(20)));
+  // "日本語の本文です。" in Shift_JIS, repeated in lines of 70 bytes, to just under 10240000.
+  const std::string sjis = "\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x96\x7b\x95\xb6\x82\xc5\x82\xb7\x81\x42";
+  std::string line;
+  while (line.size() + sjis.size() <= 72) line += sjis;
+  line += "\r\n";
+  std::string msg =
+      "Subject: large\r\nMessage-ID: <large@example.com>\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: text/plain; charset=Shift_JIS\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+  while (msg.size() + line.size() < 10240000 - 100000) msg += line;
+  std::string out = c.swaks(msg);
+  INFO(out);
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);  // the front took it
+  auto until = std::chrono::steady_clock::now() + seconds(120);
+  bool delivered = false;
+  while (!delivered && std::chrono::steady_clock::now() < until) {
+    for (const auto& f : filesIn(c.dump)) {
+      delivered = delivered || fs::file_size(f) > 10240000;
+    }
+    if (!delivered) {
+      c.flush();
+      std::this_thread::sleep_for(seconds(1));
+    }
+  }
+  std::string maillog = c.maillog();
+  INFO(maillog.substr(maillog.size() > 4000 ? maillog.size() - 4000 : 0));
+  INFO(readFile(c.log));
+  CHECK(delivered);  // larger than the front's limit after sanitizing, and still delivered
+  CHECK(maillog.find("queue file size limit exceeded") == std::string::npos);
+  CHECK(maillog.find("status=bounced") == std::string::npos);
+  CHECK(readFile(c.log).find("relay_status=bounced") == std::string::npos);
+  bool sanitized = false;
+  for (const auto& f : filesIn(c.dump)) {
+    std::string got = readFile(f);
+    sanitized = sanitized || (got.find("X-Mugai-Verdict:") != std::string::npos &&
+                              got.find("Message-ID: <large@example.com>") != std::string::npos);
+  }
+  CHECK(sanitized);
 }

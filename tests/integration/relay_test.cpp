@@ -116,6 +116,11 @@ TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is d
   CHECK(got.find("Just text.\n") != std::string::npos);
   CHECK(got.find("=2E.dot line\n") != std::string::npos);  // the engine's QP keeps the dot safe
   CHECK(got.find("Subject: clean") != std::string::npos);
+  // mugai's own trace field comes first, with the id its log and quarantine use.
+  std::size_t received = got.find("Received: from ");
+  CHECK(received != std::string::npos);
+  CHECK(got.find(" (mugai) with ESMTP id ", received) != std::string::npos);
+  CHECK(got.find("[127.0.0.1])", received) != std::string::npos);
 
   r.stopSink();
   int rc = 0;

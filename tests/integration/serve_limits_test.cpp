@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
+#include <map>
+#include <mutex>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -30,13 +33,20 @@ bool peersMissing() { return anyMissing({kSink, kSwaks}); }
 /// One client connection kept open by the test.
 class Conn {
  public:
-  explicit Conn(std::uint16_t port) {
+  /// `from`: the local address, any of 127.0.0.0/8 (a client of its own for the server).
+  explicit Conn(std::uint16_t port, const char* from = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (from) {
+      sockaddr_in l{};
+      l.sin_family = AF_INET;
+      inet_pton(AF_INET, from, &l.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&l), sizeof l) != 0) close();
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
   }
   ~Conn() { close(); }
   Conn(const Conn&) = delete;
@@ -69,6 +79,11 @@ class Conn {
   }
   bool waitFor(const std::string& s, std::chrono::milliseconds max, std::size_t from = 0) {
     return waitFor(std::vector<std::string>{s}, max, from) == 0;
+  }
+  /// Reads what has arrived, without waiting; true once the server has closed the connection.
+  bool pumpClosed() {
+    if (fd_ >= 0 && !eof_) readSome(0);
+    return eof_;
   }
   /// True once the server has closed the connection (within `max`).
   bool closedByPeer(std::chrono::milliseconds max) {
@@ -548,4 +563,396 @@ TEST_CASE(
   std::size_t from = cs[0]->got.size();
   REQUIRE(cs[0]->send("NOOP\r\n"));
   CHECK(cs[0]->waitFor("250 ", 5s, from));
+}
+
+namespace {
+
+/// Hostile clients that hold slots, on a thread of their own: `idle` connections that say nothing,
+/// and `trickling` ones that send a byte at a time (a third a command, a third message data after
+/// a good envelope, a third a whole NOOP each time, which only the session deadline stops). Each
+/// one the server closes comes back after a second, as a determined client would.
+class Siege {
+ public:
+  Siege(std::uint16_t port, const char* idle_from, int idle, const char* trickle_from, int trickling)
+      : port_(port) {
+    for (int i = 0; i < idle; ++i) bots_.push_back(Bot{idle_from, Kind::kIdle});
+    for (int i = 0; i < trickling; ++i)
+      bots_.push_back(Bot{trickle_from, static_cast<Kind>(1 + i % 3)});
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Siege() {
+    stop_ = true;
+    thread_.join();
+  }
+  int cut(const std::string& code) const {  // sessions the server ended with `code`
+    std::lock_guard<std::mutex> lock(m_);
+    auto it = cuts_.find(code);
+    return it == cuts_.end() ? 0 : it->second;
+  }
+  int admitted() const { return admitted_; }
+
+ private:
+  enum class Kind { kIdle, kCommand, kData, kNoop };
+  struct Bot {
+    const char* from;
+    Kind kind;
+    std::unique_ptr<Conn> c;
+    std::chrono::steady_clock::time_point next{};
+    std::size_t sent = 0;
+    bool greeted = false;
+  };
+  void run() {
+    const std::string command = "NOOP\r\n";
+    const std::string data = kEnvelope + "Subject: slow\r\n\r\n" + std::string(100000, 'x');
+    while (!stop_) {
+      auto now = std::chrono::steady_clock::now();
+      int connects = 40;  // per turn: a burst of 600 would overflow the listen backlog
+      for (auto& b : bots_) {
+        if (b.c && b.c->pumpClosed()) {
+          std::lock_guard<std::mutex> lock(m_);
+          std::size_t last = b.c->got.rfind("421 ");
+          ++cuts_[last == std::string::npos ? "none" : b.c->got.substr(last, 9)];
+          b.c.reset();
+          b.next = now + 1s;
+        }
+        if (!b.c && now >= b.next && connects-- > 0) {
+          b.c = std::make_unique<Conn>(port_, b.from);
+          b.sent = 0;
+          b.greeted = false;
+        }
+        if (!b.c || b.kind == Kind::kIdle || now < b.next) continue;
+        if (!b.greeted) {
+          if (b.c->got.find("220 ") == std::string::npos) continue;
+          b.greeted = true;
+          ++admitted_;
+        }
+        b.next = now + 500ms;
+        if (b.kind == Kind::kNoop) {
+          b.c->send(command);
+        } else if (b.kind == Kind::kCommand) {
+          b.c->send(command.substr(b.sent++ % command.size(), 1));
+        } else if (b.sent < kEnvelope.size()) {
+          b.c->send(kEnvelope);  // a good envelope at once, then the data a byte at a time
+          b.sent = kEnvelope.size();
+        } else {
+          b.c->send(data.substr(b.sent++ % data.size(), 1));
+        }
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  std::uint16_t port_;
+  std::vector<Bot> bots_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> admitted_{0};
+  mutable std::mutex m_;
+  std::map<std::string, int> cuts_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "serve limits: 500 idle and 100 trickling connections, and a normal client still delivers all "
+    "of its 100 messages",
+    "[integration]") {
+  if (peersMissing() || !haveExecutable("/usr/sbin/smtp-source")) return;
+  Relay r;
+  r.startSink();
+  // Short timeouts so that the test runs in seconds; the defaults are 300/300/600 s.
+  r.startMugai(rulesWith(
+      "  smtp_command_timeout_s: 2\n  smtp_data_timeout_s: 2\n  smtp_session_deadline_s: 4\n"));
+  std::this_thread::sleep_for(500ms);
+  // Two hostile hosts: 127.0.0.2 holds idle connections, 127.0.0.3 trickles; the normal client
+  // is 127.0.0.1 (the front MTA, in client_limit_exceptions by default).
+  Siege siege(r.mugai_port, "127.0.0.2", 500, "127.0.0.3", 100);
+  std::this_thread::sleep_for(3s);  // all connected, the first ones already cut and back
+  std::string out;
+  int rc = run({"/usr/sbin/smtp-source", "-m", "100", "-s", "1", "-f", "sender@example.com", "-t",
+                "staff@city.example.lg.jp", "127.0.0.1:" + std::to_string(r.mugai_port)},
+               &out, 120);
+  INFO("smtp-source: " << out);
+  CHECK(rc == 0);
+  // Delivered means relayed: the next hop has all 100 (mugai answers 250 only after that).
+  std::size_t delivered = 0;
+  for (int i = 0; i < 100 && delivered < 100; ++i) {
+    delivered = filesIn(r.dump).size();
+    if (delivered < 100) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(delivered == 100);
+  // The siege goes on until the sessions kept busy with whole NOOPs met the session deadline.
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    log = readFile(r.log);
+    if (log.find("refused why=session_deadline") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("relay_status=sent") == 100);
+  // The hostile hosts got their share of slots and no more, and each kind of slow client was cut.
+  CHECK(count("refused why=client_connection_limit client=unknown[127.0.0.2]") > 0);
+  CHECK(count("refused why=client_connection_limit client=unknown[127.0.0.1]") == 0);
+  CHECK(log.find("reply=\"421 4.7.0 Error: too many connections from 127.0.0.2\"") !=
+        std::string::npos);
+  CHECK(count("refused why=command_timeout client=unknown[127.0.0.2]") > 0);
+  CHECK(count("refused why=command_too_slow client=unknown[127.0.0.3]") > 0);
+  CHECK(count("refused why=data_too_slow from=<a@example.com> rcpts=1 "
+              "client=unknown[127.0.0.3]") > 0);
+  CHECK(count("refused why=session_deadline client=unknown[127.0.0.3]") > 0);
+  CHECK(log.find("connection limit reached: ") != std::string::npos);
+  CHECK(log.find("127.0.0.2=20 (oldest ") != std::string::npos);
+  CHECK(siege.cut("421 4.4.2") > 0);
+  CHECK(siege.cut("421 4.7.0") > 0);
+  WARN("siege: " << siege.admitted() << " trickling sessions greeted, " << siege.cut("421 4.4.2")
+                 << " cut with 421 4.4.2 (timeouts, too slow, session deadline), "
+                 << siege.cut("421 4.7.0") << " refused with 421 4.7.0 (per-client limit); "
+                 << delivered << " of 100 messages of the normal client delivered");
+  CHECK(filesIn(r.dump).size() == 100);  // nothing of the slow data was delivered
+}
+
+TEST_CASE("serve limits: one client address gets smtp_client_connection_limit sessions, the front "
+          "MTA is not counted, and the log says who holds the slots",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  smtp_client_connection_limit: 2\n"));
+  std::this_thread::sleep_for(500ms);
+  Conn a(r.mugai_port, "127.0.0.2"), b(r.mugai_port, "127.0.0.2");
+  REQUIRE(a.waitFor("220 ", 5s));
+  REQUIRE(b.waitFor("220 ", 5s));
+  // Another host, and the exempt front MTA with more than two sessions, are served.
+  Conn d(r.mugai_port, "127.0.0.3");
+  CHECK(d.waitFor("220 ", 5s));
+  std::vector<std::unique_ptr<Conn>> front;
+  for (int i = 0; i < 4; ++i) {
+    front.push_back(std::make_unique<Conn>(r.mugai_port, "127.0.0.1"));
+    CHECK(front.back()->waitFor("220 ", 5s));
+  }
+  // The third of the one host is refused before its greeting.
+  REQUIRE(a.send("EHLO a.example\r\nMAIL FROM:<a@example.com>\r\n"));  // a: in a transaction
+  REQUIRE(a.waitFor("250 2.1.0", 5s));
+  std::this_thread::sleep_for(400ms);
+  Conn c(r.mugai_port, "127.0.0.2");
+  CHECK(c.waitFor("421 4.7.0 Error: too many connections from 127.0.0.2", 5s));
+  CHECK(c.got.find("220 ") == std::string::npos);
+  CHECK(c.closedByPeer(3s));
+  // Once one of the two closes, the host gets a session again.
+  a.close();
+  bool served = false;
+  for (int i = 0; i < 40 && !served; ++i) {
+    Conn e(r.mugai_port, "127.0.0.2");
+    if (e.waitFor(std::vector<std::string>{"220 ", "421 "}, 5s) == 0) {
+      served = e.send("QUIT\r\n") && e.waitFor("221 ", 5s);
+    } else {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  CHECK(served);
+  std::string log = readFile(r.log);
+  CHECK(log.find("refused why=client_connection_limit client=unknown[127.0.0.2] helo= tls=no "
+                 "reply=\"421 4.7.0 Error: too many connections from 127.0.0.2\"") !=
+        std::string::npos);
+  std::size_t at = log.find("connection limit reached: ");
+  REQUIRE(at != std::string::npos);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  INFO(line);
+  CHECK(line.find("connection limit reached: 7 of 100 slots in use by 3 clients: 127.0.0.1=4 "
+                  "(oldest ") != std::string::npos);
+  std::size_t host = line.find(" 127.0.0.2=2 (oldest ");
+  REQUIRE(host != std::string::npos);
+  CHECK(line.find("s, 1 in a transaction, 0 in DATA)", host) ==
+        line.find("s, ", host));  // the host's own entry says it
+  CHECK(line.find(" 127.0.0.3=1 (oldest ") != std::string::npos);
+}
+
+TEST_CASE("serve limits: under stress (3/4 of the slots taken) an idle session is cut at "
+          "smtp_stress_timeout_s, long before the command timeout",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  // The command timeout is long: a cut within seconds can only be the stress timeout.
+  r.startMugai(rulesWith("  smtp_connection_limit: 4\n  smtp_command_timeout_s: 60\n"
+                         "  smtp_stress_timeout_s: 1\n"));
+  std::this_thread::sleep_for(500ms);
+  // One idle session alone: not stressed, it keeps its slot past the stress timeout.
+  Conn alone(r.mugai_port);
+  REQUIRE(alone.waitFor("220 ", 5s));
+  CHECK_FALSE(alone.closedByPeer(2500ms));
+  REQUIRE(alone.send("NOOP\r\n"));
+  CHECK(alone.waitFor("250 ", 5s));
+  // Two more idle sessions: three of four slots, stressed. The oldest idle sessions are cut
+  // (once one is gone the stress is over, and the others wait for the command timeout again).
+  std::vector<std::unique_ptr<Conn>> cs;
+  for (int i = 0; i < 2; ++i) {
+    cs.push_back(std::make_unique<Conn>(r.mugai_port));
+    REQUIRE(cs.back()->waitFor("220 ", 5s));
+  }
+  bool cut = false;
+  for (int i = 0; i < 100 && !cut; ++i) {  // 10 s at most; the stress timeout is 1 s
+    cut = alone.pumpClosed() || cs[0]->pumpClosed() || cs[1]->pumpClosed();
+    if (!cut) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(cut);
+  std::string cut_text = alone.got + cs[0]->got + cs[1]->got;
+  CHECK(cut_text.find("421 4.4.2") != std::string::npos);
+  bool logged = false;
+  for (int i = 0; i < 40 && !logged; ++i) {
+    logged = readFile(r.log).find("refused why=command_timeout client=unknown[127.0.0.1]") !=
+             std::string::npos;
+    if (!logged) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(logged);
+}
+
+TEST_CASE("serve limits: a message past sanitizer_deadline_ms is a limit.time verdict (quarantined, "
+          "notice delivered, 250), never 451, however often it is sent",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai(rulesWith("  sanitizer_deadline_ms: 100\n"));
+  // 6 MB of HTML: parsing, converting and scanning it takes far more than 100 ms.
+  writeFile(r.tmp.path() / "slow.eml", bigHtml(6000000));
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    int rc = 0;
+    std::string out = r.swaks(r.tmp.path() / "slow.eml", &rc);
+    INFO("attempt " << attempt << ": " << out);
+    CHECK(out.find("250 2.0.0 Ok: queued") != std::string::npos);
+    CHECK(out.find("<** ") == std::string::npos);  // no error reply, 4xx or 5xx
+    REQUIRE(filesIn(r.dump).size() == static_cast<std::size_t>(attempt));
+  }
+  for (const auto& f : filesIn(r.dump)) {
+    std::string delivered = readFile(f);
+    CHECK(delivered.find("X-Mugai-Verdict: blocked") != std::string::npos);
+    CHECK(delivered.find("Paragraph 1000 ") == std::string::npos);  // not the content
+  }
+  std::size_t records = 0;
+  for (const auto& f : filesIn(r.quarantine)) {
+    if (f.extension() != ".json") continue;
+    ++records;
+    CHECK(readFile(f).find("\"limit.time\"") != std::string::npos);
+  }
+  CHECK(records == 2);  // each original kept
+  std::string log = readFile(r.log);
+  CHECK(log.find("limit.time") != std::string::npos);
+  CHECK(log.find("tempfail") == std::string::npos);
+
+  // The command line says the same: blocked (exit 3), not "retry" (exit 4).
+  std::string out;
+  int rc = run({MUGAI_BINARY, "mail", (r.tmp.path() / "slow.eml").string(), "-o",
+                (r.tmp.path() / "out.eml").string(), "--rules", r.rules.string()},
+               &out, 60);
+  INFO(out);
+  CHECK(rc == 3);
+  CHECK(out.find("limit.time") != std::string::npos);
+}
+
+TEST_CASE("serve limits: after a SIGKILL the next start says so and reconciles what the killed run "
+          "left in the quarantine",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink({"-w", "30"});  // the next hop holds its reply to DATA: the message stays in relay
+  r.startMugai(rulesWith(""));
+  writeFile(r.tmp.path() / "m.eml", htmlWithEicar());  // quarantined (a part is removed), relayed
+  Child client({kSwaks, "--server", "127.0.0.1:" + std::to_string(r.mugai_port), "--from",
+                "sender@example.com", "--to", "staff@city.example.lg.jp", "--data",
+                "@" + (r.tmp.path() / "m.eml").string(), "--timeout", "60"},
+               r.tmp.path() / "swaks.log");
+  std::string relaying;  // the journalled id of the attempt on its way to the next hop
+  for (int i = 0; i < 200 && relaying.empty(); ++i) {
+    for (const auto& f : filesIn(r.quarantine / ".mugai-run")) {
+      std::string name = f.filename().string();
+      if (name.rfind("inflight-", 0) == 0 && readFile(f) == "relaying") relaying = name.substr(9);
+    }
+    if (relaying.empty()) std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE_FALSE(relaying.empty());
+  const pid_t killed = r.mugai->pid();
+  r.mugai->signal(SIGKILL);
+  REQUIRE(r.mugai->wait(10s));
+  // What a kill at other moments leaves: an attempt stored but never answered, a half-written file.
+  const std::string unanswered = "20261206T200000-0a0b0c";
+  writeFile(r.quarantine / (unanswered + ".orig"), "original");
+  writeFile(r.quarantine / (unanswered + ".json"), "{}");
+  writeFile(r.quarantine / ".mugai-run" / ("inflight-" + unanswered), "stored");
+  writeFile(r.quarantine / ".mugai-tmp-424242", "half");
+  std::filesystem::last_write_time(r.quarantine / ".mugai-tmp-424242",
+                                   std::filesystem::file_time_type::clock::now() - 1h);
+
+  fs::path log2 = r.tmp.path() / "mugai2.log";
+  r.mugai = std::make_unique<Child>(r.argv(), log2);
+  REQUIRE(waitForPort(r.mugai_port, 60s));
+  std::string log = readFile(log2);
+  INFO(log);
+  CHECK(log.find("the previous run (pid " + std::to_string(killed) + ", started ") !=
+        std::string::npos);
+  CHECK(log.find("did not stop cleanly") != std::string::npos);
+  CHECK(log.find("reconcile: kept " + relaying + ": the killed run was relaying it") !=
+        std::string::npos);
+  CHECK(log.find("reconcile: removed " + unanswered + ": the killed run never answered") !=
+        std::string::npos);
+  CHECK(log.find("reconcile: removed 1 temporary file(s)") != std::string::npos);
+  CHECK(fs::exists(r.quarantine / (relaying + ".orig")));
+  CHECK_FALSE(fs::exists(r.quarantine / (unanswered + ".orig")));
+  CHECK_FALSE(fs::exists(r.quarantine / ".mugai-tmp-424242"));
+  for (const auto& f : filesIn(r.quarantine / ".mugai-run")) {
+    CHECK(f.filename().string().rfind("inflight-", 0) != 0);
+  }
+  // A clean stop is not reported at the next start.
+  r.mugai->signal(SIGTERM);
+  REQUIRE(r.mugai->wait(30s));
+  fs::path log3 = r.tmp.path() / "mugai3.log";
+  r.mugai = std::make_unique<Child>(r.argv(), log3);
+  REQUIRE(waitForPort(r.mugai_port, 60s));
+  CHECK(readFile(log3).find("did not stop cleanly") == std::string::npos);
+  CHECK(readFile(log3).find("reconcile:") == std::string::npos);
+}
+
+TEST_CASE("serve limits: a TLS handshake trickled a byte at a time is cut at the command timeout",
+          "[integration]") {
+  if (peersMissing()) return;
+  if (!haveExecutable("/usr/bin/openssl")) {
+    WARN("skipped: /usr/bin/openssl not installed");
+    return;
+  }
+  Relay r;
+  fs::path key = r.tmp.path() / "key.pem", cert = r.tmp.path() / "cert.pem",
+           conf = r.tmp.path() / "mugai.conf";
+  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+               key.string(), "-out", cert.string(), "-days", "2", "-subj", "/CN=mugai.test"},
+              nullptr, 60) == 0);
+  writeFile(conf, "tls_cert_file = " + cert.string() + "\ntls_key_file = " + key.string() + "\n");
+  r.startSink();
+  writeFile(r.rules, rulesWith("  smtp_command_timeout_s: 2\n"));
+  std::vector<std::string> argv = r.argv();
+  argv.insert(argv.end(), {"--config", conf.string()});
+  r.mugai = std::make_unique<Child>(argv, r.log);
+  REQUIRE(waitForPort(r.mugai_port, 60s));
+  Conn c(r.mugai_port);
+  REQUIRE(c.send("EHLO slow.example\r\nSTARTTLS\r\n"));
+  REQUIRE(c.waitFor("220 2.0.0 Ready to start TLS", 5s));
+  // A TLS record header announcing 512 bytes of handshake, then its body a byte every 250 ms:
+  // every read gets a byte long before the per-read timeout.
+  REQUIRE(c.send(std::string("\x16\x03\x01\x02\x00", 5)));
+  bool closed = false;
+  for (int i = 0; i < 48 && !closed; ++i) {  // 12 s at most; cut after about 2 s
+    c.send(std::string(1, '\x01'));
+    closed = c.closedByPeer(250ms);
+  }
+  CHECK(closed);
+  bool logged = false;  // the session thread logs once the handshake call has returned
+  for (int i = 0; i < 60 && !logged; ++i) {
+    logged = readFile(r.log).find("refused why=starttls_timeout client=unknown[127.0.0.1]") !=
+             std::string::npos;
+    if (!logged) std::this_thread::sleep_for(50ms);
+  }
+  INFO(readFile(r.log));
+  CHECK(logged);
 }

@@ -36,6 +36,18 @@ bool syncFilesystems(const std::vector<std::string>& dirs, std::string* error);
 std::string writeFileUnique(const std::string& dir, const std::string& name, std::string_view data,
                             std::string* error, unsigned mode = 0644);
 
+/// Writes a command's output (`mugai mail -o`, `--report`) to `path`, which the operator named:
+/// "-" is standard output; a path that exists and is not a regular file (a device such as
+/// /dev/null, a FIFO, also reached through a symbolic link such as /dev/stdout) is opened and
+/// written to as it is, never replaced; a symbolic link to a regular file, a directory or a
+/// socket is refused; anything else goes through writeFileAtomic(). False with *error.
+bool writeOutput(const std::string& path, std::string_view data, std::string* error,
+                 unsigned mode = 0644);
+
+/// Removes a stale output at `path` only when it is a regular file (never a device, FIFO,
+/// socket or symbolic link). Missing files are no error.
+void removeStaleOutput(const std::string& path);
+
 /// Keeps an original and its report: DIR/ID.orig and DIR/ID.json (both atomic, 0600).
 bool quarantineStore(const std::string& dir, const std::string& id, std::string_view original,
                      const std::string& report_json, std::string* error, Sync sync = Sync::Now);

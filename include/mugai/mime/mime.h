@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mugai/core/budget.h"
@@ -47,6 +48,8 @@ enum Defect : std::uint32_t {
   kDefectEncryptedOrSigned = 1u << 12,  ///< multipart/encrypted, application/pkcs7-mime, ...
                                         ///< also multipart/signed and */pkcs7-signature,
                                         ///< pgp-signature: check mimeType() to tell them apart
+  kDefectRepairedAmbiguity = 1u << 13,  ///< several Content-Disposition headers that agree on the
+                                        ///< file name: read as an attachment (src/mime/ambiguity.cpp)
 };
 
 struct HeaderField {
@@ -95,7 +98,8 @@ std::string decodeHeaderText(std::string_view raw);
 
 /// Decodes an address list header (From, To, Cc, Reply-To, Sender) for re-encoding: only display
 /// names are decoded (and returned as quoted strings), so an encoded word can never add an
-/// address; comments of bare addresses are dropped. Feed the result to encodeHeader().
+/// address; comments of bare addresses are dropped. The result is UTF-8 (stray 8-bit bytes in an
+/// address become U+FFFD). Feed the result to encodeHeader().
 std::string decodeAddressHeader(std::string_view raw);
 
 /// Decodes transfer encodings. Each returns false when the input was damaged (result still filled
@@ -120,6 +124,9 @@ struct BuildPart {
   std::string charset;
   std::string data;  ///< text/*: text (see charset); message/rfc822: a serialized 7-bit message; else bytes
   std::vector<BuildPart> children;       ///< multipart only
+  /// Further Content-Type parameters, e.g. {"method", "REQUEST"} for text/calendar. Written only
+  /// when name and value are RFC 2045 tokens (anything else is left out).
+  std::vector<std::pair<std::string, std::string>> params;
 };
 
 /// Writes a message: `headers` (UTF-8 values, encoded with encodeHeader) + MIME-Version +

@@ -68,6 +68,21 @@ struct Override {
   int line = 0;
 };
 
+/// The vault's rules (section `vault:`): how long originals are kept and who may get them back.
+/// Tier names are "self", "approval", "admin", "never" (include/mugai/vault/vault.h).
+struct VaultRules {
+  unsigned retention_default_days = 30;
+  std::map<std::string, unsigned> retention_by_verdict;  ///< report verdict word -> days
+  std::map<Reason, unsigned> retention_by_reason;         ///< wins when longer
+  std::string release_default = "approval";
+  std::map<Reason, std::string> release_by_reason;        ///< the strictest of a record's wins
+  std::string approval = "any";  ///< any | all: how many of a group's approvers must approve
+  std::string directory;         ///< absolute path of the directory file (users, groups), or ""
+  std::uint64_t budget_mb = 0;   ///< 0: none; else warn at budget_warn_percent, purge never early
+  unsigned budget_warn_percent = 80;
+  std::string contact_ja, contact_en;  ///< where staff ask for an original (notices)
+};
+
 struct Policy {
   std::string source;  ///< file name, or "(embedded defaults)"
   /// The rules text and the folder relative paths were resolved in: a sandboxed worker
@@ -90,6 +105,7 @@ struct Policy {
   std::map<Reason, Verdict> actions;  ///< reason -> verdict overrides (never weaker than fail-closed)
   Notice notice;
   std::vector<Override> overrides;
+  VaultRules vault;
 
   /// The verdict for `r` under the base actions and `ov` (may be null).
   Verdict verdictFor(Reason r, const Override* ov = nullptr) const;

@@ -2,6 +2,7 @@
 #include "src/filedrop/filedrop.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -10,6 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "mugai/io/store.h"
@@ -417,4 +421,310 @@ TEST_CASE("filedrop: the note says whether the content or only the name changed"
   INFO(renamed);
   CHECK(renamed.find("The content of this file is unchanged; only its name was made safe.") !=
         std::string::npos);
+}
+
+TEST_CASE("filedrop: a file past sanitizer_deadline_ms is blocked with limit.time and quarantined, "
+          "not left waiting for a retry") {
+  Drop d;
+  // The shipped rules with a 100 ms budget: 6 MB of HTML takes longer to convert.
+  std::string rules = slurp((mugai::test::sourceDir() / "rules" / "default.yaml").string());
+  std::size_t at = rules.find("limits:\n");
+  REQUIRE(at != std::string::npos);
+  rules.insert(at + 8, "  sanitizer_deadline_ms: 100\n");
+  at = rules.find("signatures: [signatures]");
+  REQUIRE(at != std::string::npos);
+  rules.replace(at, 24,
+                "signatures: [" + (mugai::test::sourceDir() / "rules" / "signatures").string() + "]");
+  at = rules.find("system_database: true");
+  if (at != std::string::npos) rules.replace(at, 21, "system_database: false");
+  writeFile(d.t.path + "/rules.yaml", rules);
+  std::vector<std::string> errors;
+  d.engine = mugai::makeEngine(d.t.path + "/rules.yaml", errors);
+  REQUIRE(d.engine);
+  const Options& o = d.o;
+  fs::create_directories(o.inbox);
+  Service svc(o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  std::string html = "<html><body>\n";
+  for (int i = 0; html.size() < 6000000; ++i) {
+    html += "<div><p>Paragraph " + std::to_string(i) +
+            " with <b>bold</b> and <a href=\"http://x.example/" + std::to_string(i) +
+            "\">a link</a></p></div>\n";
+  }
+  writeFile(o.inbox + "/big.html", html + "</body></html>\n");
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/big.html"));
+  CHECK_FALSE(fs::exists(o.outbox + "/big.html"));
+  REQUIRE(fs::exists(o.outbox + "/big.html.blocked.txt"));
+  CHECK(fs::is_empty(o.quarantine + "/processing"));  // decided: nothing waits for a retry
+  std::size_t records = 0;
+  for (const auto& e : fs::directory_iterator(o.quarantine)) {
+    if (e.path().extension() != ".json") continue;
+    ++records;
+    std::string json = slurp(e.path().string());
+    CHECK(json.find("\"limit.time\"") != std::string::npos);
+  }
+  CHECK(records == 1);
+  bool original = false;  // the original is kept beside its record
+  for (const auto& e : fs::directory_iterator(o.quarantine)) {
+    if (e.is_regular_file() && e.path().extension() != ".json") {
+      original = original || slurp(e.path().string()) == html + "</body></html>\n";
+    }
+  }
+  CHECK(original);
+}
+
+namespace {
+
+/// The quarantine records (*.json) of a drop, concatenated.
+std::string records(const std::string& q) {
+  std::string all;
+  for (const auto& e : fs::directory_iterator(q)) {
+    if (e.path().extension() == ".json") all += slurp(e.path().string());
+  }
+  return all;
+}
+
+std::size_t claimedCount(const std::string& q) {
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(q + "/processing")) {
+    n += e.path().extension() == ".data" ? 1 : 0;
+  }
+  return n;
+}
+
+/// Passes until `p` exists (the first retries wait 1 s, 2 s); false when it never appears.
+bool passUntil(Service& svc, const std::string& p) {
+  for (int i = 0; i < 80 && !fs::exists(p); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    svc.pass();
+  }
+  return fs::exists(p);
+}
+
+}  // namespace
+
+TEST_CASE("filedrop: a file over the size limit is refused by its size, only the limit is read and kept") {
+  Drop d;
+  const Options& o = d.o;
+  const std::uint64_t limit = d.engine->policy().limits.message_size_limit;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  SECTION("a 2 GB sparse file") {
+    int fd = open((o.inbox + "/bob/huge.bin").c_str(), O_WRONLY | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, 2LL << 30) == 0);
+    close(fd);
+    svc.pass();
+    CHECK(fs::exists(o.outbox + "/bob/huge.bin.blocked.txt"));
+    std::string json = records(o.quarantine);
+    CHECK(json.find("\"truncated\":true,\"original_size\":2147483648,\"kept_size\":" +
+                    std::to_string(limit)) != std::string::npos);
+    CHECK(json.find("limit.message_size") != std::string::npos);
+    std::size_t origs = 0;
+    for (const auto& e : fs::directory_iterator(o.quarantine)) {
+      if (e.path().extension() == ".orig") {
+        ++origs;
+        CHECK(fs::file_size(e.path()) == limit);  // not 2 GB
+      }
+    }
+    CHECK(origs == 1);
+  }
+  SECTION("one byte over the limit, and one exactly at it") {
+    writeFile(o.inbox + "/bob/over.txt", std::string(limit + 1, 'a'));
+    writeFile(o.inbox + "/bob/at.txt", std::string(limit, 'a'));
+    svc.pass();
+    CHECK(fs::exists(o.outbox + "/bob/over.txt.blocked.txt"));
+    std::string json = records(o.quarantine);
+    CHECK(json.find("\"original_size\":" + std::to_string(limit + 1)) != std::string::npos);
+    CHECK(json.find("\"original_size\":" + std::to_string(limit) + ",") == std::string::npos);
+    CHECK(json.find("\"truncated\":true") == json.rfind("\"truncated\":true"));  // only one
+  }
+  CHECK(claimedCount(o.quarantine) == 0);
+}
+
+TEST_CASE("filedrop: a note that cannot be written is retried like a file, never forgotten") {
+  Drop d;
+  Options o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  std::string mnt;
+  SECTION("the outbox folder cannot be made (a file in its place)") {
+    fs::create_directories(o.outbox);
+    writeFile(o.outbox + "/bob", "in the way");
+  }
+  SECTION("the outbox disk is full") {
+    mnt = d.t.path + "/smallfs";
+    fs::create_directories(mnt);
+    if (geteuid() != 0 || mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k") != 0) {
+      WARN("skipped: needs root and tmpfs mounts");
+      return;
+    }
+    o.outbox = mnt + "/out";
+    fs::create_directories(o.outbox + "/bob");
+    int fd = open((mnt + "/filler").c_str(), O_WRONLY | O_CREAT, 0600);
+    std::string block(4096, 'x');
+    while (write(fd, block.data(), block.size()) > 0) {
+    }
+    close(fd);
+  }
+  Service svc(o, [&] { return d.engine; });
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  // Blocked by its type: the note is the only thing delivered.
+  writeFile(o.inbox + "/bob/evil.exe", std::string("MZ\x90\0\x03\0\0\0", 8) + std::string(512, 'A'));
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/bob/evil.exe"));
+  CHECK(claimedCount(o.quarantine) == 1);   // waiting in processing/, not done
+  CHECK(records(o.quarantine).empty());     // no record naming a note that does not exist
+  if (mnt.empty()) {
+    fs::remove(o.outbox + "/bob");
+  } else {
+    fs::remove(mnt + "/filler");  // space returns
+  }
+  REQUIRE(passUntil(svc, o.outbox + "/bob/evil.exe.blocked.txt"));
+  CHECK(slurp(o.outbox + "/bob/evil.exe.blocked.txt").find("evil.exe") != std::string::npos);
+  CHECK(records(o.quarantine).find("\"note\":\"evil.exe.blocked.txt\"") != std::string::npos);
+  CHECK(claimedCount(o.quarantine) == 0);
+  if (!mnt.empty()) umount(mnt.c_str());
+}
+
+TEST_CASE("filedrop: a folder named like a delivered file, or a path too long, ends delivered with a note") {
+  Drop d;
+  Options o = d.o;
+  SECTION("'report', then 'report/x.txt' and 'report/y.txt'") {
+    fs::create_directories(o.inbox + "/bob");
+    Service svc(o, [&] { return d.engine; });
+    std::string why;
+    REQUIRE(svc.prepare(&why));
+    writeFile(o.inbox + "/bob/report", "first a file\n");
+    svc.pass();
+    REQUIRE(fs::is_regular_file(o.outbox + "/bob/report"));
+    fs::create_directories(o.inbox + "/bob/report");
+    writeFile(o.inbox + "/bob/report/x.txt", "x\n");
+    svc.pass();
+    writeFile(o.inbox + "/bob/report/y.txt", "y\n");
+    svc.pass();
+    CHECK(claimedCount(o.quarantine) == 0);  // not stuck, not retried
+    CHECK(slurp(o.outbox + "/bob/report") == "first a file\n");
+    CHECK(slurp(o.outbox + "/bob/report-1/x.txt") == "x\n");
+    CHECK(slurp(o.outbox + "/bob/report-1/y.txt") == "y\n");  // the same folder again
+    std::string note = slurp(o.outbox + "/bob/report-1/x.txt.note.txt");
+    CHECK(note.find("\"/bob/report\" could not be used") != std::string::npos);
+    CHECK(note.find("delivered in \"/bob/report-1\"") != std::string::npos);
+    CHECK(records(o.quarantine).find("\"outbox\":\"/bob/report-1/x.txt\"") != std::string::npos);
+  }
+  SECTION("an inbox path near PATH_MAX, longer once under the outbox") {
+    // The outbox path 400 bytes longer than the inbox: the mirrored folder cannot fit.
+    o.outbox = d.t.path + "/" + std::string(200, 'o') + "/" + std::string(200, 'o');
+    std::string rel = "/bob";
+    while (o.inbox.size() + rel.size() + 201 + 200 < 4000) rel += "/" + std::string(200, 'd');
+    fs::create_directories(o.inbox + rel);
+    Service svc(o, [&] { return d.engine; });
+    std::string why;
+    REQUIRE(svc.prepare(&why));
+    std::string name = std::string(190, 'f') + ".txt";
+    writeFile(o.inbox + rel + "/" + name, "deep\n");
+    REQUIRE(fs::exists(o.inbox + rel + "/" + name));
+    svc.pass();
+    CHECK(claimedCount(o.quarantine) == 0);
+    CHECK_FALSE(fs::exists(o.inbox + rel + "/" + name));
+    REQUIRE(fs::exists(o.outbox + "/bob/" + name));  // in the staff member's folder
+    CHECK(slurp(o.outbox + "/bob/" + name) == "deep\n");
+    std::string note = slurp(o.outbox + "/bob/" + name + ".note.txt");
+    CHECK(note.find("delivered in \"/bob\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("filedrop: names that Windows sees as one (case, NFC/NFD) are never delivered side by side") {
+  TempDir t;
+  std::string err;
+  CHECK(windowsKey("Report.TXT") == windowsKey("report.txt"));
+  const std::string nfc = "\xE3\x83\x9D.txt";              // ポ.txt (U+30DD)
+  const std::string nfd = "\xE3\x83\x9B\xE3\x82\x9A.txt";  // ホ + combining ゚
+  CHECK(windowsKey(nfc) == windowsKey(nfd));
+  CHECK(windowsKey("\xC3\x89t\xC3\xA9.txt") == windowsKey("E\xCC\x81T\xC3\xA9.TXT"));  // Été
+  CHECK(windowsKey("a.txt") != windowsKey("b.txt"));
+  REQUIRE(mugai::io::writeFileNew(t.path, "report.txt", "1", &err) == 0);
+  CHECK(pickFreeName(t.path, "Report.TXT") == "Report-1.TXT");
+  CHECK(pickFreeName(t.path, "REPORT.txt") == "REPORT-1.txt");
+  REQUIRE(mugai::io::writeFileNew(t.path, nfc, "2", &err) == 0);
+  CHECK(pickFreeName(t.path, nfd) == "\xE3\x83\x9B\xE3\x82\x9A-1.txt");
+  CHECK(pickFreeName(t.path, "other.txt") == "other.txt");
+
+  // Through the service: four names, one as the share sees them, in two passes and two folders
+  // ("Sub" and "sub" are one folder on the share as well).
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob/Sub");
+  Service svc(o, [&] { return d.engine; });
+  REQUIRE(svc.prepare(&err));
+  writeFile(o.inbox + "/bob/Sub/memo.txt", "one\n");
+  writeFile(o.inbox + "/bob/Sub/" + nfc, "nfc\n");
+  svc.pass();
+  fs::create_directories(o.inbox + "/bob/sub");
+  writeFile(o.inbox + "/bob/sub/MEMO.TXT", "two\n");
+  writeFile(o.inbox + "/bob/sub/" + nfd, "nfd\n");
+  svc.pass();
+  CHECK(claimedCount(o.quarantine) == 0);
+  std::vector<std::string> folders;
+  for (const auto& e : fs::directory_iterator(o.outbox + "/bob")) {
+    folders.push_back(e.path().filename().string());
+  }
+  CHECK(folders == std::vector<std::string>{"Sub"});  // one folder
+  std::set<std::string> keys;
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(o.outbox + "/bob/Sub")) {
+    ++files;
+    CHECK(keys.insert(windowsKey(e.path().filename().string())).second);  // all distinct
+  }
+  CHECK(files >= 4);
+  CHECK(slurp(o.outbox + "/bob/Sub/memo.txt") == "one\n");
+  CHECK(slurp(o.outbox + "/bob/Sub/MEMO-1.TXT") == "two\n");
+}
+
+TEST_CASE("filedrop: device names as Windows reads them are renamed") {
+  using mugai::sanitizers::filename_sanitize::sanitizeFilename;
+  for (const std::string n : {"COM\xC2\xB9.txt", "com\xC2\xB3", "LPT\xC2\xB2.doc", "CONIN$",
+                              "conout$.txt", "CON .txt", "con..txt", "NUL .tar.gz", "COM0.txt",
+                              "lpt9", "AUX"}) {
+    INFO(n);
+    CHECK(sanitizeFilename(n)[0] == '_');
+  }
+  for (const std::string n : {"COM10.txt", "CONSOLE.txt", "COM\xC2\xB9" "x.txt", "CONIN.txt",
+                              "contract.pdf"}) {
+    INFO(n);
+    CHECK(sanitizeFilename(n) == n);
+  }
+}
+
+TEST_CASE("filedrop: staff names imitating mugai's notes are renamed, and log and note agree") {
+  CHECK(notNoteName("x.pdf.note.txt") == "x.pdf_note.txt");
+  CHECK(notNoteName("y.exe.BLOCKED.TXT") == "y.exe_BLOCKED.TXT");
+  CHECK(notNoteName("note.txt") == "note.txt");
+  CHECK(notNoteName("my.notes.txt") == "my.notes.txt");
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; });
+  std::string err;
+  REQUIRE(svc.prepare(&err));
+  writeFile(o.inbox + "/bob/x.pdf.note.txt", "not a note\n");
+  writeFile(o.inbox + "/bob/y.exe.blocked.txt", "not a note either\n");
+  std::ostringstream log;
+  std::streambuf* old = std::cerr.rdbuf(log.rdbuf());
+  svc.pass();
+  std::cerr.rdbuf(old);
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/x.pdf.note.txt"));
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/y.exe.blocked.txt"));
+  CHECK(slurp(o.outbox + "/bob/x.pdf_note.txt") == "not a note\n");
+  CHECK(slurp(o.outbox + "/bob/y.exe_blocked.txt") == "not a note either\n");
+  std::string note = slurp(o.outbox + "/bob/x.pdf_note.txt.note.txt");
+  CHECK(note.find("only its name was made safe") != std::string::npos);
+  INFO(log.str());
+  CHECK(log.str().find("renamed /bob/x.pdf.note.txt -> x.pdf_note.txt reason=filename.changed "
+                       "note=x.pdf_note.txt.note.txt") != std::string::npos);
+  CHECK(log.str().find("reason=kept") == std::string::npos);
 }

@@ -316,3 +316,26 @@ TEST_CASE("isolation: the scanner process (mugai-scan) is sandboxed, finds EICAR
   CHECK(infected == 20);
   CHECK(mugai::scanclient::scannerPid(*scanner) == second);
 }
+
+// Regression: the iconv converters must be open before the sandbox closes open(). The first
+// preload sent ASCII only, which never reaches iconv: inside a worker a Shift_JIS body then
+// stayed undecoded. The pool must give what the engine in this process gives.
+TEST_CASE("isolation: a worker decodes Shift_JIS, EUC-KR and windows-1251 bodies as in-process",
+          "[unit][isolation]") {
+  auto p = pool();
+  mugai::Envelope env{"a@example.jp", {"b@example.jp"}, "", "", ""};
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"Shift_JIS", "\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x96\x7b\x95\xb6\x82\xc5\x82\xb7"},
+      {"EUC-KR", "\xc7\xd1\xb1\xb9\xbe\xee"},
+      {"windows-1251", "\xcf\xf0\xe8\xe2\xe5\xf2"}};
+  for (const auto& [charset, body] : bodies) {
+    std::string mail = "Subject: t\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=" +
+                       charset + "\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body + "\r\n";
+    auto isolated = p->processMessage(mail, env, "id-cs");
+    auto local = engine()->processMessage(mail, env, "id-cs");
+    INFO(charset << "\n" << isolated.report.toJson(false));
+    CHECK(isolated.report.reason == local.report.reason);
+    auto cut = [](const std::string& m) { return m.substr(m.find("\r\n\r\n")); };  // no Date
+    CHECK(cut(isolated.output) == cut(local.output));
+  }
+}

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "mugai/text/charset.h"
 #include "tests/unit/mime/mime_test_util.h"
 
 using namespace mugai;
@@ -217,4 +218,22 @@ TEST_CASE("write: single-part messages and encodings", "[unit]") {
     CHECK(r.root.mimeType() == "application/octet-stream");
     CHECK(r.root.header("X-Evil") == nullptr);
   }
+}
+
+// Fuzzing finding (tests/fuzz-regressions/header_decode): an address (in <...> or a bare addr-spec)
+// with stray 8-bit bytes came back from decodeAddressHeader() as it was, so encodeHeader() got
+// bytes that are not UTF-8 and wrote them as a UTF-8 encoded word. Now the result is UTF-8.
+TEST_CASE("decodeAddressHeader: stray 8-bit bytes in addresses come back as U+FFFD", "[unit][adversarial]") {
+  const std::string rep = "\xEF\xBF\xBD";
+  CHECK(decodeAddressHeader("a\xF0@example.jp") == "a" + rep + "@example.jp");
+  CHECK(decodeAddressHeader("Name <b\xFF\xFE@example.jp>") == "\"Name\" <b" + rep + rep + "@example.jp>");
+  CHECK(decodeAddressHeader("x <c@ex\xE3\x81>, d@example.jp") == "\"x\" <c@ex" + rep + ">, d@example.jp");
+  // Valid UTF-8 addresses (SMTPUTF8) are kept as they are.
+  CHECK(decodeAddressHeader("\xE5\xB1\xB1\xE7\x94\xB0@example.jp") == "\xE5\xB1\xB1\xE7\x94\xB0@example.jp");
+  const char kFuzz[] = "`\0=\xF0\0s\0\0\0?EUC-J59-1?nQ?dAr=E9?= Pirard <PIRARD@vm0.ulg.P?B?zeXAuMzn?=";
+  std::string fuzz(kFuzz, sizeof kFuzz - 1);
+  std::string decoded = decodeAddressHeader(fuzz);
+  CHECK(text::isValidUtf8(decoded));
+  std::string encoded = encodeHeader("From", decoded);
+  for (unsigned char c : encoded) CHECK(c < 0x80);
 }

@@ -72,3 +72,26 @@ TEST_CASE("notice: a .docm through the engine is named as it arrives", "[notice]
   CHECK(said);
   CHECK(r.keepOriginal());  // macros were cut out: the original stays retrievable
 }
+
+TEST_CASE("notice: a removed body is the message body, not an attachment, and a thinned zip is not 'active content'", "[notice]") {
+  ActionRecord body;
+  body.part = "1";
+  body.body = true;
+  body.action = "removed";
+  body.reason = "av.infected";
+  std::string n = notice({body});
+  INFO(n);
+  CHECK(n.find("The message body was removed (") != std::string::npos);
+  CHECK(n.find("本文を削除しました") != std::string::npos);
+  CHECK(n.find("attachment") == std::string::npos);
+  std::string z = notice({rebuilt("資料.zip", "cdr.rebuilt",
+                                  {{"removed_member", "a.exe"}, {"removed_member", "b.js"}})});
+  INFO(z);
+  CHECK(z.find("Some files inside \"資料.zip\" were removed.") != std::string::npos);
+  CHECK(z.find("「資料.zip」の中の一部のファイルを削除しました") != std::string::npos);
+  CHECK(z.find("Active content") == std::string::npos);
+  // A zip whose document member lost its macros is still "active content".
+  std::string m = notice({rebuilt("資料.zip", "cdr.rebuilt",
+                                  {{"removed_member", "a.exe"}, {"removed", "vbaProject.bin"}})});
+  CHECK(m.find("Active content") != std::string::npos);
+}

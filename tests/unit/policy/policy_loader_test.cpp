@@ -220,3 +220,38 @@ TEST_CASE("a recipient override applies only when every recipient matches", "[un
   REQUIRE(p->match("a@x.jp", {"a@soumu.example.lg.jp"}));
   REQUIRE(p->match("a@x.jp", {"a@soumu.example.lg.jp", "b@kikaku.example.lg.jp"}) == nullptr);
 }
+
+TEST_CASE("the vault section: retention, release tiers, approval, directory, with errors named", "[unit]") {
+  std::vector<std::string> errors;
+  auto file = (test::sourceDir() / "rules" / "default.yaml").string();
+  auto shipped = loadPolicyFile(file, registry(), errors);
+  REQUIRE(shipped);
+  CHECK(shipped->vault.retention_by_verdict.at("blocked") == 90);
+  CHECK(shipped->vault.release_by_reason.at(Reason::AvInfected) == "admin");
+  CHECK(shipped->vault.release_default == "approval");
+  CHECK(shipped->vault.directory.empty());
+
+  auto p = load(minimal("vault:\n  retention: {default: 14, reasons: {content.active: 60}}\n"
+                        "  release: {default: self, reasons: {type.blocked: never}}\n"
+                        "  approval: all\n  directory: directory.example.yaml\n"),
+                errors);
+  INFO((errors.empty() ? "" : errors.front()));
+  REQUIRE(p);
+  CHECK(p->vault.retention_default_days == 14);
+  CHECK(p->vault.retention_by_reason.at(Reason::ContentActive) == 60);
+  CHECK(p->vault.release_by_reason.at(Reason::TypeBlocked) == "never");
+  CHECK(p->vault.approval == "all");
+  CHECK(p->vault.directory == (test::sourceDir() / "rules" / "directory.example.yaml").string());
+
+  errors.clear();
+  CHECK_FALSE(load(minimal("vault:\n  retention: {default: 0, reasons: {no.such: 3}}\n"
+                           "  release: {default: maybe}\n  approval: most\n  directory: nope.yaml\n"
+                           "  retain: 3\n"),
+                   errors));
+  CHECK(anyError(errors, "test.yaml:7: vault.retention.default: must be a number of days"));
+  CHECK(anyError(errors, "vault.retention.reasons.no.such: unknown reason"));
+  CHECK(anyError(errors, "vault.release.default: unknown release tier 'maybe'"));
+  CHECK(anyError(errors, "vault.approval: must be any or all"));
+  CHECK(anyError(errors, "vault.directory: "));
+  CHECK(anyError(errors, "vault.retain: unknown key"));
+}

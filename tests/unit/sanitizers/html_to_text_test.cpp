@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "mugai/text/charset.h"
 #include "sanitizers/html_to_text/html_to_text.h"
 #include "support/test_support.h"
 
@@ -297,4 +298,20 @@ TEST_CASE("html_to_text: hidden content stays hidden and URLs are shown exactly 
   std::string t = conv("<a href='https://example.org/\xe2\x80\xae" "fdp.exe'>report</a>");
   REQUIRE(t == "report <https://example.org/%E2%80%AEfdp.exe>\n");
   REQUIRE(conv("<a href='https://example.org/a\"b'>x</a>") == "x <https://example.org/a%22b>\n");
+}
+
+// Fuzzing finding (tests/fuzz-regressions/html_to_text): Gumbo reads a numeric reference into an
+// int, so one too long for it overflows and comes out as a lone UTF-8 lead byte. The text must be
+// UTF-8 whatever Gumbo hands over: in text, at the end of the input, and in a shown link.
+TEST_CASE("html_to_text: an overflowing numeric reference never yields invalid UTF-8", "[unit][adversarial]") {
+  for (std::string html : {"FOO&#11111111111", "<p>a&#11111111111</p>b", "x &#99999999999999999999",
+                           "<a href=\"https://example.jp/&#11111111111\">here</a>",
+                           "<img alt=\"&#x111111111111\">", "&#4294967296;&#4294967295;&#2147483648"}) {
+    INFO(html);
+    Result r = htmlToText(html, {});
+    REQUIRE_FALSE(r.failure);
+    CHECK(mugai::text::isValidUtf8(r.text));
+  }
+  Result r = htmlToText("FOO&#11111111111", {});
+  CHECK(r.text.rfind("FOO", 0) == 0);
 }

@@ -79,7 +79,7 @@ TEST_CASE("odf: an .odt loses Basic, scripts, event listeners and macro links", 
 TEST_CASE("odf: OLE objects go, their picture stays, ODF charts stay unless asked", "[odf]") {
   Members m = odtMembers();
   m.push_back({"Object 1", "inert OLE placeholder"});
-  m.push_back({"ObjectReplacements/Object 1", "picture"});
+  m.push_back({"ObjectReplacements/Object 1", imgfix::makePng(8, 8, PNG_COLOR_TYPE_RGB, 8)});
   m.push_back(
       {"Object 2/content.xml",
        R"(<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0"><office:scripts/></office:document-content>)"});
@@ -442,7 +442,8 @@ TEST_CASE("odf: members nothing refers to are removed, whatever the manifest say
       {"Pictures/\xe6\x97\xa5\xe6\x9c\xac.png", png()},
       {"Pictures/fill.png", png()},
       {"Pictures/styles-only.png", png()},
-      {"Fonts/embedded.ttf", "inert font"},
+      {"Fonts/embedded.ttf", std::string("\0\x01\0\0 inert font", 15)},  // sfnt by signature
+      {"Fonts/payload.ttf", "MZ not a font"},
       {"Object 1/content.xml",
        drawingXml(frame(image("Pictures/inner.png")) + frame(image("../Pictures/shared.png")))},
       {"Object 1/styles.xml", stylesXml("")},
@@ -482,10 +483,13 @@ TEST_CASE("odf: members nothing refers to are removed, whatever the manifest say
                                       "Object 9/content.xml",
                                       "ObjectReplacements/Object 9",
                                       "Pictures/orphan-only.png",
-                                      "Stream 7"};
+                                      "Stream 7",
+                                      // neither XML nor a picture (issue 10 class 2)
+                                      "Fonts/payload.ttf",
+                                      "layout-cache"};
   for (const auto& g : gone) {
     INFO(g);
-    REQUIRE(hasFinding(o, "removed", g));
+    REQUIRE((hasFinding(o, "removed", g) || hasFinding(o, "removed", g + " (", true)));
   }
   const std::string& out = o.replacement->data;
   REQUIRE(runSanitizer(s, out, "members.odt").verdict == Verdict::Pass);  // idempotent
@@ -508,6 +512,10 @@ TEST_CASE("odf: members nothing refers to are removed, whatever the manifest say
   std::set<std::string> names(listed.begin(), listed.end());
   std::set<std::string> ascii = expected;
   ascii.erase(japanese);
+  INFO(test::findingsText(o));
+  std::string listed_text;
+  for (const auto& n : names) listed_text += n + "\n";
+  INFO(listed_text);
   REQUIRE(names.size() == expected.size());
   for (const auto& n : ascii) {
     INFO(n);
@@ -515,7 +523,7 @@ TEST_CASE("odf: members nothing refers to are removed, whatever the manifest say
   }
   std::string manifest = unzipMember(path, "META-INF/manifest.xml");
   for (const char* absent : {"evil.exe", "clicked.exe", "in-removed", "payload.hta", "Media/",
-                             "extra.xml", "Object 9", "orphan-only"}) {
+                             "extra.xml", "Object 9", "orphan-only", "Fonts/payload.ttf"}) {
     INFO(absent);
     REQUIRE(manifest.find(absent) == std::string::npos);
   }
@@ -588,6 +596,10 @@ TEST_CASE("odf: LibreOffice's own templates lose no member their XML still uses"
       ++removed_members;
       std::string leaf = n.substr(n.rfind('/') + 1);
       INFO("removed " << n);
+      std::string why;
+      for (const auto& f : o.findings)
+        if (f.value.find(leaf) != std::string::npos) why += f.key + " " + f.value + "\n";
+      INFO(why);
       if (!leaf.empty() && n.find("Configurations2/") == std::string::npos &&
           !n.starts_with("Basic/"))
         REQUIRE(xml.find(leaf) == std::string::npos);
@@ -612,9 +624,10 @@ TEST_CASE("odf: many references, deep paths and nested objects stay linear", "[o
   std::string climb;
   for (int i = 0; i < 10; ++i) climb += "a/../";
   Members m;
+  const std::string tiny = chainPng(1, 1);  // kept as it is: the image chain's own output
   for (int i = 0; i < 50000; ++i) {
     std::string name = "Pictures/p" + std::to_string(i) + ".png";
-    m.push_back({name, "x"});
+    m.push_back({name, tiny});
     if (i % 2 == 0) {
       for (int k = 0; k < 3; ++k) body += image(climb + name);
       body += image(climb + "../../" + name);
@@ -671,7 +684,9 @@ TEST_CASE("odf: zero-padded character references still spell an external link, a
       R"(<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/></manifest:manifest>)");
   Outcome big = runSanitizer(s, *w.finish(), "amp.odt");
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  CHECK(big.verdict == Verdict::Pass);
+  // Bare '&' is not well-formed XML: expat's check of the parts that stay refuses the package
+  // (after the linear scrub this test is about).
+  CHECK(big.reason == Reason::ParseMalformed);
   CHECK(secs < 3.0);
 }
 

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "mugai/sanitizer/sanitizer.h"
+#include "sanitizers/image/image.h"
+#include "unit/sanitizers/image_fixtures.h"
 #include "src/zip/zip.h"
 #include "support/inspect.h"
 #include "support/sanitizer_run.h"
@@ -21,6 +23,18 @@ inline Outcome runSanitizer(const Sanitizer& s, const std::string& data,
 }
 
 using ::mugai::test::hasFinding;
+
+/// A small PNG as the image chain writes it (sanitizer.image's fixed point): the package
+/// rebuilders re-encode every picture, and copy one that comes out unchanged as it is.
+inline std::string chainPng(int w = 16, int h = 16) {
+  Limits limits;
+  Budget budget(limits);
+  std::vector<Finding> findings;
+  auto r = sanitizers::image::rebuild(imgfix::makePng(w, h, PNG_COLOR_TYPE_RGB, 8), {},
+                                      limits.image_pixel_limit, budget, findings);
+  REQUIRE_FALSE(r.failure);
+  return r.encoded.data;
+}
 
 /// Member names as `unzip -Z1` lists them.
 inline std::vector<std::string> unzipNames(const std::filesystem::path& file) {

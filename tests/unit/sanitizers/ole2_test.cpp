@@ -214,7 +214,7 @@ std::string chainedDirectory(
 TEST_CASE("ole2: directory chains and cycles are measured before libgsf recurses into them",
           "[ole2][adversarial]") {
   Outcome ok = run(chainedDirectory(1000));  // 999 streams in one chain: deep but fine
-  REQUIRE(ok.verdict == Verdict::Modified);
+  REQUIRE(ok.reason == Reason::TypeRemoved);  // read to the end; no main stream: not a document
   Outcome deep = run(chainedDirectory(6000));  // deeper than kMaxDirectoryDepth (4096)
   CHECK(deep.reason == Reason::LimitDocumentObjects);
   CHECK(!deep.replacement);
@@ -228,7 +228,7 @@ TEST_CASE("ole2: directory chains and cycles are measured before libgsf recurses
   // libgsf's own writer chains siblings too (Office writes a balanced tree): 3000 streams in one
   // storage are fine, also when read back; 6000 exceed the recursion we allow libgsf (measured:
   // a 6000-deep chain needs between 1 and 2 MiB of stack inside libgsf).
-  std::vector<CompoundEntry> wide;
+  std::vector<CompoundEntry> wide{{"WordDocument", wordStream(0)}};
   for (int i = 0; i < 3000; ++i)
     wide.push_back({"stream" + std::to_string(i), std::string(1, 'w')});
   Outcome w = run(writeCompoundFile(wide));
@@ -249,7 +249,7 @@ TEST_CASE("ole2: a doc-like file loses Macros and ObjectPool, keeps its streams 
   REQUIRE(o.replacement);
   CHECK(hasFinding(o, "Macros (VBA project)"));
   CHECK(hasFinding(o, "ObjectPool/_1234 (embedded object)"));
-  CHECK(hasFinding(o, "Link/\\x01Ole (OLE link)"));  // flags bit 0: a linked object
+  CHECK(hasFinding(o, "Link (storage the format does not use)"));  // no Word storage
   CHECK(o.findings.size() == 3);
 
   mugai::test::TempDir tmp;
@@ -290,7 +290,8 @@ TEST_CASE("ole2: macros remove takes the whole file out with content.active", "[
   // Without a VBA project the same option rebuilds.
   Outcome clean = run(writeCompoundFile({{"Workbook", workbookStream(false)}}), opt);
   CHECK(clean.verdict == Verdict::Modified);
-  CHECK(clean.findings.empty());
+  CHECK(clean.reason == Reason::CdrConverted);  // nothing went: not "rebuilt"
+  CHECK(!mugai::test::hasFinding(clean, "removed", "", true));
 }
 
 TEST_CASE("ole2: encrypted Word, Excel, PowerPoint and OOXML-in-OLE are content.encrypted",
@@ -340,7 +341,7 @@ TEST_CASE("ole2: PowerPoint VBA and embedded objects fail closed, a plain presen
   Outcome o3 =
       run(writeCompoundFile({{"PowerPoint Document", doc}, {"Pictures", std::string(3000, 'p')}}));
   CHECK(o3.verdict == Verdict::Modified);
-  CHECK(o3.findings.empty());
+  CHECK(o3.reason == Reason::CdrConverted);
 }
 
 TEST_CASE("ole2: a Windows Installer database is refused, not rebuilt", "[ole2][adversarial]") {
@@ -353,11 +354,14 @@ TEST_CASE("ole2: a Windows Installer database is refused, not rebuilt", "[ole2][
 
 TEST_CASE("ole2: limits on objects, expanded size and depth", "[ole2][adversarial]") {
   std::vector<CompoundEntry> many;
+  std::vector<CompoundEntry> many_in_doc{{"WordDocument", wordStream(0)}};
   for (int i = 0; i < 40; ++i) many.push_back({"s" + std::to_string(i), "x"});
+  many_in_doc.insert(many_in_doc.end(), many.begin(), many.end());
   Limits few;
   few.document_object_limit = 16;
   CHECK(run(writeCompoundFile(many), {}, few).reason == Reason::LimitDocumentObjects);
-  CHECK(run(writeCompoundFile(many)).verdict == Verdict::Modified);
+  CHECK(run(writeCompoundFile(many)).reason == Reason::TypeRemoved);
+  CHECK(run(writeCompoundFile(many_in_doc)).verdict == Verdict::Modified);
 
   Limits small;
   small.expanded_size_limit = 1024;
@@ -371,7 +375,7 @@ TEST_CASE("ole2: limits on objects, expanded size and depth", "[ole2][adversaria
 
   Limits tight;
   tight.decoded_bytes_limit = 2048;  // the budget is charged before each stream is read
-  Outcome charged = run(writeCompoundFile({{"Data", std::string(10000, 'd')}}), {}, tight);
+  Outcome charged = run(writeCompoundFile({{"WordDocument", wordStream(0)}, {"Data", std::string(10000, 'd')}}), {}, tight);
   CHECK(charged.reason == Reason::LimitDecodedBytes);
   CHECK(!charged.replacement);
 }
@@ -399,7 +403,8 @@ TEST_CASE("ole2: rebuilding twice changes nothing more (idempotent)", "[ole2]") 
   REQUIRE(first.replacement);
   Outcome second = run(first.replacement->data);
   REQUIRE(second.replacement);
-  CHECK(second.findings.empty());
+  CHECK(second.reason == Reason::CdrConverted);
+  CHECK(!mugai::test::hasFinding(second, "removed", "", true));
   CHECK(second.replacement->data == first.replacement->data);
 }
 
@@ -584,7 +589,7 @@ TEST_CASE("ole2: a Word DDE/INCLUDE field or an Excel DDE/external link is refus
   Outcome page =
       run(withWordText("\x13 PAGE \x14"
                        "1\x15"));  // a harmless field stays
-  CHECK(page.reason == Reason::CdrRebuilt);
+  CHECK(page.reason == Reason::CdrConverted);
 
   auto withSupbook = [](const std::string& body) {
     std::string w = record16(0x0809, std::string("\x00\x06\x05\x00", 4) + std::string(12, '\0'));
@@ -598,5 +603,84 @@ TEST_CASE("ole2: a Word DDE/INCLUDE field or an Excel DDE/external link is refus
   CHECK(dde.reason == Reason::ContentActive);
   CHECK(dde.detail.find("DDE") != std::string::npos);
   Outcome self = run(withSupbook(std::string("\x01\x00\x01\x04", 4)));  // the workbook itself
-  CHECK(self.reason == Reason::CdrRebuilt);
+  CHECK(self.reason == Reason::CdrConverted);
+}
+
+// Red-team class 3 (issue 10): a compound file that is not Word/Excel/PowerPoint went through the
+// rebuilder, which copied its unknown streams (two PE streams byte for byte, "cdr.rebuilt").
+namespace {
+std::string fakePe(char fill) {
+  std::string pe = "MZ" + std::string(58, '\0') + std::string("\x80\0\0\0", 4);
+  pe += std::string(0x80 - pe.size(), fill);
+  return pe + "PE\0\0" + std::string(400, fill);
+}
+}  // namespace
+
+TEST_CASE("ole2: compound files that are not Word, Excel or PowerPoint are refused",
+          "[ole2][adversarial][redteam3]") {
+  struct Case {
+    const char* what;
+    std::vector<CompoundEntry> entries;
+    const char* named;
+  };
+  std::vector<Case> cases = {
+      // 一太郎-like: its own streams, two of them executables.
+      {"jtd", {{"DocumentText", std::string(600, 'j')}, {"Payload1", fakePe('a')}, {"Payload2", fakePe('b')}},
+       "DocumentText"},
+      {"publisher", {{"Quill/QuillSub/CONTENTS", std::string(600, 'q')}, {"Contents", fakePe('c')}},
+       "Publisher"},
+      {"visio", {{"VisioDocument", std::string(600, 'v')}, {"\x05SummaryInformation", std::string(100, 's')}},
+       "Visio"},
+      {"made-up", {{"setup.exe", fakePe('d')}}, "setup.exe"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    Outcome o = run(writeCompoundFile(c.entries));
+    CHECK(o.reason == Reason::TypeRemoved);
+    CHECK(o.verdict == Verdict::PartRemoved);
+    CHECK(!o.replacement);
+    CHECK(o.detail.find(c.named) != std::string::npos);
+  }
+  // Word and Excel main streams at one root: which one a reader takes depends on the name.
+  Outcome both = run(writeCompoundFile({{"WordDocument", wordStream(0)}, {"Workbook", workbookStream(false)}}));
+  CHECK(both.reason == Reason::ParseMalformed);
+  CHECK(!both.replacement);
+}
+
+TEST_CASE("ole2: streams and storages a known format does not use are never copied",
+          "[ole2][adversarial][redteam3]") {
+  std::string in = writeCompoundFile({{"WordDocument", wordStream(0)},
+                                      {"1Table", std::string(700, 'T')},
+                                      {"\x01" "CompObj", std::string(80, 'c')},
+                                      {"Payload", fakePe('p')},
+                                      {"Extra/setup.exe", fakePe('q')},
+                                      {"Extra/readme", "hta"}});
+  Outcome o = run(in);
+  REQUIRE(o.verdict == Verdict::Modified);
+  CHECK(o.reason == Reason::CdrRebuilt);
+  CHECK(hasFinding(o, "Payload (stream the format does not use)"));
+  CHECK(hasFinding(o, "Extra (storage the format does not use)"));
+  CHECK(o.replacement->data.find("PE\0\0", 0, 4) == std::string::npos);
+  // Excel keeps its pivot cache storage, drops what it does not know; PowerPoint keeps Pictures.
+  Outcome x = run(writeCompoundFile({{"Workbook", workbookStream(false)},
+                                     {"_SX_DB_CUR/0001", std::string(300, 'x')},
+                                     {"Sheet.exe", fakePe('x')}}));
+  REQUIRE(x.replacement);
+  CHECK(hasFinding(x, "Sheet.exe (stream the format does not use)"));
+  CHECK(x.findings.size() == 1);
+  CHECK(x.replacement->data.find(std::string(300, 'x')) != std::string::npos);
+  std::string doc = pptRecord(0x000F, 0x03E8, pptRecord(0, 0x03E9, std::string(40, '\0')));
+  Outcome p = run(writeCompoundFile({{"PowerPoint Document", doc},
+                                     {"Pictures", std::string(3000, 'p')},
+                                     {"Current User", std::string(40, '\0')},
+                                     {"VBAProject.bin", fakePe('v')}}));
+  REQUIRE(p.replacement);
+  CHECK(p.findings.size() == 1);
+  CHECK(p.replacement->data.find(std::string(3000, 'p')) != std::string::npos);
+  CHECK(p.replacement->data.find("PE\0\0", 0, 4) == std::string::npos);
+  // Nothing to drop: a fresh compound file, reported as converted, not as rebuilt.
+  Outcome again = run(o.replacement->data);
+  REQUIRE(again.replacement);
+  CHECK(again.reason == Reason::CdrConverted);
+  CHECK(!mugai::test::hasFinding(again, "removed", "", true));
 }

@@ -128,9 +128,9 @@ Members docxWithStrays() {
   m.push_back(
       {"customXml/itemProps1.xml",
        R"(<?xml version="1.0"?><ds:datastoreItem ds:itemID="{1}" xmlns:ds="http://schemas.openxmlformats.org/officeDocument/2006/customXml"/>)"});
-  m.push_back({"word/media/image1.png", "\x89PNG placeholder"});
-  m.push_back({"word/media/%E7%94%BB%E5%83%8F.png", "\x89PNG placeholder ga"});
-  m.push_back({"word/media/%E5%9B%B3.png", "\x89PNG placeholder zu"});
+  m.push_back({"word/media/image1.png", chainPng(8, 8)});
+  m.push_back({"word/media/%E7%94%BB%E5%83%8F.png", chainPng(9, 9)});
+  m.push_back({"word/media/%E5%9B%B3.png", chainPng(10, 10)});
   // The strays: an executable and an HTA parked among the media, a payload at the root, a
   // directory entry, a picture only a removed part pointed at, and relationships of a part that
   // does not exist (pointing at the executable, to make it look referenced).

@@ -212,7 +212,7 @@ TEST_CASE("ooxml: a plain package is kept and unchanged members are copied raw",
   }
   plain[0].second =
       R"(<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>)";
-  plain.push_back({"word/media/image1.png", std::string(5000, 'p')});
+  plain.push_back({"word/media/image1.png", chainPng(64, 64)});
   // The image is referenced (a member nothing refers to would be removed).
   const std::string image_rel =
       R"(<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image1.png"/>)";

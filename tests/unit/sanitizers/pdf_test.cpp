@@ -840,3 +840,45 @@ TEST_CASE("pdf: corpus - flatten renders every readable PDF to an image-only PDF
                               << " converted, refused:" << refused);
   CHECK(seen > 0);
 }
+
+// Red-team class 4 (issue 10): a /Thread action that opens another file and stream data taken
+// from an external (URL) file specification.
+TEST_CASE("pdf: Thread actions to other files and external stream data go", "[pdf][redteam4]") {
+  std::string in = buildPdf(2, [](QPDF& pdf, std::vector<QOH>& pages) {
+    QOH thread = pdf.makeIndirectObject(parse(
+        pdf, "<< /S /Thread /D 0 /F << /FS /URL /F (http://evil.example/t.pdf) >> >>"));
+    QOH link = parse(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] >>");
+    link.replaceKey("/A", thread);
+    addAnnot(pages[0], pdf.makeIndirectObject(link));
+    // Variant: the same action directly in the page's /AA is gone with /AA already; here as
+    // /OpenAction-free outline-like use: a direct dictionary in a link on page 2.
+    QOH link2 = parse(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A << /S /Thread /D 1 "
+                           "/F (\\\\\\\\evil.example\\\\share\\\\t.pdf) >> >>");
+    addAnnot(pages[1], pdf.makeIndirectObject(link2));
+    // External stream data: the page contents come from a URL file spec.
+    QOH ext = pdf.newStream(std::string());
+    ext.getDict().replaceKey("/F", parse(pdf, "<< /FS /URL /F (http://evil.example/c.bin) >>"));
+    ext.getDict().replaceKey("/FFilter", QOH::newName("/FlateDecode"));
+    QOH arr = QOH::newArray();
+    arr.appendItem(pages[1].getKey("/Contents"));
+    arr.appendItem(ext);
+    pages[1].replaceKey("/Contents", arr);
+  });
+  REQUIRE(in.find("evil.example") != std::string::npos);
+  auto s = makeSanitizer();
+  Harness h;
+  Outcome o = h.run(*s, in);
+  REQUIRE(o.verdict == Verdict::Modified);
+  const std::string& out = o.replacement->data;
+  CHECK(out.find("evil.example") == std::string::npos);
+  CHECK(out.find("/FFilter") == std::string::npos);
+  // A Thread action within the document stays (navigation only).
+  std::string local = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
+    QOH link = parse(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A << /S /Thread /D 0 >> >>");
+    addAnnot(pages[0], pdf.makeIndirectObject(link));
+  });
+  Harness h2;
+  Outcome l = h2.run(*s, local);
+  REQUIRE(l.replacement);
+  CHECK(l.replacement->data.find("/Thread") != std::string::npos);
+}

@@ -91,6 +91,24 @@ TEST_CASE(
   CHECK(errors[1].find("next_hop = '10.0.0.1': no port") != std::string::npos);
 }
 
+TEST_CASE("service config: client_limit_exceptions defaults to the local front MTA and is a list") {
+  ServiceConfig defaults;
+  CHECK(defaults.client_limit_exceptions == std::vector<std::string>{"127.0.0.1", "::1"});
+  CHECK(mugai::smtp::describeServiceConfig(defaults).find(
+            "\nclient_limit_exceptions = 127.0.0.1, ::1\n") != std::string::npos);
+  ServiceConfig c;
+  std::vector<std::string> errors;
+  REQUIRE(load("client_limit_exceptions = 192.0.2.10, 192.0.2.11 2001:db8::25\n", c, errors));
+  CHECK(c.client_limit_exceptions ==
+        std::vector<std::string>{"192.0.2.10", "192.0.2.11", "2001:db8::25"});
+  ServiceConfig none;
+  REQUIRE(load("client_limit_exceptions =\n", none, errors));
+  CHECK(none.client_limit_exceptions.empty());  // every address counted, the front MTA too
+  ServiceConfig typo;
+  CHECK_FALSE(load("client_limit_exception = 192.0.2.10\n", typo, errors));
+  CHECK(errors.back().find("did you mean 'client_limit_exceptions'?") != std::string::npos);
+}
+
 TEST_CASE("service config: memory_limit takes a size with a unit, or none") {
   std::uint64_t b = 0;
   CHECK(mugai::smtp::parseMemoryLimit("6G", b));

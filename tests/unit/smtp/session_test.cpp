@@ -172,6 +172,37 @@ TEST_CASE("smtp session: a command with a bare LF closes the session", "[unit]")
   CHECK(h.s.closing());
 }
 
+// Fuzzing finding (tests/fuzz-regressions/smtp_session): an over-long command line ending in a
+// bare LF closed the session when it came in one read, but was skipped as "too long" and the
+// session went on when it came in small reads. Now both give 500 then 521 and close; a long line
+// ending in CRLF gives 500 and the session goes on, however the CR and LF fall into reads.
+TEST_CASE("smtp session: an over-long command line ends the same however it is read", "[unit][adversarial]") {
+  SessionSettings st;
+  st.limits.line_length = 512;
+  const std::string long_line = "EHLO " + std::string(700, 'a');
+  for (std::size_t piece : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{511}, std::size_t{705}}) {
+    INFO("read size " << piece);
+    auto run = [&](const std::string& bytes, std::string& out) {
+      Harness h(st);
+      for (std::size_t at = 0; at < bytes.size() && !h.s.closing();) {
+        std::size_t n = piece == 0 ? bytes.size() : std::min(piece, bytes.size() - at);
+        h.s.feed(bytes.substr(at, n), out);
+        at += n;
+      }
+      return h.s.closing();
+    };
+    std::string bare;
+    CHECK(run(long_line + "\nNOOP\r\n", bare));
+    CHECK(bare == "500 5.5.2 Error: line too long\r\n521 5.5.2 localhost Error: bare <LF> received\r\n");
+    std::string crlf;
+    CHECK_FALSE(run(long_line + "\r\nNOOP\r\n", crlf));
+    CHECK(crlf == "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n");
+    std::string cr_at_cut;  // the CR is the last byte thrown away, the LF comes in the next read
+    CHECK_FALSE(run(std::string(600, 'x') + "\r\nNOOP\r\n", cr_at_cut));
+    CHECK(cr_at_cut == "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n");
+  }
+}
+
 TEST_CASE("smtp session: smuggling probes never yield a second message", "[unit]") {
   const std::string smuggled =
       "MAIL FROM:<admin@victim.example>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n";

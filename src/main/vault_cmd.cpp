@@ -1,0 +1,665 @@
+// `mugai vault ...`: the operator's command line over the vault (include/mugai/vault/vault.h).
+//
+// Trust: the host user who runs it acts as the security admin (audited as "host:<user>").
+//        Record fields are sender-controlled: printed through escapeForTerminal(), never raw.
+// Errors: exit 1 with "mugai vault: ..." on stderr; 2 for `audit verify` that finds a break.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <iomanip>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mugai/io/store.h"
+#include "mugai/policy/policy.h"
+#include "mugai/sanitizer/registry.h"
+#include "mugai/text/charset.h"
+#include "mugai/vault/directory.h"
+#include "mugai/vault/vault.h"
+
+namespace {
+
+namespace mv = mugai::vault;
+namespace fs = std::filesystem;
+
+const char* kVaultUsage = R"(Usage: mugai vault [--vault URL] [--rules FILE] [--by USER] [--json] COMMAND ...
+The vault keeps every withheld original with its report, envelope and release state, and an
+audit log whose rows are chained by SHA-256 (docs/vault.md).
+
+  list [--recipient ADDR] [--sender ADDR] [--reason NAME] [--state STATE] [--search TEXT]
+       [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--limit N] [--offset N]
+  show ID                    the record, its removed objects, requests and report
+  original ID -o FILE        write the original to FILE (never replaces; audited as download)
+  hold ID | unhold ID        legal hold: a held record is never purged
+  purge [--dry-run]          delete the records past their retention (not those on hold)
+  audit verify               check the hash chain; exit 2 when a row was changed or removed
+  audit export [--since YYYY-MM-DD]
+                             the audit rows as JSON lines, for the auditors
+  import DIR                 bring in a quarantine folder's ID.orig + ID.json pairs (tier and
+                             expiry from the rules)
+  request ID --by USER --reason TEXT
+                             ask for the original (a recipient; tier self: granted at once)
+  approve ID --by USER [--request N]
+  deny ID --by USER --reason TEXT
+                             an approver of the requester's group, or the security admin
+
+--vault URL: sqlite:PATH (default sqlite:/var/lib/mugai/vault.db, or $MUGAI_VAULT).
+--rules FILE: the rules whose vault: section gives tiers, retention and the directory (default:
+the embedded rules). --by USER: act as that user of the directory; without it, a command run on
+the host acts as the security admin and is audited as host:<user>.
+Exit status: 0 done, 1 usage or vault error, 2 audit chain broken, 3 refused (not allowed).
+)";
+
+constexpr int kRefused = 3;
+
+struct VaultArgs {
+  std::string url, rules, by, command, sub, id, output, recipient, sender, reason, state, search;
+  std::int64_t request = 0;
+  std::int64_t since = 0, until = 0;
+  std::size_t limit = 50, offset = 0;
+  bool json = false, dry_run = false;
+  std::vector<std::string> positional;
+};
+
+int fail(const std::string& msg) {
+  std::cerr << "mugai vault: " << msg << "\n";
+  return 1;
+}
+
+/// Sender-controlled text for a terminal: controls, bidi and other invisible characters shown as
+/// <U+XXXX> (text::logEscape, the same as the service's log lines).
+std::string escapeForTerminal(const std::string& s) { return mugai::text::logEscape(s, 400); }
+
+bool parseDate(const std::string& s, std::int64_t& out) {
+  std::tm tm{};
+  std::istringstream in(s);
+  in >> std::get_time(&tm, "%Y-%m-%d");
+  if (in.fail()) return false;
+  out = static_cast<std::int64_t>(timegm(&tm));
+  return true;
+}
+
+std::string isoTime(std::int64_t t) {
+  if (t == 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hostActor() {
+  const passwd* pw = getpwuid(getuid());
+  return std::string("host:") + (pw ? pw->pw_name : std::to_string(getuid()));
+}
+
+bool parseVaultArgs(int argc, char** argv, VaultArgs& a, std::string& err) {
+  const char* env = std::getenv("MUGAI_VAULT");
+  a.url = env && *env ? env : "sqlite:/var/lib/mugai/vault.db";
+  for (int i = 2; i < argc; ++i) {
+    std::string s = argv[i];
+    auto value = [&](std::string& into) {
+      if (i + 1 >= argc) {
+        err = s + " needs a value";
+        return false;
+      }
+      into = argv[++i];
+      return true;
+    };
+    auto number = [&](std::size_t& into) {
+      std::string v;
+      if (!value(v)) return false;
+      if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
+        err = s + " needs a number";
+        return false;
+      }
+      into = std::stoul(v);
+      return true;
+    };
+    auto date = [&](std::int64_t& into) {
+      std::string v;
+      if (!value(v)) return false;
+      if (!parseDate(v, into)) {
+        err = s + " needs a date YYYY-MM-DD, not '" + v + "'";
+        return false;
+      }
+      return true;
+    };
+    bool ok = true;
+    if (s == "--vault") ok = value(a.url);
+    else if (s == "--rules") ok = value(a.rules);
+    else if (s == "--by") ok = value(a.by);
+    else if (s == "--request") {
+      std::size_t n = 0;
+      ok = number(n);
+      a.request = static_cast<std::int64_t>(n);
+    }
+    else if (s == "--json") a.json = true;
+    else if (s == "--dry-run") a.dry_run = true;
+    else if (s == "-o" || s == "--output") ok = value(a.output);
+    else if (s == "--recipient") ok = value(a.recipient);
+    else if (s == "--sender") ok = value(a.sender);
+    else if (s == "--reason") ok = value(a.reason);
+    else if (s == "--state") ok = value(a.state);
+    else if (s == "--search") ok = value(a.search);
+    else if (s == "--since") ok = date(a.since);
+    else if (s == "--until") ok = date(a.until);
+    else if (s == "--limit") ok = number(a.limit);
+    else if (s == "--offset") ok = number(a.offset);
+    else if (s.size() > 1 && s[0] == '-') {
+      err = "unknown option " + s;
+      return false;
+    } else {
+      a.positional.push_back(s);
+    }
+    if (!ok) return false;
+  }
+  if (a.positional.empty()) {
+    err = "which command? (list, show, original, hold, unhold, purge, audit, import, request, "
+          "approve, deny)";
+    return false;
+  }
+  a.command = a.positional[0];
+  return true;
+}
+
+Poco::JSON::Object::Ptr recordJson(const mv::RecordInfo& r) {
+  Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+  o->set("id", r.id);
+  o->set("kind", r.kind);
+  o->set("created", isoTime(r.created));
+  o->set("expires", r.expires ? isoTime(r.expires) : "");
+  o->set("sender", r.envelope.sender);
+  Poco::JSON::Array::Ptr rcpts = new Poco::JSON::Array;
+  for (const auto& x : r.envelope.recipients) rcpts->add(x);
+  o->set("recipients", rcpts);
+  o->set("client_addr", r.envelope.client_addr);
+  o->set("subject", r.subject);
+  o->set("from", r.from);
+  o->set("filename", r.filename);
+  o->set("verdict", r.verdict);
+  o->set("reason", r.reason);
+  Poco::JSON::Array::Ptr reasons = new Poco::JSON::Array;
+  for (const auto& x : r.reasons) reasons->add(x);
+  o->set("reasons", reasons);
+  o->set("sha256", r.sha256);
+  o->set("size", r.size);
+  o->set("tier", std::string(mv::tierName(r.tier)));
+  o->set("state", r.state);
+  o->set("hold", r.hold);
+  Poco::JSON::Array::Ptr objects = new Poco::JSON::Array;
+  for (const auto& x : r.objects) {
+    Poco::JSON::Object::Ptr ob = new Poco::JSON::Object;
+    ob->set("part", x.part);
+    ob->set("what", x.what);
+    ob->set("action", x.action);
+    ob->set("reason", x.reason);
+    ob->set("sha256", x.sha256);
+    objects->add(ob);
+  }
+  o->set("objects", objects);
+  return o;
+}
+
+/// The rules, the directory and the acting user, for the commands that decide who may act.
+struct Context {
+  mugai::policy::PolicyConstSharedPtr policy;
+  std::shared_ptr<const mv::Directory> directory;
+  mv::User actor;
+};
+
+bool loadContext(const VaultArgs& a, Context& c, std::string& err) {
+  static const mugai::Registry* registry = [] {
+    auto* r = new mugai::Registry();
+    mugai::registerBuiltinSanitizers(*r);
+    return r;
+  }();
+  std::vector<std::string> errors;
+  c.policy = a.rules.empty()
+                 ? mugai::policy::loadPolicyText(mugai::policy::embeddedDefaultRules(),
+                                                 "(embedded defaults)",
+                                                 mugai::policy::embeddedRulesDir(), *registry, errors)
+                 : mugai::policy::loadPolicyFile(a.rules, *registry, errors);
+  if (!c.policy) {
+    err = "the rules do not load:";
+    for (const auto& e : errors) err += "\n  " + e;
+    return false;
+  }
+  if (!c.policy->vault.directory.empty()) {
+    c.directory = mv::Directory::load(c.policy->vault.directory, errors);
+    if (!c.directory) {
+      err = "the directory does not load:";
+      for (const auto& e : errors) err += "\n  " + e;
+      return false;
+    }
+  }
+  if (a.by.empty()) {
+    c.actor = mv::Directory::hostAdmin(hostActor());
+    return true;
+  }
+  if (!c.directory) {
+    err = "--by needs a directory (vault: directory: in the rules; see rules/directory.example.yaml)";
+    return false;
+  }
+  const mv::User* u = c.directory->find(a.by);
+  if (!u) {
+    err = "'" + a.by + "' is not a user of " + c.policy->vault.directory;
+    return false;
+  }
+  c.actor = *u;
+  return true;
+}
+
+/// A refusal: said in both languages, audited, exit 3.
+int refuse(mv::Vault& v, const Context& c, const std::string& what, const std::string& id,
+           const mv::Decision& d) {
+  std::string err;
+  v.appendAudit(c.actor.login, mv::roleName(c.actor.role), "refused", id, what + ": " + d.why_en,
+                &err);
+  std::cerr << "mugai vault: " << d.why_ja << "\n             " << d.why_en << "\n";
+  return kRefused;
+}
+
+int cmdRequest(mv::Vault& v, const VaultArgs& a) {
+  if (a.positional.size() < 2) return fail("request needs an ID");
+  if (a.reason.empty()) return fail("request needs --reason TEXT (why the original is needed)");
+  Context c;
+  std::string err;
+  if (!loadContext(a, c, err)) return fail(err);
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  if (auto d = mv::mayRequest(c.actor, *r); !d.allowed) return refuse(v, c, "request", r->id, d);
+  mv::Request req;
+  if (!v.addRequest(r->id, c.actor.login, a.reason, mv::roleName(c.actor.role), req, &err)) {
+    return fail(err);
+  }
+  if (r->tier == mv::Tier::Self) {
+    if (!v.decide(req.id, true, "rules:self", "system", "tier self", 1, &err)) return fail(err);
+    std::cout << "request " << req.id << " for " << r->id
+              << " granted (tier self: the recipient may take it)\n";
+    return 0;
+  }
+  std::cout << "request " << req.id << " for " << r->id << " is waiting for approval";
+  if (r->tier == mv::Tier::Admin) {
+    std::cout << " by the security team";
+  } else if (c.directory && !a.by.empty()) {
+    auto approvers = c.directory->approversFor(c.actor);
+    std::cout << " by ";
+    for (std::size_t i = 0; i < approvers.size(); ++i) std::cout << (i ? ", " : "") << approvers[i];
+    if (approvers.empty()) std::cout << "the security team (no approver in the directory)";
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+int cmdDecide(mv::Vault& v, const VaultArgs& a, bool approve) {
+  const char* verb = approve ? "approve" : "deny";
+  if (a.positional.size() < 2) return fail(std::string(verb) + " needs an ID");
+  if (!approve && a.reason.empty()) return fail("deny needs --reason TEXT (the requester reads it)");
+  Context c;
+  std::string err;
+  if (!loadContext(a, c, err)) return fail(err);
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  std::vector<mv::Request> reqs;
+  if (!v.requests(r->id, reqs, &err)) return fail(err);
+  const mv::Request* req = nullptr;
+  for (const auto& q : reqs) {
+    if ((a.request ? q.id == a.request : q.state == "pending") && !req) req = &q;
+  }
+  if (!req) return fail("no pending request for " + r->id + (a.request ? " with that number" : ""));
+  const mv::User* requester = c.directory ? c.directory->find(req->requester) : nullptr;
+  if (auto d = mv::mayDecide(c.actor, requester, *r, c.directory.get()); !d.allowed) {
+    return refuse(v, c, verb, r->id, d);
+  }
+  const std::size_t needed = c.actor.role == mv::Role::SecurityAdmin
+                                 ? 1
+                                 : mv::approvalsNeeded(c.policy->vault, requester, c.directory.get());
+  std::string state;
+  if (!v.decide(req->id, approve, c.actor.login, mv::roleName(c.actor.role), a.reason, needed, &err,
+                &state)) {
+    return fail(err);
+  }
+  std::cout << "request " << req->id << " for " << r->id << ": " << state;
+  if (state == "pending") std::cout << " (approval 'all': more approvers must approve)";
+  std::cout << "\n";
+  return 0;
+}
+
+/// With `who`, only the records that user may see (staff: their own; approvers: also their
+/// groups'; admins and auditors: all).
+int cmdList(mv::Vault& v, const VaultArgs& a, const Context* who = nullptr) {
+  mv::Query q;
+  q.recipient = a.recipient;
+  q.sender = a.sender;
+  q.reason = a.reason;
+  q.state = a.state;
+  q.text = a.search;
+  q.since = a.since;
+  q.until = a.until;
+  q.limit = a.limit;
+  q.offset = a.offset;
+  std::vector<mv::RecordInfo> out;
+  std::string err;
+  if (!v.list(q, out, &err)) return fail(err);
+  if (who) {
+    std::erase_if(out, [&](const mv::RecordInfo& r) {
+      return !mv::maySee(who->actor, r, who->directory.get()).allowed;
+    });
+  }
+  if (a.json) {
+    for (const auto& r : out) {
+      recordJson(r)->stringify(std::cout);
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  if (out.empty()) {
+    std::cout << "(no records)\n";
+    return 0;
+  }
+  for (const auto& r : out) {
+    std::cout << r.id << "  " << isoTime(r.created) << "  " << r.verdict << "  " << r.reason
+              << "  " << mv::tierName(r.tier) << "/" << r.state << (r.hold ? " HOLD" : "") << "\n"
+              << "    from " << escapeForTerminal(r.envelope.sender.empty() ? "<>" : r.envelope.sender)
+              << "  subject " << escapeForTerminal(r.subject.substr(0, 200))
+              << (r.filename.empty() ? "" : "  file " + escapeForTerminal(r.filename)) << "\n";
+  }
+  return 0;
+}
+
+int cmdShow(mv::Vault& v, const VaultArgs& a) {
+  if (a.positional.size() < 2) return fail("show needs an ID");
+  std::string err;
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  std::vector<mv::Request> reqs;
+  if (!v.requests(r->id, reqs, &err)) return fail(err);
+  auto report = v.report(r->id, &err);
+  if (a.json) {
+    auto o = recordJson(*r);
+    Poco::JSON::Array::Ptr ra = new Poco::JSON::Array;
+    for (const auto& q : reqs) {
+      Poco::JSON::Object::Ptr x = new Poco::JSON::Object;
+      x->set("id", q.id);
+      x->set("requester", q.requester);
+      x->set("reason", q.reason);
+      x->set("state", q.state);
+      x->set("created", isoTime(q.created));
+      x->set("decided_by", q.decided_by);
+      ra->add(x);
+    }
+    o->set("requests", ra);
+    if (report) {
+      try {
+        Poco::JSON::Parser p;
+        o->set("report", p.parse(*report));
+      } catch (...) {
+        o->set("report", *report);
+      }
+    }
+    o->stringify(std::cout);
+    std::cout << "\n";
+    return 0;
+  }
+  std::cout << "id:         " << r->id << " (" << r->kind << ")\n"
+            << "received:   " << isoTime(r->created) << "\n"
+            << "verdict:    " << r->verdict << " (" << r->reason << ")\n"
+            << "reasons:    ";
+  for (const auto& x : r->reasons) std::cout << x << " ";
+  std::cout << "\nsender:     " << escapeForTerminal(r->envelope.sender) << "\nrecipients: ";
+  for (const auto& x : r->envelope.recipients) std::cout << escapeForTerminal(x) << " ";
+  std::cout << "\nclient:     " << escapeForTerminal(r->envelope.client_addr) << "\n"
+            << "subject:    " << escapeForTerminal(r->subject) << "\n"
+            << "original:   " << r->size << " bytes, sha256 " << r->sha256 << "\n"
+            << "release:    tier " << mv::tierName(r->tier) << ", state " << r->state
+            << (r->hold ? ", legal hold" : "") << "\n"
+            << "expires:    " << (r->expires ? isoTime(r->expires) : "never") << "\n";
+  for (const auto& o : r->objects) {
+    std::cout << "  " << o.action << " " << escapeForTerminal(o.what) << " (" << o.reason
+              << ") sha256 " << (o.sha256.empty() ? "-" : o.sha256) << "\n";
+  }
+  for (const auto& q : reqs) {
+    std::cout << "  request " << q.id << " by " << escapeForTerminal(q.requester) << " ("
+              << q.state << "): " << escapeForTerminal(q.reason) << "\n";
+  }
+  return 0;
+}
+
+int cmdOriginal(mv::Vault& v, const VaultArgs& a) {
+  if (a.positional.size() < 2 || a.output.empty()) return fail("original needs an ID and -o FILE");
+  std::string bytes, err;
+  if (!v.original(a.positional[1], bytes, &err)) return fail(err);
+  fs::path out(a.output);
+  fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  int rc = mugai::io::writeFileNew(dir.string(), out.filename().string(), bytes, &err, 0600);
+  if (rc == 1) return fail(a.output + " exists already (never replaced)");
+  if (rc != 0) return fail(err);
+  if (!v.appendAudit(hostActor(), "security_admin", "download", a.positional[1],
+                     "to " + a.output, &err)) {
+    return fail(err);
+  }
+  std::cerr << "mugai vault: wrote " << bytes.size() << " bytes to " << a.output
+            << " (audited). Do not open it on this host: it is the unsanitized original.\n";
+  return 0;
+}
+
+int cmdHold(mv::Vault& v, const VaultArgs& a, bool hold) {
+  if (a.positional.size() < 2) return fail(std::string(hold ? "hold" : "unhold") + " needs an ID");
+  std::string err;
+  if (!v.setHold(a.positional[1], hold, hostActor(), "security_admin", &err)) return fail(err);
+  std::cout << a.positional[1] << (hold ? " is on legal hold\n" : " is no longer on hold\n");
+  return 0;
+}
+
+int cmdPurge(mv::Vault& v, const VaultArgs& a) {
+  mv::PurgeResult r;
+  std::string err;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  if (!v.purge(now, a.dry_run, hostActor(), r, &err)) return fail(err);
+  for (const auto& id : r.purged) std::cout << (a.dry_run ? "would purge " : "purged ") << id << "\n";
+  std::cout << (a.dry_run ? "would purge " : "purged ") << r.purged.size() << " record(s), "
+            << r.bytes << " bytes stored; " << r.held_skipped << " due but on hold\n";
+  return 0;
+}
+
+int cmdAudit(mv::Vault& v, const VaultArgs& a) {
+  const std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  std::string err;
+  if (sub == "verify") {
+    auto c = v.verifyAudit();
+    if (!c.ok) {
+      std::cout << "audit log BROKEN: " << c.problem << "\n";
+      return 2;
+    }
+    std::cout << "audit log intact: " << c.rows << " rows, head " << c.head << "\n";
+    return 0;
+  }
+  if (sub == "export") {
+    std::vector<mv::AuditRow> rows;
+    if (!v.audit(a.since, rows, &err)) return fail(err);
+    for (const auto& r : rows) {
+      Poco::JSON::Object o;
+      o.set("seq", r.seq);
+      o.set("time", isoTime(r.time));
+      o.set("actor", r.actor);
+      o.set("role", r.role);
+      o.set("action", r.action);
+      o.set("record", r.record_id);
+      o.set("detail", r.detail);
+      o.set("prev_hash", r.prev_hash);
+      o.set("hash", r.hash);
+      o.stringify(std::cout);
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  return fail("audit needs verify or export");
+}
+
+/// "20261123T141203-5f3a9c" -> its time; 0 when the id is not of that form.
+std::int64_t idTime(const std::string& id) {
+  std::tm tm{};
+  std::istringstream in(id.substr(0, 15));
+  in >> std::get_time(&tm, "%Y%m%dT%H%M%S");
+  return in.fail() ? 0 : static_cast<std::int64_t>(timegm(&tm));
+}
+
+int cmdImport(mv::Vault& v, const VaultArgs& a) {
+  if (a.positional.size() < 2) return fail("import needs a quarantine folder");
+  Context c;
+  std::string cerr_text;
+  if (!loadContext(a, c, cerr_text)) return fail(cerr_text);
+  const fs::path dir = a.positional[1];
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return fail(dir.string() + " is not a folder");
+  std::size_t done = 0, skipped = 0, failed = 0;
+  std::vector<fs::path> reports;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".json" && e.is_regular_file()) reports.push_back(e.path());
+  }
+  std::sort(reports.begin(), reports.end());
+  for (const auto& json_path : reports) {
+    const std::string id = json_path.stem().string();
+    const fs::path orig_path = dir / (id + ".orig");
+    std::ifstream jf(json_path, std::ios::binary), of(orig_path, std::ios::binary);
+    if (!of) {
+      std::cerr << "mugai vault: " << id << ": no " << orig_path.filename().string() << ", skipped\n";
+      ++skipped;
+      continue;
+    }
+    std::string json((std::istreambuf_iterator<char>(jf)), {});
+    mv::NewRecord r;
+    r.id = id;
+    r.original.assign((std::istreambuf_iterator<char>(of)), {});
+    r.report_json = json;
+    try {
+      Poco::JSON::Parser p;
+      auto o = p.parse(json).extract<Poco::JSON::Object::Ptr>();
+      r.kind = o->optValue<std::string>("kind", "mail");
+      r.verdict = o->optValue<std::string>("verdict", "");
+      r.reason = o->optValue<std::string>("reason", "");
+      r.envelope.sender = o->optValue<std::string>("sender", "");
+      r.subject = o->optValue<std::string>("subject", "");
+      r.from = o->optValue<std::string>("from", "");
+      r.filename = o->optValue<std::string>("filename", "");
+      if (auto rc = o->getArray("recipients")) {
+        for (std::size_t i = 0; i < rc->size(); ++i) r.envelope.recipients.push_back(rc->getElement<std::string>(i));
+      }
+      if (auto acts = o->getArray("actions")) {
+        for (std::size_t i = 0; i < acts->size(); ++i) {
+          auto act = acts->getObject(i);
+          if (!act) continue;
+          const std::string reason = act->optValue<std::string>("reason", "");
+          if (!reason.empty() && reason != "kept" &&
+              std::find(r.reasons.begin(), r.reasons.end(), reason) == r.reasons.end()) {
+            r.reasons.push_back(reason);
+          }
+          const std::string action = act->optValue<std::string>("action", "");
+          if (action != "kept") {
+            r.objects.push_back({act->optValue<std::string>("part", ""),
+                                 act->optValue<std::string>("filename", ""), action, reason, ""});
+          }
+        }
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "mugai vault: " << id << ": the report is not JSON (" << e.what()
+                << "), imported with the original only\n";
+    }
+    r.created = idTime(id);
+    if (r.created == 0) {
+      auto t = fs::last_write_time(orig_path, ec);
+      r.created = ec ? 0
+                     : std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::file_clock::to_sys(t).time_since_epoch())
+                           .count();
+    }
+    std::vector<std::string> all = r.reasons;
+    if (!r.reason.empty()) all.push_back(r.reason);
+    r.tier = mv::tierFor(c.policy->vault, all);
+    r.expires = mv::expiresFor(c.policy->vault, r.verdict, all, r.created);
+    std::string err;
+    if (!v.put(r, &err)) {
+      if (err.find("exists already") != std::string::npos) {
+        ++skipped;
+        continue;
+      }
+      std::cerr << "mugai vault: " << id << ": " << err << "\n";
+      ++failed;
+      continue;
+    }
+    ++done;
+  }
+  std::cout << "imported " << done << " record(s) from " << dir.string() << "; " << skipped
+            << " skipped (present already, or no original); " << failed << " failed\n";
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int runVault(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::cout << kVaultUsage;
+      return 0;
+    }
+  }
+  VaultArgs a;
+  std::string err;
+  if (!parseVaultArgs(argc, argv, a, err)) {
+    std::cerr << "mugai vault: " << err << "\nTry 'mugai vault --help'.\n";
+    return 1;
+  }
+  auto v = mv::openVault(a.url, &err);
+  if (!v) return fail(err);
+  if (!a.by.empty() && (a.command == "original" || a.command == "hold" || a.command == "unhold" ||
+                        a.command == "purge" || a.command == "import")) {
+    Context c;
+    if (!loadContext(a, c, err)) return fail(err);
+    if (auto d = mv::mayAdminister(c.actor); !d.allowed) {
+      return refuse(*v, c, a.command, a.positional.size() > 1 ? a.positional[1] : "", d);
+    }
+  }
+  if (!a.by.empty() && (a.command == "list" || a.command == "show")) {
+    Context c;
+    if (!loadContext(a, c, err)) return fail(err);
+    if (a.command == "show") {
+      auto r = a.positional.size() > 1 ? v->get(a.positional[1], &err) : std::nullopt;
+      if (r) {
+        if (auto d = mv::maySee(c.actor, *r, c.directory.get()); !d.allowed) {
+          return refuse(*v, c, "show", r->id, d);
+        }
+      }
+    } else {
+      return cmdList(*v, a, &c);
+    }
+  }
+  if (a.command == "list") return cmdList(*v, a);
+  if (a.command == "show") return cmdShow(*v, a);
+  if (a.command == "original") return cmdOriginal(*v, a);
+  if (a.command == "hold") return cmdHold(*v, a, true);
+  if (a.command == "unhold") return cmdHold(*v, a, false);
+  if (a.command == "purge") return cmdPurge(*v, a);
+  if (a.command == "audit") return cmdAudit(*v, a);
+  if (a.command == "import") return cmdImport(*v, a);
+  if (a.command == "request") return cmdRequest(*v, a);
+  if (a.command == "approve") return cmdDecide(*v, a, true);
+  if (a.command == "deny") return cmdDecide(*v, a, false);
+  std::cerr << "mugai vault: unknown command '" << a.command << "'\nTry 'mugai vault --help'.\n";
+  return 1;
+}

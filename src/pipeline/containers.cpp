@@ -1,0 +1,168 @@
+// Containers the walker opens in place of delivering them: winmail.dat (TNEF) and Outlook .msg.
+// Every file inside goes through processLeaf exactly like a top-level attachment; the reports
+// name them "<part>/<n>". Also the charset label of kept text files.
+#include <algorithm>
+#include <cctype>
+
+#include "mugai/detect/type_detector.h"
+#include "mugai/text/charset.h"
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/pipeline/walker.h"
+
+namespace mugai::pipeline {
+namespace {
+
+/// "UTF-16" with a byte order mark, "UTF-16LE"/"UTF-16BE" by where the NULs of ASCII text fall.
+std::string utf16Label(const std::string& d) {
+  if (d.size() >= 2 && ((d[0] == '\xFF' && d[1] == '\xFE') || (d[0] == '\xFE' && d[1] == '\xFF')))
+    return "UTF-16";
+  std::size_t n = std::min<std::size_t>(d.size() & ~std::size_t{1}, 4096), even = 0, odd = 0;
+  for (std::size_t i = 0; i < n; i += 2) {
+    even += d[i] == '\0';
+    odd += d[i + 1] == '\0';
+  }
+  if (n >= 8 && odd * 10 >= n * 3 && even == 0) return "UTF-16LE";
+  if (n >= 8 && even * 10 >= n * 3 && odd == 0) return "UTF-16BE";
+  return "";
+}
+
+ActionRecord containerRecord(const mime::Entity& e, const Part& p, const char* who) {
+  ActionRecord rec;
+  rec.part = p.path;
+  rec.filename = e.filename;
+  rec.declared_type = e.mimeType();
+  rec.detected_type = p.detected.mime;
+  rec.sanitizer = who;
+  rec.bytes_in = p.data.size();
+  return rec;
+}
+
+void refuseContainer(ActionRecord rec, Reason r, const std::string& detail, WalkState& s) {
+  Verdict v = std::max(s.policy.verdictFor(r, s.override_rules), Verdict::PartRemoved);
+  rec.action = v >= Verdict::TempFail ? "blocked" : "removed";
+  rec.reason = std::string(reasonInfo(r).name);
+  rec.detail = detail;
+  s.report.actions.push_back(std::move(rec));
+  s.raise(v, r);
+  s.any_notice_item = true;
+}
+
+/// Each file through processLeaf as member "<part>/<n>"; kept ones go to `out`.
+void members(std::vector<TnefFile>& files, const Part& p, WalkState& s, BuiltMessage& out) {
+  for (std::size_t i = 0; i < files.size() && !s.stopped(); ++i) {
+    if (auto over = s.budget.chargeDecoded(files[i].data.size())) {
+      s.raise(s.policy.verdictFor(*over, s.override_rules), *over);
+      return;
+    }
+    Part m;
+    m.path = p.path + "/" + std::to_string(i + 1);
+    m.depth = p.depth + 1;
+    m.filename = Untrusted<std::string>(files[i].name.empty() ? "attachment-" + std::to_string(i + 1) : files[i].name);
+    m.data = std::move(files[i].data);
+    m.attachment = true;
+    m.detected = s.ctx.detector->detect(m.data);
+    LeafResult r = processLeaf(m, false, s);
+    if (r.kind != LeafResult::Kind::Attachment) continue;
+    labelKeptText(r.part);
+    out.attachments.push_back(std::move(r.part));
+  }
+}
+
+}  // namespace
+
+/// A text file kept as its bytes gets its real charset label: UTF-16 (by BOM or NUL pattern),
+/// or the detected charset when the label is missing or says UTF-8/ASCII and the bytes are not.
+/// The writer then sends the exact bytes (base64) instead of "fixing" line ends in UTF-16.
+void labelKeptText(mime::BuildPart& part) {
+  if (part.mime_type.rfind("text/", 0) != 0 || part.mime_type == "text/calendar" ||
+      part.mime_type == "text/vcard")
+    return;
+  const std::string& d = part.data;
+  std::string cs = part.charset;
+  for (char& c : cs) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string label = utf16Label(d);
+  bool claims_utf8 = cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii";
+  if (label.empty() && claims_utf8 && d.find("\x1b$B") != std::string::npos) label = "ISO-2022-JP";
+  if (label.empty() && claims_utf8 && !text::isValidUtf8(d)) {
+    std::string guess = text::detectCharset(d);
+    label = guess == "CP932" ? "Shift_JIS" : guess == "UTF-8" || guess == "US-ASCII" ? "" : guess;
+    if (label.empty()) label = "unknown-8bit";  // RFC 1428: bytes kept, charset not known
+  }
+  if (!label.empty()) part.charset = label;
+}
+
+
+/// winmail.dat (TNEF): its attachments and its body are taken out (tnef.cpp) and each goes
+/// through the whole policy as a member "<part>/<n>", delivered as an attachment of its own;
+/// the container itself is not delivered. A TNEF that cannot be read is removed.
+void unpackTnef(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage& out) {
+  const Limits& lim = s.ctx.limits;
+  TnefContents c = readTnef(p.data, lim.archive_member_count_limit, lim.document_object_limit);
+  ActionRecord rec = containerRecord(e, p, "mime.tnef");
+  if (!c.ok) return refuseContainer(std::move(rec), c.limit ? Reason::LimitArchiveMembers : Reason::ParseMalformed,
+                                    "TNEF (winmail.dat): " + c.detail, s);
+  std::vector<TnefFile> files = std::move(c.files);
+  if (!c.body_text.empty()) files.insert(files.begin(), {"message-body.txt", c.body_text});
+  else if (!c.body_html.empty()) files.insert(files.begin(), {"message-body.html", c.body_html});
+  rec.action = "rebuilt";
+  rec.reason = std::string(reasonInfo(Reason::CdrConverted).name);
+  rec.detail = "TNEF (winmail.dat) unpacked: each file goes through the rules on its own";
+  rec.findings.push_back({"unpacked_files", std::to_string(files.size())});
+  if (c.rtf_body) rec.findings.push_back({"rtf_body", "not extracted (the message's own text body is delivered)"});
+  s.report.actions.push_back(std::move(rec));
+  s.raise(Verdict::Modified, Reason::CdrConverted);
+  s.any_notice_item = true;
+  members(files, p, s, out);
+}
+
+/// Outlook .msg: converted to a mail message (.eml) whose body and files each went through the
+/// policy, attached in its place; a .msg that cannot be read is removed.
+void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage& out) {
+  MsgContents c = readOutlookMsg(p.data, s.ctx.limits, s.budget);
+  ActionRecord rec = containerRecord(e, p, "mime.outlook_msg");
+  if (!c.ok) return refuseContainer(std::move(rec), c.failure.value_or(Reason::ParseMalformed),
+                                    "Outlook message: " + c.detail, s);
+  BuiltMessage inner;
+  if (!c.subject.empty()) inner.headers.push_back({"Subject", c.subject});
+  if (!c.sender_name.empty()) inner.headers.push_back({"Comments", "sender: " + c.sender_name + " " + c.sender_address});
+  auto body = [&](const std::string& text, bool html) {
+    Part b;
+    b.path = p.path + "/0";
+    b.depth = p.depth + 1;
+    b.data = text;
+    b.declared_type = Untrusted<std::string>(html ? "text/html" : "text/plain");
+    b.charset = Untrusted<std::string>(html ? "" : "utf-8");
+    b.detected = {html ? "text/html" : "text/plain", "Outlook message body"};
+    LeafResult r = processLeaf(b, true, s);
+    if (r.kind == LeafResult::Kind::Body) inner.bodies.push_back(std::move(r.part));
+  };
+  if (!c.body_text.empty()) body(c.body_text, false);
+  else if (!c.body_html.empty()) body(c.body_html, true);
+  members(c.files, p, s, inner);
+  if (s.stopped()) return;
+  std::string stem = e.filename.empty() ? c.subject : e.filename;
+  if (sanitizers::filename_sanitize::lastExtension(stem) == "msg") stem.resize(stem.size() - 4);
+  sanitizers::filename_sanitize::Options name_opts;
+  name_opts.max_bytes = 120;
+  name_opts.fallback = "message";
+  mime::BuildPart part;
+  part.mime_type = "message/rfc822";
+  part.disposition = "attachment";
+  part.filename = sanitizers::filename_sanitize::sanitizeFilename(stem, name_opts) + ".eml";
+  part.data = writeMessage(inner, "", {});
+  if (auto over = s.budget.chargeDecoded(part.data.size())) return s.raise(s.policy.verdictFor(*over, s.override_rules), *over);
+  rec.action = "rebuilt";
+  rec.reason = std::string(reasonInfo(Reason::CdrConverted).name);
+  rec.detail = "Outlook message converted to a mail message: its body and each file went through the rules";
+  rec.findings.push_back({"delivered_as", part.filename});
+  rec.findings.push_back({"unpacked_files", std::to_string(c.files.size())});
+  if (c.objects_not_extracted)
+    rec.findings.push_back({"removed_embedded_objects", std::to_string(c.objects_not_extracted)});
+  rec.bytes_out = part.data.size();
+  s.report.actions.push_back(std::move(rec));
+  s.raise(Verdict::Modified, Reason::CdrConverted);
+  s.any_notice_item = true;
+  out.attachments.push_back(std::move(part));
+}
+
+}  // namespace mugai::pipeline

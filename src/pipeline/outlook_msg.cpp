@@ -1,0 +1,113 @@
+// Outlook .msg (an OLE2 compound file, MS-OXMSG): subject, sender, body and attachments read
+// with libgsf, after sanitizer.ole2's directory check. Only named streams are read; embedded
+// messages and OLE objects (attachment storages) are counted, not extracted.
+#include <gsf/gsf-infile-msole.h>
+#include <gsf/gsf-infile.h>
+#include <gsf/gsf-input-memory.h>
+#include <gsf/gsf-utils.h>
+
+#include <memory>
+
+#include "mugai/text/charset.h"
+#include "sanitizers/ole2/ole2.h"
+#include "src/pipeline/walker.h"
+
+namespace mugai::pipeline {
+namespace {
+
+struct Unref {
+  void operator()(void* p) const {
+    if (p) g_object_unref(p);
+  }
+};
+template <class T>
+using GPtr = std::unique_ptr<T, Unref>;
+
+class MsgReader {
+ public:
+  MsgReader(Budget& budget, MsgContents& out) : budget_(budget), out_(out) {}
+
+  /// The bytes of stream `name` in `dir`; nullopt when absent. Charged to the budget first.
+  std::optional<std::string> stream(GsfInfile* dir, const std::string& name) {
+    GPtr<GsfInput> in(gsf_infile_child_by_name(dir, name.c_str()));
+    if (!in || (GSF_IS_INFILE(in.get()) && gsf_infile_num_children(GSF_INFILE(in.get())) >= 0)) return std::nullopt;
+    gsf_off_t size = gsf_input_size(in.get());
+    if (size < 0) return std::nullopt;
+    if (auto over = budget_.chargeDecoded(static_cast<std::uint64_t>(size))) {
+      out_.failure = *over;
+      out_.detail = "a stream is too large";
+      return std::nullopt;
+    }
+    std::string data(static_cast<std::size_t>(size), '\0');
+    if (size > 0 && !gsf_input_read(in.get(), static_cast<std::size_t>(size), reinterpret_cast<guint8*>(data.data())))
+      return std::nullopt;
+    return data;
+  }
+
+  /// A string property: the Unicode (001F) stream, else the 8-bit (001E) one; UTF-8 out.
+  std::string text(GsfInfile* dir, const std::string& prop) {
+    if (auto u = stream(dir, "__substg1.0_" + prop + "001F")) return strip(text::toUtf8(*u, "UTF-16LE").utf8);
+    if (auto a = stream(dir, "__substg1.0_" + prop + "001E")) return strip(text::toUtf8(*a, "").utf8);
+    return {};
+  }
+
+ private:
+  static std::string strip(std::string s) {
+    while (!s.empty() && s.back() == '\0') s.pop_back();
+    return s;
+  }
+  Budget& budget_;
+  MsgContents& out_;
+};
+
+}  // namespace
+
+MsgContents readOutlookMsg(std::string_view data, const Limits& limits, Budget& budget) {
+  MsgContents out;
+  if (auto f = sanitizers::ole2::precheckCompoundFile(data, limits)) {
+    out.failure = f->first;
+    out.detail = f->second;
+    return out;
+  }
+  GPtr<GsfInput> input(gsf_input_memory_new(reinterpret_cast<const guint8*>(data.data()),
+                                            static_cast<gsf_off_t>(data.size()), FALSE));
+  GError* err = nullptr;
+  GPtr<GsfInfile> ole(input ? gsf_infile_msole_new(input.get(), &err) : nullptr);
+  if (err) g_error_free(err);
+  if (!ole) {
+    out.failure = Reason::ParseMalformed;
+    out.detail = "not a compound file";
+    return out;
+  }
+  MsgReader r(budget, out);
+  out.subject = r.text(ole.get(), "0037");
+  out.sender_name = r.text(ole.get(), "0C1A");
+  out.sender_address = r.text(ole.get(), "0C1F");
+  out.body_text = r.text(ole.get(), "1000");
+  if (auto html = r.stream(ole.get(), "__substg1.0_10130102")) out.body_html = std::move(*html);
+  int n = gsf_infile_num_children(ole.get());
+  for (int i = 0; i < n && !out.failure; ++i) {
+    const char* name = gsf_infile_name_by_index(ole.get(), i);
+    if (!name || std::string_view(name).rfind("__attach_version1.0_#", 0) != 0) continue;
+    if (out.files.size() >= limits.archive_member_count_limit) {
+      out.failure = Reason::LimitArchiveMembers;
+      out.detail = "too many attachments";
+      break;
+    }
+    GPtr<GsfInput> child(gsf_infile_child_by_index(ole.get(), i));
+    if (!child || !GSF_IS_INFILE(child.get())) continue;
+    auto* dir = GSF_INFILE(child.get());
+    auto bytes = r.stream(dir, "__substg1.0_37010102");
+    if (!bytes) {  // an embedded message or OLE object (3701000D): not extracted
+      ++out.objects_not_extracted;
+      continue;
+    }
+    std::string fname = r.text(dir, "3707");
+    if (fname.empty()) fname = r.text(dir, "3704");
+    out.files.push_back({std::move(fname), std::move(*bytes)});
+  }
+  if (!out.failure) out.ok = true;
+  return out;
+}
+
+}  // namespace mugai::pipeline

@@ -1,0 +1,96 @@
+// "It is text, so keep it" (issue 10, class 1). A file libmagic calls text is opened on the
+// recipient's Windows by its name, and readers find their format well inside the first bytes
+// (a PDF reader looks for %PDF- in the first 1024 bytes, Word opens Flat OPC XML and MHTML
+// under a .doc name, Excel opens SYLK behind "ID"). So text is routed by what its first KB
+// says it is, and what is kept as text is delivered under a name that opens as text.
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/pipeline/walker.h"
+
+namespace mugai::pipeline {
+namespace {
+
+constexpr std::size_t kSniff = 1024;
+
+std::string lowerHead(std::string_view data) {
+  std::string head(data.substr(0, kSniff));
+  // UTF-16 text: keep the ASCII bytes only, so that "<\0h\0t\0m\0l\0" reads "<html".
+  if (head.size() >= 2 && ((head[0] == '\xff' && head[1] == '\xfe') || (head[0] == '\xfe' && head[1] == '\xff'))) {
+    head.erase(std::remove(head.begin(), head.end(), '\0'), head.end());
+  }
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return head;
+}
+
+bool has(const std::string& head, std::string_view what) { return head.find(what) != std::string::npos; }
+
+/// A header-like line ("mime-version:", "content-location:") at a line start of `head`.
+bool lineStarts(const std::string& head, std::string_view what) {
+  for (std::size_t p = head.find(what); p != std::string::npos; p = head.find(what, p + 1)) {
+    if (p == 0 || head[p - 1] == '\n' || head[p - 1] == '\r') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<EmbeddedFormat> embeddedFormat(std::string_view data) {
+  std::string head = lowerHead(data);
+  std::size_t start = head.find_first_not_of(" \t\r\n\xef\xbb\xbf");
+  std::string_view lead = start == std::string::npos ? std::string_view() : std::string_view(head).substr(start);
+  // Office XML that Word/Excel open by its processing instruction or package element, whatever
+  // the name: Flat OPC (pkg:package, may carry a base64 VBA project), Word 2003 XML, SpreadsheetML.
+  if (has(head, "<?mso-application") || has(head, "<pkg:package") ||
+      has(head, "schemas.microsoft.com/office/2006/xmlpackage") ||
+      has(head, "urn:schemas-microsoft-com:office:")) {
+    return EmbeddedFormat{"", "Office XML (Flat OPC / mso-application) behind a text type", true};
+  }
+  // MHTML (Word opens it as a .doc, browsers render it): a MIME header block.
+  if (lineStarts(head, "mime-version:") || lineStarts(head, "content-location:") ||
+      (lineStarts(head, "content-type:") && has(head, "multipart/related"))) {
+    return EmbeddedFormat{"", "MHTML / MIME headers behind a text type", true};
+  }
+  // Excel opens a file that starts with "ID" as SYLK, whatever its extension.
+  if (lead.rfind("id;", 0) == 0) {
+    return EmbeddedFormat{"", "SYLK (starts with \"ID;\"), which Excel opens with its formulas", true};
+  }
+  if (has(head, "%pdf-")) return EmbeddedFormat{"application/pdf", "%PDF- within the first 1024 bytes", false};
+  if (lead.rfind("{\\rt", 0) == 0) return EmbeddedFormat{"text/rtf", "starts like RTF", false};
+  if (has(head, "{\\rt")) return EmbeddedFormat{"text/rtf", "RTF group ({\\rt) within the first 1024 bytes", false};
+  static constexpr std::array<std::string_view, 16> kMarkup = {
+      "<html", "<!doctype html", "<script", "<body", "<head", "<iframe", "<svg", "<object",
+      "<embed", "<meta", "<img", "<a href", "<style", "<form", "<?xml", "<hta:"};
+  for (std::string_view m : kMarkup) {
+    if (has(head, m)) return EmbeddedFormat{"text/html", "markup (" + std::string(m) + ") within the first 1024 bytes", false};
+  }
+  return std::nullopt;
+}
+
+bool opensAsText(const std::string& mime_type, const std::string& ext) {
+  // Windows opens these in Notepad (or, for csv/tsv, in Excel, whose formulas sanitizer.csv
+  // neutralises); everything else kept as text gets ".txt" appended.
+  static constexpr std::array<std::string_view, 18> kText = {
+      "txt", "text", "log", "csv", "tsv", "md", "markdown", "json", "yaml", "yml", "asc",
+      "diff", "patch", "srt", "vtt", "lst", "nfo", "ini"};
+  static constexpr std::array<std::string_view, 3> kCalendar = {"ics", "vcs", "ifb"};
+  static constexpr std::array<std::string_view, 2> kContact = {"vcf", "vcard"};
+  auto in = [&](const auto& set) { return std::find(set.begin(), set.end(), ext) != set.end(); };
+  if (in(kText)) return true;
+  // Calendars and contacts keep their names only with their own true type (the ICS/VCF rules).
+  if (mime_type == "text/calendar" || mime_type == "text/x-vcalendar") return in(kCalendar);
+  if (mime_type == "text/vcard" || mime_type == "text/x-vcard" || mime_type == "text/directory") return in(kContact);
+  return false;
+}
+
+std::string textSafeName(const std::string& name, const std::string& mime_type) {
+  if (name.empty() || mime_type.rfind("text/", 0) != 0) return name;
+  std::string ext = sanitizers::filename_sanitize::lastExtension(
+      sanitizers::filename_sanitize::sanitizeFilename(name));
+  if (ext.empty() || opensAsText(mime_type, ext)) return name;
+  return name + ".txt";
+}
+
+}  // namespace mugai::pipeline

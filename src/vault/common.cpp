@@ -1,0 +1,107 @@
+// Helpers every vault backend shares: hashing, compression, the audit hash, tier names, openVault().
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <string>
+
+#include "mugai/vault/vault.h"
+#include "src/vault/pg_vault.h"
+#include "src/vault/sqlite_vault.h"
+
+namespace mugai::vault {
+
+const char* tierName(Tier t) {
+  switch (t) {
+    case Tier::Self: return "self";
+    case Tier::Approval: return "approval";
+    case Tier::Admin: return "admin";
+    case Tier::Never: return "never";
+  }
+  return "admin";
+}
+
+std::optional<Tier> tierFromName(const std::string& s) {
+  if (s == "self") return Tier::Self;
+  if (s == "approval") return Tier::Approval;
+  if (s == "admin") return Tier::Admin;
+  if (s == "never") return Tier::Never;
+  return std::nullopt;
+}
+
+std::string sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
+}
+
+std::string auditHash(const AuditRow& r) {
+  std::string text = r.prev_hash + "\n" + std::to_string(r.seq) + "\n" + std::to_string(r.time) +
+                     "\n" + r.actor + "\n" + r.role + "\n" + r.action + "\n" + r.record_id + "\n" +
+                     r.detail;
+  return sha256Hex(text);
+}
+
+bool compress(std::string_view in, std::string& out) {
+  uLongf size = compressBound(static_cast<uLong>(in.size()));
+  out.assign(size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size,
+                reinterpret_cast<const Bytef*>(in.data()), static_cast<uLong>(in.size()), 6) != Z_OK) {
+    return false;
+  }
+  out.resize(size);
+  return true;
+}
+
+bool decompress(std::string_view in, std::size_t limit, std::string& out) {
+  out.clear();
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return false;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    out.append(buf, sizeof buf - z.avail_out);
+    if (out.size() > limit) {
+      rc = Z_MEM_ERROR;
+      break;
+    }
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;  // truncated input
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END;
+}
+
+std::unique_ptr<Vault> openVault(const std::string& url, std::string* error) {
+  std::string path;
+  if (url.rfind("sqlite:", 0) == 0) {
+    path = url.substr(7);
+  } else if (url.rfind("postgresql:", 0) == 0 || url.rfind("postgres:", 0) == 0) {
+    return openPgVault(url, error);
+  } else if (!url.empty() && url.find("://") == std::string::npos && url.find(':') == std::string::npos) {
+    path = url;
+  } else {
+    if (error) *error = "vault: '" + url + "' is not a vault URL (sqlite:PATH or postgresql://...)";
+    return nullptr;
+  }
+  if (path.empty()) {
+    if (error) *error = "vault: sqlite: needs a path";
+    return nullptr;
+  }
+  return openSqliteVault(path, error);
+}
+
+}  // namespace mugai::vault

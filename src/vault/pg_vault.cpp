@@ -1,0 +1,636 @@
+// PostgreSQL vault backend (libpq), for sites with several gateways behind one MX.
+//
+// Trust: every stored string is a parameter ($1...), never spliced into SQL.
+// Errors: every call returns false / nullopt with "vault: ..." in *error.
+//
+// Concurrency between gateways: a record id is the primary key (a collision is an error, never an
+// overwrite); audit rows are appended under a row lock on meta('audit_head'), so the chain stays
+// one line whatever the number of writers; a request is decided under a row lock on it
+// (SELECT ... FOR UPDATE), so two approvers or two gateways carry out a decision once; purge takes
+// due records with FOR UPDATE SKIP LOCKED, so two purges never fight over one record.
+// One connection per Vault object, used under a mutex (libpq connections are not thread-safe).
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mugai/vault/vault.h"
+#include "src/vault/pg_vault.h"
+
+namespace mugai::vault {
+namespace {
+
+const char* const kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
+constexpr std::size_t kOriginalLimit = std::size_t{1} << 31;
+constexpr std::size_t kListLimit = 10000;
+
+const char* const kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL,
+  sender TEXT NOT NULL, recipients TEXT NOT NULL, client_addr TEXT NOT NULL,
+  client_name TEXT NOT NULL, helo TEXT NOT NULL, xforward TEXT NOT NULL, source TEXT NOT NULL,
+  subject TEXT NOT NULL, from_header TEXT NOT NULL, filename TEXT NOT NULL, verdict TEXT NOT NULL,
+  reason TEXT NOT NULL, reasons TEXT NOT NULL, sha256 TEXT NOT NULL, size BIGINT NOT NULL,
+  stored BIGINT NOT NULL, delivered_id TEXT NOT NULL, tier TEXT NOT NULL, state TEXT NOT NULL,
+  hold BOOLEAN NOT NULL DEFAULT false, report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_created ON records(created);
+CREATE INDEX IF NOT EXISTS records_sender ON records(sender, created);
+CREATE INDEX IF NOT EXISTS records_reason ON records(reason, created);
+CREATE INDEX IF NOT EXISTS records_state ON records(state, created);
+CREATE INDEX IF NOT EXISTS records_expires ON records(expires) WHERE NOT hold AND expires > 0;
+CREATE TABLE IF NOT EXISTS recipients(
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, address TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address, record_id);
+CREATE INDEX IF NOT EXISTS recipients_record ON recipients(record_id);
+CREATE TABLE IF NOT EXISTS originals(
+  id TEXT PRIMARY KEY REFERENCES records(id) ON DELETE CASCADE, data BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS objects(
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, seq BIGSERIAL,
+  part TEXT NOT NULL, what TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL,
+  sha256 TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_record ON objects(record_id);
+CREATE INDEX IF NOT EXISTS objects_sha256 ON objects(sha256);
+CREATE TABLE IF NOT EXISTS requests(
+  id BIGSERIAL PRIMARY KEY,
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, requester TEXT NOT NULL,
+  reason TEXT NOT NULL, state TEXT NOT NULL, created BIGINT NOT NULL,
+  decided BIGINT NOT NULL DEFAULT 0, decided_by TEXT NOT NULL DEFAULT '',
+  decision_reason TEXT NOT NULL DEFAULT '', approvals TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS requests_record ON requests(record_id);
+CREATE TABLE IF NOT EXISTS audit(
+  seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+  action TEXT NOT NULL, record_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
+INSERT INTO meta(key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING;
+INSERT INTO meta(key, value) VALUES ('audit_head', '') ON CONFLICT DO NOTHING;
+)SQL";
+
+std::int64_t nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string joinLines(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : "\n") + x;
+  return s;
+}
+
+std::vector<std::string> splitLines(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) nl = s.size();
+    out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+/// A query's parameters: text, or binary for the original's bytes.
+struct Params {
+  std::vector<std::string> values;
+  std::vector<int> binary;
+  Params& add(std::string v) {
+    values.push_back(std::move(v));
+    binary.push_back(0);
+    return *this;
+  }
+  Params& add(std::int64_t v) { return add(std::to_string(v)); }
+  Params& bytes(std::string v) {
+    values.push_back(std::move(v));
+    binary.push_back(1);
+    return *this;
+  }
+};
+
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+const char* const kRecordColumns =
+    "id, kind, created, expires, sender, recipients, client_addr, client_name, helo, xforward, "
+    "source, subject, from_header, filename, verdict, reason, reasons, sha256, size, stored, "
+    "delivered_id, tier, state, hold";
+
+class PgVault final : public Vault {
+ public:
+  PgVault(PGconn* c, std::string url) : c_(c), url_(std::move(url)) {}
+  ~PgVault() override { PQfinish(c_); }
+
+  std::string url() const override { return url_; }
+
+  bool init(std::string* error) {
+    // Several gateways may start at once: the schema is created under an advisory lock.
+    if (!exec("SELECT pg_advisory_lock(7245119)", {}, error)) return false;
+    Result r(PQexec(c_, kSchema), PQclear);
+    bool ok = PQresultStatus(r.get()) == PGRES_COMMAND_OK;
+    std::string why = ok ? "" : PQresultErrorMessage(r.get());
+    exec("SELECT pg_advisory_unlock(7245119)", {}, nullptr);
+    return ok || fail(error, "cannot set up the schema: " + why);
+  }
+
+  bool put(const NewRecord& r, std::string* error) override {
+    std::lock_guard lock(mu_);
+    std::string packed;
+    if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
+    const std::string sha = sha256Hex(r.original);
+    const std::int64_t created = r.created ? r.created : nowSeconds();
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    Params p;
+    p.add(r.id).add(r.kind).add(created).add(r.expires).add(r.envelope.sender);
+    p.add(joinLines(r.envelope.recipients)).add(r.envelope.client_addr).add(r.envelope.client_name);
+    p.add(r.envelope.helo).add(r.envelope.xforward).add(r.envelope.source).add(r.subject).add(r.from);
+    p.add(r.filename).add(r.verdict).add(r.reason).add(joinLines(r.reasons)).add(sha);
+    p.add(static_cast<std::int64_t>(r.original.size())).add(static_cast<std::int64_t>(packed.size()));
+    p.add(r.delivered_id).add(std::string(tierName(r.tier))).add(r.report_json);
+    Result ins = run("INSERT INTO records(id, kind, created, expires, sender, recipients, client_addr, "
+                     "client_name, helo, xforward, source, subject, from_header, filename, verdict, "
+                     "reason, reasons, sha256, size, stored, delivered_id, tier, state, hold, report) "
+                     "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,"
+                     "$21,$22,'withheld',false,$23)",
+                     p);
+    if (PQresultStatus(ins.get()) != PGRES_COMMAND_OK) {
+      const char* state = PQresultErrorField(ins.get(), PG_DIAG_SQLSTATE);
+      return state && std::string(state) == "23505"
+                 ? fail(error, "a record with the id " + r.id + " exists already")
+                 : fail(error, std::string("insert record: ") + PQresultErrorMessage(ins.get()));
+    }
+    for (const auto& rcpt : r.envelope.recipients) {
+      if (!exec("INSERT INTO recipients(record_id, address) VALUES ($1, lower($2))",
+                Params().add(r.id).add(rcpt), error)) {
+        return false;
+      }
+    }
+    if (!exec("INSERT INTO originals(id, data) VALUES ($1, $2)", Params().add(r.id).bytes(packed),
+              error)) {
+      return false;
+    }
+    for (const auto& o : r.objects) {
+      if (!exec("INSERT INTO objects(record_id, part, what, action, reason, sha256) VALUES "
+                "($1,$2,$3,$4,$5,$6)",
+                Params().add(r.id).add(o.part).add(o.what).add(o.action).add(o.reason).add(o.sha256),
+                error)) {
+        return false;
+      }
+    }
+    if (!audit(created, "mugai", "system", "store", r.id,
+               "verdict=" + r.verdict + " reason=" + r.reason + " sha256=" + sha +
+                   " tier=" + tierName(r.tier),
+               error)) {
+      return false;
+    }
+    return tx.commit(error);
+  }
+
+  std::optional<RecordInfo> get(const std::string& id, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Result r = run(std::string("SELECT ") + kRecordColumns + " FROM records WHERE id = $1",
+                   Params().add(id));
+    if (!tuples(r, error, "read record")) return std::nullopt;
+    if (PQntuples(r.get()) == 0) {
+      fail(error, "no record " + id);
+      return std::nullopt;
+    }
+    RecordInfo info = readRecord(r.get(), 0);
+    Result o = run("SELECT part, what, action, reason, sha256 FROM objects WHERE record_id = $1 "
+                   "ORDER BY seq",
+                   Params().add(id));
+    if (!tuples(o, error, "read objects")) return std::nullopt;
+    for (int i = 0; i < PQntuples(o.get()); ++i) {
+      info.objects.push_back({col(o.get(), i, 0), col(o.get(), i, 1), col(o.get(), i, 2),
+                              col(o.get(), i, 3), col(o.get(), i, 4)});
+    }
+    return info;
+  }
+
+  bool original(const std::string& id, std::string& bytes, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Params p;
+    p.add(id);
+    Result r(PQexecParams(c_,
+                          "SELECT o.data, r.sha256, r.size FROM originals o JOIN records r ON "
+                          "r.id = o.id WHERE o.id = $1",
+                          1, nullptr, ptrs(p).data(), lens(p).data(), p.binary.data(), 1),
+             PQclear);  // binary results: the bytes as stored
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+      return fail(error, std::string("read original: ") + PQresultErrorMessage(r.get()));
+    }
+    if (PQntuples(r.get()) == 0) return fail(error, "no original for " + id);
+    const std::string packed(PQgetvalue(r.get(), 0, 0),
+                             static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
+    const std::string sha(PQgetvalue(r.get(), 0, 1),
+                          static_cast<std::size_t>(PQgetlength(r.get(), 0, 1)));
+    std::uint64_t size = 0;
+    const unsigned char* s = reinterpret_cast<const unsigned char*>(PQgetvalue(r.get(), 0, 2));
+    for (int i = 0; i < 8 && PQgetlength(r.get(), 0, 2) == 8; ++i) size = (size << 8) | s[i];
+    if (!decompress(packed, std::min<std::size_t>(size, kOriginalLimit), bytes) ||
+        bytes.size() != size || sha256Hex(bytes) != sha) {
+      bytes.clear();
+      return fail(error, "the original of " + id + " is damaged (size or SHA-256 differ)");
+    }
+    return true;
+  }
+
+  std::optional<std::string> report(const std::string& id, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Result r = run("SELECT report FROM records WHERE id = $1", Params().add(id));
+    if (!tuples(r, error, "read report")) return std::nullopt;
+    if (PQntuples(r.get()) == 0) {
+      fail(error, "no record " + id);
+      return std::nullopt;
+    }
+    return col(r.get(), 0, 0);
+  }
+
+  bool list(const Query& q, std::vector<RecordInfo>& out, std::string* error) override {
+    std::lock_guard lock(mu_);
+    std::string sql = std::string("SELECT ") + kRecordColumns + " FROM records WHERE true";
+    Params p;
+    auto param = [&](std::string v) {
+      p.add(std::move(v));
+      return "$" + std::to_string(p.values.size());
+    };
+    if (!q.recipient.empty()) {
+      sql += " AND id IN (SELECT record_id FROM recipients WHERE address = lower(" +
+             param(q.recipient) + "))";
+    }
+    if (!q.sender.empty()) sql += " AND sender = " + param(q.sender);
+    if (!q.reason.empty()) {
+      const std::string r = param(q.reason);
+      sql += " AND (reason = " + r + " OR position(E'\\n' || " + r + " || E'\\n' in E'\\n' || reasons || E'\\n') > 0)";
+    }
+    if (!q.state.empty()) sql += " AND state = " + param(q.state);
+    if (q.since) sql += " AND created >= " + param(std::to_string(q.since)) + "::bigint";
+    if (q.until) sql += " AND created < " + param(std::to_string(q.until)) + "::bigint";
+    if (!q.id_prefix.empty()) sql += " AND starts_with(id, " + param(q.id_prefix) + ")";
+    if (!q.text.empty()) {
+      const std::string t = param(q.text);
+      sql += " AND (strpos(lower(subject), lower(" + t + ")) > 0 OR strpos(lower(sender), lower(" + t +
+             ")) > 0 OR strpos(lower(filename), lower(" + t + ")) > 0)";
+    }
+    sql += " ORDER BY created DESC, id DESC LIMIT " +
+           param(std::to_string(std::min(q.limit, kListLimit))) + "::bigint OFFSET " +
+           param(std::to_string(q.offset)) + "::bigint";
+    Result r = run(sql, p);
+    if (!tuples(r, error, "list")) return false;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(readRecord(r.get(), i));
+    return true;
+  }
+
+  bool usage(Usage& u, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Result r = run("SELECT count(*), coalesce(sum(size),0), coalesce(sum(stored),0) FROM records", {});
+    if (!tuples(r, error, "usage")) return false;
+    u.records = std::stoull(col(r.get(), 0, 0));
+    u.original_bytes = std::stoull(col(r.get(), 0, 1));
+    u.stored_bytes = std::stoull(col(r.get(), 0, 2));
+    return true;
+  }
+
+  bool setHold(const std::string& id, bool hold, const std::string& actor, const std::string& role,
+               std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    Result r = run("UPDATE records SET hold = $2 WHERE id = $1",
+                   Params().add(id).add(std::string(hold ? "true" : "false")));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return fail(error, PQresultErrorMessage(r.get()));
+    if (std::string(PQcmdTuples(r.get())) != "1") return fail(error, "no record " + id);
+    if (!audit(nowSeconds(), actor, role, hold ? "hold" : "unhold", id, "", error)) return false;
+    return tx.commit(error);
+  }
+
+  bool addRequest(const std::string& record_id, const std::string& requester,
+                  const std::string& reason, const std::string& role, Request& out,
+                  std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    // The record row is locked: two requests by one person cannot both pass the check below.
+    Result rec = run("SELECT id FROM records WHERE id = $1 FOR UPDATE", Params().add(record_id));
+    if (!tuples(rec, error, "request")) return false;
+    if (PQntuples(rec.get()) == 0) return fail(error, "no record " + record_id);
+    Result dup = run("SELECT count(*) FROM requests WHERE record_id = $1 AND requester = $2 AND "
+                     "state = 'pending'",
+                     Params().add(record_id).add(requester));
+    if (!tuples(dup, error, "request")) return false;
+    if (col(dup.get(), 0, 0) != "0") {
+      return fail(error, requester + " has a pending request for " + record_id);
+    }
+    const std::int64_t now = nowSeconds();
+    Result ins = run("INSERT INTO requests(record_id, requester, reason, state, created) VALUES "
+                     "($1, $2, $3, 'pending', $4) RETURNING id",
+                     Params().add(record_id).add(requester).add(reason).add(now));
+    if (!tuples(ins, error, "request")) return false;
+    out = Request{std::stoll(col(ins.get(), 0, 0)), record_id, requester, reason, "pending", now, 0, "", "", {}};
+    if (!exec("UPDATE records SET state = 'requested' WHERE id = $1", Params().add(record_id), error)) {
+      return false;
+    }
+    if (!audit(now, requester, role, "request", record_id,
+               "request=" + std::to_string(out.id) + " reason=" + reason, error)) {
+      return false;
+    }
+    return tx.commit(error);
+  }
+
+  bool requests(const std::string& record_id, std::vector<Request>& out,
+                std::string* error) override {
+    std::lock_guard lock(mu_);
+    Result r = run("SELECT id, record_id, requester, reason, state, created, decided, decided_by, "
+                   "decision_reason, approvals FROM requests WHERE record_id = $1 ORDER BY id",
+                   Params().add(record_id));
+    if (!tuples(r, error, "requests")) return false;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      out.push_back({std::stoll(col(r.get(), i, 0)), col(r.get(), i, 1), col(r.get(), i, 2),
+                     col(r.get(), i, 3), col(r.get(), i, 4), std::stoll(col(r.get(), i, 5)),
+                     std::stoll(col(r.get(), i, 6)), col(r.get(), i, 7), col(r.get(), i, 8),
+                     splitLines(col(r.get(), i, 9))});
+    }
+    return true;
+  }
+
+  bool decide(std::int64_t request_id, bool approve, const std::string& actor,
+              const std::string& role, const std::string& reason, std::size_t approvals_needed,
+              std::string* error, std::string* state_out) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    Result cur = run("SELECT record_id, state, approvals FROM requests WHERE id = $1 FOR UPDATE",
+                     Params().add(request_id));
+    if (!tuples(cur, error, "decide")) return false;
+    if (PQntuples(cur.get()) == 0) return fail(error, "no request " + std::to_string(request_id));
+    const std::string record_id = col(cur.get(), 0, 0), state_now = col(cur.get(), 0, 1);
+    if (state_now != "pending") {
+      return fail(error, "request " + std::to_string(request_id) + " is not pending (" + state_now + ")");
+    }
+    std::vector<std::string> approvals = splitLines(col(cur.get(), 0, 2));
+    if (approve && std::find(approvals.begin(), approvals.end(), actor) != approvals.end()) {
+      return fail(error, actor + " approved request " + std::to_string(request_id) + " already");
+    }
+    if (approve) approvals.push_back(actor);
+    const bool done = !approve || approvals.size() >= std::max<std::size_t>(1, approvals_needed);
+    const std::string state = !approve ? "denied" : done ? "approved" : "pending";
+    const std::int64_t now = nowSeconds();
+    if (!exec("UPDATE requests SET state = $2, decided = $3, decided_by = $4, decision_reason = $5, "
+              "approvals = $6 WHERE id = $1",
+              Params().add(request_id).add(state).add(done ? now : std::int64_t{0})
+                  .add(done ? actor : std::string()).add(reason).add(joinLines(approvals)),
+              error)) {
+      return false;
+    }
+    if (done && !exec("UPDATE records SET state = $2 WHERE id = $1",
+                      Params().add(record_id).add(state), error)) {
+      return false;
+    }
+    std::string detail = "request=" + std::to_string(request_id);
+    if (approve) {
+      detail += " approvals=" + std::to_string(approvals.size()) + "/" +
+                std::to_string(std::max<std::size_t>(1, approvals_needed));
+    }
+    if (!reason.empty()) detail += " reason=" + reason;
+    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id, detail, error)) return false;
+    if (!tx.commit(error)) return false;
+    if (state_out) *state_out = state;
+    return true;
+  }
+
+  bool purge(std::int64_t now, bool dry_run, const std::string& actor, PurgeResult& out,
+             std::string* error) override {
+    std::lock_guard lock(mu_);
+    Result held = run("SELECT count(*) FROM records WHERE hold AND expires > 0 AND expires <= $1",
+                      Params().add(now));
+    if (!tuples(held, error, "purge")) return false;
+    out.held_skipped = std::stoull(col(held.get(), 0, 0));
+    if (dry_run) {
+      Result due = run("SELECT id, stored FROM records WHERE NOT hold AND expires > 0 AND "
+                       "expires <= $1 ORDER BY expires",
+                       Params().add(now));
+      if (!tuples(due, error, "purge")) return false;
+      for (int i = 0; i < PQntuples(due.get()); ++i) {
+        out.purged.push_back(col(due.get(), i, 0));
+        out.bytes += std::stoull(col(due.get(), i, 1));
+      }
+      return true;
+    }
+    // One record per transaction, taken with SKIP LOCKED: another gateway's purge (or a release
+    // holding the row) is never waited for, and a killed purge leaves whole records only.
+    for (;;) {
+      Tx tx(*this);
+      if (!tx.begin(error)) return false;
+      Result due = run("SELECT id, stored FROM records WHERE NOT hold AND expires > 0 AND "
+                       "expires <= $1 ORDER BY expires LIMIT 1 FOR UPDATE SKIP LOCKED",
+                       Params().add(now));
+      if (!tuples(due, error, "purge")) return false;
+      if (PQntuples(due.get()) == 0) return tx.commit(error);
+      const std::string id = col(due.get(), 0, 0);
+      if (!exec("DELETE FROM records WHERE id = $1", Params().add(id), error)) return false;
+      if (!audit(nowSeconds(), actor, "system", "purge", id, "retention", error)) return false;
+      if (!tx.commit(error)) return false;
+      out.purged.push_back(id);
+      out.bytes += std::stoull(col(due.get(), 0, 1));
+    }
+  }
+
+  bool appendAudit(const std::string& actor, const std::string& role, const std::string& action,
+                   const std::string& record_id, const std::string& detail,
+                   std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    if (!audit(nowSeconds(), actor, role, action, record_id, detail, error)) return false;
+    return tx.commit(error);
+  }
+
+  bool audit(std::int64_t since, std::vector<AuditRow>& out, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Result r = run("SELECT seq, time, actor, role, action, record_id, detail, prev_hash, hash FROM "
+                   "audit WHERE time >= $1 ORDER BY seq",
+                   Params().add(since));
+    if (!tuples(r, error, "audit")) return false;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(row(r.get(), i));
+    return true;
+  }
+
+  AuditCheck verifyAudit() override {
+    std::lock_guard lock(mu_);
+    AuditCheck c;
+    Result r = run("SELECT seq, time, actor, role, action, record_id, detail, prev_hash, hash FROM "
+                   "audit ORDER BY seq",
+                   {});
+    std::string err;
+    if (!tuples(r, &err, "audit")) return bad(c, 0, err);
+    std::string prev = kZeroHash;
+    std::int64_t expect = 1;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      AuditRow a = row(r.get(), i);
+      ++c.rows;
+      if (a.seq != expect) return bad(c, expect, "row " + std::to_string(expect) + " is missing");
+      if (a.prev_hash != prev) {
+        return bad(c, a.seq, "row " + std::to_string(a.seq) + " does not follow row " +
+                                 std::to_string(a.seq - 1) + " (a row was removed or changed)");
+      }
+      if (auditHash(a) != a.hash) return bad(c, a.seq, "row " + std::to_string(a.seq) + " was changed");
+      prev = a.hash;
+      ++expect;
+    }
+    Result m = run("SELECT value FROM meta WHERE key = 'audit_head'", {});
+    const std::string head = PQntuples(m.get()) ? col(m.get(), 0, 0) : "";
+    const std::string want = std::to_string(expect - 1) + " " + prev;
+    if (!head.empty() && head != want) {
+      return bad(c, expect, "the log ends at row " + std::to_string(expect - 1) + " but row " +
+                                head.substr(0, head.find(' ')) + " was written");
+    }
+    c.head = prev;
+    return c;
+  }
+
+ private:
+  class Tx {
+   public:
+    explicit Tx(PgVault& v) : v_(v) {}
+    ~Tx() {
+      if (open_) v_.exec("ROLLBACK", {}, nullptr);
+    }
+    bool begin(std::string* error) {
+      open_ = v_.exec("BEGIN", {}, error);
+      return open_;
+    }
+    bool commit(std::string* error) {
+      open_ = false;
+      return v_.exec("COMMIT", {}, error);
+    }
+
+   private:
+    PgVault& v_;
+    bool open_ = false;
+  };
+
+  static std::vector<const char*> ptrs(const Params& p) {
+    std::vector<const char*> v;
+    for (const auto& s : p.values) v.push_back(s.data());
+    return v;
+  }
+  static std::vector<int> lens(const Params& p) {
+    std::vector<int> v;
+    for (const auto& s : p.values) v.push_back(static_cast<int>(s.size()));
+    return v;
+  }
+  Result run(const std::string& sql, const Params& p) {
+    auto pv = ptrs(p);
+    auto lv = lens(p);
+    return Result(PQexecParams(c_, sql.c_str(), static_cast<int>(p.values.size()), nullptr,
+                               pv.data(), lv.data(), p.binary.data(), 0),
+                  PQclear);
+  }
+  bool exec(const std::string& sql, const Params& p, std::string* error) {
+    Result r = run(sql, p);
+    const auto st = PQresultStatus(r.get());
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return true;
+    return fail(error, std::string(PQresultErrorMessage(r.get())));
+  }
+  bool tuples(const Result& r, std::string* error, const std::string& what) {
+    if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) return true;
+    return fail(error, what + ": " + PQresultErrorMessage(r.get()));
+  }
+  static std::string col(const PGresult* r, int row, int c) {
+    return std::string(PQgetvalue(r, row, c), static_cast<std::size_t>(PQgetlength(r, row, c)));
+  }
+  static RecordInfo readRecord(const PGresult* r, int i) {
+    RecordInfo x;
+    x.id = col(r, i, 0);
+    x.kind = col(r, i, 1);
+    x.created = std::stoll(col(r, i, 2));
+    x.expires = std::stoll(col(r, i, 3));
+    x.envelope.sender = col(r, i, 4);
+    x.envelope.recipients = splitLines(col(r, i, 5));
+    x.envelope.client_addr = col(r, i, 6);
+    x.envelope.client_name = col(r, i, 7);
+    x.envelope.helo = col(r, i, 8);
+    x.envelope.xforward = col(r, i, 9);
+    x.envelope.source = col(r, i, 10);
+    x.subject = col(r, i, 11);
+    x.from = col(r, i, 12);
+    x.filename = col(r, i, 13);
+    x.verdict = col(r, i, 14);
+    x.reason = col(r, i, 15);
+    x.reasons = splitLines(col(r, i, 16));
+    x.sha256 = col(r, i, 17);
+    x.size = std::stoull(col(r, i, 18));
+    x.stored = std::stoull(col(r, i, 19));
+    x.delivered_id = col(r, i, 20);
+    x.tier = tierFromName(col(r, i, 21)).value_or(Tier::Admin);
+    x.state = col(r, i, 22);
+    x.hold = col(r, i, 23) == "t";
+    return x;
+  }
+  static AuditRow row(const PGresult* r, int i) {
+    return AuditRow{std::stoll(col(r, i, 0)), std::stoll(col(r, i, 1)), col(r, i, 2), col(r, i, 3),
+                    col(r, i, 4), col(r, i, 5), col(r, i, 6), col(r, i, 7), col(r, i, 8)};
+  }
+  static AuditCheck bad(AuditCheck c, std::int64_t seq, std::string problem) {
+    c.ok = false;
+    c.first_bad = seq;
+    c.problem = std::move(problem);
+    return c;
+  }
+
+  /// Appends one audit row inside the caller's transaction. The row lock on meta('audit_head')
+  /// makes every writer (every gateway) wait its turn: one chain, no two rows with one seq.
+  bool audit(std::int64_t time, const std::string& actor, const std::string& role,
+             const std::string& action, const std::string& record_id, const std::string& detail,
+             std::string* error) {
+    Result head = run("SELECT value FROM meta WHERE key = 'audit_head' FOR UPDATE", {});
+    if (!tuples(head, error, "audit head")) return false;
+    AuditRow r{0, time, actor, role, action, record_id, detail, kZeroHash, ""};
+    const std::string h = PQntuples(head.get()) ? col(head.get(), 0, 0) : "";
+    if (!h.empty()) {
+      r.seq = std::stoll(h.substr(0, h.find(' ')));
+      r.prev_hash = h.substr(h.find(' ') + 1);
+    }
+    ++r.seq;
+    r.hash = auditHash(r);
+    if (!exec("INSERT INTO audit(seq, time, actor, role, action, record_id, detail, prev_hash, hash) "
+              "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+              Params().add(r.seq).add(r.time).add(r.actor).add(r.role).add(r.action)
+                  .add(r.record_id).add(r.detail).add(r.prev_hash).add(r.hash),
+              error)) {
+      return false;
+    }
+    return exec("UPDATE meta SET value = $1 WHERE key = 'audit_head'",
+                Params().add(std::to_string(r.seq) + " " + r.hash), error);
+  }
+
+  bool fail(std::string* error, const std::string& what) {
+    if (error) *error = "vault: " + what;
+    return false;
+  }
+
+  std::mutex mu_;
+  PGconn* c_;
+  std::string url_;
+};
+
+}  // namespace
+
+std::unique_ptr<Vault> openPgVault(const std::string& url, std::string* error) {
+  PGconn* c = PQconnectdb(url.c_str());
+  if (!c || PQstatus(c) != CONNECTION_OK) {
+    if (error) *error = "vault: cannot connect to PostgreSQL: " + std::string(c ? PQerrorMessage(c) : "out of memory");
+    PQfinish(c);
+    return nullptr;
+  }
+  // Quiet notices ("relation exists, skipping") instead of libpq's default stderr printer.
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  auto v = std::make_unique<PgVault>(c, url);
+  if (!v->init(error)) return nullptr;
+  return v;
+}
+
+}  // namespace mugai::vault

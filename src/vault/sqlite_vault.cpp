@@ -1,0 +1,624 @@
+// SQLite vault backend.
+//
+// Trust: every stored string is data: bound as a parameter, never spliced into SQL.
+// Limits: an original is decompressed to at most kOriginalLimit bytes; list() pages at most
+//         kListLimit rows.
+// Errors: every call returns false / nullopt with "vault: ..." in *error.
+//
+// Durability: WAL with synchronous=FULL: a put() that returned true survives a power cut. Every
+// change and its audit row are written in one BEGIN IMMEDIATE transaction (the write lock is taken
+// first, so two processes — serve and the console — never interleave audit rows).
+// Originals live in the database (table `originals`): a record and its original are one row
+// change, so neither can exist without the other after a crash (measured: docs/vault.md).
+#include "src/vault/sqlite_vault.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mugai::vault {
+namespace {
+
+constexpr std::size_t kOriginalLimit = std::size_t{1} << 31;
+constexpr std::size_t kListLimit = 10000;
+const char* const kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+const char* const kSchema = R"SQL(
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,
+  sender TEXT NOT NULL, recipients TEXT NOT NULL, client_addr TEXT NOT NULL,
+  client_name TEXT NOT NULL, helo TEXT NOT NULL, xforward TEXT NOT NULL, source TEXT NOT NULL,
+  subject TEXT NOT NULL, from_header TEXT NOT NULL, filename TEXT NOT NULL, verdict TEXT NOT NULL,
+  reason TEXT NOT NULL, reasons TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+  stored INTEGER NOT NULL, delivered_id TEXT NOT NULL, tier TEXT NOT NULL, state TEXT NOT NULL,
+  hold INTEGER NOT NULL DEFAULT 0, report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_created ON records(created);
+CREATE INDEX IF NOT EXISTS records_sender ON records(sender, created);
+CREATE INDEX IF NOT EXISTS records_reason ON records(reason, created);
+CREATE INDEX IF NOT EXISTS records_state ON records(state, created);
+CREATE INDEX IF NOT EXISTS records_expires ON records(expires) WHERE hold = 0 AND expires > 0;
+CREATE TABLE IF NOT EXISTS recipients(
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, address TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address, record_id);
+CREATE INDEX IF NOT EXISTS recipients_record ON recipients(record_id);
+CREATE TABLE IF NOT EXISTS originals(
+  id TEXT PRIMARY KEY REFERENCES records(id) ON DELETE CASCADE, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS objects(
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, part TEXT NOT NULL,
+  what TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL, sha256 TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_record ON objects(record_id);
+CREATE INDEX IF NOT EXISTS objects_sha256 ON objects(sha256);
+CREATE TABLE IF NOT EXISTS requests(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, requester TEXT NOT NULL,
+  reason TEXT NOT NULL, state TEXT NOT NULL, created INTEGER NOT NULL,
+  decided INTEGER NOT NULL DEFAULT 0, decided_by TEXT NOT NULL DEFAULT '',
+  decision_reason TEXT NOT NULL DEFAULT '', approvals TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS requests_record ON requests(record_id);
+CREATE TABLE IF NOT EXISTS audit(
+  seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+  action TEXT NOT NULL, record_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');
+)SQL";
+
+std::int64_t nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string joinLines(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : "\n") + x;
+  return s;
+}
+
+std::vector<std::string> splitLines(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) nl = s.size();
+    out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+/// One prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK; }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return ok_; }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& blob(int i, const std::string& v) {
+    sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+    return *this;
+  }
+  int step() { return sqlite3_step(s_); }
+  std::string text(int c) const {
+    const unsigned char* t = sqlite3_column_text(s_, c);
+    return t ? std::string(reinterpret_cast<const char*>(t),
+                           static_cast<std::size_t>(sqlite3_column_bytes(s_, c)))
+             : std::string();
+  }
+  std::string blobAt(int c) const {
+    const void* b = sqlite3_column_blob(s_, c);
+    return b ? std::string(static_cast<const char*>(b),
+                           static_cast<std::size_t>(sqlite3_column_bytes(s_, c)))
+             : std::string();
+  }
+  std::int64_t i64(int c) const { return sqlite3_column_int64(s_, c); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  bool ok_ = false;
+};
+
+const char* const kRecordColumns =
+    "id, kind, created, expires, sender, recipients, client_addr, client_name, helo, xforward, "
+    "source, subject, from_header, filename, verdict, reason, reasons, sha256, size, stored, "
+    "delivered_id, tier, state, hold";
+
+RecordInfo readRecord(const Stmt& s) {
+  RecordInfo r;
+  r.id = s.text(0);
+  r.kind = s.text(1);
+  r.created = s.i64(2);
+  r.expires = s.i64(3);
+  r.envelope.sender = s.text(4);
+  r.envelope.recipients = splitLines(s.text(5));
+  r.envelope.client_addr = s.text(6);
+  r.envelope.client_name = s.text(7);
+  r.envelope.helo = s.text(8);
+  r.envelope.xforward = s.text(9);
+  r.envelope.source = s.text(10);
+  r.subject = s.text(11);
+  r.from = s.text(12);
+  r.filename = s.text(13);
+  r.verdict = s.text(14);
+  r.reason = s.text(15);
+  r.reasons = splitLines(s.text(16));
+  r.sha256 = s.text(17);
+  r.size = static_cast<std::uint64_t>(s.i64(18));
+  r.stored = static_cast<std::uint64_t>(s.i64(19));
+  r.delivered_id = s.text(20);
+  r.tier = tierFromName(s.text(21)).value_or(Tier::Admin);
+  r.state = s.text(22);
+  r.hold = s.i64(23) != 0;
+  return r;
+}
+
+class SqliteVault final : public Vault {
+ public:
+  SqliteVault(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  ~SqliteVault() override { sqlite3_close_v2(db_); }
+
+  std::string url() const override { return "sqlite:" + path_; }
+
+  bool put(const NewRecord& r, std::string* error) override {
+    std::lock_guard lock(mu_);
+    std::string packed;
+    if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
+    const std::string sha = sha256Hex(r.original);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    {
+      Stmt s(db_,
+             "INSERT INTO records(id, kind, created, expires, sender, recipients, client_addr, "
+             "client_name, helo, xforward, source, subject, from_header, filename, verdict, reason, "
+             "reasons, sha256, size, stored, delivered_id, tier, state, hold, report) VALUES "
+             "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+             "'withheld',0,?23)");
+      if (!s.ok()) return sqlFail(error, "prepare insert");
+      s.bind(1, r.id).bind(2, r.kind).bind(3, r.created ? r.created : nowSeconds()).bind(4, r.expires);
+      s.bind(5, r.envelope.sender).bind(6, joinLines(r.envelope.recipients));
+      s.bind(7, r.envelope.client_addr).bind(8, r.envelope.client_name).bind(9, r.envelope.helo);
+      s.bind(10, r.envelope.xforward).bind(11, r.envelope.source).bind(12, r.subject);
+      s.bind(13, r.from).bind(14, r.filename).bind(15, r.verdict).bind(16, r.reason);
+      s.bind(17, joinLines(r.reasons)).bind(18, sha);
+      s.bind(19, static_cast<std::int64_t>(r.original.size()));
+      s.bind(20, static_cast<std::int64_t>(packed.size())).bind(21, r.delivered_id);
+      s.bind(22, std::string(tierName(r.tier))).bind(23, r.report_json);
+      if (s.step() != SQLITE_DONE) {
+        return sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY
+                   ? fail(error, "a record with the id " + r.id + " exists already")
+                   : sqlFail(error, "insert record");
+      }
+    }
+    for (const auto& rcpt : r.envelope.recipients) {
+      Stmt s(db_, "INSERT INTO recipients(record_id, address) VALUES (?1, lower(?2))");
+      s.bind(1, r.id).bind(2, rcpt);
+      if (s.step() != SQLITE_DONE) return sqlFail(error, "insert recipient");
+    }
+    {
+      Stmt s(db_, "INSERT INTO originals(id, data) VALUES (?1, ?2)");
+      s.bind(1, r.id).blob(2, packed);
+      if (s.step() != SQLITE_DONE) return sqlFail(error, "insert original");
+    }
+    for (const auto& o : r.objects) {
+      Stmt s(db_, "INSERT INTO objects(record_id, part, what, action, reason, sha256) VALUES "
+                  "(?1,?2,?3,?4,?5,?6)");
+      s.bind(1, r.id).bind(2, o.part).bind(3, o.what).bind(4, o.action).bind(5, o.reason);
+      s.bind(6, o.sha256);
+      if (s.step() != SQLITE_DONE) return sqlFail(error, "insert object");
+    }
+    if (!audit(r.created ? r.created : nowSeconds(), "mugai", "system", "store", r.id,
+               "verdict=" + r.verdict + " reason=" + r.reason + " sha256=" + sha +
+                   " tier=" + tierName(r.tier),
+               error)) {
+      return false;
+    }
+    return tx.commit(error);
+  }
+
+  std::optional<RecordInfo> get(const std::string& id, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kRecordColumns + " FROM records WHERE id = ?1").c_str());
+    s.bind(1, id);
+    int rc = s.step();
+    if (rc == SQLITE_DONE) {
+      fail(error, "no record " + id);
+      return std::nullopt;
+    }
+    if (rc != SQLITE_ROW) {
+      sqlFail(error, "read record");
+      return std::nullopt;
+    }
+    RecordInfo r = readRecord(s);
+    Stmt o(db_, "SELECT part, what, action, reason, sha256 FROM objects WHERE record_id = ?1 "
+                "ORDER BY rowid");
+    o.bind(1, id);
+    while (o.step() == SQLITE_ROW) {
+      r.objects.push_back({o.text(0), o.text(1), o.text(2), o.text(3), o.text(4)});
+    }
+    return r;
+  }
+
+  bool original(const std::string& id, std::string& bytes, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT o.data, r.sha256, r.size FROM originals o JOIN records r ON r.id = o.id "
+                "WHERE o.id = ?1");
+    s.bind(1, id);
+    if (s.step() != SQLITE_ROW) return fail(error, "no original for " + id);
+    const std::string packed = s.blobAt(0), sha = s.text(1);
+    const auto size = static_cast<std::size_t>(s.i64(2));
+    if (!decompress(packed, std::min(size, kOriginalLimit), bytes) || bytes.size() != size ||
+        sha256Hex(bytes) != sha) {
+      bytes.clear();
+      return fail(error, "the original of " + id + " is damaged (size or SHA-256 differ)");
+    }
+    return true;
+  }
+
+  std::optional<std::string> report(const std::string& id, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT report FROM records WHERE id = ?1");
+    s.bind(1, id);
+    if (s.step() != SQLITE_ROW) {
+      fail(error, "no record " + id);
+      return std::nullopt;
+    }
+    return s.text(0);
+  }
+
+  bool list(const Query& q, std::vector<RecordInfo>& out, std::string* error) override {
+    std::lock_guard lock(mu_);
+    std::string sql = std::string("SELECT ") + kRecordColumns + " FROM records WHERE 1=1";
+    if (!q.recipient.empty()) {
+      sql += " AND id IN (SELECT record_id FROM recipients WHERE address = lower(?1))";
+    }
+    if (!q.sender.empty()) sql += " AND sender = ?2";
+    if (!q.reason.empty()) sql += " AND (reason = ?3 OR ('\n' || reasons || '\n') LIKE '%' || char(10) || ?3 || char(10) || '%')";
+    if (!q.state.empty()) sql += " AND state = ?4";
+    if (q.since) sql += " AND created >= ?5";
+    if (q.until) sql += " AND created < ?6";
+    if (!q.id_prefix.empty()) sql += " AND id >= ?7 AND id < ?7 || char(127)";
+    if (!q.text.empty()) {
+      sql += " AND (instr(lower(subject), lower(?8)) > 0 OR instr(lower(sender), lower(?8)) > 0 OR "
+             "instr(lower(filename), lower(?8)) > 0)";
+    }
+    sql += " ORDER BY created DESC, id DESC LIMIT ?9 OFFSET ?10";
+    Stmt s(db_, sql.c_str());
+    if (!s.ok()) return sqlFail(error, "prepare list");
+    s.bind(1, q.recipient).bind(2, q.sender).bind(3, q.reason).bind(4, q.state);
+    s.bind(5, q.since).bind(6, q.until).bind(7, q.id_prefix).bind(8, q.text);
+    s.bind(9, static_cast<std::int64_t>(std::min(q.limit, kListLimit)));
+    s.bind(10, static_cast<std::int64_t>(q.offset));
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(readRecord(s));
+    return rc == SQLITE_DONE || sqlFail(error, "list");
+  }
+
+  bool usage(Usage& u, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT count(*), coalesce(sum(size),0), coalesce(sum(stored),0) FROM records");
+    if (s.step() != SQLITE_ROW) return sqlFail(error, "usage");
+    u.records = static_cast<std::uint64_t>(s.i64(0));
+    u.original_bytes = static_cast<std::uint64_t>(s.i64(1));
+    u.stored_bytes = static_cast<std::uint64_t>(s.i64(2));
+    return true;
+  }
+
+  bool setHold(const std::string& id, bool hold, const std::string& actor, const std::string& role,
+               std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    Stmt s(db_, "UPDATE records SET hold = ?2 WHERE id = ?1");
+    s.bind(1, id).bind(2, std::int64_t{hold ? 1 : 0});
+    if (s.step() != SQLITE_DONE) return sqlFail(error, "hold");
+    if (sqlite3_changes(db_) != 1) return fail(error, "no record " + id);
+    if (!audit(nowSeconds(), actor, role, hold ? "hold" : "unhold", id, "", error)) return false;
+    return tx.commit(error);
+  }
+
+  bool addRequest(const std::string& record_id, const std::string& requester,
+                  const std::string& reason, const std::string& role, Request& out,
+                  std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    {
+      Stmt c(db_, "SELECT count(*) FROM requests WHERE record_id = ?1 AND requester = ?2 AND "
+                  "state = 'pending'");
+      c.bind(1, record_id).bind(2, requester);
+      if (c.step() != SQLITE_ROW) return sqlFail(error, "request");
+      if (c.i64(0) > 0) return fail(error, requester + " has a pending request for " + record_id);
+    }
+    const std::int64_t now = nowSeconds();
+    Stmt s(db_, "INSERT INTO requests(record_id, requester, reason, state, created) "
+                "SELECT ?1, ?2, ?3, 'pending', ?4 WHERE EXISTS (SELECT 1 FROM records WHERE id = ?1)");
+    s.bind(1, record_id).bind(2, requester).bind(3, reason).bind(4, now);
+    if (s.step() != SQLITE_DONE) return sqlFail(error, "request");
+    if (sqlite3_changes(db_) != 1) return fail(error, "no record " + record_id);
+    out = Request{sqlite3_last_insert_rowid(db_), record_id, requester, reason, "pending", now, 0, "", ""};
+    if (!setState(record_id, "requested", error)) return false;
+    if (!audit(now, requester, role, "request", record_id,
+               "request=" + std::to_string(out.id) + " reason=" + reason, error)) {
+      return false;
+    }
+    return tx.commit(error);
+  }
+
+  bool requests(const std::string& record_id, std::vector<Request>& out,
+                std::string* error) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT id, record_id, requester, reason, state, created, decided, decided_by, "
+                "decision_reason, approvals FROM requests WHERE record_id = ?1 ORDER BY id");
+    s.bind(1, record_id);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i64(5), s.i64(6),
+                     s.text(7), s.text(8), splitLines(s.text(9))});
+    }
+    return rc == SQLITE_DONE || sqlFail(error, "requests");
+  }
+
+  bool decide(std::int64_t request_id, bool approve, const std::string& actor,
+              const std::string& role, const std::string& reason, std::size_t approvals_needed,
+              std::string* error, std::string* state_out) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    std::string record_id;
+    std::vector<std::string> approvals;
+    {
+      Stmt s(db_, "SELECT record_id, state, approvals FROM requests WHERE id = ?1");
+      s.bind(1, request_id);
+      if (s.step() != SQLITE_ROW) return fail(error, "no request " + std::to_string(request_id));
+      record_id = s.text(0);
+      if (s.text(1) != "pending") {
+        return fail(error, "request " + std::to_string(request_id) + " is not pending (" +
+                               s.text(1) + ")");
+      }
+      approvals = splitLines(s.text(2));
+    }
+    if (approve && std::find(approvals.begin(), approvals.end(), actor) != approvals.end()) {
+      return fail(error, actor + " approved request " + std::to_string(request_id) + " already");
+    }
+    if (approve) approvals.push_back(actor);
+    const bool done = !approve || approvals.size() >= std::max<std::size_t>(1, approvals_needed);
+    const std::string state = !approve ? "denied" : done ? "approved" : "pending";
+    const std::int64_t now = nowSeconds();
+    Stmt u(db_, "UPDATE requests SET state = ?2, decided = ?3, decided_by = ?4, decision_reason = ?5, "
+                "approvals = ?6 WHERE id = ?1 AND state = 'pending'");
+    u.bind(1, request_id).bind(2, state).bind(3, done ? now : std::int64_t{0});
+    u.bind(4, done ? actor : std::string()).bind(5, reason).bind(6, joinLines(approvals));
+    if (u.step() != SQLITE_DONE || sqlite3_changes(db_) != 1) return sqlFail(error, "decide");
+    if (done && !setState(record_id, state, error)) return false;
+    std::string detail = "request=" + std::to_string(request_id);
+    if (approve) {
+      detail += " approvals=" + std::to_string(approvals.size()) + "/" +
+                std::to_string(std::max<std::size_t>(1, approvals_needed));
+    }
+    if (!reason.empty()) detail += " reason=" + reason;
+    if (!audit(now, actor, role, approve ? "approve" : "deny", record_id, detail, error)) return false;
+    if (!tx.commit(error)) return false;
+    if (state_out) *state_out = state;
+    return true;
+  }
+
+  bool purge(std::int64_t now, bool dry_run, const std::string& actor, PurgeResult& out,
+             std::string* error) override {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, std::int64_t>> due;
+    {
+      Stmt s(db_, "SELECT id, stored FROM records WHERE hold = 0 AND expires > 0 AND expires <= ?1 "
+                  "ORDER BY expires");
+      s.bind(1, now);
+      while (s.step() == SQLITE_ROW) due.emplace_back(s.text(0), s.i64(1));
+      Stmt h(db_, "SELECT count(*) FROM records WHERE hold = 1 AND expires > 0 AND expires <= ?1");
+      h.bind(1, now);
+      if (h.step() == SQLITE_ROW) out.held_skipped = static_cast<std::size_t>(h.i64(0));
+    }
+    for (const auto& [id, stored] : due) {
+      if (!dry_run) {
+        // One record, its original, objects, requests and its audit row: one transaction.
+        Tx tx(*this);
+        if (!tx.begin(error)) return false;
+        Stmt d(db_, "DELETE FROM records WHERE id = ?1 AND hold = 0");
+        d.bind(1, id);
+        if (d.step() != SQLITE_DONE) return sqlFail(error, "purge");
+        if (sqlite3_changes(db_) == 0) continue;  // held or purged meanwhile
+        if (!audit(nowSeconds(), actor, "system", "purge", id, "retention", error)) return false;
+        if (!tx.commit(error)) return false;
+      }
+      out.purged.push_back(id);
+      out.bytes += static_cast<std::uint64_t>(stored);
+    }
+    return true;
+  }
+
+  bool appendAudit(const std::string& actor, const std::string& role, const std::string& action,
+                   const std::string& record_id, const std::string& detail,
+                   std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    if (!audit(nowSeconds(), actor, role, action, record_id, detail, error)) return false;
+    return tx.commit(error);
+  }
+
+  bool audit(std::int64_t since, std::vector<AuditRow>& out, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT seq, time, actor, role, action, record_id, detail, prev_hash, hash FROM audit "
+                "WHERE time >= ?1 ORDER BY seq");
+    s.bind(1, since);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(row(s));
+    return rc == SQLITE_DONE || sqlFail(error, "audit");
+  }
+
+  AuditCheck verifyAudit() override {
+    std::lock_guard lock(mu_);
+    AuditCheck c;
+    Stmt s(db_, "SELECT seq, time, actor, role, action, record_id, detail, prev_hash, hash FROM audit "
+                "ORDER BY seq");
+    std::string prev = kZeroHash;
+    std::int64_t expect = 1;
+    while (s.step() == SQLITE_ROW) {
+      AuditRow r = row(s);
+      ++c.rows;
+      if (r.seq != expect) {
+        return bad(c, expect, "row " + std::to_string(expect) + " is missing");
+      }
+      if (r.prev_hash != prev) {
+        return bad(c, r.seq, "row " + std::to_string(r.seq) + " does not follow row " +
+                                 std::to_string(r.seq - 1) + " (a row was removed or changed)");
+      }
+      if (auditHash(r) != r.hash) {
+        return bad(c, r.seq, "row " + std::to_string(r.seq) + " was changed");
+      }
+      prev = r.hash;
+      ++expect;
+    }
+    // The last seq and hash are also kept in meta, in the same transactions: rows cut off at the
+    // end show up here.
+    Stmt m(db_, "SELECT value FROM meta WHERE key = 'audit_head'");
+    std::string head = m.step() == SQLITE_ROW ? m.text(0) : "";
+    const std::string want = std::to_string(expect - 1) + " " + prev;
+    if (!head.empty() && head != want) {
+      return bad(c, expect, "the log ends at row " + std::to_string(expect - 1) +
+                                " but row " + head.substr(0, head.find(' ')) + " was written");
+    }
+    c.head = prev;
+    return c;
+  }
+
+  bool init(std::string* error) {
+    sqlite3_busy_timeout(db_, 10000);
+    char* msg = nullptr;
+    const char* pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
+    if (sqlite3_exec(db_, pragmas, nullptr, nullptr, &msg) != SQLITE_OK ||
+        sqlite3_exec(db_, kSchema, nullptr, nullptr, &msg) != SQLITE_OK) {
+      std::string m = msg ? msg : "unknown error";
+      sqlite3_free(msg);
+      return fail(error, "cannot set up " + path_ + ": " + m);
+    }
+    return true;
+  }
+
+ private:
+  /// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed.
+  class Tx {
+   public:
+    explicit Tx(SqliteVault& v) : v_(v) {}
+    ~Tx() {
+      if (open_) sqlite3_exec(v_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    bool begin(std::string* error) {
+      if (sqlite3_exec(v_.db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return v_.sqlFail(error, "begin");
+      }
+      open_ = true;
+      return true;
+    }
+    bool commit(std::string* error) {
+      if (sqlite3_exec(v_.db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return v_.sqlFail(error, "commit");
+      }
+      open_ = false;
+      return true;
+    }
+
+   private:
+    SqliteVault& v_;
+    bool open_ = false;
+  };
+
+  static AuditRow row(const Stmt& s) {
+    return AuditRow{s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4),
+                    s.text(5), s.text(6), s.text(7), s.text(8)};
+  }
+  static AuditCheck bad(AuditCheck c, std::int64_t seq, std::string problem) {
+    c.ok = false;
+    c.first_bad = seq;
+    c.problem = std::move(problem);
+    return c;
+  }
+
+  bool setState(const std::string& id, const std::string& state, std::string* error) {
+    Stmt s(db_, "UPDATE records SET state = ?2 WHERE id = ?1");
+    s.bind(1, id).bind(2, state);
+    return s.step() == SQLITE_DONE || sqlFail(error, "state");
+  }
+
+  /// Appends one audit row; inside the caller's transaction.
+  bool audit(std::int64_t time, const std::string& actor, const std::string& role,
+             const std::string& action, const std::string& record_id, const std::string& detail,
+             std::string* error) {
+    AuditRow r{0, time, actor, role, action, record_id, detail, kZeroHash, ""};
+    {
+      Stmt last(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+      if (last.step() == SQLITE_ROW) {
+        r.seq = last.i64(0);
+        r.prev_hash = last.text(1);
+      }
+    }
+    ++r.seq;
+    r.hash = auditHash(r);
+    Stmt s(db_, "INSERT INTO audit(seq, time, actor, role, action, record_id, detail, prev_hash, hash) "
+                "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    s.bind(1, r.seq).bind(2, r.time).bind(3, r.actor).bind(4, r.role).bind(5, r.action);
+    s.bind(6, r.record_id).bind(7, r.detail).bind(8, r.prev_hash).bind(9, r.hash);
+    if (s.step() != SQLITE_DONE) return sqlFail(error, "audit");
+    Stmt m(db_, "INSERT INTO meta(key, value) VALUES ('audit_head', ?1) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    m.bind(1, std::to_string(r.seq) + " " + r.hash);
+    return m.step() == SQLITE_DONE || sqlFail(error, "audit head");
+  }
+
+  bool fail(std::string* error, const std::string& what) {
+    if (error) *error = "vault: " + what;
+    return false;
+  }
+  bool sqlFail(std::string* error, const std::string& what) {
+    return fail(error, what + ": " + sqlite3_errmsg(db_));
+  }
+
+  std::mutex mu_;
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Vault> openSqliteVault(const std::string& path, std::string* error) {
+  sqlite3* db = nullptr;
+  // The database holds originals: owner-only from the first byte.
+  const mode_t old = umask(077);
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                               SQLITE_OPEN_NOFOLLOW,
+                           nullptr);
+  umask(old);
+  if (rc != SQLITE_OK) {
+    if (error) *error = "vault: cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close_v2(db);
+    return nullptr;
+  }
+  auto v = std::make_unique<SqliteVault>(db, path);
+  if (!v->init(error)) return nullptr;
+  return v;
+}
+
+}  // namespace mugai::vault

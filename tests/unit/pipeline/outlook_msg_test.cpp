@@ -1,0 +1,131 @@
+// Outlook .msg attachments (MS-OXMSG compound files, written here with libgsf through
+// sanitizer.ole2's writer, and the corpus' real one): converted to an attached mail message whose
+// body and files each went through the whole policy; a broken compound file is removed.
+#include <catch2/catch.hpp>
+
+#include "mugai/mime/mime.h"
+#include "mugai/pipeline/pipeline.h"
+#include "sanitizers/ole2/ole2.h"
+#include "support/engine_fixture.h"
+#include "support/mail_builder.h"
+#include "support/test_support.h"
+
+using namespace mugai;
+using sanitizers::ole2::CompoundEntry;
+
+namespace {
+
+std::string utf16le(const std::u16string& s) {
+  std::string out;
+  for (char16_t c : s) {
+    out += static_cast<char>(c & 0xFF);
+    out += static_cast<char>(c >> 8);
+  }
+  return out;
+}
+
+std::string outlookMsg(const std::vector<std::pair<std::u16string, std::string>>& files) {
+  std::vector<CompoundEntry> e = {
+      {"__properties_version1.0", std::string(32, '\0')},
+      {"__substg1.0_001A001F", utf16le(u"IPM.Note")},
+      {"__substg1.0_0037001F", utf16le(u"定例打合せの資料")},
+      {"__substg1.0_0C1A001F", utf16le(u"山田 太郎")},
+      {"__substg1.0_0C1F001F", utf16le(u"yamada@partner.example.co.jp")},
+      {"__substg1.0_1000001F", utf16le(u"資料を添付します。\r\n15:00から第3会議室です。\r\n")}};
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    char dir[64];
+    std::snprintf(dir, sizeof dir, "__attach_version1.0_#%08zX", i);
+    e.push_back({std::string(dir) + "/__properties_version1.0", std::string(8, '\0')});
+    e.push_back({std::string(dir) + "/__substg1.0_3707001F", utf16le(files[i].first)});
+    e.push_back({std::string(dir) + "/__substg1.0_37010102", files[i].second});
+  }
+  std::string out = sanitizers::ole2::writeCompoundFile(e);
+  REQUIRE_FALSE(out.empty());
+  return out;
+}
+
+ProcessResult run(const std::string& msg, const std::string& name = "資料.msg") {
+  std::string raw = test::buildMail("fwd", "see the attached message", {{"application/vnd.ms-outlook", name, msg}});
+  return test::shippedEngine().processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "MSG");
+}
+
+mime::Entity reparse(const std::string& out) {
+  Limits l;
+  Budget b(l);
+  mime::ParseResult p = mime::parse(out, b);
+  REQUIRE_FALSE(p.failure);
+  return p.root;
+}
+
+std::string reasonOf(const Report& r, const std::string& part) {
+  for (const auto& a : r.actions)
+    if (a.part == part) return a.reason;
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("an Outlook .msg becomes an attached mail message, each file through the policy", "[integration]") {
+  std::string msg = outlookMsg({{u"議事録.txt", "議事録\r\n"}, {u"tool.com", test::readFile(test::generatedDir() / "eicar.com")},
+                                {u"run.vbs", "MsgBox 1\r\n"}});
+  ProcessResult r = run(msg);
+  INFO(r.output);
+  auto root = reparse(r.output);
+  const mime::Entity* eml = nullptr;
+  test::forEachEntity(root, [&](const mime::Entity& e) {
+    if (e.mimeType() == "message/rfc822" && !eml) eml = &e;
+  });
+  REQUIRE(eml);
+  REQUIRE(eml->filename == "資料.eml");
+  REQUIRE(eml->children.size() == 1);
+  const mime::Entity& inner = eml->children.front();
+  REQUIRE(mime::decodeHeaderText(*inner.header("Subject")) == "定例打合せの資料");
+  REQUIRE(test::bodyText(inner).find("15:00から第3会議室です。") != std::string::npos);
+  bool minutes = false, tool = false, vbs = false;
+  test::forEachEntity(inner, [&](const mime::Entity& e) {
+    minutes |= e.filename == "議事録.txt" && e.body == "議事録\r\n";
+    tool |= e.filename == "tool.com";
+    vbs |= e.filename == "run.vbs";
+  });
+  REQUIRE(minutes);
+  REQUIRE_FALSE(tool);
+  REQUIRE_FALSE(vbs);
+  REQUIRE(reasonOf(r.report, "2") == "cdr.converted");
+  REQUIRE(reasonOf(r.report, "2/2") == "av.infected");
+  REQUIRE(reasonOf(r.report, "2/3") == "extension.denied");
+  REQUIRE(r.output.find("MsgBox") == std::string::npos);
+}
+
+TEST_CASE("the corpus' real Outlook message is converted, not removed", "[integration][corpus]") {
+  auto corpus = MUGAI_REQUIRE_CORPUS();
+  if (!corpus) return;
+  std::string msg = test::readFile(*corpus / "msg" / "msgreader" / "data" / "test.msg");
+  ProcessResult r = run(msg, "test.msg");
+  REQUIRE(reasonOf(r.report, "2") == "cdr.converted");
+  bool eml = false;
+  test::forEachEntity(reparse(r.output), [&](const mime::Entity& e) { eml |= e.filename == "test.eml"; });
+  REQUIRE(eml);
+}
+
+TEST_CASE("a broken compound file named .msg is removed", "[integration][adversarial]") {
+  std::string good = outlookMsg({{u"a.txt", "x"}});
+  SECTION("cut short") {
+    ProcessResult r = run(good.substr(0, 700));
+    std::string reason = reasonOf(r.report, "2");
+    REQUIRE(reason != "cdr.converted");
+    REQUIRE(reason != "kept");
+  }
+  SECTION("a directory that points at itself") {
+    std::string bad = good;
+    // The first directory entry (root) at sector 1 after the header: make its child its own id.
+    std::uint32_t dir_sector = static_cast<unsigned char>(bad[0x30]) | (static_cast<unsigned char>(bad[0x31]) << 8);
+    std::size_t root = 512 + static_cast<std::size_t>(dir_sector) * 512;
+    REQUIRE(root + 128 <= bad.size());
+    bad[root + 0x4C] = 0;
+    bad[root + 0x4D] = bad[root + 0x4E] = bad[root + 0x4F] = 0;
+    ProcessResult r = run(bad);
+    std::string reason = reasonOf(r.report, "2");
+    REQUIRE(reason != "cdr.converted");
+    REQUIRE(reason != "kept");
+  }
+}

@@ -1,0 +1,138 @@
+// winmail.dat (TNEF) from Outlook: its files and its body are unpacked and each goes through the
+// whole policy (scan, deny list, type rules, chains); broken or oversized TNEF is removed. The
+// TNEF streams are written here attribute by attribute (MS-OXTNEF), checksums and all.
+#include <catch2/catch.hpp>
+
+#include "mugai/mime/mime.h"
+#include "mugai/pipeline/pipeline.h"
+#include "support/engine_fixture.h"
+#include "support/mail_builder.h"
+#include "support/test_support.h"
+
+using namespace mugai;
+
+namespace {
+
+std::string le32(std::uint32_t v) {
+  return {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16), static_cast<char>(v >> 24)};
+}
+
+/// A TNEF writer for fixtures.
+struct Tnef {
+  std::string out = le32(0x223E9F78) + std::string("\x01\x00", 2);
+  bool break_checksum = false;
+  Tnef& attr(int level, std::uint32_t id, const std::string& data) {
+    std::uint16_t sum = 0;
+    for (unsigned char c : data) sum = static_cast<std::uint16_t>(sum + c);
+    if (break_checksum) sum = static_cast<std::uint16_t>(sum + 1);
+    out += static_cast<char>(level);
+    out += le32(id) + le32(static_cast<std::uint32_t>(data.size())) + data;
+    out += static_cast<char>(sum & 0xFF);
+    out += static_cast<char>(sum >> 8);
+    return *this;
+  }
+  Tnef& file(const std::string& title, const std::string& data, const std::string& long_name_utf16 = {}) {
+    attr(2, 0x00069002, std::string(14, '\0'));  // attAttachRendData starts an attachment
+    attr(2, 0x00018010, title + '\0');          // attAttachTitle (8.3)
+    attr(2, 0x0006800F, data);                  // attAttachData
+    if (!long_name_utf16.empty()) {             // attAttachment: PR_ATTACH_LONG_FILENAME (PT_UNICODE)
+      std::string props = le32(1) + le32(0x3707001F) + le32(1) + le32(static_cast<std::uint32_t>(long_name_utf16.size())) +
+                          long_name_utf16;
+      props.append((4 - long_name_utf16.size() % 4) % 4, '\0');
+      attr(2, 0x00069005, props);
+    }
+    return *this;
+  }
+};
+
+std::string utf16le(const std::u16string& s) {
+  std::string out;
+  for (char16_t c : s) {
+    out += static_cast<char>(c & 0xFF);
+    out += static_cast<char>(c >> 8);
+  }
+  return out + std::string(2, '\0');
+}
+
+ProcessResult run(const std::string& tnef) {
+  std::string raw = test::buildMail("winmail", "本文はTNEFにもあります。", {{"application/ms-tnef", "winmail.dat", tnef}});
+  return test::shippedEngine().processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "TNEF");
+}
+
+mime::Entity reparse(const std::string& out) {
+  Limits l;
+  Budget b(l);
+  mime::ParseResult p = mime::parse(out, b);
+  REQUIRE_FALSE(p.failure);
+  return p.root;
+}
+
+const mime::Entity* byName(const mime::Entity& root, const std::string& name) {
+  const mime::Entity* found = nullptr;
+  test::forEachEntity(root, [&](const mime::Entity& e) {
+    if (e.filename == name && !found) found = &e;
+  });
+  return found;
+}
+
+std::string reasonOf(const Report& r, const std::string& part) {
+  for (const auto& a : r.actions)
+    if (a.part == part) return a.reason;
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("winmail.dat is unpacked and each file goes through the policy", "[integration]") {
+  Tnef t;
+  t.attr(1, 0x0002800C, "Minutes attached.\r\n");  // attBody
+  t.file("MINUTES.TXT", "議事録: 12月10日 15:00 第3会議室\r\n", utf16le(u"議事録.txt"));
+  t.file("TOOL.COM", test::readFile(test::generatedDir() / "eicar.com"));
+  t.file("SETUP.EXE", "MZ not really");
+  ProcessResult r = run(t.out);
+  INFO(r.output);
+  REQUIRE(r.verdict == Verdict::PartRemoved);
+  auto root = reparse(r.output);
+  const mime::Entity* minutes = byName(root, "議事録.txt");  // the long name from the MAPI properties
+  REQUIRE(minutes);
+  REQUIRE(minutes->body.find("第3会議室") != std::string::npos);
+  REQUIRE(byName(root, "message-body.txt"));
+  REQUIRE_FALSE(byName(root, "winmail.dat"));
+  REQUIRE_FALSE(byName(root, "TOOL.COM"));
+  REQUIRE_FALSE(byName(root, "SETUP.EXE"));
+  REQUIRE(reasonOf(r.report, "2/3") == "av.infected");
+  REQUIRE(reasonOf(r.report, "2/4") == "extension.denied");
+  REQUIRE(reasonOf(r.report, "2") == "cdr.converted");
+  REQUIRE(r.keepOriginal());
+}
+
+TEST_CASE("a broken or oversized winmail.dat is removed, never delivered", "[integration][adversarial]") {
+  SECTION("wrong checksum") {
+    Tnef t;
+    t.break_checksum = true;
+    t.file("A.TXT", "hello");
+    ProcessResult r = run(t.out);
+    REQUIRE(reasonOf(r.report, "2") == "parse.malformed");
+    REQUIRE_FALSE(byName(reparse(r.output), "A.TXT"));
+  }
+  SECTION("an attribute longer than the stream, and a stream cut short") {
+    Tnef t;
+    t.file("A.TXT", "hello");
+    std::string longer = t.out + "\x02" + le32(0x0006800F) + le32(0x7FFFFFF0) + "x";
+    REQUIRE(reasonOf(run(longer).report, "2") == "parse.malformed");
+    REQUIRE(reasonOf(run(t.out.substr(0, t.out.size() - 3)).report, "2") == "parse.malformed");
+  }
+  SECTION("a MAPI property list that claims a billion properties") {
+    Tnef t;
+    t.attr(2, 0x00069002, std::string(14, '\0'));
+    t.attr(2, 0x00069005, le32(1000000000) + le32(0x3707001F));
+    REQUIRE(reasonOf(run(t.out).report, "2") == "parse.malformed");
+  }
+  SECTION("more attachments than archive_member_count_limit") {
+    Tnef t;
+    for (int i = 0; i < 2001; ++i) t.attr(2, 0x00069002, std::string(14, '\0'));
+    ProcessResult r = run(t.out);
+    REQUIRE(reasonOf(r.report, "2") == "limit.archive_members");
+    REQUIRE(r.verdict >= Verdict::PartRemoved);
+  }
+}

@@ -1,0 +1,198 @@
+// The PostgreSQL vault against a real, throwaway PostgreSQL server (tests/support/postgres.h):
+// the same behaviour as SQLite, and what several gateways sharing one vault need — one audit
+// chain whatever the number of writers, a request decided once, a record purged once.
+#include <catch2/catch.hpp>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mugai/vault/vault.h"
+#include "support/postgres.h"
+#include "support/test_support.h"
+
+namespace mv = mugai::vault;
+
+namespace {
+
+mugai::test::PostgresServer& server() {
+  static mugai::test::PostgresServer s;
+  return s;
+}
+
+/// A fresh database on the shared server; "" (and the test is skipped) without PostgreSQL.
+std::string freshDatabase(const std::string& name) {
+  auto& s = server();
+  if (!s.ok()) return "";
+  REQUIRE(s.psql("CREATE DATABASE " + name));
+  std::string url = s.url();
+  return url.replace(url.find("/postgres?"), 10, "/" + name + "?");
+}
+
+std::unique_ptr<mv::Vault> open(const std::string& url) {
+  std::string err;
+  auto v = mv::openVault(url, &err);
+  INFO(err);
+  REQUIRE(v);
+  return v;
+}
+
+mv::NewRecord record(const std::string& id, std::int64_t expires = 0) {
+  mv::NewRecord r;
+  r.id = id;
+  r.kind = "mail";
+  r.created = 1000;
+  r.expires = expires;
+  r.envelope.sender = "partner@example.co.jp";
+  r.envelope.recipients = {"Tanaka@City.Example.lg.jp"};
+  r.subject = "見積書";
+  r.verdict = "sanitized";
+  r.reason = "content.active";
+  r.reasons = {"content.active", "filename.changed"};
+  r.report_json = "{}";
+  r.original = std::string(100000, 'x') + id + std::string("\0\xff\x01", 3);
+  r.objects = {{"2", "vbaProject.bin", "removed", "content.active", std::string(64, 'b')}};
+  r.tier = mv::Tier::Approval;
+  return r;
+}
+
+#define NEED_POSTGRES(url)            \
+  if ((url).empty()) {                \
+    WARN(server().why());             \
+    return;                           \
+  }
+
+}  // namespace
+
+TEST_CASE("pg vault: records, originals byte for byte, list and usage", "[postgres]") {
+  const std::string url = freshDatabase("records");
+  NEED_POSTGRES(url);
+  auto v = open(url);
+  std::string err;
+  REQUIRE(v->put(record("id-1"), &err));
+  REQUIRE(v->put(record("id-2"), &err));
+  CHECK_FALSE(v->put(record("id-1"), &err));
+  CHECK(err.find("exists already") != std::string::npos);
+  auto r = v->get("id-1", &err);
+  REQUIRE(r);
+  CHECK(r->subject == "見積書");
+  CHECK(r->objects.size() == 1);
+  CHECK(r->tier == mv::Tier::Approval);
+  std::string bytes;
+  REQUIRE(v->original("id-2", bytes, &err));
+  CHECK(bytes == record("id-2").original);
+  std::vector<mv::RecordInfo> out;
+  mv::Query q;
+  q.recipient = "tanaka@city.example.LG.jp";
+  q.reason = "filename.changed";
+  REQUIRE(v->list(q, out, &err));
+  CHECK(out.size() == 2);
+  mv::Usage u;
+  REQUIRE(v->usage(u, &err));
+  CHECK(u.records == 2);
+  CHECK(v->verifyAudit().ok);
+}
+
+TEST_CASE("pg vault: two gateways writing at once keep one audit chain", "[postgres]") {
+  const std::string url = freshDatabase("twogateways");
+  NEED_POSTGRES(url);
+  open(url);  // the schema
+  std::atomic<int> failures{0};
+  std::vector<std::thread> gateways;
+  for (int g = 0; g < 2; ++g) {
+    gateways.emplace_back([&, g] {
+      auto v = mv::openVault(url, nullptr);
+      if (!v) {
+        ++failures;
+        return;
+      }
+      for (int i = 0; i < 60; ++i) {
+        std::string err;
+        if (!v->put(record("gw" + std::to_string(g) + "-" + std::to_string(i)), &err)) ++failures;
+      }
+    });
+  }
+  for (auto& t : gateways) t.join();
+  CHECK(failures == 0);
+  auto v = open(url);
+  auto c = v->verifyAudit();
+  INFO(c.problem);
+  CHECK(c.ok);
+  CHECK(c.rows == 120);
+}
+
+TEST_CASE("pg vault: a request approved on two gateways at once is carried out once", "[postgres]") {
+  const std::string url = freshDatabase("decideonce");
+  NEED_POSTGRES(url);
+  auto v = open(url);
+  std::string err;
+  REQUIRE(v->put(record("id-r"), &err));
+  mv::Request req;
+  REQUIRE(v->addRequest("id-r", "tanaka", "必要", "staff", req, &err));
+  std::atomic<int> approved{0}, refused{0};
+  std::vector<std::thread> ts;
+  for (int g = 0; g < 4; ++g) {
+    ts.emplace_back([&, g] {
+      auto gw = mv::openVault(url, nullptr);
+      std::string e;
+      if (gw && gw->decide(req.id, true, "approver" + std::to_string(g), "approver", "", 1, &e)) {
+        ++approved;
+      } else {
+        ++refused;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK(approved == 1);
+  CHECK(refused == 3);
+  std::vector<mv::AuditRow> rows;
+  REQUIRE(v->audit(0, rows, &err));
+  int approvals = 0;
+  for (const auto& r : rows) approvals += r.action == "approve";
+  CHECK(approvals == 1);
+  CHECK(v->get("id-r", &err)->state == "approved");
+}
+
+TEST_CASE("pg vault: retention from two gateways purges each record once, never a held one", "[postgres]") {
+  const std::string url = freshDatabase("purge");
+  NEED_POSTGRES(url);
+  auto v = open(url);
+  std::string err;
+  for (int i = 0; i < 40; ++i) REQUIRE(v->put(record("old-" + std::to_string(i), 2000), &err));
+  REQUIRE(v->put(record("new", 9000), &err));
+  REQUIRE(v->setHold("old-7", true, "admin", "security_admin", &err));
+  mv::PurgeResult dry;
+  REQUIRE(v->purge(5000, true, "mugai", dry, &err));
+  CHECK(dry.purged.size() == 39);
+  CHECK(dry.held_skipped == 1);
+  std::vector<mv::PurgeResult> results(2);
+  std::vector<std::thread> ts;
+  for (int g = 0; g < 2; ++g) {
+    ts.emplace_back([&, g] {
+      auto gw = mv::openVault(url, nullptr);
+      if (gw) gw->purge(5000, false, "gw" + std::to_string(g), results[g], nullptr);
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK(results[0].purged.size() + results[1].purged.size() == 39);
+  CHECK(v->get("old-7", &err));
+  CHECK(v->get("new", &err));
+  CHECK_FALSE(v->get("old-0", &err));
+  CHECK(v->verifyAudit().ok);
+}
+
+TEST_CASE("pg vault: audit verify finds a row edited by hand", "[postgres]") {
+  const std::string url = freshDatabase("tamper");
+  NEED_POSTGRES(url);
+  auto v = open(url);
+  std::string err;
+  for (int i = 0; i < 4; ++i) REQUIRE(v->put(record("t" + std::to_string(i)), &err));
+  REQUIRE(v->verifyAudit().ok);
+  // psql on the test server (database tamper).
+  std::string sql_url = url;
+  REQUIRE(std::system(("psql -X -q '" + sql_url + "' -c \"UPDATE audit SET actor = 'x' WHERE seq = 2\" >/dev/null 2>&1")
+                          .c_str()) == 0);
+  auto c = v->verifyAudit();
+  CHECK_FALSE(c.ok);
+  CHECK(c.first_bad == 2);
+}

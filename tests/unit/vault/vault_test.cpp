@@ -1,0 +1,351 @@
+// The SQLite vault: records with their originals, requests, legal hold, retention, and the
+// hash-chained audit log that notices a row edited or removed by hand.
+#include "mugai/vault/vault.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "support/test_support.h"
+
+namespace mv = mugai::vault;
+
+namespace {
+
+mv::NewRecord record(const std::string& id, std::int64_t created, std::int64_t expires,
+                     const std::string& original) {
+  mv::NewRecord r;
+  r.id = id;
+  r.kind = "mail";
+  r.created = created;
+  r.expires = expires;
+  r.envelope.sender = "partner@example.co.jp";
+  r.envelope.recipients = {"Tanaka@City.Example.lg.jp", "sato@city.example.lg.jp"};
+  r.envelope.client_addr = "192.0.2.7";
+  r.subject = "見積書 <script>alert(1)</script>";
+  r.verdict = "sanitized";
+  r.reason = "content.active";
+  r.reasons = {"content.active", "filename.changed"};
+  r.report_json = "{\"id\":\"" + id + "\"}";
+  r.original = original;
+  r.objects = {{"2", "word/vbaProject.bin", "removed", "content.active", std::string(64, 'a')}};
+  r.tier = mv::Tier::Approval;
+  return r;
+}
+
+std::unique_ptr<mv::Vault> open(const std::filesystem::path& p) {
+  std::string err;
+  auto v = mv::openVault("sqlite:" + p.string(), &err);
+  INFO(err);
+  REQUIRE(v);
+  return v;
+}
+
+void sql(const std::filesystem::path& db, const std::string& statement) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  char* msg = nullptr;
+  int rc = sqlite3_exec(h, statement.c_str(), nullptr, nullptr, &msg);
+  INFO((msg ? msg : ""));
+  sqlite3_free(msg);
+  sqlite3_close(h);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("vault: a record keeps its original byte for byte, its envelope and objects") {
+  mugai::test::TempDir t;
+  auto v = open(t.path() / "vault.db");
+  std::string original = "Subject: x\r\n\r\n" + std::string(300000, 'Z') + "\x00\xff tail";
+  std::string err;
+  REQUIRE(v->put(record("20261206T100000-aaaaaa", 1000, 0, original), &err));
+  auto r = v->get("20261206T100000-aaaaaa", &err);
+  REQUIRE(r);
+  CHECK(r->size == original.size());
+  CHECK(r->stored < original.size() / 10);  // compressed
+  CHECK(r->sha256 == mv::sha256Hex(original));
+  CHECK(r->envelope.recipients.size() == 2);
+  CHECK(r->subject == "見積書 <script>alert(1)</script>");
+  CHECK(r->tier == mv::Tier::Approval);
+  CHECK(r->state == "withheld");
+  REQUIRE(r->objects.size() == 1);
+  CHECK(r->objects[0].what == "word/vbaProject.bin");
+  std::string back;
+  REQUIRE(v->original("20261206T100000-aaaaaa", back, &err));
+  CHECK(back == original);
+  // The same id twice is refused: ids never collide silently.
+  CHECK_FALSE(v->put(record("20261206T100000-aaaaaa", 1000, 0, "x"), &err));
+  CHECK(err.find("exists already") != std::string::npos);
+  // The database holds originals: owner-only.
+  struct stat st {};
+  REQUIRE(stat((t.path() / "vault.db").c_str(), &st) == 0);
+  CHECK((st.st_mode & 077) == 0);
+}
+
+TEST_CASE("vault: a damaged original is refused, not returned") {
+  mugai::test::TempDir t;
+  auto db = t.path() / "vault.db";
+  {
+    auto v = open(db);
+    std::string err;
+    REQUIRE(v->put(record("id-1", 1000, 0, std::string(5000, 'q')), &err));
+  }
+  std::string packed;
+  REQUIRE(mv::compress(std::string(5000, 'r'), packed));
+  sql(db, "UPDATE originals SET data = x'" + [&] {
+    std::string hex;
+    for (unsigned char c : packed) {
+      static const char* h = "0123456789abcdef";
+      hex += h[c >> 4];
+      hex += h[c & 15];
+    }
+    return hex;
+  }() + "' WHERE id = 'id-1'");
+  auto v = open(db);
+  std::string bytes, err;
+  CHECK_FALSE(v->original("id-1", bytes, &err));
+  CHECK(err.find("damaged") != std::string::npos);
+  CHECK(bytes.empty());
+}
+
+TEST_CASE("vault: list by recipient (any case), sender, reason, state, text, newest first, paged") {
+  mugai::test::TempDir t;
+  auto v = open(t.path() / "vault.db");
+  std::string err;
+  for (int i = 0; i < 30; ++i) {
+    auto r = record("id-" + std::to_string(100 + i), 1000 + i, 0, "m" + std::to_string(i));
+    if (i % 3 == 0) r.envelope.recipients = {"suzuki@city.example.lg.jp"};
+    if (i % 5 == 0) r.reason = "av.infected";
+    REQUIRE(v->put(r, &err));
+  }
+  std::vector<mv::RecordInfo> out;
+  mv::Query q;
+  q.recipient = "SUZUKI@city.example.lg.jp";
+  REQUIRE(v->list(q, out, &err));
+  CHECK(out.size() == 10);
+  CHECK(out.front().id == "id-127");  // i = 27, the newest multiple of 3
+  out.clear();
+  q = {};
+  q.reason = "av.infected";
+  REQUIRE(v->list(q, out, &err));
+  CHECK(out.size() == 6);
+  out.clear();
+  q = {};
+  q.reason = "filename.changed";  // any of the reasons, not only the main one
+  REQUIRE(v->list(q, out, &err));
+  CHECK(out.size() == 30);
+  out.clear();
+  q = {};
+  q.limit = 7;
+  q.offset = 28;
+  REQUIRE(v->list(q, out, &err));
+  CHECK(out.size() == 2);
+  out.clear();
+  q = {};
+  q.text = "SCRIPT>";
+  q.since = 1025;
+  REQUIRE(v->list(q, out, &err));
+  CHECK(out.size() == 5);
+  mv::Usage u;
+  REQUIRE(v->usage(u, &err));
+  CHECK(u.records == 30);
+}
+
+TEST_CASE("vault: a request is decided once, the audit log records each step") {
+  mugai::test::TempDir t;
+  auto v = open(t.path() / "vault.db");
+  std::string err;
+  REQUIRE(v->put(record("id-7", 1000, 0, "orig"), &err));
+  mv::Request req;
+  REQUIRE(v->addRequest("id-7", "tanaka", "取引先の見積書が必要です", "staff", req, &err));
+  CHECK(v->get("id-7", &err)->state == "requested");
+  // A second pending request by the same person is refused.
+  mv::Request dup;
+  CHECK_FALSE(v->addRequest("id-7", "tanaka", "again", "staff", dup, &err));
+  CHECK_FALSE(v->addRequest("no-such", "tanaka", "x", "staff", dup, &err));
+  REQUIRE(v->decide(req.id, true, "sato", "approver", "", 1, &err));
+  CHECK(v->get("id-7", &err)->state == "approved");
+  // Decided already: a second decision (another approver, or a deny) is refused.
+  CHECK_FALSE(v->decide(req.id, false, "suzuki", "approver", "no", 1, &err));
+  CHECK(err.find("not pending") != std::string::npos);
+  std::vector<mv::Request> rs;
+  REQUIRE(v->requests("id-7", rs, &err));
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].decided_by == "sato");
+  std::vector<mv::AuditRow> rows;
+  REQUIRE(v->audit(0, rows, &err));
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].action == "store");
+  CHECK(rows[1].action == "request");
+  CHECK(rows[1].actor == "tanaka");
+  CHECK(rows[2].action == "approve");
+  CHECK(rows[2].prev_hash == rows[1].hash);
+  CHECK(v->verifyAudit().ok);
+}
+
+TEST_CASE("vault: approval 'all' waits for every approver, a denial ends it at once") {
+  mugai::test::TempDir t;
+  auto v = open(t.path() / "vault.db");
+  std::string err, state;
+  REQUIRE(v->put(record("id-8", 1000, 0, "orig"), &err));
+  mv::Request req;
+  REQUIRE(v->addRequest("id-8", "suzuki", "必要です", "staff", req, &err));
+  REQUIRE(v->decide(req.id, true, "yamada", "approver", "", 2, &err, &state));
+  CHECK(state == "pending");
+  CHECK(v->get("id-8", &err)->state == "requested");
+  CHECK_FALSE(v->decide(req.id, true, "yamada", "approver", "", 2, &err));  // not twice
+  CHECK(err.find("already") != std::string::npos);
+  REQUIRE(v->decide(req.id, true, "sato", "approver", "", 2, &err, &state));
+  CHECK(state == "approved");
+  CHECK(v->get("id-8", &err)->state == "approved");
+  mv::Request again;
+  REQUIRE(v->addRequest("id-8", "tanaka", "x", "staff", again, &err));
+  REQUIRE(v->decide(again.id, false, "sato", "approver", "業務に不要", 2, &err, &state));
+  CHECK(state == "denied");
+  CHECK(v->verifyAudit().ok);
+}
+
+TEST_CASE("vault: retention purges what is due, never what is held") {
+  mugai::test::TempDir t;
+  auto v = open(t.path() / "vault.db");
+  std::string err;
+  REQUIRE(v->put(record("old-1", 1000, 2000, "a"), &err));
+  REQUIRE(v->put(record("old-2", 1000, 2000, "b"), &err));
+  REQUIRE(v->put(record("new-1", 1000, 9000, "c"), &err));
+  REQUIRE(v->put(record("forever", 1000, 0, "d"), &err));
+  REQUIRE(v->setHold("old-2", true, "admin", "security_admin", &err));
+  mv::PurgeResult dry;
+  REQUIRE(v->purge(5000, true, "mugai", dry, &err));
+  CHECK(dry.purged == std::vector<std::string>{"old-1"});
+  CHECK(dry.held_skipped == 1);
+  CHECK(v->get("old-1", &err));
+  mv::PurgeResult done;
+  REQUIRE(v->purge(5000, false, "mugai", done, &err));
+  CHECK(done.purged == std::vector<std::string>{"old-1"});
+  CHECK_FALSE(v->get("old-1", &err));
+  std::string bytes;
+  CHECK_FALSE(v->original("old-1", bytes, &err));  // its original went with it
+  CHECK(v->get("old-2", &err));
+  CHECK(v->get("new-1", &err));
+  REQUIRE(v->setHold("old-2", false, "admin", "security_admin", &err));
+  mv::PurgeResult later;
+  REQUIRE(v->purge(5000, false, "mugai", later, &err));
+  CHECK(later.purged == std::vector<std::string>{"old-2"});
+  CHECK(v->verifyAudit().ok);
+}
+
+TEST_CASE("vault: a purge killed midway leaves whole records only") {
+  mugai::test::TempDir t;
+  auto db = t.path() / "vault.db";
+  {
+    auto v = open(db);
+    std::string err;
+    for (int i = 0; i < 200; ++i) {
+      REQUIRE(v->put(record("r" + std::to_string(i), 1000, 2000, std::string(20000, 'x') + std::to_string(i)), &err));
+    }
+  }
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto v = mv::openVault("sqlite:" + db.string(), nullptr);
+    mv::PurgeResult r;
+    v->purge(5000, false, "mugai", r, nullptr);
+    _exit(0);
+  }
+  // Kill it as soon as the first purge is committed (the rest are still to come).
+  for (int i = 0; i < 20000; ++i) {
+    sqlite3* h = nullptr;
+    std::int64_t n = 0;
+    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(h, "SELECT count(*) FROM audit WHERE action = 'purge'", -1, &st,
+                             nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    if (n > 0) break;
+    usleep(500);
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  auto v = open(db);
+  std::string err;
+  std::vector<mv::RecordInfo> left;
+  mv::Query q;
+  q.limit = 1000;
+  REQUIRE(v->list(q, left, &err));
+  INFO("left " << left.size());
+  if (left.size() == 0) WARN("the purge finished before it was killed");
+  for (const auto& r : left) {
+    std::string bytes;
+    REQUIRE(v->original(r.id, bytes, &err));
+  }
+  // Every purged record has its audit row and every audit row's record is gone.
+  std::vector<mv::AuditRow> rows;
+  REQUIRE(v->audit(0, rows, &err));
+  std::size_t purged = 0;
+  for (const auto& row : rows) purged += row.action == "purge";
+  CHECK(purged + left.size() == 200);
+  CHECK(v->verifyAudit().ok);
+}
+
+TEST_CASE("vault: audit verify fails after a row is edited, removed or cut off by hand") {
+  mugai::test::TempDir t;
+  auto db = t.path() / "vault.db";
+  auto fill = [&] {
+    auto v = open(db);
+    std::string err;
+    for (int i = 0; i < 5; ++i) REQUIRE(v->put(record("id-" + std::to_string(i), 1000, 0, "x"), &err));
+    REQUIRE(v->appendAudit("sato", "approver", "download", "id-1", "", &err));
+    auto c = v->verifyAudit();
+    CHECK(c.ok);
+    CHECK(c.rows == 6);
+    CHECK(c.head.size() == 64);
+  };
+  SECTION("edited") {
+    fill();
+    sql(db, "UPDATE audit SET actor = 'someone-else' WHERE seq = 3");
+    auto c = open(db)->verifyAudit();
+    CHECK_FALSE(c.ok);
+    CHECK(c.first_bad == 3);
+    CHECK(c.problem.find("changed") != std::string::npos);
+  }
+  SECTION("removed in the middle") {
+    fill();
+    sql(db, "DELETE FROM audit WHERE seq = 4");
+    auto c = open(db)->verifyAudit();
+    CHECK_FALSE(c.ok);
+    CHECK(c.first_bad == 4);
+  }
+  SECTION("the last row cut off") {
+    fill();
+    sql(db, "DELETE FROM audit WHERE seq = 6");
+    auto c = open(db)->verifyAudit();
+    CHECK_FALSE(c.ok);
+  }
+  SECTION("rehashed by someone who knows the formula but not the head") {
+    fill();
+    sql(db, "UPDATE audit SET detail = 'x' WHERE seq = 2");
+    CHECK_FALSE(open(db)->verifyAudit().ok);
+  }
+}
+
+TEST_CASE("vault: URLs") {
+  std::string err;
+  CHECK_FALSE(mv::openVault("postgresql://db/mugai", &err));
+  CHECK(err.find("PostgreSQL") != std::string::npos);
+  CHECK_FALSE(mv::openVault("mysql://x", &err));
+  CHECK_FALSE(mv::openVault("sqlite:", &err));
+  CHECK_FALSE(mv::openVault("sqlite:/nonexistent-dir/x/vault.db", &err));
+  CHECK(mv::tierFromName("approval") == mv::Tier::Approval);
+  CHECK_FALSE(mv::tierFromName("maybe"));
+}
