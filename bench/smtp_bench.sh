@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# SMTP benchmark: smtp-source -> mugai serve -> smtp-sink, beside smtp-source -> smtp-sink directly
+# SMTP benchmark: smtp-source -> mugai serve -> smtp-sink, with isolation (the default: sandboxed
+# workers and the scanner process) and with isolation = none side by side in one run, beside
+# smtp-source -> smtp-sink directly
 # (the ceiling of the plumbing), for plain 2 KB, HTML 50 KB and 1 MB PDF- and DOCX-attachment mail, 8
 # sessions. Prints msgs/s (smtp-source, connections reused like Postfix's), p50/p99 latency per
 # transaction (bench/smtp_load.py), and mugai's peak RSS. Prints figures; it is not a test.
@@ -85,7 +87,14 @@ sink_user=(); [ "$(id -u)" = 0 ] && sink_user=(-u nobody)
 wait_port "$sink_port"
 "$mugai" serve --listen "127.0.0.1:$mugai_port" --next-hop "127.0.0.1:$sink_port" \
   --quarantine "$work/quarantine" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
+# The same service with isolation = none (the engine in serve's own threads), for the comparison.
+inproc_port="$(free_port)"
+printf 'isolation = none\n' > "$work/inproc.conf"
+"$mugai" serve --config "$work/inproc.conf" --listen "127.0.0.1:$inproc_port" \
+  --next-hop "127.0.0.1:$sink_port" --quarantine "$work/quarantine-inproc" 2>"$work/inproc.log" &
+inproc_pid=$!; pids+=($inproc_pid)
 wait_port "$mugai_port"
+wait_port "$inproc_port"
 
 throughput() {  # port file count -> msgs/s
   local t0 t1
@@ -95,18 +104,24 @@ throughput() {  # port file count -> msgs/s
   python3 -c "print(f'{$3/($t1-$t0):.0f}')"
 }
 
-printf "%-14s %10s %10s %9s %9s %12s %8s\n" class "mugai/s" "direct/s" "p50 ms" "p99 ms" "direct p99" "ratio"
+# "isolated": mugai serve as shipped (sandboxed worker processes, scanner process); "in-process":
+# isolation = none; both run side by side on the same cores, measured one after the other.
+printf "%-14s %10s %11s %8s %10s %9s %9s %12s\n" class "isolated/s" "in-proc/s" "iso/in" "direct/s" "iso p50" "iso p99" "in-proc p99"
 for cls in plain html pdf docx; do
   n="$count"; case "$cls" in pdf | docx) n=$(( count / 4 )) ;; esac
   per=$(( n / sessions / 2 )); [ "$per" -lt 5 ] && per=5
   m=$(throughput "$mugai_port" "$work/$cls.eml" "$n")
+  i=$(throughput "$inproc_port" "$work/$cls.eml" "$n")
   d=$(throughput "$sink_port" "$work/$cls.eml" "$n")
   read -r _ _ _ p50 p99 fail < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$mugai_port" "$work/$cls.eml" "$sessions" "$per")
-  read -r _ _ _ _ dp99 _ < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$sink_port" "$work/$cls.eml" "$sessions" "$per")
-  ratio=$(python3 -c "print(f'{$m/$d:.2f}')")
-  printf "%-14s %10s %10s %9s %9s %12s %8s%s\n" "$cls ($(( $(stat -c %s "$work/$cls.eml") / 1024 )) KB)" "$m" "$d" "$p50" "$p99" "$dp99" "$ratio" \
-    "$([ "$fail" != 0 ] && echo "  ($fail failed)")"
+  read -r _ _ _ _ ip99 ifail < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$inproc_port" "$work/$cls.eml" "$sessions" "$per")
+  ratio=$(python3 -c "print(f'{$m/$i:.2f}')")
+  printf "%-14s %10s %11s %8s %10s %9s %9s %12s%s\n" "$cls ($(( $(stat -c %s "$work/$cls.eml") / 1024 )) KB)" "$m" "$i" "$ratio" "$d" "$p50" "$p99" "$ip99" \
+    "$([ "$fail$ifail" != 00 ] && echo "  ($fail/$ifail failed)")"
 done
-echo "mugai peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$mugai_pid/status")," \
-     "workers: $(grep -o '[0-9]* workers' "$work/mugai.log" | head -1)," \
-     "not relayed: $(grep -c 'relay_status=\(deferred\|bounced\)\|busy\|engine timeout' "$work/mugai.log" || true)"
+rss() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+children() { cat /proc/"$1"/task/*/children 2>/dev/null; }
+iso_rss=$(( $(rss "$mugai_pid") )); for c in $(children "$mugai_pid"); do iso_rss=$(( iso_rss + $(rss "$c") )); done
+echo "peak RSS: isolated $iso_rss MB (serve + workers + scanner now alive), in-process $(rss "$inproc_pid") MB;" \
+     "$(grep -o '[0-9]* workers' "$work/mugai.log" | head -1);" \
+     "not relayed: $(cat "$work/mugai.log" "$work/inproc.log" | grep -c 'relay_status=\(deferred\|bounced\)\|busy\|engine timeout' || true)"

@@ -8,7 +8,7 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
   libpoco-dev libmagic-dev libgumbo-dev libclamav-dev libyaml-cpp-dev zlib1g-dev libuchardet-dev
   libssl-dev libsqlite3-dev libpq-dev
   libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
-  libwebp-dev libpoppler-cpp-dev ccache libicu-dev libexpat1-dev)
+  libwebp-dev libpoppler-cpp-dev ccache libicu-dev libexpat1-dev libseccomp-dev)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
 # swaks only Recommends Net::SSLeay, which its -tls needs (the STARTTLS test); openssl makes the test cert.
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.

@@ -7,7 +7,8 @@
 # 2. a separate build folder (build-install, or $MUGAI_INSTALL_BUILD_DIR) configured with
 #    -DMUGAI_RULES_DIR=PREFIX/share/mugai/rules, so the binary's embedded rules find the
 #    installed signatures and not the checkout's; builds the mugai target only
-# 3. cmake --install: PREFIX/bin/mugai, PREFIX/share/mugai/rules/, PREFIX/share/mugai/mugai.service,
+# 3. cmake --install: PREFIX/bin/mugai and PREFIX/bin/mugai-scan (the scanner process mugai
+#    starts from its own folder), PREFIX/share/mugai/rules/, PREFIX/share/mugai/mugai.service,
 #    PREFIX/share/doc/mugai/
 # 4. the system part (skipped with --no-system, or when DESTDIR is set, as for a package):
 #    the clamav-freshclam package (keeps /var/lib/clamav current; docs/scanning.md, also for a

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "mugai/pipeline/item_processor.h"
 #include "mugai/pipeline/pipeline.h"
 
 namespace mugai::filedrop {
@@ -43,7 +44,8 @@ struct Options {
   std::function<void()> after_scan;
 };
 
-using EngineGetter = std::function<std::shared_ptr<const Engine>()>;
+/// The current item processor (the engine, or the isolated worker pool), fetched once per file.
+using EngineGetter = ItemProcessorGetter;
 
 /// Stability rule: a file is ready once its size and mtime were seen unchanged for settle_ms.
 struct Observation {

@@ -204,7 +204,7 @@ struct Item {
   Reason refusal = Reason::InternalError;  ///< Refused: the reason staff are told
   std::string data;
   ProcessResult r;
-  std::shared_ptr<const Engine> eng;
+  ItemProcessorConstSharedPtr eng;
   bool blocked = false, changed = false;
   /// The file was larger than message_size_limit: only that much was read and is kept
   /// (fstat size first: a 2 GB sparse file is never read whole).

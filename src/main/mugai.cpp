@@ -14,6 +14,8 @@
 
 #include "mugai/io/store.h"
 #include "mugai/pipeline/pipeline.h"
+#include "src/scanclient/remote_scanner.h"
+#include "src/isolation/worker.h"
 
 namespace {
 
@@ -160,7 +162,7 @@ bool readInput(const std::string& path, std::uint64_t limit, std::string& out, s
 
 std::unique_ptr<mugai::Engine> engineOrExplain(const Args& a) {
   std::vector<std::string> errors;
-  auto engine = mugai::makeEngine(a.rules, errors);
+  auto engine = mugai::makeEngine(a.rules, errors, mugai::scanclient::remoteScanner);
   if (!engine) {
     std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
     for (const auto& e : errors) std::cerr << "  " << e << "\n";
@@ -231,7 +233,7 @@ int runFile(const Args& a) {
 int runRules(const Args& a) {
   if (a.sub == "check") {
     std::vector<std::string> errors;
-    auto engine = mugai::makeEngine(a.input, errors);
+    auto engine = mugai::makeEngine(a.input, errors, mugai::scanclient::remoteScanner);
     if (!engine) {
       for (const auto& e : errors) std::cerr << e << "\n";
       std::cerr << "mugai: rules check failed: " << errors.size() << " problem(s)\n";
@@ -306,6 +308,8 @@ void tuneAllocator() {
 
 int main(int argc, char** argv) {
   tuneAllocator();
+  // The sandboxed worker `mugai serve` starts (src/isolation): not a command for people.
+  if (argc == 2 && !std::strcmp(argv[1], "worker")) return mugai::isolation::workerMain();
   if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
   if (argc > 1 && !std::strcmp(argv[1], "vault")) return runVault(argc, argv);
   for (int i = 1; i < argc; ++i) {

@@ -21,7 +21,9 @@
 #include <vector>
 
 #include "mugai/pipeline/pipeline.h"
+#include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
+#include "src/isolation/process_pool.h"
 #include "src/smtp/gateway.h"
 #include "src/smtp/inflight.h"
 #include "src/smtp/server.h"
@@ -147,6 +149,25 @@ void logScannerWarnings(const mugai::Engine& engine) {
   for (const auto& w : engine.services().scanner->warnings()) logLine("WARNING: " + w);
 }
 
+/// isolation = workers: how many sandboxed workers (0: isolation off, the engine runs in-process).
+std::size_t g_isolated_workers = 0;
+
+std::size_t workerThreads(const mugai::Limits& limits) {
+  return limits.worker_threads ? limits.worker_threads
+                               : std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// The item processor for `engine`: the engine itself, or a pool of sandboxed workers built from
+/// the same policy (src/isolation). Null with *why when the workers cannot start.
+mugai::ItemProcessorConstSharedPtr makeProcessor(const std::shared_ptr<const mugai::Engine>& engine,
+                                                 std::string* why) {
+  if (g_isolated_workers == 0) return engine;
+  mugai::isolation::PoolOptions o;
+  o.workers = g_isolated_workers;
+  o.log = [](const std::string& line) { logLine(line); };
+  return mugai::isolation::ProcessPool::start(engine, o, why);
+}
+
 /// "rules=/etc/mugai/rules.yaml" (or "(embedded)") for the start and reload lines.
 std::string rulesText(const std::string& rules) {
   return "rules=" + (rules.empty() ? std::string("(embedded defaults)") : rules);
@@ -176,16 +197,22 @@ bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
   static std::mutex one_at_a_time;
   std::lock_guard<std::mutex> lock(one_at_a_time);
   std::vector<std::string> errors;
-  std::shared_ptr<const mugai::Engine> fresh = mugai::makeEngine(rules, errors);
+  std::shared_ptr<const mugai::Engine> fresh = mugai::makeEngine(rules, errors, mugai::scanclient::remoteScanner);
   if (!fresh) {
     std::string all;
     for (const auto& e : errors) all += " " + e;
     logLine("reload failed, keeping the running rules and signatures:" + all);
     return false;
   }
+  std::string why;
+  mugai::ItemProcessorConstSharedPtr processor = makeProcessor(fresh, &why);
+  if (!processor) {
+    logLine("reload failed, keeping the running rules and signatures: " + why);
+    return false;
+  }
   std::string signatures = signaturesText(*fresh);
   logScannerWarnings(*fresh);
-  engines.set(std::move(fresh));
+  engines.set(std::move(fresh), std::move(processor));
   logLine("reloaded rules and signatures, " + rulesText(rules) + ", " + signatures);
   return true;
 }
@@ -290,8 +317,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
                         const sigset_t& signals) {
   using namespace mugai::smtp;
   const mugai::Limits limits = engines.get()->policy().limits;
-  std::size_t threads = limits.worker_threads ? limits.worker_threads
-                                              : std::max(1u, std::thread::hardware_concurrency());
+  std::size_t threads = workerThreads(limits);
   std::string why;
   if (!ensureDescriptors(descriptorBudget(limits.smtp_connection_limit, threads,
                                           limits.scan_max_recursion, limits.worker_queue_limit),
@@ -309,7 +335,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
                  : c.relay_tls == "may"   ? RelayTls::kMay
                                           : RelayTls::kNone;
   go.relay.tls_context = clientTls(c);
-  Gateway gateway(engines, pool, go);
+  Gateway gateway(engines.getter(), pool, go);
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
   so.connection_limit = limits.smtp_connection_limit;
@@ -344,7 +370,8 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
     return 1;
   }
   logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
-          " workers, quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
+          (g_isolated_workers ? " workers (sandboxed processes)" : " workers (in-process: isolation none)") +
+          ", quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
           ", " + rulesText(rules.get()) + ", " + signaturesText(*engines.get()));
   logScannerWarnings(*engines.get());
   std::thread reloader;
@@ -382,7 +409,7 @@ class FileDropRunner {
     const mugai::Limits& l = engines.get()->policy().limits;
     o.settle_ms = l.filedrop_settle_ms;
     o.rescan_ms = l.filedrop_rescan_ms;
-    service_ = std::make_unique<mugai::filedrop::Service>(o, [&engines] { return engines.get(); });
+    service_ = std::make_unique<mugai::filedrop::Service>(o, engines.getter());
   }
   bool start() {
     std::string why;
@@ -474,7 +501,7 @@ int runServe(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> errors;
-  std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors);
+  std::shared_ptr<const mugai::Engine> engine = mugai::makeEngine(config.rules, errors, mugai::scanclient::remoteScanner);
   if (!engine) {
     std::cerr << "mugai: cannot start: the rules or the scanner are not usable:\n";
     for (const auto& e : errors) std::cerr << "  " << e << "\n";
@@ -503,7 +530,16 @@ int runServe(int argc, char** argv) {
   // Says whether the previous run was killed, and reconciles what it left (inflight.h).
   mugai::smtp::RunMarker run;
   for (const auto& line : run.start(config.quarantine_dir)) logLine(line);
-  mugai::smtp::EngineHolder engines(std::move(engine));
+  // Workers are spawned (never forked), so starting them after threads exist is safe.
+  g_isolated_workers = config.isolation == "workers" ? workerThreads(engine->policy().limits) : 0;
+  std::string why;
+  mugai::ItemProcessorConstSharedPtr processor = makeProcessor(engine, &why);
+  if (!processor) {
+    std::cerr << "mugai: cannot start the sandboxed workers: " << why
+              << "\n  (isolation = none in the config runs without them: docs/deployment.md)\n";
+    return 1;
+  }
+  mugai::smtp::EngineHolder engines(std::move(engine), std::move(processor));
   CurrentRules rules(config.rules);
   SignatureWatch watch(rules, engines,
                        static_cast<unsigned>(engines.get()->policy().limits.signature_check_s));

@@ -273,6 +273,36 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
   return r;
 }
 
+ProcessResult failedItemResult(const policy::Policy& pol, const Envelope& envelope,
+                               const std::string& id, const std::string& filename,
+                               std::uint64_t bytes_in, Reason reason, const std::string& detail) {
+  const bool mail = filename.empty();
+  const policy::Override* ov = mail ? pol.match(envelope.sender, envelope.recipients) : nullptr;
+  ProcessResult r;
+  r.report.id = id;
+  r.report.kind = mail ? "mail" : "file";
+  r.report.sender = envelope.sender;
+  r.report.recipients = envelope.recipients;
+  r.report.filename = filename;
+  r.report.rules = pol.source;
+  r.report.bytes_in = bytes_in;
+  ActionRecord rec;
+  rec.filename = filename;
+  rec.action = "blocked";
+  rec.reason = std::string(reasonInfo(reason).name);
+  rec.sanitizer = "isolation";
+  rec.detail = detail;
+  r.report.actions.push_back(std::move(rec));
+  r.verdict = r.report.final_verdict = std::max(pol.verdictFor(reason, ov), Verdict::Quarantine);
+  r.report.reason = reason;
+  if (mail && noticeEnabled(pol, ov)) {
+    // Nothing of the original is parsed here: the notice carries no header of it.
+    r.output = blockedNotice({}, pipeline::buildNotice(pol.notice, r.report, true, false), id);
+    r.notice_only = true;
+  }
+  return r;
+}
+
 std::string newItemId() {
   static std::atomic<std::uint32_t> counter{0};
   static const std::uint32_t salt = std::random_device{}() ^ static_cast<std::uint32_t>(getpid());

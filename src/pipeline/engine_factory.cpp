@@ -1,10 +1,11 @@
-// Assembles an Engine from a rules file (or the embedded defaults): registry, policy, scanner,
-// detector. Startup problems are configuration errors: reported, and the caller refuses to start.
+// Assembles an Engine from a rules file (or the embedded defaults): registry, policy, scanner
+// (made by the caller's ScannerMaker: libclamav here or in the scanner process), detector. Startup problems are configuration errors: reported, and the caller refuses to start.
 #include "mugai/pipeline/pipeline.h"
 
 namespace mugai {
 
-std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors) {
+std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors,
+                                   const ScannerMaker& make_scanner) {
   static const Registry* registry = [] {
     auto* r = new Registry();
     registerBuiltinSanitizers(*r);
@@ -22,7 +23,7 @@ std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<st
   opts.include_system_db = pol->system_signatures;
   opts.limits = pol->limits;
   std::string err;
-  std::shared_ptr<const Scanner> scanner = makeClamavScanner(opts, &err);
+  std::shared_ptr<const Scanner> scanner = make_scanner(opts, &err);
   if (!scanner) {
     errors.push_back("scanner: " + err);
     return nullptr;

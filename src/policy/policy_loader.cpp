@@ -652,7 +652,13 @@ PolicyConstSharedPtr loadPolicyText(const std::string& text, const std::string& 
                                     const std::string& base_dir, const Registry& registry,
                                     std::vector<std::string>& errors) {
   Loader loader(name, base_dir, registry, errors);
-  return loader.load(text);
+  PolicyConstSharedPtr p = loader.load(text);
+  if (!p) return p;
+  // What it was built from, for sandboxed workers that build the very same policy.
+  auto copy = std::make_shared<Policy>(*p);
+  copy->text = text;
+  copy->base_dir = base_dir;
+  return copy;
 }
 
 PolicyConstSharedPtr loadPolicyFile(const std::string& path, const Registry& registry,

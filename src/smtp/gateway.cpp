@@ -37,7 +37,7 @@ std::string receivedHeader(const Transaction& t, const std::string& by, const st
 }
 
 struct Job {
-  std::shared_ptr<const Engine> engine;
+  ItemProcessorConstSharedPtr engine;
   std::string raw;
   Envelope envelope;
   std::string id;
@@ -90,7 +90,7 @@ Reply refusal(const ProcessResult& r) {
 /// The result for a message whose engine run passed twice sanitizer_deadline_ms: blocked for
 /// limit.time, the original kept; no notice can be built without the engine's output, so the
 /// client gets 554 with the reason (the sender learns of it; staff find it in the quarantine).
-ProcessResult timedOut(const Engine& engine, const std::string& id, const Transaction& t) {
+ProcessResult timedOut(const ItemProcessor& engine, const std::string& id, const Transaction& t) {
   ProcessResult r;
   r.verdict = r.report.final_verdict = Verdict::Quarantine;
   r.report.reason = Reason::LimitTime;
@@ -119,7 +119,7 @@ void logLine(const std::string& line) {
 Reply Gateway::deliver(Transaction& t) {
   auto started = std::chrono::steady_clock::now();
   auto job = std::make_shared<Job>();
-  job->engine = engines_.get();
+  job->engine = processors_();
   job->raw = std::move(t.data);
   job->envelope =
       Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,

@@ -4,7 +4,7 @@
  *
  * Trust: the message is hostile until the engine has made it harmless; only the engine's output
  *        (sanitized message or notice) is relayed. The original is written only to quarantine.
- * Limits: the engine runs on the bounded WorkerPool; a full queue -> 451 4.3.2 at once; still
+ * Limits: the item processor runs on the bounded WorkerPool; a full queue -> 451 4.3.2 at once; still
  *         queued after sanitizer_deadline_ms -> 451 4.3.2; still running twice that long (at
  *         least that plus 10 s) after a worker took it -> limit.time, a verdict (original
  *         quarantined, 554 5.7.1), never a 4xx.
@@ -35,8 +35,9 @@ struct GatewayOptions {
 
 class Gateway : public Deliverer {
  public:
-  Gateway(EngineHolder& engines, WorkerPool& pool, GatewayOptions options)
-      : engines_(engines), pool_(pool), options_(std::move(options)) {}
+  /// `processors` gives the current item processor (the engine, or the isolated worker pool).
+  Gateway(ItemProcessorGetter processors, WorkerPool& pool, GatewayOptions options)
+      : processors_(std::move(processors)), pool_(pool), options_(std::move(options)) {}
 
   Reply deliver(Transaction& transaction) override;
   /// One log line in the same key=value form as a delivered message's: "refused why=WORD
@@ -44,7 +45,7 @@ class Gateway : public Deliverer {
   void refused(const Transaction& transaction, const Refusal& refusal) override;
 
  private:
-  EngineHolder& engines_;
+  ItemProcessorGetter processors_;
   WorkerPool& pool_;
   GatewayOptions options_;
 };

@@ -73,7 +73,8 @@ std::string closestKey(const std::string& key) {
                                       "rules",          "quarantine_dir", "tls_cert_file",
                                       "tls_key_file",   "relay_tls",      "relay_tls_ca_file",
                                       "xforward_hosts", "smtp",           "filedrop_inbox",
-                                      "filedrop_outbox", "memory_limit", "client_limit_exceptions"};
+                                      "filedrop_outbox", "memory_limit", "client_limit_exceptions",
+                                      "isolation"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -139,6 +140,7 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "filedrop_inbox" ? &c.filedrop_inbox
                          : key == "filedrop_outbox" ? &c.filedrop_outbox
                          : key == "memory_limit" ? &c.memory_limit
+                         : key == "isolation" ? &c.isolation
                                                       : nullptr;
     if (key == "xforward_hosts") {
       c.xforward_hosts = splitList(value);
@@ -175,6 +177,9 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     errors.push_back(path + ": tls_cert_file and tls_key_file go together");
   }
+  if (c.isolation != "workers" && c.isolation != "none") {
+    errors.push_back(path + ": isolation = '" + c.isolation + "': expected workers or none");
+  }
   std::uint64_t bytes = 0;
   if (!parseMemoryLimit(c.memory_limit, bytes)) {
     errors.push_back(path + ": memory_limit = '" + c.memory_limit +
@@ -197,7 +202,7 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\nxforward_hosts = " + hosts + "\nclient_limit_exceptions = " + exceptions +
          "\nsmtp = " + c.smtp +
          "\nfiledrop_inbox = " + c.filedrop_inbox + "\nfiledrop_outbox = " + c.filedrop_outbox +
-         "\nmemory_limit = " + c.memory_limit + "\n";
+         "\nmemory_limit = " + c.memory_limit + "\nisolation = " + c.isolation + "\n";
 }
 
 bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes) {

@@ -35,6 +35,9 @@ struct ServiceConfig {
   /// "none". A hostile item that makes a library ask for more gets an allocation failure, not the
   /// host's memory.
   std::string memory_limit = "6G";
+  /// workers: hostile content is parsed only in sandboxed worker processes (src/isolation);
+  /// none: in the service's own threads (a host without seccomp; the bench's comparison).
+  std::string isolation = "workers";
 };
 
 /// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "mugai/pipeline/item_processor.h"
 #include "mugai/pipeline/pipeline.h"
 
 namespace mugai::smtp {
@@ -45,23 +46,38 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-/// The current engine, swapped whole on reload (ClamAV reload_th: build, then swap; sessions in
-/// flight keep the engine they started with).
+/// The current engine and the item processor that runs items with it, swapped together on reload
+/// (ClamAV reload_th: build, then swap; sessions in flight keep what they started with). Without
+/// isolation the processor is the engine itself; with it, the worker pool (src/isolation).
 class EngineHolder {
  public:
-  explicit EngineHolder(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
+  explicit EngineHolder(std::shared_ptr<const Engine> engine,
+                        ItemProcessorConstSharedPtr processor = nullptr) {
+    set(std::move(engine), std::move(processor));
+  }
   std::shared_ptr<const Engine> get() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return engine_;
   }
-  void set(std::shared_ptr<const Engine> engine) {
+  ItemProcessorConstSharedPtr processor() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return processor_;
+  }
+  /// `processor` null: the engine processes items itself.
+  void set(std::shared_ptr<const Engine> engine, ItemProcessorConstSharedPtr processor = nullptr) {
+    if (!processor) processor = engine;
     std::lock_guard<std::mutex> lock(mutex_);
     engine_.swap(engine);
+    processor_.swap(processor);
+  }
+  ItemProcessorGetter getter() const {
+    return [this] { return processor(); };
   }
 
  private:
   mutable std::mutex mutex_;
-  std::shared_ptr<const Engine> engine_;  // guarded by mutex_
+  std::shared_ptr<const Engine> engine_;    // guarded by mutex_
+  ItemProcessorConstSharedPtr processor_;   // guarded by mutex_
 };
 
 }  // namespace mugai::smtp

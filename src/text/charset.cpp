@@ -368,4 +368,10 @@ DecodeResult toUtf8(std::string_view bytes, std::string_view declared_charset) {
   }
 }
 
+void preloadConverters() {
+  // Non-ASCII bytes through each known charset (pure ASCII never reaches iconv): the thread's
+  // iconv cache keeps each descriptor (and so its gconv module) open for the life of the thread.
+  for (const Charset& cs : kCharsets) toUtf8("\x82\xa0\xa4\xa2\x1b$B$\"\x1b(Ba", cs.canonical);
+}
+
 }  // namespace mugai::text

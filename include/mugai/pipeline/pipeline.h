@@ -14,12 +14,14 @@
  */
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mugai/detect/type_detector.h"
+#include "mugai/pipeline/item_processor.h"
 #include "mugai/pipeline/report.h"
 #include "mugai/policy/policy.h"
 #include "mugai/scan/scanner.h"
@@ -29,33 +31,15 @@ namespace pipeline {
 struct BuiltMessage;
 }
 
-struct Envelope {
-  std::string sender;                   ///< MAIL FROM (may be empty: bounces)
-  std::vector<std::string> recipients;  ///< RCPT TO
-  std::string client_name, client_addr, helo;
-};
-
-struct ProcessResult {
-  Verdict verdict = Verdict::TempFail;
-  /// The message to deliver: sanitized, or (when blocked) the notice-only message. Empty when
-  /// nothing may be delivered (TempFail, or notices disabled on a blocked item).
-  std::string output;
-  bool notice_only = false;     ///< output replaces a blocked item
-  std::string output_filename;  ///< file mode: the safe name of the sanitized file
-  Report report;
-
-  bool blocked() const { return verdict >= Verdict::TempFail; }
-  /// The original must be kept (quarantine): quarantined or rejected, or any part removed.
-  bool keepOriginal() const;
-};
-
 struct EngineServices {
   policy::PolicyConstSharedPtr policy;
   std::shared_ptr<const Scanner> scanner;  ///< null disables scanning (tests only)
   std::shared_ptr<const TypeDetector> detector;
 };
 
-class Engine {
+/// The in-process ItemProcessor: `mugai mail`/`mugai file`, tests, and the code that runs inside
+/// each sandboxed worker (src/isolation).
+class Engine final : public ItemProcessor {
  public:
   explicit Engine(EngineServices services);
   ~Engine();
@@ -63,10 +47,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   ProcessResult processMessage(std::string_view raw, const Envelope& envelope,
-                               const std::string& id) const;
+                               const std::string& id) const override;
   ProcessResult processFile(std::string_view data, const std::string& untrusted_filename,
-                            const std::string& id) const;
-  const policy::Policy& policy() const { return *services_.policy; }
+                            const std::string& id) const override;
+  const policy::Policy& policy() const override { return *services_.policy; }
   const EngineServices& services() const { return services_; }
 
  private:
@@ -77,8 +61,17 @@ class Engine {
   SanitizerConstSharedPtr filename_sanitizer_;
 };
 
-/// Builds registry, policy (rules_path, or the embedded defaults when empty), the libclamav
-/// scanner and the libmagic detector. On failure returns nullptr with one line per problem.
+/// Makes the scanner for the policy's signature options: makeClamavScanner (libclamav in this
+/// process: tests, benchmarks) or scanclient::makeRemoteScanner (the scanner process: mugai).
+using ScannerMaker =
+    std::function<std::shared_ptr<const Scanner>(const ClamavOptions&, std::string* error)>;
+
+/// Builds registry, policy (rules_path, or the embedded defaults when empty), the scanner and
+/// the libmagic detector. On failure returns nullptr with one line per problem.
+std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors,
+                                   const ScannerMaker& make_scanner);
+/// The same with libclamav in this process (module engine_inproc: tests and benchmarks; the
+/// mugai executable does not link it).
 std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors);
 
 /// A fresh report/queue id: time-ordered, unique within the host ("20261123T141203-5f3a9c").

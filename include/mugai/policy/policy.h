@@ -85,6 +85,9 @@ struct VaultRules {
 
 struct Policy {
   std::string source;  ///< file name, or "(embedded defaults)"
+  /// The rules text and the folder relative paths were resolved in: a sandboxed worker
+  /// (src/isolation) builds the same policy from them, never from the file as it is later.
+  std::string text, base_dir;
   Limits limits;
   std::vector<std::string> signature_paths;  ///< absolute
   bool system_signatures = true;

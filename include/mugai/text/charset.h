@@ -30,6 +30,10 @@ struct DecodeResult {
 /// Decodes `bytes` declared as `declared_charset` ("" when undeclared) to UTF-8.
 DecodeResult toUtf8(std::string_view bytes, std::string_view declared_charset);
 
+/// Opens, in the calling thread, every converter toUtf8() may use (glibc loads iconv modules from
+/// disk on first use): a sandboxed worker calls it before it may no longer open files.
+void preloadConverters();
+
 /// Best guess among US-ASCII, UTF-8, ISO-2022-JP, CP932, EUC-JP, windows-1252 (canonical names).
 std::string detectCharset(std::string_view bytes);
 
