@@ -57,7 +57,10 @@ class PostgresServer {
   }
   ~PostgresServer() {
     if (started_) {
-      std::system((as_ + bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate -w stop >/dev/null 2>&1").c_str());
+      if (std::system((as_ + bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate -w stop >/dev/null 2>&1")
+                      .c_str()) != 0) {
+        // Already gone: nothing to stop.
+      }
     }
     if (!dir_.empty()) {
       std::error_code ec;
