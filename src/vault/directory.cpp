@@ -54,111 +54,143 @@ const char* roleName(Role r) {
   return "staff";
 }
 
-std::shared_ptr<const Directory> Directory::load(const std::string& path,
-                                                 std::vector<std::string>& errors) {
-  auto dir = std::make_shared<Directory>();
-  auto err = [&](const YAML::Node& at, const std::string& key, const std::string& text) {
-    int line = at.IsDefined() ? at.Mark().line + 1 : 0;
-    errors.push_back(path + ":" + std::to_string(line) + ": " + key + ": " + text);
-  };
-  YAML::Node loaded;
-  try {
-    loaded = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    errors.push_back(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-    return nullptr;
-  }
-  const YAML::Node root = loaded;  // const: operator[] never adds keys
-  try {
-    if (!root.IsMap()) {
-      errors.push_back(path + ":1: a directory file is a mapping with users: and groups:");
+/// Reads a directory file one section at a time; every problem is one "FILE:LINE: key: text".
+class DirectoryLoader {
+ public:
+  DirectoryLoader(std::string path, std::vector<std::string>& errors)
+      : path_(std::move(path)), errors_(errors) {}
+
+  std::shared_ptr<const Directory> load() {
+    YAML::Node loaded;
+    try {
+      loaded = YAML::LoadFile(path_);
+    } catch (const YAML::Exception& e) {
+      errors_.push_back(path_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
       return nullptr;
     }
-    for (const auto& kv : root) {
-      const std::string k = kv.first.as<std::string>("");
-      if (k != "users" && k != "groups") err(kv.first, k, "unknown key (expected users, groups)");
-    }
-    auto list = [&](const YAML::Node& n, const std::string& key) {
-      std::vector<std::string> out;
-      if (!n.IsDefined() || n.IsNull()) return out;  // a missing key: nothing
-      if (n.IsScalar()) out.push_back(n.Scalar());
-      else if (n.IsSequence()) for (const auto& x : n) out.push_back(x.as<std::string>(""));
-      else err(n, key, "must be a value or a list");
-      return out;
-    };
-    std::set<std::string> logins, addresses;
-    if (const auto users = root["users"]) {
-      if (!users.IsMap()) err(users, "users", "must be a mapping of login: {...}");
-      for (const auto& kv : users) {
-        User u;
-        u.login = kv.first.as<std::string>("");
-        const std::string where = "users." + u.login;
-        if (!logins.insert(u.login).second) err(kv.first, where, "appears twice");
-        const YAML::Node n = kv.second;
-        if (!n.IsMap() && !n.IsNull()) {
-          err(n, where, "must be a mapping (email, role, groups, disabled)");
-          continue;
-        }
-        for (const auto& f : n) {
-          const std::string fk = f.first.as<std::string>("");
-          if (fk != "email" && fk != "role" && fk != "groups" && fk != "disabled") {
-            err(f.first, where + "." + fk, "unknown key (expected email, role, groups, disabled)");
-          }
-        }
-        for (auto& e : list(n["email"], where + ".email")) {
-          e = lower(e);
-          if (e.find('@') == std::string::npos) err(n["email"], where + ".email", "'" + e + "' is not an address");
-          if (!addresses.insert(e).second) err(n["email"], where + ".email", "'" + e + "' belongs to two users");
-          u.emails.push_back(e);
-        }
-        if (n["role"]) {
-          const std::string r = n["role"].as<std::string>("");
-          if (r == "staff") u.role = Role::Staff;
-          else if (r == "approver") u.role = Role::Approver;
-          else if (r == "security_admin") u.role = Role::SecurityAdmin;
-          else if (r == "auditor") u.role = Role::Auditor;
-          else err(n["role"], where + ".role", "unknown role '" + r + "' (staff, approver, security_admin, auditor)");
-        }
-        u.groups = list(n["groups"], where + ".groups");
-        if (n["disabled"]) u.disabled = n["disabled"].as<bool>(false);
-        dir->users_.push_back(std::move(u));
+    const YAML::Node root = loaded;  // const: operator[] never adds keys
+    try {
+      if (!root.IsMap()) {
+        errors_.push_back(path_ + ":1: a directory file is a mapping with users: and groups:");
+        return nullptr;
       }
-    }
-    if (const auto groups = root["groups"]) {
-      if (!groups.IsMap()) err(groups, "groups", "must be a mapping of group: {approvers: [...]}");
-      for (const auto& kv : groups) {
-        const std::string g = kv.first.as<std::string>("");
-        const std::string where = "groups." + g;
-        if (!kv.second.IsMap()) {
-          err(kv.second, where, "must be a mapping with approvers:");
-          continue;
-        }
-        for (const auto& f : kv.second) {
-          if (f.first.as<std::string>("") != "approvers") err(f.first, where + "." + f.first.as<std::string>(""), "unknown key (expected approvers)");
-        }
-        auto approvers = list(kv.second["approvers"], where + ".approvers");
-        if (approvers.empty()) err(kv.second, where + ".approvers", "a group needs at least one approver");
-        for (const auto& a : approvers) {
-          const User* u = dir->find(a);
-          if (!u) err(kv.second["approvers"], where + ".approvers", "'" + a + "' is not a user");
-          else if (u->role != Role::Approver && u->role != Role::SecurityAdmin)
-            err(kv.second["approvers"], where + ".approvers", "'" + a + "' does not have the role approver");
-        }
-        dir->groups_.emplace_back(g, std::move(approvers));
+      for (const auto& kv : root) {
+        const std::string k = kv.first.as<std::string>("");
+        if (k != "users" && k != "groups") err(kv.first, k, "unknown key (expected users, groups)");
       }
+      if (const auto users = root["users"]) loadUsers(users);
+      if (const auto groups = root["groups"]) loadGroups(groups);
+      checkGroupsKnown();
+    } catch (const YAML::Exception& e) {
+      errors_.push_back(path_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
-    for (const auto& u : dir->users_) {
-      for (const auto& g : u.groups) {
-        bool known = std::any_of(dir->groups_.begin(), dir->groups_.end(),
-                                 [&](const auto& p) { return p.first == g; });
-        if (!known) errors.push_back(path + ": users." + u.login + ".groups: '" + g + "' is not a group");
-      }
-    }
-  } catch (const YAML::Exception& e) {
-    errors.push_back(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    if (!errors_.empty()) return nullptr;
+    return dir_;
   }
-  if (!errors.empty()) return nullptr;
-  return dir;
+
+ private:
+  void err(const YAML::Node& at, const std::string& key, const std::string& text) {
+    int line = at.IsDefined() ? at.Mark().line + 1 : 0;
+    errors_.push_back(path_ + ":" + std::to_string(line) + ": " + key + ": " + text);
+  }
+
+  std::vector<std::string> list(const YAML::Node& n, const std::string& key) {
+    std::vector<std::string> out;
+    if (!n.IsDefined() || n.IsNull()) return out;  // a missing key: nothing
+    if (n.IsScalar()) out.push_back(n.Scalar());
+    else if (n.IsSequence()) for (const auto& x : n) out.push_back(x.as<std::string>(""));
+    else err(n, key, "must be a value or a list");
+    return out;
+  }
+
+  void loadUsers(const YAML::Node& users) {
+    if (!users.IsMap()) err(users, "users", "must be a mapping of login: {...}");
+    std::set<std::string> logins;
+    for (const auto& kv : users) {
+      User u;
+      u.login = kv.first.as<std::string>("");
+      const std::string where = "users." + u.login;
+      if (!logins.insert(u.login).second) err(kv.first, where, "appears twice");
+      const YAML::Node n = kv.second;
+      if (!n.IsMap() && !n.IsNull()) {
+        err(n, where, "must be a mapping (email, role, groups, disabled)");
+        continue;
+      }
+      for (const auto& f : n) {
+        const std::string fk = f.first.as<std::string>("");
+        if (fk != "email" && fk != "role" && fk != "groups" && fk != "disabled") {
+          err(f.first, where + "." + fk, "unknown key (expected email, role, groups, disabled)");
+        }
+      }
+      for (auto& e : list(n["email"], where + ".email")) {
+        e = lower(e);
+        if (e.find('@') == std::string::npos) err(n["email"], where + ".email", "'" + e + "' is not an address");
+        if (!addresses_.insert(e).second) err(n["email"], where + ".email", "'" + e + "' belongs to two users");
+        u.emails.push_back(e);
+      }
+      if (n["role"]) u.role = role(n["role"], where + ".role");
+      u.groups = list(n["groups"], where + ".groups");
+      if (n["disabled"]) u.disabled = n["disabled"].as<bool>(false);
+      dir_->users_.push_back(std::move(u));
+    }
+  }
+
+  Role role(const YAML::Node& n, const std::string& key) {
+    const std::string r = n.as<std::string>("");
+    if (r == "staff") return Role::Staff;
+    if (r == "approver") return Role::Approver;
+    if (r == "security_admin") return Role::SecurityAdmin;
+    if (r == "auditor") return Role::Auditor;
+    err(n, key, "unknown role '" + r + "' (staff, approver, security_admin, auditor)");
+    return Role::Staff;
+  }
+
+  void loadGroups(const YAML::Node& groups) {
+    if (!groups.IsMap()) err(groups, "groups", "must be a mapping of group: {approvers: [...]}");
+    for (const auto& kv : groups) {
+      const std::string g = kv.first.as<std::string>("");
+      const std::string where = "groups." + g;
+      if (!kv.second.IsMap()) {
+        err(kv.second, where, "must be a mapping with approvers:");
+        continue;
+      }
+      for (const auto& f : kv.second) {
+        const std::string fk = f.first.as<std::string>("");
+        if (fk != "approvers") err(f.first, where + "." + fk, "unknown key (expected approvers)");
+      }
+      auto approvers = list(kv.second["approvers"], where + ".approvers");
+      if (approvers.empty()) err(kv.second, where + ".approvers", "a group needs at least one approver");
+      for (const auto& a : approvers) {
+        const User* u = dir_->find(a);
+        if (!u) {
+          err(kv.second["approvers"], where + ".approvers", "'" + a + "' is not a user");
+        } else if (u->role != Role::Approver && u->role != Role::SecurityAdmin) {
+          err(kv.second["approvers"], where + ".approvers", "'" + a + "' does not have the role approver");
+        }
+      }
+      dir_->groups_.emplace_back(g, std::move(approvers));
+    }
+  }
+
+  void checkGroupsKnown() {
+    for (const auto& u : dir_->users_) {
+      for (const auto& g : u.groups) {
+        bool known = std::any_of(dir_->groups_.begin(), dir_->groups_.end(),
+                                 [&](const auto& p) { return p.first == g; });
+        if (!known) errors_.push_back(path_ + ": users." + u.login + ".groups: '" + g + "' is not a group");
+      }
+    }
+  }
+
+  std::string path_;
+  std::vector<std::string>& errors_;
+  std::shared_ptr<Directory> dir_ = std::make_shared<Directory>();
+  std::set<std::string> addresses_;
+};
+
+std::shared_ptr<const Directory> Directory::load(const std::string& path,
+                                                 std::vector<std::string>& errors) {
+  return DirectoryLoader(path, errors).load();
 }
 
 User Directory::hostAdmin(const std::string& name) {

@@ -1,6 +1,8 @@
 // Minimal XML tag scanner and edit list (see xml_lite.h for Trust / Limits / Errors).
 #include "src/zip/xml_lite.h"
 
+#include "mugai/text/charset.h"
+
 #include <algorithm>
 
 namespace mugai::zip::xml {
@@ -237,21 +239,7 @@ std::string decode(std::string_view raw) {
     }
     // UTF-8, as the raw text around it is: a field code's separators include U+00A0 and U+3000
     // (src/office/field_code.h), so "DDEAUTO&#xA0;cmd" must read as DDEAUTO, NBSP, cmd.
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
+    text::appendUtf8(out, static_cast<char32_t>(cp));
     i += len - 1;
   }
   return out;

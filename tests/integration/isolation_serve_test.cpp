@@ -23,6 +23,7 @@
 
 #include "integration/peers.h"
 #include "src/zip/zip.h"
+#include "support/poison_png.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -171,38 +172,6 @@ class Client {
   int fd_ = -1;
   std::string buf_;
 };
-
-void putBe32(std::string& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void pngChunk(std::string& out, const char* type, const std::string& data) {
-  putBe32(out, static_cast<std::uint32_t>(data.size()));
-  std::string body = std::string(type, 4) + data;
-  out += body;
-  putBe32(out, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
-                                                static_cast<uInt>(body.size()))));
-}
-
-/// The poison: a valid greyscale PNG of width x 1 pixels (48,000,000: about 46 KB).
-std::string widePng(std::uint32_t width) {
-  std::string raw(static_cast<std::size_t>(width) + 1, '\0');
-  uLongf size = compressBound(static_cast<uLong>(raw.size()));
-  std::string idat(size, '\0');
-  REQUIRE(compress2(reinterpret_cast<Bytef*>(idat.data()), &size,
-                    reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
-                    9) == Z_OK);
-  idat.resize(size);
-  std::string png = "\x89PNG\r\n\x1a\n";
-  std::string ihdr;
-  putBe32(ihdr, width);
-  putBe32(ihdr, 1);
-  ihdr += std::string("\x08\x00\x00\x00\x00", 5);
-  pngChunk(png, "IHDR", ihdr);
-  pngChunk(png, "IDAT", idat);
-  pngChunk(png, "IEND", "");
-  return png;
-}
 
 /// base64 in 76-column CRLF lines.
 std::string base64Lines(const std::string& data) {

@@ -45,6 +45,7 @@ class Directory {
   const std::vector<User>& users() const { return users_; }
 
  private:
+  friend class DirectoryLoader;
   std::vector<User> users_;
   std::vector<std::pair<std::string, std::vector<std::string>>> groups_;  ///< group -> approvers
 };

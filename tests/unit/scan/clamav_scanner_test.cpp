@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mugai/scan/scanner.h"
+#include "support/poison_png.h"
 #include "support/test_support.h"
 
 namespace {
@@ -326,48 +327,11 @@ TEST_CASE("clamav scanner: a changed signature folder is noticed (added, rewritt
   CHECK(third->sourcesChanged());
 }
 
-namespace {
-
-void putBe32(std::string& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void pngChunk(std::string& out, const char* type, const std::string& data) {
-  putBe32(out, static_cast<std::uint32_t>(data.size()));
-  std::string body = std::string(type, 4) + data;
-  out += body;
-  putBe32(out, static_cast<std::uint32_t>(
-                   crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
-}
-
-/// A valid 8-bit greyscale PNG of width x 1 pixels, all black: its one row deflates to almost
-/// nothing (48,000,000 pixels make a file of about 46 KB).
-std::string widePng(std::uint32_t width) {
-  std::string raw(static_cast<std::size_t>(width) + 1, '\0');  // filter byte + pixels
-  uLongf size = compressBound(static_cast<uLong>(raw.size()));
-  std::string idat(size, '\0');
-  REQUIRE(compress2(reinterpret_cast<Bytef*>(idat.data()), &size,
-                    reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
-                    9) == Z_OK);
-  idat.resize(size);
-  std::string png = "\x89PNG\r\n\x1a\n";
-  std::string ihdr;
-  putBe32(ihdr, width);
-  putBe32(ihdr, 1);
-  ihdr += std::string("\x08\x00\x00\x00\x00", 5);  // depth 8, greyscale, deflate, no filter/interlace
-  pngChunk(png, "IHDR", ihdr);
-  pngChunk(png, "IDAT", idat);
-  pngChunk(png, "IEND", "");
-  return png;
-}
-
-}  // namespace
-
 // The 46 KB PNG that killed `mugai serve`: libclamav's image fuzzy hash decoded it whole and asked
 // for 24 GB. The scan runs in a child limited to 2 GB of address space: the child must finish
 // the scan and report a result instead of dying of an allocation failure.
 TEST_CASE("clamav scanner: a 48,000,000 x 1 PNG is scanned within 2 GB", "[unit][scan][memory]") {
-  const std::string png = widePng(48000000);
+  const std::string png = mt::widePng(48000000);
   INFO("png size " << png.size());
   CHECK(png.size() < 64 * 1024);
   auto scanner = testScanner();
