@@ -40,6 +40,16 @@ bool onlyMembersRemoved(const ActionRecord& a) {
   return any;
 }
 
+/// Only formula cells were made inert (sanitizer.csv): nothing was removed, say what was done.
+bool onlyNeutralised(const ActionRecord& a) {
+  bool any = false;
+  for (const auto& f : a.findings) {
+    if (f.key == "neutralised") any = true;
+    else if (f.key.rfind("removed", 0) == 0 || f.key == "dropped") return false;
+  }
+  return any;
+}
+
 /// html_to_text left out text the sender had hidden (font-size 0, white on white, ...).
 bool hidHiddenText(const ActionRecord& a) {
   for (const auto& f : a.findings) {
@@ -64,6 +74,7 @@ std::string itemKey(const ActionRecord& a, bool on_conversion, bool blocked) {
   // An archive that only lost members (by type or extension, links) lost no "active content".
   if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && onlyMembersRemoved(a))
     return "removed_members";
+  if (a.action == "rebuilt" && a.reason == "cdr.rebuilt" && onlyNeutralised(a)) return "neutralised";
   if (a.action == "rebuilt" && a.reason == "cdr.rebuilt") return "rebuilt";
   if (a.action == "rebuilt" && a.reason == "cdr.converted") return "reformatted";
   if (a.action == "rebuilt" && a.reason != "kept") return "converted";
@@ -89,6 +100,9 @@ std::string builtinItem(const std::string& key, bool ja) {
   if (key == "removed_members")
     return ja ? "「{name}」の中の一部のファイルを削除しました"
               : "Some files inside \"{name}\" were removed.";
+  if (key == "neutralised")
+    return ja ? "「{name}」の数式として実行されうるセル（=、+、-、@ で始まるもの）を文字として扱うよう変えました"
+              : "Cells of \"{name}\" that would run as formulas (starting with =, +, -, @) were made plain text.";
   if (key == "cleaned")
     return ja ? "「{name}」から画像以外のデータ（メタデータ、末尾の余分なデータなど）を取り除きました"
               : "Data that is not part of the picture (metadata, trailing bytes) was removed from \"{name}\".";

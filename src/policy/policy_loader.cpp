@@ -409,7 +409,7 @@ void Loader::loadNotice(const YAML::Node& n) {
     checkKeys(n["items"], "notice.items",
               {"removed", "converted", "converted_body", "rebuilt", "reformatted", "renamed",
                "blocked", "blocked_message", "cleaned", "unsigned", "removed_body",
-               "removed_members"});
+               "removed_members", "neutralised"});
     if (n["items"].IsMap()) {
       for (const auto& kv : n["items"]) {
         std::string item = kv.first.as<std::string>("");

@@ -95,3 +95,14 @@ TEST_CASE("notice: a removed body is the message body, not an attachment, and a 
                                   {{"removed_member", "a.exe"}, {"removed", "vbaProject.bin"}})});
   CHECK(m.find("Active content") != std::string::npos);
 }
+
+TEST_CASE("notice: a CSV whose formula cells were made inert says so, not 'active content removed'", "[notice]") {
+  std::string n = notice({rebuilt("list.csv", "cdr.rebuilt", {{"neutralised", "1 cell(s)"}})});
+  INFO(n);
+  CHECK(n.find("Cells of \"list.csv\" that would run as formulas") != std::string::npos);
+  CHECK(n.find("「list.csv」の数式として実行されうるセル") != std::string::npos);
+  CHECK(n.find("Active content") == std::string::npos);
+  // Neutralised cells beside a real removal: the removal is what the notice names.
+  CHECK(notice({rebuilt("a.csv", "cdr.rebuilt", {{"neutralised", "1"}, {"removed", "x"}})})
+            .find("Active content") != std::string::npos);
+}
