@@ -571,7 +571,7 @@ int cmdImport(mv::Vault& v, const VaultArgs& a) {
             r.reasons.push_back(reason);
           }
           const std::string action = act->optValue<std::string>("action", "");
-          if (action != "kept") {
+          if (action != "kept" && reason != "kept") {  // a header made tidy is no removed object
             r.objects.push_back({act->optValue<std::string>("part", ""),
                                  act->optValue<std::string>("filename", ""), action, reason, ""});
           }
