@@ -590,6 +590,113 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, s
 
 /// Every XML member that stays, copied or rewritten, parsed by expat (no DTD): not well-formed,
 /// or a DOCTYPE left (a plain one was cut before), fails the document closed.
+
+namespace {
+
+/// Which folders of the package the removals left empty (kept and removed names, sorted).
+class Folders {
+ public:
+  Folders(const std::vector<zip::Entry>& entries, const std::vector<bool>& removed) {
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      by_name_.emplace(entries[i].name, i);
+      if (!entries[i].directory()) (removed[i] ? gone_ : kept_).push_back(entries[i].name);
+    }
+    std::sort(kept_.begin(), kept_.end());
+    std::sort(gone_.begin(), gone_.end());
+  }
+  /// Nothing kept under `folder` ("Pictures/") and something removed from it.
+  bool emptied(std::string_view folder) const {
+    return !anyUnder(kept_, folder) && anyUnder(gone_, folder);
+  }
+  /// Marks the directory entries that only held removed members; true when there was one.
+  bool dropEmptied(const std::vector<zip::Entry>& entries, std::vector<bool>& removed) const {
+    bool dropped = false;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (removed[i] || !entries[i].directory() || !emptied(entries[i].name)) continue;
+      removed[i] = true;
+      dropped = true;
+    }
+    return dropped;
+  }
+  /// The index of the member named `name`, if any.
+  std::optional<std::size_t> find(std::string_view name) const {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+  }
+
+ private:
+  static bool anyUnder(const std::vector<std::string_view>& sorted, std::string_view folder) {
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), folder);
+    return it != sorted.end() && it->starts_with(folder);
+  }
+  std::vector<std::string_view> kept_, gone_;
+  std::map<std::string_view, std::size_t> by_name_;
+};
+
+/// The manifest's file-entry elements of what went (removed members, OLE objects, emptied folders).
+Edits manifestEdits(std::string_view manifest_xml, bool drop_objects,
+                    const std::set<std::string, std::less<>>& object_refs, const Folders& folders,
+                    const std::vector<bool>& removed) {
+  Edits edits;
+  Scanner s(manifest_xml);
+  Tag t;
+  while (s.next(t)) {
+    if (t.kind == Tag::Kind::Close || t.local() != "file-entry") continue;
+    ManifestEntry me = manifestEntry(t);
+    bool drop = me.ole || removedByName(me.path, drop_objects) ||
+                (drop_objects && me.type.starts_with("application/vnd.oasis.opendocument.") &&
+                 me.path != "/") ||
+                underAny(me.path, object_refs);
+    if (!drop && me.path != "/" && !me.path.empty()) {
+      std::string q = me.path;
+      while (!q.empty() && q.back() == '/') q.pop_back();
+      if (auto e = folders.find(q))
+        drop = removed[*e];
+      else if (!q.empty())
+        drop = folders.emptied(q + "/");  // "Object 3/", "Pictures/"
+    }
+    if (!drop) continue;
+    // The element is usually empty; when it has children (encryption data is refused above),
+    // it goes as a whole.
+    std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
+    if (end == std::string_view::npos) break;
+    edits.erase(t.begin, end);
+  }
+  return edits;
+}
+
+/// The package written anew: mimetype first and stored (so `file` and office suites recognise it
+/// by its head), kept members copied raw after their CRC is checked, rewritten ones deflated.
+std::optional<Outcome> writePackage(const zip::Archive& archive, const zip::Entry* mimetype,
+                                    const std::string& mime, const std::vector<bool>& removed,
+                                    const std::map<std::size_t, std::string>& rewritten,
+                                    MessageContext& ctx, std::size_t size_hint,
+                                    std::optional<std::string>& bytes) {
+  const auto& entries = archive.entries();
+  zip::Writer writer(size_hint);
+  bool ok = mimetype->method == 0 ? writer.copyRaw(archive, *mimetype)
+                                  : writer.addStored("mimetype", mime);
+  if (ok && mimetype->method == 0) {
+    if (auto f = archive.verify(*mimetype)) return Outcome::fail(f->reason, f->detail);
+  }
+  for (std::size_t i = 0; i < entries.size() && ok; ++i) {
+    if (removed[i] || &entries[i] == mimetype) continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    auto rw = rewritten.find(i);
+    if (rw != rewritten.end()) {
+      ok = writer.addDeflated(entries[i].name, rw->second, (entries[i].flags & 0x0800) != 0);
+    } else {
+      if (auto f = archive.verify(entries[i])) return Outcome::fail(f->reason, f->detail);
+      ok = writer.copyRaw(archive, entries[i]);
+    }
+  }
+  bytes = ok ? writer.finish() : std::nullopt;
+  if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive, const std::vector<bool>& removed,
                                               const std::map<std::size_t, std::string>& rewritten,
                                               MessageContext& ctx) const {
@@ -771,57 +878,11 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   }
   if (auto f = checkMembers(*archive, removed, rewritten, findings, ctx)) return *f;
   // Folders (directory entries, manifest folder entries) left empty by what was removed go too.
-  std::vector<std::string_view> kept_names, gone_names;
-  std::map<std::string_view, std::size_t> by_name;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    by_name.emplace(entries[i].name, i);
-    if (!entries[i].directory()) (removed[i] ? gone_names : kept_names).push_back(entries[i].name);
-  }
-  std::sort(kept_names.begin(), kept_names.end());
-  std::sort(gone_names.begin(), gone_names.end());
-  auto anyUnder = [](const std::vector<std::string_view>& sorted, std::string_view folder) {
-    auto it = std::lower_bound(sorted.begin(), sorted.end(), folder);
-    return it != sorted.end() && it->starts_with(folder);
-  };
-  auto emptied = [&](std::string_view folder) {
-    return !anyUnder(kept_names, folder) && anyUnder(gone_names, folder);
-  };
-  bool dirs_dropped = false;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i] || !entries[i].directory() || !emptied(entries[i].name)) continue;
-    removed[i] = true;
-    dirs_dropped = true;
-  }
-
+  const Folders folders(entries, removed);
+  const bool dirs_dropped = folders.dropEmptied(entries, removed);
   // META-INF/manifest.xml loses the entries of what went.
-  Edits manifest_edits;
-  {
-    Scanner s(manifest_xml);
-    Tag t;
-    while (s.next(t)) {
-      if (t.kind == Tag::Kind::Close || t.local() != "file-entry") continue;
-      ManifestEntry me = manifestEntry(t);
-      bool drop = me.ole || removedByName(me.path, drop_objects) ||
-                  (drop_objects && me.type.starts_with("application/vnd.oasis.opendocument.") &&
-                   me.path != "/") ||
-                  underAny(me.path, object_refs);
-      if (!drop && me.path != "/" && !me.path.empty()) {
-        std::string q = me.path;
-        while (!q.empty() && q.back() == '/') q.pop_back();
-        auto e = by_name.find(q);
-        if (e != by_name.end())
-          drop = removed[e->second];
-        else if (!q.empty())
-          drop = emptied(q + "/");  // "Object 3/", "Pictures/"
-      }
-      if (!drop) continue;
-      // The element is usually empty; when it has children (encryption data is refused above),
-      // it goes as a whole.
-      std::size_t end = t.kind == Tag::Kind::Empty ? t.end : s.skipElement(t);
-      if (end == std::string_view::npos) break;
-      manifest_edits.erase(t.begin, end);
-    }
-  }
+  Edits manifest_edits =
+      manifestEdits(manifest_xml, drop_objects, object_refs, folders, removed);
   if (!manifest_edits.empty() || manifest_doctype) {
     std::size_t mi = static_cast<std::size_t>(manifest - entries.data());
     rewritten[mi] = manifest_edits.apply(manifest_xml);
@@ -833,27 +894,10 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     return Outcome::keep();
 
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
-  zip::Writer writer(part.data.size());
-  // mimetype first and stored, so `file` and office suites recognise the package by its head.
-  bool ok = mimetype->method == 0 ? writer.copyRaw(*archive, *mimetype)
-                                  : writer.addStored("mimetype", mime);
-  if (ok && mimetype->method == 0) {
-    if (auto f = archive->verify(*mimetype)) return Outcome::fail(f->reason, f->detail);
+  std::optional<std::string> bytes;
+  if (auto f = writePackage(*archive, mimetype, mime, removed, rewritten, ctx, part.data.size(), bytes)) {
+    return *f;
   }
-  for (std::size_t i = 0; i < entries.size() && ok; ++i) {
-    if (removed[i] || &entries[i] == mimetype) continue;
-    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
-    auto rw = rewritten.find(i);
-    if (rw != rewritten.end()) {
-      ok = writer.addDeflated(entries[i].name, rw->second, (entries[i].flags & 0x0800) != 0);
-    } else {
-      if (auto f = archive->verify(entries[i])) return Outcome::fail(f->reason, f->detail);
-      ok = writer.copyRaw(*archive, entries[i]);
-    }
-  }
-  auto bytes = ok ? writer.finish() : std::nullopt;
-  if (!bytes) return Outcome::fail(Reason::CdrFailed, "package too large to write");
-
   Part next = replacedPart(part, std::move(*bytes));
   // "rebuilt" when something went; pictures only re-encoded: "converted".
   bool removed_something = dirs_dropped || std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
