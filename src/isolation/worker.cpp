@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "mugai/detect/type_detector.h"
 #include "mugai/pipeline/pipeline.h"
@@ -118,6 +121,22 @@ bool serveItem(const Engine& engine, Frame type, int fd, std::uint64_t item_cpu_
 
 }  // namespace
 
+/// What the rules' sanitizers must read while they work (PDF flatten: fonts), without repeats.
+std::vector<std::string> readOnlyPaths(const policy::Policy& pol) {
+  std::set<std::string> paths;
+  auto add = [&](const policy::Chain& chain) {
+    for (const auto& step : chain.steps) {
+      if (!step.instance) continue;
+      for (auto& p : step.instance->readOnlyPaths()) paths.insert(std::move(p));
+    }
+  };
+  add(pol.scan);
+  add(pol.text_body);
+  add(pol.html_body);
+  for (const auto& [name, chain] : pol.chains) add(chain);
+  return {paths.begin(), paths.end()};
+}
+
 int workerMain(const std::function<void(Registry&)>& extra) {
   // Nothing else of the parent's: only stdin/stdout/stderr and the socket stay open.
   close_range(kWorkerFd + 1, ~0U, 0);
@@ -151,6 +170,7 @@ int workerMain(const std::function<void(Registry&)>& extra) {
   services.detector->detect("preload");
   text::preloadConverters();
   Engine engine(std::move(services));
+  init.sandbox.read_only_paths = readOnlyPaths(*pol);
   std::string why, note;
   if (!enterSandbox(init.sandbox, &why, &note)) {
     fail("sandbox: " + why);
