@@ -235,3 +235,37 @@ TEST_CASE("monitoring: /metrics on a non-loopback address needs metrics_remote =
   CHECK(rc == 0);
   CHECK(out.find("metrics = 192.0.2.1:9100\nmetrics_remote = yes\n") != std::string::npos);
 }
+
+TEST_CASE("monitoring: a file-drop item is an event (kind file) and a metric", "[integration]") {
+  if (anyMissing({kRsyslogd, kCurl})) return;
+  TempDir tmp;
+  Rsyslog rsyslog(tmp, freePort());
+  fs::path inbox = tmp.path() / "inbox", outbox = tmp.path() / "outbox";
+  fs::create_directories(inbox / "user1");
+  std::uint16_t metrics_port = freePort();
+  writeFile(tmp.path() / "mugai.conf",
+            "smtp = no\nfiledrop_inbox = " + inbox.string() + "\nfiledrop_outbox = " +
+                outbox.string() + "\nquarantine_dir = " + (tmp.path() / "q").string() +
+                "\nmyhostname = gw1.test\nsyslog = unix:" + rsyslog.socket.string() +
+                "\nmetrics = 127.0.0.1:" + std::to_string(metrics_port) + "\n");
+  fs::path log = tmp.path() / "mugai.log";
+  Child serve({MUGAI_BINARY, "serve", "--config", (tmp.path() / "mugai.conf").string()}, log);
+  REQUIRE(waitForPort(metrics_port, std::chrono::seconds(60)));
+  const std::string eicar = readFile(generatedDir() / "eicar.com");
+  writeFile(inbox / "user1" / "tool.com", eicar);
+  REQUIRE(rsyslog.waitFor("kind=\"file\"", std::chrono::seconds(60)));
+  std::string line = rsyslog.line("kind=\"file\"");
+  INFO(line << "\n" << readFile(log));
+  CHECK(line.find("app=mugai msgid=file facility=mail severity=warning ") == 0);
+  CHECK(line.find("verdict=\"blocked\" reason=\"av.infected\"") != std::string::npos);
+  CHECK(line.find("filename=\"/user1/tool.com\"") != std::string::npos);
+  CHECK(line.find("bytes_in=\"" + std::to_string(eicar.size()) + "\"") != std::string::npos);
+  CHECK(line.find("sha256=\"" + sha256Hex(eicar) + "\"") != std::string::npos);
+  std::string body;
+  REQUIRE(run({kCurl, "-sf", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"},
+              &body, 30) == 0);
+  CHECK(body.find("mugai_messages_total{kind=\"file\",verdict=\"blocked\"} 1\n") != std::string::npos);
+  CHECK(body.find("mugai_message_reasons_total{kind=\"file\",reason=\"av.infected\"} 1\n") !=
+        std::string::npos);
+  CHECK(body.find("mugai_smtp_sessions_open") == std::string::npos);  // no relay running
+}
