@@ -114,6 +114,8 @@ int openSocket(const SinkTarget& t) {
   if (t.kind == SinkTarget::Kind::Unix) {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    timeval tv{2, 0};  // a reader that stopped reading must not hold the sender (and stop) forever
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     std::memcpy(a.sun_path, t.path.c_str(), t.path.size() + 1);
