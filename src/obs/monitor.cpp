@@ -199,6 +199,41 @@ std::shared_ptr<void> registerGauges(Gauges g) {
   return handles;
 }
 
+void vaultGauges(Gauges& g, std::function<bool(std::uint64_t&, std::uint64_t&)> usage,
+                 std::chrono::seconds period) {
+  struct Cache {
+    std::mutex m;
+    std::function<bool(std::uint64_t&, std::uint64_t&)> usage;
+    std::chrono::seconds period;
+    std::chrono::steady_clock::time_point asked{};
+    bool ok = false, ever = false;
+    std::uint64_t records = 0, bytes = 0;
+    void refresh() {  // m held
+      auto now = std::chrono::steady_clock::now();
+      if (ever && now - asked < period) return;
+      ever = true;
+      asked = now;
+      std::uint64_t r = 0, b = 0;
+      ok = usage(r, b);
+      if (ok) {
+        records = r;
+        bytes = b;
+      }
+    }
+  };
+  auto cache = std::make_shared<Cache>();
+  cache->usage = std::move(usage);
+  cache->period = period;
+  auto read = [cache](bool want_bytes) -> std::optional<double> {
+    std::lock_guard<std::mutex> lock(cache->m);
+    cache->refresh();
+    if (!cache->ok) return std::nullopt;  // the vault did not answer: left out of this scrape
+    return static_cast<double>(want_bytes ? cache->bytes : cache->records);
+  };
+  g.vault_records = [read] { return read(false); };
+  g.vault_bytes = [read] { return read(true); };
+}
+
 std::optional<double> newestSignatureTime(const std::string& stamp) {
   std::optional<double> newest;
   std::istringstream in(stamp);

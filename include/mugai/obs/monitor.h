@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,6 +56,15 @@ struct Gauges {
   std::function<std::optional<double>()> sessions_open, workers_busy, workers_total,
       queue_length, vault_records, vault_bytes;
 };
+
+/// Fills gauges.vault_records / vault_bytes from `usage` (records, bytes the originals take),
+/// asked at most once per `period` (a count over a large vault is not free; scrapes in between
+/// get the last answer). For serve's vault:
+///   vaultGauges(g, [&v](std::uint64_t& r, std::uint64_t& b) { vault::Usage u;
+///     if (!v.usage(u, nullptr)) return false; r = u.records; b = u.stored_bytes; return true; });
+void vaultGauges(Gauges& gauges,
+                 std::function<bool(std::uint64_t& records, std::uint64_t& bytes)> usage,
+                 std::chrono::seconds period = std::chrono::seconds(60));
 
 /// The /metrics endpoint. Destroying it stops the listener (after the answers in progress).
 class MetricsServer {

@@ -575,3 +575,32 @@ TEST_CASE("signature count and newest file time from the scanner's own texts", "
         1700000100.0);
   CHECK_FALSE(newestSignatureTime("/var/lib/clamav|missing\n"));
 }
+
+TEST_CASE("vault gauges: one usage query per period, left out while the vault does not answer",
+          "[unit]") {
+  Gauges g;
+  int asked = 0;
+  bool up = true;
+  vaultGauges(g, [&](std::uint64_t& r, std::uint64_t& b) {
+    ++asked;
+    r = 7;
+    b = 4096;
+    return up;
+  }, std::chrono::seconds(3600));
+  CHECK(g.vault_records() == 7.0);
+  CHECK(g.vault_bytes() == 4096.0);
+  CHECK(asked == 1);  // the second gauge used the same answer
+  Gauges h;
+  vaultGauges(h, [&](std::uint64_t&, std::uint64_t&) {
+    ++asked;
+    return false;
+  }, std::chrono::seconds(0));
+  CHECK_FALSE(h.vault_records());
+  CHECK_FALSE(h.vault_bytes());
+  CHECK(asked == 3);  // period 0: asked each time
+  auto handle = registerGauges(g);
+  CHECK(registry().expose().find("\nmugai_vault_records 7\n") != std::string::npos);
+  CHECK(registry().expose().find("\nmugai_vault_bytes 4096\n") != std::string::npos);
+  handle.reset();
+  CHECK(registry().expose().find("mugai_vault_records") == std::string::npos);
+}
