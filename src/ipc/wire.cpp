@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace mugai::ipc {
 namespace {
@@ -278,16 +279,21 @@ Mapping::~Mapping() {
 }
 
 bool sendFrame(int sock, Frame type, std::string_view payload, int fd) {
-  if (payload.size() > kMaxInline) return false;
-  std::string buf;
+  return sendFrame(sock, type, payload, {}, fd);
+}
+
+bool sendFrame(int sock, Frame type, std::string_view payload, std::string_view more, int fd) {
+  if (payload.size() + more.size() > kMaxInline) return false;
   WireWriter w;
   w.u32(static_cast<std::uint32_t>(type));
-  buf = std::move(w.bytes());
-  buf.append(payload);
-  iovec iov{buf.data(), buf.size()};
+  const std::string& head = w.bytes();
+  // Three pieces, one datagram: no copy of the payload into a buffer of its own.
+  iovec iov[3] = {{const_cast<char*>(head.data()), head.size()},
+                  {const_cast<char*>(payload.data()), payload.size()},
+                  {const_cast<char*>(more.data()), more.size()}};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 3;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   if (fd >= 0) {
     msg.msg_control = control;
@@ -298,10 +304,11 @@ bool sendFrame(int sock, Frame type, std::string_view payload, int fd) {
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   }
+  const auto total = static_cast<ssize_t>(head.size() + payload.size() + more.size());
   for (;;) {
     ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    return n == static_cast<ssize_t>(buf.size());
+    return n == total;
   }
 }
 
@@ -316,8 +323,10 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
     if (r == 0) return RecvStatus::kTimeout;
     if (r < 0) return RecvStatus::kError;
   }
-  std::string buf(kMaxInline + 8, '\0');
-  iovec iov{buf.data(), buf.size()};
+  // One receive buffer per thread, not zero-filled per frame (a small item is one frame).
+  thread_local std::unique_ptr<char[]> buffer(new char[kMaxInline + 8]);
+  char* buf = buffer.get();
+  iovec iov{buf, kMaxInline + 8};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -345,7 +354,7 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
       }
     }
   }
-  WireReader r(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  WireReader r(std::string_view(buf, static_cast<std::size_t>(n)));
   std::uint32_t t = r.u32();
   bool bad = extra > 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !r.ok() ||
              t < static_cast<std::uint32_t>(Frame::kInit) ||
@@ -355,7 +364,7 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
     return RecvStatus::kError;
   }
   type = static_cast<Frame>(t);
-  payload.assign(buf.data() + 4, static_cast<std::size_t>(n) - 4);
+  payload.assign(buf + 4, static_cast<std::size_t>(n) - 4);
   if (fd) *fd = got;
   return RecvStatus::kOk;
 }
