@@ -14,7 +14,10 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
 TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
-  libreoffice-impress-nogui postgresql)
+  libreoffice-impress-nogui postgresql
+  rsyslog prometheus)
+# rsyslog and prometheus (for promtool; Debian has no promtool alone): the monitoring test starts
+# its own rsyslogd to receive mugai's events and lints /metrics with `promtool check metrics`.
 # Fuzzing only (bench/fuzz.sh calls bootstrap.sh --with-fuzz-tools): clang and its libFuzzer runtime.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 

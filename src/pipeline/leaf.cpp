@@ -6,6 +6,8 @@
 #include <exception>
 #include <optional>
 
+#include <openssl/evp.h>
+
 #include "mugai/detect/type_detector.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/pipeline/walker.h"
@@ -94,6 +96,18 @@ void markOutputStage(WalkState& s, std::size_t before) {
   for (std::size_t i = before; i < s.report.detections.size(); ++i) s.report.detections[i].stage = "output";
 }
 
+/// SHA-256 (hex) of an object removed or rewritten: the report's finding "sha256", which the
+/// vault record and the SIEM event (obs::eventFromReport) name the object by.
+Finding sha256Finding(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {"sha256", ""};
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += {kHex[md[i] >> 4], kHex[md[i] & 15]};
+  return {"sha256", hex};
+}
+
 ActionRecord baseRecord(const Part& part, bool body) {
   ActionRecord rec;
   rec.part = part.path;
@@ -114,6 +128,7 @@ LeafResult refuse(const Part& part, bool body, Verdict v, Reason reason, const s
   rec.sanitizer = step;
   rec.detail = detail;
   rec.findings = std::move(findings);
+  rec.findings.push_back(sha256Finding(part.data));
   s.report.actions.push_back(std::move(rec));
   s.raise(std::max(v, Verdict::PartRemoved), reason);
   s.any_notice_item = true;
@@ -215,6 +230,7 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
                             : "kept";
   rec.reason = std::string(reasonInfo(run.modified ? run.modify_reason : Reason::Kept).name);
   if (run.modified) {
+    rec.findings.push_back(sha256Finding(original.data));
     s.raise(Verdict::Modified, run.modify_reason);
     s.any_notice_item = true;
   }
