@@ -458,19 +458,19 @@ class Converter {
     const GumboAttribute* href = gumbo_get_attribute(&el.attributes, "href");
     if (!href || !o_.show_links) return;
     std::string_view shown = trimmed(w_.since(mark));
-    auto url = text::parseUrl(href->value, base_ ? &*base_ : nullptr);
-    if (!url) {
-      // "\\host\share" or "//host/share" with no base: a mail client opens it as a file share.
-      std::string raw;
-      for (char c : std::string_view(href->value)) {
-        if (c != '\t' && c != '\n' && c != '\r') raw += c;
-      }
-      std::string_view t = trimmed(raw);
-      if (t.size() > 2 && (t[0] == '\\' || t[0] == '/') && (t[1] == '\\' || t[1] == '/')) {
-        removedLink("\\\\ (ファイル共有 / file share)");
-      }
-      return;  // a relative link with nothing to resolve it against goes nowhere
+    std::string raw;
+    for (char c : std::string_view(href->value)) {
+      if (c != '\t' && c != '\n' && c != '\r') raw += c;
     }
+    std::string_view t = raw;  // C0 controls and spaces around are stripped, as the parser does
+    while (!t.empty() && static_cast<unsigned char>(t.front()) <= 0x20) t.remove_prefix(1);
+    bool two_slashes = t.size() > 2 && (t[0] == '\\' || t[0] == '/') && (t[1] == '\\' || t[1] == '/');
+    // "\\host\share" is a file share to Windows mail clients whatever <base> says (a browser
+    // would make it https://host/share): the stricter reading wins. "//host/share" with no base
+    // to resolve it against goes the same way.
+    if (two_slashes && (t[0] == '\\' || t[1] == '\\' || !base_)) return removedLink("\\\\ (ファイル共有 / file share)");
+    auto url = text::parseUrl(href->value, base_ ? &*base_ : nullptr);
+    if (!url) return;  // a relative link with nothing to resolve it against goes nowhere
     if (!showableScheme(url->scheme)) {
       bool share = url->scheme == "file" && url->host && !url->host->empty();
       return removedLink(url->scheme + (share ? ": (ファイル共有 / file share)" : ":"));

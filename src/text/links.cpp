@@ -139,8 +139,14 @@ PresentedText presentLinks(std::string_view text, LinkStyle style, std::string_v
   std::map<std::string, std::size_t, std::less<>> numbers;
   std::vector<std::string> notes;
   std::size_t at = 0;
-  for (const auto& u : urls) {
+  for (std::size_t k = 0; k < urls.size(); ++k) {
+    const TextUrl& u = urls[k];
     if (style == LinkStyle::Footnotes && u.bare) continue;
+    // "https://bank.example/ <https://evil.example/>": the first is the text of a link that goes
+    // elsewhere (html_to_text), not a target: numbering it would list the lie as a link.
+    if (style == LinkStyle::Footnotes && !u.bracketed && k + 1 < urls.size() && urls[k + 1].bracketed &&
+        text.substr(u.end, urls[k + 1].begin - 1 - u.end).find_first_not_of(' ') == std::string_view::npos)
+      continue;
     std::string_view url = text.substr(u.begin, u.end - u.begin);
     std::size_t from = u.bracketed ? u.begin - 1 : u.begin;
     std::size_t to = u.bracketed ? u.end + 1 : u.end;

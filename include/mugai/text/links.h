@@ -48,7 +48,8 @@ struct PresentedText {
 };
 
 /// Rewrites the URLs of `text`: Inline leaves them; Footnotes replaces each (and its `<>`) by
-/// `[n]` (one number per distinct URL) and lists them after `heading` at the end; Defanged
+/// `[n]` (one number per distinct URL) and lists them after `heading` at the end (a URL written
+/// just before a `<URL>` is the text of a link that goes elsewhere and stays as written); Defanged
 /// defangs each in place (and `www.` hosts). Bare `www.` hosts are only touched when defanged.
 PresentedText presentLinks(std::string_view text, LinkStyle style, std::string_view heading,
                            std::size_t max_links);
