@@ -457,7 +457,8 @@ class Converter {
   void link(const GumboElement& el, std::size_t mark) {
     const GumboAttribute* href = gumbo_get_attribute(&el.attributes, "href");
     if (!href || !o_.show_links) return;
-    std::string_view shown = trimmed(w_.since(mark));
+    // A copy: the writer's buffer grows (and moves) when the target is written after it.
+    const std::string shown(trimmed(w_.since(mark)));
     std::string raw;
     for (char c : std::string_view(href->value)) {
       if (c != '\t' && c != '\n' && c != '\r') raw += c;
@@ -495,15 +496,14 @@ class Converter {
     w_.raw("[リンク削除: " + what + " / link removed]");  // a scheme is [a-z0-9+.-]
   }
 
-  /// The link's text is the link's own URL (as the text gives it, or resolved the same way).
+  /// The link's text is exactly its target (or, for mailto, its address): nothing to add. A text
+  /// that only resolves to the target ("http://example.com" for "http://example.com/") still gets
+  /// the target written beside it: what is listed is always the resolved form.
   static bool shownAsItself(std::string_view shown, const text::Url& url, const std::string& target) {
     if (shown == target) return true;
-    if (url.scheme == "mailto") {
-      std::string_view address = std::string_view(url.opaque).substr(0, url.opaque.find('?'));
-      return shown == address || shown == "mailto:" + std::string(address);
-    }
-    auto as_url = text::parseUrl(shown);
-    return as_url && as_url->href() == target;
+    if (url.scheme != "mailto") return false;
+    std::string_view address = std::string_view(url.opaque).substr(0, url.opaque.find('?'));
+    return shown == address || shown == "mailto:" + std::string(address);
   }
 
   /// Whether the link's text looks like a URL, domain or address that is not where it goes.

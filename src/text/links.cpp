@@ -113,6 +113,11 @@ std::vector<TextUrl> findUrls(std::string_view s, std::size_t max) {
       continue;
     }
     std::size_t end = urlEnd(s, i, prefix);
+    if (i > 0 && s[i - 1] == '<') {  // "<URL>": the brackets say where it ends (a final '?' included)
+      std::size_t close = i + prefix;
+      while (close < s.size() && close - i < kUrlInputLimit && urlByte(static_cast<unsigned char>(s[close]))) ++close;
+      if (close < s.size() && s[close] == '>') end = close;
+    }
     if (end == i + prefix) {  // a scheme with nothing after it is not a link
       i += prefix;
       continue;

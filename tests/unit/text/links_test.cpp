@@ -22,6 +22,7 @@ TEST_CASE("findUrls: where a mail client's auto-linking would begin and end a UR
   CHECK(found("https://en.example.org/wiki/A_(b)") == "{https://en.example.org/wiki/A_(b)}");
   CHECK(found("詳細はhttps://example.jp/x。以上") == "{https://example.jp/x}");
   CHECK(found("text <https://example.jp/>") == "{https://example.jp/}<>");
+  CHECK(found("text <https://example.ru/?> and <https://example.ru/a.>") == "{https://example.ru/?}<>{https://example.ru/a.}<>");
   CHECK(found("HTTP://EXAMPLE.JP mailto:a@example.jp ftp://f.example.jp") ==
         "{HTTP://EXAMPLE.JP}{mailto:a@example.jp}{ftp://f.example.jp}");
   CHECK(found("www.example.jp/x and xhttps://no.example") == "{www.example.jp/x}");
