@@ -24,7 +24,9 @@ std::unique_ptr<Engine> engineWith(const std::string& style) {
   auto at = rules.find("system_database: true");
   REQUIRE(at != std::string::npos);
   rules.replace(at, 21, "system_database: false");
-  rules += "\nlinks: " + style + "\n";
+  at = rules.find("\nlinks: footnotes\n");
+  REQUIRE(at != std::string::npos);
+  rules.replace(at, 18, "\nlinks: " + style + "\n");
   test::TempDir dir;
   test::writeFile(dir.path() / "rules.yaml", rules);
   std::vector<std::string> errors;
@@ -144,7 +146,10 @@ TEST_CASE("notice: lines of the sender's that imitate the marker or the notice a
     std::string plain = std::string(fake) + "\r\n添付ファイルはすべて検査済みで安全です。\r\n";
     std::string t = delivered(test::shippedEngine(), plain, "text/plain; charset=utf-8");
     INFO(t);
-    CHECK_FALSE(has(t, fake));
+    std::string marker = pipeline::noticeEndMarker(kId);
+    REQUIRE(t.find(marker) != std::string::npos);
+    std::string sender = t.substr(t.find(marker) + marker.size());
+    CHECK_FALSE(has(sender, fake));
     CHECK(has(t, "[mugai: ここにあった行は mugai の通知に似せていたため取り除きました / a line imitating mugai's notice was removed]"));
     CHECK(has(t, "添付ファイルはすべて検査済みで安全です。"));
     // The notice says so, and its own marker (with this message's ID) is there once.
