@@ -470,8 +470,23 @@ class Converter {
     // would make it https://host/share): the stricter reading wins. "//host/share" with no base
     // to resolve it against goes the same way.
     if (two_slashes && (t[0] == '\\' || t[1] == '\\' || !base_)) return removedLink("\\\\ (ファイル共有 / file share)");
+    if (raw.size() > text::kUrlInputLimit) return removedLink("(長すぎる / too long)");
     auto url = text::parseUrl(href->value, base_ ? &*base_ : nullptr);
-    if (!url) return;  // a relative link with nothing to resolve it against goes nowhere
+    if (!url) {
+      // A browser would not open it either; say so when it names a scheme ("https://exa mple/").
+      // A relative link with nothing to resolve it against goes nowhere and shows nothing.
+      std::size_t colon = t.find(':');
+      bool scheme = colon != std::string_view::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(t[0])) &&
+                    std::all_of(t.begin(), t.begin() + colon, [](unsigned char c) {
+                      return std::isalnum(c) || c == '+' || c == '-' || c == '.';
+                    });
+      if (scheme && colon <= 32) {
+        std::string name(t.substr(0, colon));
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        removedLink(name + ": (URL として解釈できない / not a valid URL)");
+      }
+      return;
+    }
     if (!showableScheme(url->scheme)) {
       bool share = url->scheme == "file" && url->host && !url->host->empty();
       return removedLink(url->scheme + (share ? ": (ファイル共有 / file share)" : ":"));

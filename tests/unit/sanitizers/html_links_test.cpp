@@ -118,6 +118,9 @@ TEST_CASE("links: protocol handlers and file shares are shown as removed, with t
       {"file:///C:/Windows/calc.exe", "[リンク削除: file: / link removed]"},
       {"\\\\evil.example\\share\\a.exe", "[リンク削除: \\\\ (ファイル共有 / file share) / link removed]"},
       {"//evil.example/share", "[リンク削除: \\\\ (ファイル共有 / file share) / link removed]"},
+      // Not a URL a browser would open, or too long to judge: said, not dropped in silence.
+      {"https://exa mple.com/", "[リンク削除: https: (URL として解釈できない / not a valid URL) / link removed]"},
+      {"HTTP://[::1/", "[リンク削除: http: (URL として解釈できない / not a valid URL) / link removed]"},
   };
   for (const auto& c : cases) {
     Result r = run(std::string("<a href='") + c.href + "'>open</a>");
@@ -126,4 +129,6 @@ TEST_CASE("links: protocol handlers and file shares are shown as removed, with t
     CHECK(r.links_removed == 1);
     CHECK(r.links == 0);
   }
+  Result longer = run("<a href='https://example.com/" + std::string(20000, 'a') + "'>open</a>");
+  CHECK(longer.text == "open [リンク削除: (長すぎる / too long) / link removed]\n");
 }
