@@ -459,33 +459,12 @@ class Converter {
     if (!href || !o_.show_links) return;
     // A copy: the writer's buffer grows (and moves) when the target is written after it.
     const std::string shown(trimmed(w_.since(mark)));
-    std::string raw;
-    for (char c : std::string_view(href->value)) {
-      if (c != '\t' && c != '\n' && c != '\r') raw += c;
-    }
-    std::string_view t = raw;  // C0 controls and spaces around are stripped, as the parser does
-    while (!t.empty() && static_cast<unsigned char>(t.front()) <= 0x20) t.remove_prefix(1);
-    bool two_slashes = t.size() > 2 && (t[0] == '\\' || t[0] == '/') && (t[1] == '\\' || t[1] == '/');
-    // "\\host\share" is a file share to Windows mail clients whatever <base> says (a browser
-    // would make it https://host/share): the stricter reading wins. "//host/share" with no base
-    // to resolve it against goes the same way.
-    if (two_slashes && (t[0] == '\\' || t[1] == '\\' || !base_)) return removedLink("\\\\ (ファイル共有 / file share)");
-    if (raw.size() > text::kUrlInputLimit) return removedLink("(長すぎる / too long)");
+    if (std::string why = shareOrOverlong(href->value); !why.empty()) return removedLink(why);
     auto url = text::parseUrl(href->value, base_ ? &*base_ : nullptr);
     if (!url) {
-      // A browser would not open it either; say so when it names a scheme ("https://exa mple/").
-      // A relative link with nothing to resolve it against goes nowhere and shows nothing.
-      std::size_t colon = t.find(':');
-      bool scheme = colon != std::string_view::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(t[0])) &&
-                    std::all_of(t.begin(), t.begin() + colon, [](unsigned char c) {
-                      return std::isalnum(c) || c == '+' || c == '-' || c == '.';
-                    });
-      if (scheme && colon <= 32) {
-        std::string name(t.substr(0, colon));
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-        removedLink(name + ": (URL として解釈できない / not a valid URL)");
-      }
-      return;
+      if (std::string scheme = namedScheme(href->value); !scheme.empty())
+        removedLink(scheme + ": (URL として解釈できない / not a valid URL)");
+      return;  // a relative link with nothing to resolve it against goes nowhere
     }
     if (!showableScheme(url->scheme)) {
       bool share = url->scheme == "file" && url->host && !url->host->empty();
@@ -502,6 +481,41 @@ class Converter {
       w_.raw(" [⚠ 表示と異なるリンク先 / link text differs from target]");
     }
     idnNote(*url);
+  }
+
+  /// The href as the parser reads it: TAB/CR/LF removed, C0 and spaces stripped in front.
+  static std::string readable(std::string_view href) {
+    std::string raw;
+    for (char c : href) {
+      if (c != '\t' && c != '\n' && c != '\r') raw += c;
+    }
+    std::size_t lead = 0;
+    while (lead < raw.size() && static_cast<unsigned char>(raw[lead]) <= 0x20) ++lead;
+    return raw.substr(lead);
+  }
+
+  /// Why an href is shown as removed before it is resolved, or "": "\\host\share" is a file
+  /// share to Windows mail clients whatever <base> says (a browser would make it
+  /// https://host/share: the stricter reading wins), and so is "//host/share" with no base.
+  std::string shareOrOverlong(std::string_view href) const {
+    std::string t = readable(href);
+    bool two = t.size() > 2 && (t[0] == '\\' || t[0] == '/') && (t[1] == '\\' || t[1] == '/');
+    if (two && (t[0] == '\\' || t[1] == '\\' || !base_)) return "\\\\ (ファイル共有 / file share)";
+    if (t.size() > text::kUrlInputLimit) return "(長すぎる / too long)";
+    return "";
+  }
+
+  /// The scheme an href that is no valid URL names ("https" for "https://exa mple/"), or "".
+  static std::string namedScheme(std::string_view href) {
+    std::string t = readable(href);
+    std::size_t colon = t.find(':');
+    if (colon == std::string::npos || colon == 0 || colon > 32 || !std::isalpha(static_cast<unsigned char>(t[0]))) return "";
+    std::string name = t.substr(0, colon);
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return "";
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name;
   }
 
   /// "[リンク削除: javascript: / link removed]": the reader sees that a link was there, and to what.
