@@ -12,9 +12,10 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
 # swaks only Recommends Net::SSLeay, which its -tls needs (the STARTTLS test); openssl makes the test cert.
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
+# nodejs: its WHATWG URL parser gives the expected href resolutions (tests/unit/text/url_test.cpp).
 TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
-  libreoffice-impress-nogui postgresql
+  libreoffice-impress-nogui postgresql nodejs
   rsyslog prometheus)
 # rsyslog and prometheus (for promtool; Debian has no promtool alone): the monitoring test starts
 # its own rsyslogd to receive mugai's events and lints /metrics with `promtool check metrics`.

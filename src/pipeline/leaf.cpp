@@ -304,6 +304,7 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
   ActionRecord rec = baseRecord(part, true);
   rec.findings = std::move(run.findings);
   for (auto& f : body.findings) rec.findings.push_back(std::move(f));
+  body.part.data = presentBodyText(body.part.data, s, rec.findings);
   bool converted = body.modify_reason == Reason::HtmlConverted;
   // Re-encoding a body to UTF-8 (every ISO-2022-JP mail) changes bytes, not what it says: the
   // report shows it, the message stays clean and no notice announces it.

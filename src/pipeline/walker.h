@@ -72,6 +72,19 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
 std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
                         bool original_kept);
 
+/// Whether a line of the sender's text imitates mugai's own lines: the notice's end marker, its
+/// heading, the link list's heading (body_text.cpp). Spaces, full-width letters and case do not help.
+bool imitatesNoticeMarker(std::string_view line);
+
+/// The two lines that end the notice and say where the sender's text begins; they carry the
+/// message's ID, which the sender cannot know when writing the message.
+std::string noticeEndMarker(const std::string& id);
+
+/// A body's text as delivered: lines imitating mugai's marker replaced by a line saying so, links
+/// shown as `policy.links` says (the footnote list headed with the message's ID). Findings for
+/// the report: imitation_removed, links_<style>, links_over_limit.
+std::string presentBodyText(std::string_view text, WalkState& s, std::vector<Finding>& findings);
+
 /// A refusal decided before any chain ran (reason and operator-facing detail).
 struct Refusal {
   Reason reason;

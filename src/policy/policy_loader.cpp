@@ -593,7 +593,8 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
   try {
     checkKeys(root, "",
               {"version", "limits", "scanning", "chains", "types", "default", "extensions",
-               "type_mismatch", "encrypted_mime", "actions", "notice", "overrides", "vault"});
+               "type_mismatch", "encrypted_mime", "actions", "notice", "overrides", "vault",
+               "links"});
     if (!root["version"] || root["version"].as<std::string>("") != "1") {
       error(root["version"] ? root["version"] : root, "version", "must be 1");
     }
@@ -637,6 +638,12 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     }
     if (root["actions"]) p_.actions = loadActions(root["actions"], "actions");
     if (root["notice"]) loadNotice(root["notice"]);
+    if (root["links"]) {
+      if (auto v = scalar(root["links"], "links")) {
+        if (auto style = text::linkStyleByName(*v)) p_.links = *style;
+        else error(root["links"], "links", "must be inline, footnotes or defanged");
+      }
+    }
     if (root["overrides"]) loadOverrides(root["overrides"]);
     if (root["vault"]) loadVault(root["vault"]);
   } catch (const YAML::Exception& e) {
