@@ -6,14 +6,26 @@
 #include <exception>
 #include <optional>
 
+#include <openssl/evp.h>
+
 #include "mugai/detect/type_detector.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/pipeline/walker.h"
+#include "src/zip/zip.h"
 
 namespace mugai::pipeline {
 namespace {
 
 using policy::Action;
+
+/// SHA-256 of `data`: what WalkState::judged holds ("" when it cannot be computed: such bytes
+/// are never taken as judged).
+std::string contentKey(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
 
 struct ChainRun {
   Part part;
@@ -194,17 +206,84 @@ std::string calendarLike(const Part& part) {
   return "";
 }
 
-/// When a chain changed the part (and scan_output is on), its output goes through the scan chain
-/// too; returns the refusal when the scan does not let it pass.
+/// What a rebuilt output is, for the output-scan rule (docs/scanning.md, "One scan per byte").
+enum class OutputKind { Zip, Streams, Leaf };
+
+/// Zip: a package or archive we wrote (OOXML, ODF, the archive chain's ZIP): its members are
+/// judged one by one. Streams: a PDF (qpdf) or a compound file (OLE2) rebuilt from the streams
+/// of an original that libclamav scanned with those streams decoded: not scanned again. Leaf:
+/// everything else (text, converted HTML, CSV, calendar, RTF, a re-encoded image): new bytes,
+/// scanned whole.
+OutputKind outputKind(std::string_view out) {
+  if (out.substr(0, 4) == std::string_view("PK\x03\x04", 4)) return OutputKind::Zip;
+  if (out.substr(0, 5) == "%PDF-") return OutputKind::Streams;
+  if (out.substr(0, 8) == std::string_view("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8)) {
+    return OutputKind::Streams;
+  }
+  return OutputKind::Leaf;
+}
+
+/// Runs the scan chain over `out`; returns the refusal when it does not let it pass.
+std::optional<LeafResult> scanWhole(const Part& original, const Part& out, bool body,
+                                    WalkState& s) {
+  ChainRun again = runChain(s.policy.scan, out, s);
+  if (again.verdict < Verdict::PartRemoved) {
+    s.judge(contentKey(out.data));
+    return std::nullopt;
+  }
+  return refuse(original, body, again.verdict, again.reason, again.step, again.detail,
+                std::move(again.findings), s);
+}
+
+/// A ZIP we wrote: each member not judged in this item yet goes through the scan chain on its
+/// own (the scanner's cache answers for the bytes libclamav already saw inside the original);
+/// the package itself is not scanned again. A package our reader cannot open is scanned whole.
+std::optional<LeafResult> scanZipMembers(const Part& original, const Part& out, bool body,
+                                         WalkState& s) {
+  zip::Failure failure;
+  auto archive = zip::Archive::open(out.data, zip::ReadLimits::fromLimits(s.ctx.limits), &failure);
+  if (!archive) return scanWhole(original, out, body, s);
+  Budget own(s.ctx.limits);  // our own output: its bytes were charged when they were read
+  for (const auto& e : archive->entries()) {
+    if (e.directory()) continue;
+    Part member;
+    member.path = original.path;
+    member.depth = original.depth;
+    if (archive->extract(e, own, &member.data)) return scanWhole(original, out, body, s);
+    std::string key = contentKey(member.data);
+    if (!key.empty() && s.judged.count(key)) continue;
+    ChainRun run = runChain(s.policy.scan, member, s);
+    if (run.verdict >= Verdict::PartRemoved) {
+      return refuse(original, body, run.verdict, run.reason, run.step, run.detail,
+                    std::move(run.findings), s);
+    }
+    s.judge(std::move(key));
+  }
+  s.judge(contentKey(out.data));
+  return std::nullopt;
+}
+
+/// When a chain changed the part (and scan_output is on), what it produced is scanned where it
+/// is new (outputKind); `always` (the original carried macros) scans it whole, to see them gone.
+/// Returns the refusal when the scan does not let it pass.
 std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run, bool body,
                                        WalkState& s, bool always = false) {
   if (!run.modified || (!s.policy.scan_output && !always)) return std::nullopt;
   std::size_t before = s.report.detections.size();
-  ChainRun again = runChain(s.policy.scan, run.part, s);
+  std::optional<LeafResult> refused;
+  switch (always ? OutputKind::Leaf : outputKind(run.part.data)) {
+    case OutputKind::Zip:
+      refused = scanZipMembers(original, run.part, body, s);
+      break;
+    case OutputKind::Streams:
+      s.judge(contentKey(run.part.data));
+      break;
+    case OutputKind::Leaf:
+      refused = scanWhole(original, run.part, body, s);
+      break;
+  }
   markOutputStage(s, before);
-  if (again.verdict < Verdict::PartRemoved) return std::nullopt;
-  return refuse(original, body, again.verdict, again.reason, again.step, again.detail,
-                std::move(again.findings), s);
+  return refused;
 }
 
 LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
@@ -475,6 +554,9 @@ MemberResult WalkMembers::process(Part member) {
     return out;
   }
   out.kind = MemberResult::Kind::Kept;
+  // Judged: scanned (or answered by the cache) as it came, and where a chain rebuilt it, its
+  // output by the rule above. The container's output scan does not ask again.
+  s_.judge(contentKey(leaf.part.data));
   out.data = std::move(leaf.part.data);
   out.filename = std::move(leaf.part.filename);
   return out;
