@@ -56,20 +56,36 @@ void recordDetections(const Outcome& o, const Part& part, WalkState& s) {
   }
 }
 
-/// Runs `chain` over `part`. Exceptions from a step become internal.error (TempFail).
-ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
+/// Whether a chain's result must hold the part when no step changed it.
+enum class Keep { Part, OnlyChanges };
+
+/// Runs `chain` over `in`. Exceptions from a step become internal.error (TempFail). The part is
+/// copied only when it must be: the scan chain only judges (Keep::OnlyChanges: `part` stays
+/// empty unless a step replaced it), and a 1 MB attachment was copied four times on its way
+/// (bench/README.md, issue 11).
+ChainRun runChain(const policy::Chain& chain, const Part& in, WalkState& s,
+                  Keep keep = Keep::Part) {
   ChainRun run;
-  run.part = std::move(part);
+  std::optional<Part> changed;  // the part as the last step that replaced it left it
+  auto current = [&]() -> const Part& { return changed ? *changed : in; };
+  auto finish = [&]() {
+    if (changed) {
+      run.part = std::move(*changed);
+    } else if (keep == Keep::Part) {
+      run.part = in;
+    }
+  };
   for (const auto& step : chain.steps) {
     if (auto late = s.budget.checkDeadline()) {
       run.verdict = effectiveVerdict(s, *late, reasonInfo(*late).default_verdict);
       run.reason = *late;
       run.step = step.sanitizer;
+      finish();
       return run;
     }
     Outcome o;
     try {
-      o = step.instance->apply(run.part, s.ctx);
+      o = step.instance->apply(current(), s.ctx);
     } catch (const std::exception& e) {
       o = Outcome::fail(Reason::InternalError, e.what());
       o.verdict = Verdict::TempFail;
@@ -77,10 +93,10 @@ ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
       o = Outcome::fail(Reason::InternalError, "unknown exception");
       o.verdict = Verdict::TempFail;
     }
-    recordDetections(o, run.part, s);
+    recordDetections(o, current(), s);
     for (auto& f : o.findings) run.findings.push_back(std::move(f));
     if (o.verdict == Verdict::Modified && o.replacement) {
-      run.part = std::move(*o.replacement);
+      changed = std::move(*o.replacement);
       run.modified = true;
       if (run.modify_reason == Reason::Kept || o.reason == Reason::HtmlConverted) {
         run.modify_reason = o.reason;
@@ -95,9 +111,11 @@ ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
       run.reason = o.reason;
       run.step = step.sanitizer;
       run.detail = o.detail;
+      finish();
       return run;
     }
   }
+  finish();
   return run;
 }
 
@@ -226,7 +244,7 @@ OutputKind outputKind(std::string_view out) {
 /// Runs the scan chain over `out`; returns the refusal when it does not let it pass.
 std::optional<LeafResult> scanWhole(const Part& original, const Part& out, bool body,
                                     WalkState& s) {
-  ChainRun again = runChain(s.policy.scan, out, s);
+  ChainRun again = runChain(s.policy.scan, out, s, Keep::OnlyChanges);
   if (again.verdict < Verdict::PartRemoved) {
     s.judge(contentKey(out.data));
     return std::nullopt;
@@ -252,7 +270,7 @@ std::optional<LeafResult> scanZipMembers(const Part& original, const Part& out, 
     if (archive->extract(e, own, &member.data)) return scanWhole(original, out, body, s);
     std::string key = contentKey(member.data);
     if (!key.empty() && s.judged.count(key)) continue;
-    ChainRun run = runChain(s.policy.scan, member, s);
+    ChainRun run = runChain(s.policy.scan, member, s, Keep::OnlyChanges);
     if (run.verdict >= Verdict::PartRemoved) {
       return refuse(original, body, run.verdict, run.reason, run.step, run.detail,
                     std::move(run.findings), s);
@@ -337,8 +355,8 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   }
   r.part.filename = name.empty() ? std::string() : name;
   r.part.disposition = "attachment";
-  r.part.data = out.data;
   rec.bytes_out = out.data.size();
+  r.part.data = std::move(out.data);
   s.report.actions.push_back(std::move(rec));
   return r;
 }
@@ -407,7 +425,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
                   pre->reason, "pipeline.prescreen", pre->detail, {}, s);
   }
   // 1. Scan the original bytes, whatever they are.
-  ChainRun scanned = runChain(s.policy.scan, part, s);
+  ChainRun scanned = runChain(s.policy.scan, part, s, Keep::OnlyChanges);
   // Macros (content.active) are what a rebuilder takes out: such a part may go on, but only to a
   // sanitize chain that changes it, and its output must then scan clean (step 4).
   const bool active_pending = scanned.verdict >= Verdict::PartRemoved &&
@@ -428,11 +446,13 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     return refuse(part, false, active_refusal.verdict, Reason::ContentActive, active_refusal.step,
                   active_refusal.detail + ": " + why, std::move(active_refusal.findings), s);
   };
-  if (scanned.modified) scanned.part = part;  // the scan chain only judges: route the original
+  // The scan chain only judges: what goes on is the original (copied where it is delivered as
+  // it came: a body, a kept file; a sanitize chain reads it without a copy).
   bool body = body_candidate && isBodyTextType(part.detected.mime);
   if (body) {
     const std::string& declared = part.declared_type.unverifiedValue();
     bool html = declared == "text/html" || part.detected.mime == "text/html";
+    scanned.part = part;
     return processBody(part, scanned, html, s);
   }
   // 2. Names that are refused whatever the content.
@@ -534,6 +554,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     if (!routed_ext.empty() && run.part.output_type.empty()) run.part.output_type = route_type;
     return keepAttachment(part, run, s);
   }
+  scanned.part = part;
   return keepAttachment(part, scanned, s);
 }
 
