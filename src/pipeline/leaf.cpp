@@ -231,11 +231,19 @@ enum class OutputKind { Zip, Streams, Leaf };
 /// judged one by one. Streams: a PDF (qpdf) or a compound file (OLE2) rebuilt from the streams
 /// of an original that libclamav scanned with those streams decoded: not scanned again. Leaf:
 /// everything else (text, converted HTML, CSV, calendar, RTF, a re-encoded image): new bytes,
-/// scanned whole.
-OutputKind outputKind(std::string_view out) {
+/// scanned whole. Decided by what the original was as well as by the output's first bytes: text
+/// (converted HTML whose words start with "%PDF-", a text routed to the PDF chain) is always a
+/// Leaf, and Streams needs an original of the same format.
+OutputKind outputKind(const Part& original, std::string_view out) {
+  const std::string& was = original.detected.mime;
+  if (was.rfind("text/", 0) == 0) return OutputKind::Leaf;
   if (out.substr(0, 4) == std::string_view("PK\x03\x04", 4)) return OutputKind::Zip;
-  if (out.substr(0, 5) == "%PDF-") return OutputKind::Streams;
-  if (out.substr(0, 8) == std::string_view("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8)) {
+  if (out.substr(0, 5) == "%PDF-" && was == "application/pdf") return OutputKind::Streams;
+  static const std::string_view kOle2[] = {"application/msword", "application/vnd.ms-excel",
+                                           "application/vnd.ms-powerpoint",
+                                           "application/x-ole-storage", "application/CDFV2"};
+  if (out.substr(0, 8) == std::string_view("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) &&
+      std::find(std::begin(kOle2), std::end(kOle2), was) != std::end(kOle2)) {
     return OutputKind::Streams;
   }
   return OutputKind::Leaf;
@@ -289,7 +297,7 @@ std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run
   if (!run.modified || (!s.policy.scan_output && !always)) return std::nullopt;
   std::size_t before = s.report.detections.size();
   std::optional<LeafResult> refused;
-  switch (always ? OutputKind::Leaf : outputKind(run.part.data)) {
+  switch (always ? OutputKind::Leaf : outputKind(original, run.part.data)) {
     case OutputKind::Zip:
       refused = scanZipMembers(original, run.part, body, s);
       break;

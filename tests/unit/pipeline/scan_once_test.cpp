@@ -279,3 +279,23 @@ TEST_CASE("scan once: with the cache off each member is scanned again (scan_cach
   CHECK(seen.of(minutes) == 2);  // in the container, then alone: the cache is what saves it
   CHECK_FALSE(hasFinding(r.report, "scan", "cached"));
 }
+
+TEST_CASE("scan once: a converted text is scanned whole even when it starts like a PDF",
+          "[scan][scan-once]") {
+  // The output rule goes by what the original was, not only by the output's first bytes: text
+  // converted from HTML whose words begin "%PDF-" is new bytes and reaches libclamav whole.
+  Seen seen;
+  test::TempDir dir;
+  auto engine = countingEngine(seen, dir);
+  // "%PDF-" in the first KB would route the file to the PDF chain (text_route.cpp): a comment
+  // that converts to nothing comes first.
+  std::string html = "<html><!--" + std::string(1100, 'c') +
+                     "--><body><p>%PDF-1.7 minutes of the meeting, unique a1d3</p>"
+                     "<p>second paragraph</p></body></html>\n";
+  ProcessResult r = engine->processFile(html, "minutes.html", "h1");
+  INFO(r.report.toJson(false));
+  REQUIRE(r.verdict == Verdict::Modified);
+  REQUIRE(r.output.rfind("%PDF-", 0) == 0);
+  CHECK(seen.of(html) == 1);
+  CHECK(seen.of(r.output) == 1);
+}
