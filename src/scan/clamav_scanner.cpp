@@ -140,7 +140,7 @@ struct ScanContext {
   const std::function<void(const ScanLayer&)>* on_layer = nullptr;
   std::string top_sha256;           ///< level 0 is hashed before the scan
   std::vector<std::string> types;   ///< type per level, for the parent of the next layer
-  std::vector<std::string> members; ///< SHA-256 of members to cache as Clean if the scan is
+  std::vector<std::string> members; ///< SHA-256 of members, kept as Clean if the scan ends Clean
   std::uint64_t layers = 0, layer_bytes = 0;
 };
 
