@@ -21,10 +21,14 @@ TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils li
 # its own rsyslogd to receive mugai's events and lints /metrics with `promtool check metrics`.
 # Fuzzing only (bench/fuzz.sh calls bootstrap.sh --with-fuzz-tools): clang and its libFuzzer runtime.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
+# Side-by-side bench only (bench/peers.sh calls bootstrap.sh --with-bench-peers): the scan-only
+# gateways a mail admin would otherwise run (Amavis and ClamSMTP, both in front of clamd).
+BENCH_PEER_PKGS=(amavisd-new clamav-daemon clamdscan clamsmtp altermime libnet-patricia-perl)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--with-test-tools" ]; then want+=("${TEST_PKGS[@]}"); fi
 if [ "${1:-}" = "--with-fuzz-tools" ]; then want+=("${FUZZ_PKGS[@]}"); fi
+if [ "${1:-}" = "--with-bench-peers" ]; then want+=("${BENCH_PEER_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -226,6 +226,7 @@ std::string encodeScanResult(const ScanResult& s) {
   w.u8(static_cast<std::uint8_t>(s.status));
   w.str(s.signature.substr(0, 4096));
   w.str(s.detail.substr(0, 4096));
+  w.u8(s.cached ? 1 : 0);
   return std::move(w.bytes());
 }
 
@@ -236,6 +237,7 @@ bool decodeScanResult(std::string_view in, ScanResult& s) {
   s.status = static_cast<ScanResult::Status>(status);
   s.signature = r.str(4096);
   s.detail = r.str(4096);
+  s.cached = r.u8() != 0;
   return r.atEnd();
 }
 

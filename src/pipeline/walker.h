@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,13 @@ struct WalkState {
   Reason reason = Reason::Kept;
   bool any_notice_item = false;  ///< something a person should be told about
   int unwrapped = 0;             ///< opaque signed-data layers opened so far (bounded)
+  /// SHA-256 of the bytes judged in this item that may come back inside a container we write:
+  /// kept archive members and checked outputs. A rebuilt package's output scan skips them
+  /// (docs/scanning.md, "One scan per byte").
+  std::set<std::string> judged;
+  void judge(std::string key) {
+    if (!key.empty()) judged.insert(std::move(key));
+  }
 
   /// Records a verdict; the worst wins, and its reason becomes the item's reason.
   void raise(Verdict v, Reason r) {

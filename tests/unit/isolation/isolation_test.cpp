@@ -322,6 +322,37 @@ TEST_CASE("isolation: the scanner process (mugai-scan) is sandboxed, finds EICAR
   CHECK(mugai::scanclient::scannerPid(*scanner) == second);
 }
 
+TEST_CASE("isolation: the scanner process keeps one scan-result cache for all its clients, and "
+          "a reload (a new process) starts without it", "[unit][isolation][scan][cache]") {
+  mugai::ClamavOptions o;
+  o.signature_paths = {std::string(MUGAI_SOURCE_DIR) + "/rules/signatures"};
+  o.include_system_db = false;
+  std::string err;
+  auto scanner = mugai::scanclient::makeRemoteScanner(o, &err, MUGAI_SCAN_BINARY);
+  INFO(err);
+  REQUIRE(scanner);
+  const std::string text = "one attachment for 300 staff, unique 5ca1ab1e\n";
+  mugai::ScanResult first = scanner->scan(text, "a.txt");
+  CHECK(first.status == mugai::ScanResult::Status::Clean);
+  CHECK_FALSE(first.cached);
+  // Another thread, hence another channel (as another worker would have): the same cache.
+  mugai::ScanResult second;
+  std::thread([&] { second = scanner->scan(text, "b.txt"); }).join();
+  CHECK(second.status == mugai::ScanResult::Status::Clean);
+  CHECK(second.cached);
+  mugai::ScanStats st = scanner->stats();
+  CHECK(st.requests == 2);
+  CHECK(st.cache_hits == 1);
+  CHECK(st.engine_scans == 1);
+  CHECK(st.cache_entries >= 1);
+  // A reload is a new scanner process with a new engine: nothing is answered from the old cache.
+  auto reloaded = mugai::scanclient::makeRemoteScanner(o, &err, MUGAI_SCAN_BINARY);
+  REQUIRE(reloaded);
+  mugai::ScanResult third = reloaded->scan(text, "c.txt");
+  CHECK(third.status == mugai::ScanResult::Status::Clean);
+  CHECK_FALSE(third.cached);
+}
+
 // Regression: the iconv converters must be open before the sandbox closes open(). The first
 // preload sent ASCII only, which never reaches iconv: inside a worker a Shift_JIS body then
 // stayed undecoded. The pool must give what the engine in this process gives.
