@@ -259,7 +259,7 @@ TEST_CASE("the vault section: retention, release tiers, approval, directory, wit
   CHECK(anyError(errors, "vault.retain: unknown key"));
 }
 
-TEST_CASE("links: inline, footnotes or defanged; footnotes when not given; anything else refused", "[unit][links]") {
+TEST_CASE("links: inline, footnotes or defanged, footnotes when not given, anything else refused", "[unit][links]") {
   std::vector<std::string> errors;
   auto p = load(minimal(), errors);
   REQUIRE(p);
