@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +38,9 @@ Usage:
               [--quarantine DIR]
       Run the SMTP relay (default 127.0.0.1:10025 -> 127.0.0.1:10026; see
       'mugai serve --help' and docs/deployment.md).
+  mugai console [--config FILE] [--listen HOST:PORT] [--vault URL] | user add|passwd|disable ...
+      The web console for staff, approvers, the security team and auditors
+      ('mugai console --help', docs/console.md).
   mugai vault [--vault URL] list|show|original|hold|unhold|purge|audit|import ...
       The kept originals, their release state and the audit log ('mugai vault --help',
       docs/vault.md).
@@ -312,6 +316,15 @@ int main(int argc, char** argv) {
   if (argc == 2 && !std::strcmp(argv[1], "worker")) return mugai::isolation::workerMain();
   if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
   if (argc > 1 && !std::strcmp(argv[1], "vault")) return runVault(argc, argv);
+  // The console is its own executable (it links no parser): mugai-console beside this one.
+  if (argc > 1 && !std::strcmp(argv[1], "console")) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::string console = (ec ? std::string(".") : self.parent_path().string()) + "/mugai-console";
+    execv(console.c_str(), argv);
+    std::cerr << "mugai: cannot run " << console << ": " << std::strerror(errno) << "\n";
+    return kExitUsage;
+  }
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::cout << kUsage;
