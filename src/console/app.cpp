@@ -401,7 +401,7 @@ HttpResponse Console::page(Ctx& c, const std::string& title, const std::string& 
   r.body = "<!DOCTYPE html>\n<html lang=\"" + std::string(c.en ? "en" : "ja") +
            "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
            "content=\"width=device-width, initial-scale=1\"><title>" + title + " - mugai</title>"
-           "<link rel=\"stylesheet\" href=\"/static/console.css\"></head><body><header>"
+           "<link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/static/console.css\"></head><body><header>"
            "<span class=\"brand\">mugai <small>" + c.tr("無害化コンソール", "sanitizing gateway console") +
            "</small></span><nav>" + nav + "</nav><span class=\"account\">" + who + other +
            "</span></header><main><h1>" + title + "</h1>" + body + "</main></body></html>\n";

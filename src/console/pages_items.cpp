@@ -245,7 +245,7 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
   std::string body;
   if (!notice.empty()) body += "<p class=\"notice\">" + notice + "</p>";
   auto row = [&](const std::string& k, const std::string& v) {
-    return "<tr><th>" + k + "</th><td>" + v + "</td></tr>";
+    return "<tr><th>" + k + "</th><td>" + (v.empty() || v == " " ? "-" : v) + "</td></tr>";
   };
   std::string rcpts;
   for (const auto& x : r->envelope.recipients) rcpts += escapeHtml(x, false, 300) + "<br>";

@@ -18,8 +18,8 @@ constexpr std::size_t kTimingSample = 1000;
 using Counts = std::vector<std::pair<std::string, std::uint64_t>>;
 
 /// Vertical bars: one per label, the count over each bar. Labels are ours or escaped.
-std::string columnChart(const Counts& data, const std::string& title, int width = 640,
-                        int height = 180) {
+std::string columnChart(const Counts& data, const std::string& title, int width = 1200,
+                        int height = 160) {
   std::uint64_t max = 1;
   for (const auto& d : data) max = std::max(max, d.second);
   const int n = std::max<int>(1, static_cast<int>(data.size()));
