@@ -71,6 +71,16 @@ std::string verdictWords(const std::string& v, bool en) {
   return escapeHtml(v);
 }
 
+std::string actionWords(const std::string& a, bool en) {
+  if (a == "removed") return en ? "removed" : "削除";
+  if (a == "rebuilt") return en ? "rebuilt" : "作り直し";
+  if (a == "converted") return en ? "converted" : "変換";
+  if (a == "renamed") return en ? "renamed" : "名前を変更";
+  if (a == "blocked") return en ? "stopped" : "配信停止";
+  if (a == "neutralised") return en ? "neutralised" : "無効化";
+  return escapeHtml(a, false, 30);
+}
+
 std::string roleWords(vault::Role r, bool en) {
   switch (r) {
     case vault::Role::Staff: return en ? "staff" : "職員";

@@ -30,6 +30,7 @@ std::string tierWords(vault::Tier t, bool en);
 std::string stateWords(const std::string& state, bool en);
 std::string verdictWords(const std::string& verdict, bool en);
 std::string roleWords(vault::Role r, bool en);
+std::string actionWords(const std::string& action, bool en);  ///< removed, rebuilt, ...
 bool parseDate(const std::string& s, std::int64_t& out);  ///< YYYY-MM-DD, local midnight
 HttpResponse redirect(const std::string& to);
 }  // namespace internal

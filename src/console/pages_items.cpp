@@ -16,6 +16,7 @@ using internal::verdictWords;
 namespace {
 
 constexpr std::size_t kPageRows = 50;
+constexpr std::uint64_t kHeaderOriginalLimit = 25 * 1024 * 1024;  ///< read for its header block
 
 bool seesAll(const vault::User& u) {
   return u.role == vault::Role::SecurityAdmin || u.role == vault::Role::Auditor;
@@ -272,7 +273,7 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
           c.tr("理由", "Reason") + "</th><th>SHA-256</th></tr></thead><tbody>";
   for (const auto& o : r->objects) {
     body += "<tr><td class=\"code\">" + escapeHtml(o.part, false, 50) + "</td><td>" +
-            escapeHtml(o.what, false, 300) + "</td><td>" + escapeHtml(o.action, false, 30) +
+            escapeHtml(o.what, false, 300) + "</td><td>" + internal::actionWords(o.action, c.en) +
             "</td><td>" + reasonWords(c, o.reason) + "</td><td class=\"code hash\">" +
             (o.sha256.empty() ? "-" : escapeHtml(o.sha256, false, 64)) + "</td></tr>";
   }
@@ -290,6 +291,19 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
           row("HELO", escapeHtml(r->envelope.helo, false, 200)) +
           (r->envelope.source.empty() ? "" : row(c.tr("共有フォルダ", "Share path"), escapeHtml(r->envelope.source, false, 500))) +
           "</table></section>";
+  // The header block of the original mail, as text (the console reads no further: no body, no
+  // attachment is parsed or rendered).
+  if (r->kind == "mail" && r->size <= kHeaderOriginalLimit) {
+    std::string original;
+    if (d_.vault->original(id, original, &err)) {
+      std::size_t end = original.find("\r\n\r\n");
+      if (end == std::string::npos) end = original.find("\n\n");
+      std::string head = original.substr(0, std::min<std::size_t>(end, 32 * 1024));
+      std::erase(head, '\r');
+      body += "<section class=\"card\"><h2>" + c.tr("ヘッダー（原本のまま・文字として表示）", "Headers (as received, shown as text)") +
+              "</h2><pre class=\"headers\">" + escapeHtml(head, true, 32 * 1024) + "</pre></section>";
+    }
+  }
   // Requests and decisions, and what this user may do now.
   body += "<section class=\"card\"><h2>" + c.tr("原本の申請", "Requests for the original") + "</h2>";
   if (!reqs.empty()) {

@@ -39,14 +39,15 @@ std::string columnChart(const Counts& data, const std::string& title, int width 
                   height - h, std::max(1.0, slot - 3), h);
     s += buf;
     if (data[i].second > 0 && slot >= 14) {
-      std::snprintf(buf, sizeof buf, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\">%llu</text>",
-                    x + slot / 2 - 2, height - h - 3,
+      std::snprintf(buf, sizeof buf, "<text class=\"val mid\" x=\"%.1f\" y=\"%.1f\">%llu</text>",
+                    x + std::max(1.0, slot - 3) / 2, height - h - 3,
                     static_cast<unsigned long long>(data[i].second));
       s += buf;
     }
     const bool label = data.size() <= 16 || i % ((data.size() + 15) / 16) == 0;
     if (label) {
-      std::snprintf(buf, sizeof buf, "<text class=\"lbl\" x=\"%.1f\" y=\"%d\">", x, height + 16);
+      std::snprintf(buf, sizeof buf, "<text class=\"lbl mid\" x=\"%.1f\" y=\"%d\">",
+                    x + std::max(1.0, slot - 3) / 2, height + 16);
       s += buf + escapeHtml(data[i].first, false, 20) + "</text>";
     }
   }
@@ -68,7 +69,7 @@ std::string barList(const Counts& data, const std::string& title) {
     const int y = static_cast<int>(i) * row;
     char buf[256];
     s += "<text class=\"lbl\" x=\"0\" y=\"" + std::to_string(y + 15) + "\">" +
-         escapeHtml(data[i].first, false, 48) + "</text>";
+         escapeHtml(data[i].first, false, 84) + "</text>";
     std::snprintf(buf, sizeof buf,
                   "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"16\"/>"
                   "<text class=\"val\" x=\"%.1f\" y=\"%d\">%llu</text>",
