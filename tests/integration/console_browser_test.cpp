@@ -120,6 +120,12 @@ TEST_CASE("console: in chromium, staff requests the withheld .docm and the appro
                "@" + (tmp.path() / "docm.eml").string(), "--timeout", "60"},
               &out, 90) == 0);
   INFO(out);
+  // A second item for the list and the statistics: EICAR (tier admin: staff cannot request it).
+  writeFile(tmp.path() / "eicar.eml", htmlWithEicar());
+  REQUIRE(run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from",
+               "billing@invoice.example.net", "--to", "tanaka@city.example.lg.jp", "--data",
+               "@" + (tmp.path() / "eicar.eml").string(), "--timeout", "60"},
+              &out, 90) == 0);
   if (!serve_has_vault) {
     // Until the disposition layer writes the vault itself: bring the quarantine folder in.
     REQUIRE(run({MUGAI_BINARY, "vault", "--vault", vault, "--rules", (tmp.path() / "rules.yaml").string(),
@@ -128,6 +134,12 @@ TEST_CASE("console: in chromium, staff requests the withheld .docm and the appro
   REQUIRE(run({MUGAI_BINARY, "vault", "--vault", vault, "list", "--json"}, &out) == 0);
   INFO(out);
   REQUIRE(out.find("見積書の様式") != std::string::npos);  // the decoded Subject
+  // The .docm's record (list --json: one object a line).
+  std::string line;
+  std::istringstream lines(out);
+  while (std::getline(lines, line) && line.find("見積書の様式") == std::string::npos) {
+  }
+  out = line;
   const auto id_at = out.find("\"id\":\"") + 6;
   const std::string id = out.substr(id_at, out.find('"', id_at) - id_at);
 
