@@ -76,6 +76,13 @@ struct ConsoleDeps {
   LdapAuth* ldap = nullptr;
   std::string mugai_binary;             ///< checks uploaded rules (empty: no check offered)
   std::function<std::int64_t()> clock;  ///< unix seconds (tests may set it)
+  /// Called after a request was made or decided (state: pending | approved | denied), so that
+  /// the release work can queue the release and the notification mails (branch `release`:
+  /// mugai::release::afterRequest / afterDecision). Empty: the request's state is all that
+  /// changes.
+  std::function<void(const vault::RecordInfo& record, const vault::Request& request,
+                     const std::string& state, const vault::User& actor)>
+      after_change;
 };
 
 class Console {

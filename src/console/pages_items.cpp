@@ -222,6 +222,7 @@ HttpResponse Console::bulk(Ctx& c) {
                                    d_.rules, directory().get(), nullptr);
       }
       ok = res.ok;
+      if (ok && d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
     } else {
       ok = d_.vault->setHold(id, action == "hold", c.user->login,
                              vault::roleName(c.user->role), &err);
@@ -380,6 +381,7 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
     auto res = vault::requestOriginal(*d_.vault, *c.user, *r, reason);
     if (res.refused) return refused(c, "request", id, res.decision, 403);
     if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
+    if (d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
     return itemPage(c, id, res.state == "approved"
                                ? c.tr("申請は認められました。", "Your request was granted.")
                                : c.tr("申請しました。承認をお待ちください。",
@@ -405,6 +407,7 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
                                     directory().get(), look);
     if (res.refused) return refused(c, decision, id, res.decision, 403);
     if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
+    if (d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
     return itemPage(c, id, res.state == "approved" ? c.tr("承認しました。", "Approved.")
                            : res.state == "denied" ? c.tr("却下しました。", "Denied.")
                                                    : c.tr("承認しました（ほかの承認者の承認を待っています）。",

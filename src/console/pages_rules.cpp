@@ -25,6 +25,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// The rules' type actions in words (the YAML word below it).
+std::string ruleAction(const std::string& a, bool en) {
+  std::string w = a == "keep"       ? (en ? "kept as it is" : "そのまま")
+                  : a == "sanitize" ? (en ? "sanitized" : "無害化")
+                  : a == "remove"   ? (en ? "removed" : "削除")
+                  : a == "block"    ? (en ? "message stopped" : "配信停止")
+                                    : "";
+  return (w.empty() ? "" : w + "<br>") + "<small class=\"code\">" + escapeHtml(a, false, 40) + "</small>";
+}
+
 std::string scalarOr(const YAML::Node& n, const std::string& dflt = "") {
   try {
     if (n && n.IsScalar()) return n.as<std::string>();
@@ -106,13 +116,13 @@ HttpResponse Console::rulesPage(Ctx& c, const std::string& result_html) {
           c.tr("処置", "Action") + "</th><th>" + c.tr("処理の流れ", "Chain") + "</th></tr></thead><tbody>";
   if (root["types"] && root["types"].IsSequence()) {
     for (const auto& t : root["types"]) {
-      body += "<tr><td class=\"code\">" + escapeHtml(scalarOr(t["match"]), false, 2000) + "</td><td>" +
-              escapeHtml(scalarOr(t["action"])) + "</td><td class=\"code\">" +
-              escapeHtml(scalarOr(t["chain"])) + "</td></tr>";
+      body += "<tr><td class=\"code\">" + escapeHtml(scalarOr(t["match"]), false, 2000) +
+              "</td><td class=\"nowrap\">" + ruleAction(scalarOr(t["action"]), c.en) +
+              "</td><td class=\"code nowrap\">" + escapeHtml(scalarOr(t["chain"])) + "</td></tr>";
     }
   }
   body += "<tr><td>" + c.tr("（上記以外）", "(anything else)") + "</td><td>" +
-          escapeHtml(scalarOr(root["default"], "remove")) + "</td><td></td></tr></tbody></table></section>";
+          ruleAction(scalarOr(root["default"], "remove"), c.en) + "</td><td></td></tr></tbody></table></section>";
   body += "<section class=\"card\"><h2>" + c.tr("処理の流れ（チェーン）", "Chains") +
           "</h2><table class=\"kv\">";
   if (root["chains"] && root["chains"].IsMap()) {

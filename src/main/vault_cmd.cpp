@@ -26,7 +26,6 @@
 #include "mugai/policy/policy.h"
 #include "mugai/sanitizer/registry.h"
 #include "mugai/text/charset.h"
-#include "mugai/vault/actions.h"
 #include "mugai/vault/directory.h"
 #include "mugai/vault/vault.h"
 
@@ -282,16 +281,13 @@ int cmdRequest(mv::Vault& v, const VaultArgs& a) {
   if (!loadContext(a, c, err)) return fail(err);
   auto r = v.get(a.positional[1], &err);
   if (!r) return fail(err);
-  // The same checks, audit rows and tier-self grant as the console (src/vault/actions.cpp).
-  auto res = mv::requestOriginal(v, c.actor, *r, a.reason);
-  if (res.refused) {
-    std::cerr << "mugai vault: " << res.decision.why_ja << "\n             " << res.decision.why_en
-              << "\n";
-    return kRefused;
+  if (auto d = mv::mayRequest(c.actor, *r); !d.allowed) return refuse(v, c, "request", r->id, d);
+  mv::Request req;
+  if (!v.addRequest(r->id, c.actor.login, a.reason, mv::roleName(c.actor.role), req, &err)) {
+    return fail(err);
   }
-  if (!res.ok) return fail(res.error);
-  const mv::Request& req = res.request;
-  if (res.state == "approved") {
+  if (r->tier == mv::Tier::Self) {
+    if (!v.decide(req.id, true, "rules:self", "system", "tier self", 1, &err)) return fail(err);
     std::cout << "request " << req.id << " for " << r->id
               << " granted (tier self: the recipient may take it)\n";
     return 0;
@@ -318,23 +314,27 @@ int cmdDecide(mv::Vault& v, const VaultArgs& a, bool approve) {
   if (!loadContext(a, c, err)) return fail(err);
   auto r = v.get(a.positional[1], &err);
   if (!r) return fail(err);
-  const mv::Directory* dir = c.directory.get();
-  auto lookup = [dir](const std::string& login) { return dir ? dir->find(login) : nullptr; };
-  // The same checks and audit rows as the console (src/vault/actions.cpp).
-  auto res = mv::decideRequest(v, c.actor, *r, a.request, approve, a.reason, c.policy->vault, dir,
-                               lookup);
-  if (res.refused) {
-    std::cerr << "mugai vault: " << res.decision.why_ja << "\n             " << res.decision.why_en
-              << "\n";
-    return kRefused;
+  std::vector<mv::Request> reqs;
+  if (!v.requests(r->id, reqs, &err)) return fail(err);
+  const mv::Request* req = nullptr;
+  for (const auto& q : reqs) {
+    if ((a.request ? q.id == a.request : q.state == "pending") && !req) req = &q;
   }
-  if (!res.ok) {
-    return fail(res.error.rfind("no pending request", 0) == 0
-                    ? "no pending request for " + r->id + (a.request ? " with that number" : "")
-                    : res.error);
+  if (!req) return fail("no pending request for " + r->id + (a.request ? " with that number" : ""));
+  const mv::User* requester = c.directory ? c.directory->find(req->requester) : nullptr;
+  if (auto d = mv::mayDecide(c.actor, requester, *r, c.directory.get()); !d.allowed) {
+    return refuse(v, c, verb, r->id, d);
   }
-  std::cout << "request " << res.request.id << " for " << r->id << ": " << res.state;
-  if (res.state == "pending") std::cout << " (approval 'all': more approvers must approve)";
+  const std::size_t needed = c.actor.role == mv::Role::SecurityAdmin
+                                 ? 1
+                                 : mv::approvalsNeeded(c.policy->vault, requester, c.directory.get());
+  std::string state;
+  if (!v.decide(req->id, approve, c.actor.login, mv::roleName(c.actor.role), a.reason, needed, &err,
+                &state)) {
+    return fail(err);
+  }
+  std::cout << "request " << req->id << " for " << r->id << ": " << state;
+  if (state == "pending") std::cout << " (approval 'all': more approvers must approve)";
   std::cout << "\n";
   return 0;
 }

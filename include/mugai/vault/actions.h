@@ -1,7 +1,8 @@
 /**
  * @file actions.h
  * @brief Asking for an original and deciding on a request, checked and audited in one place for
- *        every front end (the console; `mugai vault request|approve|deny` can share it).
+ *        every front end (the console; `mugai vault request|approve|deny` has its own steps
+ *        today and should move here once the release work, which extends them, is merged).
  *
  * Trust: `actor` comes from the caller's authentication (a console session, --by); the checks are
  *        directory.h's maySee/mayRequest/mayDecide; a refusal is audited ("refused") here.

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <string>
 
@@ -112,12 +113,22 @@ class ConsoleRig {
     d.rules_text = rules_text_;
     d.rules_name = "test.yaml";
     d.clock = clock;
+    d.after_change = [this](const vault::RecordInfo& r, const vault::Request& q,
+                            const std::string& state, const vault::User& actor) {
+      std::lock_guard lock(changes_mu_);
+      changes_.push_back(r.id + " " + std::to_string(q.id) + " " + state + " " + actor.login);
+    };
     console_ = std::make_unique<console::Console>(std::move(d));
     server_ = console::Server::start(*console_, "127.0.0.1:0", tls_cert, tls_key, &err);
     INFO(err);
     REQUIRE(server_);
   }
   vault::Vault& vault() { return *vault_; }
+  /// "RECORD REQUEST STATE ACTOR" for each after_change call (the release work's hook).
+  std::vector<std::string> changes() {
+    std::lock_guard lock(changes_mu_);
+    return changes_;
+  }
   console::UserStore& users() { return *users_; }
   std::uint16_t port() const { return server_->port(); }
   const std::filesystem::path& dir() const { return dir_.path(); }
@@ -142,6 +153,8 @@ class ConsoleRig {
 
  private:
   TempDir dir_;
+  std::mutex changes_mu_;
+  std::vector<std::string> changes_;
   std::string rules_text_;
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<console::UserStore> users_;

@@ -195,6 +195,8 @@ TEST_CASE("console: request, approval by the group's approver, and who may not d
     std::string err;
     CHECK(rig.vault().get(kA, &err)->state == "approved");
     CHECK(rig.auditRows("approve", "boss", kA) == 1);
+    // The release work's hook saw the request and the approval (it queues the release).
+    CHECK(rig.changes() == std::vector<std::string>{kA + " 1 pending alice", kA + " 1 approved boss"});
   }
   SECTION("a denial needs a reason") {
     auto no = boss.post("/items/" + kA + "/decide", {{"decision", "deny"}});
