@@ -401,8 +401,8 @@ HttpResponse Console::page(Ctx& c, const std::string& title, const std::string& 
   }
   std::string who;
   if (c.user) {
-    who = "<span class=\"who\">" + escapeHtml(c.user->login) + "（" +
-          internal::roleWords(c.user->role, c.en) + "）</span><form method=\"post\" "
+    who = "<span class=\"who\">" + escapeHtml(c.user->login) + c.tr("（", " (") +
+          internal::roleWords(c.user->role, c.en) + c.tr("）", ")") + "</span><form method=\"post\" "
           "action=\"/logout\" class=\"inline\">" + csrfField(c) + "<button type=\"submit\" "
           "class=\"link\">" + c.tr("ログアウト", "Log out") + "</button></form>";
   }

@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NameValueCollection.h>
+#include <Poco/Net/StringPartSource.h>
 #include <Poco/StreamCopier.h>
 
 #include <catch2/catch.hpp>
@@ -112,6 +113,7 @@ class ConsoleRig {
     REQUIRE(d.directory);
     d.rules_text = rules_text_;
     d.rules_name = "test.yaml";
+    d.mugai_binary = MUGAI_BINARY;
     d.clock = clock;
     d.after_change = [this](const vault::RecordInfo& r, const vault::Request& q,
                             const std::string& state, const vault::User& actor) {
@@ -180,6 +182,26 @@ class Browser {
             bool with_csrf = true) {
     if (with_csrf && !fields.count("csrf")) fields["csrf"] = csrf_;
     return send("POST", path, fields, true);
+  }
+  /// A multipart POST (file uploads: field -> (file name, bytes)) with the CSRF token.
+  Page upload(const std::string& path, const std::map<std::string, std::pair<std::string, std::string>>& files) {
+    Poco::Net::HTTPClientSession s("127.0.0.1", port_);
+    Poco::Net::HTTPRequest rq("POST", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::NameValueCollection c;
+    for (const auto& [k, v] : cookies_) c.add(k, v);
+    rq.setCookies(c);
+    Poco::Net::HTMLForm form(Poco::Net::HTMLForm::ENCODING_MULTIPART);
+    form.add("csrf", csrf_);
+    for (const auto& [field, f] : files) {
+      form.addPart(field, new Poco::Net::StringPartSource(f.second, "application/octet-stream", f.first));
+    }
+    form.prepareSubmit(rq);
+    form.write(s.sendRequest(rq));
+    Poco::Net::HTTPResponse res;
+    Page p;
+    Poco::StreamCopier::copyToString(s.receiveResponse(res), p.body);
+    p.status = static_cast<int>(res.getStatus());
+    return p;
   }
   Page login(const std::string& user, const std::string& password = kPassword) {
     get("/login");

@@ -419,3 +419,38 @@ TEST_CASE("console: accounts hash passwords with Argon2id and refuse short ones"
   REQUIRE(store->setDisabled("tanaka", true, &err));
   CHECK_FALSE(store->verify("tanaka", "another long one"));
 }
+
+TEST_CASE("console: the security admin checks a draft of the rules and dry-runs a message, in a mugai child process") {
+  ConsoleRig rig;
+  Browser admin(rig.port());
+  REQUIRE(admin.login("admin").status == 303);
+  auto page = admin.get("/rules");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("ルール案の確認") != std::string::npos);
+  SECTION("a broken draft: its errors, as text") {
+    auto p = admin.upload("/rules/check", {{"draft", {"draft.yaml", "version: 1\nchains:\n  scan: [\"<script>\"]\n"}}});
+    CHECK(p.status == 200);
+    CHECK(p.body.find("ルール案に誤りがあります") != std::string::npos);
+    CHECK(p.body.find("chains.text_body: is required") != std::string::npos);
+    CHECK(p.body.find("<script>") == std::string::npos);
+    CHECK(rig.auditRows("rules.check", "admin") == 1);
+  }
+  SECTION("the shipped rules pass; a dry run shows the report") {
+    const std::string rules = readFile(sourceDir() / "rules" / "default.yaml");
+    auto p = admin.upload("/rules/check", {{"draft", {"default.yaml", rules}}});
+    CHECK(p.body.find("ルール案に問題はありません") != std::string::npos);
+    auto d = admin.upload("/rules/dryrun",
+                          {{"draft", {"default.yaml", rules}},
+                           {"message", {"m.eml", "From: a@example.com\r\nTo: b@example.jp\r\nSubject: t\r\n"
+                                                 "Content-Type: text/html\r\n\r\n<p>hi<script>x()</script></p>\r\n"}}});
+    CHECK(d.body.find("--- report ---") != std::string::npos);
+    CHECK(d.body.find("&quot;verdict&quot;") != std::string::npos);
+    CHECK(rig.auditRows("rules.dryrun", "admin") == 1);
+  }
+  SECTION("staff may not") {
+    Browser alice(rig.port());
+    REQUIRE(alice.login("alice").status == 303);
+    alice.get("/items");
+    CHECK(alice.upload("/rules/check", {{"draft", {"d.yaml", "version: 1\n"}}}).status == 403);
+  }
+}
