@@ -16,6 +16,7 @@ using internal::verdictWords;
 namespace {
 
 constexpr std::size_t kPageRows = 50;
+constexpr std::int64_t kTextSearchDays = 31;
 constexpr std::uint64_t kHeaderOriginalLimit = 25 * 1024 * 1024;  ///< read for its header block
 
 bool seesAll(const vault::User& u) {
@@ -41,6 +42,10 @@ HttpResponse Console::listPage(Ctx& c) {
   std::int64_t since = 0, until = 0;
   if (internal::parseDate(q.param("since"), since)) query.since = since;
   if (internal::parseDate(q.param("until"), until)) query.until = until + 86400;
+  // The free-text search reads every row of its date range (no text index in the vault): without
+  // a start date it looks at the last kTextSearchDays days.
+  const bool text_window = !query.text.empty() && query.since == 0;
+  if (text_window) query.since = now() - kTextSearchDays * 86400;
   std::size_t page_no = 0;
   if (auto p = q.param("page"); !p.empty() && p.size() < 6 &&
                                 p.find_first_not_of("0123456789") == std::string::npos) {
@@ -100,6 +105,12 @@ HttpResponse Console::listPage(Ctx& c) {
             std::string(all ? "" : " checked") + ">" + c.tr("自分宛てのみ", "Mine only") + "</label>";
   }
   body += "<button type=\"submit\">" + c.tr("検索", "Search") + "</button></form>";
+  if (text_window) {
+    body += "<p class=\"note\">" +
+            c.tr("件名・差出人・ファイル名の検索は直近31日分が対象です（開始日を指定すると変えられます）。",
+                 "The subject/sender/file search covers the last 31 days (set a start date for more).") +
+            "</p>";
+  }
   if (!all && c.user->emails.empty()) {
     body += "<p class=\"note\">" +
             c.tr("このアカウントにはメールアドレスが登録されていないため、表示できる項目がありません。",

@@ -2,8 +2,8 @@
 //
 // The rules are shown from their YAML as data (the console does not load sanitizers). An
 // uploaded draft is checked, and one uploaded message dry-run against it, by the mugai executable
-// in a child process (`mugai rules check`, `mugai mail`), never in the console process: the
-// console parses no content.
+// in a child process (`mugai rules check`; `mugai mail --isolated`, which parses the message in a
+// sandboxed worker as serve does), never in the console process: the console parses no content.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -197,7 +197,7 @@ HttpResponse Console::rulesCheck(Ctx& c, bool dry_run) {
         return rulesPage(c, "<p class=\"error\">" + c.tr("メールがありません。", "No message was uploaded.") + "</p>");
       }
       std::ofstream(dir / "in.eml", std::ios::binary) << msg->second.bytes;
-      rc = runCaptured({d_.mugai_binary, "mail", (dir / "in.eml").string(), "-o",
+      rc = runCaptured({d_.mugai_binary, "mail", "--isolated", (dir / "in.eml").string(), "-o",
                         (dir / "out.eml").string(), "--rules", (dir / "draft.yaml").string(),
                         "--report", (dir / "report.json").string()},
                        out, 120);
