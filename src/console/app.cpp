@@ -195,7 +195,7 @@ std::string Console::reasonWords(Ctx& c, const std::string& reason) const {
 
 std::string Console::csrfField(const Ctx& c) const {
   return "<input type=\"hidden\" name=\"csrf\" value=\"" +
-         (c.session ? escapeHtml(c.session->csrf) : std::string()) + "\">";
+         (c.session ? escapeAttr(c.session->csrf) : std::string()) + "\">";
 }
 
 void Console::audit(const Ctx& c, const std::string& action, const std::string& id,

@@ -69,7 +69,9 @@ void appendUtf8(std::string& out, char32_t cp) {
 
 }  // namespace
 
-std::string escapeHtml(std::string_view s, bool multiline, std::size_t max_bytes) {
+namespace {
+
+std::string escape(std::string_view s, bool multiline, std::size_t max_bytes, bool attribute) {
   std::string out;
   out.reserve(s.size() + 16);
   const bool cut = s.size() > max_bytes;
@@ -79,7 +81,8 @@ std::string escapeHtml(std::string_view s, bool multiline, std::size_t max_bytes
     const char32_t cp = nextCodePoint(s, i);
     if (shownAsMarker(cp, multiline)) {
       char buf[48];
-      std::snprintf(buf, sizeof buf, "<span class=\"cp\">&lt;U+%04X&gt;</span>",
+      std::snprintf(buf, sizeof buf,
+                    attribute ? "&lt;U+%04X&gt;" : "<span class=\"cp\">&lt;U+%04X&gt;</span>",
                     static_cast<unsigned>(cp));
       out += buf;
       continue;
@@ -95,6 +98,16 @@ std::string escapeHtml(std::string_view s, bool multiline, std::size_t max_bytes
   }
   if (cut) out += "…";
   return out;
+}
+
+}  // namespace
+
+std::string escapeHtml(std::string_view s, bool multiline, std::size_t max_bytes) {
+  return escape(s, multiline, max_bytes, false);
+}
+
+std::string escapeAttr(std::string_view s, std::size_t max_bytes) {
+  return escape(s, false, max_bytes, true);
 }
 
 std::string urlEncode(std::string_view s) {

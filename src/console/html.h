@@ -17,6 +17,10 @@ namespace mugai::console {
 /// and ends in "…".
 std::string escapeHtml(std::string_view s, bool multiline = false, std::size_t max_bytes = 4096);
 
+/// The same escape for an attribute value or SVG text: the markers are plain text ("&lt;U+202E&gt;",
+/// no <span>), line feeds are markers too.
+std::string escapeAttr(std::string_view s, std::size_t max_bytes = 4096);
+
 /// For an attribute or URL query value we build ourselves: percent-encodes everything but
 /// [A-Za-z0-9-._~].
 std::string urlEncode(std::string_view s);

@@ -26,7 +26,7 @@ bool seesAll(const vault::User& u) {
 std::string input(const std::string& name, const std::string& value, const std::string& label,
                   const char* type = "text") {
   return "<label>" + label + "<input type=\"" + type + "\" name=\"" + name + "\" value=\"" +
-         escapeHtml(value, false, 200) + "\" maxlength=\"200\"></label>";
+         escapeAttr(value, 200) + "\" maxlength=\"200\"></label>";
 }
 
 }  // namespace
@@ -128,8 +128,8 @@ HttpResponse Console::listPage(Ctx& c) {
     const std::string href = "/items/" + urlEncode(r.id);
     body += "<tr>";
     if (admin) {
-      body += "<td><input type=\"checkbox\" name=\"id\" value=\"" + escapeHtml(r.id) +
-              "\" aria-label=\"" + escapeHtml(r.id) + "\"></td>";
+      body += "<td><input type=\"checkbox\" name=\"id\" value=\"" + escapeAttr(r.id) +
+              "\" aria-label=\"" + escapeAttr(r.id) + "\"></td>";
     }
     std::string subject = r.subject.empty() ? r.filename : r.subject;
     if (subject.empty()) subject = c.tr("（件名なし）", "(no subject)");
@@ -141,7 +141,7 @@ HttpResponse Console::listPage(Ctx& c) {
                  : "<br><small>" + escapeHtml(r.filename, false, 200) + "</small>") +
             "</td><td>" + reasonWords(c, r.reason) + "<br><small class=\"code\">" +
             escapeHtml(r.reason, false, 100) + "</small></td><td>" + tierWords(r.tier, c.en) +
-            "</td><td class=\"state-" + escapeHtml(r.state, false, 20) + "\">" +
+            "</td><td class=\"state-" + escapeAttr(r.state, 20) + "\">" +
             stateWords(r.state, c.en) + (r.hold ? c.tr("（保全）", " (hold)") : "") + "</td></tr>";
   }
   if (rows.empty()) {

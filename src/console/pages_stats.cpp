@@ -48,7 +48,7 @@ std::string columnChart(const Counts& data, const std::string& title, int width 
     if (label) {
       std::snprintf(buf, sizeof buf, "<text class=\"lbl mid\" x=\"%.1f\" y=\"%d\">",
                     x + std::max(1.0, slot - 3) / 2, height + 16);
-      s += buf + escapeHtml(data[i].first, false, 20) + "</text>";
+      s += buf + escapeAttr(data[i].first, 20) + "</text>";
     }
   }
   return s + "</svg>";
@@ -69,7 +69,7 @@ std::string barList(const Counts& data, const std::string& title) {
     const int y = static_cast<int>(i) * row;
     char buf[256];
     s += "<text class=\"lbl\" x=\"0\" y=\"" + std::to_string(y + 15) + "\">" +
-         escapeHtml(data[i].first, false, 84) + "</text>";
+         escapeAttr(data[i].first, 84) + "</text>";
     std::snprintf(buf, sizeof buf,
                   "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"16\"/>"
                   "<text class=\"val\" x=\"%.1f\" y=\"%d\">%llu</text>",

@@ -275,7 +275,7 @@ TEST_CASE("console: subject, sender, file name and reason carrying markup and U+
   for (const char* who : {"alice", "admin"}) {
     Browser b(rig.port());
     REQUIRE(b.login(who).status == 303);
-    for (const std::string path : std::vector<std::string>{"/items", "/items/" + r.id, "/items?q=%3Cscript%3E&since=2000-01-01", "/stats", "/audit"}) {
+    for (const std::string path : std::vector<std::string>{"/items", "/items/" + r.id, "/items?q=%3Cscript%3E&since=2000-01-01", "/items?q=%E2%80%AE%22%3E%3Cimg%20src=x%3E", "/stats", "/audit"}) {
       auto p = b.get(path);
       if (std::string(who) == "alice" && (path == "/stats" || path == "/audit")) continue;
       INFO(who << " " << path);
@@ -286,6 +286,7 @@ TEST_CASE("console: subject, sender, file name and reason carrying markup and U+
       CHECK(p.body.find("<b onmouseover") == std::string::npos);
       CHECK(p.body.find("<svg/onload") == std::string::npos);
       CHECK(p.body.find(rlo) == std::string::npos);  // never the raw control
+      CHECK(p.body.find("value=\"<") == std::string::npos);  // no markup inside an attribute
       if (path == "/items" || path == "/items/" + r.id) {
         CHECK(p.body.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
         CHECK(p.body.find("&lt;U+202E&gt;") != std::string::npos);
@@ -306,6 +307,10 @@ TEST_CASE("console: escapeHtml shows markup, controls and bidi characters as tex
   CHECK(escapeHtml("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");
   CHECK(escapeHtml(std::string(5000, 'a'), false, 10) == "aaaaaaaaaa…");
   CHECK(escapeHtml(std::string("a\0b", 3)) == "a<span class=\"cp\">&lt;U+0000&gt;</span>b");
+  // In an attribute or SVG text: the marker is plain text, no quote and no tag.
+  using mugai::console::escapeAttr;
+  CHECK(escapeAttr("x\xE2\x80\xAE\"><") == "x&lt;U+202E&gt;&quot;&gt;&lt;");
+  CHECK(escapeAttr("a\nb") == "a&lt;U+000A&gt;b");
 }
 
 TEST_CASE("console: the security admin downloads the original only as an attachment, audited") {
