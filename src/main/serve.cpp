@@ -24,6 +24,7 @@
 #include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
+#include "src/release/runner.h"
 #include "src/smtp/gateway.h"
 #include "src/smtp/inflight.h"
 #include "src/smtp/server.h"
@@ -37,7 +38,7 @@ using mugai::smtp::logLine;
 const char* kServeUsage =
     R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
                    [--rules FILE] [--quarantine DIR] [--print-config]
-                   [--inbox DIR --outbox DIR] [--no-smtp]
+                   [--inbox DIR --outbox DIR] [--no-smtp] [--vault URL]
 
 Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
@@ -46,12 +47,15 @@ connection and recipient caps, worker threads) are set under `limits:` in the ru
 With --inbox and --outbox (config: filedrop_inbox, filedrop_outbox) the file-drop service also
 runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox, originals go to
 --quarantine. --no-smtp (config: smtp = no) runs the file drop alone.
+With --vault URL (config: vault) the release runner carries out the vault's release queue:
+approved originals, re-scanned, to the requester through the next hop; PPAP unlocks;
+notification mails (docs/vault.md).
 Signals: SIGHUP reads the config again and reloads the rules and signatures (a changed key other
 than `rules` is logged as needing a restart); SIGTERM stops accepting and drains.
 )";
 
 struct ServeArgs {
-  std::string config, listen, next_hop, rules, quarantine, inbox, outbox;
+  std::string config, listen, next_hop, rules, quarantine, inbox, outbox, vault;
   bool print_config = false;
   bool no_smtp = false;
 };
@@ -66,6 +70,7 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
                         : s == "--quarantine" ? &a.quarantine
                         : s == "--inbox"      ? &a.inbox
                         : s == "--outbox"     ? &a.outbox
+                        : s == "--vault"      ? &a.vault
                                               : nullptr;
     if (s == "--print-config") {
       a.print_config = true;
@@ -106,6 +111,7 @@ bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   if (!a.quarantine.empty()) c.quarantine_dir = a.quarantine;
   if (!a.inbox.empty()) c.filedrop_inbox = a.inbox;
   if (!a.outbox.empty()) c.filedrop_outbox = a.outbox;
+  if (!a.vault.empty()) c.vault = a.vault;
   if (a.no_smtp) c.smtp = "no";
   if (c.filedrop_inbox.empty() != c.filedrop_outbox.empty() ||
       (c.smtp == "no" && c.filedrop_inbox.empty())) {
@@ -134,6 +140,38 @@ Poco::Net::Context::Ptr clientTls(const mugai::smtp::ServiceConfig& c) {
                                           : Poco::Net::Context::VERIFY_RELAXED;
   return new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", c.relay_tls_ca_file,
                                 mode, 9, false, "HIGH:!aNULL:!MD5:!RC4");
+}
+
+/// The release runner (src/release): with a vault configured, approved releases, PPAP unlocks and
+/// notification mails leave through the same next hop as the relay's mail, re-scanned with the
+/// signatures loaded now (the current engine's scanner, swapped on reload).
+std::unique_ptr<mugai::release::Runner> startReleases(const mugai::smtp::ServiceConfig& c,
+                                                      mugai::smtp::EngineHolder& engines) {
+  if (c.vault.empty()) return nullptr;
+  const mugai::Limits& limits = engines.get()->policy().limits;
+  mugai::release::RunnerOptions o;
+  o.worker = mugai::release::defaultWorkerName();
+  mugai::smtp::splitHostPort(c.next_hop, o.relay.host, o.relay.port);
+  o.relay.helo_name = c.myhostname;
+  o.relay.timeout_s = static_cast<int>(limits.relay_timeout_s);
+  o.relay.tls = c.relay_tls == "encrypt" ? mugai::smtp::RelayTls::kEncrypt
+                : c.relay_tls == "may"   ? mugai::smtp::RelayTls::kMay
+                                         : mugai::smtp::RelayTls::kNone;
+  o.relay.tls_context = clientTls(c);
+  o.lease_s = std::max<std::int64_t>(900, 8 * static_cast<std::int64_t>(limits.relay_timeout_s));
+  o.outbox = c.filedrop_outbox;
+  o.notices.sender = c.release_sender;
+  o.notices.hostname = c.myhostname;
+  o.notices.console_url = c.console_url;
+  o.notices.contact_ja = engines.get()->policy().vault.contact_ja;
+  o.notices.contact_en = engines.get()->policy().vault.contact_en;
+  o.log = [](const std::string& line) { logLine("release: " + line); };
+  std::string why;
+  auto r = mugai::release::startRunner(
+      c.vault, std::move(o), [&engines] { return engines.get()->services().scanner; }, &why);
+  if (r) logLine("release runner started on " + c.vault);
+  else logLine("WARNING: the release runner did not start: " + why);
+  return r;
 }
 
 /// "signatures=3 (/etc/mugai/signatures) + 0 (/var/lib/clamav)" for the startup and reload lines.
@@ -245,6 +283,9 @@ void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& runni
   differs("smtp", running.smtp, fresh.smtp);
   differs("filedrop_inbox", running.filedrop_inbox, fresh.filedrop_inbox);
   differs("filedrop_outbox", running.filedrop_outbox, fresh.filedrop_outbox);
+  differs("vault", running.vault, fresh.vault);
+  differs("release_sender", running.release_sender, fresh.release_sender);
+  differs("console_url", running.console_url, fresh.console_url);
   for (const auto& key : restart) {
     logLine("config: " + key + " changed in " + args.config +
             ": takes effect only after a restart (the running value is kept)");
@@ -543,6 +584,7 @@ int runServe(int argc, char** argv) {
   CurrentRules rules(config.rules);
   SignatureWatch watch(rules, engines,
                        static_cast<unsigned>(engines.get()->policy().limits.signature_check_s));
+  std::unique_ptr<mugai::release::Runner> releases = startReleases(config, engines);
   std::unique_ptr<FileDropRunner> filedrop;
   if (!config.filedrop_inbox.empty()) {
     filedrop = std::make_unique<FileDropRunner>(config, engines);

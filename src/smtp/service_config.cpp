@@ -74,7 +74,8 @@ std::string closestKey(const std::string& key) {
                                       "tls_key_file",   "relay_tls",      "relay_tls_ca_file",
                                       "xforward_hosts", "smtp",           "filedrop_inbox",
                                       "filedrop_outbox", "memory_limit", "client_limit_exceptions",
-                                      "isolation"};
+                                      "isolation",      "vault",          "release_sender",
+                                      "console_url"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -141,6 +142,9 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "filedrop_outbox" ? &c.filedrop_outbox
                          : key == "memory_limit" ? &c.memory_limit
                          : key == "isolation" ? &c.isolation
+                         : key == "vault" ? &c.vault
+                         : key == "release_sender" ? &c.release_sender
+                         : key == "console_url" ? &c.console_url
                                                       : nullptr;
     if (key == "xforward_hosts") {
       c.xforward_hosts = splitList(value);
@@ -180,6 +184,15 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
   if (c.isolation != "workers" && c.isolation != "none") {
     errors.push_back(path + ": isolation = '" + c.isolation + "': expected workers or none");
   }
+  if (!c.release_sender.empty() && (c.release_sender.find('@') == std::string::npos ||
+                                    c.release_sender.find_first_of(" <>,;\"\\") != std::string::npos)) {
+    errors.push_back(path + ": release_sender = '" + c.release_sender +
+                     "': expected a plain mail address (mugai@gateway.example.lg.jp)");
+  }
+  if (!c.console_url.empty() && c.console_url.rfind("https://", 0) != 0 &&
+      c.console_url.rfind("http://", 0) != 0) {
+    errors.push_back(path + ": console_url = '" + c.console_url + "': expected https://HOST[:PORT]");
+  }
   std::uint64_t bytes = 0;
   if (!parseMemoryLimit(c.memory_limit, bytes)) {
     errors.push_back(path + ": memory_limit = '" + c.memory_limit +
@@ -202,7 +215,8 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\nxforward_hosts = " + hosts + "\nclient_limit_exceptions = " + exceptions +
          "\nsmtp = " + c.smtp +
          "\nfiledrop_inbox = " + c.filedrop_inbox + "\nfiledrop_outbox = " + c.filedrop_outbox +
-         "\nmemory_limit = " + c.memory_limit + "\nisolation = " + c.isolation + "\n";
+         "\nmemory_limit = " + c.memory_limit + "\nisolation = " + c.isolation +
+         "\nvault = " + c.vault + "\nrelease_sender = " + c.release_sender + "\nconsole_url = " + c.console_url + "\n";
 }
 
 bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes) {

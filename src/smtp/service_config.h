@@ -38,6 +38,15 @@ struct ServiceConfig {
   /// workers: hostile content is parsed only in sandboxed worker processes (src/isolation);
   /// none: in the service's own threads (a host without seccomp; the bench's comparison).
   std::string isolation = "workers";
+  // The release runner and its mails (src/release, docs/vault.md)
+  /// The vault ("sqlite:PATH" or "postgresql://..."); set: `serve` runs the release runner.
+  std::string vault;
+  /// Envelope sender and From of released originals and notification mails; empty:
+  /// mugai@<myhostname>.
+  std::string release_sender;
+  /// The console's address ("https://mugai.example.lg.jp"): notification mails link
+  /// console_url/requests/ID; empty: no link (the rules' vault.contact says where to ask).
+  std::string console_url;
 };
 
 /// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when
