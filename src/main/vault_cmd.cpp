@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <iomanip>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "mugai/io/store.h"
+#include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/policy/policy.h"
 #include "mugai/sanitizer/registry.h"
@@ -451,10 +453,22 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
   if (!loadContext(a, c, err)) return fail(err);
   auto r = v.get(a.positional[1], &err);
   if (!r) return fail(err);
-  if (auto d = mv::maySee(c.actor, *r, c.directory.get()); !d.allowed) return refuse(v, c, "unlock", r->id, d);
-  if (c.actor.role == mv::Role::Auditor) {
+  // The password is the recipient's to give, and what it opens goes to them: a recipient of the
+  // item (their own address), or the security admin (to --to, or the original recipients).
+  // Approvers and auditors see items but do not open them.
+  std::string mine;
+  for (const auto& e : c.actor.emails) {
+    for (const auto& x : r->envelope.recipients) {
+      std::string lx = x;
+      for (auto& ch : lx) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lx == e && mine.empty()) mine = x;
+    }
+  }
+  const bool admin = c.actor.role == mv::Role::SecurityAdmin;
+  if (!admin && mine.empty()) {
     return refuse(v, c, "unlock", r->id,
-                  {false, "監査担当は解除できません。", "an auditor cannot unlock items."});
+                  {false, "この項目の宛先ではないため、解除できません。",
+                   "only a recipient of this item (or the security admin) may unlock it."});
   }
   const std::string role = mv::roleName(c.actor.role);
   const std::uint64_t limit = c.policy->limits.unlock_attempt_limit;
@@ -466,14 +480,9 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
                    "the wrong-password limit (" + std::to_string(limit) +
                        ") was reached for this item; ask the security admin."});
   }
-  // The recipient: the acting user's address among the record's recipients (staff), or --to /
-  // the original recipients (the security admin).
-  std::vector<std::string> to = a.to;
-  if (to.empty()) {
-    const std::string mine = mugai::release::requesterAddress(c.directory.get(), *r, c.actor.login);
-    if (!mine.empty() && !a.by.empty()) to = {mine};
-    else to = r->envelope.recipients;
-  }
+  std::vector<std::string> to;
+  if (!admin) to = {mine};
+  else to = a.to.empty() ? r->envelope.recipients : a.to;
   std::string password;
   if (!mugai::release::readPasswordFile(a.password_file, password, &err)) return fail(err);
   std::string original;
@@ -535,7 +544,8 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
   order.record_id = r->id;
   order.kind = "unlock";
   order.recipients = to;
-  order.payload = p.output;
+  // The engine writes its own header: say here what was opened (names are the sender's: encoded).
+  order.payload = mugai::mime::encodeHeader("X-Mugai-Unlocked", opened) + p.output;
   order.note = "sanitized as " + item_id;
   mv::ReleaseJob job;
   if (r->kind == "file") {

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "mugai/io/store.h"
+#include "sanitizers/clamav_scan/clamav_scan.h"
 #include "src/filedrop/filedrop.h"
 #include "src/release/mail.h"
 
@@ -129,23 +130,34 @@ bool Runner::rescan(const vault::ReleaseJob& job, const std::string& original, J
     return false;
   }
   const ScanResult s = scanner->scan(original, "release of " + job.record_id);
+  // What a scan result means is decided in one place, the scan step's outcomeFor(): the macro
+  // heuristic is content.active (the original carries the macros it was kept for; libclamav
+  // reports a heuristic only when no signature matched in the whole scan), a signature is
+  // av.infected, an encrypted or limited scan is incomplete.
+  const Outcome judged = sanitizers::clamav_scan::outcomeFor(s, "release");
+  if (s.status == ScanResult::Status::Clean || judged.reason == Reason::ContentActive) {
+    scan_line = std::string(s.status == ScanResult::Status::Clean
+                                ? "検出なし / nothing found"
+                                : "マクロあり（保留の理由）、ウイルス検出なし / macros (why it was kept), no signature matched") +
+                " (" + scanner->describe() + ")";
+    return true;
+  }
   switch (s.status) {
-    case ScanResult::Status::Clean:
-      scan_line = "検出なし / nothing found (" + scanner->describe() + ")";
-      return true;
     case ScanResult::Status::Infected:
       r.outcome = ReleaseOutcome::Refused;
       r.detail = "re-scan detected " + s.signature + " (" + scanner->describe() + ")";
       return false;
     case ScanResult::Status::Incomplete:
-      // Fail closed: a scan that could not look at everything does not let the original out.
+      // Fail closed: a scan that could not look at everything does not let the original out (an
+      // encrypted item is opened with `mugai vault unlock` instead).
       r.outcome = ReleaseOutcome::Refused;
       r.detail = "re-scan incomplete: " + s.signature + " " + s.detail;
       return false;
     case ScanResult::Status::Error:
-      retryOrFail(job, "re-scan failed: " + s.detail, r, now);
-      return false;
+    case ScanResult::Status::Clean:
+      break;
   }
+  retryOrFail(job, "re-scan failed: " + s.detail, r, now);
   return false;
 }
 

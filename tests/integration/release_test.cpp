@@ -66,9 +66,10 @@ struct Loop {
   std::string withhold(const std::string& name, const std::string& mail) {
     const fs::path in = tmp.path() / (name + ".eml");
     writeFile(in, mail);
-    REQUIRE(mugai({"mail", in.string(), "-o", (tmp.path() / (name + ".out")).string(), "--report",
-                   (tmp.path() / (name + ".json")).string(), "--quarantine", q.string(), "--rules", rules,
-                   "--rcpt", "tanaka@city.example.lg.jp", "--rcpt", "suzuki@city.example.lg.jp"}) == 0);
+    const int rc = mugai({"mail", in.string(), "-o", (tmp.path() / (name + ".out")).string(), "--report",
+                          (tmp.path() / (name + ".json")).string(), "--quarantine", q.string(), "--rules",
+                          rules, "--rcpt", "tanaka@city.example.lg.jp", "--rcpt", "suzuki@city.example.lg.jp"});
+    REQUIRE((rc == 0 || rc == 3));  // sanitized, or blocked (the notice replaces it)
     const std::string report = readFile(tmp.path() / (name + ".json"));
     const auto at = report.find("\"id\":\"");
     REQUIRE(at != std::string::npos);
@@ -114,7 +115,7 @@ TEST_CASE("release loop: request, approve, release --now: the original reaches s
   CHECK(out.find("queued for tanaka@city.example.lg.jp") != std::string::npos);
   // The runner (serve does this on its own; here once, by hand).
   REQUIRE(l.vaultCmd({"release", "--now", "--next-hop", l.next()}, &out) == 0);
-  CHECK(out.find("release") != std::string::npos);
+  INFO(out);
   CHECK(out.find(": delivered") != std::string::npos);
   // Run again: nothing more leaves.
   REQUIRE(l.vaultCmd({"release", "--now", "--next-hop", l.next()}, &out) == 0);
