@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/peers.h"
@@ -180,4 +181,34 @@ TEST_CASE("release loop: PPAP unlock — three wrong passwords refused and audit
   CHECK(out.find("\"action\":\"unlock.delivered\"") != std::string::npos);
   CHECK(out.find("not-it") == std::string::npos);  // no password in the log
   CHECK(l.vaultCmd({"audit", "verify"}) == 0);
+}
+
+TEST_CASE("release loop: mugai serve --vault carries out the queue by itself", "[integration][release]") {
+  if (anyMissing({kSink})) return;
+  auto corpus = corpusDir();
+  if (!corpus) return;
+  Loop l;
+  const std::string docm =
+      readFile(*corpus / "office/libreoffice/sw/qa/extras/ooxmlexport/data/tdf108269.docm");
+  const std::string id = l.withhold("docm", mailWith("見積.docm", "application/vnd.ms-word.document.macroEnabled.12", docm));
+  const std::uint16_t port = freePort();
+  Child serve({MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--next-hop", l.next(),
+               "--quarantine", (l.tmp.path() / "state").string(), "--rules", l.rules, "--vault", l.vault},
+              l.tmp.path() / "serve.log");
+  REQUIRE(waitForPort(port, std::chrono::seconds(60)));
+  REQUIRE(l.vaultCmd({"--by", "tanaka", "request", id, "--reason", "必要"}) == 0);
+  REQUIRE(l.vaultCmd({"--by", "sato", "approve", id}) == 0);
+  // serve's runner polls the queue: wait (bounded) for the delivery, then look at what arrived.
+  std::vector<std::string> rel;
+  for (int i = 0; i < 600 && rel.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    rel = l.released();
+  }
+  INFO(readFile(l.tmp.path() / "serve.log"));
+  REQUIRE(rel.size() == 1);
+  CHECK(rel[0].find("X-Rcpt-Args: <tanaka@city.example.lg.jp>") != std::string::npos);
+  CHECK(readFile(l.tmp.path() / "serve.log").find("release runner started on " + l.vault) != std::string::npos);
+  std::string out;
+  REQUIRE(l.vaultCmd({"--json", "show", id}, &out) == 0);
+  CHECK(out.find("\"state\":\"released\"") != std::string::npos);
 }
