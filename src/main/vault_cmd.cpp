@@ -443,6 +443,80 @@ int wrongAttempts(mv::Vault& v, const mv::RecordInfo& r) {
   return n;
 }
 
+/// Who gets what `unlock` opens: the acting user's own address among the record's recipients, or
+/// for the security admin --to / the original recipients. Empty (with *refusal) when the actor may
+/// not unlock it: the password is the recipient's to give; approvers and auditors see items but
+/// do not open them.
+std::vector<std::string> unlockRecipients(const Context& c, const mv::RecordInfo& r,
+                                          const VaultArgs& a, mv::Decision* refusal) {
+  if (c.actor.role == mv::Role::SecurityAdmin) return a.to.empty() ? r.envelope.recipients : a.to;
+  for (const auto& e : c.actor.emails) {
+    for (const auto& x : r.envelope.recipients) {
+      std::string lx = x;
+      for (auto& ch : lx) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lx == e) return {x};
+    }
+  }
+  *refusal = {false, "この項目の宛先ではないため、解除できません。",
+              "only a recipient of this item (or the security admin) may unlock it."};
+  return {};
+}
+
+/// Reads the password, opens the original with it and wipes it; the password never leaves here.
+mugai::release::UnlockResult openWithPassword(mv::Vault& v, const VaultArgs& a,
+                                              const mv::RecordInfo& r, const mugai::Limits& limits,
+                                              std::string& err) {
+  mugai::release::UnlockResult u;
+  std::string password, original;
+  if (!mugai::release::readPasswordFile(a.password_file, password, &err)) return u;
+  if (!v.original(r.id, original, &err)) {
+    mugai::release::wipe(password);
+    return u;
+  }
+  u = r.kind == "file" ? mugai::release::unlockFile(original, password, limits)
+                       : mugai::release::unlockMessage(original, password, limits);
+  mugai::release::wipe(password);
+  return u;
+}
+
+/// The opened mail through the whole policy (scan, rebuild, notice); the sanitized result queued
+/// for `to` like a release (the runner adds X-Mugai-Released).
+int queueUnlocked(mv::Vault& v, const VaultArgs& a, const Context& c, const mv::RecordInfo& r,
+                  const mugai::Engine& engine, mugai::release::UnlockResult& u,
+                  const std::vector<std::string>& to) {
+  const std::string role = mv::roleName(c.actor.role);
+  std::string opened, err;
+  for (const auto& n : u.opened) opened += (opened.empty() ? "" : ", ") + n;
+  const std::string item_id = mugai::newItemId();
+  const mugai::Envelope env{r.envelope.sender, to, r.envelope.client_name, r.envelope.client_addr,
+                            r.envelope.helo};
+  mugai::ProcessResult p = engine.processMessage(u.output, env, item_id);
+  mugai::release::wipe(u.output);
+  const std::string verdict(mugai::verdictName(p.verdict));
+  if (p.output.empty()) {
+    v.appendAudit(c.actor.login, role, "unlock.failed", r.id,
+                  "opened " + opened + "; the policy left nothing to deliver (" + verdict + ")", &err);
+    return fail("opened " + opened + ", but the policy left nothing to deliver (" + verdict + ")");
+  }
+  if (!v.appendAudit(c.actor.login, role, "unlock", r.id,
+                     "opened " + opened + "; policy " + verdict + " as " + item_id, &err)) {
+    return fail(err);
+  }
+  mv::ReleaseOrder order;
+  order.record_id = r.id;
+  order.kind = "unlock";
+  order.recipients = to;
+  // The engine writes its own header: say here what was opened (names are the sender's: encoded).
+  order.payload = mugai::mime::encodeHeader("X-Mugai-Unlocked", opened) + p.output;
+  order.note = "sanitized as " + item_id;
+  mv::ReleaseJob job;
+  if (!v.queueRelease(order, c.actor.login, role, job, &err)) return fail(err);
+  std::cout << "unlocked " << escapeForTerminal(opened) << " in " << r.id << "; the sanitized result ("
+            << verdict << ", " << p.report.actions.size() << " action(s)) is queued as job " << job.id
+            << "\n";
+  return a.now ? runQueueNow(v, a, c, r.id) : 0;
+}
+
 int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
   if (a.positional.size() < 2) return fail("unlock needs an ID");
   if (a.password_file.empty()) {
@@ -453,22 +527,12 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
   if (!loadContext(a, c, err)) return fail(err);
   auto r = v.get(a.positional[1], &err);
   if (!r) return fail(err);
-  // The password is the recipient's to give, and what it opens goes to them: a recipient of the
-  // item (their own address), or the security admin (to --to, or the original recipients).
-  // Approvers and auditors see items but do not open them.
-  std::string mine;
-  for (const auto& e : c.actor.emails) {
-    for (const auto& x : r->envelope.recipients) {
-      std::string lx = x;
-      for (auto& ch : lx) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (lx == e && mine.empty()) mine = x;
-    }
-  }
-  const bool admin = c.actor.role == mv::Role::SecurityAdmin;
-  if (!admin && mine.empty()) {
-    return refuse(v, c, "unlock", r->id,
-                  {false, "この項目の宛先ではないため、解除できません。",
-                   "only a recipient of this item (or the security admin) may unlock it."});
+  mv::Decision refusal;
+  const std::vector<std::string> to = unlockRecipients(c, *r, a, &refusal);
+  if (to.empty()) return refuse(v, c, "unlock", r->id, refusal);
+  if (r->kind == "file") {
+    return fail("unlocking a file-drop item is not built yet (nothing was read or counted); the "
+                "security admin can release the original with `mugai vault release`");
   }
   const std::string role = mv::roleName(c.actor.role);
   const std::uint64_t limit = c.policy->limits.unlock_attempt_limit;
@@ -480,26 +544,10 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
                    "the wrong-password limit (" + std::to_string(limit) +
                        ") was reached for this item; ask the security admin."});
   }
-  std::vector<std::string> to;
-  if (!admin) to = {mine};
-  else to = a.to.empty() ? r->envelope.recipients : a.to;
-  std::string password;
-  if (!mugai::release::readPasswordFile(a.password_file, password, &err)) return fail(err);
-  std::string original;
-  if (!v.original(r->id, original, &err)) {
-    mugai::release::wipe(password);
-    return fail(err);
-  }
   auto engine = loadEngine(a, err);
-  if (!engine) {
-    mugai::release::wipe(password);
-    return fail(err);
-  }
-  const mugai::Limits& limits = engine->policy().limits;
-  mugai::release::UnlockResult u = r->kind == "file"
-                                       ? mugai::release::unlockFile(original, password, limits)
-                                       : mugai::release::unlockMessage(original, password, limits);
-  mugai::release::wipe(password);  // from here on only the opened content is kept
+  if (!engine) return fail(err);
+  mugai::release::UnlockResult u = openWithPassword(v, a, *r, engine->policy().limits, err);
+  if (!err.empty()) return fail(err);
   using S = mugai::release::UnlockResult::Status;
   if (u.status == S::WrongPassword) {
     v.appendAudit(c.actor.login, role, "unlock.wrong", r->id,
@@ -515,48 +563,7 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
     v.appendAudit(c.actor.login, role, "unlock.failed", r->id, why, &err);
     return fail(why);
   }
-  std::string opened;
-  for (const auto& n : u.opened) opened += (opened.empty() ? "" : ", ") + n;
-  const std::string item_id = mugai::newItemId();
-  mugai::ProcessResult p;
-  if (r->kind == "file") {
-    p = engine->processFile(u.output, r->filename, item_id);
-  } else {
-    mugai::Envelope env{r->envelope.sender, to, r->envelope.client_name, r->envelope.client_addr,
-                        r->envelope.helo};
-    p = engine->processMessage(u.output, env, item_id);
-  }
-  mugai::release::wipe(u.output);
-  if (p.output.empty()) {
-    v.appendAudit(c.actor.login, role, "unlock.failed", r->id,
-                  "opened " + opened + "; the policy left nothing to deliver (" +
-                      std::string(mugai::verdictName(p.verdict)) + ")",
-                  &err);
-    return fail("opened " + opened + ", but the policy left nothing to deliver (" +
-                std::string(mugai::verdictName(p.verdict)) + ")");
-  }
-  if (!v.appendAudit(c.actor.login, role, "unlock", r->id,
-                     "opened " + opened + "; policy " + std::string(mugai::verdictName(p.verdict)) + " as " + item_id,
-                     &err)) {
-    return fail(err);
-  }
-  mv::ReleaseOrder order;
-  order.record_id = r->id;
-  order.kind = "unlock";
-  order.recipients = to;
-  // The engine writes its own header: say here what was opened (names are the sender's: encoded).
-  order.payload = mugai::mime::encodeHeader("X-Mugai-Unlocked", opened) + p.output;
-  order.note = "sanitized as " + item_id;
-  mv::ReleaseJob job;
-  if (r->kind == "file") {
-    return fail("opened " + opened + " and sanitized it; delivering an unlocked file-drop item is "
-                "not built yet (the sanitized file is not written)");
-  }
-  if (!v.queueRelease(order, c.actor.login, role, job, &err)) return fail(err);
-  std::cout << "unlocked " << escapeForTerminal(opened) << " in " << r->id << "; the sanitized result ("
-            << std::string(mugai::verdictName(p.verdict)) << ", " << p.report.actions.size()
-            << " action(s)) is queued as job " << job.id << "\n";
-  return a.now ? runQueueNow(v, a, c, r->id) : 0;
+  return queueUnlocked(v, a, c, *r, *engine, u, to);
 }
 
 int cmdRequest(mv::Vault& v, const VaultArgs& a) {

@@ -177,7 +177,9 @@ inline FinishStates finishStates(const std::string& kind, ReleaseOutcome o) {
     case ReleaseOutcome::Failed: f.job = "failed"; break;
     case ReleaseOutcome::Retry: f.job = "retry"; break;
   }
-  if (kind == "notice") return f;
+  // A notice changes nothing; an unlock delivered the sanitized content, not the original: the
+  // record stays as it was (the audit rows and releases() say what happened).
+  if (kind != "release") return f;
   if (o == ReleaseOutcome::Delivered) f.record = f.request = "released";
   if (o == ReleaseOutcome::Refused) f.record = f.request = "refused";
   return f;

@@ -180,6 +180,10 @@ TEST_CASE("release loop: PPAP unlock — three wrong passwords refused and audit
   CHECK(out.find("\"action\":\"unlock\"") != std::string::npos);
   CHECK(out.find("\"action\":\"unlock.delivered\"") != std::string::npos);
   CHECK(out.find("not-it") == std::string::npos);  // no password in the log
+  // The original itself was not released: the record stays withheld; the job says what went.
+  REQUIRE(l.vaultCmd({"--json", "show", second}, &out) == 0);
+  CHECK(out.find("\"state\":\"withheld\"") != std::string::npos);
+  CHECK(out.find("\"kind\":\"unlock\"") != std::string::npos);
   CHECK(l.vaultCmd({"audit", "verify"}) == 0);
 }
 

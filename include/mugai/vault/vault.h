@@ -220,7 +220,8 @@ class Vault {
   /// Ends the attempt of `job_id` held by `worker` (refused with an error when another runner
   /// holds it now, or it is not running): Delivered/Refused/Failed are final, Retry makes it due
   /// at `retry_at`. Audited ("release.delivered", "release.refused", ... with `detail`); a
-  /// delivered release marks the record (and its request) `released`, a refused one `refused`.
+  /// delivered release marks the record (and its request) `released`, a refused one `refused`;
+  /// unlock and notice jobs change no record state.
   virtual bool finishRelease(std::int64_t job_id, const std::string& worker,
                              ReleaseOutcome outcome, std::int64_t retry_at,
                              const std::string& detail, std::string* error) = 0;
