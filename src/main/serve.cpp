@@ -25,6 +25,7 @@
 #include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
+#include "src/release/runner.h"
 #include "src/smtp/gateway.h"
 #include "src/smtp/inflight.h"
 #include "src/smtp/server.h"
@@ -38,7 +39,7 @@ using mugai::smtp::logLine;
 const char* kServeUsage =
     R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
                    [--rules FILE] [--quarantine DIR] [--print-config]
-                   [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT]
+                   [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT] [--vault URL]
 
 Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
@@ -50,12 +51,15 @@ runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox
 --metrics HOST:PORT (config: metrics) serves Prometheus metrics at http://HOST:PORT/metrics,
 loopback only unless the config says metrics_remote = yes; the config's syslog key sends one
 RFC 5424 (or CEF) event per message (docs/monitoring.md).
+With --vault URL (config: vault) the release runner carries out the vault's release queue:
+approved originals, re-scanned, to the requester through the next hop; PPAP unlocks;
+notification mails (docs/vault.md).
 Signals: SIGHUP reads the config again and reloads the rules and signatures (a changed key other
 than `rules` is logged as needing a restart); SIGTERM stops accepting and drains.
 )";
 
 struct ServeArgs {
-  std::string config, listen, next_hop, rules, quarantine, inbox, outbox, metrics;
+  std::string config, listen, next_hop, rules, quarantine, inbox, outbox, metrics, vault;
   bool print_config = false;
   bool no_smtp = false;
 };
@@ -71,6 +75,7 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
                         : s == "--inbox"      ? &a.inbox
                         : s == "--outbox"     ? &a.outbox
                         : s == "--metrics"    ? &a.metrics
+                        : s == "--vault"      ? &a.vault
                                               : nullptr;
     if (s == "--print-config") {
       a.print_config = true;
@@ -111,6 +116,7 @@ bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   if (!a.quarantine.empty()) c.quarantine_dir = a.quarantine;
   if (!a.inbox.empty()) c.filedrop_inbox = a.inbox;
   if (!a.outbox.empty()) c.filedrop_outbox = a.outbox;
+  if (!a.vault.empty()) c.vault = a.vault;
   if (a.no_smtp) c.smtp = "no";
   if (!a.metrics.empty()) c.metrics = a.metrics;
   bool monitoring_ok = true;
@@ -146,6 +152,38 @@ Poco::Net::Context::Ptr clientTls(const mugai::smtp::ServiceConfig& c) {
                                           : Poco::Net::Context::VERIFY_RELAXED;
   return new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", c.relay_tls_ca_file,
                                 mode, 9, false, "HIGH:!aNULL:!MD5:!RC4");
+}
+
+/// The release runner (src/release): with a vault configured, approved releases, PPAP unlocks and
+/// notification mails leave through the same next hop as the relay's mail, re-scanned with the
+/// signatures loaded now (the current engine's scanner, swapped on reload).
+std::unique_ptr<mugai::release::Runner> startReleases(const mugai::smtp::ServiceConfig& c,
+                                                      mugai::smtp::EngineHolder& engines) {
+  if (c.vault.empty()) return nullptr;
+  const mugai::Limits& limits = engines.get()->policy().limits;
+  mugai::release::RunnerOptions o;
+  o.worker = mugai::release::defaultWorkerName();
+  mugai::smtp::splitHostPort(c.next_hop, o.relay.host, o.relay.port);
+  o.relay.helo_name = c.myhostname;
+  o.relay.timeout_s = static_cast<int>(limits.relay_timeout_s);
+  o.relay.tls = c.relay_tls == "encrypt" ? mugai::smtp::RelayTls::kEncrypt
+                : c.relay_tls == "may"   ? mugai::smtp::RelayTls::kMay
+                                         : mugai::smtp::RelayTls::kNone;
+  o.relay.tls_context = clientTls(c);
+  o.lease_s = std::max<std::int64_t>(900, 8 * static_cast<std::int64_t>(limits.relay_timeout_s));
+  o.outbox = c.filedrop_outbox;
+  o.notices.sender = c.release_sender;
+  o.notices.hostname = c.myhostname;
+  o.notices.console_url = c.console_url;
+  o.notices.contact_ja = engines.get()->policy().vault.contact_ja;
+  o.notices.contact_en = engines.get()->policy().vault.contact_en;
+  o.log = [](const std::string& line) { logLine("release: " + line); };
+  std::string why;
+  auto r = mugai::release::startRunner(
+      c.vault, std::move(o), [&engines] { return engines.get()->services().scanner; }, &why);
+  if (r) logLine("release runner started on " + c.vault);
+  else logLine("WARNING: the release runner did not start: " + why);
+  return r;
 }
 
 /// "signatures=3 (/etc/mugai/signatures) + 0 (/var/lib/clamav)" for the startup and reload lines.
@@ -263,6 +301,9 @@ void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& runni
   differs("syslog", running.syslog, fresh.syslog);
   differs("syslog_format", running.syslog_format, fresh.syslog_format);
   differs("syslog_facility", running.syslog_facility, fresh.syslog_facility);
+  differs("vault", running.vault, fresh.vault);
+  differs("release_sender", running.release_sender, fresh.release_sender);
+  differs("console_url", running.console_url, fresh.console_url);
   for (const auto& key : restart) {
     logLine("config: " + key + " changed in " + args.config +
             ": takes effect only after a restart (the running value is kept)");
@@ -612,6 +653,7 @@ int runServe(int argc, char** argv) {
   CurrentRules rules(config.rules);
   SignatureWatch watch(rules, engines,
                        static_cast<unsigned>(engines.get()->policy().limits.signature_check_s));
+  std::unique_ptr<mugai::release::Runner> releases = startReleases(config, engines);
   std::unique_ptr<FileDropRunner> filedrop;
   if (!config.filedrop_inbox.empty()) {
     filedrop = std::make_unique<FileDropRunner>(config, engines);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <iomanip>
@@ -17,17 +18,25 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "mugai/io/store.h"
+#include "mugai/mime/mime.h"
+#include "mugai/pipeline/pipeline.h"
 #include "mugai/policy/policy.h"
 #include "mugai/sanitizer/registry.h"
 #include "mugai/text/charset.h"
 #include "mugai/vault/directory.h"
 #include "mugai/vault/vault.h"
+#include "src/release/notify.h"
+#include "src/release/runner.h"
+#include "src/release/unlock.h"
+#include "src/scanclient/remote_scanner.h"
+#include "src/smtp/service_config.h"
 
 namespace {
 
@@ -53,9 +62,23 @@ audit log whose rows are chained by SHA-256 (docs/vault.md).
                              ask for the original (a recipient; tier self: granted at once)
   approve ID --by USER [--request N]
   deny ID --by USER --reason TEXT
-                             an approver of the requester's group, or the security admin
+                             an approver of the requester's group, or the security admin; an
+                             approval queues the release to the requester's address
+  release ID [--to ADDR]... [--now]
+                             the security admin releases without a request (to the original
+                             recipients, or those named by --to); with --now the release queue is
+                             carried out at once: re-scan, delivery through the next hop
+  release --now              carry out every due job of the release queue once (releases,
+                             unlocks, notification mails), then exit
+  unlock ID --password-file FILE [--now]
+                             PPAP: open the encrypted ZIP/PDF with the password in FILE (chmod
+                             600; "-": standard input), send it through the policy and queue the
+                             sanitized result for the recipient; wrong passwords are counted
 
 --vault URL: sqlite:PATH (default sqlite:/var/lib/mugai/vault.db, or $MUGAI_VAULT).
+--config FILE: the service config (mugai.conf) whose next_hop, myhostname, relay_tls,
+filedrop_outbox, console_url and release_sender the release runner uses (--next-hop HOST:PORT
+overrides next_hop).
 --rules FILE: the rules whose vault: section gives tiers, retention and the directory (default:
 the embedded rules). --by USER: act as that user of the directory; without it, a command run on
 the host acts as the security admin and is audited as host:<user>.
@@ -66,6 +89,9 @@ constexpr int kRefused = 3;
 
 struct VaultArgs {
   std::string url, rules, by, command, sub, id, output, recipient, sender, reason, state, search;
+  std::string config, next_hop, password_file;
+  std::vector<std::string> to;
+  bool now = false;
   std::int64_t request = 0;
   std::int64_t since = 0, until = 0;
   std::size_t limit = 50, offset = 0;
@@ -148,6 +174,15 @@ bool parseVaultArgs(int argc, char** argv, VaultArgs& a, std::string& err) {
       a.request = static_cast<std::int64_t>(n);
     }
     else if (s == "--json") a.json = true;
+    else if (s == "--now") a.now = true;
+    else if (s == "--config") ok = value(a.config);
+    else if (s == "--next-hop") ok = value(a.next_hop);
+    else if (s == "--password-file") ok = value(a.password_file);
+    else if (s == "--to") {
+      std::string t;
+      ok = value(t);
+      a.to.push_back(t);
+    }
     else if (s == "--dry-run") a.dry_run = true;
     else if (s == "-o" || s == "--output") ok = value(a.output);
     else if (s == "--recipient") ok = value(a.recipient);
@@ -169,7 +204,7 @@ bool parseVaultArgs(int argc, char** argv, VaultArgs& a, std::string& err) {
   }
   if (a.positional.empty()) {
     err = "which command? (list, show, original, hold, unhold, purge, audit, import, request, "
-          "approve, deny)";
+          "approve, deny, release, unlock)";
     return false;
   }
   a.command = a.positional[0];
@@ -273,6 +308,264 @@ int refuse(mv::Vault& v, const Context& c, const std::string& what, const std::s
   return kRefused;
 }
 
+
+/// The service settings the release runner and the notification mails use: --config (mugai.conf)
+/// and --next-hop.
+bool loadService(const VaultArgs& a, mugai::smtp::ServiceConfig& s, std::string& err) {
+  std::vector<std::string> errors;
+  if (!a.config.empty() && !mugai::smtp::loadServiceConfig(a.config, s, errors)) {
+    err = "the config does not load:";
+    for (const auto& e : errors) err += "\n  " + e;
+    return false;
+  }
+  if (!a.next_hop.empty()) {
+    std::string host, why;
+    std::uint16_t port = 0;
+    if (!mugai::smtp::parseHostPort(a.next_hop, host, port, &why)) {
+      err = "--next-hop '" + a.next_hop + "': " + why;
+      return false;
+    }
+    s.next_hop = a.next_hop;
+  }
+  if (s.myhostname.empty()) {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    s.myhostname = name[0] ? name : "localhost";
+  }
+  return true;
+}
+
+mugai::release::NoticeOptions noticeOptions(const mugai::smtp::ServiceConfig& s, const Context& c) {
+  mugai::release::NoticeOptions o;
+  o.sender = s.release_sender;
+  o.hostname = s.myhostname;
+  o.console_url = s.console_url;
+  o.contact_ja = c.policy->vault.contact_ja;
+  o.contact_en = c.policy->vault.contact_en;
+  return o;
+}
+
+/// The engine (rules and signatures as loaded now) for the re-scan and for unlocked content.
+std::shared_ptr<const mugai::Engine> loadEngine(const VaultArgs& a, std::string& err) {
+  std::vector<std::string> errors;
+  std::shared_ptr<const mugai::Engine> e =
+      mugai::makeEngine(a.rules, errors, mugai::scanclient::remoteScanner);
+  if (!e) {
+    err = "the engine does not start:";
+    for (const auto& x : errors) err += "\n  " + x;
+  }
+  return e;
+}
+
+/// Carries out every job of the release queue due now, printing one line each.
+int runQueueNow(mv::Vault& v, const VaultArgs& a, const Context& c, const std::string& only_id) {
+  mugai::smtp::ServiceConfig s;
+  std::string err;
+  if (!loadService(a, s, err)) return fail(err);
+  auto engine = loadEngine(a, err);
+  if (!engine) return fail(err);
+  mugai::release::RunnerOptions o;
+  o.worker = s.myhostname + ":" + std::to_string(getpid()) + "/cli";
+  mugai::smtp::splitHostPort(s.next_hop, o.relay.host, o.relay.port);
+  o.relay.helo_name = s.myhostname;
+  o.relay.timeout_s = static_cast<int>(engine->policy().limits.relay_timeout_s);
+  if (s.relay_tls != "none") {
+    return fail("--now does not speak STARTTLS to the next hop yet (relay_tls = " + s.relay_tls +
+                "); let `mugai serve` carry out the queue");
+  }
+  o.outbox = s.filedrop_outbox;
+  o.notices = noticeOptions(s, c);
+  mugai::release::Runner runner(std::shared_ptr<mv::Vault>(&v, [](mv::Vault*) {}), o,
+                                [engine] { return engine->services().scanner; });
+  const auto results = runner.drain(static_cast<std::int64_t>(std::time(nullptr)));
+  int bad = 0;
+  for (const auto& r : results) {
+    std::cout << r.job.kind << " " << r.job.id << " of " << r.job.record_id << ": "
+              << mv::outcomeName(r.outcome) << " (" << escapeForTerminal(r.detail) << ")\n";
+    if (!only_id.empty() && r.job.record_id == only_id && r.job.kind != "notice" &&
+        r.outcome != mv::ReleaseOutcome::Delivered) {
+      bad = 1;
+    }
+  }
+  if (results.empty()) std::cout << "nothing due in the release queue\n";
+  return bad ? kRefused : 0;
+}
+
+int cmdRelease(mv::Vault& v, const VaultArgs& a) {
+  Context c;
+  std::string err;
+  if (!loadContext(a, c, err)) return fail(err);
+  if (a.positional.size() < 2) {
+    if (!a.now) return fail("release needs an ID (or --now to carry out the queue)");
+    return runQueueNow(v, a, c, "");
+  }
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  std::vector<mv::ReleaseJob> open;
+  for (const char* st : {"queued", "running", "retry"}) {
+    if (!v.releases(r->id, st, open, &err)) return fail(err);
+  }
+  std::erase_if(open, [](const mv::ReleaseJob& j) { return j.kind == "notice"; });
+  if (open.empty()) {
+    if (auto d = mv::mayAdminister(c.actor); !d.allowed) return refuse(v, c, "release", r->id, d);
+    if (r->tier == mv::Tier::Never) {
+      return refuse(v, c, "release", r->id,
+                    {false, "この原本は規則により解除できません（tier never）。",
+                     "the rules say this original is never released (tier never)."});
+    }
+    mv::ReleaseOrder order;
+    order.record_id = r->id;
+    order.recipients = a.to.empty() ? r->envelope.recipients : a.to;
+    order.note = a.to.empty() ? "to the original recipients" : "to the recipients named by the admin";
+    mv::ReleaseJob job;
+    if (!v.queueRelease(order, c.actor.login, mv::roleName(c.actor.role), job, &err)) return fail(err);
+    std::cout << "release " << job.id << " of " << r->id << " queued for ";
+    for (std::size_t i = 0; i < job.recipients.size(); ++i) {
+      std::cout << (i ? ", " : "") << escapeForTerminal(job.recipients[i]);
+    }
+    std::cout << "\n";
+  } else {
+    std::cout << r->id << " has a release under way already (job " << open.front().id << ", "
+              << open.front().state << ")\n";
+  }
+  return a.now ? runQueueNow(v, a, c, r->id) : 0;
+}
+
+/// Wrong passwords given for record `r` so far (audit rows unlock.wrong since it was stored).
+/// An audit log that cannot be read counts as the limit reached (fail closed).
+int wrongAttempts(mv::Vault& v, const mv::RecordInfo& r) {
+  std::vector<mv::AuditRow> rows;
+  std::string err;
+  if (!v.audit(r.created, rows, &err)) return std::numeric_limits<int>::max();
+  const std::string& id = r.id;
+  int n = 0;
+  for (const auto& r : rows) n += r.record_id == id && r.action == "unlock.wrong";
+  return n;
+}
+
+/// Who gets what `unlock` opens: the acting user's own address among the record's recipients, or
+/// for the security admin --to / the original recipients. Empty (with *refusal) when the actor may
+/// not unlock it: the password is the recipient's to give; approvers and auditors see items but
+/// do not open them.
+std::vector<std::string> unlockRecipients(const Context& c, const mv::RecordInfo& r,
+                                          const VaultArgs& a, mv::Decision* refusal) {
+  if (c.actor.role == mv::Role::SecurityAdmin) return a.to.empty() ? r.envelope.recipients : a.to;
+  for (const auto& e : c.actor.emails) {
+    for (const auto& x : r.envelope.recipients) {
+      std::string lx = x;
+      for (auto& ch : lx) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lx == e) return {x};
+    }
+  }
+  *refusal = {false, "この項目の宛先ではないため、解除できません。",
+              "only a recipient of this item (or the security admin) may unlock it."};
+  return {};
+}
+
+/// Reads the password, opens the original with it and wipes it; the password never leaves here.
+mugai::release::UnlockResult openWithPassword(mv::Vault& v, const VaultArgs& a,
+                                              const mv::RecordInfo& r, const mugai::Limits& limits,
+                                              std::string& err) {
+  mugai::release::UnlockResult u;
+  std::string password, original;
+  if (!mugai::release::readPasswordFile(a.password_file, password, &err)) return u;
+  if (!v.original(r.id, original, &err)) {
+    mugai::release::wipe(password);
+    return u;
+  }
+  u = r.kind == "file" ? mugai::release::unlockFile(original, password, limits)
+                       : mugai::release::unlockMessage(original, password, limits);
+  mugai::release::wipe(password);
+  return u;
+}
+
+/// The opened mail through the whole policy (scan, rebuild, notice); the sanitized result queued
+/// for `to` like a release (the runner adds X-Mugai-Released).
+int queueUnlocked(mv::Vault& v, const VaultArgs& a, const Context& c, const mv::RecordInfo& r,
+                  const mugai::Engine& engine, mugai::release::UnlockResult& u,
+                  const std::vector<std::string>& to) {
+  const std::string role = mv::roleName(c.actor.role);
+  std::string opened, err;
+  for (const auto& n : u.opened) opened += (opened.empty() ? "" : ", ") + n;
+  const std::string item_id = mugai::newItemId();
+  const mugai::Envelope env{r.envelope.sender, to, r.envelope.client_name, r.envelope.client_addr,
+                            r.envelope.helo};
+  mugai::ProcessResult p = engine.processMessage(u.output, env, item_id);
+  mugai::release::wipe(u.output);
+  const std::string verdict(mugai::verdictName(p.verdict));
+  if (p.output.empty()) {
+    v.appendAudit(c.actor.login, role, "unlock.failed", r.id,
+                  "opened " + opened + "; the policy left nothing to deliver (" + verdict + ")", &err);
+    return fail("opened " + opened + ", but the policy left nothing to deliver (" + verdict + ")");
+  }
+  if (!v.appendAudit(c.actor.login, role, "unlock", r.id,
+                     "opened " + opened + "; policy " + verdict + " as " + item_id, &err)) {
+    return fail(err);
+  }
+  mv::ReleaseOrder order;
+  order.record_id = r.id;
+  order.kind = "unlock";
+  order.recipients = to;
+  // The engine writes its own header: say here what was opened (names are the sender's: encoded).
+  order.payload = mugai::mime::encodeHeader("X-Mugai-Unlocked", opened) + p.output;
+  order.note = "sanitized as " + item_id;
+  mv::ReleaseJob job;
+  if (!v.queueRelease(order, c.actor.login, role, job, &err)) return fail(err);
+  std::cout << "unlocked " << escapeForTerminal(opened) << " in " << r.id << "; the sanitized result ("
+            << verdict << ", " << p.report.actions.size() << " action(s)) is queued as job " << job.id
+            << "\n";
+  return a.now ? runQueueNow(v, a, c, r.id) : 0;
+}
+
+int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
+  if (a.positional.size() < 2) return fail("unlock needs an ID");
+  if (a.password_file.empty()) {
+    return fail("unlock needs --password-file FILE (the password is never given on the command line)");
+  }
+  Context c;
+  std::string err;
+  if (!loadContext(a, c, err)) return fail(err);
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  mv::Decision refusal;
+  const std::vector<std::string> to = unlockRecipients(c, *r, a, &refusal);
+  if (to.empty()) return refuse(v, c, "unlock", r->id, refusal);
+  if (r->kind == "file") {
+    return fail("unlocking a file-drop item is not built yet (nothing was read or counted); the "
+                "security admin can release the original with `mugai vault release`");
+  }
+  const std::string role = mv::roleName(c.actor.role);
+  const std::uint64_t limit = c.policy->limits.unlock_attempt_limit;
+  const int wrong = wrongAttempts(v, *r);
+  if (static_cast<std::uint64_t>(wrong) >= limit) {
+    return refuse(v, c, "unlock", r->id,
+                  {false, "パスワードの誤りが上限（" + std::to_string(limit) +
+                              " 回）に達したため、この項目は解除できません。セキュリティ管理者に連絡してください。",
+                   "the wrong-password limit (" + std::to_string(limit) +
+                       ") was reached for this item; ask the security admin."});
+  }
+  auto engine = loadEngine(a, err);
+  if (!engine) return fail(err);
+  mugai::release::UnlockResult u = openWithPassword(v, a, *r, engine->policy().limits, err);
+  if (!err.empty()) return fail(err);
+  using S = mugai::release::UnlockResult::Status;
+  if (u.status == S::WrongPassword) {
+    v.appendAudit(c.actor.login, role, "unlock.wrong", r->id,
+                  "attempt " + std::to_string(wrong + 1) + " of " + std::to_string(limit), &err);
+    std::cerr << "mugai vault: パスワードが違います（" << wrong + 1 << " / " << limit << " 回）。\n"
+              << "             wrong password (attempt " << wrong + 1 << " of " << limit << ").\n";
+    return kRefused;
+  }
+  if (u.status != S::Unlocked) {
+    const std::string why = u.status == S::NothingEncrypted
+                                ? "nothing in " + r->id + " is encrypted with a password mugai can open"
+                                : "cannot open " + r->id + ": " + u.detail;
+    v.appendAudit(c.actor.login, role, "unlock.failed", r->id, why, &err);
+    return fail(why);
+  }
+  return queueUnlocked(v, a, c, *r, *engine, u, to);
+}
+
 int cmdRequest(mv::Vault& v, const VaultArgs& a) {
   if (a.positional.size() < 2) return fail("request needs an ID");
   if (a.reason.empty()) return fail("request needs --reason TEXT (why the original is needed)");
@@ -282,16 +575,28 @@ int cmdRequest(mv::Vault& v, const VaultArgs& a) {
   auto r = v.get(a.positional[1], &err);
   if (!r) return fail(err);
   if (auto d = mv::mayRequest(c.actor, *r); !d.allowed) return refuse(v, c, "request", r->id, d);
+  mugai::smtp::ServiceConfig service;  // read first: a bad --config stops before the request
+  if (!loadService(a, service, err)) return fail(err);
   mv::Request req;
   if (!v.addRequest(r->id, c.actor.login, a.reason, mv::roleName(c.actor.role), req, &err)) {
     return fail(err);
   }
+  const auto notices = noticeOptions(service, c);
   if (r->tier == mv::Tier::Self) {
-    if (!v.decide(req.id, true, "rules:self", "system", "tier self", 1, &err)) return fail(err);
-    std::cout << "request " << req.id << " for " << r->id
-              << " granted (tier self: the recipient may take it)\n";
+    std::string state;
+    if (!v.decide(req.id, true, "rules:self", "system", "tier self", 1, &err, &state)) return fail(err);
+    req.state = state;
+    mv::ReleaseJob job;
+    if (!mugai::release::afterDecision(v, c.directory.get(), *r, req, state, "rules:self", "system",
+                                       notices, &err, &job)) {
+      return fail(err);
+    }
+    std::cout << "request " << req.id << " for " << r->id << " granted (tier self: the recipient may take it)";
+    if (job.id) std::cout << "; release " << job.id << " queued";
+    std::cout << "\n";
     return 0;
   }
+  if (!mugai::release::afterRequest(v, c.directory.get(), *r, req, notices, &err)) return fail(err);
   std::cout << "request " << req.id << " for " << r->id << " is waiting for approval";
   if (r->tier == mv::Tier::Admin) {
     std::cout << " by the security team";
@@ -328,6 +633,8 @@ int cmdDecide(mv::Vault& v, const VaultArgs& a, bool approve) {
   const std::size_t needed = c.actor.role == mv::Role::SecurityAdmin
                                  ? 1
                                  : mv::approvalsNeeded(c.policy->vault, requester, c.directory.get());
+  mugai::smtp::ServiceConfig service;  // read first: a bad --config stops before the decision
+  if (!loadService(a, service, err)) return fail(err);
   std::string state;
   if (!v.decide(req->id, approve, c.actor.login, mv::roleName(c.actor.role), a.reason, needed, &err,
                 &state)) {
@@ -336,7 +643,24 @@ int cmdDecide(mv::Vault& v, const VaultArgs& a, bool approve) {
   std::cout << "request " << req->id << " for " << r->id << ": " << state;
   if (state == "pending") std::cout << " (approval 'all': more approvers must approve)";
   std::cout << "\n";
-  return 0;
+  mv::Request decided = *req;
+  decided.state = state;
+  decided.decision_reason = a.reason;
+  mv::ReleaseJob job;
+  if (!mugai::release::afterDecision(v, c.directory.get(), *r, decided, state, c.actor.login,
+                                     mv::roleName(c.actor.role), noticeOptions(service, c), &err,
+                                     &job)) {
+    return fail(err);
+  }
+  if (job.id) {
+    std::cout << "release " << job.id << " queued for " << escapeForTerminal(job.recipients.front())
+              << " (the original is scanned again before it goes)\n";
+  } else if (state == "approved") {
+    std::cout << "nothing queued: " << escapeForTerminal(decided.requester)
+              << " has no mail address in the directory; release it with `mugai vault release "
+              << r->id << " --to ADDR`\n";
+  }
+  return a.now && job.id ? runQueueNow(v, a, c, r->id) : 0;
 }
 
 /// With `who`, only the records that user may see (staff: their own; approvers: also their
@@ -389,6 +713,8 @@ int cmdShow(mv::Vault& v, const VaultArgs& a) {
   std::vector<mv::Request> reqs;
   if (!v.requests(r->id, reqs, &err)) return fail(err);
   auto report = v.report(r->id, &err);
+  std::vector<mv::ReleaseJob> jobs;
+  if (!v.releases(r->id, "", jobs, &err)) return fail(err);
   if (a.json) {
     auto o = recordJson(*r);
     Poco::JSON::Array::Ptr ra = new Poco::JSON::Array;
@@ -403,6 +729,22 @@ int cmdShow(mv::Vault& v, const VaultArgs& a) {
       ra->add(x);
     }
     o->set("requests", ra);
+    Poco::JSON::Array::Ptr ja = new Poco::JSON::Array;
+    for (const auto& j : jobs) {
+      Poco::JSON::Object::Ptr x = new Poco::JSON::Object;
+      x->set("id", j.id);
+      x->set("kind", j.kind);
+      x->set("state", j.state);
+      x->set("request", j.request_id);
+      Poco::JSON::Array::Ptr to = new Poco::JSON::Array;
+      for (const auto& t : j.recipients) to->add(t);
+      x->set("recipients", to);
+      x->set("attempts", j.attempts);
+      x->set("due", isoTime(j.due));
+      x->set("detail", j.detail);
+      ja->add(x);
+    }
+    o->set("releases", ja);
     if (report) {
       try {
         Poco::JSON::Parser p;
@@ -435,6 +777,14 @@ int cmdShow(mv::Vault& v, const VaultArgs& a) {
   for (const auto& q : reqs) {
     std::cout << "  request " << q.id << " by " << escapeForTerminal(q.requester) << " ("
               << q.state << "): " << escapeForTerminal(q.reason) << "\n";
+  }
+  for (const auto& j : jobs) {
+    std::cout << "  " << j.kind << " " << j.id << " " << j.state << " to ";
+    for (std::size_t i = 0; i < j.recipients.size(); ++i) {
+      std::cout << (i ? ", " : "") << escapeForTerminal(j.recipients[i]);
+    }
+    std::cout << " (attempts " << j.attempts << (j.detail.empty() ? "" : ": " + escapeForTerminal(j.detail))
+              << ")\n";
   }
   return 0;
 }
@@ -660,6 +1010,8 @@ int runVault(int argc, char** argv) {
   if (a.command == "request") return cmdRequest(*v, a);
   if (a.command == "approve") return cmdDecide(*v, a, true);
   if (a.command == "deny") return cmdDecide(*v, a, false);
+  if (a.command == "release") return cmdRelease(*v, a);
+  if (a.command == "unlock") return cmdUnlock(*v, a);
   std::cerr << "mugai vault: unknown command '" << a.command << "'\nTry 'mugai vault --help'.\n";
   return 1;
 }

@@ -77,7 +77,8 @@ std::string closestKey(const std::string& key) {
                                       "xforward_hosts", "smtp",           "filedrop_inbox",
                                       "filedrop_outbox", "memory_limit", "client_limit_exceptions",
                                       "isolation",      "metrics",        "metrics_remote",
-                                      "syslog",         "syslog_format",  "syslog_facility"};
+                                      "syslog",         "syslog_format",  "syslog_facility", "vault",
+                                      "release_sender", "console_url"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -149,6 +150,9 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "syslog" ? &c.syslog
                          : key == "syslog_format" ? &c.syslog_format
                          : key == "syslog_facility" ? &c.syslog_facility
+                         : key == "vault" ? &c.vault
+                         : key == "release_sender" ? &c.release_sender
+                         : key == "console_url" ? &c.console_url
                                                       : nullptr;
     if (key == "xforward_hosts") {
       c.xforward_hosts = splitList(value);
@@ -189,6 +193,15 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
     errors.push_back(path + ": isolation = '" + c.isolation + "': expected workers or none");
   }
   for (const auto& e : checkMonitoring(c)) errors.push_back(path + ": " + e);
+  if (!c.release_sender.empty() && (c.release_sender.find('@') == std::string::npos ||
+                                    c.release_sender.find_first_of(" <>,;\"\\") != std::string::npos)) {
+    errors.push_back(path + ": release_sender = '" + c.release_sender +
+                     "': expected a plain mail address (mugai@gateway.example.lg.jp)");
+  }
+  if (!c.console_url.empty() && c.console_url.rfind("https://", 0) != 0 &&
+      c.console_url.rfind("http://", 0) != 0) {
+    errors.push_back(path + ": console_url = '" + c.console_url + "': expected https://HOST[:PORT]");
+  }
   std::uint64_t bytes = 0;
   if (!parseMemoryLimit(c.memory_limit, bytes)) {
     errors.push_back(path + ": memory_limit = '" + c.memory_limit +
@@ -214,7 +227,8 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\nmemory_limit = " + c.memory_limit + "\nisolation = " + c.isolation +
          "\nmetrics = " + c.metrics + "\nmetrics_remote = " + c.metrics_remote +
          "\nsyslog = " + c.syslog + "\nsyslog_format = " + c.syslog_format +
-         "\nsyslog_facility = " + c.syslog_facility + "\n";
+         "\nsyslog_facility = " + c.syslog_facility +
+         "\nvault = " + c.vault + "\nrelease_sender = " + c.release_sender + "\nconsole_url = " + c.console_url + "\n";
 }
 
 std::vector<std::string> checkMonitoring(const ServiceConfig& c) {

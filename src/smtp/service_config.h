@@ -47,6 +47,15 @@ struct ServiceConfig {
   std::string syslog;
   std::string syslog_format = "rfc5424";  ///< rfc5424 | cef (CEF inside an RFC 5424 frame)
   std::string syslog_facility = "mail";   ///< mail, daemon, user, local0 ... local7
+  // The release runner and its mails (src/release, docs/vault.md)
+  /// The vault ("sqlite:PATH" or "postgresql://..."); set: `serve` runs the release runner.
+  std::string vault;
+  /// Envelope sender and From of released originals and notification mails; empty:
+  /// mugai@<myhostname>.
+  std::string release_sender;
+  /// The console's address ("https://mugai.example.lg.jp"): notification mails link
+  /// console_url/requests/ID; empty: no link (the rules' vault.contact says where to ask).
+  std::string console_url;
 };
 
 /// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when

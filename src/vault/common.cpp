@@ -21,6 +21,16 @@ const char* tierName(Tier t) {
   return "admin";
 }
 
+const char* outcomeName(ReleaseOutcome o) {
+  switch (o) {
+    case ReleaseOutcome::Delivered: return "delivered";
+    case ReleaseOutcome::Refused: return "refused";
+    case ReleaseOutcome::Failed: return "failed";
+    case ReleaseOutcome::Retry: return "retry";
+  }
+  return "failed";
+}
+
 std::optional<Tier> tierFromName(const std::string& s) {
   if (s == "self") return Tier::Self;
   if (s == "approval") return Tier::Approval;

@@ -127,4 +127,68 @@ inline DecideStep decideStep(std::int64_t request_id, std::vector<std::string> a
   return d;
 }
 
+/// The release queue's table (both backends; SQLite spells BIGINT/BYTEA its own way).
+inline constexpr const char* kReleaseColumns =
+    "id, record_id, kind, request_id, recipients, dedup, state, by_actor, by_role, worker, detail, "
+    "created, due, lease_until, finished, attempts";
+
+/// What is wrong with an order before anything is written (empty: nothing).
+inline std::string checkOrder(const ReleaseOrder& o) {
+  if (o.kind != "release" && o.kind != "unlock" && o.kind != "notice") {
+    return "unknown release kind '" + o.kind + "' (release | unlock | notice)";
+  }
+  if (o.recipients.empty()) return "a " + o.kind + " needs at least one recipient";
+  for (const auto& r : o.recipients) {
+    if (r.empty() || r.find_first_of("\r\n<>, ") != std::string::npos || r.find('@') == std::string::npos) {
+      return "'" + r + "' is not a mail address";
+    }
+  }
+  if (o.kind == "release" && !o.payload.empty()) return "a release delivers the original, not a payload";
+  if (o.kind != "release" && o.payload.empty()) return "a " + o.kind + " needs its message";
+  return "";
+}
+
+/// The dedup key a job is stored with: a release of a request is one job per request.
+inline std::string dedupKey(const ReleaseOrder& o) {
+  if (!o.dedup.empty()) return o.dedup;
+  if (o.kind == "release" && o.request_id) return "request:" + std::to_string(o.request_id);
+  return "";
+}
+
+inline std::string queueDetail(const ReleaseOrder& o, std::int64_t job) {
+  std::string d = "job=" + std::to_string(job) + " to=" + joinLines(o.recipients);
+  for (auto& c : d) {
+    if (c == '\n') c = ',';
+  }
+  if (o.request_id) d += " request=" + std::to_string(o.request_id);
+  if (!o.note.empty()) d += " " + o.note;
+  return d;
+}
+
+/// What a finished attempt does to the job, the record and its request ("": unchanged).
+struct FinishStates {
+  std::string job, record, request;
+};
+inline FinishStates finishStates(const std::string& kind, ReleaseOutcome o) {
+  FinishStates f;
+  switch (o) {
+    case ReleaseOutcome::Delivered: f.job = "delivered"; break;
+    case ReleaseOutcome::Refused: f.job = "refused"; break;
+    case ReleaseOutcome::Failed: f.job = "failed"; break;
+    case ReleaseOutcome::Retry: f.job = "retry"; break;
+  }
+  // A notice changes nothing; an unlock delivered the sanitized content, not the original: the
+  // record stays as it was (the audit rows and releases() say what happened).
+  if (kind != "release") return f;
+  if (o == ReleaseOutcome::Delivered) f.record = f.request = "released";
+  if (o == ReleaseOutcome::Refused) f.record = f.request = "refused";
+  return f;
+}
+
+/// The "claimable" condition, with ?now / $now spelled by the backend.
+inline std::string dueCondition(const std::string& now) {
+  return "((state IN ('queued', 'retry') AND due <= " + now + ") OR (state = 'running' AND lease_until <= " +
+         now + "))";
+}
+
 }  // namespace mugai::vault::internal

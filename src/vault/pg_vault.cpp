@@ -66,6 +66,16 @@ CREATE TABLE IF NOT EXISTS audit(
   seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
   action TEXT NOT NULL, record_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS releases(
+  id BIGSERIAL PRIMARY KEY,
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, kind TEXT NOT NULL,
+  request_id BIGINT NOT NULL DEFAULT 0, recipients TEXT NOT NULL, dedup TEXT UNIQUE,
+  state TEXT NOT NULL, by_actor TEXT NOT NULL, by_role TEXT NOT NULL,
+  worker TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', created BIGINT NOT NULL,
+  due BIGINT NOT NULL, lease_until BIGINT NOT NULL DEFAULT 0, finished BIGINT NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, payload BYTEA NOT NULL);
+CREATE INDEX IF NOT EXISTS releases_due ON releases(state, due);
+CREATE INDEX IF NOT EXISTS releases_record ON releases(record_id);
 INSERT INTO meta(key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING;
 INSERT INTO meta(key, value) VALUES ('audit_head', '') ON CONFLICT DO NOTHING;
 )SQL";
@@ -400,6 +410,175 @@ class PgVault final : public Vault {
     }
   }
 
+  bool queueRelease(const ReleaseOrder& o, const std::string& actor, const std::string& role,
+                    ReleaseJob& out, std::string* error) override {
+    if (const std::string bad = checkOrder(o); !bad.empty()) return fail(error, bad);
+    std::string packed;
+    if (!compress(o.payload, packed)) return fail(error, "cannot compress the payload");
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    // The record row is locked: two admins' releases of one record cannot both pass the check.
+    Result rec = run("SELECT id FROM records WHERE id = $1 FOR UPDATE", Params().add(o.record_id));
+    if (!tuples(rec, error, "queue")) return false;
+    if (PQntuples(rec.get()) == 0) return fail(error, "no record " + o.record_id);
+    if (o.kind == "release" && o.request_id) {
+      Result r = run("SELECT state FROM requests WHERE id = $1 AND record_id = $2 FOR UPDATE",
+                     Params().add(o.request_id).add(o.record_id));
+      if (!tuples(r, error, "queue")) return false;
+      if (PQntuples(r.get()) == 0) {
+        return fail(error, "no request " + std::to_string(o.request_id) + " for " + o.record_id);
+      }
+      if (col(r.get(), 0, 0) != "approved") {
+        return fail(error, "request " + std::to_string(o.request_id) + " is not approved (" +
+                               col(r.get(), 0, 0) + ")");
+      }
+    } else if (o.kind == "release") {
+      Result r = run("SELECT count(*) FROM releases WHERE record_id = $1 AND kind = 'release' AND "
+                     "state IN ('queued', 'running', 'retry')",
+                     Params().add(o.record_id));
+      if (!tuples(r, error, "queue")) return false;
+      if (col(r.get(), 0, 0) != "0") return fail(error, o.record_id + " has a release under way already");
+    }
+    const std::int64_t now = nowSeconds(), due = o.due ? o.due : now;
+    const std::string dedup = dedupKey(o);
+    Params p;
+    p.add(o.record_id).add(o.kind).add(o.request_id).add(joinLines(o.recipients)).add(dedup);
+    p.add(actor).add(role).add(now).add(due).bytes(packed);
+    Result ins = run("INSERT INTO releases(record_id, kind, request_id, recipients, dedup, state, "
+                     "by_actor, by_role, created, due, payload) VALUES ($1,$2,$3,$4,NULLIF($5,''),"
+                     "'queued',$6,$7,$8,$9,$10) RETURNING id",
+                     p);
+    if (PQresultStatus(ins.get()) != PGRES_TUPLES_OK) {
+      const char* state = PQresultErrorField(ins.get(), PG_DIAG_SQLSTATE);
+      return state && std::string(state) == "23505"
+                 ? fail(error, "a " + o.kind + " for " + dedup + " was queued already")
+                 : fail(error, std::string("queue: ") + PQresultErrorMessage(ins.get()));
+    }
+    const std::int64_t id = std::stoll(col(ins.get(), 0, 0));
+    if (!audit(now, actor, role, o.kind + ".queue", o.record_id, queueDetail(o, id), error)) {
+      return false;
+    }
+    if (!tx.commit(error)) return false;
+    out = ReleaseJob{};
+    out.id = id;
+    out.record_id = o.record_id;
+    out.kind = o.kind;
+    out.state = "queued";
+    out.by = actor;
+    out.role = role;
+    out.request_id = o.request_id;
+    out.recipients = o.recipients;
+    out.dedup = dedup;
+    out.created = now;
+    out.due = due;
+    return true;
+  }
+
+  std::optional<ReleaseJob> claimRelease(const std::string& worker, std::int64_t now,
+                                         std::int64_t lease_seconds, std::string* error) override {
+    if (error) error->clear();
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return std::nullopt;
+    // SKIP LOCKED: a job another runner is claiming right now is passed over, never waited for
+    // and never handed out twice.
+    Result r = run(std::string("SELECT ") + kReleaseColumns + " FROM releases WHERE " +
+                       dueCondition("$1") + " ORDER BY due, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                   Params().add(now));
+    if (!tuples(r, error, "claim")) return std::nullopt;
+    if (PQntuples(r.get()) == 0) {
+      tx.commit(error);
+      return std::nullopt;
+    }
+    ReleaseJob j = job(r.get(), 0);
+    Params p;
+    p.add(j.id);
+    Result pay(PQexecParams(c_, "SELECT payload FROM releases WHERE id = $1", 1, nullptr,
+                            ptrs(p).data(), lens(p).data(), p.binary.data(), 1),
+               PQclear);  // binary result: the bytes as stored
+    if (!tuples(pay, error, "claim") || PQntuples(pay.get()) != 1 ||
+        !decompress(std::string_view(PQgetvalue(pay.get(), 0, 0),
+                                     static_cast<std::size_t>(PQgetlength(pay.get(), 0, 0))),
+                    kOriginalLimit, j.payload)) {
+      if (error && error->empty()) *error = "vault: the payload of job " + std::to_string(j.id) + " is damaged";
+      return std::nullopt;
+    }
+    const std::string was = j.state;
+    j.state = "running";
+    j.worker = worker;
+    j.lease_until = now + lease_seconds;
+    ++j.attempts;
+    if (!exec("UPDATE releases SET state = 'running', worker = $2, lease_until = $3, "
+              "attempts = attempts + 1 WHERE id = $1",
+              Params().add(j.id).add(worker).add(j.lease_until), error) ||
+        !audit(now, worker, "system", j.kind + ".claim", j.record_id,
+               "job=" + std::to_string(j.id) + " attempt=" + std::to_string(j.attempts) +
+                   (was == "running" ? " (lease of a stopped runner ran out)" : ""),
+               error) ||
+        !tx.commit(error)) {
+      return std::nullopt;
+    }
+    return j;
+  }
+
+  bool finishRelease(std::int64_t job_id, const std::string& worker, ReleaseOutcome outcome,
+                     std::int64_t retry_at, const std::string& detail,
+                     std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    Result cur = run("SELECT record_id, kind, request_id, state, worker FROM releases WHERE id = $1 "
+                     "FOR UPDATE",
+                     Params().add(job_id));
+    if (!tuples(cur, error, "finish")) return false;
+    if (PQntuples(cur.get()) == 0) return fail(error, "no release job " + std::to_string(job_id));
+    if (col(cur.get(), 0, 3) != "running" || col(cur.get(), 0, 4) != worker) {
+      return fail(error, "release job " + std::to_string(job_id) + " is not held by " + worker +
+                             " (" + col(cur.get(), 0, 3) + ", " + col(cur.get(), 0, 4) + ")");
+    }
+    const std::string record_id = col(cur.get(), 0, 0), kind = col(cur.get(), 0, 1);
+    const std::int64_t request_id = std::stoll(col(cur.get(), 0, 2));
+    const FinishStates f = finishStates(kind, outcome);
+    const std::int64_t now = nowSeconds();
+    const bool final = outcome != ReleaseOutcome::Retry;
+    if (!exec("UPDATE releases SET state = $2, detail = $3, due = $4, finished = $5, "
+              "lease_until = 0 WHERE id = $1",
+              Params().add(job_id).add(f.job).add(detail).add(final ? now : retry_at)
+                  .add(final ? now : std::int64_t{0}),
+              error)) {
+      return false;
+    }
+    if (!f.record.empty() &&
+        !exec("UPDATE records SET state = $2 WHERE id = $1", Params().add(record_id).add(f.record), error)) {
+      return false;
+    }
+    if (!f.request.empty() && request_id &&
+        !exec("UPDATE requests SET state = $2 WHERE id = $1", Params().add(request_id).add(f.request),
+              error)) {
+      return false;
+    }
+    std::string d = "job=" + std::to_string(job_id);
+    if (!final) d += " retry_at=" + std::to_string(retry_at);
+    if (!detail.empty()) d += " " + detail;
+    if (!audit(now, worker, "system", kind + "." + outcomeName(outcome), record_id, d, error)) {
+      return false;
+    }
+    return tx.commit(error);
+  }
+
+  bool releases(const std::string& record_id, const std::string& state,
+                std::vector<ReleaseJob>& out, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Result r = run(std::string("SELECT ") + kReleaseColumns +
+                       " FROM releases WHERE ($1 = '' OR record_id = $1) AND ($2 = '' OR state = $2) "
+                       "ORDER BY id LIMIT $3::bigint",
+                   Params().add(record_id).add(state).add(static_cast<std::int64_t>(kListLimit)));
+    if (!tuples(r, error, "releases")) return false;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(job(r.get(), i));
+    return true;
+  }
+
   bool appendAudit(const std::string& actor, const std::string& role, const std::string& action,
                    const std::string& record_id, const std::string& detail,
                    std::string* error) override {
@@ -513,6 +692,27 @@ class PgVault final : public Vault {
     x.hold = col(r, i, 23) == "t";
     return x;
   }
+  static ReleaseJob job(const PGresult* r, int i) {
+    ReleaseJob j;
+    j.id = std::stoll(col(r, i, 0));
+    j.record_id = col(r, i, 1);
+    j.kind = col(r, i, 2);
+    j.request_id = std::stoll(col(r, i, 3));
+    j.recipients = splitLines(col(r, i, 4));
+    j.dedup = col(r, i, 5);
+    j.state = col(r, i, 6);
+    j.by = col(r, i, 7);
+    j.role = col(r, i, 8);
+    j.worker = col(r, i, 9);
+    j.detail = col(r, i, 10);
+    j.created = std::stoll(col(r, i, 11));
+    j.due = std::stoll(col(r, i, 12));
+    j.lease_until = std::stoll(col(r, i, 13));
+    j.finished = std::stoll(col(r, i, 14));
+    j.attempts = std::stoi(col(r, i, 15));
+    return j;
+  }
+
   static AuditRow row(const PGresult* r, int i) {
     return AuditRow{std::stoll(col(r, i, 0)), std::stoll(col(r, i, 1)), col(r, i, 2), col(r, i, 3),
                     col(r, i, 4), col(r, i, 5), col(r, i, 6), col(r, i, 7), col(r, i, 8)};

@@ -67,6 +67,17 @@ CREATE TABLE IF NOT EXISTS audit(
   seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
   action TEXT NOT NULL, record_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS releases(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, kind TEXT NOT NULL,
+  request_id INTEGER NOT NULL DEFAULT 0, recipients TEXT NOT NULL, dedup TEXT,
+  state TEXT NOT NULL, by_actor TEXT NOT NULL, by_role TEXT NOT NULL,
+  worker TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,
+  due INTEGER NOT NULL, lease_until INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, payload BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS releases_dedup ON releases(dedup) WHERE dedup IS NOT NULL;
+CREATE INDEX IF NOT EXISTS releases_due ON releases(state, due);
+CREATE INDEX IF NOT EXISTS releases_record ON releases(record_id);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');
 )SQL";
 
@@ -104,6 +115,7 @@ class Stmt {
              : std::string();
   }
   std::int64_t i64(int c) const { return sqlite3_column_int64(s_, c); }
+  sqlite3_stmt* raw() const { return s_; }
 
  private:
   sqlite3_stmt* s_ = nullptr;
@@ -411,6 +423,178 @@ class SqliteVault final : public Vault {
     return true;
   }
 
+  bool queueRelease(const ReleaseOrder& o, const std::string& actor, const std::string& role,
+                    ReleaseJob& out, std::string* error) override {
+    if (const std::string bad = checkOrder(o); !bad.empty()) return fail(error, bad);
+    std::string packed;
+    if (!compress(o.payload, packed)) return fail(error, "cannot compress the payload");
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    {
+      Stmt r(db_, "SELECT count(*) FROM records WHERE id = ?1");
+      r.bind(1, o.record_id);
+      if (r.step() != SQLITE_ROW) return sqlFail(error, "queue");
+      if (r.i64(0) == 0) return fail(error, "no record " + o.record_id);
+    }
+    if (o.kind == "release" && o.request_id) {
+      Stmt r(db_, "SELECT state FROM requests WHERE id = ?1 AND record_id = ?2");
+      r.bind(1, o.request_id).bind(2, o.record_id);
+      if (r.step() != SQLITE_ROW) {
+        return fail(error, "no request " + std::to_string(o.request_id) + " for " + o.record_id);
+      }
+      if (r.text(0) != "approved") {
+        return fail(error, "request " + std::to_string(o.request_id) + " is not approved (" +
+                               r.text(0) + ")");
+      }
+    } else if (o.kind == "release") {
+      Stmt r(db_, "SELECT count(*) FROM releases WHERE record_id = ?1 AND kind = 'release' AND "
+                  "state IN ('queued', 'running', 'retry')");
+      r.bind(1, o.record_id);
+      if (r.step() != SQLITE_ROW) return sqlFail(error, "queue");
+      if (r.i64(0) > 0) return fail(error, o.record_id + " has a release under way already");
+    }
+    const std::int64_t now = nowSeconds();
+    const std::string dedup = dedupKey(o);
+    Stmt s(db_, "INSERT INTO releases(record_id, kind, request_id, recipients, dedup, state, by_actor, "
+                "by_role, created, due, payload) VALUES (?1,?2,?3,?4,?5,'queued',?6,?7,?8,?9,?10)");
+    s.bind(1, o.record_id).bind(2, o.kind).bind(3, o.request_id).bind(4, joinLines(o.recipients));
+    if (dedup.empty()) {
+      sqlite3_bind_null(s.raw(), 5);
+    } else {
+      s.bind(5, dedup);
+    }
+    s.bind(6, actor).bind(7, role).bind(8, now).bind(9, o.due ? o.due : now).blob(10, packed);
+    if (s.step() != SQLITE_DONE) {
+      return sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE
+                 ? fail(error, "a " + o.kind + " for " + dedup + " was queued already")
+                 : sqlFail(error, "queue");
+    }
+    const std::int64_t id = sqlite3_last_insert_rowid(db_);
+    if (!audit(now, actor, role, o.kind + ".queue", o.record_id, queueDetail(o, id), error)) {
+      return false;
+    }
+    if (!tx.commit(error)) return false;
+    out = ReleaseJob{};
+    out.id = id;
+    out.record_id = o.record_id;
+    out.kind = o.kind;
+    out.state = "queued";
+    out.by = actor;
+    out.role = role;
+    out.request_id = o.request_id;
+    out.recipients = o.recipients;
+    out.dedup = dedup;
+    out.created = now;
+    out.due = o.due ? o.due : now;
+    return true;
+  }
+
+  std::optional<ReleaseJob> claimRelease(const std::string& worker, std::int64_t now,
+                                         std::int64_t lease_seconds, std::string* error) override {
+    if (error) error->clear();
+    std::lock_guard lock(mu_);
+    Tx tx(*this);  // BEGIN IMMEDIATE: the write lock first, so two runners never pick one job
+    if (!tx.begin(error)) return std::nullopt;
+    ReleaseJob j;
+    {
+      Stmt s(db_, (std::string("SELECT ") + kReleaseColumns + ", payload FROM releases WHERE " +
+                   dueCondition("?1") + " ORDER BY due, id LIMIT 1")
+                      .c_str());
+      s.bind(1, now);
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) {
+        tx.commit(error);
+        return std::nullopt;
+      }
+      if (rc != SQLITE_ROW) {
+        sqlFail(error, "claim");
+        return std::nullopt;
+      }
+      j = job(s);
+      if (!decompress(s.blobAt(16), kOriginalLimit, j.payload)) {
+        fail(error, "the payload of job " + std::to_string(j.id) + " is damaged");
+        return std::nullopt;
+      }
+    }
+    const std::string was = j.state;
+    j.state = "running";
+    j.worker = worker;
+    j.lease_until = now + lease_seconds;
+    ++j.attempts;
+    Stmt u(db_, "UPDATE releases SET state = 'running', worker = ?2, lease_until = ?3, "
+                "attempts = attempts + 1 WHERE id = ?1");
+    u.bind(1, j.id).bind(2, worker).bind(3, j.lease_until);
+    if (u.step() != SQLITE_DONE) {
+      sqlFail(error, "claim");
+      return std::nullopt;
+    }
+    if (!audit(now, worker, "system", j.kind + ".claim", j.record_id,
+               "job=" + std::to_string(j.id) + " attempt=" + std::to_string(j.attempts) +
+                   (was == "running" ? " (lease of a stopped runner ran out)" : ""),
+               error) ||
+        !tx.commit(error)) {
+      return std::nullopt;
+    }
+    return j;
+  }
+
+  bool finishRelease(std::int64_t job_id, const std::string& worker, ReleaseOutcome outcome,
+                     std::int64_t retry_at, const std::string& detail,
+                     std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    std::string record_id, kind;
+    std::int64_t request_id = 0;
+    {
+      Stmt s(db_, "SELECT record_id, kind, request_id, state, worker FROM releases WHERE id = ?1");
+      s.bind(1, job_id);
+      if (s.step() != SQLITE_ROW) return fail(error, "no release job " + std::to_string(job_id));
+      if (s.text(3) != "running" || s.text(4) != worker) {
+        return fail(error, "release job " + std::to_string(job_id) + " is not held by " + worker +
+                               " (" + s.text(3) + ", " + s.text(4) + ")");
+      }
+      record_id = s.text(0);
+      kind = s.text(1);
+      request_id = s.i64(2);
+    }
+    const FinishStates f = finishStates(kind, outcome);
+    const std::int64_t now = nowSeconds();
+    const bool final = outcome != ReleaseOutcome::Retry;
+    Stmt u(db_, "UPDATE releases SET state = ?2, detail = ?3, due = ?4, finished = ?5, "
+                "lease_until = 0 WHERE id = ?1");
+    u.bind(1, job_id).bind(2, f.job).bind(3, detail).bind(4, final ? now : retry_at);
+    u.bind(5, final ? now : std::int64_t{0});
+    if (u.step() != SQLITE_DONE) return sqlFail(error, "finish");
+    if (!f.record.empty() && !setState(record_id, f.record, error)) return false;
+    if (!f.request.empty() && request_id) {
+      Stmt r(db_, "UPDATE requests SET state = ?2 WHERE id = ?1");
+      r.bind(1, request_id).bind(2, f.request);
+      if (r.step() != SQLITE_DONE) return sqlFail(error, "finish");
+    }
+    std::string d = "job=" + std::to_string(job_id);
+    if (!final) d += " retry_at=" + std::to_string(retry_at);
+    if (!detail.empty()) d += " " + detail;
+    if (!audit(now, worker, "system", kind + "." + outcomeName(outcome), record_id, d, error)) {
+      return false;
+    }
+    return tx.commit(error);
+  }
+
+  bool releases(const std::string& record_id, const std::string& state,
+                std::vector<ReleaseJob>& out, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kReleaseColumns +
+                 " FROM releases WHERE (?1 = '' OR record_id = ?1) AND (?2 = '' OR state = ?2) "
+                 "ORDER BY id LIMIT ?3")
+                    .c_str());
+    s.bind(1, record_id).bind(2, state).bind(3, static_cast<std::int64_t>(kListLimit));
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(job(s));
+    return rc == SQLITE_DONE || sqlFail(error, "releases");
+  }
+
   bool appendAudit(const std::string& actor, const std::string& role, const std::string& action,
                    const std::string& record_id, const std::string& detail,
                    std::string* error) override {
@@ -482,6 +666,27 @@ class SqliteVault final : public Vault {
     SqliteVault& v_;
     bool open_ = false;
   };
+
+  static ReleaseJob job(const Stmt& s) {
+    ReleaseJob j;
+    j.id = s.i64(0);
+    j.record_id = s.text(1);
+    j.kind = s.text(2);
+    j.request_id = s.i64(3);
+    j.recipients = splitLines(s.text(4));
+    j.dedup = s.text(5);
+    j.state = s.text(6);
+    j.by = s.text(7);
+    j.role = s.text(8);
+    j.worker = s.text(9);
+    j.detail = s.text(10);
+    j.created = s.i64(11);
+    j.due = s.i64(12);
+    j.lease_until = s.i64(13);
+    j.finished = s.i64(14);
+    j.attempts = static_cast<int>(s.i64(15));
+    return j;
+  }
 
   static AuditRow row(const Stmt& s) {
     return AuditRow{s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4),

@@ -77,7 +77,7 @@ struct RecordInfo {
   std::uint64_t stored = 0;    ///< bytes it takes compressed
   std::string delivered_id;
   Tier tier = Tier::Admin;
-  std::string state;           ///< withheld | requested | approved | denied | released
+  std::string state;           ///< withheld | requested | approved | denied | released | refused
   bool hold = false;           ///< legal hold: never purged
   std::vector<ObjectRecord> objects;
 };
@@ -92,6 +92,7 @@ struct Query {
 struct Request {
   std::int64_t id = 0;
   std::string record_id, requester, reason, state;  ///< state: pending | approved | denied | released
+                                                     ///< | refused (its release was refused)
   std::int64_t created = 0, decided = 0;
   std::string decided_by, decision_reason;
   std::vector<std::string> approvals;  ///< who approved so far (approval "all" needs several)
@@ -121,6 +122,45 @@ struct PurgeResult {
 struct Usage {
   std::uint64_t records = 0, original_bytes = 0, stored_bytes = 0;
 };
+
+/// What a job carries out (the release queue, served by the release runner, src/release):
+/// `release` delivers the stored original (re-scanned first); `unlock` delivers `payload`, the
+/// sanitized result of a PPAP item decrypted by `mugai vault unlock`; `notice` sends `payload`, a
+/// notification mail (request waiting / approved / denied / released).
+struct ReleaseOrder {
+  std::string record_id;
+  std::string kind = "release";            ///< release | unlock | notice
+  std::int64_t request_id = 0;             ///< release: the approved request; 0: an admin's release
+  std::vector<std::string> recipients;     ///< who gets it (release: the requester's address)
+  std::string payload;                     ///< unlock / notice: the message bytes; release: empty
+  std::string dedup;                       ///< non-empty: a second order with this key is refused
+                                           ///< (notices: each is sent once)
+  std::string note;                        ///< audited with the "queue" row
+  std::int64_t due = 0;                    ///< unix seconds; 0: now
+};
+
+/// One job of the release queue. state: queued -> running -> delivered | refused | failed, or
+/// running -> retry (due = the next attempt) -> running ... A running job whose lease ran out
+/// (its runner died) is claimable again.
+struct ReleaseJob {
+  std::int64_t id = 0;
+  std::string record_id, kind, state, by, role;  ///< by/role: who queued it
+  std::int64_t request_id = 0;
+  std::vector<std::string> recipients;
+  std::string payload;                     ///< filled by claimRelease() only
+  std::string dedup, worker, detail;       ///< worker: the claim's holder; detail: last outcome
+  std::int64_t created = 0, due = 0, lease_until = 0, finished = 0;
+  int attempts = 0;                        ///< claims so far
+};
+
+/// How a runner ends one attempt (finishRelease).
+enum class ReleaseOutcome {
+  Delivered,  ///< the next hop took it (250): the record and request become `released`
+  Refused,    ///< not delivered, on purpose (the re-scan detected something): final
+  Failed,     ///< the next hop refused it for good (5xx) or attempts ran out: final
+  Retry       ///< a temporary failure (4xx, no connection): due again at `retry_at`
+};
+const char* outcomeName(ReleaseOutcome o);
 
 class Vault {
  public:
@@ -162,6 +202,33 @@ class Vault {
   /// its audit row are one transaction, so a killed purge leaves whole records only.
   virtual bool purge(std::int64_t now, bool dry_run, const std::string& actor, PurgeResult& out,
                      std::string* error) = 0;
+
+  /// Release queue. queueRelease(): a release of an approved request (request_id; refused when the
+  /// request is not approved, or when it has a job already), an admin's release without a
+  /// request (refused while the record has an unfinished release job), an unlock result or a
+  /// notice. Who may do it is the caller's check (vault/policy.h); the job and its audit row
+  /// ("queue", detail names kind, job, recipients) are one transaction.
+  virtual bool queueRelease(const ReleaseOrder& order, const std::string& actor,
+                            const std::string& role, ReleaseJob& out, std::string* error) = 0;
+  /// Hands one due job (queued/retry with due <= now, or running with its lease past) to exactly
+  /// one caller, even with several runners on several gateways (PostgreSQL: FOR UPDATE SKIP
+  /// LOCKED; SQLite: BEGIN IMMEDIATE), marks it running for `worker` until now + lease_seconds,
+  /// counts the attempt and audits "claim". nullopt with *error empty: nothing is due.
+  virtual std::optional<ReleaseJob> claimRelease(const std::string& worker, std::int64_t now,
+                                                 std::int64_t lease_seconds,
+                                                 std::string* error) = 0;
+  /// Ends the attempt of `job_id` held by `worker` (refused with an error when another runner
+  /// holds it now, or it is not running): Delivered/Refused/Failed are final, Retry makes it due
+  /// at `retry_at`. Audited ("release.delivered", "release.refused", ... with `detail`); a
+  /// delivered release marks the record (and its request) `released`, a refused one `refused`;
+  /// unlock and notice jobs change no record state.
+  virtual bool finishRelease(std::int64_t job_id, const std::string& worker,
+                             ReleaseOutcome outcome, std::int64_t retry_at,
+                             const std::string& detail, std::string* error) = 0;
+  /// Jobs of one record (empty: every record), oldest first, without payloads; `state` filters
+  /// (empty: any). At most 10,000 rows.
+  virtual bool releases(const std::string& record_id, const std::string& state,
+                        std::vector<ReleaseJob>& out, std::string* error) = 0;
 
   virtual bool appendAudit(const std::string& actor, const std::string& role,
                            const std::string& action, const std::string& record_id,

@@ -163,3 +163,28 @@ TEST_CASE("service config: the monitoring keys (metrics, syslog) and their refus
   CHECK(mugai::smtp::closestKey("metric") == "metrics");
   CHECK(mugai::smtp::closestKey("syslog_fmt") == "syslog_format");
 }
+
+TEST_CASE("service config: the release runner's keys (vault, release_sender, console_url)") {
+  ServiceConfig c;
+  std::vector<std::string> errors;
+  REQUIRE(load("vault = postgresql://mugai@/mugai?host=/run/postgresql\n"
+               "release_sender = mugai@gw.city.example.lg.jp\nconsole_url = https://mugai.city.example.lg.jp\n",
+               c, errors));
+  CHECK(c.vault == "postgresql://mugai@/mugai?host=/run/postgresql");
+  CHECK(c.release_sender == "mugai@gw.city.example.lg.jp");
+  CHECK(c.console_url == "https://mugai.city.example.lg.jp");
+  CHECK(mugai::smtp::describeServiceConfig(c).find("console_url = https://mugai.city.example.lg.jp") !=
+        std::string::npos);
+  for (const std::string bad : {"release_sender = Mugai <mugai@x.example>\n", "release_sender = nobody\n",
+                                "console_url = javascript:alert(1)\n"}) {
+    ServiceConfig d;
+    errors.clear();
+    CHECK_FALSE(load(bad, d, errors));
+    REQUIRE_FALSE(errors.empty());
+  }
+  errors.clear();
+  ServiceConfig e;
+  CHECK_FALSE(load("release_sendr = a@b.example\n", e, errors));
+  REQUIRE_FALSE(errors.empty());
+  CHECK(errors.back().find("release_sender") != std::string::npos);  // the nearest key
+}

@@ -196,3 +196,21 @@ TEST_CASE("pg vault: audit verify finds a row edited by hand", "[postgres]") {
   CHECK_FALSE(c.ok);
   CHECK(c.first_bad == 2);
 }
+
+// ---- the release queue: the same checks as on SQLite (release_queue_checks.h) ----
+#include "release_queue_checks.h"
+
+TEST_CASE("pg vault release queue: approved request, admin release, notices, leases", "[postgres]") {
+  const std::string url = freshDatabase("releasequeue");
+  NEED_POSTGRES(url);
+  const mugai::test::release_queue::Open o = [url] { return open(url); };
+  mugai::test::release_queue::approvedRequestIsOneJob(o);
+  mugai::test::release_queue::adminReleaseAndNotices(o);
+  mugai::test::release_queue::leaseOfADeadRunner(o);
+}
+
+TEST_CASE("pg vault release queue: four runners on two gateways claim each of 60 jobs once", "[postgres]") {
+  const std::string url = freshDatabase("releaserunners");
+  NEED_POSTGRES(url);
+  mugai::test::release_queue::runnersClaimEachJobOnce([url] { return open(url); }, 4, 60);
+}

@@ -349,3 +349,32 @@ TEST_CASE("vault: URLs") {
   CHECK(mv::tierFromName("approval") == mv::Tier::Approval);
   CHECK_FALSE(mv::tierFromName("maybe"));
 }
+
+// ---- the release queue (tests/unit/vault/release_queue_checks.h, also run on PostgreSQL) ----
+#include "release_queue_checks.h"
+
+namespace {
+mugai::test::release_queue::Open sqliteOpener(const std::filesystem::path& db) {
+  return [db] { return open(db); };
+}
+}  // namespace
+
+TEST_CASE("vault release queue: an approved request becomes one job, retried, delivered once") {
+  mugai::test::TempDir t;
+  mugai::test::release_queue::approvedRequestIsOneJob(sqliteOpener(t.path() / "v.db"));
+}
+
+TEST_CASE("vault release queue: an admin's release, a refused re-scan, notices sent once") {
+  mugai::test::TempDir t;
+  mugai::test::release_queue::adminReleaseAndNotices(sqliteOpener(t.path() / "v.db"));
+}
+
+TEST_CASE("vault release queue: a dead runner's job is taken over when its lease ends") {
+  mugai::test::TempDir t;
+  mugai::test::release_queue::leaseOfADeadRunner(sqliteOpener(t.path() / "v.db"));
+}
+
+TEST_CASE("vault release queue: four runners on four connections claim each of 40 jobs once") {
+  mugai::test::TempDir t;
+  mugai::test::release_queue::runnersClaimEachJobOnce(sqliteOpener(t.path() / "v.db"), 4, 40);
+}
