@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "mugai/policy/vault_rules.h"
+#include "src/notify/notify.h"
 #include "src/console/app.h"
 #include "src/console/config.h"
 #include "src/console/ldap_auth.h"
@@ -226,6 +227,27 @@ int main(int argc, char** argv) {
     return fail("no one would have a role: name a directory in the rules (vault: directory:) or "
                 "configure ldap_uri / 役割を決めるディレクトリ（ルールの vault: directory:）か LDAP を設定してください");
   }
+  // A request or decision made here queues the release and the notification mails exactly as
+  // `mugai vault request|approve|deny` does; serve's release runner carries them out.
+  mugai::release::NoticeOptions notices;
+  notices.console_url = cfg.public_url;
+  notices.contact_ja = rules->contact_ja;
+  notices.contact_en = rules->contact_en;
+  std::shared_ptr<const mugai::vault::Directory> directory = deps.directory;
+  mugai::vault::Vault* vault_ptr = vault.get();
+  deps.after_change = [vault_ptr, directory, notices](const mugai::vault::RecordInfo& record,
+                                                      const mugai::vault::Request& request,
+                                                      const std::string& state,
+                                                      const mugai::vault::User& actor) {
+    std::string err;
+    bool ok = state == "pending" && request.approvals.empty()
+                  ? mugai::release::afterRequest(*vault_ptr, directory.get(), record, request,
+                                                 notices, &err)
+                  : mugai::release::afterDecision(*vault_ptr, directory.get(), record, request,
+                                                  state, actor.login,
+                                                  mugai::vault::roleName(actor.role), notices, &err);
+    if (!ok) std::cerr << "mugai-console: after " << state << " of " << record.id << ": " << err << "\n";
+  };
   deps.mugai_binary = cfg.mugai_binary.empty() ? selfDir() + "/mugai" : cfg.mugai_binary;
   if (access(deps.mugai_binary.c_str(), X_OK) != 0) deps.mugai_binary.clear();
 

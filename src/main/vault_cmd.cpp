@@ -32,7 +32,7 @@
 #include "mugai/text/charset.h"
 #include "mugai/vault/directory.h"
 #include "mugai/vault/vault.h"
-#include "src/release/notify.h"
+#include "src/notify/notify.h"
 #include "src/release/runner.h"
 #include "src/release/unlock.h"
 #include "src/scanclient/remote_scanner.h"

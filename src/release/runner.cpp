@@ -12,7 +12,7 @@
 #include "mugai/io/store.h"
 #include "sanitizers/clamav_scan/clamav_scan.h"
 #include "src/filedrop/filedrop.h"
-#include "src/release/mail.h"
+#include "src/notify/mail.h"
 
 namespace mugai::release {
 namespace {

@@ -33,7 +33,7 @@
 
 #include "mugai/scan/scanner.h"
 #include "mugai/vault/vault.h"
-#include "src/release/notify.h"
+#include "src/notify/notify.h"
 #include "src/smtp/relay_client.h"
 
 namespace mugai::release {

@@ -20,7 +20,7 @@
 #include "mugai/scan/scanner.h"
 #include "mugai/vault/directory.h"
 #include "mugai/vault/vault.h"
-#include "src/release/notify.h"
+#include "src/notify/notify.h"
 #include "src/release/runner.h"
 #include "support/postgres.h"
 #include "support/test_support.h"

@@ -1,6 +1,6 @@
 // The release runner's mails (mail.h): headers through mime::encodeHeader, bodies base64 UTF-8,
 // the original untouched inside message/rfc822.
-#include "src/release/mail.h"
+#include "src/notify/mail.h"
 
 #include <openssl/rand.h>
 #include <unistd.h>

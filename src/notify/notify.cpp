@@ -1,5 +1,5 @@
 // Notification mails and the steps after a request or a decision (notify.h).
-#include "src/release/notify.h"
+#include "src/notify/notify.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <cctype>
 #include <ctime>
 
-#include "src/release/mail.h"
+#include "src/notify/mail.h"
 
 namespace mugai::release {
 namespace {
