@@ -1,6 +1,5 @@
-// File drop: scanning, claiming into processing/, sanitizing, delivery, quarantine, recovery.
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
+// File drop: scanning, claiming into processing/, sanitizing, delivery, recovery; originals go to
+// the vault through the disposition layer.
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -59,11 +58,6 @@ struct Meta {
   std::optional<std::string> outrel;
 };
 
-std::string sha256(const std::string& data) {
-  Poco::SHA2Engine e(Poco::SHA2Engine::SHA_256);
-  e.update(data.data(), static_cast<unsigned>(data.size()));
-  return Poco::DigestEngine::digestToHex(e.digest());
-}
 
 /// At most `max` bytes of fd (the rest is never read).
 std::string readFd(int fd, std::uint64_t max = UINT64_MAX) {
@@ -124,7 +118,8 @@ enum class NoteKind { Changed, Renamed, Blocked, Refused };
 /// bidi and control characters visible (<U+202E>).
 std::string noteText(NoteKind kind, const ShownPath& source, const std::string& delivered,
                      const std::string& id, const std::vector<std::string>& reasons,
-                     const policy::Notice& wording, const std::string& folder_line = "") {
+                     const policy::Notice& wording, bool recorded,
+                     const std::string& folder_line = "") {
   using sanitizers::filename_sanitize::visibleName;
   std::string t;
   switch (kind) {
@@ -177,9 +172,11 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
     }
   }
   t += folder_line;
-  t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。"
-       "\r\n";
-  t += "The original is kept in quarantine; give the reference to the administrator if needed.\r\n";
+  if (recorded) {
+    t += "\r\n原本は保管庫に保管されています。必要な場合は管理者に受付番号をお知らせください。"
+         "\r\n";
+    t += "The original is kept in the vault; give the reference to the administrator if needed.\r\n";
+  }
   return t;
 }
 
@@ -200,12 +197,13 @@ struct Item {
   Meta m;
   ShownPath shown;  ///< m.rel and m.name as text (set by prepare)
   enum class State { Claimed, Refused, Delivering, Done, Failed } state = State::Claimed;
-  std::string why;  ///< Refused: why the entry is not a plain file (log and quarantine only)
+  std::string why;  ///< Refused: why the entry is not a plain file (log and vault record only)
   Reason refusal = Reason::InternalError;  ///< Refused: the reason staff are told
   std::string data;
   ProcessResult r;
   ItemProcessorConstSharedPtr eng;
   bool blocked = false, changed = false;
+  bool recorded = false;  ///< its original is in the vault (or needs no record)
   /// The file was larger than message_size_limit: only that much was read and is kept
   /// (fstat size first: a 2 GB sparse file is never read whole).
   bool over_limit = false;
@@ -214,17 +212,57 @@ struct Item {
   EntryId file;
 };
 
-/// The "source" of a quarantine record (the inbox path as text) and, for a name that was not
-/// UTF-8, its raw bytes in hex: the exact name can always be found again.
-std::string sourceJson(const Item& item) {
+/// The vault record's facts about where a file came from: the inbox path as text, and for a name
+/// that was not UTF-8 its raw bytes in hex (the exact name can always be found again); a file
+/// over message_size_limit says how much of it is kept. Said in the report's defects.
+void sourceFacts(const Item& item, Report& report) {
   const ShownPath& p = item.shown;
-  std::string j = "\"source\":" + jsonString(p.folder + "/" + p.name, 4096);
-  if (p.name_converted) j += ",\"source_name_hex\":\"" + hex(item.m.name) + "\"";
-  if (p.folder_converted) j += ",\"source_folder_hex\":\"" + hex(item.m.rel) + "\"";
   if (p.name_converted || p.folder_converted) {
-    j += ",\"source_charset\":\"" + (p.lossy ? std::string("unknown") : p.charset) + "\"";
+    std::string f = "filedrop: source_charset=" + (p.lossy ? std::string("unknown") : p.charset);
+    if (p.name_converted) f += " source_name_hex=" + hex(item.m.name);
+    if (p.folder_converted) f += " source_folder_hex=" + hex(item.m.rel);
+    report.defects.push_back(f);
   }
-  return j;
+  if (item.over_limit) {
+    report.defects.push_back("filedrop: truncated original_size=" +
+                             std::to_string(item.original_size) +
+                             " kept_size=" + std::to_string(item.data.size()));
+  }
+}
+
+/// The staff member a file belongs to: the first folder below the inbox (the share's %U).
+std::string owner(const ShownPath& p) {
+  std::size_t end = p.folder.find('/', 1);
+  return p.folder.empty() ? "" : p.folder.substr(1, end == std::string::npos ? end : end - 1);
+}
+
+disposition::Arrival arrivalOf(const Item& item) {
+  disposition::Arrival a;
+  a.kind = "file";
+  if (std::string user = owner(item.shown); !user.empty()) a.envelope.recipients.push_back(user);
+  a.source = item.shown.folder + "/" + item.shown.name;
+  return a;
+}
+
+/// The report the file drop makes for an entry it refused before any engine ran (a link, a
+/// FIFO, a device, a file with several links): blocked with its reason, the detail for the
+/// administrator.
+ProcessResult refusedResult(const Item& item, const std::string& note) {
+  ProcessResult r;
+  r.verdict = r.report.final_verdict = Verdict::Quarantine;
+  r.report.kind = "file";
+  r.report.id = item.id;
+  r.report.reason = item.refusal;
+  r.report.filename = item.shown.name;
+  ActionRecord rec;
+  rec.filename = item.shown.name;
+  rec.action = "blocked";
+  rec.reason = std::string(reasonInfo(item.refusal).name);
+  rec.sanitizer = "filedrop";
+  rec.detail = item.why;
+  r.report.actions.push_back(std::move(rec));
+  r.output_filename = note;
+  return r;
 }
 
 /// The inbox path for a log line: bidi and control characters shown as <U+XXXX>.
@@ -261,6 +299,7 @@ void removeTemporaries(const std::string& dir) {
 struct Service::Impl {
   Options o;
   EngineGetter engine;
+  disposition::Disposition* disposition = nullptr;
   int inotify_fd = -1;
   std::map<std::string, int> watched;
   std::map<std::string, Observation> seen;
@@ -389,6 +428,7 @@ struct Service::Impl {
   void finish(Item& item);
   std::vector<std::string> recoverable();
   bool sync(std::initializer_list<const std::string*> dirs);
+  bool keep(Item& item, const std::string& delivered);
 };
 
 void Service::Impl::scan(int fd, const std::string& rel, const std::vector<EntryId>& folders,
@@ -520,7 +560,7 @@ void Service::Impl::prepare(Item& item) {
   } else {
     item.eng = engine();
     // The size limit is applied before reading: at most limit + 1 bytes are read (the engine then
-    // blocks with limit.message_size) and only the first `limit` bytes are kept in quarantine,
+    // blocks with limit.message_size) and only the first `limit` bytes are kept in the vault,
     // whatever fstat says or a writer still holding the file open appends.
     const std::uint64_t limit = item.eng->policy().limits.message_size_limit;
     struct stat st {};
@@ -557,7 +597,39 @@ void Service::Impl::prepare(Item& item) {
   if (!writeMeta(item.id, item.m, io::Sync::Deferred)) item.state = Item::State::Failed;
 }
 
-/// Outputs, notes and the quarantine copy, written without fsync: the batch's syncfs follows.
+/// The vault record for an item whose original must be kept (through the disposition layer),
+/// before anything is delivered: false (the item stays in processing/ and is retried) when the
+/// vault cannot be written. A record with this id from an earlier attempt counts as written.
+bool Service::Impl::keep(Item& item, const std::string& delivered) {
+  if (item.recorded) return true;
+  std::string original = item.data, err;
+  ProcessResult refused;
+  const ProcessResult* result = &item.r;
+  if (item.state == Item::State::Refused) {
+    refused = refusedResult(item, item.m.note);
+    result = &refused;
+    // A symbolic link's "content" is where it points; a FIFO, a device or a file with other
+    // links has nothing of the staff's to keep (the other links keep the file).
+    char target[PATH_MAX];
+    ssize_t n = readlink((o.processing + "/" + item.id + ".data").c_str(), target, sizeof target);
+    original = n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string();
+  } else if (!item.changed) {
+    return true;  // clean and delivered under its own name: nothing to keep, like clean mail
+  }
+  ProcessResult with_facts = *result;
+  sourceFacts(item, with_facts.report);
+  const policy::Policy& pol = (item.eng ? item.eng : engine())->policy();
+  if (disposition->record(item.id, original, arrivalOf(item), with_facts, pol, delivered, &err) ==
+      disposition::Stored::Failed) {
+    item.state = Item::State::Failed;
+    failed(item.id, "original not recorded: " + err);
+    return false;
+  }
+  item.recorded = true;
+  return true;
+}
+
+/// Outputs and notes, written without fsync: the batch's syncfs follows. The vault record first.
 void Service::Impl::deliver(Item& item) {
   if (item.state != Item::State::Delivering && item.state != Item::State::Refused) return;
   const Meta& m = item.m;
@@ -577,25 +649,20 @@ void Service::Impl::deliver(Item& item) {
                   "\" could not be used (a file has that name, or the path is too long); delivered in \"" +
                   got + "\".\r\n";
   }
+  const std::string out_path = m.outrel.value_or(safeRel(m.rel)) + "/";
+  if (!keep(item, out_path + (m.out.empty() ? m.note : m.out))) return release(outdir, m);
   if (item.state == Item::State::Refused) {
     // Staff get the reason in their words; the detail (errno text, entry type) is for the
-    // administrator: the log line and the quarantine record.
+    // administrator: the log line and the vault record.
     std::string reason(reasonInfo(item.refusal).name);
-    std::string note =
-        noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording, folder_line);
+    std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording,
+                                item.recorded, folder_line);
     if (!present(m.note) && io::writeFileNew(outdir, m.note, note, &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
       return failed(item.id, "note not delivered: " + err);
     }
     release(outdir, m);
-    std::string json = "{\"id\":\"" + item.id + "\",\"verdict\":\"refused\",\"reason\":\"" +
-                       reason + "\",\"detail\":" + jsonString(item.why) + "," + sourceJson(item) +
-                       "}\n";
-    if (!io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later)) {
-      item.state = Item::State::Failed;
-      return failed(item.id, "quarantine record failed: " + err);
-    }
     return;
   }
   if (!m.out.empty() && !present(m.out) &&
@@ -615,7 +682,8 @@ void Service::Impl::deliver(Item& item) {
                          noteText(item.blocked                 ? NoteKind::Blocked
                                   : item.r.output == item.data ? NoteKind::Renamed
                                                                : NoteKind::Changed,
-                                  item.shown, m.out, item.id, reasons, wording, folder_line),
+                                  item.shown, m.out, item.id, reasons, wording,
+                                  item.recorded, folder_line),
                          &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
@@ -623,30 +691,27 @@ void Service::Impl::deliver(Item& item) {
     }
   }
   release(outdir, m);
-  std::string json =
-      "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) + "\"," +
-      (item.over_limit ? "\"truncated\":true,\"original_size\":" +
-                             std::to_string(item.original_size) + ",\"kept_size\":" +
-                             std::to_string(item.data.size()) + ","
-                       : std::string()) +
-      sourceJson(item) +
-      ",\"outbox\":" + jsonString(m.out.empty() ? "" : m.outrel.value_or(safeRel(m.rel)) + "/" + m.out) +
-      ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
-  if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {
-    item.state = Item::State::Failed;
-    return failed(item.id, "quarantine failed: " + err);
-  }
 }
 
-/// After the outputs are durable: the file leaves processing/ (a refused entry goes to quarantine).
+/// After the outputs are durable: the file leaves processing/, and the disposition layer hears
+/// that it is finished (its log line, the metrics call point).
 void Service::Impl::finish(Item& item) {
   const Meta& m = item.m;
+  disposition::ItemOutcome out;
+  out.id = item.id;
+  out.kind = "file";
+  out.recorded = item.recorded && (item.state == Item::State::Refused || item.changed);
   if (item.state == Item::State::Refused) {
-    rename((o.processing + "/" + item.id + ".data").c_str(),
-           (o.quarantine + "/" + item.id + ".refused").c_str());
+    // Its record (the link's target, the reason) is in the vault: the entry itself goes.
+    unlink((o.processing + "/" + item.id + ".data").c_str());
     unlink(metaPath(item.id).c_str());
-    logLine(item.id + " refused " + shownForLog(item) + " reason=" +
-            std::string(reasonInfo(item.refusal).name) + " detail=" + jsonString(item.why, 200));
+    out.verdict = "refused";
+    out.reason = std::string(reasonInfo(item.refusal).name);
+    out.reasons = {out.reason};
+    out.line = "filedrop: " + item.id + " refused " + shownForLog(item) + " reason=" + out.reason +
+               " detail=" + jsonString(item.why, 200) +
+               (out.recorded ? " recorded=" + item.id : "");
+    disposition->finished(out);
     return;
   }
   if (item.state != Item::State::Delivering) return;
@@ -665,10 +730,22 @@ void Service::Impl::finish(Item& item) {
     word = item.r.output == item.data ? "renamed" : "sanitized";
     reason = std::string(reasonInfo(Reason::FilenameChanged).name);
   }
-  logLine(item.id + " " + word + " " + shownForLog(item) +
-          (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
-          " reason=" + reason +
-          (m.note.empty() ? "" : " note=" + sanitizers::filename_sanitize::visibleName(m.note)));
+  out.verdict = word;
+  out.reason = reason;
+  for (const auto& a : item.r.report.actions) {
+    if (a.action != "kept" && !a.reason.empty() &&
+        std::find(out.reasons.begin(), out.reasons.end(), a.reason) == out.reasons.end())
+      out.reasons.push_back(a.reason);
+  }
+  out.bytes_in = item.data.size();
+  out.bytes_out = item.r.output.size();
+  out.elapsed_ms = item.r.report.elapsed_ms;
+  out.line = "filedrop: " + item.id + " " + word + " " + shownForLog(item) +
+             (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
+             " reason=" + reason +
+             (m.note.empty() ? "" : " note=" + sanitizers::filename_sanitize::visibleName(m.note)) +
+             (out.recorded ? " recorded=" + item.id : "");
+  disposition->finished(out);
 }
 
 /// Claimed files a crash (or a failed delivery) left in processing/; stale records are removed.
@@ -690,10 +767,12 @@ std::vector<std::string> Service::Impl::recoverable() {
   return ids;
 }
 
-Service::Service(Options options, EngineGetter engine) : impl_(std::make_unique<Impl>()) {
+Service::Service(Options options, EngineGetter engine, disposition::Disposition& disposition)
+    : impl_(std::make_unique<Impl>()) {
   impl_->o = std::move(options);
   impl_->engine = std::move(engine);
-  if (impl_->o.processing.empty()) impl_->o.processing = impl_->o.quarantine + "/processing";
+  impl_->disposition = &disposition;
+  if (impl_->o.processing.empty()) impl_->o.processing = impl_->o.state_dir + "/processing";
 }
 
 Service::~Service() {
@@ -703,15 +782,15 @@ Service::~Service() {
 bool Service::prepare(std::string* error) {
   const Options& o = impl_->o;
   std::error_code ec;
-  if (!checkFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
+  if (!checkFolders(o.inbox, o.outbox, o.state_dir, error)) return false;
   if (access(o.inbox.c_str(), W_OK) != 0) {
     *error = "cannot use the inbox " + o.inbox + ": not writable for this user (files are " +
              "claimed by moving them out of it)";
     return false;
   }
-  // The outbox and the quarantine are created when missing (said in the log: check the owner
+  // The outbox and the state folder are created when missing (said in the log: check the owner
   // and mode, docs/filedrop.md); processing/ is the service's own.
-  for (const auto* d : {&o.outbox, &o.quarantine, &o.processing}) {
+  for (const auto* d : {&o.outbox, &o.state_dir, &o.processing}) {
     bool existed = fs::exists(*d, ec);
     fs::create_directories(*d, ec);
     if (!fs::is_directory(*d, ec) || access(d->c_str(), W_OK) != 0) {
@@ -719,7 +798,7 @@ bool Service::prepare(std::string* error) {
       return false;
     }
     if (!existed && d != &o.processing) {
-      logLine("created the " + std::string(d == &o.outbox ? "outbox" : "quarantine") + " folder " +
+      logLine("created the " + std::string(d == &o.outbox ? "outbox" : "state") + " folder " +
               *d + " (check its owner and mode: docs/filedrop.md)");
     }
   }
@@ -822,9 +901,10 @@ std::size_t Service::pass() {
     // The claims and the chosen names are durable before anything is delivered, so a retry
     // after a crash finds the names and never delivers twice.
     if (!d.sync({&d.o.processing})) return total;
-    // 4. Outputs, notes, quarantine copies; then one syncfs for the outbox and the quarantine.
+    // 4. Vault records (each durable when written), outputs and notes; then one syncfs for the
+    // outbox.
     parallel([&](Item& item) { d.deliver(item); });
-    if (!d.sync({&d.o.outbox, &d.o.quarantine})) return total;
+    if (!d.sync({&d.o.outbox})) return total;
     // 5. Only now does a file leave processing/.
     for (auto& item : claimed) d.finish(item);
   }

@@ -6,6 +6,8 @@
 #include <exception>
 #include <optional>
 
+#include <openssl/evp.h>
+
 #include "mugai/detect/type_detector.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/pipeline/walker.h"
@@ -94,6 +96,17 @@ void markOutputStage(WalkState& s, std::size_t before) {
   for (std::size_t i = before; i < s.report.detections.size(); ++i) s.report.detections[i].stage = "output";
 }
 
+/// SHA-256 (hex) of a part taken out or rewritten: the vault lists it as an object.
+std::string sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return "";
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += {digits[md[i] >> 4], digits[md[i] & 15]};
+  return hex;
+}
+
 ActionRecord baseRecord(const Part& part, bool body) {
   ActionRecord rec;
   rec.part = part.path;
@@ -113,6 +126,7 @@ LeafResult refuse(const Part& part, bool body, Verdict v, Reason reason, const s
   rec.reason = std::string(reasonInfo(reason).name);
   rec.sanitizer = step;
   rec.detail = detail;
+  rec.sha256 = sha256Hex(part.data);
   rec.findings = std::move(findings);
   s.report.actions.push_back(std::move(rec));
   s.raise(std::max(v, Verdict::PartRemoved), reason);
@@ -215,6 +229,7 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
                             : "kept";
   rec.reason = std::string(reasonInfo(run.modified ? run.modify_reason : Reason::Kept).name);
   if (run.modified) {
+    rec.sha256 = sha256Hex(original.data);
     s.raise(Verdict::Modified, run.modify_reason);
     s.any_notice_item = true;
   }
@@ -296,6 +311,7 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
   rec.sanitizer = html ? "chains.html_body" : "chains.text_body";
   rec.bytes_out = body.part.data.size();
   if (converted) {
+    rec.sha256 = sha256Hex(part.data);
     s.raise(Verdict::Modified, Reason::HtmlConverted);
     bool hidden_text = std::any_of(rec.findings.begin(), rec.findings.end(),
                                    [](const Finding& f) { return f.key == "removed_hidden_text"; });

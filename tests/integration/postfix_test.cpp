@@ -111,7 +111,7 @@ struct Chain {
     mugai = std::make_unique<Child>(
         std::vector<std::string>{MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
                                  "--next-hop", "127.0.0.1:" + std::to_string(next_hop ? next_hop : sink_port),
-                                 "--quarantine",
+                                 "--state-dir",
                                  quarantine.string()},
         log);
     if (!waitForPort(mugai_port, seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
