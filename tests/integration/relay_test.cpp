@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <csignal>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "integration/peers.h"
 #include "support/test_support.h"
+#include "support/postgres.h"
 #include "support/vault_view.h"
 #include "unit/sanitizers/office_fixtures.h"
 
@@ -423,4 +425,78 @@ TEST_CASE("serve: a clean message the next hop refuses for good is bounced and k
   auto kept = vaultRecords(r.vault());
   REQUIRE(kept.size() == 1);
   CHECK(vaultOriginal(r.vault(), kept[0].id).find("Subject: big") != std::string::npos);
+}
+
+TEST_CASE("serve: two instances sharing one PostgreSQL vault record every message once, no id "
+          "collisions",
+          "[integration]") {
+  if (peersMissing()) return;
+  mugai::test::PostgresServer pg;
+  if (!pg.ok()) {
+    WARN(pg.why());
+    return;
+  }
+  Relay a, b;
+  for (Relay* r : {&a, &b}) {
+    r->startSink();
+    r->startMugai({"--vault", pg.url()});
+  }
+  writeFile(a.tmp.path() / "eicar.eml", htmlWithEicar());
+  writeFile(b.tmp.path() / "eicar.eml", htmlWithEicar());
+  constexpr int kEach = 15;
+  std::vector<std::string> ids_a, ids_b;
+  auto send = [](Relay& r, std::vector<std::string>& ids) {
+    for (int i = 0; i < kEach; ++i) ids.push_back(queuedId(r.swaks(r.tmp.path() / "eicar.eml")));
+  };
+  std::thread ta(send, std::ref(a), std::ref(ids_a)), tb(send, std::ref(b), std::ref(ids_b));
+  ta.join();
+  tb.join();
+  std::set<std::string> queued(ids_a.begin(), ids_a.end());
+  queued.insert(ids_b.begin(), ids_b.end());
+  CHECK(queued.count("") == 0);  // every message answered 250
+  CHECK(queued.size() == 2 * kEach);
+  auto records = vaultRecords(pg.url());
+  std::set<std::string> recorded;
+  for (const auto& r : records) recorded.insert(r.id);
+  CHECK(records.size() == 2 * kEach);
+  CHECK(recorded == queued);  // each 250 has its record, under the id the client was given
+  CHECK(openTestVault(pg.url())->verifyAudit().ok);  // two writers, one chain
+}
+
+TEST_CASE("serve: a vault that cannot be written answers 4xx, nothing is relayed, the retry is "
+          "recorded",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  writeFile(r.tmp.path() / "eicar.eml", htmlWithEicar());
+  REQUIRE(r.swaks(r.tmp.path() / "eicar.eml").find("250 2.0.0 Ok: queued as") != std::string::npos);
+  REQUIRE(filesIn(r.dump).size() == 1);
+  SECTION("its folder removed") {
+    fs::remove_all(r.state);
+  }
+  SECTION("its file replaced") {
+    fs::rename(r.state / "vault.db", r.state / "old.db");
+    writeFile(r.state / "vault.db", "");
+  }
+  int rc = 0;
+  std::string out = r.swaks(r.tmp.path() / "eicar.eml", &rc);
+  CHECK(rc != 0);
+  CHECK(out.find("451 4.3.0") != std::string::npos);  // the client keeps the message
+  CHECK(filesIn(r.dump).size() == 1);                  // nothing relayed without its record
+  std::string log = readFile(r.log);
+  CHECK(log.find("vault_error=\"vault: the database file") != std::string::npos);
+  // A clean message needs no record: still delivered.
+  writeFile(r.tmp.path() / "clean.eml", "From: a@example.com\r\nSubject: clean\r\n\r\nText.\r\n");
+  CHECK(r.swaks(r.tmp.path() / "clean.eml").find("250 2.0.0 Ok") != std::string::npos);
+  // The admin restores the vault (here: a restart on a fresh one); the client's retry is recorded.
+  r.mugai.reset();
+  fs::remove_all(r.state);
+  r.startMugai();
+  out = r.swaks(r.tmp.path() / "eicar.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  auto records = vaultRecords(r.vault());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].id == queuedId(out));
 }
