@@ -720,3 +720,30 @@ TEST_CASE("filedrop: staff names imitating mugai's notes are renamed, and log an
                        "note=x.pdf_note.txt.note.txt") != std::string::npos);
   CHECK(log.str().find("reason=kept") == std::string::npos);
 }
+
+TEST_CASE("filedrop: a vault that cannot be written leaves the file claimed, nothing delivered; "
+          "once it is back the file is recorded and delivered") {
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  // The vault file replaced behind the service's back (a restore gone wrong).
+  fs::rename(o.state_dir + "/vault.db", o.state_dir + "/aside.db");
+  writeFile(o.state_dir + "/vault.db", "");
+  writeFile(o.inbox + "/bob/evil.exe", std::string("MZ\x90\0\x03\0\0\0", 8) + std::string(512, 'A'));
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/bob/evil.exe"));
+  CHECK(claimedCount(o.state_dir) == 1);  // kept in processing/, retried
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/evil.exe.blocked.txt"));  // nothing before the record
+  fs::remove(o.state_dir + "/vault.db");
+  fs::rename(o.state_dir + "/aside.db", o.state_dir + "/vault.db");  // back
+  REQUIRE(passUntil(svc, o.outbox + "/bob/evil.exe.blocked.txt"));
+  CHECK(claimedCount(o.state_dir) == 0);
+  auto records = mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir));
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].envelope.source == "/bob/evil.exe");
+  CHECK(records[0].envelope.recipients == std::vector<std::string>{"bob"});
+  CHECK(records[0].delivered_id == "/bob/evil.exe.blocked.txt");
+}
