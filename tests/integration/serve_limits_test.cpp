@@ -847,7 +847,7 @@ TEST_CASE("serve limits: a message past sanitizer_deadline_ms is a limit.time ve
   CHECK(out.find("limit.time") != std::string::npos);
 }
 
-TEST_CASE("serve limits: after a SIGKILL the next start says so; the vault holds whole records "
+TEST_CASE("serve limits: after a SIGKILL the next start says so, the vault holds whole records "
           "only, and the unanswered client retries",
           "[integration]") {
   if (peersMissing()) return;

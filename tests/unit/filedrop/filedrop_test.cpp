@@ -721,7 +721,7 @@ TEST_CASE("filedrop: staff names imitating mugai's notes are renamed, and log an
   CHECK(log.str().find("reason=kept") == std::string::npos);
 }
 
-TEST_CASE("filedrop: a vault that cannot be written leaves the file claimed, nothing delivered; "
+TEST_CASE("filedrop: a vault that cannot be written leaves the file claimed, nothing delivered, "
           "once it is back the file is recorded and delivered") {
   Drop d;
   const Options& o = d.o;
