@@ -20,7 +20,7 @@
 
 #include "mugai/io/store.h"
 #include "mugai/text/charset.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/filedrop/filedrop.h"
 
 namespace mugai::filedrop {
@@ -106,7 +106,7 @@ std::string safeRel(const std::string& rel) {
   std::string out;
   for (const auto& part : fs::path(rel)) {
     if (part.empty() || part == "." || part == "/") continue;
-    out += "/" + sanitizers::filename_sanitize::sanitizeFilename(decodeName(part.string()).utf8);
+    out += "/" + text::sanitizeFilename(decodeName(part.string()).utf8);
   }
   return out;
 }
@@ -118,9 +118,9 @@ enum class NoteKind { Changed, Renamed, Blocked, Refused };
 /// bidi and control characters visible (<U+202E>).
 std::string noteText(NoteKind kind, const ShownPath& source, const std::string& delivered,
                      const std::string& id, const std::vector<std::string>& reasons,
-                     const policy::Notice& wording, bool recorded,
+                     const policy::Notice& wording, const std::string& original_block,
                      const std::string& folder_line = "") {
-  using sanitizers::filename_sanitize::visibleName;
+  using text::visibleName;
   std::string t;
   switch (kind) {
     case NoteKind::Changed:
@@ -172,11 +172,20 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
     }
   }
   t += folder_line;
-  if (recorded) {
-    t += "\r\n原本は保管庫に保管されています。必要な場合は管理者に受付番号をお知らせください。"
-         "\r\n";
-    t += "The original is kept in the vault; give the reference to the administrator if needed.\r\n";
-  }
+  t += original_block;
+  return t;
+}
+
+/// What a note says about the original once it is in the vault: that it is kept under the
+/// reference, the release tier in words and where to ask (pipeline.h howToGetOriginal), Japanese
+/// first. "" when nothing was recorded.
+std::string originalBlock(bool recorded, const policy::VaultRules& vault,
+                          const std::vector<std::string>& reasons) {
+  if (!recorded) return "";
+  std::string t = "\r\n原本は保管されています。受付番号でお問い合わせください。\r\n";
+  for (const auto& l : howToGetOriginal(vault, reasons, true)) t += l + "\r\n";
+  t += "The original is kept; ask with the reference.\r\n";
+  for (const auto& l : howToGetOriginal(vault, reasons, false)) t += l + "\r\n";
   return t;
 }
 
@@ -267,7 +276,7 @@ ProcessResult refusedResult(const Item& item, const std::string& note) {
 
 /// The inbox path for a log line: bidi and control characters shown as <U+XXXX>.
 std::string shownForLog(const Item& item) {
-  return sanitizers::filename_sanitize::visibleName(item.shown.folder + "/" + item.shown.name);
+  return text::visibleName(item.shown.folder + "/" + item.shown.name);
 }
 
 /// The name of the entry of `dir` whose windowsKey is `key` ("" when none).
@@ -353,7 +362,7 @@ struct Service::Impl {
     for (const auto& part : fs::path(rel)) {
       if (part.empty() || part == "." || part == "/") continue;
       std::string c =
-          sanitizers::filename_sanitize::sanitizeFilename(decodeName(part.string()).utf8);
+          text::sanitizeFilename(decodeName(part.string()).utf8);
       std::string chosen;
       for (int n = 0; n < 1000 && chosen.empty(); ++n) {
         std::string name = n == 0 ? c : c + "-" + std::to_string(n);
@@ -554,7 +563,7 @@ void Service::Impl::prepare(Item& item) {
     item.state = Item::State::Refused;
     if (item.m.note.empty()) {
       item.m.note =
-          reserve(outdir, sanitizers::filename_sanitize::sanitizeFilename(item.shown.name) +
+          reserve(outdir, text::sanitizeFilename(item.shown.name) +
                               ".blocked.txt");
     }
   } else {
@@ -576,7 +585,7 @@ void Service::Impl::prepare(Item& item) {
       failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
       return;
     }
-    std::string safe = sanitizers::filename_sanitize::sanitizeFilename(item.shown.name);
+    std::string safe = text::sanitizeFilename(item.shown.name);
     item.blocked = item.r.blocked();
     bool acted = false;
     for (const auto& a : item.r.report.actions) acted = acted || a.action != "kept";
@@ -640,9 +649,10 @@ void Service::Impl::deliver(Item& item) {
   };
   const io::Sync later = io::Sync::Deferred;
   const policy::Notice& wording = (item.eng ? item.eng : engine())->policy().notice;
+  const policy::VaultRules& pol_vault = (item.eng ? item.eng : engine())->policy().vault;
   std::string folder_line;
   if (m.outrel && *m.outrel != safeRel(m.rel)) {
-    using sanitizers::filename_sanitize::visibleName;
+    using text::visibleName;
     std::string want = visibleName(safeRel(m.rel)), got = visibleName(m.outrel->empty() ? "/" : *m.outrel);
     folder_line = "・フォルダー「" + want + "」は使えなかったため（同じ名前のファイルがある、またはパスが長すぎる）、「" +
                   got + "」に届けました / The folder \"" + want +
@@ -656,7 +666,7 @@ void Service::Impl::deliver(Item& item) {
     // administrator: the log line and the vault record.
     std::string reason(reasonInfo(item.refusal).name);
     std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording,
-                                item.recorded, folder_line);
+                                originalBlock(item.recorded, pol_vault, {reason}), folder_line);
     if (!present(m.note) && io::writeFileNew(outdir, m.note, note, &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
@@ -683,7 +693,7 @@ void Service::Impl::deliver(Item& item) {
                                   : item.r.output == item.data ? NoteKind::Renamed
                                                                : NoteKind::Changed,
                                   item.shown, m.out, item.id, reasons, wording,
-                                  item.recorded, folder_line),
+                                  originalBlock(item.recorded, pol_vault, reasons), folder_line),
                          &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
@@ -741,9 +751,9 @@ void Service::Impl::finish(Item& item) {
   out.bytes_out = item.r.output.size();
   out.elapsed_ms = item.r.report.elapsed_ms;
   out.line = "filedrop: " + item.id + " " + word + " " + shownForLog(item) +
-             (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
+             (m.out.empty() ? "" : " -> " + text::visibleName(m.out)) +
              " reason=" + reason +
-             (m.note.empty() ? "" : " note=" + sanitizers::filename_sanitize::visibleName(m.note)) +
+             (m.note.empty() ? "" : " note=" + text::visibleName(m.note)) +
              (out.recorded ? " recorded=" + item.id : "");
   disposition->finished(out);
 }

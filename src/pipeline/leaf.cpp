@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 
 #include "mugai/detect/type_detector.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -140,7 +140,7 @@ std::string outputName(const Part& original, const Part& result) {
   // Converted to text: the name says so, whatever libmagic called the input. Text converted from
   // HTML may contain "<script>" as words; under its old .html name a browser would run it.
   bool converted = original.output_type.empty() && result.output_type == "text/plain";
-  if (converted && sanitizers::filename_sanitize::lastExtension(name) != "txt") {
+  if (converted && text::lastExtension(name) != "txt") {
     name += ".txt";
   }
   return name;
@@ -153,7 +153,7 @@ std::optional<std::string> mismatch(const Part& part) {
   if (detected.empty() || detected == "inode/x-empty" || detected == "application/x-empty") {
     return std::nullopt;
   }
-  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  std::string ext = text::lastExtension(part.filename.unverifiedValue());
   std::string by_ext = typeFromExtension(ext);
   if (detected == "application/octet-stream") {  // unknown bytes: only a named type can disagree
     if (by_ext.empty()) return std::nullopt;
@@ -174,8 +174,8 @@ std::optional<std::string> mismatch(const Part& part) {
 bool claimsMarkup(const Part& part) {
   static const std::array<std::string_view, 12> kExt = {"html", "htm", "xhtml", "shtml", "xht", "svg",
                                                          "svgz", "mht", "mhtml", "xml", "xsl", "xslt"};
-  std::string ext = sanitizers::filename_sanitize::lastExtension(
-      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string ext = text::lastExtension(
+      text::sanitizeFilename(part.filename.unverifiedValue()));
   if (std::find(kExt.begin(), kExt.end(), ext) != kExt.end()) return true;
   const std::string& declared = part.declared_type.unverifiedValue();
   return declared == "text/html" || declared == "application/xhtml+xml" ||
@@ -191,8 +191,8 @@ std::string calendarLike(const Part& part) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   };
-  std::string ext = sanitizers::filename_sanitize::lastExtension(
-      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string ext = text::lastExtension(
+      text::sanitizeFilename(part.filename.unverifiedValue()));
   std::string declared = part.declared_type.unverifiedValue();
   std::size_t start = part.data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
   std::string head = lower(part.data.substr(start == std::string::npos ? 0 : start, 15));
@@ -246,13 +246,11 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
     s.raise(Verdict::Modified, Reason::FilenameChanged);
     s.any_notice_item = true;
   }
-  Part named;  // the name is all the filename step reads: no copy of the data
-  named.path = out.path;
-  named.filename = Untrusted<std::string>(name);
-  Outcome renamed = s.filename_sanitizer.apply(named, s.ctx);
-  if (renamed.verdict == Verdict::Modified && renamed.replacement) {
-    rec.findings.push_back({"renamed_to", renamed.replacement->filename.unverifiedValue()});
-    name = renamed.replacement->filename.unverifiedValue();
+  // The name made safe for the other side (the core's own function, text/filename.h).
+  const bool renamed = !name.empty() && text::sanitizeFilename(name) != name;
+  if (renamed) {
+    name = text::sanitizeFilename(name);
+    rec.findings.push_back({"renamed_to", name});
     if (!run.modified) {
       rec.action = "renamed";
       rec.reason = std::string(reasonInfo(Reason::FilenameChanged).name);
@@ -262,8 +260,7 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   }
   // A new name the sanitizing chose (.docm -> .docx, page.html -> page.html.txt) is said in the
   // report and the notice, so that the recipient recognises the attachment.
-  if (!name.empty() && name != original.filename.unverifiedValue() &&
-      renamed.verdict != Verdict::Modified)
+  if (!name.empty() && name != original.filename.unverifiedValue() && !renamed)
     rec.findings.push_back({"delivered_as", name});
   LeafResult r;
   r.kind = LeafResult::Kind::Attachment;
@@ -379,9 +376,9 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   auto isDenied = [&](const std::string& e) {
     return !e.empty() && std::find(denied.begin(), denied.end(), e) != denied.end();
   };
-  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
-  std::string safe_ext = sanitizers::filename_sanitize::lastExtension(
-      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string ext = text::lastExtension(part.filename.unverifiedValue());
+  std::string safe_ext = text::lastExtension(
+      text::sanitizeFilename(part.filename.unverifiedValue()));
   if (!isDenied(ext) && isDenied(safe_ext)) ext = safe_ext;
   if (part.filename.unverifiedValue().empty()) ext.clear();
   if (isDenied(ext)) {
@@ -465,7 +462,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     // 4. Scan what the chain produced, too (always, when the original carried macros).
     if (auto refused = rescanOutput(part, run, false, s, active_pending)) return *refused;
     if (!routed_ext.empty() && !run.part.filename.unverifiedValue().empty() &&
-        sanitizers::filename_sanitize::lastExtension(run.part.filename.unverifiedValue()) != routed_ext) {
+        text::lastExtension(run.part.filename.unverifiedValue()) != routed_ext) {
       run.part.filename = Untrusted<std::string>(run.part.filename.unverifiedValue() + "." + routed_ext);
     }
     if (!routed_ext.empty() && run.part.output_type.empty()) run.part.output_type = route_type;

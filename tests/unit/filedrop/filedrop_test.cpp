@@ -747,3 +747,29 @@ TEST_CASE("filedrop: a vault that cannot be written leaves the file claimed, not
   CHECK(records[0].envelope.recipients == std::vector<std::string>{"bob"});
   CHECK(records[0].delivered_id == "/bob/evil.exe.blocked.txt");
 }
+
+TEST_CASE("filedrop: a note names how to get the original (tier in words, where to ask), Japanese "
+          "first, only when the original was recorded") {
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  writeFile(o.inbox + "/bob/page.html", "<html><body><script>x()</script><p>本文</p></body></html>");
+  writeFile(o.inbox + "/bob/plain.txt", "just text\n");
+  svc.pass();
+  std::string note = slurp(o.outbox + "/bob/page.html.txt.note.txt");
+  INFO(note);
+  const auto& v = d.engine->policy().vault;
+  const std::size_t ja = note.find("理由を添えて申請できます。上長の承認後にお届けします。");
+  const std::size_t en = note.find("you may request it with a reason; your superior approves it.");
+  REQUIRE(ja != std::string::npos);
+  REQUIRE(en != std::string::npos);
+  CHECK(ja < en);
+  CHECK(note.find("問い合わせ先: " + v.contact_ja) != std::string::npos);
+  CHECK(note.find("Where to ask: " + v.contact_en) != std::string::npos);
+  // A clean file: delivered as it is, no note, no record.
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/plain.txt.note.txt"));
+  CHECK(mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir)).size() == 1);
+}
