@@ -144,13 +144,16 @@ Answer Disposition::finish(MailItem& item, const Answer& answer, const ProcessRe
   o.kind = item.arrival.kind;
   o.recorded = item.recorded;
   o.reply_code = answer.code;
+  o.relay_status = item.relay_status;
   o.bytes_in = item.bytes_in;
   o.elapsed_ms = ms;
+  o.envelope = item.arrival.envelope;
+  o.report = result ? &result->report : nullptr;
   if (result) {
     o.verdict = result->report.verdictWord();
     o.reason = std::string(reasonInfo(result->report.reason).name);
     o.reasons = allReasons(result->report);
-    o.bytes_out = result->output.size();
+    o.bytes_out = item.relay_status == "sent" ? result->output.size() : 0;
   } else {
     o.verdict = "busy";
   }
@@ -188,11 +191,8 @@ std::optional<Answer> Disposition::decide(MailItem& item, std::string_view origi
 
 Answer Disposition::relayed(MailItem& item, std::string_view original, const ProcessResult& r,
                             const policy::Policy& policy, const HopResult& hop) {
-  item.what += " relay=" + hop.hop + " relay_status=" +
-               (hop.delivered()     ? "sent"
-                : hop.code >= 500   ? "bounced"
-                                    : "deferred") +
-               " (" + hop.detail + ")";
+  item.relay_status = hop.delivered() ? "sent" : hop.code >= 500 ? "bounced" : "deferred";
+  item.what += " relay=" + hop.hop + " relay_status=" + item.relay_status + " (" + hop.detail + ")";
   if (hop.delivered()) return finish(item, Answer{250, "2.0.0 Ok: queued as " + item.id}, &r);
   if (hop.code >= 500 && !item.recorded) {
     // Refused for good by the next hop (too big after conversion, a policy there): the client

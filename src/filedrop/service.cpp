@@ -710,11 +710,14 @@ void Service::Impl::finish(Item& item) {
   disposition::ItemOutcome out;
   out.id = item.id;
   out.kind = "file";
+  out.envelope = arrivalOf(item).envelope;
   out.recorded = item.recorded && (item.state == Item::State::Refused || item.changed);
   if (item.state == Item::State::Refused) {
     // Its record (the link's target, the reason) is in the vault: the entry itself goes.
     unlink((o.processing + "/" + item.id + ".data").c_str());
     unlink(metaPath(item.id).c_str());
+    const ProcessResult refused = refusedResult(item, m.note);
+    out.report = &refused.report;
     out.verdict = "refused";
     out.reason = std::string(reasonInfo(item.refusal).name);
     out.reasons = {out.reason};
@@ -740,6 +743,7 @@ void Service::Impl::finish(Item& item) {
     word = item.r.output == item.data ? "renamed" : "sanitized";
     reason = std::string(reasonInfo(Reason::FilenameChanged).name);
   }
+  out.report = &item.r.report;
   out.verdict = word;
   out.reason = reason;
   for (const auto& a : item.r.report.actions) {

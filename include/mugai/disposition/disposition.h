@@ -74,8 +74,11 @@ struct ItemOutcome {
   std::vector<std::string> reasons;  ///< every reason in the report
   bool recorded = false;             ///< the original is in the vault under `id`
   int reply_code = 0;                ///< SMTP: what the client got; file drop: 0
+  std::string relay_status;          ///< SMTP: sent | deferred | bounced, "" when not relayed
   std::uint64_t bytes_in = 0, bytes_out = 0;
   double elapsed_ms = 0;
+  Envelope envelope;                 ///< as the ingress saw it (file drop: the staff member)
+  const Report* report = nullptr;    ///< the item's report (valid during the call); null: busy
   std::string line;                  ///< the log line written for it
 };
 
@@ -98,6 +101,7 @@ struct MailItem {
   std::string what;       ///< the log line so far (the report's words, what was done)
   bool recorded = false;  ///< its original is in the vault
   std::uint64_t bytes_in = 0;
+  std::string relay_status;  ///< sent | deferred | bounced once relayed
 };
 
 class Disposition {

@@ -118,6 +118,9 @@ TEST_CASE("disposition: an EICAR mail is recorded before it is relayed, with env
   CHECK(f.finished[0].recorded);
   CHECK(f.finished[0].reply_code == 250);
   CHECK(f.finished[0].verdict == "sanitized");
+  CHECK(f.finished[0].relay_status == "sent");
+  CHECK(f.finished[0].envelope.sender == "partner@example.com");
+  CHECK(f.finished[0].reasons == std::vector<std::string>{"av.infected"});
   REQUIRE(f.lines.size() == 1);
   CHECK(f.lines[0].find("recorded=" + m.id) != std::string::npos);
   CHECK(f.lines[0].find("reply=\"250 2.0.0 Ok: queued as " + m.id + "\"") != std::string::npos);
@@ -233,4 +236,5 @@ TEST_CASE("disposition: busy and temporary failures are 451 and write nothing", 
   CHECK(test::vaultRecords(f.url).empty());
   REQUIRE(f.finished.size() == 2);
   CHECK(f.finished[0].verdict == "busy");
+  CHECK(f.finished[0].report == nullptr);
 }
