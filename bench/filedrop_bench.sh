@@ -11,7 +11,8 @@ cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev
 trap cleanup EXIT
 mkdir -p "$T/inbox" "$T/stage"
 now() { date +%s.%N; }
-count() { find "$T/quarantine" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l; }
+# Files handled: the log's one finished line per file (the disposition layer's call point).
+count() { grep -c ' filedrop: [0-9T-]* ' "$T/log" 2>/dev/null || true; }
 
 # 1,000 mixed small files in 10 user folders: text, CSV (Shift_JIS-free UTF-8), HTML, PDF bytes, PE.
 for i in $(seq 1 "$N"); do
@@ -26,7 +27,7 @@ for i in $(seq 1 "$N"); do
 done
 BYTES=$(du -sb "$T/stage" | cut -f1)
 
-${MUGAI_WRAP:-} "$MUGAI" serve --no-smtp --inbox "$T/inbox" --outbox "$T/outbox" --quarantine "$T/quarantine" \
+${MUGAI_WRAP:-} "$MUGAI" serve --no-smtp --inbox "$T/inbox" --outbox "$T/outbox" --state-dir "$T/state" \
   2> "$T/log" &
 PID=$!
 until grep -q "file drop: watching" "$T/log"; do sleep 0.05; done

@@ -88,12 +88,12 @@ sink_user=(); [ "$(id -u)" = 0 ] && sink_user=(-u nobody)
 /usr/sbin/smtp-sink "${sink_user[@]}" "127.0.0.1:$sink_port" 256 >/dev/null 2>&1 & pids+=($!)
 wait_port "$sink_port"
 "$mugai" serve --listen "127.0.0.1:$mugai_port" --next-hop "127.0.0.1:$sink_port" \
-  --quarantine "$work/quarantine" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
+  --state-dir "$work/state" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
 # The same service with isolation = none (the engine in serve's own threads), for the comparison.
 inproc_port="$(free_port)"
 printf 'isolation = none\n' > "$work/inproc.conf"
 "$mugai" serve --config "$work/inproc.conf" --listen "127.0.0.1:$inproc_port" \
-  --next-hop "127.0.0.1:$sink_port" --quarantine "$work/quarantine-inproc" 2>"$work/inproc.log" &
+  --next-hop "127.0.0.1:$sink_port" --state-dir "$work/state-inproc" 2>"$work/inproc.log" &
 inproc_pid=$!; pids+=($inproc_pid)
 wait_port "$mugai_port"
 wait_port "$inproc_port"

@@ -188,10 +188,10 @@ bool within(const fs::path& inner, const fs::path& outer) {
 }  // namespace
 
 bool separateFolders(const std::string& inbox, const std::string& outbox,
-                     const std::string& quarantine, std::string* error) {
+                     const std::string& state_dir, std::string* error) {
   const std::pair<const char*, fs::path> f[] = {{"inbox", canonicalFolder(inbox)},
                                                 {"outbox", canonicalFolder(outbox)},
-                                                {"quarantine", canonicalFolder(quarantine)}};
+                                                {"state folder", canonicalFolder(state_dir)}};
   for (std::size_t a = 0; a < 3; ++a) {
     for (std::size_t b = 0; b < 3; ++b) {
       if (a == b || !within(f[a].second, f[b].second)) continue;
@@ -201,8 +201,8 @@ bool separateFolders(const std::string& inbox, const std::string& outbox,
                              : std::string("the ") + f[a].first + " " + f[a].second.string() +
                                    " is inside the " + f[b].first + " " + f[b].second.string();
       *error = what +
-               ": the inbox, the outbox and the quarantine must be three separate folders, "
-               "none inside another (otherwise delivered or quarantined files would be "
+               ": the inbox, the outbox and the state folder must be three separate folders, "
+               "none inside another (otherwise delivered or claimed files would be "
                "taken in again)";
       return false;
     }
@@ -315,7 +315,7 @@ std::string notNoteName(const std::string& name) {
 }
 
 bool checkFolders(const std::string& inbox, const std::string& outbox,
-                  const std::string& quarantine, std::string* error) {
+                  const std::string& state_dir, std::string* error) {
   std::error_code ec;
   // The inbox is the staff share: created by the administrator with the owners and modes the
   // shares need (docs/filedrop.md), never here, where a typo would silently watch a new folder.
@@ -325,7 +325,7 @@ bool checkFolders(const std::string& inbox, const std::string& outbox,
              "needs (docs/filedrop.md, \"Samba shares\") and start again";
     return false;
   }
-  return separateFolders(inbox, outbox, quarantine, error);
+  return separateFolders(inbox, outbox, state_dir, error);
 }
 
 }  // namespace mugai::filedrop

@@ -16,7 +16,10 @@
  * after a crash recognises what was already delivered and never delivers twice.
  * Group commit: the files ready in one pass go through these steps together, and each step is
  * made durable for the whole batch with one syncfs() per filesystem before the next step relies
- * on it (records -> claims -> names -> outputs and quarantine -> removal from processing/).
+ * on it (records -> claims -> names -> vault records and outputs -> removal from processing/).
+ * Originals: a file whose original must be kept (blocked, removed, rebuilt; an entry refused as a
+ * link or FIFO) gets its vault record through the disposition layer before it leaves
+ * processing/; a vault that cannot be written leaves it there, retried like any failure.
  */
 #pragma once
 
@@ -29,14 +32,15 @@
 #include <string>
 #include <vector>
 
+#include "mugai/disposition/disposition.h"
 #include "mugai/pipeline/item_processor.h"
 #include "mugai/pipeline/pipeline.h"
 
 namespace mugai::filedrop {
 
 struct Options {
-  std::string inbox, outbox, quarantine;
-  std::string processing;  ///< private claim folder; default quarantine/processing (same fs!)
+  std::string inbox, outbox, state_dir;
+  std::string processing;  ///< private claim folder; default state_dir/processing (same fs!)
   std::uint64_t settle_ms = 1500;  ///< as filedrop_settle_ms in params.def
   std::uint64_t rescan_ms = 2000;
   /// Tests only: runs in pass() between the scan and the claims, the window in which staff could
@@ -96,12 +100,12 @@ int claimEntry(int root_fd, const std::string& rel, const std::vector<EntryId>& 
                const std::string& name, EntryId file, int to_fd, const std::string& to_name,
                std::string* why);
 
-/// Refuses (false, *error) an inbox, outbox and quarantine of which two are the same folder or one
+/// Refuses (false, *error) an inbox, outbox and state folder of which two are the same folder or one
 /// is inside another, compared as canonical paths (symbolic links resolved; folders not created
 /// yet are resolved as far as they exist). An outbox inside the inbox would take every delivered
 /// file back in, for ever.
 bool separateFolders(const std::string& inbox, const std::string& outbox,
-                     const std::string& quarantine, std::string* error);
+                     const std::string& state_dir, std::string* error);
 
 /// A file or folder name from the inbox as UTF-8 text. Valid UTF-8 is kept as it is; any other
 /// name (Shift_JIS from an old client or a server without UTF-8 names) is decoded as CP932 by the
@@ -130,12 +134,13 @@ std::string pickFreeName(const std::string& dir, const std::string& name,
 std::string notNoteName(const std::string& name);
 
 /// The start checks that create nothing: the inbox exists and is a folder, and the three folders
-/// are separate (separateFolders). Run before anything (the quarantine) is created.
+/// are separate (separateFolders). Run before anything (the state folder) is created.
 bool checkFolders(const std::string& inbox, const std::string& outbox,
-                  const std::string& quarantine, std::string* error);
+                  const std::string& state_dir, std::string* error);
 class Service {
  public:
-  Service(Options options, EngineGetter engine);
+  /// `disposition` keeps the originals (vault) and reports each finished file; it outlives this.
+  Service(Options options, EngineGetter engine, disposition::Disposition& disposition);
   ~Service();
   /// Checks and creates the folders; false with *error when unusable.
   bool prepare(std::string* error);

@@ -1,6 +1,5 @@
-// File drop: scanning, claiming into processing/, sanitizing, delivery, quarantine, recovery.
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
+// File drop: scanning, claiming into processing/, sanitizing, delivery, recovery; originals go to
+// the vault through the disposition layer.
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,9 +19,8 @@
 #include <vector>
 
 #include "mugai/io/store.h"
-#include "mugai/obs/monitor.h"
 #include "mugai/text/charset.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/filedrop/filedrop.h"
 
 namespace mugai::filedrop {
@@ -60,11 +58,6 @@ struct Meta {
   std::optional<std::string> outrel;
 };
 
-std::string sha256(const std::string& data) {
-  Poco::SHA2Engine e(Poco::SHA2Engine::SHA_256);
-  e.update(data.data(), static_cast<unsigned>(data.size()));
-  return Poco::DigestEngine::digestToHex(e.digest());
-}
 
 /// At most `max` bytes of fd (the rest is never read).
 std::string readFd(int fd, std::uint64_t max = UINT64_MAX) {
@@ -113,7 +106,7 @@ std::string safeRel(const std::string& rel) {
   std::string out;
   for (const auto& part : fs::path(rel)) {
     if (part.empty() || part == "." || part == "/") continue;
-    out += "/" + sanitizers::filename_sanitize::sanitizeFilename(decodeName(part.string()).utf8);
+    out += "/" + text::sanitizeFilename(decodeName(part.string()).utf8);
   }
   return out;
 }
@@ -125,8 +118,9 @@ enum class NoteKind { Changed, Renamed, Blocked, Refused };
 /// bidi and control characters visible (<U+202E>).
 std::string noteText(NoteKind kind, const ShownPath& source, const std::string& delivered,
                      const std::string& id, const std::vector<std::string>& reasons,
-                     const policy::Notice& wording, const std::string& folder_line = "") {
-  using sanitizers::filename_sanitize::visibleName;
+                     const policy::Notice& wording, const std::string& original_block,
+                     const std::string& folder_line = "") {
+  using text::visibleName;
   std::string t;
   switch (kind) {
     case NoteKind::Changed:
@@ -178,9 +172,20 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
     }
   }
   t += folder_line;
-  t += "\r\n原本は隔離フォルダに保管されています。必要な場合は管理者に受付番号をお知らせください。"
-       "\r\n";
-  t += "The original is kept in quarantine; give the reference to the administrator if needed.\r\n";
+  t += original_block;
+  return t;
+}
+
+/// What a note says about the original once it is in the vault: that it is kept under the
+/// reference, the release tier in words and where to ask (pipeline.h howToGetOriginal), Japanese
+/// first. "" when nothing was recorded.
+std::string originalBlock(bool recorded, const policy::VaultRules& vault,
+                          const std::vector<std::string>& reasons) {
+  if (!recorded) return "";
+  std::string t = "\r\n原本は保管されています。受付番号でお問い合わせください。\r\n";
+  for (const auto& l : howToGetOriginal(vault, reasons, true)) t += l + "\r\n";
+  t += "The original is kept; ask with the reference.\r\n";
+  for (const auto& l : howToGetOriginal(vault, reasons, false)) t += l + "\r\n";
   return t;
 }
 
@@ -201,12 +206,13 @@ struct Item {
   Meta m;
   ShownPath shown;  ///< m.rel and m.name as text (set by prepare)
   enum class State { Claimed, Refused, Delivering, Done, Failed } state = State::Claimed;
-  std::string why;  ///< Refused: why the entry is not a plain file (log and quarantine only)
+  std::string why;  ///< Refused: why the entry is not a plain file (log and vault record only)
   Reason refusal = Reason::InternalError;  ///< Refused: the reason staff are told
   std::string data;
   ProcessResult r;
   ItemProcessorConstSharedPtr eng;
   bool blocked = false, changed = false;
+  bool recorded = false;  ///< its original is in the vault (or needs no record)
   /// The file was larger than message_size_limit: only that much was read and is kept
   /// (fstat size first: a 2 GB sparse file is never read whole).
   bool over_limit = false;
@@ -215,38 +221,62 @@ struct Item {
   EntryId file;
 };
 
-/// The "source" of a quarantine record (the inbox path as text) and, for a name that was not
-/// UTF-8, its raw bytes in hex: the exact name can always be found again.
-std::string sourceJson(const Item& item) {
+/// The vault record's facts about where a file came from: the inbox path as text, and for a name
+/// that was not UTF-8 its raw bytes in hex (the exact name can always be found again); a file
+/// over message_size_limit says how much of it is kept. Said in the report's defects.
+void sourceFacts(const Item& item, Report& report) {
   const ShownPath& p = item.shown;
-  std::string j = "\"source\":" + jsonString(p.folder + "/" + p.name, 4096);
-  if (p.name_converted) j += ",\"source_name_hex\":\"" + hex(item.m.name) + "\"";
-  if (p.folder_converted) j += ",\"source_folder_hex\":\"" + hex(item.m.rel) + "\"";
   if (p.name_converted || p.folder_converted) {
-    j += ",\"source_charset\":\"" + (p.lossy ? std::string("unknown") : p.charset) + "\"";
+    std::string f = "filedrop: source_charset=" + (p.lossy ? std::string("unknown") : p.charset);
+    if (p.name_converted) f += " source_name_hex=" + hex(item.m.name);
+    if (p.folder_converted) f += " source_folder_hex=" + hex(item.m.rel);
+    report.defects.push_back(f);
   }
-  return j;
+  if (item.over_limit) {
+    report.defects.push_back("filedrop: truncated original_size=" +
+                             std::to_string(item.original_size) +
+                             " kept_size=" + std::to_string(item.data.size()));
+  }
+}
+
+/// The staff member a file belongs to: the first folder below the inbox (the share's %U).
+std::string owner(const ShownPath& p) {
+  std::size_t end = p.folder.find('/', 1);
+  return p.folder.empty() ? "" : p.folder.substr(1, end == std::string::npos ? end : end - 1);
+}
+
+disposition::Arrival arrivalOf(const Item& item) {
+  disposition::Arrival a;
+  a.kind = "file";
+  if (std::string user = owner(item.shown); !user.empty()) a.envelope.recipients.push_back(user);
+  a.source = item.shown.folder + "/" + item.shown.name;
+  return a;
+}
+
+/// The report the file drop makes for an entry it refused before any engine ran (a link, a
+/// FIFO, a device, a file with several links): blocked with its reason, the detail for the
+/// administrator.
+ProcessResult refusedResult(const Item& item, const std::string& note) {
+  ProcessResult r;
+  r.verdict = r.report.final_verdict = Verdict::Quarantine;
+  r.report.kind = "file";
+  r.report.id = item.id;
+  r.report.reason = item.refusal;
+  r.report.filename = item.shown.name;
+  ActionRecord rec;
+  rec.filename = item.shown.name;
+  rec.action = "blocked";
+  rec.reason = std::string(reasonInfo(item.refusal).name);
+  rec.sanitizer = "filedrop";
+  rec.detail = item.why;
+  r.report.actions.push_back(std::move(rec));
+  r.output_filename = note;
+  return r;
 }
 
 /// The inbox path for a log line: bidi and control characters shown as <U+XXXX>.
 std::string shownForLog(const Item& item) {
-  return sanitizers::filename_sanitize::visibleName(item.shown.folder + "/" + item.shown.name);
-}
-
-/// The monitoring event for a finished file (obs::messageFinished): the report's verdict,
-/// reasons and objects; the "envelope" of a file is where it was found.
-obs::MessageEvent finishedEvent(const Item& item, const std::string& verdict,
-                                const std::string& reason) {
-  obs::MessageEvent e = obs::eventFromReport(item.r.report);
-  e.id = item.id;
-  e.kind = "file";
-  e.verdict = verdict == "renamed" ? "sanitized" : verdict == "refused" ? "blocked" : verdict;
-  e.reason = reason;
-  if (verdict == "refused" || (verdict != "clean" && e.reasons.empty())) e.reasons = {reason};
-  e.filename = item.shown.folder + "/" + item.shown.name;
-  e.bytes_in = item.original_size;
-  e.bytes_out = item.state == Item::State::Refused ? 0 : item.r.output.size();
-  return e;
+  return text::visibleName(item.shown.folder + "/" + item.shown.name);
 }
 
 /// The name of the entry of `dir` whose windowsKey is `key` ("" when none).
@@ -278,6 +308,7 @@ void removeTemporaries(const std::string& dir) {
 struct Service::Impl {
   Options o;
   EngineGetter engine;
+  disposition::Disposition* disposition = nullptr;
   int inotify_fd = -1;
   std::map<std::string, int> watched;
   std::map<std::string, Observation> seen;
@@ -331,7 +362,7 @@ struct Service::Impl {
     for (const auto& part : fs::path(rel)) {
       if (part.empty() || part == "." || part == "/") continue;
       std::string c =
-          sanitizers::filename_sanitize::sanitizeFilename(decodeName(part.string()).utf8);
+          text::sanitizeFilename(decodeName(part.string()).utf8);
       std::string chosen;
       for (int n = 0; n < 1000 && chosen.empty(); ++n) {
         std::string name = n == 0 ? c : c + "-" + std::to_string(n);
@@ -406,6 +437,7 @@ struct Service::Impl {
   void finish(Item& item);
   std::vector<std::string> recoverable();
   bool sync(std::initializer_list<const std::string*> dirs);
+  bool keep(Item& item, const std::string& delivered);
 };
 
 void Service::Impl::scan(int fd, const std::string& rel, const std::vector<EntryId>& folders,
@@ -531,13 +563,13 @@ void Service::Impl::prepare(Item& item) {
     item.state = Item::State::Refused;
     if (item.m.note.empty()) {
       item.m.note =
-          reserve(outdir, sanitizers::filename_sanitize::sanitizeFilename(item.shown.name) +
+          reserve(outdir, text::sanitizeFilename(item.shown.name) +
                               ".blocked.txt");
     }
   } else {
     item.eng = engine();
     // The size limit is applied before reading: at most limit + 1 bytes are read (the engine then
-    // blocks with limit.message_size) and only the first `limit` bytes are kept in quarantine,
+    // blocks with limit.message_size) and only the first `limit` bytes are kept in the vault,
     // whatever fstat says or a writer still holding the file open appends.
     const std::uint64_t limit = item.eng->policy().limits.message_size_limit;
     struct stat st {};
@@ -553,7 +585,7 @@ void Service::Impl::prepare(Item& item) {
       failed(item.id, "not decided (" + std::string(reasonInfo(item.r.report.reason).name) + ")");
       return;
     }
-    std::string safe = sanitizers::filename_sanitize::sanitizeFilename(item.shown.name);
+    std::string safe = text::sanitizeFilename(item.shown.name);
     item.blocked = item.r.blocked();
     bool acted = false;
     for (const auto& a : item.r.report.actions) acted = acted || a.action != "kept";
@@ -574,7 +606,39 @@ void Service::Impl::prepare(Item& item) {
   if (!writeMeta(item.id, item.m, io::Sync::Deferred)) item.state = Item::State::Failed;
 }
 
-/// Outputs, notes and the quarantine copy, written without fsync: the batch's syncfs follows.
+/// The vault record for an item whose original must be kept (through the disposition layer),
+/// before anything is delivered: false (the item stays in processing/ and is retried) when the
+/// vault cannot be written. A record with this id from an earlier attempt counts as written.
+bool Service::Impl::keep(Item& item, const std::string& delivered) {
+  if (item.recorded) return true;
+  std::string original = item.data, err;
+  ProcessResult refused;
+  const ProcessResult* result = &item.r;
+  if (item.state == Item::State::Refused) {
+    refused = refusedResult(item, item.m.note);
+    result = &refused;
+    // A symbolic link's "content" is where it points; a FIFO, a device or a file with other
+    // links has nothing of the staff's to keep (the other links keep the file).
+    char target[PATH_MAX];
+    ssize_t n = readlink((o.processing + "/" + item.id + ".data").c_str(), target, sizeof target);
+    original = n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string();
+  } else if (!item.changed) {
+    return true;  // clean and delivered under its own name: nothing to keep, like clean mail
+  }
+  ProcessResult with_facts = *result;
+  sourceFacts(item, with_facts.report);
+  const policy::Policy& pol = (item.eng ? item.eng : engine())->policy();
+  if (disposition->record(item.id, original, arrivalOf(item), with_facts, pol, delivered, &err) ==
+      disposition::Stored::Failed) {
+    item.state = Item::State::Failed;
+    failed(item.id, "original not recorded: " + err);
+    return false;
+  }
+  item.recorded = true;
+  return true;
+}
+
+/// Outputs and notes, written without fsync: the batch's syncfs follows. The vault record first.
 void Service::Impl::deliver(Item& item) {
   if (item.state != Item::State::Delivering && item.state != Item::State::Refused) return;
   const Meta& m = item.m;
@@ -585,34 +649,30 @@ void Service::Impl::deliver(Item& item) {
   };
   const io::Sync later = io::Sync::Deferred;
   const policy::Notice& wording = (item.eng ? item.eng : engine())->policy().notice;
+  const policy::VaultRules& pol_vault = (item.eng ? item.eng : engine())->policy().vault;
   std::string folder_line;
   if (m.outrel && *m.outrel != safeRel(m.rel)) {
-    using sanitizers::filename_sanitize::visibleName;
+    using text::visibleName;
     std::string want = visibleName(safeRel(m.rel)), got = visibleName(m.outrel->empty() ? "/" : *m.outrel);
     folder_line = "・フォルダー「" + want + "」は使えなかったため（同じ名前のファイルがある、またはパスが長すぎる）、「" +
                   got + "」に届けました / The folder \"" + want +
                   "\" could not be used (a file has that name, or the path is too long); delivered in \"" +
                   got + "\".\r\n";
   }
+  const std::string out_path = m.outrel.value_or(safeRel(m.rel)) + "/";
+  if (!keep(item, out_path + (m.out.empty() ? m.note : m.out))) return release(outdir, m);
   if (item.state == Item::State::Refused) {
     // Staff get the reason in their words; the detail (errno text, entry type) is for the
-    // administrator: the log line and the quarantine record.
+    // administrator: the log line and the vault record.
     std::string reason(reasonInfo(item.refusal).name);
-    std::string note =
-        noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording, folder_line);
+    std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording,
+                                originalBlock(item.recorded, pol_vault, {reason}), folder_line);
     if (!present(m.note) && io::writeFileNew(outdir, m.note, note, &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
       return failed(item.id, "note not delivered: " + err);
     }
     release(outdir, m);
-    std::string json = "{\"id\":\"" + item.id + "\",\"verdict\":\"refused\",\"reason\":\"" +
-                       reason + "\",\"detail\":" + jsonString(item.why) + "," + sourceJson(item) +
-                       "}\n";
-    if (!io::writeFileAtomic(o.quarantine + "/" + item.id + ".json", json, &err, 0600, later)) {
-      item.state = Item::State::Failed;
-      return failed(item.id, "quarantine record failed: " + err);
-    }
     return;
   }
   if (!m.out.empty() && !present(m.out) &&
@@ -632,7 +692,8 @@ void Service::Impl::deliver(Item& item) {
                          noteText(item.blocked                 ? NoteKind::Blocked
                                   : item.r.output == item.data ? NoteKind::Renamed
                                                                : NoteKind::Changed,
-                                  item.shown, m.out, item.id, reasons, wording, folder_line),
+                                  item.shown, m.out, item.id, reasons, wording,
+                                  originalBlock(item.recorded, pol_vault, reasons), folder_line),
                          &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
@@ -640,31 +701,31 @@ void Service::Impl::deliver(Item& item) {
     }
   }
   release(outdir, m);
-  std::string json =
-      "{\"id\":\"" + item.id + "\",\"sha256\":\"" + sha256(item.data) + "\"," +
-      (item.over_limit ? "\"truncated\":true,\"original_size\":" +
-                             std::to_string(item.original_size) + ",\"kept_size\":" +
-                             std::to_string(item.data.size()) + ","
-                       : std::string()) +
-      sourceJson(item) +
-      ",\"outbox\":" + jsonString(m.out.empty() ? "" : m.outrel.value_or(safeRel(m.rel)) + "/" + m.out) +
-      ",\"note\":" + jsonString(m.note) + ",\"report\":" + item.r.report.toJson() + "}\n";
-  if (!io::quarantineStore(o.quarantine, item.id, item.data, json, &err, later)) {
-    item.state = Item::State::Failed;
-    return failed(item.id, "quarantine failed: " + err);
-  }
 }
 
-/// After the outputs are durable: the file leaves processing/ (a refused entry goes to quarantine).
+/// After the outputs are durable: the file leaves processing/, and the disposition layer hears
+/// that it is finished (its log line, the metrics call point).
 void Service::Impl::finish(Item& item) {
   const Meta& m = item.m;
+  disposition::ItemOutcome out;
+  out.id = item.id;
+  out.kind = "file";
+  out.envelope = arrivalOf(item).envelope;
+  out.recorded = item.recorded && (item.state == Item::State::Refused || item.changed);
   if (item.state == Item::State::Refused) {
-    rename((o.processing + "/" + item.id + ".data").c_str(),
-           (o.quarantine + "/" + item.id + ".refused").c_str());
+    // Its record (the link's target, the reason) is in the vault: the entry itself goes.
+    unlink((o.processing + "/" + item.id + ".data").c_str());
     unlink(metaPath(item.id).c_str());
-    logLine(item.id + " refused " + shownForLog(item) + " reason=" +
-            std::string(reasonInfo(item.refusal).name) + " detail=" + jsonString(item.why, 200));
-    obs::messageFinished(finishedEvent(item, "refused", std::string(reasonInfo(item.refusal).name)));
+    const ProcessResult refused = refusedResult(item, m.note);
+    out.report = &refused.report;
+    out.verdict = "refused";
+    out.filename = item.shown.folder + "/" + item.shown.name;
+    out.reason = std::string(reasonInfo(item.refusal).name);
+    out.reasons = {out.reason};
+    out.line = "filedrop: " + item.id + " refused " + shownForLog(item) + " reason=" + out.reason +
+               " detail=" + jsonString(item.why, 200) +
+               (out.recorded ? " recorded=" + item.id : "");
+    disposition->finished(out);
     return;
   }
   if (item.state != Item::State::Delivering) return;
@@ -683,11 +744,24 @@ void Service::Impl::finish(Item& item) {
     word = item.r.output == item.data ? "renamed" : "sanitized";
     reason = std::string(reasonInfo(Reason::FilenameChanged).name);
   }
-  logLine(item.id + " " + word + " " + shownForLog(item) +
-          (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
-          " reason=" + reason +
-          (m.note.empty() ? "" : " note=" + sanitizers::filename_sanitize::visibleName(m.note)));
-  obs::messageFinished(finishedEvent(item, word, reason));
+  out.report = &item.r.report;
+  out.verdict = word;
+  out.reason = reason;
+  out.filename = item.shown.folder + "/" + item.shown.name;
+  for (const auto& a : item.r.report.actions) {
+    if (a.action != "kept" && !a.reason.empty() &&
+        std::find(out.reasons.begin(), out.reasons.end(), a.reason) == out.reasons.end())
+      out.reasons.push_back(a.reason);
+  }
+  out.bytes_in = item.data.size();
+  out.bytes_out = item.r.output.size();
+  out.elapsed_ms = item.r.report.elapsed_ms;
+  out.line = "filedrop: " + item.id + " " + word + " " + shownForLog(item) +
+             (m.out.empty() ? "" : " -> " + text::visibleName(m.out)) +
+             " reason=" + reason +
+             (m.note.empty() ? "" : " note=" + text::visibleName(m.note)) +
+             (out.recorded ? " recorded=" + item.id : "");
+  disposition->finished(out);
 }
 
 /// Claimed files a crash (or a failed delivery) left in processing/; stale records are removed.
@@ -709,10 +783,12 @@ std::vector<std::string> Service::Impl::recoverable() {
   return ids;
 }
 
-Service::Service(Options options, EngineGetter engine) : impl_(std::make_unique<Impl>()) {
+Service::Service(Options options, EngineGetter engine, disposition::Disposition& disposition)
+    : impl_(std::make_unique<Impl>()) {
   impl_->o = std::move(options);
   impl_->engine = std::move(engine);
-  if (impl_->o.processing.empty()) impl_->o.processing = impl_->o.quarantine + "/processing";
+  impl_->disposition = &disposition;
+  if (impl_->o.processing.empty()) impl_->o.processing = impl_->o.state_dir + "/processing";
 }
 
 Service::~Service() {
@@ -722,15 +798,15 @@ Service::~Service() {
 bool Service::prepare(std::string* error) {
   const Options& o = impl_->o;
   std::error_code ec;
-  if (!checkFolders(o.inbox, o.outbox, o.quarantine, error)) return false;
+  if (!checkFolders(o.inbox, o.outbox, o.state_dir, error)) return false;
   if (access(o.inbox.c_str(), W_OK) != 0) {
     *error = "cannot use the inbox " + o.inbox + ": not writable for this user (files are " +
              "claimed by moving them out of it)";
     return false;
   }
-  // The outbox and the quarantine are created when missing (said in the log: check the owner
+  // The outbox and the state folder are created when missing (said in the log: check the owner
   // and mode, docs/filedrop.md); processing/ is the service's own.
-  for (const auto* d : {&o.outbox, &o.quarantine, &o.processing}) {
+  for (const auto* d : {&o.outbox, &o.state_dir, &o.processing}) {
     bool existed = fs::exists(*d, ec);
     fs::create_directories(*d, ec);
     if (!fs::is_directory(*d, ec) || access(d->c_str(), W_OK) != 0) {
@@ -738,7 +814,7 @@ bool Service::prepare(std::string* error) {
       return false;
     }
     if (!existed && d != &o.processing) {
-      logLine("created the " + std::string(d == &o.outbox ? "outbox" : "quarantine") + " folder " +
+      logLine("created the " + std::string(d == &o.outbox ? "outbox" : "state") + " folder " +
               *d + " (check its owner and mode: docs/filedrop.md)");
     }
   }
@@ -841,9 +917,10 @@ std::size_t Service::pass() {
     // The claims and the chosen names are durable before anything is delivered, so a retry
     // after a crash finds the names and never delivers twice.
     if (!d.sync({&d.o.processing})) return total;
-    // 4. Outputs, notes, quarantine copies; then one syncfs for the outbox and the quarantine.
+    // 4. Vault records (each durable when written), outputs and notes; then one syncfs for the
+    // outbox.
     parallel([&](Item& item) { d.deliver(item); });
-    if (!d.sync({&d.o.outbox, &d.o.quarantine})) return total;
+    if (!d.sync({&d.o.outbox})) return total;
     // 5. Only now does a file leave processing/.
     for (auto& item : claimed) d.finish(item);
   }

@@ -38,7 +38,7 @@ void encodeFinding(WireWriter& w, const Finding& f) {
 
 void encodeAction(WireWriter& w, const ActionRecord& a) {
   for (const std::string* s : {&a.part, &a.filename, &a.declared_type, &a.detected_type, &a.action,
-                               &a.reason, &a.sanitizer, &a.detail}) {
+                               &a.reason, &a.sanitizer, &a.detail, &a.sha256}) {
     w.str(*s);
   }
   w.u8(a.body ? 1 : 0);
@@ -50,7 +50,7 @@ void encodeAction(WireWriter& w, const ActionRecord& a) {
 
 bool decodeAction(WireReader& r, ActionRecord& a) {
   for (std::string* s : {&a.part, &a.filename, &a.declared_type, &a.detected_type, &a.action,
-                         &a.reason, &a.sanitizer, &a.detail}) {
+                         &a.reason, &a.sanitizer, &a.detail, &a.sha256}) {
     *s = r.str(kMaxText);
   }
   a.body = r.u8() != 0;

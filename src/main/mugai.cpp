@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "mugai/disposition/disposition.h"
 #include "mugai/io/store.h"
+#include "mugai/vault/vault.h"
 #include "mugai/pipeline/pipeline.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/isolation/process_pool.h"
@@ -36,7 +38,7 @@ Usage:
       Sanitize one file; the result is written into OUTDIR under a safe name
       (never replacing an existing file).
   mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT] [--rules FILE]
-              [--quarantine DIR]
+              [--state-dir DIR] [--vault URL]
       Run the SMTP relay (default 127.0.0.1:10025 -> 127.0.0.1:10026; see
       'mugai serve --help' and docs/deployment.md).
   mugai console [--config FILE] [--listen HOST:PORT] [--vault URL] | user add|passwd|disable ...
@@ -54,8 +56,9 @@ Usage:
 
 Options:
   --rules FILE        Rules to use instead of the embedded defaults (rules/default.yaml).
-  --quarantine DIR    Keep the original and its report here when it was blocked or when a
-                      part was removed for a security reason.
+  --vault URL         Keep the original and its report in this vault (sqlite:PATH or
+                      postgresql://...) when it was blocked, or a part removed or rebuilt.
+  --quarantine DIR    Old name: the vault sqlite:DIR/vault.db.
   --sender ADDR       Envelope sender (mail mode; used by rules overrides and the report).
   --rcpt ADDR         Envelope recipient (repeatable).
   --quiet             No summary line on standard error.
@@ -69,7 +72,7 @@ Exit status:
 )";
 
 struct Args {
-  std::string command, sub, input, output, report, rules, quarantine, sender;
+  std::string command, sub, input, output, report, rules, quarantine, vault, sender;
   std::vector<std::string> rcpts;
   bool markdown = false, quiet = false, isolated = false;
 };
@@ -95,6 +98,7 @@ bool parseArgs(int argc, char** argv, Args& a, std::string& err) {
     else if (s == "--report") { if (!value(a.report)) return false; }
     else if (s == "--rules") { if (!value(a.rules)) return false; }
     else if (s == "--quarantine") { if (!value(a.quarantine)) return false; }
+    else if (s == "--vault") { if (!value(a.vault)) return false; }
     else if (s == "--sender") { if (!value(a.sender)) return false; }
     else if (s == "--rcpt") {
       std::string r;
@@ -177,15 +181,38 @@ std::unique_ptr<mugai::Engine> engineOrExplain(const Args& a) {
   return engine;
 }
 
-int finishItem(const Args& a, const mugai::ProcessResult& r, std::string_view original) {
+/// The original into the vault (--vault, or --quarantine DIR: sqlite:DIR/vault.db) through the
+/// disposition layer, as serve does.
+bool recordOriginal(const Args& a, const mugai::ProcessResult& r, std::string_view original,
+                    const mugai::policy::Policy& policy, std::string& err) {
+  std::string url = a.vault;
+  if (url.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(a.quarantine, ec);
+    url = "sqlite:" + a.quarantine + "/vault.db";
+  }
+  std::shared_ptr<mugai::vault::Vault> vault = mugai::vault::openVault(url, &err);
+  if (!vault) return false;
+  mugai::disposition::Disposition disposition({vault, {}, {}});
+  mugai::disposition::Arrival arrival;
+  arrival.kind = r.report.kind;
+  arrival.envelope = mugai::Envelope{a.sender, a.rcpts, "", "", ""};
+  arrival.source = a.input;
+  return disposition.record(r.report.id, original, arrival, r, policy,
+                            r.output.empty() ? "" : a.output, &err) !=
+         mugai::disposition::Stored::Failed;
+}
+
+int finishItem(const Args& a, const mugai::ProcessResult& r, std::string_view original,
+               const mugai::policy::Policy& policy) {
   std::string err;
   if (!a.report.empty() && !mugai::io::writeOutput(a.report, r.report.toJson() + "\n", &err, 0644)) {
     std::cerr << "mugai: " << err << "\n";
     return kExitUsage;
   }
-  if (!a.quarantine.empty() && r.keepOriginal()) {
-    if (!mugai::io::quarantineStore(a.quarantine, r.report.id, original, r.report.toJson(), &err)) {
-      std::cerr << "mugai: quarantine: " << err << "\n";
+  if ((!a.quarantine.empty() || !a.vault.empty()) && r.keepOriginal()) {
+    if (!recordOriginal(a, r, original, policy, err)) {
+      std::cerr << "mugai: " << err << "\n";
       return kExitUsage;
     }
   }
@@ -220,7 +247,7 @@ int runMail(const Args& a) {
   } else {
     mugai::io::removeStaleOutput(a.output);  // never leave a stale output beside a new report
   }
-  return finishItem(a, r, raw);
+  return finishItem(a, r, raw, engine->policy());
 }
 
 int runFile(const Args& a) {
@@ -243,7 +270,7 @@ int runFile(const Args& a) {
     }
     if (!a.quiet) std::cerr << "mugai: wrote " << written << "\n";
   }
-  return finishItem(a, r, data);
+  return finishItem(a, r, data, engine->policy());
 }
 
 int runRules(const Args& a) {

@@ -21,13 +21,15 @@
 #include <vector>
 
 #include "mugai/obs/monitor.h"
+#include "mugai/disposition/disposition.h"
 #include "mugai/pipeline/pipeline.h"
+#include "mugai/vault/vault.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
 #include "src/release/runner.h"
 #include "src/smtp/gateway.h"
-#include "src/smtp/inflight.h"
+#include "src/smtp/run_marker.h"
 #include "src/smtp/server.h"
 #include "src/smtp/service_config.h"
 #include "src/smtp/worker_pool.h"
@@ -38,28 +40,31 @@ using mugai::smtp::logLine;
 
 const char* kServeUsage =
     R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
-                   [--rules FILE] [--quarantine DIR] [--print-config]
-                   [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT] [--vault URL]
+                   [--rules FILE] [--state-dir DIR] [--vault URL] [--print-config]
+                   [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT]
 
 Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
 Without --config the embedded defaults apply (see docs/deployment.md). Integer limits (timeouts,
 connection and recipient caps, worker threads) are set under `limits:` in the rules file.
 With --inbox and --outbox (config: filedrop_inbox, filedrop_outbox) the file-drop service also
-runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox, originals go to
---quarantine. --no-smtp (config: smtp = no) runs the file drop alone.
+runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox. --no-smtp
+(config: smtp = no) runs the file drop alone.
+Originals of everything blocked, removed or rebuilt are kept in the vault (--vault URL, config
+`vault`: sqlite:PATH or postgresql://...; default sqlite:STATE_DIR/vault.db) before the message is
+answered 250 or the dropped file is finished (docs/vault.md). --state-dir DIR (config: state_dir,
+default /var/spool/mugai/quarantine) is the service's own folder; --quarantine DIR is its old name.
 --metrics HOST:PORT (config: metrics) serves Prometheus metrics at http://HOST:PORT/metrics,
 loopback only unless the config says metrics_remote = yes; the config's syslog key sends one
 RFC 5424 (or CEF) event per message (docs/monitoring.md).
-With --vault URL (config: vault) the release runner carries out the vault's release queue:
-approved originals, re-scanned, to the requester through the next hop; PPAP unlocks;
-notification mails (docs/vault.md).
+serve also runs the release runner on the vault: approved originals, re-scanned, to the
+requester through the next hop; PPAP unlocks; notification mails (docs/vault.md).
 Signals: SIGHUP reads the config again and reloads the rules and signatures (a changed key other
 than `rules` is logged as needing a restart); SIGTERM stops accepting and drains.
 )";
 
 struct ServeArgs {
-  std::string config, listen, next_hop, rules, quarantine, inbox, outbox, metrics, vault;
+  std::string config, listen, next_hop, rules, state_dir, quarantine, vault, inbox, outbox, metrics;
   bool print_config = false;
   bool no_smtp = false;
 };
@@ -71,11 +76,12 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
                         : s == "--listen"     ? &a.listen
                         : s == "--next-hop"   ? &a.next_hop
                         : s == "--rules"      ? &a.rules
+                        : s == "--state-dir"  ? &a.state_dir
                         : s == "--quarantine" ? &a.quarantine
+                        : s == "--vault"      ? &a.vault
                         : s == "--inbox"      ? &a.inbox
                         : s == "--outbox"     ? &a.outbox
                         : s == "--metrics"    ? &a.metrics
-                        : s == "--vault"      ? &a.vault
                                               : nullptr;
     if (s == "--print-config") {
       a.print_config = true;
@@ -113,10 +119,14 @@ bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   if (!a.listen.empty()) c.listen = a.listen;
   if (!a.next_hop.empty()) c.next_hop = a.next_hop;
   if (!a.rules.empty()) c.rules = a.rules;
-  if (!a.quarantine.empty()) c.quarantine_dir = a.quarantine;
+  if (!a.quarantine.empty()) {
+    c.state_dir = a.quarantine;
+    c.quarantine_dir_used = true;
+  }
+  if (!a.state_dir.empty()) c.state_dir = a.state_dir;
+  if (!a.vault.empty()) c.vault = a.vault;
   if (!a.inbox.empty()) c.filedrop_inbox = a.inbox;
   if (!a.outbox.empty()) c.filedrop_outbox = a.outbox;
-  if (!a.vault.empty()) c.vault = a.vault;
   if (a.no_smtp) c.smtp = "no";
   if (!a.metrics.empty()) c.metrics = a.metrics;
   bool monitoring_ok = true;
@@ -154,12 +164,12 @@ Poco::Net::Context::Ptr clientTls(const mugai::smtp::ServiceConfig& c) {
                                 mode, 9, false, "HIGH:!aNULL:!MD5:!RC4");
 }
 
-/// The release runner (src/release): with a vault configured, approved releases, PPAP unlocks and
-/// notification mails leave through the same next hop as the relay's mail, re-scanned with the
-/// signatures loaded now (the current engine's scanner, swapped on reload).
+/// The release runner (src/release), on the vault serve writes to: approved releases, PPAP
+/// unlocks and notification mails leave through the same next hop as the relay's mail,
+/// re-scanned with the signatures loaded now (the current engine's scanner, swapped on reload).
 std::unique_ptr<mugai::release::Runner> startReleases(const mugai::smtp::ServiceConfig& c,
                                                       mugai::smtp::EngineHolder& engines) {
-  if (c.vault.empty()) return nullptr;
+  const std::string vault = mugai::smtp::vaultUrl(c);
   const mugai::Limits& limits = engines.get()->policy().limits;
   mugai::release::RunnerOptions o;
   o.worker = mugai::release::defaultWorkerName();
@@ -180,8 +190,8 @@ std::unique_ptr<mugai::release::Runner> startReleases(const mugai::smtp::Service
   o.log = [](const std::string& line) { logLine("release: " + line); };
   std::string why;
   auto r = mugai::release::startRunner(
-      c.vault, std::move(o), [&engines] { return engines.get()->services().scanner; }, &why);
-  if (r) logLine("release runner started on " + c.vault);
+      vault, std::move(o), [&engines] { return engines.get()->services().scanner; }, &why);
+  if (r) logLine("release runner started on " + vault);
   else logLine("WARNING: the release runner did not start: " + why);
   return r;
 }
@@ -287,7 +297,8 @@ void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& runni
   differs("listen", running.listen, fresh.listen);
   differs("next_hop", running.next_hop, fresh.next_hop);
   differs("myhostname", running.myhostname, fresh.myhostname);
-  differs("quarantine_dir", running.quarantine_dir, fresh.quarantine_dir);
+  differs("state_dir", running.state_dir, fresh.state_dir);
+  differs("vault", mugai::smtp::vaultUrl(running), mugai::smtp::vaultUrl(fresh));
   differs("tls_cert_file", running.tls_cert_file, fresh.tls_cert_file);
   differs("tls_key_file", running.tls_key_file, fresh.tls_key_file);
   differs("relay_tls", running.relay_tls, fresh.relay_tls);
@@ -301,7 +312,6 @@ void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& runni
   differs("syslog", running.syslog, fresh.syslog);
   differs("syslog_format", running.syslog_format, fresh.syslog_format);
   differs("syslog_facility", running.syslog_facility, fresh.syslog_facility);
-  differs("vault", running.vault, fresh.vault);
   differs("release_sender", running.release_sender, fresh.release_sender);
   differs("console_url", running.console_url, fresh.console_url);
   for (const auto& key : restart) {
@@ -373,7 +383,7 @@ class SignatureWatch {
 
 int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig& c,
                         CurrentRules& rules, mugai::smtp::EngineHolder& engines,
-                        const sigset_t& signals) {
+                        mugai::disposition::Disposition& disposition, const sigset_t& signals) {
   using namespace mugai::smtp;
   const mugai::Limits limits = engines.get()->policy().limits;
   std::size_t threads = workerThreads(limits);
@@ -386,7 +396,6 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
   }
   WorkerPool pool(threads, limits.worker_queue_limit);
   GatewayOptions go;
-  go.quarantine_dir = c.quarantine_dir;
   splitHostPort(c.next_hop, go.relay.host, go.relay.port);
   go.relay.helo_name = c.myhostname;
   go.relay.timeout_s = static_cast<int>(limits.relay_timeout_s);
@@ -394,7 +403,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
                  : c.relay_tls == "may"   ? RelayTls::kMay
                                           : RelayTls::kNone;
   go.relay.tls_context = clientTls(c);
-  Gateway gateway(engines.getter(), pool, go);
+  Gateway gateway(engines.getter(), pool, disposition, go);
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
   so.connection_limit = limits.smtp_connection_limit;
@@ -423,6 +432,14 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
   gauges.workers_busy = [&pool] { return static_cast<double>(pool.busy()); };
   gauges.workers_total = [&pool] { return static_cast<double>(pool.threads()); };
   gauges.queue_length = [&pool] { return static_cast<double>(pool.queued()); };
+  mugai::vault::Vault& vault = disposition.vault();
+  mugai::obs::vaultGauges(gauges, [&vault](std::uint64_t& records, std::uint64_t& bytes) {
+    mugai::vault::Usage u;
+    if (!vault.usage(u, nullptr)) return false;
+    records = u.records;
+    bytes = u.stored_bytes;
+    return true;
+  });
   std::shared_ptr<void> registered = mugai::obs::registerGauges(std::move(gauges));
   try {
     server.start();
@@ -437,7 +454,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
   }
   logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
           (g_isolated_workers ? " workers (sandboxed processes)" : " workers (in-process: isolation none)") +
-          ", quarantine " + c.quarantine_dir + (so.tls_context ? ", STARTTLS on" : "") +
+          ", vault " + disposition.vault().url() + (so.tls_context ? ", STARTTLS on" : "") +
           ", " + rulesText(rules.get()) + ", " + signaturesText(*engines.get()));
   logScannerWarnings(*engines.get());
   std::thread reloader;
@@ -462,20 +479,21 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
 /// The file-drop service on its own thread; stopped (current file finished) on destruction.
 class FileDropRunner {
  public:
-  FileDropRunner(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines)
+  FileDropRunner(const mugai::smtp::ServiceConfig& c, mugai::smtp::EngineHolder& engines,
+                 mugai::disposition::Disposition& disposition)
       : engines_(engines),
         where_("inbox " + c.filedrop_inbox + ", delivering to outbox " + c.filedrop_outbox +
-               ", quarantine " + c.quarantine_dir),
+               ", vault " + disposition.vault().url()),
         rules_(c.rules),
         smtp_off_(c.smtp == "no") {
     mugai::filedrop::Options o;
     o.inbox = c.filedrop_inbox;
     o.outbox = c.filedrop_outbox;
-    o.quarantine = c.quarantine_dir;
+    o.state_dir = c.state_dir;
     const mugai::Limits& l = engines.get()->policy().limits;
     o.settle_ms = l.filedrop_settle_ms;
     o.rescan_ms = l.filedrop_rescan_ms;
-    service_ = std::make_unique<mugai::filedrop::Service>(o, engines.getter());
+    service_ = std::make_unique<mugai::filedrop::Service>(o, engines.getter(), disposition);
   }
   bool start() {
     std::string why;
@@ -563,6 +581,20 @@ class Monitoring {
 
 }  // namespace
 
+/// A state folder that still holds the old quarantine's ID.orig + ID.json: said once at start,
+/// with the command that brings them into the vault.
+void logOldQuarantine(const std::string& dir) {
+  std::error_code ec;
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".orig") ++n;
+  }
+  if (n) {
+    logLine(std::to_string(n) + " original(s) of the old quarantine are still in " + dir +
+            " (ID.orig + ID.json): `mugai vault import " + dir + "` brings them into the vault");
+  }
+}
+
 /// memory_limit -> RLIMIT_DATA (never raised above a lower limit already in force, e.g. the
 /// unit's LimitDATA=). A library that asks for more gets an allocation failure (an error for that
 /// item), not the host's memory.
@@ -616,31 +648,41 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   // Only once the rules load and the file-drop folders pass the checks that create nothing: a
-  // failed start leaves nothing behind (no quarantine made inside the staff share).
+  // failed start leaves nothing behind (no state folder made inside the staff share).
+  std::string why;
   if (!config.filedrop_inbox.empty()) {
-    std::string why;
     if (!mugai::filedrop::checkFolders(config.filedrop_inbox, config.filedrop_outbox,
-                                       config.quarantine_dir, &why)) {
+                                       config.state_dir, &why)) {
       std::cerr << "mugai: cannot start the file drop: " << why << "\n";
       return 1;
     }
   }
   std::error_code ec;
-  const bool quarantine_existed = std::filesystem::exists(config.quarantine_dir, ec);
-  std::filesystem::create_directories(config.quarantine_dir, ec);
-  if (!std::filesystem::is_directory(config.quarantine_dir, ec) ||
-      access(config.quarantine_dir.c_str(), W_OK) != 0) {
-    std::cerr << "mugai: cannot use quarantine folder " << config.quarantine_dir
-              << " (create it writable for this user, or pass --quarantine DIR)\n";
+  const bool state_existed = std::filesystem::exists(config.state_dir, ec);
+  std::filesystem::create_directories(config.state_dir, ec);
+  if (!std::filesystem::is_directory(config.state_dir, ec) ||
+      access(config.state_dir.c_str(), W_OK) != 0) {
+    std::cerr << "mugai: cannot use the state folder " << config.state_dir
+              << " (create it writable for this user, or pass --state-dir DIR)\n";
     return 1;
   }
-  if (!quarantine_existed) logLine("created the quarantine folder " + config.quarantine_dir);
-  // Says whether the previous run was killed, and reconciles what it left (inflight.h).
+  if (!state_existed) logLine("created the state folder " + config.state_dir);
+  if (config.quarantine_dir_used) {
+    logLine("config: quarantine_dir (--quarantine) is the old name of state_dir: originals now go "
+            "to the vault " + mugai::smtp::vaultUrl(config) + " (docs/deployment.md: migrating)");
+  }
+  logOldQuarantine(config.state_dir);
+  std::shared_ptr<mugai::vault::Vault> vault = mugai::vault::openVault(mugai::smtp::vaultUrl(config), &why);
+  if (!vault) {
+    std::cerr << "mugai: cannot start: " << why << "\n";
+    return 1;
+  }
+  mugai::disposition::Disposition disposition({vault, {}, {}});
+  // Says whether the previous run was killed (run_marker.h).
   mugai::smtp::RunMarker run;
-  for (const auto& line : run.start(config.quarantine_dir)) logLine(line);
+  for (const auto& line : run.start(config.state_dir)) logLine(line);
   // Workers are spawned (never forked), so starting them after threads exist is safe.
   g_isolated_workers = config.isolation == "workers" ? workerThreads(engine->policy().limits) : 0;
-  std::string why;
   mugai::ItemProcessorConstSharedPtr processor = makeProcessor(engine, &why);
   if (!processor) {
     std::cerr << "mugai: cannot start the sandboxed workers: " << why
@@ -656,7 +698,7 @@ int runServe(int argc, char** argv) {
   std::unique_ptr<mugai::release::Runner> releases = startReleases(config, engines);
   std::unique_ptr<FileDropRunner> filedrop;
   if (!config.filedrop_inbox.empty()) {
-    filedrop = std::make_unique<FileDropRunner>(config, engines);
+    filedrop = std::make_unique<FileDropRunner>(config, engines, disposition);
     if (!filedrop->start()) return 1;
   }
   if (config.smtp == "no") {
@@ -668,9 +710,9 @@ int runServe(int argc, char** argv) {
   }
   try {
     Poco::Net::initializeSSL();
-    int rc = serveUntilSignalled(a, config, rules, engines, signals);
+    int rc = serveUntilSignalled(a, config, rules, engines, disposition, signals);
     filedrop.reset();
-    // Sessions a timed-out drain left open are journalled: the next start reconciles them too.
+    // Sessions a timed-out drain left open are never answered: their clients retry.
     if (rc == 0) run.stopped();
     Poco::Net::uninitializeSSL();
     return rc;

@@ -263,10 +263,7 @@ MessageEvent eventFromReport(const Report& r) {
   for (const auto& a : r.actions) {
     if (a.action == "kept" || a.action == "reencoded") continue;
     addReason(a.reason);
-    EventObject x{a.part, a.filename, a.action, a.reason, ""};
-    for (const auto& f : a.findings) {
-      if (f.key == "sha256") x.sha256 = f.value;
-    }
+    EventObject x{a.part, a.filename, a.action, a.reason, a.sha256};  // ActionRecord::sha256
     e.objects.push_back(std::move(x));
   }
   return e;

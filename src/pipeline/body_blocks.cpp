@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "mugai/mime/mime.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -201,7 +201,7 @@ bool takeBodyBlocks(const Part& part, WalkState& s, std::string& text) {
     ++n;
     out.append(part.data, from, b.begin - from);
     from = b.end;
-    std::string shown = sanitizers::filename_sanitize::sanitizeFilename(b.name);
+    std::string shown = text::sanitizeFilename(b.name);
     ActionRecord rec;
     rec.part = part.path.empty() ? std::to_string(n) : part.path + "/" + std::to_string(n);
     rec.filename = b.name;

@@ -6,7 +6,7 @@
 
 #include "mugai/detect/type_detector.h"
 #include "mugai/text/charset.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -141,14 +141,14 @@ void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, Built
   members(c.files, p, s, inner);
   if (s.stopped()) return;
   std::string stem = e.filename.empty() ? c.subject : e.filename;
-  if (sanitizers::filename_sanitize::lastExtension(stem) == "msg") stem.resize(stem.size() - 4);
-  sanitizers::filename_sanitize::Options name_opts;
+  if (text::lastExtension(stem) == "msg") stem.resize(stem.size() - 4);
+  text::FilenameOptions name_opts;
   name_opts.max_bytes = 120;
   name_opts.fallback = "message";
   mime::BuildPart part;
   part.mime_type = "message/rfc822";
   part.disposition = "attachment";
-  part.filename = sanitizers::filename_sanitize::sanitizeFilename(stem, name_opts) + ".eml";
+  part.filename = text::sanitizeFilename(stem, name_opts) + ".eml";
   part.data = writeMessage(inner, "", {});
   if (auto over = s.budget.chargeDecoded(part.data.size())) return s.raise(s.policy.verdictFor(*over, s.override_rules), *over);
   rec.action = "rebuilt";

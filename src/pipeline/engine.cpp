@@ -10,7 +10,7 @@
 
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai {
@@ -92,10 +92,7 @@ bool ProcessResult::keepOriginal() const {
   return false;
 }
 
-Engine::Engine(EngineServices services) : services_(std::move(services)) {
-  filename_sanitizer_ = std::make_shared<const sanitizers::filename_sanitize::FilenameSanitizer>(
-      sanitizers::filename_sanitize::Options{});
-}
+Engine::Engine(EngineServices services) : services_(std::move(services)) {}
 
 Engine::~Engine() = default;
 
@@ -113,7 +110,7 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
   r.report.bytes_in = raw.size();
   Budget budget(pol.limits, start);
   MessageContext ctx{pol.limits, budget, services_.scanner.get(), services_.detector.get()};
-  pipeline::WalkState s{pol, ov, *filename_sanitizer_, budget, ctx, r.report};
+  pipeline::WalkState s{pol, ov, budget, ctx, r.report};
   pipeline::WalkMembers members(s);
   ctx.members = &members;
 
@@ -151,11 +148,11 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
     if (r.blocked()) {
       if (notice_on) {
         r.output =
-            blockedNotice(built, pipeline::buildNotice(pol.notice, r.report, true, false), id);
+            blockedNotice(built, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true), id);
         r.notice_only = true;
       }
     } else {
-      std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, r.report, false, r.keepOriginal()) : "";
+      std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, pol.vault, r.report, false, r.keepOriginal()) : "";
       r.output = pipeline::writeMessage(
           built, notice, {{"X-Mugai-Verdict", r.report.verdictWord()}, {"X-Mugai-Id", id}});
     }
@@ -208,7 +205,7 @@ void Engine::scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built
         addressing.headers.push_back(h);
       }
     }
-    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, r.report, true, false),
+    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true),
                              r.report.id);
     r.notice_only = true;
   }
@@ -226,7 +223,7 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
   r.report.bytes_in = data.size();
   Budget budget(pol.limits, start);
   MessageContext ctx{pol.limits, budget, services_.scanner.get(), services_.detector.get()};
-  pipeline::WalkState s{pol, nullptr, *filename_sanitizer_, budget, ctx, r.report};
+  pipeline::WalkState s{pol, nullptr, budget, ctx, r.report};
   pipeline::WalkMembers members(s);
   ctx.members = &members;
   pipeline::LeafResult leaf;
@@ -265,7 +262,7 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
   if (!r.blocked()) {
     r.output = std::move(leaf.part.data);
     r.output_filename = leaf.part.filename.empty()
-                            ? sanitizers::filename_sanitize::sanitizeFilename(untrusted_filename)
+                            ? text::sanitizeFilename(untrusted_filename)
                             : leaf.part.filename;
   }
   r.report.bytes_out = r.output.size();
@@ -297,7 +294,7 @@ ProcessResult failedItemResult(const policy::Policy& pol, const Envelope& envelo
   r.report.reason = reason;
   if (mail && noticeEnabled(pol, ov)) {
     // Nothing of the original is parsed here: the notice carries no header of it.
-    r.output = blockedNotice({}, pipeline::buildNotice(pol.notice, r.report, true, false), id);
+    r.output = blockedNotice({}, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true), id);
     r.notice_only = true;
   }
   return r;

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 
 #include "mugai/detect/type_detector.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 #include "src/zip/zip.h"
 
@@ -124,16 +124,15 @@ void markOutputStage(WalkState& s, std::size_t before) {
   for (std::size_t i = before; i < s.report.detections.size(); ++i) s.report.detections[i].stage = "output";
 }
 
-/// SHA-256 (hex) of an object removed or rewritten: the report's finding "sha256", which the
-/// vault record and the SIEM event (obs::eventFromReport) name the object by.
-Finding sha256Finding(const std::string& data) {
+/// SHA-256 (hex) of a part taken out or rewritten: the vault lists it as an object.
+std::string sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {"sha256", ""};
-  static const char* kHex = "0123456789abcdef";
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return "";
+  static const char* digits = "0123456789abcdef";
   std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += {kHex[md[i] >> 4], kHex[md[i] & 15]};
-  return {"sha256", hex};
+  for (unsigned int i = 0; i < len; ++i) hex += {digits[md[i] >> 4], digits[md[i] & 15]};
+  return hex;
 }
 
 ActionRecord baseRecord(const Part& part, bool body) {
@@ -155,8 +154,8 @@ LeafResult refuse(const Part& part, bool body, Verdict v, Reason reason, const s
   rec.reason = std::string(reasonInfo(reason).name);
   rec.sanitizer = step;
   rec.detail = detail;
+  rec.sha256 = sha256Hex(part.data);
   rec.findings = std::move(findings);
-  rec.findings.push_back(sha256Finding(part.data));
   s.report.actions.push_back(std::move(rec));
   s.raise(std::max(v, Verdict::PartRemoved), reason);
   s.any_notice_item = true;
@@ -169,7 +168,7 @@ std::string outputName(const Part& original, const Part& result) {
   // Converted to text: the name says so, whatever libmagic called the input. Text converted from
   // HTML may contain "<script>" as words; under its old .html name a browser would run it.
   bool converted = original.output_type.empty() && result.output_type == "text/plain";
-  if (converted && sanitizers::filename_sanitize::lastExtension(name) != "txt") {
+  if (converted && text::lastExtension(name) != "txt") {
     name += ".txt";
   }
   return name;
@@ -182,7 +181,7 @@ std::optional<std::string> mismatch(const Part& part) {
   if (detected.empty() || detected == "inode/x-empty" || detected == "application/x-empty") {
     return std::nullopt;
   }
-  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
+  std::string ext = text::lastExtension(part.filename.unverifiedValue());
   std::string by_ext = typeFromExtension(ext);
   if (detected == "application/octet-stream") {  // unknown bytes: only a named type can disagree
     if (by_ext.empty()) return std::nullopt;
@@ -203,8 +202,8 @@ std::optional<std::string> mismatch(const Part& part) {
 bool claimsMarkup(const Part& part) {
   static const std::array<std::string_view, 12> kExt = {"html", "htm", "xhtml", "shtml", "xht", "svg",
                                                          "svgz", "mht", "mhtml", "xml", "xsl", "xslt"};
-  std::string ext = sanitizers::filename_sanitize::lastExtension(
-      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string ext = text::lastExtension(
+      text::sanitizeFilename(part.filename.unverifiedValue()));
   if (std::find(kExt.begin(), kExt.end(), ext) != kExt.end()) return true;
   const std::string& declared = part.declared_type.unverifiedValue();
   return declared == "text/html" || declared == "application/xhtml+xml" ||
@@ -220,8 +219,8 @@ std::string calendarLike(const Part& part) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   };
-  std::string ext = sanitizers::filename_sanitize::lastExtension(
-      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string ext = text::lastExtension(
+      text::sanitizeFilename(part.filename.unverifiedValue()));
   std::string declared = part.declared_type.unverifiedValue();
   std::size_t start = part.data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
   std::string head = lower(part.data.substr(start == std::string::npos ? 0 : start, 15));
@@ -333,7 +332,7 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
                             : "kept";
   rec.reason = std::string(reasonInfo(run.modified ? run.modify_reason : Reason::Kept).name);
   if (run.modified) {
-    rec.findings.push_back(sha256Finding(original.data));
+    rec.sha256 = sha256Hex(original.data);
     s.raise(Verdict::Modified, run.modify_reason);
     s.any_notice_item = true;
   }
@@ -350,13 +349,11 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
     s.raise(Verdict::Modified, Reason::FilenameChanged);
     s.any_notice_item = true;
   }
-  Part named;  // the name is all the filename step reads: no copy of the data
-  named.path = out.path;
-  named.filename = Untrusted<std::string>(name);
-  Outcome renamed = s.filename_sanitizer.apply(named, s.ctx);
-  if (renamed.verdict == Verdict::Modified && renamed.replacement) {
-    rec.findings.push_back({"renamed_to", renamed.replacement->filename.unverifiedValue()});
-    name = renamed.replacement->filename.unverifiedValue();
+  // The name made safe for the other side (the core's own function, text/filename.h).
+  const bool renamed = !name.empty() && text::sanitizeFilename(name) != name;
+  if (renamed) {
+    name = text::sanitizeFilename(name);
+    rec.findings.push_back({"renamed_to", name});
     if (!run.modified) {
       rec.action = "renamed";
       rec.reason = std::string(reasonInfo(Reason::FilenameChanged).name);
@@ -366,8 +363,7 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   }
   // A new name the sanitizing chose (.docm -> .docx, page.html -> page.html.txt) is said in the
   // report and the notice, so that the recipient recognises the attachment.
-  if (!name.empty() && name != original.filename.unverifiedValue() &&
-      renamed.verdict != Verdict::Modified)
+  if (!name.empty() && name != original.filename.unverifiedValue() && !renamed)
     rec.findings.push_back({"delivered_as", name});
   LeafResult r;
   r.kind = LeafResult::Kind::Attachment;
@@ -416,6 +412,7 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
   rec.sanitizer = html ? "chains.html_body" : "chains.text_body";
   rec.bytes_out = body.part.data.size();
   if (converted) {
+    rec.sha256 = sha256Hex(part.data);
     s.raise(Verdict::Modified, Reason::HtmlConverted);
     bool hidden_text = std::any_of(rec.findings.begin(), rec.findings.end(),
                                    [](const Finding& f) { return f.key == "removed_hidden_text"; });
@@ -485,9 +482,9 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   auto isDenied = [&](const std::string& e) {
     return !e.empty() && std::find(denied.begin(), denied.end(), e) != denied.end();
   };
-  std::string ext = sanitizers::filename_sanitize::lastExtension(part.filename.unverifiedValue());
-  std::string safe_ext = sanitizers::filename_sanitize::lastExtension(
-      sanitizers::filename_sanitize::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string ext = text::lastExtension(part.filename.unverifiedValue());
+  std::string safe_ext = text::lastExtension(
+      text::sanitizeFilename(part.filename.unverifiedValue()));
   if (!isDenied(ext) && isDenied(safe_ext)) ext = safe_ext;
   if (part.filename.unverifiedValue().empty()) ext.clear();
   if (isDenied(ext)) {
@@ -571,7 +568,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     // 4. Scan what the chain produced, too (always, when the original carried macros).
     if (auto refused = rescanOutput(part, run, false, s, active_pending)) return *refused;
     if (!routed_ext.empty() && !run.part.filename.unverifiedValue().empty() &&
-        sanitizers::filename_sanitize::lastExtension(run.part.filename.unverifiedValue()) != routed_ext) {
+        text::lastExtension(run.part.filename.unverifiedValue()) != routed_ext) {
       run.part.filename = Untrusted<std::string>(run.part.filename.unverifiedValue() + "." + routed_ext);
     }
     if (!routed_ext.empty() && run.part.output_type.empty()) run.part.output_type = route_type;

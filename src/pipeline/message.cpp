@@ -7,7 +7,7 @@
 #include "mugai/text/charset.h"
 #include "sanitizers/html_to_text/html_to_text.h"
 #include "sanitizers/calendar/calendar.h"
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -383,10 +383,10 @@ class Builder {
     // The name is the sender's (or the subject): made safe, and always ending in .eml, so an
     // attached message can never be delivered as "../../run.bat" or "report.html".
     std::string stem = e.filename.empty() ? subject : e.filename;
-    sanitizers::filename_sanitize::Options name_opts;
+    text::FilenameOptions name_opts;
     name_opts.max_bytes = 120;
     name_opts.fallback = "message";
-    part.filename = sanitizers::filename_sanitize::sanitizeFilename(stem, name_opts) + ".eml";
+    part.filename = text::sanitizeFilename(stem, name_opts) + ".eml";
     part.data = writeMessage(built, "", {});
     // What we write counts too: nested attached messages cannot multiply the output.
     if (auto over = s_.budget.chargeDecoded(part.data.size())) {

@@ -2,7 +2,7 @@
 // English below, one line per thing that was changed or removed, in words staff understand.
 #include <algorithm>
 
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -125,9 +125,9 @@ std::string removedList(const ActionRecord& a) {
 
 std::string displayName(const ActionRecord& a, bool ja) {
   if (!a.filename.empty()) {
-    sanitizers::filename_sanitize::Options o;
+    text::FilenameOptions o;
     o.max_bytes = 120;
-    return sanitizers::filename_sanitize::sanitizeFilename(a.filename, o);
+    return text::sanitizeFilename(a.filename, o);
   }
   if (a.body) {
     if (a.action == "converted") return ja ? "HTML形式の本文" : "the HTML body";
@@ -140,8 +140,8 @@ std::string displayName(const ActionRecord& a, bool ja) {
 
 }  // namespace
 
-std::string buildNotice(const policy::Notice& n, const Report& report, bool blocked,
-                        bool original_kept) {
+std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault,
+                        const Report& report, bool blocked, bool original_kept) {
   std::string ja, en;
   if (blocked) {
     // A blocked message was not made harmless: the heading, then what happened instead.
@@ -171,9 +171,9 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
     std::string now_ja, now_en;  // the name it arrives under, when that changed
     for (const auto& f : a.findings) {
       if (f.key != "delivered_as" && f.key != "renamed_to") continue;
-      sanitizers::filename_sanitize::Options o;
+      text::FilenameOptions o;
       o.max_bytes = 120;
-      std::string shown = sanitizers::filename_sanitize::sanitizeFilename(f.value, o);
+      std::string shown = text::sanitizeFilename(f.value, o);
       now_ja = "（届いた名前: " + shown + "）";
       now_en = " (delivered as " + shown + ")";
     }
@@ -182,7 +182,7 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
       now_en += " (text the sender had hidden from view was left out)";
     }
     if (key == "cleaned") {  // say exactly what went
-      if (std::string what = sanitizers::filename_sanitize::visibleName(removedList(a)); !what.empty()) {
+      if (std::string what = text::visibleName(removedList(a)); !what.empty()) {
         now_ja += "（" + what + "）";
         now_en += " (" + what + ")";
       }
@@ -202,8 +202,16 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
   }
   if (!listed && !blocked) return "";
   if (original_kept) {
-    ja += n.footer_ja + "\n";
-    en += n.footer_en + "\n";
+    if (!blocked) {  // a blocked notice's own text already says to ask with the reference
+      ja += n.footer_ja + "\n";
+      en += n.footer_en + "\n";
+    }
+    std::vector<std::string> reasons{std::string(reasonInfo(report.reason).name)};
+    for (const auto& a : report.actions) {
+      if (!a.reason.empty() && a.action != "kept") reasons.push_back(a.reason);
+    }
+    for (const auto& line : howToGetOriginal(vault, reasons, true)) ja += line + "\n";
+    for (const auto& line : howToGetOriginal(vault, reasons, false)) en += line + "\n";
   }
   ja += "受付番号: " + report.id + "\n";
   en += "Reference: " + report.id + "\n";
@@ -213,3 +221,42 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
 }
 
 }  // namespace mugai::pipeline
+
+namespace mugai {
+
+namespace {
+
+/// The release tiers in words, one table (the tier names are the rules' vault.release values).
+struct TierWords {
+  const char* tier;
+  const char* ja;
+  const char* en;
+};
+constexpr TierWords kTierWords[] = {
+    {"self", "原本が必要な場合は、ご自身で申請すればすぐに受け取れます（承認は不要です）。",
+     "If you need the original, you may request it and receive it at once (no approval needed)."},
+    {"approval", "原本が必要な場合は、理由を添えて申請できます。上長の承認後にお届けします。",
+     "If you need the original, you may request it with a reason; your superior approves it."},
+    {"admin", "原本は情報セキュリティ担当のみが取り出せます。",
+     "Only the security team can release the original."},
+    {"never", "原本は記録として保管され、取り出すことはできません。",
+     "The original is kept for the record only and cannot be released."},
+};
+
+}  // namespace
+
+std::vector<std::string> howToGetOriginal(const policy::VaultRules& rules,
+                                          const std::vector<std::string>& reasons, bool ja) {
+  std::vector<std::string> lines;
+  const std::string tier = rules.tierFor(reasons);
+  for (const auto& w : kTierWords) {
+    if (tier == w.tier) lines.push_back(ja ? w.ja : w.en);
+  }
+  const std::string& contact = ja ? rules.contact_ja : rules.contact_en;
+  if (!contact.empty() && tier != "never") {
+    lines.push_back((ja ? "問い合わせ先: " : "Where to ask: ") + contact);
+  }
+  return lines;
+}
+
+}  // namespace mugai

@@ -134,6 +134,7 @@ std::string Report::toJson(bool timings) const {
     o += "\"body\":" + std::string(a.body ? "true" : "false") + ",";
     o += "\"bytes_in\":" + std::to_string(a.bytes_in) +
          ",\"bytes_out\":" + std::to_string(a.bytes_out) + ",";
+    if (!a.sha256.empty()) field(o, "sha256", a.sha256);
     findingsJson(o, a.findings);
     o += "}";
   }

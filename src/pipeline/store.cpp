@@ -193,25 +193,4 @@ std::string writeFileUnique(const std::string& dir, const std::string& name, std
   return "";
 }
 
-bool quarantineStore(const std::string& dir, const std::string& id, std::string_view original,
-                     const std::string& report_json, std::string* error, Sync sync) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    if (error) *error = "cannot create " + dir + ": " + ec.message();
-    return false;
-  }
-  return writeFileAtomic(dir + "/" + id + ".orig", original, error, 0600, sync) &&
-         writeFileAtomic(dir + "/" + id + ".json", report_json + "\n", error, 0600, sync);
-}
-
-bool quarantineRemove(const std::string& dir, const std::string& id, std::string* error) {
-  bool ok = true;
-  for (const char* ext : {".json", ".orig"}) {
-    std::string path = dir + "/" + id + ext;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) ok = fail(error, "cannot remove " + path);
-  }
-  return ok;
-}
-
 }  // namespace mugai::io

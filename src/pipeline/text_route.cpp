@@ -7,7 +7,7 @@
 #include <array>
 #include <cctype>
 
-#include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -87,8 +87,8 @@ bool opensAsText(const std::string& mime_type, const std::string& ext) {
 
 std::string textSafeName(const std::string& name, const std::string& mime_type) {
   if (name.empty() || mime_type.rfind("text/", 0) != 0) return name;
-  std::string ext = sanitizers::filename_sanitize::lastExtension(
-      sanitizers::filename_sanitize::sanitizeFilename(name));
+  std::string ext = text::lastExtension(
+      text::sanitizeFilename(name));
   if (ext.empty() || opensAsText(mime_type, ext)) return name;
   return name + ".txt";
 }

@@ -16,7 +16,6 @@ namespace mugai::pipeline {
 struct WalkState {
   const policy::Policy& policy;
   const policy::Override* override_rules;
-  const Sanitizer& filename_sanitizer;
   Budget& budget;
   MessageContext& ctx;
   Report& report;
@@ -76,9 +75,11 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
                          const std::vector<mime::HeaderField>& extra_headers);
 
 /// The notice a person reads: Japanese first, English below, one line per item.
-/// `original_kept`: the footer saying how to get the original is written only when it was kept.
-std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
-                        bool original_kept);
+/// `original_kept`: the lines saying how to get the original (the rules' footer for a delivered
+/// message, the release tier in words and where to ask, from `vault`) are written only when it
+/// was kept; the reference number always.
+std::string buildNotice(const policy::Notice& notice, const policy::VaultRules& vault,
+                        const Report& report, bool blocked, bool original_kept);
 
 /// Whether a line of the sender's text imitates mugai's own lines: the notice's end marker, its
 /// heading, the link list's heading (body_text.cpp). Spaces, full-width letters and case do not help.

@@ -27,6 +27,27 @@ bool mimeMatches(const std::string& pattern, const std::string& mime) {
   return pattern == mime;
 }
 
+namespace {
+
+int tierStrictness(const std::string& tier) {
+  return tier == "self" ? 0 : tier == "approval" ? 1 : tier == "never" ? 3 : 2;
+}
+
+}  // namespace
+
+std::string VaultRules::tierFor(const std::vector<std::string>& reasons) const {
+  std::string t = tierStrictness(release_default) == 2 ? "admin" : release_default;
+  for (const auto& name : reasons) {
+    auto r = reasonByName(name);
+    if (!r) continue;
+    auto it = release_by_reason.find(*r);
+    if (it == release_by_reason.end()) continue;
+    std::string x = tierStrictness(it->second) == 2 ? "admin" : it->second;
+    if (tierStrictness(x) > tierStrictness(t)) t = x;
+  }
+  return t;
+}
+
 Verdict Policy::verdictFor(Reason r, const Override* ov) const {
   if (ov) {
     auto it = ov->actions.find(r);

@@ -7,9 +7,6 @@
 #include <future>
 #include <mutex>
 
-#include "mugai/io/store.h"
-#include "mugai/obs/monitor.h"
-#include "src/smtp/inflight.h"
 
 namespace mugai::smtp {
 namespace {
@@ -72,22 +69,6 @@ std::string transactionFacts(const Transaction& t, std::uint64_t size, bool enve
   return s;
 }
 
-/// The one formatter of transaction lines, delivered or refused: WHAT FACTS reply="..." [TAIL].
-void logTransaction(const std::string& what, const std::string& facts, const Reply& reply,
-                    const std::string& tail = "") {
-  std::string r =
-      reply.code == 0 ? "none" : "\"" + std::to_string(reply.code) + " " + reply.text + "\"";
-  logLine(what + " " + facts + " reply=" + r + tail);
-}
-
-/// Reply for an item that may not be delivered at all (blocked without a notice).
-Reply refusal(const ProcessResult& r) {
-  const ReasonInfo& info = reasonInfo(r.report.reason);
-  std::string status(info.enhanced_status);
-  if (status.empty() || status[0] != '5') status = "5.7.1";
-  return Reply{554, status + " Error: message refused: " + std::string(info.public_text)};
-}
-
 /// The result for a message whose engine run passed twice sanitizer_deadline_ms: blocked for
 /// limit.time, the original kept; no notice can be built without the engine's output, so the
 /// client gets 554 with the reason (the sender learns of it; staff find it in the quarantine).
@@ -108,40 +89,27 @@ ProcessResult timedOut(const ItemProcessor& engine, const std::string& id, const
   return r;
 }
 
-/// The monitoring event for a finished transaction (obs::messageFinished): the report's verdict,
-/// reasons and objects, with the envelope as this session saw it. `r` is null when the message
-/// was never judged (busy).
-obs::MessageEvent finishedEvent(const Transaction& t, const std::string& id, const ProcessResult* r,
-                                const Reply& reply, const std::string& relay_status,
-                                std::uint64_t size, double ms) {
-  obs::MessageEvent e = r ? obs::eventFromReport(r->report) : obs::MessageEvent{};
-  e.id = id;
-  e.kind = "mail";
-  if (!r || r->verdict == Verdict::TempFail) e.verdict = "tempfail";
-  e.sender = t.sender;
-  e.recipients = t.recipients;
-  e.client_addr = t.xforward.addr.empty() ? t.client_addr : t.xforward.addr;
-  e.client_name = t.xforward.name.empty() ? t.client_name : t.xforward.name;
-  e.helo = t.xforward.helo.empty() ? t.helo : t.xforward.helo;
-  e.bytes_in = size;
-  e.bytes_out = r && relay_status == "sent" ? r->output.size() : 0;
-  e.processing_ms = ms;
-  e.reply_code = reply.code;
-  e.relay_status = relay_status;
-  return e;
+/// XFORWARD attributes as received, for the vault record ("NAME=... ADDR=... HELO=...").
+std::string xforwardText(const XForward& x) {
+  std::string s;
+  auto add = [&s](const char* key, const std::string& v) {
+    if (!v.empty()) s += (s.empty() ? "" : " ") + std::string(key) + "=" + logSafe(v, 255);
+  };
+  add("NAME", x.name);
+  add("ADDR", x.addr);
+  add("PORT", x.port);
+  add("PROTO", x.proto);
+  add("HELO", x.helo);
+  add("IDENT", x.ident);
+  add("SOURCE", x.source);
+  return s;
 }
+
+Reply toReply(const disposition::Answer& a) { return Reply{a.code, a.text}; }
 
 }  // namespace
 
-void logLine(const std::string& line) {
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
-  std::fputs(("mugai: " + line + "\n").c_str(), stderr);
-  std::fflush(stderr);
-}
-
 Reply Gateway::deliver(Transaction& t) {
-  auto started = std::chrono::steady_clock::now();
   auto job = std::make_shared<Job>();
   job->engine = processors_();
   job->raw = std::move(t.data);
@@ -149,21 +117,13 @@ Reply Gateway::deliver(Transaction& t) {
       Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,
                t.xforward.addr.empty() ? t.client_addr : t.xforward.addr, t.helo};
   job->id = newItemId();
-  const std::string facts = transactionFacts(t, job->raw.size());
-  ProcessResult r;
-  bool judged = false;       // r holds the engine's verdict (not so when busy)
-  std::string relay_status;  // sent | deferred | bounced, once relayed
-  auto finish = [&](const Reply& reply, const std::string& what) {
-    double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
-    char buf[32];
-    std::snprintf(buf, sizeof buf, " delay=%.0fms", ms);
-    logTransaction(what, facts, reply, buf);
-    obs::messageFinished(finishedEvent(t, job->id, judged ? &r : nullptr, reply, relay_status,
-                                       job->raw.size(), ms));
-    return reply;
-  };
+  disposition::MailItem item;
+  item.id = job->id;
+  item.arrival.kind = "mail";
+  item.arrival.envelope = job->envelope;
+  item.arrival.xforward = xforwardText(t.xforward);
+  item.arrival.facts = transactionFacts(t, job->raw.size());
+  item.bytes_in = job->raw.size();
   std::future<ProcessResult> future = job->promise.get_future();
   if (!pool_.trySubmit([job] {
         job->started = true;
@@ -173,8 +133,7 @@ Reply Gateway::deliver(Transaction& t) {
           job->promise.set_exception(std::current_exception());
         }
       })) {
-    return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
-                  "id=" + job->id + " busy");
+    return toReply(disposition_.busy(item, ""));
   }
   const auto budget = std::chrono::milliseconds(job->engine->policy().limits.sanitizer_deadline_ms);
   // Queued: up to one budget; running: twice the budget (at least the budget and 10 s: a tiny
@@ -196,9 +155,9 @@ Reply Gateway::deliver(Transaction& t) {
     }
   }
   if (status != std::future_status::ready && !running) {
-    return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
-                  "id=" + job->id + " busy (queued longer than sanitizer_deadline_ms)");
+    return toReply(disposition_.busy(item, "queued longer than sanitizer_deadline_ms"));
   }
+  ProcessResult r;
   if (status != std::future_status::ready) {
     // The engine did not return (a step that cannot be interrupted): limit.time is a verdict,
     // like the engine's own deadline, never a 4xx the sender would retry and pay again.
@@ -210,49 +169,17 @@ Reply Gateway::deliver(Transaction& t) {
       r.verdict = Verdict::TempFail;
     }
   }
-  judged = true;
-  std::string what = r.report.logLine();
-  Inflight journal(options_.quarantine_dir, job->id);  // for the next start after a kill
-  if (r.verdict == Verdict::TempFail) {
-    return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"}, what);
-  }
-  if (r.keepOriginal()) {
-    journal.stored();
-    std::string err;
-    if (!io::quarantineStore(options_.quarantine_dir, job->id, job->raw, r.report.toJson(), &err)) {
-      return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
-                    what + " quarantine_error=\"" + logSafe(err) + "\"");
-    }
-    what += " quarantined=" + job->id;
-  }
-  if (r.output.empty()) return finish(refusal(r), what);
-  if (r.notice_only) what += " notice_only=yes";
-    if (r.keepOriginal()) journal.relaying();
-    RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward,
-                                  receivedHeader(t, options_.relay.helo_name, job->id) + r.output);
-  relay_status = rr.delivered() ? "sent" : rr.reply.code >= 500 ? "bounced" : "deferred";
-  what += " relay=" + options_.relay.host + ":" + std::to_string(options_.relay.port) +
-          " relay_status=" + relay_status + " (" + rr.detail + ")";
-  if (rr.delivered()) return finish(Reply{250, "2.0.0 Ok: queued as " + job->id}, what);
-  if (rr.reply.code >= 500 && !r.keepOriginal()) {
-    // Refused for good by the next hop (too big after conversion, a policy there): the client
-    // bounces it and drops its copy, so the original is kept here, or the client keeps it.
-    std::string err;
-    if (!io::quarantineStore(options_.quarantine_dir, job->id, job->raw, r.report.toJson(), &err)) {
-      return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"},
-                    what + " quarantine_error=\"" + logSafe(err) + "\"");
-    }
-    what += " quarantined=" + job->id + " (refused by the next hop: the original is kept)";
-  }
-  if (r.keepOriginal() && rr.reply.code < 500 && !rr.maybe_delivered) {
-    // Deferred: the client keeps the original in its queue and retries (a new record each time),
-    // so this record would only pile up. Kept when the next hop may have the message after all.
-    std::string err;
-    what += io::quarantineRemove(options_.quarantine_dir, job->id, &err)
-                ? " quarantine_removed=" + job->id + " (deferred: the client keeps the original)"
-                : " quarantine_remove_error=\"" + logSafe(err) + "\"";
-  }
-  return finish(rr.reply, what);
+  const policy::Policy& policy = job->engine->policy();
+  if (auto answer = disposition_.decide(item, job->raw, r, policy)) return toReply(*answer);
+  RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward,
+                                receivedHeader(t, options_.relay.helo_name, job->id) + r.output);
+  disposition::HopResult hop;
+  hop.code = rr.reply.code;
+  hop.text = rr.reply.text;
+  hop.detail = rr.detail;
+  hop.hop = options_.relay.host + ":" + std::to_string(options_.relay.port);
+  hop.maybe_delivered = rr.maybe_delivered;
+  return toReply(disposition_.relayed(item, job->raw, r, policy, hop));
 }
 
 void Gateway::refused(const Transaction& t, const Refusal& r) {
@@ -260,7 +187,9 @@ void Gateway::refused(const Transaction& t, const Refusal& r) {
   if (!r.detail.empty()) what += " detail=\"" + r.detail + "\"";
   if (r.has_sender)
     what += " from=<" + logSafe(t.sender, 128) + "> rcpts=" + std::to_string(t.recipients.size());
-  logTransaction(what, transactionFacts(t, r.size, r.has_sender), r.reply);
+  disposition::Answer answer{r.reply.code, r.reply.text};
+  logLine(disposition::Disposition::transactionLine(what, transactionFacts(t, r.size, r.has_sender),
+                                                    &answer));
 }
 
 }  // namespace mugai::smtp

@@ -72,13 +72,13 @@ bool splitHostPort(const std::string& s, std::string& host, std::uint16_t& port)
 
 std::string closestKey(const std::string& key) {
   static const char* const kKeys[] = {"listen",         "next_hop",       "myhostname",
-                                      "rules",          "quarantine_dir", "tls_cert_file",
+                                      "rules",          "state_dir",      "tls_cert_file",
                                       "tls_key_file",   "relay_tls",      "relay_tls_ca_file",
                                       "xforward_hosts", "smtp",           "filedrop_inbox",
                                       "filedrop_outbox", "memory_limit", "client_limit_exceptions",
                                       "isolation",      "metrics",        "metrics_remote",
                                       "syslog",         "syslog_format",  "syslog_facility", "vault",
-                                      "release_sender", "console_url"};
+                                      "release_sender", "console_url",    "quarantine_dir"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -135,7 +135,9 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "next_hop" ? &c.next_hop
                          : key == "myhostname" ? &c.myhostname
                          : key == "rules" ? &c.rules
-                         : key == "quarantine_dir" ? &c.quarantine_dir
+                         : key == "state_dir" ? &c.state_dir
+                         : key == "quarantine_dir" ? &c.state_dir
+                         : key == "vault" ? &c.vault
                          : key == "tls_cert_file" ? &c.tls_cert_file
                          : key == "tls_key_file" ? &c.tls_key_file
                          : key == "relay_tls" ? &c.relay_tls
@@ -150,7 +152,6 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "syslog" ? &c.syslog
                          : key == "syslog_format" ? &c.syslog_format
                          : key == "syslog_facility" ? &c.syslog_facility
-                         : key == "vault" ? &c.vault
                          : key == "release_sender" ? &c.release_sender
                          : key == "console_url" ? &c.console_url
                                                       : nullptr;
@@ -160,6 +161,7 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
       c.client_limit_exceptions = splitList(value);
     } else if (field) {
       *field = value;
+      if (key == "quarantine_dir") c.quarantine_dir_used = true;
     } else {
       std::string near = closestKey(key);
       errors.push_back(where + "unknown key '" + key + "'" +
@@ -218,7 +220,7 @@ std::string describeServiceConfig(const ServiceConfig& c) {
     exceptions += (exceptions.empty() ? "" : ", ") + h;
   }
   return "listen = " + c.listen + "\nnext_hop = " + c.next_hop + "\nmyhostname = " + c.myhostname +
-         "\nrules = " + c.rules + "\nquarantine_dir = " + c.quarantine_dir +
+         "\nrules = " + c.rules + "\nstate_dir = " + c.state_dir + "\nvault = " + vaultUrl(c) +
          "\ntls_cert_file = " + c.tls_cert_file + "\ntls_key_file = " + c.tls_key_file +
          "\nrelay_tls = " + c.relay_tls + "\nrelay_tls_ca_file = " + c.relay_tls_ca_file +
          "\nxforward_hosts = " + hosts + "\nclient_limit_exceptions = " + exceptions +
@@ -228,7 +230,7 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\nmetrics = " + c.metrics + "\nmetrics_remote = " + c.metrics_remote +
          "\nsyslog = " + c.syslog + "\nsyslog_format = " + c.syslog_format +
          "\nsyslog_facility = " + c.syslog_facility +
-         "\nvault = " + c.vault + "\nrelease_sender = " + c.release_sender + "\nconsole_url = " + c.console_url + "\n";
+         "\nrelease_sender = " + c.release_sender + "\nconsole_url = " + c.console_url + "\n";
 }
 
 std::vector<std::string> checkMonitoring(const ServiceConfig& c) {
@@ -259,6 +261,10 @@ std::vector<std::string> checkMonitoring(const ServiceConfig& c) {
                      "': expected mail, daemon, user, local0 ... local7 (RFC 5424 names)");
   }
   return errors;
+}
+
+std::string vaultUrl(const ServiceConfig& c) {
+  return c.vault.empty() ? "sqlite:" + c.state_dir + "/vault.db" : c.vault;
 }
 
 bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes) {

@@ -20,7 +20,14 @@ struct ServiceConfig {
   std::string next_hop = "127.0.0.1:10026";
   std::string myhostname;  ///< empty: the system host name
   std::string rules;       ///< empty: the embedded rules
-  std::string quarantine_dir = "/var/spool/mugai/quarantine";
+  /// The service's own folder: the default vault (state_dir/vault.db), the file drop's
+  /// processing/ claims and the run marker. `quarantine_dir` (and --quarantine) is the deprecated
+  /// name of the same key: the folder that held ID.orig + ID.json before the vault.
+  std::string state_dir = "/var/spool/mugai/quarantine";
+  bool quarantine_dir_used = false;  ///< the deprecated name was used (logged at start)
+  /// Where originals are kept: "sqlite:PATH" or "postgresql://..." (docs/vault.md); empty:
+  /// sqlite:<state_dir>/vault.db.
+  std::string vault;
   std::string tls_cert_file, tls_key_file;  ///< both set: STARTTLS is offered
   std::string relay_tls = "none";           ///< none | may | encrypt (STARTTLS to the next hop)
   std::string relay_tls_ca_file;            ///< verify the next hop with these CAs (else: none)
@@ -48,8 +55,7 @@ struct ServiceConfig {
   std::string syslog_format = "rfc5424";  ///< rfc5424 | cef (CEF inside an RFC 5424 frame)
   std::string syslog_facility = "mail";   ///< mail, daemon, user, local0 ... local7
   // The release runner and its mails (src/release, docs/vault.md)
-  /// The vault ("sqlite:PATH" or "postgresql://..."); set: `serve` runs the release runner.
-  std::string vault;
+  // (vault: above; serve runs the release runner on vaultUrl())
   /// Envelope sender and From of released originals and notification mails; empty:
   /// mugai@<myhostname>.
   std::string release_sender;
@@ -75,6 +81,8 @@ bool splitHostPort(const std::string& s, std::string& host, std::uint16_t& port)
 /// The known key nearest to a mistyped one ("quarantine" -> "quarantine_dir"); empty when none is
 /// close.
 std::string closestKey(const std::string& key);
+/// The vault URL in effect: `vault`, or sqlite:<state_dir>/vault.db.
+std::string vaultUrl(const ServiceConfig& config);
 /// The embedded defaults as a config file (documentation and `mugai serve --print-config`).
 std::string describeServiceConfig(const ServiceConfig& config);
 

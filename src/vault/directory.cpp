@@ -29,16 +29,6 @@ bool isRecipient(const User& user, const RecordInfo& record) {
   return false;
 }
 
-int strictness(Tier t) {
-  switch (t) {
-    case Tier::Self: return 0;
-    case Tier::Approval: return 1;
-    case Tier::Admin: return 2;
-    case Tier::Never: return 3;
-  }
-  return 2;
-}
-
 Decision allow() { return {true, "", ""}; }
 Decision deny(std::string ja, std::string en) { return {false, std::move(ja), std::move(en)}; }
 
@@ -297,16 +287,7 @@ Decision mayAdminister(const User& user) {
 }
 
 Tier tierFor(const policy::VaultRules& rules, const std::vector<std::string>& reasons) {
-  Tier t = tierFromName(rules.release_default).value_or(Tier::Admin);
-  for (const auto& name : reasons) {
-    auto r = reasonByName(name);
-    if (!r) continue;
-    auto it = rules.release_by_reason.find(*r);
-    if (it == rules.release_by_reason.end()) continue;
-    Tier x = tierFromName(it->second).value_or(Tier::Admin);
-    if (strictness(x) > strictness(t)) t = x;
-  }
-  return t;
+  return tierFromName(rules.tierFor(reasons)).value_or(Tier::Admin);
 }
 
 std::int64_t expiresFor(const policy::VaultRules& rules, const std::string& verdict,

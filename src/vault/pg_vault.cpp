@@ -373,6 +373,23 @@ class PgVault final : public Vault {
     return true;
   }
 
+  bool discard(const std::string& id, const std::string& why, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    Result d = run("DELETE FROM records WHERE id = $1 AND NOT hold AND state = 'withheld' AND "
+                   "NOT EXISTS (SELECT 1 FROM requests WHERE record_id = $1)",
+                   Params().add(id));
+    if (PQresultStatus(d.get()) != PGRES_COMMAND_OK) {
+      return fail(error, std::string("discard: ") + PQresultErrorMessage(d.get()));
+    }
+    if (std::string(PQcmdTuples(d.get())) == "0") {
+      return fail(error, "no withheld record " + id + " to discard");
+    }
+    if (!audit(nowSeconds(), "mugai", "system", "discard", id, why, error)) return false;
+    return tx.commit(error);
+  }
+
   bool purge(std::int64_t now, bool dry_run, const std::string& actor, PurgeResult& out,
              std::string* error) override {
     std::lock_guard lock(mu_);

@@ -163,6 +163,7 @@ class SqliteVault final : public Vault {
     std::string packed;
     if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
     const std::string sha = sha256Hex(r.original);
+    if (!sameFile(error)) return false;
     Tx tx(*this);
     if (!tx.begin(error)) return false;
     {
@@ -211,6 +212,19 @@ class SqliteVault final : public Vault {
                error)) {
       return false;
     }
+    return tx.commit(error);
+  }
+
+  bool discard(const std::string& id, const std::string& why, std::string* error) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    Stmt d(db_, "DELETE FROM records WHERE id = ?1 AND hold = 0 AND state = 'withheld' AND "
+                "NOT EXISTS (SELECT 1 FROM requests WHERE record_id = ?1)");
+    d.bind(1, id);
+    if (d.step() != SQLITE_DONE) return sqlFail(error, "discard");
+    if (sqlite3_changes(db_) == 0) return fail(error, "no withheld record " + id + " to discard");
+    if (!audit(nowSeconds(), "mugai", "system", "discard", id, why, error)) return false;
     return tx.commit(error);
   }
 
@@ -626,7 +640,24 @@ class SqliteVault final : public Vault {
     return check.finish(m.step() == SQLITE_ROW ? m.text(0) : "");
   }
 
+  /// The database file is still the one opened: a vault whose folder was removed (or whose file
+  /// was replaced) would take writes into an unlinked file and lose them at the next start, so
+  /// put() refuses instead (the SMTP client gets 4xx, the dropped file stays claimed).
+  bool sameFile(std::string* error) {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0 || st.st_dev != dev_ || st.st_ino != ino_) {
+      return fail(error, "the database file " + path_ + " was removed or replaced since it was "
+                         "opened (restart mugai serve once it is back)");
+    }
+    return true;
+  }
+
   bool init(std::string* error) {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0) {
+      dev_ = st.st_dev;
+      ino_ = st.st_ino;
+    }
     sqlite3_busy_timeout(db_, 10000);
     char* msg = nullptr;
     const char* pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
@@ -735,6 +766,8 @@ class SqliteVault final : public Vault {
   std::mutex mu_;
   sqlite3* db_;
   std::string path_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/test_support.h"
+#include "support/vault_view.h"
 
 namespace fs = std::filesystem;
 
@@ -99,9 +100,12 @@ TEST_CASE("cli: mail clean (0), sanitized (0), and the report's fields", "[integ
   }
   REQUIRE(removed);
   std::string id = rep->getValue<std::string>("id");
-  REQUIRE(fs::exists(qdir / (id + ".orig")));
-  REQUIRE(fs::exists(qdir / (id + ".json")));
-  REQUIRE(mugai::test::readFile(qdir / (id + ".orig")) == mugai::test::readFile(in));
+  // --quarantine DIR, the old option, now means the vault sqlite:DIR/vault.db.
+  const std::string url = mugai::test::stateVault(qdir.string());
+  REQUIRE(mugai::test::vaultOriginal(url, id) == mugai::test::readFile(in));
+  auto records = mugai::test::vaultRecords(url);
+  REQUIRE(records.size() == 1);
+  REQUIRE(records[0].reason == "av.infected");
 }
 
 TEST_CASE("cli: file kept (0), blocked (3), never overwrites", "[integration]") {
@@ -198,9 +202,13 @@ TEST_CASE("cli: vault import, list, show, original (audited), hold, purge, audit
                              "Content-Transfer-Encoding: base64\r\n\r\n" + b64 + "\r\n--b--\r\n");
   auto qdir = dir.path() / "quarantine";
   auto r = runMugai("mail " + q(in) + " -o " + q(dir.path() / "out.eml") + " --report " +
-                    q(dir.path() / "r.json") + " --quarantine " + q(qdir) + " --rcpt staff@city.example.lg.jp");
+                    q(dir.path() / "r.json") + " --rcpt staff@city.example.lg.jp");
   REQUIRE(r.status == 0);
   const std::string id = json(dir.path() / "r.json")->getValue<std::string>("id");
+  // A quarantine folder as releases before the vault left it: ID.orig + ID.json.
+  fs::create_directories(qdir);
+  mugai::test::writeFile(qdir / (id + ".orig"), mugai::test::readFile(in));
+  mugai::test::writeFile(qdir / (id + ".json"), mugai::test::readFile(dir.path() / "r.json"));
   const std::string vault = " --vault " + q("sqlite:" + (dir.path() / "v.db").string()) + " ";
 
   auto imp = runMugai("vault" + vault + "import " + q(qdir));
@@ -291,17 +299,15 @@ TEST_CASE("cli: vault request, approval by the superior, refusals audited (ä¸Šé•
                  std::string::npos);
   exe_only += "--b--\r\n";
   mugai::test::writeFile(dir.path() / "exe.eml", exe_only);
+  // `mugai mail --vault` records the originals through the disposition layer, as serve does.
+  const std::string url = "sqlite:" + (dir.path() / "v.db").string();
   REQUIRE(runMugai("mail " + q(dir.path() / "exe.eml") + " -o " + q(dir.path() / "o1.eml") + " --report " +
-                   q(dir.path() / "r1.json") + " --quarantine " + q(qdir) + " --rcpt tanaka@city.example.lg.jp").status == 0);
+                   q(dir.path() / "r1.json") + " --vault " + q(url) + " --rcpt tanaka@city.example.lg.jp").status == 0);
   REQUIRE(runMugai("mail " + q(in) + " -o " + q(dir.path() / "o2.eml") + " --report " + q(dir.path() / "r2.json") +
-                   " --quarantine " + q(qdir) + " --rcpt tanaka@city.example.lg.jp").status == 0);
+                   " --vault " + q(url) + " --rcpt tanaka@city.example.lg.jp").status == 0);
   const std::string exe_id = json(dir.path() / "r1.json")->getValue<std::string>("id");
   const std::string av_id = json(dir.path() / "r2.json")->getValue<std::string>("id");
-  const std::string v = " --vault " + q("sqlite:" + (dir.path() / "v.db").string()) + " --rules " +
-                        q(dir.path() / "rules.yaml") + " ";
-  auto imp = runMugai("vault" + v + "import " + q(qdir));
-  INFO(imp.out);
-  REQUIRE(imp.status == 0);
+  const std::string v = " --vault " + q(url) + " --rules " + q(dir.path() / "rules.yaml") + " ";
 
   // Staff sees only their own; another member of staff gets a refusal for the same id.
   REQUIRE(runMugai("vault" + v + "--by tanaka list").out.find(exe_id) != std::string::npos);

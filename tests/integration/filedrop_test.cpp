@@ -1,7 +1,7 @@
 // The file-drop service against the real `mugai serve --no-smtp`: 200 mixed files dropped into
 // nested user folders (some written slowly in chunks, some renamed into place), a SIGKILL midway
 // and a restart, then the accounting: every file exactly once, in the outbox or as a blocked note,
-// with its original in quarantine. A symlink to /etc/passwd and a FIFO are refused without hanging.
+// with its original in the vault. A symlink to /etc/passwd and a FIFO are refused without hanging.
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 
 #include "integration/peers.h"
 #include "support/test_support.h"
+#include "support/vault_view.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::test;
@@ -91,14 +92,6 @@ bool waitForLog(const fs::path& log, const std::string& what, std::chrono::milli
   return false;
 }
 
-std::string field(const std::string& json, const std::string& key) {
-  std::size_t p = json.find("\"" + key + "\":\"");
-  if (p == std::string::npos) return "";
-  p += key.size() + 4;
-  std::string v;
-  for (; p < json.size() && json[p] != '"'; ++p) v += json[p] == '\\' ? json[++p] : json[p];
-  return v;
-}
 
 std::size_t regularFilesUnder(const fs::path& dir) {
   std::size_t n = 0;
@@ -106,23 +99,18 @@ std::size_t regularFilesUnder(const fs::path& dir) {
   return n;
 }
 
-std::size_t records(const fs::path& q) {
-  std::size_t n = 0;
-  for (const auto& e : fs::directory_iterator(q)) n += e.path().extension() == ".json" ? 1 : 0;
-  return n;
-}
 
 }  // namespace
 
 TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactly once") {
   TempDir t;
-  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine",
+  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "state",
            staging = t.path() / "staging";
   fs::create_directories(inbox);
   fs::create_directories(staging);
   std::vector<std::string> argv = {MUGAI_BINARY,    "serve",        "--no-smtp",
                                    "--inbox",       inbox.string(), "--outbox",
-                                   outbox.string(), "--quarantine", q.string()};
+                                   outbox.string(), "--state-dir",  q.string()};
   std::vector<Drop> drops = plan();
   std::vector<Drop> first(drops.begin(), drops.begin() + 100),
       second(drops.begin() + 100, drops.end());
@@ -150,8 +138,8 @@ TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactl
   dropAll(inbox, staging, second, slow);
   for (auto& th : slow) th.join();
   auto end = std::chrono::steady_clock::now() + 40s;
-  auto busy = [&] {  // the record is written just before the claim is removed: wait for both
-    return records(q) < 202 || regularFilesUnder(inbox) || regularFilesUnder(q / "processing");
+  auto busy = [&] {  // the vault record and the outputs come before the claim is removed
+    return regularFilesUnder(inbox) || regularFilesUnder(q / "processing");
   };
   while (busy() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(100ms);
   {
@@ -164,33 +152,38 @@ TEST_CASE("filedrop: 200 mixed files, SIGKILL midway, restart: every file exactl
     INFO("left behind:\n" << left << "after the restart:\n" << readFile(t.path() / "log2"));
     CHECK(regularFilesUnder(inbox) == 0);
     CHECK(regularFilesUnder(q / "processing") == 0);
-    REQUIRE(records(q) == 202);
   }
 
+  // Every file exactly once: a file that was changed, blocked or refused has one vault record
+  // (with its original, source and what was delivered instead); a clean one has none and arrived
+  // as it was, under its own name.
+  const std::string vault = mugai::test::stateVault(q.string());
   std::map<std::string, int> seen;
+  std::map<std::string, mugai::vault::RecordInfo> by_source;
   std::size_t delivered = 0, refused = 0;
-  for (const auto& e : fs::directory_iterator(q)) {
-    if (e.path().extension() != ".json") continue;
-    std::string json = readFile(e.path()), src = field(json, "source");
-    ++seen[src];
-    if (json.find("\"refused\"") != std::string::npos) {
+  for (const auto& rec : mugai::test::vaultRecords(vault)) {
+    ++seen[rec.envelope.source];
+    by_source[rec.envelope.source] = rec;
+    if (rec.envelope.source == "/user1/passwd" || rec.envelope.source == "/user2/pipe") {
       ++refused;
+      CHECK(rec.reason == "type.blocked");
       continue;
     }
-    fs::path orig = e.path();
-    orig.replace_extension(".orig");
-    CHECK(fs::exists(orig));
-    CHECK(field(json, "sha256").size() == 64);
-    std::string out = field(json, "outbox"), note = field(json, "note");
-    fs::path folder = (outbox / src.substr(1)).parent_path();
-    if (!out.empty()) {
+    CHECK(rec.sha256.size() == 64);
+    const std::string& out = rec.delivered_id;
+    CHECK(fs::exists(outbox / out.substr(1)));  // the file, or for a blocked one its note
+    if (!out.ends_with(".blocked.txt")) ++delivered;
+  }
+  for (const auto& d : drops) {
+    INFO(d.rel);
+    auto it = by_source.find(d.rel);
+    if (it == by_source.end()) {
+      // Clean: delivered as it was (slow writes complete, not early).
+      CHECK(readFile(outbox / d.rel.substr(1)) == d.content);
       ++delivered;
-      CHECK(fs::exists(outbox / out.substr(1)));
+      ++seen[d.rel];
     } else {
-      CHECK(fs::exists(folder / note));  // blocked: only the note
-    }
-    for (const auto& d : drops) {
-      if (d.rel == src) CHECK(readFile(orig) == d.content);  // slow writes complete, not early
+      CHECK(mugai::test::vaultOriginal(vault, it->second.id) == d.content);
     }
   }
   CHECK(refused == 2);
@@ -223,7 +216,7 @@ TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at
   fs::create_directories(in);
   auto serve = [&](const fs::path& inbox, const fs::path& outbox, std::string* out) {
     return run({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", inbox.string(), "--outbox",
-                outbox.string(), "--quarantine", q.string()},
+                outbox.string(), "--state-dir", q.string()},
                out, 60);
   };
   std::string out;
@@ -238,11 +231,11 @@ TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at
   CHECK(out.find("the inbox " + (t.path() / "nonexistent" / "in").string() + " does not exist") !=
         std::string::npos);
   CHECK_FALSE(fs::exists(t.path() / "nonexistent"));  // never created
-  // A quarantine inside the staff share is refused before anything is created there.
+  // A state folder inside the staff share is refused before anything is created there.
   CHECK(run({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", in.string(), "--outbox",
-             (t.path() / "out").string(), "--quarantine", (in / "q").string()},
+             (t.path() / "out").string(), "--state-dir", (in / "q").string()},
             &out, 60) == 1);
-  CHECK(out.find("the quarantine " + (in / "q").string() + " is inside the inbox") !=
+  CHECK(out.find("the state folder " + (in / "q").string() + " is inside the inbox") !=
         std::string::npos);
   CHECK_FALSE(fs::exists(in / "q"));
   CHECK_FALSE(fs::exists(t.path() / "out"));
@@ -250,15 +243,15 @@ TEST_CASE("filedrop: folders that would loop, or a missing inbox, are refused at
 
 TEST_CASE("filedrop: close-and-reopen writer, names with U+202E or Shift_JIS, reasons in the log") {
   TempDir t;
-  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "quarantine";
+  fs::path inbox = t.path() / "inbox", outbox = t.path() / "outbox", q = t.path() / "state";
   fs::create_directories(inbox / "somu");
   Child serve({MUGAI_BINARY, "serve", "--no-smtp", "--inbox", inbox.string(), "--outbox",
-               outbox.string(), "--quarantine", q.string()},
+               outbox.string(), "--state-dir", q.string()},
               t.path() / "log");
   REQUIRE(waitForLog(t.path() / "log", "file drop: watching", 20s));
   std::string log = readFile(t.path() / "log");
   CHECK(log.find("created the outbox folder " + outbox.string()) != std::string::npos);
-  CHECK(log.find("created the quarantine folder " + q.string()) != std::string::npos);
+  CHECK(log.find("created the state folder " + q.string()) != std::string::npos);
   // `for i in 1..6; do printf ... >> slow.txt; sleep 1; done`: closed between chunks, so only the
   // default filedrop_settle_ms keeps it from being taken (and delivered) in pieces.
   std::string whole;
@@ -337,7 +330,7 @@ TEST_CASE(
   std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
                                    "--clear-groups",   MUGAI_BINARY,    "serve",
                                    "--no-smtp",        "--inbox",       inbox.string(),
-                                   "--outbox",         outbox.string(), "--quarantine",
+                                   "--outbox",         outbox.string(), "--state-dir",
                                    q.string()};
   Child svc(argv, t.path() / "log");
   REQUIRE(waitForLog(t.path() / "log", "/yamada/2026/報告書.txt", 20s));
@@ -384,6 +377,10 @@ TEST_CASE("serve: SIGHUP reads the config again, a copied rules file finds the i
   Child svc({MUGAI_BINARY, "serve", "--config", conf.string()}, log);
   REQUIRE(waitForLog(log, "file drop: watching", 20s));
   CHECK(readFile(log).find("rules=" + a.string() + ", signatures=") != std::string::npos);
+  // quarantine_dir still works, as the old name of state_dir, and the log says so.
+  CHECK(readFile(log).find("config: quarantine_dir (--quarantine) is the old name of state_dir") !=
+        std::string::npos);
+  CHECK(readFile(log).find("vault sqlite:" + q.string() + "/vault.db") != std::string::npos);
   const std::string big(8000, 'x');
   writeFile(inbox / "bob" / "one.txt", big + "\n");
   REQUIRE(waitForLog(log, "/bob/one.txt", 20s));

@@ -25,6 +25,7 @@
 #include "src/zip/zip.h"
 #include "support/poison_png.h"
 #include "support/test_support.h"
+#include "support/vault_view.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::test;
@@ -82,7 +83,7 @@ std::string rulesWith(const std::string& limits) {
 
 struct Relay {
   TempDir tmp;
-  fs::path dump = tmp.path() / "dump", quarantine = tmp.path() / "quarantine";
+  fs::path dump = tmp.path() / "dump", state = tmp.path() / "state";
   fs::path log = tmp.path() / "mugai.log", rules = tmp.path() / "rules.yaml";
   std::uint16_t mugai_port = freePort(), sink_port = freePort();
   std::unique_ptr<Child> sink, mugai;
@@ -103,8 +104,8 @@ struct Relay {
     mugai = std::make_unique<Child>(
         std::vector<std::string>{MUGAI_BINARY, "serve", "--listen",
                                  "127.0.0.1:" + std::to_string(mugai_port), "--next-hop",
-                                 "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
-                                 quarantine.string(), "--rules", rules.string()},
+                                 "127.0.0.1:" + std::to_string(sink_port), "--state-dir",
+                                 state.string(), "--rules", rules.string()},
         log);
     if (!waitForPort(mugai_port, 60s)) FAIL("mugai did not start:\n" << readFile(log));
   }
@@ -330,8 +331,9 @@ TEST_CASE("isolation serve: the 48,000,000 x 1 PNG sent 10 times never takes ser
   CHECK(poisoned.size() == 10);
   for (const auto& id : poisoned) {
     INFO(id);
-    REQUIRE(fs::exists(r.quarantine / (id + ".orig")));
-    std::string report = readFile(r.quarantine / (id + ".json"));
+    auto v = openTestVault(stateVault(r.state.string()));
+    REQUIRE(v->get(id, nullptr));
+    std::string report = v->report(id, nullptr).value_or("");
     CHECK(report.find("\"action\":\"removed\"") != std::string::npos);
     CHECK((report.find("cdr.failed") != std::string::npos ||
            report.find("limit.image_pixels") != std::string::npos ||

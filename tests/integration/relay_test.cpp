@@ -3,13 +3,18 @@
 #include <Poco/Base64Encoder.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "integration/peers.h"
 #include "support/test_support.h"
+#include "support/postgres.h"
+#include "support/vault_view.h"
+#include "unit/sanitizers/office_fixtures.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::test;
@@ -21,7 +26,7 @@ bool peersMissing() { return anyMissing({kSink, kSwaks}); }
 /// smtp-sink as the next hop (dumping every message to a file) and mugai in front of it.
 struct Relay {
   TempDir tmp;
-  fs::path dump = tmp.path() / "dump", quarantine = tmp.path() / "quarantine";
+  fs::path dump = tmp.path() / "dump", state = tmp.path() / "state";
   fs::path log = tmp.path() / "mugai.log";
   std::uint16_t mugai_port = freePort(), sink_port = freePort();
   std::unique_ptr<Child> sink, mugai;
@@ -45,7 +50,7 @@ struct Relay {
     std::vector<std::string> argv{MUGAI_BINARY,   "serve",
                                   "--listen",     "127.0.0.1:" + std::to_string(mugai_port),
                                   "--next-hop",   "127.0.0.1:" + std::to_string(sink_port),
-                                  "--quarantine", quarantine.string()};
+                                  "--state-dir",  state.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     mugai = std::make_unique<Child>(argv, log);
     if (!waitForPort(mugai_port, std::chrono::seconds(60)))
@@ -67,7 +72,32 @@ struct Relay {
     if (rc) *rc = code;
     return out;
   }
+  std::string vault() const { return stateVault(state.string()); }
 };
+
+/// The message as sent, whatever line ends swaks used on the way (the vault keeps CRLF as received).
+std::string withoutCr(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), '\r'), s.end());
+  return s;
+}
+
+/// The id the client was given ("250 2.0.0 Ok: queued as ID").
+std::string queuedId(const std::string& swaks_out) {
+  std::size_t at = swaks_out.find("queued as ");
+  if (at == std::string::npos) return "";
+  std::string id = swaks_out.substr(at + 10, 40);
+  return id.substr(0, id.find_first_of("\r\n"));
+}
+
+/// A mail with one attachment (base64).
+std::string mailWithAttachment(const std::string& name, const std::string& type,
+                               const std::string& data) {
+  return "From: partner@example.com\r\nTo: staff@city.example.lg.jp\r\nSubject: " + name +
+         "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+         "Content-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: " +
+         type + "; name=" + name + "\r\nContent-Disposition: attachment; filename=" + name +
+         "\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64(data) + "\r\n--b--\r\n";
+}
 
 }  // namespace
 
@@ -92,11 +122,58 @@ TEST_CASE("serve: HTML mail with EICAR arrives as text, attachment removed, noti
   std::string notice = firstPartText(got);
   CHECK(notice.find("eicar.com") != std::string::npos);
   CHECK(notice.find("removed") != std::string::npos);
-  auto kept = filesIn(r.quarantine);
-  CHECK(kept.size() == 2);  // ID.orig and ID.json
+  // The original is in the vault under the id the client was given, written before the 250:
+  // the log line says recorded= before relay=.
+  const std::string id = queuedId(out);
+  auto records = vaultRecords(r.vault());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].id == id);
+  CHECK(records[0].reason == "av.infected");
+  CHECK(records[0].tier == mugai::vault::Tier::Admin);
+  CHECK(records[0].envelope.sender == "sender@example.com");
+  CHECK(records[0].envelope.recipients == std::vector<std::string>{"staff@city.example.lg.jp"});
+  CHECK(records[0].envelope.client_addr == "127.0.0.1");
+  CHECK(withoutCr(vaultOriginal(r.vault(), id)).find(withoutCr(readFile(r.tmp.path() / "eicar.eml"))) == 0);
+  std::string text = vaultText(r.vault());
+  CHECK(text.find("object ") != std::string::npos);
+  CHECK(text.find("removed av.infected 275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f") !=
+        std::string::npos);  // the EICAR attachment's own SHA-256
   std::string log = readFile(r.log);
   CHECK(log.find("verdict=sanitized") != std::string::npos);
   CHECK(log.find("relay_status=sent") != std::string::npos);
+  CHECK(log.find("recorded=" + id + " relay=") != std::string::npos);
+}
+
+TEST_CASE("serve: a .docm arrives rebuilt, its original in the vault with the removed objects, "
+          "tier approval",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  const std::string docm = mugai::test::office::docm();
+  writeFile(r.tmp.path() / "docm.eml",
+            mailWithAttachment("report.docm", "application/vnd.ms-word.document.macroEnabled.12",
+                               docm));
+  std::string out = r.swaks(r.tmp.path() / "docm.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  const std::string id = queuedId(out);
+  auto files = filesIn(r.dump);
+  REQUIRE(files.size() == 1);
+  CHECK(readFile(files[0]).find("X-Mugai-Verdict: sanitized") != std::string::npos);
+  auto rec = openTestVault(r.vault())->get(id, nullptr);
+  REQUIRE(rec);
+  CHECK(rec->tier == mugai::vault::Tier::Approval);  // the shipped rules' default tier
+  CHECK(rec->verdict == "sanitized");
+  CHECK(withoutCr(vaultOriginal(r.vault(), id)).find(withoutCr(readFile(r.tmp.path() / "docm.eml"))) == 0);
+  bool rebuilt = false, vba = false;
+  for (const auto& o : rec->objects) {
+    rebuilt = rebuilt || (o.action == "rebuilt" && o.what == "report.docm" &&
+                          o.sha256 == mugai::vault::sha256Hex(docm));
+    vba = vba || (o.action == "removed" && o.what == "word/vbaProject.bin");
+  }
+  CHECK(rebuilt);  // the rewritten attachment with its own SHA-256
+  CHECK(vba);      // what the rebuild cut out of it
 }
 
 TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is delivered",
@@ -116,7 +193,7 @@ TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is d
   CHECK(got.find("Just text.\n") != std::string::npos);
   CHECK(got.find("=2E.dot line\n") != std::string::npos);  // the engine's QP keeps the dot safe
   CHECK(got.find("Subject: clean") != std::string::npos);
-  // mugai's own trace field comes first, with the id its log and quarantine use.
+  // mugai's own trace field comes first, with the id its log and the vault use.
   std::size_t received = got.find("Received: from ");
   CHECK(received != std::string::npos);
   CHECK(got.find(" (mugai) with ESMTP id ", received) != std::string::npos);
@@ -202,7 +279,7 @@ TEST_CASE("serve: a second serve on the same port exits 1 with 'address already 
   std::string out;
   int rc = run(
       {MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(r.mugai_port), "--next-hop",
-       "127.0.0.1:" + std::to_string(r.sink_port), "--quarantine", r.quarantine.string()},
+       "127.0.0.1:" + std::to_string(r.sink_port), "--state-dir", r.state.string()},
       &out, 60);
   CHECK(rc == 1);
   CHECK(out.find("cannot listen on 127.0.0.1:" + std::to_string(r.mugai_port) +
@@ -231,7 +308,7 @@ TEST_CASE("serve: the notice sent in place of a blocked message carries X-Mugai-
   CHECK(got.find("X-Mugai-Verdict: blocked\n") != std::string::npos);
   CHECK(got.find("X-Mugai-Id: " + id + "\n") != std::string::npos);
   CHECK(got.find("MIAGCSqGSIb3DQEHA6CAMIACAQAx") == std::string::npos);
-  CHECK(fs::exists(r.quarantine / (id + ".orig")));  // the header leads to the record
+  CHECK(openTestVault(r.vault())->get(id, nullptr));  // the header leads to the record
 }
 
 TEST_CASE("serve: the startup line counts the signatures and names where they came from",
@@ -259,7 +336,7 @@ TEST_CASE("serve: the startup line counts the signatures and names where they ca
   }
 }
 
-TEST_CASE("serve: a deferred transaction leaves no quarantine record, a relayed one leaves one",
+TEST_CASE("serve: a deferred transaction leaves no vault record, a relayed one leaves one",
           "[integration]") {
   if (peersMissing()) return;
   Relay r;
@@ -271,20 +348,19 @@ TEST_CASE("serve: a deferred transaction leaves no quarantine record, a relayed 
     CHECK(rc != 0);
     CHECK(out.find("451 4.4.1") != std::string::npos);
   }
-  CHECK(filesIn(r.quarantine).empty());
+  CHECK(vaultRecords(r.vault()).empty());
   std::string log = readFile(r.log);
   CHECK(log.find("relay_status=deferred") != std::string::npos);
-  CHECK(log.find("quarantine_removed=") != std::string::npos);
+  CHECK(log.find("discarded=") != std::string::npos);
 
   r.startSink();
   std::string out = r.swaks(r.tmp.path() / "eicar.eml");
   REQUIRE(out.find("250 2.0.0 Ok: queued as ") != std::string::npos);
-  std::string id = out.substr(out.find("queued as ") + 10, 30);
-  id = id.substr(0, id.find_first_of("\r\n"));
-  auto kept = filesIn(r.quarantine);
-  CHECK(kept.size() == 2);
-  CHECK(fs::exists(r.quarantine / (id + ".orig")));
-  CHECK(fs::exists(r.quarantine / (id + ".json")));
+  const std::string id = queuedId(out);
+  auto kept = vaultRecords(r.vault());
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].id == id);
+  CHECK(openTestVault(r.vault())->verifyAudit().ok);  // store, discard, store, discard, store
 }
 
 TEST_CASE("serve: a refused transaction is logged in the per-message form, sender text escaped",
@@ -329,7 +405,7 @@ TEST_CASE("serve: a refused transaction is logged in the per-message form, sende
   CHECK(log.find("\xE2\x80\xAE") == std::string::npos);  // never the raw override
 }
 
-TEST_CASE("serve: a clean message the next hop refuses for good is bounced and kept in quarantine",
+TEST_CASE("serve: a clean message the next hop refuses for good is bounced and kept in the vault",
           "[integration]") {
   // A Japanese mail doubles when made UTF-8; a next hop with a smaller size limit answers 552.
   if (peersMissing()) return;
@@ -346,12 +422,81 @@ TEST_CASE("serve: a clean message the next hop refuses for good is bounced and k
   INFO(log);
   CHECK(log.find("relay_status=bounced") != std::string::npos);
   CHECK(log.find("(refused by the next hop: the original is kept)") != std::string::npos);
-  std::size_t orig = 0, json = 0;
-  for (const auto& f : filesIn(r.quarantine)) {
-    orig += f.extension() == ".orig";
-    json += f.extension() == ".json";
-    if (f.extension() == ".orig") CHECK(readFile(f).find("Subject: big") != std::string::npos);
+  auto kept = vaultRecords(r.vault());
+  REQUIRE(kept.size() == 1);
+  CHECK(vaultOriginal(r.vault(), kept[0].id).find("Subject: big") != std::string::npos);
+}
+
+TEST_CASE("serve: two instances sharing one PostgreSQL vault record every message once, no id "
+          "collisions",
+          "[integration]") {
+  if (peersMissing()) return;
+  mugai::test::PostgresServer pg;
+  if (!pg.ok()) {
+    WARN(pg.why());
+    return;
   }
-  CHECK(orig == 1);
-  CHECK(json == 1);
+  Relay a, b;
+  for (Relay* r : {&a, &b}) {
+    r->startSink();
+    r->startMugai({"--vault", pg.url()});
+  }
+  writeFile(a.tmp.path() / "eicar.eml", htmlWithEicar());
+  writeFile(b.tmp.path() / "eicar.eml", htmlWithEicar());
+  constexpr int kEach = 15;
+  std::vector<std::string> ids_a, ids_b;
+  auto send = [](Relay& r, std::vector<std::string>& ids) {
+    for (int i = 0; i < kEach; ++i) ids.push_back(queuedId(r.swaks(r.tmp.path() / "eicar.eml")));
+  };
+  std::thread ta(send, std::ref(a), std::ref(ids_a)), tb(send, std::ref(b), std::ref(ids_b));
+  ta.join();
+  tb.join();
+  std::set<std::string> queued(ids_a.begin(), ids_a.end());
+  queued.insert(ids_b.begin(), ids_b.end());
+  CHECK(queued.count("") == 0);  // every message answered 250
+  CHECK(queued.size() == 2 * kEach);
+  auto records = vaultRecords(pg.url());
+  std::set<std::string> recorded;
+  for (const auto& r : records) recorded.insert(r.id);
+  CHECK(records.size() == 2 * kEach);
+  CHECK(recorded == queued);  // each 250 has its record, under the id the client was given
+  CHECK(openTestVault(pg.url())->verifyAudit().ok);  // two writers, one chain
+}
+
+TEST_CASE("serve: a vault that cannot be written answers 4xx, nothing is relayed, the retry is "
+          "recorded",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  writeFile(r.tmp.path() / "eicar.eml", htmlWithEicar());
+  REQUIRE(r.swaks(r.tmp.path() / "eicar.eml").find("250 2.0.0 Ok: queued as") != std::string::npos);
+  REQUIRE(filesIn(r.dump).size() == 1);
+  SECTION("its folder removed") {
+    fs::remove_all(r.state);
+  }
+  SECTION("its file replaced") {
+    fs::rename(r.state / "vault.db", r.state / "old.db");
+    writeFile(r.state / "vault.db", "");
+  }
+  int rc = 0;
+  std::string out = r.swaks(r.tmp.path() / "eicar.eml", &rc);
+  CHECK(rc != 0);
+  CHECK(out.find("451 4.3.0") != std::string::npos);  // the client keeps the message
+  CHECK(filesIn(r.dump).size() == 1);                  // nothing relayed without its record
+  std::string log = readFile(r.log);
+  CHECK(log.find("vault_error=\"vault: the database file") != std::string::npos);
+  // A clean message needs no record: still delivered.
+  writeFile(r.tmp.path() / "clean.eml", "From: a@example.com\r\nSubject: clean\r\n\r\nText.\r\n");
+  CHECK(r.swaks(r.tmp.path() / "clean.eml").find("250 2.0.0 Ok") != std::string::npos);
+  // The admin restores the vault (here: a restart on a fresh one); the client's retry is recorded.
+  r.mugai.reset();
+  fs::remove_all(r.state);
+  r.startMugai();
+  out = r.swaks(r.tmp.path() / "eicar.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  auto records = vaultRecords(r.vault());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].id == queuedId(out));
 }

@@ -21,6 +21,7 @@
 
 #include "integration/peers.h"
 #include "support/test_support.h"
+#include "support/vault_view.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::test;
@@ -138,7 +139,7 @@ std::string rulesWith(const std::string& limits, const std::string& notice_intro
 
 struct Relay {
   TempDir tmp;
-  fs::path dump = tmp.path() / "dump", quarantine = tmp.path() / "quarantine";
+  fs::path dump = tmp.path() / "dump", state = tmp.path() / "state";
   fs::path log = tmp.path() / "mugai.log", rules = tmp.path() / "rules.yaml";
   std::uint16_t mugai_port = freePort(), sink_port = freePort();
   std::unique_ptr<Child> sink, mugai;
@@ -160,8 +161,8 @@ struct Relay {
   std::vector<std::string> argv(const std::vector<std::string>& prefix = {}) const {
     std::vector<std::string> a = prefix;
     a.insert(a.end(), {MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(mugai_port),
-                       "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--quarantine",
-                       quarantine.string(), "--rules", rules.string()});
+                       "--next-hop", "127.0.0.1:" + std::to_string(sink_port), "--state-dir",
+                       state.string(), "--rules", rules.string()});
     return a;
   }
   void startMugai(const std::string& rules_text, const std::vector<std::string>& prefix = {}) {
@@ -390,11 +391,8 @@ TEST_CASE("serve limits: signature files changed on disk are loaded without SIGH
   std::string delivered = readFile(filesIn(r.dump)[0]);
   CHECK(delivered.find(marker) == std::string::npos);  // the body was removed: now it is a virus
   CHECK(readFile(r.log).find("detections=1") != std::string::npos);
-  bool named = false;  // the quarantine record names the new signature
-  for (const auto& f : filesIn(r.quarantine)) {
-    if (f.extension() == ".json") named = named || readFile(f).find("Mugai.Test.Update") != std::string::npos;
-  }
-  CHECK(named);
+  // The vault record names the new signature.
+  CHECK(vaultText(stateVault(r.state.string())).find("Mugai.Test.Update") != std::string::npos);
   // Nothing changes afterwards: no second reload.
   std::this_thread::sleep_for(2500ms);
   log = readFile(r.log);
@@ -832,13 +830,9 @@ TEST_CASE("serve limits: a message past sanitizer_deadline_ms is a limit.time ve
     CHECK(delivered.find("X-Mugai-Verdict: blocked") != std::string::npos);
     CHECK(delivered.find("Paragraph 1000 ") == std::string::npos);  // not the content
   }
-  std::size_t records = 0;
-  for (const auto& f : filesIn(r.quarantine)) {
-    if (f.extension() != ".json") continue;
-    ++records;
-    CHECK(readFile(f).find("\"limit.time\"") != std::string::npos);
-  }
-  CHECK(records == 2);  // each original kept
+  auto records = vaultRecords(stateVault(r.state.string()));
+  CHECK(records.size() == 2);  // each original kept
+  for (const auto& rec : records) CHECK(rec.reason == "limit.time");
   std::string log = readFile(r.log);
   CHECK(log.find("limit.time") != std::string::npos);
   CHECK(log.find("tempfail") == std::string::npos);
@@ -853,38 +847,34 @@ TEST_CASE("serve limits: a message past sanitizer_deadline_ms is a limit.time ve
   CHECK(out.find("limit.time") != std::string::npos);
 }
 
-TEST_CASE("serve limits: after a SIGKILL the next start says so and reconciles what the killed run "
-          "left in the quarantine",
+TEST_CASE("serve limits: after a SIGKILL the next start says so, the vault holds whole records "
+          "only, and the unanswered client retries",
           "[integration]") {
   if (peersMissing()) return;
   Relay r;
   r.startSink({"-w", "30"});  // the next hop holds its reply to DATA: the message stays in relay
   r.startMugai(rulesWith(""));
-  writeFile(r.tmp.path() / "m.eml", htmlWithEicar());  // quarantined (a part is removed), relayed
+  writeFile(r.tmp.path() / "m.eml", htmlWithEicar());  // recorded (a part is removed), relayed
   Child client({kSwaks, "--server", "127.0.0.1:" + std::to_string(r.mugai_port), "--from",
                 "sender@example.com", "--to", "staff@city.example.lg.jp", "--data",
                 "@" + (r.tmp.path() / "m.eml").string(), "--timeout", "60"},
                r.tmp.path() / "swaks.log");
-  std::string relaying;  // the journalled id of the attempt on its way to the next hop
-  for (int i = 0; i < 200 && relaying.empty(); ++i) {
-    for (const auto& f : filesIn(r.quarantine / ".mugai-run")) {
-      std::string name = f.filename().string();
-      if (name.rfind("inflight-", 0) == 0 && readFile(f) == "relaying") relaying = name.substr(9);
-    }
-    if (relaying.empty()) std::this_thread::sleep_for(50ms);
+  const std::string vault = stateVault(r.state.string());
+  // The record is written before the relay: once it is there, the message is on its way.
+  std::vector<mugai::vault::RecordInfo> records;
+  for (int i = 0; i < 200 && records.empty(); ++i) {
+    records = vaultRecords(vault);
+    if (records.empty()) std::this_thread::sleep_for(50ms);
   }
-  REQUIRE_FALSE(relaying.empty());
+  REQUIRE(records.size() == 1);
   const pid_t killed = r.mugai->pid();
   r.mugai->signal(SIGKILL);
   REQUIRE(r.mugai->wait(10s));
-  // What a kill at other moments leaves: an attempt stored but never answered, a half-written file.
-  const std::string unanswered = "20261206T200000-0a0b0c";
-  writeFile(r.quarantine / (unanswered + ".orig"), "original");
-  writeFile(r.quarantine / (unanswered + ".json"), "{}");
-  writeFile(r.quarantine / ".mugai-run" / ("inflight-" + unanswered), "stored");
-  writeFile(r.quarantine / ".mugai-tmp-424242", "half");
-  std::filesystem::last_write_time(r.quarantine / ".mugai-tmp-424242",
-                                   std::filesystem::file_time_type::clock::now() - 1h);
+  // Whole: the original reads back with its SHA-256, and the audit chain holds.
+  std::string original = vaultOriginal(vault, records[0].id);
+  CHECK(original.find("Subject: report") != std::string::npos);
+  CHECK(original.size() == records[0].size);
+  CHECK(openTestVault(vault)->verifyAudit().ok);
 
   fs::path log2 = r.tmp.path() / "mugai2.log";
   r.mugai = std::make_unique<Child>(r.argv(), log2);
@@ -894,17 +884,14 @@ TEST_CASE("serve limits: after a SIGKILL the next start says so and reconciles w
   CHECK(log.find("the previous run (pid " + std::to_string(killed) + ", started ") !=
         std::string::npos);
   CHECK(log.find("did not stop cleanly") != std::string::npos);
-  CHECK(log.find("reconcile: kept " + relaying + ": the killed run was relaying it") !=
-        std::string::npos);
-  CHECK(log.find("reconcile: removed " + unanswered + ": the killed run never answered") !=
-        std::string::npos);
-  CHECK(log.find("reconcile: removed 1 temporary file(s)") != std::string::npos);
-  CHECK(fs::exists(r.quarantine / (relaying + ".orig")));
-  CHECK_FALSE(fs::exists(r.quarantine / (unanswered + ".orig")));
-  CHECK_FALSE(fs::exists(r.quarantine / ".mugai-tmp-424242"));
-  for (const auto& f : filesIn(r.quarantine / ".mugai-run")) {
-    CHECK(f.filename().string().rfind("inflight-", 0) != 0);
-  }
+  CHECK(log.find("messages it never answered are retried by their clients") != std::string::npos);
+  // The client never got an answer: it sends again, and the message is recorded again under a
+  // new id (never one record too few).
+  r.sink.reset();  // the one holding its reply
+  r.startSink();
+  std::string out = r.swaks(r.tmp.path() / "m.eml");
+  CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  CHECK(vaultRecords(vault).size() == 2);
   // A clean stop is not reported at the next start.
   r.mugai->signal(SIGTERM);
   REQUIRE(r.mugai->wait(30s));
@@ -912,7 +899,6 @@ TEST_CASE("serve limits: after a SIGKILL the next start says so and reconciles w
   r.mugai = std::make_unique<Child>(r.argv(), log3);
   REQUIRE(waitForPort(r.mugai_port, 60s));
   CHECK(readFile(log3).find("did not stop cleanly") == std::string::npos);
-  CHECK(readFile(log3).find("reconcile:") == std::string::npos);
 }
 
 TEST_CASE("serve limits: a TLS handshake trickled a byte at a time is cut at the command timeout",

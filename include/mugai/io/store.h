@@ -1,6 +1,6 @@
 /**
  * @file store.h
- * @brief Durable, atomic file writes for outputs, reports and quarantine.
+ * @brief Durable, atomic file writes for outputs and reports (originals go to the vault).
  *
  * Trust: names passed here are already safe (sanitized) names; paths are ours.
  * Limits: none.
@@ -47,13 +47,5 @@ bool writeOutput(const std::string& path, std::string_view data, std::string* er
 /// Removes a stale output at `path` only when it is a regular file (never a device, FIFO,
 /// socket or symbolic link). Missing files are no error.
 void removeStaleOutput(const std::string& path);
-
-/// Keeps an original and its report: DIR/ID.orig and DIR/ID.json (both atomic, 0600).
-bool quarantineStore(const std::string& dir, const std::string& id, std::string_view original,
-                     const std::string& report_json, std::string* error, Sync sync = Sync::Now);
-
-/// Removes DIR/ID.orig and DIR/ID.json again (a transaction that was deferred: the client keeps
-/// the original). Missing files are no error; false with *error when one cannot be removed.
-bool quarantineRemove(const std::string& dir, const std::string& id, std::string* error);
 
 }  // namespace mugai::io

@@ -58,7 +58,6 @@ class Engine final : public ItemProcessor {
                      const policy::Policy& pol, const policy::Override* ov) const;
 
   EngineServices services_;
-  SanitizerConstSharedPtr filename_sanitizer_;
 };
 
 /// Makes the scanner for the policy's signature options: makeClamavScanner (libclamav in this
@@ -73,6 +72,12 @@ std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<st
 /// The same with libclamav in this process (module engine_inproc: tests and benchmarks; the
 /// mugai executable does not link it).
 std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<std::string>& errors);
+
+/// How the recipient gets the original back, for a notice or a file-drop note, in one language
+/// (`ja` or English): the release tier the rules' vault section gives these reasons (names), in
+/// words, and where to ask (the rules' vault.contact). One line each, without line ends.
+std::vector<std::string> howToGetOriginal(const policy::VaultRules& rules,
+                                          const std::vector<std::string>& reasons, bool ja);
 
 /// A fresh report/queue id: time-ordered, unique within the host ("20261123T141203-5f3a9c").
 std::string newItemId();

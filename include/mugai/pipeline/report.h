@@ -29,6 +29,9 @@ struct ActionRecord {
   std::string detail;     ///< operator detail
   bool body = false;      ///< a message body rather than an attachment
   std::uint64_t bytes_in = 0, bytes_out = 0;
+  /// SHA-256 (hex) of the part's bytes as received, for a part removed, blocked, rebuilt or
+  /// converted (the vault lists it as an object); "" for a kept part.
+  std::string sha256;
   std::vector<Finding> findings;
 };
 

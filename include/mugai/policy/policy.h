@@ -82,6 +82,11 @@ struct VaultRules {
   std::uint64_t budget_mb = 0;   ///< 0: none; else warn at budget_warn_percent, purge never early
   unsigned budget_warn_percent = 80;
   std::string contact_ja, contact_en;  ///< where staff ask for an original (notices)
+
+  /// The release tier of a record with these reasons (names): the strictest of release_default
+  /// and each reason's tier, in the order self < approval < admin < never; an unknown tier name
+  /// counts as admin. The vault stores it; the notice tells the recipient.
+  std::string tierFor(const std::vector<std::string>& reasons) const;
 };
 
 struct Policy {

@@ -171,6 +171,11 @@ class Vault {
   /// Stores a record with its original and an audit row "store" in one transaction. An id that
   /// exists already is an error (ids never collide; a retried item gets a new id).
   virtual bool put(const NewRecord& record, std::string* error) = 0;
+  /// Takes back a record the disposition layer stored for an attempt whose sender keeps the
+  /// original and retries (the next hop deferred it): deleted with its original in one
+  /// transaction, audited as "discard" with `why`. Only a record still withheld, without
+  /// requests and not on hold is discarded; false with *error otherwise.
+  virtual bool discard(const std::string& id, const std::string& why, std::string* error) = 0;
   virtual std::optional<RecordInfo> get(const std::string& id, std::string* error) = 0;
   /// The original's bytes, decompressed and checked against its SHA-256.
   virtual bool original(const std::string& id, std::string& bytes, std::string* error) = 0;

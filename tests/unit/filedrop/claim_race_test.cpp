@@ -16,6 +16,7 @@
 
 #include "src/filedrop/filedrop.h"
 #include "support/test_support.h"
+#include "support/vault_view.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::filedrop;
@@ -29,7 +30,7 @@ std::string slurp(const fs::path& p) {
 
 void put(const fs::path& p, const std::string& data) { std::ofstream(p, std::ios::binary) << data; }
 
-/// Every regular file below `dir` whose content is `data` (delivered or quarantined copies).
+/// Every regular file below `dir` whose content is `data` (delivered copies).
 std::size_t filesWith(const fs::path& dir, const std::string& data) {
   std::size_t n = 0;
   std::error_code ec;
@@ -48,7 +49,7 @@ std::string raceLoop(const fs::path& root, const std::shared_ptr<const mugai::En
   Options o;
   o.inbox = (root / "in").string();
   o.outbox = (root / "out").string();
-  o.quarantine = (root / "q").string();
+  o.state_dir = (root / "q").string();
   o.settle_ms = 0;
   const fs::path victim = root / "victim";  // another staff member's folder, or anywhere
   const std::vector<std::string> levels = {"u", "u/a", "u/a/b", "u/a/b/file.txt"};
@@ -74,7 +75,19 @@ std::string raceLoop(const fs::path& root, const std::shared_ptr<const mugai::En
     }
   };
   fs::create_directories(o.inbox);
-  Service svc(o, [&] { return engine; });
+  fs::create_directories(o.state_dir);
+  const std::string vault_url = mugai::test::stateVault(o.state_dir);
+  mugai::disposition::Disposition disposition(
+      mugai::disposition::Options{mugai::test::openTestVault(vault_url), {}, {}});
+  // The originals the vault holds with `data` as content.
+  auto inVault = [&](const std::string& data) {
+    std::size_t n = 0;
+    for (const auto& r : mugai::test::vaultRecords(vault_url)) {
+      n += mugai::test::vaultOriginal(vault_url, r.id) == data ? 1 : 0;
+    }
+    return n;
+  };
+  Service svc(o, [&] { return engine; }, disposition);
   std::string why;
   if (!svc.prepare(&why)) return "prepare: " + why;
   fs::create_directories(victim / "u/a/b");
@@ -93,7 +106,7 @@ std::string raceLoop(const fs::path& root, const std::shared_ptr<const mugai::En
                 ": the victim file was moved through the link";
       break;
     }
-    if (filesWith(o.outbox, "victim") + filesWith(o.quarantine, "victim") != 0) {
+    if (filesWith(o.outbox, "victim") + inVault("victim") != 0) {
       failure = "round " + std::to_string(round) + ": the victim's content left its folder";
       break;
     }
@@ -120,7 +133,7 @@ std::string raceLoop(const fs::path& root, const std::shared_ptr<const mugai::En
       fs::remove_all(fs::path(o.outbox) / "u", ec);
     }
   }
-  if (failure.empty() && !fs::is_empty(fs::path(o.quarantine) / "processing")) {
+  if (failure.empty() && !fs::is_empty(fs::path(o.state_dir) / "processing")) {
     failure = "processing/ not empty at the end";
   }
   return failure;

@@ -19,6 +19,7 @@
 #include "mugai/io/store.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "support/test_support.h"
+#include "support/vault_view.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::filedrop;
@@ -41,21 +42,27 @@ void writeFile(const std::string& p, const std::string& data) {
   std::ofstream(p, std::ios::binary) << data;
 }
 
-/// Fresh inbox/outbox/quarantine folders and an engine on the shipped rules; settle time 0, so that
-/// only the writer probe and the claim decide when a file is taken.
+/// Fresh inbox/outbox/state folders, the vault in the state folder, and an engine on the shipped
+/// rules; settle time 0, so that only the writer probe and the claim decide when a file is taken.
 struct Drop {
   TempDir t;
   Options o;
   std::shared_ptr<const mugai::Engine> engine;
+  std::shared_ptr<mugai::vault::Vault> vault;
+  std::unique_ptr<mugai::disposition::Disposition> disposition;
   Drop() {
     o.inbox = t.path + "/in";
     o.outbox = t.path + "/out";
-    o.quarantine = t.path + "/q";
+    o.state_dir = t.path + "/q";
     o.settle_ms = 0;
     std::vector<std::string> errors;
     engine =
         mugai::makeEngine((mugai::test::sourceDir() / "rules" / "default.yaml").string(), errors);
     REQUIRE(engine);
+    fs::create_directories(o.state_dir);
+    vault = mugai::test::openTestVault(mugai::test::stateVault(o.state_dir));
+    disposition = std::make_unique<mugai::disposition::Disposition>(
+        mugai::disposition::Options{vault, {}, {}});
   }
 };
 
@@ -97,7 +104,7 @@ TEST_CASE("filedrop: a writer that pauses longer than the settle time is not tak
   Drop d;  // settle time 0: stability alone would take it at once
   const Options& o = d.o;
   fs::create_directories(o.inbox + "/alice");
-  Service svc(o, [&] { return d.engine; });
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   int wfd = open((o.inbox + "/alice/report.txt").c_str(), O_WRONLY | O_CREAT, 0644);
@@ -122,14 +129,14 @@ TEST_CASE("filedrop: a file that cannot be delivered stays claimed and is retrie
   fs::create_directories(o.inbox + "/bob");
   fs::create_directories(o.outbox);
   writeFile(o.outbox + "/bob", "a file where bob's outbox folder should be");
-  Service svc(o, [&] { return d.engine; });
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   writeFile(o.inbox + "/bob/memo.txt", "memo\n");
   svc.pass();
   CHECK_FALSE(fs::exists(o.inbox + "/bob/memo.txt"));  // claimed ...
   std::size_t waiting = 0;
-  for (const auto& e : fs::directory_iterator(o.quarantine + "/processing")) {
+  for (const auto& e : fs::directory_iterator(o.state_dir + "/processing")) {
     waiting += e.path().extension() == ".data" ? 1 : 0;
   }
   CHECK(waiting == 1);  // ... and kept in processing/, not dropped
@@ -140,7 +147,7 @@ TEST_CASE("filedrop: a file that cannot be delivered stays claimed and is retrie
   }
   REQUIRE(fs::exists(o.outbox + "/bob/memo.txt"));
   CHECK(slurp(o.outbox + "/bob/memo.txt") == "memo\n");
-  CHECK(fs::is_empty(o.quarantine + "/processing"));
+  CHECK(fs::is_empty(o.state_dir + "/processing"));
 }
 
 TEST_CASE("filedrop: claim opens a plain file and refuses symlink, hard link, FIFO, device") {
@@ -216,7 +223,7 @@ TEST_CASE("filedrop: the default settle time covers writers that close and reope
   CHECK(taken);
 }
 
-TEST_CASE("filedrop: inbox, outbox and quarantine must be separate, none inside another") {
+TEST_CASE("filedrop: inbox, outbox and state folder must be separate, none inside another") {
   TempDir t;
   const std::string in = t.path + "/in", out = t.path + "/out", q = t.path + "/q";
   fs::create_directories(in);
@@ -249,7 +256,7 @@ TEST_CASE("filedrop: prepare refuses a missing inbox and nested folders, creates
   Options o = d.o;
   std::string why;
   {
-    Service svc(o, [&] { return d.engine; });
+    Service svc(o, [&] { return d.engine; }, *d.disposition);
     CHECK_FALSE(svc.prepare(&why));  // no inbox: never created by the service
     CHECK(why.find("does not exist") != std::string::npos);
     CHECK_FALSE(fs::exists(o.inbox));
@@ -257,16 +264,16 @@ TEST_CASE("filedrop: prepare refuses a missing inbox and nested folders, creates
   fs::create_directories(o.inbox);
   o.outbox = o.inbox + "/out";
   {
-    Service svc(o, [&] { return d.engine; });
+    Service svc(o, [&] { return d.engine; }, *d.disposition);
     CHECK_FALSE(svc.prepare(&why));
     CHECK(why.find("inside the inbox") != std::string::npos);
     CHECK_FALSE(fs::exists(o.outbox));  // refused before anything was created
   }
   o.outbox = d.o.outbox;
-  Service svc(o, [&] { return d.engine; });
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
   CHECK(svc.prepare(&why));
-  CHECK(fs::is_directory(o.outbox));  // outbox and quarantine are still created when missing
-  CHECK(fs::is_directory(o.quarantine + "/processing"));
+  CHECK(fs::is_directory(o.outbox));  // outbox and state folder are still created when missing
+  CHECK(fs::is_directory(o.state_dir + "/processing"));
 }
 
 TEST_CASE("filedrop: file names that are not UTF-8 are decoded as CP932, else kept as U+FFFD") {
@@ -300,12 +307,9 @@ std::string only(const std::string& dir, const std::string& suffix) {
   return found;
 }
 
+/// The vault records of a drop (vault_view.h), as text.
 std::string quarantineRecords(const std::string& q) {
-  std::string all;
-  for (const auto& e : fs::directory_iterator(q)) {
-    if (e.path().extension() == ".json") all += slurp(e.path().string());
-  }
-  return all;
+  return mugai::test::vaultText(mugai::test::stateVault(q));
 }
 
 }  // namespace
@@ -313,7 +317,7 @@ std::string quarantineRecords(const std::string& q) {
 TEST_CASE("filedrop: a Shift_JIS name arrives decoded, with a note and the raw bytes in hex") {
   Drop d;
   fs::create_directories(d.o.inbox + "/somu");
-  Service svc(d.o, [&] { return d.engine; });
+  Service svc(d.o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   const std::string uriage = "\x94\x84\x8f\xe3.txt", shiire = "\x8e\x64\x93\xfc.txt";  // 売上, 仕入
@@ -336,11 +340,12 @@ TEST_CASE("filedrop: a Shift_JIS name arrives decoded, with a note and the raw b
         std::string::npos);
   CHECK(note.find("The file name was not UTF-8; converted from CP932 (Shift_JIS).") !=
         std::string::npos);
-  std::string json = quarantineRecords(d.o.quarantine);
-  CHECK(json.find("\"source\":\"/somu/売上.txt\",\"source_name_hex\":\"94848fe32e747874\","
-                  "\"source_charset\":\"CP932\"") != std::string::npos);
+  std::string json = quarantineRecords(d.o.state_dir);
+  CHECK(json.find("source=/somu/売上.txt ") != std::string::npos);
+  CHECK(json.find("filedrop: source_charset=CP932 source_name_hex=94848fe32e747874") !=
+        std::string::npos);
   // Neither UTF-8 nor CP932: U+FFFD as before, but the hex is kept and the note says so.
-  CHECK(json.find("\"source_name_hex\":\"fffe2e747874\",\"source_charset\":\"unknown\"") !=
+  CHECK(json.find("filedrop: source_charset=unknown source_name_hex=fffe2e747874") !=
         std::string::npos);
   std::string lossy = slurp(out + "\xEF\xBF\xBD\xEF\xBF\xBD.txt.note.txt");
   CHECK(lossy.find("neither UTF-8 nor Shift_JIS") != std::string::npos);
@@ -349,7 +354,7 @@ TEST_CASE("filedrop: a Shift_JIS name arrives decoded, with a note and the raw b
 TEST_CASE("filedrop: notes show bidi and control characters in names as <U+XXXX>") {
   Drop d;
   fs::create_directories(d.o.inbox + "/keiri");
-  Service svc(d.o, [&] { return d.engine; });
+  Service svc(d.o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   writeFile(d.o.inbox + "/keiri/invoice\xE2\x80\xAEtxt.exe", "MZ\x90" + std::string(100, 'A'));
@@ -368,7 +373,7 @@ TEST_CASE("filedrop: notes show bidi and control characters in names as <U+XXXX>
 TEST_CASE("filedrop: a refused entry's note gives the reason in staff words, no internal detail") {
   Drop d;
   fs::create_directories(d.o.inbox + "/alice");
-  Service svc(d.o, [&] { return d.engine; });
+  Service svc(d.o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   REQUIRE(symlink("/etc/passwd", (d.o.inbox + "/alice/passwd").c_str()) == 0);
@@ -380,9 +385,10 @@ TEST_CASE("filedrop: a refused entry's note gives the reason in staff words, no 
         std::string::npos);
   CHECK(note.find("symbolic link") == std::string::npos);  // the detail is for the admin only
   CHECK(note.find("（") == std::string::npos);
-  std::string json = quarantineRecords(d.o.quarantine);
-  CHECK(json.find("\"reason\":\"type.blocked\",\"detail\":\"symbolic link (not followed)\"") !=
-        std::string::npos);
+  std::string json = quarantineRecords(d.o.state_dir);
+  CHECK(json.find("kind=file verdict=blocked reason=type.blocked") != std::string::npos);
+  CHECK(json.find("\"detail\":\"symbolic link (not followed)\"") != std::string::npos);
+  CHECK(json.find("source=/alice/passwd ") != std::string::npos);
   // A refusal for a failed system call (open: Permission denied) is internal.error, which the
   // shipped rules word in Japanese too.
   CHECK(d.engine->policy().notice.reason_ja.count("internal.error") == 1);
@@ -399,7 +405,7 @@ TEST_CASE("filedrop: a refused entry's note gives the reason in staff words, no 
 TEST_CASE("filedrop: the note says whether the content or only the name changed") {
   Drop d;
   fs::create_directories(d.o.inbox + "/kikaku");
-  Service svc(d.o, [&] { return d.engine; });
+  Service svc(d.o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   writeFile(d.o.inbox + "/kikaku/page.html",
@@ -443,7 +449,7 @@ TEST_CASE("filedrop: a file past sanitizer_deadline_ms is blocked with limit.tim
   REQUIRE(d.engine);
   const Options& o = d.o;
   fs::create_directories(o.inbox);
-  Service svc(o, [&] { return d.engine; });
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   std::string html = "<html><body>\n";
@@ -457,33 +463,20 @@ TEST_CASE("filedrop: a file past sanitizer_deadline_ms is blocked with limit.tim
   CHECK_FALSE(fs::exists(o.inbox + "/big.html"));
   CHECK_FALSE(fs::exists(o.outbox + "/big.html"));
   REQUIRE(fs::exists(o.outbox + "/big.html.blocked.txt"));
-  CHECK(fs::is_empty(o.quarantine + "/processing"));  // decided: nothing waits for a retry
-  std::size_t records = 0;
-  for (const auto& e : fs::directory_iterator(o.quarantine)) {
-    if (e.path().extension() != ".json") continue;
-    ++records;
-    std::string json = slurp(e.path().string());
-    CHECK(json.find("\"limit.time\"") != std::string::npos);
-  }
-  CHECK(records == 1);
-  bool original = false;  // the original is kept beside its record
-  for (const auto& e : fs::directory_iterator(o.quarantine)) {
-    if (e.is_regular_file() && e.path().extension() != ".json") {
-      original = original || slurp(e.path().string()) == html + "</body></html>\n";
-    }
-  }
-  CHECK(original);
+  CHECK(fs::is_empty(o.state_dir + "/processing"));  // decided: nothing waits for a retry
+  auto records = mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir));
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].reason == "limit.time");
+  // The original is kept with its record.
+  CHECK(mugai::test::vaultOriginal(mugai::test::stateVault(o.state_dir), records[0].id) ==
+        html + "</body></html>\n");
 }
 
 namespace {
 
-/// The quarantine records (*.json) of a drop, concatenated.
+/// The vault records of a drop (vault_view.h), as text.
 std::string records(const std::string& q) {
-  std::string all;
-  for (const auto& e : fs::directory_iterator(q)) {
-    if (e.path().extension() == ".json") all += slurp(e.path().string());
-  }
-  return all;
+  return mugai::test::vaultText(mugai::test::stateVault(q));
 }
 
 std::size_t claimedCount(const std::string& q) {
@@ -510,7 +503,7 @@ TEST_CASE("filedrop: a file over the size limit is refused by its size, only the
   const Options& o = d.o;
   const std::uint64_t limit = d.engine->policy().limits.message_size_limit;
   fs::create_directories(o.inbox + "/bob");
-  Service svc(o, [&] { return d.engine; });
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   SECTION("a 2 GB sparse file") {
@@ -520,30 +513,25 @@ TEST_CASE("filedrop: a file over the size limit is refused by its size, only the
     close(fd);
     svc.pass();
     CHECK(fs::exists(o.outbox + "/bob/huge.bin.blocked.txt"));
-    std::string json = records(o.quarantine);
-    CHECK(json.find("\"truncated\":true,\"original_size\":2147483648,\"kept_size\":" +
+    std::string json = records(o.state_dir);
+    CHECK(json.find("filedrop: truncated original_size=2147483648 kept_size=" +
                     std::to_string(limit)) != std::string::npos);
     CHECK(json.find("limit.message_size") != std::string::npos);
-    std::size_t origs = 0;
-    for (const auto& e : fs::directory_iterator(o.quarantine)) {
-      if (e.path().extension() == ".orig") {
-        ++origs;
-        CHECK(fs::file_size(e.path()) == limit);  // not 2 GB
-      }
-    }
-    CHECK(origs == 1);
+    auto kept = mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir));
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].size == limit);  // not 2 GB
   }
   SECTION("one byte over the limit, and one exactly at it") {
     writeFile(o.inbox + "/bob/over.txt", std::string(limit + 1, 'a'));
     writeFile(o.inbox + "/bob/at.txt", std::string(limit, 'a'));
     svc.pass();
     CHECK(fs::exists(o.outbox + "/bob/over.txt.blocked.txt"));
-    std::string json = records(o.quarantine);
-    CHECK(json.find("\"original_size\":" + std::to_string(limit + 1)) != std::string::npos);
-    CHECK(json.find("\"original_size\":" + std::to_string(limit) + ",") == std::string::npos);
-    CHECK(json.find("\"truncated\":true") == json.rfind("\"truncated\":true"));  // only one
+    std::string json = records(o.state_dir);
+    CHECK(json.find("original_size=" + std::to_string(limit + 1)) != std::string::npos);
+    CHECK(json.find("original_size=" + std::to_string(limit) + " ") == std::string::npos);
+    CHECK(json.find("truncated") == json.rfind("truncated"));  // only one
   }
-  CHECK(claimedCount(o.quarantine) == 0);
+  CHECK(claimedCount(o.state_dir) == 0);
 }
 
 TEST_CASE("filedrop: a note that cannot be written is retried like a file, never forgotten") {
@@ -570,15 +558,18 @@ TEST_CASE("filedrop: a note that cannot be written is retried like a file, never
     }
     close(fd);
   }
-  Service svc(o, [&] { return d.engine; });
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
   std::string why;
   REQUIRE(svc.prepare(&why));
   // Blocked by its type: the note is the only thing delivered.
   writeFile(o.inbox + "/bob/evil.exe", std::string("MZ\x90\0\x03\0\0\0", 8) + std::string(512, 'A'));
   svc.pass();
   CHECK_FALSE(fs::exists(o.inbox + "/bob/evil.exe"));
-  CHECK(claimedCount(o.quarantine) == 1);   // waiting in processing/, not done
-  CHECK(records(o.quarantine).empty());     // no record naming a note that does not exist
+  CHECK(claimedCount(o.state_dir) == 1);   // waiting in processing/, not done
+  // The original is recorded before anything is delivered, once: the retries find it there.
+  auto recorded = mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir));
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].delivered_id == "/bob/evil.exe.blocked.txt");
   if (mnt.empty()) {
     fs::remove(o.outbox + "/bob");
   } else {
@@ -586,8 +577,8 @@ TEST_CASE("filedrop: a note that cannot be written is retried like a file, never
   }
   REQUIRE(passUntil(svc, o.outbox + "/bob/evil.exe.blocked.txt"));
   CHECK(slurp(o.outbox + "/bob/evil.exe.blocked.txt").find("evil.exe") != std::string::npos);
-  CHECK(records(o.quarantine).find("\"note\":\"evil.exe.blocked.txt\"") != std::string::npos);
-  CHECK(claimedCount(o.quarantine) == 0);
+  CHECK(mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir)).size() == 1);
+  CHECK(claimedCount(o.state_dir) == 0);
   if (!mnt.empty()) umount(mnt.c_str());
 }
 
@@ -596,7 +587,7 @@ TEST_CASE("filedrop: a folder named like a delivered file, or a path too long, e
   Options o = d.o;
   SECTION("'report', then 'report/x.txt' and 'report/y.txt'") {
     fs::create_directories(o.inbox + "/bob");
-    Service svc(o, [&] { return d.engine; });
+    Service svc(o, [&] { return d.engine; }, *d.disposition);
     std::string why;
     REQUIRE(svc.prepare(&why));
     writeFile(o.inbox + "/bob/report", "first a file\n");
@@ -607,14 +598,14 @@ TEST_CASE("filedrop: a folder named like a delivered file, or a path too long, e
     svc.pass();
     writeFile(o.inbox + "/bob/report/y.txt", "y\n");
     svc.pass();
-    CHECK(claimedCount(o.quarantine) == 0);  // not stuck, not retried
+    CHECK(claimedCount(o.state_dir) == 0);  // not stuck, not retried
     CHECK(slurp(o.outbox + "/bob/report") == "first a file\n");
     CHECK(slurp(o.outbox + "/bob/report-1/x.txt") == "x\n");
     CHECK(slurp(o.outbox + "/bob/report-1/y.txt") == "y\n");  // the same folder again
     std::string note = slurp(o.outbox + "/bob/report-1/x.txt.note.txt");
     CHECK(note.find("\"/bob/report\" could not be used") != std::string::npos);
     CHECK(note.find("delivered in \"/bob/report-1\"") != std::string::npos);
-    CHECK(records(o.quarantine).find("\"outbox\":\"/bob/report-1/x.txt\"") != std::string::npos);
+    CHECK(records(o.state_dir).find("delivered=/bob/report-1/x.txt ") != std::string::npos);
   }
   SECTION("an inbox path near PATH_MAX, longer once under the outbox") {
     // The outbox path 400 bytes longer than the inbox: the mirrored folder cannot fit.
@@ -622,14 +613,14 @@ TEST_CASE("filedrop: a folder named like a delivered file, or a path too long, e
     std::string rel = "/bob";
     while (o.inbox.size() + rel.size() + 201 + 200 < 4000) rel += "/" + std::string(200, 'd');
     fs::create_directories(o.inbox + rel);
-    Service svc(o, [&] { return d.engine; });
+    Service svc(o, [&] { return d.engine; }, *d.disposition);
     std::string why;
     REQUIRE(svc.prepare(&why));
     std::string name = std::string(190, 'f') + ".txt";
     writeFile(o.inbox + rel + "/" + name, "deep\n");
     REQUIRE(fs::exists(o.inbox + rel + "/" + name));
     svc.pass();
-    CHECK(claimedCount(o.quarantine) == 0);
+    CHECK(claimedCount(o.state_dir) == 0);
     CHECK_FALSE(fs::exists(o.inbox + rel + "/" + name));
     REQUIRE(fs::exists(o.outbox + "/bob/" + name));  // in the staff member's folder
     CHECK(slurp(o.outbox + "/bob/" + name) == "deep\n");
@@ -659,7 +650,7 @@ TEST_CASE("filedrop: names that Windows sees as one (case, NFC/NFD) are never de
   Drop d;
   const Options& o = d.o;
   fs::create_directories(o.inbox + "/bob/Sub");
-  Service svc(o, [&] { return d.engine; });
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
   REQUIRE(svc.prepare(&err));
   writeFile(o.inbox + "/bob/Sub/memo.txt", "one\n");
   writeFile(o.inbox + "/bob/Sub/" + nfc, "nfc\n");
@@ -668,7 +659,7 @@ TEST_CASE("filedrop: names that Windows sees as one (case, NFC/NFD) are never de
   writeFile(o.inbox + "/bob/sub/MEMO.TXT", "two\n");
   writeFile(o.inbox + "/bob/sub/" + nfd, "nfd\n");
   svc.pass();
-  CHECK(claimedCount(o.quarantine) == 0);
+  CHECK(claimedCount(o.state_dir) == 0);
   std::vector<std::string> folders;
   for (const auto& e : fs::directory_iterator(o.outbox + "/bob")) {
     folders.push_back(e.path().filename().string());
@@ -708,15 +699,16 @@ TEST_CASE("filedrop: staff names imitating mugai's notes are renamed, and log an
   Drop d;
   const Options& o = d.o;
   fs::create_directories(o.inbox + "/bob");
-  Service svc(o, [&] { return d.engine; });
+  // The finished-item lines come from the disposition layer (its one call point).
+  std::ostringstream log;
+  mugai::disposition::Disposition disposition(
+      {d.vault, [&log](const std::string& line) { log << line << "\n"; }, {}});
+  Service svc(o, [&] { return d.engine; }, disposition);
   std::string err;
   REQUIRE(svc.prepare(&err));
   writeFile(o.inbox + "/bob/x.pdf.note.txt", "not a note\n");
   writeFile(o.inbox + "/bob/y.exe.blocked.txt", "not a note either\n");
-  std::ostringstream log;
-  std::streambuf* old = std::cerr.rdbuf(log.rdbuf());
   svc.pass();
-  std::cerr.rdbuf(old);
   CHECK_FALSE(fs::exists(o.outbox + "/bob/x.pdf.note.txt"));
   CHECK_FALSE(fs::exists(o.outbox + "/bob/y.exe.blocked.txt"));
   CHECK(slurp(o.outbox + "/bob/x.pdf_note.txt") == "not a note\n");
@@ -727,4 +719,57 @@ TEST_CASE("filedrop: staff names imitating mugai's notes are renamed, and log an
   CHECK(log.str().find("renamed /bob/x.pdf.note.txt -> x.pdf_note.txt reason=filename.changed "
                        "note=x.pdf_note.txt.note.txt") != std::string::npos);
   CHECK(log.str().find("reason=kept") == std::string::npos);
+}
+
+TEST_CASE("filedrop: a vault that cannot be written leaves the file claimed, nothing delivered, "
+          "once it is back the file is recorded and delivered") {
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  // The vault file replaced behind the service's back (a restore gone wrong).
+  fs::rename(o.state_dir + "/vault.db", o.state_dir + "/aside.db");
+  writeFile(o.state_dir + "/vault.db", "");
+  writeFile(o.inbox + "/bob/evil.exe", std::string("MZ\x90\0\x03\0\0\0", 8) + std::string(512, 'A'));
+  svc.pass();
+  CHECK_FALSE(fs::exists(o.inbox + "/bob/evil.exe"));
+  CHECK(claimedCount(o.state_dir) == 1);  // kept in processing/, retried
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/evil.exe.blocked.txt"));  // nothing before the record
+  fs::remove(o.state_dir + "/vault.db");
+  fs::rename(o.state_dir + "/aside.db", o.state_dir + "/vault.db");  // back
+  REQUIRE(passUntil(svc, o.outbox + "/bob/evil.exe.blocked.txt"));
+  CHECK(claimedCount(o.state_dir) == 0);
+  auto records = mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir));
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].envelope.source == "/bob/evil.exe");
+  CHECK(records[0].envelope.recipients == std::vector<std::string>{"bob"});
+  CHECK(records[0].delivered_id == "/bob/evil.exe.blocked.txt");
+}
+
+TEST_CASE("filedrop: a note names how to get the original (tier in words, where to ask), Japanese "
+          "first, only when the original was recorded") {
+  Drop d;
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  writeFile(o.inbox + "/bob/page.html", "<html><body><script>x()</script><p>本文</p></body></html>");
+  writeFile(o.inbox + "/bob/plain.txt", "just text\n");
+  svc.pass();
+  std::string note = slurp(o.outbox + "/bob/page.html.txt.note.txt");
+  INFO(note);
+  const auto& v = d.engine->policy().vault;
+  const std::size_t ja = note.find("理由を添えて申請できます。上長の承認後にお届けします。");
+  const std::size_t en = note.find("you may request it with a reason; your superior approves it.");
+  REQUIRE(ja != std::string::npos);
+  REQUIRE(en != std::string::npos);
+  CHECK(ja < en);
+  CHECK(note.find("問い合わせ先: " + v.contact_ja) != std::string::npos);
+  CHECK(note.find("Where to ask: " + v.contact_en) != std::string::npos);
+  // A clean file: delivered as it is, no note, no record.
+  CHECK_FALSE(fs::exists(o.outbox + "/bob/plain.txt.note.txt"));
+  CHECK(mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir)).size() == 1);
 }

@@ -435,7 +435,8 @@ TEST_CASE("events: from a report: reasons, objects and their SHA-256", "[unit]")
   removed.filename = "eicar.com";
   removed.action = "removed";
   removed.reason = "av.infected";
-  removed.findings = {{"signature", "Eicar"}, {"sha256", std::string(64, 'c')}};
+  removed.findings = {{"signature", "Eicar"}};
+  removed.sha256 = std::string(64, 'c');
   ActionRecord rebuilt;
   rebuilt.part = "3";
   rebuilt.action = "rebuilt";

@@ -23,7 +23,8 @@ std::string notice(const std::vector<ActionRecord>& actions) {
   Report r;
   r.id = "N1";
   r.actions = actions;
-  return pipeline::buildNotice(test::shippedEngine().policy().notice, r, false, true);
+  const auto& pol = test::shippedEngine().policy();
+  return pipeline::buildNotice(pol.notice, pol.vault, r, false, true);
 }
 
 }  // namespace
@@ -105,4 +106,52 @@ TEST_CASE("notice: a CSV whose formula cells were made inert says so, not 'activ
   // Neutralised cells beside a real removal: the removal is what the notice names.
   CHECK(notice({rebuilt("a.csv", "cdr.rebuilt", {{"neutralised", "1"}, {"removed", "x"}})})
             .find("Active content") != std::string::npos);
+}
+
+TEST_CASE("notice: it says how to get the original — the record id, the tier in words and where "
+          "to ask, Japanese first",
+          "[notice]") {
+  const auto& pol = test::shippedEngine().policy();
+  SECTION("a rebuilt .docm: tier approval (the shipped default)") {
+    std::string n = notice({rebuilt("見積書.docm", "cdr.rebuilt", {{"removed", "word/vbaProject.bin"}})});
+    INFO(n);
+    const std::size_t ja = n.find("理由を添えて申請できます。上長の承認後にお届けします。");
+    const std::size_t en = n.find("you may request it with a reason; your superior approves it.");
+    REQUIRE(ja != std::string::npos);
+    REQUIRE(en != std::string::npos);
+    CHECK(ja < en);  // Japanese first
+    CHECK(n.find("問い合わせ先: " + pol.vault.contact_ja) != std::string::npos);
+    CHECK(n.find("Where to ask: " + pol.vault.contact_en) != std::string::npos);
+    CHECK(n.find("受付番号: N1") != std::string::npos);
+    CHECK(n.find("Reference: N1") != std::string::npos);
+  }
+  SECTION("EICAR removed: tier admin, whatever else was done") {
+    ActionRecord av = rebuilt("invoice.com", "av.infected", {});
+    av.action = "removed";
+    std::string n = notice({rebuilt("見積書.docm", "cdr.rebuilt", {}), av});
+    INFO(n);
+    CHECK(n.find("原本は情報セキュリティ担当のみが取り出せます。") != std::string::npos);
+    CHECK(n.find("Only the security team can release the original.") != std::string::npos);
+    CHECK(n.find("上長の承認後") == std::string::npos);
+  }
+  SECTION("a blocked message's notice says it too") {
+    Report r;
+    r.id = "B1";
+    r.reason = Reason::AvInfected;
+    std::string n = pipeline::buildNotice(pol.notice, pol.vault, r, true, true);
+    INFO(n);
+    CHECK(n.find("原本は情報セキュリティ担当のみが取り出せます。") != std::string::npos);
+    CHECK(n.find("受付番号: B1") != std::string::npos);
+  }
+  SECTION("tiers self and never, from the rules") {
+    policy::VaultRules v = pol.vault;
+    v.release_default = "self";  // the strictest of the default and the reasons' tiers applies
+    v.release_by_reason[Reason::CdrRebuilt] = "self";
+    CHECK(howToGetOriginal(v, {"cdr.rebuilt"}, false).front() ==
+          "If you need the original, you may request it and receive it at once (no approval needed).");
+    v.release_by_reason[Reason::CdrRebuilt] = "never";
+    auto lines = howToGetOriginal(v, {"cdr.rebuilt"}, true);
+    REQUIRE(lines.size() == 1);  // nothing to ask for: no contact line
+    CHECK(lines[0] == "原本は記録として保管され、取り出すことはできません。");
+  }
 }

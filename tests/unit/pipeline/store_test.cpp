@@ -9,7 +9,7 @@
 
 using namespace mugai;
 
-TEST_CASE("store: atomic writes, unique names, quarantine pairs", "[unit]") {
+TEST_CASE("store: atomic writes, unique names", "[unit]") {
   test::TempDir dir;
   std::string err;
   auto p = (dir.path() / "a.txt").string();
@@ -22,9 +22,6 @@ TEST_CASE("store: atomic writes, unique names, quarantine pairs", "[unit]") {
   REQUIRE(io::writeFileUnique(dir.path().string(), "a.txt", "three", &err) == (dir.path() / "a-1.txt").string());
   REQUIRE(io::writeFileUnique(dir.path().string(), "a.txt", "four", &err) == (dir.path() / "a-2.txt").string());
   REQUIRE(test::readFile(p) == "two");  // never overwritten
-  REQUIRE(io::quarantineStore((dir.path() / "q").string(), "ID1", "orig", "{}", &err));
-  REQUIRE(test::readFile(dir.path() / "q" / "ID1.orig") == "orig");
-  REQUIRE(test::readFile(dir.path() / "q" / "ID1.json") == "{}\n");
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
     REQUIRE(e.path().filename().string().rfind(".mugai-tmp", 0) != 0);  // no temporary left
   }

@@ -188,3 +188,24 @@ TEST_CASE("service config: the release runner's keys (vault, release_sender, con
   REQUIRE_FALSE(errors.empty());
   CHECK(errors.back().find("release_sender") != std::string::npos);  // the nearest key
 }
+
+TEST_CASE("service config: state_dir and vault; quarantine_dir is the old name of state_dir") {
+  std::vector<std::string> errors;
+  ServiceConfig plain;
+  CHECK(mugai::smtp::vaultUrl(plain) == "sqlite:/var/spool/mugai/quarantine/vault.db");
+  CHECK_FALSE(plain.quarantine_dir_used);
+  ServiceConfig c;
+  REQUIRE(load("state_dir = /var/lib/mugai\n", c, errors));
+  CHECK(mugai::smtp::vaultUrl(c) == "sqlite:/var/lib/mugai/vault.db");
+  ServiceConfig pg;
+  REQUIRE(load("state_dir = /var/lib/mugai\nvault = postgresql:///mugai?host=/run/postgresql\n", pg,
+               errors));
+  CHECK(mugai::smtp::vaultUrl(pg) == "postgresql:///mugai?host=/run/postgresql");
+  CHECK(mugai::smtp::describeServiceConfig(pg).find(
+            "vault = postgresql:///mugai?host=/run/postgresql") != std::string::npos);
+  ServiceConfig old;
+  REQUIRE(load("quarantine_dir = /srv/q\n", old, errors));
+  CHECK(old.state_dir == "/srv/q");
+  CHECK(old.quarantine_dir_used);  // serve logs the new name and how to migrate
+  CHECK(mugai::smtp::vaultUrl(old) == "sqlite:/srv/q/vault.db");
+}
