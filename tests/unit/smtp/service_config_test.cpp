@@ -189,7 +189,7 @@ TEST_CASE("service config: the release runner's keys (vault, release_sender, con
   CHECK(errors.back().find("release_sender") != std::string::npos);  // the nearest key
 }
 
-TEST_CASE("service config: state_dir and vault; quarantine_dir is the old name of state_dir") {
+TEST_CASE("service config: state_dir and vault, quarantine_dir is the old name of state_dir") {
   std::vector<std::string> errors;
   ServiceConfig plain;
   CHECK(mugai::smtp::vaultUrl(plain) == "sqlite:/var/spool/mugai/quarantine/vault.db");
