@@ -133,6 +133,14 @@ std::string outputName(const Part& original, const Part& result) {
 }
 
 /// Declared type or extension disagreeing with the true type (PyCIRCLean's two-way check).
+/// Formats the notice names instead of "a file type that is not allowed" when a types rule
+/// blocks or removes them (一太郎, DocuWorks: rules/default.yaml, docs/verdicts.md).
+std::optional<Reason> namedFormatReason(std::string_view mime) {
+  if (mime.starts_with("application/x-ichitaro")) return Reason::TypeIchitaro;
+  if (mime.starts_with("application/vnd.fujixerox.docuworks")) return Reason::TypeDocuworks;
+  return std::nullopt;
+}
+
 std::optional<std::string> mismatch(const Part& part) {
   const std::string& detected = part.detected.mime;
   const std::string& declared = part.declared_type.unverifiedValue();
@@ -433,6 +441,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   }
   if (action == Action::Remove || action == Action::Block) {
     Reason r = action == Action::Block ? Reason::TypeBlocked : Reason::TypeRemoved;
+    if (auto named = namedFormatReason(part.detected.mime)) r = *named;  // the notice names it
     Verdict v = effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
     return refuse(part, false, v, r, where, "true type " + part.detected.mime,
                   std::move(scanned.findings), s);
