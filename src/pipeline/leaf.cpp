@@ -216,6 +216,18 @@ std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run
 }
 
 LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
+  // Files and PGP messages written into a plain-text attachment are judged as files and taken
+  // out, as in a text body (body_blocks.cpp): a .txt carrying a uuencoded .exe is not a text.
+  const std::string& kept_type = run.part.output_type.empty() ? run.part.detected.mime : run.part.output_type;
+  if (kept_type == "text/plain") {
+    std::string without_blocks;
+    if (!takeBodyBlocks(run.part, s, without_blocks)) return {};
+    if (!without_blocks.empty()) {
+      run.part.data = std::move(without_blocks);
+      run.findings.push_back({"removed", "encoded files written into the text (taken out, judged as files)"});
+      if (!run.modified) run.modified = true, run.modify_reason = Reason::CdrRebuilt;
+    }
+  }
   ActionRecord rec = baseRecord(original, false);
   rec.findings = std::move(run.findings);
   Part& out = run.part;
