@@ -752,6 +752,22 @@ std::optional<Failure> rewritePresentation(Node& root, MessageContext& ctx, std:
   return std::nullopt;
 }
 
+/// Streams rewritten before the checks: what was cut out, and of which kind.
+struct Rewrites {
+  std::vector<Finding> findings;
+  bool xlm = false;      ///< Excel 4.0 macro sheets were cut out
+  bool ppt_vba = false;  ///< a PowerPoint VBA project was cut out
+};
+
+std::optional<Failure> rewriteStreams(Node& root, MessageContext& ctx, Rewrites& rw) {
+  if (auto f = rewriteWorkbook(root, ctx, rw.findings)) return f;
+  rw.xlm = !rw.findings.empty();
+  const std::size_t before = rw.findings.size();
+  if (auto f = rewritePresentation(root, ctx, rw.findings)) return f;
+  rw.ppt_vba = rw.findings.size() > before;
+  return std::nullopt;
+}
+
 std::optional<Failure> copy(const Node& node, GsfOutfile* out, MessageContext& ctx, std::string& buf) {
   for (const Node& c : node.children) {
     if (c.drop != Drop::Keep) continue;
@@ -807,12 +823,9 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
 
   if (looksLikeInstaller(root))
     return Outcome::fail(Reason::ContentActive, "a Windows Installer package, not a document");
-  std::vector<Finding> findings;
-  if (auto f = rewriteWorkbook(root, ctx, findings)) return failWith(*f);
-  const bool xlm = !findings.empty();  // Excel 4.0 macro sheets were cut out
-  const std::size_t before_ppt = findings.size();
-  if (auto f = rewritePresentation(root, ctx, findings)) return failWith(*f);
-  const bool ppt_vba = findings.size() > before_ppt;  // a PowerPoint VBA project was cut out
+  Rewrites rw;
+  if (auto f = rewriteStreams(root, ctx, rw)) return failWith(*f);
+  std::vector<Finding> findings = std::move(rw.findings);
   Checks k;
   if (auto f = checkRoot(root, ctx, k)) return failWith(*f);
   if (k.encrypted) return Outcome::fail(Reason::ContentEncrypted, k.encrypted_why);
@@ -833,9 +846,8 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   dropUnneeded(root, *format);
   bool macros = false;
   collectFindings(root, findings, macros);
-  if ((macros || xlm || ppt_vba) && options.remove_on_macros) {
-    Outcome o = Outcome::fail(Reason::ContentActive, std::string(xlm && !macros && !ppt_vba ? "Excel 4.0 macro sheet"
-                                                                                            : "VBA project") +
+  if ((macros || rw.xlm || rw.ppt_vba) && options.remove_on_macros) {
+    Outcome o = Outcome::fail(Reason::ContentActive, std::string(macros || rw.ppt_vba ? "VBA project" : "Excel 4.0 macro sheet") +
                                                          " present (macros: remove)");
     o.findings = std::move(findings);
     return o;

@@ -257,54 +257,29 @@ bool macroBofAnywhere(std::string_view s) {
   return false;
 }
 
-}  // namespace
-
-XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
-  XlsMacroEdit out;
-  auto fail = [&](Reason r, std::string detail) {
-    out.unchanged = false;
-    out.failure = r;
-    out.detail = std::move(detail);
-    return out;
-  };
-  std::string why;
-  std::optional<Parsed> parsed = parse(s, &why);
-  if (!parsed) {
-    // Not BIFF8 (BIFF5 "Book"), or broken: the caller's own checks decide (a BOUNDSHEET of type
-    // macro is refused there); a macro sheet's BOF anywhere is refused here.
-    if (macroBofAnywhere(s))
-      return fail(Reason::ContentActive, "an Excel 4.0 macro sheet in a Workbook stream whose records cannot be followed (" + why + ")");
-    return out;
-  }
-  Parsed& p = *parsed;
-  // Which substream each BOUNDSHEET names; a macro sheet by its BOUNDSHEET or by its BOF.
+/// Which sheets are macro sheets (by BOUNDSHEET dt 1/6 or by their own BOF dt 0x40), which
+/// substream each BOUNDSHEET names (`named`); true when any macro sheet is there, named or not.
+bool markMacroSheets(Parsed& p, std::set<std::size_t>& named) {
   std::map<std::size_t, std::size_t> by_begin;
   for (std::size_t i = 0; i < p.substreams.size(); ++i) by_begin[p.substreams[i].begin] = i;
-  bool any_macro = false;
-  std::set<std::size_t> named;
+  bool any = false;
   for (Sheet& sh : p.sheets) {
     auto it = by_begin.find(sh.ply_pos);
     if (it != by_begin.end()) sh.substream = it->second;
     bool bof_macro = it != by_begin.end() && p.substreams[it->second].dt == 0x0040;
     sh.macro = sh.dt == 1 || sh.dt == 6 || bof_macro;
-    any_macro = any_macro || sh.macro;
+    any = any || sh.macro;
+    named.insert(sh.substream);
   }
-  bool orphan_macro = false;
-  for (const Sheet& sh : p.sheets) named.insert(sh.substream);
   for (std::size_t i = 0; i < p.substreams.size(); ++i)
-    if (!named.count(i) && p.substreams[i].dt == 0x0040) orphan_macro = true;
-  if (!any_macro && !orphan_macro) {
-    if (macroBofAnywhere(s))
-      return fail(Reason::ContentActive, "an Excel 4.0 macro sheet's BOF outside the workbook's sheets");
-    return out;
-  }
+    if (!named.count(i) && p.substreams[i].dt == 0x0040) any = true;
+  return any;
+}
 
-  // From here on the stream is rewritten; anything we cannot follow refuses the file.
-  out.unchanged = false;
+/// The new sheet numbers; the reason when the sheets cannot be renumbered safely.
+std::optional<std::string> renumber(const Parsed& p, const std::set<std::size_t>& named, Renumber& rn) {
   if (named.size() != p.sheets.size() || named.count(SIZE_MAX))
-    return fail(Reason::ContentActive,
-                "an Excel 4.0 macro sheet cannot be cut out: the sheet offsets do not match the sheets");
-  Renumber rn;
+    return "an Excel 4.0 macro sheet cannot be cut out: the sheet offsets do not match the sheets";
   rn.removed.resize(p.sheets.size());
   rn.new_index.resize(p.sheets.size());
   for (std::size_t i = 0; i < p.sheets.size(); ++i) {
@@ -312,15 +287,23 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
     rn.new_index[i] = static_cast<std::uint16_t>(rn.kept);
     if (!p.sheets[i].macro) ++rn.kept;
   }
-  if (rn.kept == 0) return fail(Reason::ContentActive, "a workbook of Excel 4.0 macro sheets only (nothing is left without them)");
-  for (const Sheet& sh : p.sheets)
-    if (sh.macro)
-      out.findings.push_back({"removed", "Excel 4.0 macro sheet \"" + sh.name + "\"" + visibility(sh.state)});
-  for (std::size_t i = 0; i < p.substreams.size(); ++i)
-    if (!named.count(i))
-      out.findings.push_back({"removed", "a sheet substream no sheet names (BOF type " +
-                                             std::to_string(p.substreams[i].dt) + ")"});
+  if (rn.kept == 0) return "a workbook of Excel 4.0 macro sheets only (nothing is left without them)";
+  return std::nullopt;
+}
 
+/// One globals record as it will be written.
+struct GlobalRecord {
+  std::size_t old_pos;
+  std::string bytes;
+  std::size_t sheet = SIZE_MAX;  // BOUNDSHEET: which sheet (lbPlyPos patched when laid out)
+  bool extsst = false;
+  bool same_size = true;  // positions inside it map one to one
+};
+
+/// The workbook globals again: macro sheets' BOUNDSHEETs gone, sheet indices renumbered, names
+/// that run macros made inert. The reason when a record cannot be renumbered.
+std::optional<std::string> rewriteGlobals(const Parsed& p, const Renumber& rn, std::vector<GlobalRecord>& g,
+                                          std::vector<Finding>& findings) {
   // The workbook's own SUPBOOK (ctab, 0x0401): its index names it in EXTERNSHEET.
   std::optional<std::uint16_t> self_book;
   std::uint16_t supbooks = 0;
@@ -329,16 +312,6 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
     if (r.body.size() == 4 && le16(r.body, 2) == 0x0401 && !self_book) self_book = supbooks;
     ++supbooks;
   }
-
-  // Globals, record by record: [old position, new bytes].
-  struct Out {
-    std::size_t old_pos;
-    std::string bytes;
-    std::size_t sheet = SIZE_MAX;  // BOUNDSHEET: which sheet (lbPlyPos patched later)
-    bool extsst = false;
-    bool same_size = true;  // positions inside it map one to one
-  };
-  std::vector<Out> g;
   std::size_t sheet_no = 0, names = 0;
   for (std::size_t k = 0; k < p.globals.size(); ++k) {
     const Record& r = p.globals[k];
@@ -347,16 +320,15 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
     switch (r.type) {
       case kBoundSheet: {
         std::size_t i = sheet_no++;
-        if (rn.gone(i)) continue;
-        g.push_back({r.pos, header(r.type, body.size()) + body, i, false, true});
+        if (!rn.gone(i)) g.push_back({r.pos, header(r.type, body.size()) + body, i, false, true});
         continue;
       }
       case kName: {
         NameCheck nc = checkName(body, rn);
         if (nc.inert) {
-          out.findings.push_back({"removed", "defined name " + nc.shown});
+          findings.push_back({"removed", "defined name " + nc.shown});
           body = inertName(++names);
-          g.push_back({r.pos, header(r.type, body.size()) + body});
+          g.push_back({r.pos, header(r.type, body.size()) + body, SIZE_MAX, false, false});
           while (k + 1 < p.globals.size() && p.globals[k + 1].type == kContinue) ++k;  // its tail
           continue;
         }
@@ -365,7 +337,7 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
         break;
       }
       case kExternSheet: {
-        if (continued) return fail(Reason::ContentActive, "an Excel 4.0 macro sheet cannot be cut out: EXTERNSHEET too long to renumber");
+        if (continued) return "an Excel 4.0 macro sheet cannot be cut out: EXTERNSHEET too long to renumber";
         if (body.size() < 2) break;
         std::size_t n = le16(body, 0);
         for (std::size_t x = 0; x < n && 2 + 6 * x + 6 <= body.size(); ++x)
@@ -373,8 +345,7 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
         break;
       }
       case kSupBook:
-        if (body.size() == 4 && le16(body, 2) == 0x0401)
-          put16(body, 0, static_cast<std::uint16_t>(rn.kept));
+        if (body.size() == 4 && le16(body, 2) == 0x0401) put16(body, 0, static_cast<std::uint16_t>(rn.kept));
         break;
       case kWindow1:
         if (body.size() >= 16) {
@@ -399,14 +370,38 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
     g.push_back({r.pos, header(r.type, body.size()) + body, SIZE_MAX, r.type == kExtSst,
                  body.size() == r.body.size()});
   }
+  return std::nullopt;
+}
 
-  // New positions: globals first, then the kept sheets in BOUNDSHEET order.
+/// INDEX records at the top level of a sheet that moved by `delta`: ibXF and rgibRw are stream
+/// positions.
+void shiftIndexRecords(std::string& part, std::int64_t delta) {
+  int depth = 0;
+  for (std::size_t q = 0; q + 4 <= part.size();) {
+    auto r = recordAt(part, q);
+    if (!r) break;
+    if (r->type == kBof) ++depth;
+    if (r->type == kIndex && depth == 1 && r->body.size() >= 16) {
+      for (std::size_t x = q + 4 + 12; x + 4 <= r->end(); x += 4) {
+        std::uint32_t v = le32(part, x);
+        if (v != 0) put32(part, x, static_cast<std::uint32_t>(static_cast<std::int64_t>(v) + delta));
+      }
+    }
+    if (r->type == kEof) --depth;
+    q = r->end();
+  }
+}
+
+/// The new stream: the globals, then the kept sheets in BOUNDSHEET order, with lbPlyPos, EXTSST
+/// and INDEX pointing at the new positions. Nothing when it would not fit 32-bit offsets.
+std::optional<std::string> layOut(std::string_view s, const Parsed& p, const Renumber& rn,
+                                  std::vector<GlobalRecord>& g) {
   std::vector<std::size_t> new_pos(g.size());
   std::size_t at = 0;
   for (std::size_t i = 0; i < g.size(); ++i) new_pos[i] = at, at += g[i].bytes.size();
   auto mapGlobal = [&](std::uint32_t old) -> std::optional<std::uint32_t> {
     auto it = std::upper_bound(g.begin(), g.end(), static_cast<std::size_t>(old),
-                               [](std::size_t v, const Out& o) { return v < o.old_pos; });
+                               [](std::size_t v, const GlobalRecord& o) { return v < o.old_pos; });
     if (it == g.begin()) return std::nullopt;
     std::size_t i = static_cast<std::size_t>(it - g.begin()) - 1;
     if (!g[i].same_size || old >= g[i].old_pos + g[i].bytes.size()) return std::nullopt;
@@ -419,48 +414,74 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
     sheet_pos[i] = at;
     at += sub.end - sub.begin;
   }
-  if (at > 0xFFFFFFFFu) return fail(Reason::ContentActive, "an Excel 4.0 macro sheet cannot be cut out: the workbook is too large");
-
+  if (at > 0xFFFFFFFFu) return std::nullopt;
   std::string w;
   w.reserve(at);
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    std::string& b = g[i].bytes;
-    if (g[i].sheet != SIZE_MAX) put32(b, 4, static_cast<std::uint32_t>(sheet_pos[g[i].sheet]));
-    if (g[i].extsst) {  // ISSTInf.ib: stream positions of strings in the SST (a reader's hint)
-      for (std::size_t x = 6; x + 8 <= b.size(); x += 8) {
-        auto m = mapGlobal(le32(b, x));
-        put32(b, x, m ? *m : 0);
+  for (GlobalRecord& r : g) {
+    if (r.sheet != SIZE_MAX) put32(r.bytes, 4, static_cast<std::uint32_t>(sheet_pos[r.sheet]));
+    if (r.extsst) {  // ISSTInf.ib: stream positions of strings in the SST (a reader's hint)
+      for (std::size_t x = 6; x + 8 <= r.bytes.size(); x += 8) {
+        auto m = mapGlobal(le32(r.bytes, x));
+        put32(r.bytes, x, m ? *m : 0);
       }
     }
-    w += b;
+    w += r.bytes;
   }
   for (std::size_t i = 0; i < p.sheets.size(); ++i) {
     if (rn.gone(i)) continue;
     const Substream& sub = p.substreams[p.sheets[i].substream];
     std::string part(s.substr(sub.begin, sub.end - sub.begin));
-    // INDEX (top level of the sheet): ibXF and rgibRw are stream positions.
-    const std::int64_t delta = static_cast<std::int64_t>(sheet_pos[i]) - static_cast<std::int64_t>(sub.begin);
-    int depth = 0;
-    for (std::size_t q = 0; q + 4 <= part.size();) {
-      auto r = recordAt(part, q);
-      if (!r) break;
-      if (r->type == kBof) ++depth;
-      if (r->type == kIndex && depth == 1 && r->body.size() >= 16) {
-        for (std::size_t x = q + 4 + 12; x + 4 <= r->end(); x += 4) {
-          std::uint32_t v = le32(part, x);
-          if (v != 0) put32(part, x, static_cast<std::uint32_t>(static_cast<std::int64_t>(v) + delta));
-        }
-      }
-      if (r->type == kEof) --depth;
-      q = r->end();
-    }
+    shiftIndexRecords(part, static_cast<std::int64_t>(sheet_pos[i]) - static_cast<std::int64_t>(sub.begin));
     w += part;
   }
   // Excel pads a small Workbook stream; keep a stream that was 4096 bytes or more at that size.
   if (s.size() >= 4096 && w.size() < 4096) w.resize(4096, '\0');
-  if (macroBofAnywhere(w))  // one hidden inside a record we kept
+  return w;
+}
+
+}  // namespace
+
+XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
+  XlsMacroEdit out;
+  auto fail = [&](Reason r, std::string detail) {
+    out.unchanged = false;
+    out.failure = r;
+    out.detail = std::move(detail);
+    return out;
+  };
+  std::string why;
+  std::optional<Parsed> parsed = parse(s, &why);
+  if (!parsed) {
+    // Not BIFF8 (BIFF5 "Book"), or broken: the caller's own checks decide (a BOUNDSHEET of type
+    // macro is refused there); a macro sheet's BOF anywhere is refused here.
+    if (macroBofAnywhere(s))
+      return fail(Reason::ContentActive, "an Excel 4.0 macro sheet in a Workbook stream whose records cannot be followed (" + why + ")");
+    return out;
+  }
+  Parsed& p = *parsed;
+  std::set<std::size_t> named;
+  if (!markMacroSheets(p, named)) {
+    if (macroBofAnywhere(s))
+      return fail(Reason::ContentActive, "an Excel 4.0 macro sheet's BOF outside the workbook's sheets");
+    return out;
+  }
+  // From here on the stream is rewritten; anything we cannot follow refuses the file.
+  Renumber rn;
+  if (auto no = renumber(p, named, rn)) return fail(Reason::ContentActive, *no);
+  for (const Sheet& sh : p.sheets)
+    if (sh.macro) out.findings.push_back({"removed", "Excel 4.0 macro sheet \"" + sh.name + "\"" + visibility(sh.state)});
+  for (std::size_t i = 0; i < p.substreams.size(); ++i)
+    if (!named.count(i))
+      out.findings.push_back({"removed", "a sheet substream no sheet names (BOF type " +
+                                             std::to_string(p.substreams[i].dt) + ")"});
+  std::vector<GlobalRecord> g;
+  if (auto no = rewriteGlobals(p, rn, g, out.findings)) return fail(Reason::ContentActive, *no);
+  std::optional<std::string> w = layOut(s, p, rn, g);
+  if (!w) return fail(Reason::ContentActive, "an Excel 4.0 macro sheet cannot be cut out: the workbook is too large");
+  if (macroBofAnywhere(*w))  // one hidden inside a record we kept
     return fail(Reason::ContentActive, "an Excel 4.0 macro sheet's BOF inside a record of the workbook");
-  out.stream = std::move(w);
+  out.unchanged = false;
+  out.stream = std::move(*w);
   return out;
 }
 
