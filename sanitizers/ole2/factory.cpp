@@ -13,8 +13,8 @@ class Factory : public SanitizerFactory {
   std::vector<ParamSpec> describe() const override {
     return {
         {"macros", ParamSpec::Kind::String, "strip", 0, 0,
-         "strip: rebuild the file without its VBA project; remove: a file with a VBA project is "
-         "removed as a whole (content.active)."},
+         "strip: rebuild the file without its VBA project (PowerPoint's too) and its Excel 4.0 "
+         "macro sheets; remove: a file with either is removed as a whole (content.active)."},
         {"max_storage_depth", ParamSpec::Kind::Int, "32", 2, 256,
          "Deepest storage nesting read; deeper: limit.archive_depth."},
     };

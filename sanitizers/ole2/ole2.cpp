@@ -27,6 +27,8 @@
 #include <mutex>
 #include <optional>
 
+#include "sanitizers/ole2/ppt.h"
+#include "sanitizers/ole2/xls.h"
 #include "src/office/field_code.h"
 
 namespace mugai::sanitizers::ole2 {
@@ -102,6 +104,7 @@ struct Node {
   bool has_clsid = false;
   Drop drop = Drop::Keep;
   std::vector<Node> children;
+  std::string rewritten;  ///< a stream we rewrote (input then reads from here)
 };
 
 struct Failure {
@@ -321,6 +324,12 @@ std::string describeUnknown(const Node& root) {
   static const guint8 kPublisher[16] = {0x01, 0x12, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
                                         0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
   if (findChild(root, "VisioDocument", false)) return "a Visio drawing";
+  for (const Node& c : root.children) {  // JustSystems' "\x04JSRV_SegmentInformation" (src/detect)
+    std::string_view n = c.name;
+    if (!n.empty() && static_cast<unsigned char>(n[0]) < 0x20) n.remove_prefix(1);
+    if (n == "JSRV_SegmentInformation" || n == "JSRV_SummaryInformation" || n == "JSCompDocument")
+      return "a 一太郎 (Ichitaro) document";
+  }
   if ((root.has_clsid && std::memcmp(root.clsid.data(), kPublisher, 16) == 0) || findChild(root, "Quill", true))
     return "a Publisher document";
   if (findChild(root, "__properties_version1.0", false)) return "an Outlook item (.msg)";
@@ -413,7 +422,9 @@ void scanPpt(const unsigned char* p, std::size_t n, int depth, PptScan& s) {
     // LibreOffice writes a VBAInfoContainer with a zero atom into every .ppt: that is no project
     // (a real one also needs its ExOleObjStg, which is refused below whatever it holds).
     if (type == 0x0400 && len >= 8 && (le32(p + pos) != 0 || le32(p + pos + 4) != 0)) s.vba = true;
-    if (type == 0x1011) s.objects = true;                // ExOleObjStg (embedded objects, controls, VBA)
+    // ExOleObjStg (embedded objects, controls, VBA); one whose body is all zeros is a VBA
+    // project stripPptVba cut out (ppt.h)
+    if (type == 0x1011 && !pptEmptiedStorage(p + pos, len)) s.objects = true;
     if ((ver_inst & 0x0F) == 0x0F && depth < 16) scanPpt(p + pos, len, depth + 1, s);
     pos += len;
   }
@@ -689,6 +700,74 @@ std::optional<Failure> checkRoot(const Node& root, MessageContext& ctx, Checks& 
   return std::nullopt;
 }
 
+/// A stream we rewrote: the node reads from the new bytes from now on, so every check below
+/// sees what will be written.
+std::optional<Failure> replaceStream(Node& n, std::string bytes) {
+  n.rewritten = std::move(bytes);
+  n.size = n.rewritten.size();
+  n.input.reset(gsf_input_memory_new(reinterpret_cast<const guint8*>(n.rewritten.data()),
+                                     static_cast<gsf_off_t>(n.rewritten.size()), FALSE));
+  if (!n.input) return Failure{Reason::CdrFailed, "libgsf cannot wrap the rewritten " + displayName(n.name)};
+  return std::nullopt;
+}
+
+/// Excel: a Workbook stream with Excel 4.0 macro sheets is rewritten without them (xls.h).
+/// A macro sheet we cannot cut out refuses the file (content.active).
+std::optional<Failure> rewriteWorkbook(Node& root, MessageContext& ctx, std::vector<Finding>& findings) {
+  for (Node& n : root.children) {
+    if (n.storage || !(iequals(n.name, "Workbook") || iequals(n.name, "Book"))) continue;
+    if (auto r = ctx.budget.chargeDecoded(n.size)) return Failure{*r, "Excel Workbook stream"};
+    auto all = readHead(n.input.get(), n.size);
+    if (!all) return Failure{Reason::ParseMalformed, "the Workbook stream cannot be read"};
+    XlsMacroEdit e = removeXlsMacroSheets(*all);
+    if (e.unchanged) continue;
+    if (e.failure) return Failure{*e.failure, e.detail};
+    if (auto f = replaceStream(n, std::move(e.stream))) return f;
+    for (Finding& f : e.findings) findings.push_back(std::move(f));
+  }
+  return std::nullopt;
+}
+
+/// PowerPoint: a VBA project is cut out of the "PowerPoint Document" stream in place (ppt.h).
+/// One that cannot be located refuses the file (content.active).
+std::optional<Failure> rewritePresentation(Node& root, MessageContext& ctx, std::vector<Finding>& findings) {
+  Node* pd = nullptr;
+  for (Node& n : root.children)
+    if (!n.storage && iequals(n.name, "PowerPoint Document")) pd = &n;
+  if (!pd) return std::nullopt;
+  const Node* cu = findChild(root, "Current User", false);
+  if (auto r = ctx.budget.chargeDecoded(pd->size)) return Failure{*r, "PowerPoint Document stream"};
+  auto doc = readHead(pd->input.get(), pd->size);
+  if (!doc) return Failure{Reason::ParseMalformed, "the PowerPoint Document stream cannot be read"};
+  std::string user;
+  if (cu) {
+    auto head = readHead(cu->input.get(), std::min<std::uint64_t>(cu->size, 4096));
+    if (head) user = std::move(*head);
+  }
+  PptVbaEdit e = stripPptVba(*doc, user);
+  if (e.unchanged) return std::nullopt;
+  if (e.refused) return Failure{Reason::ContentActive, *e.refused + " cannot be cut out of the presentation"};
+  if (auto f = replaceStream(*pd, std::move(e.stream))) return f;
+  for (Finding& f : e.findings) findings.push_back(std::move(f));
+  return std::nullopt;
+}
+
+/// Streams rewritten before the checks: what was cut out, and of which kind.
+struct Rewrites {
+  std::vector<Finding> findings;
+  bool xlm = false;      ///< Excel 4.0 macro sheets were cut out
+  bool ppt_vba = false;  ///< a PowerPoint VBA project was cut out
+};
+
+std::optional<Failure> rewriteStreams(Node& root, MessageContext& ctx, Rewrites& rw) {
+  if (auto f = rewriteWorkbook(root, ctx, rw.findings)) return f;
+  rw.xlm = !rw.findings.empty();
+  const std::size_t before = rw.findings.size();
+  if (auto f = rewritePresentation(root, ctx, rw.findings)) return f;
+  rw.ppt_vba = rw.findings.size() > before;
+  return std::nullopt;
+}
+
 std::optional<Failure> copy(const Node& node, GsfOutfile* out, MessageContext& ctx, std::string& buf) {
   for (const Node& c : node.children) {
     if (c.drop != Drop::Keep) continue;
@@ -744,6 +823,9 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
 
   if (looksLikeInstaller(root))
     return Outcome::fail(Reason::ContentActive, "a Windows Installer package, not a document");
+  Rewrites rw;
+  if (auto f = rewriteStreams(root, ctx, rw)) return failWith(*f);
+  std::vector<Finding> findings = std::move(rw.findings);
   Checks k;
   if (auto f = checkRoot(root, ctx, k)) return failWith(*f);
   if (k.encrypted) return Outcome::fail(Reason::ContentEncrypted, k.encrypted_why);
@@ -762,11 +844,11 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   classify(root, true);
   keepPlainOleStreams(root);
   dropUnneeded(root, *format);
-  std::vector<Finding> findings;
   bool macros = false;
   collectFindings(root, findings, macros);
-  if (macros && options.remove_on_macros) {
-    Outcome o = Outcome::fail(Reason::ContentActive, "VBA project present (macros: remove)");
+  if ((macros || rw.xlm || rw.ppt_vba) && options.remove_on_macros) {
+    Outcome o = Outcome::fail(Reason::ContentActive, std::string(macros || rw.ppt_vba ? "VBA project" : "Excel 4.0 macro sheet") +
+                                                         " present (macros: remove)");
     o.findings = std::move(findings);
     return o;
   }
@@ -846,6 +928,18 @@ std::string writeCompoundFile(const std::vector<CompoundEntry>& entries) {
   const guint8* bytes = gsf_output_memory_get_bytes(GSF_OUTPUT_MEMORY(sink.get()));
   if (size <= 0 || !bytes) return {};
   return std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+}
+
+std::optional<std::string> readCompoundStream(std::string_view file, const std::string& name) {
+  initGsf();
+  GPtr<GsfInput> input(gsf_input_memory_new(reinterpret_cast<const guint8*>(file.data()),
+                                            static_cast<gsf_off_t>(file.size()), FALSE));
+  if (!input) return std::nullopt;
+  GPtr<GsfInfile> ole(gsf_infile_msole_new(input.get(), nullptr));
+  if (!ole) return std::nullopt;
+  GPtr<GsfInput> child(gsf_infile_child_by_name(ole.get(), name.c_str()));
+  if (!child) return std::nullopt;
+  return readHead(child.get(), static_cast<std::uint64_t>(gsf_input_size(child.get())));
 }
 
 std::optional<std::pair<Reason, std::string>> precheckCompoundFile(std::string_view data,

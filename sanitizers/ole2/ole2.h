@@ -52,6 +52,10 @@ struct CompoundEntry {
 /// Writes a compound file holding `entries` (in order). Returns "" on a libgsf error.
 std::string writeCompoundFile(const std::vector<CompoundEntry>& entries);
 
+/// One root stream of a compound file (tests read what the rebuild wrote); nullopt when the file
+/// or the stream cannot be read. Not for hostile input outside tests (no directory pre-check).
+std::optional<std::string> readCompoundStream(std::string_view file, const std::string& name);
+
 /// For other readers of compound files (the engine's Outlook .msg reader): the directory check
 /// this sanitizer runs before libgsf opens a file (libgsf recurses on hostile directories), and
 /// libgsf's log handlers silenced. The failure's reason and detail, or nothing when libgsf may

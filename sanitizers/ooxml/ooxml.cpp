@@ -17,6 +17,7 @@
 
 #include "sanitizers/image/image.h"
 #include "sanitizers/ooxml/formulas.h"
+#include "sanitizers/ooxml/xlsb.h"
 #include "src/office/field_code.h"
 #include "src/zip/xml_check.h"
 #include "src/zip/xml_lite.h"
@@ -484,8 +485,11 @@ bool isMetafile(std::string_view d) {
 }
 
 /// Binary parts an .xlsb consists of (BIFF12 records: workbook, sheets, strings, styles ...),
-/// copied as they are (their formulas are not read: README.md, known gaps).
+/// copied as they are except for risky formulas (removeXlsbFormulas, xlsb.h).
 bool biff12Type(std::string_view lct) {
+  // Every .xlsb's workbook part has the "macroEnabled" main type, macros or not (its formulas
+  // are read by removeXlsbFormulas); binary macro sheets ("...macrosheet") are not kept.
+  if (lct == "application/vnd.ms-excel.sheet.binary.macroenabled.main") return true;
   return lct.starts_with("application/vnd.ms-excel.") && lct.find("xml") == std::string_view::npos &&
          lct.find("macro") == std::string_view::npos;
 }
@@ -529,6 +533,7 @@ class Rebuild {
   Step markRemoved();
   Step checkBinaryParts();
   Step removeFormulas();
+  Step removeXlsbFormulas(std::size_t i, bool& removed_any);
   void rewriteRelationships();
   Step rewriteXmlParts();
   Step checkCopiedXml();
@@ -820,7 +825,10 @@ Rebuild::Step Rebuild::removeFormulas() {
     const auto& tails = reached_as_[i];
     bool xml_part =
         type.find("xml") != std::string::npos || (type.empty() && lnames_[i].ends_with(".xml"));
-    if (!xml_part) continue;
+    if (!xml_part) {
+      if (auto f = removeXlsbFormulas(i, formulas_removed)) return f;
+      continue;
+    }
     std::optional<SheetPart> kind;
     if (type.find("spreadsheetml.worksheet") != std::string::npos || tails.count("worksheet"))
       kind = SheetPart::Worksheet;
@@ -866,6 +874,42 @@ Rebuild::Step Rebuild::removeFormulas() {
     if (removed_[i] && !reported_[i] && !relsSource(lnames_[i]) && !entries()[i].directory())
       findings_.push_back({"removed", entries()[i].name});
   }
+  return std::nullopt;
+}
+
+/// An .xlsb's binary sheets and workbook (xlsb.h): risky cell formulas become their values; a
+/// risky defined name, or an Excel 4.0 macro sheet (whose sheet record sits in the binary
+/// workbook, where we do not cut records out), fails the document closed.
+Rebuild::Step Rebuild::removeXlsbFormulas(std::size_t i, bool& removed_any) {
+  const std::string type = typeOf(lnames_[i]);
+  const auto& tails = reached_as_[i];
+  std::optional<XlsbPart> kind;
+  if (type == "application/vnd.ms-excel.worksheet" || tails.count("worksheet"))
+    kind = XlsbPart::Worksheet;
+  else if (type.starts_with("application/vnd.ms-excel.sheet.binary") || tails.count("officedocument"))
+    kind = XlsbPart::Workbook;
+  if (!kind) return std::nullopt;
+  std::string shown = shownName(entries()[i].name);
+  if (*kind == XlsbPart::Workbook) {
+    for (std::size_t k = 0; k < entries().size(); ++k)
+      if (reached_as_[k].count("xlmacrosheet") || reached_as_[k].count("xlintlmacrosheet") ||
+          typeOf(lnames_[k]).find("macrosheet") != std::string::npos)
+        return Outcome::fail(Reason::ContentActive,
+                             "an Excel 4.0 macro sheet in an .xlsb (" + shownName(entries()[k].name) +
+                                 ") cannot be cut out of the binary workbook");
+  }
+  if (auto f = deadline()) return f;
+  std::string data;
+  if (auto f = extract(i, &data)) return f;
+  XlsbEdit e = removeRiskyXlsbFormulas(data, *kind);
+  if (e.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed BIFF12 records in " + shown);
+  if (!e.refused.empty())
+    return Outcome::fail(Reason::ContentActive, shown + ": " + e.refused + " cannot be removed");
+  if (!e.data) return std::nullopt;
+  for (const auto& [what, n] : e.cells)
+    findings_.push_back({"removed", shown + ": formula " + what + " x" + std::to_string(n)});
+  removed_any = true;
+  rewritten_[i] = std::move(*e.data);
   return std::nullopt;
 }
 

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "mugai/detect/type_detector.h"
+#include "src/detect/structural.h"
 
 namespace mugai {
 namespace {
@@ -129,6 +130,10 @@ class MagicTypeDetector final : public TypeDetector {
 
  private:
   static TypeInfo detectOrThrow(std::string_view data) {
+    // Formats libmagic does not know, by their own structure (src/detect/structural.h): a
+    // compound-file 一太郎 would otherwise be "a compound file", DocuWorks "data".
+    if (auto t = detect::ichitaroCompound(data)) return *t;
+    if (auto t = detect::docuworks(data)) return *t;
     thread_local Cookie mime_cookie(kMimeFlags);
     thread_local Cookie desc_cookie(kDescFlags);
     thread_local Cookie text_desc_cookie(kTextDescFlags);

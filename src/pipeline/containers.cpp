@@ -97,18 +97,25 @@ void labelKeptText(mime::BuildPart& part) {
 /// the container itself is not delivered. A TNEF that cannot be read is removed.
 void unpackTnef(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage& out) {
   const Limits& lim = s.ctx.limits;
-  TnefContents c = readTnef(p.data, lim.archive_member_count_limit, lim.document_object_limit);
+  TnefContents c = readTnef(p.data, lim.archive_member_count_limit, lim.document_object_limit,
+                            lim.expanded_size_limit);
   ActionRecord rec = containerRecord(e, p, "mime.tnef");
   if (!c.ok) return refuseContainer(std::move(rec), c.limit ? Reason::LimitArchiveMembers : Reason::ParseMalformed,
                                     "TNEF (winmail.dat): " + c.detail, s);
   std::vector<TnefFile> files = std::move(c.files);
   if (!c.body_text.empty()) files.insert(files.begin(), {"message-body.txt", c.body_text});
   else if (!c.body_html.empty()) files.insert(files.begin(), {"message-body.html", c.body_html});
+  else if (!c.body_rtf.empty()) files.insert(files.begin(), {"message-body.rtf", c.body_rtf});
   rec.action = "rebuilt";
   rec.reason = std::string(reasonInfo(Reason::CdrConverted).name);
   rec.detail = "TNEF (winmail.dat) unpacked: each file goes through the rules on its own";
   rec.findings.push_back({"unpacked_files", std::to_string(files.size())});
-  if (c.rtf_body) rec.findings.push_back({"rtf_body", "not extracted (the message's own text body is delivered)"});
+  if (c.rtf_body && (!c.body_text.empty() || !c.body_html.empty()))
+    rec.findings.push_back({"rtf_body", "not delivered (the message's own text body is)"});
+  else if (c.rtf_body && !c.body_rtf.empty())
+    rec.findings.push_back({"rtf_body", "decompressed: delivered as message-body.rtf through the rules"});
+  else if (c.rtf_body)
+    rec.findings.push_back({"rtf_body", "could not be decompressed (damaged or over expanded_size_limit): not delivered"});
   s.report.actions.push_back(std::move(rec));
   s.raise(Verdict::Modified, Reason::CdrConverted);
   s.any_notice_item = true;

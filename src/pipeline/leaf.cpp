@@ -175,6 +175,14 @@ std::string outputName(const Part& original, const Part& result) {
 }
 
 /// Declared type or extension disagreeing with the true type (PyCIRCLean's two-way check).
+/// Formats the notice names instead of "a file type that is not allowed" when a types rule
+/// blocks or removes them (一太郎, DocuWorks: rules/default.yaml, docs/verdicts.md).
+std::optional<Reason> namedFormatReason(std::string_view mime) {
+  if (mime.starts_with("application/x-ichitaro")) return Reason::TypeIchitaro;
+  if (mime.starts_with("application/vnd.fujixerox.docuworks")) return Reason::TypeDocuworks;
+  return std::nullopt;
+}
+
 std::optional<std::string> mismatch(const Part& part) {
   const std::string& detected = part.detected.mime;
   const std::string& declared = part.declared_type.unverifiedValue();
@@ -325,6 +333,18 @@ std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run
 }
 
 LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
+  // Files and PGP messages written into a plain-text attachment are judged as files and taken
+  // out, as in a text body (body_blocks.cpp): a .txt carrying a uuencoded .exe is not a text.
+  const std::string& kept_type = run.part.output_type.empty() ? run.part.detected.mime : run.part.output_type;
+  if (kept_type == "text/plain") {
+    std::string without_blocks;
+    if (!takeBodyBlocks(run.part, s, without_blocks)) return {};
+    if (!without_blocks.empty()) {
+      run.part.data = std::move(without_blocks);
+      run.findings.push_back({"removed", "encoded files written into the text (taken out, judged as files)"});
+      if (!run.modified) run.modified = true, run.modify_reason = Reason::CdrRebuilt;
+    }
+  }
   ActionRecord rec = baseRecord(original, false);
   rec.findings = std::move(run.findings);
   Part& out = run.part;
@@ -552,6 +572,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   }
   if (action == Action::Remove || action == Action::Block) {
     Reason r = action == Action::Block ? Reason::TypeBlocked : Reason::TypeRemoved;
+    if (auto named = namedFormatReason(part.detected.mime)) r = *named;  // the notice names it
     Verdict v = effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
     return refuse(part, false, v, r, where, "true type " + part.detected.mime,
                   std::move(scanned.findings), s);

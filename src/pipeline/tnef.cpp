@@ -6,6 +6,8 @@
 // list of memory-safety CVEs, and it holds every attribute in memory without limits. What we
 // need is small: a flat list of checksummed attributes and one MAPI property encoding.
 #include <cstdint>
+#include <cstring>
+#include <optional>
 
 #include "mugai/text/charset.h"
 #include "src/pipeline/walker.h"
@@ -43,6 +45,62 @@ struct Reader {
 };
 
 std::size_t pad4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+std::uint32_t le32(std::string_view d, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(d[at + static_cast<std::size_t>(i)]);
+  return v;
+}
+
+/// PR_RTF_COMPRESSED ([MS-OXRTFCP] 2.1.3): a 16-byte header (compressed size counted from
+/// offset 4, raw size, "MELA" = stored or "LZFu", CRC), then for LZFu a control byte per eight
+/// tokens (bit set: a big-endian 16-bit dictionary reference, 12-bit offset and 4-bit length - 2;
+/// clear: a literal) over a 4096-byte ring that starts with a fixed RTF prefix; a reference to
+/// the current write position ends the stream. Nothing when damaged or larger than `max`.
+std::optional<std::string> decompressRtf(std::string_view c, std::size_t max) {
+  static constexpr char kPrefix[] =
+      "{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern "
+      "\\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0"
+      "\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
+  static_assert(sizeof(kPrefix) - 1 == 207, "MS-OXRTFCP's dictionary prefix is 207 bytes");
+  if (c.size() < 16) return std::nullopt;
+  std::uint32_t comp = le32(c, 0), raw = le32(c, 4), magic = le32(c, 8);
+  if (raw > max) return std::nullopt;
+  if (magic == 0x414C454Du) {  // "MELA": stored
+    if (raw > c.size() - 16) return std::nullopt;
+    return std::string(c.substr(16, raw));
+  }
+  if (magic != 0x75465A4Cu || comp < 12) return std::nullopt;  // "LZFu"
+  std::string_view in = c.substr(16, std::min<std::size_t>(comp - 12, c.size() - 16));
+  unsigned char dict[4096] = {};
+  std::memcpy(dict, kPrefix, 207);
+  std::size_t wp = 207, i = 0;
+  std::string out;
+  auto put = [&](unsigned char ch) {
+    out += static_cast<char>(ch);
+    dict[wp] = ch;
+    wp = (wp + 1) % 4096;
+  };
+  while (i < in.size()) {
+    unsigned char control = static_cast<unsigned char>(in[i++]);
+    for (int bit = 0; bit < 8; ++bit) {
+      if (i >= in.size()) return out.size() <= raw ? std::optional<std::string>(out) : std::nullopt;
+      if (control & (1u << bit)) {
+        if (i + 2 > in.size()) return std::nullopt;
+        unsigned v = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 8) |
+                     static_cast<unsigned char>(in[i + 1]);
+        i += 2;
+        std::size_t off = v >> 4, len = (v & 0xF) + 2;
+        if (off == wp) return out;  // the end
+        for (std::size_t k = 0; k < len; ++k) put(dict[(off + k) % 4096]);
+      } else {
+        put(static_cast<unsigned char>(in[i++]));
+      }
+      if (out.size() > raw) return std::nullopt;
+    }
+  }
+  return out;
+}
 
 /// A MAPI string value as UTF-8, trailing NULs gone.
 std::string mapiString(std::uint16_t type, std::string_view v) {
@@ -95,7 +153,8 @@ std::optional<std::string> mapiProps(std::string_view data, std::size_t max_prop
 
 }  // namespace
 
-TnefContents readTnef(std::string_view data, std::size_t max_files, std::size_t max_props) {
+TnefContents readTnef(std::string_view data, std::size_t max_files, std::size_t max_props,
+                      std::size_t max_rtf_bytes) {
   TnefContents out;
   Reader r{data};
   if (r.u32() != kSignature || !r.ok) return out.detail = "not TNEF", out;
@@ -140,7 +199,10 @@ TnefContents readTnef(std::string_view data, std::size_t max_files, std::size_t 
       err = mapiProps(value, max_props, [&](std::uint16_t pid, std::uint16_t type, std::string_view v) {
         if (pid == kPrBody && (type == 0x1E || type == 0x1F) && out.body_text.empty()) out.body_text = mapiString(type, v);
         if (pid == kPrBodyHtml) out.body_html = type == 0x1F ? mapiString(type, v) : std::string(v);
-        if (pid == kPrRtfCompressed) out.rtf_body = true;
+        if (pid == kPrRtfCompressed && type == 0x102) {
+          out.rtf_body = true;
+          if (auto rtf = decompressRtf(v, max_rtf_bytes)) out.body_rtf = std::move(*rtf);
+        }
       });
     }
     if (err) return out.detail = *err, out;

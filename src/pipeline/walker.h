@@ -154,10 +154,12 @@ struct TnefContents {
   bool limit = false;  ///< failed on a limit (else: malformed)
   std::string detail;
   std::string subject, body_text, body_html;
-  bool rtf_body = false;  ///< a compressed RTF body was present (not extracted)
+  bool rtf_body = false;  ///< a compressed RTF body was present
+  std::string body_rtf;   ///< it decompressed (MS-OXRTFCP), within max_rtf_bytes; else empty
   std::vector<TnefFile> files;
 };
-TnefContents readTnef(std::string_view data, std::size_t max_files, std::size_t max_props);
+TnefContents readTnef(std::string_view data, std::size_t max_files, std::size_t max_props,
+                      std::size_t max_rtf_bytes);
 
 /// What an Outlook .msg holds that is worth delivering (outlook_msg.cpp). Streams are charged to
 /// `budget` before they are read.

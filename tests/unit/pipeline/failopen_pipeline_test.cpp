@@ -213,3 +213,50 @@ TEST_CASE("ambiguous MIME is blocked with parse.ambiguous, never clean", "[ambig
     CHECK(r.verdict == Verdict::Quarantine);
   }
 }
+
+// Issue 10 leftover: the same blocks inside a plain-text *attachment* (not only the body).
+TEST_CASE("body blocks: files encoded inside a text attachment are judged and taken out", "[body_blocks]") {
+  auto attachmentText = [](const ProcessResult& r, const std::string& name) {
+    Limits l;
+    Budget b(l);
+    mime::ParseResult p = mime::parse(r.output, b);
+    REQUIRE_FALSE(p.failure);
+    std::string found;
+    bool seen = false;
+    test::forEachEntity(p.root, [&](const mime::Entity& e) {
+      if (e.filename == name && !seen) seen = true, found = e.body;
+    });
+    REQUIRE(seen);
+    return found;
+  };
+  auto mailWith = [](const std::string& text) {
+    return test::buildMail("notes", "see the attached notes", {{"text/plain", "notes.txt", text}});
+  };
+  for (const auto& [block, reason] :
+       {std::pair{uuencode("setup.exe", std::string("MZ") + std::string(200, '\x01')), "extension.denied"},
+        std::pair{uuencode("eicar.com", eicar()), "av.infected"}}) {
+    INFO(block.substr(0, 40));
+    ProcessResult r = run(mailWith("Hello team,\r\n" + block + "Bye\r\n"));
+    CHECK(actionWith(r.report, reason));
+    CHECK_FALSE(r.blocked());
+    std::string text = attachmentText(r, "notes.txt");
+    CHECK(text.find("Hello team,") != std::string::npos);
+    CHECK(text.find("Bye") != std::string::npos);
+    CHECK(text.find(block.substr(0, 30)) == std::string::npos);  // the block left the file
+  }
+  // yEnc (8-bit) and BinHex files: libmagic does not call them plain text (data, mac-binhex40),
+  // so the whole attachment goes by its type; the block never arrives either way.
+  for (const std::string& block : {yenc("eicar.com", eicar()), binhex("tool.com", eicar())}) {
+    ProcessResult y = run(mailWith("Hello team,\r\n" + block + "Bye\r\n"));
+    Limits l;
+    Budget b(l);
+    mime::ParseResult p = mime::parse(y.output, b);
+    REQUIRE_FALSE(p.failure);
+    test::forEachEntity(p.root, [&](const mime::Entity& e) { CHECK(e.body.find(block.substr(0, 20)) == std::string::npos); });
+    CHECK(y.keepOriginal());
+  }
+  // A text attachment without blocks is kept as it came.
+  ProcessResult plain = run(mailWith("begin the meeting at ten\r\n"));
+  CHECK(plain.verdict <= Verdict::Modified);
+  CHECK(attachmentText(plain, "notes.txt").find("begin the meeting at ten") != std::string::npos);
+}

@@ -136,3 +136,63 @@ TEST_CASE("a broken or oversized winmail.dat is removed, never delivered", "[int
     REQUIRE(r.verdict >= Verdict::PartRemoved);
   }
 }
+
+namespace {
+
+/// attMAPIProps holding PR_RTF_COMPRESSED (PT_BINARY) only.
+std::string rtfProps(const std::string& compressed) {
+  std::string p = le32(1) + le32(0x10090102) + le32(1) + le32(static_cast<std::uint32_t>(compressed.size())) + compressed;
+  p.append((4 - compressed.size() % 4) % 4, '\0');
+  return p;
+}
+
+/// "{\rtf1 HELLO-RTF-BODY}" in LZFu: "{\rtf1" as a reference into the dictionary's fixed prefix,
+/// the rest as literals, then the end marker (a reference to the write position, 229).
+std::string lzfu() {
+  std::string payload = std::string("\x01\x00\x04", 3) + " HELLO-" + std::string("\x00", 1) + "RTF-BODY" +
+                        std::string("\x02", 1) + "}" + std::string("\x0E\x50", 2);
+  return le32(static_cast<std::uint32_t>(12 + payload.size())) + le32(22) + "LZFu" + le32(0) + payload;
+}
+
+}  // namespace
+
+TEST_CASE("winmail.dat with only a compressed RTF body delivers it through the rtf chain",
+          "[integration][tnef]") {
+  for (const std::string& compressed :
+       {lzfu(), le32(12 + 22) + le32(22) + "MELA" + le32(0) + std::string("{\\rtf1 HELLO-RTF-BODY}")}) {
+    Tnef t;
+    t.attr(1, 0x00069003, rtfProps(compressed));
+    t.file("NOTE.TXT", "note\r\n");
+    ProcessResult r = run(t.out);
+    INFO(r.output);
+    auto root = reparse(r.output);
+    // The rtf chain's output (a tiny RTF that libmagic calls text keeps a text-opening name).
+    const mime::Entity* body = byName(root, "message-body.rtf");
+    if (!body) body = byName(root, "message-body.rtf.txt");
+    REQUIRE(body);
+    CHECK(body->body.find("HELLO-RTF-BODY") != std::string::npos);
+    bool said = false;
+    for (const auto& a : r.report.actions)
+      for (const auto& f : a.findings)
+        if (f.key == "rtf_body" && f.value.find("decompressed: delivered") != std::string::npos) said = true;
+    CHECK(said);
+  }
+  // Damaged (a reference cut short) or claiming more than expanded_size_limit: not delivered.
+  std::string cut = lzfu();
+  cut.resize(cut.size() - 1);
+  std::string huge = lzfu();
+  huge.replace(4, 4, le32(0x7FFFFFFF));
+  for (const std::string& bad : {cut, huge}) {
+    Tnef t;
+    t.attr(1, 0x00069003, rtfProps(bad));
+    ProcessResult r = run(t.out);
+    auto root = reparse(r.output);
+    CHECK_FALSE(byName(root, "message-body.rtf"));
+    CHECK_FALSE(byName(root, "message-body.rtf.txt"));
+    bool said = false;
+    for (const auto& a : r.report.actions)
+      for (const auto& f : a.findings)
+        if (f.key == "rtf_body" && f.value.find("could not be decompressed") != std::string::npos) said = true;
+    CHECK(said);
+  }
+}

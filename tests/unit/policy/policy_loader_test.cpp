@@ -54,6 +54,9 @@ TEST_CASE("the shipped rules load and say what the docs say", "[unit]") {
   // 一太郎 as libmagic names it (issue 10): blocked by default, for every version it knows.
   for (const char* t : {"application/x-ichitaro4", "application/x-ichitaro5", "application/x-ichitaro6"})
     REQUIRE(p->route(t)->action == Action::Block);
+  // ... and 一太郎/DocuWorks as src/detect/structural.cpp names them.
+  REQUIRE(p->route("application/x-ichitaro")->action == Action::Block);
+  REQUIRE(p->route("application/vnd.fujixerox.docuworks")->action == Action::Block);
   REQUIRE(p->verdictFor(Reason::AvInfected) == Verdict::PartRemoved);
   REQUIRE(p->verdictFor(Reason::AvIncomplete) == Verdict::Quarantine);
   REQUIRE(!p->signature_paths.empty());
