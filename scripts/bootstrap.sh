@@ -8,13 +8,16 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
   libpoco-dev libmagic-dev libgumbo-dev libclamav-dev libyaml-cpp-dev zlib1g-dev libuchardet-dev
   libssl-dev libsqlite3-dev libpq-dev
   libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
-  libwebp-dev libpoppler-cpp-dev ccache libicu-dev libexpat1-dev libseccomp-dev)
+  libwebp-dev libpoppler-cpp-dev ccache libicu-dev libexpat1-dev libseccomp-dev
+  libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
 # swaks only Recommends Net::SSLeay, which its -tls needs (the STARTTLS test); openssl makes the test cert.
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
+# unbound serves the sender-authentication tests' DNS on loopback; python3-dkim's dkimsign signs.
 TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
-  libreoffice-impress-nogui postgresql)
+  libreoffice-impress-nogui postgresql
+  unbound python3-dkim)
 # Fuzzing only (bench/fuzz.sh calls bootstrap.sh --with-fuzz-tools): clang and its libFuzzer runtime.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "mugai/auth/auth.h"
 #include "mugai/io/store.h"
 #include "mugai/pipeline/pipeline.h"
 #include "src/scanclient/remote_scanner.h"
@@ -53,6 +54,12 @@ Options:
                       part was removed for a security reason.
   --sender ADDR       Envelope sender (mail mode; used by rules overrides and the report).
   --rcpt ADDR         Envelope recipient (repeatable).
+  --authenticate      Mail mode: check SPF, DKIM and DMARC on IN first (needs DNS) and write
+                      the result as Authentication-Results (docs/phishing.md). With:
+    --client-ip IP      the address the message came from (SPF), --helo NAME its HELO,
+    --authserv-id ID    the id to write (default: this host's name),
+    --trusted-authserv-id ID   keep incoming Authentication-Results of ID (repeatable),
+    --dns-nameserver IP[:PORT] ask this resolver instead of /etc/resolv.conf's.
   --quiet             No summary line on standard error.
 
 Exit status:
@@ -66,6 +73,9 @@ struct Args {
   std::string command, sub, input, output, report, rules, quarantine, sender;
   std::vector<std::string> rcpts;
   bool markdown = false, quiet = false;
+  bool authenticate = false;  // mail: SPF/DKIM/DMARC before the engine (issue 14)
+  std::string client_ip, helo, authserv_id, dns_nameserver;
+  std::vector<std::string> trusted_authserv_ids;
 };
 
 int usageError(const std::string& msg) {
@@ -94,6 +104,16 @@ bool parseArgs(int argc, char** argv, Args& a, std::string& err) {
       std::string r;
       if (!value(r)) return false;
       a.rcpts.push_back(r);
+    }
+    else if (s == "--authenticate") a.authenticate = true;
+    else if (s == "--client-ip") { if (!value(a.client_ip)) return false; }
+    else if (s == "--helo") { if (!value(a.helo)) return false; }
+    else if (s == "--authserv-id") { if (!value(a.authserv_id)) return false; }
+    else if (s == "--dns-nameserver") { if (!value(a.dns_nameserver)) return false; }
+    else if (s == "--trusted-authserv-id") {
+      std::string id;
+      if (!value(id)) return false;
+      a.trusted_authserv_ids.push_back(id);
     }
     else if (s == "--markdown") a.markdown = true;
     else if (s == "--quiet" || s == "-q") a.quiet = true;
@@ -193,7 +213,20 @@ int runMail(const Args& a) {
   if (!engine) return kExitUsage;
   std::string raw, err;
   if (!readInput(a.input, engine->policy().limits.message_size_limit, raw, err)) return usageError(err);
-  mugai::Envelope env{a.sender, a.rcpts, "", "", ""};
+  mugai::Envelope env{a.sender, a.rcpts, "", a.client_ip, a.helo};
+  if (a.authenticate) {  // on the original bytes, before the engine changes anything
+    mugai::auth::Settings as;
+    char host[256] = {0};
+    as.authserv_id = !a.authserv_id.empty() ? a.authserv_id : gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "localhost";
+    as.trusted_authserv_ids = a.trusted_authserv_ids;
+    as.dns.nameserver = a.dns_nameserver;
+    const mugai::Limits& l = engine->policy().limits;
+    as.dns.timeout_s = static_cast<unsigned>(l.auth_dns_timeout_s);
+    as.dns.cache_limit = static_cast<unsigned>(l.auth_dns_cache_limit);
+    as.dns.ttl_max_s = static_cast<unsigned>(l.auth_dns_ttl_max_s);
+    mugai::auth::Authenticator authenticator(as);
+    env.auth = authenticator.check(raw, {a.sender, a.helo, a.client_ip});
+  }
   mugai::ProcessResult r = engine->processMessage(raw, env, mugai::newItemId());
   if (!r.output.empty()) {
     // "-" is standard output; /dev/null or a FIFO is written to, never replaced by a file.

@@ -1,6 +1,7 @@
 // The notice at the top of a sanitized message (or in place of a blocked one): Japanese first,
 // English below, one line per thing that was changed or removed, in words staff understand.
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
+#include "src/pipeline/sender.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -189,14 +190,17 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
     if (!tmpl_en.empty()) en += "- " + fill(tmpl_en, displayName(a, false), reason_en) + now_en + "\n";
     listed = true;
   }
-  if (!listed && !blocked) return "";
+  // Sender warning section (issue 14 §2, src/pipeline/sender.cpp): first, in both languages.
+  auto [warn_ja, warn_en] = senderWarningText(report);
+  if (!listed && !blocked && warn_ja.empty()) return "";
+  if (!listed && !blocked) ja = en = "";  // nothing was changed: the warning alone
   if (original_kept) {
     ja += n.footer_ja + "\n";
     en += n.footer_en + "\n";
   }
   ja += "受付番号: " + report.id + "\n";
   en += "Reference: " + report.id + "\n";
-  return ja + "\n" + en;
+  return warn_ja + ja + "\n" + warn_en + en;
 }
 
 }  // namespace mugai::pipeline

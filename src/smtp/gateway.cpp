@@ -125,6 +125,10 @@ Reply Gateway::deliver(Transaction& t) {
       Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,
                t.xforward.addr.empty() ? t.client_addr : t.xforward.addr, t.helo};
   job->id = newItemId();
+  // Authenticated on the original bytes before anything is changed; the client and HELO the
+  // front MTA saw (XFORWARD) when it sent them.
+  std::shared_ptr<const auth::Authenticator> authenticator = options_.authenticator;
+  auth::Peer peer{t.sender, t.xforward.helo.empty() ? t.helo : t.xforward.helo, job->envelope.client_addr};
   const std::string facts = transactionFacts(t, job->raw.size());
   auto finish = [&](const Reply& reply, const std::string& what) {
     double ms =
@@ -136,9 +140,10 @@ Reply Gateway::deliver(Transaction& t) {
     return reply;
   };
   std::future<ProcessResult> future = job->promise.get_future();
-  if (!pool_.trySubmit([job] {
+  if (!pool_.trySubmit([job, authenticator, peer] {
         job->started = true;
         try {
+          if (authenticator) job->envelope.auth = authenticator->check(job->raw, peer);
           job->promise.set_value(job->engine->processMessage(job->raw, job->envelope, job->id));
         } catch (...) {
           job->promise.set_exception(std::current_exception());
@@ -183,6 +188,10 @@ Reply Gateway::deliver(Transaction& t) {
     }
   }
   std::string what = r.report.logLine();
+  if (status == std::future_status::ready && job->envelope.auth.checked) {
+    const SenderAuth& a = job->envelope.auth;
+    what += " auth=spf:" + a.spf + ",dkim:" + a.dkim + ",dmarc:" + a.dmarc;
+  }
   Inflight journal(options_.quarantine_dir, job->id);  // for the next start after a kill
   if (r.verdict == Verdict::TempFail) {
     return finish(Reply{451, "4.3.0 Error: temporary failure, try again later"}, what);

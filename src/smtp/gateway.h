@@ -20,7 +20,10 @@
  */
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "mugai/auth/auth.h"
 
 #include "src/smtp/relay_client.h"
 #include "src/smtp/session.h"
@@ -31,6 +34,9 @@ namespace mugai::smtp {
 struct GatewayOptions {
   std::string quarantine_dir;
   RelayTarget relay;
+  /// Set: SPF/DKIM/DMARC on the original bytes before the item processor (issue 14); the result
+  /// goes to the engine in the envelope and into the log line.
+  std::shared_ptr<const auth::Authenticator> authenticator;
 };
 
 class Gateway : public Deliverer {

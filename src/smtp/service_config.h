@@ -38,6 +38,13 @@ struct ServiceConfig {
   /// workers: hostile content is parsed only in sandboxed worker processes (src/isolation);
   /// none: in the service's own threads (a host without seccomp; the bench's comparison).
   std::string isolation = "workers";
+  // Sender authentication before rewriting (issue 14, docs/phishing.md).
+  std::string authentication = "no";  ///< yes | no: SPF, DKIM, DMARC on every message (needs DNS)
+  std::string authserv_id;            ///< Authentication-Results id; empty: myhostname
+  /// Incoming Authentication-Results under these ids are kept (the front MTA's, which removes
+  /// forged ones with its own id); every other one is removed.
+  std::vector<std::string> trusted_authserv_ids;
+  std::string dns_nameserver;  ///< "" = /etc/resolv.conf's; else "IP" or "IP:PORT" (IPv4)
 };
 
 /// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when

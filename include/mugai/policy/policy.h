@@ -83,6 +83,18 @@ struct VaultRules {
   std::string contact_ja, contact_en;  ///< where staff ask for an original (notices)
 };
 
+/// Warnings about the sender (section `sender_warnings:`, docs/phishing.md): findings in the
+/// notice, report and log, not blocks (unless `actions:` makes a sender.* reason one).
+struct SenderWarnings {
+  /// The municipality's own domains and others staff trust (lower case, Unicode or xn--); a
+  /// From domain that is none of them (nor their subdomain) but looks like one is a lookalike.
+  std::vector<std::string> own_domains, protected_domains;
+  unsigned max_distance = 2;  ///< edit distance after confusable-skeleton mapping (0..5)
+  bool dmarc_fail = true;            ///< warn when DMARC fails
+  bool display_name_address = true;  ///< warn when the display name carries another address
+  std::string external_tag;  ///< e.g. "[外部]": put before the Subject of mail from outside
+};
+
 struct Policy {
   std::string source;  ///< file name, or "(embedded defaults)"
   /// The rules text and the folder relative paths were resolved in: a sandboxed worker
@@ -106,6 +118,7 @@ struct Policy {
   Notice notice;
   std::vector<Override> overrides;
   VaultRules vault;
+  SenderWarnings sender_warnings;
 
   /// The verdict for `r` under the base actions and `ov` (may be null).
   Verdict verdictFor(Reason r, const Override* ov = nullptr) const;
