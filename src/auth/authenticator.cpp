@@ -127,6 +127,7 @@ SPF_dns_rr_t* spfLookup(SPF_dns_server_t* server, const char* domain, ns_type ty
 
 struct SpfOutcome {
   std::string result = "none", identity, domain;  // identity: "mailfrom" | "helo"
+  std::string comment;                             // RFC 8601 comment, may be empty
 };
 
 SpfOutcome checkSpf(const Resolver& resolver, const Peer& peer, const std::string& ip) {
@@ -134,6 +135,12 @@ SpfOutcome checkSpf(const Resolver& resolver, const Peer& peer, const std::strin
   o.identity = peer.mail_from.empty() ? "helo" : "mailfrom";
   o.domain = peer.mail_from.empty() ? safeDomain(peer.helo) : domainOf(peer.mail_from);
   if (ip.empty() || o.domain.empty()) return o;  // nothing to check against: none
+  // A loopback client is the front MTA on this host that sent no XFORWARD: the real client is
+  // unknown (and libspf2 would pass loopback as "localhost is always allowed").
+  if (ip.rfind("127.", 0) == 0 || ip == "::1") {
+    o.comment = " (client unknown: the front MTA sent no XFORWARD)";
+    return o;
+  }
   SpfDns dns{&resolver};
   SPF_dns_server_t layer {};
   layer.lookup = spfLookup;
@@ -454,7 +461,7 @@ SenderAuth Authenticator::check(std::string_view raw, const Peer& peer) const {
   }
 
   // Authentication-Results (RFC 8601 2.2): method=result ptype.property=value, one per result.
-  std::string r = "spf=" + out.spf;
+  std::string r = "spf=" + out.spf + spf.comment;
   if (!spf.domain.empty()) r += (spf.identity == "helo" ? " smtp.helo=" : " smtp.mailfrom=") + spf.domain;
   if (sigs.empty()) {
     r += "; dkim=" + out.dkim;
