@@ -14,12 +14,13 @@ using namespace mugai::test;
 
 namespace {
 
-std::string transaction(const std::string& xforward_addr, const std::string& subject) {
+std::string transaction(const std::string& xforward_addr, const std::string& subject,
+                        const std::string& from = "Sender <info@sender.example>") {
   std::string s = "EHLO front.test\r\n";
   if (!xforward_addr.empty()) s += "XFORWARD ADDR=" + xforward_addr + " NAME=mail.sender.example HELO=mail.sender.example\r\n";
   return s + "MAIL FROM:<info@sender.example>\r\nRCPT TO:<staff@city.nanto.lg.jp>\r\nDATA\r\n"
              "Authentication-Results: mugai.test; spf=pass smtp.mailfrom=bank.example\r\n"
-             "From: Sender <info@sender.example>\r\nTo: staff@city.nanto.lg.jp\r\nSubject: " + subject +
+             "From: " + from + "\r\nTo: staff@city.nanto.lg.jp\r\nSubject: " + subject +
              "\r\nMessage-ID: <" + subject + "@sender.example>\r\n\r\nHello.\r\n.\r\nQUIT\r\n";
 }
 
@@ -47,11 +48,15 @@ TEST_CASE("serve: SPF judges the XFORWARD client address and forged results are 
   sink_argv.insert(sink_argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(sink_port), "100"});
   Child sink(sink_argv, tmp.path() / "sink.log");
   REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+  // The security team's rules: the municipality's own domain, for the lookalike check that runs
+  // inside the sandboxed worker (ICU's confusable data under seccomp).
+  writeFile(tmp.path() / "rules.yaml", readFile(sourceDir() / "rules" / "default.yaml") +
+                                           "\nsender_warnings:\n  own_domains: [city.nanto.lg.jp]\n");
   writeFile(tmp.path() / "mugai.conf",
             "listen = 127.0.0.1:" + std::to_string(port) + "\nnext_hop = 127.0.0.1:" + std::to_string(sink_port) +
                 "\nquarantine_dir = " + (tmp.path() / "q").string() +
-                "\nauthentication = yes\nauthserv_id = mugai.test\ntrusted_authserv_ids = mx.front.test\n"
-                "dns_nameserver = " + dns.nameserver() + "\nisolation = none\n");
+                "\nrules = " + (tmp.path() / "rules.yaml").string() + "\nauthentication = yes\nauthserv_id = mugai.test\ntrusted_authserv_ids = mx.front.test\n"
+                "dns_nameserver = " + dns.nameserver() + "\n");  // sandboxed workers: the result crosses the wire
   Child mugai({MUGAI_BINARY, "serve", "--config", (tmp.path() / "mugai.conf").string()}, log);
   if (!waitForPort(port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
 
@@ -85,7 +90,10 @@ TEST_CASE("serve: SPF judges the XFORWARD client address and forged results are 
   std::string direct = deliver("", "direct");
   INFO(direct);
   CHECK(direct.find("Authentication-Results: mugai.test; spf=none (client unknown") != std::string::npos);
+  std::string reply = rawSmtp(port, transaction("192.0.2.10", "lookalike", "Soumu <soumu@city-nant0.lg.jp>"), "221");
+  CHECK(reply.find("250 2.0.0 Ok: queued as") != std::string::npos);
   std::string text = readFile(log);
+  CHECK(text.find("sender_warnings=sender.lookalike") != std::string::npos);
   CHECK(text.find("authentication on as mugai.test") != std::string::npos);
   CHECK(text.find("auth=spf:pass,dkim:none,dmarc:pass") != std::string::npos);
   CHECK(text.find("auth=spf:fail,dkim:none,dmarc:fail") != std::string::npos);
