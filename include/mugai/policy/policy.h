@@ -89,7 +89,10 @@ struct SenderWarnings {
   /// The municipality's own domains and others staff trust (lower case, Unicode or xn--); a
   /// From domain that is none of them (nor their subdomain) but looks like one is a lookalike.
   std::vector<std::string> own_domains, protected_domains;
-  unsigned max_distance = 2;  ///< edit distance after confusable-skeleton mapping (0..5)
+  /// Edit distance after confusable-skeleton mapping (0..5). 1 by default: real neighbours'
+  /// names can differ by one letter (city.nanto / city.nanao); list those staff correspond with
+  /// in protected_domains and they count as genuine, not as lookalikes.
+  unsigned max_distance = 1;
   bool dmarc_fail = true;            ///< warn when DMARC fails
   bool display_name_address = true;  ///< warn when the display name carries another address
   std::string external_tag;  ///< e.g. "[外部]": put before the Subject of mail from outside
