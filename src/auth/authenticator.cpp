@@ -200,6 +200,15 @@ int dkimWait(void*, void* qh, struct timeval*, std::size_t* bytes, int* error, i
   return DKIM_DNS_SUCCESS;
 }
 
+/// A sender can put any number of DKIM-Signature fields on a message, each naming a key to look
+/// up: only the first kMaxSignatures are verified, the rest are ignored (and not reported).
+constexpr int kMaxSignatures = 8;
+
+DKIM_CBSTAT prescreen(DKIM*, DKIM_SIGINFO** sigs, int n) {
+  for (int i = kMaxSignatures; i < n; ++i) dkim_sig_ignore(sigs[i]);
+  return DKIM_CBSTAT_CONTINUE;
+}
+
 struct SigOutcome {
   std::string result, domain, selector;
 };
@@ -316,6 +325,7 @@ Authenticator::Authenticator(Settings settings)
     dkim_dns_set_query_waitreply(dkim_->lib, dkimWait);
     // The service is our Resolver: libopendkim must neither set up nor free a resolver of its
     // own (its default close frees the service handle).
+    dkim_set_prescreen(dkim_->lib, prescreen);
     dkim_dns_set_init(dkim_->lib, [](void**) { return DKIM_DNS_SUCCESS; });
     dkim_dns_set_close(dkim_->lib, [](void*) {});
   }
@@ -335,6 +345,7 @@ Authenticator::Authenticator(Settings settings)
 Authenticator::~Authenticator() = default;
 
 SenderAuth Authenticator::check(std::string_view raw, const Peer& peer) const {
+  DnsDeadline budget(settings_.dns.time_limit_s);
   SenderAuth out;
   out.checked = true;
   out.authserv_id = settings_.authserv_id;
@@ -363,7 +374,7 @@ SenderAuth Authenticator::check(std::string_view raw, const Peer& peer) const {
       DKIM_SIGINFO** list = nullptr;
       int n = 0;
       if (st != DKIM_STAT_NOSIG && dkim_getsiglist(d, &list, &n) == DKIM_STAT_OK) {
-        for (int i = 0; i < n && i < 16; ++i) {
+        for (int i = 0; i < n && i < kMaxSignatures; ++i) {
           if (dkim_sig_getflags(list[i]) & DKIM_SIGFLAG_IGNORE) continue;
           const unsigned char* dom = dkim_sig_getdomain(list[i]);
           const unsigned char* sel = dkim_sig_getselector(list[i]);

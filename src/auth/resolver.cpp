@@ -93,7 +93,15 @@ unsigned cacheTtl(const std::string& raw, unsigned max) {
   return std::min(ttl, 60u);
 }
 
+/// The end of the calling thread's current check (Authenticator::check); none outside one.
+thread_local Clock::time_point t_deadline = Clock::time_point::max();
+
 }  // namespace
+
+DnsDeadline::DnsDeadline(unsigned seconds) : previous_(t_deadline) {
+  t_deadline = Clock::now() + std::chrono::seconds(seconds);
+}
+DnsDeadline::~DnsDeadline() { t_deadline = previous_; }
 
 struct Resolver::Cache {
   struct Entry {
@@ -126,6 +134,7 @@ DnsAnswer Resolver::query(std::string_view name, int type) const {
   }
   ++misses_;
   DnsAnswer out;
+  if (now >= t_deadline) return out;  // the check's DNS time is spent: no reply, temperror
   if (name.empty() || name.size() > 253) {
     out.rcode = 3;  // not a name anyone can hold: NXDOMAIN, without asking
     return out;
@@ -140,6 +149,7 @@ DnsAnswer Resolver::query(std::string_view name, int type) const {
     out.rcode = 3;
     return out;
   }
+  ++sent_;
   std::string reply(65536, '\0');
   int n = res_nsend(st, query, qlen, reinterpret_cast<unsigned char*>(reply.data()), static_cast<int>(reply.size()));
   if (n < static_cast<int>(NS_HFIXEDSZ)) return out;  // no reply: temperror for whoever asked

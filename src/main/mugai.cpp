@@ -224,6 +224,7 @@ int runMail(const Args& a) {
     as.dns.timeout_s = static_cast<unsigned>(l.auth_dns_timeout_s);
     as.dns.cache_limit = static_cast<unsigned>(l.auth_dns_cache_limit);
     as.dns.ttl_max_s = static_cast<unsigned>(l.auth_dns_ttl_max_s);
+    as.dns.time_limit_s = static_cast<unsigned>(l.auth_time_limit_s);
     mugai::auth::Authenticator authenticator(as);
     env.auth = authenticator.check(raw, {a.sender, a.helo, a.client_ip});
   }

@@ -347,6 +347,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
     as.dns.timeout_s = static_cast<unsigned>(limits.auth_dns_timeout_s);
     as.dns.cache_limit = static_cast<unsigned>(limits.auth_dns_cache_limit);
     as.dns.ttl_max_s = static_cast<unsigned>(limits.auth_dns_ttl_max_s);
+    as.dns.time_limit_s = static_cast<unsigned>(limits.auth_time_limit_s);
     go.authenticator = std::make_shared<const mugai::auth::Authenticator>(as);
   }
   Gateway gateway(engines.getter(), pool, go);

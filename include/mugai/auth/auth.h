@@ -5,18 +5,20 @@
  *        DNS resolver shared by the three. Runs on the ingress side (it needs the network);
  *        the result travels to the engine in the Envelope (mugai/auth/sender_auth.h).
  *
- * Trust: the message is hostile: it is only given to the libraries' parsers, bounded by
- *        `auth_header_limit` (signatures and headers read) and the message size the ingress
- *        accepted. The DNS answers are the Internet's, parsed by libresolv and the libraries.
- * Limits: each DNS query waits at most `auth_dns_timeout_s` per attempt (two attempts); the
- *         cache holds at most `auth_dns_cache_limit` answers, each for its TTL, at most
- *         `auth_dns_ttl_max_s`; lookups per SPF check are bounded by libspf2 (RFC 7208's 10).
+ * Trust: the message is hostile: it is only given to the libraries' parsers, bounded by the
+ *        message size the ingress accepted. The DNS answers are the Internet's, parsed by libresolv and the libraries.
+ * Limits: each DNS query waits at most `auth_dns_timeout_s` per attempt (two attempts); after
+ *         `auth_time_limit_s` of one check no new query is sent (temperror); the cache holds at
+ *         most `auth_dns_cache_limit` answers, each for its TTL, at most `auth_dns_ttl_max_s`;
+ *         lookups per SPF check are bounded by libspf2 (RFC 7208's 10), DKIM signatures
+ *         verified per message to 8 (the rest are ignored).
  * Errors: never throws, never blocks mail by itself: a DNS failure is `temperror` for the
  *         method that needed it; a library failure is `temperror` too (logged by the caller).
  */
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +36,8 @@ struct DnsSettings {
   unsigned timeout_s = 2;
   unsigned cache_limit = 10000;
   unsigned ttl_max_s = 3600;
+  /// All of one check's DNS: once this much time has passed, no further query is sent.
+  unsigned time_limit_s = 10;
 };
 
 /// One DNS reply as the server sent it (what libopendkim wants), or no reply at all.
@@ -57,12 +61,26 @@ class Resolver {
   const DnsSettings& settings() const { return settings_; }
   std::uint64_t hits() const { return hits_; }
   std::uint64_t misses() const { return misses_; }
+  std::uint64_t sent() const { return sent_; }  ///< queries actually sent (misses within a deadline)
 
  private:
   struct Cache;
   DnsSettings settings_;
   std::unique_ptr<Cache> cache_;
-  mutable std::atomic<std::uint64_t> hits_{0}, misses_{0};
+  mutable std::atomic<std::uint64_t> hits_{0}, misses_{0}, sent_{0};
+};
+
+/// While alive, the calling thread's queries stop being sent `seconds` from now (the check's
+/// DNS budget); nests, restoring the outer deadline.
+class DnsDeadline {
+ public:
+  explicit DnsDeadline(unsigned seconds);
+  ~DnsDeadline();
+  DnsDeadline(const DnsDeadline&) = delete;
+  DnsDeadline& operator=(const DnsDeadline&) = delete;
+
+ private:
+  std::chrono::steady_clock::time_point previous_;
 };
 
 struct Settings {

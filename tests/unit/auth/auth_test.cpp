@@ -166,6 +166,48 @@ TEST_CASE("auth: DNS that does not answer gives temperror, quickly bounded, neve
   CHECK(a.resolver().hits() == 0);  // failures are not cached
 }
 
+TEST_CASE("auth: a resolver that never answers costs one check at most auth_time_limit_s of queries", "[auth][peers]") {
+  NEED_WORLD();
+  // A UDP socket that reads and never replies: every query waits its whole timeout.
+  int hole = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(hole, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::getsockname(hole, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  auth::Settings s = settings();
+  s.dns.nameserver = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  s.dns.timeout_s = 1;
+  s.dns.time_limit_s = 1;  // shorter than one query's two attempts (1 s + 2 s)
+  auth::Authenticator au(s);
+  SenderAuth r = au.check(signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk});
+  ::close(hole);
+  INFO(r.results);
+  CHECK(r.spf == "temperror");
+  CHECK(r.dkim == "temperror");
+  CHECK(r.dmarc == "temperror");
+  CHECK(au.resolver().sent() == 1);  // SPF's query timed out; DKIM's and DMARC's were never sent
+  CHECK(au.resolver().misses() >= 3);
+}
+
+TEST_CASE("auth: twenty DKIM signatures: eight are verified, the rest never looked up", "[auth][peers]") {
+  NEED_WORLD();
+  std::string m = signedMessage();
+  std::string forged;
+  for (int i = 0; i < 20; ++i) {
+    forged += "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=x" + std::to_string(i) +
+              ".example; s=s; h=from; bh=AAAA; b=AAAA\r\n";
+  }
+  auth::Authenticator au(settings());
+  SenderAuth r = au.check(forged + m, {"info@sender.example", "mail.sender.example", kClientOk});
+  INFO(r.results);
+  std::size_t n = 0;
+  for (std::size_t p = 0; (p = r.results.find("dkim=", p)) != std::string::npos; ++p) ++n;
+  CHECK(n == 8);
+  CHECK(au.resolver().sent() <= 8 + 3);  // eight keys at most, SPF, DMARC (and its org domain)
+}
+
 TEST_CASE("auth: the From domain DMARC judges", "[auth]") {
   CHECK(auth::fromDomain("From: A <a@Example.JP>\r\n\r\nx") == "example.jp");
   CHECK(auth::fromDomain("From: \"b@evil.example\" <a@good.example>\r\n\r\n") == "good.example");
