@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # bench/fuzz.sh TARGET SECONDS [libFuzzer flags...]    (bench/FUZZING.md)
 # bench/fuzz.sh list
+# MUGAI_FUZZ_CPU=1 bench/fuzz.sh TARGET SECONDS   SECONDS of CPU time, not wall time
 #
 # Builds the libFuzzer targets into build-fuzz/ (clang, ASan+UBSan, once; $MUGAI_FUZZ_BUILD_DIR
 # to choose), collects seed corpora from the test fixtures (fuzz/collect_seeds.py, once), then
-# runs fuzz_TARGET for SECONDS of wall time under `nice -n 19`, one process, one job. The working
+# runs fuzz_TARGET for SECONDS of wall time (of CPU time with MUGAI_FUZZ_CPU=1: on a shared machine
+# a niced fuzzer gets what is idle, and the campaign counts CPU-minutes) under `nice -n 19`, one
+# process, one job. The working
 # corpus (build-fuzz/fuzz/corpus/TARGET) is kept between runs, so campaigns add up.
 # Every crash, leak, timeout or out-of-memory input is copied to tests/fuzz-regressions/TARGET/,
 # which ctest replays through the same entry point in the normal build (mugai_fuzz_replay).
@@ -13,7 +16,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${MUGAI_FUZZ_BUILD_DIR:-$here/build-fuzz}"
 if [ $# -lt 1 ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 
@@ -73,9 +76,27 @@ set +e
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/fuzz/lsan.supp}" \
-nice -n 19 "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=25 \
+wall=$seconds
+[ -n "${MUGAI_FUZZ_CPU:-}" ] && wall=$((seconds * 50))  # the CPU budget below ends the run
+nice -n 19 "$build/fuzz/fuzz_$target" -max_total_time="$wall" -timeout=25 \
   -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix="$artifacts/" "${dict[@]}" "$@" "$corpus" "${seed_dirs[@]}" >"$log" 2>&1
+  -artifact_prefix="$artifacts/" "${dict[@]}" "$@" "$corpus" "${seed_dirs[@]}" >"$log" 2>&1 &
+pid=$!
+cpu=0
+tick=$(getconf CLK_TCK)
+while kill -0 "$pid" 2>/dev/null; do
+  # utime + stime of the fuzzer (fields 14 and 15 of /proc/PID/stat; the name may hold spaces).
+  if stat=$(cat "/proc/$pid/stat" 2>/dev/null); then
+    set -- ${stat##*) }
+    cpu=$(( (${12} + ${13}) / tick ))
+    if [ -n "${MUGAI_FUZZ_CPU:-}" ] && [ "$cpu" -ge "$seconds" ]; then
+      kill -USR1 "$pid" 2>/dev/null  # libFuzzer: stop gracefully, print the final stats
+      break
+    fi
+  fi
+  sleep 2
+done
+wait "$pid"
 rc=$?
 set -e
 
@@ -97,10 +118,10 @@ cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
 eps=$(sed -n 's/.* exec\/s: \([0-9]*\).*/\1/p' <<<"$last")
-printf '%s: %s s, %s execs (%s/s), cov %s, ft %s, corpus %s, new findings %s, exit %s\n' \
-  "$target" "$seconds" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$found" "$rc"
-printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$target" "$seconds" \
-  "${execs:-}" "${cov:-}" "${ft:-}" "${corp:-}" "$found" "$rc" >>"$build/fuzz/campaign.tsv"
+printf '%s: %s s %s budget, %s s CPU, %s execs (%s/s), cov %s, ft %s, corpus %s, new findings %s, exit %s\n' \
+ "$target" "$seconds" "$([ -n "${MUGAI_FUZZ_CPU:-}" ] && echo CPU || echo wall)" "$cpu" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$found" "$rc"
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$target" "$seconds" \
+  "${execs:-}" "${cov:-}" "${ft:-}" "${corp:-}" "$found" "$rc" "$cpu" >>"$build/fuzz/campaign.tsv"
 if [ "$rc" -ne 0 ]; then
   echo "log: $log" >&2
   grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error|check failed' "$log" >&2 || true

@@ -4,7 +4,9 @@
 # smtp-source -> smtp-sink directly
 # (the ceiling of the plumbing), for plain 2 KB, HTML 50 KB and 1 MB PDF- and DOCX-attachment mail, 8
 # sessions. Prints msgs/s (smtp-source, connections reused like Postfix's), p50/p99 latency per
-# transaction (bench/smtp_load.py), and mugai's peak RSS. Prints figures; it is not a test.
+# transaction (bench/smtp_load.py), CPU milliseconds per message of each service (serve with its
+# workers and scanner; robust to a busy machine, unlike msg/s), and mugai's peak RSS. Prints
+# figures; it is not a test.
 #   bench/smtp_bench.sh [MESSAGES_PER_CLASS]     (MUGAI=path/to/mugai, default build/mugai)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -106,17 +108,45 @@ throughput() {  # port file count -> msgs/s
 
 # "isolated": mugai serve as shipped (sandboxed worker processes, scanner process); "in-process":
 # isolation = none; both run side by side on the same cores, measured one after the other.
-printf "%-14s %10s %11s %8s %10s %9s %9s %12s\n" class "isolated/s" "in-proc/s" "iso/in" "direct/s" "iso p50" "iso p99" "in-proc p99"
+# CPU milliseconds a service spent (serve, its workers and scanner, and the children it reaped):
+# unlike msg/s, hardly moved by what else the machine runs.
+cpu_ms() {
+  python3 - "$1" <<'PY'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+def walk(pid):
+    try:
+        s = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return 0
+    f = s[s.rindex(")") + 2:].split()
+    total = sum(int(x) for x in f[11:15])
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            for k in open(f"/proc/{pid}/task/{t}/children").read().split():
+                total += walk(int(k))
+    except OSError:
+        pass
+    return total
+print(walk(int(sys.argv[1])) * 1000 // tick)
+PY
+}
+
+printf "%-14s %10s %11s %8s %10s %9s %9s %12s %14s\n" class "isolated/s" "in-proc/s" "iso/in" "direct/s" "iso p50" "iso p99" "in-proc p99" "CPU ms/msg i/n"
 for cls in plain html pdf docx; do
   n="$count"; case "$cls" in pdf | docx) n=$(( count / 4 )) ;; esac
   per=$(( n / sessions / 2 )); [ "$per" -lt 5 ] && per=5
+  c0=$(cpu_ms "$mugai_pid")
   m=$(throughput "$mugai_port" "$work/$cls.eml" "$n")
+  c1=$(cpu_ms "$mugai_pid"); c2=$(cpu_ms "$inproc_pid")
   i=$(throughput "$inproc_port" "$work/$cls.eml" "$n")
+  c3=$(cpu_ms "$inproc_pid")
+  cpu=$(python3 -c "print(f'{($c1-$c0)/$n:.2f}/{($c3-$c2)/$n:.2f}')")
   d=$(throughput "$sink_port" "$work/$cls.eml" "$n")
   read -r _ _ _ p50 p99 fail < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$mugai_port" "$work/$cls.eml" "$sessions" "$per")
   read -r _ _ _ _ ip99 ifail < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$inproc_port" "$work/$cls.eml" "$sessions" "$per")
   ratio=$(python3 -c "print(f'{$m/$i:.2f}')")
-  printf "%-14s %10s %11s %8s %10s %9s %9s %12s%s\n" "$cls ($(( $(stat -c %s "$work/$cls.eml") / 1024 )) KB)" "$m" "$i" "$ratio" "$d" "$p50" "$p99" "$ip99" \
+  printf "%-14s %10s %11s %8s %10s %9s %9s %12s %14s%s\n" "$cls ($(( $(stat -c %s "$work/$cls.eml") / 1024 )) KB)" "$m" "$i" "$ratio" "$d" "$p50" "$p99" "$ip99" "$cpu" \
     "$([ "$fail$ifail" != 00 ] && echo "  ($fail/$ifail failed)")"
 done
 rss() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }

@@ -141,6 +141,31 @@ else
   as_root install -o root -g root -m 0644 "$unit_src" "$unit"
 fi
 
+# The console (docs/console.md): its config (loopback HTTP until a certificate is set), the vault
+# folder it shares with serve, and its unit — each only when there is none.
+console_conf=/etc/mugai/console.conf
+console_unit=/etc/systemd/system/mugai-console.service
+as_root install -d -o mugai -g mugai -m 0750 /var/lib/mugai
+if as_root test -e "$console_conf"; then
+  say "$console_conf exists: left as it is"
+else
+  say "writing $console_conf (mugai console --print-config; HTTPS needs tls_cert_file/tls_key_file)"
+  ctmp="$(mktemp)"
+  {
+    echo "# mugai console --config $console_conf (docs/console.md), written by scripts/install.sh"
+    "$prefix/bin/mugai-console" --print-config --vault sqlite:/var/lib/mugai/vault.db
+  } >"$ctmp"
+  as_root install -o root -g mugai -m 0640 "$ctmp" "$console_conf"
+  rm -f "$ctmp"
+fi
+if as_root test -e "$console_unit"; then
+  as_root cmp -s "$prefix/share/mugai/mugai-console.service" "$console_unit" ||
+    say "$console_unit exists and differs: left as it is (compare them)"
+else
+  say "installing $console_unit"
+  as_root install -o root -g root -m 0644 "$prefix/share/mugai/mugai-console.service" "$console_unit"
+fi
+
 cat <<EOF
 
 mugai is installed ($bin, rules in $rules_dir). Next:
@@ -150,4 +175,6 @@ mugai is installed ($bin, rules in $rules_dir). Next:
      databases in /var/lib/clamav; docs/scanning.md)
   4. Postfix: the main.cf and master.cf snippets in docs/deployment.md §1
      ($prefix/share/doc/mugai/deployment.md), then postfix reload
+  5. the console: accounts (sudo -u mugai $prefix/bin/mugai-console --config $console_conf user add NAME),
+     a certificate in $console_conf, then systemctl enable --now mugai-console (docs/console.md)
 EOF

@@ -1,6 +1,8 @@
 # The licence matrix, checked on the binaries (LICENSE, docs/dependencies.md): no executable that
 # is installed may link libclamav (GPL-2.0-only) together with qpdf or Gumbo (Apache-2.0).
-#   cmake -DEXECUTABLES="path1|path2" -DCLAMAV_EXE=path -DAPACHE_EXE=path -P licence_check.cmake
+#   cmake -DEXECUTABLES="path1|path2" -DCLAMAV_EXE=path -DAPACHE_EXE=path [-DCONSOLE_EXE=path]
+#         -P licence_check.cmake
+# CONSOLE_EXE (mugai-console) parses no content: it may link none of libclamav, qpdf, Gumbo, poppler.
 # CLAMAV_EXE must link libclamav and APACHE_EXE qpdf and Gumbo: the check sees what it checks.
 string(REPLACE "|" ";" _exes "${EXECUTABLES}")
 set(_seen_clamav FALSE)
@@ -22,6 +24,10 @@ foreach(_exe IN LISTS _exes)
   if(_gpl2 AND _apache)
     message(FATAL_ERROR "${_exe} links libclamav (GPL-2.0-only) together with qpdf or Gumbo "
                         "(Apache-2.0): move the scanning into mugai-scan (src/scanclient)")
+  endif()
+  if(DEFINED CONSOLE_EXE AND _exe STREQUAL CONSOLE_EXE AND
+     (_gpl2 OR _apache OR _out MATCHES "libpoppler|libarchive|libgsf|libmagic"))
+    message(FATAL_ERROR "${_exe} (the console) links a parser or libclamav; it must parse no content")
   endif()
   if(_exe STREQUAL CLAMAV_EXE AND _gpl2)
     set(_seen_clamav TRUE)

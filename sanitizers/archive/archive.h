@@ -25,7 +25,7 @@ struct Options {
   /// Charset of member names that are not valid UTF-8 (old Japanese ZIP and LZH tools: CP932).
   std::string name_charset = "CP932";
   /// zlib level of the repacked ZIP (0 = store, 1 fastest .. 9 smallest).
-  int compression_level = 6;
+  int compression_level = 1;  ///< level 6 took 51 ms for 1.35 MB of CSV, level 1 11 ms (+23% size)
 };
 
 /// One member path (already UTF-8) made safe to extract anywhere: backslashes are separators,

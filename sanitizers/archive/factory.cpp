@@ -17,8 +17,8 @@ class Factory : public SanitizerFactory {
         {"name_charset", ParamSpec::Kind::String, "CP932", 0, 0,
          "Charset of member names that are not UTF-8 (ZIP without the UTF-8 flag, LZH): CP932 "
          "for Japanese Windows tools."},
-        {"compression_level", ParamSpec::Kind::Int, "6", 0, 9,
-         "Deflate level of the repacked ZIP (0 stores, 9 is smallest and slowest)."},
+        {"compression_level", ParamSpec::Kind::Int, "1", 0, 9,
+         "Deflate level of the repacked ZIP (0 stores, 1 fastest, 9 is smallest and slowest)."},
     };
   }
   SanitizerConstSharedPtr create(const SanitizerParams& params, std::string* error) const override {

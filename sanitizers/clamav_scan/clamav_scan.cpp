@@ -33,6 +33,7 @@ Outcome outcomeFor(const ScanResult& result, std::string_view stage) {
     case ScanResult::Status::Clean: {
       Outcome o = Outcome::keep();
       o.findings.push_back({"av", "clean"});
+      if (result.cached) o.findings.push_back({"scan", "cached"});
       return o;
     }
     case ScanResult::Status::Infected: {
@@ -44,6 +45,7 @@ Outcome outcomeFor(const ScanResult& result, std::string_view stage) {
       Outcome o = Outcome::fail(Reason::AvInfected, "signature " + signature);
       o.detections.push_back({signature, std::string(stage)});
       o.findings.push_back({"av", "infected"});
+      if (result.cached) o.findings.push_back({"scan", "cached"});
       return o;
     }
     case ScanResult::Status::Incomplete: {

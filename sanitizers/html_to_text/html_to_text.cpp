@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "mugai/text/charset.h"
+#include "mugai/text/links.h"
+#include "mugai/text/url.h"
 #include "sanitizers/html_to_text/gumbo_arena.h"
 #include "sanitizers/html_to_text/hidden.h"
 #include "sanitizers/html_to_text/prescan.h"
@@ -114,11 +116,9 @@ Kind kindOf(GumboTag t) {
   }
 }
 
-/// Only these schemes are shown to a reader; anything else (javascript:, vbscript:, data:,
-/// file:, cid:, relative) is left out.
 /// The URL as shown to a reader: printable ASCII only. Bytes outside it (non-ASCII paths, bidi
 /// controls that could disguise the target, '<', '>', '"') are percent-encoded, so what the reader
-/// sees is exactly where the link goes.
+/// sees is exactly where the link goes. (A resolved href is ASCII already: this is the safety net.)
 std::string displayUrl(std::string_view url) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -135,14 +135,32 @@ std::string displayUrl(std::string_view url) {
   return out;
 }
 
-bool showableUrl(std::string_view url) {
-  auto starts = [&](std::string_view p) {
-    return url.size() > p.size() &&
-           std::equal(p.begin(), p.end(), url.begin(),
-                      [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
-  };
-  if (!(starts("http://") || starts("https://") || starts("mailto:") || starts("ftp://"))) return false;
-  return std::all_of(url.begin(), url.end(), [](unsigned char c) { return c > 0x20 && c != 0x7f; });
+/// Only links to these schemes are shown as targets; every other one is shown as removed.
+bool showableScheme(const std::string& scheme) {
+  return scheme == "http" || scheme == "https" || scheme == "mailto" || scheme == "ftp";
+}
+
+/// A host as compared with what the link text names: "www." is not a different place.
+std::string comparableHost(std::string_view host) {
+  if (host.rfind("www.", 0) == 0) host.remove_prefix(4);
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  return std::string(host);
+}
+
+/// Whether `token` reads as a domain name ("bank.co.jp", "www.example.com/login", "例え.jp"):
+/// labels of letters, digits or hyphens (or non-ASCII), at least one dot, a final label of two
+/// letters or more (or non-ASCII).
+bool looksLikeDomain(std::string_view token) {
+  std::string_view host = token.substr(0, token.find_first_of("/?#"));
+  if (host.find('.') == std::string_view::npos || host.front() == '.') return false;
+  std::size_t last_dot = host.find_last_of('.', host.size() - 2);
+  std::string_view tld = host.substr(last_dot + 1);
+  if (!tld.empty() && tld.back() == '.') tld.remove_suffix(1);
+  if (tld.size() < 2) return false;
+  bool tld_ok = std::all_of(tld.begin(), tld.end(), [](unsigned char c) { return std::isalpha(c) || c >= 0x80; });
+  bool chars_ok = std::all_of(host.begin(), host.end(),
+                              [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '.' || c >= 0x80; });
+  return tld_ok && chars_ok;
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -198,6 +216,7 @@ class Converter {
 
   void run(const GumboNode* root) {
     collectStyles(root);
+    findBase(root);
     std::vector<Frame> stack;
     stack.push_back({root});
     while (!stack.empty()) {
@@ -413,18 +432,146 @@ class Converter {
            css.find("visibility:hidden") != std::string::npos;
   }
 
+  /// The document's base URL: the first <base href> in tree order, when it is an absolute URL
+  /// (a mail has no URL of its own to resolve a relative one against).
+  void findBase(const GumboNode* root) {
+    std::vector<const GumboNode*> todo{root};
+    std::size_t seen = 0;
+    while (!todo.empty() && ++seen <= o_.node_limit) {
+      const GumboNode* n = todo.back();
+      todo.pop_back();
+      if (n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_BASE) {
+        if (const GumboAttribute* href = gumbo_get_attribute(&n->v.element.attributes, "href")) {
+          base_ = text::parseUrl(href->value);
+          return;
+        }
+      }
+      if (const GumboVector* kids = childrenOf(n)) {
+        for (unsigned i = kids->length; i > 0; --i) todo.push_back(static_cast<const GumboNode*>(kids->data[i - 1]));
+      }
+    }
+  }
+
+  /// A link is shown by where a browser would take the reader: its href resolved as the WHATWG
+  /// URL standard does (against <base href>), never as the sender's text says.
   void link(const GumboElement& el, std::size_t mark) {
     const GumboAttribute* href = gumbo_get_attribute(&el.attributes, "href");
-    if (!href) return;
-    std::string_view url = trimmed(href->value);
-    if (!o_.show_links || !showableUrl(url) || url.size() > 2048) return;
+    if (!href || !o_.show_links) return;
+    // A copy: the writer's buffer grows (and moves) when the target is written after it.
+    const std::string shown(trimmed(w_.since(mark)));
+    if (std::string why = shareOrOverlong(href->value); !why.empty()) return removedLink(why);
+    auto url = text::parseUrl(href->value, base_ ? &*base_ : nullptr);
+    if (!url) {
+      if (std::string scheme = namedScheme(href->value); !scheme.empty())
+        removedLink(scheme + ": (URL として解釈できない / not a valid URL)");
+      return;  // a relative link with nothing to resolve it against goes nowhere
+    }
+    if (!showableScheme(url->scheme)) {
+      bool share = url->scheme == "file" && url->host && !url->host->empty();
+      return removedLink(url->scheme + (share ? ": (ファイル共有 / file share)" : ":"));
+    }
+    std::string target = displayUrl(url->href());
+    if (target.size() > 2048) return removedLink(url->scheme + ": (長すぎる / too long)");
     ++r_.links;
-    std::string_view shown = trimmed(w_.since(mark));
-    std::string_view bare = url;
-    if (bare.rfind("mailto:", 0) == 0) bare.remove_prefix(7);
-    if (shown == url || shown == bare) return;
+    if (shownAsItself(shown, *url, target)) return idnNote(*url);
     w_.text(" ", false);
-    w_.raw("<" + displayUrl(url) + ">");
+    w_.raw("<" + target + ">");
+    if (textNamesAnotherPlace(shown, *url)) {
+      ++r_.links_differing;
+      w_.raw(" [⚠ 表示と異なるリンク先 / link text differs from target]");
+    }
+    idnNote(*url);
+  }
+
+  /// The href as the parser reads it: TAB/CR/LF removed, C0 and spaces stripped in front.
+  static std::string readable(std::string_view href) {
+    std::string raw;
+    for (char c : href) {
+      if (c != '\t' && c != '\n' && c != '\r') raw += c;
+    }
+    std::size_t lead = 0;
+    while (lead < raw.size() && static_cast<unsigned char>(raw[lead]) <= 0x20) ++lead;
+    return raw.substr(lead);
+  }
+
+  /// Why an href is shown as removed before it is resolved, or "": "\\host\share" is a file
+  /// share to Windows mail clients whatever <base> says (a browser would make it
+  /// https://host/share: the stricter reading wins), and so is "//host/share" with no base.
+  std::string shareOrOverlong(std::string_view href) const {
+    std::string t = readable(href);
+    bool two = t.size() > 2 && (t[0] == '\\' || t[0] == '/') && (t[1] == '\\' || t[1] == '/');
+    if (two && (t[0] == '\\' || t[1] == '\\' || !base_)) return "\\\\ (ファイル共有 / file share)";
+    if (t.size() > text::kUrlInputLimit) return "(長すぎる / too long)";
+    return "";
+  }
+
+  /// The scheme an href that is no valid URL names ("https" for "https://exa mple/"), or "".
+  static std::string namedScheme(std::string_view href) {
+    std::string t = readable(href);
+    std::size_t colon = t.find(':');
+    if (colon == std::string::npos || colon == 0 || colon > 32 || !std::isalpha(static_cast<unsigned char>(t[0]))) return "";
+    std::string name = t.substr(0, colon);
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return "";
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name;
+  }
+
+  /// "[リンク削除: javascript: / link removed]": the reader sees that a link was there, and to what.
+  void removedLink(const std::string& what) {
+    ++r_.links_removed;
+    w_.text(" ", false);
+    w_.raw("[リンク削除: " + what + " / link removed]");  // a scheme is [a-z0-9+.-]
+  }
+
+  /// The link's text is exactly its target (or, for mailto, its address): nothing to add. A text
+  /// that only resolves to the target ("http://example.com" for "http://example.com/") still gets
+  /// the target written beside it: what is listed is always the resolved form.
+  static bool shownAsItself(std::string_view shown, const text::Url& url, const std::string& target) {
+    if (shown == target) return true;
+    if (url.scheme != "mailto") return false;
+    std::string_view address = std::string_view(url.opaque).substr(0, url.opaque.find('?'));
+    return shown == address || shown == "mailto:" + std::string(address);
+  }
+
+  /// Whether the link's text looks like a URL, domain or address that is not where it goes.
+  static bool textNamesAnotherPlace(std::string_view shown, const text::Url& url) {
+    if (shown.empty() || shown.size() > 2048) return false;
+    if (url.scheme == "mailto") {
+      if (shown.find('@') == std::string_view::npos || shown.find(' ') != std::string_view::npos) return false;
+      std::string a(shown), b = url.opaque.substr(0, url.opaque.find('?'));
+      for (auto* s : {&a, &b}) std::transform(s->begin(), s->end(), s->begin(), [](unsigned char c) { return std::tolower(c); });
+      if (a.rfind("mailto:", 0) == 0) a.erase(0, 7);
+      return a != b;
+    }
+    std::optional<text::Url> named;
+    auto found = text::findUrls(shown, 4);
+    auto scheme_url = std::find_if(found.begin(), found.end(), [](const text::TextUrl& u) { return !u.bare; });
+    if (scheme_url != found.end()) {
+      named = text::parseUrl(shown.substr(scheme_url->begin, scheme_url->end - scheme_url->begin));
+    } else if (shown.find_first_of(" \t\n") == std::string_view::npos && looksLikeDomain(shown)) {
+      named = text::parseUrl("http://" + std::string(shown));
+    } else if (!found.empty()) {
+      named = text::parseUrl("http://" + std::string(shown.substr(found[0].begin, found[0].end - found[0].begin)));
+    }
+    if (!named || !named->host || !url.host) return false;
+    if (named->scheme == "mailto") return false;
+    return comparableHost(*named->host) != comparableHost(*url.host);
+  }
+
+  /// An internationalized host is shown in its Unicode form beside the xn-- form, and marked
+  /// when its labels mix scripts (Cyrillic "а" in "аpple.com").
+  void idnNote(const text::Url& url) {
+    if (!url.host || url.host->find("xn--") == std::string::npos) return;
+    std::string unicode = text::hostToUnicode(*url.host);
+    if (unicode == *url.host || !text::isValidUtf8(unicode)) return;
+    std::string note = " (IDN: " + unicode;
+    if (text::hostMixesScripts(unicode)) {
+      ++r_.links_mixed_scripts;
+      note += " ⚠ 文字種の混在 / mixed scripts";
+    }
+    w_.raw(note + ")");
   }
 
   void leafText(const GumboNode* n, const Visual& vis) {
@@ -444,6 +591,7 @@ class Converter {
   TextWriter w_;
   int pre_ = 0;
   StyleSheet sheet_;
+  std::optional<text::Url> base_;
 };
 
 }  // namespace

@@ -13,7 +13,7 @@
 namespace mugai::sanitizers::html_to_text {
 
 struct Options {
-  bool show_links = true;      ///< "text <URL>" for http(s)/mailto/ftp links whose text differs
+  bool show_links = true;      ///< "text <URL>": the resolved target of http(s)/mailto/ftp links
   bool show_image_alt = true;  ///< images become "[alt]" (never fetched)
   std::size_t input_limit = 16u << 20;  ///< html_input_limit
   std::size_t node_limit = 500000;      ///< html_node_limit
@@ -28,14 +28,19 @@ struct Result {
   std::optional<Reason> failure;  ///< a limit was reached: nothing of the text may be used
   std::string detail;
   std::size_t links = 0, images = 0, removed_elements = 0, nodes = 0;
+  std::size_t links_removed = 0;        ///< links to other schemes or file shares, shown as removed
+  std::size_t links_differing = 0;      ///< links whose text names another place than the target
+  std::size_t links_mixed_scripts = 0;  ///< links to IDN hosts that mix scripts
   std::size_t hidden_text = 0;  ///< elements or text runs with text the sender hid (left out)
   std::string hidden_why;       ///< how it was hidden ("font-size:0, opacity:0")
   std::size_t parser_bytes = 0;  ///< peak bytes Gumbo held (its arena)
 };
 
 /// Converts UTF-8 HTML to text: visible text in reading order, blocks as line breaks, lists as
-/// "- item" / "1. item", table cells separated by " | ", links as "text <URL>" (only http,
-/// https, mailto and ftp URLs are ever shown), images as their alt text. script, style,
+/// "- item" / "1. item", table cells separated by " | ", links as "text <URL>" with the URL
+/// resolved as a browser does (WHATWG, <base href>; only http, https, mailto and ftp targets are
+/// shown, other links as "[リンク削除: scheme: / link removed]"), a mark when the text names
+/// another place than the target, IDN hosts also in Unicode; images as their alt text. script, style,
 /// template, head, comments, form controls, object/embed/iframe/applet/svg/math are dropped.
 /// Limits are checked by a linear pre-scan before Gumbo runs (Gumbo is quadratic on deep
 /// nesting and its allocator cannot fail) and again while walking the tree iteratively.

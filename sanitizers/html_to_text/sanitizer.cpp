@@ -26,6 +26,9 @@ Outcome HtmlToTextSanitizer::apply(const Part& part, MessageContext& ctx) const 
   out.findings.push_back({"charset", decoded.charset});
   if (decoded.guessed) out.findings.push_back({"charset_guessed", "true"});
   out.findings.push_back({"links", std::to_string(r.links)});
+  if (r.links_removed) out.findings.push_back({"links_removed", std::to_string(r.links_removed)});
+  if (r.links_differing) out.findings.push_back({"links_differing", std::to_string(r.links_differing)});
+  if (r.links_mixed_scripts) out.findings.push_back({"links_mixed_scripts", std::to_string(r.links_mixed_scripts)});
   out.findings.push_back({"images_removed", std::to_string(r.images)});
   out.findings.push_back({"elements_removed", std::to_string(r.removed_elements)});
   if (r.hidden_text > 0) {
@@ -47,7 +50,7 @@ class Factory : public SanitizerFactory {
   std::vector<ParamSpec> describe() const override {
     return {
         {"show_links", ParamSpec::Kind::Bool, "true", 0, 0,
-         "Show http/https/mailto/ftp link targets as 'text <URL>'."},
+         "Show link targets as 'text <URL>', resolved as a browser does (other schemes as removed)."},
         {"show_image_alt", ParamSpec::Kind::Bool, "true", 0, 0, "Show images as [alt text]."},
     };
   }

@@ -57,6 +57,15 @@ class Factory : public SanitizerFactory {
 
 SanitizerFactoryPtr makeFactory() { return std::make_unique<Factory>(); }
 
+std::vector<std::string> PdfSanitizer::readOnlyPaths() const {
+  if (options_.mode != Options::Mode::Flatten) return {};  // qpdf never opens a file
+  // fontconfig's configuration (/etc/fonts/conf.d links into /usr/share/fontconfig: without
+  // them Helvetica is not mapped to a sans font) and cache, the system's fonts, poppler-data
+  // (CMaps, e.g. Adobe-Japan1 for Japanese text whose font is not embedded).
+  return {"/etc/fonts",       "/usr/share/fontconfig",  "/usr/share/fonts",
+          "/usr/local/share/fonts", "/var/cache/fontconfig", "/usr/share/poppler"};
+}
+
 Outcome PdfSanitizer::apply(const Part& part, MessageContext& ctx) const {
   // Both paths catch everything themselves; this is the last guard of "apply() never throws".
   try {

@@ -6,7 +6,8 @@
 // Limits: flatten_max_pages (limit.document_objects); the pixels of all pages together against
 //         image_pixel_limit (limit.image_pixels), computed from the page boxes BEFORE rendering;
 //         one page buffer and the output charged to the budget; deadline between pages.
-// Errors: cannot load or render -> cdr.failed; needs a password -> content.encrypted.
+// Errors: cannot load or render, or a font it does not embed cannot be read (text would vanish)
+//         -> cdr.failed; needs a password -> content.encrypted.
 #include <poppler/cpp/poppler-document.h>
 #include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-image.h>
@@ -91,6 +92,17 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
     if (page_count > options.flatten_max_pages)
       return Outcome::fail(Reason::LimitDocumentObjects,
                            "pdf: " + std::to_string(page_count) + " pages to flatten");
+
+    // A font the PDF names but does not embed is drawn with a system font that fontconfig
+    // finds; where none can be found (a sandbox on a host without Landlock, a host without
+    // fonts) poppler silently draws nothing: the page would lose its text, so refuse instead.
+    for (const poppler::font_info& f : doc->fonts()) {
+      if (f.is_embedded() || f.type() == poppler::font_info::type3 || !f.file().empty()) continue;
+      return Outcome::fail(Reason::CdrFailed,
+                           "pdf: font '" + f.name().substr(0, 64) +
+                               "' is not embedded and no system font can be read to draw it "
+                               "(the pages would lose their text)");
+    }
 
     // Every page's pixel count is known from its box before anything is rendered.
     std::vector<std::unique_ptr<poppler::page>> pages;

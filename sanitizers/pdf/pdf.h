@@ -42,6 +42,9 @@ class PdfSanitizer : public Sanitizer {
   explicit PdfSanitizer(Options options) : options_(options) {}
   std::string_view name() const override { return "sanitizer.pdf"; }
   Outcome apply(const Part& part, MessageContext& ctx) const override;
+  /// Flatten mode renders text with the fonts a PDF names but does not embed, found through
+  /// fontconfig, and CJK text with poppler-data's CMaps: a sandboxed worker may read those.
+  std::vector<std::string> readOnlyPaths() const override;
 
  private:
   Options options_;

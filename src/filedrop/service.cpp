@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mugai/io/store.h"
+#include "mugai/obs/monitor.h"
 #include "mugai/text/charset.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/filedrop/filedrop.h"
@@ -230,6 +231,22 @@ std::string sourceJson(const Item& item) {
 /// The inbox path for a log line: bidi and control characters shown as <U+XXXX>.
 std::string shownForLog(const Item& item) {
   return sanitizers::filename_sanitize::visibleName(item.shown.folder + "/" + item.shown.name);
+}
+
+/// The monitoring event for a finished file (obs::messageFinished): the report's verdict,
+/// reasons and objects; the "envelope" of a file is where it was found.
+obs::MessageEvent finishedEvent(const Item& item, const std::string& verdict,
+                                const std::string& reason) {
+  obs::MessageEvent e = obs::eventFromReport(item.r.report);
+  e.id = item.id;
+  e.kind = "file";
+  e.verdict = verdict == "renamed" ? "sanitized" : verdict == "refused" ? "blocked" : verdict;
+  e.reason = reason;
+  if (verdict == "refused" || (verdict != "clean" && e.reasons.empty())) e.reasons = {reason};
+  e.filename = item.shown.folder + "/" + item.shown.name;
+  e.bytes_in = item.original_size;
+  e.bytes_out = item.state == Item::State::Refused ? 0 : item.r.output.size();
+  return e;
 }
 
 /// The name of the entry of `dir` whose windowsKey is `key` ("" when none).
@@ -647,6 +664,7 @@ void Service::Impl::finish(Item& item) {
     unlink(metaPath(item.id).c_str());
     logLine(item.id + " refused " + shownForLog(item) + " reason=" +
             std::string(reasonInfo(item.refusal).name) + " detail=" + jsonString(item.why, 200));
+    obs::messageFinished(finishedEvent(item, "refused", std::string(reasonInfo(item.refusal).name)));
     return;
   }
   if (item.state != Item::State::Delivering) return;
@@ -669,6 +687,7 @@ void Service::Impl::finish(Item& item) {
           (m.out.empty() ? "" : " -> " + sanitizers::filename_sanitize::visibleName(m.out)) +
           " reason=" + reason +
           (m.note.empty() ? "" : " note=" + sanitizers::filename_sanitize::visibleName(m.note)));
+  obs::messageFinished(finishedEvent(item, word, reason));
 }
 
 /// Claimed files a crash (or a failed delivery) left in processing/; stale records are removed.

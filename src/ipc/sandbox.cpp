@@ -1,11 +1,14 @@
 // Worker sandbox: rlimits, namespaces, no_new_privs, seccomp allowlist (see sandbox.h).
 #include "src/ipc/sandbox.h"
 
+#include <fcntl.h>
+#include <linux/landlock.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -53,7 +56,61 @@ const int kFiles[] = {
     SCMP_SYS(epoll_pwait), SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(tgkill),
 };
 
-bool installFilter(bool allow_files, std::string* why) {
+/// Reading beneath the Landlock-confined directories (read_only_paths): path lookups and listing.
+const int kReadPaths[] = {
+    SCMP_SYS(getdents64), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+    SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(stat), SCMP_SYS(lstat),
+};
+
+/// Flags that write, create or truncate: an open carrying any of them is refused in read-only mode
+/// (O_TMPFILE without its O_DIRECTORY bit, which a plain directory open also carries).
+constexpr scmp_datum_t kWriteFlags = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY);
+
+/// Landlock: from now on this process opens files beneath `paths` for reading, and nothing else.
+/// Returns false with *why_not when the host has no Landlock (or refuses the ruleset).
+bool confineReads(const std::vector<std::string>& paths, std::string* why_not) {
+  long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  if (abi < 1) {
+    *why_not = std::string("Landlock is not available (") + std::strerror(errno) + ")";
+    return false;
+  }
+  landlock_ruleset_attr attr{};
+  attr.handled_access_fs =
+      LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+      LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+      LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+      LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
+      LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+  int rs = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0));
+  if (rs < 0) {
+    *why_not = std::string("landlock_create_ruleset: ") + std::strerror(errno);
+    return false;
+  }
+  for (const auto& path : paths) {
+    int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY);
+    if (fd < 0) continue;  // not on this host: nothing to read there
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+    beneath.parent_fd = fd;
+    long rc = syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+    ::close(fd);
+    if (rc != 0) {
+      *why_not = "landlock_add_rule(" + path + "): " + std::strerror(errno);
+      ::close(rs);
+      return false;
+    }
+  }
+  long rc = syscall(SYS_landlock_restrict_self, rs, 0);
+  int saved = errno;
+  ::close(rs);
+  if (rc != 0) {
+    *why_not = std::string("landlock_restrict_self: ") + std::strerror(saved);
+    return false;
+  }
+  return true;
+}
+
+bool installFilter(bool allow_files, bool read_only_opens, std::string* why) {
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)),
                                                         seccomp_release);
   if (!ctx) {
@@ -64,6 +121,18 @@ bool installFilter(bool allow_files, std::string* why) {
   for (int nr : kAllowed) rc = rc ? rc : seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0);
   if (allow_files) {
     for (int nr : kFiles) rc = rc ? rc : seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0);
+  } else if (read_only_opens) {  // only after Landlock confined them (enterSandbox)
+    for (int nr : kReadPaths) rc = rc ? rc : seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0);
+    if (!rc) {
+      rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                            SCMP_A2(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
+    }
+    if (!rc) {
+      rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+                            SCMP_A1(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
+    }
+    // openat2 keeps its flags in a struct a filter cannot read: ENOSYS, glibc falls back.
+    if (!rc) rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
   }
   // Threads yes, processes no: clone only with CLONE_THREAD; clone3 (whose flags a filter cannot
   // see) says ENOSYS, and glibc falls back to clone.
@@ -110,7 +179,19 @@ bool enterSandbox(const SandboxOptions& o, std::string* why, std::string* note) 
     return false;
   }
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  return installFilter(o.allow_files, why);
+  bool read_only_opens = false;
+  if (!o.allow_files && !o.read_only_paths.empty()) {
+    std::string why_not;
+    read_only_opens = confineReads(o.read_only_paths, &why_not);
+    if (note) {
+      std::string what = read_only_opens
+                             ? "reads files beneath " + std::to_string(o.read_only_paths.size()) +
+                                   " directories only (Landlock)"
+                             : why_not + ": no file can be read (fonts: PDF flatten fails closed)";
+      *note = note->empty() ? what : *note + "; " + what;
+    }
+  }
+  return installFilter(o.allow_files, read_only_opens, why);
 }
 
 void limitCpuFromNow(std::uint64_t seconds) {

@@ -10,7 +10,8 @@
  *         item), no core files, no new files (RLIMIT_FSIZE 0 for written files is left to seccomp:
  *         open/openat/creat are refused outright).
  * Errors: false with *why when no_new_privs or the filter cannot be installed (the worker then
- *         refuses to start: fail closed). Namespaces are best effort: *note says why not.
+ *         refuses to start: fail closed). Namespaces and Landlock are best effort: *note says
+ *         why not (without Landlock, read_only_paths open nothing: less, never more).
  *
  * The filter's default is EPERM, not a kill: a library that tries something outside the list
  * (opening a file, a socket) gets an error it already handles, and the item fails closed through
@@ -22,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mugai::ipc {
 
@@ -32,6 +34,11 @@ struct SandboxOptions {
   /// Also allow creating and opening files (the scanner process: libclamav writes its scratch
   /// files); sockets, exec and the rest stay refused.
   bool allow_files = false;
+  /// Directories whose files may be opened read-only (a renderer's fonts: the policy's
+  /// Sanitizer::readOnlyPaths()). Confined by Landlock: every other path stays closed to open, and
+  /// seccomp allows open/openat only without write, create, truncate or append flags. On a host
+  /// without Landlock no file is opened at all (*note says so) and sanitizers fail closed.
+  std::vector<std::string> read_only_paths;
 };
 
 bool enterSandbox(const SandboxOptions& options, std::string* why, std::string* note);

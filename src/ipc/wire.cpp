@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace mugai::ipc {
 namespace {
@@ -238,6 +239,7 @@ std::string encodeScanResult(const ScanResult& s) {
   w.u8(static_cast<std::uint8_t>(s.status));
   w.str(s.signature.substr(0, 4096));
   w.str(s.detail.substr(0, 4096));
+  w.u8(s.cached ? 1 : 0);
   return std::move(w.bytes());
 }
 
@@ -248,6 +250,7 @@ bool decodeScanResult(std::string_view in, ScanResult& s) {
   s.status = static_cast<ScanResult::Status>(status);
   s.signature = r.str(4096);
   s.detail = r.str(4096);
+  s.cached = r.u8() != 0;
   return r.atEnd();
 }
 
@@ -291,16 +294,21 @@ Mapping::~Mapping() {
 }
 
 bool sendFrame(int sock, Frame type, std::string_view payload, int fd) {
-  if (payload.size() > kMaxInline) return false;
-  std::string buf;
+  return sendFrame(sock, type, payload, {}, fd);
+}
+
+bool sendFrame(int sock, Frame type, std::string_view payload, std::string_view more, int fd) {
+  if (payload.size() + more.size() > kMaxInline) return false;
   WireWriter w;
   w.u32(static_cast<std::uint32_t>(type));
-  buf = std::move(w.bytes());
-  buf.append(payload);
-  iovec iov{buf.data(), buf.size()};
+  const std::string& head = w.bytes();
+  // Three pieces, one datagram: no copy of the payload into a buffer of its own.
+  iovec iov[3] = {{const_cast<char*>(head.data()), head.size()},
+                  {const_cast<char*>(payload.data()), payload.size()},
+                  {const_cast<char*>(more.data()), more.size()}};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 3;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   if (fd >= 0) {
     msg.msg_control = control;
@@ -311,10 +319,11 @@ bool sendFrame(int sock, Frame type, std::string_view payload, int fd) {
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   }
+  const auto total = static_cast<ssize_t>(head.size() + payload.size() + more.size());
   for (;;) {
     ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    return n == static_cast<ssize_t>(buf.size());
+    return n == total;
   }
 }
 
@@ -329,8 +338,10 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
     if (r == 0) return RecvStatus::kTimeout;
     if (r < 0) return RecvStatus::kError;
   }
-  std::string buf(kMaxInline + 8, '\0');
-  iovec iov{buf.data(), buf.size()};
+  // One receive buffer per thread, not zero-filled per frame (a small item is one frame).
+  thread_local std::unique_ptr<char[]> buffer(new char[kMaxInline + 8]);
+  char* buf = buffer.get();
+  iovec iov{buf, kMaxInline + 8};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -358,7 +369,7 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
       }
     }
   }
-  WireReader r(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  WireReader r(std::string_view(buf, static_cast<std::size_t>(n)));
   std::uint32_t t = r.u32();
   bool bad = extra > 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !r.ok() ||
              t < static_cast<std::uint32_t>(Frame::kInit) ||
@@ -368,7 +379,7 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
     return RecvStatus::kError;
   }
   type = static_cast<Frame>(t);
-  payload.assign(buf.data() + 4, static_cast<std::size_t>(n) - 4);
+  payload.assign(buf + 4, static_cast<std::size_t>(n) - 4);
   if (fd) *fd = got;
   return RecvStatus::kOk;
 }

@@ -113,6 +113,9 @@ class Mapping {
 
 /// One frame: type, inline bytes (<= kMaxInline), and `fd` when >= 0 (SCM_RIGHTS).
 bool sendFrame(int sock, Frame type, std::string_view payload = {}, int fd = -1);
+/// The same with the inline bytes in two pieces (a head and the bytes it describes), sent as one
+/// datagram without joining them first: how a small item or result travels (no memfd).
+bool sendFrame(int sock, Frame type, std::string_view payload, std::string_view more, int fd);
 enum class RecvStatus { kOk, kClosed, kTimeout, kError };
 /// Waits at most `timeout_ms` (-1: no limit). A received descriptor goes to *fd (else -1);
 /// more than one descriptor, a truncated frame or an unknown type is kError.

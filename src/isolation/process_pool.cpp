@@ -59,7 +59,10 @@ struct ProcessPool::Impl {
   std::uint64_t max_from_worker = 0;
 
   mutable std::mutex m;
-  mutable std::condition_variable cv;
+  /// Two wake-ups, each for one waiter: a slot became idle (a session thread takes it), a slot
+  /// became empty (the spawner fills it). One notify_all on a shared one woke every waiting
+  /// session for each item, and they went back to sleep: serve's CPU doubled on plain mail.
+  mutable std::condition_variable idle_cv, empty_cv;
   mutable std::vector<Slot> slots;  // guarded by m
   bool stopping = false;             // guarded by m
   bool noted = false;                // guarded by m: the namespace note is logged once
@@ -137,7 +140,7 @@ void ProcessPool::Impl::spawnLoop() {
           if (s.state == Slot::State::kEmpty) return true;
         return false;
       };
-      cv.wait(lock, [&] { return stopping || empty(); });
+      empty_cv.wait(lock, [&] { return stopping || empty(); });
       if (stopping) return;
       while (slots[i].state != Slot::State::kEmpty) ++i;
       slots[i].state = Slot::State::kStarting;
@@ -149,19 +152,19 @@ void ProcessPool::Impl::spawnLoop() {
     if (ok) {
       fresh.state = Slot::State::kIdle;
       slots[i] = fresh;
-      cv.notify_all();
+      idle_cv.notify_one();
       continue;
     }
     slots[i].state = Slot::State::kEmpty;
     log("isolation: " + why + "; trying again in 1 s");
-    cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping; });
+    empty_cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping; });
   }
 }
 
 int ProcessPool::Impl::acquire(Clock::time_point until) const {
   std::unique_lock<std::mutex> lock(m);
   int found = -1;
-  cv.wait_until(lock, until, [&] {
+  idle_cv.wait_until(lock, until, [&] {
     for (std::size_t i = 0; i < slots.size(); ++i) {
       if (slots[i].state == Slot::State::kIdle) {
         found = static_cast<int>(i);
@@ -170,7 +173,11 @@ int ProcessPool::Impl::acquire(Clock::time_point until) const {
     }
     return stopping;
   });
-  if (found >= 0) slots[static_cast<std::size_t>(found)].state = Slot::State::kBusy;
+  if (found >= 0) {
+    slots[static_cast<std::size_t>(found)].state = Slot::State::kBusy;
+  } else {
+    idle_cv.notify_one();  // timed out: a wake-up this thread may have taken goes to the next
+  }
   return found;
 }
 
@@ -181,13 +188,13 @@ void ProcessPool::Impl::release(int i, bool keep) const {
     Slot& slot = slots[static_cast<std::size_t>(i)];
     if (keep) {
       slot.state = Slot::State::kIdle;
-      cv.notify_all();
+      idle_cv.notify_one();
       return;
     }
     s = slot;
     slot = Slot{};  // kEmpty: the spawner starts a fresh one
   }
-  cv.notify_all();
+  empty_cv.notify_one();
   if (s.sock >= 0) close(s.sock);
   if (s.pid > 0) killAndReap(s.pid);
 }
@@ -232,7 +239,12 @@ Exchange ProcessPool::Impl::converse(const Slot& s, Clock::time_point deadline) 
       }
       continue;
     }
-    if (type == Frame::kResult && m.ok() && decodeResult(m.view(), ex.result)) {
+    if (type == Frame::kResult && fd < 0 && decodeResult(payload, ex.result)) {  // small: inline
+      ex.kind = Exchange::Kind::kResult;
+      return ex;
+    }
+    if (type == Frame::kResult && fd >= 0 && payload.empty() && m.ok() &&
+        decodeResult(m.view(), ex.result)) {
       ex.kind = Exchange::Kind::kResult;
       return ex;
     }
@@ -262,9 +274,15 @@ ProcessResult ProcessPool::Impl::run(
       release(i, false);  // its channel leads to a scanner process that is gone: a fresh one
       continue;
     }
-    int fd = sealedMemfd("item", head, body);
-    bool sent = fd >= 0 && sendFrame(s.sock, kind, {}, fd);
-    if (fd >= 0) close(fd);
+    // A small item travels in the frame itself (most mail): no memfd to create, map and free.
+    bool sent;
+    if (head.size() + body.size() <= kMaxInline) {
+      sent = sendFrame(s.sock, kind, head, body, -1);
+    } else {
+      int fd = sealedMemfd("item", head, body);
+      sent = fd >= 0 && sendFrame(s.sock, kind, {}, fd);
+      if (fd >= 0) close(fd);
+    }
     if (!sent) {  // gone while idle (killed): the item never reached it
       release(i, false);
       if (++lost_sends < 3) continue;
@@ -370,7 +388,8 @@ ProcessPool::~ProcessPool() {
     std::lock_guard<std::mutex> lock(impl_->m);
     impl_->stopping = true;
   }
-  impl_->cv.notify_all();
+  impl_->idle_cv.notify_all();
+  impl_->empty_cv.notify_all();
   if (impl_->spawner.joinable()) impl_->spawner.join();
   for (auto& s : impl_->slots) {
     if (s.sock >= 0) close(s.sock);

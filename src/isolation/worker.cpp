@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "mugai/detect/type_detector.h"
 #include "mugai/pipeline/pipeline.h"
@@ -87,12 +90,10 @@ void fail(const std::string& why) {
   sendFrame(kWorkerFd, Frame::kFailed, why.substr(0, kMaxInline));
 }
 
-/// One item: map it, process it, send the result back as a sealed memfd.
-bool serveItem(const Engine& engine, Frame type, int fd, std::uint64_t item_cpu_s) {
-  Mapping m(fd, kMaxItem);
-  close(fd);
-  if (!m.ok()) return false;
-  WireReader r(m.view());
+/// One item (in the frame itself when small, else a sealed memfd): process it, send the result
+/// back the same way (inline when it fits in one frame).
+bool serveItem(const Engine& engine, Frame type, std::string_view item, std::uint64_t item_cpu_s) {
+  WireReader r(item);
   std::string id = r.str(256);
   ProcessResult result;
   if (type == Frame::kMail) {
@@ -109,7 +110,11 @@ bool serveItem(const Engine& engine, Frame type, int fd, std::uint64_t item_cpu_
     limitCpuFromNow(item_cpu_s);
     result = engine.processFile(data, name, id);
   }
-  int out = sealedMemfd("result", encodeResultHead(result), result.output);
+  std::string head = encodeResultHead(result);
+  if (head.size() + result.output.size() <= kMaxInline) {
+    return sendFrame(kWorkerFd, Frame::kResult, head, result.output, -1);
+  }
+  int out = sealedMemfd("result", head, result.output);
   if (out < 0) return false;
   bool sent = sendFrame(kWorkerFd, Frame::kResult, {}, out);
   close(out);
@@ -117,6 +122,22 @@ bool serveItem(const Engine& engine, Frame type, int fd, std::uint64_t item_cpu_
 }
 
 }  // namespace
+
+/// What the rules' sanitizers must read while they work (PDF flatten: fonts), without repeats.
+std::vector<std::string> readOnlyPaths(const policy::Policy& pol) {
+  std::set<std::string> paths;
+  auto add = [&](const policy::Chain& chain) {
+    for (const auto& step : chain.steps) {
+      if (!step.instance) continue;
+      for (auto& p : step.instance->readOnlyPaths()) paths.insert(std::move(p));
+    }
+  };
+  add(pol.scan);
+  add(pol.text_body);
+  add(pol.html_body);
+  for (const auto& [name, chain] : pol.chains) add(chain);
+  return {paths.begin(), paths.end()};
+}
 
 int workerMain(const std::function<void(Registry&)>& extra) {
   // Nothing else of the parent's: only stdin/stdout/stderr and the socket stay open.
@@ -151,6 +172,7 @@ int workerMain(const std::function<void(Registry&)>& extra) {
   services.detector->detect("preload");
   text::preloadConverters();
   Engine engine(std::move(services));
+  init.sandbox.read_only_paths = readOnlyPaths(*pol);
   std::string why, note;
   if (!enterSandbox(init.sandbox, &why, &note)) {
     fail("sandbox: " + why);
@@ -163,10 +185,18 @@ int workerMain(const std::function<void(Registry&)>& extra) {
     int fd = -1;
     RecvStatus st = recvFrame(kWorkerFd, type, payload, &fd, -1);
     if (st == RecvStatus::kClosed) return 0;
-    if (st != RecvStatus::kOk || (type != Frame::kMail && type != Frame::kFile) || fd < 0) {
+    if (st != RecvStatus::kOk || (type != Frame::kMail && type != Frame::kFile)) {
+      if (fd >= 0) close(fd);
       return kExitProtocol;
     }
-    if (!serveItem(engine, type, fd, init.item_cpu_s)) return kExitProtocol;
+    if (fd < 0) {  // a small item: in the frame
+      if (!serveItem(engine, type, payload, init.item_cpu_s)) return kExitProtocol;
+      continue;
+    }
+    Mapping m(fd, kMaxItem);
+    close(fd);
+    if (!m.ok() || !payload.empty()) return kExitProtocol;
+    if (!serveItem(engine, type, m.view(), init.item_cpu_s)) return kExitProtocol;
   }
 }
 

@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "mugai/io/store.h"
 #include "mugai/pipeline/pipeline.h"
 #include "src/scanclient/remote_scanner.h"
+#include "src/isolation/process_pool.h"
 #include "src/isolation/worker.h"
 
 namespace {
@@ -38,6 +40,9 @@ Usage:
               [--quarantine DIR]
       Run the SMTP relay (default 127.0.0.1:10025 -> 127.0.0.1:10026; see
       'mugai serve --help' and docs/deployment.md).
+  mugai console [--config FILE] [--listen HOST:PORT] [--vault URL] | user add|passwd|disable ...
+      The web console for staff, approvers, the security team and auditors
+      ('mugai console --help', docs/console.md).
   mugai vault [--vault URL] list|show|original|hold|unhold|purge|audit|import ...
       The kept originals, their release state and the audit log ('mugai vault --help',
       docs/vault.md).
@@ -61,6 +66,7 @@ Options:
     --trusted-authserv-id ID   keep incoming Authentication-Results of ID (repeatable),
     --dns-nameserver IP[:PORT] ask this resolver instead of /etc/resolv.conf's.
   --quiet             No summary line on standard error.
+  --isolated          mail: parse in a sandboxed worker process, as mugai serve does.
 
 Exit status:
   0  output written (clean or sanitized)
@@ -72,7 +78,7 @@ Exit status:
 struct Args {
   std::string command, sub, input, output, report, rules, quarantine, sender;
   std::vector<std::string> rcpts;
-  bool markdown = false, quiet = false;
+  bool markdown = false, quiet = false, isolated = false;
   bool authenticate = false;  // mail: SPF/DKIM/DMARC before the engine (issue 14)
   std::string client_ip, helo, authserv_id, dns_nameserver;
   std::vector<std::string> trusted_authserv_ids;
@@ -117,6 +123,7 @@ bool parseArgs(int argc, char** argv, Args& a, std::string& err) {
     }
     else if (s == "--markdown") a.markdown = true;
     else if (s == "--quiet" || s == "-q") a.quiet = true;
+    else if (s == "--isolated") a.isolated = true;
     else if (s.size() > 1 && s[0] == '-' && s != "-") {
       err = "unknown option " + s;
       return false;
@@ -228,7 +235,16 @@ int runMail(const Args& a) {
     mugai::auth::Authenticator authenticator(as);
     env.auth = authenticator.check(raw, {a.sender, a.helo, a.client_ip});
   }
-  mugai::ProcessResult r = engine->processMessage(raw, env, mugai::newItemId());
+  // --isolated: parsed by one sandboxed worker, as `mugai serve` does (the console's dry run).
+  std::shared_ptr<const mugai::Engine> shared(std::move(engine));
+  mugai::ItemProcessorConstSharedPtr processor = shared;
+  if (a.isolated) {
+    mugai::isolation::PoolOptions o;
+    o.workers = 1;
+    processor = mugai::isolation::ProcessPool::start(shared, o, &err);
+    if (!processor) return usageError("--isolated: the sandboxed worker does not start: " + err);
+  }
+  mugai::ProcessResult r = processor->processMessage(raw, env, mugai::newItemId());
   if (!r.output.empty()) {
     // "-" is standard output; /dev/null or a FIFO is written to, never replaced by a file.
     if (!mugai::io::writeOutput(a.output, r.output, &err, 0644)) {
@@ -346,6 +362,15 @@ int main(int argc, char** argv) {
   if (argc == 2 && !std::strcmp(argv[1], "worker")) return mugai::isolation::workerMain();
   if (argc > 1 && !std::strcmp(argv[1], "serve")) return runServe(argc, argv);
   if (argc > 1 && !std::strcmp(argv[1], "vault")) return runVault(argc, argv);
+  // The console is its own executable (it links no parser): mugai-console beside this one.
+  if (argc > 1 && !std::strcmp(argv[1], "console")) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::string console = (ec ? std::string(".") : self.parent_path().string()) + "/mugai-console";
+    execv(console.c_str(), argv);
+    std::cerr << "mugai: cannot run " << console << ": " << std::strerror(errno) << "\n";
+    return kExitUsage;
+  }
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::cout << kUsage;

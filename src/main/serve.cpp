@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "mugai/obs/monitor.h"
 #include "mugai/pipeline/pipeline.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
@@ -37,7 +38,7 @@ using mugai::smtp::logLine;
 const char* kServeUsage =
     R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
                    [--rules FILE] [--quarantine DIR] [--print-config]
-                   [--inbox DIR --outbox DIR] [--no-smtp]
+                   [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT]
 
 Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
@@ -46,12 +47,15 @@ connection and recipient caps, worker threads) are set under `limits:` in the ru
 With --inbox and --outbox (config: filedrop_inbox, filedrop_outbox) the file-drop service also
 runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox, originals go to
 --quarantine. --no-smtp (config: smtp = no) runs the file drop alone.
+--metrics HOST:PORT (config: metrics) serves Prometheus metrics at http://HOST:PORT/metrics,
+loopback only unless the config says metrics_remote = yes; the config's syslog key sends one
+RFC 5424 (or CEF) event per message (docs/monitoring.md).
 Signals: SIGHUP reads the config again and reloads the rules and signatures (a changed key other
 than `rules` is logged as needing a restart); SIGTERM stops accepting and drains.
 )";
 
 struct ServeArgs {
-  std::string config, listen, next_hop, rules, quarantine, inbox, outbox;
+  std::string config, listen, next_hop, rules, quarantine, inbox, outbox, metrics;
   bool print_config = false;
   bool no_smtp = false;
 };
@@ -66,6 +70,7 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
                         : s == "--quarantine" ? &a.quarantine
                         : s == "--inbox"      ? &a.inbox
                         : s == "--outbox"     ? &a.outbox
+                        : s == "--metrics"    ? &a.metrics
                                               : nullptr;
     if (s == "--print-config") {
       a.print_config = true;
@@ -107,6 +112,13 @@ bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   if (!a.inbox.empty()) c.filedrop_inbox = a.inbox;
   if (!a.outbox.empty()) c.filedrop_outbox = a.outbox;
   if (a.no_smtp) c.smtp = "no";
+  if (!a.metrics.empty()) c.metrics = a.metrics;
+  bool monitoring_ok = true;
+  for (const auto& e : mugai::smtp::checkMonitoring(c)) {
+    std::cerr << "mugai: " << e << "\n";
+    monitoring_ok = false;
+  }
+  if (!monitoring_ok) return false;
   if (c.filedrop_inbox.empty() != c.filedrop_outbox.empty() ||
       (c.smtp == "no" && c.filedrop_inbox.empty())) {
     std::cerr << "mugai: the file drop needs both an inbox and an outbox (--inbox/--outbox or "
@@ -212,6 +224,7 @@ bool reloadEngine(const std::string& rules, mugai::smtp::EngineHolder& engines) 
   }
   std::string signatures = signaturesText(*fresh);
   logScannerWarnings(*fresh);
+  mugai::obs::engineLoaded(fresh->services().scanner.get());
   engines.set(std::move(fresh), std::move(processor));
   logLine("reloaded rules and signatures, " + rulesText(rules) + ", " + signatures);
   return true;
@@ -249,6 +262,11 @@ void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& runni
   differs("dns_nameserver", running.dns_nameserver, fresh.dns_nameserver);
   differs("filedrop_inbox", running.filedrop_inbox, fresh.filedrop_inbox);
   differs("filedrop_outbox", running.filedrop_outbox, fresh.filedrop_outbox);
+  differs("metrics", running.metrics, fresh.metrics);
+  differs("metrics_remote", running.metrics_remote, fresh.metrics_remote);
+  differs("syslog", running.syslog, fresh.syslog);
+  differs("syslog_format", running.syslog_format, fresh.syslog_format);
+  differs("syslog_facility", running.syslog_facility, fresh.syslog_facility);
   for (const auto& key : restart) {
     logLine("config: " + key + " changed in " + args.config +
             ": takes effect only after a restart (the running value is kept)");
@@ -373,6 +391,13 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
     return st;
   };
   Server server(so, gateway);
+  // Read at scrape time; unregistered (below) before the server and the pool go away.
+  mugai::obs::Gauges gauges;
+  gauges.sessions_open = [&server] { return static_cast<double>(server.activeSessions()); };
+  gauges.workers_busy = [&pool] { return static_cast<double>(pool.busy()); };
+  gauges.workers_total = [&pool] { return static_cast<double>(pool.threads()); };
+  gauges.queue_length = [&pool] { return static_cast<double>(pool.queued()); };
+  std::shared_ptr<void> registered = mugai::obs::registerGauges(std::move(gauges));
   try {
     server.start();
   } catch (const Poco::Exception& e) {
@@ -469,6 +494,48 @@ int waitFileDropOnly(const ServeArgs& args, const mugai::smtp::ServiceConfig& c,
   }
 }
 
+/// The monitoring feeds of the config (docs/monitoring.md): the event sink (`syslog`) and the
+/// /metrics listener (`metrics`). Stopped, with the queued events sent, on destruction.
+class Monitoring {
+ public:
+  bool start(const mugai::smtp::ServiceConfig& c, const mugai::Engine& engine) {
+    mugai::obs::engineLoaded(engine.services().scanner.get());
+    if (!c.syslog.empty()) {
+      mugai::obs::EventOptions o;
+      std::string why;
+      mugai::obs::parseSinkTarget(c.syslog, o.target, &why);  // checked with the config
+      o.format = c.syslog_format == "cef" ? mugai::obs::EventFormat::Cef
+                                          : mugai::obs::EventFormat::Rfc5424;
+      o.frame.facility = mugai::obs::facilityCode(c.syslog_facility);
+      o.frame.hostname = c.myhostname;
+      o.version = MUGAI_VERSION;
+      mugai::obs::setEventSink(o);
+      events_ = true;
+      logLine("events: one " + c.syslog_format + " line per message to " + c.syslog +
+              " (facility " + c.syslog_facility + ")");
+    }
+    if (c.metrics.empty()) return true;
+    std::string host, why;
+    std::uint16_t port = 0;
+    mugai::smtp::splitHostPort(c.metrics, host, port);
+    server_ = mugai::obs::startMetricsServer(host, port, &why);
+    if (!server_) {
+      std::cerr << "mugai: cannot serve metrics on " << c.metrics << ": " << why << "\n";
+      return false;
+    }
+    logLine("metrics: http://" + c.metrics + "/metrics");
+    return true;
+  }
+  ~Monitoring() {
+    server_.reset();
+    if (events_) mugai::obs::setEventSink(std::nullopt);
+  }
+
+ private:
+  std::unique_ptr<mugai::obs::MetricsServer> server_;
+  bool events_ = false;
+};
+
 }  // namespace
 
 /// memory_limit -> RLIMIT_DATA (never raised above a lower limit already in force, e.g. the
@@ -555,6 +622,8 @@ int runServe(int argc, char** argv) {
               << "\n  (isolation = none in the config runs without them: docs/deployment.md)\n";
     return 1;
   }
+  Monitoring monitoring;
+  if (!monitoring.start(config, *engine)) return 1;
   mugai::smtp::EngineHolder engines(std::move(engine), std::move(processor));
   CurrentRules rules(config.rules);
   SignatureWatch watch(rules, engines,

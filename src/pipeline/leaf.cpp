@@ -6,14 +6,26 @@
 #include <exception>
 #include <optional>
 
+#include <openssl/evp.h>
+
 #include "mugai/detect/type_detector.h"
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/pipeline/walker.h"
+#include "src/zip/zip.h"
 
 namespace mugai::pipeline {
 namespace {
 
 using policy::Action;
+
+/// SHA-256 of `data`: what WalkState::judged holds ("" when it cannot be computed: such bytes
+/// are never taken as judged).
+std::string contentKey(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
 
 struct ChainRun {
   Part part;
@@ -44,20 +56,36 @@ void recordDetections(const Outcome& o, const Part& part, WalkState& s) {
   }
 }
 
-/// Runs `chain` over `part`. Exceptions from a step become internal.error (TempFail).
-ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
+/// Whether a chain's result must hold the part when no step changed it.
+enum class Keep { Part, OnlyChanges };
+
+/// Runs `chain` over `in`. Exceptions from a step become internal.error (TempFail). The part is
+/// copied only when it must be: the scan chain only judges (Keep::OnlyChanges: `part` stays
+/// empty unless a step replaced it), and a 1 MB attachment was copied four times on its way
+/// (bench/README.md, issue 11).
+ChainRun runChain(const policy::Chain& chain, const Part& in, WalkState& s,
+                  Keep keep = Keep::Part) {
   ChainRun run;
-  run.part = std::move(part);
+  std::optional<Part> changed;  // the part as the last step that replaced it left it
+  auto current = [&]() -> const Part& { return changed ? *changed : in; };
+  auto finish = [&]() {
+    if (changed) {
+      run.part = std::move(*changed);
+    } else if (keep == Keep::Part) {
+      run.part = in;
+    }
+  };
   for (const auto& step : chain.steps) {
     if (auto late = s.budget.checkDeadline()) {
       run.verdict = effectiveVerdict(s, *late, reasonInfo(*late).default_verdict);
       run.reason = *late;
       run.step = step.sanitizer;
+      finish();
       return run;
     }
     Outcome o;
     try {
-      o = step.instance->apply(run.part, s.ctx);
+      o = step.instance->apply(current(), s.ctx);
     } catch (const std::exception& e) {
       o = Outcome::fail(Reason::InternalError, e.what());
       o.verdict = Verdict::TempFail;
@@ -65,10 +93,10 @@ ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
       o = Outcome::fail(Reason::InternalError, "unknown exception");
       o.verdict = Verdict::TempFail;
     }
-    recordDetections(o, run.part, s);
+    recordDetections(o, current(), s);
     for (auto& f : o.findings) run.findings.push_back(std::move(f));
     if (o.verdict == Verdict::Modified && o.replacement) {
-      run.part = std::move(*o.replacement);
+      changed = std::move(*o.replacement);
       run.modified = true;
       if (run.modify_reason == Reason::Kept || o.reason == Reason::HtmlConverted) {
         run.modify_reason = o.reason;
@@ -83,15 +111,29 @@ ChainRun runChain(const policy::Chain& chain, Part part, WalkState& s) {
       run.reason = o.reason;
       run.step = step.sanitizer;
       run.detail = o.detail;
+      finish();
       return run;
     }
   }
+  finish();
   return run;
 }
 
 /// Detections recorded since `before` came from scanning a chain's output.
 void markOutputStage(WalkState& s, std::size_t before) {
   for (std::size_t i = before; i < s.report.detections.size(); ++i) s.report.detections[i].stage = "output";
+}
+
+/// SHA-256 (hex) of an object removed or rewritten: the report's finding "sha256", which the
+/// vault record and the SIEM event (obs::eventFromReport) name the object by.
+Finding sha256Finding(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {"sha256", ""};
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += {kHex[md[i] >> 4], kHex[md[i] & 15]};
+  return {"sha256", hex};
 }
 
 ActionRecord baseRecord(const Part& part, bool body) {
@@ -114,6 +156,7 @@ LeafResult refuse(const Part& part, bool body, Verdict v, Reason reason, const s
   rec.sanitizer = step;
   rec.detail = detail;
   rec.findings = std::move(findings);
+  rec.findings.push_back(sha256Finding(part.data));
   s.report.actions.push_back(std::move(rec));
   s.raise(std::max(v, Verdict::PartRemoved), reason);
   s.any_notice_item = true;
@@ -194,17 +237,92 @@ std::string calendarLike(const Part& part) {
   return "";
 }
 
-/// When a chain changed the part (and scan_output is on), its output goes through the scan chain
-/// too; returns the refusal when the scan does not let it pass.
+/// What a rebuilt output is, for the output-scan rule (docs/scanning.md, "One scan per byte").
+enum class OutputKind { Zip, Streams, Leaf };
+
+/// Zip: a package or archive we wrote (OOXML, ODF, the archive chain's ZIP): its members are
+/// judged one by one. Streams: a PDF (qpdf) or a compound file (OLE2) rebuilt from the streams
+/// of an original that libclamav scanned with those streams decoded: not scanned again. Leaf:
+/// everything else (text, converted HTML, CSV, calendar, RTF, a re-encoded image): new bytes,
+/// scanned whole. Decided by what the original was as well as by the output's first bytes: text
+/// (converted HTML whose words start with "%PDF-", a text routed to the PDF chain) is always a
+/// Leaf, and Streams needs an original of the same format.
+OutputKind outputKind(const Part& original, std::string_view out) {
+  const std::string& was = original.detected.mime;
+  if (was.rfind("text/", 0) == 0) return OutputKind::Leaf;
+  if (out.substr(0, 4) == std::string_view("PK\x03\x04", 4)) return OutputKind::Zip;
+  if (out.substr(0, 5) == "%PDF-" && was == "application/pdf") return OutputKind::Streams;
+  static const std::string_view kOle2[] = {"application/msword", "application/vnd.ms-excel",
+                                           "application/vnd.ms-powerpoint",
+                                           "application/x-ole-storage", "application/CDFV2"};
+  if (out.substr(0, 8) == std::string_view("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) &&
+      std::find(std::begin(kOle2), std::end(kOle2), was) != std::end(kOle2)) {
+    return OutputKind::Streams;
+  }
+  return OutputKind::Leaf;
+}
+
+/// Runs the scan chain over `out`; returns the refusal when it does not let it pass.
+std::optional<LeafResult> scanWhole(const Part& original, const Part& out, bool body,
+                                    WalkState& s) {
+  ChainRun again = runChain(s.policy.scan, out, s, Keep::OnlyChanges);
+  if (again.verdict < Verdict::PartRemoved) {
+    s.judge(contentKey(out.data));
+    return std::nullopt;
+  }
+  return refuse(original, body, again.verdict, again.reason, again.step, again.detail,
+                std::move(again.findings), s);
+}
+
+/// A ZIP we wrote: each member not judged in this item yet goes through the scan chain on its
+/// own (the scanner's cache answers for the bytes libclamav already saw inside the original);
+/// the package itself is not scanned again. A package our reader cannot open is scanned whole.
+std::optional<LeafResult> scanZipMembers(const Part& original, const Part& out, bool body,
+                                         WalkState& s) {
+  zip::Failure failure;
+  auto archive = zip::Archive::open(out.data, zip::ReadLimits::fromLimits(s.ctx.limits), &failure);
+  if (!archive) return scanWhole(original, out, body, s);
+  Budget own(s.ctx.limits);  // our own output: its bytes were charged when they were read
+  for (const auto& e : archive->entries()) {
+    if (e.directory()) continue;
+    Part member;
+    member.path = original.path;
+    member.depth = original.depth;
+    if (archive->extract(e, own, &member.data)) return scanWhole(original, out, body, s);
+    std::string key = contentKey(member.data);
+    if (!key.empty() && s.judged.count(key)) continue;
+    ChainRun run = runChain(s.policy.scan, member, s, Keep::OnlyChanges);
+    if (run.verdict >= Verdict::PartRemoved) {
+      return refuse(original, body, run.verdict, run.reason, run.step, run.detail,
+                    std::move(run.findings), s);
+    }
+    s.judge(std::move(key));
+  }
+  s.judge(contentKey(out.data));
+  return std::nullopt;
+}
+
+/// When a chain changed the part (and scan_output is on), what it produced is scanned where it
+/// is new (outputKind); `always` (the original carried macros) scans it whole, to see them gone.
+/// Returns the refusal when the scan does not let it pass.
 std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run, bool body,
                                        WalkState& s, bool always = false) {
   if (!run.modified || (!s.policy.scan_output && !always)) return std::nullopt;
   std::size_t before = s.report.detections.size();
-  ChainRun again = runChain(s.policy.scan, run.part, s);
+  std::optional<LeafResult> refused;
+  switch (always ? OutputKind::Leaf : outputKind(original, run.part.data)) {
+    case OutputKind::Zip:
+      refused = scanZipMembers(original, run.part, body, s);
+      break;
+    case OutputKind::Streams:
+      s.judge(contentKey(run.part.data));
+      break;
+    case OutputKind::Leaf:
+      refused = scanWhole(original, run.part, body, s);
+      break;
+  }
   markOutputStage(s, before);
-  if (again.verdict < Verdict::PartRemoved) return std::nullopt;
-  return refuse(original, body, again.verdict, again.reason, again.step, again.detail,
-                std::move(again.findings), s);
+  return refused;
 }
 
 LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
@@ -215,6 +333,7 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
                             : "kept";
   rec.reason = std::string(reasonInfo(run.modified ? run.modify_reason : Reason::Kept).name);
   if (run.modified) {
+    rec.findings.push_back(sha256Finding(original.data));
     s.raise(Verdict::Modified, run.modify_reason);
     s.any_notice_item = true;
   }
@@ -258,8 +377,8 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   }
   r.part.filename = name.empty() ? std::string() : name;
   r.part.disposition = "attachment";
-  r.part.data = out.data;
   rec.bytes_out = out.data.size();
+  r.part.data = std::move(out.data);
   s.report.actions.push_back(std::move(rec));
   return r;
 }
@@ -288,6 +407,7 @@ LeafResult processBody(const Part& part, ChainRun& run, bool html, WalkState& s)
   ActionRecord rec = baseRecord(part, true);
   rec.findings = std::move(run.findings);
   for (auto& f : body.findings) rec.findings.push_back(std::move(f));
+  body.part.data = presentBodyText(body.part.data, s, rec.findings);
   bool converted = body.modify_reason == Reason::HtmlConverted;
   // Re-encoding a body to UTF-8 (every ISO-2022-JP mail) changes bytes, not what it says: the
   // report shows it, the message stays clean and no notice announces it.
@@ -328,7 +448,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
                   pre->reason, "pipeline.prescreen", pre->detail, {}, s);
   }
   // 1. Scan the original bytes, whatever they are.
-  ChainRun scanned = runChain(s.policy.scan, part, s);
+  ChainRun scanned = runChain(s.policy.scan, part, s, Keep::OnlyChanges);
   // Macros (content.active) are what a rebuilder takes out: such a part may go on, but only to a
   // sanitize chain that changes it, and its output must then scan clean (step 4).
   const bool active_pending = scanned.verdict >= Verdict::PartRemoved &&
@@ -349,11 +469,13 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     return refuse(part, false, active_refusal.verdict, Reason::ContentActive, active_refusal.step,
                   active_refusal.detail + ": " + why, std::move(active_refusal.findings), s);
   };
-  if (scanned.modified) scanned.part = part;  // the scan chain only judges: route the original
+  // The scan chain only judges: what goes on is the original (copied where it is delivered as
+  // it came: a body, a kept file; a sanitize chain reads it without a copy).
   bool body = body_candidate && isBodyTextType(part.detected.mime);
   if (body) {
     const std::string& declared = part.declared_type.unverifiedValue();
     bool html = declared == "text/html" || part.detected.mime == "text/html";
+    scanned.part = part;
     return processBody(part, scanned, html, s);
   }
   // 2. Names that are refused whatever the content.
@@ -455,6 +577,7 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     if (!routed_ext.empty() && run.part.output_type.empty()) run.part.output_type = route_type;
     return keepAttachment(part, run, s);
   }
+  scanned.part = part;
   return keepAttachment(part, scanned, s);
 }
 
@@ -475,6 +598,9 @@ MemberResult WalkMembers::process(Part member) {
     return out;
   }
   out.kind = MemberResult::Kind::Kept;
+  // Judged: scanned (or answered by the cache) as it came, and where a chain rebuilt it, its
+  // output by the rule above. The container's output scan does not ask again.
+  s_.judge(contentKey(leaf.part.data));
   out.data = std::move(leaf.part.data);
   out.filename = std::move(leaf.part.filename);
   return out;

@@ -1,5 +1,7 @@
 // The notice at the top of a sanitized message (or in place of a blocked one): Japanese first,
 // English below, one line per thing that was changed or removed, in words staff understand.
+#include <algorithm>
+
 #include "sanitizers/filename_sanitize/filename_sanitize.h"
 #include "src/pipeline/sender.h"
 #include "src/pipeline/walker.h"
@@ -190,6 +192,15 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
     if (!tmpl_en.empty()) en += "- " + fill(tmpl_en, displayName(a, false), reason_en) + now_en + "\n";
     listed = true;
   }
+  for (const auto& a : report.actions) {  // the sender's text imitated this notice (body_text.cpp)
+    if (blocked || !std::any_of(a.findings.begin(), a.findings.end(),
+                                [](const Finding& f) { return f.key == "imitation_removed"; }))
+      continue;
+    ja += "・本文に、この通知や区切り線に似せた行がありました。その行は取り除きました（送信者が書いたもので、mugai の通知ではありません）\n";
+    en += "- The message text had lines imitating this notice or its end line; they were removed (the sender wrote them, not mugai).\n";
+    listed = true;
+    break;
+  }
   // Sender warning section (issue 14 §2, src/pipeline/sender.cpp): first, in both languages.
   auto [warn_ja, warn_en] = senderWarningText(report);
   if (!listed && !blocked && warn_ja.empty()) return "";
@@ -200,7 +211,9 @@ std::string buildNotice(const policy::Notice& n, const Report& report, bool bloc
   }
   ja += "受付番号: " + report.id + "\n";
   en += "Reference: " + report.id + "\n";
-  return warn_ja + ja + "\n" + warn_en + en;
+  // Where mugai's words end and the sender's begin: a line the sender cannot write in advance.
+  if (blocked) return warn_ja + ja + "\n" + warn_en + en;
+  return warn_ja + ja + "\n" + warn_en + en + "\n" + noticeEndMarker(report.id);
 }
 
 }  // namespace mugai::pipeline

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,13 @@ struct WalkState {
   Reason reason = Reason::Kept;
   bool any_notice_item = false;  ///< something a person should be told about
   int unwrapped = 0;             ///< opaque signed-data layers opened so far (bounded)
+  /// SHA-256 of the bytes judged in this item that may come back inside a container we write:
+  /// kept archive members and checked outputs. A rebuilt package's output scan skips them
+  /// (docs/scanning.md, "One scan per byte").
+  std::set<std::string> judged;
+  void judge(std::string key) {
+    if (!key.empty()) judged.insert(std::move(key));
+  }
 
   /// Records a verdict; the worst wins, and its reason becomes the item's reason.
   void raise(Verdict v, Reason r) {
@@ -71,6 +79,19 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
 /// `original_kept`: the footer saying how to get the original is written only when it was kept.
 std::string buildNotice(const policy::Notice& notice, const Report& report, bool blocked,
                         bool original_kept);
+
+/// Whether a line of the sender's text imitates mugai's own lines: the notice's end marker, its
+/// heading, the link list's heading (body_text.cpp). Spaces, full-width letters and case do not help.
+bool imitatesNoticeMarker(std::string_view line);
+
+/// The two lines that end the notice and say where the sender's text begins; they carry the
+/// message's ID, which the sender cannot know when writing the message.
+std::string noticeEndMarker(const std::string& id);
+
+/// A body's text as delivered: lines imitating mugai's marker replaced by a line saying so, links
+/// shown as `policy.links` says (the footnote list headed with the message's ID). Findings for
+/// the report: imitation_removed, links_<style>, links_over_limit.
+std::string presentBodyText(std::string_view text, WalkState& s, std::vector<Finding>& findings);
 
 /// A refusal decided before any chain ran (reason and operator-facing detail).
 struct Refusal {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "mugai/policy/policy.h"
+#include "mugai/policy/vault_rules.h"
 
 namespace mugai::policy {
 namespace {
@@ -22,6 +23,8 @@ class Loader {
       : name_(std::move(name)), base_(std::move(base_dir)), registry_(registry), errors_(errors) {}
 
   PolicyConstSharedPtr load(const std::string& text);
+  /// The vault: section alone (the console: no sanitizer registry, no chains).
+  std::optional<VaultRules> loadVaultOnly(const std::string& text);
 
  private:
   void error(const YAML::Node& at, const std::string& key, const std::string& text) {
@@ -632,7 +635,7 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     checkKeys(root, "",
               {"version", "limits", "scanning", "chains", "types", "default", "extensions",
                "type_mismatch", "encrypted_mime", "actions", "notice", "overrides", "vault",
-               "sender_warnings"});
+               "links", "sender_warnings"});
     if (!root["version"] || root["version"].as<std::string>("") != "1") {
       error(root["version"] ? root["version"] : root, "version", "must be 1");
     }
@@ -676,6 +679,12 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     }
     if (root["actions"]) p_.actions = loadActions(root["actions"], "actions");
     if (root["notice"]) loadNotice(root["notice"]);
+    if (root["links"]) {
+      if (auto v = scalar(root["links"], "links")) {
+        if (auto style = text::linkStyleByName(*v)) p_.links = *style;
+        else error(root["links"], "links", "must be inline, footnotes or defanged");
+      }
+    }
     if (root["overrides"]) loadOverrides(root["overrides"]);
     if (root["vault"]) loadVault(root["vault"]);
     if (root["sender_warnings"]) loadSenderWarnings(root["sender_warnings"]);
@@ -686,7 +695,31 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
   return std::make_shared<const Policy>(std::move(p_));
 }
 
+std::optional<VaultRules> Loader::loadVaultOnly(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+    if (!root.IsMap()) {
+      errors_.push_back(name_ + ":1: (top): a rules file is a mapping of sections");
+      return std::nullopt;
+    }
+    if (root["vault"]) loadVault(root["vault"]);
+  } catch (const YAML::Exception& e) {
+    errors_.push_back(name_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!errors_.empty()) return std::nullopt;
+  return p_.vault;
+}
+
 }  // namespace
+
+std::optional<VaultRules> loadVaultRules(const std::string& text, const std::string& name,
+                                         const std::string& base_dir,
+                                         std::vector<std::string>& errors) {
+  static const Registry kNone;
+  Loader loader(name, base_dir, kNone, errors);
+  return loader.loadVaultOnly(text);
+}
 
 PolicyConstSharedPtr loadPolicyText(const std::string& text, const std::string& name,
                                     const std::string& base_dir, const Registry& registry,

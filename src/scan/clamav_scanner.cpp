@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
@@ -35,6 +36,7 @@
 #include <system_error>
 
 #include "mugai/scan/scanner.h"
+#include "src/scan/scan_cache.h"
 
 namespace mugai {
 namespace {
@@ -110,9 +112,36 @@ bool startsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+/// SHA-256 of `data` (32 raw bytes) through libclamav's own hash (it links libcrypto already).
+std::string sha256(const void* data, std::size_t size) {
+  unsigned char out[32];
+  unsigned int len = sizeof out;
+  if (cl_sha256(data, size, out, &len) == nullptr || len != sizeof out) return "";
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+/// Containers whose members libclamav unpacks whole and scans with its own type detection, as
+/// it would scan them alone: the archives and packages mugai unpacks too (sanitizer.archive,
+/// sanitizer.ooxml, sanitizer.odf, winmail.dat). A member of one of these that libclamav scanned
+/// inside a scan that ended Clean is a clean scan of those bytes (docs/scanning.md).
+bool unpacksMembers(std::string_view type) {
+  static constexpr std::string_view kTypes[] = {
+      "CL_TYPE_ZIP",        "CL_TYPE_OOXML_WORD", "CL_TYPE_OOXML_PPT", "CL_TYPE_OOXML_XL",
+      "CL_TYPE_OOXML_HWP",  "CL_TYPE_RAR",        "CL_TYPE_7Z",        "CL_TYPE_GZ",
+      "CL_TYPE_BZ",         "CL_TYPE_XZ",         "CL_TYPE_POSIX_TAR", "CL_TYPE_OLD_TAR",
+      "CL_TYPE_MSCAB",      "CL_TYPE_ARJ",        "CL_TYPE_LHA_LZH",   "CL_TYPE_TNEF"};
+  return std::find(std::begin(kTypes), std::end(kTypes), type) != std::end(kTypes);
+}
+
 /// Per-scan state handed to libclamav as the callback context.
 struct ScanContext {
-  std::string first_alert;  ///< the first name reported through clcb_virus_found
+  std::string first_alert;          ///< the first name reported through clcb_virus_found
+  bool record_members = false;      ///< hash the members of unpacking containers (cache on)
+  const std::function<void(const ScanLayer&)>* on_layer = nullptr;
+  std::string top_sha256;           ///< level 0 is hashed before the scan
+  std::vector<std::string> types;   ///< type per level, for the parent of the next layer
+  std::vector<std::string> members; ///< SHA-256 of members, kept as Clean if the scan ends Clean
+  std::uint64_t layers = 0, layer_bytes = 0;
 };
 
 /// libclamav does not always return the name through `virname` (e.g. the MaxFileSize heuristic
@@ -128,18 +157,57 @@ extern "C" void onVirusFound(int /*fd*/, const char* virname, void* context) {
   }
 }
 
-/// Owns one compiled engine; frees it once nobody scans with it any more.
+/// Every file libclamav is about to look at: the given bytes (level 0) and what it unpacks from
+/// them. Counts them, hashes the members of unpacking containers for the cache, tells the test
+/// observer. Must not throw; never changes what libclamav does (returns CL_SUCCESS).
+extern "C" cl_error_t onFileInspection(int /*fd*/, const char* type, const char** /*ancestors*/,
+                                       size_t /*parent_size*/, const char* /*name*/, size_t size,
+                                       const char* buffer, uint32_t level, uint32_t attributes,
+                                       void* context) {
+  auto* ctx = static_cast<ScanContext*>(context);
+  if (ctx == nullptr) return CL_SUCCESS;
+  try {
+    ++ctx->layers;
+    ctx->layer_bytes += size;
+    std::string_view t = type != nullptr ? type : "";
+    if (level < 1024) {
+      ctx->types.resize(level + 1);
+      ctx->types[level] = std::string(t);
+    }
+    bool member = level >= 1 && level <= ctx->types.size() && unpacksMembers(ctx->types[level - 1]) &&
+                  (attributes & LAYER_ATTRIBUTES_NORMALIZED) == 0 && buffer != nullptr;
+    std::string digest;
+    if (level == 0) {
+      digest = ctx->top_sha256;
+    } else if (buffer != nullptr && ((member && ctx->record_members) || ctx->on_layer != nullptr)) {
+      digest = sha256(buffer, size);
+    }
+    if (member && ctx->record_members && !digest.empty()) ctx->members.push_back(digest);
+    if (ctx->on_layer != nullptr && *ctx->on_layer) {
+      (*ctx->on_layer)(ScanLayer{digest, size, level, std::string(t)});
+    }
+  } catch (...) {
+    // Out of memory: the member is not cached and is scanned again when mugai unpacks it.
+    if (ctx != nullptr) ctx->record_members = false;
+  }
+  return CL_SUCCESS;
+}
+
+/// Owns one compiled engine and its scan-result cache; frees both once nobody scans with them.
 class ClamavScanner final : public Scanner {
  public:
   ClamavScanner(cl_engine* engine, unsigned signatures, std::string sources,
                 std::vector<std::string> warnings, std::vector<std::string> watched,
-                std::string stamp)
+                std::string stamp, std::uint64_t cache_entries,
+                std::function<void(const ScanLayer&)> on_layer)
       : engine_(engine),
         signatures_(signatures),
         sources_(std::move(sources)),
         warnings_(std::move(warnings)),
         watched_(std::move(watched)),
-        stamp_(std::move(stamp)) {
+        stamp_(std::move(stamp)),
+        cache_(cache_entries),
+        on_layer_(std::move(on_layer)) {
     options_.general = CL_SCAN_GENERAL_HEURISTICS;
     // Every parser libclamav has but the image fuzzy hash (see the top of this file).
     options_.parse = ~0U & ~static_cast<unsigned>(CL_SCAN_PARSE_IMAGE_FUZZY_HASH);
@@ -153,19 +221,48 @@ class ClamavScanner final : public Scanner {
   ClamavScanner& operator=(const ClamavScanner&) = delete;
 
   ScanResult scan(std::string_view data, std::string_view /*name_hint*/) const override {
+    ++requests_;
     ScanResult r;
     if (data.empty()) {
       // Nothing to scan; libclamav refuses an empty map.
       r.status = ScanResult::Status::Clean;
       return r;
     }
-    const char* virname = nullptr;
     ScanContext ctx;
+    if (cache_.enabled() || on_layer_) ctx.top_sha256 = sha256(data.data(), data.size());
+    if (!ctx.top_sha256.empty()) {
+      if (auto hit = cache_.get(ctx.top_sha256)) {
+        ++cache_hits_;
+        hit->cached = true;
+        return *hit;
+      }
+    }
+    ctx.record_members = cache_.enabled() && !ctx.top_sha256.empty();
+    ctx.on_layer = on_layer_ ? &on_layer_ : nullptr;
+    const char* virname = nullptr;
+    ++engine_scans_;
+    engine_bytes_ += data.size();
     cl_error_t rc = scanMap(data, &virname, &ctx);
+    layers_ += ctx.layers;
+    layer_bytes_ += ctx.layer_bytes;
     if (rc == CL_VIRUS && (virname == nullptr || *virname == '\0') && !ctx.first_alert.empty()) {
       virname = ctx.first_alert.c_str();
     }
-    return mapResult(rc, virname);
+    r = mapResult(rc, virname);
+    remember(ctx, r);
+    return r;
+  }
+
+  ScanStats stats() const override {
+    ScanStats s;
+    s.requests = requests_;
+    s.cache_hits = cache_hits_;
+    s.engine_scans = engine_scans_;
+    s.engine_bytes = engine_bytes_;
+    s.layers = layers_;
+    s.layer_bytes = layer_bytes_;
+    s.cache_entries = cache_.size();
+    return s;
   }
 
   std::string describe() const override {
@@ -188,6 +285,22 @@ class ClamavScanner final : public Scanner {
     cl_error_t rc = cl_scanmap_callback(map, nullptr, virname, &scanned, engine_, &options, ctx);
     cl_fmap_close(map);
     return rc;
+  }
+
+  /// Keeps what does not depend on the moment: a Clean scan (with every member of an unpacking
+  /// container it went through: those bytes were scanned to the end too) or a signature found.
+  /// Limits, "cannot inspect" and errors are not kept: the time limit may not be reached next
+  /// time, and an error is worth asking again.
+  void remember(const ScanContext& ctx, const ScanResult& r) const {
+    if (ctx.top_sha256.empty()) return;
+    if (r.status == ScanResult::Status::Infected) {
+      cache_.put(ctx.top_sha256, r);
+      return;
+    }
+    if (r.status != ScanResult::Status::Clean) return;
+    cache_.put(ctx.top_sha256, r);
+    if (!ctx.record_members) return;
+    for (const auto& m : ctx.members) cache_.put(m, r);
   }
 
   static ScanResult mapResult(cl_error_t rc, const char* virname) {
@@ -248,6 +361,10 @@ class ClamavScanner final : public Scanner {
   std::vector<std::string> watched_;  ///< the signature paths (and the system folder) loaded from
   std::string stamp_;                 ///< stampOf(watched_) taken before they were loaded
   struct cl_scan_options options_ {};
+  mutable scan::ScanCache cache_;
+  std::function<void(const ScanLayer&)> on_layer_;
+  mutable std::atomic<std::uint64_t> requests_{0}, cache_hits_{0}, engine_scans_{0},
+      engine_bytes_{0}, layers_{0}, layer_bytes_{0};
 };
 
 /// Frees a half-built engine on every early return (clamd reload_th "goto done" in RAII form).
@@ -341,6 +458,7 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
     }
   }
   cl_engine_set_clcb_virus_found(guard.engine, onVirusFound);
+  cl_engine_set_clcb_file_inspection(guard.engine, onFileInspection);
 
   // Taken before loading: a change made while the engine loads shows as a change afterwards.
   std::vector<std::string> watched = options.signature_paths;
@@ -387,7 +505,9 @@ std::shared_ptr<const Scanner> build(const ClamavOptions& options, std::string* 
   }
   return std::make_shared<const ClamavScanner>(guard.release(), signatures, sources,
                                                std::move(warnings), std::move(watched),
-                                               std::move(stamp));
+                                               std::move(stamp),
+                                               options.limits.scan_cache_entries,
+                                               options.on_layer);
 }
 
 }  // namespace

@@ -38,6 +38,11 @@ void serveChannel(const Scanner& scanner, int ch) {
       WireWriter w;
       w.u8(scanner.sourcesChanged() ? 1 : 0);
       w.str(scanner.sourcesStamp().substr(0, kMaxInline / 2));
+      ScanStats st = scanner.stats();
+      for (std::uint64_t v : {st.requests, st.cache_hits, st.engine_scans, st.engine_bytes,
+                              st.layers, st.layer_bytes, st.cache_entries}) {
+        w.u64(v);
+      }
       if (!sendFrame(ch, Frame::kQueryReply, w.bytes())) break;
     } else {
       if (fd >= 0) close(fd);

@@ -164,13 +164,23 @@ class RemoteScanner final : public Scanner {
   bool sourcesChanged() const override {
     bool changed = false;
     std::string stamp;
-    return query(changed, stamp) && changed;
+    ScanStats stats;
+    return query(changed, stamp, stats) && changed;
   }
   std::string sourcesStamp() const override {
     bool changed = false;
     std::string stamp;
-    query(changed, stamp);
+    ScanStats stats;
+    query(changed, stamp, stats);
     return stamp;
+  }
+  /// The scanner process's counters (one cache and one engine for every worker).
+  ScanStats stats() const override {
+    bool changed = false;
+    std::string stamp;
+    ScanStats stats;
+    query(changed, stamp, stats);
+    return stats;
   }
   int openChannel() const {
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -200,7 +210,7 @@ class RemoteScanner final : public Scanner {
                stderr);
     return proc_;
   }
-  bool query(bool& changed, std::string& stamp) const {
+  bool query(bool& changed, std::string& stamp, ScanStats& stats) const {
     std::string why;
     auto p = current(&why);
     if (!p) return false;
@@ -214,6 +224,11 @@ class RemoteScanner final : public Scanner {
       WireReader r(payload);
       changed = r.u8() != 0;
       stamp = r.str(1 << 20);
+      for (std::uint64_t* v : {&stats.requests, &stats.cache_hits, &stats.engine_scans,
+                               &stats.engine_bytes, &stats.layers, &stats.layer_bytes,
+                               &stats.cache_entries}) {
+        *v = r.u64();
+      }
       if (r.atEnd()) {
         p->giveBack(ch);
         return true;

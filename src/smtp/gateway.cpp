@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "mugai/io/store.h"
+#include "mugai/obs/monitor.h"
 #include "src/smtp/inflight.h"
 
 namespace mugai::smtp {
@@ -107,6 +108,29 @@ ProcessResult timedOut(const ItemProcessor& engine, const std::string& id, const
   return r;
 }
 
+/// The monitoring event for a finished transaction (obs::messageFinished): the report's verdict,
+/// reasons and objects, with the envelope as this session saw it. `r` is null when the message
+/// was never judged (busy).
+obs::MessageEvent finishedEvent(const Transaction& t, const std::string& id, const ProcessResult* r,
+                                const Reply& reply, const std::string& relay_status,
+                                std::uint64_t size, double ms) {
+  obs::MessageEvent e = r ? obs::eventFromReport(r->report) : obs::MessageEvent{};
+  e.id = id;
+  e.kind = "mail";
+  if (!r || r->verdict == Verdict::TempFail) e.verdict = "tempfail";
+  e.sender = t.sender;
+  e.recipients = t.recipients;
+  e.client_addr = t.xforward.addr.empty() ? t.client_addr : t.xforward.addr;
+  e.client_name = t.xforward.name.empty() ? t.client_name : t.xforward.name;
+  e.helo = t.xforward.helo.empty() ? t.helo : t.xforward.helo;
+  e.bytes_in = size;
+  e.bytes_out = r && relay_status == "sent" ? r->output.size() : 0;
+  e.processing_ms = ms;
+  e.reply_code = reply.code;
+  e.relay_status = relay_status;
+  return e;
+}
+
 }  // namespace
 
 void logLine(const std::string& line) {
@@ -130,6 +154,9 @@ Reply Gateway::deliver(Transaction& t) {
   std::shared_ptr<const auth::Authenticator> authenticator = options_.authenticator;
   auth::Peer peer{t.sender, t.xforward.helo.empty() ? t.helo : t.xforward.helo, job->envelope.client_addr};
   const std::string facts = transactionFacts(t, job->raw.size());
+  ProcessResult r;
+  bool judged = false;       // r holds the engine's verdict (not so when busy)
+  std::string relay_status;  // sent | deferred | bounced, once relayed
   auto finish = [&](const Reply& reply, const std::string& what) {
     double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
@@ -137,6 +164,8 @@ Reply Gateway::deliver(Transaction& t) {
     char buf[32];
     std::snprintf(buf, sizeof buf, " delay=%.0fms", ms);
     logTransaction(what, facts, reply, buf);
+    obs::messageFinished(finishedEvent(t, job->id, judged ? &r : nullptr, reply, relay_status,
+                                       job->raw.size(), ms));
     return reply;
   };
   std::future<ProcessResult> future = job->promise.get_future();
@@ -171,7 +200,6 @@ Reply Gateway::deliver(Transaction& t) {
       break;
     }
   }
-  ProcessResult r;
   if (status != std::future_status::ready && !running) {
     return finish(Reply{451, "4.3.2 Error: server busy, try again later"},
                   "id=" + job->id + " busy (queued longer than sanitizer_deadline_ms)");
@@ -187,6 +215,7 @@ Reply Gateway::deliver(Transaction& t) {
       r.verdict = Verdict::TempFail;
     }
   }
+  judged = true;
   std::string what = r.report.logLine();
   if (status == std::future_status::ready && job->envelope.auth.checked) {
     const SenderAuth& a = job->envelope.auth;
@@ -210,12 +239,9 @@ Reply Gateway::deliver(Transaction& t) {
     if (r.keepOriginal()) journal.relaying();
     RelayResult rr = relayMessage(options_.relay, t.sender, t.recipients, t.xforward,
                                   receivedHeader(t, options_.relay.helo_name, job->id) + r.output);
+  relay_status = rr.delivered() ? "sent" : rr.reply.code >= 500 ? "bounced" : "deferred";
   what += " relay=" + options_.relay.host + ":" + std::to_string(options_.relay.port) +
-          " relay_status=" +
-          (rr.delivered()         ? "sent"
-           : rr.reply.code >= 500 ? "bounced"
-                                  : "deferred") +
-          " (" + rr.detail + ")";
+          " relay_status=" + relay_status + " (" + rr.detail + ")";
   if (rr.delivered()) return finish(Reply{250, "2.0.0 Ok: queued as " + job->id}, what);
   if (rr.reply.code >= 500 && !r.keepOriginal()) {
     // Refused for good by the next hop (too big after conversion, a policy there): the client

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "mugai/obs/monitor.h"
+
 namespace mugai::smtp {
 namespace {
 
@@ -76,8 +78,10 @@ std::string closestKey(const std::string& key) {
                                       "tls_key_file",   "relay_tls",      "relay_tls_ca_file",
                                       "xforward_hosts", "smtp",           "filedrop_inbox",
                                       "filedrop_outbox", "memory_limit", "client_limit_exceptions",
-                                      "isolation",      "authentication", "authserv_id",
-                                      "trusted_authserv_ids", "dns_nameserver"};
+                                      "isolation",      "metrics",        "metrics_remote",
+                                      "syslog",         "syslog_format",  "syslog_facility",
+                                      "authentication", "authserv_id",    "trusted_authserv_ids",
+                                      "dns_nameserver"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -144,6 +148,11 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "filedrop_outbox" ? &c.filedrop_outbox
                          : key == "memory_limit" ? &c.memory_limit
                          : key == "isolation" ? &c.isolation
+                         : key == "metrics" ? &c.metrics
+                         : key == "metrics_remote" ? &c.metrics_remote
+                         : key == "syslog" ? &c.syslog
+                         : key == "syslog_format" ? &c.syslog_format
+                         : key == "syslog_facility" ? &c.syslog_facility
                          : key == "authentication" ? &c.authentication
                          : key == "authserv_id" ? &c.authserv_id
                          : key == "dns_nameserver" ? &c.dns_nameserver
@@ -188,6 +197,7 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
   if (c.isolation != "workers" && c.isolation != "none") {
     errors.push_back(path + ": isolation = '" + c.isolation + "': expected workers or none");
   }
+  for (const auto& e : checkMonitoring(c)) errors.push_back(path + ": " + e);
   if (c.authentication != "yes" && c.authentication != "no") {
     errors.push_back(path + ": authentication: expected yes or no");
   }
@@ -233,12 +243,45 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\nsmtp = " + c.smtp +
          "\nfiledrop_inbox = " + c.filedrop_inbox + "\nfiledrop_outbox = " + c.filedrop_outbox +
          "\nmemory_limit = " + c.memory_limit + "\nisolation = " + c.isolation +
+         "\nmetrics = " + c.metrics + "\nmetrics_remote = " + c.metrics_remote +
+         "\nsyslog = " + c.syslog + "\nsyslog_format = " + c.syslog_format +
+         "\nsyslog_facility = " + c.syslog_facility +
          "\nauthentication = " + c.authentication + "\nauthserv_id = " + c.authserv_id +
          "\ntrusted_authserv_ids = " + [&] {
            std::string ids;
            for (const auto& i : c.trusted_authserv_ids) ids += (ids.empty() ? "" : ", ") + i;
            return ids;
          }() + "\ndns_nameserver = " + c.dns_nameserver + "\n";
+}
+
+std::vector<std::string> checkMonitoring(const ServiceConfig& c) {
+  std::vector<std::string> errors;
+  std::string host, why;
+  std::uint16_t port = 0;
+  if (!c.metrics.empty()) {
+    if (!parseHostPort(c.metrics, host, port, &why)) {
+      errors.push_back("metrics = '" + c.metrics + "': " + why);
+    } else if (c.metrics_remote != "yes" && !obs::isLoopbackHost(host)) {
+      errors.push_back("metrics = '" + c.metrics +
+                       "': not a loopback address; /metrics has no authentication, so a "
+                       "remote listener needs metrics_remote = yes (and a firewall)");
+    }
+  }
+  if (c.metrics_remote != "yes" && c.metrics_remote != "no") {
+    errors.push_back("metrics_remote: expected yes or no");
+  }
+  obs::SinkTarget target;
+  if (!c.syslog.empty() && !obs::parseSinkTarget(c.syslog, target, &why)) {
+    errors.push_back("syslog = '" + c.syslog + "': " + why);
+  }
+  if (c.syslog_format != "rfc5424" && c.syslog_format != "cef") {
+    errors.push_back("syslog_format = '" + c.syslog_format + "': expected rfc5424 or cef");
+  }
+  if (obs::facilityCode(c.syslog_facility) < 0) {
+    errors.push_back("syslog_facility = '" + c.syslog_facility +
+                     "': expected mail, daemon, user, local0 ... local7 (RFC 5424 names)");
+  }
+  return errors;
 }
 
 bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes) {

@@ -45,11 +45,24 @@ struct ServiceConfig {
   /// forged ones with its own id); every other one is removed.
   std::vector<std::string> trusted_authserv_ids;
   std::string dns_nameserver;  ///< "" = /etc/resolv.conf's; else "IP" or "IP:PORT" (IPv4)
+  /// Prometheus /metrics on HOST:PORT (docs/monitoring.md); empty: no endpoint. A host that is
+  /// not loopback (127.0.0.0/8, ::1, localhost) needs metrics_remote = yes.
+  std::string metrics;
+  std::string metrics_remote = "no";  ///< yes | no: allow a non-loopback metrics address
+  /// One event per finished item: unix:/PATH (e.g. /dev/log), udp:HOST:PORT or tcp:HOST:PORT;
+  /// empty: none.
+  std::string syslog;
+  std::string syslog_format = "rfc5424";  ///< rfc5424 | cef (CEF inside an RFC 5424 frame)
+  std::string syslog_facility = "mail";   ///< mail, daemon, user, local0 ... local7
 };
 
 /// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when
 /// the text is not one of those (or under 64M, too little to load the signatures).
 bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes);
+
+/// The metrics and syslog keys checked together (also for --metrics on the command line): one
+/// message per problem, empty when they are usable.
+std::vector<std::string> checkMonitoring(const ServiceConfig& config);
 
 bool loadServiceConfig(const std::string& path, ServiceConfig& config,
                        std::vector<std::string>& errors);

@@ -28,6 +28,11 @@ bool WorkerPool::trySubmit(std::function<void()> task) {
   return true;
 }
 
+std::size_t WorkerPool::queued() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size();
+}
+
 void WorkerPool::run() {
   for (;;) {
     std::function<void()> task;
@@ -37,12 +42,14 @@ void WorkerPool::run() {
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();
+      busy_.fetch_add(1, std::memory_order_relaxed);
     }
     try {
       task();
     } catch (...) {
       // Tasks report through their own promise; an escaping exception must not end the worker.
     }
+    busy_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -34,15 +35,19 @@ class WorkerPool {
   /// Queues `task`; false when the queue is full or the pool is stopping.
   bool trySubmit(std::function<void()> task);
   std::size_t threads() const { return threads_.size(); }
+  /// Workers running a task now, and tasks waiting (for /metrics).
+  std::size_t busy() const { return busy_.load(std::memory_order_relaxed); }
+  std::size_t queued() const;
 
  private:
   void run();
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mutex_
   bool stopping_ = false;                    // guarded by mutex_
   std::size_t queue_limit_;
+  std::atomic<std::size_t> busy_{0};
   std::vector<std::thread> threads_;
 };
 

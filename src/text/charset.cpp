@@ -1,5 +1,6 @@
 // toUtf8 / canonicalCharset: label resolution, fast paths, and the "is the label lying?" policy.
 #include "mugai/text/charset.h"
+#include "mugai/text/url.h"
 
 #include <array>
 #include <cctype>
@@ -372,6 +373,8 @@ void preloadConverters() {
   // Non-ASCII bytes through each known charset (pure ASCII never reaches iconv): the thread's
   // iconv cache keeps each descriptor (and so its gconv module) open for the life of the thread.
   for (const Charset& cs : kCharsets) toUtf8("\x82\xa0\xa4\xa2\x1b$B$\"\x1b(Ba", cs.canonical);
+  // ICU's UTS #46 data for link hosts (url.cpp), loaded once and kept.
+  if (auto u = parseUrl("https://\xD0\xB0.example/")) (void)hostMixesScripts(hostToUnicode(*u->host));
 }
 
 }  // namespace mugai::text

@@ -200,6 +200,27 @@ User Directory::hostAdmin(const std::string& name) {
   return u;
 }
 
+std::shared_ptr<const Directory> Directory::withUsers(const Directory* base,
+                                                     const std::vector<User>& extra) {
+  auto d = std::make_shared<Directory>();
+  if (base) *d = *base;
+  for (const auto& u : extra) {
+    if (d->find(u.login)) continue;
+    d->users_.push_back(u);
+    if (u.role != Role::Approver) continue;
+    for (const auto& g : u.groups) {
+      auto it = std::find_if(d->groups_.begin(), d->groups_.end(),
+                             [&](const auto& p) { return p.first == g; });
+      if (it == d->groups_.end()) {
+        d->groups_.emplace_back(g, std::vector<std::string>{u.login});
+      } else if (!contains(it->second, u.login)) {
+        it->second.push_back(u.login);
+      }
+    }
+  }
+  return d;
+}
+
 const User* Directory::find(const std::string& login) const {
   for (const auto& u : users_) {
     if (u.login == login) return &u;

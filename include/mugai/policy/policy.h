@@ -22,6 +22,7 @@
 #include "mugai/core/verdict.h"
 #include "mugai/sanitizer/registry.h"
 #include "mugai/sanitizer/sanitizer.h"
+#include "mugai/text/links.h"
 
 namespace mugai::policy {
 
@@ -119,6 +120,8 @@ struct Policy {
   Action encrypted_action = Action::Block;     ///< multipart/encrypted, S/MIME, PGP
   std::map<Reason, Verdict> actions;  ///< reason -> verdict overrides (never weaker than fail-closed)
   Notice notice;
+  /// How links in delivered text bodies are shown (`links:`): inline, footnotes or defanged.
+  text::LinkStyle links = text::LinkStyle::Footnotes;
   std::vector<Override> overrides;
   VaultRules vault;
   SenderWarnings sender_warnings;

@@ -117,6 +117,11 @@ class Sanitizer {
   virtual std::string_view name() const = 0;
   /// Thread-safe and const. @return what to do with `part`.
   virtual Outcome apply(const Part& part, MessageContext& ctx) const = 0;
+  /// Directories this sanitizer must read files from while it works (a renderer's fonts). A
+  /// sandboxed worker whose rules use it may open files read-only beneath these and nowhere else
+  /// (Landlock); on a host without Landlock it opens none, and the sanitizer must then fail
+  /// closed rather than produce less than the content (src/ipc/sandbox.h). Most need none.
+  virtual std::vector<std::string> readOnlyPaths() const { return {}; }
 };
 
 using SanitizerConstSharedPtr = std::shared_ptr<const Sanitizer>;

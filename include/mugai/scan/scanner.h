@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +24,31 @@ struct ScanResult {
   Status status = Status::Error;
   std::string signature;  ///< Infected: the signature name; Incomplete: the heuristic name
   std::string detail;     ///< operator-facing detail (error text)
+  /// Answered from the scan-result cache: the same bytes were scanned to the end by the same
+  /// compiled engine (same signatures, same limits) before, alone or as a member of a container
+  /// (docs/scanning.md, "One scan per byte"). Reported as `"scan":"cached"`.
+  bool cached = false;
+};
+
+/// What a scanner did since it was built (cumulative, all threads): how often bytes reached
+/// libclamav, for tests and the bench. A "layer" is one file libclamav looked at: the bytes it
+/// was given, or a member it unpacked from them (a zip entry, an OOXML part, a PDF stream).
+struct ScanStats {
+  std::uint64_t requests = 0;      ///< scan() calls
+  std::uint64_t cache_hits = 0;    ///< answered from the cache, libclamav not called
+  std::uint64_t engine_scans = 0;  ///< calls into libclamav (cl_scanmap_callback)
+  std::uint64_t engine_bytes = 0;  ///< bytes of those calls
+  std::uint64_t layers = 0;        ///< files libclamav inspected, the given ones and their members
+  std::uint64_t layer_bytes = 0;   ///< bytes of those files
+  std::uint64_t cache_entries = 0; ///< results held now
+};
+
+/// One file libclamav inspected during a scan (ClamavOptions::on_layer; in-process only).
+struct ScanLayer {
+  std::string sha256;        ///< 32 raw bytes; empty when libclamav gave no buffer
+  std::uint64_t size = 0;
+  unsigned level = 0;        ///< 0: the bytes given to scan(); 1: a member of those; ...
+  std::string type;          ///< libclamav's type name ("CL_TYPE_ZIP")
 };
 
 class Scanner {
@@ -43,6 +70,8 @@ class Scanner {
   virtual bool sourcesChanged() const { return false; }
   /// What the signature sources look like on disk now (compare two to see them settle).
   virtual std::string sourcesStamp() const { return ""; }
+  /// Counters since the scanner was built (zeros when the scanner keeps none).
+  virtual ScanStats stats() const { return {}; }
 };
 
 struct ClamavOptions {
@@ -53,6 +82,9 @@ struct ClamavOptions {
   /// (3 ms vs 85 us per small scan measured here). Empty: $MUGAI_SCAN_TMPDIR, else /dev/shm when
   /// writable, else libclamav's default ($TMPDIR or /tmp).
   std::string tmpdir;
+  /// Called for every file libclamav inspects (from the scanning thread; must not throw). Tests
+  /// count with it how often the same bytes reach libclamav. Not sent to the scanner process.
+  std::function<void(const ScanLayer&)> on_layer;
 };
 
 /// Builds and compiles a libclamav engine. On failure returns nullptr and sets *error.

@@ -39,6 +39,11 @@ class Directory {
   /// The host user running `mugai vault` without --by: the security admin.
   static User hostAdmin(const std::string& name);
 
+  /// The directory with users from elsewhere (LDAP, as the console saw them at log-in) added; a
+  /// login of the directory's own wins. An added approver approves for each of their groups.
+  static std::shared_ptr<const Directory> withUsers(const Directory* base,
+                                                    const std::vector<User>& extra);
+
   const User* find(const std::string& login) const;
   /// Everyone who approves for one of `requester`'s groups (not the requester).
   std::vector<std::string> approversFor(const User& requester) const;

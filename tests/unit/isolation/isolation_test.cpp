@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/syscall.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <atomic>
 #include <thread>
 #include <fstream>
@@ -18,6 +21,7 @@
 #include "src/isolation/process_pool.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/ipc/wire.h"
+#include "support/mail_builder.h"
 #include "unit/isolation/probe.h"
 
 namespace {
@@ -136,6 +140,7 @@ TEST_CASE("isolation: a sanitizer in a worker cannot open a socket or a file, no
   CHECK(f["openat"].rfind("refused", 0) == 0);
   CHECK(f["create"].rfind("refused", 0) == 0);
   CHECK(f["fork"].rfind("refused", 0) == 0);
+  CHECK(f["font_read"].rfind("refused", 0) == 0);  // these rules render nothing: no fonts either
   CHECK(r.verdict == mugai::Verdict::Pass);  // the item itself went through: only the probe failed
   CHECK(r.output == "probe\n");
 
@@ -317,6 +322,37 @@ TEST_CASE("isolation: the scanner process (mugai-scan) is sandboxed, finds EICAR
   CHECK(mugai::scanclient::scannerPid(*scanner) == second);
 }
 
+TEST_CASE("isolation: the scanner process keeps one scan-result cache for all its clients, and "
+          "a reload (a new process) starts without it", "[unit][isolation][scan][cache]") {
+  mugai::ClamavOptions o;
+  o.signature_paths = {std::string(MUGAI_SOURCE_DIR) + "/rules/signatures"};
+  o.include_system_db = false;
+  std::string err;
+  auto scanner = mugai::scanclient::makeRemoteScanner(o, &err, MUGAI_SCAN_BINARY);
+  INFO(err);
+  REQUIRE(scanner);
+  const std::string text = "one attachment for 300 staff, unique 5ca1ab1e\n";
+  mugai::ScanResult first = scanner->scan(text, "a.txt");
+  CHECK(first.status == mugai::ScanResult::Status::Clean);
+  CHECK_FALSE(first.cached);
+  // Another thread, hence another channel (as another worker would have): the same cache.
+  mugai::ScanResult second;
+  std::thread([&] { second = scanner->scan(text, "b.txt"); }).join();
+  CHECK(second.status == mugai::ScanResult::Status::Clean);
+  CHECK(second.cached);
+  mugai::ScanStats st = scanner->stats();
+  CHECK(st.requests == 2);
+  CHECK(st.cache_hits == 1);
+  CHECK(st.engine_scans == 1);
+  CHECK(st.cache_entries >= 1);
+  // A reload is a new scanner process with a new engine: nothing is answered from the old cache.
+  auto reloaded = mugai::scanclient::makeRemoteScanner(o, &err, MUGAI_SCAN_BINARY);
+  REQUIRE(reloaded);
+  mugai::ScanResult third = reloaded->scan(text, "c.txt");
+  CHECK(third.status == mugai::ScanResult::Status::Clean);
+  CHECK_FALSE(third.cached);
+}
+
 // Regression: the iconv converters must be open before the sandbox closes open(). The first
 // preload sent ASCII only, which never reaches iconv: inside a worker a Shift_JIS body then
 // stayed undecoded. The pool must give what the engine in this process gives.
@@ -338,4 +374,123 @@ TEST_CASE("isolation: a worker decodes Shift_JIS, EUC-KR and windows-1251 bodies
     auto cut = [](const std::string& m) { return m.substr(m.find("\r\n\r\n")); };  // no Date
     CHECK(cut(isolated.output) == cut(local.output));
   }
+}
+
+namespace {
+
+/// A one-page PDF whose text uses Helvetica without embedding it (a renderer needs a system font).
+std::string pdfWithUnembeddedFont() {
+  std::string content = "BT /F1 48 Tf 50 400 Td (HELLO WORLD) Tj ET";
+  std::string pdf = "%PDF-1.4\n";
+  std::vector<std::size_t> offsets;
+  auto obj = [&](const std::string& body) {
+    offsets.push_back(pdf.size());
+    pdf += std::to_string(offsets.size()) + " 0 obj\n" + body + "\nendobj\n";
+  };
+  obj("<< /Type /Catalog /Pages 2 0 R >>");
+  obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+  obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 600] /Contents 4 0 R "
+      "/Resources << /Font << /F1 5 0 R >> >> >>");
+  obj("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream");
+  obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+  std::size_t xref = pdf.size();
+  pdf += "xref\n0 6\n0000000000 65535 f \n";
+  for (std::size_t o : offsets) {
+    char line[32];
+    std::snprintf(line, sizeof line, "%010zu 00000 n \n", o);
+    pdf += line;
+  }
+  return pdf + "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+}
+
+bool hostHasLandlock() {
+  return syscall(SYS_landlock_create_ruleset, nullptr, 0, 1U /* ..._VERSION */) >= 1;
+}
+
+}  // namespace
+
+TEST_CASE("isolation: PDF flatten in a worker draws text with system fonts it may only read (Landlock)",
+          "[unit][isolation]") {
+  static mugai::Registry* registry = [] {
+    auto* r = new mugai::Registry();
+    mugai::registerBuiltinSanitizers(*r);
+    mugai::test::registerProbe(*r);
+    return r;
+  }();
+  std::string rules_text = rules("");
+  rules_text.replace(rules_text.find("  probe: [sanitizer.test_probe]\n"), 0,
+                     "  pdf: [{sanitizer.pdf: {mode: flatten, flatten_dpi: 36}}]\n");
+  rules_text.replace(rules_text.find("default: remove"), 0,
+                     "  - match: [application/pdf]\n    action: sanitize\n    chain: pdf\n");
+  std::vector<std::string> errors;
+  auto pol = mugai::policy::loadPolicyText(rules_text, "flatten.yaml", "/", *registry, errors);
+  INFO((errors.empty() ? "" : errors.front()));
+  REQUIRE(pol);
+  auto in_process = std::make_shared<const mugai::Engine>(
+      mugai::EngineServices{pol, engine()->services().scanner, mugai::makeMagicTypeDetector()});
+  PoolOptions o;
+  o.command = {"/proc/self/exe", "--mugai-worker"};
+  o.workers = 1;
+  std::string why;
+  auto p = ProcessPool::start(in_process, o, &why);
+  INFO(why);
+  REQUIRE(p);
+
+  const std::string pdf = pdfWithUnembeddedFont();
+  mugai::ProcessResult here = in_process->processFile(pdf, "a.pdf", "id-flat-1");
+  mugai::ProcessResult there = p->processFile(pdf, "a.pdf", "id-flat-2");
+  INFO(here.report.toJson(false));
+  INFO(there.report.toJson(false));
+  REQUIRE(here.verdict == mugai::Verdict::Modified);  // this host has fonts
+  if (hostHasLandlock()) {
+    // The worker found and read the same font: the same page image, byte for byte (before the
+    // fix it drew a blank page and called it sanitized).
+    CHECK(there.verdict == mugai::Verdict::Modified);
+    CHECK(there.output == here.output);
+  } else {
+    WARN("this host has no Landlock: the worker reads no font and must refuse the PDF");
+    CHECK(there.blocked());
+    CHECK(there.report.toJson(false).find("is not embedded") != std::string::npos);
+  }
+
+  // The same worker, for everything else: reading beneath the font folders only, never writing.
+  mugai::ProcessResult probe = p->processFile("probe\n", "probe.txt", "id-flat-probe");
+  auto f = findings(probe);
+  INFO(probe.report.toJson(false));
+  CHECK(f["open"].rfind("refused", 0) == 0);    // /etc/hostname
+  CHECK(f["openat"].rfind("refused", 0) == 0);  // /etc/passwd
+  CHECK(f["create"].rfind("refused", 0) == 0);
+  CHECK(f["socket"].rfind("refused", 0) == 0);
+  CHECK(f["font_write"].rfind("refused", 0) == 0);
+  if (hostHasLandlock()) {
+    CHECK(f["font_read"] == "allowed");
+    CHECK(f["font_dir"] == "allowed");
+  } else {
+    CHECK(f["font_read"].rfind("refused", 0) == 0);
+  }
+  for (pid_t pid : p->workerPids()) CHECK(statusField(pid, "Seccomp") == "2");
+}
+
+TEST_CASE("isolation: a worker resolves links (ICU IDNA under seccomp) as in-process", "[unit][isolation][links]") {
+  // ICU's UTS #46 data is loaded before the sandbox (text::preloadConverters): a worker that
+  // opened it lazily would be refused the open, and the link would read differently.
+  auto p = pool();
+  mugai::Envelope env{"a@example.jp", {"b@example.jp"}, "", "", ""};
+  std::string mail =
+      "Subject: t\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+      "<p><a href='https://\xD0\xB0pple.com/'>apple</a> <a href='https://\xE6\x97\xA5\xE6\x9C\xAC.jp/'>jp</a> "
+      "<a href='https://evil.example/'>www.bank.co.jp</a> https://example.jp/x</p>\r\n";
+  auto isolated = p->processMessage(mail, env, "id-links");
+  auto local = engine()->processMessage(mail, env, "id-links");
+  INFO(isolated.report.toJson(false));
+  CHECK(isolated.report.reason == local.report.reason);
+  auto text = [](const std::string& m) {  // the boundaries are random: compare what staff read
+    mugai::Limits l;
+    mugai::Budget b(l);
+    return mugai::test::bodyText(mugai::mime::parse(m, b).root);
+  };
+  CHECK(text(isolated.output) == text(local.output));
+  CHECK(findings(isolated)["links_mixed_scripts"] == "1");
+  CHECK(findings(isolated)["links_differing"] == "1");
+  CHECK(isolated.output.find("xn--pple-43d.com") != std::string::npos);
 }

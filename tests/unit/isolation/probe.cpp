@@ -36,6 +36,10 @@ class Probe final : public Sanitizer {
       o.findings.push_back({"openat", tried(openat(AT_FDCWD, "/etc/passwd", O_RDONLY))});
       o.findings.push_back({"create", tried(open("/tmp/mugai-probe-was-here", O_CREAT | O_WRONLY, 0600))});
       unlink("/tmp/mugai-probe-was-here");
+      // Inside the font folders a flatten policy opens for reading (Landlock): reading only.
+      o.findings.push_back({"font_read", tried(open("/etc/fonts/fonts.conf", O_RDONLY))});
+      o.findings.push_back({"font_write", tried(open("/etc/fonts/fonts.conf", O_WRONLY | O_APPEND))});
+      o.findings.push_back({"font_dir", tried(open("/etc/fonts", O_RDONLY | O_DIRECTORY))});
       pid_t pid = fork();
       if (pid == 0) _exit(0);
       if (pid > 0) waitpid(pid, nullptr, 0);

@@ -297,3 +297,27 @@ TEST_CASE("the sender_warnings section: domains, distance, tag, with errors name
     CHECK(anyError(errors, b.says));
   }
 }
+
+TEST_CASE("links: inline, footnotes or defanged, footnotes when not given, anything else refused", "[unit][links]") {
+  std::vector<std::string> errors;
+  auto p = load(minimal(), errors);
+  REQUIRE(p);
+  CHECK(p->links == text::LinkStyle::Footnotes);
+  for (auto [name, style] : {std::pair{"inline", text::LinkStyle::Inline}, std::pair{"footnotes", text::LinkStyle::Footnotes},
+                             std::pair{"defanged", text::LinkStyle::Defanged}}) {
+    errors.clear();
+    auto q = load(minimal(std::string("links: ") + name + "\n"), errors);
+    REQUIRE(q);
+    CHECK(q->links == style);
+  }
+  for (const char* bad : {"links: Footnotes\n", "links: [inline]\n", "links: none\n"}) {
+    errors.clear();
+    INFO(bad);
+    CHECK_FALSE(load(minimal(bad), errors));
+    CHECK(anyError(errors, "test.yaml:6: links"));
+  }
+  errors.clear();
+  auto shipped = loadPolicyFile((test::sourceDir() / "rules" / "default.yaml").string(), registry(), errors);
+  REQUIRE(shipped);
+  CHECK(shipped->links == text::LinkStyle::Footnotes);
+}

@@ -49,10 +49,11 @@ TEST_CASE("html_to_text: links are 'text <URL>', active schemes never shown", "[
   REQUIRE(conv("<a href='https://example.org/a'>the report</a>") == "the report <https://example.org/a>\n");
   REQUIRE(conv("<a href='https://example.org/'>https://example.org/</a>") == "https://example.org/\n");
   REQUIRE(conv("<a href='mailto:x@example.jp'>x@example.jp</a>") == "x@example.jp\n");
-  REQUIRE(conv("<a href='javascript:alert(1)'>click</a>") == "click\n");
-  REQUIRE(conv("<a href=' JaVaScRiPt:alert(1)'>click</a>") == "click\n");
-  REQUIRE(conv("<a href='data:text/html;base64,PHNjcmlwdD4='>d</a>") == "d\n");
-  REQUIRE(conv("<a href='vbscript:msgbox'>v</a>") == "v\n");
+  // Links to other schemes are shown as removed, with their scheme (html_links_test.cpp).
+  REQUIRE(conv("<a href='javascript:alert(1)'>click</a>") == "click [リンク削除: javascript: / link removed]\n");
+  REQUIRE(conv("<a href=' JaVaScRiPt:alert(1)'>click</a>") == "click [リンク削除: javascript: / link removed]\n");
+  REQUIRE(conv("<a href='data:text/html;base64,PHNjcmlwdD4='>d</a>") == "d [リンク削除: data: / link removed]\n");
+  REQUIRE(conv("<a href='vbscript:msgbox'>v</a>") == "v [リンク削除: vbscript: / link removed]\n");
   Options o;
   o.show_links = false;
   REQUIRE(conv("<a href='https://example.org/a'>the report</a>", o) == "the report\n");

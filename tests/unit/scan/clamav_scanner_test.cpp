@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mugai/scan/scanner.h"
+#include "src/ipc/wire.h"
 #include "support/poison_png.h"
 #include "support/test_support.h"
 
@@ -348,4 +349,162 @@ TEST_CASE("clamav scanner: a 48,000,000 x 1 PNG is scanned within 2 GB", "[unit]
   INFO("child status " << status);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+// ---- The scan-result cache (issue 11; docs/scanning.md "Scan-result cache") ----
+
+namespace {
+
+std::string hex(const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out += d[c >> 4];
+    out += d[c & 15];
+  }
+  return out;
+}
+
+void le(std::string& s, std::uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+/// A zip with one stored member (enough for libclamav to unpack it).
+std::string storedZip(const std::string& name, const std::string& data) {
+  std::uint32_t crc = static_cast<std::uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+  std::string local, central;
+  le(local, 0x04034b50, 4);
+  le(local, 20, 2), le(local, 0, 2), le(local, 0, 2), le(local, 0, 2), le(local, 0x21, 2);
+  le(local, crc, 4), le(local, data.size(), 4), le(local, data.size(), 4);
+  le(local, name.size(), 2), le(local, 0, 2);
+  local += name + data;
+  le(central, 0x02014b50, 4);
+  le(central, 20, 2), le(central, 20, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2);
+  le(central, 0x21, 2), le(central, crc, 4), le(central, data.size(), 4), le(central, data.size(), 4);
+  le(central, name.size(), 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2);
+  le(central, 0, 2), le(central, 0, 4), le(central, 0, 4);
+  central += name;
+  std::string end;
+  le(end, 0x06054b50, 4);
+  le(end, 0, 2), le(end, 0, 2), le(end, 1, 2), le(end, 1, 2);
+  le(end, central.size(), 4), le(end, local.size(), 4), le(end, 0, 2);
+  return local + central + end;
+}
+
+}  // namespace
+
+TEST_CASE("scan cache: the same bytes are scanned once, the answer says cached", "[unit][scan][cache]") {
+  std::string error;
+  auto s = mugai::makeClamavScanner(testOptions(), &error);
+  REQUIRE(s);
+  const std::string text = "the newsletter logo, sent to 300 staff, unique c0ffee\n";
+  ScanResult first = s->scan(text, "a.txt");
+  ScanResult second = s->scan(text, "b.txt");
+  CHECK(first.status == Status::Clean);
+  CHECK_FALSE(first.cached);
+  CHECK(second.status == Status::Clean);
+  CHECK(second.cached);
+  mugai::ScanStats st = s->stats();
+  CHECK(st.requests == 2);
+  CHECK(st.cache_hits == 1);
+  CHECK(st.engine_scans == 1);
+  CHECK(st.engine_bytes == text.size());
+  SECTION("an infected file is answered from the cache too") {
+    ScanResult a = s->scan(fixture("eicar.com"), "e");
+    ScanResult b = s->scan(fixture("eicar.com"), "e");
+    CHECK(a.status == Status::Infected);
+    CHECK(b.status == Status::Infected);
+    CHECK(b.cached);
+    CHECK(b.signature == a.signature);
+  }
+  SECTION("Incomplete is never cached: asked again") {
+    ScanResult a = s->scan(fixture("encrypted.zip"), "x.zip");
+    ScanResult b = s->scan(fixture("encrypted.zip"), "x.zip");
+    CHECK(a.status == Status::Incomplete);
+    CHECK(b.status == Status::Incomplete);
+    CHECK_FALSE(b.cached);
+  }
+  SECTION("a member libclamav scanned inside a clean container is answered from the cache") {
+    const std::string member = "a member of a clean zip, unique 4e11\n";
+    CHECK(s->scan(storedZip("m.txt", member), "z.zip").status == Status::Clean);
+    ScanResult m = s->scan(member, "m.txt");
+    CHECK(m.status == Status::Clean);
+    CHECK(m.cached);
+  }
+  SECTION("members of a container that is not clean are not kept") {
+    // The EICAR member itself: found inside the container, but only the container's answer is
+    // kept (the first alert ends a scan: what came after it was not scanned).
+    CHECK(s->scan(storedZip("e.com", fixture("eicar.com") + "\n"), "z.zip").status == Status::Infected);
+    ScanResult m = s->scan(fixture("eicar.com") + "\n", "e.com");
+    CHECK(m.status == Status::Infected);
+    CHECK_FALSE(m.cached);
+  }
+}
+
+TEST_CASE("scan cache: bounded, least recently used first out, 0 keeps nothing",
+          "[unit][scan][cache]") {
+  ClamavOptions o = testOptions();
+  o.limits.scan_cache_entries = 2;
+  std::string error;
+  auto s = mugai::makeClamavScanner(o, &error);
+  REQUIRE(s);
+  s->scan("one, unique 01\n", "");
+  s->scan("two, unique 02\n", "");
+  CHECK(s->scan("one, unique 01\n", "").cached);  // "one" is now the most recent
+  s->scan("three, unique 03\n", "");              // "two" goes
+  CHECK(s->stats().cache_entries == 2);
+  CHECK(s->scan("one, unique 01\n", "").cached);
+  CHECK_FALSE(s->scan("two, unique 02\n", "").cached);
+  o.limits.scan_cache_entries = 0;
+  auto none = mugai::makeClamavScanner(o, &error);
+  REQUIRE(none);
+  none->scan("four, unique 04\n", "");
+  CHECK_FALSE(none->scan("four, unique 04\n", "").cached);
+  CHECK(none->stats().cache_entries == 0);
+}
+
+TEST_CASE("scan cache: a cached clean result is not reused after a signature reload that adds a "
+          "matching signature", "[unit][scan][cache]") {
+  mt::TempDir dir;
+  const std::string marker = "reload marker 7f3a";
+  const std::string text = "quarterly figures, " + marker + ", end\n";
+  // A folder of our own beside the shipped signatures; at first it holds an unrelated signature.
+  mt::writeFile(dir.path() / "site.ndb", "Mugai.Test.Unrelated:0:*:" + hex("never in the text") + "\n");
+  ClamavOptions o = testOptions();
+  o.signature_paths.push_back(dir.path().string());
+  std::string error;
+  auto before = mugai::makeClamavScanner(o, &error);
+  REQUIRE(before);
+  const std::string member = "member text, " + marker + "\n";
+  REQUIRE(before->scan(storedZip("m.txt", member), "z.zip").status == Status::Clean);
+  REQUIRE(before->scan(text, "t.txt").status == Status::Clean);
+  REQUIRE(before->scan(text, "t.txt").cached);
+  REQUIRE(before->scan(member, "m.txt").cached);
+  // freshclam (or the site) adds a signature that matches: the sources change, the service
+  // reloads (a new engine, as SIGHUP and signature_check_s do) and the old answer is gone.
+  mt::writeFile(dir.path() / "added.ndb", "Mugai.Test.Reload:0:*:" + hex(marker) + "\n");
+  CHECK(before->sourcesChanged());
+  auto after = mugai::makeClamavScanner(o, &error);
+  REQUIRE(after);
+  ScanResult r = after->scan(text, "t.txt");
+  CHECK(r.status == Status::Infected);
+  CHECK_FALSE(r.cached);
+  CHECK(startsWith(r.signature, "Mugai.Test.Reload"));
+  ScanResult m = after->scan(member, "m.txt");
+  CHECK(m.status == Status::Infected);
+  CHECK_FALSE(m.cached);
+}
+
+TEST_CASE("scan cache: a cached answer keeps its flag across the socket", "[unit][scan][cache]") {
+  ScanResult r;
+  r.status = Status::Clean;
+  r.cached = true;
+  ScanResult back;
+  REQUIRE(mugai::ipc::decodeScanResult(mugai::ipc::encodeScanResult(r), back));
+  CHECK(back.status == Status::Clean);
+  CHECK(back.cached);
+  r.cached = false;
+  REQUIRE(mugai::ipc::decodeScanResult(mugai::ipc::encodeScanResult(r), back));
+  CHECK_FALSE(back.cached);
 }

@@ -160,3 +160,38 @@ TEST_CASE("service config: sender authentication keys (issue 14)") {
   REQUIRE_FALSE(errors.empty());
   CHECK(errors.front().find("did you mean 'dns_nameserver'") != std::string::npos);
 }
+
+TEST_CASE("service config: the monitoring keys (metrics, syslog) and their refusals") {
+  ServiceConfig c;
+  std::vector<std::string> errors;
+  REQUIRE(load("metrics = 127.0.0.1:9125\nsyslog = unix:/dev/log\nsyslog_format = cef\n"
+               "syslog_facility = local4\n",
+               c, errors));
+  CHECK(c.metrics == "127.0.0.1:9125");
+  CHECK(c.syslog == "unix:/dev/log");
+  CHECK(c.syslog_format == "cef");
+  CHECK(c.syslog_facility == "local4");
+  CHECK(mugai::smtp::describeServiceConfig(c).find("metrics = 127.0.0.1:9125\nmetrics_remote = no\n") !=
+        std::string::npos);
+  ServiceConfig defaults;
+  CHECK(defaults.metrics.empty());  // off unless asked for
+  CHECK(defaults.syslog.empty());
+  CHECK(mugai::smtp::checkMonitoring(defaults).empty());
+  for (const char* bad : {"metrics = 0.0.0.0:9125\n", "metrics = [::]:9125\n",
+                          "metrics = gw.example:9125\n", "metrics = 127.0.0.1\n",
+                          "metrics_remote = maybe\n", "syslog = /dev/log\n",
+                          "syslog = udp:siem.example\n", "syslog_format = json\n",
+                          "syslog_facility = mail2\n"}) {
+    INFO(bad);
+    ServiceConfig d;
+    errors.clear();
+    CHECK_FALSE(load(bad, d, errors));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find(std::string(bad).substr(0, std::string(bad).find(' '))) != std::string::npos);
+  }
+  ServiceConfig remote;
+  errors.clear();
+  CHECK(load("metrics = 0.0.0.0:9125\nmetrics_remote = yes\n", remote, errors));
+  CHECK(mugai::smtp::closestKey("metric") == "metrics");
+  CHECK(mugai::smtp::closestKey("syslog_fmt") == "syslog_format");
+}

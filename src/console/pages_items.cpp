@@ -1,0 +1,461 @@
+// 隔離一覧 (the list), 承認待ち (approvals), 詳細 (one item) and their actions (app.h).
+#include <algorithm>
+#include <set>
+
+#include "mugai/vault/actions.h"
+#include "src/console/internal.h"
+
+namespace mugai::console {
+
+using internal::localTime;
+using internal::redirect;
+using internal::stateWords;
+using internal::tierWords;
+using internal::verdictWords;
+
+namespace {
+
+constexpr std::size_t kPageRows = 50;
+constexpr std::int64_t kTextSearchDays = 31;
+constexpr std::uint64_t kHeaderOriginalLimit = 25 * 1024 * 1024;  ///< read for its header block
+
+bool seesAll(const vault::User& u) {
+  return u.role == vault::Role::SecurityAdmin || u.role == vault::Role::Auditor;
+}
+
+std::string input(const std::string& name, const std::string& value, const std::string& label,
+                  const char* type = "text") {
+  return "<label>" + label + "<input type=\"" + type + "\" name=\"" + name + "\" value=\"" +
+         escapeAttr(value, 200) + "\" maxlength=\"200\"></label>";
+}
+
+}  // namespace
+
+HttpResponse Console::listPage(Ctx& c) {
+  const HttpRequest& q = c.req;
+  vault::Query query;
+  query.sender = q.param("sender");
+  query.text = q.param("q");
+  query.id_prefix = q.param("id");
+  query.reason = q.param("reason");
+  query.state = q.param("state");
+  std::int64_t since = 0, until = 0;
+  if (internal::parseDate(q.param("since"), since)) query.since = since;
+  if (internal::parseDate(q.param("until"), until)) query.until = until + 86400;
+  // The free-text search reads every row of its date range (no text index in the vault): without
+  // a start date it looks at the last kTextSearchDays days.
+  const bool text_window = !query.text.empty() && query.since == 0;
+  if (text_window) query.since = now() - kTextSearchDays * 86400;
+  std::size_t page_no = 0;
+  if (auto p = q.param("page"); !p.empty() && p.size() < 6 &&
+                                p.find_first_not_of("0123456789") == std::string::npos) {
+    page_no = std::stoul(p);
+  }
+  const bool all = seesAll(*c.user) && q.param("mine") != "1";
+  std::vector<vault::RecordInfo> rows;
+  std::string err;
+  bool more = false;
+  if (all) {
+    query.limit = kPageRows + 1;
+    query.offset = page_no * kPageRows;
+    if (!d_.vault->list(query, rows, &err)) throw std::runtime_error(err);
+  } else {
+    // Their own items: one query per address of theirs, merged newest first.
+    query.limit = (page_no + 1) * kPageRows + 1;
+    std::set<std::string> seen;
+    for (const auto& email : c.user->emails) {
+      std::vector<vault::RecordInfo> part;
+      query.recipient = email;
+      if (!d_.vault->list(query, part, &err)) throw std::runtime_error(err);
+      for (auto& r : part) {
+        if (seen.insert(r.id).second) rows.push_back(std::move(r));
+      }
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.created != b.created ? a.created > b.created : a.id > b.id;
+    });
+    const std::size_t from = std::min(rows.size(), page_no * kPageRows);
+    rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(from));
+  }
+  if (rows.size() > kPageRows) {
+    more = true;
+    rows.resize(kPageRows);
+  }
+  // Defence in depth: whatever the query returned, a row is shown only when maySee allows it.
+  std::erase_if(rows, [&](const vault::RecordInfo& r) {
+    return !vault::maySee(*c.user, r, directory().get()).allowed;
+  });
+
+  std::string body = "<form method=\"get\" action=\"/items\" class=\"filters\">" +
+                     input("q", q.param("q"), c.tr("件名・差出人・ファイル名", "Subject, sender, file")) +
+                     input("sender", query.sender, c.tr("差出人（完全一致）", "Sender (exact)")) +
+                     input("id", query.id_prefix, c.tr("受付番号", "ID")) +
+                     input("reason", query.reason, c.tr("理由（reason 名）", "Reason (name)")) +
+                     input("since", q.param("since"), c.tr("開始日", "From"), "date") +
+                     input("until", q.param("until"), c.tr("終了日", "Until"), "date");
+  body += "<label>" + c.tr("状態", "State") + "<select name=\"state\"><option value=\"\">" +
+          c.tr("すべて", "any") + "</option>";
+  for (const char* s : {"withheld", "requested", "approved", "denied", "released"}) {
+    body += std::string("<option value=\"") + s + "\"" + (query.state == s ? " selected" : "") +
+            ">" + stateWords(s, c.en) + "</option>";
+  }
+  body += "</select></label>";
+  if (seesAll(*c.user)) {
+    body += "<label class=\"check\"><input type=\"checkbox\" name=\"mine\" value=\"1\"" +
+            std::string(all ? "" : " checked") + ">" + c.tr("自分宛てのみ", "Mine only") + "</label>";
+  }
+  body += "<button type=\"submit\">" + c.tr("検索", "Search") + "</button></form>";
+  if (text_window) {
+    body += "<p class=\"note\">" +
+            c.tr("件名・差出人・ファイル名の検索は直近31日分が対象です（開始日を指定すると変えられます）。",
+                 "The subject/sender/file search covers the last 31 days (set a start date for more).") +
+            "</p>";
+  }
+  if (!all && c.user->emails.empty()) {
+    body += "<p class=\"note\">" +
+            c.tr("このアカウントにはメールアドレスが登録されていないため、表示できる項目がありません。",
+                 "This account has no mail address in the directory, so no item is yours.") +
+            "</p>";
+  }
+  const bool admin = c.user->role == vault::Role::SecurityAdmin;
+  if (admin) body += "<form method=\"post\" action=\"/items/bulk\">" + csrfField(c);
+  body += "<table class=\"items\"><thead><tr>" + std::string(admin ? "<th></th>" : "") + "<th>" +
+          c.tr("受信日時", "Received") + "</th><th>" + c.tr("差出人", "Sender") + "</th><th>" +
+          c.tr("件名 / ファイル", "Subject / file") + "</th><th>" + c.tr("理由", "Reason") +
+          "</th><th>" + c.tr("取り出し", "Release") + "</th><th>" + c.tr("状態", "State") +
+          "</th></tr></thead><tbody>";
+  for (const auto& r : rows) {
+    const std::string href = "/items/" + urlEncode(r.id);
+    body += "<tr>";
+    if (admin) {
+      body += "<td><input type=\"checkbox\" name=\"id\" value=\"" + escapeAttr(r.id) +
+              "\" aria-label=\"" + escapeAttr(r.id) + "\"></td>";
+    }
+    std::string subject = r.subject.empty() ? r.filename : r.subject;
+    if (subject.empty()) subject = c.tr("（件名なし）", "(no subject)");
+    body += "<td class=\"nowrap\">" + localTime(r.created) + "</td><td class=\"addr\">" +
+            escapeHtml(r.envelope.sender.empty() ? "<>" : r.envelope.sender, false, 200) +
+            "</td><td><a href=\"" + href + "\">" + escapeHtml(subject, false, 200) + "</a>" +
+            (r.filename.empty() || r.subject.empty()
+                 ? ""
+                 : "<br><small>" + escapeHtml(r.filename, false, 200) + "</small>") +
+            "</td><td>" + reasonWords(c, r.reason) + "<br><small class=\"code\">" +
+            escapeHtml(r.reason, false, 100) + "</small></td><td>" + tierWords(r.tier, c.en) +
+            "</td><td class=\"state-" + escapeAttr(r.state, 20) + "\">" +
+            stateWords(r.state, c.en) + (r.hold ? c.tr("（保全）", " (hold)") : "") + "</td></tr>";
+  }
+  if (rows.empty()) {
+    body += "<tr><td colspan=\"7\" class=\"empty\">" + c.tr("該当する項目はありません。", "No items.") +
+            "</td></tr>";
+  }
+  body += "</tbody></table>";
+  if (admin) {
+    body += "<div class=\"bulk\">" + c.tr("選択した項目を", "Selected items: ") +
+            "<button name=\"action\" value=\"hold\">" + c.tr("保全", "Hold") +
+            "</button><button name=\"action\" value=\"unhold\">" + c.tr("保全解除", "Unhold") +
+            "</button><button name=\"action\" value=\"release\">" +
+            c.tr("原本を送付（承認）", "Release (approve)") + "</button></div></form>";
+  }
+  // Paging links keep the filters.
+  std::string keep;
+  for (const char* k : {"q", "sender", "id", "reason", "state", "since", "until", "mine"}) {
+    if (!q.param(k).empty()) keep += std::string("&amp;") + k + "=" + urlEncode(q.param(k));
+  }
+  body += "<nav class=\"pages\">";
+  if (page_no > 0) {
+    body += "<a href=\"/items?page=" + std::to_string(page_no - 1) + keep + "\">" +
+            c.tr("← 前へ", "← Newer") + "</a>";
+  }
+  body += "<span>" + c.tr("ページ ", "Page ") + std::to_string(page_no + 1) + "</span>";
+  if (more) {
+    body += "<a href=\"/items?page=" + std::to_string(page_no + 1) + keep + "\">" +
+            c.tr("次へ →", "Older →") + "</a>";
+  }
+  body += "</nav>";
+  return page(c, c.tr("隔離一覧", "Withheld items"), body);
+}
+
+HttpResponse Console::approvalsPage(Ctx& c) {
+  vault::Query query;
+  query.state = "requested";
+  query.limit = 500;
+  std::vector<vault::RecordInfo> rows;
+  std::string err;
+  if (!d_.vault->list(query, rows, &err)) throw std::runtime_error(err);
+  std::string body = "<table class=\"items\"><thead><tr><th>" + c.tr("申請日時", "Requested") +
+                     "</th><th>" + c.tr("申請者", "Requester") + "</th><th>" +
+                     c.tr("申請理由", "Their reason") + "</th><th>" + c.tr("件名 / ファイル", "Subject / file") +
+                     "</th><th>" + c.tr("理由", "Reason") + "</th></tr></thead><tbody>";
+  std::size_t shown = 0;
+  for (const auto& r : rows) {
+    std::vector<vault::Request> reqs;
+    if (!d_.vault->requests(r.id, reqs, &err)) continue;
+    for (const auto& rq : reqs) {
+      if (rq.state != "pending") continue;
+      vault::User storage;
+      const vault::User* requester = lookup(rq.requester, storage);
+      if (!vault::mayDecide(*c.user, requester, r, directory().get()).allowed) continue;
+      ++shown;
+      std::string subject = r.subject.empty() ? r.filename : r.subject;
+      body += "<tr><td class=\"nowrap\">" + localTime(rq.created) + "</td><td>" +
+              escapeHtml(rq.requester, false, 100) + "</td><td>" + escapeHtml(rq.reason, false, 300) +
+              "</td><td><a href=\"/items/" + urlEncode(r.id) + "\">" +
+              escapeHtml(subject.empty() ? r.id : subject, false, 200) + "</a></td><td>" +
+              reasonWords(c, r.reason) + "</td></tr>";
+    }
+  }
+  if (shown == 0) {
+    body += "<tr><td colspan=\"5\" class=\"empty\">" +
+            c.tr("承認を待っている申請はありません。", "No request is waiting for you.") + "</td></tr>";
+  }
+  body += "</tbody></table>";
+  return page(c, c.tr("承認待ち", "Waiting for approval"), body);
+}
+
+HttpResponse Console::bulk(Ctx& c) {
+  if (auto d = vault::mayAdminister(*c.user); !d.allowed) return refused(c, "bulk", "", d, 403);
+  const std::string action = c.req.field("action");
+  if (action != "hold" && action != "unhold" && action != "release") return notFound(c);
+  std::size_t done = 0, failed = 0;
+  for (const auto& id : c.req.fields("id")) {
+    if (done + failed >= 1000) break;
+    std::string err;
+    auto r = d_.vault->get(id, &err);
+    if (!r) {
+      ++failed;
+      continue;
+    }
+    bool ok = false;
+    if (action == "release") {
+      auto res = vault::requestOriginal(*d_.vault, *c.user, *r, "console: released by the security team");
+      if (res.ok && res.state == "pending") {
+        res = vault::decideRequest(*d_.vault, *c.user, *r, res.request.id, true, "console bulk release",
+                                   d_.rules, directory().get(), nullptr);
+      }
+      ok = res.ok;
+      if (ok && d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
+    } else {
+      ok = d_.vault->setHold(id, action == "hold", c.user->login,
+                             vault::roleName(c.user->role), &err);
+    }
+    (ok ? done : failed) += 1;
+  }
+  return page(c, c.tr("一括操作", "Bulk action"),
+              "<p>" + std::to_string(done) + c.tr(" 件を処理しました。", " item(s) done.") +
+                  (failed ? " " + std::to_string(failed) + c.tr(" 件はできませんでした。", " failed.") : "") +
+                  "</p><p><a href=\"/items\">" + c.tr("隔離一覧へ", "To the list") + "</a></p>");
+}
+
+HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string& notice) {
+  std::string err;
+  auto r = d_.vault->get(id, &err);
+  if (!r) return notFound(c);
+  if (auto d = vault::maySee(*c.user, *r, directory().get()); !d.allowed) {
+    return refused(c, "show", id, d, 404);  // the same answer as "no such item", audited
+  }
+  std::vector<vault::Request> reqs;
+  d_.vault->requests(id, reqs, &err);
+  std::string body;
+  if (!notice.empty()) body += "<p class=\"notice\">" + notice + "</p>";
+  auto row = [&](const std::string& k, const std::string& v) {
+    return "<tr><th>" + k + "</th><td>" + (v.empty() || v == " " ? "-" : v) + "</td></tr>";
+  };
+  std::string rcpts;
+  for (const auto& x : r->envelope.recipients) rcpts += escapeHtml(x, false, 300) + "<br>";
+  std::string reasons;
+  for (const auto& x : r->reasons) {
+    reasons += reasonWords(c, x) + " <small class=\"code\">" + escapeHtml(x, false, 100) + "</small><br>";
+  }
+  body += "<section class=\"card\"><h2>" + c.tr("概要", "Summary") + "</h2><table class=\"kv\">" +
+          row(c.tr("受付番号", "ID"), "<span class=\"code\">" + escapeHtml(r->id) + "</span>") +
+          row(c.tr("受信日時", "Received"), localTime(r->created, true)) +
+          row(c.tr("件名", "Subject"), escapeHtml(r->subject, false, 1000)) +
+          (r->filename.empty() ? "" : row(c.tr("ファイル名", "File name"), escapeHtml(r->filename, false, 1000))) +
+          row(c.tr("処置", "Outcome"), verdictWords(r->verdict, c.en)) +
+          row(c.tr("理由", "Reason"), reasons.empty() ? reasonWords(c, r->reason) : reasons) +
+          row(c.tr("取り出し", "Release"), tierWords(r->tier, c.en)) +
+          row(c.tr("状態", "State"), stateWords(r->state, c.en) + (r->hold ? c.tr("（訴訟保全）", " (legal hold)") : "")) +
+          row(c.tr("保存期限", "Kept until"), r->expires ? localTime(r->expires) : c.tr("無期限", "no limit")) +
+          row(c.tr("原本", "Original"), std::to_string(r->size) + " bytes, SHA-256 <span class=\"code\">" +
+                                            escapeHtml(r->sha256) + "</span>") +
+          "</table></section>";
+  body += "<section class=\"card\"><h2>" + c.tr("取り除いた・作り直したもの", "Removed or rewritten") +
+          "</h2><table class=\"objects\"><thead><tr><th>" + c.tr("部分", "Part") + "</th><th>" +
+          c.tr("対象", "Object") + "</th><th>" + c.tr("処置", "Action") + "</th><th>" +
+          c.tr("理由", "Reason") + "</th><th>SHA-256</th></tr></thead><tbody>";
+  for (const auto& o : r->objects) {
+    body += "<tr><td class=\"code\">" + escapeHtml(o.part, false, 50) + "</td><td>" +
+            escapeHtml(o.what, false, 300) + "</td><td>" + internal::actionWords(o.action, c.en) +
+            "</td><td>" + reasonWords(c, o.reason) + "</td><td class=\"code hash\">" +
+            (o.sha256.empty() ? "-" : escapeHtml(o.sha256, false, 64)) + "</td></tr>";
+  }
+  if (r->objects.empty()) {
+    body += "<tr><td colspan=\"5\" class=\"empty\">" + c.tr("記録はありません。", "None recorded.") + "</td></tr>";
+  }
+  body += "</tbody></table></section>";
+  body += "<section class=\"card\"><h2>" + c.tr("封筒（エンベロープ）", "Envelope") +
+          "</h2><table class=\"kv\">" +
+          row(c.tr("差出人", "Sender"), escapeHtml(r->envelope.sender.empty() ? "<>" : r->envelope.sender, false, 300)) +
+          row(c.tr("宛先", "Recipients"), rcpts) +
+          row("From", escapeHtml(r->from, false, 300)) +
+          row(c.tr("送信元", "Client"), escapeHtml(r->envelope.client_addr, false, 100) + " " +
+                                           escapeHtml(r->envelope.client_name, false, 200)) +
+          row("HELO", escapeHtml(r->envelope.helo, false, 200)) +
+          (r->envelope.source.empty() ? "" : row(c.tr("共有フォルダ", "Share path"), escapeHtml(r->envelope.source, false, 500))) +
+          "</table></section>";
+  // The header block of the original mail, as text (the console reads no further: no body, no
+  // attachment is parsed or rendered).
+  if (r->kind == "mail" && r->size <= kHeaderOriginalLimit) {
+    std::string original;
+    if (d_.vault->original(id, original, &err)) {
+      std::size_t end = original.find("\r\n\r\n");
+      if (end == std::string::npos) end = original.find("\n\n");
+      std::string head = original.substr(0, std::min<std::size_t>(end, 32 * 1024));
+      std::erase(head, '\r');
+      body += "<section class=\"card\"><h2>" + c.tr("ヘッダー（原本のまま・文字として表示）", "Headers (as received, shown as text)") +
+              "</h2><pre class=\"headers\">" + escapeHtml(head, true, 32 * 1024) + "</pre></section>";
+    }
+  }
+  // Requests and decisions, and what this user may do now.
+  body += "<section class=\"card\"><h2>" + c.tr("原本の申請", "Requests for the original") + "</h2>";
+  if (!reqs.empty()) {
+    body += "<table class=\"items\"><thead><tr><th>#</th><th>" + c.tr("申請者", "Requester") +
+            "</th><th>" + c.tr("申請理由", "Reason") + "</th><th>" + c.tr("状態", "State") +
+            "</th><th>" + c.tr("判断", "Decision") + "</th></tr></thead><tbody>";
+    for (const auto& q : reqs) {
+      body += "<tr><td>" + std::to_string(q.id) + "</td><td>" + escapeHtml(q.requester, false, 100) +
+              "<br><small>" + localTime(q.created) + "</small></td><td>" +
+              escapeHtml(q.reason, false, 1000) + "</td><td>" + stateWords(q.state, c.en) +
+              "</td><td>" + escapeHtml(q.decided_by, false, 100) +
+              (q.decision_reason.empty() ? "" : "：" + escapeHtml(q.decision_reason, false, 1000)) +
+              "</td></tr>";
+    }
+    body += "</tbody></table>";
+  }
+  const vault::Request* pending = nullptr;
+  for (const auto& q : reqs) {
+    if (q.state == "pending" && !pending) pending = &q;
+  }
+  bool mine_pending = false;
+  for (const auto& q : reqs) mine_pending |= q.state == "pending" && q.requester == c.user->login;
+  if (vault::mayRequest(*c.user, *r).allowed && !mine_pending && r->state != "approved" &&
+      r->state != "released") {
+    body += "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/request\" class=\"action\">" +
+            csrfField(c) + "<label>" + c.tr("原本が必要な理由", "Why you need the original") +
+            "<textarea name=\"reason\" required maxlength=\"1000\" rows=\"3\"></textarea></label>"
+            "<button type=\"submit\">" + c.tr("原本を申請する", "Request the original") + "</button></form>";
+  }
+  if (pending) {
+    vault::User storage;
+    const vault::User* requester = lookup(pending->requester, storage);
+    if (vault::mayDecide(*c.user, requester, *r, directory().get()).allowed) {
+      body += "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/decide\" class=\"action\">" +
+              csrfField(c) + "<input type=\"hidden\" name=\"request\" value=\"" +
+              std::to_string(pending->id) + "\"><label>" +
+              c.tr("判断の理由（却下では必須）", "Reason (required to deny)") +
+              "<textarea name=\"reason\" maxlength=\"1000\" rows=\"2\"></textarea></label>"
+              "<button type=\"submit\" name=\"decision\" value=\"approve\">" +
+              c.tr("承認する", "Approve") + "</button><button type=\"submit\" name=\"decision\" "
+              "value=\"deny\" class=\"danger\">" + c.tr("却下する", "Deny") + "</button></form>";
+    }
+  }
+  body += "</section>";
+  if (c.user->role == vault::Role::SecurityAdmin) {
+    body += "<section class=\"card\"><h2>" + c.tr("管理", "Administration") + "</h2>"
+            "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/hold\" class=\"inline\">" +
+            csrfField(c) + "<input type=\"hidden\" name=\"hold\" value=\"" + (r->hold ? "0" : "1") +
+            "\"><button type=\"submit\">" +
+            (r->hold ? c.tr("保全を解除", "Lift the legal hold") : c.tr("訴訟保全する", "Put on legal hold")) +
+            "</button></form> <a class=\"button\" href=\"/items/" + urlEncode(id) + "/original\">" +
+            c.tr("原本をファイルとして保存（記録されます）", "Download the original as a file (audited)") +
+            "</a><p class=\"note\">" +
+            c.tr("原本は無害化前のものです。この端末では開かないでください。",
+                 "The original is unsanitized: do not open it on this PC.") +
+            "</p></section>";
+  }
+  return page(c, c.tr("詳細", "Details"), body);
+}
+
+HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::string& action) {
+  std::string err;
+  auto r = d_.vault->get(id, &err);
+  if (!r) return notFound(c);
+  if (auto d = vault::maySee(*c.user, *r, directory().get()); !d.allowed) {
+    return refused(c, action, id, d, 404);
+  }
+  std::string reason = c.req.field("reason");
+  if (reason.size() > 1000) reason.resize(1000);
+  if (action == "request") {
+    if (reason.empty()) {
+      return itemPage(c, id, c.tr("申請には理由が必要です。", "A request needs a reason."));
+    }
+    auto res = vault::requestOriginal(*d_.vault, *c.user, *r, reason);
+    if (res.refused) return refused(c, "request", id, res.decision, 403);
+    if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
+    if (d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
+    return itemPage(c, id, res.state == "approved"
+                               ? c.tr("申請は認められました。", "Your request was granted.")
+                               : c.tr("申請しました。承認をお待ちください。",
+                                      "Requested: it waits for approval."));
+  }
+  if (action == "decide") {
+    const std::string decision = c.req.field("decision");
+    if (decision != "approve" && decision != "deny") return notFound(c);
+    const bool approve = decision == "approve";
+    if (!approve && reason.empty()) {
+      return itemPage(c, id, c.tr("却下には理由が必要です。", "A denial needs a reason."));
+    }
+    std::int64_t request_id = 0;
+    const std::string rq = c.req.field("request");
+    if (!rq.empty() && rq.size() < 18 && rq.find_first_not_of("0123456789") == std::string::npos) {
+      request_id = std::stoll(rq);
+    }
+    auto look = [this](const std::string& login) -> const vault::User* {
+      thread_local vault::User storage;
+      return lookup(login, storage);
+    };
+    auto res = vault::decideRequest(*d_.vault, *c.user, *r, request_id, approve, reason, d_.rules,
+                                    directory().get(), look);
+    if (res.refused) return refused(c, decision, id, res.decision, 403);
+    if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
+    if (d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
+    return itemPage(c, id, res.state == "approved" ? c.tr("承認しました。", "Approved.")
+                           : res.state == "denied" ? c.tr("却下しました。", "Denied.")
+                                                   : c.tr("承認しました（ほかの承認者の承認を待っています）。",
+                                                          "Approved (waiting for the other approvers)."));
+  }
+  if (action == "hold") {
+    if (auto d = vault::mayAdminister(*c.user); !d.allowed) return refused(c, "hold", id, d, 403);
+    const bool hold = c.req.field("hold") == "1";
+    if (!d_.vault->setHold(id, hold, c.user->login, vault::roleName(c.user->role), &err)) {
+      return itemPage(c, id, escapeHtml(err));
+    }
+    return itemPage(c, id, hold ? c.tr("訴訟保全にしました。", "On legal hold.")
+                                : c.tr("保全を解除しました。", "Hold lifted."));
+  }
+  return notFound(c);
+}
+
+HttpResponse Console::original(Ctx& c, const std::string& id) {
+  std::string err;
+  auto r = d_.vault->get(id, &err);
+  if (!r) return notFound(c);
+  if (auto d = vault::mayAdminister(*c.user); !d.allowed) {
+    const bool sees = vault::maySee(*c.user, *r, directory().get()).allowed;
+    return refused(c, "download", id, d, sees ? 403 : 404);
+  }
+  HttpResponse out;
+  if (!d_.vault->original(id, out.body, &err)) throw std::runtime_error(err);
+  audit(c, "download", id, "original, " + std::to_string(out.body.size()) + " bytes, sha256 " + r->sha256);
+  out.content_type = "application/octet-stream";
+  // Our own name (the ID), never the sender's: a sender-chosen name never reaches a header.
+  std::string safe;
+  for (char ch : id) safe += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ? ch : '_';
+  out.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"" + safe + (r->kind == "mail" ? ".eml" : ".bin") +
+                               ".orig\"");
+  out.headers.emplace_back("Cache-Control", "no-store");
+  return out;
+}
+
+}  // namespace mugai::console
