@@ -9,14 +9,17 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
   libssl-dev libsqlite3-dev libpq-dev
   libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
   libwebp-dev libpoppler-cpp-dev ccache libicu-dev libexpat1-dev libseccomp-dev
-  libsodium-dev libldap-dev)
+  libsodium-dev libldap-dev
+  libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).
 # swaks only Recommends Net::SSLeay, which its -tls needs (the STARTTLS test); openssl makes the test cert.
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
+# unbound serves the sender-authentication tests' DNS on loopback; python3-dkim's dkimsign signs.
 # nodejs: its WHATWG URL parser gives the expected href resolutions (tests/unit/text/url_test.cpp).
 TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
   libreoffice-impress-nogui postgresql nodejs
+  unbound python3-dkim
   rsyslog prometheus slapd ldap-utils chromium fonts-noto-cjk)
 # rsyslog and prometheus (for promtool; Debian has no promtool alone): the monitoring test starts
 # its own rsyslogd to receive mugai's events and lints /metrics with `promtool check metrics`.

@@ -135,6 +135,13 @@ void encodeEnvelope(WireWriter& w, const Envelope& e) {
   w.str(e.client_name);
   w.str(e.client_addr);
   w.str(e.helo);
+  // The sender's authentication (src/auth): computed by the pool's side, trusted by the worker.
+  const SenderAuth& a = e.auth;
+  w.u8(a.checked ? 1 : 0);
+  for (const std::string* s : {&a.authserv_id, &a.results, &a.spf, &a.dkim, &a.dmarc, &a.from_domain,
+                               &a.dmarc_policy})
+    w.str(*s);
+  encodeStrings(w, a.trusted_authserv_ids);
 }
 
 bool decodeEnvelope(WireReader& r, Envelope& e) {
@@ -143,6 +150,12 @@ bool decodeEnvelope(WireReader& r, Envelope& e) {
   e.client_name = r.str(kMaxText);
   e.client_addr = r.str(kMaxText);
   e.helo = r.str(kMaxText);
+  SenderAuth& a = e.auth;
+  a.checked = r.u8() != 0;
+  for (std::string* s : {&a.authserv_id, &a.results, &a.spf, &a.dkim, &a.dmarc, &a.from_domain,
+                         &a.dmarc_policy})
+    *s = r.str(kMaxText);
+  decodeStrings(r, a.trusted_authserv_ids);
   return r.ok();
 }
 

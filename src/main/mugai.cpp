@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mugai/auth/auth.h"
 #include "mugai/disposition/disposition.h"
 #include "mugai/io/store.h"
 #include "mugai/vault/vault.h"
@@ -61,6 +62,12 @@ Options:
   --quarantine DIR    Old name: the vault sqlite:DIR/vault.db.
   --sender ADDR       Envelope sender (mail mode; used by rules overrides and the report).
   --rcpt ADDR         Envelope recipient (repeatable).
+  --authenticate      Mail mode: check SPF, DKIM and DMARC on IN first (needs DNS) and write
+                      the result as Authentication-Results (docs/phishing.md). With:
+    --client-ip IP      the address the message came from (SPF), --helo NAME its HELO,
+    --authserv-id ID    the id to write (default: this host's name),
+    --trusted-authserv-id ID   keep incoming Authentication-Results of ID (repeatable),
+    --dns-nameserver IP[:PORT] ask this resolver instead of /etc/resolv.conf's.
   --quiet             No summary line on standard error.
   --isolated          mail: parse in a sandboxed worker process, as mugai serve does.
 
@@ -75,6 +82,9 @@ struct Args {
   std::string command, sub, input, output, report, rules, quarantine, vault, sender;
   std::vector<std::string> rcpts;
   bool markdown = false, quiet = false, isolated = false;
+  bool authenticate = false;  // mail: SPF/DKIM/DMARC before the engine (issue 14)
+  std::string client_ip, helo, authserv_id, dns_nameserver;
+  std::vector<std::string> trusted_authserv_ids;
 };
 
 int usageError(const std::string& msg) {
@@ -104,6 +114,16 @@ bool parseArgs(int argc, char** argv, Args& a, std::string& err) {
       std::string r;
       if (!value(r)) return false;
       a.rcpts.push_back(r);
+    }
+    else if (s == "--authenticate") a.authenticate = true;
+    else if (s == "--client-ip") { if (!value(a.client_ip)) return false; }
+    else if (s == "--helo") { if (!value(a.helo)) return false; }
+    else if (s == "--authserv-id") { if (!value(a.authserv_id)) return false; }
+    else if (s == "--dns-nameserver") { if (!value(a.dns_nameserver)) return false; }
+    else if (s == "--trusted-authserv-id") {
+      std::string id;
+      if (!value(id)) return false;
+      a.trusted_authserv_ids.push_back(id);
     }
     else if (s == "--markdown") a.markdown = true;
     else if (s == "--quiet" || s == "-q") a.quiet = true;
@@ -227,7 +247,21 @@ int runMail(const Args& a) {
   if (!engine) return kExitUsage;
   std::string raw, err;
   if (!readInput(a.input, engine->policy().limits.message_size_limit, raw, err)) return usageError(err);
-  mugai::Envelope env{a.sender, a.rcpts, "", "", ""};
+  mugai::Envelope env{a.sender, a.rcpts, "", a.client_ip, a.helo};
+  if (a.authenticate) {  // on the original bytes, before the engine changes anything
+    mugai::auth::Settings as;
+    char host[256] = {0};
+    as.authserv_id = !a.authserv_id.empty() ? a.authserv_id : gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "localhost";
+    as.trusted_authserv_ids = a.trusted_authserv_ids;
+    as.dns.nameserver = a.dns_nameserver;
+    const mugai::Limits& l = engine->policy().limits;
+    as.dns.timeout_s = static_cast<unsigned>(l.auth_dns_timeout_s);
+    as.dns.cache_limit = static_cast<unsigned>(l.auth_dns_cache_limit);
+    as.dns.ttl_max_s = static_cast<unsigned>(l.auth_dns_ttl_max_s);
+    as.dns.time_limit_s = static_cast<unsigned>(l.auth_time_limit_s);
+    mugai::auth::Authenticator authenticator(as);
+    env.auth = authenticator.check(raw, {a.sender, a.helo, a.client_ip});
+  }
   // --isolated: parsed by one sandboxed worker, as `mugai serve` does (the console's dry run).
   std::shared_ptr<const mugai::Engine> shared(std::move(engine));
   mugai::ItemProcessorConstSharedPtr processor = shared;

@@ -305,6 +305,10 @@ void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& runni
   differs("relay_tls_ca_file", running.relay_tls_ca_file, fresh.relay_tls_ca_file);
   differs("xforward_hosts", running.xforward_hosts, fresh.xforward_hosts);
   differs("smtp", running.smtp, fresh.smtp);
+  differs("authentication", running.authentication, fresh.authentication);
+  differs("authserv_id", running.authserv_id, fresh.authserv_id);
+  differs("trusted_authserv_ids", running.trusted_authserv_ids, fresh.trusted_authserv_ids);
+  differs("dns_nameserver", running.dns_nameserver, fresh.dns_nameserver);
   differs("filedrop_inbox", running.filedrop_inbox, fresh.filedrop_inbox);
   differs("filedrop_outbox", running.filedrop_outbox, fresh.filedrop_outbox);
   differs("metrics", running.metrics, fresh.metrics);
@@ -403,6 +407,17 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
                  : c.relay_tls == "may"   ? RelayTls::kMay
                                           : RelayTls::kNone;
   go.relay.tls_context = clientTls(c);
+  if (c.authentication == "yes") {  // issue 14: SPF, DKIM, DMARC here, where DNS is allowed
+    mugai::auth::Settings as;
+    as.authserv_id = c.authserv_id.empty() ? c.myhostname : c.authserv_id;
+    as.trusted_authserv_ids = c.trusted_authserv_ids;
+    as.dns.nameserver = c.dns_nameserver;
+    as.dns.timeout_s = static_cast<unsigned>(limits.auth_dns_timeout_s);
+    as.dns.cache_limit = static_cast<unsigned>(limits.auth_dns_cache_limit);
+    as.dns.ttl_max_s = static_cast<unsigned>(limits.auth_dns_ttl_max_s);
+    as.dns.time_limit_s = static_cast<unsigned>(limits.auth_time_limit_s);
+    go.authenticator = std::make_shared<const mugai::auth::Authenticator>(as);
+  }
   Gateway gateway(engines.getter(), pool, disposition, go);
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
@@ -455,6 +470,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
   logLine("listening on " + c.listen + ", next hop " + c.next_hop + ", " + std::to_string(threads) +
           (g_isolated_workers ? " workers (sandboxed processes)" : " workers (in-process: isolation none)") +
           ", vault " + disposition.vault().url() + (so.tls_context ? ", STARTTLS on" : "") +
+          (go.authenticator ? ", authentication on as " + go.authenticator->settings().authserv_id : "") +
           ", " + rulesText(rules.get()) + ", " + signaturesText(*engines.get()));
   logScannerWarnings(*engines.get());
   std::thread reloader;

@@ -11,6 +11,7 @@
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/text/filename.h"
+#include "src/pipeline/sender.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai {
@@ -134,6 +135,9 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
         s.raise(std::max(pol.verdictFor(*parsed.failure, ov), Verdict::TempFail), *parsed.failure);
       }
       built = pipeline::buildMessage(parsed.root, s);
+      // Issue 14: the ingress's authentication as Authentication-Results, then the warnings.
+      pipeline::applyAuthentication(parsed.root, envelope.auth, built, r.report);
+      pipeline::senderWarnings(parsed.root, envelope.auth, s, built);
     }
   } catch (const std::exception& e) {
     s.raise(Verdict::TempFail, Reason::InternalError);

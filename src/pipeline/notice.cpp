@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mugai/text/filename.h"
+#include "src/pipeline/sender.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -200,7 +201,10 @@ std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault
     listed = true;
     break;
   }
-  if (!listed && !blocked) return "";
+  // Sender warning section (issue 14 §2, src/pipeline/sender.cpp): first, in both languages.
+  auto [warn_ja, warn_en] = senderWarningText(report);
+  if (!listed && !blocked && warn_ja.empty()) return "";
+  if (!listed && !blocked) ja = en = "";  // nothing was changed: the warning alone
   if (original_kept) {
     if (!blocked) {  // a blocked notice's own text already says to ask with the reference
       ja += n.footer_ja + "\n";
@@ -216,8 +220,8 @@ std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault
   ja += "受付番号: " + report.id + "\n";
   en += "Reference: " + report.id + "\n";
   // Where mugai's words end and the sender's begin: a line the sender cannot write in advance.
-  if (blocked) return ja + "\n" + en;
-  return ja + "\n" + en + "\n" + noticeEndMarker(report.id);
+  if (blocked) return warn_ja + ja + "\n" + warn_en + en;
+  return warn_ja + ja + "\n" + warn_en + en + "\n" + noticeEndMarker(report.id);
 }
 
 }  // namespace mugai::pipeline

@@ -172,7 +172,13 @@ std::string Report::logLine() const {
   char buf[48];
   std::snprintf(buf, sizeof buf, " actions=%d detections=%zu ms=%.1f", changed, detections.size(),
                 elapsed_ms);
-  return line + buf;
+  line += buf;
+  std::string warnings;  // issue 14: who may have forged the sender, for the log reader too
+  for (const auto& a : actions) {
+    if (a.action == "warned") warnings += (warnings.empty() ? "" : ",") + a.reason;
+  }
+  if (!warnings.empty()) line += " sender_warnings=" + warnings;
+  return line;
 }
 
 }  // namespace mugai

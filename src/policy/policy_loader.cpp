@@ -47,6 +47,7 @@ class Loader {
   void loadNotice(const YAML::Node& n);
   void loadOverrides(const YAML::Node& n);
   void loadVault(const YAML::Node& n);
+  void loadSenderWarnings(const YAML::Node& n);
   std::optional<unsigned> days(const YAML::Node& n, const std::string& key);
   std::optional<std::string> tier(const YAML::Node& n, const std::string& key);
 
@@ -488,6 +489,43 @@ std::optional<std::string> Loader::tier(const YAML::Node& n, const std::string& 
   return std::nullopt;
 }
 
+void Loader::loadSenderWarnings(const YAML::Node& n) {
+  checkKeys(n, "sender_warnings", {"own_domains", "protected_domains", "max_distance", "dmarc_fail",
+                                   "display_name_address", "external_tag"});
+  if (!n.IsMap()) return;
+  SenderWarnings& w = p_.sender_warnings;
+  auto domains = [&](const char* key, std::vector<std::string>& out) {
+    if (!n[key]) return;
+    for (std::string d : stringList(n[key], std::string("sender_warnings.") + key)) {
+      for (char& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      while (!d.empty() && d.back() == '.') d.pop_back();
+      if (d.empty() || d.find('.') == std::string::npos || d.find_first_of(" @/\\") != std::string::npos)
+        error(n[key], std::string("sender_warnings.") + key, "'" + d + "' is not a domain name");
+      else
+        out.push_back(d);
+    }
+  };
+  domains("own_domains", w.own_domains);
+  domains("protected_domains", w.protected_domains);
+  if (n["max_distance"]) {
+    auto v = scalar(n["max_distance"], "sender_warnings.max_distance");
+    if (v && (v->size() != 1 || (*v)[0] < '0' || (*v)[0] > '5'))
+      error(n["max_distance"], "sender_warnings.max_distance", "must be 0 to 5, not '" + *v + "'");
+    else if (v)
+      w.max_distance = static_cast<unsigned>((*v)[0] - '0');
+  }
+  if (n["dmarc_fail"]) w.dmarc_fail = boolean(n["dmarc_fail"], "sender_warnings.dmarc_fail").value_or(true);
+  if (n["display_name_address"])
+    w.display_name_address = boolean(n["display_name_address"], "sender_warnings.display_name_address").value_or(true);
+  if (n["external_tag"]) {
+    auto v = scalar(n["external_tag"], "sender_warnings.external_tag");
+    if (v && (v->size() > 40 || v->find_first_of("\r\n") != std::string::npos))
+      error(n["external_tag"], "sender_warnings.external_tag", "must be one short line (at most 40 bytes)");
+    else if (v)
+      w.external_tag = *v;
+  }
+}
+
 void Loader::loadVault(const YAML::Node& n) {
   checkKeys(n, "vault", {"retention", "release", "approval", "directory", "budget", "contact"});
   if (!n.IsMap()) return;
@@ -597,7 +635,7 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     checkKeys(root, "",
               {"version", "limits", "scanning", "chains", "types", "default", "extensions",
                "type_mismatch", "encrypted_mime", "actions", "notice", "overrides", "vault",
-               "links"});
+               "links", "sender_warnings"});
     if (!root["version"] || root["version"].as<std::string>("") != "1") {
       error(root["version"] ? root["version"] : root, "version", "must be 1");
     }
@@ -649,6 +687,7 @@ PolicyConstSharedPtr Loader::load(const std::string& text) {
     }
     if (root["overrides"]) loadOverrides(root["overrides"]);
     if (root["vault"]) loadVault(root["vault"]);
+    if (root["sender_warnings"]) loadSenderWarnings(root["sender_warnings"]);
   } catch (const YAML::Exception& e) {
     errors_.push_back(name_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }

@@ -21,7 +21,7 @@ std::string traceText(const std::string& s) {
 
 /// mugai's own trace field (RFC 5321 4.4), on top of what it relays: from whom (HELO, the
 /// client's name and address, XFORWARD's when Postfix sent it), by which host, the id the
-/// quarantine and log use, and when.
+/// vault and log use, and when.
 std::string receivedHeader(const Transaction& t, const std::string& by, const std::string& id) {
   const std::string& name = t.xforward.name.empty() ? t.client_name : t.xforward.name;
   const std::string& addr = t.xforward.addr.empty() ? t.client_addr : t.xforward.addr;
@@ -71,7 +71,7 @@ std::string transactionFacts(const Transaction& t, std::uint64_t size, bool enve
 
 /// The result for a message whose engine run passed twice sanitizer_deadline_ms: blocked for
 /// limit.time, the original kept; no notice can be built without the engine's output, so the
-/// client gets 554 with the reason (the sender learns of it; staff find it in the quarantine).
+/// client gets 554 with the reason (the sender learns of it; staff find it in the vault).
 ProcessResult timedOut(const ItemProcessor& engine, const std::string& id, const Transaction& t) {
   ProcessResult r;
   r.verdict = r.report.final_verdict = Verdict::Quarantine;
@@ -124,10 +124,15 @@ Reply Gateway::deliver(Transaction& t) {
   item.arrival.xforward = xforwardText(t.xforward);
   item.arrival.facts = transactionFacts(t, job->raw.size());
   item.bytes_in = job->raw.size();
+  // Authenticated on the original bytes before anything is changed; the client and HELO the
+  // front MTA saw (XFORWARD) when it sent them.
+  std::shared_ptr<const auth::Authenticator> authenticator = options_.authenticator;
+  auth::Peer peer{t.sender, t.xforward.helo.empty() ? t.helo : t.xforward.helo, job->envelope.client_addr};
   std::future<ProcessResult> future = job->promise.get_future();
-  if (!pool_.trySubmit([job] {
+  if (!pool_.trySubmit([job, authenticator, peer] {
         job->started = true;
         try {
+          if (authenticator) job->envelope.auth = authenticator->check(job->raw, peer);
           job->promise.set_value(job->engine->processMessage(job->raw, job->envelope, job->id));
         } catch (...) {
           job->promise.set_exception(std::current_exception());
@@ -168,6 +173,10 @@ Reply Gateway::deliver(Transaction& t) {
     } catch (...) {
       r.verdict = Verdict::TempFail;
     }
+  }
+  if (status == std::future_status::ready && job->envelope.auth.checked) {
+    const SenderAuth& a = job->envelope.auth;
+    item.arrival.facts += " auth=spf:" + a.spf + ",dkim:" + a.dkim + ",dmarc:" + a.dmarc;
   }
   const policy::Policy& policy = job->engine->policy();
   if (auto answer = disposition_.decide(item, job->raw, r, policy)) return toReply(*answer);

@@ -23,8 +23,10 @@
  */
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "mugai/auth/auth.h"
 #include "mugai/disposition/disposition.h"
 #include "src/smtp/relay_client.h"
 #include "src/smtp/session.h"
@@ -34,6 +36,9 @@ namespace mugai::smtp {
 
 struct GatewayOptions {
   RelayTarget relay;
+  /// Set: SPF/DKIM/DMARC on the original bytes before the item processor (issue 14); the result
+  /// goes to the engine in the envelope and into the log line.
+  std::shared_ptr<const auth::Authenticator> authenticator;
 };
 
 class Gateway : public Deliverer {

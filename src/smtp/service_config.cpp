@@ -1,5 +1,7 @@
 #include "src/smtp/service_config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -78,7 +80,9 @@ std::string closestKey(const std::string& key) {
                                       "filedrop_outbox", "memory_limit", "client_limit_exceptions",
                                       "isolation",      "metrics",        "metrics_remote",
                                       "syslog",         "syslog_format",  "syslog_facility", "vault",
-                                      "release_sender", "console_url",    "quarantine_dir"};
+                                      "release_sender", "console_url",    "quarantine_dir",
+                                      "authentication", "authserv_id",    "trusted_authserv_ids",
+                                      "dns_nameserver"};
   // Edit distance (insert, delete, substitute), case-insensitive; a key that starts with what
   // was written ("quarantine" for "quarantine_dir") or ends with it ("inbox") counts as close.
   auto lower = [](std::string s) {
@@ -154,11 +158,16 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                          : key == "syslog_facility" ? &c.syslog_facility
                          : key == "release_sender" ? &c.release_sender
                          : key == "console_url" ? &c.console_url
+                         : key == "authentication" ? &c.authentication
+                         : key == "authserv_id" ? &c.authserv_id
+                         : key == "dns_nameserver" ? &c.dns_nameserver
                                                       : nullptr;
     if (key == "xforward_hosts") {
       c.xforward_hosts = splitList(value);
     } else if (key == "client_limit_exceptions") {
       c.client_limit_exceptions = splitList(value);
+    } else if (key == "trusted_authserv_ids") {
+      c.trusted_authserv_ids = splitList(value);
     } else if (field) {
       *field = value;
       if (key == "quarantine_dir") c.quarantine_dir_used = true;
@@ -204,6 +213,28 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
       c.console_url.rfind("http://", 0) != 0) {
     errors.push_back(path + ": console_url = '" + c.console_url + "': expected https://HOST[:PORT]");
   }
+  if (c.authentication != "yes" && c.authentication != "no") {
+    errors.push_back(path + ": authentication: expected yes or no");
+  }
+  // An authserv-id is a dot-atom (RFC 8601 2.2 value): nothing that could end the header field.
+  auto token = [](const std::string& v) {
+    return !v.empty() && v.size() <= 253 && v.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == std::string::npos;
+  };
+  if (!c.authserv_id.empty() && !token(c.authserv_id)) {
+    errors.push_back(path + ": authserv_id = '" + c.authserv_id + "': letters, digits, '.', '-' and '_' only");
+  }
+  for (const auto& id : c.trusted_authserv_ids) {
+    if (!token(id)) errors.push_back(path + ": trusted_authserv_ids: '" + id + "' is not a host-like name");
+  }
+  if (!c.dns_nameserver.empty()) {
+    std::string ip = c.dns_nameserver.substr(0, c.dns_nameserver.rfind(':'));
+    unsigned char probe[4];
+    std::string port = c.dns_nameserver.find(':') == std::string::npos ? "53" : c.dns_nameserver.substr(c.dns_nameserver.rfind(':') + 1);
+    if (inet_pton(AF_INET, ip.c_str(), probe) != 1 || port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) == 0 || std::stoul(port) > 65535)
+      errors.push_back(path + ": dns_nameserver = '" + c.dns_nameserver + "': expected an IPv4 address, optionally :PORT");
+  }
   std::uint64_t bytes = 0;
   if (!parseMemoryLimit(c.memory_limit, bytes)) {
     errors.push_back(path + ": memory_limit = '" + c.memory_limit +
@@ -230,7 +261,13 @@ std::string describeServiceConfig(const ServiceConfig& c) {
          "\nmetrics = " + c.metrics + "\nmetrics_remote = " + c.metrics_remote +
          "\nsyslog = " + c.syslog + "\nsyslog_format = " + c.syslog_format +
          "\nsyslog_facility = " + c.syslog_facility +
-         "\nrelease_sender = " + c.release_sender + "\nconsole_url = " + c.console_url + "\n";
+         "\nrelease_sender = " + c.release_sender + "\nconsole_url = " + c.console_url +
+         "\nauthentication = " + c.authentication + "\nauthserv_id = " + c.authserv_id +
+         "\ntrusted_authserv_ids = " + [&] {
+           std::string ids;
+           for (const auto& i : c.trusted_authserv_ids) ids += (ids.empty() ? "" : ", ") + i;
+           return ids;
+         }() + "\ndns_nameserver = " + c.dns_nameserver + "\n";
 }
 
 std::vector<std::string> checkMonitoring(const ServiceConfig& c) {

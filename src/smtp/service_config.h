@@ -45,6 +45,13 @@ struct ServiceConfig {
   /// workers: hostile content is parsed only in sandboxed worker processes (src/isolation);
   /// none: in the service's own threads (a host without seccomp; the bench's comparison).
   std::string isolation = "workers";
+  // Sender authentication before rewriting (issue 14, docs/phishing.md).
+  std::string authentication = "no";  ///< yes | no: SPF, DKIM, DMARC on every message (needs DNS)
+  std::string authserv_id;            ///< Authentication-Results id; empty: myhostname
+  /// Incoming Authentication-Results under these ids are kept (the front MTA's, which removes
+  /// forged ones with its own id); every other one is removed.
+  std::vector<std::string> trusted_authserv_ids;
+  std::string dns_nameserver;  ///< "" = /etc/resolv.conf's; else "IP" or "IP:PORT" (IPv4)
   /// Prometheus /metrics on HOST:PORT (docs/monitoring.md); empty: no endpoint. A host that is
   /// not loopback (127.0.0.0/8, ::1, localhost) needs metrics_remote = yes.
   std::string metrics;

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mugai/auth/sender_auth.h"
 #include "mugai/pipeline/report.h"
 #include "mugai/policy/policy.h"
 
@@ -33,6 +34,8 @@ struct Envelope {
   std::string sender;                   ///< MAIL FROM (may be empty: bounces)
   std::vector<std::string> recipients;  ///< RCPT TO
   std::string client_name, client_addr, helo;
+  /// SPF/DKIM/DMARC as the ingress found them (src/auth), or `checked == false`.
+  SenderAuth auth;
 };
 
 struct ProcessResult {

@@ -89,6 +89,21 @@ struct VaultRules {
   std::string tierFor(const std::vector<std::string>& reasons) const;
 };
 
+/// Warnings about the sender (section `sender_warnings:`, docs/phishing.md): findings in the
+/// notice, report and log, not blocks (unless `actions:` makes a sender.* reason one).
+struct SenderWarnings {
+  /// The municipality's own domains and others staff trust (lower case, Unicode or xn--); a
+  /// From domain that is none of them (nor their subdomain) but looks like one is a lookalike.
+  std::vector<std::string> own_domains, protected_domains;
+  /// Edit distance after confusable-skeleton mapping (0..5). 1 by default: real neighbours'
+  /// names can differ by one letter (city.nanto / city.nanao); list those staff correspond with
+  /// in protected_domains and they count as genuine, not as lookalikes.
+  unsigned max_distance = 1;
+  bool dmarc_fail = true;            ///< warn when DMARC fails
+  bool display_name_address = true;  ///< warn when the display name carries another address
+  std::string external_tag;  ///< e.g. "[外部]": put before the Subject of mail from outside
+};
+
 struct Policy {
   std::string source;  ///< file name, or "(embedded defaults)"
   /// The rules text and the folder relative paths were resolved in: a sandboxed worker
@@ -114,6 +129,7 @@ struct Policy {
   text::LinkStyle links = text::LinkStyle::Footnotes;
   std::vector<Override> overrides;
   VaultRules vault;
+  SenderWarnings sender_warnings;
 
   /// The verdict for `r` under the base actions and `ov` (may be null).
   Verdict verdictFor(Reason r, const Override* ov = nullptr) const;

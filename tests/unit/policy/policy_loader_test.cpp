@@ -262,6 +262,45 @@ TEST_CASE("the vault section: retention, release tiers, approval, directory, wit
   CHECK(anyError(errors, "vault.retain: unknown key"));
 }
 
+TEST_CASE("the sender_warnings section: domains, distance, tag, with errors named", "[unit]") {
+  std::vector<std::string> errors;
+  auto p = load(minimal("sender_warnings:\n  own_domains: [City.Nanto.LG.JP., nanto.lg.jp]\n"
+                        "  protected_domains: bank.example\n  max_distance: 2\n  dmarc_fail: false\n"
+                        "  display_name_address: no\n  external_tag: \"[外部]\"\n"),
+                errors);
+  INFO((errors.empty() ? "" : errors.front()));
+  REQUIRE(p);
+  const auto& w = p->sender_warnings;
+  CHECK(w.own_domains == std::vector<std::string>{"city.nanto.lg.jp", "nanto.lg.jp"});
+  CHECK(w.protected_domains == std::vector<std::string>{"bank.example"});
+  CHECK(w.max_distance == 2);
+  CHECK_FALSE(w.dmarc_fail);
+  CHECK_FALSE(w.display_name_address);
+  CHECK(w.external_tag == "[外部]");
+  auto d = load(minimal(), errors);
+  REQUIRE(d);
+  CHECK(d->sender_warnings.max_distance == 1);
+  CHECK(d->sender_warnings.own_domains.empty());
+
+  struct Bad {
+    const char* yaml;
+    const char* says;
+  };
+  for (const Bad& b : {Bad{"sender_warnings:\n  own_domain: [a.example]\n", "sender_warnings.own_domain"},
+                       Bad{"sender_warnings:\n  own_domains: [localhost]\n", "is not a domain name"},
+                       Bad{"sender_warnings:\n  own_domains: [\"a@b.example\"]\n", "is not a domain name"},
+                       Bad{"sender_warnings:\n  max_distance: 9\n", "must be 0 to 5"},
+                       Bad{"sender_warnings:\n  max_distance: -1\n", "must be 0 to 5"},
+                       Bad{"sender_warnings:\n  external_tag: \"a very long tag that goes on and on and on\"\n",
+                           "at most 40 bytes"},
+                       Bad{"sender_warnings:\n  dmarc_fail: maybe\n", "must be true or false"}}) {
+    errors.clear();
+    INFO(b.yaml);
+    CHECK_FALSE(load(minimal(b.yaml), errors));
+    CHECK(anyError(errors, b.says));
+  }
+}
+
 TEST_CASE("links: inline, footnotes or defanged, footnotes when not given, anything else refused", "[unit][links]") {
   std::vector<std::string> errors;
   auto p = load(minimal(), errors);

@@ -129,6 +129,38 @@ TEST_CASE("service config: memory_limit takes a size with a unit, or none") {
   CHECK(mugai::smtp::closestKey("memory") == "memory_limit");
 }
 
+TEST_CASE("service config: sender authentication keys (issue 14)") {
+  ServiceConfig c;
+  std::vector<std::string> errors;
+  REQUIRE(load("authentication = yes\nauthserv_id = mugai.city.example.lg.jp\n"
+               "trusted_authserv_ids = mx1.city.example.lg.jp, mx2.city.example.lg.jp\n"
+               "dns_nameserver = 127.0.0.1:5353\n",
+               c, errors));
+  CHECK(c.authentication == "yes");
+  CHECK(c.authserv_id == "mugai.city.example.lg.jp");
+  CHECK(c.trusted_authserv_ids == std::vector<std::string>{"mx1.city.example.lg.jp", "mx2.city.example.lg.jp"});
+  CHECK(c.dns_nameserver == "127.0.0.1:5353");
+  CHECK(mugai::smtp::describeServiceConfig(c).find("trusted_authserv_ids = mx1.city.example.lg.jp, mx2") !=
+        std::string::npos);
+  ServiceConfig d;
+  CHECK(d.authentication == "no");  // DNS is the admin's to allow
+  // Variants that must be refused: a header-breaking id, a bad switch, nameservers that are not
+  // an IPv4 address with an optional port.
+  for (const char* bad : {"authserv_id = mugai; dkim=pass\n", "authserv_id = a b\n", "authentication = on\n",
+                          "trusted_authserv_ids = ok.example, bad;id\n", "dns_nameserver = resolver.example\n",
+                          "dns_nameserver = 127.0.0.1:0\n", "dns_nameserver = 127.0.0.1:99999\n",
+                          "dns_nameserver = 127.0.0.1:\n"}) {
+    INFO(bad);
+    ServiceConfig e;
+    std::vector<std::string> errs;
+    CHECK_FALSE(load(bad, e, errs));
+  }
+  errors.clear();
+  CHECK_FALSE(load("dns_nameservers = 127.0.0.1\n", c, errors));
+  REQUIRE_FALSE(errors.empty());
+  CHECK(errors.front().find("did you mean 'dns_nameserver'") != std::string::npos);
+}
+
 TEST_CASE("service config: the monitoring keys (metrics, syslog) and their refusals") {
   ServiceConfig c;
   std::vector<std::string> errors;

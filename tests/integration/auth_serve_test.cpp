@@ -1,0 +1,100 @@
+// Sender authentication through `mugai serve` (issue 14 §6): a real unbound on loopback holds
+// sender.example's SPF record; the front MTA's XFORWARD names the client, and SPF must judge
+// that address, not the front MTA's own 127.0.0.1. smtp-sink is the next hop.
+#include <sys/stat.h>
+
+#include <memory>
+
+#include "integration/peers.h"
+#include "support/dns_peer.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace mugai::test;
+
+namespace {
+
+std::string transaction(const std::string& xforward_addr, const std::string& subject,
+                        const std::string& from = "Sender <info@sender.example>") {
+  std::string s = "EHLO front.test\r\n";
+  if (!xforward_addr.empty()) s += "XFORWARD ADDR=" + xforward_addr + " NAME=mail.sender.example HELO=mail.sender.example\r\n";
+  return s + "MAIL FROM:<info@sender.example>\r\nRCPT TO:<staff@city.nanto.lg.jp>\r\nDATA\r\n"
+             "Authentication-Results: mugai.test; spf=pass smtp.mailfrom=bank.example\r\n"
+             "From: " + from + "\r\nTo: staff@city.nanto.lg.jp\r\nSubject: " + subject +
+             "\r\nMessage-ID: <" + subject + "@sender.example>\r\n\r\nHello.\r\n.\r\nQUIT\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("serve: SPF judges the XFORWARD client address and forged results are replaced", "[integration][auth]") {
+  if (anyMissing({kSink})) return;
+  LocalDns dns;
+  if (!dns.why().empty()) {
+    WARN(dns.why());
+    return;
+  }
+  dns.addTxt("sender.example", "v=spf1 ip4:192.0.2.10 -all");
+  dns.addTxt("_dmarc.sender.example", "v=DMARC1; p=none");
+  REQUIRE(dns.start());
+
+  TempDir tmp;
+  fs::path dump = tmp.path() / "dump", log = tmp.path() / "mugai.log";
+  fs::create_directories(dump);
+  chmod(tmp.path().c_str(), 0755);
+  chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
+  std::uint16_t port = freePort(), sink_port = freePort();
+  std::vector<std::string> sink_argv{kSink};
+  if (isRoot()) sink_argv.insert(sink_argv.end(), {"-u", "nobody"});
+  sink_argv.insert(sink_argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(sink_port), "100"});
+  Child sink(sink_argv, tmp.path() / "sink.log");
+  REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+  // The security team's rules: the municipality's own domain, for the lookalike check that runs
+  // inside the sandboxed worker (ICU's confusable data under seccomp).
+  writeFile(tmp.path() / "rules.yaml", readFile(sourceDir() / "rules" / "default.yaml") +
+                                           "\nsender_warnings:\n  own_domains: [city.nanto.lg.jp]\n");
+  writeFile(tmp.path() / "mugai.conf",
+            "listen = 127.0.0.1:" + std::to_string(port) + "\nnext_hop = 127.0.0.1:" + std::to_string(sink_port) +
+                "\nquarantine_dir = " + (tmp.path() / "q").string() +
+                "\nrules = " + (tmp.path() / "rules.yaml").string() + "\nauthentication = yes\nauthserv_id = mugai.test\ntrusted_authserv_ids = mx.front.test\n"
+                "dns_nameserver = " + dns.nameserver() + "\n");  // sandboxed workers: the result crosses the wire
+  Child mugai({MUGAI_BINARY, "serve", "--config", (tmp.path() / "mugai.conf").string()}, log);
+  if (!waitForPort(port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+
+  auto deliver = [&](const std::string& xforward, const std::string& subject) {
+    std::size_t before = filesIn(dump).size();
+    std::string reply = rawSmtp(port, transaction(xforward, subject), "221");
+    INFO(reply);
+    REQUIRE(reply.find("250 2.0.0 Ok: queued as") != std::string::npos);
+    (void)before;
+    // smtp-sink appends messages of the same second to one file: cut this message's headers out
+    // (from the Received: smtp-sink put on top of it to its Subject).
+    for (const auto& f : filesIn(dump)) {
+      std::string got = readFile(f);
+      auto subj = got.find("Subject: " + subject + "\n");
+      if (subj == std::string::npos) continue;
+      auto start = got.rfind("by smtp-sink", subj);
+      return got.substr(start == std::string::npos ? 0 : start, subj - (start == std::string::npos ? 0 : start));
+    }
+    FAIL("no delivered message with Subject " << subject);
+    return std::string();
+  };
+
+  std::string listed = deliver("192.0.2.10", "listed");
+  INFO(listed);
+  CHECK(listed.find("Authentication-Results: mugai.test; spf=pass smtp.mailfrom=sender.example") != std::string::npos);
+  CHECK(listed.find("bank.example") == std::string::npos);  // the forged result is gone
+  std::string other = deliver("198.51.100.7", "unlisted");
+  CHECK(other.find("Authentication-Results: mugai.test; spf=fail") != std::string::npos);
+  // Without XFORWARD the client is the front MTA itself (127.0.0.1): SPF cannot be judged (and
+  // must not pass as libspf2's "localhost is always allowed" would have it).
+  std::string direct = deliver("", "direct");
+  INFO(direct);
+  CHECK(direct.find("Authentication-Results: mugai.test; spf=none (client unknown") != std::string::npos);
+  std::string reply = rawSmtp(port, transaction("192.0.2.10", "lookalike", "Soumu <soumu@city-nant0.lg.jp>"), "221");
+  CHECK(reply.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  std::string text = readFile(log);
+  CHECK(text.find("sender_warnings=sender.lookalike") != std::string::npos);
+  CHECK(text.find("authentication on as mugai.test") != std::string::npos);
+  CHECK(text.find("auth=spf:pass,dkim:none,dmarc:pass") != std::string::npos);
+  CHECK(text.find("auth=spf:fail,dkim:none,dmarc:fail") != std::string::npos);
+}
