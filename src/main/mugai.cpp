@@ -281,7 +281,7 @@ int runMail(const Args& a) {
   } else {
     mugai::io::removeStaleOutput(a.output);  // never leave a stale output beside a new report
   }
-  return finishItem(a, r, raw, engine->policy());
+  return finishItem(a, r, raw, shared->policy());  // `engine` was moved into `shared`
 }
 
 int runFile(const Args& a) {

@@ -170,7 +170,9 @@ TEST_CASE("console: in chromium, staff requests the withheld .docm and the appro
   for (const char* f : {"list.png", "detail.png", "stats.png"}) CHECK(fs::file_size(shots / f) > 10000);
 
   REQUIRE(run({MUGAI_BINARY, "vault", "--vault", vault, "show", id, "--json"}, &out) == 0);
-  CHECK(out.find("\"state\":\"approved\"") != std::string::npos);
+  // approved, or already released: serve's release runner may have carried it out by now.
+  CHECK((out.find("\"state\":\"approved\"") != std::string::npos ||
+         out.find("\"state\":\"released\"") != std::string::npos));
   REQUIRE(run({MUGAI_BINARY, "vault", "--vault", vault, "audit", "verify"}, &out) == 0);
 
   // Release delivery (branch `release`): the approved original reaches the sink, once.

@@ -63,20 +63,20 @@ struct Loop {
     args.insert(args.begin(), {"vault", "--vault", vault, "--rules", rules});
     return mugai(args, out);
   }
-  /// Withholds `mail` for tanaka and suzuki; imports it; its id.
+  /// Withholds `mail` for tanaka and suzuki, straight into the vault (`mugai mail --vault`, the
+  /// disposition layer's record()); its id.
   std::string withhold(const std::string& name, const std::string& mail) {
     const fs::path in = tmp.path() / (name + ".eml");
     writeFile(in, mail);
     const int rc = mugai({"mail", in.string(), "-o", (tmp.path() / (name + ".out")).string(), "--report",
-                          (tmp.path() / (name + ".json")).string(), "--quarantine", q.string(), "--rules",
+                          (tmp.path() / (name + ".json")).string(), "--vault", vault, "--rules",
                           rules, "--rcpt", "tanaka@city.example.lg.jp", "--rcpt", "suzuki@city.example.lg.jp"});
     REQUIRE((rc == 0 || rc == 3));  // sanitized, or blocked (the notice replaces it)
     const std::string report = readFile(tmp.path() / (name + ".json"));
     const auto at = report.find("\"id\":\"");
     REQUIRE(at != std::string::npos);
     const std::string id = report.substr(at + 6, report.find('"', at + 6) - at - 6);
-    REQUIRE(fs::exists(q / (id + ".orig")));
-    REQUIRE(vaultCmd({"import", q.string()}) == 0);
+    REQUIRE(vaultCmd({"show", id}) == 0);
     return id;
   }
   std::vector<std::string> released() {

@@ -120,7 +120,7 @@ TEST_CASE("一太郎 and DocuWorks attachments are blocked and the notice names 
     CHECK(r.blocked());
     CHECK(r.keepOriginal());
     CHECK(hasReason(r, c.reason));
-    std::string n = pipeline::buildNotice(test::shippedEngine().policy().notice, r.report, false, true);
+    std::string n = pipeline::buildNotice(test::shippedEngine().policy().notice, test::shippedEngine().policy().vault, r.report, false, true);
     INFO(n);
     CHECK(n.find(c.named_ja) != std::string::npos);
     CHECK(n.find(c.named_en) != std::string::npos);
