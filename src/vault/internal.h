@@ -155,6 +155,25 @@ inline std::string dedupKey(const ReleaseOrder& o) {
   return "";
 }
 
+/// The job a backend just queued for `o` (both backends answer queueRelease with it).
+inline ReleaseJob queuedJob(const ReleaseOrder& o, std::int64_t id, const std::string& actor,
+                            const std::string& role, const std::string& dedup, std::int64_t now,
+                            std::int64_t due) {
+  ReleaseJob out;
+  out.id = id;
+  out.record_id = o.record_id;
+  out.kind = o.kind;
+  out.state = "queued";
+  out.by = actor;
+  out.role = role;
+  out.request_id = o.request_id;
+  out.recipients = o.recipients;
+  out.dedup = dedup;
+  out.created = now;
+  out.due = due;
+  return out;
+}
+
 inline std::string queueDetail(const ReleaseOrder& o, std::int64_t job) {
   std::string d = "job=" + std::to_string(job) + " to=" + joinLines(o.recipients);
   for (auto& c : d) {

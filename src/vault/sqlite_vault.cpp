@@ -489,18 +489,7 @@ class SqliteVault final : public Vault {
       return false;
     }
     if (!tx.commit(error)) return false;
-    out = ReleaseJob{};
-    out.id = id;
-    out.record_id = o.record_id;
-    out.kind = o.kind;
-    out.state = "queued";
-    out.by = actor;
-    out.role = role;
-    out.request_id = o.request_id;
-    out.recipients = o.recipients;
-    out.dedup = dedup;
-    out.created = now;
-    out.due = o.due ? o.due : now;
+    out = queuedJob(o, id, actor, role, dedup, now, o.due ? o.due : now);
     return true;
   }
 
