@@ -249,7 +249,8 @@ std::unique_ptr<Vault> openVault(const std::string& url, std::string* error);
 /// Helpers shared by the backends and the importer.
 std::string sha256Hex(std::string_view data);
 std::string auditHash(const AuditRow& row);
-/// zlib, level 6; decompress refuses output over `limit` bytes.
+/// zstd level 1 (records written before 2026-12-07 hold zlib streams: decompress reads both);
+/// decompress refuses output over `limit` bytes.
 bool compress(std::string_view in, std::string& out);
 bool decompress(std::string_view in, std::size_t limit, std::string& out);
 

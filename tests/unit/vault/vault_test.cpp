@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -377,4 +379,34 @@ TEST_CASE("vault release queue: a dead runner's job is taken over when its lease
 TEST_CASE("vault release queue: four runners on four connections claim each of 40 jobs once") {
   mugai::test::TempDir t;
   mugai::test::release_queue::runnersClaimEachJobOnce(sqliteOpener(t.path() / "v.db"), 4, 40);
+}
+
+TEST_CASE("vault: originals are stored with zstd, and records written with zlib before still read",
+          "[vault]") {
+  std::string original;
+  for (int i = 0; i < 20000; ++i) original += "line " + std::to_string(i * 7919 % 10007) + " of the mail\r\n";
+  std::string packed, back;
+  REQUIRE(mv::compress(original, packed));
+  REQUIRE(packed.size() >= 4);
+  CHECK(static_cast<unsigned char>(packed[0]) == 0x28);  // zstd's frame magic 28 b5 2f fd
+  CHECK(static_cast<unsigned char>(packed[3]) == 0xfd);
+  CHECK(packed.size() < original.size() / 3);
+  REQUIRE(mv::decompress(packed, original.size(), back));
+  CHECK(back == original);
+  CHECK_FALSE(mv::decompress(packed, original.size() - 1, back));  // over the limit: refused
+
+  // What an earlier vault holds: a zlib stream (compress2, level 6).
+  uLongf size = compressBound(static_cast<uLong>(original.size()));
+  std::string old(size, '\0');
+  REQUIRE(compress2(reinterpret_cast<Bytef*>(old.data()), &size,
+                    reinterpret_cast<const Bytef*>(original.data()),
+                    static_cast<uLong>(original.size()), 6) == Z_OK);
+  old.resize(size);
+  REQUIRE(mv::decompress(old, original.size(), back));
+  CHECK(back == original);
+  CHECK_FALSE(mv::decompress(old, 100, back));
+
+  // Damaged: a zstd magic with garbage after it is refused, not half read.
+  std::string bad = packed.substr(0, 4) + std::string(64, '\x55');
+  CHECK_FALSE(mv::decompress(bad, original.size(), back));
 }
