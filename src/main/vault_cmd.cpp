@@ -698,7 +698,7 @@ int cmdList(mv::Vault& v, const VaultArgs& a, const Context* who = nullptr) {
   for (const auto& r : out) {
     std::cout << r.id << "  " << isoTime(r.created) << "  " << r.verdict << "  " << r.reason
               << "  " << mv::tierName(r.tier) << "/" << r.state << (r.hold ? " HOLD" : "") << "\n"
-              << "    from " << escapeForTerminal(r.envelope.sender.empty() ? "<>" : r.envelope.sender)
+              << "    from " << (r.envelope.sender.empty() ? std::string("<>") : escapeForTerminal(r.envelope.sender))
               << "  subject " << escapeForTerminal(r.subject.substr(0, 200))
               << (r.filename.empty() ? "" : "  file " + escapeForTerminal(r.filename)) << "\n";
   }

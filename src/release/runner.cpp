@@ -248,7 +248,7 @@ void Runner::deliver(const vault::ReleaseJob& job, const std::string& message, J
                      std::int64_t now) {
   const smtp::RelayResult res =
       smtp::relayMessage(o_.relay, o_.notices.sender, job.recipients, smtp::XForward{}, message);
-  const std::string answer = std::to_string(res.reply.code) + " " + res.detail;
+  const std::string answer = res.detail;  // the relay client's detail starts with the reply code
   if (res.delivered()) {
     r.outcome = ReleaseOutcome::Delivered;
     r.detail = "next hop: " + answer;
