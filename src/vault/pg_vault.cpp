@@ -28,6 +28,9 @@ namespace {
 using namespace internal;
 
 
+/// meta.schema as kSchema below writes it; a vault at this version is not set up again.
+const char* const kSchemaVersion = "1";
+
 const char* const kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records(
@@ -107,13 +110,32 @@ class PgVault final : public Vault {
   std::string url() const override { return url_; }
 
   bool init(std::string* error) {
-    // Several gateways may start at once: the schema is created under an advisory lock.
+    // A vault already set up is left alone: CREATE INDEX IF NOT EXISTS takes a SHARE lock on its
+    // table before it sees that the index exists, so a gateway (or console) starting while another
+    // gateway is inside a transaction waited for it, and could deadlock with it: PostgreSQL then
+    // aborted the other's transaction, e.g. the record of a release that had just been delivered.
+    if (schemaCurrent()) return true;
+    // Several gateways may start at once on a new database: the schema is created under an
+    // advisory lock, and checked again once the lock is held.
     if (!exec("SELECT pg_advisory_lock(7245119)", {}, error)) return false;
+    if (schemaCurrent()) {
+      exec("SELECT pg_advisory_unlock(7245119)", {}, nullptr);
+      return true;
+    }
     Result r(PQexec(c_, kSchema), PQclear);
     bool ok = PQresultStatus(r.get()) == PGRES_COMMAND_OK;
     std::string why = ok ? "" : PQresultErrorMessage(r.get());
     exec("SELECT pg_advisory_unlock(7245119)", {}, nullptr);
     return ok || fail(error, "cannot set up the schema: " + why);
+  }
+
+  /// True when the tables exist at this schema version (plain reads: no table lock is taken).
+  bool schemaCurrent() {
+    Result t = run("SELECT to_regclass('meta') IS NOT NULL", {});
+    if (PQresultStatus(t.get()) != PGRES_TUPLES_OK || col(t.get(), 0, 0) != "t") return false;
+    Result v = run("SELECT value FROM meta WHERE key = 'schema'", {});
+    return PQresultStatus(v.get()) == PGRES_TUPLES_OK && PQntuples(v.get()) == 1 &&
+           col(v.get(), 0, 0) == kSchemaVersion;
   }
 
   bool put(const NewRecord& r, std::string* error) override {

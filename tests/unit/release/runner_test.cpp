@@ -235,6 +235,8 @@ void approvedReleaseOnce(const std::string& url) {
 
   // Two runners, each with its own vault connection, race for the queue.
   std::atomic<int> delivered{0};
+  std::mutex log_mu;
+  std::string log;  // each job's outcome and detail, shown when a check below fails
   std::vector<std::thread> ts;
   for (int i = 0; i < 2; ++i) {
     ts.emplace_back([&, i] {
@@ -244,10 +246,14 @@ void approvedReleaseOnce(const std::string& url) {
                    w.getter());
       for (const auto& res : r.drain(now())) {
         if (res.job.kind == "release" && res.outcome == mv::ReleaseOutcome::Delivered) ++delivered;
+        std::lock_guard l(log_mu);
+        log += "runner-" + std::to_string(i) + " " + res.job.kind + " " + mv::outcomeName(res.outcome) +
+               (res.recorded ? "" : " NOT RECORDED") + ": " + res.detail + "\n";
       }
     });
   }
   for (auto& t : ts) t.join();
+  INFO(log);
   CHECK(delivered == 1);
 
   const auto msgs = sink.messages();

@@ -3,6 +3,8 @@
 // chain whatever the number of writers, a request decided once, a record purged once.
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -195,6 +197,42 @@ TEST_CASE("pg vault: audit verify finds a row edited by hand", "[postgres]") {
   auto c = v->verifyAudit();
   CHECK_FALSE(c.ok);
   CHECK(c.first_bad == 2);
+}
+
+TEST_CASE("pg vault: a gateway starting while another is inside a transaction opens at once", "[postgres]") {
+  // CI once lost the record of a delivered release: a second runner's openVault ran the schema
+  // (CREATE INDEX IF NOT EXISTS takes a SHARE lock on the table before it looks), deadlocked with
+  // the first runner's finishing transaction, and PostgreSQL aborted that one.
+  const std::string url = freshDatabase("busy");
+  NEED_POSTGRES(url);
+  auto first = open(url);
+  std::string err;
+  REQUIRE(first->put(record("b1"), &err));
+  // Another gateway, by psql: a transaction that has written to records and releases and stays open.
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    std::system(("psql -X -q '" + url +
+                 "' -c \"BEGIN; UPDATE records SET state = state; UPDATE releases SET state = state; "
+                 "SELECT pg_sleep(20); COMMIT\" >/dev/null 2>&1")
+                    .c_str());
+    done = true;
+  });
+  // Wait until its transaction is under way (pg_stat_activity shows it sleeping).
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen && !done; ++i) {
+    seen = std::system(("psql -X -q -t -A '" + url +
+                        "' -c \"SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND "
+                        "wait_event = 'PgSleep'\" | grep -q 1")
+                           .c_str()) == 0;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(seen);
+  // The second gateway opens and writes a record while the other transaction is still open.
+  auto second = open(url);
+  CHECK(second->put(record("b2"), &err));
+  CHECK_FALSE(done.load());
+  other.join();
+  CHECK(first->get("b2", &err));
 }
 
 // ---- the release queue: the same checks as on SQLite (release_queue_checks.h) ----
