@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "mugai/io/store.h"
 #include "sanitizers/clamav_scan/clamav_scan.h"
@@ -110,7 +111,14 @@ JobResult Runner::carryOut(const vault::ReleaseJob& job, std::int64_t now) {
           ? now + o_.backoff_s[std::min<std::size_t>(static_cast<std::size_t>(job.attempts) - 1,
                                                      o_.backoff_s.size() - 1)]
           : 0;
-  r.recorded = vault_->finishRelease(job.id, o_.worker, r.outcome, retry_at, r.detail, &err);
+  // What was carried out must be recorded, or the job runs again when its lease ends (a release
+  // delivered twice): a transaction the database aborted (a deadlock, a lost connection) is tried
+  // again; a job no longer held by this runner is not.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    r.recorded = vault_->finishRelease(job.id, o_.worker, r.outcome, retry_at, r.detail, &err);
+    if (r.recorded || err.find("is not held by") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+  }
   if (!r.recorded) r.detail += " (not recorded: " + err + ")";
   if (o_.log) {
     o_.log(job.kind + " " + std::to_string(job.id) + " of " + job.record_id + " (attempt " +
