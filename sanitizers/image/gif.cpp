@@ -58,7 +58,9 @@ ColorMapObject* copyMap(const ColorMapObject* m) {
   return m ? GifMakeMapObject(m->ColorCount, m->Colors) : nullptr;
 }
 
-std::optional<Failure> bad(std::string detail) { return Failure{Reason::CdrFailed, std::move(detail)}; }
+std::optional<Failure> bad(std::string detail) {
+  return Failure{Reason::CdrFailed, std::move(detail)};
+}
 
 struct CloseGif {
   void operator()(GifFileType* g) const {
@@ -84,7 +86,8 @@ std::optional<Failure> readFrame(GifFileType* g, Ctx& ctx, Decoded& d) {
   const GifImageDesc& desc = g->Image;
   if (desc.Width <= 0 || desc.Height <= 0) return bad("GIF: empty frame");
   // Each frame counts at least as much as the screen: what a viewer composes and keeps.
-  std::uint64_t fp = std::max(pixelCount(desc.Width, desc.Height), pixelCount(g->SWidth, g->SHeight));
+  std::uint64_t fp =
+      std::max(pixelCount(desc.Width, desc.Height), pixelCount(g->SWidth, g->SHeight));
   d.pixels += fp ? fp : 1;
   if (auto f = ctx.checkPixels(d.pixels)) return f;
   std::uint64_t bytes = pixelCount(desc.Width, desc.Height);
@@ -127,7 +130,8 @@ std::optional<Failure> readExtension(GifFileType* g, Decoded& d) {
     } else if (code == APPLICATION_EXT_FUNC_CODE && netscape && len == 3 && block[1] == 1) {
       d.loop = block[2] | (block[3] << 8);
     }
-    if (DGifGetExtensionNext(g, &block) == GIF_ERROR) return bad(gifError("extension data", g->Error));
+    if (DGifGetExtensionNext(g, &block) == GIF_ERROR)
+      return bad(gifError("extension data", g->Error));
   }
   if (code == COMMENT_EXT_FUNC_CODE)
     d.comment = true;
@@ -144,15 +148,18 @@ std::optional<Failure> writeGif(const GifFileType* g, const Decoded& d, std::str
   GifFileType* w = EGifOpen(&out, writeFn, &err);
   if (!w) return bad(gifError("writer", err));
   EGifSetGifVersion(w, true);
-  std::unique_ptr<ColorMapObject, decltype(&GifFreeMapObject)> smap(copyMap(g->SColorMap), GifFreeMapObject);
+  std::unique_ptr<ColorMapObject, decltype(&GifFreeMapObject)> smap(copyMap(g->SColorMap),
+                                                                    GifFreeMapObject);
   bool ok = EGifPutScreenDesc(w, g->SWidth, g->SHeight, g->SColorResolution, g->SBackGroundColor,
                               smap.get()) != GIF_ERROR;
   if (ok && d.loop >= 0) {
     GifByteType app[] = {'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0'};
-    GifByteType sub[] = {1, static_cast<GifByteType>(d.loop & 0xff), static_cast<GifByteType>(d.loop >> 8)};
+    GifByteType sub[] = {1, static_cast<GifByteType>(d.loop & 0xff),
+                         static_cast<GifByteType>(d.loop >> 8)};
     ok = EGifPutExtensionLeader(w, APPLICATION_EXT_FUNC_CODE) != GIF_ERROR &&
          EGifPutExtensionBlock(w, sizeof app, app) != GIF_ERROR &&
-         EGifPutExtensionBlock(w, sizeof sub, sub) != GIF_ERROR && EGifPutExtensionTrailer(w) != GIF_ERROR;
+         EGifPutExtensionBlock(w, sizeof sub, sub) != GIF_ERROR &&
+         EGifPutExtensionTrailer(w) != GIF_ERROR;
   }
   for (const Frame& fr : d.frames) {
     if (!ok) break;
@@ -167,8 +174,8 @@ std::optional<Failure> writeGif(const GifFileType* g, const Decoded& d, std::str
       GifFreeMapObject(w->Image.ColorMap);
       w->Image.ColorMap = nullptr;
     }
-    ok = ok && EGifPutImageDesc(w, fr.desc.Left, fr.desc.Top, fr.desc.Width, fr.desc.Height, fr.desc.Interlace,
-                                fr.map.get()) != GIF_ERROR;
+    ok = ok && EGifPutImageDesc(w, fr.desc.Left, fr.desc.Top, fr.desc.Width, fr.desc.Height,
+                                fr.desc.Interlace, fr.map.get()) != GIF_ERROR;
     for (int y = 0; ok && y < fr.desc.Height; ++y) {
       auto* line = const_cast<GifPixelType*>(&fr.px[static_cast<std::size_t>(y) * fr.desc.Width]);
       ok = EGifPutLine(w, line, fr.desc.Width) != GIF_ERROR;
@@ -208,7 +215,8 @@ CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
   if (d.other_app) ctx.removed("GIF application extension (XMP/ICC/private data)");
   if (d.plain_text) ctx.removed("GIF plain text extension");
   if (d.unknown_ext) ctx.removed("GIF unknown extension");
-  if (st.pos < in.size()) ctx.removed("trailing data " + std::to_string(in.size() - st.pos) + " bytes");
+  if (st.pos < in.size())
+    ctx.removed("trailing data " + std::to_string(in.size() - st.pos) + " bytes");
   // ---- write ----
   std::string out;
   if (auto f = writeGif(g.get(), d, out)) return fail(*f);

@@ -478,10 +478,12 @@ bool pictureMember(std::string_view n) {
 /// ("VCLMTF"), EMF (" EMF" at 40), WMF (placeable or plain header). Not re-encoded.
 bool metafile(std::string_view d) {
   if (d.starts_with("VCLMTF")) return true;
-  if (d.size() >= 44 && d.substr(0, 4) == std::string_view("\x01\0\0\0", 4) && d.substr(40, 4) == " EMF")
+  if (d.size() >= 44 && d.substr(0, 4) == std::string_view("\x01\0\0\0", 4) &&
+      d.substr(40, 4) == " EMF")
     return true;
   if (d.size() >= 22 && d.substr(0, 4) == "\xD7\xCD\xC6\x9A") return true;
-  return d.size() >= 18 && (d[0] == 1 || d[0] == 2) && d.substr(1, 3) == std::string_view("\0\x09\0", 3);
+  return d.size() >= 18 && (d[0] == 1 || d[0] == 2) &&
+         d.substr(1, 3) == std::string_view("\0\x09\0", 3);
 }
 
 /// An SVG picture (LibreOffice inserts pictures as SVG; its own templates carry them) may stay
@@ -510,8 +512,8 @@ std::string svgProblem(std::string_view svg) {
       std::string v = lower(decode(a.value));
       std::size_t b = v.find_first_not_of(" \t\r\n");
       v = b == std::string::npos ? "" : v.substr(b);
-      if (!v.starts_with("#") && !v.starts_with("data:image/png") && !v.starts_with("data:image/jpeg") &&
-          !v.starts_with("data:image/gif"))
+      if (!v.starts_with("#") && !v.starts_with("data:image/png") &&
+          !v.starts_with("data:image/jpeg") && !v.starts_with("data:image/gif"))
         return "SVG link to another resource";
     }
   }
@@ -525,9 +527,11 @@ std::string svgProblem(std::string_view svg) {
 /// image chain (sanitizers/image), metafiles are checked by signature, anything else goes (a PE
 /// as a picture or thumbnail, VBScript in layout-cache, audio/video, fonts). layout-cache is a
 /// cache LibreOffice rebuilds: it always goes.
-std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, std::vector<bool>& removed,
-                                                   std::map<std::size_t, std::string>& rewritten,
-                                                   std::vector<Finding>& findings, MessageContext& ctx) const {
+std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive,
+                                                  std::vector<bool>& removed,
+                                                  std::map<std::size_t, std::string>& rewritten,
+                                                  std::vector<Finding>& findings,
+                                                  MessageContext& ctx) const {
   const auto& entries = archive.entries();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
@@ -551,7 +555,8 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, s
     }
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string data;
-    if (auto f = archive.extract(entries[i], ctx.budget, &data)) return Outcome::fail(f->reason, f->detail);
+    if (auto f = archive.extract(entries[i], ctx.budget, &data))
+      return Outcome::fail(f->reason, f->detail);
     bool raster = image::sniff(data) != image::Format::Unknown;
     if (!raster && pictureMember(n) && metafile(data)) continue;
     // Embedded fonts (LibreOffice's "embed fonts", referenced by svg:font-face-uri): kept when
@@ -573,8 +578,8 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, s
       continue;
     }
     std::vector<Finding> image_findings;
-    image::CodecResult r =
-        image::rebuild(data, image::Options{}, ctx.limits.image_pixel_limit, ctx.budget, image_findings);
+    image::CodecResult r = image::rebuild(data, image::Options{}, ctx.limits.image_pixel_limit,
+                                          ctx.budget, image_findings);
     if (r.failure) {
       if (r.failure->reason == Reason::LimitDecodedBytes || r.failure->reason == Reason::LimitTime)
         return Outcome::fail(r.failure->reason, r.failure->detail);
@@ -582,7 +587,8 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, s
       if (refused) return refused;
       continue;
     }
-    for (Finding& f : image_findings) findings.push_back({f.key, n.substr(0, 120) + ": " + f.value});
+    for (Finding& f : image_findings)
+      findings.push_back({f.key, n.substr(0, 120) + ": " + f.value});
     if (r.encoded.data != data) rewritten[i] = std::move(r.encoded.data);
   }
   return std::nullopt;
@@ -679,8 +685,10 @@ std::optional<Outcome> readHead(const zip::Archive& archive, MessageContext& ctx
   h.mimetype = archive.find("mimetype");
   h.manifest = archive.find("META-INF/manifest.xml");
   if (!h.mimetype || !h.manifest)
-    return Outcome::fail(Reason::ParseMalformed, "not an OpenDocument package (no mimetype or manifest)");
-  if (auto f = archive.extract(*h.mimetype, ctx.budget, &h.mime)) return Outcome::fail(f->reason, f->detail);
+    return Outcome::fail(Reason::ParseMalformed,
+                         "not an OpenDocument package (no mimetype or manifest)");
+  if (auto f = archive.extract(*h.mimetype, ctx.budget, &h.mime))
+    return Outcome::fail(f->reason, f->detail);
   if (!h.mime.starts_with("application/vnd.oasis.opendocument.") || h.mime.size() > 100)
     return Outcome::fail(Reason::ParseMalformed, "not an OpenDocument mimetype");
   if (auto f = archive.extract(*h.manifest, ctx.budget, &h.manifest_xml))
@@ -700,7 +708,8 @@ std::optional<Outcome> readHead(const zip::Archive& archive, MessageContext& ctx
     while (!q.empty() && q.back() == '/') q.pop_back();
     if (!q.empty()) h.ole_paths.insert(q);
   }
-  if (s.malformed()) return Outcome::fail(Reason::ParseMalformed, "malformed META-INF/manifest.xml");
+  if (s.malformed())
+    return Outcome::fail(Reason::ParseMalformed, "malformed META-INF/manifest.xml");
   return std::nullopt;
 }
 
@@ -738,8 +747,8 @@ struct Scrubbed {
 };
 
 std::optional<Outcome> scrubParts(const zip::Archive& archive, bool drop_objects,
-                                  const std::vector<bool>& removed, MessageContext& ctx, Scrubbed& out,
-                                  std::vector<Finding>& findings) {
+                                  const std::vector<bool>& removed, MessageContext& ctx,
+                                  Scrubbed& out, std::vector<Finding>& findings) {
   const auto& entries = archive.entries();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (removed[i] || entries[i].directory()) continue;
@@ -749,15 +758,18 @@ std::optional<Outcome> scrubParts(const zip::Archive& archive, bool drop_objects
     if (leaf != "content.xml" && leaf != "styles.xml" && leaf != "meta.xml") continue;
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string xml;
-    if (auto f = archive.extract(entries[i], ctx.budget, &xml)) return Outcome::fail(f->reason, f->detail);
+    if (auto f = archive.extract(entries[i], ctx.budget, &xml))
+      return Outcome::fail(f->reason, f->detail);
     std::string base = n.substr(0, n.size() - leaf.size());  // hrefs are relative to it
     const bool doctype = cutDoctype(xml);
     if (doctype) findings.push_back({"removed", n + ": DOCTYPE"});
     Scrub sc = scrubXml(xml, base, drop_objects);
-    if (sc.malformed) return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
+    if (sc.malformed)
+      return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
     for (const std::string& r : sc.objects) out.object_refs.insert(base + r);
     for (const auto& [what, count] : sc.removed) {
-      findings.push_back({"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
+      findings.push_back(
+          {"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
     }
     if (doctype || sc.xml != xml) out.rewritten[i] = std::move(sc.xml);
     out.docs[base].push_back(out.parts.size());
@@ -770,7 +782,8 @@ std::optional<Outcome> scrubParts(const zip::Archive& archive, bool drop_objects
 /// or of a kept sub-document, or when a kept element of a kept part refers to it. A sub-document
 /// is kept when a draw:object of a kept part names its folder; each folder is walked once, from
 /// the main document.
-std::set<std::string, std::less<>> usedMembers(const Scrubbed& sc, const std::vector<bool>& removed) {
+std::set<std::string, std::less<>> usedMembers(const Scrubbed& sc,
+                                               const std::vector<bool>& removed) {
   std::set<std::string, std::less<>> used = {
       "mimetype",     "content.xml",  "styles.xml",
       "meta.xml",     "settings.xml", "META-INF/manifest.xml",
@@ -840,7 +853,8 @@ std::optional<Outcome> writePackage(const zip::Archive& archive, const zip::Entr
 
 }  // namespace
 
-std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive, const std::vector<bool>& removed,
+std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive,
+                                              const std::vector<bool>& removed,
                                               const std::map<std::size_t, std::string>& rewritten,
                                               MessageContext& ctx) const {
   const auto& entries = archive.entries();
@@ -850,7 +864,8 @@ std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive, const
     auto rw = rewritten.find(i);
     std::string copy;
     if (rw == rewritten.end()) {
-      if (auto f = archive.extract(entries[i], ctx.budget, &copy)) return Outcome::fail(f->reason, f->detail);
+      if (auto f = archive.extract(entries[i], ctx.budget, &copy))
+        return Outcome::fail(f->reason, f->detail);
     }
     if (auto why = zip::xml::checkWellFormed(rw == rewritten.end() ? copy : rw->second))
       return Outcome::fail(Reason::ParseMalformed, entries[i].name.substr(0, 120) + ": " + *why);
@@ -910,7 +925,8 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   const Folders folders(entries, removed);
   const bool dirs_dropped = folders.dropEmptied(entries, removed);
   // META-INF/manifest.xml loses the entries of what went.
-  Edits manifest_edits = manifestEdits(head.manifest_xml, drop_objects, sc.object_refs, folders, removed);
+  Edits manifest_edits =
+      manifestEdits(head.manifest_xml, drop_objects, sc.object_refs, folders, removed);
   if (!manifest_edits.empty() || head.manifest_doctype) {
     std::size_t mi = static_cast<std::size_t>(head.manifest - entries.data());
     sc.rewritten[mi] = manifest_edits.apply(head.manifest_xml);
@@ -923,18 +939,21 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
 
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
   std::optional<std::string> bytes;
-  if (auto f = writePackage(*archive, head.mimetype, head.mime, removed, sc.rewritten, ctx, part.data.size(),
-                            bytes)) {
+  if (auto f = writePackage(*archive, head.mimetype, head.mime, removed, sc.rewritten, ctx,
+                            part.data.size(), bytes)) {
     return *f;
   }
   Part next = replacedPart(part, std::move(*bytes));
   // "rebuilt" when something went; pictures only re-encoded: "converted".
-  bool removed_something = dirs_dropped || std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
-                             return f.key == "removed" || f.key == "neutralised" || f.key == "converted";
-                           });
-  Outcome o = Outcome::replace(std::move(next), removed_something || !mimetype_first ? Reason::CdrRebuilt
-                                                                                       : Reason::CdrConverted);
-  if (!removed_something && mimetype_first) findings.push_back({"applied", "pictures decoded and re-encoded"});
+  bool removed_something =
+      dirs_dropped || std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
+        return f.key == "removed" || f.key == "neutralised" || f.key == "converted";
+      });
+  Outcome o = Outcome::replace(std::move(next), removed_something || !mimetype_first
+                                                    ? Reason::CdrRebuilt
+                                                    : Reason::CdrConverted);
+  if (!removed_something && mimetype_first)
+    findings.push_back({"applied", "pictures decoded and re-encoded"});
   o.findings = std::move(findings);
   return o;
 }
