@@ -1,15 +1,15 @@
 // The client side of the scanner process (remote_scanner.h).
 #include "src/scanclient/remote_scanner.h"
 
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "src/ipc/helper_process.h"
 #include "src/ipc/scan_options.h"
 #include "src/ipc/spawn.h"
 #include "src/ipc/wire.h"
@@ -21,71 +21,11 @@ using namespace mugai::ipc;  // NOLINT: this module speaks the wire
 
 constexpr int kStartTimeoutMs = 600000;  // the full freshclam databases compile in a minute or two
 
-/// One running mugai-scan: its control socket and the channels not in use.
-class Process {
- public:
-  Process(pid_t pid, int control) : pid_(pid), control_(control) {}
-  ~Process() {
-    for (int c : idle_) close(c);
-    close(control_);
-    if (!reaped_) killAndReap(pid_);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  /// A channel for one request: an idle one, or a new socketpair whose other end goes to the
-  /// scanner over the control socket. -1 when the process is gone.
-  int take() {
-    if (dead()) return -1;
-    std::lock_guard<std::mutex> lock(m_);
-    if (!idle_.empty()) {
-      int c = idle_.back();
-      idle_.pop_back();
-      return c;
-    }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
-    bool sent = sendFrame(control_, Frame::kChannel, {}, sv[1]);
-    close(sv[1]);
-    if (sent) return sv[0];
-    close(sv[0]);
-    dead_ = true;
-    return -1;
-  }
-  void giveBack(int c) {
-    std::lock_guard<std::mutex> lock(m_);
-    if (dead_) {
-      close(c);
-    } else {
-      idle_.push_back(c);
-    }
-  }
-  void markDead() {
-    std::lock_guard<std::mutex> lock(m_);
-    dead_ = true;
-  }
-  /// Also true once the process has exited (a worker's own channel saw it first).
-  bool dead() const {
-    std::lock_guard<std::mutex> lock(m_);
-    int status = 0;
-    if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) {
-      reaped_ = true;
-      dead_ = true;
-    }
-    return dead_;
-  }
-  pid_t pid() const { return pid_; }
-
+/// One running mugai-scan, with what it said about its engine when it started.
+struct Process : HelperProcess {
+  using HelperProcess::HelperProcess;
   std::string describe, sources;
   std::vector<std::string> warnings;
-
- private:
-  pid_t pid_;
-  int control_;
-  mutable std::mutex m_;
-  std::vector<int> idle_;       // guarded by m_
-  mutable bool dead_ = false;   // guarded by m_
-  mutable bool reaped_ = false;  // guarded by m_
 };
 
 std::shared_ptr<Process> startProcess(const std::string& program, const ClamavOptions& options,
