@@ -48,7 +48,8 @@ class RemoteAuthenticator final : public auth::Authenticator {
   }
 
   SenderAuth check(std::string_view raw, const auth::Peer& peer) const override {
-    std::string why = "the authentication process is not available";
+    // `why` goes to the log; `brief` into the message's header (no paths, no error text).
+    std::string why = "the authentication process is not available", brief = "mugai-auth not available";
     WireWriter head;
     encodeAuthPeer(head, peer);
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -81,9 +82,10 @@ class RemoteAuthenticator final : public auth::Authenticator {
       close(ch);
       p->markDead();  // replaced by the next call; its last user reaps it
       why = "the authentication process stopped answering";
+      brief = "mugai-auth did not answer";
     }
     std::fprintf(stderr, "mugai: sender authentication not done: %s\n", why.c_str());
-    return notDone(settings_, why);
+    return notDone(settings_, brief);
   }
 
   pid_t pid() const {
