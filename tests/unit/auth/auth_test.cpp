@@ -509,6 +509,28 @@ TEST_CASE("auth: kill -9 of mugai-auth: a new one is started and the check answe
   }
 }
 
+TEST_CASE("auth: a mugai-auth that stops answering is replaced after its reply time and the check answered by the new one",
+          "[auth][peers][remote]") {
+  NEED_WORLD();
+  auth::Settings s = settings();
+  s.dns.timeout_s = 1;
+  s.dns.time_limit_s = 1;  // reply time 1 + 3 x 1 + 5 = 9 s
+  REQUIRE(authclient::replyTimeoutMs(s) == 9000);
+  std::string err;
+  auto remote = authclient::makeRemoteAuthenticator(s, &err, MUGAI_AUTH_BINARY);
+  REQUIRE(remote);
+  int first = authclient::authenticatorPid(*remote);
+  REQUIRE(first > 0);
+  REQUIRE(::kill(first, SIGSTOP) == 0);  // alive, silent (our own child; killed when replaced)
+  SenderAuth r = remote->check(signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk});
+  INFO(r.results);
+  CHECK(r.dkim == "pass");
+  CHECK(r.dmarc == "pass");
+  int second = authclient::authenticatorPid(*remote);
+  CHECK(second > 0);
+  CHECK(second != first);
+}
+
 TEST_CASE("auth: when mugai-auth cannot come back the check is temperror, nothing claims a pass, and the mail goes on",
           "[auth][peers][remote][engine]") {
   NEED_WORLD();
