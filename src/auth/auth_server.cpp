@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <memory>
-#include <thread>
 
 #include "mugai/auth/auth.h"
 #include "src/ipc/auth_wire.h"
+#include "src/ipc/helper_process.h"
 #include "src/ipc/sandbox.h"
 #include "src/ipc/spawn.h"
 #include "src/ipc/wire.h"
@@ -44,20 +44,12 @@ void serveChannel(const Authenticator& authenticator, int ch) {
 }  // namespace
 
 int authServerMain() {
-  close_range(kChildFd + 1, ~0U, 0);
-  Frame type{};
-  std::string payload;
-  int fd = -1;
-  if (recvFrame(kChildFd, type, payload, &fd, 30000) != RecvStatus::kOk || type != Frame::kAuthInit ||
-      fd < 0) {
-    return 4;
-  }
+  std::string init;
+  if (!receiveHelperInit(Frame::kAuthInit, 1 << 20, &init)) return 4;
   Settings settings;
   {
-    Mapping m(fd, 1 << 20);
-    close(fd);
-    WireReader r(m.view());
-    if (!m.ok() || !decodeAuthSettings(r, settings)) return 4;
+    WireReader r(init);
+    if (!decodeAuthSettings(r, settings)) return 4;
   }
   // Everything that reads a file happens here, before the sandbox: libopendmarc's public suffix
   // list, /etc/resolv.conf (the system's nameservers), libopendkim's set-up.
@@ -71,13 +63,7 @@ int authServerMain() {
     return 3;
   }
   if (!sendFrame(kChildFd, Frame::kReady)) return 4;
-  for (;;) {
-    fd = -1;
-    RecvStatus st = recvFrame(kChildFd, type, payload, &fd, -1);
-    if (st == RecvStatus::kClosed) _exit(0);  // the client is gone (threads may still run)
-    if (st != RecvStatus::kOk || type != Frame::kChannel || fd < 0) _exit(4);
-    std::thread([authenticator, fd] { serveChannel(*authenticator, fd); }).detach();
-  }
+  serveHelperChannels([authenticator](int ch) { serveChannel(*authenticator, ch); });
 }
 
 }  // namespace mugai::auth

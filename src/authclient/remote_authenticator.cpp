@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 
 #include "src/ipc/auth_wire.h"
 #include "src/ipc/helper_process.h"
@@ -22,94 +21,47 @@ constexpr int kStartTimeoutMs = 60000;  // reads the public suffix list: a secon
 
 std::shared_ptr<HelperProcess> startProcess(const std::string& program, const auth::Settings& settings,
                                             std::string* why) {
-  pid_t pid = 0;
-  int sock = -1;
-  if (!spawnWithSocket({program}, &pid, &sock, why)) return nullptr;
-  auto p = std::make_shared<HelperProcess>(pid, sock);
   WireWriter w;
   encodeAuthSettings(w, settings);
-  int fd = sealedMemfd("auth-init", w.bytes());
-  bool sent = fd >= 0 && sendFrame(sock, Frame::kAuthInit, {}, fd);
-  if (fd >= 0) close(fd);
-  Frame type{};
-  std::string payload;
-  RecvStatus st = sent ? recvFrame(sock, type, payload, nullptr, kStartTimeoutMs) : RecvStatus::kError;
-  if (st == RecvStatus::kOk && type == Frame::kReady) return p;
-  *why = program + ": " +
-         (st == RecvStatus::kOk && type == Frame::kFailed ? payload.substr(0, 2000) : std::string("did not start"));
-  return nullptr;
+  std::string ready;
+  return startHelper(program, Frame::kAuthInit, w.bytes(), kStartTimeoutMs, &ready, why);
 }
 
 class RemoteAuthenticator final : public auth::Authenticator {
  public:
-  RemoteAuthenticator(std::string program, const auth::Settings& settings, std::shared_ptr<HelperProcess> first)
-      : Authenticator(settings), program_(std::move(program)), proc_(std::move(first)) {
-    timeout_ms_ = replyTimeoutMs(settings_);
-  }
+  RemoteAuthenticator(const std::string& program, const auth::Settings& settings,
+                      std::shared_ptr<HelperProcess> first)
+      : Authenticator(settings),
+        slot_("authentication process",
+              [program, settings](std::string* why) { return startProcess(program, settings, why); },
+              std::move(first)),
+        timeout_ms_(replyTimeoutMs(settings)) {}
 
   SenderAuth check(std::string_view raw, const auth::Peer& peer) const override {
-    // `why` goes to the log; `brief` into the message's header (no paths, no error text).
-    std::string why = "the authentication process is not available", brief = "mugai-auth not available";
     WireWriter head;
     encodeAuthPeer(head, peer);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      auto p = current(&why);
-      if (!p) break;
-      int ch = p->take();
-      if (ch < 0) {
-        p->markDead();
-        continue;
-      }
-      int fd = sealedMemfd("auth", head.bytes(), raw);
-      if (fd < 0) {  // out of memory or descriptors here: not the process's fault
-        p->giveBack(ch);
-        why = "no memfd for the message";
-        break;
-      }
-      bool sent = sendFrame(ch, Frame::kAuth, {}, fd);
-      close(fd);
-      Frame type{};
-      std::string payload;
-      SenderAuth a;
-      if (sent && recvFrame(ch, type, payload, nullptr, timeout_ms_) == RecvStatus::kOk &&
-          type == Frame::kAuthReply && decodeAuthReply(payload, a)) {
-        p->giveBack(ch);
-        a.checked = true;
-        a.authserv_id = settings_.authserv_id;
-        a.trusted_authserv_ids = settings_.trusted_authserv_ids;
-        return a;
-      }
-      close(ch);
-      p->markDead();  // replaced by the next call; its last user reaps it
-      why = "the authentication process stopped answering";
-      brief = "mugai-auth did not answer";
+    SenderAuth a;
+    std::string why;
+    auto accept = [&a](std::string_view payload) { return decodeAuthReply(payload, a); };
+    auto outcome = slot_.request("auth", Frame::kAuth, head.bytes(), raw, Frame::kAuthReply, timeout_ms_, accept, &why);
+    if (outcome == HelperSlot::Outcome::kAnswered) {
+      a.checked = true;
+      a.authserv_id = settings_.authserv_id;
+      a.trusted_authserv_ids = settings_.trusted_authserv_ids;
+      return a;
     }
+    // `why` goes to the log; the header gets a brief reason (no paths, no error text).
     std::fprintf(stderr, "mugai: sender authentication not done: %s\n", why.c_str());
-    return notDone(settings_, brief);
+    return notDone(settings_, outcome == HelperSlot::Outcome::kSilent ? "mugai-auth did not answer"
+                              : outcome == HelperSlot::Outcome::kUnavailable ? "mugai-auth not available"
+                                                                              : "no memory for the check");
   }
 
-  pid_t pid() const {
-    std::lock_guard<std::mutex> lock(m_);
-    return proc_ && !proc_->dead() ? proc_->pid() : 0;
-  }
+  pid_t pid() const { return slot_.pid(); }
 
  private:
-  /// The running process, started again when it died (one start at a time).
-  std::shared_ptr<HelperProcess> current(std::string* why) const {
-    std::lock_guard<std::mutex> lock(m_);
-    if (proc_ && !proc_->dead()) return proc_;
-    proc_.reset();
-    proc_ = startProcess(program_, settings_, why);
-    std::fputs(proc_ ? "mugai: the authentication process was restarted\n"
-                     : ("mugai: the authentication process cannot start: " + *why + "\n").c_str(),
-               stderr);
-    return proc_;
-  }
-
-  std::string program_;
+  HelperSlot slot_;
   int timeout_ms_ = 0;
-  mutable std::mutex m_;
-  mutable std::shared_ptr<HelperProcess> proc_;  // guarded by m_
 };
 
 }  // namespace

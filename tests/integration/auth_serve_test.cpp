@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 
 #include "integration/peers.h"
 #include "support/dns_peer.h"
+#include "support/proc_status.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -28,18 +28,11 @@ std::string transaction(const std::string& xforward_addr, const std::string& sub
              "\r\nMessage-ID: <" + subject + "@sender.example>\r\n\r\nHello.\r\n.\r\nQUIT\r\n";
 }
 
-/// The children of `pid` whose command line names `program`, whichever thread started them.
+/// The children of `pid` whose command line names `program`.
 std::vector<pid_t> childrenNamed(pid_t pid, const std::string& program) {
   std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream in(task.path() / "children");
-    pid_t c;
-    while (in >> c) {
-      std::string cmd = readFile("/proc/" + std::to_string(c) + "/cmdline");
-      if (cmd.find(program) != std::string::npos) out.push_back(c);
-    }
-  }
+  for (pid_t c : childrenOf(pid))
+    if (cmdline(c).find(program) != std::string::npos) out.push_back(c);
   return out;
 }
 

@@ -23,6 +23,7 @@
 #include "src/pipeline/sender.h"
 #include "support/dns_peer.h"
 #include "support/mail_builder.h"
+#include "support/proc_status.h"
 #include "support/test_support.h"
 
 using namespace mugai;
@@ -421,22 +422,25 @@ TEST_CASE("auth: lookalike and display-name warnings reach the notice and the re
 
 namespace {
 
-std::string statusField(int pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      std::string v = line.substr(field.size() + 1);
-      return v.substr(v.find_first_not_of(" \t"));
-    }
-  }
-  return "";
-}
-
 bool sameResult(const SenderAuth& a, const SenderAuth& b) {
   return a.checked == b.checked && a.spf == b.spf && a.dkim == b.dkim && a.dmarc == b.dmarc &&
          a.dmarc_policy == b.dmarc_policy && a.from_domain == b.from_domain && a.results == b.results &&
          a.authserv_id == b.authserv_id && a.trusted_authserv_ids == b.trusted_authserv_ids;
+}
+
+/// Sends `sig` to the running mugai-auth; a signed message is then answered, by a new process.
+void answeredByANewOneAfter(const auth::Authenticator& remote, int sig) {
+  int first = authclient::authenticatorPid(remote);
+  REQUIRE(first > 0);
+  REQUIRE(::kill(first, sig) == 0);
+  if (sig == SIGKILL) usleep(50 * 1000);
+  SenderAuth r = remote.check(signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk});
+  INFO(r.results);
+  CHECK(r.dkim == "pass");
+  CHECK(r.dmarc == "pass");
+  int second = authclient::authenticatorPid(remote);
+  CHECK(second > 0);
+  CHECK(second != first);
 }
 
 }  // namespace
@@ -449,8 +453,8 @@ TEST_CASE("auth: mugai-auth, sandboxed with DNS only, gives what the in-process 
   REQUIRE(remote);
   int pid = authclient::authenticatorPid(*remote);
   REQUIRE(pid > 0);
-  CHECK(statusField(pid, "Seccomp") == "2");
-  CHECK(statusField(pid, "NoNewPrivs") == "1");
+  CHECK(test::statusField(pid, "Seccomp") == "2");
+  CHECK(test::statusField(pid, "NoNewPrivs") == "1");
   auth::InProcessAuthenticator local(settings());
   struct Case {
     std::string raw;
@@ -492,21 +496,7 @@ TEST_CASE("auth: kill -9 of mugai-auth: a new one is started and the check answe
   std::string err;
   auto remote = authclient::makeRemoteAuthenticator(settings(), &err, MUGAI_AUTH_BINARY);
   REQUIRE(remote);
-  auth::Peer peer{"info@sender.example", "mail.sender.example", kClientOk};
-  std::string m = signedMessage();
-  for (int round = 0; round < 3; ++round) {  // idle, then twice more
-    int first = authclient::authenticatorPid(*remote);
-    REQUIRE(first > 0);
-    REQUIRE(::kill(first, SIGKILL) == 0);
-    usleep(50 * 1000);
-    SenderAuth r = remote->check(m, peer);
-    INFO(r.results);
-    CHECK(r.dkim == "pass");
-    CHECK(r.dmarc == "pass");
-    int second = authclient::authenticatorPid(*remote);
-    CHECK(second > 0);
-    CHECK(second != first);
-  }
+  for (int round = 0; round < 3; ++round) answeredByANewOneAfter(*remote, SIGKILL);  // idle, then twice more
 }
 
 TEST_CASE("auth: a mugai-auth that stops answering is replaced after its reply time and the check answered by the new one",
@@ -519,16 +509,7 @@ TEST_CASE("auth: a mugai-auth that stops answering is replaced after its reply t
   std::string err;
   auto remote = authclient::makeRemoteAuthenticator(s, &err, MUGAI_AUTH_BINARY);
   REQUIRE(remote);
-  int first = authclient::authenticatorPid(*remote);
-  REQUIRE(first > 0);
-  REQUIRE(::kill(first, SIGSTOP) == 0);  // alive, silent (our own child; killed when replaced)
-  SenderAuth r = remote->check(signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk});
-  INFO(r.results);
-  CHECK(r.dkim == "pass");
-  CHECK(r.dmarc == "pass");
-  int second = authclient::authenticatorPid(*remote);
-  CHECK(second > 0);
-  CHECK(second != first);
+  answeredByANewOneAfter(*remote, SIGSTOP);  // alive, silent (our own child; killed when replaced)
 }
 
 TEST_CASE("auth: when mugai-auth cannot come back the check is temperror, nothing claims a pass, and the mail goes on",
