@@ -517,3 +517,32 @@ TEST_CASE("console: the security admin checks a draft of the rules and dry-runs 
     CHECK(alice.upload("/rules/check", {{"draft", {"d.yaml", "version: 1\n"}}}).status == 403);
   }
 }
+
+TEST_CASE("console: a search text of three characters finds items of every date through the index; a shorter one reads the last 31 days and says so") {
+  ConsoleRig rig;  // the real clock: the seeded items are from 2025-12-06, older than 31 days
+  seed(rig);
+  Browser admin(rig.port());
+  REQUIRE(admin.login("admin").status == 303);
+  auto p = admin.get("/items?q=" + mugai::console::urlEncode("見積書"));
+  REQUIRE(p.status == 200);
+  CHECK(p.body.find("見積書の件") != std::string::npos);
+  CHECK(p.body.find("税務資料") == std::string::npos);
+  CHECK(p.body.find("直近31日分") == std::string::npos);
+  // File names and senders too, any ASCII case.
+  CHECK(admin.get("/items?q=ICAR.COM").body.find("請求書") != std::string::npos);
+  CHECK(admin.get("/items?q=PARTNER%40").body.find("税務資料") != std::string::npos);
+  // Two characters: no trigram, so the 31-day window (the items are older) and the note.
+  p = admin.get("/items?q=" + mugai::console::urlEncode("見積"));
+  REQUIRE(p.status == 200);
+  CHECK(p.body.find("見積書の件") == std::string::npos);
+  CHECK(p.body.find("2文字以下の検索語には索引が使えないため") != std::string::npos);
+  // With a start date the short text reads from there.
+  p = admin.get("/items?since=2025-01-01&q=" + mugai::console::urlEncode("見積"));
+  CHECK(p.body.find("見積書の件") != std::string::npos);
+  CHECK(p.body.find("2文字以下") == std::string::npos);
+  // Staff search only their own items, through the index as well.
+  Browser bob(rig.port());
+  REQUIRE(bob.login("bob").status == 303);
+  CHECK(bob.get("/items?q=" + mugai::console::urlEncode("見積書")).body.find("見積書の件") == std::string::npos);
+  CHECK(bob.get("/items?q=" + mugai::console::urlEncode("税務資")).body.find("税務資料") != std::string::npos);
+}
