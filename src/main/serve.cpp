@@ -24,6 +24,7 @@
 #include "mugai/disposition/disposition.h"
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/vault/vault.h"
+#include "src/authclient/remote_authenticator.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
@@ -407,6 +408,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
                  : c.relay_tls == "may"   ? RelayTls::kMay
                                           : RelayTls::kNone;
   go.relay.tls_context = clientTls(c);
+  go.console_url = c.console_url;
   if (c.authentication == "yes") {  // issue 14: SPF, DKIM, DMARC here, where DNS is allowed
     mugai::auth::Settings as;
     as.authserv_id = c.authserv_id.empty() ? c.myhostname : c.authserv_id;
@@ -416,7 +418,14 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
     as.dns.cache_limit = static_cast<unsigned>(limits.auth_dns_cache_limit);
     as.dns.ttl_max_s = static_cast<unsigned>(limits.auth_dns_ttl_max_s);
     as.dns.time_limit_s = static_cast<unsigned>(limits.auth_time_limit_s);
-    go.authenticator = std::make_shared<const mugai::auth::Authenticator>(as);
+    // In its own process, mugai-auth (libopendkim and libopendmarc are not linked with poppler:
+    // docs/dependencies.md); restarted when it dies, a check it cannot answer is temperror.
+    go.authenticator = mugai::authclient::makeRemoteAuthenticator(as, &why);
+    if (!go.authenticator) {
+      std::cerr << "mugai: cannot start: authentication = yes, but the authentication process "
+                   "does not start: " << why << "\n";
+      return 1;
+    }
   }
   Gateway gateway(engines.getter(), pool, disposition, go);
   ServerOptions so;
@@ -506,6 +515,7 @@ class FileDropRunner {
     o.inbox = c.filedrop_inbox;
     o.outbox = c.filedrop_outbox;
     o.state_dir = c.state_dir;
+    o.console_url = c.console_url;
     const mugai::Limits& l = engines.get()->policy().limits;
     o.settle_ms = l.filedrop_settle_ms;
     o.rescan_ms = l.filedrop_rescan_ms;
