@@ -142,6 +142,7 @@ void encodeEnvelope(WireWriter& w, const Envelope& e) {
                                &a.dmarc_policy})
     w.str(*s);
   encodeStrings(w, a.trusted_authserv_ids);
+  w.str(e.console_url);
 }
 
 bool decodeEnvelope(WireReader& r, Envelope& e) {
@@ -156,6 +157,7 @@ bool decodeEnvelope(WireReader& r, Envelope& e) {
                          &a.dmarc_policy})
     *s = r.str(kMaxText);
   decodeStrings(r, a.trusted_authserv_ids);
+  e.console_url = r.str(kMaxText);
   return r.ok();
 }
 

@@ -290,7 +290,7 @@ void approvedReleaseOnce(const std::string& url) {
     if (x.find("X-Mugai-Notice: waiting") != std::string::npos) {
       ++waiting;
       CHECK(x.find("X-Rcpt-Args: <sato@city.example.lg.jp>") != std::string::npos);
-      CHECK(noticeText(x).find("https://mugai.city.example.lg.jp/requests/rel-1") != std::string::npos);
+      CHECK(noticeText(x).find("https://mugai.city.example.lg.jp/items/rel-1") != std::string::npos);
     }
     if (x.find("X-Mugai-Notice: approved") != std::string::npos) ++approved;
     if (x.find("X-Mugai-Notice: released") != std::string::npos) ++released_notice;
