@@ -686,6 +686,10 @@ int runServe(int argc, char** argv) {
     std::cerr << "mugai: cannot start: " << why << "\n";
     return 1;
   }
+  if (vault->url() == "discard:") {
+    logLine("WARNING: the discard: vault keeps NO originals; it exists for bench/smtp_bench.sh's "
+            "vault-off column only (docs/vault.md)");
+  }
   mugai::disposition::Disposition disposition({vault, {}, {}});
   // Says whether the previous run was killed (run_marker.h).
   mugai::smtp::RunMarker run;
