@@ -344,134 +344,123 @@ InProcessAuthenticator::InProcessAuthenticator(Settings settings)
 
 InProcessAuthenticator::~InProcessAuthenticator() = default;
 
-SenderAuth InProcessAuthenticator::check(std::string_view raw, const Peer& peer) const {
-  DnsDeadline budget(settings_.dns.time_limit_s);
-  SenderAuth out;
-  out.checked = true;
-  out.authserv_id = settings_.authserv_id;
-  out.trusted_authserv_ids = settings_.trusted_authserv_ids;
+namespace {
 
-  std::string ip = peer.client_addr;
-  if (ip.size() > 5 && lower(ip.substr(0, 5)) == "ipv6:") ip = ip.substr(5);  // XFORWARD's form
-  unsigned char probe[16];
-  bool v6 = inet_pton(AF_INET6, ip.c_str(), probe) == 1;
-  if (!v6 && inet_pton(AF_INET, ip.c_str(), probe) != 1) ip.clear();
+// ---- the steps of one check ---------------------------------------------------------------
 
-  // SPF
-  SpfOutcome spf = checkSpf(*resolver_, peer, ip);
-  out.spf = spf.result;
-
-  // DKIM: every signature
+/// Every DKIM signature of `raw` (the first kMaxSignatures), verified; *error when libopendkim
+/// could not even start (temperror).
+std::vector<SigOutcome> verifyDkim(DKIM_LIB* lib, std::string_view raw, bool* error) {
   std::vector<SigOutcome> sigs;
-  bool dkim_error = false;
-  if (dkim_->lib) {
-    DKIM_STAT st;
-    DKIM* d = dkim_verify(dkim_->lib, reinterpret_cast<const unsigned char*>("mugai"), nullptr, &st);
-    if (d) {
-      dkim_chunk(d, reinterpret_cast<u_char*>(const_cast<char*>(raw.data())), raw.size());
-      dkim_chunk(d, nullptr, 0);
-      st = dkim_eom(d, nullptr);
-      DKIM_SIGINFO** list = nullptr;
-      int n = 0;
-      if (st != DKIM_STAT_NOSIG && dkim_getsiglist(d, &list, &n) == DKIM_STAT_OK) {
-        for (int i = 0; i < n && i < kMaxSignatures; ++i) {
-          if (dkim_sig_getflags(list[i]) & DKIM_SIGFLAG_IGNORE) continue;
-          const unsigned char* dom = dkim_sig_getdomain(list[i]);
-          const unsigned char* sel = dkim_sig_getselector(list[i]);
-          sigs.push_back({dkimResult(list[i]), dom ? safeDomain(reinterpret_cast<const char*>(dom)) : "",
-                          sel ? safeDomain(reinterpret_cast<const char*>(sel)) : ""});
-        }
-      }
-      dkim_free(d);
-    } else {
-      dkim_error = true;
-    }
-  } else {
-    dkim_error = true;
+  DKIM_STAT st;
+  DKIM* d = lib ? dkim_verify(lib, reinterpret_cast<const unsigned char*>("mugai"), nullptr, &st) : nullptr;
+  if (!d) {
+    *error = true;
+    return sigs;
   }
-  out.dkim = dkim_error ? "temperror" : best(sigs);
-
-  // DMARC
-  out.from_domain = fromDomain(raw);
-  std::string org;
-  if (out.from_domain.empty()) {
-    out.dmarc = headerFields(raw, "From").empty() ? "none" : "permerror";
-  } else {
-    int status = 0;
-    std::string record, record_domain = out.from_domain;
-    auto pick = [&](const std::string& domain) {
-      auto txts = resolver_->txt("_dmarc." + domain, status);
-      int found = 0;
-      for (auto& t : txts) {
-        if (lower(t.substr(0, 8)) == "v=dmarc1") {
-          record = t;
-          ++found;
-        }
-      }
-      if (found > 1) record.clear();  // RFC 7489 6.6.3: several records: none applies
-    };
-    pick(out.from_domain);
-    u_char tld[256] = {0};
-    std::string fd = out.from_domain;
-    if (opendmarc_get_tld(reinterpret_cast<u_char*>(fd.data()), tld, sizeof tld) == 0)
-      org = reinterpret_cast<const char*>(tld);
-    if (status == 0 && record.empty() && !org.empty() && org != out.from_domain) {
-      record_domain = org;
-      pick(org);
-    }
-    if (status != 0) {
-      out.dmarc = "temperror";
-    } else if (record.empty()) {
-      out.dmarc = "none";
-    } else {
-      DMARC_POLICY_T* p = opendmarc_policy_connect_init(reinterpret_cast<u_char*>(ip.empty() ? const_cast<char*>("0.0.0.0") : ip.data()),
-                                                        v6 ? DMARC_POLICY_IP_TYPE_IPV6 : DMARC_POLICY_IP_TYPE_IPV4);
-      if (!p) {
-        out.dmarc = "temperror";
-      } else {
-        opendmarc_policy_store_from_domain(p, reinterpret_cast<u_char*>(fd.data()));
-        std::string rd = record_domain, od = org;
-        if (opendmarc_policy_store_dmarc(p, reinterpret_cast<u_char*>(record.data()), reinterpret_cast<u_char*>(fd.data()),
-                                         od.empty() ? nullptr : reinterpret_cast<u_char*>(od.data())) != DMARC_PARSE_OKAY) {
-          out.dmarc = "permerror";
-        } else {
-          int spf_code = spf.result == "pass"        ? DMARC_POLICY_SPF_OUTCOME_PASS
-                         : spf.result == "temperror" ? DMARC_POLICY_SPF_OUTCOME_TMPFAIL
-                         : spf.result == "none"      ? DMARC_POLICY_SPF_OUTCOME_NONE
-                                                     : DMARC_POLICY_SPF_OUTCOME_FAIL;
-          std::string sd = spf.domain;
-          if (!sd.empty())
-            opendmarc_policy_store_spf(p, reinterpret_cast<u_char*>(sd.data()), spf_code,
-                                       spf.identity == "helo" ? DMARC_POLICY_SPF_ORIGIN_HELO : DMARC_POLICY_SPF_ORIGIN_MAILFROM,
-                                       nullptr);
-          for (auto& s : sigs) {
-            if (s.domain.empty()) continue;
-            int code = s.result == "pass"        ? DMARC_POLICY_DKIM_OUTCOME_PASS
-                       : s.result == "temperror" ? DMARC_POLICY_DKIM_OUTCOME_TMPFAIL
-                                                 : DMARC_POLICY_DKIM_OUTCOME_FAIL;
-            opendmarc_policy_store_dkim(p, reinterpret_cast<u_char*>(s.domain.data()),
-                                        reinterpret_cast<u_char*>(s.selector.data()), code, nullptr);
-          }
-          switch (opendmarc_get_policy_to_enforce(p)) {
-            case DMARC_POLICY_PASS: out.dmarc = "pass"; break;
-            case DMARC_POLICY_ABSENT: out.dmarc = "none"; break;
-            case DMARC_POLICY_REJECT: out.dmarc = "fail"; out.dmarc_policy = "reject"; break;
-            case DMARC_POLICY_QUARANTINE: out.dmarc = "fail"; out.dmarc_policy = "quarantine"; break;
-            case DMARC_POLICY_NONE: out.dmarc = "fail"; out.dmarc_policy = "none"; break;
-            default: out.dmarc = "permerror"; break;
-          }
-          if (out.dmarc == "pass") {
-            int pol = 0;
-            if (opendmarc_policy_fetch_p(p, &pol) == DMARC_PARSE_OKAY)
-              out.dmarc_policy = pol == DMARC_RECORD_P_REJECT ? "reject" : pol == DMARC_RECORD_P_QUARANTINE ? "quarantine" : "none";
-          }
-        }
-        opendmarc_policy_connect_shutdown(p);
-      }
+  dkim_chunk(d, reinterpret_cast<u_char*>(const_cast<char*>(raw.data())), raw.size());
+  dkim_chunk(d, nullptr, 0);
+  st = dkim_eom(d, nullptr);
+  DKIM_SIGINFO** list = nullptr;
+  int n = 0;
+  if (st != DKIM_STAT_NOSIG && dkim_getsiglist(d, &list, &n) == DKIM_STAT_OK) {
+    for (int i = 0; i < n && i < kMaxSignatures; ++i) {
+      if (dkim_sig_getflags(list[i]) & DKIM_SIGFLAG_IGNORE) continue;
+      const unsigned char* dom = dkim_sig_getdomain(list[i]);
+      const unsigned char* sel = dkim_sig_getselector(list[i]);
+      sigs.push_back({dkimResult(list[i]), dom ? safeDomain(reinterpret_cast<const char*>(dom)) : "",
+                      sel ? safeDomain(reinterpret_cast<const char*>(sel)) : ""});
     }
   }
+  dkim_free(d);
+  return sigs;
+}
 
-  // Authentication-Results (RFC 8601 2.2): method=result ptype.property=value, one per result.
+/// Where DMARC's record was found: the From domain's, else its organizational domain's.
+struct DmarcRecord {
+  std::string record;  ///< "" when there is none (or several: RFC 7489 6.6.3, none applies)
+  std::string org;     ///< the organizational domain (public suffix list), may be ""
+  bool dns_failed = false;
+};
+
+DmarcRecord findDmarcRecord(const Resolver& resolver, const std::string& from_domain) {
+  DmarcRecord out;
+  int status = 0;
+  auto pick = [&](const std::string& domain) {
+    auto txts = resolver.txt("_dmarc." + domain, status);
+    int found = 0;
+    for (auto& t : txts) {
+      if (lower(t.substr(0, 8)) == "v=dmarc1") {
+        out.record = t;
+        ++found;
+      }
+    }
+    if (found > 1) out.record.clear();
+  };
+  pick(from_domain);
+  u_char tld[256] = {0};
+  std::string fd = from_domain;
+  if (opendmarc_get_tld(reinterpret_cast<u_char*>(fd.data()), tld, sizeof tld) == 0)
+    out.org = reinterpret_cast<const char*>(tld);
+  if (status == 0 && out.record.empty() && !out.org.empty() && out.org != from_domain) pick(out.org);
+  out.dns_failed = status != 0;
+  return out;
+}
+
+/// libopendmarc's verdict on `record` for the From domain, given SPF and the signatures: sets
+/// out.dmarc and out.dmarc_policy.
+void applyDmarc(DmarcRecord rec, const std::string& ip, bool v6, const SpfOutcome& spf,
+                std::vector<SigOutcome> sigs, SenderAuth& out) {
+  std::string addr = ip.empty() ? "0.0.0.0" : ip;
+  DMARC_POLICY_T* p = opendmarc_policy_connect_init(reinterpret_cast<u_char*>(addr.data()),
+                                                    v6 ? DMARC_POLICY_IP_TYPE_IPV6 : DMARC_POLICY_IP_TYPE_IPV4);
+  if (!p) {
+    out.dmarc = "temperror";
+    return;
+  }
+  std::string fd = out.from_domain;
+  opendmarc_policy_store_from_domain(p, reinterpret_cast<u_char*>(fd.data()));
+  if (opendmarc_policy_store_dmarc(p, reinterpret_cast<u_char*>(rec.record.data()), reinterpret_cast<u_char*>(fd.data()),
+                                   rec.org.empty() ? nullptr : reinterpret_cast<u_char*>(rec.org.data())) != DMARC_PARSE_OKAY) {
+    out.dmarc = "permerror";
+    opendmarc_policy_connect_shutdown(p);
+    return;
+  }
+  int spf_code = spf.result == "pass"        ? DMARC_POLICY_SPF_OUTCOME_PASS
+                 : spf.result == "temperror" ? DMARC_POLICY_SPF_OUTCOME_TMPFAIL
+                 : spf.result == "none"      ? DMARC_POLICY_SPF_OUTCOME_NONE
+                                             : DMARC_POLICY_SPF_OUTCOME_FAIL;
+  std::string sd = spf.domain;
+  if (!sd.empty())
+    opendmarc_policy_store_spf(p, reinterpret_cast<u_char*>(sd.data()), spf_code,
+                               spf.identity == "helo" ? DMARC_POLICY_SPF_ORIGIN_HELO : DMARC_POLICY_SPF_ORIGIN_MAILFROM,
+                               nullptr);
+  for (auto& s : sigs) {
+    if (s.domain.empty()) continue;
+    int code = s.result == "pass"        ? DMARC_POLICY_DKIM_OUTCOME_PASS
+               : s.result == "temperror" ? DMARC_POLICY_DKIM_OUTCOME_TMPFAIL
+                                         : DMARC_POLICY_DKIM_OUTCOME_FAIL;
+    opendmarc_policy_store_dkim(p, reinterpret_cast<u_char*>(s.domain.data()),
+                                reinterpret_cast<u_char*>(s.selector.data()), code, nullptr);
+  }
+  switch (opendmarc_get_policy_to_enforce(p)) {
+    case DMARC_POLICY_PASS: out.dmarc = "pass"; break;
+    case DMARC_POLICY_ABSENT: out.dmarc = "none"; break;
+    case DMARC_POLICY_REJECT: out.dmarc = "fail"; out.dmarc_policy = "reject"; break;
+    case DMARC_POLICY_QUARANTINE: out.dmarc = "fail"; out.dmarc_policy = "quarantine"; break;
+    case DMARC_POLICY_NONE: out.dmarc = "fail"; out.dmarc_policy = "none"; break;
+    default: out.dmarc = "permerror"; break;
+  }
+  if (out.dmarc == "pass") {
+    int pol = 0;
+    if (opendmarc_policy_fetch_p(p, &pol) == DMARC_PARSE_OKAY)
+      out.dmarc_policy = pol == DMARC_RECORD_P_REJECT ? "reject" : pol == DMARC_RECORD_P_QUARANTINE ? "quarantine" : "none";
+  }
+  opendmarc_policy_connect_shutdown(p);
+}
+
+/// Authentication-Results (RFC 8601 2.2): method=result ptype.property=value, one per result.
+std::string resultsText(const SenderAuth& out, const SpfOutcome& spf, const std::vector<SigOutcome>& sigs) {
   std::string r = "spf=" + out.spf + spf.comment;
   if (!spf.domain.empty()) r += (spf.identity == "helo" ? " smtp.helo=" : " smtp.mailfrom=") + spf.domain;
   if (sigs.empty()) {
@@ -486,7 +475,45 @@ SenderAuth InProcessAuthenticator::check(std::string_view raw, const Peer& peer)
   r += "; dmarc=" + out.dmarc;
   if (!out.dmarc_policy.empty()) r += " (p=" + out.dmarc_policy + ")";
   if (!out.from_domain.empty()) r += " header.from=" + out.from_domain;
-  out.results = r;
+  return r;
+}
+
+}  // namespace
+
+SenderAuth InProcessAuthenticator::check(std::string_view raw, const Peer& peer) const {
+  DnsDeadline budget(settings_.dns.time_limit_s);
+  SenderAuth out;
+  out.checked = true;
+  out.authserv_id = settings_.authserv_id;
+  out.trusted_authserv_ids = settings_.trusted_authserv_ids;
+
+  std::string ip = peer.client_addr;
+  if (ip.size() > 5 && lower(ip.substr(0, 5)) == "ipv6:") ip = ip.substr(5);  // XFORWARD's form
+  unsigned char probe[16];
+  bool v6 = inet_pton(AF_INET6, ip.c_str(), probe) == 1;
+  if (!v6 && inet_pton(AF_INET, ip.c_str(), probe) != 1) ip.clear();
+
+  SpfOutcome spf = checkSpf(*resolver_, peer, ip);
+  out.spf = spf.result;
+
+  bool dkim_error = false;
+  std::vector<SigOutcome> sigs = verifyDkim(dkim_->lib, raw, &dkim_error);
+  out.dkim = dkim_error ? "temperror" : best(sigs);
+
+  out.from_domain = fromDomain(raw);
+  if (out.from_domain.empty()) {
+    out.dmarc = headerFields(raw, "From").empty() ? "none" : "permerror";
+  } else {
+    DmarcRecord rec = findDmarcRecord(*resolver_, out.from_domain);
+    if (rec.dns_failed) {
+      out.dmarc = "temperror";
+    } else if (rec.record.empty()) {
+      out.dmarc = "none";
+    } else {
+      applyDmarc(std::move(rec), ip, v6, spf, sigs, out);
+    }
+  }
+  out.results = resultsText(out, spf, sigs);
   return out;
 }
 
