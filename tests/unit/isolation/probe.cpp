@@ -47,8 +47,8 @@ class Probe final : public Sanitizer {
     } else if (d.rfind("crash", 0) == 0) {
       raise(SIGSEGV);
     } else if (d.rfind("hang", 0) == 0) {
-      for (volatile unsigned long i = 0;; ++i) {
-      }
+      volatile unsigned long spins = 0;
+      for (;;) spins = spins + 1;  // never returns: the worker's deadline must end it
     } else if (d.rfind("oom", 0) == 0) {
       std::vector<std::vector<char>*> hog;
       for (;;) hog.push_back(new std::vector<char>(64u << 20));
