@@ -240,7 +240,7 @@ TEST_CASE("console: sessions end after the idle timeout (clock given by the test
   CHECK(alice.get("/items").status == 303);
 }
 
-TEST_CASE("console: sessions survive a console restart; the accounts file keeps hashes of their tokens only") {
+TEST_CASE("console: sessions survive a console restart, and the accounts file keeps hashes of their tokens only") {
   std::atomic<std::int64_t> t{1800000000};
   ConsoleRig rig([&] { return t.load(); });
   seed(rig);
@@ -518,7 +518,7 @@ TEST_CASE("console: the security admin checks a draft of the rules and dry-runs 
   }
 }
 
-TEST_CASE("console: a search text of three characters finds items of every date through the index; a shorter one reads the last 31 days and says so") {
+TEST_CASE("console: a search text of three characters finds items of every date through the index, a shorter one reads the last 31 days and says so") {
   ConsoleRig rig;  // the real clock: the seeded items are from 2025-12-06, older than 31 days
   seed(rig);
   Browser admin(rig.port());
@@ -592,7 +592,7 @@ std::string base64(const std::string& in) {
 }
 }  // namespace
 
-TEST_CASE("console: the recipient opens a PPAP zip with its password; wrong ones are counted and audited as the CLI does, never logged") {
+TEST_CASE("console: the recipient opens a PPAP zip with its password, wrong ones are counted and audited as the CLI does, never logged") {
   ConsoleRig rig;
   // The generated fixture: secret.txt in a traditional-PKWARE zip, password "mugai".
   const std::string zip = readFile(generatedDir() / "encrypted.zip");

@@ -505,7 +505,7 @@ TEST_CASE("vault text search: a text found in more records than the index hands 
   CHECK(rows.back().id == "c-00007");
 }
 
-TEST_CASE("vault: a record keeps the delivered body text; purge removes it with the record") {
+TEST_CASE("vault: a record keeps the delivered body text, and purge removes it with the record") {
   mugai::test::TempDir t;
   const auto db = t.path() / "vault.db";
   auto v = open(db);
