@@ -245,26 +245,6 @@ std::string rebuild(std::vector<Component>& top, const Options& options, Removed
   return out;
 }
 
-std::string calendarMethod(std::string_view ics) {
-  std::size_t depth = 0;
-  std::size_t start = 0;
-  while (start < ics.size()) {
-    std::size_t end = ics.find('\n', start);
-    std::string_view line = ics.substr(start, end == std::string_view::npos ? ics.size() - start : end - start);
-    start = end == std::string_view::npos ? ics.size() : end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (startsWithNoCase(line, "begin:")) ++depth;
-    else if (startsWithNoCase(line, "end:") && depth > 0) --depth;
-    else if (depth == 1 && startsWithNoCase(line, "method:")) {
-      std::string m = unquote(line.substr(7));
-      bool token = !m.empty() && m.size() <= 32 &&
-                   std::all_of(m.begin(), m.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) || c == '-'; });
-      return token ? m : std::string();
-    }
-  }
-  return {};
-}
-
 Outcome CalendarSanitizer::apply(const Part& part, MessageContext& ctx) const {
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
   std::string utf8;

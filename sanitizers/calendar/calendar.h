@@ -83,8 +83,4 @@ class CalendarSanitizer : public Sanitizer {
 
 SanitizerFactoryPtr makeFactory();
 
-/// The METHOD of a calendar text (REQUEST, CANCEL, REPLY, ...), upper case and token-only, or "".
-/// Reads the top-level VCALENDAR only; meant for our own rebuilt output.
-std::string calendarMethod(std::string_view ics);
-
 }  // namespace mugai::sanitizers::calendar

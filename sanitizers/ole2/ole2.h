@@ -56,13 +56,6 @@ std::string writeCompoundFile(const std::vector<CompoundEntry>& entries);
 /// or the stream cannot be read. Not for hostile input outside tests (no directory pre-check).
 std::optional<std::string> readCompoundStream(std::string_view file, const std::string& name);
 
-/// For other readers of compound files (the engine's Outlook .msg reader): the directory check
-/// this sanitizer runs before libgsf opens a file (libgsf recurses on hostile directories), and
-/// libgsf's log handlers silenced. The failure's reason and detail, or nothing when libgsf may
-/// open the file.
-std::optional<std::pair<Reason, std::string>> precheckCompoundFile(std::string_view data,
-                                                                  const Limits& limits);
-
 SanitizerFactoryPtr makeFactory();
 
 }  // namespace mugai::sanitizers::ole2

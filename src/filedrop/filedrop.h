@@ -43,6 +43,9 @@ struct Options {
   std::string processing;  ///< private claim folder; default state_dir/processing (same fs!)
   std::uint64_t settle_ms = 1500;  ///< as filedrop_settle_ms in params.def
   std::uint64_t rescan_ms = 2000;
+  /// The service config's console_url: a note about a kept original names the item's page in
+  /// the console (else the rules' vault.contact).
+  std::string console_url;
   /// Tests only: runs in pass() between the scan and the claims, the window in which staff could
   /// swap a scanned folder or file (the symlink race test).
   std::function<void()> after_scan;

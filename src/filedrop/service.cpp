@@ -180,12 +180,12 @@ std::string noteText(NoteKind kind, const ShownPath& source, const std::string& 
 /// reference, the release tier in words and where to ask (pipeline.h howToGetOriginal), Japanese
 /// first. "" when nothing was recorded.
 std::string originalBlock(bool recorded, const policy::VaultRules& vault,
-                          const std::vector<std::string>& reasons) {
+                          const std::vector<std::string>& reasons, const std::string& console_link) {
   if (!recorded) return "";
   std::string t = "\r\n原本は保管されています。受付番号でお問い合わせください。\r\n";
-  for (const auto& l : howToGetOriginal(vault, reasons, true)) t += l + "\r\n";
+  for (const auto& l : howToGetOriginal(vault, reasons, true, console_link)) t += l + "\r\n";
   t += "The original is kept; ask with the reference.\r\n";
-  for (const auto& l : howToGetOriginal(vault, reasons, false)) t += l + "\r\n";
+  for (const auto& l : howToGetOriginal(vault, reasons, false, console_link)) t += l + "\r\n";
   return t;
 }
 
@@ -666,7 +666,7 @@ void Service::Impl::deliver(Item& item) {
     // administrator: the log line and the vault record.
     std::string reason(reasonInfo(item.refusal).name);
     std::string note = noteText(NoteKind::Refused, item.shown, "", item.id, {reason}, wording,
-                                originalBlock(item.recorded, pol_vault, {reason}), folder_line);
+                                originalBlock(item.recorded, pol_vault, {reason}, consoleItemLink(o.console_url, item.id)), folder_line);
     if (!present(m.note) && io::writeFileNew(outdir, m.note, note, &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);
@@ -693,7 +693,7 @@ void Service::Impl::deliver(Item& item) {
                                   : item.r.output == item.data ? NoteKind::Renamed
                                                                : NoteKind::Changed,
                                   item.shown, m.out, item.id, reasons, wording,
-                                  originalBlock(item.recorded, pol_vault, reasons), folder_line),
+                                  originalBlock(item.recorded, pol_vault, reasons, consoleItemLink(o.console_url, item.id)), folder_line),
                          &err, 0644, later) < 0) {
       item.state = Item::State::Failed;
       release(outdir, m);

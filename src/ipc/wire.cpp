@@ -142,6 +142,7 @@ void encodeEnvelope(WireWriter& w, const Envelope& e) {
                                &a.dmarc_policy})
     w.str(*s);
   encodeStrings(w, a.trusted_authserv_ids);
+  w.str(e.console_url);
 }
 
 bool decodeEnvelope(WireReader& r, Envelope& e) {
@@ -156,6 +157,7 @@ bool decodeEnvelope(WireReader& r, Envelope& e) {
                          &a.dmarc_policy})
     *s = r.str(kMaxText);
   decodeStrings(r, a.trusted_authserv_ids);
+  e.console_url = r.str(kMaxText);
   return r.ok();
 }
 
@@ -375,7 +377,7 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
   std::uint32_t t = r.u32();
   bool bad = extra > 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !r.ok() ||
              t < static_cast<std::uint32_t>(Frame::kInit) ||
-             t > static_cast<std::uint32_t>(Frame::kQueryReply) || (got >= 0 && !fd);
+             t > static_cast<std::uint32_t>(Frame::kAuthReply) || (got >= 0 && !fd);
   if (bad) {
     if (got >= 0) close(got);
     return RecvStatus::kError;

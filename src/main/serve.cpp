@@ -24,6 +24,7 @@
 #include "mugai/disposition/disposition.h"
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/vault/vault.h"
+#include "src/authclient/remote_authenticator.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
@@ -40,13 +41,15 @@ using mugai::smtp::logLine;
 
 const char* kServeUsage =
     R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
-                   [--rules FILE] [--state-dir DIR] [--vault URL] [--print-config]
+                   [--rules FILE] [--state-dir DIR] [--vault URL] [--print-config [--markdown]]
                    [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT]
 
 Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
-Without --config the embedded defaults apply (see docs/deployment.md). Integer limits (timeouts,
-connection and recipient caps, worker threads) are set under `limits:` in the rules file.
+Without --config the embedded defaults apply (see docs/deployment.md); every key, its default and
+whether SIGHUP applies it: docs/configuration.md (--print-config --markdown writes it). Integer
+limits (timeouts, connection and recipient caps, worker threads) are set under `limits:` in the
+rules file.
 With --inbox and --outbox (config: filedrop_inbox, filedrop_outbox) the file-drop service also
 runs (docs/filedrop.md): files saved in the inbox appear sanitized in the outbox. --no-smtp
 (config: smtp = no) runs the file drop alone.
@@ -66,6 +69,7 @@ than `rules` is logged as needing a restart); SIGTERM stops accepting and drains
 struct ServeArgs {
   std::string config, listen, next_hop, rules, state_dir, quarantine, vault, inbox, outbox, metrics;
   bool print_config = false;
+  bool markdown = false;  ///< --print-config --markdown: the keys table (docs/configuration.md)
   bool no_smtp = false;
 };
 
@@ -85,6 +89,8 @@ bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
                                               : nullptr;
     if (s == "--print-config") {
       a.print_config = true;
+    } else if (s == "--markdown") {
+      a.markdown = true;
     } else if (s == "--no-smtp") {
       a.no_smtp = true;
     } else if (!into) {
@@ -290,34 +296,8 @@ void reloadConfig(const ServeArgs& args, const mugai::smtp::ServiceConfig& runni
             " does not load (above), keeping the running configuration, rules and signatures");
     return;
   }
-  std::vector<std::string> restart;
-  auto differs = [&](const char* key, const auto& a, const auto& b) {
-    if (a != b) restart.push_back(key);
-  };
-  differs("listen", running.listen, fresh.listen);
-  differs("next_hop", running.next_hop, fresh.next_hop);
-  differs("myhostname", running.myhostname, fresh.myhostname);
-  differs("state_dir", running.state_dir, fresh.state_dir);
-  differs("vault", mugai::smtp::vaultUrl(running), mugai::smtp::vaultUrl(fresh));
-  differs("tls_cert_file", running.tls_cert_file, fresh.tls_cert_file);
-  differs("tls_key_file", running.tls_key_file, fresh.tls_key_file);
-  differs("relay_tls", running.relay_tls, fresh.relay_tls);
-  differs("relay_tls_ca_file", running.relay_tls_ca_file, fresh.relay_tls_ca_file);
-  differs("xforward_hosts", running.xforward_hosts, fresh.xforward_hosts);
-  differs("smtp", running.smtp, fresh.smtp);
-  differs("authentication", running.authentication, fresh.authentication);
-  differs("authserv_id", running.authserv_id, fresh.authserv_id);
-  differs("trusted_authserv_ids", running.trusted_authserv_ids, fresh.trusted_authserv_ids);
-  differs("dns_nameserver", running.dns_nameserver, fresh.dns_nameserver);
-  differs("filedrop_inbox", running.filedrop_inbox, fresh.filedrop_inbox);
-  differs("filedrop_outbox", running.filedrop_outbox, fresh.filedrop_outbox);
-  differs("metrics", running.metrics, fresh.metrics);
-  differs("metrics_remote", running.metrics_remote, fresh.metrics_remote);
-  differs("syslog", running.syslog, fresh.syslog);
-  differs("syslog_format", running.syslog_format, fresh.syslog_format);
-  differs("syslog_facility", running.syslog_facility, fresh.syslog_facility);
-  differs("release_sender", running.release_sender, fresh.release_sender);
-  differs("console_url", running.console_url, fresh.console_url);
+  // Every key marked `restart` in service.def (all but `rules`).
+  std::vector<std::string> restart = mugai::smtp::restartKeysChanged(running, fresh);
   for (const auto& key : restart) {
     logLine("config: " + key + " changed in " + args.config +
             ": takes effect only after a restart (the running value is kept)");
@@ -407,6 +387,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
                  : c.relay_tls == "may"   ? RelayTls::kMay
                                           : RelayTls::kNone;
   go.relay.tls_context = clientTls(c);
+  go.console_url = c.console_url;
   if (c.authentication == "yes") {  // issue 14: SPF, DKIM, DMARC here, where DNS is allowed
     mugai::auth::Settings as;
     as.authserv_id = c.authserv_id.empty() ? c.myhostname : c.authserv_id;
@@ -416,7 +397,14 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
     as.dns.cache_limit = static_cast<unsigned>(limits.auth_dns_cache_limit);
     as.dns.ttl_max_s = static_cast<unsigned>(limits.auth_dns_ttl_max_s);
     as.dns.time_limit_s = static_cast<unsigned>(limits.auth_time_limit_s);
-    go.authenticator = std::make_shared<const mugai::auth::Authenticator>(as);
+    // In its own process, mugai-auth (libopendkim and libopendmarc are not linked with poppler:
+    // docs/dependencies.md); restarted when it dies, a check it cannot answer is temperror.
+    go.authenticator = mugai::authclient::makeRemoteAuthenticator(as, &why);
+    if (!go.authenticator) {
+      std::cerr << "mugai: cannot start: authentication = yes, but the authentication process "
+                   "does not start: " << why << "\n";
+      return 1;
+    }
   }
   Gateway gateway(engines.getter(), pool, disposition, go);
   ServerOptions so;
@@ -506,6 +494,7 @@ class FileDropRunner {
     o.inbox = c.filedrop_inbox;
     o.outbox = c.filedrop_outbox;
     o.state_dir = c.state_dir;
+    o.console_url = c.console_url;
     const mugai::Limits& l = engines.get()->policy().limits;
     o.settle_ms = l.filedrop_settle_ms;
     o.rescan_ms = l.filedrop_rescan_ms;
@@ -643,6 +632,10 @@ int runServe(int argc, char** argv) {
     std::cerr << "mugai: " << err << "\n" << kServeUsage;
     return 1;
   }
+  if (a.print_config && a.markdown) {  // the table of keys, not this host's values
+    std::cout << mugai::smtp::serviceKeysMarkdown();
+    return 0;
+  }
   mugai::smtp::ServiceConfig config;
   if (!buildConfig(a, config)) return 1;
   if (a.print_config) {
@@ -692,6 +685,10 @@ int runServe(int argc, char** argv) {
   if (!vault) {
     std::cerr << "mugai: cannot start: " << why << "\n";
     return 1;
+  }
+  if (vault->url() == "discard:") {
+    logLine("WARNING: the discard: vault keeps NO originals; it exists for bench/smtp_bench.sh's "
+            "vault-off column only (docs/vault.md)");
   }
   mugai::disposition::Disposition disposition({vault, {}, {}});
   // Says whether the previous run was killed (run_marker.h).

@@ -80,7 +80,7 @@ std::string body(Event e, const vault::RecordInfo& r, const vault::Request* q,
   if (!o.console_url.empty()) {
     std::string base = o.console_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
-    t += "\n  " + base + "/requests/" + r.id + "\n";
+    t += "\n  " + base + "/items/" + r.id + "\n";  // the console's page of the item
   }
   if (!o.contact_ja.empty() || !o.contact_en.empty()) {
     t += "\n問い合わせ先: " + o.contact_ja + "\n";

@@ -24,7 +24,7 @@ namespace mugai::release {
 struct NoticeOptions {
   std::string sender;       ///< From and envelope sender of mugai's own mail ("" : mugai@HOST)
   std::string hostname;     ///< for Message-IDs ("" : the system host name)
-  std::string console_url;  ///< non-empty: the mails link console_url/requests/ID
+  std::string console_url;  ///< non-empty: the mails link console_url/items/ID (the console's page)
   std::string contact_ja, contact_en;  ///< the rules' vault.contact: where to ask
 };
 

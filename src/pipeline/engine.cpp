@@ -178,11 +178,11 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
     if (r.blocked()) {
       if (notice_on) {
         r.output =
-            blockedNotice(built, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true), id);
+            blockedNotice(built, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true, envelope.console_url), id);
         r.notice_only = true;
       }
     } else {
-      std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, pol.vault, r.report, false, r.keepOriginal()) : "";
+      std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, pol.vault, r.report, false, r.keepOriginal(), envelope.console_url) : "";
       r.output = pipeline::writeMessage(
           built, notice, {{"X-Mugai-Verdict", r.report.verdictWord()}, {"X-Mugai-Id", id}});
       r.body_text = bodyText(built, pol.limits.vault_body_text_limit);
@@ -193,14 +193,15 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
     r.report.reason = Reason::InternalError;
     r.report.defects.push_back(std::string("internal: ") + e.what());
   }
-  if (!r.blocked() && !r.output.empty()) scanDelivered(r, built, pol, ov);
+  if (!r.blocked() && !r.output.empty()) scanDelivered(r, built, pol, ov, envelope.console_url);
   r.report.bytes_out = r.output.size();
   r.report.elapsed_ms = msSince(start);
   return r;
 }
 
 void Engine::scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built,
-                           const policy::Policy& pol, const policy::Override* ov) const {
+                           const policy::Policy& pol, const policy::Override* ov,
+                           const std::string& console_url) const {
   // The last look: every part of the delivered message was already scanned (its original, and its
   // output when a chain changed it); what no part scan saw is the header block we wrote. It is
   // scanned here (measured: scanning the whole message again made libclamav re-parse it as mail,
@@ -236,7 +237,7 @@ void Engine::scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built
         addressing.headers.push_back(h);
       }
     }
-    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true),
+    r.output = blockedNotice(addressing, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true, console_url),
                              r.report.id);
     r.notice_only = true;
   }
@@ -325,7 +326,7 @@ ProcessResult failedItemResult(const policy::Policy& pol, const Envelope& envelo
   r.report.reason = reason;
   if (mail && noticeEnabled(pol, ov)) {
     // Nothing of the original is parsed here: the notice carries no header of it.
-    r.output = blockedNotice({}, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true), id);
+    r.output = blockedNotice({}, pipeline::buildNotice(pol.notice, pol.vault, r.report, true, true, envelope.console_url), id);
     r.notice_only = true;
   }
   return r;

@@ -5,9 +5,8 @@
 #include <stdexcept>
 
 #include "mugai/text/charset.h"
-#include "sanitizers/html_to_text/html_to_text.h"
-#include "sanitizers/calendar/calendar.h"
 #include "mugai/text/filename.h"
+#include "mugai/text/icalendar.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -104,23 +103,47 @@ bool stubPhrase(std::string_view plain) {
   return false;
 }
 
+/// The HTML alternative as the recipient would read it if it were chosen: the rules' html_body
+/// chain (sanitizer.html_to_text, reached through the policy like every conversion: the engine
+/// includes no sanitizer), run on a scratch copy of the budget — the comparison spends time, not
+/// the message's decoded bytes — and recorded nowhere. Nothing when the chain does not make text.
+std::optional<std::string> htmlAsDelivered(const mime::Entity& html, const WalkState& s) {
+  Budget scratch = s.budget;
+  MessageContext ctx{s.ctx.limits, scratch, nullptr, s.ctx.detector, nullptr};
+  Part p;
+  p.path = html.path;
+  p.depth = html.depth;
+  p.data = html.body;
+  p.declared_type = Untrusted<std::string>(html.mimeType());
+  p.charset = Untrusted<std::string>(html.charset);
+  p.detected = {"text/html", "inline text body"};
+  for (const auto& step : s.policy.html_body.steps) {
+    Outcome o;
+    try {
+      o = step.instance->apply(p, ctx);
+    } catch (...) {
+      return std::nullopt;
+    }
+    if (o.verdict == Verdict::Modified && o.replacement) {
+      p = std::move(*o.replacement);
+    } else if (o.verdict != Verdict::Pass) {
+      return std::nullopt;
+    }
+  }
+  if (p.output_type != "text/plain") return std::nullopt;
+  return std::move(p.data);
+}
+
 /// Why the plain alternative must not stand for the HTML one ("" when it may): a stub ("use an
 /// HTML-capable client"), much less text, or times, dates and amounts the HTML has and it lacks.
-std::string plainSaysLess(const mime::Entity& plain, const mime::Entity& html, const Budget& budget,
-                          const Limits& limits) {
+std::string plainSaysLess(const mime::Entity& plain, const mime::Entity& html, const WalkState& s) {
   std::string p = text::toUtf8(plain.body, plain.charset).utf8;
-  std::string cs = html.charset.empty() ? sanitizers::html_to_text::sniffMetaCharset(html.body) : html.charset;
-  sanitizers::html_to_text::Options o;
-  o.budget = &budget;
-  o.input_limit = limits.html_input_limit;
-  o.node_limit = limits.html_node_limit;
-  o.depth_limit = limits.html_depth_limit;
-  auto r = sanitizers::html_to_text::htmlToText(text::toUtf8(html.body, cs).utf8, o);
-  if (r.failure) return "";  // the HTML cannot be rendered: the plain text is all there is
-  std::size_t sp = significant(p), sh = significant(r.text);
+  std::optional<std::string> h = htmlAsDelivered(html, s);
+  if (!h) return "";  // the HTML cannot be rendered: the plain text is all there is
+  std::size_t sp = significant(p), sh = significant(*h);
   if (sp < 400 && sh > sp && stubPhrase(p)) return "the plain text is a stub that points to the HTML";
   if (sh >= sp + 20 && sp * 10 < sh * 6) return "the plain text says much less than the HTML";
-  for (const auto& n : numbers(r.text)) {
+  for (const auto& n : numbers(*h)) {
     if (p.find(n) == std::string::npos) return "the HTML has \"" + n + "\", the plain text does not";
   }
   return "";
@@ -229,7 +252,7 @@ class Builder {
   /// Content-Type, read from the rebuilt calendar (never from the sender's header), and an inline
   /// disposition when the sender's part was not an attachment (Outlook, Google Calendar).
   static void invitation(const mime::Entity& e, mime::BuildPart& part) {
-    std::string method = sanitizers::calendar::calendarMethod(part.data);
+    std::string method = text::calendarMethod(part.data);
     if (method.empty()) return;
     part.params.push_back({"method", method});
     if (e.disposition != "attachment" && e.filename.empty()) {
@@ -253,7 +276,7 @@ class Builder {
     }
     const mime::Entity* chosen = plain ? plain : html ? html : nested;
     std::string why;
-    if (plain && html) why = plainSaysLess(*plain, *html, s_.budget, s_.ctx.limits);
+    if (plain && html) why = plainSaysLess(*plain, *html, s_);
     if (!why.empty()) chosen = html;  // what the sender wrote in HTML must not vanish
     for (const auto& c : e.children) {
       if (&c == chosen) {

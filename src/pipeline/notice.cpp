@@ -142,7 +142,8 @@ std::string displayName(const ActionRecord& a, bool ja) {
 }  // namespace
 
 std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault,
-                        const Report& report, bool blocked, bool original_kept) {
+                        const Report& report, bool blocked, bool original_kept,
+                        const std::string& console_url) {
   std::string ja, en;
   if (blocked) {
     // A blocked message was not made harmless: the heading, then what happened instead.
@@ -214,8 +215,9 @@ std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault
     for (const auto& a : report.actions) {
       if (!a.reason.empty() && a.action != "kept") reasons.push_back(a.reason);
     }
-    for (const auto& line : howToGetOriginal(vault, reasons, true)) ja += line + "\n";
-    for (const auto& line : howToGetOriginal(vault, reasons, false)) en += line + "\n";
+    const std::string link = consoleItemLink(console_url, report.id);
+    for (const auto& line : howToGetOriginal(vault, reasons, true, link)) ja += line + "\n";
+    for (const auto& line : howToGetOriginal(vault, reasons, false, link)) en += line + "\n";
   }
   ja += "受付番号: " + report.id + "\n";
   en += "Reference: " + report.id + "\n";
@@ -250,17 +252,26 @@ constexpr TierWords kTierWords[] = {
 }  // namespace
 
 std::vector<std::string> howToGetOriginal(const policy::VaultRules& rules,
-                                          const std::vector<std::string>& reasons, bool ja) {
+                                          const std::vector<std::string>& reasons, bool ja,
+                                          const std::string& console_link) {
   std::vector<std::string> lines;
   const std::string tier = rules.tierFor(reasons);
   for (const auto& w : kTierWords) {
     if (tier == w.tier) lines.push_back(ja ? w.ja : w.en);
   }
-  const std::string& contact = ja ? rules.contact_ja : rules.contact_en;
-  if (!contact.empty() && tier != "never") {
-    lines.push_back((ja ? "問い合わせ先: " : "Where to ask: ") + contact);
-  }
+  if (tier == "never") return lines;
+  // Where to ask: the item's page in the console when the service has one (issue 12 §7), else
+  // the admin contact the rules name.
+  const std::string& where = !console_link.empty() ? console_link : ja ? rules.contact_ja : rules.contact_en;
+  if (!where.empty()) lines.push_back((ja ? "問い合わせ先: " : "Where to ask: ") + where);
   return lines;
+}
+
+std::string consoleItemLink(const std::string& console_url, const std::string& id) {
+  if (console_url.empty() || id.empty()) return "";
+  std::string base = console_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/items/" + id;
 }
 
 }  // namespace mugai

@@ -1,6 +1,7 @@
 // Outlook .msg (an OLE2 compound file, MS-OXMSG): subject, sender, body and attachments read
-// with libgsf, after sanitizer.ole2's directory check. Only named streams are read; embedded
-// messages and OLE objects (attachment storages) are counted, not extracted.
+// with libgsf, after the compound-file directory check (src/office/compound_file.h). Only named
+// streams are read; embedded messages and OLE objects (attachment storages) are counted, not
+// extracted.
 #include <gsf/gsf-infile-msole.h>
 #include <gsf/gsf-infile.h>
 #include <gsf/gsf-input-memory.h>
@@ -9,7 +10,7 @@
 #include <memory>
 
 #include "mugai/text/charset.h"
-#include "sanitizers/ole2/ole2.h"
+#include "src/office/compound_file.h"
 #include "src/pipeline/walker.h"
 
 namespace mugai::pipeline {
@@ -64,7 +65,7 @@ class MsgReader {
 
 MsgContents readOutlookMsg(std::string_view data, const Limits& limits, Budget& budget) {
   MsgContents out;
-  if (auto f = sanitizers::ole2::precheckCompoundFile(data, limits)) {
+  if (auto f = office::precheckCompoundFile(data, limits)) {
     out.failure = f->first;
     out.detail = f->second;
     return out;

@@ -77,9 +77,11 @@ std::string writeMessage(const BuiltMessage& built, const std::string& notice,
 /// The notice a person reads: Japanese first, English below, one line per item.
 /// `original_kept`: the lines saying how to get the original (the rules' footer for a delivered
 /// message, the release tier in words and where to ask, from `vault`) are written only when it
-/// was kept; the reference number always.
+/// was kept; the reference number always. `console_url` (the service config's, through the
+/// envelope): where to ask is CONSOLE_URL/items/ID rather than the rules' vault.contact.
 std::string buildNotice(const policy::Notice& notice, const policy::VaultRules& vault,
-                        const Report& report, bool blocked, bool original_kept);
+                        const Report& report, bool blocked, bool original_kept,
+                        const std::string& console_url = {});
 
 /// Whether a line of the sender's text imitates mugai's own lines: the notice's end marker, its
 /// heading, the link list's heading (body_text.cpp). Spaces, full-width letters and case do not help.

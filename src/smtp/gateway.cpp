@@ -116,6 +116,7 @@ Reply Gateway::deliver(Transaction& t) {
   job->envelope =
       Envelope{t.sender, t.recipients, t.xforward.name.empty() ? t.client_name : t.xforward.name,
                t.xforward.addr.empty() ? t.client_addr : t.xforward.addr, t.helo};
+  job->envelope.console_url = options_.console_url;
   job->id = newItemId();
   disposition::MailItem item;
   item.id = job->id;

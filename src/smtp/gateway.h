@@ -26,7 +26,7 @@
 #include <memory>
 #include <string>
 
-#include "mugai/auth/auth.h"
+#include "mugai/auth/authenticator.h"
 #include "mugai/disposition/disposition.h"
 #include "src/smtp/relay_client.h"
 #include "src/smtp/session.h"
@@ -39,6 +39,9 @@ struct GatewayOptions {
   /// Set: SPF/DKIM/DMARC on the original bytes before the item processor (issue 14); the result
   /// goes to the engine in the envelope and into the log line.
   std::shared_ptr<const auth::Authenticator> authenticator;
+  /// The service config's console_url: sent with each item (Envelope::console_url) so that the
+  /// recipient's notice links the item's page in the console.
+  std::string console_url;
 };
 
 class Gateway : public Deliverer {

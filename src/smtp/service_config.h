@@ -15,61 +15,54 @@
 
 namespace mugai::smtp {
 
+/// "a, b c" -> {"a", "b", "c"}: a list key's value (commas and spaces separate).
+std::vector<std::string> splitServiceList(const std::string& value);
+
+// The keys and their defaults are rows of include/mugai/config/service.def (kind text, yesno and
+// choice are strings as written; list is a list).
+#define MUGAI_SERVICE_MEMBER_text(n, d) std::string n = d;
+#define MUGAI_SERVICE_MEMBER_yesno(n, d) std::string n = d;
+#define MUGAI_SERVICE_MEMBER_choice(n, d) std::string n = d;
+#define MUGAI_SERVICE_MEMBER_list(n, d) std::vector<std::string> n = splitServiceList(d);
+
 struct ServiceConfig {
-  std::string listen = "127.0.0.1:10025";
-  std::string next_hop = "127.0.0.1:10026";
-  std::string myhostname;  ///< empty: the system host name
-  std::string rules;       ///< empty: the embedded rules
-  /// The service's own folder: the default vault (state_dir/vault.db), the file drop's
-  /// processing/ claims and the run marker. `quarantine_dir` (and --quarantine) is the deprecated
-  /// name of the same key: the folder that held ID.orig + ID.json before the vault.
-  std::string state_dir = "/var/spool/mugai/quarantine";
-  bool quarantine_dir_used = false;  ///< the deprecated name was used (logged at start)
-  /// Where originals are kept: "sqlite:PATH" or "postgresql://..." (docs/vault.md); empty:
-  /// sqlite:<state_dir>/vault.db.
-  std::string vault;
-  std::string tls_cert_file, tls_key_file;  ///< both set: STARTTLS is offered
-  std::string relay_tls = "none";           ///< none | may | encrypt (STARTTLS to the next hop)
-  std::string relay_tls_ca_file;            ///< verify the next hop with these CAs (else: none)
-  std::vector<std::string> xforward_hosts{"127.0.0.1", "::1"};  ///< may send XFORWARD
-  /// Not counted against smtp_client_connection_limit: the front MTA (Postfix's
-  /// smtpd_client_event_limit_exceptions); every other address is.
-  std::vector<std::string> client_limit_exceptions{"127.0.0.1", "::1"};
-  std::string smtp = "yes";        ///< yes | no: run the SMTP relay (no: the file drop alone)
-  std::string filedrop_inbox;      ///< both set: the file-drop service runs (docs/filedrop.md)
-  std::string filedrop_outbox;
-  /// Most memory (RLIMIT_DATA: heap and private mappings) the service may take, "6G", "512M" or
-  /// "none". A hostile item that makes a library ask for more gets an allocation failure, not the
-  /// host's memory.
-  std::string memory_limit = "6G";
-  /// workers: hostile content is parsed only in sandboxed worker processes (src/isolation);
-  /// none: in the service's own threads (a host without seccomp; the bench's comparison).
-  std::string isolation = "workers";
-  // Sender authentication before rewriting (issue 14, docs/phishing.md).
-  std::string authentication = "no";  ///< yes | no: SPF, DKIM, DMARC on every message (needs DNS)
-  std::string authserv_id;            ///< Authentication-Results id; empty: myhostname
-  /// Incoming Authentication-Results under these ids are kept (the front MTA's, which removes
-  /// forged ones with its own id); every other one is removed.
-  std::vector<std::string> trusted_authserv_ids;
-  std::string dns_nameserver;  ///< "" = /etc/resolv.conf's; else "IP" or "IP:PORT" (IPv4)
-  /// Prometheus /metrics on HOST:PORT (docs/monitoring.md); empty: no endpoint. A host that is
-  /// not loopback (127.0.0.0/8, ::1, localhost) needs metrics_remote = yes.
-  std::string metrics;
-  std::string metrics_remote = "no";  ///< yes | no: allow a non-loopback metrics address
-  /// One event per finished item: unix:/PATH (e.g. /dev/log), udp:HOST:PORT or tcp:HOST:PORT;
-  /// empty: none.
-  std::string syslog;
-  std::string syslog_format = "rfc5424";  ///< rfc5424 | cef (CEF inside an RFC 5424 frame)
-  std::string syslog_facility = "mail";   ///< mail, daemon, user, local0 ... local7
-  // The release runner and its mails (src/release, docs/vault.md)
-  // (vault: above; serve runs the release runner on vaultUrl())
-  /// Envelope sender and From of released originals and notification mails; empty:
-  /// mugai@<myhostname>.
-  std::string release_sender;
-  /// The console's address ("https://mugai.example.lg.jp"): notification mails link
-  /// console_url/requests/ID; empty: no link (the rules' vault.contact says where to ask).
-  std::string console_url;
+#define MUGAI_SERVICE_KEY(name, kind, def, choices, reload, check, example, doc) \
+  MUGAI_SERVICE_MEMBER_##kind(name, def)
+#include "mugai/config/service.def"
+  /// The deprecated name of state_dir (`quarantine_dir`, --quarantine) was used: logged at start.
+  bool quarantine_dir_used = false;
 };
+
+/// One row of service.def.
+struct ServiceKeyInfo {
+  enum class Kind { Text, List, YesNo, Choice };
+  /// The key's own format (code in service_config.cpp); None: any text.
+  enum class Check { None, HostPort, Size, Url, Mailbox, Authserv, Nameserver };
+  const char* name;
+  Kind kind;
+  const char* default_value;
+  const char* choices;  ///< "a|b|c" (Choice, YesNo), else ""
+  bool reload;          ///< SIGHUP applies a change (else: restart)
+  Check check;
+  const char* example;
+  const char* doc;
+  std::string ServiceConfig::*text;              ///< Text, YesNo, Choice
+  std::vector<std::string> ServiceConfig::*list;  ///< List
+};
+
+/// The rows of service.def, in file order.
+const ServiceKeyInfo* serviceKeyTable(std::size_t* count);
+/// A key's value as --print-config writes it: a list joined with ", ", `vault` as in effect
+/// (vaultUrl).
+std::string serviceKeyValue(const ServiceConfig& config, const ServiceKeyInfo& key);
+/// Sets a key from the text after '='. False when the key is not in the table.
+bool setServiceKey(ServiceConfig& config, const std::string& key, const std::string& value);
+/// The keys bound at start whose value differs between the two (SIGHUP: logged, not applied).
+std::vector<std::string> restartKeysChanged(const ServiceConfig& running,
+                                            const ServiceConfig& fresh);
+/// docs/configuration.md: every key with kind, default, SIGHUP, example and meaning
+/// (`mugai serve --print-config --markdown`).
+std::string serviceKeysMarkdown();
 
 /// "6G" / "512M" / "1048576K" / plain bytes -> bytes; "none" or "0" -> 0 (no limit). False when
 /// the text is not one of those (or under 64M, too little to load the signatures).
@@ -90,7 +83,8 @@ bool splitHostPort(const std::string& s, std::string& host, std::uint16_t& port)
 std::string closestKey(const std::string& key);
 /// The vault URL in effect: `vault`, or sqlite:<state_dir>/vault.db.
 std::string vaultUrl(const ServiceConfig& config);
-/// The embedded defaults as a config file (documentation and `mugai serve --print-config`).
+/// The values as a config file, one `key = value` line per row of service.def
+/// (`mugai serve --print-config`; scripts/install.sh writes the defaults as mugai.conf).
 std::string describeServiceConfig(const ServiceConfig& config);
 
 }  // namespace mugai::smtp

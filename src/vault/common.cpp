@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mugai/vault/vault.h"
+#include "src/vault/discard_vault.h"
 #include "src/vault/internal.h"
 #include "src/vault/pg_vault.h"
 #include "src/vault/sqlite_vault.h"
@@ -157,6 +158,8 @@ std::unique_ptr<Vault> openVault(const std::string& url, std::string* error) {
     path = url.substr(7);
   } else if (url.rfind("postgresql:", 0) == 0 || url.rfind("postgres:", 0) == 0) {
     return openPgVault(url, error);
+  } else if (url.rfind("discard:", 0) == 0) {
+    return openDiscardVault(url, error);  // bench only: refused unless the bench's token is set
   } else if (!url.empty() && url.find("://") == std::string::npos && url.find(':') == std::string::npos) {
     path = url;
   } else {

@@ -218,10 +218,11 @@ class PgVault final : public Vault {
   }
 
   bool put(const NewRecord& r, std::string* error) override {
-    std::lock_guard lock(mu_);
+    // Compressing and hashing need no lock (the connection is what mu_ guards): before it.
     std::string packed;
     if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
     const std::string sha = sha256Hex(r.original);
+    std::lock_guard lock(mu_);
     const std::int64_t created = r.created ? r.created : nowSeconds();
     Tx tx(*this);
     if (!tx.begin(error)) return false;

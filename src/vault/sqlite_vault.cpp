@@ -216,10 +216,12 @@ class SqliteVault final : public Vault {
   std::string url() const override { return "sqlite:" + path_; }
 
   bool put(const NewRecord& r, std::string* error) override {
-    std::lock_guard lock(mu_);
+    // Compressing and hashing the original (~7 ms for a 1.3 MB mail) need no lock: done before
+    // it, so the sessions of a busy serve wait for each other's commit only, not for this too.
     std::string packed;
     if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
     const std::string sha = sha256Hex(r.original);
+    std::lock_guard lock(mu_);
     if (!sameFile(error)) return false;
     Tx tx(*this);
     if (!tx.begin(error)) return false;

@@ -24,6 +24,7 @@
 #include "integration/peers.h"
 #include "src/zip/zip.h"
 #include "support/poison_png.h"
+#include "support/proc_status.h"
 #include "support/test_support.h"
 #include "support/vault_view.h"
 
@@ -33,39 +34,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string statusField(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      std::string v = line.substr(field.size() + 1);
-      return v.substr(v.find_first_not_of(" \t"));
-    }
-  }
-  return "";
-}
-
-/// The command line of a process, arguments joined by spaces.
-std::string cmdline(pid_t pid) {
-  std::string s = readFile("/proc/" + std::to_string(pid) + "/cmdline");
-  for (auto& c : s) c = c == '\0' ? ' ' : c;
-  return s;
-}
-
 bool isScanner(pid_t pid) { return cmdline(pid).find("mugai-scan") != std::string::npos; }
-
-/// The children of `pid` (its sandboxed workers and the scanner process), whichever of its
-/// threads started them.
-std::vector<pid_t> childrenOf(pid_t pid) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream in(task.path() / "children");
-    pid_t c;
-    while (in >> c) out.push_back(c);
-  }
-  return out;
-}
 
 std::string replaceOnce(std::string s, const std::string& from, const std::string& to) {
   std::size_t at = s.find(from);
@@ -93,7 +62,7 @@ struct Relay {
     chmod(tmp.path().c_str(), 0755);
     chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
   }
-  void start(const std::string& limits = "") {
+  void start(const std::string& limits = "", const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv{kSink};
     if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
     argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(),
@@ -101,12 +70,12 @@ struct Relay {
     sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
     REQUIRE(waitForPort(sink_port, 10s));
     writeFile(rules, rulesWith(limits));
-    mugai = std::make_unique<Child>(
-        std::vector<std::string>{MUGAI_BINARY, "serve", "--listen",
-                                 "127.0.0.1:" + std::to_string(mugai_port), "--next-hop",
-                                 "127.0.0.1:" + std::to_string(sink_port), "--state-dir",
-                                 state.string(), "--rules", rules.string()},
-        log);
+    std::vector<std::string> args{MUGAI_BINARY, "serve", "--listen",
+                                  "127.0.0.1:" + std::to_string(mugai_port), "--next-hop",
+                                  "127.0.0.1:" + std::to_string(sink_port), "--state-dir",
+                                  state.string(), "--rules", rules.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    mugai = std::make_unique<Child>(args, log);
     if (!waitForPort(mugai_port, 60s)) FAIL("mugai did not start:\n" << readFile(log));
   }
   bool alive() const { return mugai && ::kill(mugai->pid(), 0) == 0; }
@@ -410,4 +379,50 @@ TEST_CASE("isolation serve: kill -9 of workers and the scanner 20 times under a 
   std::size_t duplicated = 0;
   for (const auto& id : ids) duplicated += ids.count(id) > 1;
   CHECK(duplicated == 0);
+}
+
+TEST_CASE("isolation serve: the recipient's notice, written in a sandboxed worker, names the item's "
+          "page at the config's console_url (issue 12 §7)",
+          "[integration][isolation]") {
+  if (anyMissing({kSink})) return;
+  const std::string exe = "MZ" + std::string(510, '\0') + "PE\0\0" + std::string(1024, 'A');
+  for (bool console : {true, false}) {
+    INFO("console_url set: " << console);
+    Relay r;
+    fs::path conf = r.tmp.path() / "mugai.conf";
+    // A trailing '/' is dropped: the link is CONSOLE_URL/items/ID.
+    writeFile(conf, console ? "console_url = https://mugai.city.example.lg.jp/\n" : "# no console\n");
+    r.start("  worker_threads: 1\n", {"--config", conf.string()});
+    Client c(r.mugai_port);
+    REQUIRE(c.ok());
+    std::string reply = c.send(withAttachment("tool", "application/octet-stream", "tool.exe", exe));
+    INFO(reply << "\n" << readFile(r.log));
+    REQUIRE(reply.rfind("250 ", 0) == 0);
+    CHECK(readFile(r.log).find("workers (sandboxed processes)") != std::string::npos);
+    std::string delivered;
+    for (int i = 0; i < 100 && delivered.empty(); ++i) {
+      for (const auto& f : filesIn(r.dump)) delivered = readFile(f);
+      if (delivered.empty()) std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE_FALSE(delivered.empty());
+    auto ids = deliveredIds(r.dump);
+    REQUIRE(ids.size() == 1);
+    const std::string id = *ids.begin();
+    CHECK(reply.find(id) != std::string::npos);
+    std::string notice = firstPartText(delivered);
+    INFO(notice);
+    REQUIRE(notice.find("受付番号: " + id) != std::string::npos);
+    const std::string link = "https://mugai.city.example.lg.jp/items/" + id;
+    if (console) {
+      const std::size_t ja = notice.find("問い合わせ先: " + link);
+      const std::size_t en = notice.find("Where to ask: " + link);
+      CHECK(ja != std::string::npos);
+      CHECK(en != std::string::npos);
+      CHECK(ja < en);  // Japanese first
+      CHECK(notice.find("情報システム担当までお問い合わせください。") == std::string::npos);
+    } else {
+      CHECK(notice.find("/items/") == std::string::npos);
+      CHECK(notice.find("問い合わせ先: 情報システム担当までお問い合わせください。") != std::string::npos);
+    }
+  }
 }

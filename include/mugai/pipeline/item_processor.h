@@ -36,6 +36,10 @@ struct Envelope {
   std::string client_name, client_addr, helo;
   /// SPF/DKIM/DMARC as the ingress found them (src/auth), or `checked == false`.
   SenderAuth auth;
+  /// The service config's console_url (set by the ingress from the admin's config, never from the
+  /// message): the notice says where to ask as CONSOLE_URL/items/ID; empty: the rules'
+  /// vault.contact.
+  std::string console_url;
 };
 
 struct ProcessResult {

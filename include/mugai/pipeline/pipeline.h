@@ -55,7 +55,8 @@ class Engine final : public ItemProcessor {
 
  private:
   void scanDelivered(ProcessResult& r, const pipeline::BuiltMessage& built,
-                     const policy::Policy& pol, const policy::Override* ov) const;
+                     const policy::Policy& pol, const policy::Override* ov,
+                     const std::string& console_url) const;
 
   EngineServices services_;
 };
@@ -75,9 +76,15 @@ std::unique_ptr<Engine> makeEngine(const std::string& rules_path, std::vector<st
 
 /// How the recipient gets the original back, for a notice or a file-drop note, in one language
 /// (`ja` or English): the release tier the rules' vault section gives these reasons (names), in
-/// words, and where to ask (the rules' vault.contact). One line each, without line ends.
+/// words, and where to ask: `console_link` (the item's page in the console, consoleItemLink)
+/// when the service has a console, else the rules' vault.contact. One line each, without line
+/// ends.
 std::vector<std::string> howToGetOriginal(const policy::VaultRules& rules,
-                                          const std::vector<std::string>& reasons, bool ja);
+                                          const std::vector<std::string>& reasons, bool ja,
+                                          const std::string& console_link = {});
+/// The item's page in the console: CONSOLE_URL/items/ID (a trailing '/' of the URL dropped);
+/// "" when there is no console_url.
+std::string consoleItemLink(const std::string& console_url, const std::string& id);
 
 /// A fresh report/queue id: time-ordered, unique within the host ("20261123T141203-5f3a9c").
 std::string newItemId();

@@ -773,3 +773,26 @@ TEST_CASE("filedrop: a note names how to get the original (tier in words, where 
   CHECK_FALSE(fs::exists(o.outbox + "/bob/plain.txt.note.txt"));
   CHECK(mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir)).size() == 1);
 }
+
+TEST_CASE("filedrop: with the service's console_url, the note names the item's page in the console") {
+  Drop d;
+  d.o.console_url = "https://mugai.city.example.lg.jp/";
+  const Options& o = d.o;
+  fs::create_directories(o.inbox + "/bob");
+  Service svc(o, [&] { return d.engine; }, *d.disposition);
+  std::string why;
+  REQUIRE(svc.prepare(&why));
+  writeFile(o.inbox + "/bob/page.html", "<html><body><script>x()</script><p>本文</p></body></html>");
+  svc.pass();
+  std::string note = slurp(o.outbox + "/bob/page.html.txt.note.txt");
+  INFO(note);
+  auto records = mugai::test::vaultRecords(mugai::test::stateVault(o.state_dir));
+  REQUIRE(records.size() == 1);
+  const std::string link = "https://mugai.city.example.lg.jp/items/" + records[0].id;
+  const std::size_t ja = note.find("問い合わせ先: " + link);
+  const std::size_t en = note.find("Where to ask: " + link);
+  REQUIRE(ja != std::string::npos);
+  REQUIRE(en != std::string::npos);
+  CHECK(ja < en);
+  CHECK(note.find(d.engine->policy().vault.contact_ja) == std::string::npos);
+}

@@ -155,3 +155,45 @@ TEST_CASE("notice: it says how to get the original — the record id, the tier i
     CHECK(lines[0] == "原本は記録として保管され、取り出すことはできません。");
   }
 }
+
+TEST_CASE("notice: with the service's console_url, where to ask is the item's page in the console "
+          "(issue 12 §7), Japanese first",
+          "[notice]") {
+  const auto& pol = test::shippedEngine().policy();
+  Report r;
+  r.id = "20261207T014000-abc123";
+  r.actions = {rebuilt("見積書.docm", "cdr.rebuilt", {{"removed", "word/vbaProject.bin"}})};
+  for (const char* url : {"https://mugai.city.example.lg.jp", "https://mugai.city.example.lg.jp/",
+                          "https://mugai.city.example.lg.jp//"}) {
+    INFO(url);
+    std::string n = pipeline::buildNotice(pol.notice, pol.vault, r, false, true, url);
+    INFO(n);
+    const std::string link = "https://mugai.city.example.lg.jp/items/20261207T014000-abc123";
+    const std::size_t ja = n.find("問い合わせ先: " + link);
+    const std::size_t en = n.find("Where to ask: " + link);
+    REQUIRE(ja != std::string::npos);
+    REQUIRE(en != std::string::npos);
+    CHECK(ja < en);
+    // The console replaces the rules' contact; the tier words stay.
+    CHECK(n.find(pol.vault.contact_ja) == std::string::npos);
+    CHECK(n.find("上長の承認後にお届けします。") != std::string::npos);
+  }
+  SECTION("a blocked message's notice links it too") {
+    Report b;
+    b.id = "B2";
+    b.reason = Reason::AvInfected;
+    std::string n = pipeline::buildNotice(pol.notice, pol.vault, b, true, true, "http://console.example:8080");
+    CHECK(n.find("問い合わせ先: http://console.example:8080/items/B2") != std::string::npos);
+  }
+  SECTION("tier never: no link, nothing to ask for") {
+    policy::VaultRules v = pol.vault;
+    v.release_by_reason[Reason::CdrRebuilt] = "never";
+    CHECK(howToGetOriginal(v, {"cdr.rebuilt"}, true, consoleItemLink("https://c.example", "X")).size() == 1);
+  }
+  SECTION("no console_url: the rules' contact, as before") {
+    std::string n = pipeline::buildNotice(pol.notice, pol.vault, r, false, true, "");
+    CHECK(n.find("問い合わせ先: " + pol.vault.contact_ja) != std::string::npos);
+    CHECK(n.find("/items/") == std::string::npos);
+    CHECK(consoleItemLink("", "X").empty());
+  }
+}

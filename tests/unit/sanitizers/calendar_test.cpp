@@ -1,6 +1,7 @@
 // sanitizer.calendar: realistic invitations and contacts with hostile payloads (built in
 // tests/support/calendar_fixtures.h), one hostile case per limit, malformed input, idempotence.
 #include "sanitizers/calendar/calendar.h"
+#include "mugai/text/icalendar.h"
 
 #include <catch2/catch.hpp>
 
@@ -59,7 +60,7 @@ TEST_CASE("calendar: an Outlook invitation keeps the meeting and loses the paylo
   REQUIRE(test::hasFinding(o, "removed_attachments", "1"));  // the alarm's ATTACH went with it
   REQUIRE(test::hasFinding(o, "removed_alarms", "1"));
   REQUIRE(test::hasFinding(o, "removed_html_descriptions", "1"));
-  REQUIRE(calendarMethod(o.replacement->data) == "REQUEST");
+  REQUIRE(text::calendarMethod(o.replacement->data) == "REQUEST");
 }
 
 TEST_CASE("calendar: an HTML description becomes the text description when there is none", "[unit]") {

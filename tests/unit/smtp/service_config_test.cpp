@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "support/test_support.h"
 
 using mugai::smtp::ServiceConfig;
@@ -240,4 +242,128 @@ TEST_CASE("service config: state_dir and vault, quarantine_dir is the old name o
   CHECK(old.state_dir == "/srv/q");
   CHECK(old.quarantine_dir_used);  // serve logs the new name and how to migrate
   CHECK(mugai::smtp::vaultUrl(old) == "sqlite:/srv/q/vault.db");
+}
+
+// The one table (include/mugai/config/service.def): everything about a key follows from its row.
+namespace {
+
+std::string rowValue(const mugai::smtp::ServiceKeyInfo& k, const char* text) {
+  // What serviceKeyValue shows for `text` (a list as its items joined).
+  if (!k.list) return text;
+  std::string out;
+  for (const auto& i : mugai::smtp::splitServiceList(text)) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("service config: every key of the table round-trips through --print-config and the loader") {
+  std::size_t n = 0;
+  const mugai::smtp::ServiceKeyInfo* t = mugai::smtp::serviceKeyTable(&n);
+  REQUIRE(n >= 28);
+  // The defaults: a row's default is the member's value, and print -> load gives it back.
+  ServiceConfig defaults;
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(t[i].name);
+    if (std::string(t[i].name) == "vault") continue;  // printed as in effect (vaultUrl)
+    CHECK(mugai::smtp::serviceKeyValue(defaults, t[i]) == rowValue(t[i], t[i].default_value));
+  }
+  std::vector<std::string> errors;
+  ServiceConfig again;
+  REQUIRE(load(mugai::smtp::describeServiceConfig(defaults), again, errors));
+  CHECK(mugai::smtp::describeServiceConfig(again) == mugai::smtp::describeServiceConfig(defaults));
+  // Every key set to its example (a value other than the default): each one is read back.
+  ServiceConfig ex;
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(t[i].name);
+    CHECK(std::string(t[i].example) != t[i].default_value);
+    REQUIRE(mugai::smtp::setServiceKey(ex, t[i].name, t[i].example));
+  }
+  std::string printed = mugai::smtp::describeServiceConfig(ex);
+  ServiceConfig loaded;
+  errors.clear();
+  INFO(printed);
+  REQUIRE(load(printed, loaded, errors));
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(t[i].name);
+    CHECK(mugai::smtp::serviceKeyValue(loaded, t[i]) == rowValue(t[i], t[i].example));
+    CHECK(("\n" + printed).find(std::string("\n") + t[i].name + " = ") != std::string::npos);
+  }
+  CHECK(mugai::smtp::describeServiceConfig(loaded) == printed);
+  // One line per row, in table order, nothing else.
+  CHECK(static_cast<std::size_t>(std::count(printed.begin(), printed.end(), '\n')) == n);
+  CHECK(printed.rfind(std::string(t[0].name) + " = ", 0) == 0);
+}
+
+TEST_CASE("service config: docs/configuration.md is the table's generated text") {
+  std::string doc = mugai::test::readFile(mugai::test::sourceDir() / "docs" / "configuration.md");
+  INFO("regenerate: build/mugai serve --print-config --markdown > docs/configuration.md");
+  CHECK(doc == mugai::smtp::serviceKeysMarkdown());
+  std::size_t n = 0;
+  const mugai::smtp::ServiceKeyInfo* t = mugai::smtp::serviceKeyTable(&n);
+  for (std::size_t i = 0; i < n; ++i) {
+    CHECK(doc.find("| `" + std::string(t[i].name) + "` |") != std::string::npos);
+  }
+}
+
+TEST_CASE("service config: SIGHUP names every changed key that needs a restart, never rules") {
+  std::size_t n = 0;
+  const mugai::smtp::ServiceKeyInfo* t = mugai::smtp::serviceKeyTable(&n);
+  ServiceConfig running;
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(t[i].name);
+    ServiceConfig fresh;
+    REQUIRE(mugai::smtp::setServiceKey(fresh, t[i].name, t[i].example));
+    auto changed = mugai::smtp::restartKeysChanged(running, fresh);
+    if (t[i].reload) {
+      CHECK(changed.empty());
+    } else if (std::string(t[i].name) == "state_dir") {  // the default vault lives in it
+      CHECK(changed == std::vector<std::string>{"state_dir", "vault"});
+    } else {
+      CHECK(changed == std::vector<std::string>{t[i].name});
+    }
+  }
+  CHECK(mugai::smtp::restartKeysChanged(running, ServiceConfig{}).empty());
+  // The keys the reload check once forgot are bound at start too.
+  for (const char* key : {"memory_limit", "isolation", "client_limit_exceptions"}) {
+    INFO(key);
+    bool found = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::string(t[i].name) == key) {
+        found = true;
+        CHECK_FALSE(t[i].reload);
+      }
+    }
+    CHECK(found);
+  }
+  // vault compares as in effect: an explicit default path is no change.
+  ServiceConfig explicit_vault;
+  explicit_vault.vault = mugai::smtp::vaultUrl(running);
+  CHECK(mugai::smtp::restartKeysChanged(running, explicit_vault).empty());
+}
+
+TEST_CASE("service config: choices and formats come from the table, the message names key and value") {
+  for (auto [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"\n\nrelay_tls = always\n", "mugai.cf: relay_tls: expected none, may or encrypt (not 'always')"},
+           {"isolation = chroot\n", "mugai.cf: isolation: expected workers or none (not 'chroot')"},
+           {"# x\nmetrics_remote = 1\n", "mugai.cf: metrics_remote: expected yes or no (not '1')"},
+           {"syslog_format = json\n", "mugai.cf: syslog_format: expected rfc5424 or cef (not 'json')"},
+           {"authentication = YES\n", "mugai.cf: authentication: expected yes or no (not 'YES')"},
+           {"memory_limit = 1M\n", "mugai.cf: memory_limit = '1M': expected a size"},
+           {"console_url = ftp://x\n", "mugai.cf: console_url = 'ftp://x': expected https://"},
+           {"trusted_authserv_ids = a.example b;c\n", "mugai.cf: trusted_authserv_ids: 'b;c': letters, digits"},
+           {"next_hop = 10.0.0.1\n", "mugai.cf: next_hop = '10.0.0.1': no port"}}) {
+    INFO(text);
+    ServiceConfig c;
+    std::vector<std::string> errors;
+    CHECK_FALSE(load(text, c, errors));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find(want) != std::string::npos);
+  }
+  // The old name is read, flagged and hinted at.
+  ServiceConfig old;
+  std::vector<std::string> errors;
+  REQUIRE(load("quarantine_dir = /srv/q\n", old, errors));
+  CHECK(old.quarantine_dir_used);
+  CHECK(mugai::smtp::describeServiceConfig(old).find("quarantine_dir") == std::string::npos);
 }
