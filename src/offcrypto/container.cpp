@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "sanitizers/ole2/ole2.h"
+#include "src/office/compound_file.h"
 #include "src/offcrypto/offcrypto.h"
 
 namespace mugai::offcrypto {
@@ -42,7 +43,7 @@ struct Cfb {
 std::optional<Result> open(std::string_view data, const Limits& limits, Cfb& c) {
   if (data.size() < 512 || data.substr(0, 8) != std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8))
     return outcome(Status::NotEncrypted, "");
-  if (auto f = sanitizers::ole2::precheckCompoundFile(data, limits))
+  if (auto f = office::precheckCompoundFile(data, limits))
     return outcome(f->first == Reason::ParseMalformed ? Status::Malformed : Status::OverLimit,
                    "compound file: " + f->second);
   c.input.reset(gsf_input_memory_new(reinterpret_cast<const guint8*>(data.data()),
