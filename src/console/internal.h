@@ -33,6 +33,10 @@ std::string roleWords(vault::Role r, bool en);
 std::string actionWords(const std::string& action, bool en);  ///< removed, rebuilt, ...
 bool parseDate(const std::string& s, std::int64_t& out);  ///< YYYY-MM-DD, local midnight
 HttpResponse redirect(const std::string& to);
+/// Runs argv (no shell) with stdout+stderr captured (at most 256 KiB), killed after `seconds`;
+/// `input` (may be null) is written to its stdin, which is then closed. The exit code, or -1.
+int runCaptured(const std::vector<std::string>& argv, std::string& out, int seconds,
+                const std::string* input = nullptr);
 }  // namespace internal
 
 }  // namespace mugai::console

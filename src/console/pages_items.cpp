@@ -1,4 +1,6 @@
 // 隔離一覧 (the list), 承認待ち (approvals), 詳細 (one item) and their actions (app.h).
+#include <sodium.h>
+
 #include <algorithm>
 #include <set>
 
@@ -18,6 +20,7 @@ namespace {
 constexpr std::size_t kPageRows = 50;
 constexpr std::int64_t kTextSearchDays = 31;
 constexpr std::uint64_t kHeaderOriginalLimit = 25 * 1024 * 1024;  ///< read for its header block
+constexpr std::size_t kBodyTextShown = 1024 * 1024;  ///< vault_body_text_limit's maximum
 
 bool seesAll(const vault::User& u) {
   return u.role == vault::Role::SecurityAdmin || u.role == vault::Role::Auditor;
@@ -27,6 +30,31 @@ std::string input(const std::string& name, const std::string& value, const std::
                   const char* type = "text") {
   return "<label>" + label + "<input type=\"" + type + "\" name=\"" + name + "\" value=\"" +
          escapeAttr(value, 200) + "\" maxlength=\"200\"></label>";
+}
+
+/// Overwrites a secret (libsodium: not optimised away) and empties it.
+void wipeSecret(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+/// A withheld mail with a password-protected part (PPAP: content.encrypted) that `user` may try
+/// to open: a recipient of it (the password is theirs to give), or the security admin. The rest
+/// (who gets it, the attempt limit, the audit) is `mugai vault unlock`'s, which the form runs.
+bool mayOfferUnlock(const vault::User& user, const vault::RecordInfo& r) {
+  if (r.kind != "mail" || r.state == "released") return false;
+  if (std::find(r.reasons.begin(), r.reasons.end(), "content.encrypted") == r.reasons.end() &&
+      r.reason != "content.encrypted") {
+    return false;
+  }
+  if (user.role == vault::Role::SecurityAdmin) return true;
+  for (const auto& e : user.emails) {
+    for (std::string x : r.envelope.recipients) {
+      for (auto& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (x == e) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -321,6 +349,25 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
               "</h2><pre class=\"headers\">" + escapeHtml(head, true, 32 * 1024) + "</pre></section>";
     }
   }
+  // The sanitized text body as it was delivered (stored by the disposition layer; the console
+  // parses nothing): escaped, in a <pre>, never markup.
+  if (r->kind == "mail") {
+    body += "<section class=\"card\"><h2>" +
+            c.tr("本文（無害化後・配送されたもの・文字として表示）", "Body (sanitized, as delivered, shown as text)") +
+            "</h2>";
+    if (!r->body_text.empty()) {
+      body += "<pre class=\"body-text\">" + escapeHtml(r->body_text, true, kBodyTextShown) + "</pre>";
+    } else {
+      body += "<p class=\"note\">" +
+              (r->verdict == "blocked"
+                   ? c.tr("このメールは配送されていないため、本文はありません。",
+                          "This message was not delivered: there is no delivered body.")
+                   : c.tr("本文は記録されていません（本文のないメール、または記録する設定のない時期のもの）。",
+                          "No body text was recorded (a message without one, or recorded before bodies were kept).")) +
+              "</p>";
+    }
+    body += "</section>";
+  }
   // Requests and decisions, and what this user may do now.
   body += "<section class=\"card\"><h2>" + c.tr("原本の申請", "Requests for the original") + "</h2>";
   if (!reqs.empty()) {
@@ -349,6 +396,17 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
             csrfField(c) + "<label>" + c.tr("原本が必要な理由", "Why you need the original") +
             "<textarea name=\"reason\" required maxlength=\"1000\" rows=\"3\"></textarea></label>"
             "<button type=\"submit\">" + c.tr("原本を申請する", "Request the original") + "</button></form>";
+  }
+  if (!d_.mugai_binary.empty() && mayOfferUnlock(*c.user, *r)) {
+    body += "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/unlock\" class=\"action\" "
+            "autocomplete=\"off\">" + csrfField(c) + "<label>" +
+            c.tr("パスワード付きファイル（PPAP）のパスワード", "Password of the protected file (PPAP)") +
+            "<input type=\"password\" name=\"password\" required maxlength=\"1024\" autocomplete=\"off\">"
+            "</label><button type=\"submit\">" + c.tr("解除して無害化したものを受け取る", "Open it and receive it sanitized") +
+            "</button><p class=\"note\">" +
+            c.tr("パスワードは保存も記録もされません。解除した内容は無害化してから送られます。誤ったパスワードは回数が数えられ、上限を超えると解除できなくなります。",
+                 "The password is neither stored nor logged. What it opens is sanitized before it is sent. Wrong passwords are counted; past the limit the item can no longer be opened here.") +
+            "</p></form>";
   }
   if (pending) {
     vault::User storage;
@@ -428,6 +486,46 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
                            : res.state == "denied" ? c.tr("却下しました。", "Denied.")
                                                    : c.tr("承認しました（ほかの承認者の承認を待っています）。",
                                                           "Approved (waiting for the other approvers)."));
+  }
+  if (action == "unlock") {
+    // PPAP: `mugai vault unlock` does it (who gets it, the wrong-password limit, the audit rows
+    // unlock.wrong / unlock / refused, the engine on what the password opens): the console parses
+    // nothing and keeps no second copy of those rules. The password goes to its stdin only (never
+    // argv, a file, a log) and is wiped here after.
+    if (d_.mugai_binary.empty()) return notFound(c);
+    if (!mayOfferUnlock(*c.user, *r)) {
+      return refused(c, "unlock", id,
+                     {false, "この項目の宛先ではないため、解除できません。",
+                      "only a recipient of this item (or the security admin) may unlock it."},
+                     403);
+    }
+    std::string password = c.req.field("password");
+    if (password.empty() || password.size() > 1024 || password.find_first_of("\r\n") != std::string::npos) {
+      wipeSecret(password);
+      return itemPage(c, id, c.tr("パスワードを入力してください（改行を含まない1024バイトまで）。",
+                                  "Enter the password (up to 1,024 bytes, no line breaks)."));
+    }
+    std::vector<std::string> argv{d_.mugai_binary, "vault", "--vault", d_.vault->url(), "--by", c.user->login};
+    if (!d_.config.rules.empty()) {
+      argv.push_back("--rules");
+      argv.push_back(d_.config.rules);
+    }
+    argv.push_back("unlock");
+    argv.push_back(id);
+    argv.push_back("--password-file");
+    argv.push_back("-");
+    password += "\n";
+    std::string out;
+    const int rc = internal::runCaptured(argv, out, 120, &password);
+    wipeSecret(password);
+    if (rc == 0) {
+      return itemPage(c, id, c.tr("解除しました。無害化した内容をあなた宛てに送ります。",
+                                  "Opened: the sanitized content is on its way to you.") +
+                                 "<pre>" + escapeHtml(out, true, 4096) + "</pre>");
+    }
+    return itemPage(c, id, (rc == 3 ? c.tr("解除できませんでした。", "Not opened.")
+                                    : c.tr("解除に失敗しました。", "Unlock failed.")) +
+                               "<pre>" + escapeHtml(out, true, 4096) + "</pre>");
   }
   if (action == "hold") {
     if (auto d = vault::mayAdminister(*c.user); !d.allowed) return refused(c, "hold", id, d, 403);

@@ -48,15 +48,27 @@ std::string scalarOr(const YAML::Node& n, const std::string& dflt = "") {
   return dflt;
 }
 
-/// Runs argv with stdout+stderr captured (at most 256 KiB), killed after `seconds`.
-int runCaptured(const std::vector<std::string>& argv, std::string& out, int seconds) {
+}  // namespace
+
+int internal::runCaptured(const std::vector<std::string>& argv, std::string& out, int seconds,
+                          const std::string* input) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  int in[2] = {-1, -1};
+  if (input && pipe2(in, O_CLOEXEC) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (input) {
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -64,6 +76,19 @@ int runCaptured(const std::vector<std::string>& argv, std::string& out, int seco
   const int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
+  if (input) {
+    close(in[0]);
+    // A password or a small text: less than a pipe's buffer, so this does not block.
+    if (rc == 0) {
+      std::size_t done = 0;
+      while (done < input->size()) {
+        const ssize_t n = write(in[1], input->data() + done, input->size() - done);
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+      }
+    }
+    close(in[1]);
+  }
   if (rc != 0) {
     close(fds[0]);
     return -1;
@@ -89,8 +114,6 @@ int runCaptured(const std::vector<std::string>& argv, std::string& out, int seco
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
-
-}  // namespace
 
 HttpResponse Console::rulesPage(Ctx& c, const std::string& result_html) {
   if (c.user->role != vault::Role::SecurityAdmin && c.user->role != vault::Role::Auditor) {
@@ -189,7 +212,7 @@ HttpResponse Console::rulesCheck(Ctx& c, bool dry_run) {
   {
     std::ofstream(dir / "draft.yaml", std::ios::binary) << draft->second.bytes;
     if (!dry_run) {
-      rc = runCaptured({d_.mugai_binary, "rules", "check", (dir / "draft.yaml").string()}, out, 30);
+      rc = internal::runCaptured({d_.mugai_binary, "rules", "check", (dir / "draft.yaml").string()}, out, 30);
     } else {
       auto msg = c.req.files.find("message");
       if (msg == c.req.files.end() || msg->second.bytes.empty()) {
@@ -197,7 +220,7 @@ HttpResponse Console::rulesCheck(Ctx& c, bool dry_run) {
         return rulesPage(c, "<p class=\"error\">" + c.tr("メールがありません。", "No message was uploaded.") + "</p>");
       }
       std::ofstream(dir / "in.eml", std::ios::binary) << msg->second.bytes;
-      rc = runCaptured({d_.mugai_binary, "mail", "--isolated", (dir / "in.eml").string(), "-o",
+      rc = internal::runCaptured({d_.mugai_binary, "mail", "--isolated", (dir / "in.eml").string(), "-o",
                         (dir / "out.eml").string(), "--rules", (dir / "draft.yaml").string(),
                         "--report", (dir / "report.json").string()},
                        out, 120);

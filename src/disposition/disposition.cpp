@@ -77,6 +77,7 @@ vault::NewRecord makeRecord(const std::string& id, std::string_view original,
   r.reason = std::string(reasonInfo(rep.reason).name);
   r.reasons = allReasons(rep);
   r.report_json = rep.toJson();
+  r.body_text = result.body_text;
   r.original.assign(original.data(), original.size());
   r.delivered_id = delivered_id;
   for (const auto& a : rep.actions) {

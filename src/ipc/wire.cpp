@@ -167,6 +167,7 @@ std::string encodeResultHead(const ProcessResult& p) {
   w.u8(static_cast<std::uint8_t>(p.verdict));
   w.u8(p.notice_only ? 1 : 0);
   w.str(p.output_filename);
+  w.str(p.body_text);
   for (const std::string* s : {&rep.id, &rep.kind, &rep.sender, &rep.subject, &rep.from,
                                &rep.message_id, &rep.filename, &rep.rules}) {
     w.str(*s);
@@ -203,6 +204,7 @@ bool decodeResult(std::string_view in, ProcessResult& p) {
   if (!verdict(p.verdict)) return false;
   p.notice_only = r.u8() != 0;
   p.output_filename = r.str(kMaxText);
+  p.body_text = r.str(kMaxText);  // vault_body_text_limit <= 1 MiB
   for (std::string* s : {&rep.id, &rep.kind, &rep.sender, &rep.subject, &rep.from,
                          &rep.message_id, &rep.filename, &rep.rules}) {
     *s = r.str(kMaxText);

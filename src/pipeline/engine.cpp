@@ -10,6 +10,7 @@
 
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
+#include "mugai/text/charset.h"
 #include "mugai/text/filename.h"
 #include "src/pipeline/sender.h"
 #include "src/pipeline/walker.h"
@@ -61,6 +62,31 @@ void finish(ProcessResult& r, const pipeline::WalkState& s, Clock::time_point st
   r.report.final_verdict = s.verdict;
   r.report.reason = s.reason;
   r.report.elapsed_ms = msSince(start);
+}
+
+/// The text body as delivered, for the vault record (ProcessResult::body_text): the UTF-8 text
+/// parts in order, a blank line between them, cut at `limit` bytes on a character boundary with a
+/// mark. A part kept in another charset is named, not copied (its bytes are not UTF-8).
+std::string bodyText(const pipeline::BuiltMessage& built, std::uint64_t limit) {
+  if (limit == 0) return "";
+  std::string out;
+  for (const auto& b : built.bodies) {
+    if (!out.empty()) out += "\n\n";
+    const bool utf8 = b.charset.empty() || b.charset == "utf-8" || b.charset == "UTF-8";
+    if (utf8 && text::isValidUtf8(b.data)) {
+      out += b.data;
+    } else {
+      out += "[" + b.mime_type + " (" + b.charset + ")]";
+    }
+    if (out.size() > limit) break;
+  }
+  std::erase(out, '\r');
+  if (out.size() <= limit) return out;
+  static const std::string kCut = "\n[…]";
+  std::size_t end = limit > kCut.size() ? limit - kCut.size() : 0;
+  while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80) --end;  // a lead byte
+  out.resize(end);
+  return end + kCut.size() <= limit ? out + kCut : out;
 }
 
 bool noticeEnabled(const policy::Policy& pol, const policy::Override* ov) {
@@ -159,6 +185,7 @@ ProcessResult Engine::processMessage(std::string_view raw, const Envelope& envel
       std::string notice = notice_on && s.any_notice_item ? pipeline::buildNotice(pol.notice, pol.vault, r.report, false, r.keepOriginal(), envelope.console_url) : "";
       r.output = pipeline::writeMessage(
           built, notice, {{"X-Mugai-Verdict", r.report.verdictWord()}, {"X-Mugai-Id", id}});
+      r.body_text = bodyText(built, pol.limits.vault_body_text_limit);
     }
   } catch (const std::exception& e) {
     r.output.clear();

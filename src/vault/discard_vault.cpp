@@ -36,6 +36,7 @@ class DiscardVault final : public Vault {
     out.clear();
     return true;
   }
+  bool textIndexed() const override { return false; }  // it keeps nothing to search
   bool usage(Usage& out, std::string*) override {
     out = Usage{};
     return true;

@@ -89,6 +89,8 @@ CREATE TABLE IF NOT EXISTS objects(
   sha256 TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS objects_record ON objects(record_id);
 CREATE INDEX IF NOT EXISTS objects_sha256 ON objects(sha256);
+CREATE TABLE IF NOT EXISTS bodies(
+  id TEXT PRIMARY KEY REFERENCES records(id) ON DELETE CASCADE, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests(
   id BIGSERIAL PRIMARY KEY,
   record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, requester TEXT NOT NULL,
@@ -253,6 +255,10 @@ class PgVault final : public Vault {
               error)) {
       return false;
     }
+    if (!r.body_text.empty() &&
+        !exec("INSERT INTO bodies(id, text) VALUES ($1, $2)", Params().add(r.id).add(r.body_text), error)) {
+      return false;
+    }
     for (const auto& o : r.objects) {
       if (!exec("INSERT INTO objects(record_id, part, what, action, reason, sha256) VALUES "
                 "($1,$2,$3,$4,$5,$6)",
@@ -288,6 +294,9 @@ class PgVault final : public Vault {
       info.objects.push_back({col(o.get(), i, 0), col(o.get(), i, 1), col(o.get(), i, 2),
                               col(o.get(), i, 3), col(o.get(), i, 4)});
     }
+    Result b = run("SELECT text FROM bodies WHERE id = $1", Params().add(id));
+    if (!tuples(b, error, "read body text")) return std::nullopt;
+    if (PQntuples(b.get()) == 1) info.body_text = col(b.get(), 0, 0);
     return info;
   }
 

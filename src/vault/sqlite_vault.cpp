@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS objects(
   what TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL, sha256 TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS objects_record ON objects(record_id);
 CREATE INDEX IF NOT EXISTS objects_sha256 ON objects(sha256);
+CREATE TABLE IF NOT EXISTS bodies(
+  id TEXT PRIMARY KEY REFERENCES records(id) ON DELETE CASCADE, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE, requester TEXT NOT NULL,
@@ -110,12 +112,30 @@ END;
 /// Above this many index candidates a search reads the records newest first instead (a common
 /// text fills a page after a few rows; looking each candidate up would take longer).
 constexpr std::int64_t kTextCandidateLimit = 20000;
+/// How far each trigram of a text is counted to find its rarest ones, and how many are counted.
+constexpr std::int64_t kTrigramProbe = 5000;
+constexpr std::size_t kTrigramsProbed = 24;
 
-/// The FTS5 query for `text`: one phrase (its trigrams in a row, so a substring), quoted.
-std::string ftsPhrase(const std::string& text) {
+/// `s` as one FTS5 string (a phrase of its trigrams in a row: a substring), quoted.
+std::string ftsQuote(const std::string& s) {
   std::string p = "\"";
-  for (char c : text) p += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : s) p += c == '"' ? std::string("\"\"") : std::string(1, c);
   return p + "\"";
+}
+
+/// The distinct trigrams (three code points; `text` is valid UTF-8) of `text`, in order.
+std::vector<std::string> trigrams(const std::string& text) {
+  std::vector<std::size_t> at;  // where each code point starts
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) at.push_back(i);
+  }
+  at.push_back(text.size());
+  std::vector<std::string> out;
+  for (std::size_t k = 0; k + 3 < at.size(); ++k) {
+    std::string t = text.substr(at[k], at[k + 3] - at[k]);
+    if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
+  }
+  return out;
 }
 
 /// One prepared statement, finalized on scope exit.
@@ -238,6 +258,11 @@ class SqliteVault final : public Vault {
       s.bind(1, r.id).blob(2, packed);
       if (s.step() != SQLITE_DONE) return sqlFail(error, "insert original");
     }
+    if (!r.body_text.empty()) {
+      Stmt s(db_, "INSERT INTO bodies(id, text) VALUES (?1, ?2)");
+      s.bind(1, r.id).bind(2, r.body_text);
+      if (s.step() != SQLITE_DONE) return sqlFail(error, "insert body text");
+    }
     for (const auto& o : r.objects) {
       Stmt s(db_, "INSERT INTO objects(record_id, part, what, action, reason, sha256) VALUES "
                   "(?1,?2,?3,?4,?5,?6)");
@@ -287,6 +312,9 @@ class SqliteVault final : public Vault {
     while (o.step() == SQLITE_ROW) {
       r.objects.push_back({o.text(0), o.text(1), o.text(2), o.text(3), o.text(4)});
     }
+    Stmt b(db_, "SELECT text FROM bodies WHERE id = ?1");
+    b.bind(1, id);
+    if (b.step() == SQLITE_ROW) r.body_text = b.text(0);
     return r;
   }
 
@@ -330,15 +358,12 @@ class SqliteVault final : public Vault {
     if (q.until) sql += " AND created < ?6";
     if (!q.id_prefix.empty()) sql += " AND id >= ?7 AND id < ?7 || char(127)";
     bool by_index = false;
+    std::string rowids;  // the index's candidates, a JSON array
     if (!q.text.empty()) {
       // The index narrows the rows down; the text itself decides (the same rows as a scan).
       by_index = textIndexable(q.text);
-      if (by_index) {
-        std::int64_t candidates = 0;
-        if (!countCandidates(q.text, candidates, error)) return false;
-        by_index = candidates <= kTextCandidateLimit;
-      }
-      if (by_index) sql += " AND rowid IN (SELECT rowid FROM records_text WHERE records_text MATCH ?11)";
+      if (by_index && !textCandidates(q.text, rowids, by_index, error)) return false;
+      if (by_index) sql += " AND rowid IN (SELECT value FROM json_each(?11))";
       sql += " AND (instr(lower(subject), lower(?8)) > 0 OR instr(lower(sender), lower(?8)) > 0 OR "
              "instr(lower(filename), lower(?8)) > 0)";
     }
@@ -352,7 +377,7 @@ class SqliteVault final : public Vault {
     s.bind(5, q.since).bind(6, q.until).bind(7, q.id_prefix).bind(8, q.text);
     s.bind(9, static_cast<std::int64_t>(std::min(q.limit, kListLimit)));
     s.bind(10, static_cast<std::int64_t>(q.offset));
-    if (by_index) s.bind(11, ftsPhrase(q.text));
+    if (by_index) s.bind(11, rowids);
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(readRecord(s));
     return rc == SQLITE_DONE || sqlFail(error, "list");
@@ -695,11 +720,45 @@ class SqliteVault final : public Vault {
     return true;
   }
 
-  /// How many records the index offers for `text` (counted up to kTextCandidateLimit + 1).
-  bool countCandidates(const std::string& text, std::int64_t& n, std::string* error) {
+  /// The rowids the index offers for `text` (as a JSON array), `few` false when there are more
+  /// than kTextCandidateLimit. A phrase of many trigrams costs as much as its commonest ones'
+  /// lists (every record holds "sen", "der", "exa"...): the three rarest trigrams of the text are
+  /// asked first (each counted up to kTrigramProbe), the whole phrase only when they leave too
+  /// many. Either is a superset of the records holding the text; list() checks each.
+  bool textCandidates(const std::string& text, std::string& rowids, bool& few, std::string* error) {
+    std::vector<std::pair<std::int64_t, std::string>> counted;
+    for (const auto& t : trigrams(text)) {
+      if (counted.size() == kTrigramsProbed) break;
+      std::int64_t n = 0;
+      if (!matchCount(ftsQuote(t), kTrigramProbe + 1, n, error)) return false;
+      counted.emplace_back(n, t);
+    }
+    std::sort(counted.begin(), counted.end());
+    std::string rare;
+    for (std::size_t i = 0; i < counted.size() && i < 3; ++i) {
+      rare += (rare.empty() ? "" : " AND ") + ftsQuote(counted[i].second);
+    }
+    for (const std::string& query : {rare, ftsQuote(text)}) {
+      rowids = "[";
+      std::int64_t n = 0;
+      Stmt c(db_, "SELECT rowid FROM records_text WHERE records_text MATCH ?1 LIMIT ?2");
+      c.bind(1, query).bind(2, kTextCandidateLimit + 1);
+      int rc;
+      while ((rc = c.step()) == SQLITE_ROW) {
+        rowids += (n++ ? "," : "") + std::to_string(c.i64(0));
+      }
+      if (rc != SQLITE_DONE) return sqlFail(error, "text index");
+      rowids += "]";
+      few = n <= kTextCandidateLimit;
+      if (few) return true;
+    }
+    return true;
+  }
+
+  bool matchCount(const std::string& query, std::int64_t limit, std::int64_t& n, std::string* error) {
     Stmt c(db_, "SELECT count(*) FROM (SELECT rowid FROM records_text WHERE records_text MATCH ?1 "
                 "LIMIT ?2)");
-    c.bind(1, ftsPhrase(text)).bind(2, kTextCandidateLimit + 1);
+    c.bind(1, query).bind(2, limit);
     if (c.step() != SQLITE_ROW) return sqlFail(error, "text index");
     n = c.i64(0);
     return true;

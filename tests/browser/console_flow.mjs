@@ -16,6 +16,8 @@ const staff = env('STAFF', 'tanaka');
 const approver = env('APPROVER', 'sato');
 const admin = env('ADMIN', 'joho-admin');
 const fileName = env('ITEM_FILE', '.docm');
+const ppapItem = env('PPAP_ITEM', '');
+const ppapPassword = env('PPAP_PASSWORD', '');
 
 if (!fs.existsSync(chromium)) {
   console.log('skipped: chromium not found');
@@ -96,6 +98,24 @@ try {
   t = await text(s);
   if (!t.includes('申請しました')) fail(`staff: the request was not confirmed:\n${t}`);
   await shot(s, 'requested.png');
+
+  // 1b. Staff: the PPAP item's password form; the password opens it (the console runs
+  //     `mugai vault unlock`); the page says it is on its way.
+  if (ppapItem) {
+    await s.goto(`${url}/items`, { waitUntil: 'load' });
+    const plink = await s.$$eval('table.items a', (as, f) => {
+      const a = as.find((x) => x.innerText.includes(f));
+      return a ? a.getAttribute('href') : null;
+    }, ppapItem);
+    if (!plink) fail(`staff: the PPAP item ${ppapItem} is not in the list`);
+    await s.goto(`${url}${plink}`, { waitUntil: 'load' });
+    if (!(await s.$('input[type=password][name=password]'))) fail('staff: no password form on the PPAP item');
+    await s.type('input[name=password]', ppapPassword);
+    await shot(s, 'unlock.png');
+    await clickAndWait(s, 'form[action$="/unlock"] button[type=submit]');
+    t = await text(s);
+    if (!t.includes('解除しました')) fail(`staff: the PPAP item was not opened:\n${t}`);
+  }
 
   // 2. The approver: 承認待ち lists it; approve.
   const a = await newPage();

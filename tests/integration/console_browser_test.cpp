@@ -44,6 +44,23 @@ std::string findNode() {
   return "";
 }
 
+/// PPAP: the generated encrypted zip (secret.txt, traditional PKWARE, password "mugai").
+std::string ppapMail() {
+  std::ostringstream b64;
+  {
+    Poco::Base64Encoder enc(b64);
+    enc.rdbuf()->setLineLength(76);
+    enc << readFile(generatedDir() / "encrypted.zip");
+  }
+  return "From: partner@example.co.jp\r\nTo: tanaka@city.example.lg.jp\r\n"
+         "Subject: =?UTF-8?B?44OR44K544Ov44O844OJ5LuY44GN6LOH5paZ?=\r\nMessage-ID: <ppap-1@example.co.jp>\r\n"
+         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+         "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe password follows in another mail.\r\n"
+         "--b1\r\nContent-Type: application/zip; name=\"shiryo.zip\"\r\n"
+         "Content-Disposition: attachment; filename=\"shiryo.zip\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n" + b64.str() + "\r\n--b1--\r\n";
+}
+
 }  // namespace
 
 TEST_CASE("console: in chromium, staff requests the withheld .docm and the approver approves it",
@@ -126,6 +143,12 @@ TEST_CASE("console: in chromium, staff requests the withheld .docm and the appro
                "billing@invoice.example.net", "--to", "tanaka@city.example.lg.jp", "--data",
                "@" + (tmp.path() / "eicar.eml").string(), "--timeout", "60"},
               &out, 90) == 0);
+  // A PPAP mail for tanaka: withheld (content.encrypted); he opens it in the console.
+  writeFile(tmp.path() / "ppap.eml", ppapMail());
+  REQUIRE(run({kSwaks, "--server", "127.0.0.1:" + std::to_string(mugai_port), "--from",
+               "partner@example.co.jp", "--to", "tanaka@city.example.lg.jp", "--data",
+               "@" + (tmp.path() / "ppap.eml").string(), "--timeout", "60"},
+              &out, 90) == 0);
   if (!serve_has_vault) {
     // Until the disposition layer writes the vault itself: bring the quarantine folder in.
     REQUIRE(run({MUGAI_BINARY, "vault", "--vault", vault, "--rules", (tmp.path() / "rules.yaml").string(),
@@ -160,6 +183,8 @@ TEST_CASE("console: in chromium, staff requests the withheld .docm and the appro
   setenv("SCREENSHOTS", shots.string().c_str(), 1);
   setenv("PASSWORD", kPasswordText, 1);
   setenv("ITEM_FILE", "見積書の様式", 1);
+  setenv("PPAP_ITEM", "パスワード付き資料", 1);
+  setenv("PPAP_PASSWORD", "mugai", 1);
   const int rc = run({node, (npm_dir / "console_flow.mjs").string()}, &out, 300);
   INFO(out << "\nconsole log:\n" << readFile(tmp.path() / "console.log"));
   if (rc == 77) {
@@ -191,4 +216,17 @@ TEST_CASE("console: in chromium, staff requests the withheld .docm and the appro
     if (released == 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   CHECK(released == 1);
+  // The PPAP item opened in the browser: its sanitized content reaches the sink, once, marked.
+  std::size_t unlocked = 0;
+  for (int i = 0; i < 120 && unlocked == 0; ++i) {
+    for (const auto& f : filesIn(dump)) {
+      const std::string m = readFile(f);
+      if (m.find("X-Mugai-Unlocked") != std::string::npos && m.find("shiryo.zip") != std::string::npos) ++unlocked;
+    }
+    if (unlocked == 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  CHECK(unlocked == 1);
+  REQUIRE(run({MUGAI_BINARY, "vault", "--vault", vault, "audit", "export"}, &out) == 0);
+  CHECK(out.find("\"unlock\"") != std::string::npos);
+  CHECK(out.find("mugai\n") == std::string::npos);
 }

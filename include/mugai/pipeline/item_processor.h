@@ -49,6 +49,10 @@ struct ProcessResult {
   std::string output;
   bool notice_only = false;     ///< output replaces a blocked item
   std::string output_filename;  ///< file mode: the safe name of the sanitized file
+  /// Mail delivered (not blocked): its text body as delivered (the text parts, without mugai's
+  /// notice), UTF-8, at most vault_body_text_limit bytes, for the vault record (the console's
+  /// detail page shows it as text). Empty otherwise.
+  std::string body_text;
   Report report;
 
   bool blocked() const { return verdict >= Verdict::TempFail; }

@@ -59,6 +59,9 @@ struct NewRecord {
   std::string reason;                ///< the main reason
   std::vector<std::string> reasons;  ///< every reason in the report
   std::string report_json;
+  /// The delivered message's sanitized text body (ProcessResult::body_text; bounded by
+  /// vault_body_text_limit), shown as text on the console's detail page; empty: none.
+  std::string body_text;
   std::string original;              ///< the original bytes (stored compressed)
   std::string delivered_id;          ///< what was delivered instead (Message-ID / file name)
   std::vector<ObjectRecord> objects;
@@ -81,6 +84,7 @@ struct RecordInfo {
   std::string state;           ///< withheld | requested | approved | denied | released | refused
   bool hold = false;           ///< legal hold: never purged
   std::vector<ObjectRecord> objects;
+  std::string body_text;       ///< get() only: NewRecord::body_text
 };
 
 /// Free-text search (Query::text): a case-insensitive substring of the subject, the envelope

@@ -128,6 +128,16 @@ class ConsoleRig {
     d.rules_text = rules_text_;
     d.rules_name = "test.yaml";
     d.mugai_binary = MUGAI_BINARY;
+    // The shipped rules with this directory, for what the console runs `mugai vault` with.
+    std::string full = readFile(sourceDir() / "rules" / "default.yaml");
+    const auto at = full.find("\nvault:\n");
+    REQUIRE(at != std::string::npos);
+    full.insert(at + 8, "  directory: " + (dir_.path() / "directory.yaml").string() + "\n");
+    writeFile(dir_.path() / "rules.yaml", full);
+    // Relative signature paths of the shipped rules resolve beside the copy (docs/rules.md).
+    std::error_code ec;
+    std::filesystem::create_directory_symlink(sourceDir() / "rules" / "signatures", dir_.path() / "signatures", ec);
+    d.config.rules = (dir_.path() / "rules.yaml").string();
     d.clock = clock;
     d.after_change = [this](const vault::RecordInfo& r, const vault::Request& q,
                             const std::string& state, const vault::User& actor) {

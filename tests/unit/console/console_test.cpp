@@ -552,3 +552,102 @@ TEST_CASE("console: a search text of three characters finds items of every date 
   CHECK(bob.get("/items?q=" + mugai::console::urlEncode("見積書")).body.find("見積書の件") == std::string::npos);
   CHECK(bob.get("/items?q=" + mugai::console::urlEncode("税務資")).body.find("税務資料") != std::string::npos);
 }
+
+TEST_CASE("console: the detail page shows the delivered body text as text, never markup") {
+  ConsoleRig rig;
+  auto r = makeRecord("20261206T100009-dddddd", "alice@city.example.lg.jp", "本文つき", "a.docm",
+                      "content.active", mv::Tier::Approval);
+  r.body_text = "いつもお世話になっております。\n<script>alert(1)</script>\"><img src=x onerror=alert(2)>\n\u202Etxt.exe";
+  rig.put(r);
+  rig.put(makeRecord("20261206T100010-eeeeee", "alice@city.example.lg.jp", "本文なし", "b.docm",
+                     "content.active", mv::Tier::Approval));
+  Browser alice(rig.port());
+  REQUIRE(alice.login("alice").status == 303);
+  auto p = alice.get("/items/20261206T100009-dddddd");
+  REQUIRE(p.status == 200);
+  CHECK(p.body.find("本文（無害化後・配送されたもの・文字として表示）") != std::string::npos);
+  CHECK(p.body.find("いつもお世話になっております。") != std::string::npos);
+  CHECK(p.body.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  CHECK(p.body.find("<script>") == std::string::npos);
+  CHECK(p.body.find("<img") == std::string::npos);
+  CHECK(p.body.find("\u202E") == std::string::npos);  // shown as a marker, not applied
+  auto none = alice.get("/items/20261206T100010-eeeeee");
+  CHECK(none.body.find("本文は記録されていません") != std::string::npos);
+}
+
+namespace {
+std::string base64(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
+    if (out.size() % 77 == 76) out += "\r\n";
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += k[(v >> 18) & 63];
+    out += k[(v >> 12) & 63];
+    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("console: the recipient opens a PPAP zip with its password, wrong ones are counted and audited as the CLI does, never logged") {
+  ConsoleRig rig;
+  // The generated fixture: secret.txt in a traditional-PKWARE zip, password "mugai".
+  const std::string zip = readFile(generatedDir() / "encrypted.zip");
+  const std::string id = "20261206T100011-ffffff";
+  auto r = makeRecord(id, "alice@city.example.lg.jp", "パスワード付きZIP", "書類.zip", "content.encrypted",
+                      mv::Tier::Approval);
+  r.original = "From: partner@example.co.jp\r\nTo: alice@city.example.lg.jp\r\nSubject: ppap\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+               "Content-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: application/zip; "
+               "name=\"secret.zip\"\r\nContent-Disposition: attachment; filename=\"secret.zip\"\r\n"
+               "Content-Transfer-Encoding: base64\r\n\r\n" + base64(zip) + "\r\n--b--\r\n";
+  rig.put(r);
+  Browser alice(rig.port());
+  REQUIRE(alice.login("alice").status == 303);
+  auto p = alice.get("/items/" + id);
+  REQUIRE(p.status == 200);
+  CHECK(p.body.find("name=\"password\"") != std::string::npos);
+  CHECK(p.body.find("type=\"password\"") != std::string::npos);
+  // Without the CSRF token: refused before anything runs.
+  CHECK(alice.post("/items/" + id + "/unlock", {{"password", "mugai"}}, false).status == 403);
+  // A wrong password: refused, counted and audited by `mugai vault unlock` as alice.
+  p = alice.post("/items/" + id + "/unlock", {{"password", "not-it-7c1"}});
+  CHECK(p.status == 200);
+  CHECK(p.body.find("解除できませんでした") != std::string::npos);
+  CHECK(p.body.find("1 / 3") != std::string::npos);
+  CHECK(rig.auditRows("unlock.wrong", "alice", id) == 1);
+  // An approver who sees the item is not its recipient: no form, and the POST is refused.
+  Browser boss(rig.port());
+  REQUIRE(boss.login("boss").status == 303);
+  auto bp = boss.get("/items/" + id);
+  REQUIRE(bp.status == 200);
+  CHECK(bp.body.find("name=\"password\"") == std::string::npos);
+  CHECK(boss.post("/items/" + id + "/unlock", {{"password", "mugai"}}).status == 403);
+  CHECK(rig.auditRows("unlock.wrong", "", id) == 1);
+  // The right one: opened, sanitized, queued for alice only.
+  p = alice.post("/items/" + id + "/unlock", {{"password", "mugai"}});
+  CHECK(p.body.find("解除しました") != std::string::npos);
+  CHECK(rig.auditRows("unlock", "alice", id) == 1);
+  std::vector<mv::ReleaseJob> jobs;
+  std::string err;
+  REQUIRE(rig.vault().releases(id, "", jobs, &err));
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].kind == "unlock");
+  CHECK(jobs[0].recipients == std::vector<std::string>{"alice@city.example.lg.jp"});
+  // The password is nowhere in the audit log.
+  std::vector<mv::AuditRow> rows;
+  REQUIRE(rig.vault().audit(0, rows, &err));
+  for (const auto& a : rows) {
+    CHECK(a.detail.find("not-it-7c1") == std::string::npos);
+    CHECK(a.detail.find("mugai\n") == std::string::npos);
+  }
+}

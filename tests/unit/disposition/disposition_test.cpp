@@ -238,3 +238,84 @@ TEST_CASE("disposition: busy and temporary failures are 451 and write nothing", 
   CHECK(f.finished[0].verdict == "busy");
   CHECK(f.finished[0].report == nullptr);
 }
+
+TEST_CASE("disposition: the record keeps the delivered text body (for the console's detail page), "
+          "bounded by vault_body_text_limit",
+          "[disposition]") {
+  Fixture f;
+  const std::string raw = mailWith(eicar());
+  MailItem m = f.item("20261206T230000-aaaaaa-0101");
+  ProcessResult r = f.run(raw, m);
+  CHECK(r.body_text == "see attached");
+  REQUIRE_FALSE(f.disp->decide(m, raw, r, f.engine->policy()).has_value());
+  auto rec = f.vault->get(m.id, nullptr);
+  REQUIRE(rec);
+  CHECK(rec->body_text == "see attached");  // the text part as delivered; no notice, no EICAR
+
+  SECTION("an HTML body is kept as the text it was delivered as, markup gone") {
+    const std::string html =
+        "From: partner@example.com\r\nTo: staff@city.example.lg.jp\r\nSubject: html\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n\r\n<p>請求書を<b>ご確認</b>ください</p>"
+        "<script>alert(1)</script>\r\n--b\r\nContent-Type: application/octet-stream; name=x.com\r\n"
+        "Content-Disposition: attachment; filename=x.com\r\n\r\n" + eicar() + "\r\n--b--\r\n";
+    MailItem h = f.item("20261206T230000-aaaaaa-0102");
+    ProcessResult hr = f.run(html, h);
+    CHECK(hr.body_text.find("請求書をご確認ください") != std::string::npos);
+    CHECK(hr.body_text.find("<script>") == std::string::npos);
+    CHECK(hr.body_text.find("alert") == std::string::npos);
+  }
+  SECTION("a blocked message keeps no body text (nothing of it was delivered)") {
+    const std::string enc =
+        "From: partner@example.com\r\nTo: staff@city.example.lg.jp\r\nSubject: enc\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+        "boundary=b\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--b\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\nabc\r\n"
+        "-----END PGP MESSAGE-----\r\n--b--\r\n";
+    MailItem e = f.item("20261206T230000-aaaaaa-0103");
+    ProcessResult er = f.run(enc, e);
+    REQUIRE(er.blocked());
+    CHECK(er.body_text.empty());
+  }
+}
+
+TEST_CASE("disposition: vault_body_text_limit cuts the kept body on a character boundary, 0 keeps none",
+          "[disposition]") {
+  test::TempDir tmp;
+  std::string rules = test::readFile(test::sourceDir() / "rules" / "default.yaml");
+  const std::size_t at = rules.find("limits:\n");
+  REQUIRE(at != std::string::npos);
+  std::string body;
+  for (int i = 0; i < 40; ++i) body += "見積書";  // 3 bytes a character, 360 bytes
+  const std::string raw =
+      "From: partner@example.com\r\nTo: staff@city.example.lg.jp\r\nSubject: long\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: 8bit\r\n\r\n" + body + "\r\n";
+  for (const std::uint64_t limit : {std::uint64_t{100}, std::uint64_t{101}, std::uint64_t{0}, std::uint64_t{1000}}) {
+    std::string text = rules;
+    text.insert(at + 8, "  vault_body_text_limit: " + std::to_string(limit) + "\n");
+    const fs::path p = tmp.path() / ("rules-" + std::to_string(limit) + ".yaml");
+    std::ofstream(p) << text;
+    std::vector<std::string> errors;
+    auto engine = makeEngine(p.string(), errors);
+    for (const auto& e : errors) INFO(e);
+    REQUIRE(engine);
+    ProcessResult r = engine->processMessage(raw, Envelope{"partner@example.com", {"staff@city.example.lg.jp"}}, "id-1");
+    INFO("limit " << limit);
+    REQUIRE_FALSE(r.blocked());
+    CHECK(r.body_text.size() <= limit);
+    if (limit == 0) {
+      CHECK(r.body_text.empty());
+    } else if (limit == 1000) {
+      CHECK(r.body_text.find(body) == 0);
+    } else {
+      // Whole characters, then the mark.
+      const std::string mark = "\n[…]";  // 6 bytes
+      REQUIRE(r.body_text.size() >= limit - 2 - mark.size());
+      CHECK(r.body_text.compare(r.body_text.size() - mark.size(), mark.size(), mark) == 0);
+      const std::string kept = r.body_text.substr(0, r.body_text.size() - 6);
+      CHECK(body.compare(0, kept.size(), kept) == 0);
+      CHECK(kept.size() % 3 == 0);
+    }
+  }
+}

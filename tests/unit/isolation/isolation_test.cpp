@@ -240,6 +240,7 @@ TEST_CASE("isolation: results from a worker are decoded strictly", "[unit][isola
   r.verdict = r.report.final_verdict = mugai::Verdict::Modified;
   r.report.reason = mugai::Reason::CdrRebuilt;
   r.output = "body";
+  r.body_text = "本文 <b>\n\u202E";
   mugai::ActionRecord a;
   a.action = "rebuilt";
   a.findings.push_back({"k", "v"});
@@ -248,6 +249,7 @@ TEST_CASE("isolation: results from a worker are decoded strictly", "[unit][isola
   mugai::ProcessResult back;
   REQUIRE(mugai::ipc::decodeResult(wire, back));
   CHECK(back.output == "body");
+  CHECK(back.body_text == r.body_text);  // the vault record's body text crosses from the worker
   CHECK(back.report.actions.at(0).findings.at(0).value == "v");
   CHECK(back.report.reason == mugai::Reason::CdrRebuilt);
   SECTION("truncated") {

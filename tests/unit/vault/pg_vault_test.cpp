@@ -278,6 +278,12 @@ TEST_CASE("pg vault text search: pg_trgm finds exactly what the scan found, purg
   CHECK(pgValue(url, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'records_%_trgm'") == "3");
   mugai::test::text_search::sameRowsAsTheScan(*v, true);
   mugai::test::text_search::purgeLeavesTheIndex(*v);
+  // The delivered body text (bodies) comes back with get().
+  std::string err;
+  auto b = record("body-1");
+  b.body_text = "本文です <script>\n";
+  REQUIRE(v->put(b, &err));
+  CHECK(v->get("body-1", &err)->body_text == b.body_text);
   // The planner can answer the search from the trigram indexes (no sequential scan when it may not).
   const std::string plan = pgValue(url, "SET enable_seqscan = off; EXPLAIN SELECT id FROM records WHERE "
                                         "lower(subject) LIKE lower('%見積書%') OR lower(sender) LIKE "

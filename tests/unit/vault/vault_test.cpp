@@ -504,3 +504,19 @@ TEST_CASE("vault text search: a text found in more records than the index hands 
   CHECK(rows.front().id == "c-20007");
   CHECK(rows.back().id == "c-00007");
 }
+
+TEST_CASE("vault: a record keeps the delivered body text, and purge removes it with the record") {
+  mugai::test::TempDir t;
+  const auto db = t.path() / "vault.db";
+  auto v = open(db);
+  std::string err;
+  auto r = record("b-1", 100, 200, "orig");
+  r.body_text = "本文です <script>alert(1)</script>\n\u202Eexe.txt";
+  REQUIRE(v->put(r, &err));
+  REQUIRE(v->put(record("b-2", 100, 0, "orig"), &err));
+  CHECK(v->get("b-1", &err)->body_text == r.body_text);
+  CHECK(v->get("b-2", &err)->body_text.empty());
+  mv::PurgeResult res;
+  REQUIRE(v->purge(300, false, "test", res, &err));
+  CHECK(sqlCount(db, "SELECT count(*) FROM bodies") == 0);
+}
