@@ -17,7 +17,6 @@ bool refuse(std::string* error) {
 class DiscardVault final : public Vault {
  public:
   std::string url() const override { return "discard:"; }
-  bool textIndexed() const override { return false; }
   bool put(const NewRecord&, std::string*) override {
     ++stored_;
     return true;
