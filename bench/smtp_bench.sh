@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SMTP benchmark: smtp-source -> mugai serve -> smtp-sink, with isolation (the default: sandboxed
-# workers and the scanner process) and with isolation = none side by side in one run, beside
+# workers and the scanner process) and with isolation = none side by side in one run, and the
+# isolated service once more with the vault off (the bench-only discard: vault) for the vault's
+# cost, beside
 # smtp-source -> smtp-sink directly
 # (the ceiling of the plumbing), for plain 2 KB, HTML 50 KB and 1 MB PDF- and DOCX-attachment mail, 8
 # sessions. Prints msgs/s (smtp-source, connections reused like Postfix's), p50/p99 latency per
@@ -95,8 +97,16 @@ printf 'isolation = none\n' > "$work/inproc.conf"
 "$mugai" serve --config "$work/inproc.conf" --listen "127.0.0.1:$inproc_port" \
   --next-hop "127.0.0.1:$sink_port" --state-dir "$work/state-inproc" 2>"$work/inproc.log" &
 inproc_pid=$!; pids+=($inproc_pid)
+# Vault off: the shipped service (isolated) with the bench-only discard: vault, which keeps
+# nothing (src/vault/discard_vault.h; refused without this variable, which only this script sets).
+# The difference to the first column is what writing every kept original to the vault costs.
+off_port="$(free_port)"
+MUGAI_BENCH_DISCARD_VAULT=bench/smtp_bench.sh "$mugai" serve --listen "127.0.0.1:$off_port" \
+  --next-hop "127.0.0.1:$sink_port" --state-dir "$work/state-off" --vault discard: 2>"$work/off.log" &
+off_pid=$!; pids+=($off_pid)
 wait_port "$mugai_port"
 wait_port "$inproc_port"
+wait_port "$off_port"
 
 throughput() {  # port file count -> msgs/s
   local t0 t1
@@ -132,15 +142,25 @@ print(walk(int(sys.argv[1])) * 1000 // tick)
 PY
 }
 
+vault_rows=()
 printf "%-14s %10s %11s %8s %10s %9s %9s %12s %14s\n" class "isolated/s" "in-proc/s" "iso/in" "direct/s" "iso p50" "iso p99" "in-proc p99" "CPU ms/msg i/n"
 for cls in plain html pdf docx; do
   n="$count"; case "$cls" in pdf | docx) n=$(( count / 4 )) ;; esac
   per=$(( n / sessions / 2 )); [ "$per" -lt 5 ] && per=5
-  c0=$(cpu_ms "$mugai_pid")
-  m=$(throughput "$mugai_port" "$work/$cls.eml" "$n")
-  c1=$(cpu_ms "$mugai_pid"); c2=$(cpu_ms "$inproc_pid")
+  # Warm-up (workers spawned, the scanner's signatures loaded, caches filled), not measured.
+  for p in "$mugai_port" "$off_port" "$inproc_port"; do throughput "$p" "$work/$cls.eml" 16 >/dev/null; done
+  # Vault on and off one right after the other (the order alternates per class), then in-process.
+  if [ "$cls" = plain ] || [ "$cls" = pdf ]; then
+    c0=$(cpu_ms "$mugai_pid"); m=$(throughput "$mugai_port" "$work/$cls.eml" "$n"); c1=$(cpu_ms "$mugai_pid")
+    c4=$(cpu_ms "$off_pid"); o=$(throughput "$off_port" "$work/$cls.eml" "$n"); c5=$(cpu_ms "$off_pid")
+  else
+    c4=$(cpu_ms "$off_pid"); o=$(throughput "$off_port" "$work/$cls.eml" "$n"); c5=$(cpu_ms "$off_pid")
+    c0=$(cpu_ms "$mugai_pid"); m=$(throughput "$mugai_port" "$work/$cls.eml" "$n"); c1=$(cpu_ms "$mugai_pid")
+  fi
+  c2=$(cpu_ms "$inproc_pid")
   i=$(throughput "$inproc_port" "$work/$cls.eml" "$n")
   c3=$(cpu_ms "$inproc_pid")
+  vault_rows+=("$(python3 -c "on,off,con,coff=$m,$o,($c1-$c0)/$n,($c5-$c4)/$n; print(f'{\"$cls\":<8} {on:>9} {off:>10} {100*(off-on)/off:>+9.1f}% {con:>12.2f} {coff:>13.2f} {con-coff:>+10.2f}')")")
   cpu=$(python3 -c "print(f'{($c1-$c0)/$n:.2f}/{($c3-$c2)/$n:.2f}')")
   d=$(throughput "$sink_port" "$work/$cls.eml" "$n")
   read -r _ _ _ p50 p99 fail < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$mugai_port" "$work/$cls.eml" "$sessions" "$per")
@@ -149,9 +169,14 @@ for cls in plain html pdf docx; do
   printf "%-14s %10s %11s %8s %10s %9s %9s %12s %14s%s\n" "$cls ($(( $(stat -c %s "$work/$cls.eml") / 1024 )) KB)" "$m" "$i" "$ratio" "$d" "$p50" "$p99" "$ip99" "$cpu" \
     "$([ "$fail$ifail" != 00 ] && echo "  ($fail/$ifail failed)")"
 done
+echo
+echo "the vault's cost (isolated; 'off' is the bench-only discard: vault, the same run, one after the other):"
+printf "%-8s %9s %10s %10s %12s %13s %10s\n" class "on msg/s" "off msg/s" "on loses" "CPU ms on" "CPU ms off" "CPU diff"
+for row in "${vault_rows[@]}"; do echo "$row"; done
+echo "(msg/s moves with whatever else the machine runs; CPU ms/msg of serve, its workers and scanner is the steadier figure)"
 rss() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 children() { cat /proc/"$1"/task/*/children 2>/dev/null; }
 iso_rss=$(( $(rss "$mugai_pid") )); for c in $(children "$mugai_pid"); do iso_rss=$(( iso_rss + $(rss "$c") )); done
 echo "peak RSS: isolated $iso_rss MB (serve + workers + scanner now alive), in-process $(rss "$inproc_pid") MB;" \
      "$(grep -o '[0-9]* workers' "$work/mugai.log" | head -1);" \
-     "not relayed: $(cat "$work/mugai.log" "$work/inproc.log" | grep -c 'relay_status=\(deferred\|bounced\)\|busy\|engine timeout' || true)"
+     "not relayed: $(cat "$work/mugai.log" "$work/inproc.log" "$work/off.log" | grep -c 'relay_status=\(deferred\|bounced\)\|busy\|engine timeout' || true)"

@@ -15,11 +15,13 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
 # swaks only Recommends Net::SSLeay, which its -tls needs (the STARTTLS test); openssl makes the test cert.
 # LibreOffice (headless, no GUI) proves rebuilt documents still open; 7z and lhasa list archives.
 # unbound serves the sender-authentication tests' DNS on loopback; python3-dkim's dkimsign signs.
+# python3-msoffcrypto-tool decrypts the encrypted Office fixtures the unlock tests write, so they
+# are known to be what MS-OFFCRYPTO says (tests/unit/release/offcrypto_test.cpp).
 # nodejs: its WHATWG URL parser gives the expected href resolutions (tests/unit/text/url_test.cpp).
 TEST_PKGS=(clamav postfix swaks libnet-ssleay-perl openssl qpdf poppler-utils libimage-exiftool-perl unzip zip python3
   python3-olefile p7zip-full lhasa libreoffice-writer-nogui libreoffice-calc-nogui
   libreoffice-impress-nogui postgresql nodejs
-  unbound python3-dkim
+  unbound python3-dkim python3-msoffcrypto-tool
   rsyslog prometheus slapd ldap-utils chromium fonts-noto-cjk)
 # rsyslog and prometheus (for promtool; Debian has no promtool alone): the monitoring test starts
 # its own rsyslogd to receive mugai's events and lints /metrics with `promtool check metrics`.

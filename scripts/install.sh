@@ -6,9 +6,11 @@
 # 1. scripts/bootstrap.sh (the build packages; needs root or sudo only when something is missing)
 # 2. a separate build folder (build-install, or $MUGAI_INSTALL_BUILD_DIR) configured with
 #    -DMUGAI_RULES_DIR=PREFIX/share/mugai/rules, so the binary's embedded rules find the
-#    installed signatures and not the checkout's; builds the mugai target only
-# 3. cmake --install: PREFIX/bin/mugai and PREFIX/bin/mugai-scan (the scanner process mugai
-#    starts from its own folder), PREFIX/share/mugai/rules/, PREFIX/share/mugai/mugai.service,
+#    installed signatures and not the checkout's; builds the mugai target only (with the
+#    executables it starts: mugai-scan, mugai-auth, mugai-console)
+# 3. cmake --install: PREFIX/bin/mugai, PREFIX/bin/mugai-scan and PREFIX/bin/mugai-auth (the
+#    scanner and the sender-authentication processes mugai starts from its own folder),
+#    PREFIX/bin/mugai-console, PREFIX/share/mugai/rules/, PREFIX/share/mugai/mugai.service,
 #    PREFIX/share/doc/mugai/
 # 4. the system part (skipped with --no-system, or when DESTDIR is set, as for a package):
 #    the clamav-freshclam package (keeps /var/lib/clamav current; docs/scanning.md, also for a

@@ -7,6 +7,8 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "sanitizers/image/codec.h"
 
@@ -56,165 +58,114 @@ ColorMapObject* copyMap(const ColorMapObject* m) {
   return m ? GifMakeMapObject(m->ColorCount, m->Colors) : nullptr;
 }
 
-}  // namespace
+std::optional<Failure> bad(std::string detail) {
+  return Failure{Reason::CdrFailed, std::move(detail)};
+}
 
-CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
-  Input st{in};
-  int err = 0;
-  GifFileType* g = DGifOpen(&st, readFn, &err);
-  if (!g) return fail(gifError("open", err));
-  auto close = [&]() {
-    int e2 = 0;
-    if (g) DGifCloseFile(g, &e2);
-    g = nullptr;
-  };
+struct CloseGif {
+  void operator()(GifFileType* g) const {
+    int e = 0;
+    DGifCloseFile(g, &e);
+  }
+};
+using GifReader = std::unique_ptr<GifFileType, CloseGif>;
+
+/// What the decoder read: the frames, the loop count, and what is dropped.
+struct Decoded {
   std::vector<Frame> frames;
-  bool pending_gcb = false;
+  bool pending_gcb = false;  ///< a graphics control block waits for the next frame
   GifByteType gcb[4] = {};
   int loop = -1;
   bool comment = false, other_app = false, plain_text = false, unknown_ext = false;
   std::uint64_t pixels = 0;
-  if (auto f = ctx.checkPixels(pixelCount(g->SWidth, g->SHeight))) {
-    close();
-    return fail(*f);
-  }
-  for (;;) {
-    GifRecordType type;
-    if (DGifGetRecordType(g, &type) == GIF_ERROR) {
-      std::string e = gifError("record", g->Error);
-      close();
-      return fail(e);
-    }
-    if (type == TERMINATE_RECORD_TYPE) break;
-    if (auto f = ctx.deadline()) {
-      close();
-      return fail(*f);
-    }
-    if (type == IMAGE_DESC_RECORD_TYPE) {
-      if (DGifGetImageDesc(g) == GIF_ERROR) {
-        std::string e = gifError("image descriptor", g->Error);
-        close();
-        return fail(e);
-      }
-      const GifImageDesc& d = g->Image;
-      if (d.Width <= 0 || d.Height <= 0) {
-        close();
-        return fail("GIF: empty frame");
-      }
-      // Each frame counts at least as much as the screen: what a viewer composes and keeps.
-      std::uint64_t fp = std::max(pixelCount(d.Width, d.Height), pixelCount(g->SWidth, g->SHeight));
-      pixels += fp ? fp : 1;
-      if (auto f = ctx.checkPixels(pixels)) {
-        close();
-        return fail(*f);
-      }
-      std::uint64_t bytes = pixelCount(d.Width, d.Height);
-      // Plus what every frame costs besides its pixels (our Frame, giflib's SavedImage record and
-      // colour tables), so that a flood of 1x1 frames is bounded by the budget too.
-      if (auto f = ctx.charge(bytes + kFrameOverhead)) {
-        close();
-        return fail(*f);
-      }
-      Frame fr;
-      fr.desc = d;
-      fr.desc.ColorMap = nullptr;
-      fr.map.reset(copyMap(d.ColorMap));
-      fr.has_gcb = pending_gcb;
-      std::memcpy(fr.gcb, gcb, 4);
-      pending_gcb = false;
-      if (!fr.map && !g->SColorMap) {
-        close();
-        return fail("GIF: frame without a colour table");
-      }
-      fr.px.resize(static_cast<std::size_t>(bytes));
-      for (int y = 0; y < d.Height; ++y) {
-        if (DGifGetLine(g, &fr.px[static_cast<std::size_t>(y) * d.Width], d.Width) == GIF_ERROR) {
-          std::string e = gifError("pixel data", g->Error);
-          close();
-          return fail(e);
-        }
-      }
-      frames.push_back(std::move(fr));
-    } else if (type == EXTENSION_RECORD_TYPE) {
-      int code = 0;
-      GifByteType* block = nullptr;
-      if (DGifGetExtension(g, &code, &block) == GIF_ERROR) {
-        std::string e = gifError("extension", g->Error);
-        close();
-        return fail(e);
-      }
-      bool netscape = false;
-      int index = 0;
-      while (block) {
-        std::size_t len = block[0];
-        if (code == GRAPHICS_EXT_FUNC_CODE && index == 0) {
-          if (len != 4) {
-            close();
-            return fail("GIF: bad graphics control block");
-          }
-          std::memcpy(gcb, block + 1, 4);
-          pending_gcb = true;
-        } else if (code == APPLICATION_EXT_FUNC_CODE && index == 0) {
-          netscape = len == 11 && (std::memcmp(block + 1, "NETSCAPE2.0", 11) == 0 ||
-                                   std::memcmp(block + 1, "ANIMEXTS1.0", 11) == 0);
-          if (!netscape) other_app = true;
-        } else if (code == APPLICATION_EXT_FUNC_CODE && netscape && len == 3 && block[1] == 1) {
-          loop = block[2] | (block[3] << 8);
-        }
-        if (DGifGetExtensionNext(g, &block) == GIF_ERROR) {
-          std::string e = gifError("extension data", g->Error);
-          close();
-          return fail(e);
-        }
-        ++index;
-      }
-      if (code == COMMENT_EXT_FUNC_CODE)
-        comment = true;
-      else if (code == PLAINTEXT_EXT_FUNC_CODE)
-        plain_text = true;
-      else if (code != GRAPHICS_EXT_FUNC_CODE && code != APPLICATION_EXT_FUNC_CODE)
-        unknown_ext = true;
-    } else {
-      close();
-      return fail("GIF: unknown record");
-    }
-  }
-  std::size_t end = st.pos;
-  if (frames.empty()) {
-    close();
-    return fail("GIF: no image");
-  }
-  if (comment) ctx.removed("GIF comment");
-  if (other_app) ctx.removed("GIF application extension (XMP/ICC/private data)");
-  if (plain_text) ctx.removed("GIF plain text extension");
-  if (unknown_ext) ctx.removed("GIF unknown extension");
-  if (end < in.size()) ctx.removed("trailing data " + std::to_string(in.size() - end) + " bytes");
+};
 
-  // ---- write ----
-  std::string out;
-  GifFileType* w = EGifOpen(&out, writeFn, &err);
-  if (!w) {
-    close();
-    return fail(gifError("writer", err));
+/// One image descriptor and its pixels, charged to the budget before they are allocated.
+std::optional<Failure> readFrame(GifFileType* g, Ctx& ctx, Decoded& d) {
+  if (DGifGetImageDesc(g) == GIF_ERROR) return bad(gifError("image descriptor", g->Error));
+  const GifImageDesc& desc = g->Image;
+  if (desc.Width <= 0 || desc.Height <= 0) return bad("GIF: empty frame");
+  // Each frame counts at least as much as the screen: what a viewer composes and keeps.
+  std::uint64_t fp =
+      std::max(pixelCount(desc.Width, desc.Height), pixelCount(g->SWidth, g->SHeight));
+  d.pixels += fp ? fp : 1;
+  if (auto f = ctx.checkPixels(d.pixels)) return f;
+  std::uint64_t bytes = pixelCount(desc.Width, desc.Height);
+  // Plus what every frame costs besides its pixels (our Frame, giflib's SavedImage record and
+  // colour tables), so that a flood of 1x1 frames is bounded by the budget too.
+  if (auto f = ctx.charge(bytes + kFrameOverhead)) return f;
+  Frame fr;
+  fr.desc = desc;
+  fr.desc.ColorMap = nullptr;
+  fr.map.reset(copyMap(desc.ColorMap));
+  fr.has_gcb = d.pending_gcb;
+  std::memcpy(fr.gcb, d.gcb, 4);
+  d.pending_gcb = false;
+  if (!fr.map && !g->SColorMap) return bad("GIF: frame without a colour table");
+  fr.px.resize(static_cast<std::size_t>(bytes));
+  for (int y = 0; y < desc.Height; ++y) {
+    if (DGifGetLine(g, &fr.px[static_cast<std::size_t>(y) * desc.Width], desc.Width) == GIF_ERROR)
+      return bad(gifError("pixel data", g->Error));
   }
+  d.frames.push_back(std::move(fr));
+  return std::nullopt;
+}
+
+/// One extension: the graphics control block and the loop count are kept, the rest noted.
+std::optional<Failure> readExtension(GifFileType* g, Decoded& d) {
+  int code = 0;
+  GifByteType* block = nullptr;
+  if (DGifGetExtension(g, &code, &block) == GIF_ERROR) return bad(gifError("extension", g->Error));
+  bool netscape = false;
+  for (int index = 0; block; ++index) {
+    std::size_t len = block[0];
+    if (code == GRAPHICS_EXT_FUNC_CODE && index == 0) {
+      if (len != 4) return bad("GIF: bad graphics control block");
+      std::memcpy(d.gcb, block + 1, 4);
+      d.pending_gcb = true;
+    } else if (code == APPLICATION_EXT_FUNC_CODE && index == 0) {
+      netscape = len == 11 && (std::memcmp(block + 1, "NETSCAPE2.0", 11) == 0 ||
+                               std::memcmp(block + 1, "ANIMEXTS1.0", 11) == 0);
+      if (!netscape) d.other_app = true;
+    } else if (code == APPLICATION_EXT_FUNC_CODE && netscape && len == 3 && block[1] == 1) {
+      d.loop = block[2] | (block[3] << 8);
+    }
+    if (DGifGetExtensionNext(g, &block) == GIF_ERROR)
+      return bad(gifError("extension data", g->Error));
+  }
+  if (code == COMMENT_EXT_FUNC_CODE)
+    d.comment = true;
+  else if (code == PLAINTEXT_EXT_FUNC_CODE)
+    d.plain_text = true;
+  else if (code != GRAPHICS_EXT_FUNC_CODE && code != APPLICATION_EXT_FUNC_CODE)
+    d.unknown_ext = true;
+  return std::nullopt;
+}
+
+/// The GIF written anew: the screen of `g`, the loop count, then each frame line by line.
+std::optional<Failure> writeGif(const GifFileType* g, const Decoded& d, std::string& out) {
+  int err = 0;
+  GifFileType* w = EGifOpen(&out, writeFn, &err);
+  if (!w) return bad(gifError("writer", err));
   EGifSetGifVersion(w, true);
   std::unique_ptr<ColorMapObject, decltype(&GifFreeMapObject)> smap(copyMap(g->SColorMap),
                                                                     GifFreeMapObject);
   bool ok = EGifPutScreenDesc(w, g->SWidth, g->SHeight, g->SColorResolution, g->SBackGroundColor,
                               smap.get()) != GIF_ERROR;
-  close();
-  if (ok && loop >= 0) {
+  if (ok && d.loop >= 0) {
     GifByteType app[] = {'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0'};
-    GifByteType sub[] = {1, static_cast<GifByteType>(loop & 0xff),
-                         static_cast<GifByteType>(loop >> 8)};
+    GifByteType sub[] = {1, static_cast<GifByteType>(d.loop & 0xff),
+                         static_cast<GifByteType>(d.loop >> 8)};
     ok = EGifPutExtensionLeader(w, APPLICATION_EXT_FUNC_CODE) != GIF_ERROR &&
          EGifPutExtensionBlock(w, sizeof app, app) != GIF_ERROR &&
          EGifPutExtensionBlock(w, sizeof sub, sub) != GIF_ERROR &&
          EGifPutExtensionTrailer(w) != GIF_ERROR;
   }
-  for (Frame& fr : frames) {
+  for (const Frame& fr : d.frames) {
     if (!ok) break;
-    if (fr.has_gcb) ok = EGifPutExtension(w, GRAPHICS_EXT_FUNC_CODE, 4, fr.gcb) != GIF_ERROR;
+    GifByteType gcb[4];
+    std::memcpy(gcb, fr.gcb, 4);
+    if (fr.has_gcb) ok = EGifPutExtension(w, GRAPHICS_EXT_FUNC_CODE, 4, gcb) != GIF_ERROR;
     // giflib 5.2.1's EGifPutImageDesc sets Image.ColorMap to NULL without freeing it when a frame
     // has no local colour table, so the previous frame's copy leaked (a few hundred bytes per
     // frame, every message, in a long-running service: fuzzing finding,
@@ -226,13 +177,49 @@ CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
     ok = ok && EGifPutImageDesc(w, fr.desc.Left, fr.desc.Top, fr.desc.Width, fr.desc.Height,
                                 fr.desc.Interlace, fr.map.get()) != GIF_ERROR;
     for (int y = 0; ok && y < fr.desc.Height; ++y) {
-      ok = EGifPutLine(w, &fr.px[static_cast<std::size_t>(y) * fr.desc.Width], fr.desc.Width) !=
-           GIF_ERROR;
+      auto* line = const_cast<GifPixelType*>(&fr.px[static_cast<std::size_t>(y) * fr.desc.Width]);
+      ok = EGifPutLine(w, line, fr.desc.Width) != GIF_ERROR;
     }
   }
   int werr = 0;
   if (EGifCloseFile(w, &werr) == GIF_ERROR) ok = false;
-  if (!ok) return fail("GIF: re-encoding failed");
+  return ok ? std::nullopt : bad("GIF: re-encoding failed");
+}
+
+}  // namespace
+
+CodecResult rebuildGif(std::string_view in, Ctx& ctx) {
+  Input st{in};
+  int err = 0;
+  GifReader g(DGifOpen(&st, readFn, &err));
+  if (!g) return fail(gifError("open", err));
+  if (auto f = ctx.checkPixels(pixelCount(g->SWidth, g->SHeight))) return fail(*f);
+  // ---- read, record by record ----
+  Decoded d;
+  for (;;) {
+    GifRecordType type;
+    if (DGifGetRecordType(g.get(), &type) == GIF_ERROR) return fail(gifError("record", g->Error));
+    if (type == TERMINATE_RECORD_TYPE) break;
+    if (auto f = ctx.deadline()) return fail(*f);
+    std::optional<Failure> f;
+    if (type == IMAGE_DESC_RECORD_TYPE)
+      f = readFrame(g.get(), ctx, d);
+    else if (type == EXTENSION_RECORD_TYPE)
+      f = readExtension(g.get(), d);
+    else
+      f = bad("GIF: unknown record");
+    if (f) return fail(*f);
+  }
+  if (d.frames.empty()) return fail("GIF: no image");
+  if (d.comment) ctx.removed("GIF comment");
+  if (d.other_app) ctx.removed("GIF application extension (XMP/ICC/private data)");
+  if (d.plain_text) ctx.removed("GIF plain text extension");
+  if (d.unknown_ext) ctx.removed("GIF unknown extension");
+  if (st.pos < in.size())
+    ctx.removed("trailing data " + std::to_string(in.size() - st.pos) + " bytes");
+  // ---- write ----
+  std::string out;
+  if (auto f = writeGif(g.get(), d, out)) return fail(*f);
   CodecResult r;
   r.encoded.data = std::move(out);
   r.encoded.mime = "image/gif";

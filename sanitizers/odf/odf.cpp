@@ -478,10 +478,12 @@ bool pictureMember(std::string_view n) {
 /// ("VCLMTF"), EMF (" EMF" at 40), WMF (placeable or plain header). Not re-encoded.
 bool metafile(std::string_view d) {
   if (d.starts_with("VCLMTF")) return true;
-  if (d.size() >= 44 && d.substr(0, 4) == std::string_view("\x01\0\0\0", 4) && d.substr(40, 4) == " EMF")
+  if (d.size() >= 44 && d.substr(0, 4) == std::string_view("\x01\0\0\0", 4) &&
+      d.substr(40, 4) == " EMF")
     return true;
   if (d.size() >= 22 && d.substr(0, 4) == "\xD7\xCD\xC6\x9A") return true;
-  return d.size() >= 18 && (d[0] == 1 || d[0] == 2) && d.substr(1, 3) == std::string_view("\0\x09\0", 3);
+  return d.size() >= 18 && (d[0] == 1 || d[0] == 2) &&
+         d.substr(1, 3) == std::string_view("\0\x09\0", 3);
 }
 
 /// An SVG picture (LibreOffice inserts pictures as SVG; its own templates carry them) may stay
@@ -510,8 +512,8 @@ std::string svgProblem(std::string_view svg) {
       std::string v = lower(decode(a.value));
       std::size_t b = v.find_first_not_of(" \t\r\n");
       v = b == std::string::npos ? "" : v.substr(b);
-      if (!v.starts_with("#") && !v.starts_with("data:image/png") && !v.starts_with("data:image/jpeg") &&
-          !v.starts_with("data:image/gif"))
+      if (!v.starts_with("#") && !v.starts_with("data:image/png") &&
+          !v.starts_with("data:image/jpeg") && !v.starts_with("data:image/gif"))
         return "SVG link to another resource";
     }
   }
@@ -525,9 +527,11 @@ std::string svgProblem(std::string_view svg) {
 /// image chain (sanitizers/image), metafiles are checked by signature, anything else goes (a PE
 /// as a picture or thumbnail, VBScript in layout-cache, audio/video, fonts). layout-cache is a
 /// cache LibreOffice rebuilds: it always goes.
-std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, std::vector<bool>& removed,
-                                                   std::map<std::size_t, std::string>& rewritten,
-                                                   std::vector<Finding>& findings, MessageContext& ctx) const {
+std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive,
+                                                  std::vector<bool>& removed,
+                                                  std::map<std::size_t, std::string>& rewritten,
+                                                  std::vector<Finding>& findings,
+                                                  MessageContext& ctx) const {
   const auto& entries = archive.entries();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
@@ -551,7 +555,8 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, s
     }
     if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
     std::string data;
-    if (auto f = archive.extract(entries[i], ctx.budget, &data)) return Outcome::fail(f->reason, f->detail);
+    if (auto f = archive.extract(entries[i], ctx.budget, &data))
+      return Outcome::fail(f->reason, f->detail);
     bool raster = image::sniff(data) != image::Format::Unknown;
     if (!raster && pictureMember(n) && metafile(data)) continue;
     // Embedded fonts (LibreOffice's "embed fonts", referenced by svg:font-face-uri): kept when
@@ -573,8 +578,8 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, s
       continue;
     }
     std::vector<Finding> image_findings;
-    image::CodecResult r =
-        image::rebuild(data, image::Options{}, ctx.limits.image_pixel_limit, ctx.budget, image_findings);
+    image::CodecResult r = image::rebuild(data, image::Options{}, ctx.limits.image_pixel_limit,
+                                          ctx.budget, image_findings);
     if (r.failure) {
       if (r.failure->reason == Reason::LimitDecodedBytes || r.failure->reason == Reason::LimitTime)
         return Outcome::fail(r.failure->reason, r.failure->detail);
@@ -582,7 +587,8 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive, s
       if (refused) return refused;
       continue;
     }
-    for (Finding& f : image_findings) findings.push_back({f.key, n.substr(0, 120) + ": " + f.value});
+    for (Finding& f : image_findings)
+      findings.push_back({f.key, n.substr(0, 120) + ": " + f.value});
     if (r.encoded.data != data) rewritten[i] = std::move(r.encoded.data);
   }
   return std::nullopt;
@@ -665,6 +671,156 @@ Edits manifestEdits(std::string_view manifest_xml, bool drop_objects,
   return edits;
 }
 
+/// The package's head, read before anything else: its mimetype, its manifest and the members the
+/// manifest calls OLE objects whatever their name.
+struct Head {
+  const zip::Entry* mimetype = nullptr;
+  const zip::Entry* manifest = nullptr;
+  std::string mime, manifest_xml;
+  bool manifest_doctype = false;
+  std::set<std::string, std::less<>> ole_paths;  // without trailing '/'
+};
+
+std::optional<Outcome> readHead(const zip::Archive& archive, MessageContext& ctx, Head& h) {
+  h.mimetype = archive.find("mimetype");
+  h.manifest = archive.find("META-INF/manifest.xml");
+  if (!h.mimetype || !h.manifest)
+    return Outcome::fail(Reason::ParseMalformed,
+                         "not an OpenDocument package (no mimetype or manifest)");
+  if (auto f = archive.extract(*h.mimetype, ctx.budget, &h.mime))
+    return Outcome::fail(f->reason, f->detail);
+  if (!h.mime.starts_with("application/vnd.oasis.opendocument.") || h.mime.size() > 100)
+    return Outcome::fail(Reason::ParseMalformed, "not an OpenDocument mimetype");
+  if (auto f = archive.extract(*h.manifest, ctx.budget, &h.manifest_xml))
+    return Outcome::fail(f->reason, f->detail);
+  h.manifest_doctype = cutDoctype(h.manifest_xml);
+  // The manifest says which members are encrypted (ODF password protection) and which are OLE
+  // objects whatever their name. It never keeps a member: a package lists whatever it carries.
+  Scanner s(h.manifest_xml);
+  Tag t;
+  while (s.next(t)) {
+    if (t.local() == "encryption-data")
+      return Outcome::fail(Reason::ContentEncrypted, "password-protected OpenDocument package");
+    if (t.kind == Tag::Kind::Close || t.local() != "file-entry") continue;
+    ManifestEntry me = manifestEntry(t);
+    if (!me.ole) continue;
+    std::string q = me.path;
+    while (!q.empty() && q.back() == '/') q.pop_back();
+    if (!q.empty()) h.ole_paths.insert(q);
+  }
+  if (s.malformed())
+    return Outcome::fail(Reason::ParseMalformed, "malformed META-INF/manifest.xml");
+  return std::nullopt;
+}
+
+/// The members that go by their name or place: macros and objects (removedByName), whatever is
+/// under an OLE object's path, and a folder entry that carries bytes.
+std::vector<bool> removedByPlace(const std::vector<zip::Entry>& entries, bool drop_objects,
+                                 const std::set<std::string, std::less<>>& ole_paths,
+                                 std::vector<Finding>& findings) {
+  std::vector<bool> removed(entries.size(), false);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& n = entries[i].name;
+    // A folder entry holds nothing; one with bytes is a member parked under a folder's name
+    // (zipfile and others hand the bytes out). An empty deflate stream is 2 bytes.
+    bool dir_data =
+        entries[i].directory() && (entries[i].uncompressed_size > 0 ||
+                                   entries[i].compressed_size > (entries[i].method == 0 ? 0u : 2u));
+    if (!dir_data && !removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
+    removed[i] = true;
+    if (!entries[i].directory() || dir_data) findings.push_back({"removed", n});
+  }
+  return removed;
+}
+
+/// The scrubbed XML parts (content, styles, meta of the document and of each sub-document), what
+/// each refers to inside the package, and the objects whose elements were removed.
+struct Scrubbed {
+  struct XmlPart {
+    std::size_t index;
+    std::vector<Ref> refs;
+  };
+  std::vector<XmlPart> parts;
+  std::map<std::string, std::vector<std::size_t>, std::less<>> docs;  // "" or "Object 1/" -> parts
+  std::map<std::size_t, std::string> rewritten;
+  std::set<std::string, std::less<>> object_refs;
+};
+
+std::optional<Outcome> scrubParts(const zip::Archive& archive, bool drop_objects,
+                                  const std::vector<bool>& removed, MessageContext& ctx,
+                                  Scrubbed& out, std::vector<Finding>& findings) {
+  const auto& entries = archive.entries();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (removed[i] || entries[i].directory()) continue;
+    const std::string& n = entries[i].name;
+    std::size_t slash = n.rfind('/');
+    std::string_view leaf = std::string_view(n).substr(slash == std::string::npos ? 0 : slash + 1);
+    if (leaf != "content.xml" && leaf != "styles.xml" && leaf != "meta.xml") continue;
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    std::string xml;
+    if (auto f = archive.extract(entries[i], ctx.budget, &xml))
+      return Outcome::fail(f->reason, f->detail);
+    std::string base = n.substr(0, n.size() - leaf.size());  // hrefs are relative to it
+    const bool doctype = cutDoctype(xml);
+    if (doctype) findings.push_back({"removed", n + ": DOCTYPE"});
+    Scrub sc = scrubXml(xml, base, drop_objects);
+    if (sc.malformed)
+      return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
+    for (const std::string& r : sc.objects) out.object_refs.insert(base + r);
+    for (const auto& [what, count] : sc.removed) {
+      findings.push_back(
+          {"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
+    }
+    if (doctype || sc.xml != xml) out.rewritten[i] = std::move(sc.xml);
+    out.docs[base].push_back(out.parts.size());
+    out.parts.push_back({i, std::move(sc.refs)});
+  }
+  return std::nullopt;
+}
+
+/// The members a kept document uses. A member stays when it is a standard part of the document
+/// or of a kept sub-document, or when a kept element of a kept part refers to it. A sub-document
+/// is kept when a draw:object of a kept part names its folder; each folder is walked once, from
+/// the main document.
+std::set<std::string, std::less<>> usedMembers(const Scrubbed& sc,
+                                               const std::vector<bool>& removed) {
+  std::set<std::string, std::less<>> used = {
+      "mimetype",     "content.xml",  "styles.xml",
+      "meta.xml",     "settings.xml", "META-INF/manifest.xml",
+      "manifest.rdf", "layout-cache", "Thumbnails/thumbnail.png"};
+  std::set<std::string, std::less<>> kept_docs = {""};
+  std::vector<std::string> todo = {""};
+  while (!todo.empty()) {
+    std::string folder = std::move(todo.back());
+    todo.pop_back();
+    if (!folder.empty()) {
+      for (const char* leaf : {"content.xml", "styles.xml", "meta.xml", "settings.xml"})
+        used.insert(folder + leaf);
+    }
+    auto d = sc.docs.find(folder);
+    if (d == sc.docs.end()) continue;
+    for (std::size_t pi : d->second) {
+      if (removed[sc.parts[pi].index]) continue;
+      for (const Ref& r : sc.parts[pi].refs) {
+        if (!r.object) {
+          used.insert(r.path);
+          continue;
+        }
+        // A draw:object names a sub-document folder; anything else there (a stream: an OLE
+        // object under a made-up name) is not kept through it.
+        std::string sub = r.path + "/";
+        if (!sc.docs.count(sub) || !kept_docs.insert(sub).second) continue;
+        todo.push_back(sub);
+        // Its picture: LibreOffice looks it up by the object's name.
+        std::size_t sl = r.path.rfind('/');
+        std::size_t cut = sl == std::string::npos ? 0 : sl + 1;
+        used.insert(r.path.substr(0, cut) + "ObjectReplacements/" + r.path.substr(cut));
+      }
+    }
+  }
+  return used;
+}
+
 /// The package written anew: mimetype first and stored (so `file` and office suites recognise it
 /// by its head), kept members copied raw after their CRC is checked, rewritten ones deflated.
 std::optional<Outcome> writePackage(const zip::Archive& archive, const zip::Entry* mimetype,
@@ -697,7 +853,8 @@ std::optional<Outcome> writePackage(const zip::Archive& archive, const zip::Entr
 
 }  // namespace
 
-std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive, const std::vector<bool>& removed,
+std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive,
+                                              const std::vector<bool>& removed,
                                               const std::map<std::size_t, std::string>& rewritten,
                                               MessageContext& ctx) const {
   const auto& entries = archive.entries();
@@ -707,7 +864,8 @@ std::optional<Outcome> OdfSanitizer::checkXml(const zip::Archive& archive, const
     auto rw = rewritten.find(i);
     std::string copy;
     if (rw == rewritten.end()) {
-      if (auto f = archive.extract(entries[i], ctx.budget, &copy)) return Outcome::fail(f->reason, f->detail);
+      if (auto f = archive.extract(entries[i], ctx.budget, &copy))
+        return Outcome::fail(f->reason, f->detail);
     }
     if (auto why = zip::xml::checkWellFormed(rw == rewritten.end() ? copy : rw->second))
       return Outcome::fail(Reason::ParseMalformed, entries[i].name.substr(0, 120) + ": " + *why);
@@ -732,180 +890,70 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   if (!archive) return Outcome::fail(failure.reason, failure.detail);
   const auto& entries = archive->entries();
 
-  const zip::Entry* mimetype = archive->find("mimetype");
-  const zip::Entry* manifest = archive->find("META-INF/manifest.xml");
-  if (!mimetype || !manifest)
-    return Outcome::fail(Reason::ParseMalformed,
-                         "not an OpenDocument package (no mimetype or manifest)");
-  std::string mime;
-  if (auto f = archive->extract(*mimetype, ctx.budget, &mime))
-    return Outcome::fail(f->reason, f->detail);
-  if (!mime.starts_with("application/vnd.oasis.opendocument.") || mime.size() > 100)
-    return Outcome::fail(Reason::ParseMalformed, "not an OpenDocument mimetype");
-
-  std::string manifest_xml;
-  if (auto f = archive->extract(*manifest, ctx.budget, &manifest_xml))
-    return Outcome::fail(f->reason, f->detail);
-  const bool manifest_doctype = cutDoctype(manifest_xml);
-  // The manifest says which members are encrypted (ODF password protection) and which are OLE
-  // objects whatever their name. It never keeps a member: a package lists whatever it carries.
-  std::set<std::string, std::less<>> ole_paths;  // without trailing '/'
-  {
-    Scanner s(manifest_xml);
-    Tag t;
-    while (s.next(t)) {
-      if (t.local() == "encryption-data")
-        return Outcome::fail(Reason::ContentEncrypted, "password-protected OpenDocument package");
-      if (t.kind == Tag::Kind::Close || t.local() != "file-entry") continue;
-      ManifestEntry me = manifestEntry(t);
-      if (me.ole) {
-        std::string q = me.path;
-        while (!q.empty() && q.back() == '/') q.pop_back();
-        if (!q.empty()) ole_paths.insert(q);
-      }
-    }
-    if (s.malformed())
-      return Outcome::fail(Reason::ParseMalformed, "malformed META-INF/manifest.xml");
-  }
-
+  // 1. The package's head: mimetype and manifest, and the OLE objects the manifest names.
+  Head head;
+  if (auto f = readHead(*archive, ctx, head)) return *f;
   std::vector<Finding> findings;
-  if (manifest_doctype) findings.push_back({"removed", "META-INF/manifest.xml: DOCTYPE"});
-  std::vector<bool> removed(entries.size(), false);
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const std::string& n = entries[i].name;
-    // A folder entry holds nothing; one with bytes is a member parked under a folder's name
-    // (zipfile and others hand the bytes out). An empty deflate stream is 2 bytes.
-    bool dir_data =
-        entries[i].directory() && (entries[i].uncompressed_size > 0 ||
-                                   entries[i].compressed_size > (entries[i].method == 0 ? 0u : 2u));
-    if (!dir_data && !removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
-    removed[i] = true;
-    if (!entries[i].directory() || dir_data) findings.push_back({"removed", n});
-  }
-
-  // Scrub the XML that can hold scripts, listeners, macro links and external references, and
-  // note what each part refers to inside the package.
-  struct XmlPart {
-    std::size_t index;
-    std::vector<Ref> refs;
-  };
-  std::vector<XmlPart> xml_parts;
-  std::map<std::string, std::vector<std::size_t>, std::less<>> docs;  // "" or "Object 1/"
-  std::map<std::size_t, std::string> rewritten;
-  std::set<std::string, std::less<>> object_refs;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (removed[i] || entries[i].directory()) continue;
-    const std::string& n = entries[i].name;
-    std::size_t slash = n.rfind('/');
-    std::string_view leaf = std::string_view(n).substr(slash == std::string::npos ? 0 : slash + 1);
-    if (leaf != "content.xml" && leaf != "styles.xml" && leaf != "meta.xml") continue;
-    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
-    std::string xml;
-    if (auto f = archive->extract(entries[i], ctx.budget, &xml))
-      return Outcome::fail(f->reason, f->detail);
-    std::string base = n.substr(0, n.size() - leaf.size());  // hrefs are relative to it
-    const bool doctype = cutDoctype(xml);
-    if (doctype) findings.push_back({"removed", n + ": DOCTYPE"});
-    Scrub sc = scrubXml(xml, base, drop_objects);
-    if (sc.malformed)
-      return Outcome::fail(Reason::ParseMalformed, "malformed XML in " + n.substr(0, 120));
-    for (const std::string& r : sc.objects) object_refs.insert(base + r);
-    for (const auto& [what, count] : sc.removed) {
-      findings.push_back(
-          {"removed", n + ": " + what + (count > 1 ? " x" + std::to_string(count) : "")});
-    }
-    if (doctype || sc.xml != xml) rewritten[i] = std::move(sc.xml);
-    docs[base].push_back(xml_parts.size());
-    xml_parts.push_back({i, std::move(sc.refs)});
-  }
-  // Members that removed elements pointed at (an OLE object under another name than "Object N").
-  if (!object_refs.empty()) {
+  if (head.manifest_doctype) findings.push_back({"removed", "META-INF/manifest.xml: DOCTYPE"});
+  // 2. Members that go by their name or place (macros, OLE objects, bytes under a folder entry).
+  std::vector<bool> removed = removedByPlace(entries, drop_objects, head.ole_paths, findings);
+  // 3. The XML that can hold scripts, listeners, macro links and external references, scrubbed.
+  Scrubbed sc;
+  if (auto f = scrubParts(*archive, drop_objects, removed, ctx, sc, findings)) return *f;
+  // 4. Members that removed elements pointed at (an OLE object under another name).
+  if (!sc.object_refs.empty()) {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const std::string& n = entries[i].name;
-      if (removed[i] || !underAny(n, object_refs)) continue;
+      if (removed[i] || !underAny(n, sc.object_refs)) continue;
       removed[i] = true;
-      rewritten.erase(i);
+      sc.rewritten.erase(i);
       if (!entries[i].directory()) findings.push_back({"removed", n});
     }
   }
-
-  // Members nothing uses go (an .exe parked in Pictures/, a sub-document no frame shows). A
-  // member stays when it is a standard part of the document or of a kept sub-document, or when
-  // a kept element of a kept part refers to it. A sub-document is kept when a draw:object of a
-  // kept part names its folder; each folder is walked once, from the main document.
-  std::set<std::string, std::less<>> used = {
-      "mimetype",     "content.xml",  "styles.xml",
-      "meta.xml",     "settings.xml", "META-INF/manifest.xml",
-      "manifest.rdf", "layout-cache", "Thumbnails/thumbnail.png"};
-  {
-    std::set<std::string, std::less<>> kept_docs = {""};
-    std::vector<std::string> todo = {""};
-    while (!todo.empty()) {
-      std::string folder = std::move(todo.back());
-      todo.pop_back();
-      if (!folder.empty()) {
-        for (const char* leaf : {"content.xml", "styles.xml", "meta.xml", "settings.xml"})
-          used.insert(folder + leaf);
-      }
-      auto d = docs.find(folder);
-      if (d == docs.end()) continue;
-      for (std::size_t pi : d->second) {
-        if (removed[xml_parts[pi].index]) continue;
-        for (const Ref& r : xml_parts[pi].refs) {
-          if (!r.object) {
-            used.insert(r.path);
-            continue;
-          }
-          // A draw:object names a sub-document folder; anything else there (a stream: an OLE
-          // object under a made-up name) is not kept through it.
-          std::string sub = r.path + "/";
-          if (!docs.count(sub) || !kept_docs.insert(sub).second) continue;
-          todo.push_back(sub);
-          // Its picture: LibreOffice looks it up by the object's name.
-          std::size_t sl = r.path.rfind('/');
-          std::size_t cut = sl == std::string::npos ? 0 : sl + 1;
-          used.insert(r.path.substr(0, cut) + "ObjectReplacements/" + r.path.substr(cut));
-        }
-      }
-    }
-  }
+  // 5. Members nothing uses go (an .exe parked in Pictures/, a sub-document no frame shows).
+  const auto used = usedMembers(sc, removed);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
     if (removed[i] || entries[i].directory() || used.count(n)) continue;
     removed[i] = true;
-    rewritten.erase(i);
+    sc.rewritten.erase(i);
     findings.push_back({"removed", n});
   }
-  if (auto f = checkMembers(*archive, removed, rewritten, findings, ctx)) return *f;
+  // 6. What is kept is checked: pictures through the image chain, XML well-formed.
+  if (auto f = checkMembers(*archive, removed, sc.rewritten, findings, ctx)) return *f;
   // Folders (directory entries, manifest folder entries) left empty by what was removed go too.
   const Folders folders(entries, removed);
   const bool dirs_dropped = folders.dropEmptied(entries, removed);
   // META-INF/manifest.xml loses the entries of what went.
   Edits manifest_edits =
-      manifestEdits(manifest_xml, drop_objects, object_refs, folders, removed);
-  if (!manifest_edits.empty() || manifest_doctype) {
-    std::size_t mi = static_cast<std::size_t>(manifest - entries.data());
-    rewritten[mi] = manifest_edits.apply(manifest_xml);
+      manifestEdits(head.manifest_xml, drop_objects, sc.object_refs, folders, removed);
+  if (!manifest_edits.empty() || head.manifest_doctype) {
+    std::size_t mi = static_cast<std::size_t>(head.manifest - entries.data());
+    sc.rewritten[mi] = manifest_edits.apply(head.manifest_xml);
   }
-
-  if (auto f = checkXml(*archive, removed, rewritten, ctx)) return *f;
-  bool mimetype_first = &entries.front() == mimetype && mimetype->method == 0;
-  if (findings.empty() && rewritten.empty() && !dirs_dropped && mimetype_first)
+  if (auto f = checkXml(*archive, removed, sc.rewritten, ctx)) return *f;
+  // 7. The package written anew, unless nothing changed.
+  bool mimetype_first = &entries.front() == head.mimetype && head.mimetype->method == 0;
+  if (findings.empty() && sc.rewritten.empty() && !dirs_dropped && mimetype_first)
     return Outcome::keep();
 
   if (auto r = ctx.budget.chargeDecoded(part.data.size())) return Outcome::fail(*r);
   std::optional<std::string> bytes;
-  if (auto f = writePackage(*archive, mimetype, mime, removed, rewritten, ctx, part.data.size(), bytes)) {
+  if (auto f = writePackage(*archive, head.mimetype, head.mime, removed, sc.rewritten, ctx,
+                            part.data.size(), bytes)) {
     return *f;
   }
   Part next = replacedPart(part, std::move(*bytes));
   // "rebuilt" when something went; pictures only re-encoded: "converted".
-  bool removed_something = dirs_dropped || std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
-                             return f.key == "removed" || f.key == "neutralised" || f.key == "converted";
-                           });
-  Outcome o = Outcome::replace(std::move(next), removed_something || !mimetype_first ? Reason::CdrRebuilt
-                                                                                       : Reason::CdrConverted);
-  if (!removed_something && mimetype_first) findings.push_back({"applied", "pictures decoded and re-encoded"});
+  bool removed_something =
+      dirs_dropped || std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
+        return f.key == "removed" || f.key == "neutralised" || f.key == "converted";
+      });
+  Outcome o = Outcome::replace(std::move(next), removed_something || !mimetype_first
+                                                    ? Reason::CdrRebuilt
+                                                    : Reason::CdrConverted);
+  if (!removed_something && mimetype_first)
+    findings.push_back({"applied", "pictures decoded and re-encoded"});
   o.findings = std::move(findings);
   return o;
 }

@@ -304,15 +304,15 @@ std::string fromDomain(std::string_view raw) {
   return domainOf(addr);
 }
 
-struct Authenticator::Dkim {
+struct InProcessAuthenticator::Dkim {
   DKIM_LIB* lib = nullptr;
   ~Dkim() {
     if (lib) dkim_close(lib);
   }
 };
 
-Authenticator::Authenticator(Settings settings)
-    : settings_(std::move(settings)),
+InProcessAuthenticator::InProcessAuthenticator(Settings settings)
+    : Authenticator(std::move(settings)),
       resolver_(std::make_unique<Resolver>(settings_.dns)),
       dkim_(std::make_unique<Dkim>()) {
   dkim_->lib = dkim_init(nullptr, nullptr);
@@ -342,9 +342,9 @@ Authenticator::Authenticator(Settings settings)
   });
 }
 
-Authenticator::~Authenticator() = default;
+InProcessAuthenticator::~InProcessAuthenticator() = default;
 
-SenderAuth Authenticator::check(std::string_view raw, const Peer& peer) const {
+SenderAuth InProcessAuthenticator::check(std::string_view raw, const Peer& peer) const {
   DnsDeadline budget(settings_.dns.time_limit_s);
   SenderAuth out;
   out.checked = true;

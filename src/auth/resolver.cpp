@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "mugai/auth/auth.h"
 
@@ -35,9 +36,24 @@ bool parseNameserver(const std::string& s, sockaddr_in& out) {
   return inet_pton(AF_INET, host.c_str(), &out.sin_addr) == 1;
 }
 
+/// The system's IPv4 nameservers (/etc/resolv.conf), read once when the Resolver is made: in
+/// `mugai-auth` every later thread runs in the sandbox, which opens no file, and its res_ninit
+/// would fall back to 127.0.0.1.
+std::vector<sockaddr_in> systemNameservers() {
+  std::vector<sockaddr_in> out;
+  struct __res_state st {};
+  if (res_ninit(&st) != 0) return out;
+  for (int i = 0; i < st.nscount && i < MAXNS; ++i) {
+    if (st.nsaddr_list[i].sin_family == AF_INET) out.push_back(st.nsaddr_list[i]);
+  }
+  res_nclose(&st);
+  return out;
+}
+
 /// One resolver state per thread, set up for this nameserver and timeout (res_ninit reads
-/// /etc/resolv.conf once per thread, not per query).
-res_state threadState(const DnsSettings& d) {
+/// /etc/resolv.conf once per thread, not per query; the system's nameservers are the ones read
+/// when the Resolver was made).
+res_state threadState(const DnsSettings& d, const std::vector<sockaddr_in>& system) {
   struct State {
     struct __res_state st {};
     bool init = false;
@@ -63,6 +79,9 @@ res_state threadState(const DnsSettings& d) {
     if (!parseNameserver(d.nameserver, sa)) return nullptr;
     t.st.nsaddr_list[0] = sa;
     t.st.nscount = 1;
+  } else if (!system.empty()) {
+    for (std::size_t i = 0; i < system.size() && i < MAXNS; ++i) t.st.nsaddr_list[i] = system[i];
+    t.st.nscount = static_cast<int>(std::min<std::size_t>(system.size(), MAXNS));
   }
   return &t.st;
 }
@@ -110,9 +129,12 @@ struct Resolver::Cache {
   };
   std::mutex mutex;
   std::unordered_map<std::string, Entry> map;
+  std::vector<sockaddr_in> system;  ///< when settings.nameserver is "": read once, at the start
 };
 
-Resolver::Resolver(DnsSettings settings) : settings_(std::move(settings)), cache_(std::make_unique<Cache>()) {}
+Resolver::Resolver(DnsSettings settings) : settings_(std::move(settings)), cache_(std::make_unique<Cache>()) {
+  if (settings_.nameserver.empty()) cache_->system = systemNameservers();
+}
 Resolver::~Resolver() = default;
 
 DnsAnswer Resolver::query(std::string_view name, int type) const {
@@ -139,7 +161,7 @@ DnsAnswer Resolver::query(std::string_view name, int type) const {
     out.rcode = 3;  // not a name anyone can hold: NXDOMAIN, without asking
     return out;
   }
-  res_state st = threadState(settings_);
+  res_state st = threadState(settings_, cache_->system);
   if (!st) return out;
   std::string qname(name);
   unsigned char query[NS_PACKETSZ + 64];

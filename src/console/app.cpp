@@ -127,7 +127,7 @@ std::map<std::string, std::string> reasonTextsJa(const std::string& rules_text) 
 
 Console::Console(ConsoleDeps deps)
     : d_(std::move(deps)),
-      sessions_(static_cast<std::int64_t>(d_.config.idle_minutes) * 60),
+      sessions_(static_cast<std::int64_t>(d_.config.idle_minutes) * 60, d_.users),
       throttle_(d_.config.login_limit_per_user, d_.config.login_limit_per_address,
                 static_cast<std::int64_t>(d_.config.login_window_minutes) * 60) {
   refreshDirectory();

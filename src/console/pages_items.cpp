@@ -42,9 +42,11 @@ HttpResponse Console::listPage(Ctx& c) {
   std::int64_t since = 0, until = 0;
   if (internal::parseDate(q.param("since"), since)) query.since = since;
   if (internal::parseDate(q.param("until"), until)) query.until = until + 86400;
-  // The free-text search reads every row of its date range (no text index in the vault): without
-  // a start date it looks at the last kTextSearchDays days.
-  const bool text_window = !query.text.empty() && query.since == 0;
+  // A search text of three characters or more is looked up in the vault's trigram index. A
+  // shorter one (it has no trigram), or any text on a vault without the index, reads every row of
+  // its date range: without a start date that range is the last kTextSearchDays days.
+  const bool indexed = d_.vault->textIndexed() && vault::textIndexable(query.text);
+  const bool text_window = !query.text.empty() && !indexed && query.since == 0;
   if (text_window) query.since = now() - kTextSearchDays * 86400;
   std::size_t page_no = 0;
   if (auto p = q.param("page"); !p.empty() && p.size() < 6 &&
@@ -107,8 +109,11 @@ HttpResponse Console::listPage(Ctx& c) {
   body += "<button type=\"submit\">" + c.tr("検索", "Search") + "</button></form>";
   if (text_window) {
     body += "<p class=\"note\">" +
-            c.tr("件名・差出人・ファイル名の検索は直近31日分が対象です（開始日を指定すると変えられます）。",
-                 "The subject/sender/file search covers the last 31 days (set a start date for more).") +
+            (d_.vault->textIndexed()
+                 ? c.tr("2文字以下の検索語には索引が使えないため、直近31日分を順に調べます（開始日を指定すると変えられます。3文字以上なら全期間を索引で検索します）。",
+                        "A search text of one or two characters cannot use the index: the last 31 days are read (set a start date for more; three characters or more search every date through the index).")
+                 : c.tr("この保管庫には検索用の索引がないため、件名・差出人・ファイル名の検索は直近31日分が対象です（開始日を指定すると変えられます）。",
+                        "This vault has no search index: the subject/sender/file search covers the last 31 days (set a start date for more).")) +
             "</p>";
   }
   if (!all && c.user->emails.empty()) {

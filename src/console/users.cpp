@@ -109,7 +109,10 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string*
       "CREATE TABLE IF NOT EXISTS accounts(login TEXT PRIMARY KEY, hash TEXT NOT NULL,"
       " disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS ldap_users(login TEXT PRIMARY KEY, role TEXT NOT NULL,"
-      " groups TEXT NOT NULL, emails TEXT NOT NULL, seen INTEGER NOT NULL);";
+      " groups TEXT NOT NULL, emails TEXT NOT NULL, seen INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS sessions(key TEXT PRIMARY KEY, login TEXT NOT NULL,"
+      " source TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS sessions_login ON sessions(login);";
   if (sqlite3_exec(db, schema, nullptr, nullptr, &msg) != SQLITE_OK) {
     fail(error, "cannot set up " + path + ": " + (msg ? msg : "?"));
     sqlite3_free(msg);
@@ -252,6 +255,50 @@ bool UserStore::ldapUsers(std::vector<vault::User>& out) {
     out.push_back(std::move(u));
   }
   return true;
+}
+
+bool UserStore::saveSession(const std::string& key, const StoredSession& x) {
+  std::lock_guard lock(g_mu);
+  Stmt s(db_, "INSERT OR REPLACE INTO sessions(key, login, source, created, last_seen) "
+              "VALUES (?1,?2,?3,?4,?5)");
+  s.bind(1, key).bind(2, x.login).bind(3, x.source).bind(4, x.created).bind(5, x.last_seen);
+  return s.step() == SQLITE_DONE;
+}
+
+std::optional<UserStore::StoredSession> UserStore::session(const std::string& key) {
+  std::lock_guard lock(g_mu);
+  Stmt s(db_, "SELECT login, source, created, last_seen FROM sessions WHERE key = ?1");
+  s.bind(1, key);
+  if (s.step() != SQLITE_ROW) return std::nullopt;
+  return StoredSession{s.text(0), s.text(1), s.i64(2), s.i64(3)};
+}
+
+void UserStore::touchSession(const std::string& key, std::int64_t last_seen) {
+  std::lock_guard lock(g_mu);
+  Stmt s(db_, "UPDATE sessions SET last_seen = ?2 WHERE key = ?1");
+  s.bind(1, key).bind(2, last_seen);
+  s.step();
+}
+
+void UserStore::removeSession(const std::string& key) {
+  std::lock_guard lock(g_mu);
+  Stmt s(db_, "DELETE FROM sessions WHERE key = ?1");
+  s.bind(1, key);
+  s.step();
+}
+
+void UserStore::removeSessionsOf(const std::string& login) {
+  std::lock_guard lock(g_mu);
+  Stmt s(db_, "DELETE FROM sessions WHERE login = ?1");
+  s.bind(1, login);
+  s.step();
+}
+
+void UserStore::removeIdleSessions(std::int64_t before) {
+  std::lock_guard lock(g_mu);
+  Stmt s(db_, "DELETE FROM sessions WHERE last_seen < ?1");
+  s.bind(1, before);
+  s.step();
 }
 
 }  // namespace mugai::console

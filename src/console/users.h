@@ -48,6 +48,20 @@ class UserStore {
   std::optional<vault::User> ldapUser(const std::string& login);
   bool ldapUsers(std::vector<vault::User>& out);
 
+  /// Logged-in console sessions (sessions.h), keyed by the SHA-256 of their token: a restart of
+  /// the console keeps them. `key` is storedSessionKey(token).
+  struct StoredSession {
+    std::string login, source;
+    std::int64_t created = 0, last_seen = 0;
+  };
+  bool saveSession(const std::string& key, const StoredSession& s);
+  std::optional<StoredSession> session(const std::string& key);
+  void touchSession(const std::string& key, std::int64_t last_seen);
+  void removeSession(const std::string& key);
+  void removeSessionsOf(const std::string& login);
+  /// Forgets sessions idle since before `before` (unix seconds).
+  void removeIdleSessions(std::int64_t before);
+
  private:
   explicit UserStore(sqlite3* db) : db_(db) {}
   sqlite3* db_;

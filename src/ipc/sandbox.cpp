@@ -7,6 +7,7 @@
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -54,6 +55,13 @@ const int kFiles[] = {
     SCMP_SYS(fchmod), SCMP_SYS(chmod), SCMP_SYS(ioctl), SCMP_SYS(accept4), SCMP_SYS(accept),
     SCMP_SYS(shutdown), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
     SCMP_SYS(epoll_pwait), SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(tgkill),
+};
+
+/// The authentication process's extra: DNS over UDP and TCP (res_nsend), as a client only.
+const int kInetClient[] = {
+    SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmmsg),
+    SCMP_SYS(recvmmsg), SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(getsockopt),
+    SCMP_SYS(setsockopt),
 };
 
 /// Reading beneath the Landlock-confined directories (read_only_paths): path lookups and listing.
@@ -110,7 +118,7 @@ bool confineReads(const std::vector<std::string>& paths, std::string* why_not) {
   return true;
 }
 
-bool installFilter(bool allow_files, bool read_only_opens, std::string* why) {
+bool installFilter(bool allow_files, bool inet_client, bool read_only_opens, std::string* why) {
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)),
                                                         seccomp_release);
   if (!ctx) {
@@ -133,6 +141,13 @@ bool installFilter(bool allow_files, bool read_only_opens, std::string* why) {
     }
     // openat2 keeps its flags in a struct a filter cannot read: ENOSYS, glibc falls back.
     if (!rc) rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+  }
+  if (inet_client) {
+    for (int nr : kInetClient) rc = rc ? rc : seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0);
+    for (scmp_datum_t family : {AF_INET, AF_INET6}) {
+      rc = rc ? rc : seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                                      SCMP_A0(SCMP_CMP_EQ, family));
+    }
   }
   // Threads yes, processes no: clone only with CLONE_THREAD; clone3 (whose flags a filter cannot
   // see) says ENOSYS, and glibc falls back to clone.
@@ -191,7 +206,7 @@ bool enterSandbox(const SandboxOptions& o, std::string* why, std::string* note) 
       *note = note->empty() ? what : *note + "; " + what;
     }
   }
-  return installFilter(o.allow_files, read_only_opens, why);
+  return installFilter(o.allow_files, o.allow_inet_client, read_only_opens, why);
 }
 
 void limitCpuFromNow(std::uint64_t seconds) {

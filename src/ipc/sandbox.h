@@ -34,6 +34,11 @@ struct SandboxOptions {
   /// Also allow creating and opening files (the scanner process: libclamav writes its scratch
   /// files); sockets, exec and the rest stay refused.
   bool allow_files = false;
+  /// Also allow being a network client (the authentication process: DNS to the nameserver):
+  /// socket() of AF_INET/AF_INET6 only, connect, send/receive, socket options; no bind, listen
+  /// or accept, no AF_UNIX or netlink socket. Keep `namespaces` off (a private network has no
+  /// nameserver). seccomp cannot see addresses: which hosts are reached is the host firewall's.
+  bool allow_inet_client = false;
   /// Directories whose files may be opened read-only (a renderer's fonts: the policy's
   /// Sanitizer::readOnlyPaths()). Confined by Landlock: every other path stays closed to open, and
   /// seccomp allows open/openat only without write, create, truncate or append flags. On a host

@@ -375,7 +375,7 @@ RecvStatus recvFrame(int sock, Frame& type, std::string& payload, int* fd, int t
   std::uint32_t t = r.u32();
   bool bad = extra > 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !r.ok() ||
              t < static_cast<std::uint32_t>(Frame::kInit) ||
-             t > static_cast<std::uint32_t>(Frame::kQueryReply) || (got >= 0 && !fd);
+             t > static_cast<std::uint32_t>(Frame::kAuthReply) || (got >= 0 && !fd);
   if (bad) {
     if (got >= 0) close(got);
     return RecvStatus::kError;

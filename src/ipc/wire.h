@@ -38,6 +38,10 @@ enum class Frame : std::uint32_t {
   kChannel = 10,    ///< client -> scanner (control): one end of a new channel socketpair
   kQuery = 11,      ///< client -> scanner (channel): have the signature files changed?
   kQueryReply = 12, ///< scanner -> client: inline u8 changed, string stamp
+  // the authentication process (mugai-auth, src/authclient): kReady/kFailed/kChannel as above
+  kAuthInit = 13,   ///< client -> mugai-auth: memfd with the auth Settings (src/ipc/auth_wire.h)
+  kAuth = 14,       ///< client -> mugai-auth (channel): memfd with the Peer, then the message
+  kAuthReply = 15,  ///< mugai-auth -> client: inline encoded results (decoded as hostile)
 };
 
 constexpr std::size_t kMaxInline = 60 * 1024;

@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "mugai/auth/auth.h"
 #include "mugai/disposition/disposition.h"
 #include "mugai/io/store.h"
 #include "mugai/vault/vault.h"
 #include "mugai/pipeline/pipeline.h"
+#include "src/authclient/remote_authenticator.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/isolation/process_pool.h"
 #include "src/isolation/worker.h"
@@ -259,8 +259,9 @@ int runMail(const Args& a) {
     as.dns.cache_limit = static_cast<unsigned>(l.auth_dns_cache_limit);
     as.dns.ttl_max_s = static_cast<unsigned>(l.auth_dns_ttl_max_s);
     as.dns.time_limit_s = static_cast<unsigned>(l.auth_time_limit_s);
-    mugai::auth::Authenticator authenticator(as);
-    env.auth = authenticator.check(raw, {a.sender, a.helo, a.client_ip});
+    auto authenticator = mugai::authclient::makeRemoteAuthenticator(as, &err);  // mugai-auth
+    if (!authenticator) return usageError("--authenticate: the authentication process does not start: " + err);
+    env.auth = authenticator->check(raw, {a.sender, a.helo, a.client_ip});
   }
   // --isolated: parsed by one sandboxed worker, as `mugai serve` does (the console's dry run).
   std::shared_ptr<const mugai::Engine> shared(std::move(engine));

@@ -24,6 +24,7 @@
 #include "mugai/disposition/disposition.h"
 #include "mugai/pipeline/pipeline.h"
 #include "mugai/vault/vault.h"
+#include "src/authclient/remote_authenticator.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/filedrop/filedrop.h"
 #include "src/isolation/process_pool.h"
@@ -396,7 +397,14 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
     as.dns.cache_limit = static_cast<unsigned>(limits.auth_dns_cache_limit);
     as.dns.ttl_max_s = static_cast<unsigned>(limits.auth_dns_ttl_max_s);
     as.dns.time_limit_s = static_cast<unsigned>(limits.auth_time_limit_s);
-    go.authenticator = std::make_shared<const mugai::auth::Authenticator>(as);
+    // In its own process, mugai-auth (libopendkim and libopendmarc are not linked with poppler:
+    // docs/dependencies.md); restarted when it dies, a check it cannot answer is temperror.
+    go.authenticator = mugai::authclient::makeRemoteAuthenticator(as, &why);
+    if (!go.authenticator) {
+      std::cerr << "mugai: cannot start: authentication = yes, but the authentication process "
+                   "does not start: " << why << "\n";
+      return 1;
+    }
   }
   Gateway gateway(engines.getter(), pool, disposition, go);
   ServerOptions so;
@@ -677,6 +685,10 @@ int runServe(int argc, char** argv) {
   if (!vault) {
     std::cerr << "mugai: cannot start: " << why << "\n";
     return 1;
+  }
+  if (vault->url() == "discard:") {
+    logLine("WARNING: the discard: vault keeps NO originals; it exists for bench/smtp_bench.sh's "
+            "vault-off column only (docs/vault.md)");
   }
   mugai::disposition::Disposition disposition({vault, {}, {}});
   // Says whether the previous run was killed (run_marker.h).

@@ -71,9 +71,10 @@ audit log whose rows are chained by SHA-256 (docs/vault.md).
   release --now              carry out every due job of the release queue once (releases,
                              unlocks, notification mails), then exit
   unlock ID --password-file FILE [--now]
-                             PPAP: open the encrypted ZIP/PDF with the password in FILE (chmod
-                             600; "-": standard input), send it through the policy and queue the
-                             sanitized result for the recipient; wrong passwords are counted
+                             PPAP: open the encrypted ZIP/PDF/Office file with the password in
+                             FILE (chmod 600; "-": standard input), send it through the policy
+                             and queue the sanitized result for the recipient (a file-drop item:
+                             for that user's outbox); wrong passwords are counted
 
 --vault URL: sqlite:PATH (default sqlite:/var/lib/mugai/vault.db, or $MUGAI_VAULT).
 --config FILE: the service config (mugai.conf) whose next_hop, myhostname, relay_tls,
@@ -449,6 +450,29 @@ int wrongAttempts(mv::Vault& v, const mv::RecordInfo& r) {
 /// do not open them.
 std::vector<std::string> unlockRecipients(const Context& c, const mv::RecordInfo& r,
                                           const VaultArgs& a, mv::Decision* refusal) {
+  if (r.kind == "file") {
+    // A file-drop item belongs to the user whose share folder it came from (its one recipient,
+    // the folder name, a login): the result goes to that user's outbox; the addresses here are
+    // who hears of it (the directory's addresses of the owner; the admin's --to).
+    auto lower = [](std::string s) {
+      for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return s;
+    };
+    const std::string owner = r.envelope.recipients.empty() ? "" : lower(r.envelope.recipients.front());
+    const bool is_owner = !owner.empty() && lower(c.actor.login) == owner;
+    if (c.actor.role != mv::Role::SecurityAdmin && !is_owner) {
+      *refusal = {false, "この項目の持ち主ではないため、解除できません。",
+                  "only the user whose folder this file came from (or the security admin) may unlock it."};
+      return {};
+    }
+    if (!a.to.empty() && c.actor.role == mv::Role::SecurityAdmin) return a.to;
+    const mv::User* u = c.directory ? c.directory->find(owner) : nullptr;
+    if (u && !u->emails.empty()) return u->emails;
+    if (is_owner && !c.actor.emails.empty()) return c.actor.emails;
+    *refusal = {false, "この利用者のメールアドレスがディレクトリにないため、解除の通知を送れません。",
+                "the directory has no mail address for " + owner + " to tell of the unlock (--to ADDRESS, as the security admin)."};
+    return {};
+  }
   if (c.actor.role == mv::Role::SecurityAdmin) return a.to.empty() ? r.envelope.recipients : a.to;
   for (const auto& e : c.actor.emails) {
     for (const auto& x : r.envelope.recipients) {
@@ -490,10 +514,13 @@ int queueUnlocked(mv::Vault& v, const VaultArgs& a, const Context& c, const mv::
   const std::string item_id = mugai::newItemId();
   const mugai::Envelope env{r.envelope.sender, to, r.envelope.client_name, r.envelope.client_addr,
                             r.envelope.helo};
-  mugai::ProcessResult p = engine.processMessage(u.output, env, item_id);
+  const bool file = r.kind == "file";
+  mugai::ProcessResult p = file ? engine.processFile(u.output, r.filename, item_id)
+                                : engine.processMessage(u.output, env, item_id);
   mugai::release::wipe(u.output);
   const std::string verdict(mugai::verdictName(p.verdict));
-  if (p.output.empty()) {
+  // A file the policy blocks has nothing to go to the outbox (its "output" is the notice).
+  if (p.output.empty() || (file && (p.blocked() || p.notice_only))) {
     v.appendAudit(c.actor.login, role, "unlock.failed", r.id,
                   "opened " + opened + "; the policy left nothing to deliver (" + verdict + ")", &err);
     return fail("opened " + opened + ", but the policy left nothing to deliver (" + verdict + ")");
@@ -506,8 +533,11 @@ int queueUnlocked(mv::Vault& v, const VaultArgs& a, const Context& c, const mv::
   order.record_id = r.id;
   order.kind = "unlock";
   order.recipients = to;
-  // The engine writes its own header: say here what was opened (names are the sender's: encoded).
-  order.payload = mugai::mime::encodeHeader("X-Mugai-Unlocked", opened) + p.output;
+  // A file goes to the user's outbox under the engine's safe name; a mail is delivered, with a
+  // header that says what was opened (names are the sender's: encoded).
+  order.payload = file ? mugai::release::filePayload(p.output_filename.empty() ? r.filename : p.output_filename,
+                                                     p.output)
+                       : mugai::mime::encodeHeader("X-Mugai-Unlocked", opened) + p.output;
   order.note = "sanitized as " + item_id;
   mv::ReleaseJob job;
   if (!v.queueRelease(order, c.actor.login, role, job, &err)) return fail(err);
@@ -530,10 +560,6 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
   mv::Decision refusal;
   const std::vector<std::string> to = unlockRecipients(c, *r, a, &refusal);
   if (to.empty()) return refuse(v, c, "unlock", r->id, refusal);
-  if (r->kind == "file") {
-    return fail("unlocking a file-drop item is not built yet (nothing was read or counted); the "
-                "security admin can release the original with `mugai vault release`");
-  }
   const std::string role = mv::roleName(c.actor.role);
   const std::uint64_t limit = c.policy->limits.unlock_attempt_limit;
   const int wrong = wrongAttempts(v, *r);
@@ -558,7 +584,8 @@ int cmdUnlock(mv::Vault& v, const VaultArgs& a) {
   }
   if (u.status != S::Unlocked) {
     const std::string why = u.status == S::NothingEncrypted
-                                ? "nothing in " + r->id + " is encrypted with a password mugai can open"
+                                ? "nothing in " + r->id + " is encrypted with a password mugai can open" +
+                                      (u.detail.empty() ? "" : " (" + u.detail + ")")
                                 : "cannot open " + r->id + ": " + u.detail;
     v.appendAudit(c.actor.login, role, "unlock.failed", r->id, why, &err);
     return fail(why);

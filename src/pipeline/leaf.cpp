@@ -1,12 +1,12 @@
 // One leaf through the policy: scan the original, route by true type, run the chain, scan the
 // output, make the name safe. Every decision lands in the report.
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <exception>
 #include <optional>
-
-#include <openssl/evp.h>
 
 #include "mugai/detect/type_detector.h"
 #include "mugai/text/filename.h"
@@ -121,7 +121,8 @@ ChainRun runChain(const policy::Chain& chain, const Part& in, WalkState& s,
 
 /// Detections recorded since `before` came from scanning a chain's output.
 void markOutputStage(WalkState& s, std::size_t before) {
-  for (std::size_t i = before; i < s.report.detections.size(); ++i) s.report.detections[i].stage = "output";
+  for (std::size_t i = before; i < s.report.detections.size(); ++i)
+    s.report.detections[i].stage = "output";
 }
 
 /// SHA-256 (hex) of a part taken out or rewritten: the vault lists it as an object.
@@ -200,7 +201,8 @@ std::optional<std::string> mismatch(const Part& part) {
   }
   auto family = [](const std::string& m) { return m.substr(0, m.find('/')); };
   if (!declared.empty() && declared != "application/octet-stream" &&
-      family(declared) != family(detected) && !(family(declared) == "text" && isBodyTextType(detected))) {
+      family(declared) != family(detected) &&
+      !(family(declared) == "text" && isBodyTextType(detected))) {
     return "declared " + declared + ", content is " + detected;
   }
   return std::nullopt;
@@ -208,10 +210,9 @@ std::optional<std::string> mismatch(const Part& part) {
 
 /// The name or declared type says markup a client would render (and run).
 bool claimsMarkup(const Part& part) {
-  static const std::array<std::string_view, 12> kExt = {"html", "htm", "xhtml", "shtml", "xht", "svg",
-                                                         "svgz", "mht", "mhtml", "xml", "xsl", "xslt"};
-  std::string ext = text::lastExtension(
-      text::sanitizeFilename(part.filename.unverifiedValue()));
+  static const std::array<std::string_view, 12> kExt = {
+      "html", "htm", "xhtml", "shtml", "xht", "svg", "svgz", "mht", "mhtml", "xml", "xsl", "xslt"};
+  std::string ext = text::lastExtension(text::sanitizeFilename(part.filename.unverifiedValue()));
   if (std::find(kExt.begin(), kExt.end(), ext) != kExt.end()) return true;
   const std::string& declared = part.declared_type.unverifiedValue();
   return declared == "text/html" || declared == "application/xhtml+xml" ||
@@ -227,8 +228,7 @@ std::string calendarLike(const Part& part) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   };
-  std::string ext = text::lastExtension(
-      text::sanitizeFilename(part.filename.unverifiedValue()));
+  std::string ext = text::lastExtension(text::sanitizeFilename(part.filename.unverifiedValue()));
   std::string declared = part.declared_type.unverifiedValue();
   std::size_t start = part.data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
   std::string head = lower(part.data.substr(start == std::string::npos ? 0 : start, 15));
@@ -335,13 +335,15 @@ std::optional<LeafResult> rescanOutput(const Part& original, const ChainRun& run
 LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   // Files and PGP messages written into a plain-text attachment are judged as files and taken
   // out, as in a text body (body_blocks.cpp): a .txt carrying a uuencoded .exe is not a text.
-  const std::string& kept_type = run.part.output_type.empty() ? run.part.detected.mime : run.part.output_type;
+  const std::string& kept_type =
+      run.part.output_type.empty() ? run.part.detected.mime : run.part.output_type;
   if (kept_type == "text/plain") {
     std::string without_blocks;
     if (!takeBodyBlocks(run.part, s, without_blocks)) return {};
     if (!without_blocks.empty()) {
       run.part.data = std::move(without_blocks);
-      run.findings.push_back({"removed", "encoded files written into the text (taken out, judged as files)"});
+      run.findings.push_back(
+          {"removed", "encoded files written into the text (taken out, judged as files)"});
       if (!run.modified) run.modified = true, run.modify_reason = Reason::CdrRebuilt;
     }
   }
@@ -358,7 +360,8 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
   }
   std::string name = outputName(original, out);
   // Kept as text: delivered under a name that opens as text (.rdp, .iqy, .theme -> + ".txt").
-  if (std::string safe = textSafeName(name, out.output_type.empty() ? out.detected.mime : out.output_type);
+  if (std::string safe =
+          textSafeName(name, out.output_type.empty() ? out.detected.mime : out.output_type);
       safe != name) {
     name = std::move(safe);
     rec.findings.push_back({"opens_as_text", "kept as text under a name that opens as text"});
@@ -453,6 +456,111 @@ bool isBodyTextType(const std::string& m) {
          m == "application/x-empty";
 }
 
+namespace {
+
+/// The part's extension as the sender wrote it and as it would be delivered (sanitized name), and
+/// which of them is denied by the rules, if any.
+struct Extensions {
+  std::string ext, safe_ext;
+  bool denied = false;
+};
+
+Extensions extensionsOf(const Part& part, const std::vector<std::string>& denied) {
+  // Checked on the name as the sender wrote it and on the name it would be delivered under, so
+  // trailing invisible or control characters ("run.vbs<U+200B>") cannot slip past the list.
+  auto isDenied = [&](const std::string& e) {
+    return !e.empty() && std::find(denied.begin(), denied.end(), e) != denied.end();
+  };
+  Extensions x;
+  x.ext = text::lastExtension(part.filename.unverifiedValue());
+  x.safe_ext = text::lastExtension(text::sanitizeFilename(part.filename.unverifiedValue()));
+  if (!isDenied(x.ext) && isDenied(x.safe_ext)) x.ext = x.safe_ext;
+  if (part.filename.unverifiedValue().empty()) x.ext.clear();
+  x.denied = isDenied(x.ext);
+  return x;
+}
+
+/// The type a part is routed by. Evidence may only tighten: text that a browser would render as
+/// active markup because of its name or declared type (report.html, image.svg, page.mht detected
+/// as text/plain) is routed as HTML, never kept as plain text.
+struct Route {
+  std::string type;
+  std::string ext;        ///< routed to another format's chain: the name must say that format
+  std::string disguised;  ///< non-empty: a format hidden behind text (refused, with this reason)
+};
+
+Route routeOf(const Part& part, const Extensions& x, std::vector<Finding>& findings) {
+  Route r{part.detected.mime, "", ""};
+  if (r.type.rfind("text/", 0) == 0 && r.type != "text/rtf") {
+    if (auto fmt = embeddedFormat(part.data)) {
+      if (fmt->disguised) {
+        r.disguised = fmt->why;
+        return r;
+      }
+      if (fmt->route_type != r.type && !(fmt->route_type == "text/html" && r.type == "text/xml")) {
+        r.type = fmt->route_type;
+        findings.push_back({"routed_as", r.type + " (" + fmt->why + ")"});
+        if (r.type == "application/pdf") r.ext = "pdf";
+        if (r.type == "text/rtf") r.ext = "rtf";
+      }
+    }
+  }
+  // Comma/tab separated text goes to the CSV rules (formula cells neutralised), whatever
+  // libmagic called its text.
+  if ((r.type == "text/plain" || r.type == "application/csv") &&
+      (x.ext == "csv" || x.ext == "tsv" || x.safe_ext == "csv" || x.safe_ext == "tsv")) {
+    r.type = "text/csv";
+  }
+  if (r.type.rfind("text/", 0) == 0 && r.type != "text/html" && claimsMarkup(part)) {
+    r.type = "text/html";
+    findings.push_back({"routed_as", "text/html (name or declared type is markup)"});
+  }
+  // Word opens as RTF anything that starts with "{\rt" (libmagic wants "{\rtf"): such text goes
+  // to the RTF rules, whose rebuilder refuses what is not proper RTF.
+  if (r.type.rfind("text/", 0) == 0 && r.type != "text/rtf" && part.data.rfind("{\\rt", 0) == 0) {
+    r.type = "text/rtf";
+    findings.push_back({"routed_as", "text/rtf (starts like RTF)"});
+  }
+  if (r.type.rfind("text/", 0) == 0 && r.type != "text/calendar" && r.type != "text/vcard") {
+    if (std::string cal = calendarLike(part); !cal.empty()) {
+      r.type = cal;
+      findings.push_back({"routed_as", cal + " (name, label or content is a calendar/card)"});
+    }
+  }
+  return r;
+}
+
+/// A part whose scan found macros (content.active) is refused when no rebuilder took them out.
+LeafResult refuseActive(const Part& part, ChainRun& active, const std::string& why, WalkState& s) {
+  return refuse(part, false, active.verdict, Reason::ContentActive, active.step,
+                active.detail + ": " + why, std::move(active.findings), s);
+}
+
+/// Step 4: the rule's sanitize chain, then its output scanned where it is new; kept when both pass.
+LeafResult sanitizeLeaf(const Part& part, const policy::TypeRule& rule, const Route& route,
+                        ChainRun& scanned, bool active_pending, ChainRun& active, WalkState& s) {
+  auto it = s.policy.chains.find(rule.chain);
+  ChainRun run = runChain(it->second, part, s);
+  for (auto& f : scanned.findings) run.findings.insert(run.findings.begin(), std::move(f));
+  if (run.verdict >= Verdict::PartRemoved) {
+    return refuse(part, false, run.verdict, run.reason, run.step, run.detail,
+                  std::move(run.findings), s);
+  }
+  if (active_pending && !run.modified)
+    return refuseActive(part, active, "the rebuilder left the file as it was", s);
+  // Scan what the chain produced, too (always, when the original carried macros).
+  if (auto refused = rescanOutput(part, run, false, s, active_pending)) return *refused;
+  if (!route.ext.empty() && !run.part.filename.unverifiedValue().empty() &&
+      text::lastExtension(run.part.filename.unverifiedValue()) != route.ext) {
+    run.part.filename =
+        Untrusted<std::string>(run.part.filename.unverifiedValue() + "." + route.ext);
+  }
+  if (!route.ext.empty() && run.part.output_type.empty()) run.part.output_type = route.type;
+  return keepAttachment(part, run, s);
+}
+
+}  // namespace
+
 LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   if (auto late = s.budget.checkDeadline()) {
     return refuse(part, body_candidate, reasonInfo(*late).default_verdict, *late, "pipeline",
@@ -471,9 +579,9 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
   const bool active_pending = scanned.verdict >= Verdict::PartRemoved &&
                               scanned.verdict < Verdict::TempFail &&
                               scanned.reason == Reason::ContentActive && !body_candidate;
-  ChainRun active_refusal;
+  ChainRun active;
   if (active_pending) {
-    active_refusal = scanned;
+    active = scanned;
     scanned.verdict = Verdict::Pass;
     scanned.reason = Reason::Kept;
     scanned.findings = {{"active_content", scanned.detail + " (to be removed by the rebuilder)"}};
@@ -482,119 +590,60 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
     return refuse(part, body_candidate, scanned.verdict, scanned.reason, scanned.step,
                   scanned.detail, std::move(scanned.findings), s);
   }
-  auto refuseActive = [&](const std::string& why) {
-    return refuse(part, false, active_refusal.verdict, Reason::ContentActive, active_refusal.step,
-                  active_refusal.detail + ": " + why, std::move(active_refusal.findings), s);
-  };
   // The scan chain only judges: what goes on is the original (copied where it is delivered as
   // it came: a body, a kept file; a sanitize chain reads it without a copy).
-  bool body = body_candidate && isBodyTextType(part.detected.mime);
-  if (body) {
+  if (body_candidate && isBodyTextType(part.detected.mime)) {
     const std::string& declared = part.declared_type.unverifiedValue();
     bool html = declared == "text/html" || part.detected.mime == "text/html";
     scanned.part = part;
     return processBody(part, scanned, html, s);
   }
   // 2. Names that are refused whatever the content.
-  // Checked on the name as the sender wrote it and on the name it would be delivered under, so
-  // trailing invisible or control characters ("run.vbs<U+200B>") cannot slip past the list.
-  const auto& denied = s.policy.denied_extensions;
-  auto isDenied = [&](const std::string& e) {
-    return !e.empty() && std::find(denied.begin(), denied.end(), e) != denied.end();
-  };
-  std::string ext = text::lastExtension(part.filename.unverifiedValue());
-  std::string safe_ext = text::lastExtension(
-      text::sanitizeFilename(part.filename.unverifiedValue()));
-  if (!isDenied(ext) && isDenied(safe_ext)) ext = safe_ext;
-  if (part.filename.unverifiedValue().empty()) ext.clear();
-  if (isDenied(ext)) {
-    Verdict v = s.policy.denied_extension_action == Action::Block ? Verdict::Reject
-                                                                  : Verdict::PartRemoved;
+  const Extensions x = extensionsOf(part, s.policy.denied_extensions);
+  if (x.denied) {
+    Verdict v =
+        s.policy.denied_extension_action == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
     v = effectiveVerdict(s, Reason::ExtensionDenied, v);
     return refuse(part, false, v, Reason::ExtensionDenied, "rules.extensions",
-                  "extension ." + ext + " is denied", std::move(scanned.findings), s);
+                  "extension ." + x.ext + " is denied", std::move(scanned.findings), s);
   }
-  // 3. Route by true type. Evidence may only tighten: text that a browser would render as active
-  // markup because of its name or declared type (report.html, image.svg, page.mht detected as
-  // text/plain) is routed as HTML, never kept as plain text.
-  std::string route_type = part.detected.mime;
-  std::string routed_ext;  // routed to another format's chain: the name must say that format
-  if (route_type.rfind("text/", 0) == 0 && route_type != "text/rtf") {
-    if (auto fmt = embeddedFormat(part.data)) {
-      if (fmt->disguised) {
-        return refuse(part, false,
-                      effectiveVerdict(s, Reason::TypeDisguised, reasonInfo(Reason::TypeDisguised).default_verdict),
-                      Reason::TypeDisguised, "pipeline.text_route", fmt->why, std::move(scanned.findings), s);
-      }
-      if (fmt->route_type != route_type && !(fmt->route_type == "text/html" && route_type == "text/xml")) {
-        route_type = fmt->route_type;
-        scanned.findings.push_back({"routed_as", route_type + " (" + fmt->why + ")"});
-        if (route_type == "application/pdf") routed_ext = "pdf";
-        if (route_type == "text/rtf") routed_ext = "rtf";
-      }
-    }
+  // 3. Route by true type, then the rule for that type.
+  const Route route = routeOf(part, x, scanned.findings);
+  if (!route.disguised.empty()) {
+    return refuse(part, false,
+                  effectiveVerdict(s, Reason::TypeDisguised,
+                                   reasonInfo(Reason::TypeDisguised).default_verdict),
+                  Reason::TypeDisguised, "pipeline.text_route", route.disguised,
+                  std::move(scanned.findings), s);
   }
-  // Comma/tab separated text goes to the CSV rules (formula cells neutralised), whatever
-  // libmagic called its text.
-  if ((route_type == "text/plain" || route_type == "application/csv") &&
-      (ext == "csv" || ext == "tsv" || safe_ext == "csv" || safe_ext == "tsv")) {
-    route_type = "text/csv";
-  }
-  if (route_type.rfind("text/", 0) == 0 && route_type != "text/html" && claimsMarkup(part)) {
-    route_type = "text/html";
-    scanned.findings.push_back({"routed_as", "text/html (name or declared type is markup)"});
-  }
-  // Word opens as RTF anything that starts with "{\rt" (libmagic wants "{\rtf"): such text goes
-  // to the RTF rules, whose rebuilder refuses what is not proper RTF.
-  if (route_type.rfind("text/", 0) == 0 && route_type != "text/rtf" && part.data.rfind("{\\rt", 0) == 0) {
-    route_type = "text/rtf";
-    scanned.findings.push_back({"routed_as", "text/rtf (starts like RTF)"});
-  }
-  if (route_type.rfind("text/", 0) == 0 && route_type != "text/calendar" && route_type != "text/vcard") {
-    if (std::string cal = calendarLike(part); !cal.empty()) {
-      route_type = cal;
-      scanned.findings.push_back({"routed_as", cal + " (name, label or content is a calendar/card)"});
-    }
-  }
-  const policy::TypeRule* rule = s.policy.route(route_type, s.override_rules);
+  const policy::TypeRule* rule = s.policy.route(route.type, s.override_rules);
   Action action = rule ? rule->action : s.policy.default_action;
-  std::string where = rule ? "rules.types (line " + std::to_string(rule->line) + ")" : "rules.default";
+  std::string where =
+      rule ? "rules.types (line " + std::to_string(rule->line) + ")" : "rules.default";
   if (auto why = mismatch(part)) {
     scanned.findings.push_back({"type_mismatch", *why});
-    if (s.policy.type_mismatch_action == Action::Remove || s.policy.type_mismatch_action == Action::Block) {
-      Verdict v = s.policy.type_mismatch_action == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
+    if (s.policy.type_mismatch_action == Action::Remove ||
+        s.policy.type_mismatch_action == Action::Block) {
+      Verdict v =
+          s.policy.type_mismatch_action == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
       return refuse(part, false, effectiveVerdict(s, Reason::TypeMismatch, v), Reason::TypeMismatch,
                     "rules.type_mismatch", *why, std::move(scanned.findings), s);
     }
   }
   if (active_pending && action != Action::Sanitize && action != Action::Block) {
-    return refuseActive("no rebuilder for " + route_type + " in the rules");
+    return refuseActive(part, active, "no rebuilder for " + route.type + " in the rules", s);
   }
   if (action == Action::Remove || action == Action::Block) {
     Reason r = action == Action::Block ? Reason::TypeBlocked : Reason::TypeRemoved;
     if (auto named = namedFormatReason(part.detected.mime)) r = *named;  // the notice names it
-    Verdict v = effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
+    Verdict v =
+        effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
     return refuse(part, false, v, r, where, "true type " + part.detected.mime,
                   std::move(scanned.findings), s);
   }
-  if (action == Action::Sanitize) {
-    auto it = s.policy.chains.find(rule->chain);
-    ChainRun run = runChain(it->second, part, s);
-    for (auto& f : scanned.findings) run.findings.insert(run.findings.begin(), std::move(f));
-    if (run.verdict >= Verdict::PartRemoved) {
-      return refuse(part, false, run.verdict, run.reason, run.step, run.detail,
-                    std::move(run.findings), s);
-    }
-    if (active_pending && !run.modified) return refuseActive("the rebuilder left the file as it was");
-    // 4. Scan what the chain produced, too (always, when the original carried macros).
-    if (auto refused = rescanOutput(part, run, false, s, active_pending)) return *refused;
-    if (!routed_ext.empty() && !run.part.filename.unverifiedValue().empty() &&
-        text::lastExtension(run.part.filename.unverifiedValue()) != routed_ext) {
-      run.part.filename = Untrusted<std::string>(run.part.filename.unverifiedValue() + "." + routed_ext);
-    }
-    if (!routed_ext.empty() && run.part.output_type.empty()) run.part.output_type = route_type;
-    return keepAttachment(part, run, s);
-  }
+  // 4. The rebuilder, and its output scanned.
+  if (action == Action::Sanitize)
+    return sanitizeLeaf(part, *rule, route, scanned, active_pending, active, s);
   scanned.part = part;
   return keepAttachment(part, scanned, s);
 }
@@ -612,7 +661,8 @@ MemberResult WalkMembers::process(Part member) {
   out.reason = recorded;
   if (leaf.kind == LeafResult::Kind::Gone) {
     out.kind = s_.stopped() ? MemberResult::Kind::Blocked : MemberResult::Kind::Removed;
-    if (out.kind == MemberResult::Kind::Blocked && out.reason == Reason::Kept) out.reason = s_.reason;
+    if (out.kind == MemberResult::Kind::Blocked && out.reason == Reason::Kept)
+      out.reason = s_.reason;
     return out;
   }
   out.kind = MemberResult::Kind::Kept;

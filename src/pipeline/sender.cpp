@@ -281,8 +281,9 @@ void senderWarnings(const mime::Entity& root, const SenderAuth& auth, WalkState&
     bool own = !from.domain.empty() &&
                std::any_of(rules.own_domains.begin(), rules.own_domains.end(),
                            [&](const std::string& o) { return isOrUnder(from.domain, o); });
-    // A forged own domain is outside too.
-    if (own && auth.checked && auth.dmarc == "fail") own = false;
+    // A forged own domain is outside too, and so is one whose authentication could not be done
+    // (temperror: DNS, or mugai-auth not answering): nothing says it came from inside.
+    if (own && auth.checked && (auth.dmarc == "fail" || auth.dmarc == "temperror")) own = false;
     if (!own) {
       auto subj = std::find_if(built.headers.begin(), built.headers.end(),
                                [](const mime::HeaderField& h) { return h.name == "Subject"; });

@@ -60,6 +60,28 @@ std::string coverNote(const vault::RecordInfo& r, const vault::Request* q,
 
 }  // namespace
 
+namespace {
+constexpr std::string_view kFileMagic("mugai-file\0", 11);
+}  // namespace
+
+std::string filePayload(const std::string& name, std::string_view bytes) {
+  std::string out(kFileMagic);
+  for (char c : name) out += c == '\0' ? '_' : c;  // a name never holds NUL; the framing needs it not to
+  out += '\0';
+  out.append(bytes);
+  return out;
+}
+
+bool splitFilePayload(std::string_view payload, std::string& name, std::string_view& bytes) {
+  if (payload.substr(0, kFileMagic.size()) != kFileMagic) return false;
+  const std::string_view rest = payload.substr(kFileMagic.size());
+  const auto end = rest.find('\0');
+  if (end == std::string_view::npos) return false;
+  name.assign(rest.substr(0, end));
+  bytes = rest.substr(end + 1);
+  return true;
+}
+
 std::string defaultWorkerName() { return systemHost() + ":" + std::to_string(getpid()) + "/release"; }
 
 Runner::Runner(std::shared_ptr<vault::Vault> vault, RunnerOptions options, ScannerGetter scanner)
@@ -88,7 +110,18 @@ JobResult Runner::carryOut(const vault::ReleaseJob& job, std::int64_t now) {
   JobResult r;
   r.job = job;
   std::string err;
-  if (job.kind == "notice" || job.kind == "unlock") {
+  std::string file_name;
+  std::string_view file_bytes;
+  if (job.kind == "unlock" && splitFilePayload(job.payload, file_name, file_bytes)) {
+    // A file-drop item opened with its password: the sanitized file goes to the user's outbox.
+    auto record = vault_->get(job.record_id, &err);
+    if (!record || record->kind != "file") {
+      r.outcome = ReleaseOutcome::Failed;
+      r.detail = "the unlocked file's record is not a file-drop record: " + err;
+    } else {
+      releaseFile(job, *record, file_bytes, r, "unlocked-", file_name);
+    }
+  } else if (job.kind == "notice" || job.kind == "unlock") {
     const std::string message =
         job.kind == "unlock" ? markReleased(job.payload, job.record_id) : job.payload;
     deliver(job, message, r, now);
@@ -201,7 +234,8 @@ void Runner::releaseMail(const vault::ReleaseJob& job, const vault::RecordInfo& 
 }
 
 void Runner::releaseFile(const vault::ReleaseJob& job, const vault::RecordInfo& record,
-                         const std::string& original, JobResult& r) {
+                         std::string_view original, JobResult& r, const std::string& prefix,
+                         const std::string& given_name) {
   if (o_.outbox.empty()) {
     r.outcome = ReleaseOutcome::Failed;
     r.detail = "a file release needs the file drop's outbox (filedrop_outbox)";
@@ -217,11 +251,11 @@ void Runner::releaseFile(const vault::ReleaseJob& job, const vault::RecordInfo& 
     r.detail = "the record names no file-drop user folder (source '" + quoteLine(record.envelope.source, 100) + "')";
     return;
   }
-  std::string name = record.filename.empty() ? record.id : record.filename;
+  std::string name = !given_name.empty() ? given_name : record.filename.empty() ? record.id : record.filename;
   const auto slash = name.find_last_of('/');
   if (slash != std::string::npos) name = name.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") name = record.id;
-  name = filedrop::notNoteName("released-" + name);
+  name = filedrop::notNoteName(prefix + name);
   // The user's folder is the staff's share: opened without following a link (openFolderAt), then
   // written through /proc/self/fd, so a folder swapped for a symbolic link is never written into.
   const int root = open(o_.outbox.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -85,8 +86,11 @@ class Runner {
   JobResult carryOut(const vault::ReleaseJob& job, std::int64_t now);
   void releaseMail(const vault::ReleaseJob& job, const vault::RecordInfo& record,
                    const std::string& original, JobResult& r, std::int64_t now);
+  /// Writes `bytes` into the record's user folder of the outbox as PREFIX-NAME (NAME: `name`,
+  /// else the record's file name), never over a file there.
   void releaseFile(const vault::ReleaseJob& job, const vault::RecordInfo& record,
-                   const std::string& original, JobResult& r);
+                   std::string_view bytes, JobResult& r, const std::string& prefix = "released-",
+                   const std::string& name = "");
   void deliver(const vault::ReleaseJob& job, const std::string& message, JobResult& r,
                std::int64_t now);
   bool rescan(const vault::ReleaseJob& job, const std::string& original, JobResult& r,
@@ -104,6 +108,12 @@ class Runner {
   std::condition_variable cv_;
   bool stop_ = false, woken_ = false;
 };
+
+/// The payload of an unlock job for a file-drop record: the sanitized file and the name it is
+/// written under in the user's outbox ("unlocked-NAME"), framed as "mugai-file\0NAME\0BYTES".
+std::string filePayload(const std::string& name, std::string_view bytes);
+/// Splits filePayload()'s framing; false when `payload` is not one.
+bool splitFilePayload(std::string_view payload, std::string& name, std::string_view& bytes);
 
 /// The runner's default name: "HOST:PID/release".
 std::string defaultWorkerName();

@@ -18,6 +18,7 @@
 
 #include "mugai/core/budget.h"
 #include "mugai/mime/mime.h"
+#include "src/offcrypto/offcrypto.h"
 
 namespace mugai::release {
 namespace {
@@ -153,8 +154,30 @@ Opened openPdf(std::string_view data, const std::string& password) {
   }
 }
 
+/// An encrypted Office file (an OOXML package in a compound file, MS-OFFCRYPTO) decrypted back
+/// into its package. Legacy RC4 .doc/.xls/.ppt, IRM and other schemes are not opened: they stay
+/// encrypted (the policy withholds them again) and the detail says why. A package whose HMAC
+/// does not match, or a hostile structure, is an Error: the unlock fails closed.
+Opened openOffice(std::string_view data, const std::string& password, const Limits& limits) {
+  using O = offcrypto::Result::Status;
+  offcrypto::Result r = offcrypto::decrypt(data, password, limits);
+  switch (r.status) {
+    case O::Decrypted: return {Status::Unlocked, std::move(r.plain), ""};
+    case O::WrongPassword: return {Status::WrongPassword, "", "office: " + r.detail};
+    case O::NotEncrypted: return {};
+    case O::Unsupported: return {Status::NothingEncrypted, "", "office: " + r.detail};
+    case O::IntegrityFailed:
+    case O::Malformed:
+    case O::OverLimit: break;
+  }
+  return {Status::Error, "", "office: " + r.detail};
+}
+
 Opened openOne(std::string_view data, const std::string& password, const Limits& limits) {
   if (data.substr(0, 4) == std::string_view("PK\x03\x04", 4)) return openZip(data, password, limits);
+  if (data.substr(0, 8) == std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8)) {
+    return openOffice(data, password, limits);
+  }
   if (data.substr(0, 5) == "%PDF-" || data.substr(0, 1024).find("%PDF-") != std::string_view::npos) {
     return openPdf(data, password);
   }

@@ -3,8 +3,9 @@
  * @brief PPAP: password-protected attachments opened with the password the recipient supplies
  *        (`mugai vault unlock`, the console's page), so that the content can go through the
  *        whole policy like any other. Encrypted ZIP archives (traditional PKWARE and WinZip AES,
- *        through libarchive) become plain ZIP archives; encrypted PDFs (qpdf) plain PDFs; the
- *        rest of the message is rebuilt around them.
+ *        through libarchive) become plain ZIP archives; encrypted PDFs (qpdf) plain PDFs;
+ *        password-encrypted Office files (MS-OFFCRYPTO Agile and Standard, src/offcrypto) the
+ *        OOXML package they hold; the rest of the message is rebuilt around them.
  *
  * Trust: the original and everything decrypted from it are hostile: nothing here judges content,
  *        the caller sends the result through the engine (scan, rebuild, notice). The password is
@@ -15,8 +16,10 @@
  * Errors: never throws. A password that opens nothing is WrongPassword (the caller counts the
  *         attempt); an item with nothing encrypted, or a damaged one, is NothingEncrypted / Error.
  *
- * Not opened (left encrypted, so the policy withholds them again): encrypted Office documents
- * (ECMA-376 agile / standard encryption: no Debian library for it), 7z and RAR archives,
+ * An Office package whose HMAC does not match (changed after it was encrypted), or a hostile
+ * EncryptionInfo, is Status::Error for the whole item (fail closed).
+ * Not opened (left encrypted, so the policy withholds them again; `detail` says why): legacy
+ * RC4/XOR encryption of .doc/.xls/.ppt, IRM, Extensible encryption, 7z and RAR archives,
  * encrypted archives inside archives.
  */
 #pragma once

@@ -3,8 +3,8 @@
 
 #include <unistd.h>
 
-#include <thread>
 
+#include "src/ipc/helper_process.h"
 #include "src/ipc/sandbox.h"
 #include "src/ipc/scan_options.h"
 #include "src/ipc/spawn.h"
@@ -57,20 +57,12 @@ std::string cut(const std::string& s) { return s.substr(0, 2000); }
 }  // namespace
 
 int scanServerMain() {
-  close_range(kChildFd + 1, ~0U, 0);
-  Frame type{};
-  std::string payload;
-  int fd = -1;
-  if (recvFrame(kChildFd, type, payload, &fd, 30000) != RecvStatus::kOk ||
-      type != Frame::kScanInit || fd < 0) {
-    return 4;
-  }
+  std::string init;
+  if (!receiveHelperInit(Frame::kScanInit, 1 << 20, &init)) return 4;
   ClamavOptions options;
   {
-    Mapping m(fd, 1 << 20);
-    close(fd);
-    WireReader r(m.view());
-    if (!m.ok() || !decodeScanOptions(r, options)) return 4;
+    WireReader r(init);
+    if (!decodeScanOptions(r, options)) return 4;
   }
   std::string error;
   std::shared_ptr<const Scanner> scanner = makeClamavScanner(options, &error);
@@ -93,13 +85,7 @@ int scanServerMain() {
   w.u32(static_cast<std::uint32_t>(warnings.size()));
   for (const auto& x : warnings) w.str(cut(x));
   if (!sendFrame(kChildFd, Frame::kReady, w.bytes())) return 4;
-  for (;;) {
-    fd = -1;
-    RecvStatus st = recvFrame(kChildFd, type, payload, &fd, -1);
-    if (st == RecvStatus::kClosed) _exit(0);  // the client is gone (threads may still run)
-    if (st != RecvStatus::kOk || type != Frame::kChannel || fd < 0) _exit(4);
-    std::thread([scanner, fd] { serveChannel(*scanner, fd); }).detach();
-  }
+  serveHelperChannels([scanner](int ch) { serveChannel(*scanner, ch); });
 }
 
 }  // namespace mugai

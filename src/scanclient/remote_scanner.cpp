@@ -1,15 +1,15 @@
 // The client side of the scanner process (remote_scanner.h).
 #include "src/scanclient/remote_scanner.h"
 
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "src/ipc/helper_process.h"
 #include "src/ipc/scan_options.h"
 #include "src/ipc/spawn.h"
 #include "src/ipc/wire.h"
@@ -21,139 +21,58 @@ using namespace mugai::ipc;  // NOLINT: this module speaks the wire
 
 constexpr int kStartTimeoutMs = 600000;  // the full freshclam databases compile in a minute or two
 
-/// One running mugai-scan: its control socket and the channels not in use.
-class Process {
- public:
-  Process(pid_t pid, int control) : pid_(pid), control_(control) {}
-  ~Process() {
-    for (int c : idle_) close(c);
-    close(control_);
-    if (!reaped_) killAndReap(pid_);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  /// A channel for one request: an idle one, or a new socketpair whose other end goes to the
-  /// scanner over the control socket. -1 when the process is gone.
-  int take() {
-    if (dead()) return -1;
-    std::lock_guard<std::mutex> lock(m_);
-    if (!idle_.empty()) {
-      int c = idle_.back();
-      idle_.pop_back();
-      return c;
-    }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
-    bool sent = sendFrame(control_, Frame::kChannel, {}, sv[1]);
-    close(sv[1]);
-    if (sent) return sv[0];
-    close(sv[0]);
-    dead_ = true;
-    return -1;
-  }
-  void giveBack(int c) {
-    std::lock_guard<std::mutex> lock(m_);
-    if (dead_) {
-      close(c);
-    } else {
-      idle_.push_back(c);
-    }
-  }
-  void markDead() {
-    std::lock_guard<std::mutex> lock(m_);
-    dead_ = true;
-  }
-  /// Also true once the process has exited (a worker's own channel saw it first).
-  bool dead() const {
-    std::lock_guard<std::mutex> lock(m_);
-    int status = 0;
-    if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) {
-      reaped_ = true;
-      dead_ = true;
-    }
-    return dead_;
-  }
-  pid_t pid() const { return pid_; }
-
+/// What mugai-scan said about its engine when it started.
+struct EngineInfo {
   std::string describe, sources;
   std::vector<std::string> warnings;
-
- private:
-  pid_t pid_;
-  int control_;
-  mutable std::mutex m_;
-  std::vector<int> idle_;       // guarded by m_
-  mutable bool dead_ = false;   // guarded by m_
-  mutable bool reaped_ = false;  // guarded by m_
 };
 
-std::shared_ptr<Process> startProcess(const std::string& program, const ClamavOptions& options,
-                                      std::string* why) {
-  pid_t pid = 0;
-  int sock = -1;
-  if (!spawnWithSocket({program}, &pid, &sock, why)) return nullptr;
-  auto p = std::make_shared<Process>(pid, sock);
+std::shared_ptr<HelperProcess> startProcess(const std::string& program, const ClamavOptions& options,
+                                            EngineInfo* info, std::string* why) {
   WireWriter w;
   encodeScanOptions(w, options);
-  int fd = sealedMemfd("scan-init", w.bytes());
-  bool sent = fd >= 0 && sendFrame(sock, Frame::kScanInit, {}, fd);
-  if (fd >= 0) close(fd);
-  Frame type{};
-  std::string payload;
-  RecvStatus st = sent ? recvFrame(sock, type, payload, nullptr, kStartTimeoutMs) : RecvStatus::kError;
-  if (st == RecvStatus::kOk && type == Frame::kReady) {
-    WireReader r(payload);
-    p->describe = r.str(4096);
-    p->sources = r.str(4096);
-    std::uint32_t n = r.count(256);
-    for (std::uint32_t i = 0; i < n && r.ok(); ++i) p->warnings.push_back(r.str(4096));
-    if (r.ok()) return p;
+  std::string ready;
+  auto p = startHelper(program, Frame::kScanInit, w.bytes(), kStartTimeoutMs, &ready, why);
+  if (!p) return nullptr;
+  WireReader r(ready);
+  EngineInfo got;
+  got.describe = r.str(4096);
+  got.sources = r.str(4096);
+  std::uint32_t n = r.count(256);
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) got.warnings.push_back(r.str(4096));
+  if (!r.ok()) {
+    *why = program + ": did not start";
+    return nullptr;
   }
-  *why = program + ": " +
-         (st == RecvStatus::kOk && type == Frame::kFailed ? payload.substr(0, 2000)
-                                                           : std::string("did not start"));
-  return nullptr;
+  if (info) *info = std::move(got);
+  return p;
 }
 
 class RemoteScanner final : public Scanner {
  public:
-  RemoteScanner(std::string program, ClamavOptions options, std::shared_ptr<Process> first)
-      : program_(std::move(program)), options_(std::move(options)), proc_(std::move(first)) {
-    describe_ = proc_->describe;
-    sources_ = proc_->sources;
-    warnings_ = proc_->warnings;
+  RemoteScanner(const std::string& program, ClamavOptions options, std::shared_ptr<HelperProcess> first,
+                EngineInfo info)
+      : options_(std::move(options)),
+        slot_("scanner process",
+              [program, o = options_](std::string* why) { return startProcess(program, o, nullptr, why); },
+              std::move(first)),
+        describe_(std::move(info.describe)),
+        sources_(std::move(info.sources)),
+        warnings_(std::move(info.warnings)) {
     timeout_ms_ = static_cast<int>(options_.limits.scan_max_scantime_ms) + kScanGraceMs;
   }
 
   ScanResult scan(std::string_view data, std::string_view name_hint) const override {
-    std::string why = "the scanner process is not available";
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      auto p = current(&why);
-      if (!p) break;
-      int ch = p->take();
-      if (ch < 0) {
-        p->markDead();
-        continue;
-      }
-      WireWriter w;
-      w.str(name_hint.substr(0, 256));
-      int fd = sealedMemfd("scan", w.bytes(), data);
-      bool sent = fd >= 0 && sendFrame(ch, Frame::kScan, {}, fd);
-      if (fd >= 0) close(fd);
-      Frame type{};
-      std::string payload;
-      ScanResult r;
-      if (sent && recvFrame(ch, type, payload, nullptr, timeout_ms_) == RecvStatus::kOk &&
-          type == Frame::kScanReply && decodeScanResult(payload, r)) {
-        p->giveBack(ch);
-        return r;
-      }
-      close(ch);
-      p->markDead();  // replaced by the next call; its last user reaps it
-      why = "the scanner process stopped answering";
-    }
+    WireWriter w;
+    w.str(name_hint.substr(0, 256));
     ScanResult r;
+    std::string why;
+    auto accept = [&r](std::string_view payload) { return decodeScanResult(payload, r); };
+    if (slot_.request("scan", Frame::kScan, w.bytes(), data, Frame::kScanReply, timeout_ms_, accept, &why) ==
+        HelperSlot::Outcome::kAnswered) {
+      return r;
+    }
+    r = ScanResult{};
     r.status = ScanResult::Status::Error;
     r.detail = why;
     return r;
@@ -182,37 +101,13 @@ class RemoteScanner final : public Scanner {
     query(changed, stamp, stats);
     return stats;
   }
-  int openChannel() const {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      std::string why;
-      auto p = current(&why);
-      if (!p) return -1;
-      int ch = p->take();
-      if (ch >= 0) return ch;
-      p->markDead();
-    }
-    return -1;
-  }
-  pid_t pid() const {
-    std::lock_guard<std::mutex> lock(m_);
-    return proc_ && !proc_->dead() ? proc_->pid() : 0;
-  }
+  int openChannel() const { return slot_.openChannel(); }
+  pid_t pid() const { return slot_.pid(); }
 
  private:
-  /// The running process, started again when it died (one start at a time).
-  std::shared_ptr<Process> current(std::string* why) const {
-    std::lock_guard<std::mutex> lock(m_);
-    if (proc_ && !proc_->dead()) return proc_;
-    proc_.reset();
-    proc_ = startProcess(program_, options_, why);
-    std::fputs(proc_ ? "mugai: the scanner process was restarted\n"
-                     : ("mugai: the scanner process cannot start: " + *why + "\n").c_str(),
-               stderr);
-    return proc_;
-  }
   bool query(bool& changed, std::string& stamp, ScanStats& stats) const {
     std::string why;
-    auto p = current(&why);
+    auto p = slot_.current(&why);
     if (!p) return false;
     int ch = p->take();
     if (ch < 0) return false;
@@ -239,13 +134,11 @@ class RemoteScanner final : public Scanner {
     return false;
   }
 
-  std::string program_;
   ClamavOptions options_;
+  HelperSlot slot_;
   int timeout_ms_ = 0;
   std::string describe_, sources_;
   std::vector<std::string> warnings_;
-  mutable std::mutex m_;
-  mutable std::shared_ptr<Process> proc_;  // guarded by m_
 };
 
 }  // namespace
@@ -257,9 +150,10 @@ std::shared_ptr<const Scanner> makeRemoteScanner(const ClamavOptions& options, s
     const char* env = std::getenv("MUGAI_SCAN_PROGRAM");
     exe = env && *env ? env : ownDirectory() + "/mugai-scan";
   }
-  auto first = startProcess(exe, options, error);
+  EngineInfo info;
+  auto first = startProcess(exe, options, &info, error);
   if (!first) return nullptr;
-  return std::make_shared<const RemoteScanner>(exe, options, std::move(first));
+  return std::make_shared<const RemoteScanner>(exe, options, std::move(first), std::move(info));
 }
 
 int openScannerChannel(const Scanner& scanner) {

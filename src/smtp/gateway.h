@@ -26,7 +26,7 @@
 #include <memory>
 #include <string>
 
-#include "mugai/auth/auth.h"
+#include "mugai/auth/authenticator.h"
 #include "mugai/disposition/disposition.h"
 #include "src/smtp/relay_client.h"
 #include "src/smtp/session.h"

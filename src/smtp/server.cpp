@@ -109,10 +109,13 @@ class Slots {
       std::size_t n = 0, data = 0, transaction = 0;
       Clock::time_point oldest = Clock::time_point::max();
     };
+    // The count per client is what admission counted (the sessions still waiting for a thread
+    // included: counting only the live ones showed a client at its limit with fewer slots); the
+    // phases and the oldest come from the live sessions.
     std::map<std::string, Held> by;
+    for (const auto& [addr, n] : per_client_) by[addr].n = n;
     for (const Slot* s : live_) {
       Held& h = by[s->addr];
-      ++h.n;
       int phase = s->phase.load();
       h.data += phase == 2;
       h.transaction += phase == 1;
@@ -125,7 +128,9 @@ class Slots {
                        " slots in use by " + std::to_string(rows.size()) + " clients:";
     for (std::size_t i = 0; i < rows.size() && i < 10; ++i) {
       const Held& h = rows[i].second;
-      auto age = std::chrono::duration_cast<std::chrono::seconds>(now - h.oldest).count();
+      auto age = h.oldest == Clock::time_point::max()
+                     ? 0
+                     : std::chrono::duration_cast<std::chrono::seconds>(now - h.oldest).count();
       line += " " + logSafe(rows[i].first, 64) + "=" + std::to_string(h.n) + " (oldest " +
               std::to_string(age) + "s, " + std::to_string(h.transaction) + " in a transaction, " +
               std::to_string(h.data) + " in DATA)";

@@ -3,10 +3,13 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
 #include "mugai/vault/vault.h"
+#include "src/vault/discard_vault.h"
+#include "src/vault/internal.h"
 #include "src/vault/pg_vault.h"
 #include "src/vault/sqlite_vault.h"
 
@@ -39,6 +42,35 @@ std::optional<Tier> tierFromName(const std::string& s) {
   if (s == "never") return Tier::Never;
   return std::nullopt;
 }
+
+bool textIndexable(std::string_view text) {
+  // Bytes that are not UTF-8 could split differently in the index than in the text searched.
+  const std::size_t chars = internal::utf8Chars(text);
+  return chars != std::string_view::npos && chars >= kTextIndexMinChars;
+}
+
+namespace internal {
+
+std::size_t utf8Chars(std::string_view text) {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++chars) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    std::size_t n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || i + n > text.size() || b == 0) return std::string_view::npos;
+    std::uint32_t cp = n == 1 ? b : b & (0x7F >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xC0) != 0x80) return std::string_view::npos;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::string_view::npos;
+    i += n;
+  }
+  return chars;
+}
+
+}  // namespace internal
 
 std::string sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -126,6 +158,8 @@ std::unique_ptr<Vault> openVault(const std::string& url, std::string* error) {
     path = url.substr(7);
   } else if (url.rfind("postgresql:", 0) == 0 || url.rfind("postgres:", 0) == 0) {
     return openPgVault(url, error);
+  } else if (url.rfind("discard:", 0) == 0) {
+    return openDiscardVault(url, error);  // bench only: refused unless the bench's token is set
   } else if (!url.empty() && url.find("://") == std::string::npos && url.find(':') == std::string::npos) {
     path = url;
   } else {

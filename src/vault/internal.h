@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mugai/vault/vault.h"
@@ -21,6 +22,10 @@ inline constexpr const char* kRecordColumns =
     "id, kind, created, expires, sender, recipients, client_addr, client_name, helo, xforward, "
     "source, subject, from_header, filename, verdict, reason, reasons, sha256, size, stored, "
     "delivered_id, tier, state, hold";
+
+/// Code points in `text` when it is strictly valid UTF-8 (no overlong forms, no surrogates, no
+/// NUL, <= U+10FFFF); std::string_view::npos otherwise.
+std::size_t utf8Chars(std::string_view text);
 
 inline std::int64_t nowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,8 +29,38 @@ namespace {
 using namespace internal;
 
 
-/// meta.schema as kSchema below writes it; a vault at this version is not set up again.
-const char* const kSchemaVersion = "1";
+/// meta.schema once every step below ran; a vault at this version is not set up again.
+/// 1: kSchema; 2: the free-text search index (textIndexStep()).
+const char* const kSchemaVersion = "2";
+
+/// Schema 2: trigram GIN indexes (pg_trgm) on the three searched columns, as list() compares them
+/// (lower(column) LIKE '%text%'), so a search looks the index up instead of reading every row.
+const char* const kTextIndexes = R"SQL(
+CREATE INDEX IF NOT EXISTS records_subject_trgm ON records USING gin (lower(subject) gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS records_sender_trgm ON records USING gin (lower(sender) gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS records_filename_trgm ON records USING gin (lower(filename) gin_trgm_ops);
+)SQL";
+
+/// `text` as a LIKE pattern matching it anywhere (%, _ and \ in it match themselves).
+std::string containsPattern(const std::string& text) {
+  std::string p = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') p += '\\';
+    p += c;
+  }
+  return p + "%";
+}
+
+/// Said once per process: a search without the index reads every row of its range.
+void sayNoTextIndex(const std::string& why) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::cerr << "mugai: vault: free-text search reads every row of its range (no pg_trgm index: "
+              << why << "); to index it, have a superuser run CREATE EXTENSION pg_trgm in this "
+              << "database, then UPDATE meta SET value = '1' WHERE key = 'schema' (the next start "
+              << "builds the indexes) — docs/vault.md\n";
+  });
+}
 
 const char* const kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,19 +145,65 @@ class PgVault final : public Vault {
     // table before it sees that the index exists, so a gateway (or console) starting while another
     // gateway is inside a transaction waited for it, and could deadlock with it: PostgreSQL then
     // aborted the other's transaction, e.g. the record of a release that had just been delivered.
-    if (schemaCurrent()) return true;
+    if (schemaCurrent()) return readTextIndex();
     // Several gateways may start at once on a new database: the schema is created under an
     // advisory lock, and checked again once the lock is held.
     if (!exec("SELECT pg_advisory_lock(7245119)", {}, error)) return false;
     if (schemaCurrent()) {
       exec("SELECT pg_advisory_unlock(7245119)", {}, nullptr);
-      return true;
+      return readTextIndex();
     }
     Result r(PQexec(c_, kSchema), PQclear);
     bool ok = PQresultStatus(r.get()) == PGRES_COMMAND_OK;
     std::string why = ok ? "" : PQresultErrorMessage(r.get());
+    if (ok) ok = textIndexStep(&why);
     exec("SELECT pg_advisory_unlock(7245119)", {}, nullptr);
-    return ok || fail(error, "cannot set up the schema: " + why);
+    return ok ? readTextIndex() : fail(error, "cannot set up the schema: " + why);
+  }
+
+  /// Schema step 2 (under the advisory lock): pg_trgm and its indexes, or, when this database
+  /// user may not create the extension, a note in meta that the search scans. Builds the indexes
+  /// of an existing vault once (they lock `records` against writes while they are built).
+  bool textIndexStep(std::string* why) {
+    Result e(PQexec(c_, "CREATE EXTENSION IF NOT EXISTS pg_trgm"), PQclear);
+    std::string state = "pg_trgm";
+    if (PQresultStatus(e.get()) != PGRES_COMMAND_OK) {
+      state = "none";
+      sayNoTextIndex(trim(PQresultErrorMessage(e.get())));
+    } else {
+      Result i(PQexec(c_, kTextIndexes), PQclear);
+      if (PQresultStatus(i.get()) != PGRES_COMMAND_OK) {
+        *why = std::string("text index: ") + PQresultErrorMessage(i.get());
+        return false;
+      }
+    }
+    std::string err;
+    if (!exec("INSERT INTO meta(key, value) VALUES ('text_index', $1) ON CONFLICT (key) DO UPDATE "
+              "SET value = excluded.value",
+              Params().add(state), &err) ||
+        !exec("UPDATE meta SET value = $1 WHERE key = 'schema'", Params().add(std::string(kSchemaVersion)),
+              &err)) {
+      *why = err;
+      return false;
+    }
+    return true;
+  }
+
+  /// Whether list() may count on the trigram indexes (meta 'text_index', a plain read).
+  bool readTextIndex() {
+    Result t = run("SELECT value FROM meta WHERE key = 'text_index'", {});
+    text_indexed_ = PQresultStatus(t.get()) == PGRES_TUPLES_OK && PQntuples(t.get()) == 1 &&
+                    col(t.get(), 0, 0) == "pg_trgm";
+    if (!text_indexed_) sayNoTextIndex("the database user may not create the extension");
+    return true;
+  }
+
+  static std::string trim(std::string s) {
+    for (auto& c : s) {
+      if (c == '\n') c = ' ';
+    }
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
   }
 
   /// True when the tables exist at this schema version (plain reads: no table lock is taken).
@@ -139,10 +216,11 @@ class PgVault final : public Vault {
   }
 
   bool put(const NewRecord& r, std::string* error) override {
-    std::lock_guard lock(mu_);
+    // Compressing and hashing need no lock (the connection is what mu_ guards): before it.
     std::string packed;
     if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
     const std::string sha = sha256Hex(r.original);
+    std::lock_guard lock(mu_);
     const std::int64_t created = r.created ? r.created : nowSeconds();
     Tx tx(*this);
     if (!tx.begin(error)) return false;
@@ -253,6 +331,9 @@ class PgVault final : public Vault {
   }
 
   bool list(const Query& q, std::vector<RecordInfo>& out, std::string* error) override {
+    // The database holds UTF-8 only (and refuses other bytes as a parameter): such a text is in
+    // no record.
+    if (!q.text.empty() && utf8Chars(q.text) == std::string_view::npos) return true;
     std::lock_guard lock(mu_);
     std::string sql = std::string("SELECT ") + kRecordColumns + " FROM records WHERE true";
     Params p;
@@ -274,9 +355,11 @@ class PgVault final : public Vault {
     if (q.until) sql += " AND created < " + param(std::to_string(q.until)) + "::bigint";
     if (!q.id_prefix.empty()) sql += " AND starts_with(id, " + param(q.id_prefix) + ")";
     if (!q.text.empty()) {
-      const std::string t = param(q.text);
-      sql += " AND (strpos(lower(subject), lower(" + t + ")) > 0 OR strpos(lower(sender), lower(" + t +
-             ")) > 0 OR strpos(lower(filename), lower(" + t + ")) > 0)";
+      // lower(column) LIKE lower('%text%'): the form the trigram indexes answer (a text shorter
+      // than three characters has no trigram: PostgreSQL reads the rows instead).
+      const std::string t = "lower(" + param(containsPattern(q.text)) + ")";
+      sql += " AND (lower(subject) LIKE " + t + " OR lower(sender) LIKE " + t +
+             " OR lower(filename) LIKE " + t + ")";
     }
     sql += " ORDER BY created DESC, id DESC LIMIT " +
            param(std::to_string(std::min(q.limit, kListLimit))) + "::bigint OFFSET " +
@@ -286,6 +369,8 @@ class PgVault final : public Vault {
     for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(readRecord(r.get(), i));
     return true;
   }
+
+  bool textIndexed() const override { return text_indexed_; }
 
   bool usage(Usage& u, std::string* error) override {
     std::lock_guard lock(mu_);
@@ -780,6 +865,7 @@ class PgVault final : public Vault {
   std::mutex mu_;
   PGconn* c_;
   std::string url_;
+  bool text_indexed_ = false;
 };
 
 }  // namespace

@@ -181,7 +181,8 @@ std::optional<std::uint64_t> countEntriesQuickly(std::string_view data) {
           cd_offset = rd64(data, z + 48);
         }
       }
-      for (std::uint64_t p = cd_offset; p + kCentralSize <= data.size() && rd32(data, p) == kCentralSig;) {
+      for (std::uint64_t p = cd_offset;
+           p + kCentralSize <= data.size() && rd32(data, p) == kCentralSig;) {
         ++walked;
         p += kCentralSize + rd16(data, p + 28) + rd16(data, p + 30) + rd16(data, p + 32);
       }
@@ -189,7 +190,9 @@ std::optional<std::uint64_t> countEntriesQuickly(std::string_view data) {
   }
   if (!zip) return std::nullopt;
   static constexpr char kSig[4] = {'P', 'K', 3, 4};
-  for (std::size_t p = 0; (p = data.find(std::string_view(kSig, 4), p)) != std::string_view::npos; p += 4) ++local;
+  for (std::size_t p = 0; (p = data.find(std::string_view(kSig, 4), p)) != std::string_view::npos;
+       p += 4)
+    ++local;
   return std::max({declared, walked, local});
 }
 
@@ -212,13 +215,17 @@ bool safeName(std::string_view name) {
   return true;
 }
 
-std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& limits,
-                                     Failure* failure) {
-  auto bad = [&](Reason r, std::string d) {
-    *failure = fail(r, std::move(d));
-    return std::nullopt;
-  };
-  if (data.size() < kEndSize) return bad(Reason::ParseMalformed, "too short for a ZIP archive");
+namespace {
+
+/// Where the central directory is, from the end record (and the ZIP64 one when it says so).
+struct Directory {
+  std::uint64_t count = 0, size = 0, offset = 0;
+  std::uint64_t end_limit = 0;  ///< the directory ends before this (the end record)
+};
+
+std::optional<Failure> findDirectory(std::string_view data, const ReadLimits& limits,
+                                     Directory& d) {
+  if (data.size() < kEndSize) return fail(Reason::ParseMalformed, "too short for a ZIP archive");
   // The end record sits in the last 22 + 65535 bytes (comment). Take the last one whose comment
   // length reaches exactly the end of the data.
   std::size_t lowest = data.size() > kEndSize + 65535 ? data.size() - kEndSize - 65535 : 0;
@@ -230,129 +237,162 @@ std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& li
     }
   }
   if (eocd == std::string_view::npos)
-    return bad(Reason::ParseMalformed, "no end of central directory record");
+    return fail(Reason::ParseMalformed, "no end of central directory record");
   std::uint16_t disk = rd16(data, eocd + 4), cd_disk = rd16(data, eocd + 6);
-  std::uint64_t count_disk = rd16(data, eocd + 8), count = rd16(data, eocd + 10);
-  std::uint64_t cd_size = rd32(data, eocd + 12), cd_offset = rd32(data, eocd + 16);
-  std::uint64_t cd_end_limit = eocd;
-  if (count == 0xffff || cd_size == k32 || cd_offset == k32 || count_disk == 0xffff) {
+  std::uint64_t count_disk = rd16(data, eocd + 8);
+  d.count = rd16(data, eocd + 10);
+  d.size = rd32(data, eocd + 12);
+  d.offset = rd32(data, eocd + 16);
+  d.end_limit = eocd;
+  if (d.count == 0xffff || d.size == k32 || d.offset == k32 || count_disk == 0xffff) {
     // ZIP64 (simple case only): locator right before the end record, one disk.
     if (eocd < 20 || rd32(data, eocd - 20) != kZip64LocatorSig)
-      return bad(Reason::CdrFailed, "ZIP64 archive without a locator");
+      return fail(Reason::CdrFailed, "ZIP64 archive without a locator");
     std::uint64_t z = rd64(data, eocd - 20 + 8);
     if (rd32(data, eocd - 20 + 4) != 0 || rd32(data, eocd - 20 + 16) > 1 || z > eocd - 20 ||
         eocd - 20 - z < 56 || rd32(data, z) != kZip64EndSig)
-      return bad(Reason::CdrFailed, "unsupported ZIP64 end record");
+      return fail(Reason::CdrFailed, "unsupported ZIP64 end record");
     if (rd32(data, z + 16) != 0 || rd32(data, z + 20) != 0)
-      return bad(Reason::CdrFailed, "multi-disk ZIP64 archive");
+      return fail(Reason::CdrFailed, "multi-disk ZIP64 archive");
     count_disk = rd64(data, z + 24);
-    count = rd64(data, z + 32);
-    cd_size = rd64(data, z + 40);
-    cd_offset = rd64(data, z + 48);
-    cd_end_limit = z;
+    d.count = rd64(data, z + 32);
+    d.size = rd64(data, z + 40);
+    d.offset = rd64(data, z + 48);
+    d.end_limit = z;
     disk = cd_disk = 0;
   }
-  if (disk != 0 || cd_disk != 0 || count_disk != count)
-    return bad(Reason::CdrFailed, "multi-disk archive");
-  if (count > limits.max_entries)
-    return bad(Reason::LimitDocumentObjects, "package has " + std::to_string(count) + " members");
-  if (cd_offset > cd_end_limit || cd_size > cd_end_limit - cd_offset)
-    return bad(Reason::ParseMalformed, "central directory outside the archive");
-  if (count * kCentralSize > cd_size)
-    return bad(Reason::ParseMalformed, "central directory too small for its count");
+  if (disk != 0 || cd_disk != 0 || count_disk != d.count)
+    return fail(Reason::CdrFailed, "multi-disk archive");
+  if (d.count > limits.max_entries)
+    return fail(Reason::LimitDocumentObjects,
+                "package has " + std::to_string(d.count) + " members");
+  if (d.offset > d.end_limit || d.size > d.end_limit - d.offset)
+    return fail(Reason::ParseMalformed, "central directory outside the archive");
+  if (d.count * kCentralSize > d.size)
+    return fail(Reason::ParseMalformed, "central directory too small for its count");
+  return std::nullopt;
+}
 
-  Archive a(data);
-  a.entries_.reserve(static_cast<std::size_t>(count));
-  std::set<std::string> seen;  // names, ASCII-lower-cased: OPC part names are case-insensitive
-  std::uint64_t expanded = 0;
-  std::size_t p = static_cast<std::size_t>(cd_offset);
-  const std::size_t cd_end = static_cast<std::size_t>(cd_offset + cd_size);
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (p + kCentralSize > cd_end || rd32(data, p) != kCentralSig)
-      return bad(Reason::ParseMalformed, "truncated central directory");
-    Entry e;
-    e.flags = rd16(data, p + 8);
-    e.method = rd16(data, p + 10);
-    e.mod_time = rd16(data, p + 12);
-    e.mod_date = rd16(data, p + 14);
-    e.crc = rd32(data, p + 16);
-    e.compressed_size = rd32(data, p + 20);
-    e.uncompressed_size = rd32(data, p + 24);
-    std::size_t nlen = rd16(data, p + 28), xlen = rd16(data, p + 30), clen = rd16(data, p + 32);
-    std::uint16_t start_disk = rd16(data, p + 34);
-    e.local_offset = rd32(data, p + 42);
-    if (p + kCentralSize + nlen + xlen + clen > cd_end)
-      return bad(Reason::ParseMalformed, "truncated central directory");
-    e.name.assign(data.substr(p + kCentralSize, nlen));
-    std::string_view extra = data.substr(p + kCentralSize + nlen, xlen);
-    bool u32 = e.uncompressed_size == k32, c32 = e.compressed_size == k32,
-         o32 = e.local_offset == k32;
-    if ((u32 || c32 || o32 || start_disk == 0xffff) && !applyZip64Extra(extra, e, u32, c32, o32))
-      return bad(Reason::CdrFailed, "unsupported ZIP64 member " + shown(e.name));
-    p += kCentralSize + nlen + xlen + clen;
+/// One central directory entry at `p` (moved past it).
+std::optional<Failure> readCentral(std::string_view data, std::size_t& p, std::size_t cd_end,
+                                   Entry& e) {
+  if (p + kCentralSize > cd_end || rd32(data, p) != kCentralSig)
+    return fail(Reason::ParseMalformed, "truncated central directory");
+  e.flags = rd16(data, p + 8);
+  e.method = rd16(data, p + 10);
+  e.mod_time = rd16(data, p + 12);
+  e.mod_date = rd16(data, p + 14);
+  e.crc = rd32(data, p + 16);
+  e.compressed_size = rd32(data, p + 20);
+  e.uncompressed_size = rd32(data, p + 24);
+  std::size_t nlen = rd16(data, p + 28), xlen = rd16(data, p + 30), clen = rd16(data, p + 32);
+  std::uint16_t start_disk = rd16(data, p + 34);
+  e.local_offset = rd32(data, p + 42);
+  if (p + kCentralSize + nlen + xlen + clen > cd_end)
+    return fail(Reason::ParseMalformed, "truncated central directory");
+  e.name.assign(data.substr(p + kCentralSize, nlen));
+  std::string_view extra = data.substr(p + kCentralSize + nlen, xlen);
+  bool u32 = e.uncompressed_size == k32, c32 = e.compressed_size == k32,
+       o32 = e.local_offset == k32;
+  if ((u32 || c32 || o32 || start_disk == 0xffff) && !applyZip64Extra(extra, e, u32, c32, o32))
+    return fail(Reason::CdrFailed, "unsupported ZIP64 member " + shown(e.name));
+  p += kCentralSize + nlen + xlen + clen;
+  return std::nullopt;
+}
 
-    if ((e.flags & 0x0001) || (e.flags & 0x0040) || e.method == 99)
-      return bad(Reason::ContentEncrypted, "encrypted member " + shown(e.name));
-    if (!safeName(e.name))
-      return bad(Reason::ParseMalformed, "unsafe member name " + shown(e.name));
-    if (!seen.insert(lowerAscii(e.name)).second)
-      return bad(Reason::ParseMalformed, "duplicate member " + shown(e.name));
-    if (e.method != 0 && e.method != 8)
-      return bad(Reason::CdrFailed, "unsupported compression method " + std::to_string(e.method) +
-                                        " in " + shown(e.name));
-    if (e.method == 0 && e.compressed_size != e.uncompressed_size)
-      return bad(Reason::ParseMalformed, "stored member with two sizes: " + shown(e.name));
-    if (e.uncompressed_size > limits.max_expanded ||
-        expanded + e.uncompressed_size > limits.max_expanded)
-      return bad(Reason::LimitExpandedSize, "package expands beyond expanded_size_limit");
-    expanded += e.uncompressed_size;
-    if (e.uncompressed_size > limits.ratio_floor &&
-        e.uncompressed_size / std::max<std::uint64_t>(e.compressed_size, 1) >= limits.max_ratio)
-      return bad(
-          Reason::LimitExpansionRatio,
-          "member " + shown(e.name) + " expands " +
-              std::to_string(e.uncompressed_size / std::max<std::uint64_t>(e.compressed_size, 1)) +
-              "x");
+/// What a member may be: not encrypted, a safe and unique name, stored or deflated, within the
+/// expansion limits (`expanded` counts the members so far).
+std::optional<Failure> checkMember(const Entry& e, const ReadLimits& limits,
+                                   std::set<std::string>& seen, std::uint64_t& expanded) {
+  if ((e.flags & 0x0001) || (e.flags & 0x0040) || e.method == 99)
+    return fail(Reason::ContentEncrypted, "encrypted member " + shown(e.name));
+  if (!safeName(e.name)) return fail(Reason::ParseMalformed, "unsafe member name " + shown(e.name));
+  // Names ASCII-lower-cased: OPC part names are case-insensitive.
+  if (!seen.insert(lowerAscii(e.name)).second)
+    return fail(Reason::ParseMalformed, "duplicate member " + shown(e.name));
+  if (e.method != 0 && e.method != 8)
+    return fail(Reason::CdrFailed, "unsupported compression method " + std::to_string(e.method) +
+                                       " in " + shown(e.name));
+  if (e.method == 0 && e.compressed_size != e.uncompressed_size)
+    return fail(Reason::ParseMalformed, "stored member with two sizes: " + shown(e.name));
+  if (e.uncompressed_size > limits.max_expanded ||
+      expanded + e.uncompressed_size > limits.max_expanded)
+    return fail(Reason::LimitExpandedSize, "package expands beyond expanded_size_limit");
+  expanded += e.uncompressed_size;
+  const std::uint64_t ratio = e.uncompressed_size / std::max<std::uint64_t>(e.compressed_size, 1);
+  if (e.uncompressed_size > limits.ratio_floor && ratio >= limits.max_ratio)
+    return fail(Reason::LimitExpansionRatio,
+                "member " + shown(e.name) + " expands " + std::to_string(ratio) + "x");
+  return std::nullopt;
+}
 
-    // Cross-check the local header.
-    if (e.local_offset > cd_offset || cd_offset - e.local_offset < kLocalSize ||
-        rd32(data, static_cast<std::size_t>(e.local_offset)) != kLocalSig)
-      return bad(Reason::ParseMalformed, "bad local header for " + shown(e.name));
-    std::size_t lo = static_cast<std::size_t>(e.local_offset);
-    std::uint16_t lflags = rd16(data, lo + 6), lmethod = rd16(data, lo + 8);
-    std::uint32_t lcrc = rd32(data, lo + 14), lcsize = rd32(data, lo + 18),
-                  lusize = rd32(data, lo + 22);
-    std::size_t lnlen = rd16(data, lo + 26), lxlen = rd16(data, lo + 28);
-    if (lo + kLocalSize + lnlen + lxlen > cd_offset)
-      return bad(Reason::ParseMalformed, "bad local header for " + shown(e.name));
-    if (data.substr(lo + kLocalSize, lnlen) != e.name || lmethod != e.method ||
-        (lflags & 0x0041) != (e.flags & 0x0041))
-      return bad(Reason::ParseMalformed,
-                 "local header disagrees with the directory for " + shown(e.name));
-    if (!(lflags & 0x0008)) {
-      bool sizes_ok = (lcsize == k32 || lcsize == e.compressed_size) &&
-                      (lusize == k32 || lusize == e.uncompressed_size);
-      if (lcrc != e.crc || !sizes_ok)
-        return bad(Reason::ParseMalformed,
-                   "local header disagrees with the directory for " + shown(e.name));
-    }
-    e.data_offset = lo + kLocalSize + lnlen + lxlen;
-    if (e.compressed_size > cd_offset - e.data_offset)
-      return bad(Reason::ParseMalformed, "member data runs past the directory: " + shown(e.name));
-    a.entries_.push_back(std::move(e));
+/// The member's local header agrees with its directory entry; sets e.data_offset.
+std::optional<Failure> checkLocalHeader(std::string_view data, std::uint64_t cd_offset, Entry& e) {
+  if (e.local_offset > cd_offset || cd_offset - e.local_offset < kLocalSize ||
+      rd32(data, static_cast<std::size_t>(e.local_offset)) != kLocalSig)
+    return fail(Reason::ParseMalformed, "bad local header for " + shown(e.name));
+  std::size_t lo = static_cast<std::size_t>(e.local_offset);
+  std::uint16_t lflags = rd16(data, lo + 6), lmethod = rd16(data, lo + 8);
+  std::uint32_t lcrc = rd32(data, lo + 14), lcsize = rd32(data, lo + 18),
+                lusize = rd32(data, lo + 22);
+  std::size_t lnlen = rd16(data, lo + 26), lxlen = rd16(data, lo + 28);
+  if (lo + kLocalSize + lnlen + lxlen > cd_offset)
+    return fail(Reason::ParseMalformed, "bad local header for " + shown(e.name));
+  const std::string disagrees = "local header disagrees with the directory for " + shown(e.name);
+  if (data.substr(lo + kLocalSize, lnlen) != e.name || lmethod != e.method ||
+      (lflags & 0x0041) != (e.flags & 0x0041))
+    return fail(Reason::ParseMalformed, disagrees);
+  if (!(lflags & 0x0008)) {
+    bool sizes_ok = (lcsize == k32 || lcsize == e.compressed_size) &&
+                    (lusize == k32 || lusize == e.uncompressed_size);
+    if (lcrc != e.crc || !sizes_ok) return fail(Reason::ParseMalformed, disagrees);
   }
-  // Members may not share bytes (overlapping-entry bombs): sorted by offset, each one ends
-  // before the next begins.
+  e.data_offset = lo + kLocalSize + lnlen + lxlen;
+  if (e.compressed_size > cd_offset - e.data_offset)
+    return fail(Reason::ParseMalformed, "member data runs past the directory: " + shown(e.name));
+  return std::nullopt;
+}
+
+/// Members may not share bytes (overlapping-entry bombs): sorted by offset, each one ends before
+/// the next begins.
+std::optional<Failure> checkNoOverlap(const std::vector<Entry>& entries) {
   std::vector<const Entry*> order;
-  order.reserve(a.entries_.size());
-  for (const Entry& e : a.entries_) order.push_back(&e);
+  order.reserve(entries.size());
+  for (const Entry& e : entries) order.push_back(&e);
   std::sort(order.begin(), order.end(),
             [](const Entry* x, const Entry* y) { return x->local_offset < y->local_offset; });
   for (std::size_t i = 1; i < order.size(); ++i) {
     if (order[i]->local_offset < order[i - 1]->data_offset + order[i - 1]->compressed_size)
-      return bad(Reason::ParseMalformed, "overlapping members " + shown(order[i - 1]->name) +
-                                             " and " + shown(order[i]->name));
+      return fail(Reason::ParseMalformed, "overlapping members " + shown(order[i - 1]->name) +
+                                              " and " + shown(order[i]->name));
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Archive> Archive::open(std::string_view data, const ReadLimits& limits,
+                                     Failure* failure) {
+  auto bad = [&](Failure f) {
+    *failure = std::move(f);
+    return std::nullopt;
+  };
+  Directory d;
+  if (auto f = findDirectory(data, limits, d)) return bad(*f);
+  Archive a(data);
+  a.entries_.reserve(static_cast<std::size_t>(d.count));
+  std::set<std::string> seen;
+  std::uint64_t expanded = 0;
+  std::size_t p = static_cast<std::size_t>(d.offset);
+  const std::size_t cd_end = static_cast<std::size_t>(d.offset + d.size);
+  for (std::uint64_t i = 0; i < d.count; ++i) {
+    Entry e;
+    if (auto f = readCentral(data, p, cd_end, e)) return bad(*f);
+    if (auto f = checkMember(e, limits, seen, expanded)) return bad(*f);
+    if (auto f = checkLocalHeader(data, d.offset, e)) return bad(*f);
+    a.entries_.push_back(std::move(e));
+  }
+  if (auto f = checkNoOverlap(a.entries_)) return bad(*f);
   return a;
 }
 

@@ -1,12 +1,16 @@
 // Sender authentication through `mugai serve` (issue 14 §6): a real unbound on loopback holds
 // sender.example's SPF record; the front MTA's XFORWARD names the client, and SPF must judge
 // that address, not the front MTA's own 127.0.0.1. smtp-sink is the next hop.
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "integration/peers.h"
 #include "support/dns_peer.h"
+#include "support/proc_status.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -22,6 +26,14 @@ std::string transaction(const std::string& xforward_addr, const std::string& sub
              "Authentication-Results: mugai.test; spf=pass smtp.mailfrom=bank.example\r\n"
              "From: " + from + "\r\nTo: staff@city.nanto.lg.jp\r\nSubject: " + subject +
              "\r\nMessage-ID: <" + subject + "@sender.example>\r\n\r\nHello.\r\n.\r\nQUIT\r\n";
+}
+
+/// The children of `pid` whose command line names `program`.
+std::vector<pid_t> childrenNamed(pid_t pid, const std::string& program) {
+  std::vector<pid_t> out;
+  for (pid_t c : childrenOf(pid))
+    if (cmdline(c).find(program) != std::string::npos) out.push_back(c);
+  return out;
 }
 
 }  // namespace
@@ -57,8 +69,18 @@ TEST_CASE("serve: SPF judges the XFORWARD client address and forged results are 
                 "\nquarantine_dir = " + (tmp.path() / "q").string() +
                 "\nrules = " + (tmp.path() / "rules.yaml").string() + "\nauthentication = yes\nauthserv_id = mugai.test\ntrusted_authserv_ids = mx.front.test\n"
                 "dns_nameserver = " + dns.nameserver() + "\n");  // sandboxed workers: the result crosses the wire
+  // mugai-auth through a start script: the real one, until the test forbids it (a mugai-auth that
+  // cannot come back).
+  fs::path refuse = tmp.path() / "refuse", script = tmp.path() / "mugai-auth.sh";
+  writeFile(script, "#!/bin/sh\nif [ -e '" + refuse.string() + "' ]; then exit 1; fi\nexec '" +
+                        (fs::path(MUGAI_BINARY).parent_path() / "mugai-auth").string() + "' \"$@\"\n");
+  chmod(script.c_str(), 0755);
+  setenv("MUGAI_AUTH_PROGRAM", script.c_str(), 1);
   Child mugai({MUGAI_BINARY, "serve", "--config", (tmp.path() / "mugai.conf").string()}, log);
+  unsetenv("MUGAI_AUTH_PROGRAM");
   if (!waitForPort(port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+  // The check runs in mugai-auth, the one child of serve of that name.
+  REQUIRE(childrenNamed(mugai.pid(), "mugai-auth").size() == 1);
 
   auto deliver = [&](const std::string& xforward, const std::string& subject) {
     std::size_t before = filesIn(dump).size();
@@ -97,4 +119,40 @@ TEST_CASE("serve: SPF judges the XFORWARD client address and forged results are 
   CHECK(text.find("authentication on as mugai.test") != std::string::npos);
   CHECK(text.find("auth=spf:pass,dkim:none,dmarc:pass") != std::string::npos);
   CHECK(text.find("auth=spf:fail,dkim:none,dmarc:fail") != std::string::npos);
+
+  // kill -9 of mugai-auth: the next message is checked by a new one, as before.
+  auto killAuth = [&] {
+    auto pids = childrenNamed(mugai.pid(), "mugai-auth");
+    REQUIRE(pids.size() == 1);
+    REQUIRE(::kill(pids[0], SIGKILL) == 0);
+    usleep(100 * 1000);
+    return pids[0];
+  };
+  pid_t killed = killAuth();
+  std::string after = deliver("192.0.2.10", "afterkill");
+  INFO(after);
+  CHECK(after.find("Authentication-Results: mugai.test; spf=pass smtp.mailfrom=sender.example") != std::string::npos);
+  auto now = childrenNamed(mugai.pid(), "mugai-auth");
+  CHECK((now.size() == 1 && now[0] != killed));
+  CHECK(readFile(log).find("the authentication process was restarted") != std::string::npos);
+
+  // Killed and unable to come back: the mail still goes through (250), with authentication not
+  // done (temperror), and nothing in it says pass; the forged result is still removed.
+  writeFile(refuse, "");
+  killAuth();
+  std::string undone = deliver("192.0.2.10", "notdone");
+  std::erase(undone, '\r');
+  for (std::size_t at; (at = undone.find("\n ")) != std::string::npos;) undone.replace(at, 2, " ");  // unfolded
+  INFO(undone);
+  CHECK(undone.find("Authentication-Results: mugai.test; spf=temperror (authentication not done: mugai-auth not "
+                    "available); dkim=temperror; dmarc=temperror") != std::string::npos);
+  CHECK(undone.find("=pass") == std::string::npos);
+  CHECK(undone.find("bank.example") == std::string::npos);
+  text = readFile(log);
+  CHECK(text.find("auth=spf:temperror,dkim:temperror,dmarc:temperror") != std::string::npos);
+  CHECK(text.find("sender authentication not done") != std::string::npos);
+  // And when it may start again, the next message is authenticated again.
+  fs::remove(refuse);
+  std::string back = deliver("192.0.2.10", "back");
+  CHECK(back.find("Authentication-Results: mugai.test; spf=pass smtp.mailfrom=sender.example") != std::string::npos);
 }

@@ -24,6 +24,7 @@
 #include "integration/peers.h"
 #include "src/zip/zip.h"
 #include "support/poison_png.h"
+#include "support/proc_status.h"
 #include "support/test_support.h"
 #include "support/vault_view.h"
 
@@ -33,39 +34,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string statusField(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      std::string v = line.substr(field.size() + 1);
-      return v.substr(v.find_first_not_of(" \t"));
-    }
-  }
-  return "";
-}
-
-/// The command line of a process, arguments joined by spaces.
-std::string cmdline(pid_t pid) {
-  std::string s = readFile("/proc/" + std::to_string(pid) + "/cmdline");
-  for (auto& c : s) c = c == '\0' ? ' ' : c;
-  return s;
-}
-
 bool isScanner(pid_t pid) { return cmdline(pid).find("mugai-scan") != std::string::npos; }
-
-/// The children of `pid` (its sandboxed workers and the scanner process), whichever of its
-/// threads started them.
-std::vector<pid_t> childrenOf(pid_t pid) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream in(task.path() / "children");
-    pid_t c;
-    while (in >> c) out.push_back(c);
-  }
-  return out;
-}
 
 std::string replaceOnce(std::string s, const std::string& from, const std::string& to) {
   std::size_t at = s.find(from);

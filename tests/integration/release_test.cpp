@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -13,7 +14,10 @@
 #include <vector>
 
 #include "integration/peers.h"
+#include "mugai/vault/vault.h"
+#include "support/offcrypto_writer.h"
 #include "support/test_support.h"
+#include "unit/sanitizers/office_fixtures.h"
 
 namespace fs = std::filesystem;
 using namespace mugai::test;
@@ -184,6 +188,79 @@ TEST_CASE("release loop: PPAP unlock — three wrong passwords refused and audit
   REQUIRE(l.vaultCmd({"--json", "show", second}, &out) == 0);
   CHECK(out.find("\"state\":\"withheld\"") != std::string::npos);
   CHECK(out.find("\"kind\":\"unlock\"") != std::string::npos);
+  CHECK(l.vaultCmd({"audit", "verify"}) == 0);
+}
+
+TEST_CASE("release loop: an encrypted .docx kept from the file drop — a wrong password is refused "
+          "and audited, the right one writes the sanitized file to that user's outbox",
+          "[integration][release][ppap][offcrypto]") {
+  if (anyMissing({kSink})) return;
+  Loop l;
+  // What the file drop keeps for /tanaka/見積/見積.docx (an Agile-encrypted package: content.encrypted).
+  std::string docx;
+  {
+    // A one-paragraph .docx (the unit tests' package writer), encrypted as Office does.
+    const std::string types =
+        R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>)";
+    const std::string rels =
+        R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>)";
+    const std::string doc =
+        R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>file drop quote</w:t></w:r></w:p><w:sectPr/></w:body></w:document>)";
+    docx = mugai::test::office::pack({{"[Content_Types].xml", types}, {"_rels/.rels", rels}, {"word/document.xml", doc}});
+  }
+  const std::string encrypted = mugai::test::offcrypto::wrap(mugai::test::offcrypto::agile(docx, "mugai-pass"));
+  std::string err;
+  {
+    auto v = mugai::vault::openVault(l.vault, &err);
+    REQUIRE(v);
+    mugai::vault::NewRecord r;
+    r.id = "20261207T010000-0000aa-0000";
+    r.kind = "file";
+    r.created = static_cast<std::int64_t>(std::time(nullptr));
+    r.envelope.recipients = {"tanaka"};
+    r.envelope.source = "/tanaka/見積/見積.docx";
+    r.filename = "見積.docx";
+    r.verdict = "blocked";
+    r.reason = "content.encrypted";
+    r.reasons = {"content.encrypted"};
+    r.report_json = "{}";
+    r.tier = mugai::vault::Tier::Approval;
+    r.original = encrypted;
+    REQUIRE(v->put(r, &err));
+  }
+  const std::string id = "20261207T010000-0000aa-0000";
+  const fs::path inbox = l.tmp.path() / "inbox", outbox = l.tmp.path() / "outbox";
+  fs::create_directories(inbox);
+  fs::create_directories(outbox);
+  writeFile(l.tmp.path() / "mugai.conf",
+            "smtp = no\nfiledrop_inbox = " + inbox.string() + "\nfiledrop_outbox = " + outbox.string() + "\n");
+  const std::string conf = (l.tmp.path() / "mugai.conf").string();
+  const fs::path wrong = l.tmp.path() / "wrong", right = l.tmp.path() / "right";
+  writeFile(wrong, "mugai-pas\n");
+  writeFile(right, "mugai-pass\n");
+  chmod(wrong.c_str(), 0600);
+  chmod(right.c_str(), 0600);
+  std::string out;
+  CHECK(l.vaultCmd({"--by", "tanaka", "--config", conf, "unlock", id, "--password-file", wrong.string()}, &out) == 3);
+  CHECK(out.find("wrong password (attempt 1 of 3)") != std::string::npos);
+  // Not tanaka's colleague: the item is not theirs.
+  CHECK(l.vaultCmd({"--by", "yamada", "--config", conf, "unlock", id, "--password-file", right.string()}) == 3);
+  REQUIRE(l.vaultCmd({"--by", "tanaka", "--config", conf, "unlock", id, "--password-file", right.string(), "--now",
+                      "--next-hop", l.next()},
+                     &out) == 0);
+  CHECK(out.find("unlocked file in " + id) != std::string::npos);
+  CHECK(out.find(": delivered (written to outbox tanaka/") != std::string::npos);
+  const std::string written = readFile(outbox / "tanaka" / "unlocked-見積.docx");
+  CHECK(written.substr(0, 4) == "PK\x03\x04");  // a package again, rebuilt by the policy
+  std::string text;
+  CHECK(run({"/usr/bin/unzip", "-p", (outbox / "tanaka" / "unlocked-見積.docx").string(), "word/document.xml"}, &text, 60) == 0);
+  CHECK(text.find("file drop quote") != std::string::npos);
+  CHECK(written != encrypted);
+  REQUIRE(l.vaultCmd({"audit", "export"}, &out) == 0);
+  CHECK(out.find("\"action\":\"unlock.wrong\"") != std::string::npos);
+  CHECK(out.find("\"action\":\"unlock\"") != std::string::npos);
+  CHECK(out.find("\"action\":\"unlock.delivered\"") != std::string::npos);
+  CHECK(out.find("mugai-pass") == std::string::npos);  // no password in the log
   CHECK(l.vaultCmd({"audit", "verify"}) == 0);
 }
 

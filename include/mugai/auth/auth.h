@@ -2,7 +2,9 @@
  * @file auth.h
  * @brief Sender authentication on the original bytes, before anything is rewritten: SPF
  *        (libspf2), DKIM (libopendkim, every signature), DMARC (libopendmarc), with one caching
- *        DNS resolver shared by the three. Runs on the ingress side (it needs the network);
+ *        DNS resolver shared by the three: the in-process implementation of the port
+ *        (mugai/auth/authenticator.h). Linked into `mugai-auth` (its own process, sandboxed, with
+ *        DNS), the tests and the bench, never into `mugai` (docs/dependencies.md: licences);
  *        the result travels to the engine in the Envelope (mugai/auth/sender_auth.h).
  *
  * Trust: the message is hostile: it is only given to the libraries' parsers, bounded by the
@@ -25,20 +27,9 @@
 #include <string_view>
 #include <vector>
 
-#include "mugai/auth/sender_auth.h"
+#include "mugai/auth/authenticator.h"
 
 namespace mugai::auth {
-
-struct DnsSettings {
-  /// "" = the system resolver (/etc/resolv.conf); else "IP" or "IP:PORT" (IPv4), e.g. a local
-  /// unbound on 127.0.0.1:5353 in the tests.
-  std::string nameserver;
-  unsigned timeout_s = 2;
-  unsigned cache_limit = 10000;
-  unsigned ttl_max_s = 3600;
-  /// All of one check's DNS: once this much time has passed, no further query is sent.
-  unsigned time_limit_s = 10;
-};
 
 /// One DNS reply as the server sent it (what libopendkim wants), or no reply at all.
 struct DnsAnswer {
@@ -83,36 +74,18 @@ class DnsDeadline {
   std::chrono::steady_clock::time_point previous_;
 };
 
-struct Settings {
-  std::string authserv_id;
-  std::vector<std::string> trusted_authserv_ids;
-  DnsSettings dns;
-  /// The public suffix list DMARC uses for organizational domains (Debian's publicsuffix).
-  std::string public_suffix_list = "/usr/share/publicsuffix/public_suffix_list.dat";
-};
-
-/// Who handed the message over (from the SMTP session, XFORWARD's when the front MTA sent it).
-struct Peer {
-  std::string mail_from;    ///< envelope sender, may be empty (bounce)
-  std::string helo;
-  std::string client_addr;  ///< IPv4 or IPv6 literal
-};
-
-class Authenticator {
+/// The three libraries in this process (the executable `mugai-auth`, the tests of src/auth, the
+/// bench). Thread-safe: one for all of a process's checks (its resolver cache is shared).
+class InProcessAuthenticator final : public Authenticator {
  public:
-  explicit Authenticator(Settings settings);
-  ~Authenticator();
-  Authenticator(const Authenticator&) = delete;
-  Authenticator& operator=(const Authenticator&) = delete;
+  explicit InProcessAuthenticator(Settings settings);
+  ~InProcessAuthenticator() override;
 
-  /// SPF, every DKIM signature and DMARC for `raw` (the original bytes). Never throws.
-  SenderAuth check(std::string_view raw, const Peer& peer) const;
+  SenderAuth check(std::string_view raw, const Peer& peer) const override;
   const Resolver& resolver() const { return *resolver_; }
-  const Settings& settings() const { return settings_; }
 
  private:
   struct Dkim;
-  Settings settings_;
   std::unique_ptr<Resolver> resolver_;
   std::unique_ptr<Dkim> dkim_;
 };

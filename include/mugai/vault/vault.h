@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mugai::vault {
@@ -81,6 +82,16 @@ struct RecordInfo {
   bool hold = false;           ///< legal hold: never purged
   std::vector<ObjectRecord> objects;
 };
+
+/// Free-text search (Query::text): a case-insensitive substring of the subject, the envelope
+/// sender or the file name (ASCII letters fold; other characters match as they are). A text of at
+/// least kTextIndexMinChars characters of valid UTF-8 is looked up in the backend's trigram index
+/// (SQLite FTS5 `trigram`, PostgreSQL pg_trgm) when it has one (textIndexed()); a shorter text
+/// has no trigram and is a scan of the rows the other filters leave (the console limits it to a
+/// date range). Either way the result is the same rows.
+inline constexpr std::size_t kTextIndexMinChars = 3;
+/// True when `text` can be looked up in a trigram index (valid UTF-8, >= kTextIndexMinChars).
+bool textIndexable(std::string_view text);
 
 struct Query {
   std::string recipient, sender, reason, state, id_prefix, text;  ///< empty: any
@@ -183,6 +194,9 @@ class Vault {
   /// Newest first.
   virtual bool list(const Query& query, std::vector<RecordInfo>& out, std::string* error) = 0;
   virtual bool usage(Usage& out, std::string* error) = 0;
+  /// True when list() looks an indexable Query::text up in a trigram index (false: PostgreSQL
+  /// without the pg_trgm extension; the search is then a scan, logged once at open).
+  virtual bool textIndexed() const = 0;
 
   /// Legal hold on or off (audited as hold / unhold by `actor`).
   virtual bool setHold(const std::string& id, bool hold, const std::string& actor,

@@ -3,13 +3,27 @@
 // libspf2, libopendkim and libopendmarc verifying; the engine writing and warning.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <fstream>
+#include <thread>
 
 #include "mugai/auth/auth.h"
 #include "mugai/pipeline/pipeline.h"
+#include "src/authclient/remote_authenticator.h"
+#include "src/ipc/auth_wire.h"
+#include "src/ipc/sandbox.h"
 #include "src/pipeline/sender.h"
 #include "support/dns_peer.h"
 #include "support/mail_builder.h"
+#include "support/proc_status.h"
 #include "support/test_support.h"
 
 using namespace mugai;
@@ -95,7 +109,7 @@ TEST_CASE("auth: a message signed by dkimsign passes SPF, DKIM and DMARC through
   NEED_WORLD();
   std::string m = signedMessage();
   REQUIRE(m.find("DKIM-Signature:") != std::string::npos);
-  auth::Authenticator a(settings());
+  auth::InProcessAuthenticator a(settings());
   SenderAuth r = a.check(m, {"info@sender.example", "mail.sender.example", kClientOk});
   INFO(r.results);
   CHECK(r.spf == "pass");
@@ -132,7 +146,7 @@ TEST_CASE("auth: a message signed by dkimsign passes SPF, DKIM and DMARC through
 
 TEST_CASE("auth: a forged From fails DMARC (no signature, SPF from another host)", "[auth][peers]") {
   NEED_WORLD();
-  auth::Authenticator a(settings());
+  auth::InProcessAuthenticator a(settings());
   SenderAuth r = a.check(message("Bank <support@bank.example>"), {"x@attacker.example", "attacker.example", kClientBad});
   INFO(r.results);
   CHECK(r.dkim == "none");
@@ -157,7 +171,7 @@ TEST_CASE("auth: DNS that does not answer gives temperror, quickly bounded, neve
   auth::Settings s = settings();
   s.dns.nameserver = "127.0.0.1:9";  // discard: nothing answers
   s.dns.timeout_s = 1;
-  auth::Authenticator a(s);
+  auth::InProcessAuthenticator a(s);
   SenderAuth r = a.check(signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk});
   INFO(r.results);
   CHECK(r.spf == "temperror");
@@ -180,7 +194,7 @@ TEST_CASE("auth: a resolver that never answers costs one check at most auth_time
   s.dns.nameserver = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
   s.dns.timeout_s = 1;
   s.dns.time_limit_s = 1;  // shorter than one query's two attempts (1 s + 2 s)
-  auth::Authenticator au(s);
+  auth::InProcessAuthenticator au(s);
   SenderAuth r = au.check(signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk});
   ::close(hole);
   INFO(r.results);
@@ -199,7 +213,7 @@ TEST_CASE("auth: twenty DKIM signatures: eight are verified, the rest never look
     forged += "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=x" + std::to_string(i) +
               ".example; s=s; h=from; bh=AAAA; b=AAAA\r\n";
   }
-  auth::Authenticator au(settings());
+  auth::InProcessAuthenticator au(settings());
   SenderAuth r = au.check(forged + m, {"info@sender.example", "mail.sender.example", kClientOk});
   INFO(r.results);
   std::size_t n = 0;
@@ -248,7 +262,7 @@ ProcessResult run(const std::string& raw, const SenderAuth& a, const std::string
 
 TEST_CASE("auth: a correctly signed message keeps dkim=pass through rebuilding", "[auth][peers][engine]") {
   NEED_WORLD();
-  auth::Authenticator a(settings());
+  auth::InProcessAuthenticator a(settings());
   // Forged results from the Internet: one claiming mugai's own id, one an unknown id; one from
   // the trusted front MTA.
   std::string m = signedMessage();
@@ -286,7 +300,7 @@ TEST_CASE("auth: without authentication no incoming Authentication-Results survi
 
 TEST_CASE("auth: a forged From gets dmarc=fail and the warning in Japanese first", "[auth][peers][engine]") {
   NEED_WORLD();
-  auth::Authenticator a(settings());
+  auth::InProcessAuthenticator a(settings());
   std::string raw = message("Bank <support@bank.example>");
   SenderAuth sa = a.check(raw, {"x@attacker.example", "attacker.example", kClientBad});
   ProcessResult r = run(raw, sa, "x@attacker.example");
@@ -402,4 +416,220 @@ TEST_CASE("auth: lookalike and display-name warnings reach the notice and the re
     CHECK(shown(r.output).find("詐称") == std::string::npos);
     CHECK(r.output.find("[外部]") == std::string::npos);
   }
+}
+
+// ---- the authentication process mugai-auth (the remote Authenticator serve uses) -----------
+
+namespace {
+
+bool sameResult(const SenderAuth& a, const SenderAuth& b) {
+  return a.checked == b.checked && a.spf == b.spf && a.dkim == b.dkim && a.dmarc == b.dmarc &&
+         a.dmarc_policy == b.dmarc_policy && a.from_domain == b.from_domain && a.results == b.results &&
+         a.authserv_id == b.authserv_id && a.trusted_authserv_ids == b.trusted_authserv_ids;
+}
+
+/// Sends `sig` to the running mugai-auth; a signed message is then answered, by a new process.
+void answeredByANewOneAfter(const auth::Authenticator& remote, int sig) {
+  int first = authclient::authenticatorPid(remote);
+  REQUIRE(first > 0);
+  REQUIRE(::kill(first, sig) == 0);
+  if (sig == SIGKILL) usleep(50 * 1000);
+  SenderAuth r = remote.check(signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk});
+  INFO(r.results);
+  CHECK(r.dkim == "pass");
+  CHECK(r.dmarc == "pass");
+  int second = authclient::authenticatorPid(remote);
+  CHECK(second > 0);
+  CHECK(second != first);
+}
+
+}  // namespace
+
+TEST_CASE("auth: mugai-auth, sandboxed with DNS only, gives what the in-process check gives", "[auth][peers][remote]") {
+  NEED_WORLD();
+  std::string err;
+  auto remote = authclient::makeRemoteAuthenticator(settings(), &err, MUGAI_AUTH_BINARY);
+  INFO(err);
+  REQUIRE(remote);
+  int pid = authclient::authenticatorPid(*remote);
+  REQUIRE(pid > 0);
+  CHECK(test::statusField(pid, "Seccomp") == "2");
+  CHECK(test::statusField(pid, "NoNewPrivs") == "1");
+  auth::InProcessAuthenticator local(settings());
+  struct Case {
+    std::string raw;
+    auth::Peer peer;
+  };
+  std::vector<Case> cases = {
+      {signedMessage(), {"info@sender.example", "mail.sender.example", kClientOk}},
+      {message("Bank <support@bank.example>"), {"x@attacker.example", "attacker.example", kClientBad}},
+      {message("a@bank.example, b@sender.example"), {"", "x", kClientOk}},
+      {signedMessage(), {"info@sender.example", "mail.sender.example", "127.0.0.1"}},  // no XFORWARD
+      {"", {"", "", ""}},                                                               // nothing at all
+  };
+  for (const auto& c : cases) {
+    SenderAuth want = local.check(c.raw, c.peer);
+    SenderAuth got = remote->check(c.raw, c.peer);
+    INFO(want.results << "\n" << got.results);
+    CHECK(sameResult(want, got));
+  }
+  SenderAuth signed_result = remote->check(signedMessage(), cases[0].peer);
+  CHECK(signed_result.dkim == "pass");  // the sandbox let DNS through: the key was fetched
+  CHECK(signed_result.dmarc == "pass");
+  SECTION("concurrent checks each get a channel into the one process") {
+    std::vector<std::thread> threads;
+    std::atomic<int> passed{0};
+    std::string m = signedMessage();
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&] {
+        for (int j = 0; j < 5; ++j) passed += remote->check(m, cases[0].peer).dmarc == "pass";
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(passed == 20);
+    CHECK(authclient::authenticatorPid(*remote) == pid);
+  }
+}
+
+TEST_CASE("auth: kill -9 of mugai-auth: a new one is started and the check answered by it", "[auth][peers][remote]") {
+  NEED_WORLD();
+  std::string err;
+  auto remote = authclient::makeRemoteAuthenticator(settings(), &err, MUGAI_AUTH_BINARY);
+  REQUIRE(remote);
+  for (int round = 0; round < 3; ++round) answeredByANewOneAfter(*remote, SIGKILL);  // idle, then twice more
+}
+
+TEST_CASE("auth: a mugai-auth that stops answering is replaced after its reply time and the check answered by the new one",
+          "[auth][peers][remote]") {
+  NEED_WORLD();
+  auth::Settings s = settings();
+  s.dns.timeout_s = 1;
+  s.dns.time_limit_s = 1;  // reply time 1 + 3 x 1 + 5 = 9 s
+  REQUIRE(authclient::replyTimeoutMs(s) == 9000);
+  std::string err;
+  auto remote = authclient::makeRemoteAuthenticator(s, &err, MUGAI_AUTH_BINARY);
+  REQUIRE(remote);
+  answeredByANewOneAfter(*remote, SIGSTOP);  // alive, silent (our own child; killed when replaced)
+}
+
+TEST_CASE("auth: when mugai-auth cannot come back the check is temperror, nothing claims a pass, and the mail goes on",
+          "[auth][peers][remote][engine]") {
+  NEED_WORLD();
+  // A start script: mugai-auth the first time, a program that exits at once every later time.
+  test::TempDir tmp;
+  auto script = tmp.path() / "auth.sh";
+  test::writeFile(script, "#!/bin/sh\nif [ -e '" + (tmp.path() / "started").string() + "' ]; then exit 1; fi\n: > '" +
+                              (tmp.path() / "started").string() + "'\nexec '" MUGAI_AUTH_BINARY "'\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  std::string err;
+  auto remote = authclient::makeRemoteAuthenticator(settings(), &err, script.string());
+  INFO(err);
+  REQUIRE(remote);
+  auth::Peer peer{"soumu@city.nanto.lg.jp", "mail.city.nanto.lg.jp", kClientOk};
+  // The municipality's own domain: with authentication not done it must not count as inside.
+  std::string raw = message("Soumu <soumu@city.nanto.lg.jp>",
+                            "Authentication-Results: mugai.test; dmarc=pass header.from=city.nanto.lg.jp\r\n");
+  REQUIRE(remote->check(raw, peer).dmarc == "none");  // answered: no DMARC record there
+  int pid = authclient::authenticatorPid(*remote);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  usleep(50 * 1000);
+  SenderAuth sa = remote->check(raw, peer);
+  INFO(sa.results);
+  CHECK(sa.checked);
+  CHECK(sa.spf == "temperror");
+  CHECK(sa.dkim == "temperror");
+  CHECK(sa.dmarc == "temperror");
+  CHECK(sa.authserv_id == "mugai.test");
+  CHECK(sa.results.find("authentication not done") != std::string::npos);
+  CHECK(sa.results.find("pass") == std::string::npos);
+  ProcessResult r = run(raw, sa, "soumu@city.nanto.lg.jp");
+  CHECK(r.verdict == Verdict::Pass);  // delivered (sanitized), never held for this
+  std::string head = headerBlock(r.output);
+  INFO(head);
+  CHECK(head.rfind("Authentication-Results: mugai.test; spf=temperror (authentication not done", 0) == 0);
+  CHECK(head.find("dmarc=temperror") != std::string::npos);
+  CHECK(head.find("dmarc=pass") == std::string::npos);  // the forged one is gone
+  CHECK(shown(r.output).find("Subject: [外部] invoice") != std::string::npos);
+  SECTION("the same result without the script: no process at all") {
+    SenderAuth nd = authclient::notDone(settings(), "x (y)\r\nz");
+    CHECK(nd.results == "spf=temperror (authentication not done: x yz); dkim=temperror; dmarc=temperror");
+  }
+}
+
+TEST_CASE("auth: replies from mugai-auth are decoded as hostile", "[auth][remote]") {
+  SenderAuth good;
+  good.spf = "pass";
+  good.dkim = "fail";
+  good.dmarc = "fail";
+  good.dmarc_policy = "reject";
+  good.from_domain = "bank.example";
+  good.results = "spf=pass smtp.mailfrom=x.example; dkim=fail; dmarc=fail (p=reject) header.from=bank.example";
+  SenderAuth out;
+  REQUIRE(ipc::decodeAuthReply(ipc::encodeAuthReply(good), out));
+  CHECK(out.results == good.results);
+  CHECK(out.dmarc_policy == "reject");
+  CHECK_FALSE(out.checked);  // the client sets checked and the authserv-ids itself
+  struct Bad {
+    const char* what;
+    void (*spoil)(SenderAuth&);
+  };
+  const Bad bad[] = {
+      {"CRLF in the results", [](SenderAuth& a) { a.results += "\r\nX-Injected: 1"; }},
+      {"a NUL in the results", [](SenderAuth& a) { a.results += std::string(1, '\0'); }},
+      {"non-ASCII in the results", [](SenderAuth& a) { a.results += "\xE3\x81\x82"; }},
+      {"empty results", [](SenderAuth& a) { a.results.clear(); }},
+      {"results too long", [](SenderAuth& a) { a.results.assign(ipc::kMaxAuthResults + 1, 'a'); }},
+      {"an unknown spf word", [](SenderAuth& a) { a.spf = "ok"; }},
+      {"an upper-case dkim word", [](SenderAuth& a) { a.dkim = "PASS"; }},
+      {"an empty dmarc word", [](SenderAuth& a) { a.dmarc.clear(); }},
+      {"an unknown policy", [](SenderAuth& a) { a.dmarc_policy = "discard"; }},
+      {"a domain with a space", [](SenderAuth& a) { a.from_domain = "bank.example x"; }},
+      {"an upper-case domain", [](SenderAuth& a) { a.from_domain = "Bank.example"; }},
+      {"a domain too long", [](SenderAuth& a) { a.from_domain.assign(254, 'a'); }},
+  };
+  for (const auto& b : bad) {
+    SenderAuth spoiled = good;
+    b.spoil(spoiled);
+    SenderAuth o;
+    o.spf = "untouched";
+    INFO(b.what);
+    CHECK_FALSE(ipc::decodeAuthReply(ipc::encodeAuthReply(spoiled), o));
+    CHECK(o.spf == "untouched");
+  }
+  std::string enc = ipc::encodeAuthReply(good);
+  SenderAuth o;
+  CHECK_FALSE(ipc::decodeAuthReply(enc + "x", o));                   // trailing bytes
+  CHECK_FALSE(ipc::decodeAuthReply(enc.substr(0, enc.size() - 1), o));  // cut short
+  CHECK_FALSE(ipc::decodeAuthReply("", o));
+}
+
+TEST_CASE("auth: the sandbox of mugai-auth allows internet sockets as a client, nothing else new", "[auth][remote]") {
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ipc::SandboxOptions o;
+    o.namespaces = false;
+    o.allow_inet_client = true;
+    std::string why, note;
+    if (!ipc::enterSandbox(o, &why, &note)) _exit(100);
+    int bits = 0;
+    int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+    int t = ::socket(AF_INET6, SOCK_STREAM, 0);
+    if (u >= 0 && t >= 0) bits |= 1;  // DNS over UDP and TCP
+    if (::socket(AF_UNIX, SOCK_STREAM, 0) < 0 && errno == EPERM) bits |= 2;
+    if (::socket(AF_NETLINK, SOCK_RAW, 0) < 0 && errno == EPERM) bits |= 4;
+    if (::open("/etc/hostname", O_RDONLY) < 0 && ::openat(AT_FDCWD, "/etc/hostname", O_RDONLY) < 0) bits |= 8;
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    if (::bind(u, reinterpret_cast<sockaddr*>(&any), sizeof any) < 0 && ::listen(t, 1) < 0) bits |= 16;
+    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+    ::execve("/bin/true", argv, nullptr);
+    bits |= 32;  // still here: exec refused
+    if (::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) < 0) bits |= 64;  // no fork
+    _exit(bits);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 127);
 }

@@ -101,6 +101,20 @@ class ConsoleRig {
     for (const char* u : {"alice", "bob", "boss", "zboss", "admin", "kansa", "carol"}) {
       REQUIRE(users_->add(u, kPassword, &err));
     }
+    start(clock, tls_cert, tls_key);
+  }
+  /// Stops the console and starts a new one on the same vault and accounts file (a restart of
+  /// mugai-console); the port changes.
+  void restart() {
+    server_.reset();
+    console_.reset();
+    start(clock_, tls_cert_, tls_key_);
+  }
+  void start(std::function<std::int64_t()> clock, std::string tls_cert, std::string tls_key) {
+    clock_ = clock;
+    tls_cert_ = tls_cert;
+    tls_key_ = tls_key;
+    std::string err;
     std::vector<std::string> errors;
     auto rules = policy::loadVaultRules(rules_text_, "test.yaml", dir_.path().string(), errors);
     for (const auto& e : errors) INFO(e);
@@ -162,6 +176,8 @@ class ConsoleRig {
   std::unique_ptr<console::UserStore> users_;
   std::unique_ptr<console::Console> console_;
   std::unique_ptr<console::Server> server_;
+  std::function<std::int64_t()> clock_;
+  std::string tls_cert_, tls_key_;
 };
 
 struct Page {

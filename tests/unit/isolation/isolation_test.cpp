@@ -22,6 +22,7 @@
 #include "src/scanclient/remote_scanner.h"
 #include "src/ipc/wire.h"
 #include "support/mail_builder.h"
+#include "support/proc_status.h"
 #include "unit/isolation/probe.h"
 
 namespace {
@@ -98,17 +99,7 @@ std::map<std::string, std::string> findings(const mugai::ProcessResult& r) {
   return out;
 }
 
-std::string statusField(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      std::string v = line.substr(field.size() + 1);
-      return v.substr(v.find_first_not_of(" \t"));
-    }
-  }
-  return "";
-}
+using mugai::test::statusField;
 
 }  // namespace
 

@@ -474,3 +474,52 @@ TEST_CASE("release: a file-drop original goes to that user's outbox, never over 
   CHECK(h->outcome == mv::ReleaseOutcome::Failed);
   CHECK(fs::is_empty(elsewhere));
 }
+
+TEST_CASE("release: an unlocked file-drop item's sanitized file goes to that user's outbox as "
+          "unlocked-NAME, never over a file there", "[release][ppap]") {
+  World w;
+  w.put("unl-f", "file");
+  fs::create_directories(w.tmp.path() / "outbox" / "tanaka");
+  writeFile(w.tmp.path() / "outbox" / "tanaka" / "unlocked-見積.xlsx", "staff's own file");
+  const std::string sanitized = std::string("PK\x03\x04 sanitized workbook\0\xff", 27);
+  mv::ReleaseOrder o;
+  o.record_id = "unl-f";
+  o.kind = "unlock";
+  o.recipients = {"tanaka@city.example.lg.jp"};
+  o.payload = mr::filePayload("見積.xlsx", sanitized);  // the engine's safe name for the result
+  mv::ReleaseJob job;
+  std::string err;
+  REQUIRE(w.vault->queueRelease(o, "tanaka", "staff", job, &err));
+  mr::Runner r(w.vault, w.options(1), w.getter());
+  auto runUnlock = [&r](const std::string& record) -> std::optional<mr::JobResult> {
+    while (auto x = r.runOnce(now())) {
+      if (x->job.record_id == record && x->job.kind == "unlock") return x;
+    }
+    return std::nullopt;
+  };
+  auto res = runUnlock("unl-f");
+  REQUIRE(res);
+  INFO(res->detail);
+  CHECK(res->outcome == mv::ReleaseOutcome::Delivered);
+  CHECK(readFile(w.tmp.path() / "outbox" / "tanaka" / "unlocked-見積.xlsx") == "staff's own file");
+  CHECK(readFile(w.tmp.path() / "outbox" / "tanaka" / "unlocked-見積-1.xlsx") == sanitized);
+  CHECK(w.vault->get("unl-f", &err)->state == "withheld");  // the original itself stays withheld
+
+  // The framing: names cannot carry a NUL into it; anything else is not a file payload.
+  std::string name;
+  std::string_view bytes;
+  const std::string framed = mr::filePayload(std::string("a\0b", 3), std::string_view("x\0y", 3));
+  REQUIRE(mr::splitFilePayload(framed, name, bytes));
+  CHECK(name == "a_b");
+  CHECK(bytes == std::string_view("x\0y", 3));
+  CHECK_FALSE(mr::splitFilePayload("From: a@b\r\n\r\nmail", name, bytes));
+  CHECK_FALSE(mr::splitFilePayload(std::string("mugai-file\0no-end", 17), name, bytes));
+
+  // An unlock file payload for a mail record is not written anywhere.
+  w.put("unl-m");
+  o.record_id = "unl-m";
+  REQUIRE(w.vault->queueRelease(o, "joho-admin", "security_admin", job, &err));
+  auto m = runUnlock("unl-m");
+  REQUIRE(m);
+  CHECK(m->outcome == mv::ReleaseOutcome::Failed);
+}

@@ -252,3 +252,73 @@ TEST_CASE("pg vault release queue: four runners on two gateways claim each of 60
   NEED_POSTGRES(url);
   mugai::test::release_queue::runnersClaimEachJobOnce([url] { return open(url); }, 4, 60);
 }
+
+// ---- the free-text search: pg_trgm indexes, the same checks as on SQLite (text_search_checks.h) ----
+#include "text_search_checks.h"
+
+namespace {
+/// psql -t -A on `url`: the single value a query answers.
+std::string pgValue(const std::string& url, const std::string& query) {
+  std::string out;
+  FILE* p = ::popen(("psql -X -q -t -A '" + url + "' -c \"" + query + "\" 2>&1").c_str(), "r");
+  REQUIRE(p);
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+}  // namespace
+
+TEST_CASE("pg vault text search: pg_trgm finds exactly what the scan found, purge included", "[postgres]") {
+  const std::string url = freshDatabase("textsearch");
+  NEED_POSTGRES(url);
+  auto v = open(url);
+  CHECK(v->textIndexed());
+  CHECK(pgValue(url, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'records_%_trgm'") == "3");
+  mugai::test::text_search::sameRowsAsTheScan(*v, true);
+  mugai::test::text_search::purgeLeavesTheIndex(*v);
+  // The planner can answer the search from the trigram indexes (no sequential scan when it may not).
+  const std::string plan = pgValue(url, "SET enable_seqscan = off; EXPLAIN SELECT id FROM records WHERE "
+                                        "lower(subject) LIKE lower('%見積書%') OR lower(sender) LIKE "
+                                        "lower('%見積書%') OR lower(filename) LIKE lower('%見積書%')");
+  INFO(plan);
+  CHECK(plan.find("records_subject_trgm") != std::string::npos);
+  CHECK(plan.find("Seq Scan") == std::string::npos);
+}
+
+TEST_CASE("pg vault text search: a vault of schema 1 gets its indexes once, when opened", "[postgres]") {
+  const std::string url = freshDatabase("textmigrate");
+  NEED_POSTGRES(url);
+  std::string err;
+  { auto v = open(url); REQUIRE(v->put(record("m1"), &err)); }
+  REQUIRE(std::system(("psql -X -q '" + url + "' -c \"DROP INDEX records_subject_trgm, records_sender_trgm, "
+                       "records_filename_trgm; DELETE FROM meta WHERE key = 'text_index'; "
+                       "UPDATE meta SET value = '1' WHERE key = 'schema'\" >/dev/null 2>&1")
+                          .c_str()) == 0);
+  auto v = open(url);
+  CHECK(v->textIndexed());
+  CHECK(pgValue(url, "SELECT value FROM meta WHERE key = 'schema'") == "2");
+  CHECK(pgValue(url, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'records_%_trgm'") == "3");
+  CHECK(mugai::test::text_search::search(*v, "見積書") == std::set<std::string>{"m1"});
+}
+
+TEST_CASE("pg vault text search: a user who may not create pg_trgm gets the scan, same rows", "[postgres]") {
+  const std::string url = freshDatabase("textplain");
+  NEED_POSTGRES(url);
+  // A role that may create tables in the schema but not extensions in the database.
+  REQUIRE(server().psql("CREATE ROLE plain LOGIN"));
+  REQUIRE(std::system(("psql -X -q '" + url + "' -c \"GRANT CREATE ON SCHEMA public TO plain\" >/dev/null 2>&1")
+                          .c_str()) == 0);
+  std::string plain_url = url;
+  plain_url.replace(plain_url.find("mugai@"), 6, "plain@");
+  auto v = open(plain_url);
+  CHECK_FALSE(v->textIndexed());
+  CHECK(pgValue(url, "SELECT value FROM meta WHERE key = 'text_index'") == "none");
+  CHECK(pgValue(url, "SELECT value FROM meta WHERE key = 'schema'") == "2");
+  mugai::test::text_search::sameRowsAsTheScan(*v, true);
+  // Opened again: no DDL is tried again (schema current), still the scan.
+  v.reset();
+  v = open(plain_url);
+  CHECK_FALSE(v->textIndexed());
+}

@@ -410,3 +410,97 @@ TEST_CASE("vault: originals are stored with zstd, and records written with zlib 
   std::string bad = packed.substr(0, 4) + std::string(64, '\x55');
   CHECK_FALSE(mv::decompress(bad, original.size(), back));
 }
+
+// ---- the free-text search index (tests/unit/vault/text_search_checks.h, also run on PostgreSQL) ----
+#include "text_search_checks.h"
+
+namespace {
+std::int64_t sqlCount(const std::filesystem::path& db, const std::string& statement) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, statement.c_str(), -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  const std::int64_t n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+  return n;
+}
+}  // namespace
+
+TEST_CASE("vault text search: the FTS5 trigram index finds exactly what the scan found") {
+  mugai::test::TempDir t;
+  auto v = open(t.path() / "vault.db");
+  CHECK(v->textIndexed());
+  mugai::test::text_search::sameRowsAsTheScan(*v);
+}
+
+TEST_CASE("vault text search: purge and discard take a record out of the index") {
+  mugai::test::TempDir t;
+  const auto db = t.path() / "vault.db";
+  auto v = open(db);
+  mugai::test::text_search::purgeLeavesTheIndex(*v);
+  // The index itself (not only the check against the text) holds no entry of the purged record:
+  // one for the text, the record put again after the purge (p-again).
+  CHECK(sqlCount(db, "SELECT count(*) FROM records_text WHERE records_text MATCH '\"purge-me\"'") == 1);
+  CHECK(sqlCount(db, "SELECT count(*) FROM records_text WHERE records_text MATCH '\"keep-me\"'") == 1);
+  CHECK(sqlCount(db, "SELECT count(*) FROM records_text WHERE records_text MATCH '\"discard-me\"'") == 0);
+}
+
+TEST_CASE("vault text search: a vault of schema 1 gets its index built when opened") {
+  mugai::test::TempDir t;
+  const auto db = t.path() / "vault.db";
+  std::string err;
+  {
+    auto v = open(db);
+    REQUIRE(v->put(mugai::test::text_search::record("old-1", {"移行前の件名", "a@example.jp", ""}, 100), &err));
+  }
+  // What a vault written before schema 2 looks like: no text index, meta says 1, and a record
+  // written by the old version after that.
+  sql(db, "DROP TRIGGER records_text_insert; DROP TRIGGER records_text_delete; "
+          "DROP TRIGGER records_text_update; DROP TABLE records_text; "
+          "UPDATE meta SET value = '1' WHERE key = 'schema'; "
+          "INSERT INTO records SELECT 'old-2', kind, 200, expires, sender, recipients, client_addr, "
+          "client_name, helo, xforward, source, '移行前の二通目', from_header, filename, verdict, "
+          "reason, reasons, sha256, size, stored, delivered_id, tier, state, hold, report FROM records "
+          "WHERE id = 'old-1'");
+  auto v = open(db);
+  CHECK(sqlCount(db, "SELECT value FROM meta WHERE key = 'schema'") == 2);
+  CHECK(mugai::test::text_search::search(*v, "移行前の") == std::set<std::string>{"old-1", "old-2"});
+  CHECK(sqlCount(db, "SELECT count(*) FROM records_text WHERE records_text MATCH '\"移行前\"'") == 2);
+  // Opened again: not built twice.
+  v.reset();
+  v = open(db);
+  CHECK(sqlCount(db, "SELECT count(*) FROM records_text WHERE records_text MATCH '\"移行前\"'") == 2);
+}
+
+TEST_CASE("vault text search: a text found in more records than the index hands out is still exact") {
+  // Over 20,000 candidates list() reads the records newest first instead of looking each up.
+  mugai::test::TempDir t;
+  const auto db = t.path() / "vault.db";
+  { open(db); }
+  sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 20049) "
+          "INSERT INTO records(id, kind, created, expires, sender, recipients, client_addr, client_name, "
+          "helo, xforward, source, subject, from_header, filename, verdict, reason, reasons, sha256, "
+          "size, stored, delivered_id, tier, state, hold, report) SELECT printf('c-%05d', i), 'mail', "
+          "1000 + i, 0, 's@example.jp', 'x@example.jp', '', '', '', '', '', "
+          "CASE WHEN i % 1000 = 7 THEN '見積書 Special ' || i ELSE '見積書 ' || i END, '', '', "
+          "'sanitized', 'r', 'r', '00', 1, 1, '', 'admin', 'withheld', 0, '{}' FROM n");
+  auto v = open(db);
+  mv::Query q;
+  q.text = "見積書";
+  q.limit = 5;
+  std::vector<mv::RecordInfo> rows;
+  std::string err;
+  REQUIRE(v->list(q, rows, &err));
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[0].id == "c-20049");
+  CHECK(rows[4].id == "c-20045");
+  rows.clear();
+  q.text = "SPECIAL";  // 21 candidates: looked up by the index, sorted newest first
+  q.limit = 100;
+  REQUIRE(v->list(q, rows, &err));
+  REQUIRE(rows.size() == 21);
+  CHECK(rows.front().id == "c-20007");
+  CHECK(rows.back().id == "c-00007");
+}
