@@ -1,6 +1,6 @@
 // The compound file around an encrypted package (MS-OFFCRYPTO 2.3.4.4 / MS-CFB): the project's
-// compound-file reader (sanitizer.ole2's directory pre-check, then libgsf) gives the two root
-// streams; legacy encrypted Word/Excel/PowerPoint files are named and refused.
+// compound-file reader (the directory pre-check of src/office/compound_file.h, then libgsf) gives
+// the two root streams; legacy encrypted Word/Excel/PowerPoint files are named and refused.
 #include <gsf/gsf-infile-msole.h>
 #include <gsf/gsf-infile.h>
 #include <gsf/gsf-input-memory.h>
@@ -10,7 +10,7 @@
 #include <memory>
 #include <optional>
 
-#include "sanitizers/ole2/ole2.h"
+#include "src/office/compound_file.h"
 #include "src/offcrypto/offcrypto.h"
 
 namespace mugai::offcrypto {
@@ -42,7 +42,7 @@ struct Cfb {
 std::optional<Result> open(std::string_view data, const Limits& limits, Cfb& c) {
   if (data.size() < 512 || data.substr(0, 8) != std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8))
     return outcome(Status::NotEncrypted, "");
-  if (auto f = sanitizers::ole2::precheckCompoundFile(data, limits))
+  if (auto f = office::precheckCompoundFile(data, limits))
     return outcome(f->first == Reason::ParseMalformed ? Status::Malformed : Status::OverLimit,
                    "compound file: " + f->second);
   c.input.reset(gsf_input_memory_new(reinterpret_cast<const guint8*>(data.data()),
