@@ -1,6 +1,6 @@
 // The compound file around an encrypted package (MS-OFFCRYPTO 2.3.4.4 / MS-CFB): the project's
-// compound-file reader (sanitizer.ole2's directory pre-check, then libgsf) gives the two root
-// streams; legacy encrypted Word/Excel/PowerPoint files are named and refused.
+// compound-file reader (the directory pre-check of src/office/compound_file.h, then libgsf) gives
+// the two root streams; legacy encrypted Word/Excel/PowerPoint files are named and refused.
 #include <gsf/gsf-infile-msole.h>
 #include <gsf/gsf-infile.h>
 #include <gsf/gsf-input-memory.h>

@@ -1,9 +1,9 @@
 /**
  * @file compound_file.h
  * @brief OLE2 compound files (MS-CFB) before libgsf opens them: the directory check every reader
- *        runs first (sanitizer.ole2's rebuild, the engine's Outlook .msg reader), and libgsf set up
- *        once with its log handlers silenced. In the core (libmugai_office) so that the engine
- *        reads .msg files without including a sanitizer.
+ *        runs first (sanitizer.ole2's rebuild, the engine's Outlook .msg reader, src/offcrypto's
+ *        encrypted Office files), and libgsf set up once with its log handlers silenced. In the
+ *        core (libmugai_office) so that no reader includes a sanitizer.
  *
  * Trust: the bytes are hostile.
  * Limits: the directory walk is bounded by the file (each entry visited once), by

@@ -35,7 +35,7 @@ class DiscardVault final : public Vault {
     out.clear();
     return true;
   }
-  bool textIndexed() const override { return false; }  // it keeps nothing to search
+  bool textIndexed() const override { return false; }  // nothing is kept, nothing indexed
   bool usage(Usage& out, std::string*) override {
     out = Usage{};
     return true;

@@ -189,6 +189,23 @@ TEST_CASE(
   CHECK(good.out.find("listen = [::1]:2525\nnext_hop = mx.example.jp:25\n") != std::string::npos);
 }
 
+TEST_CASE("cli: serve --print-config --markdown writes docs/configuration.md, and what it prints "
+          "loads again", "[integration]") {
+  auto md = runMugai("serve --print-config --markdown");
+  CHECK(md.status == 0);
+  CHECK(md.out == mugai::test::readFile(mugai::test::sourceDir() / "docs" / "configuration.md"));
+  // install.sh writes --print-config as mugai.conf: that file is read back to the same values.
+  mugai::test::TempDir dir;
+  auto conf = dir.path() / "mugai.conf";
+  auto printed = runMugai("serve --print-config --listen 127.0.0.1:2626 --state-dir " + q(dir.path()));
+  REQUIRE(printed.status == 0);
+  mugai::test::writeFile(conf, printed.out);
+  auto again = runMugai("serve --print-config --config " + q(conf));
+  INFO(again.out);
+  CHECK(again.status == 0);
+  CHECK(again.out == printed.out);
+}
+
 TEST_CASE("cli: vault import, list, show, original (audited), hold, purge, audit verify", "[integration]") {
   mugai::test::TempDir dir;
   auto in = dir.path() / "in.eml";
