@@ -74,7 +74,9 @@ class Runner {
   /// Claims one job due at `now` and carries it out. nullopt when nothing was due, or the vault
   /// could not be read (*error).
   std::optional<JobResult> runOnce(std::int64_t now, std::string* error = nullptr);
-  /// Every job due at `now`, one after the other.
+  /// Every job due at `now` (or at the clock, when it has passed `now`), one after the other,
+  /// including the notices the drain's own jobs queue: those are due at the clock, which may have
+  /// moved on to the next second since `now` was read (`vault release --now` sends them at once).
   std::vector<JobResult> drain(std::int64_t now);
 
   /// The background loop (serve): polls the queue every poll_ms, or at once after wake().
