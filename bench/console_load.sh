@@ -5,6 +5,7 @@
 # BROWSERS simulated staff and admins fetching list, search and detail pages as fast as the console
 # answers, alternating idle/busy ROUNDS times. Prints figures; it is not a test.
 #   bench/console_load.sh [RECORDS] [MESSAGES]      (defaults 100000 and 400; BROWSERS=4 ROUNDS=2)
+#   RATE=N: the browsers together fetch about N pages a second (default 0: as fast as served)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${MUGAI_BUILD:-$here/build}"
@@ -12,6 +13,7 @@ records="${1:-100000}"
 count="${2:-400}"
 browsers="${BROWSERS:-4}"
 rounds="${ROUNDS:-2}"
+rate="${RATE:-0}"
 sessions=8
 for tool in /usr/sbin/smtp-sink /usr/sbin/smtp-source python3 "$build/mugai" "$build/mugai-console" \
   "$build/bench/mugai_bench_console"; do
@@ -85,7 +87,7 @@ PY
 # they write how many pages they fetched and how many failed.
 cat > "$work/browse.py" <<'PY'
 import http.cookiejar, os, re, sys, time, urllib.parse, urllib.request
-port, who, stop, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+port, who, stop, out, pause = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
 base = f"http://127.0.0.1:{port}"
 jar = http.cookiejar.CookieJar()
 op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -93,8 +95,15 @@ page = op.open(base + "/login").read().decode()
 csrf = re.search(r'name="csrf" value="([^"]*)"', page).group(1)
 data = urllib.parse.urlencode({"csrf": csrf, "user": who, "password": "bench password 1"}).encode()
 op.open(base + "/login", data)
+if op.open(base + "/items").geturl().endswith("/login"):
+    open(out, "w").write("0 0 login-failed\n")
+    sys.exit(1)
+open(out + ".ready", "w").close()  # logged in (Argon2id is not part of the measured window)
 paths = ["/items", "/items?page=20", "/items?q=%E8%A6%8B%E7%A9%8D%E6%9B%B8", "/items?q=form1000",
          "/items?reason=av.infected", "/stats"] if who == "admin" else ["/items", "/items?q=form1000"]
+go = os.path.join(os.path.dirname(stop), "go")
+while not os.path.exists(go) and not os.path.exists(stop):  # every browser logged in first
+    time.sleep(0.02)
 ok = bad = i = 0
 while not os.path.exists(stop):
     try:
@@ -105,6 +114,8 @@ while not os.path.exists(stop):
     except Exception:
         bad += 1
     i += 1
+    if pause:
+        time.sleep(pause)
 open(out, "w").write(f"{ok} {bad}\n")
 PY
 
@@ -116,30 +127,35 @@ relay() {  # file count -> "msg/s cpu_ms_per_msg"
   python3 -c "print(f'{$2/($t1-$t0):.1f} {($c1-$c0)/$2:.2f}')"
 }
 
-echo "vault: $records records; relay: $sessions sessions; console: $browsers browsers; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-6s %-5s %9s %12s %14s %12s\n" class round "msg/s" "CPU ms/msg" "console pages" "console CPU%"
+echo "vault: $records records; relay: $sessions sessions; console: $browsers browsers ($([ "$rate" = 0 ] && echo "as fast as served" || echo "about $rate pages/s")); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-6s %-5s %9s %12s %20s %12s\n" class round "msg/s" "CPU ms/msg" "console pages" "console CPU%"
 for cls in plain docx; do
   n="$count"; [ "$cls" = docx ] && n=$(( count / 4 ))
   relay "$work/$cls.eml" 16 >/dev/null  # warm-up
   for r in $(seq 1 "$rounds"); do
     for state in idle busy; do
-      rm -f "$work/stop" "$work"/pages.*
+      rm -f "$work/stop" "$work/go" "$work"/pages.*
       if [ "$state" = busy ]; then
         for b in $(seq 1 "$browsers"); do
           who=admin; [ $(( b % 2 )) = 0 ] && who=staff0
-          python3 "$work/browse.py" "$console_port" "$who" "$work/stop" "$work/pages.$b" & pids+=($!)
+          pause=$(python3 -c "print(0 if $rate == 0 else $browsers / $rate)")
+          python3 "$work/browse.py" "$console_port" "$who" "$work/stop" "$work/pages.$b" "$pause" & pids+=($!)
         done
-        sleep 1
+        for _ in $(seq 1 300); do [ "$(find "$work" -maxdepth 1 -name 'pages.*.ready' | wc -l)" -ge "$browsers" ] && break; sleep 0.1; done
+        touch "$work/go"
       fi
       cc0=$(cpu_ms "$console_pid"); w0=$(date +%s.%N)
-      read -r rate cpu < <(relay "$work/$cls.eml" "$n")
+      read -r msgs cpu < <(relay "$work/$cls.eml" "$n")
       cc1=$(cpu_ms "$console_pid"); w1=$(date +%s.%N)
-      touch "$work/stop"; wait_browsers=0
-      for _ in $(seq 1 100); do [ "$(ls "$work"/pages.* 2>/dev/null | wc -l)" -ge "$([ "$state" = busy ] && echo "$browsers" || echo 0)" ] && break; sleep 0.1; done
-      pages=$(cat "$work"/pages.* 2>/dev/null | awk '{ok+=$1; bad+=$2} END {printf "%d ok %d failed", ok, bad}')
-      [ "$state" = idle ] && pages="-"
+      touch "$work/stop"
+      pages="-"
+      if [ "$state" = busy ]; then
+        for _ in $(seq 1 100); do [ "$(find "$work" -maxdepth 1 -name 'pages.[0-9]*' ! -name '*.ready' | wc -l)" -ge "$browsers" ] && break; sleep 0.1; done
+        pages=$(cat $(find "$work" -maxdepth 1 -name 'pages.[0-9]*' ! -name '*.ready') |
+          awk -v t="$(python3 -c "print($w1-$w0)")" '{ok+=$1; bad+=$2; if ($3 != "") lf++} END {printf "%.0f/s, %d failed%s", ok/t, bad, lf ? " LOGIN FAILED" : ""}')
+      fi
       cpct=$(python3 -c "print(f'{100*($cc1-$cc0)/1000/($w1-$w0):.0f}')")
-      printf "%-6s %-5s %9s %12s %14s %12s\n" "$cls" "$r $state" "$rate" "$cpu" "$pages" "$cpct"
+      printf "%-6s %-5s %9s %12s %20s %12s\n" "$cls" "$r $state" "$msgs" "$cpu" "$pages" "$cpct"
     done
   done
 done
