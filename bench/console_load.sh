@@ -61,27 +61,7 @@ printf 'users = %s\n' "$work/v/users.db" > "$work/console.conf"
 wait_port "$mugai_port"
 wait_port "$console_port"
 
-cpu_ms() {  # the CPU milliseconds of a process tree (threads and live children)
-  python3 - "$1" <<'PY'
-import os, sys
-tick = os.sysconf("SC_CLK_TCK")
-def walk(pid):
-    try:
-        s = open(f"/proc/{pid}/stat").read()
-    except OSError:
-        return 0
-    f = s[s.rindex(")") + 2:].split()
-    total = sum(int(x) for x in f[11:15])
-    try:
-        for t in os.listdir(f"/proc/{pid}/task"):
-            for k in open(f"/proc/{pid}/task/{t}/children").read().split():
-                total += walk(int(k))
-    except OSError:
-        pass
-    return total
-print(walk(int(sys.argv[1])) * 1000 // tick)
-PY
-}
+cpu_ms() { python3 "$here/bench/cpu_ms.py" "$1"; }  # CPU ms of a process tree
 
 # The browsers: each logs in (admin or staff0) and fetches pages in a loop until told to stop;
 # they write how many pages they fetched and how many failed.

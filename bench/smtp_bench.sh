@@ -120,27 +120,7 @@ throughput() {  # port file count -> msgs/s
 # isolation = none; both run side by side on the same cores, measured one after the other.
 # CPU milliseconds a service spent (serve, its workers and scanner, and the children it reaped):
 # unlike msg/s, hardly moved by what else the machine runs.
-cpu_ms() {
-  python3 - "$1" <<'PY'
-import os, sys
-tick = os.sysconf("SC_CLK_TCK")
-def walk(pid):
-    try:
-        s = open(f"/proc/{pid}/stat").read()
-    except OSError:
-        return 0
-    f = s[s.rindex(")") + 2:].split()
-    total = sum(int(x) for x in f[11:15])
-    try:
-        for t in os.listdir(f"/proc/{pid}/task"):
-            for k in open(f"/proc/{pid}/task/{t}/children").read().split():
-                total += walk(int(k))
-    except OSError:
-        pass
-    return total
-print(walk(int(sys.argv[1])) * 1000 // tick)
-PY
-}
+cpu_ms() { python3 "$here/bench/cpu_ms.py" "$1"; }  # CPU ms of a process tree
 
 vault_rows=()
 printf "%-14s %10s %11s %8s %10s %9s %9s %12s %14s\n" class "isolated/s" "in-proc/s" "iso/in" "direct/s" "iso p50" "iso p99" "in-proc p99" "CPU ms/msg i/n"
