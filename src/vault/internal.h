@@ -209,6 +209,21 @@ inline FinishStates finishStates(const std::string& kind, ReleaseOutcome o) {
   return f;
 }
 
+/// The audit detail of a claim: the job, its attempt, and whether a stopped runner's lease ran out.
+inline std::string claimDetail(const ReleaseJob& j, const std::string& was) {
+  return "job=" + std::to_string(j.id) + " attempt=" + std::to_string(j.attempts) +
+         (was == "running" ? " (lease of a stopped runner ran out)" : "");
+}
+
+/// The audit detail of a finished (or retried) job.
+inline std::string finishDetail(std::int64_t job_id, bool final, std::int64_t retry_at,
+                                const std::string& detail) {
+  std::string d = "job=" + std::to_string(job_id);
+  if (!final) d += " retry_at=" + std::to_string(retry_at);
+  if (!detail.empty()) d += " " + detail;
+  return d;
+}
+
 /// The "claimable" condition, with ?now / $now spelled by the backend.
 inline std::string dueCondition(const std::string& now) {
   return "((state IN ('queued', 'retry') AND due <= " + now + ") OR (state = 'running' AND lease_until <= " +

@@ -635,8 +635,7 @@ class PgVault final : public Vault {
               "attempts = attempts + 1 WHERE id = $1",
               Params().add(j.id).add(worker).add(j.lease_until), error) ||
         !audit(now, worker, "system", j.kind + ".claim", j.record_id,
-               "job=" + std::to_string(j.id) + " attempt=" + std::to_string(j.attempts) +
-                   (was == "running" ? " (lease of a stopped runner ran out)" : ""),
+               claimDetail(j, was),
                error) ||
         !tx.commit(error)) {
       return std::nullopt;
@@ -680,9 +679,7 @@ class PgVault final : public Vault {
               error)) {
       return false;
     }
-    std::string d = "job=" + std::to_string(job_id);
-    if (!final) d += " retry_at=" + std::to_string(retry_at);
-    if (!detail.empty()) d += " " + detail;
+    const std::string d = finishDetail(job_id, final, retry_at, detail);
     if (!audit(now, worker, "system", kind + "." + outcomeName(outcome), record_id, d, error)) {
       return false;
     }

@@ -612,8 +612,7 @@ class SqliteVault final : public Vault {
       return std::nullopt;
     }
     if (!audit(now, worker, "system", j.kind + ".claim", j.record_id,
-               "job=" + std::to_string(j.id) + " attempt=" + std::to_string(j.attempts) +
-                   (was == "running" ? " (lease of a stopped runner ran out)" : ""),
+               claimDetail(j, was),
                error) ||
         !tx.commit(error)) {
       return std::nullopt;
@@ -655,9 +654,7 @@ class SqliteVault final : public Vault {
       r.bind(1, request_id).bind(2, f.request);
       if (r.step() != SQLITE_DONE) return sqlFail(error, "finish");
     }
-    std::string d = "job=" + std::to_string(job_id);
-    if (!final) d += " retry_at=" + std::to_string(retry_at);
-    if (!detail.empty()) d += " " + detail;
+    const std::string d = finishDetail(job_id, final, retry_at, detail);
     if (!audit(now, worker, "system", kind + "." + outcomeName(outcome), record_id, d, error)) {
       return false;
     }
