@@ -2,6 +2,7 @@
 # bench/fuzz.sh TARGET SECONDS [libFuzzer flags...]    (bench/FUZZING.md)
 # bench/fuzz.sh list
 # MUGAI_FUZZ_CPU=1 bench/fuzz.sh TARGET SECONDS   SECONDS of CPU time, not wall time
+# MUGAI_FUZZ_NICE=N   the fuzzer's niceness (default 19: it takes what is idle)
 #
 # Builds the libFuzzer targets into build-fuzz/ (clang, ASan+UBSan, once; $MUGAI_FUZZ_BUILD_DIR
 # to choose), collects seed corpora from the test fixtures (fuzz/collect_seeds.py, once), then
@@ -78,7 +79,7 @@ UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/fuzz/lsan.supp}" \
 wall=$seconds
 [ -n "${MUGAI_FUZZ_CPU:-}" ] && wall=$((seconds * 50))  # the CPU budget below ends the run
-nice -n 19 "$build/fuzz/fuzz_$target" -max_total_time="$wall" -timeout=25 \
+nice -n "${MUGAI_FUZZ_NICE:-19}" "$build/fuzz/fuzz_$target" -max_total_time="$wall" -timeout=25 \
   -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "${dict[@]}" "$@" "$corpus" "${seed_dirs[@]}" >"$log" 2>&1 &
 pid=$!
