@@ -42,12 +42,13 @@ using mugai::smtp::logLine;
 const char* kServeUsage =
     R"(Usage: mugai serve [--config FILE] [--listen HOST:PORT] [--next-hop HOST:PORT]
                    [--rules FILE] [--state-dir DIR] [--vault URL] [--print-config [--markdown]]
-                   [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT]
+                   [--inbox DIR --outbox DIR] [--no-smtp] [--metrics HOST:PORT] [--KEY VALUE]
 
 Runs the SMTP relay: accepts mail on --listen (default 127.0.0.1:10025), sanitizes it and relays
 the result to --next-hop (default 127.0.0.1:10026), answering 250 only once the next hop has it.
 Without --config the embedded defaults apply (see docs/deployment.md); every key, its default and
-whether SIGHUP applies it: docs/configuration.md (--print-config --markdown writes it). Integer
+whether SIGHUP applies it: docs/configuration.md (--print-config --markdown writes it). Each key
+is also an option, --KEY VALUE with '-' for '_' (--relay-tls may), over the config file. Integer
 limits (timeouts, connection and recipient caps, worker threads) are set under `limits:` in the
 rules file.
 With --inbox and --outbox (config: filedrop_inbox, filedrop_outbox) the file-drop service also
@@ -67,86 +68,90 @@ than `rules` is logged as needing a restart); SIGTERM stops accepting and drains
 )";
 
 struct ServeArgs {
-  std::string config, listen, next_hop, rules, state_dir, quarantine, vault, inbox, outbox, metrics;
+  std::string config;
+  /// Every key of service.def is also an option, `--KEY VALUE` with '-' for '_' (--next-hop,
+  /// --state-dir, --relay-tls ...), applied over the config file in the order given; --inbox,
+  /// --outbox and --quarantine are short names for filedrop_inbox, filedrop_outbox and
+  /// quarantine_dir, --no-smtp is smtp = no.
+  std::vector<std::pair<std::string, std::string>> overrides;  ///< (option as typed, key), value
+  std::vector<std::string> options;                            ///< the option as typed, per override
   bool print_config = false;
   bool markdown = false;  ///< --print-config --markdown: the keys table (docs/configuration.md)
-  bool no_smtp = false;
 };
+
+/// The service.def key an option names ("--next-hop" -> next_hop), or "" when none.
+std::string optionKey(const std::string& option) {
+  if (option.size() < 3 || option.compare(0, 2, "--") != 0) return "";
+  std::string key = option.substr(2);
+  for (auto& ch : key) {
+    if (ch == '-') ch = '_';
+  }
+  if (key == "inbox" || key == "outbox") key = "filedrop_" + key;
+  if (key == "quarantine") key = "quarantine_dir";
+  mugai::smtp::ServiceConfig probe;
+  return mugai::smtp::setServiceKey(probe, key, "") ? key : "";
+}
 
 bool parseServeArgs(int argc, char** argv, ServeArgs& a, std::string& err) {
   for (int i = 2; i < argc; ++i) {
     std::string s = argv[i];
-    std::string* into = s == "--config"       ? &a.config
-                        : s == "--listen"     ? &a.listen
-                        : s == "--next-hop"   ? &a.next_hop
-                        : s == "--rules"      ? &a.rules
-                        : s == "--state-dir"  ? &a.state_dir
-                        : s == "--quarantine" ? &a.quarantine
-                        : s == "--vault"      ? &a.vault
-                        : s == "--inbox"      ? &a.inbox
-                        : s == "--outbox"     ? &a.outbox
-                        : s == "--metrics"    ? &a.metrics
-                                              : nullptr;
     if (s == "--print-config") {
       a.print_config = true;
-    } else if (s == "--markdown") {
+      continue;
+    }
+    if (s == "--markdown") {
       a.markdown = true;
-    } else if (s == "--no-smtp") {
-      a.no_smtp = true;
-    } else if (!into) {
-      err = "serve: unknown argument " + s;
+      continue;
+    }
+    if (s == "--no-smtp") {
+      a.overrides.push_back({"smtp", "no"});
+      a.options.push_back(s);
+      continue;
+    }
+    std::string key = s == "--config" ? "config" : optionKey(s);
+    if (key.empty()) {
+      std::string near = s.size() > 2 ? mugai::smtp::closestKey(s.substr(2)) : "";
+      for (auto& ch : near) {
+        if (ch == '_') ch = '-';
+      }
+      err = "serve: unknown argument " + s + (near.empty() ? "" : " (did you mean --" + near + "?)");
       return false;
-    } else if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+    }
+    if (i + 1 >= argc || argv[i + 1][0] == '\0') {
       err = s + " needs a value";
       return false;
+    }
+    if (key == "config") {
+      a.config = argv[++i];
     } else {
-      *into = argv[++i];
+      a.overrides.push_back({key, argv[++i]});
+      a.options.push_back(s);
     }
   }
   return true;
 }
 
+/// The config file, then the command line's options over it; every value checked before anything
+/// is used or printed (a bad address never falls back to a default).
 bool buildConfig(const ServeArgs& a, mugai::smtp::ServiceConfig& c) {
   std::vector<std::string> errors;
-  if (!a.config.empty() && !mugai::smtp::loadServiceConfig(a.config, c, errors)) {
-    for (const auto& e : errors) std::cerr << "mugai: " << e << "\n";
-    return false;
+  if (!a.config.empty()) mugai::smtp::readServiceConfig(a.config, c, errors);
+  bool options_ok = true;
+  for (std::size_t i = 0; i < a.overrides.size(); ++i) {
+    const auto& [key, value] = a.overrides[i];
+    std::string why = mugai::smtp::checkServiceValue(key, value);
+    if (!why.empty()) errors.push_back(a.options[i] + " '" + value + "': " + why);
+    options_ok = options_ok && why.empty();
+    mugai::smtp::setServiceKey(c, key, value);
   }
-  // Checked before anything is used or printed: a bad address never falls back to a default.
-  for (auto [option, value] :
-       {std::pair{"--listen", &a.listen}, std::pair{"--next-hop", &a.next_hop}}) {
-    std::string host, why;
-    std::uint16_t port = 0;
-    if (!value->empty() && !mugai::smtp::parseHostPort(*value, host, port, &why)) {
-      std::cerr << "mugai: " << option << " '" << *value << "': " << why << "\n";
-      return false;
-    }
+  if (options_ok) {  // an option already named as bad is not named again as its key
+    std::string where = a.config.empty()        ? "command line"
+                        : a.overrides.empty() ? a.config
+                                              : a.config + " with the command line";
+    mugai::smtp::checkServiceConfig(c, where, errors);
   }
-  if (!a.listen.empty()) c.listen = a.listen;
-  if (!a.next_hop.empty()) c.next_hop = a.next_hop;
-  if (!a.rules.empty()) c.rules = a.rules;
-  if (!a.quarantine.empty()) {
-    c.state_dir = a.quarantine;
-    c.quarantine_dir_used = true;
-  }
-  if (!a.state_dir.empty()) c.state_dir = a.state_dir;
-  if (!a.vault.empty()) c.vault = a.vault;
-  if (!a.inbox.empty()) c.filedrop_inbox = a.inbox;
-  if (!a.outbox.empty()) c.filedrop_outbox = a.outbox;
-  if (a.no_smtp) c.smtp = "no";
-  if (!a.metrics.empty()) c.metrics = a.metrics;
-  bool monitoring_ok = true;
-  for (const auto& e : mugai::smtp::checkMonitoring(c)) {
-    std::cerr << "mugai: " << e << "\n";
-    monitoring_ok = false;
-  }
-  if (!monitoring_ok) return false;
-  if (c.filedrop_inbox.empty() != c.filedrop_outbox.empty() ||
-      (c.smtp == "no" && c.filedrop_inbox.empty())) {
-    std::cerr << "mugai: the file drop needs both an inbox and an outbox (--inbox/--outbox or "
-                 "filedrop_inbox/filedrop_outbox in the config)\n";
-    return false;
-  }
+  for (const auto& e : errors) std::cerr << "mugai: " << e << "\n";
+  if (!errors.empty()) return false;
   if (c.myhostname.empty()) {
     char name[256] = {};
     gethostname(name, sizeof name - 1);

@@ -151,23 +151,31 @@ std::string checkFormat(ServiceKeyInfo::Check check, const std::string& v) {
   return "";
 }
 
+/// Why one value of a text key (its choices, then its format), or one item of a list, is not
+/// usable; empty when it is.
+std::string valueProblem(const ServiceKeyInfo& k, const std::string& v) {
+  if (!k.list && *k.choices && !isChoice(k.choices, v)) return "expected " + choicesText(k.choices);
+  return checkFormat(k.check, v);
+}
+
 /// One row's checks on the loaded value: its choices, then its format (each item of a list).
 void checkKey(const ServiceKeyInfo& k, const ServiceConfig& c, const std::string& where,
               std::vector<std::string>& errors) {
   if (k.list) {
     for (const auto& item : c.*k.list) {
-      std::string why = checkFormat(k.check, item);
+      std::string why = valueProblem(k, item);
       if (!why.empty()) errors.push_back(where + k.name + ": '" + item + "': " + why);
     }
     return;
   }
   const std::string& v = c.*k.text;
+  std::string why = valueProblem(k, v);
+  if (why.empty()) return;
   if (*k.choices && !isChoice(k.choices, v)) {
-    errors.push_back(where + k.name + ": expected " + choicesText(k.choices) + " (not '" + v + "')");
-    return;
+    errors.push_back(where + k.name + ": " + why + " (not '" + v + "')");
+  } else {
+    errors.push_back(where + k.name + " = '" + v + "': " + why);
   }
-  std::string why = checkFormat(k.check, v);
-  if (!why.empty()) errors.push_back(where + k.name + " = '" + v + "': " + why);
 }
 
 }  // namespace
@@ -205,6 +213,18 @@ bool setServiceKey(ServiceConfig& c, const std::string& key, const std::string& 
   return true;
 }
 
+std::string checkServiceValue(const std::string& key, const std::string& value) {
+  bool old = false;
+  const ServiceKeyInfo* k = resolveKey(key, &old);
+  if (!k) return "not a key of the service config";
+  if (!k->list) return valueProblem(*k, value);
+  for (const auto& item : splitServiceList(value)) {
+    std::string why = valueProblem(*k, item);
+    if (!why.empty()) return "'" + item + "': " + why;
+  }
+  return "";
+}
+
 std::vector<std::string> restartKeysChanged(const ServiceConfig& running, const ServiceConfig& fresh) {
   std::vector<std::string> changed;
   for (const auto& k : kKeys) {
@@ -226,7 +246,8 @@ std::string serviceKeysMarkdown() {
       "These are the admin's keys in `mugai.conf` (`key = value`, `#` comments; "
       "docs/deployment.md §4); integer limits are in [parameters.md](parameters.md), set under "
       "`limits:` in the rules. *SIGHUP*: `reload` keys take effect on SIGHUP, `restart` keys are "
-      "bound at start (a change is logged and the running value kept).\n\n"
+      "bound at start (a change is logged and the running value kept). Each key is also an option of "
+      "`mugai serve`, `--KEY VALUE` with `-` for `_` (`--relay-tls may`), applied over the file.\n\n"
       "| key | kind | default | SIGHUP | example | meaning |\n|---|---|---|---|---|---|\n";
   for (const auto& k : kKeys) {
     std::string kind = k.kind == ServiceKeyInfo::Kind::List ? "list" : *k.choices ? choicesText(k.choices) : "text";
@@ -317,12 +338,13 @@ std::string closestKey(const std::string& key) {
   return best_score <= std::max<std::size_t>(2, k.size() / 3) ? best : "";
 }
 
-bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<std::string>& errors) {
+bool readServiceConfig(const std::string& path, ServiceConfig& c, std::vector<std::string>& errors) {
   std::ifstream in(path);
   if (!in) {
     errors.push_back(path + ": cannot read");
     return false;
   }
+  std::size_t before = errors.size();
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     std::string where = path + ":" + std::to_string(n) + ": ";
@@ -341,20 +363,33 @@ bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<st
                                      : ": did you mean '" + near + "'?"));
     }
   }
+  return errors.size() == before;
+}
+
+bool checkServiceConfig(const ServiceConfig& c, const std::string& where,
+                        std::vector<std::string>& errors) {
+  std::size_t before = errors.size();
+  std::string w = where.empty() ? "" : where + ": ";
   // Each key's own checks (service.def: choices, format), on the values read.
-  for (const auto& k : kKeys) checkKey(k, c, path + ": ", errors);
+  for (const auto& k : kKeys) checkKey(k, c, w, errors);
   // Checks across keys.
   if (c.filedrop_inbox.empty() != c.filedrop_outbox.empty()) {
-    errors.push_back(path + ": filedrop_inbox and filedrop_outbox go together");
+    errors.push_back(w + "filedrop_inbox and filedrop_outbox go together (serve --inbox DIR --outbox DIR)");
   }
   if (c.smtp == "no" && c.filedrop_inbox.empty()) {
-    errors.push_back(path + ": smtp = no needs the file drop (filedrop_inbox, filedrop_outbox)");
+    errors.push_back(w + "smtp = no (--no-smtp) needs the file drop (filedrop_inbox, filedrop_outbox)");
   }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
-    errors.push_back(path + ": tls_cert_file and tls_key_file go together");
+    errors.push_back(w + "tls_cert_file and tls_key_file go together");
   }
-  for (const auto& e : checkMonitoring(c)) errors.push_back(path + ": " + e);
-  return errors.empty();
+  for (const auto& e : checkMonitoring(c)) errors.push_back(w + e);
+  return errors.size() == before;
+}
+
+bool loadServiceConfig(const std::string& path, ServiceConfig& c, std::vector<std::string>& errors) {
+  bool read = readServiceConfig(path, c, errors);
+  bool checked = checkServiceConfig(c, path, errors);
+  return read && checked;
 }
 
 std::string describeServiceConfig(const ServiceConfig& c) {

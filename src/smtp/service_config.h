@@ -50,6 +50,9 @@ struct ServiceKeyInfo {
   std::vector<std::string> ServiceConfig::*list;  ///< List
 };
 
+/// One key's own check (service.def: choices, format) on VALUE alone: empty when it passes, else
+/// why not (for a command-line option, which names itself and the value).
+std::string checkServiceValue(const std::string& key, const std::string& value);
 /// The rows of service.def, in file order.
 const ServiceKeyInfo* serviceKeyTable(std::size_t* count);
 /// A key's value as --print-config writes it: a list joined with ", ", `vault` as in effect
@@ -72,6 +75,15 @@ bool parseMemoryLimit(const std::string& text, std::uint64_t& bytes);
 /// message per problem, empty when they are usable.
 std::vector<std::string> checkMonitoring(const ServiceConfig& config);
 
+/// Reads `key = value` lines into config (unknown keys and malformed lines are errors); no
+/// checks of the values: checkServiceConfig does those, after the command line's overrides.
+bool readServiceConfig(const std::string& path, ServiceConfig& config,
+                       std::vector<std::string>& errors);
+/// Every key's own check (service.def) and the checks across keys; each message starts with
+/// "WHERE: " (a file, or "command line").
+bool checkServiceConfig(const ServiceConfig& config, const std::string& where,
+                        std::vector<std::string>& errors);
+/// readServiceConfig + checkServiceConfig.
 bool loadServiceConfig(const std::string& path, ServiceConfig& config,
                        std::vector<std::string>& errors);
 /// "HOST:PORT" or "[IPV6]:PORT", strictly: a non-empty host without spaces, an IPv6 address only

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/smtp/service_config.h"
 #include "support/test_support.h"
 #include "support/vault_view.h"
 
@@ -142,6 +143,51 @@ TEST_CASE("cli: rules check names file, line and key", "[integration]") {
   REQUIRE(runMugai("rules defaults").out.find("mime_nesting_limit = 20") != std::string::npos);
   REQUIRE(runMugai("rules sanitizers").out.find("sanitizer.html_to_text") != std::string::npos);
   REQUIRE(runMugai("rules reasons").out.find("av.infected") != std::string::npos);
+}
+
+TEST_CASE("cli: every service config key is also a serve option, --KEY VALUE over the file",
+          "[integration]") {
+  std::size_t n = 0;
+  const mugai::smtp::ServiceKeyInfo* t = mugai::smtp::serviceKeyTable(&n);
+  std::string args;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string option = t[i].name;
+    std::replace(option.begin(), option.end(), '_', '-');
+    args += " --" + option + " '" + std::string(t[i].example) + "'";
+  }
+  mugai::test::TempDir dir;
+  auto conf = dir.path() / "mugai.cf";
+  mugai::test::writeFile(conf, "listen = 127.0.0.1:2525\nrelay_tls = encrypt\n");
+  auto r = runMugai("serve --config " + q(conf) + args + " --print-config");
+  INFO(args << "\n" << r.out);
+  REQUIRE(r.status == 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(t[i].name);
+    std::string example = t[i].example;
+    if (t[i].list) {  // printed joined with ", "
+      auto items = mugai::smtp::splitServiceList(example);
+      example.clear();
+      for (const auto& item : items) example += (example.empty() ? "" : ", ") + item;
+    }
+    CHECK(("\n" + r.out).find("\n" + std::string(t[i].name) + " = " + example + "\n") !=
+          std::string::npos);
+  }
+  // The file's value stands where no option is given; an option wins over the file.
+  r = runMugai("serve --config " + q(conf) + " --relay-tls may --print-config");
+  CHECK(r.out.rfind("listen = 127.0.0.1:2525\n", 0) == 0);
+  CHECK(r.out.find("\nrelay_tls = may\n") != std::string::npos);
+  // A bad value names the option; a mistyped option is named with the nearest one.
+  r = runMugai("serve --relay-tls sometimes --print-config");
+  CHECK(r.status == 1);
+  CHECK(r.out.find("mugai: --relay-tls 'sometimes': expected none, may or encrypt") != std::string::npos);
+  r = runMugai("serve --nexthop 127.0.0.1:25");
+  CHECK(r.status == 1);
+  CHECK(r.out.find("unknown argument --nexthop (did you mean --next-hop?)") != std::string::npos);
+  // Checks across keys name where the values came from.
+  r = runMugai("serve --inbox " + q(dir.path() / "in") + " --print-config");
+  CHECK(r.status == 1);
+  CHECK(r.out.find("mugai: command line: filedrop_inbox and filedrop_outbox go together") !=
+        std::string::npos);
 }
 
 TEST_CASE(

@@ -41,7 +41,7 @@ TEST_CASE("service config: half a file drop, smtp = no alone and unknown keys ar
   errors.clear();
   ServiceConfig d;
   CHECK_FALSE(load("smtp = no\n", d, errors));
-  CHECK(errors.back().find("smtp = no needs the file drop") != std::string::npos);
+  CHECK(errors.back().find("smtp = no (--no-smtp) needs the file drop") != std::string::npos);
   errors.clear();
   ServiceConfig e;
   CHECK_FALSE(load("smtp = maybe\nfiledrop_inbox = /a\nfiledrop_outbox = /b\n", e, errors));
