@@ -207,7 +207,11 @@ std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault
   if (!listed && !blocked && warn_ja.empty()) return "";
   if (!listed && !blocked) ja = en = "";  // nothing was changed: the warning alone
   if (original_kept) {
-    if (!blocked) {  // a blocked notice's own text already says to ask with the reference
+    const std::string link = consoleItemLink(console_url, report.id);
+    // The rules' footer sends staff to IT with the reference; with a console the tier's line and
+    // the item's page say where to go instead (one route, not two). A blocked notice's own text
+    // already says to ask with the reference.
+    if (!blocked && link.empty()) {
       ja += n.footer_ja + "\n";
       en += n.footer_en + "\n";
     }
@@ -215,7 +219,6 @@ std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault
     for (const auto& a : report.actions) {
       if (!a.reason.empty() && a.action != "kept") reasons.push_back(a.reason);
     }
-    const std::string link = consoleItemLink(console_url, report.id);
     for (const auto& line : howToGetOriginal(vault, reasons, true, link)) ja += line + "\n";
     for (const auto& line : howToGetOriginal(vault, reasons, false, link)) en += line + "\n";
   }

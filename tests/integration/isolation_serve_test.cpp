@@ -420,7 +420,9 @@ TEST_CASE("isolation serve: the recipient's notice, written in a sandboxed worke
       CHECK(en != std::string::npos);
       CHECK(ja < en);  // Japanese first
       CHECK(notice.find("情報システム担当までお問い合わせください。") == std::string::npos);
+      CHECK(notice.find("情報システム担当へ受付番号をお知らせください。") == std::string::npos);  // footer
     } else {
+      CHECK(notice.find("情報システム担当へ受付番号をお知らせください。") != std::string::npos);
       CHECK(notice.find("/items/") == std::string::npos);
       CHECK(notice.find("問い合わせ先: 情報システム担当までお問い合わせください。") != std::string::npos);
     }

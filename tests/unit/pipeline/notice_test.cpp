@@ -174,8 +174,11 @@ TEST_CASE("notice: with the service's console_url, where to ask is the item's pa
     REQUIRE(ja != std::string::npos);
     REQUIRE(en != std::string::npos);
     CHECK(ja < en);
-    // The console replaces the rules' contact; the tier words stay.
+    // The console replaces the rules' contact and their footer (ask IT with the reference); the
+    // tier words stay.
     CHECK(n.find(pol.vault.contact_ja) == std::string::npos);
+    CHECK(n.find(pol.notice.footer_ja) == std::string::npos);
+    CHECK(n.find(pol.notice.footer_en) == std::string::npos);
     CHECK(n.find("上長の承認後にお届けします。") != std::string::npos);
   }
   SECTION("a blocked message's notice links it too") {
@@ -193,6 +196,7 @@ TEST_CASE("notice: with the service's console_url, where to ask is the item's pa
   SECTION("no console_url: the rules' contact, as before") {
     std::string n = pipeline::buildNotice(pol.notice, pol.vault, r, false, true, "");
     CHECK(n.find("問い合わせ先: " + pol.vault.contact_ja) != std::string::npos);
+    CHECK(n.find(pol.notice.footer_ja) != std::string::npos);
     CHECK(n.find("/items/") == std::string::npos);
     CHECK(consoleItemLink("", "X").empty());
   }
