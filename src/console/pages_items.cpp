@@ -38,20 +38,28 @@ void wipeSecret(std::string& s) {
   s.clear();
 }
 
-/// A withheld mail with a password-protected part (PPAP: content.encrypted) that `user` may try
-/// to open: a recipient of it (the password is theirs to give), or the security admin. The rest
-/// (who gets it, the attempt limit, the audit) is `mugai vault unlock`'s, which the form runs.
+std::string lowered(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+/// A withheld item with a password-protected part (PPAP: content.encrypted) that `user` may try
+/// to open: for mail a recipient of it (the password is theirs to give), for a file-drop item the
+/// user whose folder it came from (its one recipient is that login), or the security admin. The
+/// rest (who gets it, the attempt limit, the audit) is `mugai vault unlock`'s, which the form runs.
 bool mayOfferUnlock(const vault::User& user, const vault::RecordInfo& r) {
-  if (r.kind != "mail" || r.state == "released") return false;
+  if ((r.kind != "mail" && r.kind != "file") || r.state == "released") return false;
   if (std::find(r.reasons.begin(), r.reasons.end(), "content.encrypted") == r.reasons.end() &&
       r.reason != "content.encrypted") {
     return false;
   }
   if (user.role == vault::Role::SecurityAdmin) return true;
+  if (r.kind == "file") {
+    return !r.envelope.recipients.empty() && lowered(r.envelope.recipients.front()) == lowered(user.login);
+  }
   for (const auto& e : user.emails) {
-    for (std::string x : r.envelope.recipients) {
-      for (auto& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (x == e) return true;
+    for (const auto& x : r.envelope.recipients) {
+      if (lowered(x) == e) return true;
     }
   }
   return false;
@@ -90,12 +98,15 @@ HttpResponse Console::listPage(Ctx& c) {
     query.offset = page_no * kPageRows;
     if (!d_.vault->list(query, rows, &err)) throw std::runtime_error(err);
   } else {
-    // Their own items: one query per address of theirs, merged newest first.
+    // Their own items: one query per address of theirs and one for their login (the file-drop
+    // items from their share folder), merged newest first.
     query.limit = (page_no + 1) * kPageRows + 1;
     std::set<std::string> seen;
-    for (const auto& email : c.user->emails) {
+    std::vector<std::string> owners = c.user->emails;
+    owners.push_back(c.user->login);
+    for (const auto& owner : owners) {
       std::vector<vault::RecordInfo> part;
-      query.recipient = email;
+      query.recipient = owner;
       if (!d_.vault->list(query, part, &err)) throw std::runtime_error(err);
       for (auto& r : part) {
         if (seen.insert(r.id).second) rows.push_back(std::move(r));
@@ -495,8 +506,13 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
     if (d_.mugai_binary.empty()) return notFound(c);
     if (!mayOfferUnlock(*c.user, *r)) {
       return refused(c, "unlock", id,
-                     {false, "この項目の宛先ではないため、解除できません。",
-                      "only a recipient of this item (or the security admin) may unlock it."},
+                     r->kind == "file"
+                         ? vault::Decision{false, "この項目の持ち主ではないため、解除できません。",
+                                           "only the user whose folder this file came from (or the "
+                                           "security admin) may unlock it."}
+                         : vault::Decision{false, "この項目の宛先ではないため、解除できません。",
+                                           "only a recipient of this item (or the security admin) "
+                                           "may unlock it."},
                      403);
     }
     std::string password = c.req.field("password");
@@ -506,6 +522,10 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
                                   "Enter the password (up to 1,024 bytes, no line breaks)."));
     }
     std::vector<std::string> argv{d_.mugai_binary, "vault", "--vault", d_.vault->url(), "--by", c.user->login};
+    for (const auto& e : c.user->emails) {  // an LDAP user the rules' directory lacks (vault_cmd)
+      argv.push_back("--by-email");
+      argv.push_back(e);
+    }
     if (!d_.config.rules.empty()) {
       argv.push_back("--rules");
       argv.push_back(d_.config.rules);
@@ -519,8 +539,11 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
     const int rc = internal::runCaptured(argv, out, 120, &password);
     wipeSecret(password);
     if (rc == 0) {
-      return itemPage(c, id, c.tr("解除しました。無害化した内容をあなた宛てに送ります。",
-                                  "Opened: the sanitized content is on its way to you.") +
+      return itemPage(c, id, (r->kind == "file"
+                                  ? c.tr("解除しました。無害化した内容を受け取りフォルダー（outbox）に置きます。",
+                                         "Opened: the sanitized content goes to the owner's outbox folder.")
+                                  : c.tr("解除しました。無害化した内容をあなた宛てに送ります。",
+                                         "Opened: the sanitized content is on its way to you.")) +
                                  "<pre>" + escapeHtml(out, true, 4096) + "</pre>");
     }
     return itemPage(c, id, (rc == 3 ? c.tr("解除できませんでした。", "Not opened.")

@@ -82,7 +82,9 @@ filedrop_outbox, console_url and release_sender the release runner uses (--next-
 overrides next_hop).
 --rules FILE: the rules whose vault: section gives tiers, retention and the directory (default:
 the embedded rules). --by USER: act as that user of the directory; without it, a command run on
-the host acts as the security admin and is audited as host:<user>.
+the host acts as the security admin and is audited as host:<user>. --by USER --by-email ADDRESS
+(repeatable): a user the directory lacks (the console's LDAP log-in) acts as staff with those
+addresses (a user the directory has keeps its entry).
 Exit status: 0 done, 1 usage or vault error, 2 audit chain broken, 3 refused (not allowed).
 )";
 
@@ -92,6 +94,7 @@ struct VaultArgs {
   std::string url, rules, by, command, sub, id, output, recipient, sender, reason, state, search;
   std::string config, next_hop, password_file;
   std::vector<std::string> to;
+  std::vector<std::string> by_email;  ///< --by-email: the addresses of a --by user the directory lacks
   bool now = false;
   std::int64_t request = 0;
   std::int64_t since = 0, until = 0;
@@ -169,6 +172,12 @@ bool parseVaultArgs(int argc, char** argv, VaultArgs& a, std::string& err) {
     if (s == "--vault") ok = value(a.url);
     else if (s == "--rules") ok = value(a.rules);
     else if (s == "--by") ok = value(a.by);
+    else if (s == "--by-email") {
+      std::string v;
+      ok = value(v);
+      for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      a.by_email.push_back(v);
+    }
     else if (s == "--request") {
       std::size_t n = 0;
       ok = number(n);
@@ -286,17 +295,26 @@ bool loadContext(const VaultArgs& a, Context& c, std::string& err) {
     c.actor = mv::Directory::hostAdmin(hostActor());
     return true;
   }
+  const mv::User* u = c.directory ? c.directory->find(a.by) : nullptr;
+  if (u) {
+    c.actor = *u;  // the directory is authoritative: --by-email does not change a user it knows
+    return true;
+  }
+  if (!a.by_email.empty()) {
+    // A user someone else authenticated (the console's LDAP log-in) whom the directory lacks:
+    // staff, with these addresses. This grants nothing a command run on the host lacks (that
+    // acts as the security admin); it only lets the audit name the real actor.
+    c.actor.login = a.by;
+    c.actor.role = mv::Role::Staff;
+    c.actor.emails = a.by_email;
+    return true;
+  }
   if (!c.directory) {
     err = "--by needs a directory (vault: directory: in the rules; see rules/directory.example.yaml)";
     return false;
   }
-  const mv::User* u = c.directory->find(a.by);
-  if (!u) {
-    err = "'" + a.by + "' is not a user of " + c.policy->vault.directory;
-    return false;
-  }
-  c.actor = *u;
-  return true;
+  err = "'" + a.by + "' is not a user of " + c.policy->vault.directory;
+  return false;
 }
 
 /// A refusal: said in both languages, audited, exit 3.

@@ -21,8 +21,13 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-/// One of the record's recipients is an address of the user's.
+/// One of the record's recipients is an address of the user's; for a file-drop item, the user
+/// is the one whose share folder it came from (its one recipient is that login).
 bool isRecipient(const User& user, const RecordInfo& record) {
+  if (record.kind == "file") {
+    return !record.envelope.recipients.empty() &&
+           lower(record.envelope.recipients.front()) == lower(user.login);
+  }
   for (const auto& r : record.envelope.recipients) {
     if (contains(user.emails, lower(r))) return true;
   }

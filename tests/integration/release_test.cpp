@@ -191,6 +191,38 @@ TEST_CASE("release loop: PPAP unlock — three wrong passwords refused and audit
   CHECK(l.vaultCmd({"audit", "verify"}) == 0);
 }
 
+TEST_CASE("release loop: a user the directory lacks (the console's LDAP log-in) unlocks as staff "
+          "with --by-email; a user the directory has cannot borrow addresses that way",
+          "[integration][release][ppap]") {
+  if (anyMissing({kSink})) return;
+  Loop l;
+  const std::string zip = readFile(generatedDir() / "encrypted.zip");
+  const std::string id = l.withhold("ppap3", mailWith("書類.zip", "application/zip", zip));
+  const fs::path right = l.tmp.path() / "right";
+  writeFile(right, "mugai\n");
+  chmod(right.c_str(), 0600);
+  std::string out;
+  // Not in the directory and no addresses given: refused as before.
+  CHECK(l.vaultCmd({"--by", "ldap-tanaka", "unlock", id, "--password-file", right.string()}, &out) == 1);
+  CHECK(out.find("is not a user of") != std::string::npos);
+  // A directory user keeps its own entry: yamada cannot claim tanaka's address.
+  CHECK(l.vaultCmd({"--by", "yamada", "--by-email", "tanaka@city.example.lg.jp", "unlock", id,
+                    "--password-file", right.string()}) == 3);
+  // An outside user whose address is not a recipient: refused.
+  CHECK(l.vaultCmd({"--by", "ldap-sato", "--by-email", "sato@city.example.lg.jp", "unlock", id,
+                    "--password-file", right.string()}) == 3);
+  // The recipient, known only to LDAP: opened, queued for that address, audited under that login.
+  REQUIRE(l.vaultCmd({"--by", "ldap-tanaka", "--by-email", "Tanaka@City.Example.LG.JP", "unlock", id,
+                      "--password-file", right.string()}, &out) == 0);
+  REQUIRE(l.vaultCmd({"--json", "show", id}, &out) == 0);
+  CHECK(out.find("\"kind\":\"unlock\"") != std::string::npos);
+  CHECK(out.find("tanaka@city.example.lg.jp") != std::string::npos);
+  REQUIRE(l.vaultCmd({"audit", "export"}, &out) == 0);
+  CHECK(out.find("\"actor\":\"ldap-tanaka\"") != std::string::npos);
+  CHECK(out.find("\"actor\":\"ldap-sato\"") != std::string::npos);  // its refusal
+  CHECK(l.vaultCmd({"audit", "verify"}) == 0);
+}
+
 TEST_CASE("release loop: an encrypted .docx kept from the file drop — a wrong password is refused "
           "and audited, the right one writes the sanitized file to that user's outbox",
           "[integration][release][ppap][offcrypto]") {

@@ -651,3 +651,40 @@ TEST_CASE("console: the recipient opens a PPAP zip with its password, wrong ones
     CHECK(a.detail.find("mugai\n") == std::string::npos);
   }
 }
+
+TEST_CASE("console: a file-drop PPAP zip is seen and opened by the user whose folder it came from, not by other staff") {
+  ConsoleRig rig;
+  const std::string zip = readFile(generatedDir() / "encrypted.zip");
+  const std::string id = "20261206T100012-eeeeee";
+  // A file-drop record: its one recipient is the owner's login (the share folder's name).
+  auto r = makeRecord(id, "alice", "", "書類.zip", "content.encrypted", mv::Tier::Approval, "");
+  r.kind = "file";
+  r.original = zip;
+  rig.put(r);
+  Browser alice(rig.port());
+  REQUIRE(alice.login("alice").status == 303);
+  auto list = alice.get("/items");
+  REQUIRE(list.status == 200);
+  CHECK(list.body.find(id) != std::string::npos);  // her own file is in her list
+  auto p = alice.get("/items/" + id);
+  REQUIRE(p.status == 200);
+  CHECK(p.body.find("name=\"password\"") != std::string::npos);
+  // Another member of staff neither sees it nor may open it.
+  Browser bob(rig.port());
+  REQUIRE(bob.login("bob").status == 303);
+  CHECK(bob.get("/items/" + id).status == 404);
+  CHECK(bob.post("/items/" + id + "/unlock", {{"password", "mugai"}}).status != 200);
+  // A wrong password is counted and audited as alice; the right one opens it for her outbox.
+  p = alice.post("/items/" + id + "/unlock", {{"password", "not-it-9d2"}});
+  CHECK(p.body.find("解除できませんでした") != std::string::npos);
+  CHECK(rig.auditRows("unlock.wrong", "alice", id) == 1);
+  p = alice.post("/items/" + id + "/unlock", {{"password", "mugai"}});
+  INFO(p.body);
+  CHECK(p.body.find("受け取りフォルダー") != std::string::npos);
+  CHECK(rig.auditRows("unlock", "alice", id) == 1);
+  std::vector<mv::ReleaseJob> jobs;
+  std::string err;
+  REQUIRE(rig.vault().releases(id, "", jobs, &err));
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].kind == "unlock");
+}
