@@ -167,14 +167,6 @@ Poco::Net::Context::Ptr serverTls(const mugai::smtp::ServiceConfig& c) {
                                 "HIGH:!aNULL:!MD5:!RC4");
 }
 
-Poco::Net::Context::Ptr clientTls(const mugai::smtp::ServiceConfig& c) {
-  if (c.relay_tls == "none") return nullptr;
-  auto mode = c.relay_tls_ca_file.empty() ? Poco::Net::Context::VERIFY_NONE
-                                          : Poco::Net::Context::VERIFY_RELAXED;
-  return new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", c.relay_tls_ca_file,
-                                mode, 9, false, "HIGH:!aNULL:!MD5:!RC4");
-}
-
 /// The release runner (src/release), on the vault serve writes to: approved releases, PPAP
 /// unlocks and notification mails leave through the same next hop as the relay's mail,
 /// re-scanned with the signatures loaded now (the current engine's scanner, swapped on reload).
@@ -184,13 +176,7 @@ std::unique_ptr<mugai::release::Runner> startReleases(const mugai::smtp::Service
   const mugai::Limits& limits = engines.get()->policy().limits;
   mugai::release::RunnerOptions o;
   o.worker = mugai::release::defaultWorkerName();
-  mugai::smtp::splitHostPort(c.next_hop, o.relay.host, o.relay.port);
-  o.relay.helo_name = c.myhostname;
-  o.relay.timeout_s = static_cast<int>(limits.relay_timeout_s);
-  o.relay.tls = c.relay_tls == "encrypt" ? mugai::smtp::RelayTls::kEncrypt
-                : c.relay_tls == "may"   ? mugai::smtp::RelayTls::kMay
-                                         : mugai::smtp::RelayTls::kNone;
-  o.relay.tls_context = clientTls(c);
+  o.relay = mugai::smtp::relayTarget(c, static_cast<int>(limits.relay_timeout_s));
   o.lease_s = std::max<std::int64_t>(900, 8 * static_cast<std::int64_t>(limits.relay_timeout_s));
   o.outbox = c.filedrop_outbox;
   o.notices.sender = c.release_sender;
@@ -385,13 +371,7 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
   }
   WorkerPool pool(threads, limits.worker_queue_limit);
   GatewayOptions go;
-  splitHostPort(c.next_hop, go.relay.host, go.relay.port);
-  go.relay.helo_name = c.myhostname;
-  go.relay.timeout_s = static_cast<int>(limits.relay_timeout_s);
-  go.relay.tls = c.relay_tls == "encrypt" ? RelayTls::kEncrypt
-                 : c.relay_tls == "may"   ? RelayTls::kMay
-                                          : RelayTls::kNone;
-  go.relay.tls_context = clientTls(c);
+  go.relay = mugai::smtp::relayTarget(c, static_cast<int>(limits.relay_timeout_s));
   go.console_url = c.console_url;
   if (c.authentication == "yes") {  // issue 14: SPF, DKIM, DMARC here, where DNS is allowed
     mugai::auth::Settings as;

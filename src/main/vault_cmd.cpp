@@ -385,13 +385,7 @@ int runQueueNow(mv::Vault& v, const VaultArgs& a, const Context& c, const std::s
   if (!engine) return fail(err);
   mugai::release::RunnerOptions o;
   o.worker = s.myhostname + ":" + std::to_string(getpid()) + "/cli";
-  mugai::smtp::splitHostPort(s.next_hop, o.relay.host, o.relay.port);
-  o.relay.helo_name = s.myhostname;
-  o.relay.timeout_s = static_cast<int>(engine->policy().limits.relay_timeout_s);
-  if (s.relay_tls != "none") {
-    return fail("--now does not speak STARTTLS to the next hop yet (relay_tls = " + s.relay_tls +
-                "); let `mugai serve` carry out the queue");
-  }
+  o.relay = mugai::smtp::relayTarget(s, static_cast<int>(engine->policy().limits.relay_timeout_s));
   o.outbox = s.filedrop_outbox;
   o.notices = noticeOptions(s, c);
   mugai::release::Runner runner(std::shared_ptr<mv::Vault>(&v, [](mv::Vault*) {}), o,

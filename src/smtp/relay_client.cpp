@@ -10,6 +10,7 @@
 
 #include "mugai/text/charset.h"
 #include "src/smtp/channel.h"
+#include "src/smtp/service_config.h"
 
 namespace mugai::smtp {
 namespace {
@@ -199,6 +200,26 @@ RelayResult relayMessage(const RelayTarget& target, const std::string& sender,
   c.channel.write("QUIT\r\n");
   std::string upstream = logSafe(text, 120);
   return {Reply{250, "2.0.0 Ok"}, "250 " + upstream};
+}
+
+RelayTarget relayTarget(const ServiceConfig& c, int timeout_s) {
+  RelayTarget t;
+  splitHostPort(c.next_hop, t.host, t.port);
+  t.helo_name = c.myhostname;
+  t.timeout_s = timeout_s;
+  t.tls = c.relay_tls == "encrypt" ? RelayTls::kEncrypt
+          : c.relay_tls == "may"   ? RelayTls::kMay
+                                   : RelayTls::kNone;
+  if (t.tls != RelayTls::kNone) {
+    // Without a CA file the next hop's certificate is not checked (Postfix's `may`/`encrypt`:
+    // opportunistic and mandatory encryption, not authentication).
+    auto mode = c.relay_tls_ca_file.empty() ? Poco::Net::Context::VERIFY_NONE
+                                            : Poco::Net::Context::VERIFY_RELAXED;
+    t.tls_context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "",
+                                           c.relay_tls_ca_file, mode, 9, false,
+                                           "HIGH:!aNULL:!MD5:!RC4");
+  }
+  return t;
 }
 
 }  // namespace mugai::smtp

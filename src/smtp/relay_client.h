@@ -34,6 +34,13 @@ struct RelayTarget {
   Poco::Net::Context::Ptr tls_context;  ///< client context when tls != kNone
 };
 
+struct ServiceConfig;
+
+/// The next hop as the admin's config names it (next_hop, myhostname, relay_tls and its CA file),
+/// with `timeout_s` (the rules' relay_timeout_s): one place for the relay, the release runner in
+/// serve and `mugai vault ... --now`.
+RelayTarget relayTarget(const ServiceConfig& config, int timeout_s);
+
 struct RelayResult {
   Reply reply;         ///< what our client gets
   std::string detail;  ///< for the log only: the step and the next hop's (escaped) answer

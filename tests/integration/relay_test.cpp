@@ -270,6 +270,45 @@ TEST_CASE("serve: STARTTLS with the certificate from the config", "[integration]
   CHECK(filesIn(r.dump).size() == 1);
 }
 
+TEST_CASE("serve: relay_tls = encrypt speaks STARTTLS to the next hop; a next hop that does not "
+          "offer it gets nothing in clear text (4xx, the sender retries)",
+          "[integration]") {
+  if (peersMissing()) return;
+  if (!haveExecutable("/usr/bin/openssl")) {
+    WARN("skipped: /usr/bin/openssl not installed");
+    return;
+  }
+  // The next hop: a second mugai serve that offers STARTTLS, in front of its own smtp-sink.
+  Relay hop;
+  fs::path key = hop.tmp.path() / "key.pem", cert = hop.tmp.path() / "cert.pem";
+  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+               key.string(), "-out", cert.string(), "-days", "2", "-subj", "/CN=next-hop.test"},
+              nullptr, 60) == 0);
+  hop.startSink();
+  hop.startMugai({"--tls-cert-file", cert.string(), "--tls-key-file", key.string()});
+  Relay r;
+  r.startSink();
+  r.startMugai({"--relay-tls", "encrypt", "--next-hop", "127.0.0.1:" + std::to_string(hop.mugai_port)});
+  writeFile(r.tmp.path() / "clean.eml", "Subject: tls to the next hop\r\n\r\nover TLS\r\n");
+  std::string out = r.swaks(r.tmp.path() / "clean.eml");
+  INFO(out << "\nfront:\n" << readFile(r.log) << "\nhop:\n" << readFile(hop.log));
+  CHECK(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  CHECK(readFile(hop.log).find("tls=yes") != std::string::npos);  // the hop's session was encrypted
+  REQUIRE(filesIn(hop.dump).size() == 1);
+  CHECK(readFile(filesIn(hop.dump).front()).find("over TLS") != std::string::npos);
+  CHECK(filesIn(r.dump).empty());
+  // encrypt to a next hop without STARTTLS (smtp-sink): refused before any data goes out.
+  Relay plain;
+  plain.startSink();
+  plain.startMugai({"--relay-tls", "encrypt"});
+  int rc = 0;
+  out = plain.swaks(r.tmp.path() / "clean.eml", &rc);
+  INFO(out << "\n" << readFile(plain.log));
+  CHECK(out.find("250 2.0.0 Ok: queued as") == std::string::npos);
+  CHECK(out.find("<** 4") != std::string::npos);
+  CHECK(filesIn(plain.dump).empty());
+}
+
 TEST_CASE("serve: a second serve on the same port exits 1 with 'address already in use'",
           "[integration]") {
   if (peersMissing()) return;

@@ -223,6 +223,53 @@ TEST_CASE("release loop: a user the directory lacks (the console's LDAP log-in) 
   CHECK(l.vaultCmd({"audit", "verify"}) == 0);
 }
 
+TEST_CASE("release loop: `--now` speaks STARTTLS to the next hop when the config says relay_tls = "
+          "encrypt", "[integration][release][ppap]") {
+  if (anyMissing({kSink})) return;
+  if (!haveExecutable("/usr/bin/openssl")) {
+    WARN("skipped: /usr/bin/openssl not installed");
+    return;
+  }
+  Loop l;
+  // The next hop: a mugai serve offering STARTTLS, in front of the loop's smtp-sink.
+  const fs::path key = l.tmp.path() / "key.pem", cert = l.tmp.path() / "cert.pem";
+  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+               key.string(), "-out", cert.string(), "-days", "2", "-subj", "/CN=next-hop.test"},
+              nullptr, 60) == 0);
+  const std::uint16_t hop_port = freePort();
+  const fs::path hop_log = l.tmp.path() / "hop.log";
+  Child hop({MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(hop_port), "--next-hop",
+             l.next(), "--state-dir", (l.tmp.path() / "hop").string(), "--tls-cert-file", cert.string(),
+             "--tls-key-file", key.string()},
+            hop_log);
+  if (!waitForPort(hop_port, std::chrono::seconds(60))) FAIL(readFile(hop_log));
+  const fs::path conf = l.tmp.path() / "mugai.conf";
+  writeFile(conf, "next_hop = 127.0.0.1:" + std::to_string(hop_port) + "\nrelay_tls = encrypt\n");
+  const std::string zip = readFile(generatedDir() / "encrypted.zip");
+  const std::string id = l.withhold("ppap-tls", mailWith("書類.zip", "application/zip", zip));
+  const fs::path right = l.tmp.path() / "right";
+  writeFile(right, "mugai\n");
+  chmod(right.c_str(), 0600);
+  std::string out;
+  REQUIRE(l.vaultCmd({"--by", "tanaka", "--config", conf.string(), "unlock", id, "--password-file",
+                      right.string(), "--now"}, &out) == 0);
+  INFO(out << "\nhop:\n" << readFile(hop_log));
+  CHECK(out.find("unlock 1 of " + id + ": delivered") != std::string::npos);
+  // The hop (a mugai serve: it takes X-Mugai-* headers off what it receives) got the unlocked
+  // message and its notice over TLS, and passed both on.
+  const std::string log = readFile(hop_log);
+  std::size_t tls_sessions = 0;
+  for (std::size_t p = 0; (p = log.find("tls=yes", p)) != std::string::npos; ++p) ++tls_sessions;
+  CHECK(tls_sessions == 2);
+  CHECK(log.find("tls=no") == std::string::npos);
+  std::size_t delivered = 0;
+  for (int i = 0; i < 100 && delivered < 2; ++i) {
+    delivered = filesIn(l.dump).size();
+    if (delivered < 2) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(delivered == 2);
+}
+
 TEST_CASE("release loop: an encrypted .docx kept from the file drop — a wrong password is refused "
           "and audited, the right one writes the sanitized file to that user's outbox",
           "[integration][release][ppap][offcrypto]") {
