@@ -100,6 +100,12 @@ class Console {
   HttpResponse login(Ctx& c);
   HttpResponse logout(Ctx& c);
   HttpResponse listPage(Ctx& c);
+  // listPage's steps: the rows this user may see, the filter form, the table, the paging links.
+  std::vector<vault::RecordInfo> listRows(Ctx& c, vault::Query query, bool all, std::size_t page_no,
+                                          bool& more);
+  std::string listFilters(Ctx& c, const vault::Query& query, bool all, bool text_window);
+  std::string listTable(Ctx& c, const std::vector<vault::RecordInfo>& rows, bool empty_account);
+  std::string listPaging(Ctx& c, std::size_t page_no, bool more);
   HttpResponse approvalsPage(Ctx& c);
   HttpResponse bulk(Ctx& c);
   HttpResponse itemPage(Ctx& c, const std::string& id, const std::string& notice = "");

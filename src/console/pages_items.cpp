@@ -90,16 +90,26 @@ HttpResponse Console::listPage(Ctx& c) {
     page_no = std::stoul(p);
   }
   const bool all = seesAll(*c.user) && q.param("mine") != "1";
+  bool more = false;
+  const std::vector<vault::RecordInfo> rows = listRows(c, query, all, page_no, more);
+  const bool empty_account = !all && c.user->emails.empty() && rows.empty();
+  return page(c, c.tr("隔離一覧", "Withheld items"),
+              listFilters(c, query, all, text_window) + listTable(c, rows, empty_account) +
+                  listPaging(c, page_no, more));
+}
+
+/// One page of the rows `c.user` may see: every item for those who see all, else their own (one
+/// query per address of theirs and one for their login: the file-drop items from their share
+/// folder), newest first. *more: there is a next page.
+std::vector<vault::RecordInfo> Console::listRows(Ctx& c, vault::Query query, bool all,
+                                                 std::size_t page_no, bool& more) {
   std::vector<vault::RecordInfo> rows;
   std::string err;
-  bool more = false;
   if (all) {
     query.limit = kPageRows + 1;
     query.offset = page_no * kPageRows;
     if (!d_.vault->list(query, rows, &err)) throw std::runtime_error(err);
   } else {
-    // Their own items: one query per address of theirs and one for their login (the file-drop
-    // items from their share folder), merged newest first.
     query.limit = (page_no + 1) * kPageRows + 1;
     std::set<std::string> seen;
     std::vector<std::string> owners = c.user->emails;
@@ -118,15 +128,17 @@ HttpResponse Console::listPage(Ctx& c) {
     const std::size_t from = std::min(rows.size(), page_no * kPageRows);
     rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(from));
   }
-  if (rows.size() > kPageRows) {
-    more = true;
-    rows.resize(kPageRows);
-  }
+  more = rows.size() > kPageRows;
+  if (more) rows.resize(kPageRows);
   // Defence in depth: whatever the query returned, a row is shown only when maySee allows it.
   std::erase_if(rows, [&](const vault::RecordInfo& r) {
     return !vault::maySee(*c.user, r, directory().get()).allowed;
   });
+  return rows;
+}
 
+std::string Console::listFilters(Ctx& c, const vault::Query& query, bool all, bool text_window) {
+  const HttpRequest& q = c.req;
   std::string body = "<form method=\"get\" action=\"/items\" class=\"filters\">" +
                      input("q", q.param("q"), c.tr("件名・差出人・ファイル名", "Subject, sender, file")) +
                      input("sender", query.sender, c.tr("差出人（完全一致）", "Sender (exact)")) +
@@ -155,7 +167,13 @@ HttpResponse Console::listPage(Ctx& c) {
                         "This vault has no search index: the subject/sender/file search covers the last 31 days (set a start date for more).")) +
             "</p>";
   }
-  if (!all && c.user->emails.empty()) {
+  return body;
+}
+
+/// The items table (with the bulk form for the security admin).
+std::string Console::listTable(Ctx& c, const std::vector<vault::RecordInfo>& rows, bool empty_account) {
+  std::string body;
+  if (empty_account) {
     body += "<p class=\"note\">" +
             c.tr("このアカウントにはメールアドレスが登録されていないため、表示できる項目がありません。",
                  "This account has no mail address in the directory, so no item is yours.") +
@@ -200,23 +218,26 @@ HttpResponse Console::listPage(Ctx& c) {
             "</button><button name=\"action\" value=\"release\">" +
             c.tr("原本を送付（承認）", "Release (approve)") + "</button></div></form>";
   }
-  // Paging links keep the filters.
+  return body;
+}
+
+/// Paging links that keep the filters.
+std::string Console::listPaging(Ctx& c, std::size_t page_no, bool more) {
   std::string keep;
   for (const char* k : {"q", "sender", "id", "reason", "state", "since", "until", "mine"}) {
-    if (!q.param(k).empty()) keep += std::string("&amp;") + k + "=" + urlEncode(q.param(k));
+    if (!c.req.param(k).empty()) keep += std::string("&amp;") + k + "=" + urlEncode(c.req.param(k));
   }
-  body += "<nav class=\"pages\">";
+  std::string nav = "<nav class=\"pages\">";
   if (page_no > 0) {
-    body += "<a href=\"/items?page=" + std::to_string(page_no - 1) + keep + "\">" +
-            c.tr("← 前へ", "← Newer") + "</a>";
+    nav += "<a href=\"/items?page=" + std::to_string(page_no - 1) + keep + "\">" +
+           c.tr("← 前へ", "← Newer") + "</a>";
   }
-  body += "<span>" + c.tr("ページ ", "Page ") + std::to_string(page_no + 1) + "</span>";
+  nav += "<span>" + c.tr("ページ ", "Page ") + std::to_string(page_no + 1) + "</span>";
   if (more) {
-    body += "<a href=\"/items?page=" + std::to_string(page_no + 1) + keep + "\">" +
-            c.tr("次へ →", "Older →") + "</a>";
+    nav += "<a href=\"/items?page=" + std::to_string(page_no + 1) + keep + "\">" +
+           c.tr("次へ →", "Older →") + "</a>";
   }
-  body += "</nav>";
-  return page(c, c.tr("隔離一覧", "Withheld items"), body);
+  return nav + "</nav>";
 }
 
 HttpResponse Console::approvalsPage(Ctx& c) {
