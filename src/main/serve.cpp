@@ -356,42 +356,34 @@ class SignatureWatch {
   std::thread thread_;
 };
 
-int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig& c,
-                        CurrentRules& rules, mugai::smtp::EngineHolder& engines,
-                        mugai::disposition::Disposition& disposition, const sigset_t& signals) {
-  using namespace mugai::smtp;
-  const mugai::Limits limits = engines.get()->policy().limits;
-  std::size_t threads = workerThreads(limits);
+/// SPF, DKIM and DMARC in their own process, mugai-auth (libopendkim and libopendmarc are not
+/// linked with poppler: docs/dependencies.md); restarted when it dies, a check it cannot answer is
+/// temperror. Null (said on stderr) when it does not start.
+std::shared_ptr<const mugai::auth::Authenticator> startAuthenticator(const mugai::smtp::ServiceConfig& c,
+                                                                     const mugai::Limits& limits) {
+  mugai::auth::Settings as;
+  as.authserv_id = c.authserv_id.empty() ? c.myhostname : c.authserv_id;
+  as.trusted_authserv_ids = c.trusted_authserv_ids;
+  as.dns.nameserver = c.dns_nameserver;
+  as.dns.timeout_s = static_cast<unsigned>(limits.auth_dns_timeout_s);
+  as.dns.cache_limit = static_cast<unsigned>(limits.auth_dns_cache_limit);
+  as.dns.ttl_max_s = static_cast<unsigned>(limits.auth_dns_ttl_max_s);
+  as.dns.time_limit_s = static_cast<unsigned>(limits.auth_time_limit_s);
   std::string why;
-  if (!ensureDescriptors(descriptorBudget(limits.smtp_connection_limit, threads,
-                                          limits.scan_max_recursion, limits.worker_queue_limit),
-                         why)) {
-    std::cerr << "mugai: cannot start: " << why << "\n";
-    return 1;
+  auto a = mugai::authclient::makeRemoteAuthenticator(as, &why);
+  if (!a) {
+    std::cerr << "mugai: cannot start: authentication = yes, but the authentication process "
+                 "does not start: " << why << "\n";
   }
-  WorkerPool pool(threads, limits.worker_queue_limit);
-  GatewayOptions go;
-  go.relay = mugai::smtp::relayTarget(c, static_cast<int>(limits.relay_timeout_s));
-  go.console_url = c.console_url;
-  if (c.authentication == "yes") {  // issue 14: SPF, DKIM, DMARC here, where DNS is allowed
-    mugai::auth::Settings as;
-    as.authserv_id = c.authserv_id.empty() ? c.myhostname : c.authserv_id;
-    as.trusted_authserv_ids = c.trusted_authserv_ids;
-    as.dns.nameserver = c.dns_nameserver;
-    as.dns.timeout_s = static_cast<unsigned>(limits.auth_dns_timeout_s);
-    as.dns.cache_limit = static_cast<unsigned>(limits.auth_dns_cache_limit);
-    as.dns.ttl_max_s = static_cast<unsigned>(limits.auth_dns_ttl_max_s);
-    as.dns.time_limit_s = static_cast<unsigned>(limits.auth_time_limit_s);
-    // In its own process, mugai-auth (libopendkim and libopendmarc are not linked with poppler:
-    // docs/dependencies.md); restarted when it dies, a check it cannot answer is temperror.
-    go.authenticator = mugai::authclient::makeRemoteAuthenticator(as, &why);
-    if (!go.authenticator) {
-      std::cerr << "mugai: cannot start: authentication = yes, but the authentication process "
-                   "does not start: " << why << "\n";
-      return 1;
-    }
-  }
-  Gateway gateway(engines.getter(), pool, disposition, go);
+  return a;
+}
+
+/// The listener's settings: the config's address, TLS and XFORWARD hosts, the rules' limits; each
+/// session's settings are read from the engine in force (a reload changes them).
+mugai::smtp::ServerOptions serverOptions(const mugai::smtp::ServiceConfig& c,
+                                         const mugai::Limits& limits,
+                                         mugai::smtp::EngineHolder& engines) {
+  using namespace mugai::smtp;
   ServerOptions so;
   splitHostPort(c.listen, so.host, so.port);
   so.connection_limit = limits.smtp_connection_limit;
@@ -413,6 +405,29 @@ int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig&
                               l.smtp_recipient_limit, l.smtp_error_limit};
     return st;
   };
+  return so;
+}
+
+int serveUntilSignalled(const ServeArgs& args, const mugai::smtp::ServiceConfig& c,
+                        CurrentRules& rules, mugai::smtp::EngineHolder& engines,
+                        mugai::disposition::Disposition& disposition, const sigset_t& signals) {
+  using namespace mugai::smtp;
+  const mugai::Limits limits = engines.get()->policy().limits;
+  std::size_t threads = workerThreads(limits);
+  std::string why;
+  if (!ensureDescriptors(descriptorBudget(limits.smtp_connection_limit, threads,
+                                          limits.scan_max_recursion, limits.worker_queue_limit),
+                         why)) {
+    std::cerr << "mugai: cannot start: " << why << "\n";
+    return 1;
+  }
+  WorkerPool pool(threads, limits.worker_queue_limit);
+  GatewayOptions go;
+  go.relay = mugai::smtp::relayTarget(c, static_cast<int>(limits.relay_timeout_s));
+  go.console_url = c.console_url;
+  if (c.authentication == "yes" && !(go.authenticator = startAuthenticator(c, limits))) return 1;
+  Gateway gateway(engines.getter(), pool, disposition, go);
+  const ServerOptions so = serverOptions(c, limits, engines);
   Server server(so, gateway);
   // Read at scrape time; unregistered (below) before the server and the pool go away.
   mugai::obs::Gauges gauges;
@@ -604,8 +619,8 @@ bool applyMemoryLimit(const mugai::smtp::ServiceConfig& c) {
   return true;
 }
 
-int runServe(int argc, char** argv) {
-  ServeArgs a;
+/// The arguments and the config: -1 to go on, else the exit code (--help, --print-config, an error).
+int configure(int argc, char** argv, ServeArgs& a, mugai::smtp::ServiceConfig& config) {
   std::string err;
   for (int i = 2; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
@@ -621,12 +636,62 @@ int runServe(int argc, char** argv) {
     std::cout << mugai::smtp::serviceKeysMarkdown();
     return 0;
   }
-  mugai::smtp::ServiceConfig config;
   if (!buildConfig(a, config)) return 1;
   if (a.print_config) {
     std::cout << mugai::smtp::describeServiceConfig(config);
     return 0;
   }
+  return -1;
+}
+
+/// The file-drop folders (checks that create nothing) and the state folder, made if missing.
+/// Called only once the rules load: a failed start leaves nothing behind (no state folder made
+/// inside the staff share).
+bool prepareFolders(const mugai::smtp::ServiceConfig& config) {
+  std::string why;
+  if (!config.filedrop_inbox.empty()) {
+    if (!mugai::filedrop::checkFolders(config.filedrop_inbox, config.filedrop_outbox,
+                                       config.state_dir, &why)) {
+      std::cerr << "mugai: cannot start the file drop: " << why << "\n";
+      return false;
+    }
+  }
+  std::error_code ec;
+  const bool state_existed = std::filesystem::exists(config.state_dir, ec);
+  std::filesystem::create_directories(config.state_dir, ec);
+  if (!std::filesystem::is_directory(config.state_dir, ec) ||
+      access(config.state_dir.c_str(), W_OK) != 0) {
+    std::cerr << "mugai: cannot use the state folder " << config.state_dir
+              << " (create it writable for this user, or pass --state-dir DIR)\n";
+    return false;
+  }
+  if (!state_existed) logLine("created the state folder " + config.state_dir);
+  if (config.quarantine_dir_used) {
+    logLine("config: quarantine_dir (--quarantine) is the old name of state_dir: originals now go "
+            "to the vault " + mugai::smtp::vaultUrl(config) + " (docs/deployment.md: migrating)");
+  }
+  logOldQuarantine(config.state_dir);
+  return true;
+}
+
+std::shared_ptr<mugai::vault::Vault> openServiceVault(const mugai::smtp::ServiceConfig& config) {
+  std::string why;
+  std::shared_ptr<mugai::vault::Vault> vault = mugai::vault::openVault(mugai::smtp::vaultUrl(config), &why);
+  if (!vault) {
+    std::cerr << "mugai: cannot start: " << why << "\n";
+    return nullptr;
+  }
+  if (vault->url() == "discard:") {
+    logLine("WARNING: the discard: vault keeps NO originals; it exists for bench/smtp_bench.sh's "
+            "vault-off column only (docs/vault.md)");
+  }
+  return vault;
+}
+
+int runServe(int argc, char** argv) {
+  ServeArgs a;
+  mugai::smtp::ServiceConfig config;
+  if (int rc = configure(argc, argv, a, config); rc >= 0) return rc;
   if (!applyMemoryLimit(config)) return 1;
   // Signals are taken by sigwait() in this thread only: block them before any thread starts.
   sigset_t signals;
@@ -641,40 +706,10 @@ int runServe(int argc, char** argv) {
     for (const auto& e : errors) std::cerr << "  " << e << "\n";
     return 1;
   }
-  // Only once the rules load and the file-drop folders pass the checks that create nothing: a
-  // failed start leaves nothing behind (no state folder made inside the staff share).
+  if (!prepareFolders(config)) return 1;
+  std::shared_ptr<mugai::vault::Vault> vault = openServiceVault(config);
+  if (!vault) return 1;
   std::string why;
-  if (!config.filedrop_inbox.empty()) {
-    if (!mugai::filedrop::checkFolders(config.filedrop_inbox, config.filedrop_outbox,
-                                       config.state_dir, &why)) {
-      std::cerr << "mugai: cannot start the file drop: " << why << "\n";
-      return 1;
-    }
-  }
-  std::error_code ec;
-  const bool state_existed = std::filesystem::exists(config.state_dir, ec);
-  std::filesystem::create_directories(config.state_dir, ec);
-  if (!std::filesystem::is_directory(config.state_dir, ec) ||
-      access(config.state_dir.c_str(), W_OK) != 0) {
-    std::cerr << "mugai: cannot use the state folder " << config.state_dir
-              << " (create it writable for this user, or pass --state-dir DIR)\n";
-    return 1;
-  }
-  if (!state_existed) logLine("created the state folder " + config.state_dir);
-  if (config.quarantine_dir_used) {
-    logLine("config: quarantine_dir (--quarantine) is the old name of state_dir: originals now go "
-            "to the vault " + mugai::smtp::vaultUrl(config) + " (docs/deployment.md: migrating)");
-  }
-  logOldQuarantine(config.state_dir);
-  std::shared_ptr<mugai::vault::Vault> vault = mugai::vault::openVault(mugai::smtp::vaultUrl(config), &why);
-  if (!vault) {
-    std::cerr << "mugai: cannot start: " << why << "\n";
-    return 1;
-  }
-  if (vault->url() == "discard:") {
-    logLine("WARNING: the discard: vault keeps NO originals; it exists for bench/smtp_bench.sh's "
-            "vault-off column only (docs/vault.md)");
-  }
   mugai::disposition::Disposition disposition({vault, {}, {}});
   // Says whether the previous run was killed (run_marker.h).
   mugai::smtp::RunMarker run;
