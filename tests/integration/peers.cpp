@@ -60,6 +60,13 @@ bool haveExecutable(const std::string& path) { return access(path.c_str(), X_OK)
 
 bool isRoot() { return geteuid() == 0; }
 
+bool selfSignedCert(const std::filesystem::path& dir, const std::string& common_name) {
+  return run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+              (dir / "key.pem").string(), "-out", (dir / "cert.pem").string(), "-days", "2", "-subj",
+              "/CN=" + common_name},
+             nullptr, 60) == 0;
+}
+
 std::uint16_t freePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

@@ -48,6 +48,10 @@ int run(const std::vector<std::string>& argv, std::string* output, int timeout_s
 /// Sends `data` to 127.0.0.1:port and reads replies until `until` appears, EOF, or 10 s.
 std::string rawSmtp(std::uint16_t port, const std::string& data, const std::string& until);
 
+/// A self-signed certificate and its key (openssl req -x509, RSA 2048, 2 days) as DIR/cert.pem and
+/// DIR/key.pem; false when /usr/bin/openssl failed.
+bool selfSignedCert(const std::filesystem::path& dir, const std::string& common_name);
+
 /// Files in `dir` (the smtp-sink dump folder).
 std::vector<std::filesystem::path> filesIn(const std::filesystem::path& dir);
 

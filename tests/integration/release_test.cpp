@@ -233,9 +233,7 @@ TEST_CASE("release loop: `--now` speaks STARTTLS to the next hop when the config
   Loop l;
   // The next hop: a mugai serve offering STARTTLS, in front of the loop's smtp-sink.
   const fs::path key = l.tmp.path() / "key.pem", cert = l.tmp.path() / "cert.pem";
-  REQUIRE(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-               key.string(), "-out", cert.string(), "-days", "2", "-subj", "/CN=next-hop.test"},
-              nullptr, 60) == 0);
+  REQUIRE(selfSignedCert(key.parent_path(), "next-hop.test"));
   const std::uint16_t hop_port = freePort();
   const fs::path hop_log = l.tmp.path() / "hop.log";
   Child hop({MUGAI_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(hop_port), "--next-hop",
