@@ -128,8 +128,8 @@ int userCommand(const Args& a, mc::UserStore& store, mugai::vault::Vault& vault)
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  Args a;
+/// The command line into `a`: -1 to go on, else the exit code (--help, a bad option).
+int parseArgs(int argc, char** argv, Args& a) {
   int first = 1;
   if (argc > 1 && std::strcmp(argv[1], "console") == 0) first = 2;  // argv of `mugai console`
   for (int i = first; i < argc; ++i) {
@@ -154,6 +154,75 @@ int main(int argc, char** argv) {
     else a.positional.push_back(s);
     if (!ok) return fail(s + " needs a value");
   }
+  return -1;
+}
+
+/// The rules' vault: section (tiers, contact, directory) and their reason texts into deps; false
+/// with *err when they do not load or no one would have a role.
+bool loadRules(const mc::ConsoleConfig& cfg, mc::ConsoleDeps& deps, std::string& err) {
+  std::string base_dir;
+  if (cfg.rules.empty()) {
+    deps.rules_text = mugai::policy::embeddedDefaultRules();
+    deps.rules_name = "(embedded defaults)";
+    base_dir = mugai::policy::embeddedRulesDir();
+  } else {
+    std::ifstream in(cfg.rules, std::ios::binary);
+    if (!in) {
+      err = "cannot read the rules " + cfg.rules;
+      return false;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    deps.rules_text = ss.str();
+    deps.rules_name = cfg.rules;
+    base_dir = fs::absolute(cfg.rules).parent_path().string();
+  }
+  std::vector<std::string> errors;
+  auto rules = mugai::policy::loadVaultRules(deps.rules_text, deps.rules_name, base_dir, errors);
+  if (!rules) {
+    err = "the rules' vault: section does not load:";
+    for (const auto& e : errors) err += "\n  " + e;
+    return false;
+  }
+  deps.rules = *rules;
+  deps.reason_ja = mc::reasonTextsJa(deps.rules_text);
+  if (!rules->directory.empty()) {
+    deps.directory = mugai::vault::Directory::load(rules->directory, errors);
+    if (!deps.directory) {
+      err = "the directory does not load:";
+      for (const auto& e : errors) err += "\n  " + e;
+      return false;
+    }
+  }
+  return true;
+}
+
+/// A request or decision made in the console queues the release and the notification mails
+/// exactly as `mugai vault request|approve|deny` does; serve's release runner carries them out.
+void queueAfterChanges(mc::ConsoleDeps& deps, mugai::vault::Vault* vault_ptr) {
+  mugai::release::NoticeOptions notices;
+  notices.console_url = deps.config.public_url;
+  notices.contact_ja = deps.rules.contact_ja;
+  notices.contact_en = deps.rules.contact_en;
+  std::shared_ptr<const mugai::vault::Directory> directory = deps.directory;
+  deps.after_change = [vault_ptr, directory, notices](const mugai::vault::RecordInfo& record,
+                                                      const mugai::vault::Request& request,
+                                                      const std::string& state,
+                                                      const mugai::vault::User& actor) {
+    std::string err;
+    bool ok = state == "pending" && request.approvals.empty()
+                  ? mugai::release::afterRequest(*vault_ptr, directory.get(), record, request,
+                                                 notices, &err)
+                  : mugai::release::afterDecision(*vault_ptr, directory.get(), record, request,
+                                                  state, actor.login,
+                                                  mugai::vault::roleName(actor.role), notices, &err);
+    if (!ok) std::cerr << "mugai-console: after " << state << " of " << record.id << ": " << err << "\n";
+  };
+}
+
+int main(int argc, char** argv) {
+  Args a;
+  if (int rc = parseArgs(argc, argv, a); rc >= 0) return rc;
   mc::ConsoleConfig cfg;
   std::vector<std::string> errors;
   if (!a.config.empty() && !mc::loadConsoleConfig(a.config, cfg, errors)) {
@@ -188,36 +257,7 @@ int main(int argc, char** argv) {
   deps.config = cfg;
   deps.vault = vault.get();
   deps.users = users.get();
-  std::string base_dir;
-  if (cfg.rules.empty()) {
-    deps.rules_text = mugai::policy::embeddedDefaultRules();
-    deps.rules_name = "(embedded defaults)";
-    base_dir = mugai::policy::embeddedRulesDir();
-  } else {
-    std::ifstream in(cfg.rules, std::ios::binary);
-    if (!in) return fail("cannot read the rules " + cfg.rules);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    deps.rules_text = ss.str();
-    deps.rules_name = cfg.rules;
-    base_dir = fs::absolute(cfg.rules).parent_path().string();
-  }
-  auto rules = mugai::policy::loadVaultRules(deps.rules_text, deps.rules_name, base_dir, errors);
-  if (!rules) {
-    std::string m = "the rules' vault: section does not load:";
-    for (const auto& e : errors) m += "\n  " + e;
-    return fail(m);
-  }
-  deps.rules = *rules;
-  deps.reason_ja = mc::reasonTextsJa(deps.rules_text);
-  if (!rules->directory.empty()) {
-    deps.directory = mugai::vault::Directory::load(rules->directory, errors);
-    if (!deps.directory) {
-      std::string m = "the directory does not load:";
-      for (const auto& e : errors) m += "\n  " + e;
-      return fail(m);
-    }
-  }
+  if (!loadRules(cfg, deps, err)) return fail(err);
   std::unique_ptr<mc::OpenLdapAuth> ldap;
   if (!cfg.ldap_uri.empty()) {
     ldap = std::make_unique<mc::OpenLdapAuth>(cfg);
@@ -227,27 +267,7 @@ int main(int argc, char** argv) {
     return fail("no one would have a role: name a directory in the rules (vault: directory:) or "
                 "configure ldap_uri / 役割を決めるディレクトリ（ルールの vault: directory:）か LDAP を設定してください");
   }
-  // A request or decision made here queues the release and the notification mails exactly as
-  // `mugai vault request|approve|deny` does; serve's release runner carries them out.
-  mugai::release::NoticeOptions notices;
-  notices.console_url = cfg.public_url;
-  notices.contact_ja = rules->contact_ja;
-  notices.contact_en = rules->contact_en;
-  std::shared_ptr<const mugai::vault::Directory> directory = deps.directory;
-  mugai::vault::Vault* vault_ptr = vault.get();
-  deps.after_change = [vault_ptr, directory, notices](const mugai::vault::RecordInfo& record,
-                                                      const mugai::vault::Request& request,
-                                                      const std::string& state,
-                                                      const mugai::vault::User& actor) {
-    std::string err;
-    bool ok = state == "pending" && request.approvals.empty()
-                  ? mugai::release::afterRequest(*vault_ptr, directory.get(), record, request,
-                                                 notices, &err)
-                  : mugai::release::afterDecision(*vault_ptr, directory.get(), record, request,
-                                                  state, actor.login,
-                                                  mugai::vault::roleName(actor.role), notices, &err);
-    if (!ok) std::cerr << "mugai-console: after " << state << " of " << record.id << ": " << err << "\n";
-  };
+  queueAfterChanges(deps, vault.get());
   deps.mugai_binary = cfg.mugai_binary.empty() ? selfDir() + "/mugai" : cfg.mugai_binary;
   if (access(deps.mugai_binary.c_str(), X_OK) != 0) deps.mugai_binary.clear();
 
