@@ -520,3 +520,26 @@ TEST_CASE("vault: a record keeps the delivered body text, and purge removes it w
   REQUIRE(v->purge(300, false, "test", res, &err));
   CHECK(sqlCount(db, "SELECT count(*) FROM bodies") == 0);
 }
+
+// ---- group commit on SQLite: the same checks as on PostgreSQL (group_commit_checks.h) ----
+#include "group_commit_checks.h"
+
+TEST_CASE("vault group commit: eight sessions writing at once each get a durable record") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  mugai::test::group_commit::concurrentWritersAreDurable([db] { return open(db); }, 8, 6);
+}
+
+TEST_CASE("vault group commit: a commit SQLite refuses fails its records, and only what was answered stored is") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  // A deferred foreign key: SQLite checks it at COMMIT, so the transaction holding the poisoned
+  // record fails at its commit, as a full disk would.
+  const auto poison = [db](const std::string& id) {
+    sql(db, "CREATE TABLE poison_parent(id INTEGER PRIMARY KEY);"
+            "CREATE TABLE poison_child(x INTEGER REFERENCES poison_parent(id) DEFERRABLE INITIALLY DEFERRED);"
+            "CREATE TRIGGER poison AFTER INSERT ON records WHEN new.id = '" + id + "' BEGIN "
+            "INSERT INTO poison_child VALUES (1); END;");
+  };
+  mugai::test::group_commit::aFailedCommitFailsItsGroup([db] { return open(db); }, poison, 8, 4);
+}
