@@ -29,6 +29,7 @@ struct Pending {
   const NewRecord* record = nullptr;
   std::string packed;  ///< the compressed original as stored
   std::string sha;     ///< SHA-256 of the original, hex
+  std::string file;    ///< the file beside the database holding `packed` (SQLite, large ones); "": none
   bool ok = false;     ///< set by the writer: committed
   std::string error;   ///< set by the writer when not
   bool done = false;   ///< the group holding it has been written (guarded by the queue's mutex)
