@@ -907,24 +907,30 @@ class SqliteVault final : public Vault {
 
   /// Removes the files beside the database that no record names and that are older than
   /// kOrphanAge (a crash between a file's write and its record's commit; a purge or discard
-  /// killed between its commit and the unlink). Under the write lock, so no record naming one
-  /// commits meanwhile from another process.
+  /// killed between its commit and the unlink). The folder is read and each old file looked up
+  /// without the write lock (a file with a record keeps it until a purge or discard, which removes
+  /// the file itself); the few without one are looked up again under the write lock, so no record
+  /// naming one commits meanwhile from another process, and removed.
   bool sweep(std::string* error) {
+    const std::int64_t before = nowSeconds() - kOrphanAge;
+    std::vector<std::string> orphans;
+    for (const auto& [name, mtime] : files_.list()) {
+      if (mtime <= before && !named(name)) orphans.push_back(name);
+    }
+    if (orphans.empty()) return true;
     Tx tx(*this);
     if (!tx.begin(error)) return false;
-    const std::int64_t before = nowSeconds() - kOrphanAge;
-    for (const auto& [name, mtime] : files_.list()) {
-      if (mtime > before) continue;
-      Stmt f(db_, "SELECT 1 FROM originals WHERE file = ?1");
-      f.bind(1, name);
-      const int rc = f.step();
-      if (rc == SQLITE_DONE) {
-        files_.remove(name);
-      } else if (rc != SQLITE_ROW) {
-        return sqlFail(error, "sweep");
-      }
+    for (const auto& name : orphans) {
+      if (!named(name)) files_.remove(name);
     }
     return tx.commit(error);
+  }
+
+  /// Whether a record names the file `name` (a read error counts as named: kept).
+  bool named(const std::string& name) {
+    Stmt f(db_, "SELECT 1 FROM originals WHERE file = ?1");
+    f.bind(1, name);
+    return f.step() != SQLITE_DONE;
   }
 
   bool init(std::string* error) {
