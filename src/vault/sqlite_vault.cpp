@@ -868,8 +868,11 @@ class SqliteVault final : public Vault {
     if (!tx.begin(error)) return false;
     if (version() == "1" && !migrateTextIndex(error)) return false;
     if (version() == "2") {
-      Stmt has(db_, "SELECT count(*) FROM pragma_table_info('originals') WHERE name = 'file'");
-      const bool column = has.step() == SQLITE_ROW && has.i64(0) > 0;
+      bool column = false;  // a vault whose meta was set back by hand may have it already
+      {
+        Stmt has(db_, "SELECT count(*) FROM pragma_table_info('originals') WHERE name = 'file'");
+        column = has.step() == SQLITE_ROW && has.i64(0) > 0;
+      }
       char* msg = nullptr;
       if ((!column && sqlite3_exec(db_, kOriginalFileColumn, nullptr, nullptr, &msg) != SQLITE_OK) ||
           sqlite3_exec(db_, kOriginalFiles, nullptr, nullptr, &msg) != SQLITE_OK) {

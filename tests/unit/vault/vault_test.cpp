@@ -703,3 +703,29 @@ TEST_CASE("vault beside: the folder removed under a running vault: put fails (4x
   CHECK_FALSE(err.empty());
   CHECK(sqlCount(db, "SELECT count(*) FROM records WHERE id = 'lost'") == 0);
 }
+
+TEST_CASE("vault beside: a vault of schema 2 gets the file column when opened, its originals read as before") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  std::string err;
+  std::string text;  // 1.3 MB that compresses far below the threshold: stays inside
+  for (int i = 0; i < 60000; ++i) text += "line " + std::to_string(i % 97) + " of the old mail\r\n";
+  {
+    auto v = open(db);
+    REQUIRE(v->put(record("old", 1000, 0, text), &err));
+  }
+  REQUIRE(besideFiles(db).empty());
+  // What a vault written before schema 3 looks like: no file column, no index, meta says 2.
+  sql(db, "DROP INDEX originals_file; ALTER TABLE originals DROP COLUMN file; "
+          "UPDATE meta SET value = '2' WHERE key = 'schema';");
+  auto v = open(db);
+  CHECK(sqlCount(db, "SELECT value FROM meta WHERE key = 'schema'") == 3);
+  CHECK(sqlCount(db, "SELECT count(*) FROM pragma_table_info('originals') WHERE name = 'file'") == 1);
+  std::string bytes;
+  REQUIRE(v->original("old", bytes, &err));
+  CHECK(bytes == text);
+  REQUIRE(v->put(record("new", 1000, 0, randomBytes(300000, 10)), &err));
+  CHECK(besideFiles(db).size() == 1);
+  REQUIRE(v->original("new", bytes, &err));
+  CHECK(bytes == randomBytes(300000, 10));
+}
