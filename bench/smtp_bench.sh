@@ -11,6 +11,7 @@
 # figures; it is not a test.
 #   bench/smtp_bench.sh [MESSAGES_PER_CLASS]     (MUGAI=path/to/mugai, default build/mugai)
 #   MUGAI_BENCH_CLASSES="plain docx" bench/smtp_bench.sh 64    (only those classes; default all four)
+#   MUGAI_BENCH_VAULT=postgresql://...  (the "on" service's vault; default SQLite in its state dir)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mugai="${MUGAI:-$here/build/mugai}"
@@ -90,8 +91,9 @@ sink_port="$(free_port)"; mugai_port="$(free_port)"
 sink_user=(); [ "$(id -u)" = 0 ] && sink_user=(-u nobody)
 /usr/sbin/smtp-sink "${sink_user[@]}" "127.0.0.1:$sink_port" 256 >/dev/null 2>&1 & pids+=($!)
 wait_port "$sink_port"
+vault_arg=(); [ -n "${MUGAI_BENCH_VAULT:-}" ] && vault_arg=(--vault "$MUGAI_BENCH_VAULT")
 "$mugai" serve --listen "127.0.0.1:$mugai_port" --next-hop "127.0.0.1:$sink_port" \
-  --state-dir "$work/state" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
+  --state-dir "$work/state" "${vault_arg[@]}" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
 # The same service with isolation = none (the engine in serve's own threads), for the comparison.
 inproc_port="$(free_port)"
 printf 'isolation = none\n' > "$work/inproc.conf"
