@@ -10,6 +10,8 @@
 # workers and scanner; robust to a busy machine, unlike msg/s), and mugai's peak RSS. Prints
 # figures; it is not a test.
 #   bench/smtp_bench.sh [MESSAGES_PER_CLASS]     (MUGAI=path/to/mugai, default build/mugai)
+#   MUGAI_BENCH_CLASSES="plain docx" bench/smtp_bench.sh 64    (only those classes; default all four)
+#   MUGAI_BENCH_VAULT=postgresql://...  (the "on" service's vault; default SQLite in its state dir)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mugai="${MUGAI:-$here/build/mugai}"
@@ -89,8 +91,9 @@ sink_port="$(free_port)"; mugai_port="$(free_port)"
 sink_user=(); [ "$(id -u)" = 0 ] && sink_user=(-u nobody)
 /usr/sbin/smtp-sink "${sink_user[@]}" "127.0.0.1:$sink_port" 256 >/dev/null 2>&1 & pids+=($!)
 wait_port "$sink_port"
+vault_arg=(); [ -n "${MUGAI_BENCH_VAULT:-}" ] && vault_arg=(--vault "$MUGAI_BENCH_VAULT")
 "$mugai" serve --listen "127.0.0.1:$mugai_port" --next-hop "127.0.0.1:$sink_port" \
-  --state-dir "$work/state" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
+  --state-dir "$work/state" "${vault_arg[@]}" 2>"$work/mugai.log" & mugai_pid=$!; pids+=($mugai_pid)
 # The same service with isolation = none (the engine in serve's own threads), for the comparison.
 inproc_port="$(free_port)"
 printf 'isolation = none\n' > "$work/inproc.conf"
@@ -121,26 +124,29 @@ throughput() {  # port file count -> msgs/s
 # CPU milliseconds a service spent (serve, its workers and scanner, and the children it reaped):
 # unlike msg/s, hardly moved by what else the machine runs.
 cpu_ms() { python3 "$here/bench/cpu_ms.py" "$1"; }  # CPU ms of a process tree
+# Bytes serve itself sent to the disk (the vault's WAL, its checkpoints and the database file).
+disk_bytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }
 
 vault_rows=()
 printf "%-14s %10s %11s %8s %10s %9s %9s %12s %14s\n" class "isolated/s" "in-proc/s" "iso/in" "direct/s" "iso p50" "iso p99" "in-proc p99" "CPU ms/msg i/n"
-for cls in plain html pdf docx; do
+for cls in ${MUGAI_BENCH_CLASSES:-plain html pdf docx}; do
+  case "$cls" in plain | html | pdf | docx) ;; *) echo "smtp_bench: unknown class $cls (plain html pdf docx)" >&2; exit 1 ;; esac
   n="$count"; case "$cls" in pdf | docx) n=$(( count / 4 )) ;; esac
   per=$(( n / sessions / 2 )); [ "$per" -lt 5 ] && per=5
   # Warm-up (workers spawned, the scanner's signatures loaded, caches filled), not measured.
   for p in "$mugai_port" "$off_port" "$inproc_port"; do throughput "$p" "$work/$cls.eml" 16 >/dev/null; done
   # Vault on and off one right after the other (the order alternates per class), then in-process.
   if [ "$cls" = plain ] || [ "$cls" = pdf ]; then
-    c0=$(cpu_ms "$mugai_pid"); m=$(throughput "$mugai_port" "$work/$cls.eml" "$n"); c1=$(cpu_ms "$mugai_pid")
+    c0=$(cpu_ms "$mugai_pid"); w0=$(disk_bytes "$mugai_pid"); m=$(throughput "$mugai_port" "$work/$cls.eml" "$n"); c1=$(cpu_ms "$mugai_pid"); w1=$(disk_bytes "$mugai_pid")
     c4=$(cpu_ms "$off_pid"); o=$(throughput "$off_port" "$work/$cls.eml" "$n"); c5=$(cpu_ms "$off_pid")
   else
     c4=$(cpu_ms "$off_pid"); o=$(throughput "$off_port" "$work/$cls.eml" "$n"); c5=$(cpu_ms "$off_pid")
-    c0=$(cpu_ms "$mugai_pid"); m=$(throughput "$mugai_port" "$work/$cls.eml" "$n"); c1=$(cpu_ms "$mugai_pid")
+    c0=$(cpu_ms "$mugai_pid"); w0=$(disk_bytes "$mugai_pid"); m=$(throughput "$mugai_port" "$work/$cls.eml" "$n"); c1=$(cpu_ms "$mugai_pid"); w1=$(disk_bytes "$mugai_pid")
   fi
   c2=$(cpu_ms "$inproc_pid")
   i=$(throughput "$inproc_port" "$work/$cls.eml" "$n")
   c3=$(cpu_ms "$inproc_pid")
-  vault_rows+=("$(python3 -c "on,off,con,coff=$m,$o,($c1-$c0)/$n,($c5-$c4)/$n; print(f'{\"$cls\":<8} {on:>9} {off:>10} {100*(off-on)/off:>+9.1f}% {con:>12.2f} {coff:>13.2f} {con-coff:>+10.2f}')")")
+  vault_rows+=("$(python3 -c "on,off,con,coff,mb=$m,$o,($c1-$c0)/$n,($c5-$c4)/$n,($w1-$w0)/$n/1e6; print(f'{\"$cls\":<8} {on:>9} {off:>10} {100*(off-on)/off:>+9.1f}% {con:>12.2f} {coff:>13.2f} {con-coff:>+10.2f} {mb:>14.2f}')")")
   cpu=$(python3 -c "print(f'{($c1-$c0)/$n:.2f}/{($c3-$c2)/$n:.2f}')")
   d=$(throughput "$sink_port" "$work/$cls.eml" "$n")
   read -r _ _ _ p50 p99 fail < <(python3 "$here/bench/smtp_load.py" 127.0.0.1 "$mugai_port" "$work/$cls.eml" "$sessions" "$per")
@@ -151,7 +157,7 @@ for cls in plain html pdf docx; do
 done
 echo
 echo "the vault's cost (isolated; 'off' is the bench-only discard: vault, the same run, one after the other):"
-printf "%-8s %9s %10s %10s %12s %13s %10s\n" class "on msg/s" "off msg/s" "on loses" "CPU ms on" "CPU ms off" "CPU diff"
+printf "%-8s %9s %10s %10s %12s %13s %10s %14s\n" class "on msg/s" "off msg/s" "on loses" "CPU ms on" "CPU ms off" "CPU diff" "disk MB/msg on"
 for row in "${vault_rows[@]}"; do echo "$row"; done
 echo "(msg/s moves with whatever else the machine runs; CPU ms/msg of serve, its workers and scanner is the steadier figure)"
 rss() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }

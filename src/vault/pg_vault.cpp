@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mugai/vault/vault.h"
+#include "src/vault/group_commit.h"
 #include "src/vault/internal.h"
 #include "src/vault/pg_vault.h"
 
@@ -218,14 +219,50 @@ class PgVault final : public Vault {
   }
 
   bool put(const NewRecord& r, std::string* error) override {
-    // Compressing and hashing need no lock (the connection is what mu_ guards): before it.
-    std::string packed;
-    if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
-    const std::string sha = sha256Hex(r.original);
+    // Compressing and hashing need no lock: done before the record queues for its group.
+    Pending p;
+    p.record = &r;
+    if (!compress(r.original, p.packed)) return fail(error, "cannot compress the original");
+    p.sha = sha256Hex(r.original);
+    commits_.submit(p, [this](const std::vector<Pending*>& group) { writeGroup(group); });
+    if (!p.ok && error) *error = p.error;
+    return p.ok;
+  }
+
+  /// One group of records (group_commit.h) in one transaction: this Vault's one connection
+  /// serialises its callers, so PostgreSQL's own group commit (concurrent commits flushed
+  /// together) never saw them; one transaction per group is one WAL flush. Each record under its
+  /// own savepoint: one refused for itself (an integrity constraint: its id exists already) is
+  /// rolled back alone; any other error fails the whole group.
+  void writeGroup(const std::vector<Pending*>& group) {
     std::lock_guard lock(mu_);
-    const std::int64_t created = r.created ? r.created : nowSeconds();
+    std::string error;
     Tx tx(*this);
-    if (!tx.begin(error)) return false;
+    if (!tx.begin(&error)) return failGroup(group, error);
+    for (Pending* p : group) {
+      if (!exec("SAVEPOINT record", {}, &error)) return failGroup(group, error);
+      last_state_.clear();
+      if (insertRecord(*p, &p->error)) {
+        p->ok = exec("RELEASE SAVEPOINT record", {}, &error);
+        if (!p->ok) return failGroup(group, error);
+        continue;
+      }
+      const std::string why = p->error;
+      if (last_state_.rfind("23", 0) != 0 ||
+          !exec("ROLLBACK TO SAVEPOINT record", {}, &error) ||
+          !exec("RELEASE SAVEPOINT record", {}, &error)) {
+        return failGroup(group, why);
+      }
+    }
+    if (!tx.commit(&error)) failGroup(group, error);
+  }
+
+  /// Writes one record's rows and its audit row; inside writeGroup()'s transaction.
+  bool insertRecord(const Pending& pending, std::string* error) {
+    const NewRecord& r = *pending.record;
+    const std::string& sha = pending.sha;
+    const std::string& packed = pending.packed;
+    const std::int64_t created = r.created ? r.created : nowSeconds();
     Params p;
     p.add(r.id).add(r.kind).add(created).add(r.expires).add(r.envelope.sender);
     p.add(joinLines(r.envelope.recipients)).add(r.envelope.client_addr).add(r.envelope.client_name);
@@ -241,7 +278,8 @@ class PgVault final : public Vault {
                      p);
     if (PQresultStatus(ins.get()) != PGRES_COMMAND_OK) {
       const char* state = PQresultErrorField(ins.get(), PG_DIAG_SQLSTATE);
-      return state && std::string(state) == "23505"
+      last_state_ = state ? state : "";
+      return last_state_ == "23505"
                  ? fail(error, "a record with the id " + r.id + " exists already")
                  : fail(error, std::string("insert record: ") + PQresultErrorMessage(ins.get()));
     }
@@ -273,7 +311,7 @@ class PgVault final : public Vault {
                error)) {
       return false;
     }
-    return tx.commit(error);
+    return true;
   }
 
   std::optional<RecordInfo> get(const std::string& id, std::string* error) override {
@@ -774,6 +812,8 @@ class PgVault final : public Vault {
     Result r = run(sql, p);
     const auto st = PQresultStatus(r.get());
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return true;
+    const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+    last_state_ = state ? state : "";
     return fail(error, std::string(PQresultErrorMessage(r.get())));
   }
   bool tuples(const Result& r, std::string* error, const std::string& what) {
@@ -869,6 +909,8 @@ class PgVault final : public Vault {
   }
 
   std::mutex mu_;
+  GroupCommit commits_;     ///< put()'s records, written a group per transaction
+  std::string last_state_;  ///< SQLSTATE of the last failed exec()
   PGconn* c_;
   std::string url_;
   bool text_indexed_ = false;

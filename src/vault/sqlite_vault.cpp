@@ -8,11 +8,17 @@
 // Durability: WAL with synchronous=FULL: a put() that returned true survives a power cut. Every
 // change and its audit row are written in one BEGIN IMMEDIATE transaction (the write lock is taken
 // first, so two processes — serve and the console — never interleave audit rows).
-// Originals live in the database (table `originals`): a record and its original are one row
-// change, so neither can exist without the other after a crash (measured: docs/vault.md).
+// Originals: a small one (compressed under kBesideMin) lives in the database (table `originals`);
+// a larger one in a file beside it (original_files.h), written and synced before the record that
+// names it commits, so a record never names a file a crash lost; a file no record names (a crash
+// before the commit, a purge killed before the unlink) is removed at the next open once it is
+// older than kOrphanAge. Inside a WAL database a 1 MB original was written twice (WAL, then the
+// checkpoint); beside it, once (measured: docs/vault.md, "Where originals are kept").
 #include "src/vault/sqlite_vault.h"
 
+#include "src/vault/group_commit.h"
 #include "src/vault/internal.h"
+#include "src/vault/original_files.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -107,6 +113,20 @@ BEGIN
   INSERT INTO records_text(rowid, subject, sender, filename)
     VALUES (new.rowid, new.subject, new.sender, new.filename);
 END;
+)SQL";
+
+/// A compressed original at least this large is kept in a file beside the database.
+constexpr std::size_t kBesideMin = 64 * 1024;
+/// A file beside the database that no record names is removed at open once it is this old (a
+/// put() writes its file at most a busy timeout before its record commits; a younger one may be
+/// another process's record about to commit).
+constexpr std::int64_t kOrphanAge = 3600;
+
+/// Schema 3: which originals are files beside the database.
+const char* const kOriginalFileColumn = "ALTER TABLE originals ADD COLUMN file TEXT NOT NULL DEFAULT ''";
+const char* const kOriginalFiles = R"SQL(
+CREATE INDEX IF NOT EXISTS originals_file ON originals(file) WHERE file != '';
+UPDATE meta SET value = '3' WHERE key = 'schema';
 )SQL";
 
 /// Above this many index candidates a search reads the records newest first instead (a common
@@ -216,15 +236,78 @@ class SqliteVault final : public Vault {
   std::string url() const override { return "sqlite:" + path_; }
 
   bool put(const NewRecord& r, std::string* error) override {
-    // Compressing and hashing the original (~7 ms for a 1.3 MB mail) need no lock: done before
-    // it, so the sessions of a busy serve wait for each other's commit only, not for this too.
-    std::string packed;
-    if (!compress(r.original, packed)) return fail(error, "cannot compress the original");
-    const std::string sha = sha256Hex(r.original);
+    // Compressing and hashing the original need no lock: done before the record queues for its
+    // group, so the sessions of a busy serve wait for the group's commit only, not for this too.
+    Pending p;
+    p.record = &r;
+    if (!compress(r.original, p.packed)) return fail(error, "cannot compress the original");
+    p.sha = sha256Hex(r.original);
+    // A large original goes to its own file first (each session writes and syncs its own, at
+    // once); the group's transaction then only names it.
+    if (p.packed.size() >= kBesideMin && !files_.write(p.packed, p.file, error)) return false;
+    commits_.submit(p, [this](const std::vector<Pending*>& group) { writeGroup(group); });
+    if (!p.ok && error) *error = p.error;
+    return p.ok;
+  }
+
+  /// One group of records (group_commit.h) in one BEGIN IMMEDIATE transaction, one fsync. Each
+  /// record is written under its own savepoint: one the database refuses for itself (its id
+  /// exists already) is rolled back alone; anything else (an I/O error, a full disk, a commit that
+  /// fails) fails the whole group, and none of its records is in the database.
+  void writeGroup(const std::vector<Pending*>& group) {
     std::lock_guard lock(mu_);
-    if (!sameFile(error)) return false;
+    std::string error;
+    if (!writeGroupRows(group, error)) {
+      // Nothing of the group was committed: the files of its records go (not after a failed
+      // COMMIT, whose outcome a crash could still turn into a commit: those are swept at open).
+      failGroup(group, error);
+      for (Pending* p : group) files_.remove(p->file);
+    }
+  }
+
+  /// writeGroup()'s transaction; false (with `error`) when it failed before its COMMIT.
+  bool writeGroupRows(const std::vector<Pending*>& group, std::string& error) {
+    if (!sameFile(&error)) return false;
+    // The names of the group's files on disk before any record names one (one sync a group).
+    for (Pending* p : group) {
+      if (!p->file.empty()) {
+        if (!files_.syncFolder(&error)) return false;
+        break;
+      }
+    }
     Tx tx(*this);
-    if (!tx.begin(error)) return false;
+    if (!tx.begin(&error)) return false;
+    for (Pending* p : group) {
+      if (sqlite3_exec(db_, "SAVEPOINT record", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        sqlFail(&error, "savepoint");
+        return false;
+      }
+      last_rc_ = SQLITE_OK;
+      if (insertRecord(*p, &p->error)) {
+        p->ok = sqlite3_exec(db_, "RELEASE record", nullptr, nullptr, nullptr) == SQLITE_OK;
+        if (!p->ok) return sqlFail(&error, "release savepoint");
+        continue;
+      }
+      // SQLite rolls the whole transaction back by itself after some errors (a full disk, an
+      // I/O error): nothing of the group is left to commit.
+      const bool alone = (last_rc_ & 0xff) == SQLITE_CONSTRAINT && !sqlite3_get_autocommit(db_);
+      if (!alone || sqlite3_exec(db_, "ROLLBACK TO record; RELEASE record", nullptr, nullptr,
+                                 nullptr) != SQLITE_OK) {
+        error = p->error;
+        return false;
+      }
+      files_.remove(p->file);  // refused alone (its id exists already): its file goes now
+      p->file.clear();
+    }
+    if (!tx.commit(&error)) failGroup(group, error);  // files kept: swept at open if orphans
+    return true;
+  }
+
+  /// Writes one record's rows and its audit row; inside writeGroup()'s transaction.
+  bool insertRecord(const Pending& p, std::string* error) {
+    const NewRecord& r = *p.record;
+    const std::string& sha = p.sha;
+    const std::string& packed = p.packed;
     {
       Stmt s(db_,
              "INSERT INTO records(id, kind, created, expires, sender, recipients, client_addr, "
@@ -243,9 +326,9 @@ class SqliteVault final : public Vault {
       s.bind(20, static_cast<std::int64_t>(packed.size())).bind(21, r.delivered_id);
       s.bind(22, std::string(tierName(r.tier))).bind(23, r.report_json);
       if (s.step() != SQLITE_DONE) {
-        return sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY
-                   ? fail(error, "a record with the id " + r.id + " exists already")
-                   : sqlFail(error, "insert record");
+        if (sqlite3_extended_errcode(db_) != SQLITE_CONSTRAINT_PRIMARYKEY) return sqlFail(error, "insert record");
+        last_rc_ = SQLITE_CONSTRAINT_PRIMARYKEY;
+        return fail(error, "a record with the id " + r.id + " exists already");
       }
     }
     for (const auto& rcpt : r.envelope.recipients) {
@@ -254,8 +337,8 @@ class SqliteVault final : public Vault {
       if (s.step() != SQLITE_DONE) return sqlFail(error, "insert recipient");
     }
     {
-      Stmt s(db_, "INSERT INTO originals(id, data) VALUES (?1, ?2)");
-      s.bind(1, r.id).blob(2, packed);
+      Stmt s(db_, "INSERT INTO originals(id, data, file) VALUES (?1, ?2, ?3)");
+      s.bind(1, r.id).blob(2, p.file.empty() ? packed : std::string()).bind(3, p.file);
       if (s.step() != SQLITE_DONE) return sqlFail(error, "insert original");
     }
     if (!r.body_text.empty()) {
@@ -276,20 +359,23 @@ class SqliteVault final : public Vault {
                error)) {
       return false;
     }
-    return tx.commit(error);
+    return true;
   }
 
   bool discard(const std::string& id, const std::string& why, std::string* error) override {
     std::lock_guard lock(mu_);
     Tx tx(*this);
     if (!tx.begin(error)) return false;
+    const std::string file = fileOf(id);
     Stmt d(db_, "DELETE FROM records WHERE id = ?1 AND hold = 0 AND state = 'withheld' AND "
                 "NOT EXISTS (SELECT 1 FROM requests WHERE record_id = ?1)");
     d.bind(1, id);
     if (d.step() != SQLITE_DONE) return sqlFail(error, "discard");
     if (sqlite3_changes(db_) == 0) return fail(error, "no withheld record " + id + " to discard");
     if (!audit(nowSeconds(), "mugai", "system", "discard", id, why, error)) return false;
-    return tx.commit(error);
+    if (!tx.commit(error)) return false;
+    files_.remove(file);  // after the commit: killed before this line, the file is swept at open
+    return true;
   }
 
   std::optional<RecordInfo> get(const std::string& id, std::string* error) override {
@@ -320,12 +406,18 @@ class SqliteVault final : public Vault {
 
   bool original(const std::string& id, std::string& bytes, std::string* error) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT o.data, r.sha256, r.size FROM originals o JOIN records r ON r.id = o.id "
+    Stmt s(db_, "SELECT o.data, r.sha256, r.size, o.file FROM originals o JOIN records r ON r.id = o.id "
                 "WHERE o.id = ?1");
     s.bind(1, id);
     if (s.step() != SQLITE_ROW) return fail(error, "no original for " + id);
-    const std::string packed = s.blobAt(0), sha = s.text(1);
+    std::string packed = s.blobAt(0);
+    const std::string sha = s.text(1), file = s.text(3);
     const auto size = static_cast<std::size_t>(s.i64(2));
+    std::string why;
+    if (!file.empty() && !files_.read(file, kOriginalLimit, packed, &why)) {
+      bytes.clear();
+      return fail(error, "the original of " + id + " is damaged (" + why + ")");
+    }
     if (!decompress(packed, std::min(size, kOriginalLimit), bytes) || bytes.size() != size ||
         sha256Hex(bytes) != sha) {
       bytes.clear();
@@ -503,12 +595,14 @@ class SqliteVault final : public Vault {
         // One record, its original, objects, requests and its audit row: one transaction.
         Tx tx(*this);
         if (!tx.begin(error)) return false;
+        const std::string file = fileOf(id);
         Stmt d(db_, "DELETE FROM records WHERE id = ?1 AND hold = 0");
         d.bind(1, id);
         if (d.step() != SQLITE_DONE) return sqlFail(error, "purge");
         if (sqlite3_changes(db_) == 0) continue;  // held or purged meanwhile
         if (!audit(nowSeconds(), actor, "system", "purge", id, "retention", error)) return false;
         if (!tx.commit(error)) return false;
+        files_.remove(file);  // after the commit: killed before this line, swept at open
       }
       out.purged.push_back(id);
       out.bytes += static_cast<std::uint64_t>(stored);
@@ -761,17 +855,37 @@ class SqliteVault final : public Vault {
     return true;
   }
 
-  /// Schema 1 -> 2: the text index, filled from the records already there (once, under the write
-  /// lock: a serve and a console opening an old vault together build it once).
+  /// Schema 1 -> 2: the text index, filled from the records already there; 2 -> 3: the column
+  /// naming an original's file beside the database. Once, under the write lock: a serve and a
+  /// console opening an old vault together migrate it once.
   bool migrate(std::string* error) {
     auto version = [this] {
       Stmt m(db_, "SELECT value FROM meta WHERE key = 'schema'");
       return m.step() == SQLITE_ROW ? m.text(0) : std::string();
     };
-    if (version() == "2") return true;
+    if (version() == "3") return true;
     Tx tx(*this);
     if (!tx.begin(error)) return false;
-    if (version() == "2") return tx.commit(error);
+    if (version() == "1" && !migrateTextIndex(error)) return false;
+    if (version() == "2") {
+      bool column = false;  // a vault whose meta was set back by hand may have it already
+      {
+        Stmt has(db_, "SELECT count(*) FROM pragma_table_info('originals') WHERE name = 'file'");
+        column = has.step() == SQLITE_ROW && has.i64(0) > 0;
+      }
+      char* msg = nullptr;
+      if ((!column && sqlite3_exec(db_, kOriginalFileColumn, nullptr, nullptr, &msg) != SQLITE_OK) ||
+          sqlite3_exec(db_, kOriginalFiles, nullptr, nullptr, &msg) != SQLITE_OK) {
+        std::string m = msg ? msg : "unknown error";
+        sqlite3_free(msg);
+        return fail(error, "cannot add the originals' file column to " + path_ + ": " + m);
+      }
+    }
+    return tx.commit(error);
+  }
+
+  /// Schema 1 -> 2, inside migrate()'s transaction.
+  bool migrateTextIndex(std::string* error) {
     char* msg = nullptr;
     const char* fill =
         "INSERT INTO records_text(records_text) VALUES ('delete-all');"
@@ -784,7 +898,42 @@ class SqliteVault final : public Vault {
       sqlite3_free(msg);
       return fail(error, "cannot build the text index of " + path_ + ": " + m);
     }
+    return true;
+  }
+
+  /// The file naming `id`'s original beside the database; "" when it is in the database.
+  std::string fileOf(const std::string& id) {
+    Stmt f(db_, "SELECT file FROM originals WHERE id = ?1");
+    f.bind(1, id);
+    return f.step() == SQLITE_ROW ? f.text(0) : std::string();
+  }
+
+  /// Removes the files beside the database that no record names and that are older than
+  /// kOrphanAge (a crash between a file's write and its record's commit; a purge or discard
+  /// killed between its commit and the unlink). The folder is read and each old file looked up
+  /// without the write lock (a file with a record keeps it until a purge or discard, which removes
+  /// the file itself); the few without one are looked up again under the write lock, so no record
+  /// naming one commits meanwhile from another process, and removed.
+  bool sweep(std::string* error) {
+    const std::int64_t before = nowSeconds() - kOrphanAge;
+    std::vector<std::string> orphans;
+    for (const auto& [name, mtime] : files_.list()) {
+      if (mtime <= before && !named(name)) orphans.push_back(name);
+    }
+    if (orphans.empty()) return true;
+    Tx tx(*this);
+    if (!tx.begin(error)) return false;
+    for (const auto& name : orphans) {
+      if (!named(name)) files_.remove(name);
+    }
     return tx.commit(error);
+  }
+
+  /// Whether a record names the file `name` (a read error counts as named: kept).
+  bool named(const std::string& name) {
+    Stmt f(db_, "SELECT 1 FROM originals WHERE file = ?1");
+    f.bind(1, name);
+    return f.step() != SQLITE_DONE;
   }
 
   bool init(std::string* error) {
@@ -802,7 +951,7 @@ class SqliteVault final : public Vault {
       sqlite3_free(msg);
       return fail(error, "cannot set up " + path_ + ": " + m);
     }
-    return migrate(error);
+    return migrate(error) && files_.open(path_ + ".originals", error) && sweep(error);
   }
 
  private:
@@ -895,10 +1044,14 @@ class SqliteVault final : public Vault {
     return false;
   }
   bool sqlFail(std::string* error, const std::string& what) {
+    last_rc_ = sqlite3_extended_errcode(db_);
     return fail(error, what + ": " + sqlite3_errmsg(db_));
   }
 
   std::mutex mu_;
+  GroupCommit commits_;  ///< put()'s records, written a group per transaction
+  OriginalFiles files_;  ///< the large originals, beside the database
+  int last_rc_ = SQLITE_OK;  ///< the extended result code of the last sqlFail()
   sqlite3* db_;
   std::string path_;
   dev_t dev_ = 0;

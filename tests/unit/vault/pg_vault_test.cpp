@@ -328,3 +328,27 @@ TEST_CASE("pg vault text search: a user who may not create pg_trgm gets the scan
   v = open(plain_url);
   CHECK_FALSE(v->textIndexed());
 }
+
+// ---- group commit: the same checks as on SQLite (group_commit_checks.h) ----
+#include "group_commit_checks.h"
+
+TEST_CASE("pg vault group commit: eight sessions writing at once each get a durable record", "[postgres]") {
+  const std::string url = freshDatabase("groupdurable");
+  NEED_POSTGRES(url);
+  mugai::test::group_commit::concurrentWritersAreDurable([url] { return open(url); }, 8, 6);
+}
+
+TEST_CASE("pg vault group commit: a commit PostgreSQL refuses fails its records, and only what was answered stored is", "[postgres]") {
+  const std::string url = freshDatabase("grouppoison");
+  NEED_POSTGRES(url);
+  // A deferred foreign key: PostgreSQL checks it at COMMIT.
+  const auto poison = [url](const std::string& id) {
+    CHECK(pgValue(url, "CREATE TABLE poison_parent(id int PRIMARY KEY);"
+                       "CREATE TABLE poison_child(x int REFERENCES poison_parent(id) DEFERRABLE INITIALLY DEFERRED);"
+                       "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS "
+                       "'BEGIN INSERT INTO poison_child VALUES (1); RETURN NEW; END';"
+                       "CREATE TRIGGER poison AFTER INSERT ON records FOR EACH ROW WHEN (NEW.id = '" + id +
+                       "') EXECUTE FUNCTION poison();") == "");
+  };
+  mugai::test::group_commit::aFailedCommitFailsItsGroup([url] { return open(url); }, poison, 8, 4);
+}

@@ -3,6 +3,7 @@
 #include "mugai/vault/vault.h"
 
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +11,13 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "support/test_support.h"
 
@@ -465,7 +472,7 @@ TEST_CASE("vault text search: a vault of schema 1 gets its index built when open
           "reason, reasons, sha256, size, stored, delivered_id, tier, state, hold, report FROM records "
           "WHERE id = 'old-1'");
   auto v = open(db);
-  CHECK(sqlCount(db, "SELECT value FROM meta WHERE key = 'schema'") == 2);
+  CHECK(sqlCount(db, "SELECT value FROM meta WHERE key = 'schema'") == 3);
   CHECK(mugai::test::text_search::search(*v, "移行前の") == std::set<std::string>{"old-1", "old-2"});
   CHECK(sqlCount(db, "SELECT count(*) FROM records_text WHERE records_text MATCH '\"移行前\"'") == 2);
   // Opened again: not built twice.
@@ -519,4 +526,206 @@ TEST_CASE("vault: a record keeps the delivered body text, and purge removes it w
   mv::PurgeResult res;
   REQUIRE(v->purge(300, false, "test", res, &err));
   CHECK(sqlCount(db, "SELECT count(*) FROM bodies") == 0);
+}
+
+// ---- group commit on SQLite: the same checks as on PostgreSQL (group_commit_checks.h) ----
+#include "group_commit_checks.h"
+
+TEST_CASE("vault group commit: eight sessions writing at once each get a durable record") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  mugai::test::group_commit::concurrentWritersAreDurable([db] { return open(db); }, 8, 6);
+}
+
+TEST_CASE("vault group commit: a commit SQLite refuses fails its records, and only what was answered stored is") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  // A deferred foreign key: SQLite checks it at COMMIT, so the transaction holding the poisoned
+  // record fails at its commit, as a full disk would.
+  const auto poison = [db](const std::string& id) {
+    sql(db, "CREATE TABLE poison_parent(id INTEGER PRIMARY KEY);"
+            "CREATE TABLE poison_child(x INTEGER REFERENCES poison_parent(id) DEFERRABLE INITIALLY DEFERRED);"
+            "CREATE TRIGGER poison AFTER INSERT ON records WHEN new.id = '" + id + "' BEGIN "
+            "INSERT INTO poison_child VALUES (1); END;");
+  };
+  mugai::test::group_commit::aFailedCommitFailsItsGroup([db] { return open(db); }, poison, 8, 4);
+}
+
+// ---- originals beside the database (src/vault/original_files.h) ----
+namespace {
+
+std::string randomBytes(std::size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
+std::vector<std::string> besideFiles(const std::filesystem::path& db) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(db.string() + ".originals")) {
+    out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void age(const std::filesystem::path& f, int seconds) {
+  const timespec t[2] = {{time(nullptr) - seconds, 0}, {time(nullptr) - seconds, 0}};
+  REQUIRE(utimensat(AT_FDCWD, f.c_str(), t, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("vault beside: a large original is one file beside the database, a small one stays inside") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  auto v = open(db);
+  std::string err;
+  const std::string big = randomBytes(300000, 1), small = "Subject: x\r\n\r\nsmall\r\n";
+  REQUIRE(v->put(record("big", 1000, 0, big), &err));
+  REQUIRE(v->put(record("small", 1000, 0, small), &err));
+  const auto files = besideFiles(db);
+  REQUIRE(files.size() == 1);
+  CHECK(files[0].size() == 32);
+  struct stat st {};
+  REQUIRE(::stat((db.string() + ".originals/" + files[0]).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(sqlCount(db, "SELECT length(data) FROM originals WHERE id = 'big'") == 0);
+  CHECK(sqlCount(db, "SELECT count(*) FROM originals WHERE id = 'big' AND file = '" + files[0] + "'") == 1);
+  CHECK(sqlCount(db, "SELECT count(*) FROM originals WHERE id = 'small' AND file = '' AND length(data) > 0") == 1);
+  auto w = open(db);  // another connection reads both back, byte for byte
+  std::string bytes;
+  REQUIRE(w->original("big", bytes, &err));
+  CHECK(bytes == big);
+  REQUIRE(w->original("small", bytes, &err));
+  CHECK(bytes == small);
+}
+
+TEST_CASE("vault beside: a file changed, cut short or gone is refused, never handed out") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  auto v = open(db);
+  std::string err;
+  REQUIRE(v->put(record("big", 1000, 0, randomBytes(300000, 2)), &err));
+  const std::string file = db.string() + ".originals/" + besideFiles(db)[0];
+  std::string bytes;
+  SECTION("one byte changed") {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100000);
+    f.put('\x5a');
+  }
+  SECTION("cut short") { std::filesystem::resize_file(file, 1000); }
+  SECTION("removed") { std::filesystem::remove(file); }
+  SECTION("replaced by a symbolic link to a copy") {
+    std::filesystem::copy_file(file, dir.path() / "copy");
+    std::filesystem::remove(file);
+    std::filesystem::create_symlink(dir.path() / "copy", file);
+  }
+  CHECK_FALSE(v->original("big", bytes, &err));
+  CHECK(bytes.empty());
+  CHECK(err.find("damaged") != std::string::npos);
+}
+
+TEST_CASE("vault beside: purge and discard remove the file with the record") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  auto v = open(db);
+  std::string err;
+  REQUIRE(v->put(record("old", 1000, 2000, randomBytes(300000, 3)), &err));
+  REQUIRE(v->put(record("retry", 1000, 0, randomBytes(300000, 4)), &err));
+  REQUIRE(v->put(record("kept", 1000, 0, randomBytes(300000, 5)), &err));
+  REQUIRE(besideFiles(db).size() == 3);
+  mv::PurgeResult done;
+  REQUIRE(v->purge(5000, false, "mugai", done, &err));
+  REQUIRE(done.purged == std::vector<std::string>{"old"});
+  REQUIRE(v->discard("retry", "next hop deferred", &err));
+  const auto files = besideFiles(db);
+  REQUIRE(files.size() == 1);
+  CHECK(sqlCount(db, "SELECT count(*) FROM originals WHERE id = 'kept' AND file = '" + files[0] + "'") == 1);
+}
+
+TEST_CASE("vault beside: a file no record names is removed at open once it is old, never a record's") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  const std::string folder = db.string() + ".originals/";
+  std::string err;
+  {
+    auto v = open(db);
+    REQUIRE(v->put(record("kept", 1000, 0, randomBytes(300000, 6)), &err));
+  }
+  const std::string kept = besideFiles(db)[0];
+  age(folder + kept, 7200);
+  // What a crash between a file's write and its record's commit leaves (or a purge killed
+  // between its commit and the unlink): files no record names, one old, one just written.
+  const std::string old_orphan(32, 'a'), young_orphan(32, 'b');
+  std::ofstream(folder + old_orphan) << "x";
+  std::ofstream(folder + young_orphan) << "y";
+  std::ofstream(folder + "notes.txt") << "not a name the vault makes";
+  age(folder + old_orphan, 7200);
+  age(folder + "notes.txt", 7200);
+  auto v = open(db);
+  const auto left = besideFiles(db);
+  CHECK(std::set<std::string>(left.begin(), left.end()) ==
+        std::set<std::string>{young_orphan, kept, "notes.txt"});
+  std::string bytes;
+  REQUIRE(v->original("kept", bytes, &err));
+  CHECK(bytes == randomBytes(300000, 6));
+}
+
+TEST_CASE("vault beside: a record refused (its id exists) leaves no file and the first one's alone") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  auto v = open(db);
+  std::string err;
+  REQUIRE(v->put(record("same", 1000, 0, randomBytes(300000, 7)), &err));
+  const auto before = besideFiles(db);
+  CHECK_FALSE(v->put(record("same", 1000, 0, randomBytes(300000, 8)), &err));
+  CHECK(err.find("exists already") != std::string::npos);
+  CHECK(besideFiles(db) == before);
+  std::string bytes;
+  REQUIRE(v->original("same", bytes, &err));
+  CHECK(bytes == randomBytes(300000, 7));
+}
+
+TEST_CASE("vault beside: the folder removed under a running vault: put fails (4xx), nothing half stored") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  auto v = open(db);
+  std::string err;
+  std::filesystem::remove_all(db.string() + ".originals");
+  CHECK_FALSE(v->put(record("lost", 1000, 0, randomBytes(300000, 9)), &err));
+  CHECK_FALSE(err.empty());
+  CHECK(sqlCount(db, "SELECT count(*) FROM records WHERE id = 'lost'") == 0);
+}
+
+TEST_CASE("vault beside: a vault of schema 2 gets the file column when opened, its originals read as before") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  std::string err;
+  std::string text;  // 1.3 MB that compresses far below the threshold: stays inside
+  for (int i = 0; i < 60000; ++i) text += "line " + std::to_string(i % 97) + " of the old mail\r\n";
+  {
+    auto v = open(db);
+    REQUIRE(v->put(record("old", 1000, 0, text), &err));
+  }
+  REQUIRE(besideFiles(db).empty());
+  // What a vault written before schema 3 looks like: no file column, no index, meta says 2.
+  sql(db, "DROP INDEX originals_file; ALTER TABLE originals DROP COLUMN file; "
+          "UPDATE meta SET value = '2' WHERE key = 'schema';");
+  auto v = open(db);
+  CHECK(sqlCount(db, "SELECT value FROM meta WHERE key = 'schema'") == 3);
+  CHECK(sqlCount(db, "SELECT count(*) FROM pragma_table_info('originals') WHERE name = 'file'") == 1);
+  std::string bytes;
+  REQUIRE(v->original("old", bytes, &err));
+  CHECK(bytes == text);
+  REQUIRE(v->put(record("new", 1000, 0, randomBytes(300000, 10)), &err));
+  CHECK(besideFiles(db).size() == 1);
+  REQUIRE(v->original("new", bytes, &err));
+  CHECK(bytes == randomBytes(300000, 10));
 }
