@@ -268,7 +268,7 @@ TEST_CASE("serve: STARTTLS with the certificate from the config", "[integration]
   CHECK(filesIn(r.dump).size() == 1);
 }
 
-TEST_CASE("serve: relay_tls = encrypt speaks STARTTLS to the next hop; a next hop that does not "
+TEST_CASE("serve: relay_tls = encrypt speaks STARTTLS to the next hop, and a next hop that does not "
           "offer it gets nothing in clear text (4xx, the sender retries)",
           "[integration]") {
   if (peersMissing()) return;

@@ -192,7 +192,7 @@ TEST_CASE("release loop: PPAP unlock — three wrong passwords refused and audit
 }
 
 TEST_CASE("release loop: a user the directory lacks (the console's LDAP log-in) unlocks as staff "
-          "with --by-email; a user the directory has cannot borrow addresses that way",
+          "with --by-email, and a user the directory has cannot borrow addresses that way",
           "[integration][release][ppap]") {
   if (anyMissing({kSink})) return;
   Loop l;
