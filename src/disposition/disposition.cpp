@@ -13,6 +13,10 @@
 namespace mugai::disposition {
 namespace {
 
+/// Below this a message is not staged: small mail is mostly clean plain text, which is never
+/// written, and an original this small stays inside the SQLite database (no file to write ahead).
+constexpr std::size_t kStageMin = 64 * 1024;
+
 /// Reply for an item that may not be delivered at all (blocked without a notice).
 Answer refusal(const ProcessResult& r) {
   const ReasonInfo& info = reasonInfo(r.report.reason);
@@ -79,6 +83,7 @@ vault::NewRecord makeRecord(const std::string& id, std::string_view original,
   r.report_json = rep.toJson();
   r.body_text = result.body_text;
   r.original.assign(original.data(), original.size());
+  r.staged = arrival.staged;
   r.delivered_id = delivered_id;
   for (const auto& a : rep.actions) {
     if (!changedSomething(a)) continue;
@@ -116,6 +121,12 @@ std::string Disposition::transactionLine(const std::string& what, const std::str
     line += buf;
   }
   return line;
+}
+
+void Disposition::stage(MailItem& item, std::string_view original) {
+  if (original.size() < kStageMin) return;
+  std::string ignored;  // a failed stage is done again by put(), which reports it
+  item.arrival.staged = options_.vault->stage(original, &ignored);
 }
 
 Stored Disposition::record(const std::string& id, std::string_view original,

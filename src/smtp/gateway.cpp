@@ -141,6 +141,10 @@ Reply Gateway::deliver(Transaction& t) {
       })) {
     return toReply(disposition_.busy(item, ""));
   }
+  // While a worker runs the engine, this thread stages the original in the vault (compressed,
+  // hashed, a large one's file written and synced): a message that must be kept then waits for
+  // its record's commit only.
+  disposition_.stage(item, job->raw);
   const auto budget = std::chrono::milliseconds(job->engine->policy().limits.sanitizer_deadline_ms);
   // Queued: up to one budget; running: twice the budget (at least the budget and 10 s: a tiny
   // budget still leaves a step that cannot be interrupted time to report limit.time itself) from

@@ -235,17 +235,50 @@ class SqliteVault final : public Vault {
 
   std::string url() const override { return "sqlite:" + path_; }
 
+  /// put()'s first steps for `original`, before its record: the compressed bytes, the SHA-256 and a
+  /// large original's file. Dropped unused, the file goes.
+  struct Prepared final : Staged {
+    const SqliteVault* vault = nullptr;
+    std::size_t size = 0;  ///< of the original it was made from
+    std::string packed, sha, file;
+    bool kept = false;  ///< a committed record names `file`
+    ~Prepared() override {
+      if (!kept && !file.empty()) vault->files_.remove(file);
+    }
+  };
+
+  /// The steps that need no lock, so the sessions of a busy serve wait for the group's commit
+  /// only: compress, hash, and write a large original to its own file (each session writes and
+  /// syncs its own); the group's transaction then only names it.
+  bool prepare(std::string_view original, Prepared& out, std::string* error) {
+    out.vault = this;
+    out.size = original.size();
+    if (!compress(original, out.packed)) return fail(error, "cannot compress the original");
+    out.sha = sha256Hex(original);
+    return out.packed.size() < kBesideMin || files_.write(out.packed, out.file, error);
+  }
+
+  std::shared_ptr<Staged> stage(std::string_view original, std::string* error) override {
+    auto prepared = std::make_shared<Prepared>();
+    if (!prepare(original, *prepared, error)) return nullptr;
+    return prepared;
+  }
+
   bool put(const NewRecord& r, std::string* error) override {
-    // Compressing and hashing the original need no lock: done before the record queues for its
-    // group, so the sessions of a busy serve wait for the group's commit only, not for this too.
+    auto* staged = dynamic_cast<Prepared*>(r.staged.get());
+    if (staged && (staged->vault != this || staged->size != r.original.size())) staged = nullptr;
+    Prepared own;
+    Prepared& prepared = staged ? *staged : own;
+    if (!staged && !prepare(r.original, own, error)) return false;
     Pending p;
     p.record = &r;
-    if (!compress(r.original, p.packed)) return fail(error, "cannot compress the original");
-    p.sha = sha256Hex(r.original);
-    // A large original goes to its own file first (each session writes and syncs its own, at
-    // once); the group's transaction then only names it.
-    if (p.packed.size() >= kBesideMin && !files_.write(p.packed, p.file, error)) return false;
+    p.packed = std::move(prepared.packed);
+    p.sha = prepared.sha;
+    p.file = prepared.file;
     commits_.submit(p, [this](const std::vector<Pending*>& group) { writeGroup(group); });
+    // Committed: the record names the file. Not: writeGroup() removed it already.
+    prepared.kept = p.ok;
+    prepared.file.clear();
     if (!p.ok && error) *error = p.error;
     return p.ok;
   }

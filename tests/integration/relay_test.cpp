@@ -176,6 +176,45 @@ TEST_CASE("serve: a .docm arrives rebuilt, its original in the vault with the re
   CHECK(vba);      // what the rebuild cut out of it
 }
 
+TEST_CASE("serve: a large original staged while the engine runs: kept when removed from, gone "
+          "when the mail was clean",
+          "[integration]") {
+  if (peersMissing()) return;
+  Relay r;
+  r.startSink();
+  r.startMugai();
+  const std::string folder = r.state.string() + "/vault.db.originals";
+  auto files = [&] {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(folder, ec); !ec && it != fs::directory_iterator(); ++it) ++n;
+    return n;
+  };
+  // A clean 300 KB text mail: staged (it is large), not kept: no record, no file left.
+  std::string text;
+  for (int i = 0; text.size() < 300000; ++i) text += "line " + std::to_string(i) + " of a long report\r\n";
+  writeFile(r.tmp.path() / "clean.eml", "Subject: long clean report\r\n\r\n" + text);
+  std::string out = r.swaks(r.tmp.path() / "clean.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  CHECK(vaultRecords(r.vault()).empty());
+  CHECK(files() == 0);
+  // A 300 KB program attachment: removed, the original kept from its staged file, byte for byte.
+  std::string exe = "MZ" + std::string(510, '\0') + "PE\0\0";
+  for (std::uint32_t x = 7; exe.size() < 300000;) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    exe += static_cast<char>(x);
+  }
+  writeFile(r.tmp.path() / "exe.eml", mailWithAttachment("setup.exe", "application/octet-stream", exe));
+  out = r.swaks(r.tmp.path() / "exe.eml");
+  REQUIRE(out.find("250 2.0.0 Ok: queued as") != std::string::npos);
+  const std::string id = queuedId(out);
+  REQUIRE(vaultRecords(r.vault()).size() == 1);
+  CHECK(files() == 1);
+  CHECK(withoutCr(vaultOriginal(r.vault(), id)).find(withoutCr(readFile(r.tmp.path() / "exe.eml"))) == 0);
+}
+
 TEST_CASE("serve: a clean mail arrives, next hop down gives 4xx, back up it is delivered",
           "[integration]") {
   if (peersMissing()) return;

@@ -35,6 +35,7 @@
 
 namespace mugai::vault {
 class Vault;
+class Staged;
 struct NewRecord;
 }  // namespace mugai::vault
 
@@ -47,6 +48,8 @@ struct Arrival {
   std::string xforward;       ///< XFORWARD attributes as received ("NAME=... ADDR=..."), or ""
   std::string source;         ///< file drop: the inbox path as text ("/user/folder/name")
   std::string facts;          ///< the ingress's part of the log line ("client=... to=... size=N")
+  /// The original staged in the vault while the engine ran (Disposition::stage), or null.
+  std::shared_ptr<vault::Staged> staged;
 };
 
 /// The answer for the ingress: an SMTP reply (code and text); the file drop reads `ok()`.
@@ -116,6 +119,11 @@ class Disposition {
 
   /// Mail, no result: the processor was busy (queue full, queued too long). 451 4.3.2, logged.
   Answer busy(MailItem& item, const std::string& why);
+  /// Mail, while the processor works on it: stages a large original in the vault (compressed,
+  /// hashed, its file written and synced) in the session's otherwise idle thread, so that a
+  /// message that must be kept then waits only for its record's commit (docs/vault.md). A
+  /// message under 64 KiB is not staged (clean plain mail is never written).
+  void stage(MailItem& item, std::string_view original);
   /// Mail, after the processor. Records the original when it must be kept. Returns the final
   /// answer (451 TempFail or a failed vault write; 554 for a blocked item without a notice), or
   /// nullopt: relay `result.output` to the next hop, then call relayed().

@@ -48,6 +48,15 @@ struct ObjectRecord {
   std::string sha256;  ///< of the object's bytes (hex), when known
 };
 
+/// An original prepared for its record before the record exists (Vault::stage()): what put()
+/// would do first (compress, hash, a large original's file written and synced), done while the
+/// engine still works on the message. Handed to put() through NewRecord::staged; dropped without
+/// a put() that kept it, it undoes itself (its file is removed).
+class Staged {
+ public:
+  virtual ~Staged() = default;
+};
+
 /// What the disposition layer (or `vault import`) stores.
 struct NewRecord {
   std::string id;           ///< the item id (report id)
@@ -63,6 +72,8 @@ struct NewRecord {
   /// vault_body_text_limit), shown as text on the console's detail page; empty: none.
   std::string body_text;
   std::string original;              ///< the original bytes (stored compressed)
+  /// stage() of these same bytes on this vault, or null: put() then uses what it prepared.
+  std::shared_ptr<Staged> staged;
   std::string delivered_id;          ///< what was delivered instead (Message-ID / file name)
   std::vector<ObjectRecord> objects;
   Tier tier = Tier::Admin;
@@ -186,6 +197,16 @@ class Vault {
   /// Stores a record with its original and an audit row "store" in one transaction. An id that
   /// exists already is an error (ids never collide; a retried item gets a new id).
   virtual bool put(const NewRecord& record, std::string* error) = 0;
+  /// Prepares `original` for a put() that may follow (NewRecord::staged), so that its record then
+  /// waits only for its commit. Null when the backend has nothing to prepare (the default) or
+  /// preparing failed (put() then does it all, and reports). Costs the work even when no put()
+  /// follows: the caller stages only what is likely kept (serve: a message large enough to be
+  /// written beside the database, staged while its engine runs).
+  virtual std::shared_ptr<Staged> stage(std::string_view original, std::string* error) {
+    (void)original;
+    (void)error;
+    return nullptr;
+  }
   /// Takes back a record the disposition layer stored for an attempt whose sender keeps the
   /// original and retries (the next hop deferred it): deleted with its original in one
   /// transaction, audited as "discard" with `why`. Only a record still withheld, without

@@ -729,3 +729,65 @@ TEST_CASE("vault beside: a vault of schema 2 gets the file column when opened, i
   REQUIRE(v->original("new", bytes, &err));
   CHECK(bytes == randomBytes(300000, 10));
 }
+
+TEST_CASE("vault stage: an original staged while the engine runs is the one put() keeps; dropped "
+          "unused, or refused with its record, its file goes") {
+  mugai::test::TempDir dir;
+  const auto db = dir.path() / "vault.db";
+  auto v = open(db);
+  std::string err;
+  const std::string big = randomBytes(300000, 11);
+  SECTION("staged, then put: the staged file is the record's, byte for byte") {
+    auto rec = record("staged", 1000, 0, big);
+    rec.staged = v->stage(big, &err);
+    REQUIRE(rec.staged);
+    const auto staged_files = besideFiles(db);
+    REQUIRE(staged_files.size() == 1);  // written (and synced) before the record exists
+    CHECK(sqlCount(db, "SELECT count(*) FROM records") == 0);
+    REQUIRE(v->put(rec, &err));
+    rec.staged.reset();  // the caller drops it: the record's file stays
+    CHECK(besideFiles(db) == staged_files);
+    CHECK(sqlCount(db, "SELECT count(*) FROM originals WHERE id = 'staged' AND file = '" +
+                           staged_files[0] + "'") == 1);
+    std::string bytes;
+    REQUIRE(open(db)->original("staged", bytes, &err));
+    CHECK(bytes == big);
+    REQUIRE(v->get("staged", &err));
+    CHECK(v->get("staged", &err)->sha256 == mv::sha256Hex(big));
+  }
+  SECTION("staged and dropped (the message was clean): no file is left") {
+    auto staged = v->stage(big, &err);
+    REQUIRE(staged);
+    CHECK(besideFiles(db).size() == 1);
+    staged.reset();
+    CHECK(besideFiles(db).empty());
+  }
+  SECTION("staged for a record refused (its id exists): no file of it is left") {
+    REQUIRE(v->put(record("same", 1000, 0, randomBytes(300000, 12)), &err));
+    const auto before = besideFiles(db);
+    auto rec = record("same", 1000, 0, big);
+    rec.staged = v->stage(big, &err);
+    CHECK_FALSE(v->put(rec, &err));
+    rec.staged.reset();
+    CHECK(besideFiles(db) == before);
+  }
+  SECTION("staged on another vault, or for other bytes: put() does its own, nothing is mixed") {
+    mugai::test::TempDir other_dir;
+    auto other = open(other_dir.path() / "vault.db");
+    auto rec = record("mine", 1000, 0, big);
+    rec.staged = other->stage(big, &err);
+    REQUIRE(v->put(rec, &err));
+    auto rec2 = record("short", 1000, 0, big.substr(0, 200000));
+    rec2.staged = v->stage(big, &err);
+    REQUIRE(v->put(rec2, &err));
+    rec.staged.reset();
+    rec2.staged.reset();
+    std::string bytes;
+    REQUIRE(v->original("mine", bytes, &err));
+    CHECK(bytes == big);
+    REQUIRE(v->original("short", bytes, &err));
+    CHECK(bytes == big.substr(0, 200000));
+    CHECK(besideFiles(db).size() == 2);
+    CHECK(besideFiles(other_dir.path() / "vault.db").empty());
+  }
+}
