@@ -75,6 +75,18 @@ std::string ambiguousHeaders(const Entity& e) {
       }
     }
   }
+  // A transfer encoding we do not know by its exact token but another reader may decode
+  // ("\"base64\"", "base-64", "quoted_printable"): its body would be our text and their file.
+  if (const std::string* cte = e.header("Content-Transfer-Encoding")) {
+    std::string token = simpleToken(*cte), letters;
+    for (char c : token) if (std::isalnum(static_cast<unsigned char>(c))) letters.push_back(c);
+    bool known = token == "7bit" || token == "8bit" || token == "binary" || token == "base64" ||
+                 token == "quoted-printable";
+    if (!known && (letters.find("base64") != std::string::npos ||
+                   letters.find("quotedprintable") != std::string::npos)) {
+      return "Content-Transfer-Encoding '" + shown(*cte) + "' is a known encoding spelled another way";
+    }
+  }
   if (e.isMultipart()) {
     auto it = e.params.find("boundary");
     if (it != e.params.end() && !it->second.empty() && (wsp(it->second.back()) || wsp(it->second.front()))) {
