@@ -366,7 +366,7 @@ void StyleSheet::addBlock(std::string_view css, int depth) {
       } else if (dot != std::string::npos) {
         std::string cls = simple.substr(dot + 1);
         by_class_[cls.substr(0, cls.find('.'))] += ";" + decls;
-      } else if (!attr_name.empty() && (simple.empty() || simple == "*")) {
+      } else if (!attr_name.empty()) {  // "div[title]": the elements with that attribute
         by_attr_[attr_name] += ";" + decls;
       } else {
         by_tag_[simple.empty() ? std::string("*") : simple] += ";" + decls;

@@ -8,7 +8,6 @@
 // Cost: linear in the input times the nesting depth. Lines are found with memchr and cached
 //   positions (bare CR and bare LF included), boundaries are only compared at line starts, and
 //   the walk uses an explicit work list instead of recursion.
-#include <cctype>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -363,29 +362,10 @@ bool Parser::splitParts(Entity& e, std::string_view body, const std::string& del
   return true;
 }
 
-/// A line that starts like a MIME delimiter ("--" and a boundary character) in a body.
-static bool boundaryLikeLines(std::string_view body) {
-  for (std::size_t p = 0; p < body.size();) {
-    if (body.compare(p, 2, "--") == 0 && p + 2 < body.size() &&
-        std::isalnum(static_cast<unsigned char>(body[p + 2])) != 0)
-      return true;
-    std::size_t nl = body.find('\n', p);
-    if (nl == std::string_view::npos) break;
-    p = nl + 1;
-  }
-  return false;
-}
-
 /// Opens a multipart entity: checks its boundary and depth, splits it and queues the parts.
 bool Parser::openMultipart(Entity& e, std::string_view body) {
   auto it = e.params.find("boundary");
   if (it == e.params.end() || it->second.empty()) {
-    // A reader that understands the boundary we do not (a form of RFC 2231 we do not read) or
-    // guesses it from the first "--" line sees parts where we would see one text body.
-    if (boundaryLikeLines(body)) {
-      return fail(Reason::ParseAmbiguous, "a multipart without a boundary we can read has boundary-like lines in " +
-                                              where(e));
-    }
     e.defects |= kDefectNoBoundaryParam;
     e.type = "text";
     e.subtype = "plain";
@@ -406,12 +386,6 @@ bool Parser::openMultipart(Entity& e, std::string_view body) {
   bool closed = false;
   if (!splitParts(e, body, "--" + boundary, parts, started, closed)) return false;
   if (!started) {
-    // Delimiter-like lines that are not ours: a reader that decodes or trims the boundary
-    // another way ("boundary*=''AB" read as AB) sees parts where we would see one text.
-    if (boundaryLikeLines(body)) {
-      return fail(Reason::ParseAmbiguous, "the declared boundary never occurs but other \"--\" delimiter lines do in " +
-                                              where(e));
-    }
     e.defects |= kDefectStartBoundaryNotFound;
     e.type = "text";
     e.subtype = "plain";

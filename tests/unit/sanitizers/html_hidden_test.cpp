@@ -98,3 +98,56 @@ TEST_CASE("hidden: the sanitizer reports what it left out", "[html][hidden]") {
   for (const auto& f : o.findings) said |= f.key == "removed_hidden_text" && f.value.find("font-size:0") != std::string::npos;
   CHECK(said);
 }
+
+// The red team's return (issue 10): CSS read as a browser reads it. Each line below got its
+// SECRET through before; the earlier TEST_CASEs are the variants that were already handled.
+TEST_CASE("hidden: red team return, CSS syntax and properties a browser honours", "[html][hidden][redteam10]") {
+  // Comments, escapes and !important precedence.
+  requireHidden("<div style=\"display:/**/none\">SECRET</div>", "", "display:none");
+  requireHidden("<div style=\"display:\\6e one\">SECRET</div>");
+  requireHidden("<div style=\"display:n\\one\">SECRET</div>");
+  requireHidden("<div class=\"i\" style=\"display:block\">SECRET</div>", ".i{display:none !important}");
+  // Colours: hsl(), the space syntax with alpha, the named near-white colours.
+  requireHidden("<div style=\"color:hsl(0,0%,100%)\">SECRET</div>", "", "background colour");
+  requireHidden("<div style=\"color:hsl(0 0% 100%)\">SECRET</div>");
+  requireHidden("<div style=\"color:rgb(255 255 255 / 0)\">SECRET</div>");
+  requireHidden("<div style=\"color:honeydew\">SECRET</div>");
+  requireHidden("<div style=\"color:LavenderBlush\">SECRET</div>");
+  requireHidden("<div style=\"-webkit-text-fill-color:transparent\">SECRET</div>", "", "transparent");
+  // Other properties that hide: filter, zoom, transforms, relative offsets, the font
+  // shorthand, content-visibility, a zero-area clip or clip-path.
+  requireHidden("<div style=\"filter:opacity(0)\">SECRET</div>", "", "opacity:0");
+  requireHidden("<div style=\"filter:blur(1px) opacity(0%)\">SECRET</div>");
+  requireHidden("<div style=\"zoom:0.01\">SECRET</div>");
+  requireHidden("<div style=\"transform:scale(0.001)\">SECRET</div>");
+  requireHidden("<div style=\"transform:scaleY(0)\">SECRET</div>");
+  requireHidden("<div style=\"transform:translateX(-9999px)\">SECRET</div>", "", "off-screen");
+  requireHidden("<div style=\"position:relative;left:-9999px\">SECRET</div>");
+  requireHidden("<div style=\"font:0/0 a\">SECRET</div>", "", "font-size:0");
+  requireHidden("<div style=\"content-visibility:hidden\">SECRET</div>");
+  requireHidden("<div style=\"position:absolute;clip:rect(1px,1px,1px,1px)\">SECRET</div>", "", "clipped");
+  requireHidden("<div style=\"clip-path:polygon(0 0,0 0,0 0)\">SECRET</div>");
+  requireHidden("<div style=\"overflow-y:hidden;height:0\">SECRET</div>");
+  // Rules behind @supports/@layer, an always-true media query, attribute selectors,
+  // structural pseudo-classes, class names in another case (quirks mode).
+  requireHidden("<div class=\"s\">SECRET</div>", "@supports (display:block){.s{display:none}}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@layer base{.s{display:none}}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@media (min-width:1px){.s{display:none}}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@media screen and (max-width:99999px){.s{display:none}}");
+  requireHidden("<div data-h>SECRET</div>", "[data-h]{display:none}");
+  requireHidden("<div title=\"x\">SECRET</div>", "div[title=\"x\"]{display:none}");
+  requireHidden("<div><span>SECRET</span></div>", "span:first-child{display:none}");
+  requireHidden("<div class=\"q\">SECRET</div>", ".q:not(.z){display:none}");
+  requireHidden("<div class=\"Q\">SECRET</div>", ".q{display:none}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@import url(x.css); .s{display:none}");
+  // Still shown: the last declaration wins, hover-only rules, narrow-screen queries, print.
+  requireShown("<div style=\"display:none;display:block\">SHOWN</div>");
+  requireShown("<a class=\"x\" href=\"#\">SHOWN</a>", ".x:focus{display:none}");
+  requireShown("<div class=\"m\">SHOWN</div>", "@media (min-width:1200px){.m{display:none}}");
+  requireShown("<div class=\"m\">SHOWN</div>", "@media print{.m{display:none}}");
+  requireShown("<div class=\"m\">SHOWN</div>", "@media (prefers-color-scheme:dark){.m{display:none}}");
+  requireShown("<div style=\"transform:scale(1.5)\">SHOWN</div>");
+  requireShown("<div style=\"color:hsl(0,0%,20%)\">SHOWN</div>");
+  requireShown("<div style=\"clip:rect(0,200px,50px,0);position:absolute\">SHOWN</div>");
+  requireShown("<font size=0>SHOWN</font>");  // HTML clamps size 0 to 1 (x-small): visible
+}
