@@ -87,6 +87,16 @@ std::string ambiguousHeaders(const Entity& e) {
       return "Content-Transfer-Encoding '" + shown(*cte) + "' is a known encoding spelled another way";
     }
   }
+  // A multipart "encoded" as base64 or quoted-printable (RFC 2045 6.4 forbids it): a reader that
+  // decodes it first finds parts where we find none, or the other way round.
+  if (e.isMultipart()) {
+    if (const std::string* cte = e.header("Content-Transfer-Encoding")) {
+      std::string token = simpleToken(*cte);
+      if (!token.empty() && token != "7bit" && token != "8bit" && token != "binary") {
+        return "a multipart with Content-Transfer-Encoding '" + shown(*cte) + "'";
+      }
+    }
+  }
   if (e.isMultipart()) {
     auto it = e.params.find("boundary");
     if (it != e.params.end() && !it->second.empty() && (wsp(it->second.back()) || wsp(it->second.front()))) {

@@ -76,9 +76,11 @@ std::optional<EmbeddedFormat> embeddedFormat(std::string_view data) {
 bool opensAsText(const std::string& mime_type, const std::string& ext) {
   // Windows opens these in Notepad (or, for csv/tsv, in Excel, whose formulas sanitizer.csv
   // neutralises); everything else kept as text gets ".txt" appended.
-  // Not .nfo: Windows opens it with System Information (msinfo32), an XML reader.
-  static constexpr std::array<std::string_view, 17> kText = {
-      "txt", "text", "log", "csv", "tsv", "md", "markdown", "json", "yaml", "yml", "asc",
+  // Not .nfo: Windows opens it with System Information (msinfo32), an XML reader. Not .md or
+  // .markdown: their viewers (Typora, editors' previews) render the HTML in them, anywhere in
+  // the file, where our first-KB look does not reach.
+  static constexpr std::array<std::string_view, 15> kText = {
+      "txt", "text", "log", "csv", "tsv", "json", "yaml", "yml", "asc",
       "diff", "patch", "srt", "vtt", "lst", "ini"};
   static constexpr std::array<std::string_view, 3> kCalendar = {"ics", "vcs", "ifb"};
   static constexpr std::array<std::string_view, 2> kContact = {"vcf", "vcard"};

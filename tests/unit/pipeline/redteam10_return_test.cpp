@@ -124,6 +124,13 @@ TEST_CASE("red team return, class 1: a delivered file's name opens it as the typ
   }
   ProcessResult nfo = engine().processFile("RELEASE NOTES\r\nversion 2\r\n", "readme.nfo", "N6");
   CHECK(nfo.output_filename == "readme.nfo.txt");
+  // Markdown viewers render HTML wherever it is: markup past the first KB reached one as .md.
+  for (const char* name : {"notes.md", "notes.markdown"}) {
+    ProcessResult md = engine().processFile("# Notes\n" + std::string(1200, 'x') + "\n<img src=x onerror=alert(1)>\n",
+                                            name, "N7");
+    REQUIRE_FALSE(md.blocked());
+    CHECK(md.output_filename == std::string(name) + ".txt");
+  }
   // Already handled before (the class's table): kept text under other extensions gets .txt, a
   // ZIP named .html is repacked as .zip, trailing dots and spaces do not hide the extension.
   struct Case {
@@ -192,6 +199,11 @@ TEST_CASE("red team return, class 8: MIME another reader splits or decodes diffe
       header() + "Content-Type: text/plain\r\nContent-Transfer-Encoding: \"base64\"\r\n\r\n" + pe + "\r\n",
       header() + "Content-Type: text/plain\r\nContent-Transfer-Encoding: base-64\r\n\r\n" + pe + "\r\n",
       header() + "Content-Type: text/plain\r\nContent-Transfer-Encoding: Quoted_Printable\r\n\r\n=4D=5A\r\n",
+      // A multipart declared base64 or quoted-printable: decoded by some readers, not by us.
+      header() + "Content-Type: multipart/mixed; boundary=Z\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+          mime::encodeBase64("--Z\r\n" + part + "\r\n--Z--\r\n") + "\r\n",
+      header() + "Content-Type: multipart/mixed; boundary=Z\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                 "=2D-Z\r\n" + part + "\r\n=2D-Z--\r\n",
   };
   for (const auto& m : fixed) {
     INFO(m.substr(0, 160));
