@@ -97,6 +97,14 @@ std::map<std::string, std::string> parseDeclarations(std::string_view decls) {
 /// A CSS length in px (pt, em and % are scaled roughly; unknown units: nullopt-like NaN).
 double lengthPx(const std::string& v) {
   if (v.empty()) return NAN;
+  // calc(), min(), max() around one length ("calc(0px)", "calc( -9999px )") are that length.
+  for (std::string_view fn : {"calc(", "min(", "max("}) {
+    if (v.starts_with(fn) && v.back() == ')') {
+      std::string inner(trim(std::string_view(v).substr(fn.size(), v.size() - fn.size() - 1)));
+      if (inner.find_first_of(" ,()") == std::string::npos) return lengthPx(inner);
+      return NAN;
+    }
+  }
   char* end = nullptr;
   double n = std::strtod(v.c_str(), &end);
   if (end == v.c_str()) return NAN;
@@ -445,6 +453,15 @@ const char* applyStyle(std::string_view declarations, std::string_view font_colo
   }
   for (const char* k : {"text-indent", "margin-left", "margin-top", "margin"}) {
     if (auto* x = get(k); x && lengthPx(firstWord(*x)) <= -500.0) drop = "moved off-screen";
+  }
+  if (auto* x = get("margin")) {  // "margin: top right bottom left": the left one too
+    std::vector<std::string> w;
+    for (std::size_t p = 0; p < x->size() && w.size() < 5;) {
+      std::size_t e = x->find(' ', p);
+      w.push_back(x->substr(p, e == std::string::npos ? std::string::npos : e - p));
+      p = e == std::string::npos ? x->size() : e + 1;
+    }
+    if (w.size() >= 2 && lengthPx(w[w.size() == 4 ? 3 : 1]) <= -500.0) drop = "moved off-screen";
   }
   if (auto* x = get("clip"); x && x->rfind("rect(", 0) == 0) {  // rect(top right bottom left)
     std::vector<bool> pct;

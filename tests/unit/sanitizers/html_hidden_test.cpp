@@ -140,6 +140,12 @@ TEST_CASE("hidden: red team return, CSS syntax and properties a browser honours"
   requireHidden("<div class=\"q\">SECRET</div>", ".q:not(.z){display:none}");
   requireHidden("<div class=\"Q\">SECRET</div>", ".q{display:none}");
   requireHidden("<div class=\"s\">SECRET</div>", "@import url(x.css); .s{display:none}");
+  requireHidden("<p style=\"margin:0 0 0 -9999px\">SECRET</p>", "", "off-screen");
+  requireHidden("<span style=\"font-size:calc(0px)\">SECRET</span>");
+  requireHidden("<div style=\"position:absolute;left:calc(-9999px)\">SECRET</div>");
+  // A stylesheet in a data: URL link, percent-encoded or base64.
+  requireHidden("<link rel=\"stylesheet\" href=\"data:text/css,.d%7Bdisplay:none%7D\"><div class=\"d\">SECRET</div>");
+  requireHidden("<link rel=\"stylesheet\" href=\"data:text/css;base64,LmR7ZGlzcGxheTpub25lfQ==\"><div class=\"d\">SECRET</div>");
   // Still shown: the last declaration wins, hover-only rules, narrow-screen queries, print.
   requireShown("<div style=\"display:none;display:block\">SHOWN</div>");
   requireShown("<a class=\"x\" href=\"#\">SHOWN</a>", ".x:focus{display:none}");
