@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <set>
 #include <vector>
 
 namespace mugai::sanitizers::html_to_text {
@@ -68,9 +69,11 @@ std::string normaliseCss(std::string_view css) {
 /// prop -> value (normalised, "!important" dropped). The last one wins, except that a later
 /// declaration without !important does not override an earlier one with it (a class rule's
 /// "display:none !important" beats an inline "display:block").
-std::map<std::string, std::string> parseDeclarations(std::string_view decls) {
+std::map<std::string, std::string> parseDeclarations(std::string_view decls,
+                                                     std::map<std::string, bool>* important_out = nullptr) {
   std::map<std::string, std::string> out;
-  std::map<std::string, bool> important;
+  std::map<std::string, bool> local;
+  std::map<std::string, bool>& important = important_out ? *important_out : local;
   std::string d = normaliseCss(decls);
   std::size_t pos = 0;
   while (pos < d.size()) {
@@ -263,6 +266,35 @@ bool allZero(std::string_view args) {
   return any;
 }
 
+/// The properties that can hide text (applyStyle reads no others).
+bool hidingProperty(const std::string& p) {
+  static const std::set<std::string, std::less<>> kProps = {
+      "display", "content-visibility", "mso-hide", "opacity", "filter", "zoom", "overflow", "overflow-x",
+      "overflow-y", "height", "max-height", "width", "max-width", "line-height", "position", "left", "top",
+      "right", "bottom", "inset", "text-indent", "margin", "margin-left", "margin-top", "clip", "clip-path",
+      "transform", "scale", "font", "font-size", "visibility", "color", "-webkit-text-fill-color",
+      "background", "background-color"};
+  return kProps.count(p) != 0;
+}
+
+/// `stored` (declarations kept for one selector key) with `decls` applied after it, reduced to
+/// the hiding properties, each once (values cut at 256 bytes): what a key holds stays small
+/// however many rules name it (10,000 "*{...}" rules cost minutes per element when kept whole).
+void mergeDeclarations(std::string& stored, std::string_view decls) {
+  std::map<std::string, bool> imp_old, imp_new;
+  auto before = parseDeclarations(stored, &imp_old);
+  auto added = parseDeclarations(decls, &imp_new);
+  for (auto& [prop, value] : added) {
+    if (!hidingProperty(prop) || (imp_old[prop] && !imp_new[prop])) continue;
+    before[prop] = value.substr(0, 256);
+    imp_old[prop] = imp_new[prop];
+  }
+  stored.clear();
+  for (const auto& [prop, value] : before) {
+    stored += prop + ":" + value + (imp_old[prop] ? " !important;" : ";");
+  }
+}
+
 /// Whether the rules inside an at-rule apply when the mail is read on a screen. @supports,
 /// @layer and @document blocks apply; an @media block applies when each of its conditions holds
 /// on every screen from 320 to 10000 pixels ("(min-width:1px)" does, "(max-width:600px)" and
@@ -328,7 +360,8 @@ void StyleSheet::addBlock(std::string_view css, int depth) {
       if (atRuleApplies(selectors) && depth < 4) addBlock(body, depth + 1);
       continue;
     }
-    std::string decls(body.substr(0, kMaxDeclarations));
+    std::string decls;  // reduced once to the hiding properties, then merged per selector
+    mergeDeclarations(decls, body.substr(0, kMaxDeclarations));
     std::size_t start = 0;
     while (start <= selectors.size()) {
       std::size_t comma = selectors.find(',', start);
@@ -370,14 +403,14 @@ void StyleSheet::addBlock(std::string_view css, int depth) {
       std::size_t dot = simple.find('.'), hash = simple.find('#');
       if (hash != std::string::npos) {
         std::string id = simple.substr(hash + 1);
-        by_id_[id.substr(0, id.find('.'))] += ";" + decls;
+        mergeDeclarations(by_id_[id.substr(0, id.find('.'))], decls);
       } else if (dot != std::string::npos) {
         std::string cls = simple.substr(dot + 1);
-        by_class_[cls.substr(0, cls.find('.'))] += ";" + decls;
+        mergeDeclarations(by_class_[cls.substr(0, cls.find('.'))], decls);
       } else if (!attr_name.empty()) {  // "div[title]": the elements with that attribute
-        by_attr_[attr_name] += ";" + decls;
+        mergeDeclarations(by_attr_[attr_name], decls);
       } else {
-        by_tag_[simple.empty() ? std::string("*") : simple] += ";" + decls;
+        mergeDeclarations(by_tag_[simple.empty() ? std::string("*") : simple], decls);
       }
     }
   }
@@ -399,17 +432,17 @@ std::string StyleSheet::declarationsFor(std::string_view tag, std::string_view c
       std::size_t e = p;
       while (e < list.size() && !std::isspace(static_cast<unsigned char>(list[e]))) ++e;
       if (e > p) {
-        if (auto it = by.find(lower(list.substr(p, e - p))); it != by.end()) out += it->second;
+        if (auto it = by.find(lower(list.substr(p, e - p))); it != by.end()) mergeDeclarations(out, it->second);
       }
       p = e;
     }
   };
-  if (auto it = by_tag_.find(lower(tag)); it != by_tag_.end()) out += it->second;
-  if (auto it = by_tag_.find("*"); it != by_tag_.end()) out += it->second;
+  if (auto it = by_tag_.find(lower(tag)); it != by_tag_.end()) mergeDeclarations(out, it->second);
+  if (auto it = by_tag_.find("*"); it != by_tag_.end()) mergeDeclarations(out, it->second);
   words(attr_names, by_attr_);
   words(class_attr, by_class_);
   if (!id.empty()) {
-    if (auto it = by_id_.find(lower(id)); it != by_id_.end()) out += it->second;
+    if (auto it = by_id_.find(lower(id)); it != by_id_.end()) mergeDeclarations(out, it->second);
   }
   return out;
 }
