@@ -13,7 +13,7 @@
 namespace mugai::sanitizers::html_to_text {
 namespace {
 
-constexpr std::size_t kMaxRules = 10000;
+constexpr std::size_t kMaxRules = 200000;  // selectors (each key keeps a few hiding properties)
 constexpr std::size_t kMaxDeclarations = 4096;  // bytes kept per selector
 
 bool hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
@@ -340,7 +340,7 @@ void StyleSheet::add(std::string_view css) { addBlock(normaliseCss(css), 0); }
 
 void StyleSheet::addBlock(std::string_view css, int depth) {
   std::size_t pos = 0;
-  while (pos < css.size() && rules_ < kMaxRules) {
+  while (pos < css.size()) {
     std::size_t open = css.find('{', pos);
     if (open == std::string_view::npos) return;
     std::string_view selectors = trim(css.substr(pos, open - pos));
@@ -399,7 +399,10 @@ void StyleSheet::addBlock(std::string_view css, int depth) {
         }
       }
       if (state) continue;
-      ++rules_;
+      if (++rules_ > kMaxRules) {  // beyond it, a rule that hides would not be seen: fail closed
+        overflowed_ = true;
+        return;
+      }
       std::size_t dot = simple.find('.'), hash = simple.find('#');
       if (hash != std::string::npos) {
         std::string id = simple.substr(hash + 1);

@@ -37,11 +37,14 @@ class StyleSheet {
                               std::string_view attr_names = {}) const;
   bool empty() const { return by_class_.empty() && by_id_.empty() && by_tag_.empty() && by_attr_.empty(); }
   bool needsAttributes() const { return !by_attr_.empty(); }
+  /// More selectors than the sheet keeps: rules after them were not read (the caller fails closed).
+  bool overflowed() const { return overflowed_; }
 
  private:
   void addBlock(std::string_view css, int depth);
   std::map<std::string, std::string> by_class_, by_id_, by_tag_, by_attr_;
   std::size_t rules_ = 0;
+  bool overflowed_ = false;
 };
 
 /// Applies `declarations` (already merged: sheet first, inline style last) and the element's old

@@ -216,6 +216,7 @@ class Converter {
 
   void run(const GumboNode* root) {
     collectStyles(root);
+    if (sheet_.overflowed()) return fail(Reason::LimitHtmlNodes, "stylesheet selectors");
     findBase(root);
     std::vector<Frame> stack;
     stack.push_back({root});

@@ -177,4 +177,10 @@ TEST_CASE("hidden: a stylesheet of many large rules for '*' is read once", "[htm
   CHECK(r.text.find("SHOWN") != std::string::npos);
   CHECK(r.text.find("SECRET") == std::string::npos);
   CHECK(r.hidden_text == 1);
+  // More selectors than the sheet reads: the rules after them are unknown, so it fails closed
+  // (before, the first 10,000 were read and a hiding rule after them was silently ignored).
+  std::string many = "*";
+  for (int i = 0; i < 200000; ++i) many += ",*";
+  Result over = conv("<p class=\"h\">SECRET</p>", many + "{color:#333}.h{display:none}");
+  CHECK(over.failure == mugai::Reason::LimitHtmlNodes);
 }
