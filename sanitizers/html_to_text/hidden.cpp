@@ -336,7 +336,61 @@ bool statePseudo(std::string_view name) {
 
 }  // namespace
 
-void StyleSheet::add(std::string_view css) { addBlock(normaliseCss(css), 0); }
+std::string dataUrlText(std::string_view url) {
+  std::size_t comma = url.find(',');
+  if (comma == std::string_view::npos) return {};
+  std::string head(url.substr(0, comma));
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view body = url.substr(comma + 1, 65536);
+  std::string out;
+  auto hexval = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+  };
+  std::string text;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (body[i] == '%' && i + 2 < body.size() && std::isxdigit(static_cast<unsigned char>(body[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(body[i + 2]))) {
+      text.push_back(static_cast<char>(hexval(body[i + 1]) * 16 + hexval(body[i + 2])));
+      i += 2;
+    } else {
+      text.push_back(body[i]);
+    }
+  }
+  if (head.find(";base64") == std::string::npos) return text;
+  static constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    std::size_t v = kB64.find(c);
+    if (v == std::string_view::npos) continue;
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+void StyleSheet::add(std::string_view css) {
+  // An @import of a data: URL is a stylesheet the client has without the network: its rules
+  // count, before the sheet's own (where @import stands). Read from the raw text: base64 has case.
+  std::string lower(css.substr(0, 1 << 20));
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::size_t imports = 0;
+  for (std::size_t at = lower.find("@import"); at != std::string::npos && imports < 16;
+       at = lower.find("@import", at + 7)) {
+    std::size_t end = lower.find(';', at);
+    std::size_t d = lower.find("data:", at);
+    if (d == std::string::npos || (end != std::string::npos && d > end)) continue;
+    std::size_t stop = css.find_first_of(")\"' \t\r\n", d);  // ";base64" is part of it
+    std::string_view url = css.substr(d, stop == std::string_view::npos ? std::string_view::npos : stop - d);
+    addBlock(normaliseCss(dataUrlText(url)), 1);
+    ++imports;
+  }
+  addBlock(normaliseCss(css), 0);
+}
 
 void StyleSheet::addBlock(std::string_view css, int depth) {
   std::size_t pos = 0;
@@ -352,7 +406,8 @@ void StyleSheet::addBlock(std::string_view css, int depth) {
     }
     std::string_view body = css.substr(open + 1, close - open - 2 < css.size() ? close - open - 2 : 0);
     pos = close;
-    // "@import url(x);" and other statements before a block end at their ';'.
+    // "@import url(x);" and other statements before a block end at their ';' (an @import of a
+    // data: URL was read by add()).
     while (!selectors.empty() && selectors.front() == '@' && selectors.find(';') != std::string_view::npos) {
       selectors = trim(selectors.substr(selectors.find(';') + 1));
     }

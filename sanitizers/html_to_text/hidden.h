@@ -47,6 +47,9 @@ class StyleSheet {
   bool overflowed_ = false;
 };
 
+/// The text of a data: URL (percent-encoded or ";base64"), at most 64 KiB.
+std::string dataUrlText(std::string_view url);
+
 /// Applies `declarations` (already merged: sheet first, inline style last) and the element's old
 /// colour attributes to the inherited `v`. Returns the reason the whole element is not shown
 /// ("display:none", "opacity:0", "mso-hide:all", "off-screen", "zero size with overflow

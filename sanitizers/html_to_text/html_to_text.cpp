@@ -291,44 +291,6 @@ class Converter {
     }
   }
 
-  /// The text of a data: URL (percent-encoded or ";base64"), at most 64 KiB.
-  static std::string dataUrlText(std::string_view url) {
-    std::size_t comma = url.find(',');
-    if (comma == std::string_view::npos) return {};
-    std::string head(url.substr(0, comma));
-    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string_view body = url.substr(comma + 1, 65536);
-    std::string out;
-    auto hexval = [](char c) {
-      return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
-    };
-    std::string text;
-    for (std::size_t i = 0; i < body.size(); ++i) {
-      if (body[i] == '%' && i + 2 < body.size() && std::isxdigit(static_cast<unsigned char>(body[i + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(body[i + 2]))) {
-        text.push_back(static_cast<char>(hexval(body[i + 1]) * 16 + hexval(body[i + 2])));
-        i += 2;
-      } else {
-        text.push_back(body[i]);
-      }
-    }
-    if (head.find(";base64") == std::string::npos) return text;
-    static constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    unsigned acc = 0;
-    int bits = 0;
-    for (char c : text) {
-      std::size_t v = kB64.find(c);
-      if (v == std::string_view::npos) continue;
-      acc = (acc << 6) | static_cast<unsigned>(v);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-      }
-    }
-    return out;
-  }
-
   static std::string_view attr(const GumboElement& el, const char* name) {
     const GumboAttribute* a = gumbo_get_attribute(&el.attributes, name);
     return a ? std::string_view(a->value) : std::string_view();

@@ -140,6 +140,8 @@ TEST_CASE("hidden: red team return, CSS syntax and properties a browser honours"
   requireHidden("<div class=\"q\">SECRET</div>", ".q:not(.z){display:none}");
   requireHidden("<div class=\"Q\">SECRET</div>", ".q{display:none}");
   requireHidden("<div class=\"s\">SECRET</div>", "@import url(x.css); .s{display:none}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@import url(\"data:text/css,.s%7Bdisplay:none%7D\");");
+  requireHidden("<div class=\"s\">SECRET</div>", "@import 'data:text/css;base64,LnN7ZGlzcGxheTpub25lfQ==';");
   requireHidden("<p style=\"margin:0 0 0 -9999px\">SECRET</p>", "", "off-screen");
   requireHidden("<span style=\"font-size:calc(0px)\">SECRET</span>");
   requireHidden("<div style=\"position:absolute;left:calc(-9999px)\">SECRET</div>");
