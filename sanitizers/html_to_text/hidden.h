@@ -24,20 +24,31 @@ struct Visual {
 };
 
 /// `<style>` rules reduced to declarations per simple selector (the last compound of each
-/// selector: ".a .b" counts for class b, "td.x" for class x). Media queries with a width,
-/// height or orientation condition are skipped (desktop reading).
+/// selector: ".a .b" counts for class b, "td.x" for class x, "[data-x]" for elements with that
+/// attribute; structural pseudo-classes are dropped, so a rule matches more, never less).
+/// @supports/@layer blocks count; @media blocks only when they hold on any screen (desktop
+/// reading: "(max-width:600px)", print and orientation queries are skipped).
 class StyleSheet {
  public:
   void add(std::string_view css);
-  /// Declarations that apply to an element (tag rules, then classes, then id), "" if none.
-  std::string declarationsFor(std::string_view tag, std::string_view class_attr, std::string_view id) const;
-  bool empty() const { return by_class_.empty() && by_id_.empty() && by_tag_.empty(); }
+  /// Declarations that apply to an element (tag rules, attribute rules, then classes, then id),
+  /// "" if none. `attr_names`: the element's attribute names, space separated, lower case.
+  std::string declarationsFor(std::string_view tag, std::string_view class_attr, std::string_view id,
+                              std::string_view attr_names = {}) const;
+  bool empty() const { return by_class_.empty() && by_id_.empty() && by_tag_.empty() && by_attr_.empty(); }
+  bool needsAttributes() const { return !by_attr_.empty(); }
+  /// More selectors than the sheet keeps: rules after them were not read (the caller fails closed).
+  bool overflowed() const { return overflowed_; }
 
  private:
   void addBlock(std::string_view css, int depth);
-  std::map<std::string, std::string> by_class_, by_id_, by_tag_;
+  std::map<std::string, std::string> by_class_, by_id_, by_tag_, by_attr_;
   std::size_t rules_ = 0;
+  bool overflowed_ = false;
 };
+
+/// The text of a data: URL (percent-encoded or ";base64"), at most 64 KiB.
+std::string dataUrlText(std::string_view url);
 
 /// Applies `declarations` (already merged: sheet first, inline style last) and the element's old
 /// colour attributes to the inherited `v`. Returns the reason the whole element is not shown

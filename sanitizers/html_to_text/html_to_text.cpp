@@ -216,6 +216,7 @@ class Converter {
 
   void run(const GumboNode* root) {
     collectStyles(root);
+    if (sheet_.overflowed()) return fail(Reason::LimitHtmlNodes, "stylesheet selectors");
     findBase(root);
     std::vector<Frame> stack;
     stack.push_back({root});
@@ -269,6 +270,13 @@ class Converter {
     while (!todo.empty() && ++seen <= o_.node_limit) {
       const GumboNode* n = todo.back();
       todo.pop_back();
+      if (n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_LINK) {
+        // A stylesheet written into the link itself (data:text/css,...): a client needs no
+        // network for it, so its rules hide text like a <style> element's.
+        std::string_view href = attr(n->v.element, "href");
+        if (href.size() > 5 && (href.substr(0, 5) == "data:" || href.substr(0, 5) == "DATA:")) sheet_.add(dataUrlText(href));
+        continue;
+      }
       if (n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_STYLE) {
         const GumboVector& kids = n->v.element.children;
         for (unsigned i = 0; i < kids.length; ++i) {
@@ -294,7 +302,16 @@ class Converter {
     if (stack.size() >= 2) f.vis = stack[stack.size() - 2].vis;
     const GumboElement& el = f.node->v.element;
     std::string decls;
-    if (!sheet_.empty()) decls = sheet_.declarationsFor(gumbo_normalized_tagname(el.tag), attr(el, "class"), attr(el, "id"));
+    if (!sheet_.empty()) {
+      std::string names;
+      if (sheet_.needsAttributes()) {
+        for (unsigned i = 0; i < el.attributes.length && i < 64; ++i) {
+          names += static_cast<const GumboAttribute*>(el.attributes.data[i])->name;
+          names += ' ';
+        }
+      }
+      decls = sheet_.declarationsFor(gumbo_normalized_tagname(el.tag), attr(el, "class"), attr(el, "id"), names);
+    }
     std::string_view inline_style = attr(el, "style");
     if (!inline_style.empty()) decls.append(";").append(inline_style);
     std::string_view font_color = el.tag == GUMBO_TAG_FONT ? attr(el, "color") : std::string_view();
@@ -419,17 +436,9 @@ class Converter {
   /// Content the sender hid from the reader (hidden attribute, display:none, visibility:hidden)
   /// is left out: in plain text it would become visible, e.g. as hidden phishing text.
   static bool hidden(const GumboElement& el) {
-    if (gumbo_get_attribute(&el.attributes, "hidden")) return true;
-    const GumboAttribute* style = gumbo_get_attribute(&el.attributes, "style");
-    if (!style) return false;
-    std::string css;
-    for (const char* c = style->value; *c; ++c) {
-      if (!std::isspace(static_cast<unsigned char>(*c))) {
-        css += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
-      }
-    }
-    return css.find("display:none") != std::string::npos ||
-           css.find("visibility:hidden") != std::string::npos;
+    // The style attribute is read by applyStyle (styleHides), as a browser reads it: comments,
+    // escapes, the last declaration winning, !important.
+    return gumbo_get_attribute(&el.attributes, "hidden") != nullptr;
   }
 
   /// The document's base URL: the first <base href> in tree order, when it is an absolute URL

@@ -997,8 +997,10 @@ Rebuild::Step Rebuild::rewriteXmlParts() {
                                             ": element using a hyperlink as a linked resource x" +
                                             std::to_string(misused)});
     }
-    if (word_xml &&
-        (out.find("instrText") != std::string::npos || out.find("fldSimple") != std::string::npos))
+    // The cheap pre-check must see every spelling the field reader handles: w:instrText,
+    // w:delInstrText (a field code in a tracked deletion is still a field), w:fldSimple.
+    if (word_xml && (out.find("instrText") != std::string::npos || out.find("InstrText") != std::string::npos ||
+                     out.find("fldSimple") != std::string::npos))
       out = neutraliseFields(out, cx);
     if (is_ct) out = rewriteContentTypes(out, cx);
     if (cx.malformed)

@@ -235,6 +235,11 @@ class Scrubber {
           name.isString() ? "embedded file " + reportable(name.getUTF8Value()) : "embedded file";
     } else if (key == "/RichMediaContent" || key == "/RichMediaSettings" || key == "/3DD") {
       kind = detail = key;
+    } else if (key == "/Ref" || key == "/OPI") {
+      // A reference XObject's page from another file, an OPI proxy's full image from another
+      // file (PDF 32000 8.10.4, 14.11.7): a file specification the reader or printer fetches.
+      kind = "external file reference";
+      detail = on(key + " (content from another file)", where(owner, d));
     } else {
       return false;
     }

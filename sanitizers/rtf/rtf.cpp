@@ -347,9 +347,18 @@ class Rebuilder {
         collect('\n');
       } else if (name == "u" && has_param) {  // \uN in an instruction: the ASCII range matters
         long long cp = param < 0 ? param + 65536 : param;
-        if (cp > 0 && cp < 128) collect(static_cast<char>(cp));
-        else if (cp == 0xA0) collect('\xA0');  // \u160 ?: the no-break space
-        else if (cp == 0x3000) collect(' ');  // ideographic space
+        // Every other character as UTF-8: the shared field tokenizer (src/office) decides which
+        // are separators (no-break, em, ideographic space ...), as for .doc and .docx.
+        if (cp > 0 && cp < 128) {
+          collect(static_cast<char>(cp));
+        } else if (cp >= 128 && cp < 0x800) {
+          collect(static_cast<char>(0xC0 | (cp >> 6)));
+          collect(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) {
+          collect(static_cast<char>(0xE0 | (cp >> 12)));
+          collect(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+          collect(static_cast<char>(0x80 | (cp & 0x3F)));
+        }
         uc_skip_ = uc_;  // then its fallback characters, which readers skip ("DDE\u65 ?UTO")
       } else if (name == "uc" && has_param) {
         uc_ = param >= 0 && param < 8 ? static_cast<std::size_t>(param) : 1;

@@ -75,6 +75,28 @@ std::string ambiguousHeaders(const Entity& e) {
       }
     }
   }
+  // A transfer encoding we do not know by its exact token but another reader may decode
+  // ("\"base64\"", "base-64", "quoted_printable"): its body would be our text and their file.
+  if (const std::string* cte = e.header("Content-Transfer-Encoding")) {
+    std::string token = simpleToken(*cte), letters;
+    for (char c : token) if (std::isalnum(static_cast<unsigned char>(c))) letters.push_back(c);
+    bool known = token == "7bit" || token == "8bit" || token == "binary" || token == "base64" ||
+                 token == "quoted-printable";
+    if (!known && (letters.find("base64") != std::string::npos ||
+                   letters.find("quotedprintable") != std::string::npos)) {
+      return "Content-Transfer-Encoding '" + shown(*cte) + "' is a known encoding spelled another way";
+    }
+  }
+  // A multipart "encoded" as base64 or quoted-printable (RFC 2045 6.4 forbids it): a reader that
+  // decodes it first finds parts where we find none, or the other way round.
+  if (e.isMultipart()) {
+    if (const std::string* cte = e.header("Content-Transfer-Encoding")) {
+      std::string token = simpleToken(*cte);
+      if (!token.empty() && token != "7bit" && token != "8bit" && token != "binary") {
+        return "a multipart with Content-Transfer-Encoding '" + shown(*cte) + "'";
+      }
+    }
+  }
   if (e.isMultipart()) {
     auto it = e.params.find("boundary");
     if (it != e.params.end() && !it->second.empty() && (wsp(it->second.back()) || wsp(it->second.front()))) {

@@ -112,9 +112,15 @@ std::string bytesToUtf8(const std::string& bytes, const std::string& charset) {
 std::string resolveParam(const std::string& name, const RawParam& p) {
   if (name == "boundary") {
     if (p.has_plain) return p.plain;
-    std::string joined;
-    for (const auto& [n, sec] : p.sections) joined += sec.first;
-    return p.has_extended ? p.extended : joined;
+    // An RFC 2231 boundary is read as RFC 2231 readers read it: "boundary*=''AB" is AB (and
+    // "boundary*0*=''A%42" is AB), not the raw value, which would leave the parts unsplit.
+    std::string joined, charset;
+    for (const auto& [n, sec] : p.sections) {
+      std::string_view v = sec.first;
+      if (sec.second && n == p.sections.begin()->first) v = splitExtended(v, charset);
+      joined += sec.second ? percentDecode(v) : std::string(v);
+    }
+    return p.has_extended ? percentDecode(splitExtended(p.extended, charset)) : joined;
   }
   if (!p.sections.empty()) {
     std::string charset;

@@ -7,13 +7,21 @@ namespace mugai::office {
 namespace {
 
 /// Length of the separator at `i` (0 when none): ASCII blanks, NBSP as UTF-8 (C2 A0) or as a
-/// lone Windows-1252 byte (A0), U+3000 (E3 80 80).
+/// lone Windows-1252 byte (A0), and every other Unicode space a word processor breaks words at
+/// (NEL U+0085, U+1680, U+2000-U+200A, U+2028/2029, U+202F, U+205F, U+3000): Word takes a
+/// blank as a blank, so "DDEAUTO<EM SPACE>cmd" is a DDEAUTO field.
 std::size_t separatorAt(std::string_view s, std::size_t i) {
   unsigned char c = static_cast<unsigned char>(s[i]);
   if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f') return 1;
-  if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA0) return 2;
+  auto next = [&](std::size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
+  if (c == 0xC2 && (next(1) == 0xA0 || next(1) == 0x85)) return 2;
   if (c == 0xA0) return 1;
-  if (c == 0xE3 && s.substr(i, 3) == "\xE3\x80\x80") return 3;
+  if (c == 0xE3 && next(1) == 0x80 && next(2) == 0x80) return 3;
+  if (c == 0xE1 && next(1) == 0x9A && next(2) == 0x80) return 3;
+  if (c == 0xE2 && next(1) == 0x80 && ((next(2) >= 0x80 && next(2) <= 0x8A) || next(2) == 0xA8 ||
+                                       next(2) == 0xA9 || next(2) == 0xAF))
+    return 3;
+  if (c == 0xE2 && next(1) == 0x81 && next(2) == 0x9F) return 3;
   return 0;
 }
 

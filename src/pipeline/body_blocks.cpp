@@ -32,15 +32,37 @@ std::vector<Line> splitLines(std::string_view t) {
   return out;
 }
 
+/// The lines of a block: a block indented or quoted ("  begin 644 x.exe", "> begin ...") is read
+/// with that prefix taken off each line that carries it, as uudecode-like tools and readers who
+/// copy it out do.
+struct Lines {
+  std::string_view text;
+  const std::vector<Line>& lines;
+  std::string_view prefix;
+  std::size_t size() const { return lines.size(); }
+  std::string_view operator[](std::size_t k) const {
+    std::string_view l = text.substr(lines[k].begin, lines[k].end - lines[k].begin);
+    if (!prefix.empty() && l.starts_with(prefix)) l.remove_prefix(prefix.size());
+    return l;
+  }
+};
+
+/// The quote and indent prefix of a line (" ", TAB, ">").
+std::size_t prefixLength(std::string_view l) {
+  std::size_t n = 0;
+  while (n < l.size() && (l[n] == ' ' || l[n] == '\t' || l[n] == '>')) ++n;
+  return n;
+}
+
 bool octalMode(std::string_view s) {
   return s.size() >= 3 && s.size() <= 4 &&
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '7'; });
 }
 
 /// uuencode data lines (after "begin"), up to "end".
-bool decodeUu(std::string_view text, const std::vector<Line>& lines, std::size_t& i, std::string& out) {
+bool decodeUu(const Lines& lines, std::size_t& i, std::string& out) {
   for (; i < lines.size(); ++i) {
-    std::string_view l = text.substr(lines[i].begin, lines[i].end - lines[i].begin);
+    std::string_view l = lines[i];
     if (l == "end") return true;
     if (l.empty()) continue;
     std::size_t n = static_cast<std::size_t>((l[0] - 32) & 63);
@@ -59,10 +81,10 @@ bool decodeUu(std::string_view text, const std::vector<Line>& lines, std::size_t
 }
 
 /// "begin-base64" data lines up to "====".
-bool decodeUuBase64(std::string_view text, const std::vector<Line>& lines, std::size_t& i, std::string& out) {
+bool decodeUuBase64(const Lines& lines, std::size_t& i, std::string& out) {
   std::string b64;
   for (; i < lines.size(); ++i) {
-    std::string_view l = text.substr(lines[i].begin, lines[i].end - lines[i].begin);
+    std::string_view l = lines[i];
     if (l == "====") return mime::decodeBase64(b64, out);
     b64.append(l).append("\n");
   }
@@ -70,9 +92,9 @@ bool decodeUuBase64(std::string_view text, const std::vector<Line>& lines, std::
 }
 
 /// yEnc data lines (after =ybegin, optional =ypart), up to =yend.
-bool decodeYenc(std::string_view text, const std::vector<Line>& lines, std::size_t& i, std::string& out) {
+bool decodeYenc(const Lines& lines, std::size_t& i, std::string& out) {
   for (; i < lines.size(); ++i) {
-    std::string_view l = text.substr(lines[i].begin, lines[i].end - lines[i].begin);
+    std::string_view l = lines[i];
     if (l.rfind("=yend", 0) == 0) return true;
     if (l.rfind("=ypart", 0) == 0) continue;
     for (std::size_t k = 0; k < l.size(); ++k) {
@@ -141,6 +163,18 @@ bool decodeBinHex(std::string_view text, std::size_t from, std::size_t& end_pos,
   return true;
 }
 
+/// An armored PGP block that carries data we cannot read: a message (encrypted or signed inside),
+/// an armored file, a multi-part message ("PGP MESSAGE, PART 1/2"). Clear-signed text, detached
+/// signatures and keys carry no hidden content and stay.
+bool pgpBlock(std::string_view l) {
+  if (l.rfind("-----BEGIN PGP ", 0) != 0) return false;
+  std::string_view what = l.substr(15);
+  for (std::string_view shown : {"SIGNED MESSAGE-----", "SIGNATURE-----", "PUBLIC KEY BLOCK-----"}) {
+    if (what.rfind(shown, 0) == 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<BodyBlock> findBodyBlocks(std::string_view text) {
@@ -148,6 +182,9 @@ std::vector<BodyBlock> findBodyBlocks(std::string_view text) {
   std::vector<Line> lines = splitLines(text);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     std::string_view l = text.substr(lines[i].begin, lines[i].end - lines[i].begin);
+    const std::size_t indent = prefixLength(l);
+    const Lines view{text, lines, l.substr(0, indent)};
+    l.remove_prefix(indent);
     BodyBlock b;
     b.begin = lines[i].begin;
     std::size_t j = i + 1;
@@ -158,12 +195,12 @@ std::vector<BodyBlock> findBodyBlocks(std::string_view text) {
       if (sp == std::string_view::npos || !octalMode(rest.substr(0, sp))) continue;
       b.kind = b64 ? "uuencode (base64)" : "uuencode";
       b.name = std::string(rest.substr(sp + 1));
-      b.decoded = b64 ? decodeUuBase64(text, lines, j, b.data) : decodeUu(text, lines, j, b.data);
+      b.decoded = b64 ? decodeUuBase64(view, j, b.data) : decodeUu(view, j, b.data);
     } else if (l.rfind("=ybegin ", 0) == 0) {
       std::size_t at = l.find(" name=");
       b.kind = "yEnc";
       b.name = at == std::string_view::npos ? std::string() : std::string(l.substr(at + 6));
-      b.decoded = decodeYenc(text, lines, j, b.data);
+      b.decoded = decodeYenc(view, j, b.data);
     } else if (l.find("(This file must be converted with BinHex") != std::string_view::npos) {
       b.kind = "BinHex";
       std::size_t end_pos = text.size();
@@ -174,12 +211,10 @@ std::vector<BodyBlock> findBodyBlocks(std::string_view text) {
       blocks.push_back(std::move(b));
       i = j - 1;
       continue;
-    } else if (l.rfind("-----BEGIN PGP MESSAGE-----", 0) == 0) {
+    } else if (pgpBlock(l)) {
       b.kind = "PGP message";
       b.pgp = true;
-      while (j < lines.size() &&
-             text.substr(lines[j].begin, lines[j].end - lines[j].begin).rfind("-----END PGP MESSAGE-----", 0) != 0)
-        ++j;
+      while (j < lines.size() && view[j].rfind("-----END PGP ", 0) != 0) ++j;
       b.decoded = true;
     } else {
       continue;

@@ -359,12 +359,15 @@ LeafResult keepAttachment(const Part& original, ChainRun& run, WalkState& s) {
     s.any_notice_item = true;
   }
   std::string name = outputName(original, out);
-  // Kept as text: delivered under a name that opens as text (.rdp, .iqy, .theme -> + ".txt").
-  if (std::string safe =
-          textSafeName(name, out.output_type.empty() ? out.detected.mime : out.output_type);
-      safe != name) {
+  // Delivered under a name that opens it as the type it was judged as: kept text as text
+  // (.rdp, .iqy, .theme -> + ".txt"), a rebuilt PDF named .html as a PDF (-> + ".pdf").
+  const std::string& delivered_type = out.output_type.empty() ? out.detected.mime : out.output_type;
+  if (std::string safe = textSafeName(name, delivered_type); safe != name) {
     name = std::move(safe);
-    rec.findings.push_back({"opens_as_text", "kept as text under a name that opens as text"});
+    if (delivered_type.rfind("text/", 0) == 0 && name.ends_with(".txt"))
+      rec.findings.push_back({"opens_as_text", "kept as text under a name that opens as text"});
+    else
+      rec.findings.push_back({"opens_as_type", "delivered under a name that opens it as " + delivered_type});
     if (!run.modified) {
       rec.action = "renamed";
       rec.reason = std::string(reasonInfo(Reason::FilenameChanged).name);

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <initializer_list>
+#include <string_view>
 
 #include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
@@ -60,8 +62,10 @@ std::optional<EmbeddedFormat> embeddedFormat(std::string_view data) {
   if (has(head, "%pdf-")) return EmbeddedFormat{"application/pdf", "%PDF- within the first 1024 bytes", false};
   if (lead.rfind("{\\rt", 0) == 0) return EmbeddedFormat{"text/rtf", "starts like RTF", false};
   if (has(head, "{\\rt")) return EmbeddedFormat{"text/rtf", "RTF group ({\\rt) within the first 1024 bytes", false};
-  static constexpr std::array<std::string_view, 16> kMarkup = {
-      "<html", "<!doctype html", "<script", "<body", "<head", "<iframe", "<svg", "<object",
+  // "<!doctype" and "<!entity" of any document type: XML with a DTD (msinfo32 opens .nfo,
+  // other handlers other names, and resolve external entities).
+  static constexpr std::array<std::string_view, 17> kMarkup = {
+      "<html", "<!doctype", "<!entity", "<script", "<body", "<head", "<iframe", "<svg", "<object",
       "<embed", "<meta", "<img", "<a href", "<style", "<form", "<?xml", "<hta:"};
   for (std::string_view m : kMarkup) {
     if (has(head, m)) return EmbeddedFormat{"text/html", "markup (" + std::string(m) + ") within the first 1024 bytes", false};
@@ -72,9 +76,12 @@ std::optional<EmbeddedFormat> embeddedFormat(std::string_view data) {
 bool opensAsText(const std::string& mime_type, const std::string& ext) {
   // Windows opens these in Notepad (or, for csv/tsv, in Excel, whose formulas sanitizer.csv
   // neutralises); everything else kept as text gets ".txt" appended.
-  static constexpr std::array<std::string_view, 18> kText = {
-      "txt", "text", "log", "csv", "tsv", "md", "markdown", "json", "yaml", "yml", "asc",
-      "diff", "patch", "srt", "vtt", "lst", "nfo", "ini"};
+  // Not .nfo: Windows opens it with System Information (msinfo32), an XML reader. Not .md or
+  // .markdown: their viewers (Typora, editors' previews) render the HTML in them, anywhere in
+  // the file, where our first-KB look does not reach.
+  static constexpr std::array<std::string_view, 15> kText = {
+      "txt", "text", "log", "csv", "tsv", "json", "yaml", "yml", "asc",
+      "diff", "patch", "srt", "vtt", "lst", "ini"};
   static constexpr std::array<std::string_view, 3> kCalendar = {"ics", "vcs", "ifb"};
   static constexpr std::array<std::string_view, 2> kContact = {"vcf", "vcard"};
   auto in = [&](const auto& set) { return std::find(set.begin(), set.end(), ext) != set.end(); };
@@ -85,10 +92,70 @@ bool opensAsText(const std::string& mime_type, const std::string& ext) {
   return false;
 }
 
+namespace {
+
+/// Delivered types that are not plain text, the extensions that open them as that type on the
+/// recipient's side, and the one appended when the name says something else. A rebuilt PDF,
+/// RTF or ZIP named "invoice.html" would be rendered by a browser (a PDF string
+/// "<script>...</script>" runs), one named ".rdp" or ".jnlp" read by mstsc or Java Web Start:
+/// the bytes are harmless only as the type they were judged as.
+struct Opener {
+  std::string_view type;  ///< exact, or a prefix ending in '.' or '/'
+  std::string_view canonical;
+  std::initializer_list<std::string_view> exts;
+};
+
+const Opener* openerFor(std::string_view type) {
+  static const std::array<Opener, 20> kOpeners = {{
+      {"application/pdf", "pdf", {"pdf"}},
+      {"text/rtf", "rtf", {"rtf", "doc"}},
+      {"application/rtf", "rtf", {"rtf", "doc"}},
+      {"image/jpeg", "jpg", {"jpg", "jpeg", "jpe", "jfif"}},
+      {"image/png", "png", {"png"}},
+      {"image/gif", "gif", {"gif"}},
+      {"image/tiff", "tif", {"tif", "tiff"}},
+      {"image/webp", "webp", {"webp"}},
+      {"application/zip", "zip", {"zip"}},
+      {"application/vnd.openxmlformats-officedocument.wordprocessingml.", "docx", {"docx", "docm", "dotx", "dotm"}},
+      {"application/vnd.ms-word.", "docx", {"docx", "docm", "dotx", "dotm"}},
+      {"application/vnd.openxmlformats-officedocument.spreadsheetml.", "xlsx", {"xlsx", "xlsm", "xltx", "xltm", "xlsb"}},
+      {"application/vnd.ms-excel.", "xlsx", {"xlsx", "xlsm", "xltx", "xltm", "xlsb"}},
+      {"application/vnd.openxmlformats-officedocument.presentationml.", "pptx", {"pptx", "pptm", "potx", "potm", "ppsx", "ppsm"}},
+      {"application/vnd.ms-powerpoint.", "pptx", {"pptx", "pptm", "potx", "potm", "ppsx", "ppsm"}},
+      {"application/vnd.oasis.opendocument.", "odt", {"odt", "ott", "ods", "ots", "odp", "otp", "odg", "otg", "odf", "odc", "odm"}},
+      {"application/msword", "doc", {"doc", "dot"}},
+      {"application/vnd.ms-excel", "xls", {"xls", "xlt"}},
+      {"application/vnd.ms-powerpoint", "ppt", {"ppt", "pps", "pot"}},
+      {"application/x-ole-storage", "doc", {"doc", "dot", "xls", "xlt", "ppt", "pps", "pot"}},
+  }};
+  for (const Opener& o : kOpeners) {
+    bool prefix = o.type.back() == '.' || o.type.back() == '/';
+    if (prefix ? type.starts_with(o.type) : type == o.type) return &o;
+  }
+  return nullptr;
+}
+
+/// The ODF extension that says the document's kind (spreadsheet -> ods), "odt" otherwise.
+std::string_view odfCanonical(std::string_view type) {
+  if (type.find("spreadsheet") != std::string_view::npos) return "ods";
+  if (type.find("presentation") != std::string_view::npos) return "odp";
+  if (type.find("graphics") != std::string_view::npos) return "odg";
+  return "odt";
+}
+
+}  // namespace
+
 std::string textSafeName(const std::string& name, const std::string& mime_type) {
-  if (name.empty() || mime_type.rfind("text/", 0) != 0) return name;
-  std::string ext = text::lastExtension(
-      text::sanitizeFilename(name));
+  if (name.empty()) return name;
+  std::string ext = text::lastExtension(text::sanitizeFilename(name));
+  if (const Opener* o = openerFor(mime_type)) {
+    if (std::find(o->exts.begin(), o->exts.end(), ext) != o->exts.end()) return name;
+    std::string_view canonical = o->canonical;
+    if (o->type == "application/vnd.oasis.opendocument.") canonical = odfCanonical(mime_type);
+    if (mime_type.find("binary.macroenabled") != std::string::npos) canonical = "xlsb";
+    return name + "." + std::string(canonical);
+  }
+  if (mime_type.rfind("text/", 0) != 0) return name;
   if (ext.empty() || opensAsText(mime_type, ext)) return name;
   return name + ".txt";
 }

@@ -118,7 +118,9 @@ std::optional<EmbeddedFormat> embeddedFormat(std::string_view data);
 bool opensAsText(const std::string& mime_type, const std::string& ext);
 
 /// `name` with ".txt" appended when it is kept as text (`mime_type` text/*) but its extension
-/// would open it as something else (.rdp, .iqy, .theme, .py, .website, ...).
+/// would open it as something else (.rdp, .iqy, .theme, .py, .website, ...); for a delivered
+/// PDF, RTF, picture, ZIP or Office file whose extension does not open that type (a rebuilt PDF
+/// named ".html", ".svg" or ".rdp"), the type's own extension appended (".html.pdf").
 std::string textSafeName(const std::string& name, const std::string& mime_type);
 
 /// A file or an encrypted message written into a text body (body_blocks.cpp).

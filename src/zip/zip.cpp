@@ -419,6 +419,23 @@ std::optional<Failure> Archive::extract(const Entry& e, Budget& budget, std::str
   return std::nullopt;
 }
 
+std::string Archive::head(const Entry& e, std::size_t n) const {
+  std::string_view raw = this->raw(e);
+  if (e.method == 0) return std::string(raw.substr(0, n));
+  std::string out(n, '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) return {};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  zs.avail_in = static_cast<uInt>(std::min<std::size_t>(raw.size(), 1u << 30));
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(n);
+  int rc = Z_OK;
+  while (zs.avail_out > 0 && rc == Z_OK) rc = inflate(&zs, Z_NO_FLUSH);
+  out.resize(n - zs.avail_out);
+  inflateEnd(&zs);
+  return out;
+}
+
 std::optional<Failure> Archive::verify(const Entry& e) const {
   std::string_view raw = this->raw(e);
   uLong crc = 0;

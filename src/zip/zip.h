@@ -77,6 +77,9 @@ class Archive {
   /// Inflates `e` into *out, charging `budget` for its declared size first; checks the size and
   /// the CRC. A member whose data does not match its directory entry is parse.malformed.
   std::optional<Failure> extract(const Entry& e, Budget& budget, std::string* out) const;
+  /// The first `n` bytes of `e` (fewer when it is shorter or broken), inflating no more than
+  /// that: enough to tell a nested archive by its signature without expanding the member.
+  std::string head(const Entry& e, std::size_t n) const;
   /// Inflates `e` through a small fixed buffer (nothing kept) and checks size and CRC: used on
   /// members that are copied raw, so a lie in the directory never travels on.
   std::optional<Failure> verify(const Entry& e) const;

@@ -96,3 +96,25 @@ TEST_CASE("dos: an HTML element with 100,000 attributes is refused by the pre-sc
   CHECK(ok.report.reason == Reason::HtmlConverted);
   CHECK(ok.output.find("hello") != std::string::npos);
 }
+
+// The red team's return: the 60,000 entries one level down (a ZIP holding that ZIP, stored or
+// deflated, under any name) cost libclamav its minute too; nested ZIPs now count.
+TEST_CASE("dos: a ZIP inside a ZIP counts with its entries", "[dos][redteam10]") {
+  const Engine& e = test::shippedEngine();
+  const std::string inner = test::zipWithEntries(60000);
+  auto wrap = [](const std::string& name, const std::string& data, bool deflate) {
+    zip::Writer w;
+    if (deflate) w.addDeflated(name, data);
+    else w.addStored(name, data);
+    return w.finish().value_or("");
+  };
+  for (const auto& outer : {wrap("inner.zip", inner, true), wrap("inner.dat", inner, false),
+                            wrap("a.zip", wrap("b.bin", inner, true), true)}) {
+    ProcessResult r = e.processFile(outer, "nested.zip", "D3");
+    CHECK(r.report.reason == Reason::LimitArchiveMembers);
+    CHECK(r.report.detections.empty());  // refused before the scanner
+  }
+  // A ZIP with a small ZIP inside still reaches the archive rules.
+  ProcessResult small = e.processFile(wrap("inner.zip", test::zipWithEntries(3), true), "ok.zip", "D4");
+  CHECK(small.report.reason != Reason::LimitArchiveMembers);
+}

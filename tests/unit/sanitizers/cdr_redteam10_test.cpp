@@ -260,7 +260,10 @@ TEST_CASE("field codes: one tokenizer with Word's separators, one list", "[redte
        {"DDEAUTO\tcmd", "DDE\xC2\xA0" "cmd", " dde\xA0x", "DATABASE \\d \"\\\\\\\\h\\\\x.mdb\"",
         "INCLUDEPICTURE \"http://t.example/p.png\" \\d", "IMPORT x", "INCLUDETEXT\t\"c:\\\\x\"",
         "LINK Excel.Sheet.8 \"\\\\\\\\h\\\\s.xls\"", "HYPERLINK \"\\\\\\\\h\\\\s\\\\x.exe\"",
-        "HYPERLINK \\\\h\\s\\x.exe", "HYPERLINK \"file:///c:/x.hta\"", "HYPERLINK \"c:\\\\windows\\\\calc.exe\""}) {
+        "HYPERLINK \\\\h\\s\\x.exe", "HYPERLINK \"file:///c:/x.hta\"", "HYPERLINK \"c:\\\\windows\\\\calc.exe\"",
+        // the red team's return: other Unicode spaces after the keyword
+        "DDEAUTO\xE2\x80\x83" "cmd", "DDE\xE2\x80\xAF" "cmd", "DDEAUTO\xE3\x80\x80" "cmd", "DDE\xC2\x85" "cmd",
+        "DDEAUTO\xE2\x81\x9F" "cmd", "DDEAUTO\xE2\x80\x8A" "cmd"}) {
     INFO(bad);
     CHECK(dangerousField(bad));
   }
@@ -520,4 +523,49 @@ TEST_CASE("odf: XML members copied untouched are parsed: DOCTYPE or broken XML f
         Reason::ParseMalformed);
   CHECK(runOdt(odtWith(chainPng(), {{"manifest.rdf", "<rdf:RDF xmlns:rdf=\"x\">&undefined;</rdf:RDF>"}})).reason ==
         Reason::ParseMalformed);
+}
+
+// The red team's return: a field code in a tracked deletion (w:delInstrText) is still a field
+// (the pre-check looked for "instrText" only); the variants already handled stay in the table.
+TEST_CASE("ooxml: field codes in tracked deletions and split across runs are neutralised",
+          "[ooxml][adversarial][redteam10]") {
+  auto field = [](const std::string& element, const std::vector<std::string>& pieces) {
+    std::string xml = "<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r>";
+    for (const auto& p : pieces)
+      xml += "<w:r><w:" + element + " xml:space=\"preserve\">" + p + "</w:" + element + "></w:r>";
+    xml += "<w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>RESULT</w:t></w:r>"
+           "<w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>";
+    return pack(docx(chainPng(), {}, {}, {}, xml));
+  };
+  const std::pair<std::string, std::vector<std::string>> cases[] = {
+      {"delInstrText", {"DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\""}},    // was kept
+      {"delInstrText", {"DD", "EAUTO\tcmd"}},                                             // was kept
+      {"instrText", {"D", "D", "E", "AUTO c:\\\\windows\\\\system32\\\\cmd.exe"}},       // passed before
+      {"instrText", {"INCLUDEPICTURE \"\\\\\\\\evil.example\\\\s\\\\x.png\" \\d"}},       // passed before
+  };
+  for (const auto& [element, pieces] : cases) {
+    INFO(element << " " << pieces.front());
+    Outcome o = runDocx(field(element, pieces));
+    INFO(findingsText(o));
+    REQUIRE(o.verdict == Verdict::Modified);
+    std::string doc = zipMemberText(o.replacement->data, "word/document.xml");
+    CHECK(doc.find("InstrText") == std::string::npos);
+    CHECK(doc.find("instrText") == std::string::npos);
+    CHECK(doc.find("RESULT") != std::string::npos);
+  }
+}
+
+// The red team's return: other Unicode spaces after the keyword (\uN with N an em, narrow
+// no-break or ideographic space) were dropped by the RTF reader, so "DDEAUTO\u8195?cmd" read as
+// one word; they now reach the shared tokenizer as UTF-8. The NBSP and \tab rows passed before.
+TEST_CASE("rtf: DDE after any Unicode space written as \\uN goes", "[rtf][adversarial][redteam10]") {
+  for (const char* sep : {"\\u8195?", "\\u8239?", "\\u12288?", "\\u8287?", "\\u160?", "\\tab ", "\\emspace "}) {
+    std::string field = std::string("{\\field{\\*\\fldinst DDEAUTO") + sep +
+                        "c:\\\\\\\\windows\\\\\\\\system32\\\\\\\\cmd.exe \"/k calc\"}{\\fldrslt SHOWN}}";
+    INFO(field);
+    auto r = sanitizers::rtf::rebuildRtf("{\\rtf1\\ansi " + field + "\\par}", {}, nullptr);
+    REQUIRE(r.ok);
+    CHECK(r.rtf.find("fldinst") == std::string::npos);
+    CHECK(r.rtf.find("SHOWN") != std::string::npos);
+  }
 }

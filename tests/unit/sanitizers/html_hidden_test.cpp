@@ -98,3 +98,91 @@ TEST_CASE("hidden: the sanitizer reports what it left out", "[html][hidden]") {
   for (const auto& f : o.findings) said |= f.key == "removed_hidden_text" && f.value.find("font-size:0") != std::string::npos;
   CHECK(said);
 }
+
+// The red team's return (issue 10): CSS read as a browser reads it. Each line below got its
+// SECRET through before; the earlier TEST_CASEs are the variants that were already handled.
+TEST_CASE("hidden: red team return, CSS syntax and properties a browser honours", "[html][hidden][redteam10]") {
+  // Comments, escapes and !important precedence.
+  requireHidden("<div style=\"display:/**/none\">SECRET</div>", "", "display:none");
+  requireHidden("<div style=\"display:\\6e one\">SECRET</div>");
+  requireHidden("<div style=\"display:n\\one\">SECRET</div>");
+  requireHidden("<div class=\"i\" style=\"display:block\">SECRET</div>", ".i{display:none !important}");
+  // Colours: hsl(), the space syntax with alpha, the named near-white colours.
+  requireHidden("<div style=\"color:hsl(0,0%,100%)\">SECRET</div>", "", "background colour");
+  requireHidden("<div style=\"color:hsl(0 0% 100%)\">SECRET</div>");
+  requireHidden("<div style=\"color:rgb(255 255 255 / 0)\">SECRET</div>");
+  requireHidden("<div style=\"color:honeydew\">SECRET</div>");
+  requireHidden("<div style=\"color:LavenderBlush\">SECRET</div>");
+  requireHidden("<div style=\"-webkit-text-fill-color:transparent\">SECRET</div>", "", "transparent");
+  // Other properties that hide: filter, zoom, transforms, relative offsets, the font
+  // shorthand, content-visibility, a zero-area clip or clip-path.
+  requireHidden("<div style=\"filter:opacity(0)\">SECRET</div>", "", "opacity:0");
+  requireHidden("<div style=\"filter:blur(1px) opacity(0%)\">SECRET</div>");
+  requireHidden("<div style=\"zoom:0.01\">SECRET</div>");
+  requireHidden("<div style=\"transform:scale(0.001)\">SECRET</div>");
+  requireHidden("<div style=\"transform:scaleY(0)\">SECRET</div>");
+  requireHidden("<div style=\"transform:translateX(-9999px)\">SECRET</div>", "", "off-screen");
+  requireHidden("<div style=\"position:relative;left:-9999px\">SECRET</div>");
+  requireHidden("<div style=\"font:0/0 a\">SECRET</div>", "", "font-size:0");
+  requireHidden("<div style=\"content-visibility:hidden\">SECRET</div>");
+  requireHidden("<div style=\"position:absolute;clip:rect(1px,1px,1px,1px)\">SECRET</div>", "", "clipped");
+  requireHidden("<div style=\"clip-path:polygon(0 0,0 0,0 0)\">SECRET</div>");
+  requireHidden("<div style=\"overflow-y:hidden;height:0\">SECRET</div>");
+  // Rules behind @supports/@layer, an always-true media query, attribute selectors,
+  // structural pseudo-classes, class names in another case (quirks mode).
+  requireHidden("<div class=\"s\">SECRET</div>", "@supports (display:block){.s{display:none}}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@layer base{.s{display:none}}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@media (min-width:1px){.s{display:none}}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@media screen and (max-width:99999px){.s{display:none}}");
+  requireHidden("<div data-h>SECRET</div>", "[data-h]{display:none}");
+  requireHidden("<div title=\"x\">SECRET</div>", "div[title=\"x\"]{display:none}");
+  requireHidden("<div><span>SECRET</span></div>", "span:first-child{display:none}");
+  requireHidden("<div class=\"q\">SECRET</div>", ".q:not(.z){display:none}");
+  requireHidden("<div class=\"Q\">SECRET</div>", ".q{display:none}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@import url(x.css); .s{display:none}");
+  requireHidden("<div class=\"s\">SECRET</div>", "@import url(\"data:text/css,.s%7Bdisplay:none%7D\");");
+  requireHidden("<div class=\"s\">SECRET</div>", "@import 'data:text/css;base64,LnN7ZGlzcGxheTpub25lfQ==';");
+  requireHidden("<p style=\"margin:0 0 0 -9999px\">SECRET</p>", "", "off-screen");
+  requireHidden("<span style=\"font-size:calc(0px)\">SECRET</span>");
+  requireHidden("<div style=\"position:absolute;left:calc(-9999px)\">SECRET</div>");
+  // A stylesheet in a data: URL link, percent-encoded or base64.
+  requireHidden("<link rel=\"stylesheet\" href=\"data:text/css,.d%7Bdisplay:none%7D\"><div class=\"d\">SECRET</div>");
+  requireHidden("<link rel=\"stylesheet\" href=\"data:text/css;base64,LmR7ZGlzcGxheTpub25lfQ==\"><div class=\"d\">SECRET</div>");
+  // Still shown: the last declaration wins, hover-only rules, narrow-screen queries, print.
+  requireShown("<div style=\"display:none;display:block\">SHOWN</div>");
+  requireShown("<a class=\"x\" href=\"#\">SHOWN</a>", ".x:focus{display:none}");
+  requireShown("<div class=\"m\">SHOWN</div>", "@media (min-width:1200px){.m{display:none}}");
+  requireShown("<div class=\"m\">SHOWN</div>", "@media print{.m{display:none}}");
+  requireShown("<div class=\"m\">SHOWN</div>", "@media (prefers-color-scheme:dark){.m{display:none}}");
+  requireShown("<div style=\"transform:scale(1.5)\">SHOWN</div>");
+  requireShown("<div style=\"color:hsl(0,0%,20%)\">SHOWN</div>");
+  requireShown("<div style=\"clip:rect(0,200px,50px,0);position:absolute\">SHOWN</div>");
+  requireShown("<font size=0>SHOWN</font>");  // HTML clamps size 0 to 1 (x-small): visible
+}
+
+// The red team's return (denial of service): every selector key kept its rules' declarations
+// whole and each element re-read them, so 10,000 "*" selectors with 4 KB of declarations cost
+// minutes on a 200 KB mail. Keys now keep the hiding properties once; the result is the same.
+TEST_CASE("hidden: a stylesheet of many large rules for '*' is read once", "[html][hidden][redteam10]") {
+  std::string decl;
+  for (int i = 0; i < 400; ++i) decl += "color:#333;";
+  std::string selectors = "*";
+  for (int i = 0; i < 1999; ++i) selectors += ",*";
+  std::string css;
+  for (int i = 0; i < 5; ++i) css += selectors + "{" + decl + "}";
+  css += ".h{display:none !important}";
+  std::string body;
+  for (int i = 0; i < 5000; ++i) body += "<p>SHOWN</p>";
+  body += "<p class=\"h\" style=\"display:block\">SECRET</p>";
+  Result r = conv(body, css);
+  REQUIRE_FALSE(r.failure);
+  CHECK(r.text.find("SHOWN") != std::string::npos);
+  CHECK(r.text.find("SECRET") == std::string::npos);
+  CHECK(r.hidden_text == 1);
+  // More selectors than the sheet reads: the rules after them are unknown, so it fails closed
+  // (before, the first 10,000 were read and a hiding rule after them was silently ignored).
+  std::string many = "*";
+  for (int i = 0; i < 200000; ++i) many += ",*";
+  Result over = conv("<p class=\"h\">SECRET</p>", many + "{color:#333}.h{display:none}");
+  CHECK(over.failure == mugai::Reason::LimitHtmlNodes);
+}

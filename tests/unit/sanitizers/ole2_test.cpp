@@ -723,3 +723,24 @@ TEST_CASE("ole2: a .ppt written by LibreOffice without macros is rebuilt, not re
   CHECK(pdf.exit_code == 0);
   CHECK(fs::exists(tmp.path() / "out" / "rebuilt.pdf"));
 }
+
+// The red team's return (issue 10, class 3): compound-file names compare without case (a reader
+// finds "MACROS" or "objectpool" as it finds "Macros"), and a Word file may carry streams of its
+// own next to extra ones. Whatever the spelling, nothing but the format's streams is copied.
+TEST_CASE("ole2: storage and stream names in another case are judged like their usual spelling",
+          "[ole2][adversarial][redteam10]") {
+  std::vector<std::vector<CompoundEntry>> files = {
+      {{"WordDocument", wordStream(0)}, {"1Table", std::string(700, 'T')},
+       {"MACROS/VBA/dir", std::string(300, 'd')}, {"MACROS/VBA/ThisDocument", fakePe('m')}},
+      {{"WordDocument", wordStream(0)}, {"1Table", std::string(700, 'T')},
+       {"objectpool/_1234/\x01Ole10Native", std::string("\x40\x00\x00\x00\x02\x00", 6) + fakePe('o')}},
+      {{"WordDocument", wordStream(0)}, {"1Table", std::string(700, 'T')}, {"\x01Ole10Native", fakePe('n')}},
+      {{"WordDocument", wordStream(0)}, {"1Table", std::string(700, 'T')}, {"1table.exe", fakePe('t')}},
+  };
+  for (const auto& entries : files) {
+    INFO(entries.back().path);
+    Outcome o = run(writeCompoundFile(entries));
+    if (o.replacement) CHECK(o.replacement->data.find("PE\0\0", 0, 4) == std::string::npos);
+    CHECK((o.replacement || o.verdict >= Verdict::PartRemoved));
+  }
+}

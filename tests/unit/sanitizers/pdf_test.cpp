@@ -882,3 +882,40 @@ TEST_CASE("pdf: Thread actions to other files and external stream data go", "[pd
   REQUIRE(l.replacement);
   CHECK(l.replacement->data.find("/Thread") != std::string::npos);
 }
+
+// The red team's return: a reference XObject (/Ref: a page drawn from another file) and an OPI
+// proxy (/OPI: the full image from another file) name files the reader or printer fetches, like
+// external stream data; they go. URI actions to file:, UNC and ms- targets went before (rows).
+TEST_CASE("pdf: reference XObjects and OPI proxies to other files go", "[pdf][redteam10]") {
+  std::string in = buildPdf(1, [](QPDF& pdf, std::vector<QOH>& pages) {
+    QOH form = pdf.newStream(std::string());
+    form.getDict().replaceKey("/Type", QOH::newName("/XObject"));
+    form.getDict().replaceKey("/Subtype", QOH::newName("/Form"));
+    form.getDict().replaceKey("/BBox", parse(pdf, "[0 0 1 1]"));
+    form.getDict().replaceKey("/Ref", parse(pdf, "<< /F (\\\\\\\\evil.example\\\\s\\\\ref.pdf) /Page 0 >>"));
+    form.getDict().replaceKey("/OPI", parse(pdf, "<< /1.3 << /Type /OPI /Version 1.3 /F (\\\\\\\\evil.example\\\\s\\\\hi.tif) >> >>"));
+    pages[0].replaceKey("/Resources", parse(pdf, "<< >>"));
+    QOH xo = QOH::newDictionary();
+    xo.replaceKey("/X", form);
+    pages[0].getKey("/Resources").replaceKey("/XObject", xo);
+    for (const char* uri : {"file:///C:/Windows/System32/calc.exe", "\\\\\\\\evil.example\\\\s\\\\x.exe",
+                            "ms-msdt:/id PCWDiagnostic"}) {
+      QOH link = parse(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] >>");
+      QOH a = parse(pdf, "<< /S /URI >>");
+      a.replaceKey("/URI", QOH::newString(uri));
+      link.replaceKey("/A", a);
+      addAnnot(pages[0], pdf.makeIndirectObject(link));
+    }
+  });
+  REQUIRE(in.find("evil.example") != std::string::npos);
+  auto s = makeSanitizer();
+  Harness h;
+  Outcome o = h.run(*s, in);
+  REQUIRE(o.verdict == Verdict::Modified);
+  const std::string& out = o.replacement->data;
+  CHECK(out.find("evil.example") == std::string::npos);
+  CHECK(out.find("/Ref") == std::string::npos);
+  CHECK(out.find("/OPI") == std::string::npos);
+  CHECK(out.find("calc.exe") == std::string::npos);
+  CHECK(out.find("ms-msdt") == std::string::npos);
+}
