@@ -46,10 +46,18 @@ class StringSink : public Pipeline {
 
 /// One finding per removed thing, bounded: the first few of each kind verbatim, then a count.
 /// A 1000-page document with /AA on every page yields 5 lines + "/AA: 995 more", not 1000.
+/// A removed thing with bytes of its own (a script, an embedded file) carries their SHA-256; one
+/// past the examples is still listed for its hash as {"removed_object", detail, sha256}, up to
+/// kHashedExtras (the vault's objects; the notice names only the "removed" lines).
 class RemovedLog {
  public:
   static constexpr std::size_t kExamplesPerKind = 5;
-  void add(const std::string& kind, const std::string& detail);
+  static constexpr std::size_t kHashedExtras = 256;
+  void add(const std::string& kind, const std::string& detail, const std::string& sha256 = {});
+  /// Something inside a removed thing already named, listed for its hash only.
+  void addObject(const std::string& detail, const std::string& sha256) {
+    if (extras_.size() < kHashedExtras) extras_.push_back({"removed_object", detail, sha256});
+  }
   bool empty() const { return kinds_.empty(); }
   std::size_t total() const;
   void appendTo(std::vector<Finding>& out) const;
@@ -58,9 +66,10 @@ class RemovedLog {
   struct Kind {
     std::string name;
     std::size_t count = 0;
-    std::vector<std::string> examples;
+    std::vector<Finding> examples;
   };
   std::vector<Kind> kinds_;  // first-seen order; a handful of kinds, linear search is fine
+  std::vector<Finding> extras_;
 };
 
 /// A PDF text string (file name, a library message quoting the file, ...) made fit for a report:
