@@ -40,13 +40,20 @@ void RemovedLog::add(const std::string& kind, const std::string& detail, const s
     if (k.name == kind) {
       if (++k.count <= kExamplesPerKind) {
         k.examples.push_back({"removed", detail, sha256});
-      } else if (!sha256.empty() && extras_.size() < kHashedExtras) {
-        extras_.push_back({"removed_object", detail, sha256});
+        if (!sha256.empty()) hashes_.insert(sha256);
+      } else {
+        addObject(detail, sha256);
       }
       return;
     }
   }
   kinds_.push_back({kind, 1, {{"removed", detail, sha256}}});
+  if (!sha256.empty()) hashes_.insert(sha256);
+}
+
+void RemovedLog::addObject(const std::string& detail, const std::string& sha256) {
+  if (sha256.empty() || extras_.size() >= kHashedExtras || !hashes_.insert(sha256).second) return;
+  extras_.push_back({"removed_object", detail, sha256});
 }
 
 std::size_t RemovedLog::total() const {

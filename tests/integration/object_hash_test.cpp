@@ -108,11 +108,12 @@ std::string listing(const std::vector<Object>& list) {
   return s;
 }
 
-std::string mailWith(const std::vector<std::pair<std::string, std::string>>& files) {
+std::string mailWith(const std::vector<std::pair<std::string, std::string>>& files,
+                     const std::string& text = "see attached\r\n") {
   std::string m =
       "From: partner@example.co.jp\r\nTo: tanaka@city.example.lg.jp\r\nSubject: objects\r\n"
       "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
-      "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n";
+      "--b\r\nContent-Type: text/plain\r\n\r\n" + text;
   for (const auto& [name, data] : files) {
     m += "--b\r\nContent-Type: application/octet-stream; name=\"" + name +
          "\"\r\nContent-Disposition: attachment; filename=\"" + name +
@@ -198,16 +199,21 @@ std::string rtfWithObject() {
 
 }  // namespace
 
-TEST_CASE("vault: each object taken out of a .docm, .xlsm, .doc, PDF and RTF carries the SHA-256 "
-          "of its own bytes", "[integration][vault][objhash]") {
+TEST_CASE("vault: each object taken out of a .docm, .xlsm, .odt, .doc, PDF, RTF and a text body "
+          "carries the SHA-256 of its own bytes", "[integration][vault][objhash]") {
   if (anyMissing({"/usr/bin/python3", "/usr/bin/sha256sum"})) return;
   Vaulted v;
   const std::string docm = mugai::test::office::docm();
   const std::string xlsm = mugai::test::office::xlsm();
   const std::string doc = docWithVba();
   REQUIRE_FALSE(doc.empty());
+  const std::string odt = mugai::test::office::odt();
+  const std::string uu_file = "notes written into the text body\n";
+  const std::string text = "see attached\r\nbegin-base64 644 notes.txt\r\n" + base64(uu_file) + "\r\n====\r\nthanks\r\n";
   const std::vector<Object> objects = v.record(mailWith({{"a.docm", docm}, {"b.xlsm", xlsm}, {"c.doc", doc},
-                                                         {"d.pdf", pdfWithScript()}, {"e.rtf", rtfWithObject()}}));
+                                                         {"d.pdf", pdfWithScript()}, {"e.rtf", rtfWithObject()},
+                                                         {"f.odt", odt}},
+                                                        text));
   INFO(listing(objects));
   // OOXML: the parts dropped, each hashed as python's zipfile reads it out of the package sent.
   for (const char* part : {"word/vbaProject.bin", "word/activeX/activeX1.bin", "word/embeddings/oleObject1.bin"}) {
@@ -219,6 +225,14 @@ TEST_CASE("vault: each object taken out of a .docm, .xlsm, .doc, PDF and RTF car
   const Object* xl = find(objects, "xl/vbaProject.bin");
   REQUIRE(xl);
   CHECK(xl->sha256 == v.memberSha256(xlsm, "xl/vbaProject.bin"));
+  // ODF: the Basic library's members.
+  const Object* basic = find(objects, "Basic/Standard/Module1.xml");
+  REQUIRE(basic);
+  CHECK(basic->sha256 == v.memberSha256(odt, "Basic/Standard/Module1.xml"));
+  // A file written into the text body (uuencode, base64 form): the decoded file.
+  const Object* uu = find(objects, "notes.txt");
+  REQUIRE(uu);
+  CHECK(uu->sha256 == v.sha256sum(uu_file));
   // .doc: the VBA storage has no bytes of its own ("-"); each stream in it is listed with its hash.
   const Object* macros = find(objects, "Macros (VBA project)");
   REQUIRE(macros);
