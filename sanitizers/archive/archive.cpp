@@ -497,7 +497,7 @@ Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
         return o;
       }
       if (mr.kind == MemberResult::Kind::Removed) {
-        result.findings.push_back({"removed_member", shown});
+        result.findings.push_back({"removed_member", shown, mr.sha256});
         changed = true;
         continue;
       }

@@ -547,7 +547,7 @@ std::optional<Outcome> OdfSanitizer::checkMembers(const zip::Archive& archive,
       }
       removed[i] = true;
       rewritten.erase(i);
-      findings.push_back({"removed", n.substr(0, 120) + " (" + why + ")"});
+      findings.push_back({"removed", n.substr(0, 120) + " (" + why + ")", archive.sha256(entries[i])});
     };
     if (n == "layout-cache") {
       drop("a layout cache LibreOffice rebuilds");
@@ -715,9 +715,10 @@ std::optional<Outcome> readHead(const zip::Archive& archive, MessageContext& ctx
 
 /// The members that go by their name or place: macros and objects (removedByName), whatever is
 /// under an OLE object's path, and a folder entry that carries bytes.
-std::vector<bool> removedByPlace(const std::vector<zip::Entry>& entries, bool drop_objects,
+std::vector<bool> removedByPlace(const zip::Archive& archive, bool drop_objects,
                                  const std::set<std::string, std::less<>>& ole_paths,
                                  std::vector<Finding>& findings) {
+  const auto& entries = archive.entries();
   std::vector<bool> removed(entries.size(), false);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& n = entries[i].name;
@@ -728,7 +729,8 @@ std::vector<bool> removedByPlace(const std::vector<zip::Entry>& entries, bool dr
                                    entries[i].compressed_size > (entries[i].method == 0 ? 0u : 2u));
     if (!dir_data && !removedByName(n, drop_objects) && !underAny(n, ole_paths)) continue;
     removed[i] = true;
-    if (!entries[i].directory() || dir_data) findings.push_back({"removed", n});
+    if (!entries[i].directory() || dir_data)
+      findings.push_back({"removed", n, archive.sha256(entries[i])});
   }
   return removed;
 }
@@ -896,7 +898,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
   std::vector<Finding> findings;
   if (head.manifest_doctype) findings.push_back({"removed", "META-INF/manifest.xml: DOCTYPE"});
   // 2. Members that go by their name or place (macros, OLE objects, bytes under a folder entry).
-  std::vector<bool> removed = removedByPlace(entries, drop_objects, head.ole_paths, findings);
+  std::vector<bool> removed = removedByPlace(*archive, drop_objects, head.ole_paths, findings);
   // 3. The XML that can hold scripts, listeners, macro links and external references, scrubbed.
   Scrubbed sc;
   if (auto f = scrubParts(*archive, drop_objects, removed, ctx, sc, findings)) return *f;
@@ -907,7 +909,8 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
       if (removed[i] || !underAny(n, sc.object_refs)) continue;
       removed[i] = true;
       sc.rewritten.erase(i);
-      if (!entries[i].directory()) findings.push_back({"removed", n});
+      if (!entries[i].directory())
+        findings.push_back({"removed", n, archive->sha256(entries[i])});
     }
   }
   // 5. Members nothing uses go (an .exe parked in Pictures/, a sub-document no frame shows).
@@ -917,7 +920,7 @@ Outcome OdfSanitizer::rebuild(const Part& part, MessageContext& ctx) const {
     if (removed[i] || entries[i].directory() || used.count(n)) continue;
     removed[i] = true;
     sc.rewritten.erase(i);
-    findings.push_back({"removed", n});
+    findings.push_back({"removed", n, archive->sha256(entries[i])});
   }
   // 6. What is kept is checked: pictures through the image chain, XML well-formed.
   if (auto f = checkMembers(*archive, removed, sc.rewritten, findings, ctx)) return *f;

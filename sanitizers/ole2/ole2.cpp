@@ -27,6 +27,7 @@
 #include <mutex>
 #include <optional>
 
+#include "mugai/core/digest.h"
 #include "sanitizers/ole2/ppt.h"
 #include "sanitizers/ole2/xls.h"
 #include "src/office/compound_file.h"
@@ -283,35 +284,88 @@ void keepPlainOleStreams(Node& node) {
   }
 }
 
-void collectFindings(const Node& node, std::vector<Finding>& out, bool& macros) {
+/// SHA-256 (hex) of a stream's bytes, read in blocks: nothing kept, nothing charged (walk()
+/// bounded the streams' total). "" when libgsf cannot read it.
+std::string streamSha256(GsfInput* in) {
+  gsf_off_t size = gsf_input_size(in);
+  if (size < 0 || gsf_input_seek(in, 0, G_SEEK_SET)) return {};
+  Sha256 h;
+  guint8 block[1 << 14];
+  auto left = static_cast<std::uint64_t>(size);
+  while (left > 0) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, sizeof block));
+    if (!gsf_input_read(in, n, block)) return {};
+    h.update(block, n);
+    left -= n;
+  }
+  gsf_input_seek(in, 0, G_SEEK_SET);
+  return h.hex();
+}
+
+/// How many streams inside removed storages are listed with their SHA-256; the rest are counted.
+constexpr std::size_t kHashedStreams = 256;
+
+/// A storage has no bytes of its own: each stream inside one that goes is listed as
+/// {"removed_object", path, sha256} (the vault's objects), the notice names only the storage.
+void listStreams(const Node& storage, std::vector<Finding>& out, std::size_t& listed, std::size_t& more) {
+  for (const Node& c : storage.children) {
+    if (c.storage) {
+      listStreams(c, out, listed, more);
+    } else if (listed < kHashedStreams) {
+      ++listed;
+      out.push_back({"removed_object", displayName(c.path), streamSha256(c.input.get())});
+    } else {
+      ++more;
+    }
+  }
+}
+
+struct Collected {
+  bool macros = false;
+  std::size_t listed = 0;  // streams listed under removed storages
+  std::size_t more = 0;    // and not listed past kHashedStreams
+};
+
+/// One "removed" finding per storage or stream that goes: a stream's with its SHA-256, a
+/// storage's followed by its streams (listStreams).
+void removed(const Node& c, const std::string& what, std::vector<Finding>& out, Collected& k) {
+  if (!c.storage) {
+    out.push_back({"removed", what, streamSha256(c.input.get())});
+    return;
+  }
+  out.push_back({"removed", what});
+  listStreams(c, out, k.listed, k.more);
+}
+
+void collectFindings(const Node& node, std::vector<Finding>& out, Collected& k) {
   for (const Node& c : node.children) {
     std::string shown = displayName(c.path);
     switch (c.drop) {
       case Drop::Keep:
-        if (c.storage) collectFindings(c, out, macros);
+        if (c.storage) collectFindings(c, out, k);
         break;
       case Drop::Macro:
-        macros = true;
-        out.push_back({"removed", shown + " (VBA project)"});
+        k.macros = true;
+        removed(c, shown + " (VBA project)", out, k);
         break;
       case Drop::Object:
         if (c.storage && iequals(c.name, "ObjectPool")) {
-          for (const Node& o : c.children) out.push_back({"removed", displayName(o.path) + " (embedded object)"});
+          for (const Node& o : c.children) removed(o, displayName(o.path) + " (embedded object)", out, k);
         } else {
-          out.push_back({"removed", shown + " (embedded object)"});
+          removed(c, shown + " (embedded object)", out, k);
         }
         break;
       case Drop::ActiveX:
-        out.push_back({"removed", shown + " (ActiveX controls)"});
+        removed(c, shown + " (ActiveX controls)", out, k);
         break;
       case Drop::Signature:
-        out.push_back({"removed", shown + " (digital signature)"});
+        removed(c, shown + " (digital signature)", out, k);
         break;
       case Drop::Link:
-        out.push_back({"removed", shown + " (OLE link)"});
+        removed(c, shown + " (OLE link)", out, k);
         break;
       case Drop::Unknown:
-        out.push_back({"removed", shown + (c.storage ? " (storage" : " (stream") + " the format does not use)"});
+        removed(c, shown + (c.storage ? " (storage" : " (stream") + " the format does not use)", out, k);
         break;
     }
   }
@@ -761,8 +815,11 @@ Outcome run(const Part& part, MessageContext& ctx, const Options& options) {
   classify(root, true);
   keepPlainOleStreams(root);
   dropUnneeded(root, *format);
-  bool macros = false;
-  collectFindings(root, findings, macros);
+  Collected collected;
+  collectFindings(root, findings, collected);
+  if (collected.more > 0)
+    findings.push_back({"removed_object", std::to_string(collected.more) + " more streams (not hashed)"});
+  const bool macros = collected.macros;
   if ((macros || rw.xlm || rw.ppt_vba) && options.remove_on_macros) {
     Outcome o = Outcome::fail(Reason::ContentActive, std::string(macros || rw.ppt_vba ? "VBA project" : "Excel 4.0 macro sheet") +
                                                          " present (macros: remove)");

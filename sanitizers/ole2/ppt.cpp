@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "mugai/core/digest.h"
+
 namespace mugai::sanitizers::ole2 {
 namespace {
 
@@ -110,9 +112,12 @@ PptVbaEdit stripPptVba(std::string_view document, std::string_view current_user)
         out.refused = "a PowerPoint VBA project that is not where the persist directory says";
         return out;
       }
+      // Hashed as stored: the record's data (its 4-byte size and the compressed project).
+      std::string sha = sha256Hex(std::string_view(s).substr(it->second + 8, h->len));
       std::fill(s.begin() + it->second + 8, s.begin() + it->second + 8 + h->len, '\0');
       out.findings.push_back({"removed", "PowerPoint VBA project (ExOleObjStg, persist id " +
-                                             std::to_string(id) + ", " + std::to_string(h->len) + " bytes)"});
+                                             std::to_string(id) + ", " + std::to_string(h->len) + " bytes)",
+                              std::move(sha)});
     } else {
       out.findings.push_back({"removed", "PowerPoint VBA flag (fHasMacros)"});
     }

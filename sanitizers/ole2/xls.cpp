@@ -11,6 +11,8 @@
 #include <map>
 #include <set>
 
+#include "mugai/core/digest.h"
+
 namespace mugai::sanitizers::ole2 {
 namespace {
 
@@ -468,12 +470,23 @@ XlsMacroEdit removeXlsMacroSheets(std::string_view s) {
   // From here on the stream is rewritten; anything we cannot follow refuses the file.
   Renumber rn;
   if (auto no = renumber(p, named, rn)) return fail(Reason::ContentActive, *no);
+  // Each removed substream's own bytes (its BOF up to and with its EOF) are hashed; a sheet whose
+  // BOF was not found has none.
+  auto bytesOf = [&](std::size_t i) {
+    if (i >= p.substreams.size()) return std::string();
+    const Substream& sub = p.substreams[i];
+    if (sub.begin > s.size() || sub.end < sub.begin) return std::string();
+    return sha256Hex(s.substr(sub.begin, sub.end - sub.begin));
+  };
   for (const Sheet& sh : p.sheets)
-    if (sh.macro) out.findings.push_back({"removed", "Excel 4.0 macro sheet \"" + sh.name + "\"" + visibility(sh.state)});
+    if (sh.macro)
+      out.findings.push_back({"removed", "Excel 4.0 macro sheet \"" + sh.name + "\"" + visibility(sh.state),
+                              bytesOf(sh.substream)});
   for (std::size_t i = 0; i < p.substreams.size(); ++i)
     if (!named.count(i))
       out.findings.push_back({"removed", "a sheet substream no sheet names (BOF type " +
-                                             std::to_string(p.substreams[i].dt) + ")"});
+                                             std::to_string(p.substreams[i].dt) + ")",
+                              bytesOf(i)});
   std::vector<GlobalRecord> g;
   if (auto no = rewriteGlobals(p, rn, g, out.findings)) return fail(Reason::ContentActive, *no);
   std::optional<std::string> w = layOut(s, p, rn, g);

@@ -557,7 +557,8 @@ class Rebuild {
   void removeFor(std::size_t i, const std::string& why) {
     if (removed_[i]) return;
     removed_[i] = true;
-    findings_.push_back({"removed", shownName(entries()[i].name) + " (" + why + ")"});
+    findings_.push_back({"removed", shownName(entries()[i].name) + " (" + why + ")",
+                         archive_->sha256(entries()[i])});
     reported_[i] = true;
   }
 
@@ -872,7 +873,7 @@ Rebuild::Step Rebuild::removeFormulas() {
   }
   for (std::size_t i = 0; i < entries().size(); ++i) {
     if (removed_[i] && !reported_[i] && !relsSource(lnames_[i]) && !entries()[i].directory())
-      findings_.push_back({"removed", entries()[i].name});
+      findings_.push_back({"removed", entries()[i].name, archive_->sha256(entries()[i])});
   }
   return std::nullopt;
 }

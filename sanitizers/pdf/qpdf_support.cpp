@@ -35,14 +35,25 @@ std::shared_ptr<QPDFWriter::ProgressReporter> deadlineReporter(const Budget& bud
   return std::make_shared<DeadlineReporter>(budget);
 }
 
-void RemovedLog::add(const std::string& kind, const std::string& detail) {
+void RemovedLog::add(const std::string& kind, const std::string& detail, const std::string& sha256) {
   for (auto& k : kinds_) {
     if (k.name == kind) {
-      if (++k.count <= kExamplesPerKind) k.examples.push_back(detail);
+      if (++k.count <= kExamplesPerKind) {
+        k.examples.push_back({"removed", detail, sha256});
+        if (!sha256.empty()) hashes_.insert(sha256);
+      } else {
+        addObject(detail, sha256);
+      }
       return;
     }
   }
-  kinds_.push_back({kind, 1, {detail}});
+  kinds_.push_back({kind, 1, {{"removed", detail, sha256}}});
+  if (!sha256.empty()) hashes_.insert(sha256);
+}
+
+void RemovedLog::addObject(const std::string& detail, const std::string& sha256) {
+  if (sha256.empty() || extras_.size() >= kHashedExtras || !hashes_.insert(sha256).second) return;
+  extras_.push_back({"removed_object", detail, sha256});
 }
 
 std::size_t RemovedLog::total() const {
@@ -53,11 +64,12 @@ std::size_t RemovedLog::total() const {
 
 void RemovedLog::appendTo(std::vector<Finding>& out) const {
   for (const auto& k : kinds_) {
-    for (const auto& e : k.examples) out.push_back({"removed", e});
+    for (const auto& e : k.examples) out.push_back(e);
     if (k.count > k.examples.size())
       out.push_back(
           {"removed", k.name + ": " + std::to_string(k.count - k.examples.size()) + " more"});
   }
+  out.insert(out.end(), extras_.begin(), extras_.end());
 }
 
 std::string reportable(const std::string& s, std::size_t max_bytes) {

@@ -11,6 +11,7 @@
 #include <qpdf/Pipeline.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFWriter.hh>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,10 +47,17 @@ class StringSink : public Pipeline {
 
 /// One finding per removed thing, bounded: the first few of each kind verbatim, then a count.
 /// A 1000-page document with /AA on every page yields 5 lines + "/AA: 995 more", not 1000.
+/// A removed thing with bytes of its own (a script, an embedded file) carries their SHA-256; one
+/// past the examples is still listed for its hash as {"removed_object", detail, sha256}, once per
+/// distinct hash, up to kHashedExtras (the vault's objects; the notice names only "removed").
 class RemovedLog {
  public:
   static constexpr std::size_t kExamplesPerKind = 5;
-  void add(const std::string& kind, const std::string& detail);
+  static constexpr std::size_t kHashedExtras = 256;
+  void add(const std::string& kind, const std::string& detail, const std::string& sha256 = {});
+  /// Something inside a removed thing already named, listed for its hash only; nothing when it
+  /// has no hash or the same hash is listed already (300 pages with the same script: one row).
+  void addObject(const std::string& detail, const std::string& sha256);
   bool empty() const { return kinds_.empty(); }
   std::size_t total() const;
   void appendTo(std::vector<Finding>& out) const;
@@ -58,9 +66,11 @@ class RemovedLog {
   struct Kind {
     std::string name;
     std::size_t count = 0;
-    std::vector<std::string> examples;
+    std::vector<Finding> examples;
   };
   std::vector<Kind> kinds_;  // first-seen order; a handful of kinds, linear search is fine
+  std::vector<Finding> extras_;  // at most kHashedExtras
+  std::set<std::string> hashes_;  // every hash listed so far (examples and extras)
 };
 
 /// A PDF text string (file name, a library message quoting the file, ...) made fit for a report:

@@ -19,6 +19,7 @@
 #include <qpdf/QPDFWriter.hh>
 #include <set>
 
+#include "mugai/core/digest.h"
 #include "sanitizers/pdf/pdf.h"
 #include "sanitizers/pdf/prescan.h"
 #include "sanitizers/pdf/qpdf_support.h"
@@ -52,6 +53,74 @@ class BoundedDiscard : public Pipeline {
   std::uint64_t limit_, total_ = 0, checked_ = 0;
   const Budget& budget_;
 };
+
+/// Hashes a stream's data as qpdf pipes it (decoded), counting like BoundedDiscard: past the
+/// limit it gives up (Over) and the object is listed without a hash rather than inflated on.
+class HashSink : public Pipeline {
+ public:
+  struct Over {};
+  HashSink(std::uint64_t limit, const Budget& budget)
+      : Pipeline("object hash", nullptr), limit_(limit), budget_(budget) {}
+  void write(unsigned char const* data, size_t len) override {
+    total_ += len;
+    if (total_ > limit_) throw Over{};
+    if ((total_ >> 24) != checked_) {  // every 16 MiB
+      checked_ = total_ >> 24;
+      if (auto r = budget_.checkDeadline()) throw BudgetHit{*r};
+    }
+    hash_.update(data, len);
+  }
+  void finish() override {}
+  std::string hex() { return hash_.hex(); }
+
+ private:
+  std::uint64_t limit_, total_ = 0, checked_ = 0;
+  const Budget& budget_;
+  Sha256 hash_;
+};
+
+/// SHA-256 of a stream's data, decoded through its standard filters (as stored when its filters
+/// are not ones qpdf decodes); "" when it does not decode or passes expanded_size_limit.
+std::string streamSha256(QPDFObjectHandle st, MessageContext& ctx) {
+  HashSink sink(ctx.limits.expanded_size_limit, ctx.budget);
+  try {
+    bool attempted = false;
+    if (!st.pipeStreamData(&sink, &attempted, 0, qpdf_dl_generalized, true, false)) return {};
+  } catch (const HashSink::Over&) {
+    return {};
+  } catch (const std::exception&) {  // qpdf's own; BudgetHit (the deadline) goes on up
+    return {};
+  }
+  return sink.hex();
+}
+
+/// The bytes a removed object carries, hashed: a script (/JS, a string or a stream), an
+/// embedded file (/EF's /F or /UF stream, the /EmbeddedFile stream itself, a file attachment
+/// annotation's /FS), a launched
+/// program (/Launch's /F or /Win /F string). "" for what has none of its own (an /AA
+/// dictionary, a names tree, an annotation without a file).
+std::string payloadSha256(QPDFObjectHandle v, MessageContext& ctx, int depth = 0) {
+  if (depth > 4) return {};
+  if (v.isStream()) return streamSha256(v, ctx);
+  if (v.isString()) return sha256Hex(v.getStringValue());
+  if (!v.isDictionary()) return {};
+  if (v.hasKey("/JS")) return payloadSha256(v.getKey("/JS"), ctx, depth + 1);
+  if (v.hasKey("/EF")) return payloadSha256(v.getKey("/EF"), ctx, depth + 1);
+  if (v.hasKey("/FS")) return payloadSha256(v.getKey("/FS"), ctx, depth + 1);  // a file attachment annotation
+  for (const char* k : {"/F", "/UF"}) {  // an /EF dictionary: the file's stream
+    if (QPDFObjectHandle f = v.getKey(k); f.isStream()) return streamSha256(f, ctx);
+  }
+  QPDFObjectHandle s = v.getKey("/S");
+  if (s.isName() && s.getName() == "/Launch") {
+    for (QPDFObjectHandle spec : {v.getKey("/F"), v.getKey("/Win").isDictionary()
+                                                      ? v.getKey("/Win").getKey("/F")
+                                                      : QPDFObjectHandle::newNull()}) {
+      if (spec.isString()) return sha256Hex(spec.getStringValue());
+      if (spec.isDictionary()) return payloadSha256(spec, ctx, depth + 1);
+    }
+  }
+  return {};
+}
 
 /// Page content that cannot be decoded would come out as a blank or half page: the document is
 /// damaged beyond what a rebuild should hide, so it fails closed. Only the page content streams
@@ -133,7 +202,7 @@ class Scrubber {
         if (!kind.empty()) {
           // Indirect: every reference to it, wherever it is (names trees, outlines, /Next
           // chains, unknown keys), now points to null.
-          logOnce(oh.getObjGen(), kind, kind);
+          logOnce(oh, kind, kind);
           pdf_.replaceObject(oh.getObjGen(), QPDFObjectHandle::newNull());
           continue;
         }
@@ -197,9 +266,10 @@ class Scrubber {
 
   /// One finding per removed object: an indirect action or annotation is met once where it is
   /// referenced (with its page) and once on its own in getAllObjects(); count it once.
-  void logOnce(const QPDFObjGen& og, const std::string& kind, const std::string& detail) {
+  void logOnce(QPDFObjectHandle object, const std::string& kind, const std::string& detail) {
+    const QPDFObjGen og = object.getObjGen();
     if (og.isIndirect() && !logged_.insert(og).second) return;
-    log_.add(kind, detail);
+    log_.add(kind, detail, payloadSha256(object, ctx_));
   }
 
   static std::string on(const std::string& what, const std::string& place) {
@@ -243,8 +313,20 @@ class Scrubber {
     } else {
       return false;
     }
+    QPDFObjectHandle removed = d.getKey(key);
     d.removeKey(key);
-    log_.add(kind, detail);
+    if (key == "/AA" && removed.isDictionary()) {
+      // Several actions, no bytes of its own: the entry is named, each script it held hashed.
+      log_.add(kind, detail);
+      for (const std::string& trigger : removed.getKeys()) {
+        std::string sha = payloadSha256(removed.getKey(trigger), ctx_);
+        if (!sha.empty()) log_.addObject(detail + " " + reportable(trigger), sha);
+      }
+      return true;
+    }
+    log_.add(kind, detail, key == "/JavaScript" || key == "/EmbeddedFiles" || key == "/AF"
+                               ? std::string()  // a names tree or a list: its entries are objects
+                               : payloadSha256(removed, ctx_));
     return true;
   }
 
@@ -257,7 +339,7 @@ class Scrubber {
         std::string kind = badKind(v);
         if (!kind.empty()) {
           d.removeKey(key);
-          logOnce(v.getObjGen(), kind, on(kind, where(owner, d)));
+          logOnce(v, kind, on(kind, where(owner, d)));
         } else if (!v.isIndirect()) {
           scrubDict(v, depth + 1, owner);
         }
@@ -276,7 +358,7 @@ class Scrubber {
         std::string kind = badKind(e);
         if (!kind.empty()) {
           a.eraseItem(i);
-          logOnce(e.getObjGen(), kind, on(kind, where(owner, e)));
+          logOnce(e, kind, on(kind, where(owner, e)));
         } else if (!e.isIndirect()) {
           scrubDict(e, depth + 1, owner);
         }

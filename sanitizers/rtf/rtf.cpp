@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 
+#include "mugai/core/digest.h"
 #include "src/office/field_code.h"
 
 namespace mugai::sanitizers::rtf {
@@ -21,7 +23,7 @@ constexpr std::size_t kMaxWordLetters = 32;  // RTF 1.9.1: "a control word ... 3
 constexpr std::size_t kMaxParamDigits = 10;
 constexpr std::size_t kMaxCollected = 4096;  // field instruction / object class text kept
 
-enum class Kind { Plain, Object, ObjClass, Field, FldInst, FldRslt, Result, Pict, Sp, Sn, Sv };
+enum class Kind { Plain, Object, ObjClass, ObjData, Field, FldInst, FldRslt, Result, Pict, Sp, Sn, Sv };
 
 /// Groups whose text is collected for a decision: field instructions, object classes, shape
 /// property names and values.
@@ -40,6 +42,7 @@ struct Frame {
   std::string sn;         // Sp: its \sn (property name)
   std::string saved;      // Object: inner \result output; Field: inner \fldrslt output
   bool has_saved = false;
+  std::string objdata_sha;  // Object (or a stray \objdata group): SHA-256 of its \objdata bytes
 };
 
 bool isDangerousWord(std::string_view w) {
@@ -139,6 +142,31 @@ class Rebuilder {
 
   Frame* top() { return stack_.empty() ? nullptr : &stack_.back(); }
 
+  void startObjData() {
+    stack_.back().kind = Kind::ObjData;
+    objdata_.emplace();
+    objdata_depth_ = stack_.size();
+    nibble_ = -1;
+  }
+
+  /// One character of \objdata text: hex digits pair into bytes (readers skip anything else).
+  void hexDigit(char c) {
+    int v = hexValue(c);
+    if (v < 0) return;
+    if (nibble_ < 0) {
+      nibble_ = v;
+      return;
+    }
+    objbuf_.push_back(static_cast<char>(nibble_ * 16 + v));
+    nibble_ = -1;
+    if (objbuf_.size() >= 4096) flushObjData();
+  }
+
+  void flushObjData() {
+    objdata_->update(objbuf_);
+    objbuf_.clear();
+  }
+
   /// True when the group being read will vanish anyway (an ancestor is dropped or an object).
   bool insideRemoved() const {
     for (const Frame& f : stack_)
@@ -176,6 +204,12 @@ class Rebuilder {
     stack_.pop_back();
     out_ += '}';
     Frame* p = top();
+    if (f.kind == Kind::ObjData && objdata_ && objdata_depth_ == stack_.size() + 1) {
+      flushObjData();
+      f.objdata_sha = objdata_->hex();
+      objdata_.reset();
+      if (p && p->kind == Kind::Object) p->objdata_sha = std::move(f.objdata_sha);
+    }
     if (p) {
       if (f.kind == Kind::Result && p->kind == Kind::Object && !f.drop) {
         p->saved.assign(out_, f.inner_start, out_.size() - 1 - f.inner_start);
@@ -202,9 +236,10 @@ class Rebuilder {
         if (f.has_saved) out_ += "{" + f.saved + "}";  // the object's last rendering stays
         std::string cls = printable(f.text, 64);
         if (!quiet)
-          findings_.push_back({"removed", "\\object (embedded object" + (cls.empty() ? std::string() : ", class " + cls) + ")"});
+          findings_.push_back({"removed", "\\object (embedded object" + (cls.empty() ? std::string() : ", class " + cls) + ")",
+                               f.objdata_sha});
       } else if (!quiet) {
-        findings_.push_back({"removed", "{\\" + f.drop_word + "} group"});
+        findings_.push_back({"removed", "{\\" + f.drop_word + "} group", f.objdata_sha});
       }
       return;
     }
@@ -310,6 +345,10 @@ class Rebuilder {
         error_ = "\\bin longer than the rest of the file";
         return false;
       }
+      if (objdata_ && stack_.size() == objdata_depth_) {
+        flushObjData();
+        objdata_->update(in_.data() + pos_, n);
+      }
       pos_ += n;
       Frame* f = top();
       if (f && f->in_pict) {
@@ -326,6 +365,7 @@ class Rebuilder {
       if (f->kind == Kind::Plain) {
         if (name == "object") f->kind = Kind::Object;
         else if (name == "objclass") f->kind = Kind::ObjClass;
+        else if (name == "objdata" && !objdata_) startObjData();
         else if (name == "field") f->kind = Kind::Field;
         else if (name == "fldinst") f->kind = Kind::FldInst;
         else if (name == "fldrslt") f->kind = Kind::FldRslt, f->inner_start = end - start + out_.size();
@@ -380,6 +420,7 @@ class Rebuilder {
         start = ++pos_;
         continue;
       }
+      if (objdata_ && stack_.size() == objdata_depth_) hexDigit(c);
       if (c != '\r' && c != '\n') {
         if (uc_skip_ > 0) {
           --uc_skip_;
@@ -404,6 +445,12 @@ class Rebuilder {
   std::string error_;
   std::uint64_t garbage_ = 0, bin_count_ = 0, bin_bytes_ = 0;
   std::size_t uc_ = 1, uc_skip_ = 0;  // \ucN: fallback characters after each \uN
+  // The \objdata being read (one at a time): its hex digits decoded into a hash as they pass,
+  // nothing kept. objdata_depth_ is its frame's depth; nested groups inside do not count.
+  std::optional<Sha256> objdata_;
+  std::size_t objdata_depth_ = 0;
+  int nibble_ = -1;
+  std::string objbuf_;  // decoded bytes not yet hashed
 };
 
 }  // namespace

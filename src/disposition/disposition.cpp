@@ -91,11 +91,12 @@ vault::NewRecord makeRecord(const std::string& id, std::string_view original,
                        : a.body            ? "body " + a.declared_type
                                            : a.declared_type;
     r.objects.push_back({a.part, what, a.action, a.reason, a.sha256});
-    // What a rebuilder cut out of the part (a VBA project, a script): named by its findings;
-    // its own bytes stay inside the original, whose SHA-256 the record has.
+    // What a rebuilder cut out of the part (a VBA project, a script): named by its findings,
+    // with the SHA-256 of its own bytes when it has some (Finding::sha256); the bytes themselves
+    // stay inside the original, which the record keeps.
     for (const auto& f : a.findings) {
-      if (f.key == "removed" || f.key == "removed_member")
-        r.objects.push_back({a.part, f.value, "removed", a.reason, ""});
+      if (f.key == "removed" || f.key == "removed_member" || f.key == "removed_object")
+        r.objects.push_back({a.part, f.value, "removed", a.reason, f.sha256});
     }
   }
   r.tier = vault::tierFor(policy.vault, r.reasons);

@@ -34,6 +34,7 @@ bool writeAll(int fd, const char* p, std::size_t n) {
 void encodeFinding(WireWriter& w, const Finding& f) {
   w.str(f.key);
   w.str(f.value);
+  w.str(f.sha256);
 }
 
 void encodeAction(WireWriter& w, const ActionRecord& a) {
@@ -61,6 +62,7 @@ bool decodeAction(WireReader& r, ActionRecord& a) {
     Finding f;
     f.key = r.str(kMaxText);
     f.value = r.str(kMaxText);
+    f.sha256 = r.str(kMaxText);
     a.findings.push_back(std::move(f));
   }
   return r.ok();

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 
+#include "mugai/core/digest.h"
 #include "mugai/mime/mime.h"
 #include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
@@ -243,6 +244,9 @@ bool takeBodyBlocks(const Part& part, WalkState& s, std::string& text) {
     rec.body = false;
     rec.bytes_in = b.end - b.begin;
     rec.findings.push_back({"encoding", b.kind});
+    // The file's own bytes as decoded; a PGP message or a block that would not decode, as written.
+    rec.sha256 = sha256Hex(b.decoded && !b.pgp ? std::string_view(b.data)
+                                               : std::string_view(part.data).substr(b.begin, b.end - b.begin));
     if (b.pgp) {  // like encrypted MIME (rules.encrypted_mime)
       Verdict v = s.policy.encrypted_action == policy::Action::Block
                       ? s.policy.verdictFor(Reason::ContentEncrypted, s.override_rules)

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "mugai/core/digest.h"
 #include "mugai/detect/type_detector.h"
 #include "mugai/text/charset.h"
 #include "mugai/text/filename.h"
@@ -34,6 +35,7 @@ ActionRecord containerRecord(const mime::Entity& e, const Part& p, const char* w
   rec.detected_type = p.detected.mime;
   rec.sanitizer = who;
   rec.bytes_in = p.data.size();
+  rec.sha256 = sha256Hex(p.data);  // the container is never delivered as it came
   return rec;
 }
 

@@ -8,6 +8,7 @@
 #include <exception>
 #include <optional>
 
+#include "mugai/core/digest.h"
 #include "mugai/detect/type_detector.h"
 #include "mugai/text/filename.h"
 #include "src/pipeline/walker.h"
@@ -125,16 +126,6 @@ void markOutputStage(WalkState& s, std::size_t before) {
     s.report.detections[i].stage = "output";
 }
 
-/// SHA-256 (hex) of a part taken out or rewritten: the vault lists it as an object.
-std::string sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return "";
-  static const char* digits = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += {digits[md[i] >> 4], digits[md[i] & 15]};
-  return hex;
-}
 
 ActionRecord baseRecord(const Part& part, bool body) {
   ActionRecord rec;
@@ -662,6 +653,8 @@ MemberResult WalkMembers::process(Part member) {
     recorded = reasonByName(s_.report.actions.back().reason).value_or(Reason::Kept);
   }
   out.reason = recorded;
+  if (leaf.kind == LeafResult::Kind::Gone && s_.report.actions.size() > before)
+    out.sha256 = s_.report.actions.back().sha256;  // refuse() hashed the member as it came
   if (leaf.kind == LeafResult::Kind::Gone) {
     out.kind = s_.stopped() ? MemberResult::Kind::Blocked : MemberResult::Kind::Removed;
     if (out.kind == MemberResult::Kind::Blocked && out.reason == Reason::Kept)

@@ -1,5 +1,4 @@
 // Helpers every vault backend shares: hashing, compression, the audit hash, tier names, openVault().
-#include <openssl/evp.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -7,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "mugai/core/digest.h"
 #include "mugai/vault/vault.h"
 #include "src/vault/discard_vault.h"
 #include "src/vault/internal.h"
@@ -72,19 +72,7 @@ std::size_t utf8Chars(std::string_view text) {
 
 }  // namespace internal
 
-std::string sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
-}
+std::string sha256Hex(std::string_view data) { return mugai::sha256Hex(data); }
 
 std::string auditHash(const AuditRow& r) {
   std::string text = r.prev_hash + "\n" + std::to_string(r.seq) + "\n" + std::to_string(r.time) +

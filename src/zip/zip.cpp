@@ -7,6 +7,8 @@
 #include <cstring>
 #include <set>
 
+#include "mugai/core/digest.h"
+
 namespace mugai::zip {
 namespace {
 
@@ -449,6 +451,23 @@ std::optional<Failure> Archive::verify(const Entry& e) const {
   }
   if (crc != e.crc) return fail(Reason::ParseMalformed, "CRC mismatch in " + shown(e.name));
   return std::nullopt;
+}
+
+std::string Archive::sha256(const Entry& e) const {
+  std::string_view raw = this->raw(e);
+  Sha256 h;
+  uLong crc = 0;
+  auto take = [&](const char* p, std::size_t n) {
+    h.update(p, n);
+    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p), n);
+  };
+  if (e.method == 0) {
+    take(raw.data(), raw.size());
+  } else if (inflateRaw(raw, e.uncompressed_size, e.name, take)) {
+    return {};
+  }
+  if (crc != e.crc) return {};
+  return h.hex();
 }
 
 bool Writer::addEntry(const Central& c, std::string_view payload) {

@@ -83,6 +83,10 @@ class Archive {
   /// Inflates `e` through a small fixed buffer (nothing kept) and checks size and CRC: used on
   /// members that are copied raw, so a lie in the directory never travels on.
   std::optional<Failure> verify(const Entry& e) const;
+  /// SHA-256 (hex, core/digest.h) of `e`'s inflated bytes, through the same small buffer as
+  /// verify() (nothing kept, nothing charged); "" when it does not inflate or its CRC differs.
+  /// What a rebuilder reports for a member it leaves out.
+  std::string sha256(const Entry& e) const;
 
  private:
   explicit Archive(std::string_view data) : data_(data) {}

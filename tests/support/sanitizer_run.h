@@ -1,6 +1,8 @@
 // Running one sanitizer in a test, as the engine would hand it a part, and reading its findings.
 #pragma once
 
+#include <openssl/evp.h>
+
 #include <string>
 #include <string_view>
 
@@ -25,6 +27,27 @@ inline Outcome applyOnce(const Sanitizer& s, Part p, const Limits& limits = {}) 
   Budget budget(limits);
   MessageContext ctx{limits, budget, nullptr, nullptr};
   return s.apply(p, ctx);
+}
+
+/// SHA-256 (hex) straight from OpenSSL, not through mugai's own helper: what a removed object's
+/// Finding::sha256 must equal.
+inline std::string opensslSha256(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr) != 1) return "openssl failed";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += "0123456789abcdef"[md[i] >> 4];
+    hex += "0123456789abcdef"[md[i] & 15];
+  }
+  return hex;
+}
+
+/// The SHA-256 a finding `key` whose value starts with `value` carries; "none" when there is none.
+inline std::string findingSha256(const Outcome& o, std::string_view key, std::string_view value) {
+  for (const auto& f : o.findings)
+    if (f.key == key && std::string_view(f.value).starts_with(value)) return f.sha256;
+  return "none";
 }
 
 /// The outcome has a finding `key` whose value is `value` (or, with `prefix`, starts with it).

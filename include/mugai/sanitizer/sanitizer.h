@@ -29,10 +29,15 @@ namespace mugai {
 class Scanner;
 class TypeDetector;
 
-/// A fact for the report, e.g. {"links", "3"}.
+/// A fact for the report, e.g. {"links", "3"}. A rebuilder names what it took out or rewrote as
+/// {"removed", what} (an archive member {"removed_member", name}); `sha256` is then the SHA-256
+/// (hex, core/digest.h) of that object's own bytes as they were in the input, when it has bytes of
+/// its own (a part, a stream, a script) and the rebuilder had them at hand; "" otherwise (an
+/// attribute, a formula made inert, a count of "N more"). The vault lists each as an object.
 struct Finding {
   std::string key;
   std::string value;
+  std::string sha256;
 };
 
 /// A scanner hit.
@@ -82,6 +87,7 @@ struct MemberResult {
   std::string data;      ///< the bytes to repack (Kept): the original, or what its chain rebuilt
   std::string filename;  ///< the safe name to repack under (Kept); a base name, never a path
   Reason reason = Reason::Kept;  ///< why it was removed or blocked, or how it was changed
+  std::string sha256;  ///< of the member's bytes as handed in (hex), when Removed or Blocked
 };
 
 /**

@@ -598,6 +598,51 @@ std::string base64(const std::string& in) {
 }
 }  // namespace
 
+TEST_CASE("console: the detail page shows the SHA-256 of an object taken out of a document, as "
+          "`mugai mail --vault` recorded it") {
+  if (toolMissing("/usr/bin/sha256sum")) return;
+  ConsoleRig rig;
+  // An RTF whose embedded object's \objdata (hex) decodes to these bytes.
+  const std::string objdata = std::string("\x01\x05\x00\x00\x02\x00\x00\x00", 8) + "inert OLE1 bytes <b>";
+  std::string hex;
+  for (unsigned char c : objdata) {
+    hex += "0123456789abcdef"[c >> 4];
+    hex += "0123456789abcdef"[c & 15];
+  }
+  const std::string rtf = "{\\rtf1\\ansi Before.\\par{\\object\\objemb{\\*\\objclass Package}{\\*\\objdata " + hex +
+                          "}{\\result {\\pict\\pngblip\\picw1\\pich1 00}}}\\par After.}\n";
+  const std::string mail =
+      "From: partner@example.co.jp\r\nTo: alice@city.example.lg.jp\r\nSubject: rtf\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+      "--b\r\nContent-Type: application/rtf; name=\"memo.rtf\"\r\nContent-Disposition: attachment; "
+      "filename=\"memo.rtf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64(rtf) + "\r\n--b--\r\n";
+  writeFile(rig.dir() / "in.eml", mail);
+  writeFile(rig.dir() / "objdata.bin", objdata);
+  auto sum = runTool({"/usr/bin/sha256sum", (rig.dir() / "objdata.bin").string()});
+  REQUIRE(sum.exit_code == 0);
+  const std::string expected = sum.output.substr(0, 64);
+  auto sent = runTool({MUGAI_BINARY, "mail", (rig.dir() / "in.eml").string(), "-o", (rig.dir() / "out.eml").string(),
+                       "--report", (rig.dir() / "report.json").string(), "--vault",
+                       "sqlite:" + (rig.dir() / "vault.db").string(), "--rules", (rig.dir() / "rules.yaml").string(),
+                       "--rcpt", "alice@city.example.lg.jp"});
+  INFO(sent.output);
+  REQUIRE((sent.exit_code == 0 || sent.exit_code == 3));
+  const std::string report = readFile(rig.dir() / "report.json");
+  const auto at = report.find("\"id\":\"");
+  REQUIRE(at != std::string::npos);
+  const std::string id = report.substr(at + 6, report.find('"', at + 6) - at - 6);
+  Browser alice(rig.port());
+  REQUIRE(alice.login("alice").status == 303);
+  auto p = alice.get("/items/" + id);
+  REQUIRE(p.status == 200);
+  INFO(p.body);
+  const auto row = p.body.find("\\object (embedded object, class Package)");
+  REQUIRE(row != std::string::npos);
+  const auto hash = p.body.find(expected, row);
+  CHECK(hash != std::string::npos);
+  CHECK(hash < p.body.find("</tr>", row));  // in that object's row
+}
+
 TEST_CASE("console: the recipient opens a PPAP zip with its password, wrong ones are counted and audited as the CLI does, never logged") {
   ConsoleRig rig;
   // The generated fixture: secret.txt in a traditional-PKWARE zip, password "mugai".

@@ -244,6 +244,8 @@ TEST_CASE("isolation: results from a worker are decoded strictly", "[unit][isola
   mugai::ActionRecord a;
   a.action = "rebuilt";
   a.findings.push_back({"k", "v"});
+  const std::string sha(64, 'a');
+  a.findings.push_back({"removed", "word/vbaProject.bin", sha});
   r.report.actions.push_back(a);
   std::string wire = mugai::ipc::encodeResultHead(r) + r.output;
   mugai::ProcessResult back;
@@ -251,6 +253,9 @@ TEST_CASE("isolation: results from a worker are decoded strictly", "[unit][isola
   CHECK(back.output == "body");
   CHECK(back.body_text == r.body_text);  // the vault record's body text crosses from the worker
   CHECK(back.report.actions.at(0).findings.at(0).value == "v");
+  CHECK(back.report.actions.at(0).findings.at(0).sha256.empty());
+  // A removed object's SHA-256 crosses from the worker to the vault record.
+  CHECK(back.report.actions.at(0).findings.at(1).sha256 == sha);
   CHECK(back.report.reason == mugai::Reason::CdrRebuilt);
   SECTION("truncated") {
     mugai::ProcessResult x;

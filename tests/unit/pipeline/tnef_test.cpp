@@ -7,6 +7,7 @@
 #include "mugai/pipeline/pipeline.h"
 #include "support/engine_fixture.h"
 #include "support/mail_builder.h"
+#include "support/sanitizer_run.h"
 #include "support/test_support.h"
 
 using namespace mugai;
@@ -104,6 +105,15 @@ TEST_CASE("winmail.dat is unpacked and each file goes through the policy", "[int
   REQUIRE(reasonOf(r.report, "2/4") == "extension.denied");
   REQUIRE(reasonOf(r.report, "2") == "cdr.converted");
   REQUIRE(r.keepOriginal());
+  // The vault's objects: the container (never delivered) and each file removed, by their bytes.
+  auto shaOf = [&](const std::string& part) {
+    for (const auto& a : r.report.actions)
+      if (a.part == part) return a.sha256;
+    return std::string("none");
+  };
+  CHECK(shaOf("2") == test::opensslSha256(t.out));
+  CHECK(shaOf("2/3") == "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f");  // EICAR
+  CHECK(shaOf("2/4") == test::opensslSha256("MZ not really"));
 }
 
 TEST_CASE("a broken or oversized winmail.dat is removed, never delivered", "[integration][adversarial]") {

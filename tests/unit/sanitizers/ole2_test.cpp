@@ -27,6 +27,12 @@ bool hasFinding(const Outcome& o, const std::string& value) {
   return mugai::test::hasFinding(o, "removed", value);
 }
 
+/// The "removed" findings (the notice's list); "removed_object" ones only carry hashes.
+std::size_t removedCount(const Outcome& o) {
+  return static_cast<std::size_t>(
+      std::count_if(o.findings.begin(), o.findings.end(), [](const Finding& f) { return f.key == "removed"; }));
+}
+
 /// A Word 97 FibBase: wIdent 0xA5EC, nFib 0x00C1, flags at 0x0A (0x0100 = fEncrypted).
 std::string wordStream(std::uint16_t flags, std::size_t size = 1024) {
   std::string s(size, '\0');
@@ -250,7 +256,16 @@ TEST_CASE("ole2: a doc-like file loses Macros and ObjectPool, keeps its streams 
   CHECK(hasFinding(o, "Macros (VBA project)"));
   CHECK(hasFinding(o, "ObjectPool/_1234 (embedded object)"));
   CHECK(hasFinding(o, "Link (storage the format does not use)"));  // no Word storage
-  CHECK(o.findings.size() == 3);
+  CHECK(removedCount(o) == 3);
+  // The vault's objects: a storage has no bytes of its own, each stream in it is hashed.
+  CHECK(mugai::test::findingSha256(o, "removed", "Macros (VBA project)").empty());
+  CHECK(mugai::test::findingSha256(o, "removed_object", "Macros/VBA/ThisDocument") ==
+        mugai::test::opensslSha256("Sub AutoOpen()\r\n Shell \"calc\"\r\nEnd Sub\r\n"));
+  CHECK(mugai::test::findingSha256(o, "removed_object", "Macros/VBA/dir") ==
+        mugai::test::opensslSha256(std::string(300, 'd')));
+  CHECK(mugai::test::findingSha256(o, "removed_object", "ObjectPool/_1234/\\x01Ole10Native") ==
+        mugai::test::opensslSha256(std::string("\x40\x00\x00\x00\x02\x00", 6) + eicar()));
+  CHECK(o.findings.size() == 10);  // 3 removed, 7 streams inside them
 
   mugai::test::TempDir tmp;
   std::string before = oleList(in, tmp.path(), "in.doc");
@@ -429,7 +444,7 @@ TEST_CASE("ole2: rebuilds run concurrently on shared sanitizer state", "[ole2]")
         Part p;
         p.data = doc;
         Outcome o = shared.apply(p, ctx);
-        if (o.verdict == Verdict::Modified && o.findings.size() == 3)
+        if (o.verdict == Verdict::Modified && removedCount(o) == 3 && o.findings.size() == 10)
           ++ok[static_cast<std::size_t>(t)];
       }
     });
@@ -553,9 +568,15 @@ TEST_CASE("ole2: a .doc written by LibreOffice with an embedded object is rebuil
   std::string doc = mugai::test::readFile(tmp.path() / "letter.doc");
   Outcome o = run(doc);
   REQUIRE(o.verdict == Verdict::Modified);
-  REQUIRE(o.findings.size() == 1);
+  REQUIRE(removedCount(o) == 1);
+  CHECK(o.findings[0].key == "removed");
   CHECK(o.findings[0].value.rfind("ObjectPool/_", 0) == 0);
   CHECK(o.findings[0].value.find("(embedded object)") != std::string::npos);
+  for (std::size_t i = 1; i < o.findings.size(); ++i) {  // its streams, each with its hash
+    CHECK(o.findings[i].key == "removed_object");
+    CHECK(o.findings[i].value.rfind(o.findings[0].value.substr(0, o.findings[0].value.find(' ')) + "/", 0) == 0);
+    CHECK(o.findings[i].sha256.size() == 64);
+  }
   fs::create_directories(tmp.path() / "out");
   mugai::test::writeFile(tmp.path() / "out" / "letter.doc", o.replacement->data);
   std::string listing = oleList(o.replacement->data, tmp.path(), "check.doc");

@@ -76,11 +76,15 @@ std::vector<CompoundEntry> synthetic(std::uint32_t vba_ref, std::uint32_t has_ma
 }  // namespace
 
 TEST_CASE("ppt: a VBA project is cut out, the presentation kept", "[ole2][pptvba]") {
-  Outcome o = runPpt(synthetic(2, 1, {vbaStorage()}));
+  const std::string vba = vbaStorage();
+  Outcome o = runPpt(synthetic(2, 1, {vba}));
   INFO(o.detail);
   REQUIRE(o.verdict == Verdict::Modified);
   CHECK(o.reason == Reason::CdrRebuilt);
   CHECK(mugai::test::hasFinding(o, "removed", "PowerPoint VBA project (ExOleObjStg, persist id 2", true));
+  // The vault's object: the ExOleObjStg record's data as stored.
+  CHECK(mugai::test::findingSha256(o, "removed", "PowerPoint VBA project") ==
+        mugai::test::opensslSha256(vba));
   CHECK(o.replacement->data.find("MUGAI-VBA-MARKER") == std::string::npos);
   auto doc = readCompoundStream(o.replacement->data, "PowerPoint Document");
   REQUIRE(doc);
@@ -95,6 +99,7 @@ TEST_CASE("ppt: a VBA project is cut out, the presentation kept", "[ole2][pptvba
   Outcome flag = runPpt(synthetic(0, 1, {}));
   REQUIRE(flag.verdict == Verdict::Modified);
   CHECK(mugai::test::hasFinding(flag, "removed", "PowerPoint VBA flag (fHasMacros)"));
+  CHECK(mugai::test::findingSha256(flag, "removed", "PowerPoint VBA flag").empty());  // a flag: no bytes
   // macros: remove still removes the whole file.
   sanitizers::ole2::Options remove;
   remove.remove_on_macros = true;

@@ -169,6 +169,11 @@ TEST_CASE("xls: an Excel 4.0 macro sheet is cut out, hidden or very hidden, with
     std::string shown = std::string("Excel 4.0 macro sheet \"Macro1\"") +
                         (state == 1 ? ", hidden" : state == 2 ? ", very hidden" : "");
     CHECK(mugai::test::hasFinding(o, "removed", shown));
+    // The vault's object: the macro sheet's substream, BOF through EOF, hashed (OpenSSL here).
+    CHECK(mugai::test::findingSha256(o, "removed", shown) ==
+          mugai::test::opensslSha256(bof(0x40) + execFormula() + eof()));
+    for (const auto& f : o.findings)  // a defined name has no bytes of its own
+      if (f.value.rfind("defined name ", 0) == 0) CHECK(f.sha256.empty());
     CHECK(mugai::test::hasFinding(o, "removed", "defined name Auto_Open (runs a macro when the workbook opens or closes)"));
     CHECK(mugai::test::hasFinding(o, "removed", "defined name Evil (a macro function or command)"));
     CHECK(mugai::test::hasFinding(o, "removed", "defined name auto_open_2 (runs a macro when the workbook opens or closes)"));
