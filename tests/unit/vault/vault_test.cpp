@@ -730,7 +730,7 @@ TEST_CASE("vault beside: a vault of schema 2 gets the file column when opened, i
   CHECK(bytes == randomBytes(300000, 10));
 }
 
-TEST_CASE("vault stage: an original staged while the engine runs is the one put() keeps; dropped "
+TEST_CASE("vault stage: an original staged while the engine runs is the one put() keeps, and dropped "
           "unused, or refused with its record, its file goes") {
   mugai::test::TempDir dir;
   const auto db = dir.path() / "vault.db";
