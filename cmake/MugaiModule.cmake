@@ -40,6 +40,11 @@ function(mugai_test_suite name)
   # "passes" without running anything: refuse such names at configure time.
   foreach(_src IN LISTS _srcs)
     file(STRINGS "${_src}" _bad REGEX "TEST_CASE\\(\"[^\"]*;")
+    # A name continued on the next line: an indented literal with ';' (no escapes: not a test's
+    # mail text) that ends the name, followed by the tags or by ") {".
+    if(NOT _bad)
+      file(STRINGS "${_src}" _bad REGEX "^ +\"[^\"\\\\]*;[^\"\\\\]*\"(, \"\\[|\\) {)")
+    endif()
     if(_bad)
       message(FATAL_ERROR "${_src}: a TEST_CASE name contains ';' (ctest would run nothing): ${_bad}")
     endif()

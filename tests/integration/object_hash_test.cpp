@@ -267,7 +267,7 @@ TEST_CASE("vault: each object taken out of a .docm, .xlsm, .odt, .doc, PDF, RTF 
 }
 
 TEST_CASE("vault: an archive member removed carries its own SHA-256, in the archive's list and as "
-          "an object of its own; an archive the scanner flags whole is the object", "[integration][vault][objhash]") {
+          "an object of its own, and an archive the scanner flags whole is the object", "[integration][vault][objhash]") {
   if (anyMissing({"/usr/bin/sha256sum"})) return;
   Vaulted v;
   const std::string script = "@echo off\r\necho inert\r\n";
