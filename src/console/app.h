@@ -109,6 +109,11 @@ class Console {
   HttpResponse approvalsPage(Ctx& c);
   HttpResponse bulk(Ctx& c);
   HttpResponse itemPage(Ctx& c, const std::string& id, const std::string& notice = "");
+  // itemPage's sections.
+  std::string itemSummary(Ctx& c, const vault::RecordInfo& r);
+  std::string itemTexts(Ctx& c, const vault::RecordInfo& r);
+  std::string itemRequests(Ctx& c, const vault::RecordInfo& r);
+  std::string itemAdmin(Ctx& c, const vault::RecordInfo& r);
   HttpResponse itemAction(Ctx& c, const std::string& id, const std::string& action);
   HttpResponse original(Ctx& c, const std::string& id);
   HttpResponse statsPage(Ctx& c);

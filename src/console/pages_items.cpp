@@ -318,13 +318,25 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
   if (auto d = vault::maySee(*c.user, *r, directory().get()); !d.allowed) {
     return refused(c, "show", id, d, 404);  // the same answer as "no such item", audited
   }
-  std::vector<vault::Request> reqs;
-  d_.vault->requests(id, reqs, &err);
   std::string body;
   if (!notice.empty()) body += "<p class=\"notice\">" + notice + "</p>";
-  auto row = [&](const std::string& k, const std::string& v) {
-    return "<tr><th>" + k + "</th><td>" + (v.empty() || v == " " ? "-" : v) + "</td></tr>";
-  };
+  body += itemSummary(c, *r) + itemTexts(c, *r) + itemRequests(c, *r) + itemAdmin(c, *r);
+  return page(c, c.tr("詳細", "Details"), body);
+}
+
+namespace {
+
+std::string kvRow(const std::string& k, const std::string& v) {
+  return "<tr><th>" + k + "</th><td>" + (v.empty() || v == " " ? "-" : v) + "</td></tr>";
+}
+
+}  // namespace
+
+/// The summary, what was removed or rewritten (with each object's SHA-256) and the envelope.
+std::string Console::itemSummary(Ctx& c, const vault::RecordInfo& rec) {
+  const vault::RecordInfo* r = &rec;
+  std::string body;
+  auto row = kvRow;
   std::string rcpts;
   for (const auto& x : r->envelope.recipients) rcpts += escapeHtml(x, false, 300) + "<br>";
   std::string reasons;
@@ -368,6 +380,14 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
           row("HELO", escapeHtml(r->envelope.helo, false, 200)) +
           (r->envelope.source.empty() ? "" : row(c.tr("共有フォルダ", "Share path"), escapeHtml(r->envelope.source, false, 500))) +
           "</table></section>";
+  return body;
+}
+
+/// The original's header block and the delivered body, both as text (mail only).
+std::string Console::itemTexts(Ctx& c, const vault::RecordInfo& rec) {
+  const vault::RecordInfo* r = &rec;
+  const std::string& id = r->id;
+  std::string body, err;
   // The header block of the original mail, as text (the console reads no further: no body, no
   // attachment is parsed or rendered).
   if (r->kind == "mail" && r->size <= kHeaderOriginalLimit) {
@@ -400,6 +420,17 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
     }
     body += "</section>";
   }
+  return body;
+}
+
+/// The requests and decisions, and the forms this user may use now (request, PPAP, decide).
+std::string Console::itemRequests(Ctx& c, const vault::RecordInfo& rec) {
+  const vault::RecordInfo* r = &rec;
+  const std::string& id = r->id;
+  std::vector<vault::Request> reqs;
+  std::string err;
+  d_.vault->requests(id, reqs, &err);
+  std::string body;
   // Requests and decisions, and what this user may do now.
   body += "<section class=\"card\"><h2>" + c.tr("原本の申請", "Requests for the original") + "</h2>";
   if (!reqs.empty()) {
@@ -455,6 +486,14 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
     }
   }
   body += "</section>";
+  return body;
+}
+
+/// Hold and the original's download, for the security admin.
+std::string Console::itemAdmin(Ctx& c, const vault::RecordInfo& rec) {
+  const vault::RecordInfo* r = &rec;
+  const std::string& id = r->id;
+  std::string body;
   if (c.user->role == vault::Role::SecurityAdmin) {
     body += "<section class=\"card\"><h2>" + c.tr("管理", "Administration") + "</h2>"
             "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/hold\" class=\"inline\">" +
@@ -468,7 +507,7 @@ HttpResponse Console::itemPage(Ctx& c, const std::string& id, const std::string&
                  "The original is unsanitized: do not open it on this PC.") +
             "</p></section>";
   }
-  return page(c, c.tr("詳細", "Details"), body);
+  return body;
 }
 
 HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::string& action) {
