@@ -333,64 +333,62 @@ std::string kvRow(const std::string& k, const std::string& v) {
 }  // namespace
 
 /// The summary, what was removed or rewritten (with each object's SHA-256) and the envelope.
-std::string Console::itemSummary(Ctx& c, const vault::RecordInfo& rec) {
-  const vault::RecordInfo* r = &rec;
+std::string Console::itemSummary(Ctx& c, const vault::RecordInfo& r) {
   std::string body;
   auto row = kvRow;
   std::string rcpts;
-  for (const auto& x : r->envelope.recipients) rcpts += escapeHtml(x, false, 300) + "<br>";
+  for (const auto& x : r.envelope.recipients) rcpts += escapeHtml(x, false, 300) + "<br>";
   std::string reasons;
-  for (const auto& x : r->reasons) {
+  for (const auto& x : r.reasons) {
     reasons += reasonWords(c, x) + " <small class=\"code\">" + escapeHtml(x, false, 100) + "</small><br>";
   }
   body += "<section class=\"card\"><h2>" + c.tr("概要", "Summary") + "</h2><table class=\"kv\">" +
-          row(c.tr("受付番号", "ID"), "<span class=\"code\">" + escapeHtml(r->id) + "</span>") +
-          row(c.tr("受信日時", "Received"), localTime(r->created, true)) +
-          row(c.tr("件名", "Subject"), escapeHtml(r->subject, false, 1000)) +
-          (r->filename.empty() ? "" : row(c.tr("ファイル名", "File name"), escapeHtml(r->filename, false, 1000))) +
-          row(c.tr("処置", "Outcome"), verdictWords(r->verdict, c.en)) +
-          row(c.tr("理由", "Reason"), reasons.empty() ? reasonWords(c, r->reason) : reasons) +
-          row(c.tr("取り出し", "Release"), tierWords(r->tier, c.en)) +
-          row(c.tr("状態", "State"), stateWords(r->state, c.en) + (r->hold ? c.tr("（訴訟保全）", " (legal hold)") : "")) +
-          row(c.tr("保存期限", "Kept until"), r->expires ? localTime(r->expires) : c.tr("無期限", "no limit")) +
-          row(c.tr("原本", "Original"), std::to_string(r->size) + " bytes, SHA-256 <span class=\"code\">" +
-                                            escapeHtml(r->sha256) + "</span>") +
+          row(c.tr("受付番号", "ID"), "<span class=\"code\">" + escapeHtml(r.id) + "</span>") +
+          row(c.tr("受信日時", "Received"), localTime(r.created, true)) +
+          row(c.tr("件名", "Subject"), escapeHtml(r.subject, false, 1000)) +
+          (r.filename.empty() ? "" : row(c.tr("ファイル名", "File name"), escapeHtml(r.filename, false, 1000))) +
+          row(c.tr("処置", "Outcome"), verdictWords(r.verdict, c.en)) +
+          row(c.tr("理由", "Reason"), reasons.empty() ? reasonWords(c, r.reason) : reasons) +
+          row(c.tr("取り出し", "Release"), tierWords(r.tier, c.en)) +
+          row(c.tr("状態", "State"), stateWords(r.state, c.en) + (r.hold ? c.tr("（訴訟保全）", " (legal hold)") : "")) +
+          row(c.tr("保存期限", "Kept until"), r.expires ? localTime(r.expires) : c.tr("無期限", "no limit")) +
+          row(c.tr("原本", "Original"), std::to_string(r.size) + " bytes, SHA-256 <span class=\"code\">" +
+                                            escapeHtml(r.sha256) + "</span>") +
           "</table></section>";
   body += "<section class=\"card\"><h2>" + c.tr("取り除いた・作り直したもの", "Removed or rewritten") +
           "</h2><table class=\"objects\"><thead><tr><th>" + c.tr("部分", "Part") + "</th><th>" +
           c.tr("対象", "Object") + "</th><th>" + c.tr("処置", "Action") + "</th><th>" +
           c.tr("理由", "Reason") + "</th><th>SHA-256</th></tr></thead><tbody>";
-  for (const auto& o : r->objects) {
+  for (const auto& o : r.objects) {
     body += "<tr><td class=\"code\">" + escapeHtml(o.part, false, 50) + "</td><td>" +
             escapeHtml(o.what, false, 300) + "</td><td>" + internal::actionWords(o.action, c.en) +
             "</td><td>" + reasonWords(c, o.reason) + "</td><td class=\"code hash\">" +
             (o.sha256.empty() ? "-" : escapeHtml(o.sha256, false, 64)) + "</td></tr>";
   }
-  if (r->objects.empty()) {
+  if (r.objects.empty()) {
     body += "<tr><td colspan=\"5\" class=\"empty\">" + c.tr("記録はありません。", "None recorded.") + "</td></tr>";
   }
   body += "</tbody></table></section>";
   body += "<section class=\"card\"><h2>" + c.tr("封筒（エンベロープ）", "Envelope") +
           "</h2><table class=\"kv\">" +
-          row(c.tr("差出人", "Sender"), escapeHtml(r->envelope.sender.empty() ? "<>" : r->envelope.sender, false, 300)) +
+          row(c.tr("差出人", "Sender"), escapeHtml(r.envelope.sender.empty() ? "<>" : r.envelope.sender, false, 300)) +
           row(c.tr("宛先", "Recipients"), rcpts) +
-          row("From", escapeHtml(r->from, false, 300)) +
-          row(c.tr("送信元", "Client"), escapeHtml(r->envelope.client_addr, false, 100) + " " +
-                                           escapeHtml(r->envelope.client_name, false, 200)) +
-          row("HELO", escapeHtml(r->envelope.helo, false, 200)) +
-          (r->envelope.source.empty() ? "" : row(c.tr("共有フォルダ", "Share path"), escapeHtml(r->envelope.source, false, 500))) +
+          row("From", escapeHtml(r.from, false, 300)) +
+          row(c.tr("送信元", "Client"), escapeHtml(r.envelope.client_addr, false, 100) + " " +
+                                           escapeHtml(r.envelope.client_name, false, 200)) +
+          row("HELO", escapeHtml(r.envelope.helo, false, 200)) +
+          (r.envelope.source.empty() ? "" : row(c.tr("共有フォルダ", "Share path"), escapeHtml(r.envelope.source, false, 500))) +
           "</table></section>";
   return body;
 }
 
 /// The original's header block and the delivered body, both as text (mail only).
-std::string Console::itemTexts(Ctx& c, const vault::RecordInfo& rec) {
-  const vault::RecordInfo* r = &rec;
-  const std::string& id = r->id;
+std::string Console::itemTexts(Ctx& c, const vault::RecordInfo& r) {
+  const std::string& id = r.id;
   std::string body, err;
   // The header block of the original mail, as text (the console reads no further: no body, no
   // attachment is parsed or rendered).
-  if (r->kind == "mail" && r->size <= kHeaderOriginalLimit) {
+  if (r.kind == "mail" && r.size <= kHeaderOriginalLimit) {
     std::string original;
     if (d_.vault->original(id, original, &err)) {
       std::size_t end = original.find("\r\n\r\n");
@@ -403,15 +401,15 @@ std::string Console::itemTexts(Ctx& c, const vault::RecordInfo& rec) {
   }
   // The sanitized text body as it was delivered (stored by the disposition layer; the console
   // parses nothing): escaped, in a <pre>, never markup.
-  if (r->kind == "mail") {
+  if (r.kind == "mail") {
     body += "<section class=\"card\"><h2>" +
             c.tr("本文（無害化後・配送されたもの・文字として表示）", "Body (sanitized, as delivered, shown as text)") +
             "</h2>";
-    if (!r->body_text.empty()) {
-      body += "<pre class=\"body-text\">" + escapeHtml(r->body_text, true, kBodyTextShown) + "</pre>";
+    if (!r.body_text.empty()) {
+      body += "<pre class=\"body-text\">" + escapeHtml(r.body_text, true, kBodyTextShown) + "</pre>";
     } else {
       body += "<p class=\"note\">" +
-              (r->verdict == "blocked"
+              (r.verdict == "blocked"
                    ? c.tr("このメールは配送されていないため、本文はありません。",
                           "This message was not delivered: there is no delivered body.")
                    : c.tr("本文は記録されていません（本文のないメール、または記録する設定のない時期のもの）。",
@@ -424,9 +422,8 @@ std::string Console::itemTexts(Ctx& c, const vault::RecordInfo& rec) {
 }
 
 /// The requests and decisions, and the forms this user may use now (request, PPAP, decide).
-std::string Console::itemRequests(Ctx& c, const vault::RecordInfo& rec) {
-  const vault::RecordInfo* r = &rec;
-  const std::string& id = r->id;
+std::string Console::itemRequests(Ctx& c, const vault::RecordInfo& r) {
+  const std::string& id = r.id;
   std::vector<vault::Request> reqs;
   std::string err;
   d_.vault->requests(id, reqs, &err);
@@ -453,14 +450,14 @@ std::string Console::itemRequests(Ctx& c, const vault::RecordInfo& rec) {
   }
   bool mine_pending = false;
   for (const auto& q : reqs) mine_pending |= q.state == "pending" && q.requester == c.user->login;
-  if (vault::mayRequest(*c.user, *r).allowed && !mine_pending && r->state != "approved" &&
-      r->state != "released") {
+  if (vault::mayRequest(*c.user, r).allowed && !mine_pending && r.state != "approved" &&
+      r.state != "released") {
     body += "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/request\" class=\"action\">" +
             csrfField(c) + "<label>" + c.tr("原本が必要な理由", "Why you need the original") +
             "<textarea name=\"reason\" required maxlength=\"1000\" rows=\"3\"></textarea></label>"
             "<button type=\"submit\">" + c.tr("原本を申請する", "Request the original") + "</button></form>";
   }
-  if (!d_.mugai_binary.empty() && mayOfferUnlock(*c.user, *r)) {
+  if (!d_.mugai_binary.empty() && mayOfferUnlock(*c.user, r)) {
     body += "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/unlock\" class=\"action\" "
             "autocomplete=\"off\">" + csrfField(c) + "<label>" +
             c.tr("パスワード付きファイル（PPAP）のパスワード", "Password of the protected file (PPAP)") +
@@ -474,7 +471,7 @@ std::string Console::itemRequests(Ctx& c, const vault::RecordInfo& rec) {
   if (pending) {
     vault::User storage;
     const vault::User* requester = lookup(pending->requester, storage);
-    if (vault::mayDecide(*c.user, requester, *r, directory().get()).allowed) {
+    if (vault::mayDecide(*c.user, requester, r, directory().get()).allowed) {
       body += "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/decide\" class=\"action\">" +
               csrfField(c) + "<input type=\"hidden\" name=\"request\" value=\"" +
               std::to_string(pending->id) + "\"><label>" +
@@ -490,16 +487,15 @@ std::string Console::itemRequests(Ctx& c, const vault::RecordInfo& rec) {
 }
 
 /// Hold and the original's download, for the security admin.
-std::string Console::itemAdmin(Ctx& c, const vault::RecordInfo& rec) {
-  const vault::RecordInfo* r = &rec;
-  const std::string& id = r->id;
+std::string Console::itemAdmin(Ctx& c, const vault::RecordInfo& r) {
+  const std::string& id = r.id;
   std::string body;
   if (c.user->role == vault::Role::SecurityAdmin) {
     body += "<section class=\"card\"><h2>" + c.tr("管理", "Administration") + "</h2>"
             "<form method=\"post\" action=\"/items/" + urlEncode(id) + "/hold\" class=\"inline\">" +
-            csrfField(c) + "<input type=\"hidden\" name=\"hold\" value=\"" + (r->hold ? "0" : "1") +
+            csrfField(c) + "<input type=\"hidden\" name=\"hold\" value=\"" + (r.hold ? "0" : "1") +
             "\"><button type=\"submit\">" +
-            (r->hold ? c.tr("保全を解除", "Lift the legal hold") : c.tr("訴訟保全する", "Put on legal hold")) +
+            (r.hold ? c.tr("保全を解除", "Lift the legal hold") : c.tr("訴訟保全する", "Put on legal hold")) +
             "</button></form> <a class=\"button\" href=\"/items/" + urlEncode(id) + "/original\">" +
             c.tr("原本をファイルとして保存（記録されます）", "Download the original as a file (audited)") +
             "</a><p class=\"note\">" +
