@@ -120,6 +120,12 @@ bool OriginalFiles::read(const std::string& name, std::size_t limit, std::string
   return true;
 }
 
+bool OriginalFiles::exists(const std::string& name) const {
+  struct stat st {};
+  return validName(name) && ::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISREG(st.st_mode);
+}
+
 void OriginalFiles::remove(const std::string& name) const {
   if (validName(name)) ::unlinkat(fd_, name.c_str(), 0);
 }

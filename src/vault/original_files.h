@@ -37,6 +37,8 @@ class OriginalFiles {
   bool syncFolder(std::string* error);
   /// The file's bytes; false when it is missing, not a regular file or larger than `limit`.
   bool read(const std::string& name, std::size_t limit, std::string& out, std::string* error) const;
+  /// The file is there (a regular file, not followed through a link).
+  bool exists(const std::string& name) const;
   /// Removes the file (missing is fine).
   void remove(const std::string& name) const;
   /// The names in the folder that write() could have made, with their modification times.

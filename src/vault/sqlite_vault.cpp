@@ -118,9 +118,10 @@ END;
 /// A compressed original at least this large is kept in a file beside the database.
 constexpr std::size_t kBesideMin = 64 * 1024;
 /// A file beside the database that no record names is removed at open once it is this old (a
-/// put() writes its file at most a busy timeout before its record commits; a younger one may be
-/// another process's record about to commit).
-constexpr std::int64_t kOrphanAge = 3600;
+/// younger one may be another process's record about to commit: a staged original waits for its
+/// engine run, up to twice sanitizer_deadline_ms, and for a 5xx relay before its put()). A file
+/// removed anyway fails its record alone (writeGroupRows: 451, the client retries).
+constexpr std::int64_t kOrphanAge = 24 * 3600;
 
 /// Schema 3: which originals are files beside the database.
 const char* const kOriginalFileColumn = "ALTER TABLE originals ADD COLUMN file TEXT NOT NULL DEFAULT ''";
@@ -238,12 +239,20 @@ class SqliteVault final : public Vault {
   /// put()'s first steps for `original`, before its record: the compressed bytes, the SHA-256 and a
   /// large original's file. Dropped unused, the file goes.
   struct Prepared final : Staged {
-    const SqliteVault* vault = nullptr;
-    std::size_t size = 0;  ///< of the original it was made from
+    const SqliteVault* vault = nullptr;       ///< only compared, never used: put() checks it is its own
+    std::shared_ptr<OriginalFiles> files;     ///< where `file` is
+    std::size_t size = 0;                     ///< of the original it was made from
+    std::string head, tail;                   ///< its first and last 256 bytes (a cheap sameness check)
     std::string packed, sha, file;
+    bool used = false;  ///< handed to a put() already: not again
     bool kept = false;  ///< a committed record names `file`
+    bool sameBytes(const SqliteVault* v, std::string_view original) const {
+      return !used && v == vault && original.size() == size &&
+             original.substr(0, head.size()) == head &&
+             original.substr(original.size() - tail.size()) == tail;
+    }
     ~Prepared() override {
-      if (!kept && !file.empty()) vault->files_.remove(file);
+      if (!kept && !file.empty() && files) files->remove(file);
     }
   };
 
@@ -252,10 +261,13 @@ class SqliteVault final : public Vault {
   /// syncs its own); the group's transaction then only names it.
   bool prepare(std::string_view original, Prepared& out, std::string* error) {
     out.vault = this;
+    out.files = files_;
     out.size = original.size();
+    out.head = std::string(original.substr(0, 256));
+    out.tail = std::string(original.substr(original.size() - std::min<std::size_t>(256, original.size())));
     if (!compress(original, out.packed)) return fail(error, "cannot compress the original");
     out.sha = sha256Hex(original);
-    return out.packed.size() < kBesideMin || files_.write(out.packed, out.file, error);
+    return out.packed.size() < kBesideMin || files_->write(out.packed, out.file, error);
   }
 
   std::shared_ptr<Staged> stage(std::string_view original, std::string* error) override {
@@ -265,8 +277,10 @@ class SqliteVault final : public Vault {
   }
 
   bool put(const NewRecord& r, std::string* error) override {
+    // Another vault's, already used, or made from other bytes: put() does its own.
     auto* staged = dynamic_cast<Prepared*>(r.staged.get());
-    if (staged && (staged->vault != this || staged->size != r.original.size())) staged = nullptr;
+    if (staged && !staged->sameBytes(this, r.original)) staged = nullptr;
+    if (staged) staged->used = true;
     Prepared own;
     Prepared& prepared = staged ? *staged : own;
     if (!staged && !prepare(r.original, own, error)) return false;
@@ -294,7 +308,7 @@ class SqliteVault final : public Vault {
       // Nothing of the group was committed: the files of its records go (not after a failed
       // COMMIT, whose outcome a crash could still turn into a commit: those are swept at open).
       failGroup(group, error);
-      for (Pending* p : group) files_.remove(p->file);
+      for (Pending* p : group) files_->remove(p->file);
     }
   }
 
@@ -304,13 +318,21 @@ class SqliteVault final : public Vault {
     // The names of the group's files on disk before any record names one (one sync a group).
     for (Pending* p : group) {
       if (!p->file.empty()) {
-        if (!files_.syncFolder(&error)) return false;
+        if (!files_->syncFolder(&error)) return false;
         break;
       }
     }
     Tx tx(*this);
     if (!tx.begin(&error)) return false;
     for (Pending* p : group) {
+      // A file another process's sweep removed before this transaction took the write lock (a
+      // staged file that waited longer than kOrphanAge): that record fails alone (451, the client
+      // retries). Under the write lock no sweep runs, so a file seen here stays until the commit.
+      if (!p->file.empty() && !files_->exists(p->file)) {
+        p->error = "vault: the original's file beside the database is gone before its record";
+        p->file.clear();
+        continue;
+      }
       if (sqlite3_exec(db_, "SAVEPOINT record", nullptr, nullptr, nullptr) != SQLITE_OK) {
         sqlFail(&error, "savepoint");
         return false;
@@ -329,7 +351,7 @@ class SqliteVault final : public Vault {
         error = p->error;
         return false;
       }
-      files_.remove(p->file);  // refused alone (its id exists already): its file goes now
+      files_->remove(p->file);  // refused alone (its id exists already): its file goes now
       p->file.clear();
     }
     if (!tx.commit(&error)) failGroup(group, error);  // files kept: swept at open if orphans
@@ -407,7 +429,7 @@ class SqliteVault final : public Vault {
     if (sqlite3_changes(db_) == 0) return fail(error, "no withheld record " + id + " to discard");
     if (!audit(nowSeconds(), "mugai", "system", "discard", id, why, error)) return false;
     if (!tx.commit(error)) return false;
-    files_.remove(file);  // after the commit: killed before this line, the file is swept at open
+    files_->remove(file);  // after the commit: killed before this line, the file is swept at open
     return true;
   }
 
@@ -447,7 +469,7 @@ class SqliteVault final : public Vault {
     const std::string sha = s.text(1), file = s.text(3);
     const auto size = static_cast<std::size_t>(s.i64(2));
     std::string why;
-    if (!file.empty() && !files_.read(file, kOriginalLimit, packed, &why)) {
+    if (!file.empty() && !files_->read(file, kOriginalLimit, packed, &why)) {
       bytes.clear();
       return fail(error, "the original of " + id + " is damaged (" + why + ")");
     }
@@ -635,7 +657,7 @@ class SqliteVault final : public Vault {
         if (sqlite3_changes(db_) == 0) continue;  // held or purged meanwhile
         if (!audit(nowSeconds(), actor, "system", "purge", id, "retention", error)) return false;
         if (!tx.commit(error)) return false;
-        files_.remove(file);  // after the commit: killed before this line, swept at open
+        files_->remove(file);  // after the commit: killed before this line, swept at open
       }
       out.purged.push_back(id);
       out.bytes += static_cast<std::uint64_t>(stored);
@@ -950,21 +972,22 @@ class SqliteVault final : public Vault {
   bool sweep(std::string* error) {
     const std::int64_t before = nowSeconds() - kOrphanAge;
     std::vector<std::string> orphans;
-    for (const auto& [name, mtime] : files_.list()) {
+    for (const auto& [name, mtime] : files_->list()) {
       if (mtime <= before && !named(name)) orphans.push_back(name);
     }
     if (orphans.empty()) return true;
     Tx tx(*this);
     if (!tx.begin(error)) return false;
     for (const auto& name : orphans) {
-      if (!named(name)) files_.remove(name);
+      if (!named(name)) files_->remove(name);
     }
     return tx.commit(error);
   }
 
   /// Whether a record names the file `name` (a read error counts as named: kept).
   bool named(const std::string& name) {
-    Stmt f(db_, "SELECT 1 FROM originals WHERE file = ?1");
+    // "file != ''" lets SQLite use the partial index originals_file (else a scan per file).
+    Stmt f(db_, "SELECT 1 FROM originals WHERE file = ?1 AND file != ''");
     f.bind(1, name);
     return f.step() != SQLITE_DONE;
   }
@@ -984,7 +1007,7 @@ class SqliteVault final : public Vault {
       sqlite3_free(msg);
       return fail(error, "cannot set up " + path_ + ": " + m);
     }
-    return migrate(error) && files_.open(path_ + ".originals", error) && sweep(error);
+    return migrate(error) && files_->open(path_ + ".originals", error) && sweep(error);
   }
 
  private:
@@ -1083,7 +1106,9 @@ class SqliteVault final : public Vault {
 
   std::mutex mu_;
   GroupCommit commits_;  ///< put()'s records, written a group per transaction
-  OriginalFiles files_;  ///< the large originals, beside the database
+  /// The large originals, beside the database; shared with staged originals (Prepared), which
+  /// may outlive the vault (a session a timed-out drain left behind).
+  std::shared_ptr<OriginalFiles> files_ = std::make_shared<OriginalFiles>();
   int last_rc_ = SQLITE_OK;  ///< the extended result code of the last sqlFail()
   sqlite3* db_;
   std::string path_;
