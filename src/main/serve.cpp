@@ -692,6 +692,10 @@ int runServe(int argc, char** argv) {
   ServeArgs a;
   mugai::smtp::ServiceConfig config;
   if (int rc = configure(argc, argv, a, config); rc >= 0) return rc;
+  if (auto hop = mugai::smtp::relayTarget(config, 1); !hop.tls_error.empty()) {
+    std::cerr << "mugai: cannot start: " << hop.tls_error << "\n";
+    return 1;
+  }
   if (!applyMemoryLimit(config)) return 1;
   // Signals are taken by sigwait() in this thread only: block them before any thread starts.
   sigset_t signals;

@@ -386,6 +386,7 @@ int runQueueNow(mv::Vault& v, const VaultArgs& a, const Context& c, const std::s
   mugai::release::RunnerOptions o;
   o.worker = s.myhostname + ":" + std::to_string(getpid()) + "/cli";
   o.relay = mugai::smtp::relayTarget(s, static_cast<int>(engine->policy().limits.relay_timeout_s));
+  if (!o.relay.tls_error.empty()) return fail(o.relay.tls_error + " (the queue is left for serve)");
   o.outbox = s.filedrop_outbox;
   o.notices = noticeOptions(s, c);
   mugai::release::Runner runner(std::shared_ptr<mv::Vault>(&v, [](mv::Vault*) {}), o,

@@ -179,6 +179,7 @@ std::string dotStuff(std::string_view message) {
 RelayResult relayMessage(const RelayTarget& target, const std::string& sender,
                          const std::vector<std::string>& recipients, const XForward& xforward,
                          std::string_view message) {
+  if (!target.tls_error.empty()) return tempFail("TLS to the next hop: " + logSafe(target.tls_error));
   Poco::Timespan timeout(target.timeout_s, 0);
   Poco::Net::StreamSocket socket;
   try {
@@ -215,9 +216,14 @@ RelayTarget relayTarget(const ServiceConfig& c, int timeout_s) {
     // opportunistic and mandatory encryption, not authentication).
     auto mode = c.relay_tls_ca_file.empty() ? Poco::Net::Context::VERIFY_NONE
                                             : Poco::Net::Context::VERIFY_RELAXED;
-    t.tls_context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "",
-                                           c.relay_tls_ca_file, mode, 9, false,
-                                           "HIGH:!aNULL:!MD5:!RC4");
+    try {
+      t.tls_context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "",
+                                             c.relay_tls_ca_file, mode, 9, false,
+                                             "HIGH:!aNULL:!MD5:!RC4");
+    } catch (const Poco::Exception& e) {
+      t.tls_error = "relay_tls = " + c.relay_tls + " with relay_tls_ca_file '" +
+                    c.relay_tls_ca_file + "': " + e.displayText();
+    }
   }
   return t;
 }

@@ -32,6 +32,9 @@ struct RelayTarget {
   int timeout_s = 120;
   RelayTls tls = RelayTls::kNone;
   Poco::Net::Context::Ptr tls_context;  ///< client context when tls != kNone
+  /// Why tls_context could not be made (relay_tls_ca_file unreadable, ...): nothing is relayed
+  /// (4xx) until it is fixed; serve refuses to start with it.
+  std::string tls_error;
 };
 
 struct ServiceConfig;

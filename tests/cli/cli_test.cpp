@@ -183,6 +183,10 @@ TEST_CASE("cli: every service config key is also a serve option, --KEY VALUE ove
   r = runMugai("serve --nexthop 127.0.0.1:25");
   CHECK(r.status == 1);
   CHECK(r.out.find("unknown argument --nexthop (did you mean --next-hop?)") != std::string::npos);
+  // A CA file that cannot be used stops the start, before anything listens.
+  r = runMugai("serve --relay-tls encrypt --relay-tls-ca-file " + q(dir.path() / "missing-ca.pem"));
+  CHECK(r.status == 1);
+  CHECK(r.out.find("mugai: cannot start: relay_tls = encrypt with relay_tls_ca_file") != std::string::npos);
   // Checks across keys name where the values came from.
   r = runMugai("serve --inbox " + q(dir.path() / "in") + " --print-config");
   CHECK(r.status == 1);
