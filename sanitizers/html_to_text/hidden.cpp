@@ -373,23 +373,35 @@ std::string dataUrlText(std::string_view url) {
   return out;
 }
 
-void StyleSheet::add(std::string_view css) {
+void StyleSheet::add(std::string_view css) { addSheet(css, 0); }
+
+void StyleSheet::addSheet(std::string_view css, int nesting) {
   // An @import of a data: URL is a stylesheet the client has without the network: its rules
-  // count, before the sheet's own (where @import stands). Read from the raw text: base64 has case.
+  // (and its own imports) count, before the sheet's own (where @import stands). Read from the
+  // raw text: base64 has case. More imports, or deeper, than a reader would follow here: the
+  // sheet is not fully read, which fails closed (overflowed()).
   std::string lower(css.substr(0, 1 << 20));
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::size_t imports = 0;
-  for (std::size_t at = lower.find("@import"); at != std::string::npos && imports < 16;
+  for (std::size_t at = lower.find("@import"); at != std::string::npos;
        at = lower.find("@import", at + 7)) {
     std::size_t end = lower.find(';', at);
     std::size_t d = lower.find("data:", at);
     if (d == std::string::npos || (end != std::string::npos && d > end)) continue;
-    std::size_t stop = css.find_first_of(")\"' \t\r\n", d);  // ";base64" is part of it
+    if (++imports > 16 || nesting >= 3) {
+      overflowed_ = true;
+      break;
+    }
+    // A quoted URL ends at its closing quote (spaces and ')' are part of it, as browsers read
+    // it); an unquoted one at ')' or white space. ";base64" is part of either.
+    const char before = d > 0 ? css[d - 1] : '\0';
+    std::size_t stop = before == '"' || before == '\''
+                           ? css.find(before, d)
+                           : css.find_first_of(")\"' \t\r\n", d);
     std::string_view url = css.substr(d, stop == std::string_view::npos ? std::string_view::npos : stop - d);
-    addBlock(normaliseCss(dataUrlText(url)), 1);
-    ++imports;
+    addSheet(dataUrlText(url), nesting + 1);
   }
-  addBlock(normaliseCss(css), 0);
+  addBlock(normaliseCss(css), nesting == 0 ? 0 : 1);
 }
 
 void StyleSheet::addBlock(std::string_view css, int depth) {

@@ -41,6 +41,7 @@ class StyleSheet {
   bool overflowed() const { return overflowed_; }
 
  private:
+  void addSheet(std::string_view css, int nesting);  ///< add(), and a data: import's sheet
   void addBlock(std::string_view css, int depth);
   std::map<std::string, std::string> by_class_, by_id_, by_tag_, by_attr_;
   std::size_t rules_ = 0;

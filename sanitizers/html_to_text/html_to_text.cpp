@@ -274,7 +274,13 @@ class Converter {
         // A stylesheet written into the link itself (data:text/css,...): a client needs no
         // network for it, so its rules hide text like a <style> element's.
         std::string_view href = attr(n->v.element, "href");
-        if (href.size() > 5 && (href.substr(0, 5) == "data:" || href.substr(0, 5) == "DATA:")) sheet_.add(dataUrlText(href));
+        while (!href.empty() && (href.front() == ' ' || href.front() == '\t' || href.front() == '\n' ||
+                                 href.front() == '\r' || href.front() == '\f')) {
+          href.remove_prefix(1);  // browsers strip leading white space from a URL
+        }
+        std::string scheme(href.substr(0, 5));
+        for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (href.size() > 5 && scheme == "data:") sheet_.add(dataUrlText(href));
         continue;
       }
       if (n->type == GUMBO_NODE_ELEMENT && n->v.element.tag == GUMBO_TAG_STYLE) {

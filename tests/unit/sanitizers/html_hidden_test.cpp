@@ -148,6 +148,13 @@ TEST_CASE("hidden: red team return, CSS syntax and properties a browser honours"
   // A stylesheet in a data: URL link, percent-encoded or base64.
   requireHidden("<link rel=\"stylesheet\" href=\"data:text/css,.d%7Bdisplay:none%7D\"><div class=\"d\">SECRET</div>");
   requireHidden("<link rel=\"stylesheet\" href=\"data:text/css;base64,LmR7ZGlzcGxheTpub25lfQ==\"><div class=\"d\">SECRET</div>");
+  // (review) A quoted data: URL holds spaces and ')'; a data: sheet's own @import; a link whose
+  // URL starts with white space or writes the scheme in another case.
+  requireHidden("<div class=\"s\">SECRET</div>", "@import \"data:text/css,.s {display:none}\";");
+  requireHidden("<div class=\"s\">SECRET</div>", "@import 'data:text/css,.s:not(.y) {display:none}';");
+  requireHidden("<div class=\"s\">SECRET</div>",
+                "@import 'data:text/css,@import \"data:text/css,.s{display:none}\";';");
+  requireHidden("<link rel=\"stylesheet\" href=\" Data:text/css,.d%7Bdisplay:none%7D\"><div class=\"d\">SECRET</div>");
   // Still shown: the last declaration wins, hover-only rules, narrow-screen queries, print.
   requireShown("<div style=\"display:none;display:block\">SHOWN</div>");
   requireShown("<a class=\"x\" href=\"#\">SHOWN</a>", ".x:focus{display:none}");
@@ -163,6 +170,25 @@ TEST_CASE("hidden: red team return, CSS syntax and properties a browser honours"
 // The red team's return (denial of service): every selector key kept its rules' declarations
 // whole and each element re-read them, so 10,000 "*" selectors with 4 KB of declarations cost
 // minutes on a 200 KB mail. Keys now keep the hiding properties once; the result is the same.
+namespace {
+
+std::string b64(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) out += k[(acc >> (bits -= 6)) & 63];
+  }
+  if (bits > 0) out += k[(acc << (6 - bits)) & 63];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("hidden: a stylesheet of many large rules for '*' is read once", "[html][hidden][redteam10]") {
   std::string decl;
   for (int i = 0; i < 400; ++i) decl += "color:#333;";
@@ -185,4 +211,13 @@ TEST_CASE("hidden: a stylesheet of many large rules for '*' is read once", "[htm
   for (int i = 0; i < 200000; ++i) many += ",*";
   Result over = conv("<p class=\"h\">SECRET</p>", many + "{color:#333}.h{display:none}");
   CHECK(over.failure == mugai::Reason::LimitHtmlNodes);
+  // (review) More data: imports than are followed, or nested deeper: not read whole, fails closed.
+  std::string imports;
+  for (int i = 0; i < 17; ++i) imports += "@import 'data:text/css,.a" + std::to_string(i) + "{color:red}';";
+  Result many_imports = conv("<p class=\"h\">SECRET</p>", imports + ".h{display:none}");
+  CHECK(many_imports.failure == mugai::Reason::LimitHtmlNodes);
+  std::string nested = ".h{display:none}";
+  for (int i = 0; i < 5; ++i) nested = "@import 'data:text/css;base64," + b64(nested) + "';";
+  Result deep = conv("<p class=\"h\">SECRET</p>", nested);
+  CHECK(deep.failure == mugai::Reason::LimitHtmlNodes);
 }
