@@ -105,7 +105,9 @@ class DirectoryLoader {
       User u;
       u.login = kv.first.as<std::string>("");
       const std::string where = "users." + u.login;
-      if (!logins.insert(u.login).second) err(kv.first, where, "appears twice");
+      // Logins that differ only in case are one user to the file drop (its owner is compared
+      // without case: share folders on Windows) and so may not be two users here.
+      if (!logins.insert(lower(u.login)).second) err(kv.first, where, "appears twice (letter case aside)");
       const YAML::Node n = kv.second;
       if (!n.IsMap() && !n.IsNull()) {
         err(n, where, "must be a mapping (email, role, groups, disabled)");

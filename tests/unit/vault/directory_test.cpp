@@ -118,3 +118,32 @@ TEST_CASE("directory: errors name the file, line and key") {
   CHECK(all.find("'nope' is not a group") != std::string::npos);
   CHECK(all.find("does not have the role approver") != std::string::npos);
 }
+
+TEST_CASE("directory: a file-drop item is its owner's, by login, and logins differing only in case are refused") {
+  auto d = exampleDirectory();
+  // A file-drop record's one recipient is the owner's login (its share folder's name).
+  mv::RecordInfo file = recordFor("tanaka", mv::Tier::Approval);
+  file.kind = "file";
+  const mv::User* tanaka = d->find("tanaka");
+  REQUIRE(tanaka);
+  CHECK(mv::maySee(*tanaka, file, d.get()).allowed);
+  CHECK(mv::mayRequest(*tanaka, file).allowed);
+  for (const auto& u : {"suzuki", "yamada"}) {
+    if (const mv::User* other = d->find(u); other && other->role == mv::Role::Staff) {
+      INFO(u);
+      CHECK_FALSE(mv::maySee(*other, file, d.get()).allowed);
+    }
+  }
+  // A mail record whose recipient is the text of a login is not that user's (mail is by address).
+  mv::RecordInfo mail = recordFor("tanaka", mv::Tier::Approval);
+  mail.kind = "mail";
+  CHECK_FALSE(mv::maySee(*tanaka, mail, d.get()).allowed);
+  mugai::test::TempDir t;
+  auto p = t.path() / "dir.yaml";
+  mugai::test::writeFile(p, "users:\n  alice:\n    email: [alice@x.jp]\n  Alice:\n    email: [alice2@x.jp]\n");
+  std::vector<std::string> errors;
+  CHECK_FALSE(mv::Directory::load(p.string(), errors));
+  std::string all;
+  for (const auto& e : errors) all += e + "\n";
+  CHECK(all.find("appears twice (letter case aside)") != std::string::npos);
+}
