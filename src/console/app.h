@@ -115,6 +115,10 @@ class Console {
   std::string itemRequests(Ctx& c, const vault::RecordInfo& r);
   std::string itemAdmin(Ctx& c, const vault::RecordInfo& r);
   HttpResponse itemAction(Ctx& c, const std::string& id, const std::string& action);
+  // itemAction's actions, on a record the user may see.
+  HttpResponse requestAction(Ctx& c, const vault::RecordInfo& r, const std::string& reason);
+  HttpResponse decideAction(Ctx& c, const vault::RecordInfo& r, const std::string& reason);
+  HttpResponse unlockAction(Ctx& c, const vault::RecordInfo& r);
   HttpResponse original(Ctx& c, const std::string& id);
   HttpResponse statsPage(Ctx& c);
   HttpResponse rulesPage(Ctx& c, const std::string& result_html = "");

@@ -515,97 +515,9 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
   }
   std::string reason = c.req.field("reason");
   if (reason.size() > 1000) reason.resize(1000);
-  if (action == "request") {
-    if (reason.empty()) {
-      return itemPage(c, id, c.tr("申請には理由が必要です。", "A request needs a reason."));
-    }
-    auto res = vault::requestOriginal(*d_.vault, *c.user, *r, reason);
-    if (res.refused) return refused(c, "request", id, res.decision, 403);
-    if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
-    if (d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
-    return itemPage(c, id, res.state == "approved"
-                               ? c.tr("申請は認められました。", "Your request was granted.")
-                               : c.tr("申請しました。承認をお待ちください。",
-                                      "Requested: it waits for approval."));
-  }
-  if (action == "decide") {
-    const std::string decision = c.req.field("decision");
-    if (decision != "approve" && decision != "deny") return notFound(c);
-    const bool approve = decision == "approve";
-    if (!approve && reason.empty()) {
-      return itemPage(c, id, c.tr("却下には理由が必要です。", "A denial needs a reason."));
-    }
-    std::int64_t request_id = 0;
-    const std::string rq = c.req.field("request");
-    if (!rq.empty() && rq.size() < 18 && rq.find_first_not_of("0123456789") == std::string::npos) {
-      request_id = std::stoll(rq);
-    }
-    auto look = [this](const std::string& login) -> const vault::User* {
-      thread_local vault::User storage;
-      return lookup(login, storage);
-    };
-    auto res = vault::decideRequest(*d_.vault, *c.user, *r, request_id, approve, reason, d_.rules,
-                                    directory().get(), look);
-    if (res.refused) return refused(c, decision, id, res.decision, 403);
-    if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
-    if (d_.after_change) d_.after_change(*r, res.request, res.state, *c.user);
-    return itemPage(c, id, res.state == "approved" ? c.tr("承認しました。", "Approved.")
-                           : res.state == "denied" ? c.tr("却下しました。", "Denied.")
-                                                   : c.tr("承認しました（ほかの承認者の承認を待っています）。",
-                                                          "Approved (waiting for the other approvers)."));
-  }
-  if (action == "unlock") {
-    // PPAP: `mugai vault unlock` does it (who gets it, the wrong-password limit, the audit rows
-    // unlock.wrong / unlock / refused, the engine on what the password opens): the console parses
-    // nothing and keeps no second copy of those rules. The password goes to its stdin only (never
-    // argv, a file, a log) and is wiped here after.
-    if (d_.mugai_binary.empty()) return notFound(c);
-    if (!mayOfferUnlock(*c.user, *r)) {
-      return refused(c, "unlock", id,
-                     r->kind == "file"
-                         ? vault::Decision{false, "この項目の持ち主ではないため、解除できません。",
-                                           "only the user whose folder this file came from (or the "
-                                           "security admin) may unlock it."}
-                         : vault::Decision{false, "この項目の宛先ではないため、解除できません。",
-                                           "only a recipient of this item (or the security admin) "
-                                           "may unlock it."},
-                     403);
-    }
-    std::string password = c.req.field("password");
-    if (password.empty() || password.size() > 1024 || password.find_first_of("\r\n") != std::string::npos) {
-      wipeSecret(password);
-      return itemPage(c, id, c.tr("パスワードを入力してください（改行を含まない1024バイトまで）。",
-                                  "Enter the password (up to 1,024 bytes, no line breaks)."));
-    }
-    std::vector<std::string> argv{d_.mugai_binary, "vault", "--vault", d_.vault->url(), "--by", c.user->login};
-    for (const auto& e : c.user->emails) {  // an LDAP user the rules' directory lacks (vault_cmd)
-      argv.push_back("--by-email");
-      argv.push_back(e);
-    }
-    if (!d_.config.rules.empty()) {
-      argv.push_back("--rules");
-      argv.push_back(d_.config.rules);
-    }
-    argv.push_back("unlock");
-    argv.push_back(id);
-    argv.push_back("--password-file");
-    argv.push_back("-");
-    password += "\n";
-    std::string out;
-    const int rc = internal::runCaptured(argv, out, 120, &password);
-    wipeSecret(password);
-    if (rc == 0) {
-      return itemPage(c, id, (r->kind == "file"
-                                  ? c.tr("解除しました。無害化した内容を受け取りフォルダー（outbox）に置きます。",
-                                         "Opened: the sanitized content goes to the owner's outbox folder.")
-                                  : c.tr("解除しました。無害化した内容をあなた宛てに送ります。",
-                                         "Opened: the sanitized content is on its way to you.")) +
-                                 "<pre>" + escapeHtml(out, true, 4096) + "</pre>");
-    }
-    return itemPage(c, id, (rc == 3 ? c.tr("解除できませんでした。", "Not opened.")
-                                    : c.tr("解除に失敗しました。", "Unlock failed.")) +
-                               "<pre>" + escapeHtml(out, true, 4096) + "</pre>");
-  }
+  if (action == "request") return requestAction(c, *r, reason);
+  if (action == "decide") return decideAction(c, *r, reason);
+  if (action == "unlock") return unlockAction(c, *r);
   if (action == "hold") {
     if (auto d = vault::mayAdminister(*c.user); !d.allowed) return refused(c, "hold", id, d, 403);
     const bool hold = c.req.field("hold") == "1";
@@ -616,6 +528,103 @@ HttpResponse Console::itemAction(Ctx& c, const std::string& id, const std::strin
                                 : c.tr("保全を解除しました。", "Hold lifted."));
   }
   return notFound(c);
+}
+
+HttpResponse Console::requestAction(Ctx& c, const vault::RecordInfo& r, const std::string& reason) {
+  const std::string& id = r.id;
+  if (reason.empty()) {
+    return itemPage(c, id, c.tr("申請には理由が必要です。", "A request needs a reason."));
+  }
+  auto res = vault::requestOriginal(*d_.vault, *c.user, r, reason);
+  if (res.refused) return refused(c, "request", id, res.decision, 403);
+  if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
+  if (d_.after_change) d_.after_change(r, res.request, res.state, *c.user);
+  return itemPage(c, id, res.state == "approved"
+                             ? c.tr("申請は認められました。", "Your request was granted.")
+                             : c.tr("申請しました。承認をお待ちください。",
+                                    "Requested: it waits for approval."));
+}
+
+HttpResponse Console::decideAction(Ctx& c, const vault::RecordInfo& r, const std::string& reason) {
+  const std::string& id = r.id;
+  const std::string decision = c.req.field("decision");
+  if (decision != "approve" && decision != "deny") return notFound(c);
+  const bool approve = decision == "approve";
+  if (!approve && reason.empty()) {
+    return itemPage(c, id, c.tr("却下には理由が必要です。", "A denial needs a reason."));
+  }
+  std::int64_t request_id = 0;
+  const std::string rq = c.req.field("request");
+  if (!rq.empty() && rq.size() < 18 && rq.find_first_not_of("0123456789") == std::string::npos) {
+    request_id = std::stoll(rq);
+  }
+  auto look = [this](const std::string& login) -> const vault::User* {
+    thread_local vault::User storage;
+    return lookup(login, storage);
+  };
+  auto res = vault::decideRequest(*d_.vault, *c.user, r, request_id, approve, reason, d_.rules,
+                                  directory().get(), look);
+  if (res.refused) return refused(c, decision, id, res.decision, 403);
+  if (!res.ok) return itemPage(c, id, escapeHtml(res.error));
+  if (d_.after_change) d_.after_change(r, res.request, res.state, *c.user);
+  return itemPage(c, id, res.state == "approved" ? c.tr("承認しました。", "Approved.")
+                         : res.state == "denied" ? c.tr("却下しました。", "Denied.")
+                                                 : c.tr("承認しました（ほかの承認者の承認を待っています）。",
+                                                        "Approved (waiting for the other approvers)."));
+}
+
+HttpResponse Console::unlockAction(Ctx& c, const vault::RecordInfo& r) {
+  const std::string& id = r.id;
+  // PPAP: `mugai vault unlock` does it (who gets it, the wrong-password limit, the audit rows
+  // unlock.wrong / unlock / refused, the engine on what the password opens): the console parses
+  // nothing and keeps no second copy of those rules. The password goes to its stdin only (never
+  // argv, a file, a log) and is wiped here after.
+  if (d_.mugai_binary.empty()) return notFound(c);
+  if (!mayOfferUnlock(*c.user, r)) {
+    return refused(c, "unlock", id,
+                   r.kind == "file"
+                       ? vault::Decision{false, "この項目の持ち主ではないため、解除できません。",
+                                         "only the user whose folder this file came from (or the "
+                                         "security admin) may unlock it."}
+                       : vault::Decision{false, "この項目の宛先ではないため、解除できません。",
+                                         "only a recipient of this item (or the security admin) "
+                                         "may unlock it."},
+                   403);
+  }
+  std::string password = c.req.field("password");
+  if (password.empty() || password.size() > 1024 || password.find_first_of("\r\n") != std::string::npos) {
+    wipeSecret(password);
+    return itemPage(c, id, c.tr("パスワードを入力してください（改行を含まない1024バイトまで）。",
+                                "Enter the password (up to 1,024 bytes, no line breaks)."));
+  }
+  std::vector<std::string> argv{d_.mugai_binary, "vault", "--vault", d_.vault->url(), "--by", c.user->login};
+  for (const auto& e : c.user->emails) {  // an LDAP user the rules' directory lacks (vault_cmd)
+    argv.push_back("--by-email");
+    argv.push_back(e);
+  }
+  if (!d_.config.rules.empty()) {
+    argv.push_back("--rules");
+    argv.push_back(d_.config.rules);
+  }
+  argv.push_back("unlock");
+  argv.push_back(id);
+  argv.push_back("--password-file");
+  argv.push_back("-");
+  password += "\n";
+  std::string out;
+  const int rc = internal::runCaptured(argv, out, 120, &password);
+  wipeSecret(password);
+  if (rc == 0) {
+    return itemPage(c, id, (r.kind == "file"
+                                ? c.tr("解除しました。無害化した内容を受け取りフォルダー（outbox）に置きます。",
+                                       "Opened: the sanitized content goes to the owner's outbox folder.")
+                                : c.tr("解除しました。無害化した内容をあなた宛てに送ります。",
+                                       "Opened: the sanitized content is on its way to you.")) +
+                               "<pre>" + escapeHtml(out, true, 4096) + "</pre>");
+  }
+  return itemPage(c, id, (rc == 3 ? c.tr("解除できませんでした。", "Not opened.")
+                                  : c.tr("解除に失敗しました。", "Unlock failed.")) +
+                             "<pre>" + escapeHtml(out, true, 4096) + "</pre>");
 }
 
 HttpResponse Console::original(Ctx& c, const std::string& id) {
