@@ -107,6 +107,27 @@ std::string xforwardText(const XForward& x) {
 
 Reply toReply(const disposition::Answer& a) { return Reply{a.code, a.text}; }
 
+/// Waits for the engine's result: queued, up to one budget; running, twice the budget (at least
+/// the budget and 10 s: a tiny budget still leaves a step that cannot be interrupted time to
+/// report limit.time itself) from when a worker took it. *running: a worker had taken it.
+std::future_status waitForEngine(std::future<ProcessResult>& future, const std::atomic<bool>& started,
+                                 std::chrono::milliseconds budget, bool& running) {
+  auto until = std::chrono::steady_clock::now() + budget;
+  running = false;
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    std::future_status status = future.wait_until(std::min(until, now + std::chrono::milliseconds(100)));
+    if (status == std::future_status::ready) return status;
+    now = std::chrono::steady_clock::now();
+    if (!running && started) {
+      running = true;
+      until = now + std::max<std::chrono::milliseconds>(2 * budget, budget + std::chrono::seconds(10));
+    } else if (now >= until) {
+      return status;
+    }
+  }
+}
+
 }  // namespace
 
 Reply Gateway::deliver(Transaction& t) {
@@ -145,25 +166,10 @@ Reply Gateway::deliver(Transaction& t) {
   // hashed, a large one's file written and synced): a message that must be kept then waits for
   // its record's commit only.
   disposition_.stage(item, job->raw);
-  const auto budget = std::chrono::milliseconds(job->engine->policy().limits.sanitizer_deadline_ms);
-  // Queued: up to one budget; running: twice the budget (at least the budget and 10 s: a tiny
-  // budget still leaves a step that cannot be interrupted time to report limit.time itself) from
-  // when a worker took it.
-  auto until = std::chrono::steady_clock::now() + budget;
   bool running = false;
-  std::future_status status;
-  for (;;) {
-    auto now = std::chrono::steady_clock::now();
-    status = future.wait_until(std::min(until, now + std::chrono::milliseconds(100)));
-    if (status == std::future_status::ready) break;
-    now = std::chrono::steady_clock::now();
-    if (!running && job->started) {
-      running = true;
-      until = now + std::max<std::chrono::milliseconds>(2 * budget, budget + std::chrono::seconds(10));
-    } else if (now >= until) {
-      break;
-    }
-  }
+  const std::future_status status = waitForEngine(
+      future, job->started,
+      std::chrono::milliseconds(job->engine->policy().limits.sanitizer_deadline_ms), running);
   if (status != std::future_status::ready && !running) {
     return toReply(disposition_.busy(item, "queued longer than sanitizer_deadline_ms"));
   }
