@@ -139,6 +139,49 @@ std::string displayName(const ActionRecord& a, bool ja) {
   return ja ? "名前のない添付ファイル" : "an unnamed attachment";
 }
 
+/// The notice's line for one action, in each language (appended to ja and en); false when the
+/// action is not one the notice names.
+bool actionLine(const policy::Notice& n, const ActionRecord& a, bool blocked, std::string& ja,
+                std::string& en) {
+  std::string key = itemKey(a, n.on_conversion, blocked);
+  if (key.empty()) return false;
+  auto tj = n.item_ja.find(key);
+  auto te = n.item_en.find(key);
+  if (std::string fb = fallbackKey(key); !fb.empty()) {  // rules files written before the key
+    if (tj == n.item_ja.end()) tj = n.item_ja.find(fb);
+    if (te == n.item_en.end()) te = n.item_en.find(fb);
+  }
+  std::string tmpl_ja = tj != n.item_ja.end() ? tj->second : builtinItem(key, true);
+  std::string tmpl_en = te != n.item_en.end() ? te->second : builtinItem(key, false);
+  std::string reason_en(
+      a.reason.empty() ? ""
+                       : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
+  auto rj = n.reason_ja.find(a.reason);
+  std::string reason_ja = rj != n.reason_ja.end() ? rj->second : reason_en;
+  std::string now_ja, now_en;  // the name it arrives under, when that changed
+  for (const auto& f : a.findings) {
+    if (f.key != "delivered_as" && f.key != "renamed_to") continue;
+    text::FilenameOptions o;
+    o.max_bytes = 120;
+    std::string shown = text::sanitizeFilename(f.value, o);
+    now_ja = "（届いた名前: " + shown + "）";
+    now_en = " (delivered as " + shown + ")";
+  }
+  if (hidHiddenText(a)) {  // say that text the sender hid from the reader was left out
+    now_ja += "（送信者が見えないようにしていた文字は除きました）";
+    now_en += " (text the sender had hidden from view was left out)";
+  }
+  if (key == "cleaned") {  // say exactly what went
+    if (std::string what = text::visibleName(removedList(a)); !what.empty()) {
+      now_ja += "（" + what + "）";
+      now_en += " (" + what + ")";
+    }
+  }
+  if (!tmpl_ja.empty()) ja += "・" + fill(tmpl_ja, displayName(a, true), reason_ja) + now_ja + "\n";
+  if (!tmpl_en.empty()) en += "- " + fill(tmpl_en, displayName(a, false), reason_en) + now_en + "\n";
+  return true;
+}
+
 }  // namespace
 
 std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault,
@@ -154,45 +197,7 @@ std::string buildNotice(const policy::Notice& n, const policy::VaultRules& vault
     en = n.intro_en + "\n";
   }
   bool listed = false;
-  for (const auto& a : report.actions) {
-    std::string key = itemKey(a, n.on_conversion, blocked);
-    if (key.empty()) continue;
-    auto tj = n.item_ja.find(key);
-    auto te = n.item_en.find(key);
-    if (std::string fb = fallbackKey(key); !fb.empty()) {  // rules files written before the key
-      if (tj == n.item_ja.end()) tj = n.item_ja.find(fb);
-      if (te == n.item_en.end()) te = n.item_en.find(fb);
-    }
-    std::string tmpl_ja = tj != n.item_ja.end() ? tj->second : builtinItem(key, true);
-    std::string tmpl_en = te != n.item_en.end() ? te->second : builtinItem(key, false);
-    std::string reason_en(
-        a.reason.empty() ? ""
-                         : reasonInfo(reasonByName(a.reason).value_or(Reason::Kept)).public_text);
-    auto rj = n.reason_ja.find(a.reason);
-    std::string reason_ja = rj != n.reason_ja.end() ? rj->second : reason_en;
-    std::string now_ja, now_en;  // the name it arrives under, when that changed
-    for (const auto& f : a.findings) {
-      if (f.key != "delivered_as" && f.key != "renamed_to") continue;
-      text::FilenameOptions o;
-      o.max_bytes = 120;
-      std::string shown = text::sanitizeFilename(f.value, o);
-      now_ja = "（届いた名前: " + shown + "）";
-      now_en = " (delivered as " + shown + ")";
-    }
-    if (hidHiddenText(a)) {  // say that text the sender hid from the reader was left out
-      now_ja += "（送信者が見えないようにしていた文字は除きました）";
-      now_en += " (text the sender had hidden from view was left out)";
-    }
-    if (key == "cleaned") {  // say exactly what went
-      if (std::string what = text::visibleName(removedList(a)); !what.empty()) {
-        now_ja += "（" + what + "）";
-        now_en += " (" + what + ")";
-      }
-    }
-    if (!tmpl_ja.empty()) ja += "・" + fill(tmpl_ja, displayName(a, true), reason_ja) + now_ja + "\n";
-    if (!tmpl_en.empty()) en += "- " + fill(tmpl_en, displayName(a, false), reason_en) + now_en + "\n";
-    listed = true;
-  }
+  for (const auto& a : report.actions) listed = actionLine(n, a, blocked, ja, en) || listed;
   for (const auto& a : report.actions) {  // the sender's text imitated this notice (body_text.cpp)
     if (blocked || !std::any_of(a.findings.begin(), a.findings.end(),
                                 [](const Finding& f) { return f.key == "imitation_removed"; }))
