@@ -910,6 +910,45 @@ std::int64_t idTime(const std::string& id) {
   return in.fail() ? 0 : static_cast<std::int64_t>(timegm(&tm));
 }
 
+/// An old quarantine folder's ID.json report into the record: kind, verdict, reasons, envelope,
+/// and its removed or rewritten parts as the record's objects (without hashes: the old reports
+/// had none). A report that is not JSON leaves the record with its original only (said on stderr).
+void readImportReport(const std::string& json, mv::NewRecord& r) {
+  try {
+    Poco::JSON::Parser p;
+    auto o = p.parse(json).extract<Poco::JSON::Object::Ptr>();
+    r.kind = o->optValue<std::string>("kind", "mail");
+    r.verdict = o->optValue<std::string>("verdict", "");
+    r.reason = o->optValue<std::string>("reason", "");
+    r.envelope.sender = o->optValue<std::string>("sender", "");
+    r.subject = o->optValue<std::string>("subject", "");
+    r.from = o->optValue<std::string>("from", "");
+    r.filename = o->optValue<std::string>("filename", "");
+    if (auto rc = o->getArray("recipients")) {
+      for (std::size_t i = 0; i < rc->size(); ++i) r.envelope.recipients.push_back(rc->getElement<std::string>(i));
+    }
+    if (auto acts = o->getArray("actions")) {
+      for (std::size_t i = 0; i < acts->size(); ++i) {
+        auto act = acts->getObject(i);
+        if (!act) continue;
+        const std::string reason = act->optValue<std::string>("reason", "");
+        if (!reason.empty() && reason != "kept" &&
+            std::find(r.reasons.begin(), r.reasons.end(), reason) == r.reasons.end()) {
+          r.reasons.push_back(reason);
+        }
+        const std::string action = act->optValue<std::string>("action", "");
+        if (action != "kept" && reason != "kept") {  // a header made tidy is no removed object
+          r.objects.push_back({act->optValue<std::string>("part", ""),
+                               act->optValue<std::string>("filename", ""), action, reason, ""});
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "mugai vault: " << r.id << ": the report is not JSON (" << e.what()
+              << "), imported with the original only\n";
+  }
+}
+
 int cmdImport(mv::Vault& v, const VaultArgs& a) {
   if (a.positional.size() < 2) return fail("import needs a quarantine folder");
   Context c;
@@ -938,39 +977,7 @@ int cmdImport(mv::Vault& v, const VaultArgs& a) {
     r.id = id;
     r.original.assign((std::istreambuf_iterator<char>(of)), {});
     r.report_json = json;
-    try {
-      Poco::JSON::Parser p;
-      auto o = p.parse(json).extract<Poco::JSON::Object::Ptr>();
-      r.kind = o->optValue<std::string>("kind", "mail");
-      r.verdict = o->optValue<std::string>("verdict", "");
-      r.reason = o->optValue<std::string>("reason", "");
-      r.envelope.sender = o->optValue<std::string>("sender", "");
-      r.subject = o->optValue<std::string>("subject", "");
-      r.from = o->optValue<std::string>("from", "");
-      r.filename = o->optValue<std::string>("filename", "");
-      if (auto rc = o->getArray("recipients")) {
-        for (std::size_t i = 0; i < rc->size(); ++i) r.envelope.recipients.push_back(rc->getElement<std::string>(i));
-      }
-      if (auto acts = o->getArray("actions")) {
-        for (std::size_t i = 0; i < acts->size(); ++i) {
-          auto act = acts->getObject(i);
-          if (!act) continue;
-          const std::string reason = act->optValue<std::string>("reason", "");
-          if (!reason.empty() && reason != "kept" &&
-              std::find(r.reasons.begin(), r.reasons.end(), reason) == r.reasons.end()) {
-            r.reasons.push_back(reason);
-          }
-          const std::string action = act->optValue<std::string>("action", "");
-          if (action != "kept" && reason != "kept") {  // a header made tidy is no removed object
-            r.objects.push_back({act->optValue<std::string>("part", ""),
-                                 act->optValue<std::string>("filename", ""), action, reason, ""});
-          }
-        }
-      }
-    } catch (const std::exception& e) {
-      std::cerr << "mugai vault: " << id << ": the report is not JSON (" << e.what()
-                << "), imported with the original only\n";
-    }
+    readImportReport(json, r);
     r.created = idTime(id);
     if (r.created == 0) {
       auto t = fs::last_write_time(orig_path, ec);
