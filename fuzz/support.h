@@ -14,7 +14,8 @@ namespace mugai::fuzz {
 
 // In mugai_fuzz_base (every target):
 
-/// The limits a default installation runs with (params.def defaults): the fuzzer tests what ships.
+/// The limits a default installation runs with (params.def defaults): the fuzzer tests what ships,
+/// but for a 10 s item deadline (base.cpp says why).
 const Limits& shippedLimits();
 
 /// Aborts with `what` on stderr: a target's own check failed (libFuzzer keeps the input).

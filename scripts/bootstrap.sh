@@ -8,7 +8,7 @@ BUILD_PKGS=(build-essential cmake pkg-config catch2
   libpoco-dev libmagic-dev libgumbo-dev libclamav-dev libyaml-cpp-dev zlib1g-dev libuchardet-dev
   libssl-dev libsqlite3-dev libpq-dev libzstd-dev
   libqpdf-dev libarchive-dev libgsf-1-dev libjpeg62-turbo-dev libpng-dev libgif-dev libtiff-dev
-  libwebp-dev libpoppler-cpp-dev ccache libicu-dev libexpat1-dev libseccomp-dev
+  libwebp-dev libpoppler-cpp-dev libpoppler-private-dev ccache libicu-dev libexpat1-dev libseccomp-dev
   libsodium-dev libldap-dev
   libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix)
 # Real peers and independent checkers the tests use (clamscan, Postfix, swaks, qpdf, ...).

@@ -5,14 +5,21 @@
 //        process; rebuild mode exposes far less (qpdf never decodes content). See README.md.
 // Limits: flatten_max_pages (limit.document_objects); the pixels of all pages together against
 //         image_pixel_limit (limit.image_pixels), computed from the page boxes BEFORE rendering;
-//         one page buffer and the output charged to the budget; deadline between pages.
+//         one page buffer and the output charged to the budget; the deadline between pages AND
+//         inside a page (DeadlineDevice), so a page whose content never ends (the fuzz campaign
+//         found one, bench/FUZZING.md finding 6) stops at the item's deadline with limit.time
+//         instead of holding its worker.
 // Errors: cannot load or render, or a font it does not embed cannot be read (text would vanish)
 //         -> cdr.failed; needs a password -> content.encrypted.
 #include <poppler/cpp/poppler-document.h>
 #include <poppler/cpp/poppler-global.h>
-#include <poppler/cpp/poppler-image.h>
-#include <poppler/cpp/poppler-page-renderer.h>
 #include <poppler/cpp/poppler-page.h>
+// poppler's core (libpoppler-private-dev): the C++ wrapper's render_page() takes no abort
+// callback, PDFDoc::displayPageSlice() does (docs/dependencies.md).
+#include <poppler/PDFDoc.h>
+#include <poppler/SplashOutputDev.h>
+#include <poppler/Stream.h>
+#include <poppler/splash/SplashBitmap.h>
 
 #include <climits>
 #include <cmath>
@@ -52,19 +59,57 @@ std::pair<std::uint64_t, std::uint64_t> renderedSize(const poppler::page& page, 
   return {static_cast<std::uint64_t>(std::ceil(w)), static_cast<std::uint64_t>(std::ceil(h))};
 }
 
-/// RGB24 rows (bytes_per_row apart) -> baseline JPEG bytes via qpdf's own libjpeg pipeline.
-std::shared_ptr<Buffer> toJpeg(const poppler::image& img) {
+/// RGB rows (`row_bytes` apart) -> baseline JPEG bytes via qpdf's own libjpeg pipeline.
+std::shared_ptr<Buffer> toJpeg(const unsigned char* data, int width, int height,
+                               std::size_t row_bytes) {
   Pl_Buffer out("page jpeg");
-  Pl_DCT dct("page dct", &out, static_cast<JDIMENSION>(img.width()),
-             static_cast<JDIMENSION>(img.height()), 3, JCS_RGB);
-  const char* data = img.const_data();
-  const std::size_t row = static_cast<std::size_t>(img.width()) * 3;
-  for (int y = 0; y < img.height(); ++y)
-    dct.write(reinterpret_cast<const unsigned char*>(data) +
-                  static_cast<std::size_t>(y) * img.bytes_per_row(),
-              row);
+  Pl_DCT dct("page dct", &out, static_cast<JDIMENSION>(width), static_cast<JDIMENSION>(height), 3,
+             JCS_RGB);
+  const std::size_t row = static_cast<std::size_t>(width) * 3;
+  for (int y = 0; y < height; ++y)
+    dct.write(const_cast<unsigned char*>(data) + static_cast<std::size_t>(y) * row_bytes, row);
   dct.finish();
   return out.getBufferSharedPointer();
+}
+
+/// poppler's renderer, told of the item's deadline in the three ways poppler asks a device.
+/// The abort callback alone is not enough: Gfx asks it only after ten operators of the same
+/// content stream, and every nested form's stream starts that count again, so forms of a few
+/// operators each that draw each other (64^6 strokes from a 3 KB file) never reach it. Past the
+/// deadline this device therefore also takes every form as drawn (useDrawForm: the form is not
+/// interpreted) and wants no more images, patterns or shadings (needNonText), so what is left of
+/// the page's operators ends at once.
+class DeadlineDevice : public SplashOutputDev {
+ public:
+  DeadlineDevice(const Budget& budget, SplashColorPtr paper)
+      : SplashOutputDev(splashModeRGB8, 4, false, paper, true), budget_(budget) {}
+
+  bool past() {
+    if (!past_ && budget_.checkDeadline()) past_ = true;
+    return past_;
+  }
+  static bool abortCheck(void* self) { return static_cast<DeadlineDevice*>(self)->past(); }
+  bool useDrawForm() override { return past(); }
+  void drawForm(Ref) override {}  // only called past the deadline: draw nothing
+  bool needNonText() override { return !past(); }
+
+ private:
+  const Budget& budget_;
+  bool past_ = false;
+};
+
+/// Renders page `index` (0-based) of `doc` as poppler-cpp's page_renderer did (RGB, white paper,
+/// antialiased, crop box, the page's own rotation), stopping at the budget's deadline; the
+/// caller checks the deadline after.
+std::unique_ptr<SplashOutputDev> renderPage(PDFDoc& doc, int index, int dpi, const Budget& budget) {
+  SplashColor paper = {0xff, 0xff, 0xff};
+  auto dev = std::make_unique<DeadlineDevice>(budget, paper);
+  dev->setFontAntialias(true);
+  dev->setVectorAntialias(true);
+  dev->startDoc(&doc);
+  doc.displayPageSlice(dev.get(), index + 1, dpi, dpi, 0, false, true, false, -1, -1, -1, -1,
+                       &DeadlineDevice::abortCheck, dev.get());
+  return dev;
 }
 
 }  // namespace
@@ -125,23 +170,31 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
     // One RGB page buffer lives at a time (poppler's), plus its JPEG.
     if (auto r = ctx.budget.chargeDecoded(largest * 3)) return Outcome::fail(*r);
 
+    // The renderer: poppler's core document on the same bytes (the wrapper's `doc` above keeps
+    // poppler's global parameters alive while it lives, so it outlives this one).
+    PDFDoc core(new MemStream(part.data.data(), 0, static_cast<Goffset>(part.data.size()),
+                              Object(objNull)));
+    if (!core.isOk() || core.getNumPages() != page_count)
+      return Outcome::fail(Reason::CdrFailed, "pdf: poppler could not load it");
+
     QPDF out;
     makeQuiet(out);
     out.emptyPDF();
     QPDFPageDocumentHelper helper(out);
-    poppler::page_renderer renderer;
-    renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
-    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
-    renderer.set_image_format(poppler::image::format_rgb24);
     for (int i = 0; i < page_count; ++i) {
       if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
-      poppler::image img =
-          renderer.render_page(pages[i].get(), options.flatten_dpi, options.flatten_dpi);
-      if (!img.is_valid() || img.width() <= 0 || img.height() <= 0 ||
-          static_cast<std::uint64_t>(img.width()) * img.height() > largest * 2)
+      std::unique_ptr<SplashOutputDev> dev = renderPage(core, i, options.flatten_dpi, ctx.budget);
+      if (auto r = ctx.budget.checkDeadline())
+        return Outcome::fail(*r, "pdf: rendering page " + std::to_string(i + 1) +
+                                     " was stopped at the deadline");
+      SplashBitmap* img = dev->getBitmap();
+      if (!img || img->getWidth() <= 0 || img->getHeight() <= 0 || img->getMode() != splashModeRGB8 ||
+          static_cast<std::uint64_t>(img->getWidth()) * img->getHeight() > largest * 2)
         return Outcome::fail(Reason::CdrFailed,
                              "pdf: page " + std::to_string(i + 1) + " could not be rendered");
-      std::shared_ptr<Buffer> jpeg = toJpeg(img);
+      std::shared_ptr<Buffer> jpeg =
+          toJpeg(img->getDataPtr(), img->getWidth(), img->getHeight(),
+                 static_cast<std::size_t>(img->getRowSize()));
       if (auto r = ctx.budget.chargeDecoded(jpeg->getSize())) return Outcome::fail(*r);
 
       QPDFObjectHandle image = out.newStream();
@@ -150,14 +203,14 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
       QPDFObjectHandle idict = image.getDict();
       idict.replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
       idict.replaceKey("/Subtype", QPDFObjectHandle::newName("/Image"));
-      idict.replaceKey("/Width", QPDFObjectHandle::newInteger(img.width()));
-      idict.replaceKey("/Height", QPDFObjectHandle::newInteger(img.height()));
+      idict.replaceKey("/Width", QPDFObjectHandle::newInteger(img->getWidth()));
+      idict.replaceKey("/Height", QPDFObjectHandle::newInteger(img->getHeight()));
       idict.replaceKey("/ColorSpace", QPDFObjectHandle::newName("/DeviceRGB"));
       idict.replaceKey("/BitsPerComponent", QPDFObjectHandle::newInteger(8));
 
       // The page keeps the original's size in points: pixels * 72 / dpi.
-      double wpt = img.width() * 72.0 / options.flatten_dpi;
-      double hpt = img.height() * 72.0 / options.flatten_dpi;
+      double wpt = img->getWidth() * 72.0 / options.flatten_dpi;
+      double hpt = img->getHeight() * 72.0 / options.flatten_dpi;
       std::string content = "q " + QUtil::double_to_string(wpt, 3) + " 0 0 " +
                             QUtil::double_to_string(hpt, 3) + " 0 0 cm /Im0 Do Q\n";
       QPDFObjectHandle contents = out.newStream(content);

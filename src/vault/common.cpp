@@ -81,13 +81,32 @@ std::string auditHash(const AuditRow& r) {
   return sha256Hex(text);
 }
 
-// Originals are written with zstd level 1: on a 1.3 MB mail of base64 it takes a few ms where
-// zlib took ~40 ms (the vault's whole cost on a rebuilt 1 MB message, bench/SMTP.md), and
-// compresses as well. Records written earlier hold zlib streams: decompress() tells them apart by
-// zstd's frame magic (a zlib stream starts with 0x78, never with 0x28).
+// Originals are written as zstd frames. Level 1 takes a few ms on a 1.3 MB mail where zlib took
+// ~40 ms, but on the base64 of an already-compressed attachment (a DOCX, a PDF, a JPEG: most of
+// what the vault keeps) all it can win is base64's 25 % by Huffman-coding the literals, at
+// ~400 MB/s: 3 ms of CPU per 1.3 MB message, the largest part of the vault's cost on a gateway
+// (bench/SMTP.md). So a sample decides: when level 1 saves less than kWorthSaving of kSample
+// bytes from the middle (in a large mail, the middle is its bulk: the attachments, not the headers), the whole original is written at level -1, which leaves literals raw and still
+// finds repeats (5 GB/s on base64, x37 where level 1 gives x47 on text). Both are ordinary zstd
+// frames, so reading is unchanged. Records written earlier hold zlib streams: decompress() tells
+// them apart by zstd's frame magic (a zlib stream starts with 0x78, never with 0x28).
+namespace {
+constexpr std::size_t kSample = 32 * 1024;
+constexpr double kWorthSaving = 0.30;
+}  // namespace
+
+int compressionLevel(std::string_view in) {
+  if (in.size() <= 2 * kSample) return 1;  // small: level 1 costs microseconds
+  std::string probe(ZSTD_compressBound(kSample), '\0');
+  const std::size_t n = ZSTD_compress(probe.data(), probe.size(), in.data() + (in.size() - kSample) / 2, kSample, 1);
+  if (ZSTD_isError(n)) return 1;
+  return static_cast<double>(n) > (1.0 - kWorthSaving) * kSample ? -1 : 1;
+}
+
 bool compress(std::string_view in, std::string& out) {
   out.assign(ZSTD_compressBound(in.size()), '\0');
-  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 1);
+  const std::size_t n =
+      ZSTD_compress(out.data(), out.size(), in.data(), in.size(), compressionLevel(in));
   if (ZSTD_isError(n)) return false;
   out.resize(n);
   return true;

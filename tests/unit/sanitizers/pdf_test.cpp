@@ -765,6 +765,68 @@ TEST_CASE("pdf: flatten limits - pages and pixels", "[pdf]") {
   CHECK(enough.run(*makeSanitizer({{"mode", "flatten"}}), in).reason == Reason::CdrConverted);
 }
 
+/// One page whose content draws form X1, which draws X2 `fan` times, ... down to X`depth`,
+/// which strokes a line: fan^depth strokes from a file of a few KB.
+std::string nestedFormsPdf(int depth, int fan) {
+  QPDF pdf;
+  pdf.emptyPDF();
+  QOH below = pdf.newStream(std::string("0 0 m 10 10 l S\n"));
+  below.getDict().replaceKey("/Type", QOH::newName("/XObject"));
+  below.getDict().replaceKey("/Subtype", QOH::newName("/Form"));
+  below.getDict().replaceKey("/BBox", parse(pdf, "[0 0 612 792]"));
+  for (int level = depth - 1; level >= 1; --level) {
+    std::string content;
+    for (int i = 0; i < fan; ++i) content += "/X Do\n";
+    QOH form = pdf.newStream(content);
+    form.getDict().replaceKey("/Type", QOH::newName("/XObject"));
+    form.getDict().replaceKey("/Subtype", QOH::newName("/Form"));
+    form.getDict().replaceKey("/BBox", parse(pdf, "[0 0 612 792]"));
+    QOH xobjects = QOH::newDictionary();
+    xobjects.replaceKey("/X", below);
+    QOH resources = QOH::newDictionary();
+    resources.replaceKey("/XObject", xobjects);
+    form.getDict().replaceKey("/Resources", resources);
+    below = form;
+  }
+  QOH page = parse(pdf, "<< /Type /Page /MediaBox [0 0 612 792] >>");
+  QOH xobjects = QOH::newDictionary();
+  xobjects.replaceKey("/X", below);
+  QOH resources = QOH::newDictionary();
+  resources.replaceKey("/XObject", xobjects);
+  page.replaceKey("/Resources", resources);
+  page.replaceKey("/Contents", pdf.newStream(std::string("/X Do\n")));
+  QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);
+  QPDFWriter w(pdf);
+  w.setOutputMemory();
+  w.write();
+  auto buf = w.getBufferSharedPointer();
+  return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
+}
+
+TEST_CASE("pdf: flatten stops a page whose content never ends at the item's deadline",
+          "[pdf][fuzz]") {
+  // What the fuzz campaign found (bench/FUZZING.md finding 6): a small PDF that kept poppler's
+  // renderer busy for minutes. 64^6 strokes through nested forms would take days; the renderer
+  // asks the deadline as it draws, so the item gets limit.time at its deadline, not at the end.
+  auto flatten = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});
+  const std::string endless = nestedFormsPdf(6, 64);
+  CHECK(endless.size() < 8192);
+  mugai::Limits limits;
+  limits.sanitizer_deadline_ms = 500;
+  mugai::Budget budget(limits);
+  mugai::MessageContext ctx{limits, budget};
+  Part p;
+  p.data = endless;
+  p.detected.mime = "application/pdf";
+  Outcome o = flatten->apply(p, ctx);
+  CHECK(o.reason == Reason::LimitTime);
+  CHECK(o.detail.find("page 1") != std::string::npos);
+
+  // The same shape, small enough to draw (64^2 strokes), is flattened as before.
+  Harness h;
+  CHECK(h.run(*flatten, nestedFormsPdf(2, 64)).reason == Reason::CdrConverted);
+}
+
 TEST_CASE("pdf: corpus - every PDF rebuilt clean or refused as the manifest says",
           "[pdf][corpus]") {
   auto corpus = MUGAI_REQUIRE_CORPUS();
