@@ -21,6 +21,7 @@ struct Entry {
   std::string data;
   Type type = Type::File;
   std::string link;  ///< symlink target or hardlink source
+  std::int64_t mtime = 1700000000;
 };
 
 inline la_ssize_t appendCallback(struct archive*, void* client, const void* buf, size_t n) {
@@ -47,7 +48,7 @@ inline std::string writeArchive(const std::vector<Entry>& entries, const char* f
   for (const auto& e : entries) {
     archive_entry* en = archive_entry_new();
     archive_entry_set_pathname(en, e.name.c_str());
-    archive_entry_set_mtime(en, 1700000000, 0);
+    archive_entry_set_mtime(en, static_cast<time_t>(e.mtime), 0);
     switch (e.type) {
       case Entry::Type::File:
         archive_entry_set_filetype(en, AE_IFREG);

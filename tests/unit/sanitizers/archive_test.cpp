@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "mugai/core/budget.h"
 #include "sanitizers/archive/archive.h"
@@ -192,6 +193,26 @@ TEST_CASE("archive: a member the engine removes is left out, the rest repacked",
                                (dir.path() / "out.zip").string()});
     INFO(scan.output);
     REQUIRE(scan.exit_code == 0);
+  }
+}
+
+TEST_CASE("archive: a member dated where a ZIP cannot say is repacked undated, not a crash",
+          "[archive][fuzz]") {
+  // bench/FUZZING.md finding 8: a tar member dated 2^63-1 made libarchive's ZIP writer read
+  // through the null pointer localtime_r() returned for it (SIGSEGV in the repack).
+  for (std::int64_t when : {std::numeric_limits<std::int64_t>::max(), std::int64_t{-1} << 40,
+                            std::int64_t{253402300800} /* year 10000 */}) {
+    Entry far{"far.txt", "from the far future\n"};
+    far.mtime = when;
+    std::string in = writeArchive({far, {"near.txt", "today\n"}}, "pax");
+    auto r = run(in, "dates.tar", {});
+    INFO(when);
+    REQUIRE(r->outcome.verdict == Verdict::Modified);
+    const Part& out = *r->outcome.replacement;
+    auto members = readZip(out.data);
+    REQUIRE(members.size() == 2);
+    CHECK(members[0] == std::make_pair(std::string("far.txt"), std::string("from the far future\n")));
+    CHECK(members[1] == std::make_pair(std::string("near.txt"), std::string("today\n")));
   }
 }
 
