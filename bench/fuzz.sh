@@ -78,11 +78,13 @@ seed_dirs=()
 asan_default=detect_leaks=1
 case "$target" in ole2|sanitizer|offcrypto_info) asan_default=detect_leaks=1:fast_unwind_on_malloc=0 ;; esac
 set +e
+wall=$seconds
+[ -n "${MUGAI_FUZZ_CPU:-}" ] && wall=$((seconds * 50))  # the CPU budget below ends the run
+# The sanitizers' options go on the fuzzer's own command line (exported to it): until
+# 2026-12-07 they sat on an assignment line and never reached the fuzzer (bench/FUZZING.md).
 ASAN_OPTIONS="${ASAN_OPTIONS:-$asan_default}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/fuzz/lsan.supp}" \
-wall=$seconds
-[ -n "${MUGAI_FUZZ_CPU:-}" ] && wall=$((seconds * 50))  # the CPU budget below ends the run
 nice -n "${MUGAI_FUZZ_NICE:-19}" "$build/fuzz/fuzz_$target" -max_total_time="$wall" -timeout=25 \
   -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "${dict[@]}" "$@" "$corpus" "${seed_dirs[@]}" >"$log" 2>&1 &
