@@ -469,6 +469,54 @@ TEST_CASE("isolation: PDF flatten in a worker draws text with system fonts it ma
   for (pid_t pid : p->workerPids()) CHECK(statusField(pid, "Seccomp") == "2");
 }
 
+TEST_CASE("isolation: the fuzzer's JBIG2 page that takes poppler 2 GB and 97 s is a verdict in a "
+          "worker, and the next item passes",
+          "[unit][isolation][fuzz]") {
+  // bench/FUZZING.md finding 7: a 10 KB scan (a JBIG2 image mask, mutated by the pdf_flatten
+  // campaign) makes poppler's JBIG2 decoder, inside one drawing operator, ask for ~2 GB and,
+  // where it gets them (in-process, no address-space limit), run for 97 s. That decoder is not
+  // ours and cannot be interrupted. In a worker, worker_memory_limit (RLIMIT_AS) refuses the
+  // allocation, poppler gives the broken image up and the page is drawn without it: a verdict in
+  // a fraction of a second, the same worker alive for the next item.
+  static mugai::Registry* registry = [] {
+    auto* r = new mugai::Registry();
+    mugai::registerBuiltinSanitizers(*r);
+    mugai::test::registerProbe(*r);
+    return r;
+  }();
+  std::string rules_text = rules("");
+  rules_text.replace(rules_text.find("  probe: [sanitizer.test_probe]\n"), 0,
+                     "  pdf: [{sanitizer.pdf: {mode: flatten, flatten_dpi: 36}}]\n");
+  rules_text.replace(rules_text.find("default: remove"), 0,
+                     "  - match: [application/pdf]\n    action: sanitize\n    chain: pdf\n");
+  std::vector<std::string> errors;
+  auto pol = mugai::policy::loadPolicyText(rules_text, "flatten.yaml", "/", *registry, errors);
+  INFO((errors.empty() ? "" : errors.front()));
+  REQUIRE(pol);
+  auto flatten = std::make_shared<const mugai::Engine>(
+      mugai::EngineServices{pol, engine()->services().scanner, mugai::makeMagicTypeDetector()});
+  PoolOptions o;
+  o.command = {"/proc/self/exe", "--mugai-worker"};
+  o.workers = 1;
+  std::string why;
+  auto p = ProcessPool::start(flatten, o, &why);
+  INFO(why);
+  REQUIRE(p);
+
+  const std::string pdf = mugai::test::readFile(std::string(MUGAI_SOURCE_DIR) +
+                                                "/tests/unit/isolation/data/fuzz-pdf_flatten-oom-c8c7d9d7.pdf");
+  REQUIRE(pdf.size() == 10213);
+  mugai::ProcessResult r = p->processFile(pdf, "scan.pdf", "id-jbig2");
+  INFO(r.report.toJson(false));
+  const std::vector<pid_t> before = p->workerPids();
+  CHECK(r.verdict == mugai::Verdict::Modified);
+  CHECK(r.report.reason == mugai::Reason::CdrConverted);
+  CHECK(r.output.rfind("%PDF-", 0) == 0);  // the flattened page, never the original
+  CHECK(r.output != pdf);
+  CHECK(p->processFile("hello\n", "a.txt", "id-after").verdict == mugai::Verdict::Pass);
+  CHECK(p->workerPids() == before);  // no crash, no kill: the worker went on
+}
+
 TEST_CASE("isolation: a worker resolves links (ICU IDNA under seccomp) as in-process", "[unit][isolation][links]") {
   // ICU's UTS #46 data is loaded before the sandbox (text::preloadConverters): a worker that
   // opened it lazily would be refused the open, and the link would read differently.
