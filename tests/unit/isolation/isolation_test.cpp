@@ -51,15 +51,20 @@ std::string rules(const std::string& limits) {
          "default: remove\n";
 }
 
-std::shared_ptr<const mugai::Engine> engine(const std::string& limits = "") {
-  static mugai::Registry* registry = [] {
-    auto* r = new mugai::Registry();
-    mugai::registerBuiltinSanitizers(*r);
-    mugai::test::registerProbe(*r);
-    return r;
+/// The built-in sanitizers and the test-only probe.
+mugai::Registry& registry() {
+  static mugai::Registry* r = [] {
+    auto* reg = new mugai::Registry();
+    mugai::registerBuiltinSanitizers(*reg);
+    mugai::test::registerProbe(*reg);
+    return reg;
   }();
+  return *r;
+}
+
+std::shared_ptr<const mugai::Engine> engine(const std::string& limits = "") {
   std::vector<std::string> errors;
-  auto pol = mugai::policy::loadPolicyText(rules(limits), "isolation-test.yaml", "/", *registry,
+  auto pol = mugai::policy::loadPolicyText(rules(limits), "isolation-test.yaml", "/", registry(),
                                            errors);
   INFO((errors.empty() ? "" : errors.front()));
   REQUIRE(pol);
@@ -87,6 +92,33 @@ std::shared_ptr<ProcessPool> pool(const std::string& limits = "", std::size_t wo
   o.log = [](const std::string& line) { g_log.push_back(line); };
   std::string why;
   auto p = ProcessPool::start(engine(limits), o, &why);
+  INFO(why);
+  REQUIRE(p);
+  return p;
+}
+
+/// The rules above, with PDFs flattened at 36 dpi by sanitizer.pdf, as an in-process engine.
+std::shared_ptr<const mugai::Engine> flattenEngine(const std::string& limits = "") {
+  std::string rules_text = rules(limits);
+  rules_text.replace(rules_text.find("  probe: [sanitizer.test_probe]\n"), 0,
+                     "  pdf: [{sanitizer.pdf: {mode: flatten, flatten_dpi: 36}}]\n");
+  rules_text.replace(rules_text.find("default: remove"), 0,
+                     "  - match: [application/pdf]\n    action: sanitize\n    chain: pdf\n");
+  std::vector<std::string> errors;
+  auto pol = mugai::policy::loadPolicyText(rules_text, "flatten.yaml", "/", registry(), errors);
+  INFO((errors.empty() ? "" : errors.front()));
+  REQUIRE(pol);
+  return std::make_shared<const mugai::Engine>(
+      mugai::EngineServices{pol, engine()->services().scanner, mugai::makeMagicTypeDetector()});
+}
+
+/// One sandboxed worker running `e`.
+std::shared_ptr<ProcessPool> poolOf(std::shared_ptr<const mugai::Engine> e) {
+  PoolOptions o;
+  o.command = {"/proc/self/exe", "--mugai-worker"};
+  o.workers = 1;
+  std::string why;
+  auto p = ProcessPool::start(std::move(e), o, &why);
   INFO(why);
   REQUIRE(p);
   return p;
@@ -409,30 +441,8 @@ bool hostHasLandlock() {
 
 TEST_CASE("isolation: PDF flatten in a worker draws text with system fonts it may only read (Landlock)",
           "[unit][isolation]") {
-  static mugai::Registry* registry = [] {
-    auto* r = new mugai::Registry();
-    mugai::registerBuiltinSanitizers(*r);
-    mugai::test::registerProbe(*r);
-    return r;
-  }();
-  std::string rules_text = rules("");
-  rules_text.replace(rules_text.find("  probe: [sanitizer.test_probe]\n"), 0,
-                     "  pdf: [{sanitizer.pdf: {mode: flatten, flatten_dpi: 36}}]\n");
-  rules_text.replace(rules_text.find("default: remove"), 0,
-                     "  - match: [application/pdf]\n    action: sanitize\n    chain: pdf\n");
-  std::vector<std::string> errors;
-  auto pol = mugai::policy::loadPolicyText(rules_text, "flatten.yaml", "/", *registry, errors);
-  INFO((errors.empty() ? "" : errors.front()));
-  REQUIRE(pol);
-  auto in_process = std::make_shared<const mugai::Engine>(
-      mugai::EngineServices{pol, engine()->services().scanner, mugai::makeMagicTypeDetector()});
-  PoolOptions o;
-  o.command = {"/proc/self/exe", "--mugai-worker"};
-  o.workers = 1;
-  std::string why;
-  auto p = ProcessPool::start(in_process, o, &why);
-  INFO(why);
-  REQUIRE(p);
+  auto in_process = flattenEngine();
+  auto p = poolOf(in_process);
 
   const std::string pdf = pdfWithUnembeddedFont();
   mugai::ProcessResult here = in_process->processFile(pdf, "a.pdf", "id-flat-1");
@@ -478,30 +488,7 @@ TEST_CASE("isolation: the fuzzer's JBIG2 page that takes poppler 2 GB and 97 s i
   // ours and cannot be interrupted. In a worker, worker_memory_limit (RLIMIT_AS) refuses the
   // allocation, poppler gives the broken image up and the page is drawn without it: a verdict in
   // a fraction of a second, the same worker alive for the next item.
-  static mugai::Registry* registry = [] {
-    auto* r = new mugai::Registry();
-    mugai::registerBuiltinSanitizers(*r);
-    mugai::test::registerProbe(*r);
-    return r;
-  }();
-  std::string rules_text = rules("");
-  rules_text.replace(rules_text.find("  probe: [sanitizer.test_probe]\n"), 0,
-                     "  pdf: [{sanitizer.pdf: {mode: flatten, flatten_dpi: 36}}]\n");
-  rules_text.replace(rules_text.find("default: remove"), 0,
-                     "  - match: [application/pdf]\n    action: sanitize\n    chain: pdf\n");
-  std::vector<std::string> errors;
-  auto pol = mugai::policy::loadPolicyText(rules_text, "flatten.yaml", "/", *registry, errors);
-  INFO((errors.empty() ? "" : errors.front()));
-  REQUIRE(pol);
-  auto flatten = std::make_shared<const mugai::Engine>(
-      mugai::EngineServices{pol, engine()->services().scanner, mugai::makeMagicTypeDetector()});
-  PoolOptions o;
-  o.command = {"/proc/self/exe", "--mugai-worker"};
-  o.workers = 1;
-  std::string why;
-  auto p = ProcessPool::start(flatten, o, &why);
-  INFO(why);
-  REQUIRE(p);
+  auto p = poolOf(flattenEngine());
 
   const std::string pdf = mugai::test::readFile(std::string(MUGAI_SOURCE_DIR) +
                                                 "/tests/unit/isolation/data/fuzz-pdf_flatten-oom-c8c7d9d7.pdf");

@@ -770,30 +770,30 @@ TEST_CASE("pdf: flatten limits - pages and pixels", "[pdf]") {
 std::string nestedFormsPdf(int depth, int fan) {
   QPDF pdf;
   pdf.emptyPDF();
-  QOH below = pdf.newStream(std::string("0 0 m 10 10 l S\n"));
-  below.getDict().replaceKey("/Type", QOH::newName("/XObject"));
-  below.getDict().replaceKey("/Subtype", QOH::newName("/Form"));
-  below.getDict().replaceKey("/BBox", parse(pdf, "[0 0 612 792]"));
+  auto resourcesWithX = [](const QOH& x) {
+    QOH xobjects = QOH::newDictionary();
+    xobjects.replaceKey("/X", x);
+    QOH resources = QOH::newDictionary();
+    resources.replaceKey("/XObject", xobjects);
+    return resources;
+  };
+  auto form = [&](const std::string& content) {
+    QOH f = pdf.newStream(content);
+    f.getDict().replaceKey("/Type", QOH::newName("/XObject"));
+    f.getDict().replaceKey("/Subtype", QOH::newName("/Form"));
+    f.getDict().replaceKey("/BBox", parse(pdf, "[0 0 612 792]"));
+    return f;
+  };
+  QOH below = form("0 0 m 10 10 l S\n");
   for (int level = depth - 1; level >= 1; --level) {
     std::string content;
     for (int i = 0; i < fan; ++i) content += "/X Do\n";
-    QOH form = pdf.newStream(content);
-    form.getDict().replaceKey("/Type", QOH::newName("/XObject"));
-    form.getDict().replaceKey("/Subtype", QOH::newName("/Form"));
-    form.getDict().replaceKey("/BBox", parse(pdf, "[0 0 612 792]"));
-    QOH xobjects = QOH::newDictionary();
-    xobjects.replaceKey("/X", below);
-    QOH resources = QOH::newDictionary();
-    resources.replaceKey("/XObject", xobjects);
-    form.getDict().replaceKey("/Resources", resources);
-    below = form;
+    QOH f = form(content);
+    f.getDict().replaceKey("/Resources", resourcesWithX(below));
+    below = f;
   }
   QOH page = parse(pdf, "<< /Type /Page /MediaBox [0 0 612 792] >>");
-  QOH xobjects = QOH::newDictionary();
-  xobjects.replaceKey("/X", below);
-  QOH resources = QOH::newDictionary();
-  resources.replaceKey("/XObject", xobjects);
-  page.replaceKey("/Resources", resources);
+  page.replaceKey("/Resources", resourcesWithX(below));
   page.replaceKey("/Contents", pdf.newStream(std::string("/X Do\n")));
   QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);
   QPDFWriter w(pdf);
