@@ -356,197 +356,247 @@ std::string singleMemberName(std::string_view outer) {
   return name.empty() ? "file" : name;
 }
 
-Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
-  try {
-    if (!ctx.members) return Outcome::fail(Reason::CdrFailed, "no engine: archive members cannot be checked");
+namespace {
 
+/// One archive taken apart and packed again, as apply()'s steps: open the reader, check each
+/// entry, read a member's bytes within the limits, hand them to the engine, write the ZIP. What
+/// the steps share (the reader, the counters, what is kept so far) lives here. A step returns
+/// the Outcome that ends the repack early, or nothing to go on.
+class Repack {
+ public:
+  Repack(const Options& options, const Part& part, MessageContext& ctx)
+      : options_(options),
+        part_(part),
+        ctx_(ctx),
+        compressed_(std::max<std::uint64_t>(part.data.size(), 1)),
+        chunk_(kChunk) {}
+
+  Outcome run() {
+    if (auto stop = open()) return std::move(*stop);
+    for (;;) {
+      if (auto late = ctx_.budget.checkDeadline()) return Outcome::fail(*late, "deadline reached in an archive");
+      archive_entry* entry = nullptr;
+      int r = archive_read_next_header(reader_.get(), &entry);
+      if (r == ARCHIVE_EOF) break;
+      if (r < ARCHIVE_WARN) return readFailure(reader_.get(), "archive entry header", entries_ > 0);
+      // ARCHIVE_WARN: usually a name that did not convert; memberName() repairs it.
+      if (auto stop = takeEntry(entry)) return std::move(*stop);
+    }
+    return finish();
+  }
+
+ private:
+  /// The nesting depth, then a reader of the formats we support on the part's bytes.
+  std::optional<Outcome> open() {
     // Depth: part.path is "<MIME path>" for a top-level archive and grows by "/<n>" per level.
-    const std::string& path = part.path;
+    const std::string& path = part_.path;
     const std::uint64_t depth = 1 + static_cast<std::uint64_t>(std::count(path.begin(), path.end(), '/'));
-    if (depth > ctx.limits.archive_depth_limit) {
+    if (depth > ctx_.limits.archive_depth_limit) {
       return Outcome::fail(Reason::LimitArchiveDepth,
                            "archive at nesting depth " + std::to_string(depth) + " (limit " +
-                               std::to_string(ctx.limits.archive_depth_limit) + ")");
+                               std::to_string(ctx_.limits.archive_depth_limit) + ")");
     }
     // A dropped file has no MIME path; its members still need a '/' per level for the depth.
-    const std::string member_prefix = (path.empty() ? std::string("0") : path) + "/";
+    member_prefix_ = (path.empty() ? std::string("0") : path) + "/";
 
-    Utf8Locale utf8_names;
-    ReadPtr a(archive_read_new());
-    if (!a || !supportFormats(a.get())) {
+    reader_.reset(archive_read_new());
+    if (!reader_ || !supportFormats(reader_.get())) {
       return Outcome::fail(Reason::CdrFailed, "libarchive reader setup failed");
     }
     // LZH and CAB names are converted by libarchive itself (it must: LZH directory separators
     // are found after decoding, since a CP932 trail byte may be 0x5C). ZIP and tar names arrive
-    // as raw bytes and are decoded below; 7z and RAR5 names are Unicode already.
+    // as raw bytes and are decoded in memberName(); 7z and RAR5 names are Unicode already.
     const std::string name_options =
         "lha:hdrcharset=" + options_.name_charset + ",cab:hdrcharset=" + options_.name_charset;
-    if (archive_read_set_options(a.get(), name_options.c_str()) != ARCHIVE_OK) {
-      return Outcome::fail(Reason::CdrFailed, "libarchive name charset: " + libError(a.get()));
+    if (archive_read_set_options(reader_.get(), name_options.c_str()) != ARCHIVE_OK) {
+      return Outcome::fail(Reason::CdrFailed, "libarchive name charset: " + libError(reader_.get()));
     }
-    if (part.data.empty()) return Outcome::fail(Reason::ParseMalformed, "empty archive file");
-    if (archive_read_open_memory(a.get(), part.data.data(), part.data.size()) != ARCHIVE_OK) {
-      return readFailure(a.get(), "not a readable archive", false);
+    if (part_.data.empty()) return Outcome::fail(Reason::ParseMalformed, "empty archive file");
+    if (archive_read_open_memory(reader_.get(), part_.data.data(), part_.data.size()) != ARCHIVE_OK) {
+      return readFailure(reader_.get(), "not a readable archive", false);
+    }
+    return std::nullopt;
+  }
+
+  /// One entry: counted, its format and encryption checked, then dropped (anything but a
+  /// regular file), or read and handed over.
+  std::optional<Outcome> takeEntry(archive_entry* entry) {
+    ++entries_;
+    if (auto over = ctx_.budget.chargeArchiveMember()) {  // counted over all nesting levels
+      return Outcome::fail(*over, "more than " + std::to_string(ctx_.limits.archive_member_count_limit) +
+                                      " archive entries in this item");
+    }
+    if (entries_ == 1) {
+      int fmt = archive_format(reader_.get()) & ARCHIVE_FORMAT_BASE_MASK;
+      is_zip_ = fmt == ARCHIVE_FORMAT_ZIP;
+      single_ = fmt == ARCHIVE_FORMAT_RAW;
+      // "raw" exists for gz/bz2/xz of one file; without a compression filter it would take any
+      // bytes at all as a one-member "archive".
+      if (single_ && archive_filter_count(reader_.get()) < 2) {
+        return Outcome::fail(Reason::ParseMalformed, "not an archive or a compressed file");
+      }
+    }
+    if (archive_entry_is_encrypted(entry) || archive_read_has_encrypted_entries(reader_.get()) > 0) {
+      return Outcome::fail(Reason::ContentEncrypted,
+                           "encrypted archive member: its content cannot be inspected");
     }
 
-    const std::uint64_t compressed = std::max<std::uint64_t>(part.data.size(), 1);
-    const std::uint64_t ratio_limit = ctx.limits.expansion_ratio_limit;
-    std::uint64_t entries = 0, members = 0, expanded = 0;
-    bool changed = false, is_zip = false, single = false;
-    std::vector<Kept> kept;
-    NameTable names;
-    Outcome result;  // findings accumulate here
-    std::vector<char> chunk(kChunk);
+    const std::string name = memberName(entry);
+    auto type = archive_entry_filetype(entry);
+    if (type == AE_IFDIR) return std::nullopt;  // directories are recreated from their members' paths
+    if (type != AE_IFREG || archive_entry_hardlink(entry)) {
+      result_.findings.push_back({"dropped", droppedKind(entry) + " " + printable(name)});
+      changed_ = true;
+      return std::nullopt;
+    }
+    ++members_;
+    std::string data;
+    if (auto stop = readData(entry, data)) return stop;
+    return handOver(entry, name, std::move(data));
+  }
 
+  /// The member's name as UTF-8: libarchive gives UTF-8 for UTF-8 archives (the thread's locale
+  /// is C.UTF-8) and the raw bytes otherwise, which are decoded as name_charset (CP932).
+  std::string memberName(archive_entry* entry) const {
+    if (single_) return singleMemberName(part_.filename.unverifiedValue());
+    std::string name;
+    if (const char* raw = archive_entry_pathname(entry)) name = raw;
+    if (!text::isValidUtf8(name)) name = text::toUtf8(name, options_.name_charset).utf8;
+    return name;
+  }
+
+  /// The member's bytes, each chunk checked against expanded_size_limit, the expansion ratio,
+  /// the decoded-bytes budget and the deadline before it is kept.
+  std::optional<Outcome> readData(archive_entry* entry, std::string& data) {
+    const Limits& limits = ctx_.limits;
+    // A declared size over what is left is refused before reading a byte of it.
+    if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0 &&
+        static_cast<std::uint64_t>(archive_entry_size(entry)) > limits.expanded_size_limit - expanded_) {
+      return Outcome::fail(Reason::LimitExpandedSize,
+                           "a member declares " + std::to_string(archive_entry_size(entry)) +
+                               " bytes, over expanded_size_limit");
+    }
+    // A declared size within the limits (checked above) saves the regrowth copies; a lie only
+    // costs what the limits already allow.
+    if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0 &&
+        static_cast<std::uint64_t>(archive_entry_size(entry)) <=
+            limits.decoded_bytes_limit - std::min(limits.decoded_bytes_limit, ctx_.budget.decodedBytes())) {
+      data.reserve(static_cast<std::size_t>(archive_entry_size(entry)));
+    }
+    const std::uint64_t ratio_limit = limits.expansion_ratio_limit;
     for (;;) {
-      if (auto late = ctx.budget.checkDeadline()) return Outcome::fail(*late, "deadline reached in an archive");
-      archive_entry* entry = nullptr;
-      int r = archive_read_next_header(a.get(), &entry);
-      if (r == ARCHIVE_EOF) break;
-      if (r < ARCHIVE_WARN) return readFailure(a.get(), "archive entry header", entries > 0);
-      // ARCHIVE_WARN: usually a name that did not convert; the name is repaired below.
-
-      ++entries;
-      if (auto over = ctx.budget.chargeArchiveMember()) {  // counted over all nesting levels
-        return Outcome::fail(*over, "more than " + std::to_string(ctx.limits.archive_member_count_limit) +
-                                        " archive entries in this item");
-      }
-      if (entries == 1) {
-        int fmt = archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK;
-        is_zip = fmt == ARCHIVE_FORMAT_ZIP;
-        single = fmt == ARCHIVE_FORMAT_RAW;
-        // "raw" exists for gz/bz2/xz of one file; without a compression filter it would take any
-        // bytes at all as a one-member "archive".
-        if (single && archive_filter_count(a.get()) < 2) {
-          return Outcome::fail(Reason::ParseMalformed, "not an archive or a compressed file");
+      la_ssize_t n = archive_read_data(reader_.get(), chunk_.data(), chunk_.size());
+      if (n == 0) return std::nullopt;
+      if (n < 0) {
+        if (mentionsEncryption(reader_.get())) {
+          return Outcome::fail(Reason::ContentEncrypted, "encrypted archive member: " + libError(reader_.get()));
         }
+        return readFailure(reader_.get(), "archive member data", true);
       }
-      if (archive_entry_is_encrypted(entry) || archive_read_has_encrypted_entries(a.get()) > 0) {
-        return Outcome::fail(Reason::ContentEncrypted,
-                             "encrypted archive member: its content cannot be inspected");
+      const auto got = static_cast<std::uint64_t>(n);
+      if (expanded_ + got > limits.expanded_size_limit) {
+        return Outcome::fail(Reason::LimitExpandedSize, "members expand to more than " +
+                                                            std::to_string(limits.expanded_size_limit) + " bytes");
       }
-
-      // The member's name as UTF-8: libarchive gives UTF-8 for UTF-8 archives (thread locale is
-      // C.UTF-8) and the raw bytes otherwise, which we decode as name_charset (CP932).
-      std::string name;
-      if (single) {
-        name = singleMemberName(part.filename.unverifiedValue());
-      } else {
-        const char* raw = archive_entry_pathname(entry);
-        if (raw) name = raw;
-        if (!text::isValidUtf8(name)) name = text::toUtf8(name, options_.name_charset).utf8;
+      const std::uint64_t member_size = data.size() + got;
+      if (member_size > kRatioFloor && member_size > ratio_limit * compressed_) {
+        return Outcome::fail(Reason::LimitExpansionRatio,
+                             "a member expands more than " + std::to_string(ratio_limit) +
+                                 " times the archive's size");
       }
-      const std::string shown = printable(name);
-
-      auto type = archive_entry_filetype(entry);
-      if (type == AE_IFDIR) continue;  // directories are recreated from their members' paths
-      if (type != AE_IFREG || archive_entry_hardlink(entry)) {
-        result.findings.push_back({"dropped", droppedKind(entry) + " " + shown});
-        changed = true;
-        continue;
-      }
-      ++members;
-
-      // A declared size over what is left is refused before reading a byte of it.
-      if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0 &&
-          static_cast<std::uint64_t>(archive_entry_size(entry)) > ctx.limits.expanded_size_limit - expanded) {
-        return Outcome::fail(Reason::LimitExpandedSize,
-                             "a member declares " + std::to_string(archive_entry_size(entry)) +
-                                 " bytes, over expanded_size_limit");
-      }
-
-      std::string data;
-      // A declared size within the limits (checked above) saves the regrowth copies; a lie only
-      // costs what the limits already allow.
-      if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0 &&
-          static_cast<std::uint64_t>(archive_entry_size(entry)) <=
-              ctx.limits.decoded_bytes_limit - std::min(ctx.limits.decoded_bytes_limit, ctx.budget.decodedBytes())) {
-        data.reserve(static_cast<std::size_t>(archive_entry_size(entry)));
-      }
-      for (;;) {
-        la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
-        if (n == 0) break;
-        if (n < 0) {
-          if (mentionsEncryption(a.get())) {
-            return Outcome::fail(Reason::ContentEncrypted, "encrypted archive member: " + libError(a.get()));
-          }
-          return readFailure(a.get(), "archive member data", true);
-        }
-        const auto got = static_cast<std::uint64_t>(n);
-        if (expanded + got > ctx.limits.expanded_size_limit) {
-          return Outcome::fail(Reason::LimitExpandedSize,
-                               "members expand to more than " +
-                                   std::to_string(ctx.limits.expanded_size_limit) + " bytes");
-        }
-        const std::uint64_t member_size = data.size() + got;
-        if (member_size > kRatioFloor && member_size > ratio_limit * compressed) {
-          return Outcome::fail(Reason::LimitExpansionRatio,
-                               "a member expands more than " + std::to_string(ratio_limit) +
-                                   " times the archive's size");
-        }
-        if (auto over = ctx.budget.chargeDecoded(got)) return Outcome::fail(*over, "archive members");
-        if (auto late = ctx.budget.checkDeadline()) return Outcome::fail(*late, "deadline reached in an archive");
-        expanded += got;
-        data.append(chunk.data(), got);
-      }
-
-      std::string dir = safeDirectory(name);
-      std::string original_base(baseName(name));
-
-      Part m;
-      m.path = member_prefix + std::to_string(members);
-      m.depth = part.depth + 1;
-      m.filename = Untrusted<std::string>(original_base);
-      // The engine hands back these bytes or its rebuild: remember a checksum, not a copy.
-      const std::size_t in_size = data.size();
-      const uLong in_crc = crc32_z(0L, reinterpret_cast<const Bytef*>(data.data()), in_size);
-      m.data = std::move(data);
-      MemberResult mr = ctx.members->process(std::move(m));
-      if (mr.kind == MemberResult::Kind::Blocked) {
-        Outcome o = Outcome::fail(mr.reason, "archive member " + shown + " blocks the item");
-        o.findings = std::move(result.findings);
-        return o;
-      }
-      if (mr.kind == MemberResult::Kind::Removed) {
-        result.findings.push_back({"removed_member", shown, mr.sha256});
-        changed = true;
-        continue;
-      }
-      if (mr.data.size() != in_size ||
-          crc32_z(0L, reinterpret_cast<const Bytef*>(mr.data.data()), mr.data.size()) != in_crc) {
-        changed = true;
-      }
-      std::string file = mr.filename.empty() ? filename_sanitize::sanitizeFilename(original_base) : mr.filename;
-      Kept k;
-      k.path = names.add(dir, file);
-      k.data = std::move(mr.data);
-      if (archive_entry_mtime_is_set(entry) && zipCanHoldTime(archive_entry_mtime(entry))) {
-        k.mtime = archive_entry_mtime(entry);
-        k.has_mtime = true;
-      }
-      std::string normal = name;
-      std::replace(normal.begin(), normal.end(), '\\', '/');
-      if (!single && k.path != normal) {
-        result.findings.push_back({"renamed_member", shown + " -> " + k.path});
-        changed = true;
-      }
-      kept.push_back(std::move(k));
+      if (auto over = ctx_.budget.chargeDecoded(got)) return Outcome::fail(*over, "archive members");
+      if (auto late = ctx_.budget.checkDeadline()) return Outcome::fail(*late, "deadline reached in an archive");
+      expanded_ += got;
+      data.append(chunk_.data(), got);
     }
+  }
 
-    result.findings.insert(result.findings.begin(), {"members", std::to_string(members)});
+  /// The engine decides on the member: it blocks the whole archive, is removed, or is kept (as
+  /// it was or rebuilt) under a safe name in its safe directory.
+  std::optional<Outcome> handOver(archive_entry* entry, const std::string& name, std::string data) {
+    const std::string shown = printable(name);
+    std::string dir = safeDirectory(name);
+    std::string original_base(baseName(name));
+
+    Part m;
+    m.path = member_prefix_ + std::to_string(members_);
+    m.depth = part_.depth + 1;
+    m.filename = Untrusted<std::string>(original_base);
+    // The engine hands back these bytes or its rebuild: remember a checksum, not a copy.
+    const std::size_t in_size = data.size();
+    const uLong in_crc = crc32_z(0L, reinterpret_cast<const Bytef*>(data.data()), in_size);
+    m.data = std::move(data);
+    MemberResult mr = ctx_.members->process(std::move(m));
+    if (mr.kind == MemberResult::Kind::Blocked) {
+      Outcome o = Outcome::fail(mr.reason, "archive member " + shown + " blocks the item");
+      o.findings = std::move(result_.findings);
+      return o;
+    }
+    if (mr.kind == MemberResult::Kind::Removed) {
+      result_.findings.push_back({"removed_member", shown, mr.sha256});
+      changed_ = true;
+      return std::nullopt;
+    }
+    if (mr.data.size() != in_size ||
+        crc32_z(0L, reinterpret_cast<const Bytef*>(mr.data.data()), mr.data.size()) != in_crc) {
+      changed_ = true;
+    }
+    std::string file = mr.filename.empty() ? filename_sanitize::sanitizeFilename(original_base) : mr.filename;
+    Kept k;
+    k.path = names_.add(dir, file);
+    k.data = std::move(mr.data);
+    if (archive_entry_mtime_is_set(entry) && zipCanHoldTime(archive_entry_mtime(entry))) {
+      k.mtime = archive_entry_mtime(entry);
+      k.has_mtime = true;
+    }
+    std::string normal = name;
+    std::replace(normal.begin(), normal.end(), '\\', '/');
+    if (!single_ && k.path != normal) {
+      result_.findings.push_back({"renamed_member", shown + " -> " + k.path});
+      changed_ = true;
+    }
+    kept_.push_back(std::move(k));
+    return std::nullopt;
+  }
+
+  /// The kept members as a fresh ZIP named after the archive.
+  Outcome finish() {
+    result_.findings.insert(result_.findings.begin(), {"members", std::to_string(members_)});
     std::string error;
-    auto zip = writeZip(kept, options_.compression_level, &error);
+    auto zip = writeZip(kept_, options_.compression_level, &error);
     if (!zip) return Outcome::fail(Reason::CdrFailed, error);
 
-    Part out = replacedPart(part, std::move(*zip));
+    Part out = replacedPart(part_, std::move(*zip));
     out.output_type = "application/zip";
-    std::string stem = outerStem(part.filename.unverifiedValue());
+    std::string stem = outerStem(part_.filename.unverifiedValue());
     out.filename = Untrusted<std::string>((stem.empty() ? std::string("archive") : stem) + ".zip");
-    Reason why = (changed || is_zip) ? Reason::CdrRebuilt : Reason::CdrConverted;
-    auto findings = std::move(result.findings);
-    result = Outcome::replace(std::move(out), why);
-    result.findings = std::move(findings);
-    return result;
+    Reason why = (changed_ || is_zip_) ? Reason::CdrRebuilt : Reason::CdrConverted;
+    Outcome o = Outcome::replace(std::move(out), why);
+    o.findings = std::move(result_.findings);
+    return o;
+  }
+
+  const Options& options_;
+  const Part& part_;
+  MessageContext& ctx_;
+  const std::uint64_t compressed_;
+  Utf8Locale utf8_names_;  // member names read as UTF-8 while this repack lives
+  ReadPtr reader_;
+  std::string member_prefix_;
+  std::uint64_t entries_ = 0, members_ = 0, expanded_ = 0;
+  bool changed_ = false, is_zip_ = false, single_ = false;
+  std::vector<Kept> kept_;
+  NameTable names_;
+  Outcome result_;  // findings accumulate here
+  std::vector<char> chunk_;
+};
+
+}  // namespace
+
+Outcome ArchiveSanitizer::apply(const Part& part, MessageContext& ctx) const {
+  try {
+    if (!ctx.members) return Outcome::fail(Reason::CdrFailed, "no engine: archive members cannot be checked");
+    return Repack(options_, part, ctx).run();
   } catch (const std::bad_alloc&) {
     return Outcome::fail(Reason::CdrFailed, "out of memory while repacking an archive");
   } catch (const std::exception& e) {
