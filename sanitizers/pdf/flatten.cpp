@@ -25,6 +25,8 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <qpdf/Pl_Buffer.hh>
 #include <qpdf/Pl_DCT.hh>
 #include <qpdf/QPDF.hh>
@@ -112,6 +114,107 @@ std::unique_ptr<SplashOutputDev> renderPage(PDFDoc& doc, int index, int dpi, con
   return dev;
 }
 
+/// A font the PDF names but does not embed is drawn with a system font that fontconfig finds;
+/// where none can be found (a sandbox on a host without Landlock, a host without fonts) poppler
+/// silently draws nothing: the page would lose its text, so such a document is refused.
+std::optional<Outcome> refuseUnreadableFonts(poppler::document& doc) {
+  for (const poppler::font_info& f : doc.fonts()) {
+    if (f.is_embedded() || f.type() == poppler::font_info::type3 || !f.file().empty()) continue;
+    return Outcome::fail(Reason::CdrFailed,
+                         "pdf: font '" + f.name().substr(0, 64) +
+                             "' is not embedded and no system font can be read to draw it "
+                             "(the pages would lose their text)");
+  }
+  return std::nullopt;
+}
+
+/// Every page's pixel count, known from its box before anything is rendered: all pages together
+/// against image_pixel_limit. `largest` is the biggest page's.
+std::optional<Outcome> checkPageSizes(poppler::document& doc, int page_count, int dpi,
+                                      const Limits& limits, std::uint64_t& largest) {
+  std::uint64_t total_pixels = 0;
+  for (int i = 0; i < page_count; ++i) {
+    std::unique_ptr<poppler::page> p(doc.create_page(i));
+    if (!p)
+      return Outcome::fail(Reason::CdrFailed, "pdf: page " + std::to_string(i + 1) + " unreadable");
+    auto [w, h] = renderedSize(*p, dpi);
+    if (w == 0)
+      return Outcome::fail(Reason::CdrFailed,
+                           "pdf: page " + std::to_string(i + 1) + " has no usable size");
+    total_pixels += w * h;
+    largest = std::max(largest, w * h);
+    if (total_pixels > limits.image_pixel_limit)
+      return Outcome::fail(Reason::LimitImagePixels, "pdf: pages render to too many pixels");
+  }
+  return std::nullopt;
+}
+
+/// A page of `out` showing `jpeg` (width x height pixels at `dpi`) at the original's size in
+/// points, and nothing else.
+void addImagePage(QPDF& out, QPDFPageDocumentHelper& helper, const std::shared_ptr<Buffer>& jpeg,
+                  int width, int height, int dpi) {
+  QPDFObjectHandle image = out.newStream();
+  image.replaceStreamData(jpeg, QPDFObjectHandle::newName("/DCTDecode"),
+                          QPDFObjectHandle::newNull());
+  QPDFObjectHandle idict = image.getDict();
+  idict.replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
+  idict.replaceKey("/Subtype", QPDFObjectHandle::newName("/Image"));
+  idict.replaceKey("/Width", QPDFObjectHandle::newInteger(width));
+  idict.replaceKey("/Height", QPDFObjectHandle::newInteger(height));
+  idict.replaceKey("/ColorSpace", QPDFObjectHandle::newName("/DeviceRGB"));
+  idict.replaceKey("/BitsPerComponent", QPDFObjectHandle::newInteger(8));
+
+  // The page keeps the original's size in points: pixels * 72 / dpi.
+  double wpt = width * 72.0 / dpi;
+  double hpt = height * 72.0 / dpi;
+  std::string content = "q " + QUtil::double_to_string(wpt, 3) + " 0 0 " +
+                        QUtil::double_to_string(hpt, 3) + " 0 0 cm /Im0 Do Q\n";
+  QPDFObjectHandle contents = out.newStream(content);
+
+  QPDFObjectHandle page = QPDFObjectHandle::newDictionary();
+  page.replaceKey("/Type", QPDFObjectHandle::newName("/Page"));
+  page.replaceKey("/MediaBox",
+                  QPDFObjectHandle::newArray(std::vector<QPDFObjectHandle>{
+                      QPDFObjectHandle::newInteger(0), QPDFObjectHandle::newInteger(0),
+                      QPDFObjectHandle::newReal(wpt, 3), QPDFObjectHandle::newReal(hpt, 3)}));
+  QPDFObjectHandle xobjects = QPDFObjectHandle::newDictionary();
+  xobjects.replaceKey("/Im0", image);
+  QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
+  resources.replaceKey("/XObject", xobjects);
+  page.replaceKey("/Resources", resources);
+  page.replaceKey("/Contents", contents);
+  helper.addPage(QPDFPageObjectHelper(out.makeIndirectObject(page)), false);
+}
+
+/// Draws every page of `data` (poppler's core, stopping at the deadline) into `out` as one JPEG
+/// each. `largest` bounds a page's pixels (checkPageSizes()).
+std::optional<Outcome> renderPages(const std::string& data, int page_count, int dpi,
+                                   std::uint64_t largest, QPDF& out, MessageContext& ctx) {
+  // poppler's core document on the same bytes (the wrapper's document, alive in the caller,
+  // keeps poppler's global parameters alive while this one lives).
+  PDFDoc core(new MemStream(data.data(), 0, static_cast<Goffset>(data.size()), Object(objNull)));
+  if (!core.isOk() || core.getNumPages() != page_count)
+    return Outcome::fail(Reason::CdrFailed, "pdf: poppler could not load it");
+  QPDFPageDocumentHelper helper(out);
+  for (int i = 0; i < page_count; ++i) {
+    if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
+    std::unique_ptr<SplashOutputDev> dev = renderPage(core, i, dpi, ctx.budget);
+    if (auto r = ctx.budget.checkDeadline())
+      return Outcome::fail(*r, "pdf: rendering page " + std::to_string(i + 1) +
+                                   " was stopped at the deadline");
+    SplashBitmap* img = dev->getBitmap();
+    if (!img || img->getWidth() <= 0 || img->getHeight() <= 0 || img->getMode() != splashModeRGB8 ||
+        static_cast<std::uint64_t>(img->getWidth()) * img->getHeight() > largest * 2)
+      return Outcome::fail(Reason::CdrFailed,
+                           "pdf: page " + std::to_string(i + 1) + " could not be rendered");
+    std::shared_ptr<Buffer> jpeg = toJpeg(img->getDataPtr(), img->getWidth(), img->getHeight(),
+                                          static_cast<std::size_t>(img->getRowSize()));
+    if (auto r = ctx.budget.chargeDecoded(jpeg->getSize())) return Outcome::fail(*r);
+    addImagePage(out, helper, jpeg, img->getWidth(), img->getHeight(), dpi);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx) {
@@ -137,98 +240,18 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
     if (page_count > options.flatten_max_pages)
       return Outcome::fail(Reason::LimitDocumentObjects,
                            "pdf: " + std::to_string(page_count) + " pages to flatten");
-
-    // A font the PDF names but does not embed is drawn with a system font that fontconfig
-    // finds; where none can be found (a sandbox on a host without Landlock, a host without
-    // fonts) poppler silently draws nothing: the page would lose its text, so refuse instead.
-    for (const poppler::font_info& f : doc->fonts()) {
-      if (f.is_embedded() || f.type() == poppler::font_info::type3 || !f.file().empty()) continue;
-      return Outcome::fail(Reason::CdrFailed,
-                           "pdf: font '" + f.name().substr(0, 64) +
-                               "' is not embedded and no system font can be read to draw it "
-                               "(the pages would lose their text)");
-    }
-
-    // Every page's pixel count is known from its box before anything is rendered.
-    std::vector<std::unique_ptr<poppler::page>> pages;
-    std::uint64_t total_pixels = 0, largest = 0;
-    for (int i = 0; i < page_count; ++i) {
-      std::unique_ptr<poppler::page> p(doc->create_page(i));
-      if (!p)
-        return Outcome::fail(Reason::CdrFailed,
-                             "pdf: page " + std::to_string(i + 1) + " unreadable");
-      auto [w, h] = renderedSize(*p, options.flatten_dpi);
-      if (w == 0)
-        return Outcome::fail(Reason::CdrFailed,
-                             "pdf: page " + std::to_string(i + 1) + " has no usable size");
-      total_pixels += w * h;
-      largest = std::max(largest, w * h);
-      if (total_pixels > ctx.limits.image_pixel_limit)
-        return Outcome::fail(Reason::LimitImagePixels, "pdf: pages render to too many pixels");
-      pages.push_back(std::move(p));
-    }
-    // One RGB page buffer lives at a time (poppler's), plus its JPEG.
+    if (auto stop = refuseUnreadableFonts(*doc)) return std::move(*stop);
+    std::uint64_t largest = 0;
+    if (auto stop = checkPageSizes(*doc, page_count, options.flatten_dpi, ctx.limits, largest))
+      return std::move(*stop);
+    // One RGB page buffer lives at a time, plus its JPEG.
     if (auto r = ctx.budget.chargeDecoded(largest * 3)) return Outcome::fail(*r);
-
-    // The renderer: poppler's core document on the same bytes (the wrapper's `doc` above keeps
-    // poppler's global parameters alive while it lives, so it outlives this one).
-    PDFDoc core(new MemStream(part.data.data(), 0, static_cast<Goffset>(part.data.size()),
-                              Object(objNull)));
-    if (!core.isOk() || core.getNumPages() != page_count)
-      return Outcome::fail(Reason::CdrFailed, "pdf: poppler could not load it");
 
     QPDF out;
     makeQuiet(out);
     out.emptyPDF();
-    QPDFPageDocumentHelper helper(out);
-    for (int i = 0; i < page_count; ++i) {
-      if (auto r = ctx.budget.checkDeadline()) return Outcome::fail(*r);
-      std::unique_ptr<SplashOutputDev> dev = renderPage(core, i, options.flatten_dpi, ctx.budget);
-      if (auto r = ctx.budget.checkDeadline())
-        return Outcome::fail(*r, "pdf: rendering page " + std::to_string(i + 1) +
-                                     " was stopped at the deadline");
-      SplashBitmap* img = dev->getBitmap();
-      if (!img || img->getWidth() <= 0 || img->getHeight() <= 0 || img->getMode() != splashModeRGB8 ||
-          static_cast<std::uint64_t>(img->getWidth()) * img->getHeight() > largest * 2)
-        return Outcome::fail(Reason::CdrFailed,
-                             "pdf: page " + std::to_string(i + 1) + " could not be rendered");
-      std::shared_ptr<Buffer> jpeg =
-          toJpeg(img->getDataPtr(), img->getWidth(), img->getHeight(),
-                 static_cast<std::size_t>(img->getRowSize()));
-      if (auto r = ctx.budget.chargeDecoded(jpeg->getSize())) return Outcome::fail(*r);
-
-      QPDFObjectHandle image = out.newStream();
-      image.replaceStreamData(jpeg, QPDFObjectHandle::newName("/DCTDecode"),
-                              QPDFObjectHandle::newNull());
-      QPDFObjectHandle idict = image.getDict();
-      idict.replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
-      idict.replaceKey("/Subtype", QPDFObjectHandle::newName("/Image"));
-      idict.replaceKey("/Width", QPDFObjectHandle::newInteger(img->getWidth()));
-      idict.replaceKey("/Height", QPDFObjectHandle::newInteger(img->getHeight()));
-      idict.replaceKey("/ColorSpace", QPDFObjectHandle::newName("/DeviceRGB"));
-      idict.replaceKey("/BitsPerComponent", QPDFObjectHandle::newInteger(8));
-
-      // The page keeps the original's size in points: pixels * 72 / dpi.
-      double wpt = img->getWidth() * 72.0 / options.flatten_dpi;
-      double hpt = img->getHeight() * 72.0 / options.flatten_dpi;
-      std::string content = "q " + QUtil::double_to_string(wpt, 3) + " 0 0 " +
-                            QUtil::double_to_string(hpt, 3) + " 0 0 cm /Im0 Do Q\n";
-      QPDFObjectHandle contents = out.newStream(content);
-
-      QPDFObjectHandle page = QPDFObjectHandle::newDictionary();
-      page.replaceKey("/Type", QPDFObjectHandle::newName("/Page"));
-      page.replaceKey("/MediaBox",
-                      QPDFObjectHandle::newArray(std::vector<QPDFObjectHandle>{
-                          QPDFObjectHandle::newInteger(0), QPDFObjectHandle::newInteger(0),
-                          QPDFObjectHandle::newReal(wpt, 3), QPDFObjectHandle::newReal(hpt, 3)}));
-      QPDFObjectHandle xobjects = QPDFObjectHandle::newDictionary();
-      xobjects.replaceKey("/Im0", image);
-      QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
-      resources.replaceKey("/XObject", xobjects);
-      page.replaceKey("/Resources", resources);
-      page.replaceKey("/Contents", contents);
-      helper.addPage(QPDFPageObjectHelper(out.makeIndirectObject(page)), false);
-    }
+    if (auto stop = renderPages(part.data, page_count, options.flatten_dpi, largest, out, ctx))
+      return std::move(*stop);
 
     QPDFWriter w(out);
     StringSink sink(output);
