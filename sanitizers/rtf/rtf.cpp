@@ -276,47 +276,69 @@ class Rebuilder {
     if (t.size() < kMaxCollected) t += c;
   }
 
+  /// A control word as read: its letters, and its numeric parameter if it has one.
+  struct ControlWord {
+    std::string_view name;
+    bool has_param = false;
+    long long param = 0;
+  };
+
   bool control() {
     std::size_t start = pos_;
     ++pos_;  // the backslash
     if (pos_ >= in_.size()) return true;  // a lone backslash at the end: dropped
-    char c = in_[pos_];
-    if (!std::isalpha(static_cast<unsigned char>(c))) {  // control symbol
-      ++pos_;
-      if (c == '\'') {
-        int hi = pos_ < in_.size() ? hexValue(in_[pos_]) : -1;
-        int lo = pos_ + 1 < in_.size() ? hexValue(in_[pos_ + 1]) : -1;
-        if (hi >= 0 && lo >= 0) {
-          if (uc_skip_ > 0) {
-            --uc_skip_;  // the ANSI fallback of a \uN: readers skip it
-          } else {
-            collect(static_cast<char>(hi * 16 + lo));
-          }
-          pos_ += 2;
-        }
-      } else if (c == '\\' || c == '{' || c == '}') {
-        collect(c);
-      } else if (c == '~') {
-        collect('\xA0');  // \~ is a no-break space: a field-code separator for Word
-      } else if (c == '*') {
-        // {\*\bkmkstart x} inside a field instruction: an ignorable destination, not part of the
-        // instruction readers see (Word reads "{\*\bkmkstart x}DDEAUTO" as DDEAUTO).
-        if (Frame* g = top(); g && g->kind != Kind::FldInst) g->collect = -1;
-      } else if (c == '\r' || c == '\n' || c == '\0' || (static_cast<unsigned char>(c) < 0x20 && c != '\t')) {
-        if (c == '\0') ++garbage_;
-      }
-      out_.append(in_, start, pos_ - start);
-      return true;
+    if (!std::isalpha(static_cast<unsigned char>(in_[pos_]))) return controlSymbol(start);
+    ControlWord w;
+    if (!readControlWord(w)) return false;
+    if (w.name == "bin") return binData(start, w);
+    if (Frame* f = top()) {
+      markGroup(*f, w.name, pos_ - start + out_.size());
+      collectWord(w);
     }
+    out_.append(in_, start, pos_ - start);
+    return true;
+  }
+
+  /// \'hh, \\ \{ \}, \~, \* and the other symbols: copied, and what readers see of them collected.
+  bool controlSymbol(std::size_t start) {
+    char c = in_[pos_++];
+    if (c == '\'') {
+      int hi = pos_ < in_.size() ? hexValue(in_[pos_]) : -1;
+      int lo = pos_ + 1 < in_.size() ? hexValue(in_[pos_ + 1]) : -1;
+      if (hi >= 0 && lo >= 0) {
+        if (uc_skip_ > 0) {
+          --uc_skip_;  // the ANSI fallback of a \uN: readers skip it
+        } else {
+          collect(static_cast<char>(hi * 16 + lo));
+        }
+        pos_ += 2;
+      }
+    } else if (c == '\\' || c == '{' || c == '}') {
+      collect(c);
+    } else if (c == '~') {
+      collect('\xA0');  // \~ is a no-break space: a field-code separator for Word
+    } else if (c == '*') {
+      // {\*\bkmkstart x} inside a field instruction: an ignorable destination, not part of the
+      // instruction readers see (Word reads "{\*\bkmkstart x}DDEAUTO" as DDEAUTO).
+      if (Frame* g = top(); g && g->kind != Kind::FldInst) g->collect = -1;
+    } else if (c == '\0') {
+      ++garbage_;
+    }
+    out_.append(in_, start, pos_ - start);
+    return true;
+  }
+
+  /// The word's letters (at most 32), its parameter (at most 10 digits) and the space that
+  /// ends it; false with error_ when either is too long.
+  bool readControlWord(ControlWord& w) {
     std::size_t name_start = pos_;
     while (pos_ < in_.size() && std::isalpha(static_cast<unsigned char>(in_[pos_]))) ++pos_;
-    std::string_view name = in_.substr(name_start, pos_ - name_start);
-    if (name.size() > kMaxWordLetters) {
+    w.name = in_.substr(name_start, pos_ - name_start);
+    if (w.name.size() > kMaxWordLetters) {
       error_ = "a control word longer than 32 letters";
       return false;
     }
-    bool has_param = false, negative = false;
-    long long param = 0;
+    bool negative = false;
     if (pos_ < in_.size() && in_[pos_] == '-' && pos_ + 1 < in_.size() && std::isdigit(static_cast<unsigned char>(in_[pos_ + 1]))) {
       negative = true;
       ++pos_;
@@ -327,85 +349,92 @@ class Rebuilder {
         error_ = "a control word parameter longer than 10 digits";
         return false;
       }
-      param = param * 10 + (in_[pos_] - '0');
-      has_param = true;
+      w.param = w.param * 10 + (in_[pos_] - '0');
+      w.has_param = true;
       ++pos_;
     }
-    if (negative) param = -param;
+    if (negative) w.param = -w.param;
     if (pos_ < in_.size() && in_[pos_] == ' ') ++pos_;  // the delimiter belongs to the word
-    std::size_t end = pos_;
-
-    if (name == "bin") {
-      std::uint64_t n = has_param && param > 0 ? static_cast<std::uint64_t>(param) : 0;
-      if (has_param && param < 0) {
-        error_ = "\\bin with a negative length";
-        return false;
-      }
-      if (n > in_.size() - pos_) {
-        error_ = "\\bin longer than the rest of the file";
-        return false;
-      }
-      if (objdata_ && stack_.size() == objdata_depth_) {
-        flushObjData();
-        objdata_->update(in_.data() + pos_, n);
-      }
-      pos_ += n;
-      Frame* f = top();
-      if (f && f->in_pict) {
-        out_.append(in_, start, pos_ - start);  // picture data in binary form stays
-      } else if (!insideRemoved()) {
-        ++bin_count_;
-        bin_bytes_ += n;
-      }
-      return true;
-    }
-
-    Frame* f = top();
-    if (f) {
-      if (f->kind == Kind::Plain) {
-        if (name == "object") f->kind = Kind::Object;
-        else if (name == "objclass") f->kind = Kind::ObjClass;
-        else if (name == "objdata" && !objdata_) startObjData();
-        else if (name == "field") f->kind = Kind::Field;
-        else if (name == "fldinst") f->kind = Kind::FldInst;
-        else if (name == "fldrslt") f->kind = Kind::FldRslt, f->inner_start = end - start + out_.size();
-        else if (name == "result") f->kind = Kind::Result, f->inner_start = end - start + out_.size();
-        else if (name == "pict") f->kind = Kind::Pict, f->in_pict = true;
-        else if (name == "sp") f->kind = Kind::Sp;
-        else if (name == "sn") f->kind = Kind::Sn;
-        else if (name == "sv") f->kind = Kind::Sv;
-      }
-      if (!f->drop && isDangerousWord(name)) {
-        f->drop = true;
-        f->drop_word = std::string(name);
-      }
-      if (name == "tab") {
-        collect('\t');  // what Word reads in a field instruction: DDE\tab cmd is DDE, TAB, cmd
-      } else if (name == "emspace" || name == "enspace" || name == "qmspace") {
-        collect(' ');
-      } else if (name == "line" || name == "par") {
-        collect('\n');
-      } else if (name == "u" && has_param) {  // \uN in an instruction: the ASCII range matters
-        long long cp = param < 0 ? param + 65536 : param;
-        // Every other character as UTF-8: the shared field tokenizer (src/office) decides which
-        // are separators (no-break, em, ideographic space ...), as for .doc and .docx.
-        if (cp > 0 && cp < 128) {
-          collect(static_cast<char>(cp));
-        } else if (cp >= 128 && cp < 0x800) {
-          collect(static_cast<char>(0xC0 | (cp >> 6)));
-          collect(static_cast<char>(0x80 | (cp & 0x3F)));
-        } else if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) {
-          collect(static_cast<char>(0xE0 | (cp >> 12)));
-          collect(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-          collect(static_cast<char>(0x80 | (cp & 0x3F)));
-        }
-        uc_skip_ = uc_;  // then its fallback characters, which readers skip ("DDE\u65 ?UTO")
-      } else if (name == "uc" && has_param) {
-        uc_ = param >= 0 && param < 8 ? static_cast<std::size_t>(param) : 1;
-      }
-    }
-    out_.append(in_, start, end - start);
     return true;
+  }
+
+  /// \binN: N raw bytes, kept inside a picture, hashed inside an object's data, dropped (and
+  /// counted) anywhere else.
+  bool binData(std::size_t start, const ControlWord& w) {
+    std::uint64_t n = w.has_param && w.param > 0 ? static_cast<std::uint64_t>(w.param) : 0;
+    if (w.has_param && w.param < 0) {
+      error_ = "\\bin with a negative length";
+      return false;
+    }
+    if (n > in_.size() - pos_) {
+      error_ = "\\bin longer than the rest of the file";
+      return false;
+    }
+    if (objdata_ && stack_.size() == objdata_depth_) {
+      flushObjData();
+      objdata_->update(in_.data() + pos_, n);
+    }
+    pos_ += n;
+    Frame* f = top();
+    if (f && f->in_pict) {
+      out_.append(in_, start, pos_ - start);  // picture data in binary form stays
+    } else if (!insideRemoved()) {
+      ++bin_count_;
+      bin_bytes_ += n;
+    }
+    return true;
+  }
+
+  /// What the group `f` is, from its first destination word (an object, a field, a picture, a
+  /// shape property ...), and whether a dangerous word drops it. `inner_start` is where the
+  /// group's content begins in out_.
+  void markGroup(Frame& f, std::string_view name, std::size_t inner_start) {
+    if (f.kind == Kind::Plain) {
+      if (name == "object") f.kind = Kind::Object;
+      else if (name == "objclass") f.kind = Kind::ObjClass;
+      else if (name == "objdata" && !objdata_) startObjData();
+      else if (name == "field") f.kind = Kind::Field;
+      else if (name == "fldinst") f.kind = Kind::FldInst;
+      else if (name == "fldrslt") f.kind = Kind::FldRslt, f.inner_start = inner_start;
+      else if (name == "result") f.kind = Kind::Result, f.inner_start = inner_start;
+      else if (name == "pict") f.kind = Kind::Pict, f.in_pict = true;
+      else if (name == "sp") f.kind = Kind::Sp;
+      else if (name == "sn") f.kind = Kind::Sn;
+      else if (name == "sv") f.kind = Kind::Sv;
+    }
+    if (!f.drop && isDangerousWord(name)) {
+      f.drop = true;
+      f.drop_word = std::string(name);
+    }
+  }
+
+  /// The text a reader sees of a word (a tab, a space, a line break, a \uN character), collected
+  /// for field instructions and object classes; \ucN sets how many fallback characters follow.
+  void collectWord(const ControlWord& w) {
+    if (w.name == "tab") {
+      collect('\t');  // what Word reads in a field instruction: DDE\tab cmd is DDE, TAB, cmd
+    } else if (w.name == "emspace" || w.name == "enspace" || w.name == "qmspace") {
+      collect(' ');
+    } else if (w.name == "line" || w.name == "par") {
+      collect('\n');
+    } else if (w.name == "u" && w.has_param) {  // \uN in an instruction: the ASCII range matters
+      long long cp = w.param < 0 ? w.param + 65536 : w.param;
+      // Every other character as UTF-8: the shared field tokenizer (src/office) decides which
+      // are separators (no-break, em, ideographic space ...), as for .doc and .docx.
+      if (cp > 0 && cp < 128) {
+        collect(static_cast<char>(cp));
+      } else if (cp >= 128 && cp < 0x800) {
+        collect(static_cast<char>(0xC0 | (cp >> 6)));
+        collect(static_cast<char>(0x80 | (cp & 0x3F)));
+      } else if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) {
+        collect(static_cast<char>(0xE0 | (cp >> 12)));
+        collect(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        collect(static_cast<char>(0x80 | (cp & 0x3F)));
+      }
+      uc_skip_ = uc_;  // then its fallback characters, which readers skip ("DDE\u65 ?UTO")
+    } else if (w.name == "uc" && w.has_param) {
+      uc_ = w.param >= 0 && w.param < 8 ? static_cast<std::size_t>(w.param) : 1;
+    }
   }
 
   bool text() {
