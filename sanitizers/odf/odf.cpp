@@ -325,6 +325,81 @@ struct Scrub {
   bool malformed = false;
 };
 
+/// Notes in `out` what a removed object pointed at inside the package (it goes too, whatever
+/// its name).
+void noteObjectTarget(const Tag& t, Scrub& out) {
+  if (const Attr* href = t.attr("xlink:href")) {
+    std::string h = decode(href->value);
+    if (h.starts_with("./")) h.erase(0, 2);
+    while (!h.empty() && h.back() == '/') h.pop_back();
+    if (!h.empty() && h.find(':') == std::string::npos) out.objects.insert(h);
+  }
+}
+
+/// The label of the first reference of a linked element (a draw:image ...) that points outside
+/// the package, or "" when all its references stay inside.
+std::string externalLinkLabel(const Tag& t, std::string_view base) {
+  for (const Attr& a : t.attrs) {
+    std::string_view al = localName(a.name);
+    if (!referenceAttr(al) || (al == "href" && activeUrl(a.value))) continue;
+    Target tg = classifyRef(a.value, base);
+    if (tg.external) return tg.label;
+  }
+  return "";
+}
+
+/// The attributes of a kept start tag: xml:base, macro links, references outside the package
+/// (a hyperlink keeps its web target), formulas that reach outside or run something, and macro
+/// URLs go; references inside the package are collected in out.refs.
+void scrubAttributes(const Tag& t, std::string_view base, bool hyperlink, Edits& edits, Scrub& out) {
+  std::string_view local = t.local();
+  for (const Attr& a : t.attrs) {
+    std::string_view al = localName(a.name);
+    if (a.name == "xml:base") {  // would move every relative reference below it elsewhere
+      edits.erase(a.begin, a.end);
+      ++out.removed[std::string(t.name) + " xml:base"];
+      continue;
+    }
+    if (al == "href" && activeUrl(a.value)) {
+      edits.erase(a.begin, a.end);
+      ++out.removed[std::string(t.name) + " macro link"];
+      continue;
+    }
+    if (referenceAttr(al)) {
+      Target tg = classifyRef(a.value, base);
+      if (tg.external) {
+        if (hyperlink && tg.web && al == "href") continue;
+        edits.erase(a.begin, a.end);
+        ++out.removed[std::string(t.name) + " " + std::string(a.name) + " (linked " + tg.label +
+                      ")"];
+        continue;
+      }
+      if (!hyperlink) {
+        for (std::string& p : tg.paths) out.refs.push_back({std::move(p), local == "object"});
+      }
+      if (al == "href") continue;
+    }
+    // A formula has a namespace prefix ("of:"); its ':' may be written as a reference.
+    // Attributes that hold formulas (cells, named expressions, validation and conditional
+    // format conditions: table:condition, style:condition, calcext:value), whatever prefix.
+    bool formula_attr = al == "formula" || al == "expression" || al == "condition" ||
+                        (al == "value" && local == "condition");
+    if (std::string risk = formula_attr ? formulaRisk(decodeValue(a.value)) : ""; !risk.empty()) {
+      // of:=COM.MICROSOFT.WEBSERVICE(...), ['file:///x.ods'#$Sheet1.A1], DDE(...): the formula
+      // (or condition, or named expression) goes; a cell keeps its last value.
+      edits.erase(a.begin, a.end);
+      ++out.removed[std::string(t.name) + " " + std::string(a.name) + " (" + risk + ")"];
+      continue;
+    }
+    if (embedsMacroUrl(a.value)) {
+      // e.g. table:formula="of:=HYPERLINK(&quot;vnd.sun.star.script:...&quot;)": the formula
+      // goes, the cell keeps its last value (office:value and its text).
+      edits.erase(a.begin, a.end);
+      ++out.removed[std::string(t.name) + " " + std::string(a.name) + " with a macro URL"];
+    }
+  }
+}
+
 /// `base` is the folder of the part ("" or "Object 1/"): references are relative to it.
 Scrub scrubXml(std::string_view xml, std::string_view base, bool remove_odf_objects) {
   Scrub out;
@@ -342,13 +417,7 @@ Scrub scrubXml(std::string_view xml, std::string_view base, bool remove_odf_obje
       if (end == std::string_view::npos) break;
       edits.erase(t.begin, end);
       ++out.removed[std::string(t.name)];
-      // Whatever the removed object pointed at inside the package goes too, whatever its name.
-      if (const Attr* href = t.attr("xlink:href")) {
-        std::string h = decode(href->value);
-        if (h.starts_with("./")) h.erase(0, 2);
-        while (!h.empty() && h.back() == '/') h.pop_back();
-        if (!h.empty() && h.find(':') == std::string::npos) out.objects.insert(h);
-      }
+      noteObjectTarget(t, out);
       continue;
     }
     if (local == "execute-macro") {  // a field that runs a macro on click: keep its text
@@ -360,17 +429,8 @@ Scrub scrubXml(std::string_view xml, std::string_view base, bool remove_odf_obje
     // when the document opens. Hyperlinks are followed only on a click and keep web targets.
     const bool hyperlink = hyperlinkElement(local);
     if (!hyperlink && linkedElement(local)) {
-      std::string label;
-      for (const Attr& a : t.attrs) {
-        std::string_view al = localName(a.name);
-        if (!referenceAttr(al) || (al == "href" && activeUrl(a.value))) continue;
-        Target tg = classifyRef(a.value, base);
-        if (tg.external) {
-          label = tg.label;
-          break;
-        }
-      }
-      if (!label.empty()) {  // e.g. a linked draw:image: its frame stays, with any other child
+      if (std::string label = externalLinkLabel(t, base); !label.empty()) {
+        // e.g. a linked draw:image: its frame stays, with any other child
         std::size_t end = s.skipElement(t);
         if (end == std::string_view::npos) break;
         edits.erase(t.begin, end);
@@ -378,51 +438,7 @@ Scrub scrubXml(std::string_view xml, std::string_view base, bool remove_odf_obje
         continue;
       }
     }
-    for (const Attr& a : t.attrs) {
-      std::string_view al = localName(a.name);
-      if (a.name == "xml:base") {  // would move every relative reference below it elsewhere
-        edits.erase(a.begin, a.end);
-        ++out.removed[std::string(t.name) + " xml:base"];
-        continue;
-      }
-      if (al == "href" && activeUrl(a.value)) {
-        edits.erase(a.begin, a.end);
-        ++out.removed[std::string(t.name) + " macro link"];
-        continue;
-      }
-      if (referenceAttr(al)) {
-        Target tg = classifyRef(a.value, base);
-        if (tg.external) {
-          if (hyperlink && tg.web && al == "href") continue;
-          edits.erase(a.begin, a.end);
-          ++out.removed[std::string(t.name) + " " + std::string(a.name) + " (linked " + tg.label +
-                        ")"];
-          continue;
-        }
-        if (!hyperlink) {
-          for (std::string& p : tg.paths) out.refs.push_back({std::move(p), local == "object"});
-        }
-        if (al == "href") continue;
-      }
-      // A formula has a namespace prefix ("of:"); its ':' may be written as a reference.
-      // Attributes that hold formulas (cells, named expressions, validation and conditional
-      // format conditions: table:condition, style:condition, calcext:value), whatever prefix.
-      bool formula_attr = al == "formula" || al == "expression" || al == "condition" ||
-                          (al == "value" && local == "condition");
-      if (std::string risk = formula_attr ? formulaRisk(decodeValue(a.value)) : ""; !risk.empty()) {
-        // of:=COM.MICROSOFT.WEBSERVICE(...), ['file:///x.ods'#$Sheet1.A1], DDE(...): the formula
-        // (or condition, or named expression) goes; a cell keeps its last value.
-        edits.erase(a.begin, a.end);
-        ++out.removed[std::string(t.name) + " " + std::string(a.name) + " (" + risk + ")"];
-        continue;
-      }
-      if (embedsMacroUrl(a.value)) {
-        // e.g. table:formula="of:=HYPERLINK(&quot;vnd.sun.star.script:...&quot;)": the formula
-        // goes, the cell keeps its last value (office:value and its text).
-        edits.erase(a.begin, a.end);
-        ++out.removed[std::string(t.name) + " " + std::string(a.name) + " with a macro URL"];
-      }
-    }
+    scrubAttributes(t, base, hyperlink, edits, out);
   }
   if (s.malformed()) {
     out.malformed = true;
