@@ -517,47 +517,53 @@ std::string StyleSheet::declarationsFor(std::string_view tag, std::string_view c
   return out;
 }
 
-const char* applyStyle(std::string_view declarations, std::string_view font_color_attr,
-                       std::string_view bgcolor_attr, Visual& v) {
-  Rgb c;
-  bool alpha0 = false;
-  if (!font_color_attr.empty() && parseColor(std::string(font_color_attr), c, &alpha0)) {
-    v.color = c;
-    v.transparent = alpha0;
-  }
-  if (!bgcolor_attr.empty() && parseColor(std::string(bgcolor_attr), c, &alpha0) && !alpha0) v.background = c;
-  if (declarations.empty()) return nullptr;
-  auto d = parseDeclarations(declarations);
-  auto get = [&](const char* k) -> const std::string* {
+namespace {
+
+/// One element's declarations, looked up by property name.
+struct Decls {
+  std::map<std::string, std::string> d;
+  const std::string* get(const char* k) const {
     auto it = d.find(k);
     return it == d.end() ? nullptr : &it->second;
-  };
+  }
+};
+
+/// display, content-visibility, mso-hide, opacity (and its filter), zoom, and a box of no size
+/// whose overflow is hidden: the last that hides the element, or null.
+const char* hiddenByDisplay(const Decls& d) {
   const char* drop = nullptr;
-  if (auto* x = get("display"); x && *x == "none") drop = "display:none";
-  if (auto* x = get("content-visibility"); x && *x == "hidden") drop = "display:none";
-  if (auto* x = get("mso-hide"); x && *x == "all") drop = "mso-hide:all";
-  if (auto* x = get("opacity"); x && !x->empty() && factor(*x) <= 0.05) drop = "opacity:0";
-  if (auto* x = get("filter"); x && x->find("opacity(") != std::string::npos &&
-                               factor(x->substr(x->find("opacity(") + 8)) <= 0.05) drop = "opacity:0";
-  if (auto* x = get("zoom"); x && !x->empty() && factor(*x) > 0.0 && factor(*x) <= 0.05) drop = "scaled to nothing";
+  if (auto* x = d.get("display"); x && *x == "none") drop = "display:none";
+  if (auto* x = d.get("content-visibility"); x && *x == "hidden") drop = "display:none";
+  if (auto* x = d.get("mso-hide"); x && *x == "all") drop = "mso-hide:all";
+  if (auto* x = d.get("opacity"); x && !x->empty() && factor(*x) <= 0.05) drop = "opacity:0";
+  if (auto* x = d.get("filter"); x && x->find("opacity(") != std::string::npos &&
+                                 factor(x->substr(x->find("opacity(") + 8)) <= 0.05) drop = "opacity:0";
+  if (auto* x = d.get("zoom"); x && !x->empty() && factor(*x) > 0.0 && factor(*x) <= 0.05) drop = "scaled to nothing";
   bool overflow_hidden = false;
-  if (auto* x = get("overflow"); x && (x->starts_with("hidden") || x->starts_with("clip"))) overflow_hidden = true;
+  if (auto* x = d.get("overflow"); x && (x->starts_with("hidden") || x->starts_with("clip"))) overflow_hidden = true;
   for (const char* k : {"overflow-x", "overflow-y"}) {
-    if (auto* x = get(k); x && (*x == "hidden" || *x == "clip")) overflow_hidden = true;
+    if (auto* x = d.get(k); x && (*x == "hidden" || *x == "clip")) overflow_hidden = true;
   }
   for (const char* k : {"height", "max-height", "width", "max-width", "line-height"}) {
-    if (auto* x = get(k); x && overflow_hidden && lengthPx(*x) <= 1.0) drop = "zero size with overflow hidden";
+    if (auto* x = d.get(k); x && overflow_hidden && lengthPx(*x) <= 1.0) drop = "zero size with overflow hidden";
   }
+  return drop;
+}
+
+/// A box positioned, indented or given a margin far to the left or top: the last that moves the
+/// element off-screen, or null.
+const char* hiddenByPosition(const Decls& d) {
+  const char* drop = nullptr;
   // Any positioned box moved far to the left or top (relative shifts it as much as absolute).
-  if (auto* pos = get("position"); pos && *pos != "static") {
+  if (auto* pos = d.get("position"); pos && *pos != "static") {
     for (const char* k : {"left", "top", "right", "bottom", "inset"}) {
-      if (auto* x = get(k); x && lengthPx(firstWord(*x)) <= -200.0) drop = "positioned off-screen";
+      if (auto* x = d.get(k); x && lengthPx(firstWord(*x)) <= -200.0) drop = "positioned off-screen";
     }
   }
   for (const char* k : {"text-indent", "margin-left", "margin-top", "margin"}) {
-    if (auto* x = get(k); x && lengthPx(firstWord(*x)) <= -500.0) drop = "moved off-screen";
+    if (auto* x = d.get(k); x && lengthPx(firstWord(*x)) <= -500.0) drop = "moved off-screen";
   }
-  if (auto* x = get("margin")) {  // "margin: top right bottom left": the left one too
+  if (auto* x = d.get("margin")) {  // "margin: top right bottom left": the left one too
     std::vector<std::string> w;
     for (std::size_t p = 0; p < x->size() && w.size() < 5;) {
       std::size_t e = x->find(' ', p);
@@ -566,17 +572,24 @@ const char* applyStyle(std::string_view declarations, std::string_view font_colo
     }
     if (w.size() >= 2 && lengthPx(w[w.size() == 4 ? 3 : 1]) <= -500.0) drop = "moved off-screen";
   }
-  if (auto* x = get("clip"); x && x->rfind("rect(", 0) == 0) {  // rect(top right bottom left)
+  return drop;
+}
+
+/// clip, clip-path, transform (scaled to nothing or translated far away) and scale: the last
+/// that hides the element, or null.
+const char* hiddenByClipOrTransform(const Decls& d) {
+  const char* drop = nullptr;
+  if (auto* x = d.get("clip"); x && x->rfind("rect(", 0) == 0) {  // rect(top right bottom left)
     std::vector<bool> pct;
     std::vector<double> n = colourArgs(*x, pct);
     if (allZero(x->substr(5)) || (n.size() == 4 && (n[0] >= n[2] || n[3] >= n[1]))) drop = "clipped";
   }
-  if (auto* x = get("clip-path")) {
+  if (auto* x = d.get("clip-path")) {
     if (x->find("inset(50%") == 0 || x->find("inset(100%") == 0 || x->find("circle(0") == 0 ||
         x->find("ellipse(0") == 0 || (x->find("polygon(") == 0 && allZero(x->substr(8))))
       drop = "clipped";
   }
-  if (auto* x = get("transform")) {
+  if (auto* x = d.get("transform")) {
     for (std::string_view f : {"scale(", "scalex(", "scaley(", "scale3d("}) {
       for (std::size_t at = x->find(f); at != std::string::npos; at = x->find(f, at + 1)) {
         if (std::abs(factor(x->substr(at + f.size()))) <= 0.05) drop = "scaled to nothing";
@@ -594,9 +607,14 @@ const char* applyStyle(std::string_view declarations, std::string_view font_colo
       }
     }
   }
-  if (auto* x = get("scale"); x && std::abs(factor(*x)) <= 0.05) drop = "scaled to nothing";
-  // Inherited properties: a child may set them again.
-  if (auto* x = get("font")) {  // "font: 0/0 a": the size is the first length
+  if (auto* x = d.get("scale"); x && std::abs(factor(*x)) <= 0.05) drop = "scaled to nothing";
+  return drop;
+}
+
+/// The inherited properties (font size, visibility, text and background colours) into `v`:
+/// a child may set them again.
+void inheritVisual(const Decls& d, Visual& v) {
+  if (auto* x = d.get("font")) {  // "font: 0/0 a": the size is the first length
     for (std::size_t p = 0; p < x->size();) {
       std::size_t e = x->find_first_of(" /", p);
       double px = lengthPx(x->substr(p, e == std::string::npos ? std::string::npos : e - p));
@@ -608,24 +626,46 @@ const char* applyStyle(std::string_view declarations, std::string_view font_colo
       p = e + 1;
     }
   }
-  if (auto* x = get("font-size")) {
+  if (auto* x = d.get("font-size")) {
     double px = lengthPx(*x);
     if (!std::isnan(px)) v.tiny_font = px < 2.0;
   }
-  if (auto* x = get("visibility")) {
+  if (auto* x = d.get("visibility")) {
     if (*x == "hidden" || *x == "collapse") v.invisible = true;
     if (*x == "visible") v.invisible = false;
   }
+  Rgb c;
+  bool alpha0 = false;
   for (const char* k : {"color", "-webkit-text-fill-color"}) {  // the fill wins where it is set
-    if (auto* x = get(k); x && parseColor(*x, c, &alpha0)) {
+    if (auto* x = d.get(k); x && parseColor(*x, c, &alpha0)) {
       v.color = c;
       v.transparent = alpha0;
     }
   }
   bool bg_transparent = false;
   for (const char* k : {"background-color", "background"}) {
-    if (auto* x = get(k); x && backgroundColour(*x, c, bg_transparent) && !bg_transparent) v.background = c;
+    if (auto* x = d.get(k); x && backgroundColour(*x, c, bg_transparent) && !bg_transparent) v.background = c;
   }
+}
+
+}  // namespace
+
+const char* applyStyle(std::string_view declarations, std::string_view font_color_attr,
+                       std::string_view bgcolor_attr, Visual& v) {
+  Rgb c;
+  bool alpha0 = false;
+  if (!font_color_attr.empty() && parseColor(std::string(font_color_attr), c, &alpha0)) {
+    v.color = c;
+    v.transparent = alpha0;
+  }
+  if (!bgcolor_attr.empty() && parseColor(std::string(bgcolor_attr), c, &alpha0) && !alpha0) v.background = c;
+  if (declarations.empty()) return nullptr;
+  const Decls d{parseDeclarations(declarations)};
+  // The last check that hides the element names why, as one property after another would.
+  const char* drop = hiddenByDisplay(d);
+  if (const char* why = hiddenByPosition(d)) drop = why;
+  if (const char* why = hiddenByClipOrTransform(d)) drop = why;
+  inheritVisual(d, v);
   return drop;
 }
 
