@@ -191,15 +191,16 @@ bool alreadyCompressed(std::string_view d) {
          (at(2, "-lh") && at(6, "-")) || at(0, "ID3");
 }
 
-/// A member's time the ZIP we write can hold: a DOS date, 1980 to 2107 (UTC, with a day to spare
-/// for the zone). libarchive 3.6.2's ZIP writer passes the time to localtime_r() and reads the
-/// result without checking it: a tar member dated 2^63-1 (the fuzz campaign, bench/FUZZING.md
-/// finding 8) made it read through a null pointer. Any other time is dropped (the member is
-/// written undated, as libarchive does then).
+/// A member's time the ZIP we write can hold: its DOS date (1980 on, with a day to spare for the
+/// zone) and the 32-bit "UT" extra field libarchive writes beside it (until 2038-01-19). libarchive
+/// 3.6.2's ZIP writer passes the time to localtime_r() and reads the result without checking it:
+/// a tar member dated 2^63-1 (the fuzz campaign, bench/FUZZING.md finding 8) made it read through
+/// a null pointer. Any other time is dropped (the member is written undated, as libarchive does
+/// then), rather than shown wrapped.
 bool zipCanHoldTime(std::int64_t t) {
-  constexpr std::int64_t k1980 = 315532800 + 86400;   // 1980-01-02T00:00:00Z
-  constexpr std::int64_t k2107 = 4354819199 - 86400;  // 2107-12-30T23:59:59Z
-  return t >= k1980 && t <= k2107;
+  constexpr std::int64_t k1980 = 315532800 + 86400;  // 1980-01-02T00:00:00Z
+  constexpr std::int64_t k2038 = 2147483647;         // 2038-01-19T03:14:07Z
+  return t >= k1980 && t <= k2038;
 }
 
 /// Repacks `kept` as a ZIP with UTF-8 names (the language-encoding flag set), deflated.

@@ -187,11 +187,14 @@ void addImagePage(QPDF& out, QPDFPageDocumentHelper& helper, const std::shared_p
 }
 
 /// Draws every page of `data` (poppler's core, stopping at the deadline) into `out` as one JPEG
-/// each. `largest` bounds a page's pixels (checkPageSizes()).
-std::optional<Outcome> renderPages(const std::string& data, int page_count, int dpi,
-                                   std::uint64_t largest, QPDF& out, MessageContext& ctx) {
-  // poppler's core document on the same bytes (the wrapper's document, alive in the caller,
-  // keeps poppler's global parameters alive while this one lives).
+/// each. `largest` bounds a page's pixels (checkPageSizes()). `opened` is the wrapper's document
+/// on the same bytes: while it lives, poppler's global parameters (fonts, the error callback)
+/// live, which the core document needs; it is not read here.
+std::optional<Outcome> renderPages(const poppler::document& opened, const std::string& data,
+                                   int page_count, int dpi, std::uint64_t largest, QPDF& out,
+                                   MessageContext& ctx) {
+  (void)opened;
+  // poppler's core document on the same bytes: a second parse (the wrapper hides its own).
   PDFDoc core(new MemStream(data.data(), 0, static_cast<Goffset>(data.size()), Object(objNull)));
   if (!core.isOk() || core.getNumPages() != page_count)
     return Outcome::fail(Reason::CdrFailed, "pdf: poppler could not load it");
@@ -250,7 +253,7 @@ Outcome flattenPdf(const Part& part, const Options& options, MessageContext& ctx
     QPDF out;
     makeQuiet(out);
     out.emptyPDF();
-    if (auto stop = renderPages(part.data, page_count, options.flatten_dpi, largest, out, ctx))
+    if (auto stop = renderPages(*doc, part.data, page_count, options.flatten_dpi, largest, out, ctx))
       return std::move(*stop);
 
     QPDFWriter w(out);
