@@ -393,6 +393,11 @@ class Parser {
   }
 
   bool step(int c);
+  bool noScheme(int c);
+  void relative(int c);
+  void relativeSlash(int c);
+  void fileSlash(int c);
+  void pathStart(int c);
   bool scheme(int c);
   bool authority(int c);
   bool host(int c);
@@ -422,19 +427,7 @@ bool Parser::step(int c) {
       }
       return true;
     case St::Scheme: return scheme(c);
-    case St::NoScheme:
-      if (!base_ || (base_->opaque_path && c != '#')) return false;
-      if (base_->opaque_path) {
-        url_.scheme = base_->scheme;
-        url_.opaque = base_->opaque;
-        url_.opaque_path = true;
-        url_.query = base_->query;
-        toFragment();
-      } else {
-        state_ = base_->scheme != "file" ? St::Relative : St::File;
-        --p_;
-      }
-      return true;
+    case St::NoScheme: return noScheme(c);
     case St::SpecialRelativeOrAuthority:
       if (c == '/' && at(p_ + 1) == '/') {
         state_ = St::SpecialAuthorityIgnoreSlashes;
@@ -452,37 +445,8 @@ bool Parser::step(int c) {
         --p_;
       }
       return true;
-    case St::Relative:
-      url_.scheme = base_->scheme;
-      if (slash(c)) {
-        state_ = St::RelativeSlash;
-      } else {
-        copyAuthority();
-        url_.path = base_->path;
-        url_.query = base_->query;
-        if (c == '?') {
-          toQuery();
-        } else if (c == '#') {
-          toFragment();
-        } else if (c != kEof) {
-          url_.query.reset();
-          shortenPath(url_);
-          state_ = St::Path;
-          --p_;
-        }
-      }
-      return true;
-    case St::RelativeSlash:
-      if (special() && (c == '/' || c == '\\')) {
-        state_ = St::SpecialAuthorityIgnoreSlashes;
-      } else if (c == '/') {
-        state_ = St::Authority;
-      } else {
-        copyAuthority();
-        state_ = St::Path;
-        --p_;
-      }
-      return true;
+    case St::Relative: relative(c); return true;
+    case St::RelativeSlash: relativeSlash(c); return true;
     case St::SpecialAuthoritySlashes:
       state_ = St::SpecialAuthorityIgnoreSlashes;
       if (c == '/' && at(p_ + 1) == '/') ++p_;
@@ -498,35 +462,9 @@ bool Parser::step(int c) {
     case St::Host: return host(c);
     case St::Port: return port(c);
     case St::File: return file(c);
-    case St::FileSlash:
-      if (c == '/' || c == '\\') {
-        state_ = St::FileHost;
-      } else {
-        if (base_ && base_->scheme == "file") {
-          url_.host = base_->host;
-          if (!startsWithWindowsDriveLetter(std::string_view(in_).substr(std::max<long>(p_, 0))) &&
-              !base_->path.empty() && isWindowsDriveLetter(base_->path[0], true)) {
-            url_.path.push_back(base_->path[0]);
-          }
-        }
-        state_ = St::Path;
-        --p_;
-      }
-      return true;
+    case St::FileSlash: fileSlash(c); return true;
     case St::FileHost: return fileHost(c);
-    case St::PathStart:
-      if (special()) {
-        state_ = St::Path;
-        if (c != '/' && c != '\\') --p_;
-      } else if (c == '?') {
-        toQuery();
-      } else if (c == '#') {
-        toFragment();
-      } else if (c != kEof) {
-        state_ = St::Path;
-        if (c != '/') --p_;
-      }
-      return true;
+    case St::PathStart: pathStart(c); return true;
     case St::Path: path(c); return true;
     case St::OpaquePath:
       if (c == '?') toQuery();
@@ -547,6 +485,84 @@ bool Parser::step(int c) {
       return true;
   }
   return false;
+}
+
+bool Parser::noScheme(int c) {
+  if (!base_ || (base_->opaque_path && c != '#')) return false;
+  if (base_->opaque_path) {
+    url_.scheme = base_->scheme;
+    url_.opaque = base_->opaque;
+    url_.opaque_path = true;
+    url_.query = base_->query;
+    toFragment();
+  } else {
+    state_ = base_->scheme != "file" ? St::Relative : St::File;
+    --p_;
+  }
+  return true;
+}
+
+void Parser::relative(int c) {
+  url_.scheme = base_->scheme;
+  if (slash(c)) {
+    state_ = St::RelativeSlash;
+  } else {
+    copyAuthority();
+    url_.path = base_->path;
+    url_.query = base_->query;
+    if (c == '?') {
+      toQuery();
+    } else if (c == '#') {
+      toFragment();
+    } else if (c != kEof) {
+      url_.query.reset();
+      shortenPath(url_);
+      state_ = St::Path;
+      --p_;
+    }
+  }
+}
+
+void Parser::relativeSlash(int c) {
+  if (special() && (c == '/' || c == '\\')) {
+    state_ = St::SpecialAuthorityIgnoreSlashes;
+  } else if (c == '/') {
+    state_ = St::Authority;
+  } else {
+    copyAuthority();
+    state_ = St::Path;
+    --p_;
+  }
+}
+
+void Parser::fileSlash(int c) {
+  if (c == '/' || c == '\\') {
+    state_ = St::FileHost;
+  } else {
+    if (base_ && base_->scheme == "file") {
+      url_.host = base_->host;
+      if (!startsWithWindowsDriveLetter(std::string_view(in_).substr(std::max<long>(p_, 0))) &&
+          !base_->path.empty() && isWindowsDriveLetter(base_->path[0], true)) {
+        url_.path.push_back(base_->path[0]);
+      }
+    }
+    state_ = St::Path;
+    --p_;
+  }
+}
+
+void Parser::pathStart(int c) {
+  if (special()) {
+    state_ = St::Path;
+    if (c != '/' && c != '\\') --p_;
+  } else if (c == '?') {
+    toQuery();
+  } else if (c == '#') {
+    toFragment();
+  } else if (c != kEof) {
+    state_ = St::Path;
+    if (c != '/') --p_;
+  }
 }
 
 bool Parser::scheme(int c) {
