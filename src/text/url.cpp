@@ -398,6 +398,7 @@ class Parser {
   void relativeSlash(int c);
   void fileSlash(int c);
   void pathStart(int c);
+  bool inheritPathAndQuery(int c);
   bool scheme(int c);
   bool authority(int c);
   bool host(int c);
@@ -508,19 +509,29 @@ void Parser::relative(int c) {
     state_ = St::RelativeSlash;
   } else {
     copyAuthority();
-    url_.path = base_->path;
-    url_.query = base_->query;
-    if (c == '?') {
-      toQuery();
-    } else if (c == '#') {
-      toFragment();
-    } else if (c != kEof) {
-      url_.query.reset();
+    if (inheritPathAndQuery(c)) {
       shortenPath(url_);
       state_ = St::Path;
       --p_;
     }
   }
+}
+
+/// The base's path and query, as a relative reference starts from; then '?' starts a new query
+/// and '#' a fragment. True when `c` begins a path instead (the base's query is dropped; the
+/// caller trims the path and reads `c` again in the path state).
+bool Parser::inheritPathAndQuery(int c) {
+  url_.path = base_->path;
+  url_.query = base_->query;
+  if (c == '?') {
+    toQuery();
+  } else if (c == '#') {
+    toFragment();
+  } else if (c != kEof) {
+    url_.query.reset();
+    return true;
+  }
+  return false;
 }
 
 void Parser::relativeSlash(int c) {
@@ -672,14 +683,7 @@ bool Parser::file(int c) {
     state_ = St::FileSlash;
   } else if (base_ && base_->scheme == "file") {
     url_.host = base_->host;
-    url_.path = base_->path;
-    url_.query = base_->query;
-    if (c == '?') {
-      toQuery();
-    } else if (c == '#') {
-      toFragment();
-    } else if (c != kEof) {
-      url_.query.reset();
+    if (inheritPathAndQuery(c)) {
       if (!startsWithWindowsDriveLetter(std::string_view(in_).substr(p_))) shortenPath(url_);
       else url_.path.clear();
       state_ = St::Path;
