@@ -74,13 +74,15 @@ std::shared_ptr<Buffer> toJpeg(const unsigned char* data, int width, int height,
   return out.getBufferSharedPointer();
 }
 
-/// poppler's renderer, told of the item's deadline in the three ways poppler asks a device.
+/// poppler's renderer, told of the item's deadline in every way poppler asks a device.
 /// The abort callback alone is not enough: Gfx asks it only after ten operators of the same
-/// content stream, and every nested form's stream starts that count again, so forms of a few
-/// operators each that draw each other (64^6 strokes from a 3 KB file) never reach it. Past the
-/// deadline this device therefore also takes every form as drawn (useDrawForm: the form is not
-/// interpreted) and wants no more images, patterns or shadings (needNonText), so what is left of
-/// the page's operators ends at once.
+/// content stream, and every nested content stream (a form, a Type 3 glyph, an annotation's
+/// appearance) starts that count again, so forms of a few operators each that draw each other
+/// (64^6 strokes from a 3 KB file) never reach it. Past the deadline this device therefore also
+/// takes every form and every Type 3 glyph as drawn (useDrawForm, beginType3Char: their streams
+/// are not interpreted), skips the annotations (annotDisplayDecide) and wants no more images,
+/// patterns or shadings (needNonText), so what is left of the page's operators ends at once.
+/// Soft masks are not asked about (sanitizers/pdf/README.md): the worker's deadline bounds them.
 class DeadlineDevice : public SplashOutputDev {
  public:
   DeadlineDevice(const Budget& budget, SplashColorPtr paper)
@@ -91,9 +93,17 @@ class DeadlineDevice : public SplashOutputDev {
     return past_;
   }
   static bool abortCheck(void* self) { return static_cast<DeadlineDevice*>(self)->past(); }
+  static bool annotDisplayDecide(Annot*, void* self) {
+    return !static_cast<DeadlineDevice*>(self)->past();
+  }
   bool useDrawForm() override { return past(); }
   void drawForm(Ref) override {}  // only called past the deadline: draw nothing
   bool needNonText() override { return !past(); }
+  bool beginType3Char(GfxState* state, double x, double y, double dx, double dy, CharCode code,
+                      const Unicode* u, int uLen) override {
+    if (past()) return true;  // "already drawn": its glyph procedure is not run (nor endType3Char)
+    return SplashOutputDev::beginType3Char(state, x, y, dx, dy, code, u, uLen);
+  }
 
  private:
   const Budget& budget_;
@@ -110,7 +120,8 @@ std::unique_ptr<SplashOutputDev> renderPage(PDFDoc& doc, int index, int dpi, con
   dev->setVectorAntialias(true);
   dev->startDoc(&doc);
   doc.displayPageSlice(dev.get(), index + 1, dpi, dpi, 0, false, true, false, -1, -1, -1, -1,
-                       &DeadlineDevice::abortCheck, dev.get());
+                       &DeadlineDevice::abortCheck, dev.get(), &DeadlineDevice::annotDisplayDecide,
+                       dev.get());
   return dev;
 }
 

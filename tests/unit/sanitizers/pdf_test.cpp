@@ -803,6 +803,67 @@ std::string nestedFormsPdf(int depth, int fan) {
   return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
 }
 
+/// One page showing glyph 'a' of Type 3 font F1, whose glyph procedure shows `fan` glyphs of
+/// F2, ... down to F`depth`, whose glyph strokes a line: fan^(depth-1) glyph procedures.
+std::string nestedType3Pdf(int depth, int fan) {
+  QPDF pdf;
+  pdf.emptyPDF();
+  QOH below;  // the font one level down
+  for (int level = depth; level >= 1; --level) {
+    std::string proc = "10 0 d0\n";  // d0: a coloured glyph, which Splash does not cache
+    if (level == depth) {
+      proc += "0 0 m 10 10 l S\n";
+    } else {
+      proc += "BT /F 1 Tf (" + std::string(static_cast<std::size_t>(fan), 'a') + ") Tj ET\n";
+    }
+    QOH font = parse(pdf, "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 10 10] "
+                          "/FontMatrix [0.1 0 0 0.1 0 0] /FirstChar 97 /LastChar 97 /Widths [0] "
+                          "/Encoding << /Type /Encoding /Differences [97 /a] >> >>");
+    QOH procs = QOH::newDictionary();
+    procs.replaceKey("/a", pdf.newStream(proc));
+    font.replaceKey("/CharProcs", procs);
+    if (below.isInitialized()) {
+      QOH fonts = QOH::newDictionary();
+      fonts.replaceKey("/F", below);
+      QOH resources = QOH::newDictionary();
+      resources.replaceKey("/Font", fonts);
+      font.replaceKey("/Resources", resources);
+    }
+    below = pdf.makeIndirectObject(font);
+  }
+  QOH page = parse(pdf, "<< /Type /Page /MediaBox [0 0 612 792] >>");
+  QOH fonts = QOH::newDictionary();
+  fonts.replaceKey("/F", below);
+  QOH resources = QOH::newDictionary();
+  resources.replaceKey("/Font", fonts);
+  page.replaceKey("/Resources", resources);
+  page.replaceKey("/Contents", pdf.newStream(std::string("BT /F 12 Tf 72 700 Td (a) Tj ET\n")));
+  QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);
+  QPDFWriter w(pdf);
+  w.setOutputMemory();
+  w.write();
+  auto buf = w.getBufferSharedPointer();
+  return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
+}
+
+TEST_CASE("pdf: flatten stops Type 3 glyphs that draw each other at the item's deadline",
+          "[pdf][fuzz]") {
+  // The Type 3 form of the nested-forms page below: each glyph procedure starts poppler's abort
+  // count again, so only the device's beginType3Char (past the deadline: taken as drawn) ends it.
+  auto flatten = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});
+  mugai::Limits limits;
+  limits.sanitizer_deadline_ms = 500;
+  mugai::Budget budget(limits);
+  mugai::MessageContext ctx{limits, budget};
+  Part p;
+  p.data = nestedType3Pdf(7, 64);  // 64^6 glyph procedures
+  p.detected.mime = "application/pdf";
+  Outcome o = flatten->apply(p, ctx);
+  CHECK(o.reason == Reason::LimitTime);
+  Harness h;
+  CHECK(h.run(*flatten, nestedType3Pdf(2, 8)).reason == Reason::CdrConverted);
+}
+
 TEST_CASE("pdf: flatten stops a page whose content never ends at the item's deadline",
           "[pdf][fuzz]") {
   // What the fuzz campaign found (bench/FUZZING.md finding 6): a small PDF that kept poppler's
