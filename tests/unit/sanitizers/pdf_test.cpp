@@ -58,6 +58,28 @@ struct Harness {
 
 QOH parse(QPDF& pdf, const std::string& text) { return QOH::parse(&pdf, text); }
 
+/// A resources dictionary holding `value` as `key` of `category` ("/Font", "/XObject").
+QOH resourcesWith(const char* category, const char* key, const QOH& value) {
+  QOH inner = QOH::newDictionary();
+  inner.replaceKey(key, value);
+  QOH resources = QOH::newDictionary();
+  resources.replaceKey(category, inner);
+  return resources;
+}
+
+/// Adds one US-letter page drawing `content` with `resources` to `pdf`, and returns the file.
+std::string onePageFile(QPDF& pdf, const QOH& resources, const std::string& content) {
+  QOH page = parse(pdf, "<< /Type /Page /MediaBox [0 0 612 792] >>");
+  page.replaceKey("/Resources", resources);
+  page.replaceKey("/Contents", pdf.newStream(content));
+  QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);
+  QPDFWriter w(pdf);
+  w.setOutputMemory();
+  w.write();
+  auto buf = w.getBufferSharedPointer();
+  return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
+}
+
 enum class Crypt { None, EmptyUser, UserPassword };
 
 /// `pages` pages, each showing "Mugai page N" in Helvetica; `decorate` adds the hostile parts.
@@ -770,13 +792,6 @@ TEST_CASE("pdf: flatten limits - pages and pixels", "[pdf]") {
 std::string nestedFormsPdf(int depth, int fan) {
   QPDF pdf;
   pdf.emptyPDF();
-  auto resourcesWithX = [](const QOH& x) {
-    QOH xobjects = QOH::newDictionary();
-    xobjects.replaceKey("/X", x);
-    QOH resources = QOH::newDictionary();
-    resources.replaceKey("/XObject", xobjects);
-    return resources;
-  };
   auto form = [&](const std::string& content) {
     QOH f = pdf.newStream(content);
     f.getDict().replaceKey("/Type", QOH::newName("/XObject"));
@@ -789,18 +804,10 @@ std::string nestedFormsPdf(int depth, int fan) {
     std::string content;
     for (int i = 0; i < fan; ++i) content += "/X Do\n";
     QOH f = form(content);
-    f.getDict().replaceKey("/Resources", resourcesWithX(below));
+    f.getDict().replaceKey("/Resources", resourcesWith("/XObject", "/X", below));
     below = f;
   }
-  QOH page = parse(pdf, "<< /Type /Page /MediaBox [0 0 612 792] >>");
-  page.replaceKey("/Resources", resourcesWithX(below));
-  page.replaceKey("/Contents", pdf.newStream(std::string("/X Do\n")));
-  QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);
-  QPDFWriter w(pdf);
-  w.setOutputMemory();
-  w.write();
-  auto buf = w.getBufferSharedPointer();
-  return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
+  return onePageFile(pdf, resourcesWith("/XObject", "/X", below), "/X Do\n");
 }
 
 /// One page showing glyph 'a' of Type 3 font F1, whose glyph procedure shows `fan` glyphs of
@@ -822,28 +829,10 @@ std::string nestedType3Pdf(int depth, int fan) {
     QOH procs = QOH::newDictionary();
     procs.replaceKey("/a", pdf.newStream(proc));
     font.replaceKey("/CharProcs", procs);
-    if (below.isInitialized()) {
-      QOH fonts = QOH::newDictionary();
-      fonts.replaceKey("/F", below);
-      QOH resources = QOH::newDictionary();
-      resources.replaceKey("/Font", fonts);
-      font.replaceKey("/Resources", resources);
-    }
+    if (below.isInitialized()) font.replaceKey("/Resources", resourcesWith("/Font", "/F", below));
     below = pdf.makeIndirectObject(font);
   }
-  QOH page = parse(pdf, "<< /Type /Page /MediaBox [0 0 612 792] >>");
-  QOH fonts = QOH::newDictionary();
-  fonts.replaceKey("/F", below);
-  QOH resources = QOH::newDictionary();
-  resources.replaceKey("/Font", fonts);
-  page.replaceKey("/Resources", resources);
-  page.replaceKey("/Contents", pdf.newStream(std::string("BT /F 12 Tf 72 700 Td (a) Tj ET\n")));
-  QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(pdf.makeIndirectObject(page)), false);
-  QPDFWriter w(pdf);
-  w.setOutputMemory();
-  w.write();
-  auto buf = w.getBufferSharedPointer();
-  return std::string(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize());
+  return onePageFile(pdf, resourcesWith("/Font", "/F", below), "BT /F 12 Tf 72 700 Td (a) Tj ET\n");
 }
 
 TEST_CASE("pdf: flatten stops Type 3 glyphs that draw each other at the item's deadline",
