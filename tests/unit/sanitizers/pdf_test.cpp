@@ -58,6 +58,26 @@ struct Harness {
 
 QOH parse(QPDF& pdf, const std::string& text) { return QOH::parse(&pdf, text); }
 
+/// `s` applied to the PDF `data` with an item deadline of `ms` milliseconds from now.
+Outcome withDeadline(const mugai::Sanitizer& s, const std::string& data, int ms) {
+  mugai::Limits limits;
+  limits.sanitizer_deadline_ms = ms;
+  mugai::Budget budget(limits);
+  mugai::MessageContext ctx{limits, budget};
+  Part p;
+  p.data = data;
+  p.detected.mime = "application/pdf";
+  return s.apply(p, ctx);
+}
+
+/// `in` through the default rebuild, which must modify it: the rebuilt bytes.
+std::string rebuilt(const std::string& in) {
+  Harness h;
+  Outcome o = h.run(*makeSanitizer(), in);
+  REQUIRE(o.verdict == Verdict::Modified);
+  return o.replacement->data;
+}
+
 /// A resources dictionary holding `value` as `key` of `category` ("/Font", "/XObject").
 QOH resourcesWith(const char* category, const char* key, const QOH& value) {
   QOH inner = QOH::newDictionary();
@@ -840,14 +860,7 @@ TEST_CASE("pdf: flatten stops Type 3 glyphs that draw each other at the item's d
   // The Type 3 form of the nested-forms page below: each glyph procedure starts poppler's abort
   // count again, so only the device's beginType3Char (past the deadline: taken as drawn) ends it.
   auto flatten = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});
-  mugai::Limits limits;
-  limits.sanitizer_deadline_ms = 500;
-  mugai::Budget budget(limits);
-  mugai::MessageContext ctx{limits, budget};
-  Part p;
-  p.data = nestedType3Pdf(7, 64);  // 64^6 glyph procedures
-  p.detected.mime = "application/pdf";
-  Outcome o = flatten->apply(p, ctx);
+  Outcome o = withDeadline(*flatten, nestedType3Pdf(7, 64), 500);  // 64^6 glyph procedures
   CHECK(o.reason == Reason::LimitTime);
   Harness h;
   CHECK(h.run(*flatten, nestedType3Pdf(2, 8)).reason == Reason::CdrConverted);
@@ -861,14 +874,7 @@ TEST_CASE("pdf: flatten stops a page whose content never ends at the item's dead
   auto flatten = makeSanitizer({{"mode", "flatten"}, {"flatten_dpi", "36"}});
   const std::string endless = nestedFormsPdf(6, 64);
   CHECK(endless.size() < 8192);
-  mugai::Limits limits;
-  limits.sanitizer_deadline_ms = 500;
-  mugai::Budget budget(limits);
-  mugai::MessageContext ctx{limits, budget};
-  Part p;
-  p.data = endless;
-  p.detected.mime = "application/pdf";
-  Outcome o = flatten->apply(p, ctx);
+  Outcome o = withDeadline(*flatten, endless, 500);
   CHECK(o.reason == Reason::LimitTime);
   CHECK(o.detail.find("page 1") != std::string::npos);
 
@@ -980,11 +986,7 @@ TEST_CASE("pdf: Thread actions to other files and external stream data go", "[pd
     pages[1].replaceKey("/Contents", arr);
   });
   REQUIRE(in.find("evil.example") != std::string::npos);
-  auto s = makeSanitizer();
-  Harness h;
-  Outcome o = h.run(*s, in);
-  REQUIRE(o.verdict == Verdict::Modified);
-  const std::string& out = o.replacement->data;
+  const std::string out = rebuilt(in);
   CHECK(out.find("evil.example") == std::string::npos);
   CHECK(out.find("/FFilter") == std::string::npos);
   // A Thread action within the document stays (navigation only).
@@ -993,7 +995,7 @@ TEST_CASE("pdf: Thread actions to other files and external stream data go", "[pd
     addAnnot(pages[0], pdf.makeIndirectObject(link));
   });
   Harness h2;
-  Outcome l = h2.run(*s, local);
+  Outcome l = h2.run(*makeSanitizer(), local);
   REQUIRE(l.replacement);
   CHECK(l.replacement->data.find("/Thread") != std::string::npos);
 }
@@ -1023,11 +1025,7 @@ TEST_CASE("pdf: reference XObjects and OPI proxies to other files go", "[pdf][re
     }
   });
   REQUIRE(in.find("evil.example") != std::string::npos);
-  auto s = makeSanitizer();
-  Harness h;
-  Outcome o = h.run(*s, in);
-  REQUIRE(o.verdict == Verdict::Modified);
-  const std::string& out = o.replacement->data;
+  const std::string out = rebuilt(in);
   CHECK(out.find("evil.example") == std::string::npos);
   CHECK(out.find("/Ref") == std::string::npos);
   CHECK(out.find("/OPI") == std::string::npos);
