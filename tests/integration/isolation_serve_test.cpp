@@ -23,6 +23,7 @@
 
 #include "integration/peers.h"
 #include "src/zip/zip.h"
+#include "support/raw_pdf.h"
 #include "support/poison_png.h"
 #include "support/proc_status.h"
 #include "support/test_support.h"
@@ -180,22 +181,7 @@ std::string pdfOf1MB() {
   objs.push_back("<< /Type /XObject /Subtype /Image /Width 1000 /Height 333 /ColorSpace "
                  "/DeviceRGB /BitsPerComponent 8 /Length " +
                  std::to_string(img.size()) + " >>\nstream\n" + img + "\nendstream");
-  std::string pdf = "%PDF-1.4\n";
-  std::vector<std::size_t> offs;
-  for (std::size_t i = 0; i < objs.size(); ++i) {
-    offs.push_back(pdf.size());
-    pdf += std::to_string(i + 1) + " 0 obj\n" + objs[i] + "\nendobj\n";
-  }
-  std::size_t xref = pdf.size();
-  pdf += "xref\n0 " + std::to_string(objs.size() + 1) + "\n0000000000 65535 f \n";
-  for (std::size_t o : offs) {
-    char line[32];
-    std::snprintf(line, sizeof line, "%010zu 00000 n \n", o);
-    pdf += line;
-  }
-  pdf += "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-         std::to_string(xref) + "\n%%EOF\n";
-  return pdf;
+  return mugai::test::pdfFromObjects(objs);
 }
 
 /// A 1 MB DOCX: paragraphs of text and a 1 MB picture, laid out as Word does.

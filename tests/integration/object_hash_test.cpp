@@ -16,6 +16,7 @@
 #include "integration/peers.h"
 #include "sanitizers/ole2/ole2.h"
 #include "src/zip/zip.h"
+#include "support/raw_pdf.h"
 #include "support/test_support.h"
 #include "unit/sanitizers/office_fixtures.h"
 
@@ -163,22 +164,7 @@ std::string pdfWithScript() {
       "<< /Type /EmbeddedFile /Length " + std::to_string(kAttached.size()) + " >>\nstream\n" + kAttached + "\nendstream",
       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
   };
-  std::string pdf = "%PDF-1.7\n";
-  std::vector<std::size_t> offsets;
-  for (std::size_t i = 0; i < objs.size(); ++i) {
-    offsets.push_back(pdf.size());
-    pdf += std::to_string(i + 1) + " 0 obj\n" + objs[i] + "\nendobj\n";
-  }
-  const std::size_t xref = pdf.size();
-  pdf += "xref\n0 " + std::to_string(objs.size() + 1) + "\n0000000000 65535 f \n";
-  for (std::size_t off : offsets) {
-    char line[32];
-    std::snprintf(line, sizeof line, "%010zu 00000 n \n", off);
-    pdf += line;
-  }
-  pdf += "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-         std::to_string(xref) + "\n%%EOF\n";
-  return pdf;
+  return mugai::test::pdfFromObjects(objs, "1.7");
 }
 
 const std::string kObjData = std::string("\x01\x05\x00\x00\x02\x00\x00\x00", 8) + "inert OLE1 object data";

@@ -9,6 +9,29 @@
 
 namespace mugai::test {
 
+/// uuencode of `data` as a body block ("begin 644 NAME" ... "end"), each line after `prefix`
+/// ("  ", "\t", "> " as mail clients indent or quote it) and ending in `eol`.
+inline std::string uuencode(const std::string& name, const std::string& data,
+                            const std::string& prefix = "", const std::string& eol = "\r\n") {
+  std::string out = prefix + "begin 644 " + name + eol;
+  auto enc = [](unsigned v) { return static_cast<char>(v ? v + 32 : '`'); };
+  for (std::size_t i = 0; i < data.size(); i += 45) {
+    std::string chunk = data.substr(i, 45);
+    out += prefix;
+    out.push_back(enc(static_cast<unsigned>(chunk.size())));
+    for (std::size_t k = 0; k < chunk.size(); k += 3) {
+      unsigned char b[3] = {0, 0, 0};
+      for (std::size_t j = 0; j < 3 && k + j < chunk.size(); ++j) b[j] = static_cast<unsigned char>(chunk[k + j]);
+      out.push_back(enc(b[0] >> 2));
+      out.push_back(enc(((b[0] & 3) << 4) | (b[1] >> 4)));
+      out.push_back(enc(((b[1] & 15) << 2) | (b[2] >> 6)));
+      out.push_back(enc(b[2] & 63));
+    }
+    out += eol;
+  }
+  return out + prefix + "`" + eol + prefix + "end" + eol;
+}
+
 /// A multipart/mixed message with a text body and attachments (already base64-encoded here).
 struct Attachment {
   std::string type, filename, data;

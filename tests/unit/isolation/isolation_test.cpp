@@ -21,6 +21,7 @@
 #include "src/isolation/process_pool.h"
 #include "src/scanclient/remote_scanner.h"
 #include "src/ipc/wire.h"
+#include "support/raw_pdf.h"
 #include "support/mail_builder.h"
 #include "support/proc_status.h"
 #include "unit/isolation/probe.h"
@@ -411,26 +412,12 @@ namespace {
 /// A one-page PDF whose text uses Helvetica without embedding it (a renderer needs a system font).
 std::string pdfWithUnembeddedFont() {
   std::string content = "BT /F1 48 Tf 50 400 Td (HELLO WORLD) Tj ET";
-  std::string pdf = "%PDF-1.4\n";
-  std::vector<std::size_t> offsets;
-  auto obj = [&](const std::string& body) {
-    offsets.push_back(pdf.size());
-    pdf += std::to_string(offsets.size()) + " 0 obj\n" + body + "\nendobj\n";
-  };
-  obj("<< /Type /Catalog /Pages 2 0 R >>");
-  obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
-  obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 600] /Contents 4 0 R "
-      "/Resources << /Font << /F1 5 0 R >> >> >>");
-  obj("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream");
-  obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
-  std::size_t xref = pdf.size();
-  pdf += "xref\n0 6\n0000000000 65535 f \n";
-  for (std::size_t o : offsets) {
-    char line[32];
-    std::snprintf(line, sizeof line, "%010zu 00000 n \n", o);
-    pdf += line;
-  }
-  return pdf + "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+  return mugai::test::pdfFromObjects(
+      {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 600] /Contents 4 0 R "
+       "/Resources << /Font << /F1 5 0 R >> >> >>",
+       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
+       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"});
 }
 
 bool hostHasLandlock() {

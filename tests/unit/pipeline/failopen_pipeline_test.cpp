@@ -20,25 +20,6 @@ std::string plainMail(const std::string& body) {
          "Content-Type: text/plain; charset=us-ascii\r\n\r\n" + body;
 }
 
-std::string uuencode(const std::string& name, const std::string& data) {
-  std::string out = "begin 644 " + name + "\r\n";
-  auto enc = [](unsigned v) { return static_cast<char>(v ? v + 32 : '`'); };
-  for (std::size_t i = 0; i < data.size(); i += 45) {
-    std::string chunk = data.substr(i, 45);
-    out.push_back(enc(static_cast<unsigned>(chunk.size())));
-    for (std::size_t k = 0; k < chunk.size(); k += 3) {
-      unsigned char b[3] = {0, 0, 0};
-      for (std::size_t j = 0; j < 3 && k + j < chunk.size(); ++j) b[j] = static_cast<unsigned char>(chunk[k + j]);
-      out.push_back(enc(b[0] >> 2));
-      out.push_back(enc(((b[0] & 3) << 4) | (b[1] >> 4)));
-      out.push_back(enc(((b[1] & 15) << 2) | (b[2] >> 6)));
-      out.push_back(enc(b[2] & 63));
-    }
-    out += "\r\n";
-  }
-  return out + "`\r\nend\r\n";
-}
-
 std::string yenc(const std::string& name, const std::string& data) {
   std::string out = "=ybegin line=128 size=" + std::to_string(data.size()) + " name=" + name + "\r\n";
   std::size_t col = 0;
@@ -119,7 +100,7 @@ std::string eicar() { return test::readFile(test::generatedDir() / "eicar.com");
 }  // namespace
 
 TEST_CASE("body blocks: uuencoded, yEnc and BinHex EICAR in a text body are judged as files", "[body_blocks]") {
-  for (const std::string& block : {uuencode("eicar.com", eicar()), yenc("eicar.com", eicar()), binhex("eicar.com", eicar())}) {
+  for (const std::string& block : {mugai::test::uuencode("eicar.com", eicar()), yenc("eicar.com", eicar()), binhex("eicar.com", eicar())}) {
     INFO(block.substr(0, 40));
     ProcessResult r = run(plainMail("Hello,\r\nsee below.\r\n" + block + "Regards\r\n"));
     CHECK(actionWith(r.report, "av.infected"));  // the scanner saw the decoded file
@@ -133,7 +114,7 @@ TEST_CASE("body blocks: uuencoded, yEnc and BinHex EICAR in a text body are judg
 }
 
 TEST_CASE("body blocks: an executable by name, a harmless file, a damaged block", "[body_blocks]") {
-  ProcessResult exe = run(plainMail("x\r\n" + uuencode("setup.exe", std::string("MZ") + std::string(200, '\x01')) + "y\r\n"));
+  ProcessResult exe = run(plainMail("x\r\n" + mugai::test::uuencode("setup.exe", std::string("MZ") + std::string(200, '\x01')) + "y\r\n"));
   CHECK(actionWith(exe.report, "extension.denied"));
   CHECK(readable(exe).find("setup.exe") != std::string::npos);  // the note names it
   // A file the rules would pass still leaves the text: a file sent as text is not delivered.
@@ -144,7 +125,7 @@ TEST_CASE("body blocks: an executable by name, a harmless file, a damaged block"
   CHECK(notes.verdict == Verdict::PartRemoved);
   CHECK(readable(notes).find("just notes") == std::string::npos);
   // No "end" line: damaged, taken out all the same.
-  std::string broken = uuencode("a.bin", "abcdef");
+  std::string broken = mugai::test::uuencode("a.bin", "abcdef");
   broken.resize(broken.find("`\r\nend"));
   ProcessResult damaged = run(plainMail("x\r\n" + broken));
   CHECK(actionWith(damaged.report, "body.encoded_file"));
@@ -155,7 +136,7 @@ TEST_CASE("body blocks: an executable by name, a harmless file, a damaged block"
 }
 
 TEST_CASE("body blocks: the same blocks inside an HTML body", "[body_blocks]") {
-  std::string html = "<html><body><p>Hello</p><pre>\r\n" + uuencode("eicar.com", eicar()) + "</pre><p>Bye</p></body></html>";
+  std::string html = "<html><body><p>Hello</p><pre>\r\n" + mugai::test::uuencode("eicar.com", eicar()) + "</pre><p>Bye</p></body></html>";
   std::string mail = "From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
                      "Content-Type: text/html; charset=us-ascii\r\n\r\n" + html + "\r\n";
   ProcessResult r = run(mail);
@@ -233,8 +214,8 @@ TEST_CASE("body blocks: files encoded inside a text attachment are judged and ta
     return test::buildMail("notes", "see the attached notes", {{"text/plain", "notes.txt", text}});
   };
   for (const auto& [block, reason] :
-       {std::pair{uuencode("setup.exe", std::string("MZ") + std::string(200, '\x01')), "extension.denied"},
-        std::pair{uuencode("eicar.com", eicar()), "av.infected"}}) {
+       {std::pair{mugai::test::uuencode("setup.exe", std::string("MZ") + std::string(200, '\x01')), "extension.denied"},
+        std::pair{mugai::test::uuencode("eicar.com", eicar()), "av.infected"}}) {
     INFO(block.substr(0, 40));
     ProcessResult r = run(mailWith("Hello team,\r\n" + block + "Bye\r\n"));
     CHECK(actionWith(r.report, reason));

@@ -6,6 +6,7 @@
 
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
+#include "support/raw_pdf.h"
 #include "support/engine_fixture.h"
 #include "support/mail_builder.h"
 
@@ -34,42 +35,7 @@ std::string pdfWithMarkup() {
       "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
       "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream"};
-  std::string pdf = "%PDF-1.4\n";
-  std::vector<std::size_t> offsets;
-  for (std::size_t i = 0; i < objs.size(); ++i) {
-    offsets.push_back(pdf.size());
-    pdf += std::to_string(i + 1) + " 0 obj\n" + objs[i] + "\nendobj\n";
-  }
-  std::size_t xref = pdf.size();
-  pdf += "xref\n0 " + std::to_string(objs.size() + 1) + "\n0000000000 65535 f \n";
-  for (std::size_t o : offsets) {
-    std::string n = std::to_string(o);
-    pdf += std::string(10 - n.size(), '0') + n + " 00000 n \n";
-  }
-  return pdf + "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-         std::to_string(xref) + "\n%%EOF\n";
-}
-
-/// uuencode with a line prefix ("  ", "\t", "> ") and a line end.
-std::string uuencode(const std::string& name, const std::string& data, const std::string& prefix,
-                     const std::string& eol) {
-  std::string out = prefix + "begin 644 " + name + eol;
-  auto enc = [](unsigned v) { return static_cast<char>(v ? v + 32 : '`'); };
-  for (std::size_t i = 0; i < data.size(); i += 45) {
-    std::string chunk = data.substr(i, 45);
-    out += prefix;
-    out.push_back(enc(static_cast<unsigned>(chunk.size())));
-    for (std::size_t k = 0; k < chunk.size(); k += 3) {
-      unsigned char b[3] = {0, 0, 0};
-      for (std::size_t j = 0; j < 3 && k + j < chunk.size(); ++j) b[j] = static_cast<unsigned char>(chunk[k + j]);
-      out.push_back(enc(b[0] >> 2));
-      out.push_back(enc(((b[0] & 3) << 4) | (b[1] >> 4)));
-      out.push_back(enc(((b[1] & 15) << 2) | (b[2] >> 6)));
-      out.push_back(enc(b[2] & 63));
-    }
-    out += eol;
-  }
-  return out + prefix + "`" + eol + prefix + "end" + eol;
+  return mugai::test::pdfFromObjects(objs);
 }
 
 const ActionRecord* actionWith(const Report& r, const std::string& reason) {
@@ -162,14 +128,14 @@ TEST_CASE("red team return, class 5: encoded files indented, quoted or in other 
   for (const std::string& prefix : {std::string("  "), std::string("\t"), std::string("> "), std::string(">> ")}) {
     for (const std::string& eol : {std::string("\r\n"), std::string("\n")}) {
       INFO("prefix '" << prefix << "'");
-      ProcessResult r = run(plainMail("Hello\r\n" + uuencode("setup.exe", pe, prefix, eol) + "Bye\r\n"));
+      ProcessResult r = run(plainMail("Hello\r\n" + mugai::test::uuencode("setup.exe", pe, prefix, eol) + "Bye\r\n"));
       CHECK(actionWith(r.report, "extension.denied"));
       CHECK(r.output.find("begin 644") == std::string::npos);
     }
   }
   // Already handled: the block at the line start, CRLF or LF.
   for (const std::string& eol : {std::string("\r\n"), std::string("\n")}) {
-    ProcessResult r = run(plainMail("Hello\r\n" + uuencode("setup.exe", pe, "", eol) + "Bye\r\n"));
+    ProcessResult r = run(plainMail("Hello\r\n" + mugai::test::uuencode("setup.exe", pe, "", eol) + "Bye\r\n"));
     CHECK(actionWith(r.report, "extension.denied"));
   }
   // PGP data in other armor, or indented, is as unreadable as a PGP message (new variants).

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "mugai/pipeline/pipeline.h"
+#include "support/raw_pdf.h"
 #include "support/engine_fixture.h"
 #include "support/mail_builder.h"
 
@@ -20,21 +21,7 @@ std::string pdfWithOpenAction() {
       "<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >> >>",
       "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"};
-  std::string pdf = "%PDF-1.4\n";
-  std::vector<std::size_t> offsets;
-  for (std::size_t i = 0; i < objs.size(); ++i) {
-    offsets.push_back(pdf.size());
-    pdf += std::to_string(i + 1) + " 0 obj\n" + objs[i] + "\nendobj\n";
-  }
-  std::size_t xref = pdf.size();
-  pdf += "xref\n0 " + std::to_string(objs.size() + 1) + "\n0000000000 65535 f \n";
-  for (std::size_t o : offsets) {
-    std::string n = std::to_string(o);
-    pdf += std::string(10 - n.size(), '0') + n + " 00000 n \n";
-  }
-  pdf += "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-         std::to_string(xref) + "\n%%EOF\n";
-  return pdf;
+  return mugai::test::pdfFromObjects(objs);
 }
 
 bool delivered(const ProcessResult& r) { return !r.blocked() && !r.output_filename.empty(); }
