@@ -164,77 +164,42 @@ std::optional<std::string> parseIpv4(std::string_view s) {
 }
 
 // §3.5 IPv6 parser and §3.6 serializer.
-std::optional<std::string> parseIpv6(std::string_view in) {
-  std::array<std::uint16_t, 8> a{};
-  int piece = 0;
-  int compress = -1;
-  std::size_t p = 0;
-  auto at = [&](std::size_t i) { return i < in.size() ? static_cast<unsigned char>(in[i]) : kEof; };
-  if (at(p) == ':') {
-    if (at(p + 1) != ':') return std::nullopt;
-    p += 2;
-    compress = ++piece;
-  }
-  while (at(p) != kEof) {
-    if (piece == 8) return std::nullopt;
-    if (at(p) == ':') {
-      if (compress != -1) return std::nullopt;
+/// The byte at `i` of `in`, or kEof past its end.
+int byteAt(std::string_view in, std::size_t i) {
+  return i < in.size() ? static_cast<unsigned char>(in[i]) : kEof;
+}
+
+/// The dotted IPv4 address that ends an IPv6 one ("::ffff:192.0.2.1"), from `p` to the end of
+/// `in`, into pieces `piece` and `piece + 1` of `a`: exactly four decimal parts of 0..255
+/// without leading zeros; false otherwise.
+bool readIpv4Tail(std::string_view in, std::size_t p, std::array<std::uint16_t, 8>& a, int piece) {
+  if (piece > 6) return false;
+  int seen = 0;
+  while (byteAt(in, p) != kEof) {
+    int v4 = -1;
+    if (seen > 0) {
+      if (byteAt(in, p) == '.' && seen < 4) ++p;
+      else return false;
+    }
+    if (!isDigit(byteAt(in, p))) return false;
+    while (isDigit(byteAt(in, p))) {
+      int n = byteAt(in, p) - '0';
+      if (v4 == -1) v4 = n;
+      else if (v4 == 0) return false;
+      else v4 = v4 * 10 + n;
+      if (v4 > 255) return false;
       ++p;
-      compress = ++piece;
-      continue;
     }
-    unsigned value = 0, length = 0;
-    while (length < 4 && isHex(at(p))) {
-      value = value * 16 + hexValue(at(p));
-      ++p;
-      ++length;
-    }
-    if (at(p) == '.') {
-      if (length == 0) return std::nullopt;
-      p -= length;
-      if (piece > 6) return std::nullopt;
-      int seen = 0;
-      while (at(p) != kEof) {
-        int v4 = -1;
-        if (seen > 0) {
-          if (at(p) == '.' && seen < 4) ++p;
-          else return std::nullopt;
-        }
-        if (!isDigit(at(p))) return std::nullopt;
-        while (isDigit(at(p))) {
-          int n = at(p) - '0';
-          if (v4 == -1) v4 = n;
-          else if (v4 == 0) return std::nullopt;
-          else v4 = v4 * 10 + n;
-          if (v4 > 255) return std::nullopt;
-          ++p;
-        }
-        a[piece] = static_cast<std::uint16_t>(a[piece] * 0x100 + v4);
-        ++seen;
-        if (seen == 2 || seen == 4) ++piece;
-      }
-      if (seen != 4) return std::nullopt;
-      break;
-    } else if (at(p) == ':') {
-      ++p;
-      if (at(p) == kEof) return std::nullopt;
-    } else if (at(p) != kEof) {
-      return std::nullopt;
-    }
-    a[piece++] = static_cast<std::uint16_t>(value);
+    a[piece] = static_cast<std::uint16_t>(a[piece] * 0x100 + v4);
+    ++seen;
+    if (seen == 2 || seen == 4) ++piece;
   }
-  if (compress != -1) {
-    int swaps = piece - compress;
-    piece = 7;
-    while (piece != 0 && swaps > 0) {
-      std::swap(a[piece], a[compress + swaps - 1]);
-      --piece;
-      --swaps;
-    }
-  } else if (piece != 8) {
-    return std::nullopt;
-  }
-  // Serializer: the first longest run of two or more zero pieces becomes "::".
+  return seen == 4;
+}
+
+/// The WHATWG serialization: lower-case hex pieces, the first longest run of two or more zero
+/// pieces as "::", in brackets.
+std::string serializeIpv6(const std::array<std::uint16_t, 8>& a) {
   int best = -1, best_len = 1;
   for (int i = 0; i < 8;) {
     int j = i;
@@ -262,6 +227,57 @@ std::optional<std::string> parseIpv6(std::string_view in) {
     if (i != 7) out += ':';
   }
   return out + "]";
+}
+
+std::optional<std::string> parseIpv6(std::string_view in) {
+  std::array<std::uint16_t, 8> a{};
+  int piece = 0;
+  int compress = -1;
+  std::size_t p = 0;
+  auto at = [&](std::size_t i) { return byteAt(in, i); };
+  if (at(p) == ':') {
+    if (at(p + 1) != ':') return std::nullopt;
+    p += 2;
+    compress = ++piece;
+  }
+  while (at(p) != kEof) {
+    if (piece == 8) return std::nullopt;
+    if (at(p) == ':') {
+      if (compress != -1) return std::nullopt;
+      ++p;
+      compress = ++piece;
+      continue;
+    }
+    unsigned value = 0, length = 0;
+    while (length < 4 && isHex(at(p))) {
+      value = value * 16 + hexValue(at(p));
+      ++p;
+      ++length;
+    }
+    if (at(p) == '.') {
+      if (length == 0 || !readIpv4Tail(in, p - length, a, piece)) return std::nullopt;
+      piece += 2;
+      break;
+    } else if (at(p) == ':') {
+      ++p;
+      if (at(p) == kEof) return std::nullopt;
+    } else if (at(p) != kEof) {
+      return std::nullopt;
+    }
+    a[piece++] = static_cast<std::uint16_t>(value);
+  }
+  if (compress != -1) {
+    int swaps = piece - compress;
+    piece = 7;
+    while (piece != 0 && swaps > 0) {
+      std::swap(a[piece], a[compress + swaps - 1]);
+      --piece;
+      --swaps;
+    }
+  } else if (piece != 8) {
+    return std::nullopt;
+  }
+  return serializeIpv6(a);
 }
 
 bool hasXnLabel(std::string_view s) {
