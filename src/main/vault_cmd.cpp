@@ -745,72 +745,67 @@ int cmdList(mv::Vault& v, const VaultArgs& a, const Context* who = nullptr) {
   return 0;
 }
 
-int cmdShow(mv::Vault& v, const VaultArgs& a) {
-  if (a.positional.size() < 2) return fail("show needs an ID");
-  std::string err;
-  auto r = v.get(a.positional[1], &err);
-  if (!r) return fail(err);
-  std::vector<mv::Request> reqs;
-  if (!v.requests(r->id, reqs, &err)) return fail(err);
-  auto report = v.report(r->id, &err);
-  std::vector<mv::ReleaseJob> jobs;
-  if (!v.releases(r->id, "", jobs, &err)) return fail(err);
-  if (a.json) {
-    auto o = recordJson(*r);
-    Poco::JSON::Array::Ptr ra = new Poco::JSON::Array;
-    for (const auto& q : reqs) {
-      Poco::JSON::Object::Ptr x = new Poco::JSON::Object;
-      x->set("id", q.id);
-      x->set("requester", q.requester);
-      x->set("reason", q.reason);
-      x->set("state", q.state);
-      x->set("created", isoTime(q.created));
-      x->set("decided_by", q.decided_by);
-      ra->add(x);
-    }
-    o->set("requests", ra);
-    Poco::JSON::Array::Ptr ja = new Poco::JSON::Array;
-    for (const auto& j : jobs) {
-      Poco::JSON::Object::Ptr x = new Poco::JSON::Object;
-      x->set("id", j.id);
-      x->set("kind", j.kind);
-      x->set("state", j.state);
-      x->set("request", j.request_id);
-      Poco::JSON::Array::Ptr to = new Poco::JSON::Array;
-      for (const auto& t : j.recipients) to->add(t);
-      x->set("recipients", to);
-      x->set("attempts", j.attempts);
-      x->set("due", isoTime(j.due));
-      x->set("detail", j.detail);
-      ja->add(x);
-    }
-    o->set("releases", ja);
-    if (report) {
-      try {
-        Poco::JSON::Parser p;
-        o->set("report", p.parse(*report));
-      } catch (...) {
-        o->set("report", *report);
-      }
-    }
-    o->stringify(std::cout);
-    std::cout << "\n";
-    return 0;
+/// `show --json`: the record, its requests and release jobs, and its report as JSON.
+void showJson(const mv::RecordInfo& r, const std::vector<mv::Request>& reqs,
+              const std::vector<mv::ReleaseJob>& jobs, const std::optional<std::string>& report) {
+  auto o = recordJson(r);
+  Poco::JSON::Array::Ptr ra = new Poco::JSON::Array;
+  for (const auto& q : reqs) {
+    Poco::JSON::Object::Ptr x = new Poco::JSON::Object;
+    x->set("id", q.id);
+    x->set("requester", q.requester);
+    x->set("reason", q.reason);
+    x->set("state", q.state);
+    x->set("created", isoTime(q.created));
+    x->set("decided_by", q.decided_by);
+    ra->add(x);
   }
-  std::cout << "id:         " << r->id << " (" << r->kind << ")\n"
-            << "received:   " << isoTime(r->created) << "\n"
-            << "verdict:    " << r->verdict << " (" << r->reason << ")\n"
+  o->set("requests", ra);
+  Poco::JSON::Array::Ptr ja = new Poco::JSON::Array;
+  for (const auto& j : jobs) {
+    Poco::JSON::Object::Ptr x = new Poco::JSON::Object;
+    x->set("id", j.id);
+    x->set("kind", j.kind);
+    x->set("state", j.state);
+    x->set("request", j.request_id);
+    Poco::JSON::Array::Ptr to = new Poco::JSON::Array;
+    for (const auto& t : j.recipients) to->add(t);
+    x->set("recipients", to);
+    x->set("attempts", j.attempts);
+    x->set("due", isoTime(j.due));
+    x->set("detail", j.detail);
+    ja->add(x);
+  }
+  o->set("releases", ja);
+  if (report) {
+    try {
+      Poco::JSON::Parser p;
+      o->set("report", p.parse(*report));
+    } catch (...) {
+      o->set("report", *report);
+    }
+  }
+  o->stringify(std::cout);
+  std::cout << "\n";
+}
+
+/// `show` for a person at a terminal: every field the sender chose escaped.
+void showText(const mv::RecordInfo& r, const std::vector<mv::Request>& reqs,
+              const std::vector<mv::ReleaseJob>& jobs) {
+  std::cout << "id:         " << r.id << " (" << r.kind << ")\n"
+            << "received:   " << isoTime(r.created) << "\n"
+            << "verdict:    " << r.verdict << " (" << r.reason << ")\n"
             << "reasons:    ";
-  for (const auto& x : r->reasons) std::cout << x << " ";
-  std::cout << "\nsender:     " << escapeForTerminal(r->envelope.sender) << "\nrecipients: ";
-  for (const auto& x : r->envelope.recipients) std::cout << escapeForTerminal(x) << " ";
-  std::cout << "\nclient:     " << escapeForTerminal(r->envelope.client_addr) << "\n"
-            << "subject:    " << escapeForTerminal(r->subject) << "\n"
-            << "original:   " << r->size << " bytes, sha256 " << r->sha256 << "\n"
-            << "release:    tier " << mv::tierName(r->tier) << ", state " << r->state
-            << (r->hold ? ", legal hold" : "") << "\n"
-            << "expires:    " << (r->expires ? isoTime(r->expires) : "never") << "\n";
-  for (const auto& o : r->objects) {
+  for (const auto& x : r.reasons) std::cout << x << " ";
+  std::cout << "\nsender:     " << escapeForTerminal(r.envelope.sender) << "\nrecipients: ";
+  for (const auto& x : r.envelope.recipients) std::cout << escapeForTerminal(x) << " ";
+  std::cout << "\nclient:     " << escapeForTerminal(r.envelope.client_addr) << "\n"
+            << "subject:    " << escapeForTerminal(r.subject) << "\n"
+            << "original:   " << r.size << " bytes, sha256 " << r.sha256 << "\n"
+            << "release:    tier " << mv::tierName(r.tier) << ", state " << r.state
+            << (r.hold ? ", legal hold" : "") << "\n"
+            << "expires:    " << (r.expires ? isoTime(r.expires) : "never") << "\n";
+  for (const auto& o : r.objects) {
     std::cout << "  " << o.action << " " << escapeForTerminal(o.what) << " (" << o.reason
               << ") sha256 " << (o.sha256.empty() ? "-" : o.sha256) << "\n";
   }
@@ -825,6 +820,23 @@ int cmdShow(mv::Vault& v, const VaultArgs& a) {
     }
     std::cout << " (attempts " << j.attempts << (j.detail.empty() ? "" : ": " + escapeForTerminal(j.detail))
               << ")\n";
+  }
+}
+
+int cmdShow(mv::Vault& v, const VaultArgs& a) {
+  if (a.positional.size() < 2) return fail("show needs an ID");
+  std::string err;
+  auto r = v.get(a.positional[1], &err);
+  if (!r) return fail(err);
+  std::vector<mv::Request> reqs;
+  if (!v.requests(r->id, reqs, &err)) return fail(err);
+  auto report = v.report(r->id, &err);
+  std::vector<mv::ReleaseJob> jobs;
+  if (!v.releases(r->id, "", jobs, &err)) return fail(err);
+  if (a.json) {
+    showJson(*r, reqs, jobs, report);
+  } else {
+    showText(*r, reqs, jobs);
   }
   return 0;
 }
