@@ -327,90 +327,127 @@ const Attr* attrByLocal(const Tag& t, std::string_view local) {
   return nullptr;
 }
 
-/// Neutralises DDE/DDEAUTO/INCLUDETEXT/INCLUDEPICTURE/IMPORT/LINK fields in a WordprocessingML
-/// part: the field code goes, the result runs (the text the reader saw) stay.
-std::string neutraliseFields(std::string_view xml, Ctx& cx) {
+/// The fields of one WordprocessingML part as its tags go by: complex fields (w:fldChar begin,
+/// separate, end around w:instrText) on a stack, w:fldSimple on another. Dangerous ones lose
+/// their field code (the tags are erased through `edits`); their result runs stay.
+class FieldScan {
+ public:
+  FieldScan(std::string_view xml, Edits& edits, Ctx& cx) : xml_(xml), edits_(edits), cx_(cx) {}
+
+  /// A close tag (only fldSimple's matter: it goes when its open tag went).
+  void close(const Tag& t) {
+    if (t.local() == "fldSimple" && !simple_.empty()) {
+      if (simple_.back()) edits_.erase(t.begin, t.end);
+      simple_.pop_back();
+    }
+  }
+
+  /// w:fldChar, whose element ends at `end`.
+  void fldChar(const Tag& t, std::size_t end) {
+    const Attr* type = attrByLocal(t, "fldCharType");
+    std::string ty = type ? std::string(type->value) : "";
+    if (ty == "begin") {
+      if (!stack_.empty() && !stack_.back().separated &&
+          stack_.back().instr.find_first_not_of(" \t\r\n") == std::string::npos)
+        stack_.back().nested_first = true;
+      stack_.push_back({});
+      stack_.back().ranges.push_back({t.begin, end});
+    } else if (ty == "separate" && !stack_.empty()) {
+      stack_.back().separated = true;
+      stack_.back().ranges.push_back({t.begin, end});
+    } else if (ty == "end" && !stack_.empty()) {
+      stack_.back().ranges.push_back({t.begin, end});
+      Field f = std::move(stack_.back());
+      stack_.pop_back();
+      finish(f);
+    }
+  }
+
+  /// w:instrText or w:delInstrText, whose element ends at `end`: part of the open field's code.
+  void instrText(const Tag& t, std::size_t end) {
+    if (stack_.empty() || stack_.back().separated) return;
+    std::size_t close = xml_.rfind('<', end - 1);
+    if (t.kind == Tag::Kind::Open && close > t.end)
+      stack_.back().instr += zip::xml::textContent(xml_.substr(t.end, close - t.end));
+    stack_.back().ranges.push_back({t.begin, end});
+  }
+
+  /// w:fldSimple: a dangerous one loses its open tag (and, when it comes, its close tag).
+  void fldSimple(const Tag& t) {
+    if (t.kind == Tag::Kind::Open) simple_.push_back(false);
+    const Attr* instr = attrByLocal(t, "instr");
+    if (!instr || !dangerousField(decode(instr->value))) return;
+    Field f;
+    f.instr = decode(instr->value);
+    f.ranges.push_back({t.begin, t.end});  // open tag only: the result runs inside stay
+    if (t.kind == Tag::Kind::Open) simple_.back() = true;  // its close tag goes too
+    finish(f);
+  }
+
+  /// Fields left open at the end of the part.
+  void finishOpen() {
+    while (!stack_.empty()) {
+      Field f = std::move(stack_.back());
+      stack_.pop_back();
+      finish(f);
+    }
+  }
+
+ private:
   struct Field {
     std::vector<std::pair<std::size_t, std::size_t>> ranges;  // fldChar and instrText elements
     std::string instr;
     bool separated = false;
     bool nested_first = false;
   };
-  std::vector<Field> stack;
-  Edits edits;
-  auto finish = [&](Field& f) {
+
+  void finish(Field& f) {
     if (!f.nested_first && !dangerousField(f.instr)) return;
-    for (auto& [b, e] : f.ranges) edits.erase(b, e);
+    for (auto& [b, e] : f.ranges) edits_.erase(b, e);
     std::string shown = f.instr.substr(0, 80);
     for (char& ch : shown) {
       if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
     }
-    cx.findings.push_back({"neutralised", "field " + shown});
-  };
+    cx_.findings.push_back({"neutralised", "field " + shown});
+  }
+
+  std::string_view xml_;
+  Edits& edits_;
+  Ctx& cx_;
+  std::vector<Field> stack_;
   // Open w:fldSimple elements, innermost last: true when it is being unwrapped. A stack instead
   // of a look-ahead keeps nested fields linear.
-  std::vector<bool> simple_stack;
+  std::vector<bool> simple_;
+};
+
+/// Neutralises DDE/DDEAUTO/INCLUDETEXT/INCLUDEPICTURE/IMPORT/LINK fields in a WordprocessingML
+/// part: the field code goes, the result runs (the text the reader saw) stay.
+std::string neutraliseFields(std::string_view xml, Ctx& cx) {
+  Edits edits;
+  FieldScan fields(xml, edits, cx);
   Scanner s(xml);
   Tag t;
   while (s.next(t)) {
     if (t.kind == Tag::Kind::Close) {
-      if (t.local() == "fldSimple" && !simple_stack.empty()) {
-        if (simple_stack.back()) edits.erase(t.begin, t.end);
-        simple_stack.pop_back();
-      }
+      fields.close(t);
       continue;
     }
     // By local name: the WordprocessingML namespace may be bound to any prefix (or none).
     std::string_view n = t.local();
-    if (n == "fldChar") {
-      const Attr* type = attrByLocal(t, "fldCharType");
+    if (n == "fldChar" || n == "instrText" || n == "delInstrText") {
       std::size_t end = s.skipElement(t);
       if (end == std::string_view::npos) break;
-      std::string ty = type ? std::string(type->value) : "";
-      if (ty == "begin") {
-        if (!stack.empty() && !stack.back().separated &&
-            stack.back().instr.find_first_not_of(" \t\r\n") == std::string::npos)
-          stack.back().nested_first = true;
-        stack.push_back({});
-        stack.back().ranges.push_back({t.begin, end});
-      } else if (ty == "separate" && !stack.empty()) {
-        stack.back().separated = true;
-        stack.back().ranges.push_back({t.begin, end});
-      } else if (ty == "end" && !stack.empty()) {
-        stack.back().ranges.push_back({t.begin, end});
-        Field f = std::move(stack.back());
-        stack.pop_back();
-        finish(f);
-      }
-    } else if (n == "instrText" || n == "delInstrText") {
-      std::size_t end = s.skipElement(t);
-      if (end == std::string_view::npos) break;
-      if (!stack.empty() && !stack.back().separated) {
-        std::size_t close = xml.rfind('<', end - 1);
-        if (t.kind == Tag::Kind::Open && close > t.end)
-          stack.back().instr += zip::xml::textContent(xml.substr(t.end, close - t.end));
-        stack.back().ranges.push_back({t.begin, end});
-      }
+      if (n == "fldChar") fields.fldChar(t, end);
+      else fields.instrText(t, end);
     } else if (n == "fldSimple") {
-      if (t.kind == Tag::Kind::Open) simple_stack.push_back(false);
-      const Attr* instr = attrByLocal(t, "instr");
-      if (!instr || !dangerousField(decode(instr->value))) continue;
-      Field f;
-      f.instr = decode(instr->value);
-      f.ranges.push_back({t.begin, t.end});  // open tag only: the result runs inside stay
-      if (t.kind == Tag::Kind::Open) simple_stack.back() = true;  // its close tag goes too
-      finish(f);
+      fields.fldSimple(t);
     }
   }
   if (s.malformed()) {
     cx.malformed = true;
     return std::string(xml);
   }
-  while (!stack.empty()) {  // a field left open at the end of the part
-    Field f = std::move(stack.back());
-    stack.pop_back();
-    finish(f);
-  }
+  fields.finishOpen();
   return edits.empty() ? std::string(xml) : edits.apply(xml);
 }
 
