@@ -78,7 +78,7 @@ TEST_CASE("serve: SPF judges the XFORWARD client address and forged results are 
   setenv("MUGAI_AUTH_PROGRAM", script.c_str(), 1);
   Child mugai({MUGAI_BINARY, "serve", "--config", (tmp.path() / "mugai.conf").string()}, log);
   unsetenv("MUGAI_AUTH_PROGRAM");
-  if (!waitForPort(port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+  if (!waitForServe(port, log, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
   // The check runs in mugai-auth, the one child of serve of that name.
   REQUIRE(childrenNamed(mugai.pid(), "mugai-auth").size() == 1);
 

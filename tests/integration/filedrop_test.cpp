@@ -84,14 +84,6 @@ void dropAll(const fs::path& inbox, const fs::path& staging, const std::vector<D
   }
 }
 
-bool waitForLog(const fs::path& log, const std::string& what, std::chrono::milliseconds max) {
-  for (auto end = std::chrono::steady_clock::now() + max; std::chrono::steady_clock::now() < end;) {
-    if (fs::exists(log) && readFile(log).find(what) != std::string::npos) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-
 
 std::size_t regularFilesUnder(const fs::path& dir) {
   std::size_t n = 0;

@@ -77,7 +77,7 @@ struct Relay {
                                   state.string(), "--rules", rules.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     mugai = std::make_unique<Child>(args, log);
-    if (!waitForPort(mugai_port, 60s)) FAIL("mugai did not start:\n" << readFile(log));
+    if (!waitForServe(mugai_port, log, 60s)) FAIL("mugai did not start:\n" << readFile(log));
   }
   bool alive() const { return mugai && ::kill(mugai->pid(), 0) == 0; }
 };

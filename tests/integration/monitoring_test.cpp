@@ -122,7 +122,7 @@ struct Serve {
                                  (tmp.path() / "mugai.conf").string(), "--metrics",
                                  "127.0.0.1:" + std::to_string(metrics_port)},
         log);
-    if (!waitForPort(port, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+    if (!waitForServe(port, log, std::chrono::seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
   }
   /// Sends the message; returns the queue id of the 250 reply ("" if none).
   std::string send(const std::string& message) {

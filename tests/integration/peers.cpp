@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include <Poco/Base64Decoder.h>
@@ -90,6 +91,27 @@ bool waitForPort(std::uint16_t port, std::chrono::milliseconds max) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+bool waitForLog(const std::filesystem::path& log, const std::string& what,
+                std::chrono::milliseconds max) {
+  for (auto end = std::chrono::steady_clock::now() + max; std::chrono::steady_clock::now() < end;) {
+    std::error_code ec;
+    if (std::filesystem::exists(log, ec) && readFile(log).find(what) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+bool waitForServe(std::uint16_t port, const std::filesystem::path& log,
+                  std::chrono::milliseconds max) {
+  auto until = std::chrono::steady_clock::now() + max;
+  if (!waitForPort(port, max)) return false;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+  return waitForLog(log, "listening on 127.0.0.1:" + std::to_string(port),
+                    std::max(left, std::chrono::milliseconds(5000)));
 }
 
 Child::Child(const std::vector<std::string>& argv, const std::filesystem::path& log) {

@@ -24,6 +24,14 @@ bool isRoot();
 std::uint16_t freePort();
 /// True once something accepts connections on 127.0.0.1:port.
 bool waitForPort(std::uint16_t port, std::chrono::milliseconds max);
+/// True once `log` exists and holds `what`.
+bool waitForLog(const std::filesystem::path& log, const std::string& what,
+                std::chrono::milliseconds max);
+/// True once a `mugai serve` accepts on 127.0.0.1:port and has logged its startup line: the
+/// socket listens a moment before "listening on ..." is written, so a test that reads the line
+/// after waitForPort alone can miss it.
+bool waitForServe(std::uint16_t port, const std::filesystem::path& log,
+                  std::chrono::milliseconds max);
 
 /// A child process (own process group) with stdout+stderr to `log`; killed and reaped at scope exit.
 class Child {

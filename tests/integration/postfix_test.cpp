@@ -115,7 +115,7 @@ struct Chain {
                                   "--state-dir", quarantine.string()};
     argv.insert(argv.end(), mugai_extra.begin(), mugai_extra.end());
     mugai = std::make_unique<Child>(argv, log);
-    if (!waitForPort(mugai_port, seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
+    if (!waitForServe(mugai_port, log, seconds(60))) FAIL("mugai did not start:\n" << readFile(log));
   }
   std::string queue() {
     std::string out;

@@ -53,7 +53,7 @@ struct Relay {
                                   "--state-dir",  state.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     mugai = std::make_unique<Child>(argv, log);
-    if (!waitForPort(mugai_port, std::chrono::seconds(60)))
+    if (!waitForServe(mugai_port, log, std::chrono::seconds(60)))
       FAIL("mugai did not start:\n" << readFile(log));
   }
   /// A transaction whose data carries `probe` followed by a would-be second message.

@@ -168,7 +168,7 @@ struct Relay {
   void startMugai(const std::string& rules_text, const std::vector<std::string>& prefix = {}) {
     writeFile(rules, rules_text);
     mugai = std::make_unique<Child>(argv(prefix), log);
-    if (!waitForPort(mugai_port, 60s)) FAIL("mugai did not start:\n" << readFile(log));
+    if (!waitForServe(mugai_port, log, 60s)) FAIL("mugai did not start:\n" << readFile(log));
   }
   std::string swaks(const fs::path& message, int* rc = nullptr) {
     std::string out;
