@@ -553,6 +553,92 @@ LeafResult sanitizeLeaf(const Part& part, const policy::TypeRule& rule, const Ro
   return keepAttachment(part, run, s);
 }
 
+/// Step 1: the scan chain on the original bytes, whatever they are. Macros (content.active) are
+/// what a rebuilder takes out: such a part may go on, but only to a sanitize chain that changes
+/// it, and its output must then scan clean (step 4).
+struct Scanned {
+  ChainRun run;                 ///< the scan chain's result (Pass when it found only macros)
+  ChainRun active;              ///< the macro finding, held back for the rebuilder
+  bool active_pending = false;  ///< the part carried macros that only a rebuilder may take out
+};
+
+Scanned scanOriginal(const Part& part, bool body_candidate, WalkState& s) {
+  Scanned sc;
+  sc.run = runChain(s.policy.scan, part, s, Keep::OnlyChanges);
+  sc.active_pending = sc.run.verdict >= Verdict::PartRemoved &&
+                      sc.run.verdict < Verdict::TempFail &&
+                      sc.run.reason == Reason::ContentActive && !body_candidate;
+  if (sc.active_pending) {
+    sc.active = sc.run;
+    sc.run.verdict = Verdict::Pass;
+    sc.run.reason = Reason::Kept;
+    sc.run.findings = {{"active_content", sc.run.detail + " (to be removed by the rebuilder)"}};
+  }
+  return sc;
+}
+
+/// A declared type or name that disagrees with the content: a finding, or a refusal when the
+/// rules say so.
+std::optional<LeafResult> refuseMismatch(const Part& part, ChainRun& scanned, WalkState& s) {
+  auto why = mismatch(part);
+  if (!why) return std::nullopt;
+  scanned.findings.push_back({"type_mismatch", *why});
+  const Action a = s.policy.type_mismatch_action;
+  if (a != Action::Remove && a != Action::Block) return std::nullopt;
+  Verdict v = a == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
+  return refuse(part, false, effectiveVerdict(s, Reason::TypeMismatch, v), Reason::TypeMismatch,
+                "rules.type_mismatch", *why, std::move(scanned.findings), s);
+}
+
+/// Steps 3 and 4: what the rule for the routed type says (remove, block, sanitize or keep).
+LeafResult applyRule(const Part& part, const policy::TypeRule* rule, const Route& route,
+                     Scanned& sc, WalkState& s) {
+  Action action = rule ? rule->action : s.policy.default_action;
+  if (sc.active_pending && action != Action::Sanitize && action != Action::Block) {
+    return refuseActive(part, sc.active, "no rebuilder for " + route.type + " in the rules", s);
+  }
+  if (action == Action::Remove || action == Action::Block) {
+    std::string where =
+        rule ? "rules.types (line " + std::to_string(rule->line) + ")" : "rules.default";
+    Reason r = action == Action::Block ? Reason::TypeBlocked : Reason::TypeRemoved;
+    if (auto named = namedFormatReason(part.detected.mime)) r = *named;  // the notice names it
+    Verdict v =
+        effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
+    return refuse(part, false, v, r, where, "true type " + part.detected.mime,
+                  std::move(sc.run.findings), s);
+  }
+  // 4. The rebuilder, and its output scanned.
+  if (action == Action::Sanitize)
+    return sanitizeLeaf(part, *rule, route, sc.run, sc.active_pending, sc.active, s);
+  sc.run.part = part;
+  return keepAttachment(part, sc.run, s);
+}
+
+/// Steps 2 to 4 for a part that is not the message's body text.
+LeafResult attachmentLeaf(const Part& part, Scanned& sc, WalkState& s) {
+  // 2. Names that are refused whatever the content.
+  const Extensions x = extensionsOf(part, s.policy.denied_extensions);
+  if (x.denied) {
+    Verdict v =
+        s.policy.denied_extension_action == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
+    v = effectiveVerdict(s, Reason::ExtensionDenied, v);
+    return refuse(part, false, v, Reason::ExtensionDenied, "rules.extensions",
+                  "extension ." + x.ext + " is denied", std::move(sc.run.findings), s);
+  }
+  // 3. Route by true type, then the rule for that type.
+  const Route route = routeOf(part, x, sc.run.findings);
+  if (!route.disguised.empty()) {
+    return refuse(part, false,
+                  effectiveVerdict(s, Reason::TypeDisguised,
+                                   reasonInfo(Reason::TypeDisguised).default_verdict),
+                  Reason::TypeDisguised, "pipeline.text_route", route.disguised,
+                  std::move(sc.run.findings), s);
+  }
+  const policy::TypeRule* rule = s.policy.route(route.type, s.override_rules);
+  if (auto refused = refuseMismatch(part, sc.run, s)) return std::move(*refused);
+  return applyRule(part, rule, route, sc, s);
+}
+
 }  // namespace
 
 LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
@@ -566,80 +652,21 @@ LeafResult processLeaf(const Part& part, bool body_candidate, WalkState& s) {
                   effectiveVerdict(s, pre->reason, reasonInfo(pre->reason).default_verdict),
                   pre->reason, "pipeline.prescreen", pre->detail, {}, s);
   }
-  // 1. Scan the original bytes, whatever they are.
-  ChainRun scanned = runChain(s.policy.scan, part, s, Keep::OnlyChanges);
-  // Macros (content.active) are what a rebuilder takes out: such a part may go on, but only to a
-  // sanitize chain that changes it, and its output must then scan clean (step 4).
-  const bool active_pending = scanned.verdict >= Verdict::PartRemoved &&
-                              scanned.verdict < Verdict::TempFail &&
-                              scanned.reason == Reason::ContentActive && !body_candidate;
-  ChainRun active;
-  if (active_pending) {
-    active = scanned;
-    scanned.verdict = Verdict::Pass;
-    scanned.reason = Reason::Kept;
-    scanned.findings = {{"active_content", scanned.detail + " (to be removed by the rebuilder)"}};
-  }
-  if (scanned.verdict >= Verdict::PartRemoved) {
-    return refuse(part, body_candidate, scanned.verdict, scanned.reason, scanned.step,
-                  scanned.detail, std::move(scanned.findings), s);
+  // 1. Scan the original bytes.
+  Scanned sc = scanOriginal(part, body_candidate, s);
+  if (sc.run.verdict >= Verdict::PartRemoved) {
+    return refuse(part, body_candidate, sc.run.verdict, sc.run.reason, sc.run.step,
+                  sc.run.detail, std::move(sc.run.findings), s);
   }
   // The scan chain only judges: what goes on is the original (copied where it is delivered as
   // it came: a body, a kept file; a sanitize chain reads it without a copy).
   if (body_candidate && isBodyTextType(part.detected.mime)) {
     const std::string& declared = part.declared_type.unverifiedValue();
     bool html = declared == "text/html" || part.detected.mime == "text/html";
-    scanned.part = part;
-    return processBody(part, scanned, html, s);
+    sc.run.part = part;
+    return processBody(part, sc.run, html, s);
   }
-  // 2. Names that are refused whatever the content.
-  const Extensions x = extensionsOf(part, s.policy.denied_extensions);
-  if (x.denied) {
-    Verdict v =
-        s.policy.denied_extension_action == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
-    v = effectiveVerdict(s, Reason::ExtensionDenied, v);
-    return refuse(part, false, v, Reason::ExtensionDenied, "rules.extensions",
-                  "extension ." + x.ext + " is denied", std::move(scanned.findings), s);
-  }
-  // 3. Route by true type, then the rule for that type.
-  const Route route = routeOf(part, x, scanned.findings);
-  if (!route.disguised.empty()) {
-    return refuse(part, false,
-                  effectiveVerdict(s, Reason::TypeDisguised,
-                                   reasonInfo(Reason::TypeDisguised).default_verdict),
-                  Reason::TypeDisguised, "pipeline.text_route", route.disguised,
-                  std::move(scanned.findings), s);
-  }
-  const policy::TypeRule* rule = s.policy.route(route.type, s.override_rules);
-  Action action = rule ? rule->action : s.policy.default_action;
-  std::string where =
-      rule ? "rules.types (line " + std::to_string(rule->line) + ")" : "rules.default";
-  if (auto why = mismatch(part)) {
-    scanned.findings.push_back({"type_mismatch", *why});
-    if (s.policy.type_mismatch_action == Action::Remove ||
-        s.policy.type_mismatch_action == Action::Block) {
-      Verdict v =
-          s.policy.type_mismatch_action == Action::Block ? Verdict::Reject : Verdict::PartRemoved;
-      return refuse(part, false, effectiveVerdict(s, Reason::TypeMismatch, v), Reason::TypeMismatch,
-                    "rules.type_mismatch", *why, std::move(scanned.findings), s);
-    }
-  }
-  if (active_pending && action != Action::Sanitize && action != Action::Block) {
-    return refuseActive(part, active, "no rebuilder for " + route.type + " in the rules", s);
-  }
-  if (action == Action::Remove || action == Action::Block) {
-    Reason r = action == Action::Block ? Reason::TypeBlocked : Reason::TypeRemoved;
-    if (auto named = namedFormatReason(part.detected.mime)) r = *named;  // the notice names it
-    Verdict v =
-        effectiveVerdict(s, r, action == Action::Block ? Verdict::Reject : Verdict::PartRemoved);
-    return refuse(part, false, v, r, where, "true type " + part.detected.mime,
-                  std::move(scanned.findings), s);
-  }
-  // 4. The rebuilder, and its output scanned.
-  if (action == Action::Sanitize)
-    return sanitizeLeaf(part, *rule, route, scanned, active_pending, active, s);
-  scanned.part = part;
-  return keepAttachment(part, scanned, s);
+  return attachmentLeaf(part, sc, s);
 }
 
 MemberResult WalkMembers::process(Part member) {
