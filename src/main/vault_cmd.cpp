@@ -136,81 +136,98 @@ std::string hostActor() {
   return std::string("host:") + (pw ? pw->pw_name : std::to_string(getuid()));
 }
 
+// The options, by what they take. --by-email, --request and --to are read by readOption().
+const std::map<std::string, std::string VaultArgs::*> kTextOptions = {
+    {"--vault", &VaultArgs::url},          {"--rules", &VaultArgs::rules},
+    {"--by", &VaultArgs::by},              {"--config", &VaultArgs::config},
+    {"--next-hop", &VaultArgs::next_hop},  {"--password-file", &VaultArgs::password_file},
+    {"-o", &VaultArgs::output},            {"--output", &VaultArgs::output},
+    {"--recipient", &VaultArgs::recipient}, {"--sender", &VaultArgs::sender},
+    {"--reason", &VaultArgs::reason},      {"--state", &VaultArgs::state},
+    {"--search", &VaultArgs::search}};
+const std::map<std::string, bool VaultArgs::*> kFlagOptions = {
+    {"--json", &VaultArgs::json}, {"--now", &VaultArgs::now}, {"--dry-run", &VaultArgs::dry_run}};
+const std::map<std::string, std::size_t VaultArgs::*> kNumberOptions = {
+    {"--limit", &VaultArgs::limit}, {"--offset", &VaultArgs::offset}};
+const std::map<std::string, std::int64_t VaultArgs::*> kDateOptions = {
+    {"--since", &VaultArgs::since}, {"--until", &VaultArgs::until}};
+
+/// argv from a position on: an option's value, checked as a number or a date where it must be one.
+struct ArgReader {
+  int argc;
+  char** argv;
+  int i;
+  std::string& err;
+
+  bool value(const std::string& opt, std::string& into) {
+    if (i + 1 >= argc) {
+      err = opt + " needs a value";
+      return false;
+    }
+    into = argv[++i];
+    return true;
+  }
+  bool number(const std::string& opt, std::size_t& into) {
+    std::string v;
+    if (!value(opt, v)) return false;
+    if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
+      err = opt + " needs a number";
+      return false;
+    }
+    into = std::stoul(v);
+    return true;
+  }
+  bool date(const std::string& opt, std::int64_t& into) {
+    std::string v;
+    if (!value(opt, v)) return false;
+    if (!parseDate(v, into)) {
+      err = opt + " needs a date YYYY-MM-DD, not '" + v + "'";
+      return false;
+    }
+    return true;
+  }
+};
+
+/// One option (s, at in.i) into `a`; false with `in.err` set when it is unknown or its value wrong.
+bool readOption(const std::string& s, ArgReader& in, VaultArgs& a) {
+  if (auto t = kTextOptions.find(s); t != kTextOptions.end()) return in.value(s, a.*(t->second));
+  if (auto f = kFlagOptions.find(s); f != kFlagOptions.end()) return a.*(f->second) = true;
+  if (auto n = kNumberOptions.find(s); n != kNumberOptions.end())
+    return in.number(s, a.*(n->second));
+  if (auto d = kDateOptions.find(s); d != kDateOptions.end()) return in.date(s, a.*(d->second));
+  std::string v;
+  if (s == "--by-email") {  // matched without case, as the directory's addresses are
+    if (!in.value(s, v)) return false;
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    a.by_email.push_back(v);
+    return true;
+  }
+  if (s == "--to") {
+    if (!in.value(s, v)) return false;
+    a.to.push_back(v);
+    return true;
+  }
+  if (s == "--request") {
+    std::size_t n = 0;
+    if (!in.number(s, n)) return false;
+    a.request = static_cast<std::int64_t>(n);
+    return true;
+  }
+  in.err = "unknown option " + s;
+  return false;
+}
+
 bool parseVaultArgs(int argc, char** argv, VaultArgs& a, std::string& err) {
   const char* env = std::getenv("MUGAI_VAULT");
   a.url = env && *env ? env : "sqlite:/var/lib/mugai/vault.db";
-  for (int i = 2; i < argc; ++i) {
-    std::string s = argv[i];
-    auto value = [&](std::string& into) {
-      if (i + 1 >= argc) {
-        err = s + " needs a value";
-        return false;
-      }
-      into = argv[++i];
-      return true;
-    };
-    auto number = [&](std::size_t& into) {
-      std::string v;
-      if (!value(v)) return false;
-      if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
-        err = s + " needs a number";
-        return false;
-      }
-      into = std::stoul(v);
-      return true;
-    };
-    auto date = [&](std::int64_t& into) {
-      std::string v;
-      if (!value(v)) return false;
-      if (!parseDate(v, into)) {
-        err = s + " needs a date YYYY-MM-DD, not '" + v + "'";
-        return false;
-      }
-      return true;
-    };
-    bool ok = true;
-    if (s == "--vault") ok = value(a.url);
-    else if (s == "--rules") ok = value(a.rules);
-    else if (s == "--by") ok = value(a.by);
-    else if (s == "--by-email") {
-      std::string v;
-      ok = value(v);
-      for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      a.by_email.push_back(v);
-    }
-    else if (s == "--request") {
-      std::size_t n = 0;
-      ok = number(n);
-      a.request = static_cast<std::int64_t>(n);
-    }
-    else if (s == "--json") a.json = true;
-    else if (s == "--now") a.now = true;
-    else if (s == "--config") ok = value(a.config);
-    else if (s == "--next-hop") ok = value(a.next_hop);
-    else if (s == "--password-file") ok = value(a.password_file);
-    else if (s == "--to") {
-      std::string t;
-      ok = value(t);
-      a.to.push_back(t);
-    }
-    else if (s == "--dry-run") a.dry_run = true;
-    else if (s == "-o" || s == "--output") ok = value(a.output);
-    else if (s == "--recipient") ok = value(a.recipient);
-    else if (s == "--sender") ok = value(a.sender);
-    else if (s == "--reason") ok = value(a.reason);
-    else if (s == "--state") ok = value(a.state);
-    else if (s == "--search") ok = value(a.search);
-    else if (s == "--since") ok = date(a.since);
-    else if (s == "--until") ok = date(a.until);
-    else if (s == "--limit") ok = number(a.limit);
-    else if (s == "--offset") ok = number(a.offset);
-    else if (s.size() > 1 && s[0] == '-') {
-      err = "unknown option " + s;
-      return false;
+  ArgReader in{argc, argv, 2, err};
+  for (; in.i < argc; ++in.i) {
+    std::string s = argv[in.i];
+    if (s.size() > 1 && s[0] == '-') {
+      if (!readOption(s, in, a)) return false;
     } else {
       a.positional.push_back(s);
     }
-    if (!ok) return false;
   }
   if (a.positional.empty()) {
     err = "which command? (list, show, original, hold, unhold, purge, audit, import, request, "

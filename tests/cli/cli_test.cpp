@@ -328,6 +328,26 @@ TEST_CASE("cli: vault import, list, show, original (audited), hold, purge, audit
   REQUIRE(broken.status == 2);
   REQUIRE(broken.out.find("BROKEN") != std::string::npos);
   REQUIRE(runMugai("vault" + vault + "frobnicate").status == 1);
+
+  // Options by what they take: a number, a date, a value; each wrong one named.
+  auto paged = runMugai("vault" + vault + "list --limit 5 --offset 0 --since 2000-01-01 --until 2999-12-31");
+  INFO(paged.out);
+  REQUIRE(paged.status == 0);
+  REQUIRE(paged.out.find(id) != std::string::npos);
+  REQUIRE(runMugai("vault" + vault + "list --until 2000-01-01").out.find(id) == std::string::npos);
+  for (const auto& [args, says] : std::vector<std::pair<std::string, std::string>>{
+           {"list --limit ten", "--limit needs a number"},
+           {"list --offset 1234567890", "--offset needs a number"},
+           {"list --since 2026/12/07", "--since needs a date YYYY-MM-DD, not '2026/12/07'"},
+           {"list --reason", "--reason needs a value"},
+           {"request " + id + " --request x", "--request needs a number"},
+           {"list --colour red", "unknown option --colour"},
+           {"--json", "which command?"}}) {
+    auto r = runMugai("vault" + vault + args);
+    INFO(args << "\n" << r.out);
+    CHECK(r.status == 1);
+    CHECK(r.out.find("mugai vault: " + says) != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: vault request, approval by the superior, refusals audited (上長承認)", "[integration]") {
