@@ -145,6 +145,94 @@ bool isDoubleByte(G0 g) {
   return g != G0::kAscii && g != G0::kRoman && g != G0::kKatakana;
 }
 
+/// What the escapes and shifts read so far have designated.
+struct JisState {
+  G0 g0 = G0::kAscii;
+  G2 g2 = G2::kNone;
+  bool shifted_out = false;  // SO ... SI: JIS X 0201 katakana (CP50221/CP50222 style)
+};
+
+/// The escape sequence at p[0] (ESC), `left` bytes to the end: its length, or 0 when it is
+/// unknown or truncated. A designation changes `st`; a single shift (ESC N) writes its character.
+std::size_t readEscape(const unsigned char* p, std::size_t left, JisState& st, Sink& sink) {
+  const unsigned char a = left > 1 ? p[1] : 0;
+  const unsigned char c = left > 2 ? p[2] : 0;
+  const unsigned char d = left > 3 ? p[3] : 0;
+  if (a == '(' && c) {
+    switch (c) {
+      case 'B': st.g0 = G0::kAscii; return 3;
+      case 'J':
+      case 'H': st.g0 = G0::kRoman; return 3;
+      case 'I': st.g0 = G0::kKatakana; return 3;
+      default: return 0;
+    }
+  }
+  if (a == '$' && (c == '@' || c == 'B')) {
+    st.g0 = G0::kJis0208;
+    return 3;
+  }
+  if (a == '$' && c == 'A') {
+    st.g0 = G0::kGb2312;
+    return 3;
+  }
+  if (a == '$' && c == '(' && d) {
+    switch (d) {
+      case '@':
+      case 'B': st.g0 = G0::kJis0208; return 4;
+      case 'C': st.g0 = G0::kKsc5601; return 4;
+      case 'D': st.g0 = G0::kJis0212; return 4;
+      case 'O':
+      case 'Q': st.g0 = G0::kJisx0213Plane1; return 4;
+      case 'P': st.g0 = G0::kJisx0213Plane2; return 4;
+      default: return 0;
+    }
+  }
+  if (a == '&' && c == '@') return 3;  // the JIS X 0208-1990 announcer: the ESC $ B after it counts
+  if (a == '.' && (c == 'A' || c == 'F')) {
+    st.g2 = c == 'A' ? G2::kLatin1 : G2::kGreek;
+    return 3;
+  }
+  if (a == 'N' && c >= 0x20 && c <= 0x7F && st.g2 != G2::kNone) {
+    if (st.g2 == G2::kLatin1) {
+      sink.codePoint(static_cast<char32_t>(c | 0x80));
+    } else {
+      sink.put(kGreekTarget, static_cast<unsigned char>(c | 0x80));
+    }
+    return 3;
+  }
+  return 0;
+}
+
+/// One GL byte (0x21-0x7E) in a single-byte set: ASCII, JIS X 0201 Roman or katakana.
+void putSingle(unsigned char b, const JisState& st, Sink& sink) {
+  if (st.shifted_out || st.g0 == G0::kKatakana) {
+    if (b <= 0x5F) {
+      sink.put(kCp932StrictTarget, static_cast<unsigned char>(b | 0x80));
+    } else {
+      sink.bad();
+    }
+  } else if (st.g0 == G0::kRoman && b == 0x5C) {
+    sink.codePoint(0x00A5);
+  } else if (st.g0 == G0::kRoman && b == 0x7E) {
+    sink.codePoint(0x203E);
+  } else {
+    sink.ascii(b);
+  }
+}
+
+/// One character (two GL bytes) in a double-byte set.
+void putDouble(G0 g0, unsigned char j1, unsigned char j2, Sink& sink) {
+  switch (g0) {
+    case G0::kJis0208: putJis0208(sink, j1, j2, true); break;
+    case G0::kJis0212: sink.put(kEucJpMsStrictTarget, 0x8F, j1 | 0x80, j2 | 0x80); break;
+    case G0::kJisx0213Plane1: sink.put(kJisx0213Target, j1 | 0x80, j2 | 0x80); break;
+    case G0::kJisx0213Plane2: sink.put(kJisx0213Target, 0x8F, j1 | 0x80, j2 | 0x80); break;
+    case G0::kGb2312: sink.put(kGb2312Target, j1 | 0x80, j2 | 0x80); break;
+    case G0::kKsc5601: sink.put(kKsc5601Target, j1 | 0x80, j2 | 0x80); break;
+    default: sink.bad(); break;
+  }
+}
+
 }  // namespace
 
 bool hasJisEscape(std::string_view s) {
@@ -165,125 +253,35 @@ void decodeIso2022Jp(std::string_view in, std::string& out, std::size_t* invalid
   Sink sink(out, invalid);
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const std::size_t n = in.size();
-  G0 g0 = G0::kAscii;
-  G2 g2 = G2::kNone;
-  bool shifted_out = false;  // SO ... SI: JIS X 0201 katakana (CP50221/CP50222 style)
+  JisState st;
   std::size_t i = 0;
   while (i < n) {
     const unsigned char b = p[i];
     if (b == 0x1B) {
-      const std::size_t left = n - i;
-      const unsigned char a = left > 1 ? p[i + 1] : 0;
-      const unsigned char c = left > 2 ? p[i + 2] : 0;
-      const unsigned char d = left > 3 ? p[i + 3] : 0;
-      std::size_t len = 0;
-      if (a == '(' && c) {
-        len = 3;
-        switch (c) {
-          case 'B': g0 = G0::kAscii; break;
-          case 'J':
-          case 'H': g0 = G0::kRoman; break;
-          case 'I': g0 = G0::kKatakana; break;
-          default: len = 0;
-        }
-      } else if (a == '$' && (c == '@' || c == 'B')) {
-        g0 = G0::kJis0208;
-        len = 3;
-      } else if (a == '$' && c == 'A') {
-        g0 = G0::kGb2312;
-        len = 3;
-      } else if (a == '$' && c == '(' && d) {
-        len = 4;
-        switch (d) {
-          case '@':
-          case 'B': g0 = G0::kJis0208; break;
-          case 'C': g0 = G0::kKsc5601; break;
-          case 'D': g0 = G0::kJis0212; break;
-          case 'O':
-          case 'Q': g0 = G0::kJisx0213Plane1; break;
-          case 'P': g0 = G0::kJisx0213Plane2; break;
-          default: len = 0;
-        }
-      } else if (a == '&' && c == '@') {
-        len = 3;  // JIS X 0208-1990 announcer; the ESC $ B that follows does the work
-      } else if (a == '.' && (c == 'A' || c == 'F')) {
-        g2 = c == 'A' ? G2::kLatin1 : G2::kGreek;
-        len = 3;
-      } else if (a == 'N' && c >= 0x20 && c <= 0x7F && g2 != G2::kNone) {
-        if (g2 == G2::kLatin1) {
-          sink.codePoint(static_cast<char32_t>(c | 0x80));
-        } else {
-          sink.put(kGreekTarget, static_cast<unsigned char>(c | 0x80));
-        }
-        len = 3;
-      }
-      if (len == 0) {
-        sink.bad();  // unknown or truncated escape: drop the ESC, re-read what follows
-        ++i;
-      } else {
-        i += len;
-      }
-      continue;
-    }
-    if (b == 0x0E) {
-      shifted_out = true;
+      const std::size_t len = readEscape(p + i, n - i, st, sink);
+      if (len == 0) sink.bad();  // unknown or truncated escape: drop the ESC, re-read what follows
+      i += len ? len : 1;
+    } else if (b == 0x0E || b == 0x0F) {  // SO, SI
+      st.shifted_out = b == 0x0E;
       ++i;
-      continue;
-    }
-    if (b == 0x0F) {
-      shifted_out = false;
-      ++i;
-      continue;
-    }
-    if (b >= 0x80) {
+    } else if (b >= 0x80) {
       sink.bad();
       ++i;
-      continue;
-    }
-    if (b < 0x21 || b == 0x7F) {
+    } else if (b < 0x21 || b == 0x7F) {
       // Controls and space pass through in every mode: broken mailers often forget ESC ( B
       // before a line break, and the line break must survive.
       sink.ascii(b);
       ++i;
-      continue;
-    }
-    if (shifted_out || g0 == G0::kKatakana) {
-      if (b <= 0x5F) {
-        sink.put(kCp932StrictTarget, static_cast<unsigned char>(b | 0x80));
-      } else {
-        sink.bad();
-      }
+    } else if (st.shifted_out || !isDoubleByte(st.g0)) {
+      putSingle(b, st, sink);
       ++i;
-      continue;
-    }
-    if (!isDoubleByte(g0)) {
-      if (g0 == G0::kRoman && b == 0x5C) {
-        sink.codePoint(0x00A5);
-      } else if (g0 == G0::kRoman && b == 0x7E) {
-        sink.codePoint(0x203E);
-      } else {
-        sink.ascii(b);
-      }
+    } else if (i + 1 >= n || !isGl(p[i + 1])) {
+      sink.bad();  // a double-byte set needs a second GL byte
       ++i;
-      continue;
+    } else {
+      putDouble(st.g0, b, p[i + 1], sink);
+      i += 2;
     }
-    // Double-byte set: need a second GL byte.
-    if (i + 1 >= n || !isGl(p[i + 1])) {
-      sink.bad();
-      ++i;
-      continue;
-    }
-    const unsigned char j1 = b, j2 = p[i + 1];
-    switch (g0) {
-      case G0::kJis0208: putJis0208(sink, j1, j2, true); break;
-      case G0::kJis0212: sink.put(kEucJpMsStrictTarget, 0x8F, j1 | 0x80, j2 | 0x80); break;
-      case G0::kJisx0213Plane1: sink.put(kJisx0213Target, j1 | 0x80, j2 | 0x80); break;
-      case G0::kJisx0213Plane2: sink.put(kJisx0213Target, 0x8F, j1 | 0x80, j2 | 0x80); break;
-      case G0::kGb2312: sink.put(kGb2312Target, j1 | 0x80, j2 | 0x80); break;
-      case G0::kKsc5601: sink.put(kKsc5601Target, j1 | 0x80, j2 | 0x80); break;
-      default: sink.bad(); break;
-    }
-    i += 2;
   }
 }
 
