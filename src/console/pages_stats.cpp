@@ -101,6 +101,142 @@ std::optional<double> elapsedMs(const std::string& report) {
   }
 }
 
+/// What the page counts over the vault's records since a time.
+struct Tally {
+  std::map<std::string, std::uint64_t> per_day, reasons, senders, domains, verdicts;
+  std::vector<std::uint64_t> per_hour = std::vector<std::uint64_t>(24, 0);
+  std::vector<std::string> recent_ids;  ///< the first kTimingSample, for the processing times
+  std::size_t total = 0;
+  bool truncated = false;  ///< stopped at kStatsRecordLimit records
+
+  void add(const vault::RecordInfo& r) {
+    ++total;
+    per_day[internal::localTime(r.created).substr(0, 10)]++;
+    std::time_t tt = static_cast<std::time_t>(r.created);
+    std::tm tm{};
+    localtime_r(&tt, &tm);
+    per_hour[static_cast<std::size_t>(tm.tm_hour)]++;
+    verdicts[r.verdict]++;
+    for (const auto& x : r.reasons.empty() ? std::vector<std::string>{r.reason} : r.reasons) {
+      reasons[x]++;
+    }
+    const std::string& s = r.envelope.sender;
+    senders[s.empty() ? "<>" : s]++;
+    if (auto at = s.rfind('@'); at != std::string::npos) domains[s.substr(at + 1)]++;
+    if (recent_ids.size() < kTimingSample) recent_ids.push_back(r.id);
+  }
+};
+
+Tally tallySince(vault::Vault& v, std::int64_t since) {
+  Tally tally;
+  vault::Query q;
+  q.since = since;
+  q.limit = 10000;
+  std::string err;
+  for (;;) {
+    std::vector<vault::RecordInfo> rows;
+    if (!v.list(q, rows, &err)) throw std::runtime_error(err);
+    for (const auto& r : rows) tally.add(r);
+    if (rows.size() < q.limit) break;
+    q.offset += rows.size();
+    if (q.offset >= kStatsRecordLimit) {
+      tally.truncated = true;
+      break;
+    }
+  }
+  return tally;
+}
+
+/// "12.5 ms / 40.0 ms (n=1000)": the mean and p99 of the reports' elapsed_ms.
+std::string processingTimes(vault::Vault& v, const std::vector<std::string>& ids) {
+  std::vector<double> times;
+  std::string err;
+  for (const auto& id : ids) {
+    if (auto rep = v.report(id, &err)) {
+      if (auto ms = elapsedMs(*rep)) times.push_back(*ms);
+    }
+  }
+  std::sort(times.begin(), times.end());
+  double avg = 0;
+  for (double x : times) avg += x;
+  if (!times.empty()) avg /= static_cast<double>(times.size());
+  const double p99 =
+      times.empty()
+          ? 0
+          : times[std::min(times.size() - 1,
+                           static_cast<std::size_t>(std::ceil(0.99 * times.size())) - 1)];
+  char timing[160];
+  std::snprintf(timing, sizeof timing, "%.1f ms / %.1f ms (n=%zu)", avg, p99, times.size());
+  return timing;
+}
+
+/// The last `days` days, oldest first ("12-07"), each with its count.
+Counts perDay(const Tally& tally, unsigned days, std::int64_t t) {
+  Counts data;
+  for (unsigned i = days; i-- > 0;) {
+    const std::string day =
+        internal::localTime(t - static_cast<std::int64_t>(i) * 86400).substr(0, 10);
+    auto it = tally.per_day.find(day);
+    data.emplace_back(day.substr(5), it != tally.per_day.end() ? it->second : 0);
+  }
+  return data;
+}
+
+std::string card(const std::string& heading, const std::string& chart) {
+  return "<section class=\"card\"><h2>" + heading + "</h2>" + chart + "</section>";
+}
+
+/// The page's language, for the helpers below (Ctx is the Console's own).
+struct Lang {
+  bool en = false;
+  std::string tr(const std::string& ja, const std::string& en_text) const {
+    return en ? en_text : ja;
+  }
+};
+
+std::string periodForm(const Lang& l, unsigned days) {
+  std::string s = "<form method=\"get\" action=\"/stats\" class=\"filters\"><label>" +
+                  l.tr("期間", "Period") + "<select name=\"days\">";
+  for (unsigned d : {7u, 14u, 30u}) {
+    s += "<option value=\"" + std::to_string(d) + "\"" + (d == days ? " selected" : "") + ">" +
+         std::to_string(d) + l.tr("日", " days") + "</option>";
+  }
+  return s + "</select></label><button type=\"submit\">" + l.tr("表示", "Show") + "</button></form>";
+}
+
+std::string charts(const Lang& l, const Tally& tally, unsigned days, std::int64_t t,
+                   const std::map<std::string, std::string>& reason_ja) {
+  Counts hours;
+  for (int h = 0; h < 24; ++h) hours.emplace_back(std::to_string(h), tally.per_hour[h]);
+  Counts verdicts;
+  for (const auto& [v, n] : top(tally.verdicts, 10)) {
+    verdicts.emplace_back(v == "sanitized" ? l.tr("無害化（作り直し・削除）", "sanitized (rebuilt / removed)")
+                          : v == "blocked" ? l.tr("配信停止", "blocked")
+                                           : v,
+                          n);
+  }
+  Counts reasons;
+  for (const auto& [r, n] : top(tally.reasons, 10)) {
+    std::string words = r;
+    if (!l.en) {
+      if (auto it = reason_ja.find(r); it != reason_ja.end()) words = it->second;
+    }
+    reasons.emplace_back(words, n);
+  }
+  return card(l.tr("日別", "Per day"),
+              columnChart(perDay(tally, days, t), l.tr("日別の件数", "Items per day"))) +
+         card(l.tr("時間帯別", "Per hour of day"),
+              columnChart(hours, l.tr("時間帯別の件数", "Items per hour"))) +
+         "<div class=\"grid\">" +
+         card(l.tr("処置", "Outcomes"), barList(verdicts, l.tr("処置", "Outcomes"))) +
+         card(l.tr("理由 上位10", "Top reasons"), barList(reasons, l.tr("理由", "Reasons"))) +
+         card(l.tr("差出人 上位10", "Top senders"),
+              barList(top(tally.senders, 10), l.tr("差出人", "Senders"))) +
+         card(l.tr("差出人ドメイン 上位10", "Top sender domains"),
+              barList(top(tally.domains, 10), l.tr("ドメイン", "Domains"))) +
+         "</div>";
+}
+
 }  // namespace
 
 HttpResponse Console::statsPage(Ctx& c) {
@@ -112,101 +248,18 @@ HttpResponse Console::statsPage(Ctx& c) {
   if (c.req.param("days") == "7") days = 7;
   if (c.req.param("days") == "30") days = 30;
   const std::int64_t t = now();
-  const std::int64_t since = t - static_cast<std::int64_t>(days) * 86400;
-  std::map<std::string, std::uint64_t> per_day, reasons, senders, domains, verdicts;
-  std::vector<std::uint64_t> per_hour(24, 0);
-  std::vector<std::string> recent_ids;
-  std::size_t total = 0;
-  bool truncated = false;
-  vault::Query q;
-  q.since = since;
-  q.limit = 10000;
-  std::string err;
-  for (;;) {
-    std::vector<vault::RecordInfo> rows;
-    if (!d_.vault->list(q, rows, &err)) throw std::runtime_error(err);
-    for (const auto& r : rows) {
-      ++total;
-      per_day[internal::localTime(r.created).substr(0, 10)]++;
-      std::time_t tt = static_cast<std::time_t>(r.created);
-      std::tm tm{};
-      localtime_r(&tt, &tm);
-      per_hour[static_cast<std::size_t>(tm.tm_hour)]++;
-      verdicts[r.verdict]++;
-      for (const auto& x : r.reasons.empty() ? std::vector<std::string>{r.reason} : r.reasons) {
-        reasons[x]++;
-      }
-      const std::string& s = r.envelope.sender;
-      senders[s.empty() ? "<>" : s]++;
-      if (auto at = s.rfind('@'); at != std::string::npos) domains[s.substr(at + 1)]++;
-      if (recent_ids.size() < kTimingSample) recent_ids.push_back(r.id);
-    }
-    if (rows.size() < q.limit) break;
-    q.offset += rows.size();
-    if (q.offset >= kStatsRecordLimit) {
-      truncated = true;
-      break;
-    }
-  }
-  Counts days_data;
-  for (unsigned i = days; i-- > 0;) {
-    const std::string day = internal::localTime(t - static_cast<std::int64_t>(i) * 86400).substr(0, 10);
-    days_data.emplace_back(day.substr(5), per_day.count(day) ? per_day[day] : 0);
-  }
-  Counts hours_data;
-  for (int h = 0; h < 24; ++h) hours_data.emplace_back(std::to_string(h), per_hour[h]);
-  std::vector<double> times;
-  for (const auto& id : recent_ids) {
-    if (auto rep = d_.vault->report(id, &err)) {
-      if (auto ms = elapsedMs(*rep)) times.push_back(*ms);
-    }
-  }
-  std::sort(times.begin(), times.end());
-  double avg = 0;
-  for (double x : times) avg += x;
-  if (!times.empty()) avg /= static_cast<double>(times.size());
-  const double p99 = times.empty() ? 0
-                                   : times[std::min(times.size() - 1,
-                                                    static_cast<std::size_t>(std::ceil(0.99 * times.size())) - 1)];
-  Counts verdict_data;
-  for (const auto& [v, n] : top(verdicts, 10)) verdict_data.emplace_back(v == "sanitized" ? c.tr("無害化（作り直し・削除）", "sanitized (rebuilt / removed)") : v == "blocked" ? c.tr("配信停止", "blocked") : v, n);
-
-  std::string body = "<form method=\"get\" action=\"/stats\" class=\"filters\"><label>" +
-                     c.tr("期間", "Period") + "<select name=\"days\">";
-  for (unsigned d : {7u, 14u, 30u}) {
-    body += "<option value=\"" + std::to_string(d) + "\"" + (d == days ? " selected" : "") + ">" +
-            std::to_string(d) + c.tr("日", " days") + "</option>";
-  }
-  body += "</select></label><button type=\"submit\">" + c.tr("表示", "Show") + "</button></form>";
-  char timing[160];
-  std::snprintf(timing, sizeof timing, "%.1f ms / %.1f ms (n=%zu)", avg, p99, times.size());
+  const Tally tally = tallySince(*d_.vault, t - static_cast<std::int64_t>(days) * 86400);
+  std::string body = periodForm(Lang{c.en}, days);
   body += "<p class=\"summary\">" + c.tr("保管された項目", "Items kept") + ": <strong>" +
-          std::to_string(total) + "</strong>" + (truncated ? c.tr("（先頭10万件まで）", " (first 100,000)") : "") +
-          " ・ " + c.tr("処理時間 平均 / p99", "processing time mean / p99") + ": " + timing + "</p>";
+          std::to_string(tally.total) + "</strong>" +
+          (tally.truncated ? c.tr("（先頭10万件まで）", " (first 100,000)") : "") + " ・ " +
+          c.tr("処理時間 平均 / p99", "processing time mean / p99") + ": " +
+          processingTimes(*d_.vault, tally.recent_ids) + "</p>";
   body += "<p class=\"note\">" +
           c.tr("隔離庫（vault）に原本を保管した項目の数です。問題のなかったメールの数はリレーの /metrics にあります。",
                "These count the items whose originals the vault keeps; clean mail is counted on the relay's /metrics.") +
           "</p>";
-  body += "<section class=\"card\"><h2>" + c.tr("日別", "Per day") + "</h2>" +
-          columnChart(days_data, c.tr("日別の件数", "Items per day")) + "</section>";
-  body += "<section class=\"card\"><h2>" + c.tr("時間帯別", "Per hour of day") + "</h2>" +
-          columnChart(hours_data, c.tr("時間帯別の件数", "Items per hour")) + "</section>";
-  body += "<div class=\"grid\"><section class=\"card\"><h2>" + c.tr("処置", "Outcomes") + "</h2>" +
-          barList(verdict_data, c.tr("処置", "Outcomes")) + "</section>";
-  Counts reason_data;
-  for (const auto& [r, n] : top(reasons, 10)) {
-    std::string words = r;
-    if (!c.en) {
-      if (auto it = d_.reason_ja.find(r); it != d_.reason_ja.end()) words = it->second;
-    }
-    reason_data.emplace_back(words, n);
-  }
-  body += "<section class=\"card\"><h2>" + c.tr("理由 上位10", "Top reasons") + "</h2>" +
-          barList(reason_data, c.tr("理由", "Reasons")) + "</section>";
-  body += "<section class=\"card\"><h2>" + c.tr("差出人 上位10", "Top senders") + "</h2>" +
-          barList(top(senders, 10), c.tr("差出人", "Senders")) + "</section>";
-  body += "<section class=\"card\"><h2>" + c.tr("差出人ドメイン 上位10", "Top sender domains") +
-          "</h2>" + barList(top(domains, 10), c.tr("ドメイン", "Domains")) + "</section></div>";
+  body += charts(Lang{c.en}, tally, days, t, d_.reason_ja);
   return page(c, c.tr("統計", "Statistics"), body);
 }
 
