@@ -20,6 +20,80 @@ const Attr* Tag::attr(std::string_view qname) const {
   return nullptr;
 }
 
+Scanner::Markup Scanner::skipNonElement(std::size_t lt) {
+  std::string_view rest = xml_.substr(lt);
+  std::string_view end = rest.starts_with("<!--")        ? "-->"
+                         : rest.starts_with("<![CDATA[") ? "]]>"
+                         : rest.starts_with("<?")        ? "?>"
+                                                         : "";
+  if (end.empty()) {
+    if (!rest.starts_with("<!")) return Markup::Element;
+    fail();  // DOCTYPE or other declarations: never in our packages
+    return Markup::Malformed;
+  }
+  std::size_t e = xml_.find(end, lt + 2);
+  if (e == std::string_view::npos) {
+    fail();
+    return Markup::Malformed;
+  }
+  pos_ = e + end.size();
+  return Markup::Skipped;
+}
+
+bool Scanner::readAttr(std::size_t& p, Attr& a) const {
+  std::size_t an = p;
+  while (p < xml_.size() && !isNameEnd(xml_[p])) ++p;
+  a.name = xml_.substr(an, p - an);
+  while (p < xml_.size() && isSpace(xml_[p])) ++p;
+  if (a.name.empty() || p >= xml_.size() || xml_[p] != '=') return false;
+  ++p;
+  while (p < xml_.size() && isSpace(xml_[p])) ++p;
+  if (p >= xml_.size() || (xml_[p] != '"' && xml_[p] != '\'')) return false;
+  char q = xml_[p];
+  std::size_t close = xml_.find(q, p + 1);
+  if (close == std::string_view::npos) return false;
+  a.value = xml_.substr(p + 1, close - p - 1);
+  if (a.value.find('<') != std::string_view::npos) return false;
+  p = close + 1;
+  return true;
+}
+
+bool Scanner::readTag(std::size_t lt, Tag& tag) {
+  tag = Tag{};
+  tag.begin = lt;
+  std::size_t p = lt + 1;
+  if (p < xml_.size() && xml_[p] == '/') {
+    tag.kind = Tag::Kind::Close;
+    ++p;
+  }
+  std::size_t name_start = p;
+  while (p < xml_.size() && !isNameEnd(xml_[p])) ++p;
+  tag.name = xml_.substr(name_start, p - name_start);
+  if (tag.name.empty()) return fail();
+  while (true) {  // attributes, each after white space, until '>' or '/>'
+    std::size_t attr_begin = p;
+    while (p < xml_.size() && isSpace(xml_[p])) ++p;
+    if (p >= xml_.size()) return fail();
+    if (xml_[p] == '>') {
+      tag.end = p + 1;
+      return true;
+    }
+    if (xml_[p] == '/' && p + 1 < xml_.size() && xml_[p + 1] == '>') {
+      if (tag.kind == Tag::Kind::Close) return fail();
+      tag.kind = Tag::Kind::Empty;
+      tag.end = p + 2;
+      return true;
+    }
+    // A close tag has no attributes; an attribute needs a space before it.
+    if (tag.kind == Tag::Kind::Close || p == attr_begin) return fail();
+    Attr a;
+    if (!readAttr(p, a)) return fail();
+    a.begin = attr_begin;
+    a.end = p;
+    tag.attrs.push_back(a);
+  }
+}
+
 bool Scanner::next(Tag& tag) {
   if (malformed_) return false;
   while (true) {
@@ -28,102 +102,12 @@ bool Scanner::next(Tag& tag) {
       pos_ = xml_.size();
       return false;
     }
-    std::string_view rest = xml_.substr(lt);
-    auto skipTo = [&](std::string_view end) {
-      std::size_t e = xml_.find(end, lt + 2);
-      if (e == std::string_view::npos) {
-        malformed_ = true;
-        return false;
-      }
-      pos_ = e + end.size();
-      return true;
-    };
-    if (rest.starts_with("<!--")) {
-      if (!skipTo("-->")) return false;
-      continue;
+    switch (skipNonElement(lt)) {
+      case Markup::Skipped: continue;
+      case Markup::Malformed: return false;
+      case Markup::Element: break;
     }
-    if (rest.starts_with("<![CDATA[")) {
-      if (!skipTo("]]>")) return false;
-      continue;
-    }
-    if (rest.starts_with("<?")) {
-      if (!skipTo("?>")) return false;
-      continue;
-    }
-    if (rest.starts_with("<!")) {  // DOCTYPE or other declarations: never in our packages
-      malformed_ = true;
-      return false;
-    }
-    tag = Tag{};
-    tag.begin = lt;
-    std::size_t p = lt + 1;
-    if (p < xml_.size() && xml_[p] == '/') {
-      tag.kind = Tag::Kind::Close;
-      ++p;
-    }
-    std::size_t name_start = p;
-    while (p < xml_.size() && !isNameEnd(xml_[p])) ++p;
-    tag.name = xml_.substr(name_start, p - name_start);
-    if (tag.name.empty()) {
-      malformed_ = true;
-      return false;
-    }
-    // Attributes.
-    while (true) {
-      std::size_t attr_begin = p;
-      while (p < xml_.size() && isSpace(xml_[p])) ++p;
-      if (p >= xml_.size()) {
-        malformed_ = true;
-        return false;
-      }
-      if (xml_[p] == '>') {
-        tag.end = p + 1;
-        break;
-      }
-      if (xml_[p] == '/' && p + 1 < xml_.size() && xml_[p + 1] == '>') {
-        if (tag.kind == Tag::Kind::Close) {
-          malformed_ = true;
-          return false;
-        }
-        tag.kind = Tag::Kind::Empty;
-        tag.end = p + 2;
-        break;
-      }
-      if (tag.kind == Tag::Kind::Close || p == attr_begin) {  // attributes need a space before
-        malformed_ = true;
-        return false;
-      }
-      std::size_t an = p;
-      while (p < xml_.size() && !isNameEnd(xml_[p])) ++p;
-      Attr a;
-      a.name = xml_.substr(an, p - an);
-      while (p < xml_.size() && isSpace(xml_[p])) ++p;
-      if (a.name.empty() || p >= xml_.size() || xml_[p] != '=') {
-        malformed_ = true;
-        return false;
-      }
-      ++p;
-      while (p < xml_.size() && isSpace(xml_[p])) ++p;
-      if (p >= xml_.size() || (xml_[p] != '"' && xml_[p] != '\'')) {
-        malformed_ = true;
-        return false;
-      }
-      char q = xml_[p];
-      std::size_t close = xml_.find(q, p + 1);
-      if (close == std::string_view::npos) {
-        malformed_ = true;
-        return false;
-      }
-      a.value = xml_.substr(p + 1, close - p - 1);
-      if (a.value.find('<') != std::string_view::npos) {
-        malformed_ = true;
-        return false;
-      }
-      p = close + 1;
-      a.begin = attr_begin;
-      a.end = p;
-      tag.attrs.push_back(a);
-    }
+    if (!readTag(lt, tag)) return false;
     pos_ = tag.end;
     return true;
   }

@@ -56,6 +56,19 @@ class Scanner {
   std::size_t skipElement(const Tag& open);
 
  private:
+  enum class Markup { Element, Skipped, Malformed };
+  /// At '<' (offset lt): comments, CDATA and processing instructions are skipped (pos_ past
+  /// them); a declaration (<!DOCTYPE ...) or an unterminated one is Malformed.
+  Markup skipNonElement(std::size_t lt);
+  /// The tag at lt: its name, then its attributes up to '>' or '/>'.
+  bool readTag(std::size_t lt, Tag& tag);
+  /// One attribute at p (name = "value" or 'value'), p moved past it; false when malformed.
+  bool readAttr(std::size_t& p, Attr& a) const;
+  bool fail() {
+    malformed_ = true;
+    return false;
+  }
+
   std::string_view xml_;
   std::size_t pos_ = 0;
   bool malformed_ = false;
