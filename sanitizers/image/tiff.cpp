@@ -116,6 +116,113 @@ void reportTags(TIFF* t, std::set<std::string>& seen, Ctx& ctx) {
   if (TIFFGetField(t, TIFFTAG_SUBIFD, &count16, &data)) add("sub-images (thumbnails/raw data)");
 }
 
+/// The whole budget first: pages x width x height, before decoding any page. Directories are
+/// walked in order (TIFFReadDirectory), never by index, so the walk stays linear; libtiff
+/// refuses IFD loops. Leaves `t` on its first directory.
+std::optional<Failure> countPages(TIFF* t, const Handlers& rh, Ctx& ctx, tdir_t& pages) {
+  pages = 0;
+  std::uint64_t pixels = 0;
+  do {
+    if (rh.error) return Failure{Reason::CdrFailed, "TIFF: " + rh.message};
+    if (++pages > kMaxPages)
+      return Failure{Reason::CdrFailed, "TIFF: more than " + std::to_string(kMaxPages) + " pages"};
+    if (auto f = ctx.deadline()) return f;
+    std::uint32_t w = 0, h = 0;
+    TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
+    if (w == 0 || h == 0) return Failure{Reason::CdrFailed, "TIFF: empty page"};
+    pixels += pixelCount(w, h);
+    if (auto f = ctx.checkPixels(pixels)) return f;
+  } while (TIFFReadDirectory(t));
+  if (rh.error) return Failure{Reason::CdrFailed, "TIFF: " + rh.message};
+  if (!TIFFSetDirectory(t, 0)) return Failure{Reason::CdrFailed, "TIFF: first directory"};
+  return std::nullopt;
+}
+
+/// Page `i` (the current directory) drawn by TIFFRGBAImage into `r`: 8-bit RGB, or RGBA when
+/// it has alpha; rows in stored order (the caller applies the orientation).
+std::optional<Failure> decodePage(TIFF* t, const Handlers& rh, tdir_t i, Ctx& ctx, Raster& r) {
+  char emsg[1024] = {};
+  if (!TIFFRGBAImageOK(t, emsg)) return Failure{Reason::CdrFailed, std::string("TIFF: ") + emsg};
+  TIFFRGBAImage img;
+  if (!TIFFRGBAImageBegin(&img, t, 1, emsg))
+    return Failure{Reason::CdrFailed, std::string("TIFF: ") + emsg};
+  // Stored order (row 0 first); we apply the orientation ourselves, all eight of them
+  // (TIFFRGBAImage itself only flips and would ignore the transposing ones).
+  img.req_orientation = ORIENTATION_TOPLEFT;
+  img.orientation = ORIENTATION_TOPLEFT;
+  const std::uint32_t W = img.width, H = img.height;
+  const bool alpha = img.alpha != 0;
+  std::uint64_t bytes = pixelCount(W, H) * 4;
+  if (auto f = ctx.charge(bytes * 2)) {
+    TIFFRGBAImageEnd(&img);
+    return f;
+  }
+  std::vector<std::uint32_t> raster(static_cast<std::size_t>(pixelCount(W, H)));
+  int ok = TIFFRGBAImageGet(&img, raster.data(), W, H);
+  TIFFRGBAImageEnd(&img);
+  if (!ok || rh.error)
+    return Failure{Reason::CdrFailed, "TIFF: damaged page " + std::to_string(i) + " " + rh.message};
+  r.width = W;
+  r.height = H;
+  r.channels = alpha ? 4 : 3;
+  r.px.resize(static_cast<std::size_t>(pixelCount(W, H)) * static_cast<std::size_t>(r.channels));
+  for (std::size_t p = 0, o = 0; p < raster.size(); ++p, o += static_cast<std::size_t>(r.channels)) {
+    std::uint32_t v = raster[p];
+    r.px[o] = static_cast<std::uint8_t>(TIFFGetR(v));
+    r.px[o + 1] = static_cast<std::uint8_t>(TIFFGetG(v));
+    r.px[o + 2] = static_cast<std::uint8_t>(TIFFGetB(v));
+    if (alpha) r.px[o + 3] = static_cast<std::uint8_t>(TIFFGetA(v));
+  }
+  return std::nullopt;
+}
+
+/// The only tags the rebuilt page `i` of `pages` gets: what drawing its pixels needs (and the
+/// source's ICC profile with keep_icc).
+void setPageTags(TIFF* w, TIFF* t, const OrientedView& view, tdir_t i, tdir_t pages, Ctx& ctx) {
+  TIFFSetField(w, TIFFTAG_IMAGEWIDTH, view.width());
+  TIFFSetField(w, TIFFTAG_IMAGELENGTH, view.height());
+  TIFFSetField(w, TIFFTAG_BITSPERSAMPLE, 8);
+  TIFFSetField(w, TIFFTAG_SAMPLESPERPIXEL, view.channels());
+  TIFFSetField(w, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+  TIFFSetField(w, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  TIFFSetField(w, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+  TIFFSetField(w, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+  TIFFSetField(w, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(w, 0));
+  if (view.channels() == 4) {
+    std::uint16_t extra = EXTRASAMPLE_ASSOCALPHA;  // TIFFRGBAImage hands out premultiplied alpha
+    TIFFSetField(w, TIFFTAG_EXTRASAMPLES, 1, &extra);
+  }
+  if (pages > 1) {
+    TIFFSetField(w, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
+    TIFFSetField(w, TIFFTAG_PAGENUMBER, static_cast<std::uint16_t>(i),
+                 static_cast<std::uint16_t>(pages));
+  }
+  std::uint32_t icc_len = 0;
+  void* icc = nullptr;
+  if (ctx.options.keep_icc && TIFFGetField(t, TIFFTAG_ICCPROFILE, &icc_len, &icc) &&
+      icc_len <= kMaxIcc) {
+    TIFFSetField(w, TIFFTAG_ICCPROFILE, icc_len, icc);
+  }
+}
+
+/// The page's rows, then its directory.
+std::optional<Failure> writePage(TIFF* w, const Handlers& wh, const OrientedView& view) {
+  // The horizontal predictor rewrites the row it is given: always hand libtiff a copy.
+  const std::size_t stride =
+      static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(view.channels());
+  std::vector<std::uint8_t> scratch(stride);
+  for (std::uint32_t y = 0; y < view.height(); ++y) {
+    const std::uint8_t* row = view.row(y, scratch.data());
+    if (row != scratch.data()) std::memcpy(scratch.data(), row, stride);
+    if (TIFFWriteScanline(w, scratch.data(), y, 0) < 0)
+      return Failure{Reason::CdrFailed, "TIFF write: " + wh.message};
+  }
+  if (!TIFFWriteDirectory(w) || wh.error)
+    return Failure{Reason::CdrFailed, "TIFF write: " + wh.message};
+  return std::nullopt;
+}
+
 }  // namespace
 
 CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
@@ -129,25 +236,8 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
     TIFFClose(t);
     return fail(std::move(f));
   };
-  // The whole budget first: pages x width x height, before decoding any page. Directories are
-  // walked in order (TIFFReadDirectory), never by index, so the walk stays linear; libtiff
-  // refuses IFD loops.
   tdir_t pages = 0;
-  std::uint64_t pixels = 0;
-  do {
-    if (rh.error) return bail({Reason::CdrFailed, "TIFF: " + rh.message});
-    if (++pages > kMaxPages)
-      return bail({Reason::CdrFailed, "TIFF: more than " + std::to_string(kMaxPages) + " pages"});
-    if (auto f = ctx.deadline()) return bail(*f);
-    std::uint32_t w = 0, h = 0;
-    TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
-    TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
-    if (w == 0 || h == 0) return bail({Reason::CdrFailed, "TIFF: empty page"});
-    pixels += pixelCount(w, h);
-    if (auto f = ctx.checkPixels(pixels)) return bail(*f);
-  } while (TIFFReadDirectory(t));
-  if (rh.error) return bail({Reason::CdrFailed, "TIFF: " + rh.message});
-  if (!TIFFSetDirectory(t, 0)) return bail({Reason::CdrFailed, "TIFF: first directory"});
+  if (auto f = countPages(t, rh, ctx, pages)) return bail(*f);
 
   Mem dst;
   dst.writable = true;
@@ -161,84 +251,12 @@ CodecResult rebuildTiff(std::string_view in, Ctx& ctx) {
     reportTags(t, seen, ctx);
     std::uint16_t orientation = ORIENTATION_TOPLEFT;
     TIFFGetFieldDefaulted(t, TIFFTAG_ORIENTATION, &orientation);
-    char emsg[1024] = {};
-    if (!TIFFRGBAImageOK(t, emsg))
-      return bail({Reason::CdrFailed, std::string("TIFF: ") + emsg}, w);
-    TIFFRGBAImage img;
-    if (!TIFFRGBAImageBegin(&img, t, 1, emsg))
-      return bail({Reason::CdrFailed, std::string("TIFF: ") + emsg}, w);
-    // Stored order (row 0 first); we apply the orientation ourselves, all eight of them
-    // (TIFFRGBAImage itself only flips and would ignore the transposing ones).
-    img.req_orientation = ORIENTATION_TOPLEFT;
-    img.orientation = ORIENTATION_TOPLEFT;
-    const std::uint32_t W = img.width, H = img.height;
-    bool alpha = img.alpha != 0;
-    std::uint64_t bytes = pixelCount(W, H) * 4;
-    if (auto f = ctx.charge(bytes * 2)) {
-      TIFFRGBAImageEnd(&img);
-      return bail(*f, w);
-    }
-    std::vector<std::uint32_t> raster(static_cast<std::size_t>(pixelCount(W, H)));
-    int ok = TIFFRGBAImageGet(&img, raster.data(), W, H);
-    TIFFRGBAImageEnd(&img);
-    if (!ok || rh.error) {
-      return bail({Reason::CdrFailed, "TIFF: damaged page " + std::to_string(i) + " " + rh.message},
-                  w);
-    }
     Raster r;
-    r.width = W;
-    r.height = H;
-    r.channels = alpha ? 4 : 3;
-    r.px.resize(static_cast<std::size_t>(pixelCount(W, H)) * static_cast<std::size_t>(r.channels));
-    for (std::size_t p = 0, o = 0; p < raster.size();
-         ++p, o += static_cast<std::size_t>(r.channels)) {
-      std::uint32_t v = raster[p];
-      r.px[o] = static_cast<std::uint8_t>(TIFFGetR(v));
-      r.px[o + 1] = static_cast<std::uint8_t>(TIFFGetG(v));
-      r.px[o + 2] = static_cast<std::uint8_t>(TIFFGetB(v));
-      if (alpha) r.px[o + 3] = static_cast<std::uint8_t>(TIFFGetA(v));
-    }
-    raster = {};
+    if (auto f = decodePage(t, rh, i, ctx, r)) return bail(*f, w);
     OrientedView view(r, orientation);
     noteOrientation(ctx, orientation);
-
-    TIFFSetField(w, TIFFTAG_IMAGEWIDTH, view.width());
-    TIFFSetField(w, TIFFTAG_IMAGELENGTH, view.height());
-    TIFFSetField(w, TIFFTAG_BITSPERSAMPLE, 8);
-    TIFFSetField(w, TIFFTAG_SAMPLESPERPIXEL, r.channels);
-    TIFFSetField(w, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
-    TIFFSetField(w, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(w, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
-    TIFFSetField(w, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-    TIFFSetField(w, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(w, 0));
-    if (alpha) {
-      std::uint16_t extra = EXTRASAMPLE_ASSOCALPHA;  // TIFFRGBAImage hands out premultiplied alpha
-      TIFFSetField(w, TIFFTAG_EXTRASAMPLES, 1, &extra);
-    }
-    if (pages > 1) {
-      TIFFSetField(w, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
-      TIFFSetField(w, TIFFTAG_PAGENUMBER, static_cast<std::uint16_t>(i),
-                   static_cast<std::uint16_t>(pages));
-    }
-    std::uint32_t icc_len = 0;
-    void* icc = nullptr;
-    if (ctx.options.keep_icc && TIFFGetField(t, TIFFTAG_ICCPROFILE, &icc_len, &icc) &&
-        icc_len <= kMaxIcc) {
-      TIFFSetField(w, TIFFTAG_ICCPROFILE, icc_len, icc);
-    }
-    // The horizontal predictor rewrites the row it is given: always hand libtiff a copy.
-    const std::size_t stride =
-        static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
-    std::vector<std::uint8_t> scratch(stride);
-    for (std::uint32_t y = 0; y < view.height(); ++y) {
-      const std::uint8_t* row = view.row(y, scratch.data());
-      if (row != scratch.data()) std::memcpy(scratch.data(), row, stride);
-      if (TIFFWriteScanline(w, scratch.data(), y, 0) < 0) {
-        return bail({Reason::CdrFailed, "TIFF write: " + wh.message}, w);
-      }
-    }
-    if (!TIFFWriteDirectory(w) || wh.error)
-      return bail({Reason::CdrFailed, "TIFF write: " + wh.message}, w);
+    setPageTags(w, t, view, i, pages, ctx);
+    if (auto f = writePage(w, wh, view)) return bail(*f, w);
   }
   TIFFClose(w);
   TIFFClose(t);
