@@ -18,6 +18,7 @@
 #include <webp/mux.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -549,6 +550,163 @@ inline std::string makeTiff(int w, int h, int pages, int orientation = 1) {
   }
   TIFFClose(t);
   return m.data;
+}
+
+/// One kind of TIFF as scanners, faxes and cameras write them.
+struct TiffKind {
+  const char* name;
+  std::uint16_t photometric, bits, samples, compression;
+  std::uint16_t planar = PLANARCONFIG_CONTIG;
+  bool tiled = false;
+  std::uint16_t extra = 0;  ///< EXTRASAMPLE_*, for the last sample; 0: none
+};
+
+inline const std::vector<TiffKind>& tiffKinds() {
+  static const std::vector<TiffKind> kinds{
+      {"fax, bilevel, CCITT G4", PHOTOMETRIC_MINISWHITE, 1, 1, COMPRESSION_CCITTFAX4},
+      {"fax, bilevel, CCITT G3", PHOTOMETRIC_MINISWHITE, 1, 1, COMPRESSION_CCITTFAX3},
+      {"gray 4-bit, PackBits", PHOTOMETRIC_MINISBLACK, 4, 1, COMPRESSION_PACKBITS},
+      {"gray 8-bit, uncompressed", PHOTOMETRIC_MINISBLACK, 8, 1, COMPRESSION_NONE},
+      {"gray 16-bit, deflate", PHOTOMETRIC_MINISBLACK, 16, 1, COMPRESSION_ADOBE_DEFLATE},
+      {"gray + alpha, LZW", PHOTOMETRIC_MINISBLACK, 8, 2, COMPRESSION_LZW, PLANARCONFIG_CONTIG,
+       false, EXTRASAMPLE_UNASSALPHA},
+      {"palette 8-bit, LZW", PHOTOMETRIC_PALETTE, 8, 1, COMPRESSION_LZW},
+      {"palette 2-bit", PHOTOMETRIC_PALETTE, 2, 1, COMPRESSION_NONE},
+      {"RGB, JPEG", PHOTOMETRIC_RGB, 8, 3, COMPRESSION_JPEG},
+      {"RGB 16-bit, deflate", PHOTOMETRIC_RGB, 16, 3, COMPRESSION_ADOBE_DEFLATE},
+      {"RGB, planar, PackBits", PHOTOMETRIC_RGB, 8, 3, COMPRESSION_PACKBITS,
+       PLANARCONFIG_SEPARATE},
+      {"RGBA unassociated, tiled, LZW", PHOTOMETRIC_RGB, 8, 4, COMPRESSION_LZW,
+       PLANARCONFIG_CONTIG, true, EXTRASAMPLE_UNASSALPHA},
+      {"RGBA associated, planar", PHOTOMETRIC_RGB, 8, 4, COMPRESSION_NONE, PLANARCONFIG_SEPARATE,
+       false, EXTRASAMPLE_ASSOCALPHA},
+      {"CMYK, tiled", PHOTOMETRIC_SEPARATED, 8, 4, COMPRESSION_NONE, PLANARCONFIG_CONTIG, true},
+  };
+  return kinds;
+}
+
+/// Sample s of pixel (x, y), in 0 .. 2^bits - 1: varied enough that a shifted, swapped or
+/// flipped sample shows.
+inline std::uint32_t tiffSample(std::uint32_t x, std::uint32_t y, int s, int bits) {
+  std::uint32_t v = x * 37u + y * 101u + static_cast<std::uint32_t>(s) * 71u + (x * y) % 13u;
+  return bits >= 16 ? (v * 523u) & 0xFFFFu : v & ((1u << bits) - 1u);
+}
+
+/// Writes one row (or tile row) of `n` pixels from (x0, y) of samples [s0, s0 + ns), packed MSB
+/// first at `bits` per sample, into `out`.
+inline void packTiffRow(std::uint8_t* out, std::uint32_t x0, std::uint32_t y, std::uint32_t n,
+                        int s0, int ns, int bits) {
+  std::size_t bit = 0;
+  for (std::uint32_t x = x0; x < x0 + n; ++x) {
+    for (int s = s0; s < s0 + ns; ++s) {
+      std::uint32_t v = tiffSample(x, y, s, bits);
+      if (bits == 16) {
+        std::uint16_t w = static_cast<std::uint16_t>(v);
+        std::memcpy(out + bit / 8, &w, 2);  // native order, as libtiff expects
+      } else {
+        for (int b = bits - 1; b >= 0; --b, ++bit) {
+          if ((v >> b) & 1u) out[bit / 8] |= static_cast<std::uint8_t>(0x80u >> (bit % 8));
+        }
+        continue;
+      }
+      bit += 16;
+    }
+  }
+}
+
+/// A w x h TIFF of that kind, with a description, a camera make and XMP.
+inline std::string makeTiffKind(const TiffKind& k, std::uint32_t w, std::uint32_t h,
+                                int orientation = 1) {
+  TiffMem m;
+  TIFF* t = openTiffMem(m, "w");
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, k.bits);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, k.samples);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, k.photometric);
+  TIFFSetField(t, TIFFTAG_PLANARCONFIG, k.planar);
+  TIFFSetField(t, TIFFTAG_COMPRESSION, k.compression);
+  TIFFSetField(t, TIFFTAG_ORIENTATION, orientation);
+  if (k.compression == COMPRESSION_JPEG) TIFFSetField(t, TIFFTAG_JPEGQUALITY, 90);
+  if (k.extra) TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &k.extra);
+  if (k.photometric == PHOTOMETRIC_SEPARATED) TIFFSetField(t, TIFFTAG_INKSET, INKSET_CMYK);
+  std::vector<std::uint16_t> map[3];
+  if (k.photometric == PHOTOMETRIC_PALETTE) {
+    for (int c = 0; c < 3; ++c) {
+      for (int i = 0; i < (1 << k.bits); ++i)
+        map[c].push_back(static_cast<std::uint16_t>((i * 4099 + c * 20000) & 0xFFFF));
+    }
+    TIFFSetField(t, TIFFTAG_COLORMAP, map[0].data(), map[1].data(), map[2].data());
+  }
+  TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, "Secret description");
+  TIFFSetField(t, TIFFTAG_MAKE, "MugaiCam");
+  std::string xmp = xmpPacket();
+  TIFFSetField(t, TIFFTAG_XMLPACKET, static_cast<std::uint32_t>(xmp.size()), xmp.data());
+  const int planes = k.planar == PLANARCONFIG_SEPARATE ? k.samples : 1;
+  const int per_plane = k.planar == PLANARCONFIG_SEPARATE ? 1 : k.samples;
+  if (k.tiled) {
+    const std::uint32_t tw = 16, th = 16;
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, tw);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, th);
+    std::vector<std::uint8_t> tile(static_cast<std::size_t>(TIFFTileSize(t)));
+    const std::size_t row_bytes = tile.size() / th;
+    for (int pl = 0; pl < planes; ++pl) {
+      for (std::uint32_t ty = 0; ty < h; ty += th) {
+        for (std::uint32_t tx = 0; tx < w; tx += tw) {
+          std::fill(tile.begin(), tile.end(), 0);
+          for (std::uint32_t r = 0; r < th; ++r)
+            packTiffRow(tile.data() + r * row_bytes, tx, ty + r, tw, pl, per_plane, k.bits);
+          TIFFWriteTile(t, tile.data(), tx, ty, 0, static_cast<tsample_t>(pl));
+        }
+      }
+    }
+  } else {
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, k.compression == COMPRESSION_JPEG ? 16 : 5);
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(TIFFScanlineSize(t)));
+    for (int pl = 0; pl < planes; ++pl) {
+      for (std::uint32_t y = 0; y < h; ++y) {
+        std::fill(row.begin(), row.end(), 0);
+        packTiffRow(row.data(), 0, y, w, pl * per_plane, per_plane, k.bits);
+        TIFFWriteScanline(t, row.data(), y, static_cast<tsample_t>(pl));
+      }
+    }
+  }
+  TIFFWriteDirectory(t);
+  TIFFClose(t);
+  return m.data;
+}
+
+/// The first page as libtiff itself draws it (TIFFReadRGBAImageOriented, top row first), and
+/// its tags: what a rebuilt TIFF is compared with.
+struct TiffDrawn {
+  std::uint32_t width = 0, height = 0;
+  std::uint16_t bits = 0, samples = 0, photometric = 0, compression = 0;
+  bool has_text_tags = false;
+  std::vector<std::uint32_t> abgr;
+};
+
+inline TiffDrawn drawTiff(const std::string& data) {
+  TiffDrawn d;
+  TiffMem m{data, 0};
+  TIFF* t = openTiffMem(m, "r");
+  if (!t) return d;
+  TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &d.width);
+  TIFFGetField(t, TIFFTAG_IMAGELENGTH, &d.height);
+  TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &d.bits);
+  TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &d.samples);
+  TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &d.photometric);
+  TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &d.compression);
+  char* text = nullptr;
+  std::uint32_t len = 0;
+  void* blob = nullptr;
+  d.has_text_tags = TIFFGetField(t, TIFFTAG_IMAGEDESCRIPTION, &text) ||
+                    TIFFGetField(t, TIFFTAG_MAKE, &text) ||
+                    TIFFGetField(t, TIFFTAG_XMLPACKET, &len, &blob);
+  d.abgr.resize(static_cast<std::size_t>(d.width) * d.height);
+  if (!TIFFReadRGBAImageOriented(t, d.width, d.height, d.abgr.data(), ORIENTATION_TOPLEFT, 1))
+    d.abgr.clear();
+  TIFFClose(t);
+  return d;
 }
 
 inline int tiffPages(const std::string& data) {

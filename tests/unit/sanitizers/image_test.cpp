@@ -448,6 +448,71 @@ TEST_CASE("image: multi-page TIFF keeps its pages, loses XMP/description/make, o
   }
 }
 
+TEST_CASE("image: TIFFs of every kind come out as 8-bit RGB(A), deflate, drawn the same",
+          "[image]") {
+  // Fax G3/G4, gray 4/8/16-bit, gray+alpha, palettes, JPEG, 16-bit RGB, planar, tiled, alpha
+  // associated and not, CMYK: libtiff draws the input and the output, pixel for pixel equal.
+  for (const imgfix::TiffKind& k : imgfix::tiffKinds()) {
+    INFO(k.name);
+    const std::string in = imgfix::makeTiffKind(k, 37, 21);
+    const imgfix::TiffDrawn before = imgfix::drawTiff(in);
+    REQUIRE(before.width == 37);  // the fixture is what it says
+    REQUIRE(before.bits == k.bits);
+    REQUIRE(before.compression == k.compression);
+    REQUIRE(before.has_text_tags);
+    REQUIRE_FALSE(before.abgr.empty());
+    Outcome o = run(in, "scan.tif");
+    const imgfix::TiffDrawn after = imgfix::drawTiff(rebuilt(o));
+    CHECK(hasFinding(o, "removed", "XMP"));
+    CHECK(hasFinding(o, "removed", "TIFF text tags"));
+    CHECK(after.width == 37);
+    CHECK(after.height == 21);
+    CHECK(after.bits == 8);
+    CHECK(after.samples == (k.extra ? 4 : 3));
+    CHECK(after.photometric == PHOTOMETRIC_RGB);
+    CHECK(after.compression == COMPRESSION_ADOBE_DEFLATE);
+    CHECK_FALSE(after.has_text_tags);
+    CHECK(after.abgr == before.abgr);
+  }
+}
+
+TEST_CASE("image: a TIFF's eight orientations are applied, the width and height swapped for 5-8",
+          "[image]") {
+  const imgfix::TiffKind& rgb = imgfix::tiffKinds()[10];  // RGB, planar
+  const imgfix::TiffDrawn upright = imgfix::drawTiff(imgfix::makeTiffKind(rgb, 37, 21));
+  REQUIRE(upright.abgr.size() == 37u * 21u);
+  // Stored pixel (x, y) is shown at (X, Y) of a W x H picture: EXIF/TIFF orientation 1..8.
+  auto shownAt = [](int o, std::uint32_t x, std::uint32_t y, std::uint32_t w, std::uint32_t h) {
+    switch (o) {
+      case 2: return std::pair{w - 1 - x, y};
+      case 3: return std::pair{w - 1 - x, h - 1 - y};
+      case 4: return std::pair{x, h - 1 - y};
+      case 5: return std::pair{y, x};
+      case 6: return std::pair{h - 1 - y, x};
+      case 7: return std::pair{h - 1 - y, w - 1 - x};
+      case 8: return std::pair{y, w - 1 - x};
+      default: return std::pair{x, y};
+    }
+  };
+  for (int o = 1; o <= 8; ++o) {
+    INFO("orientation " << o);
+    Outcome out = run(imgfix::makeTiffKind(rgb, 37, 21, o), "scan.tif");
+    const imgfix::TiffDrawn d = imgfix::drawTiff(rebuilt(out));
+    const bool swapped = o >= 5;
+    REQUIRE(d.width == (swapped ? 21u : 37u));
+    REQUIRE(d.height == (swapped ? 37u : 21u));
+    if (o > 1) CHECK(hasFinding(out, "applied", "orientation " + std::to_string(o)));
+    std::size_t wrong = 0;
+    for (std::uint32_t y = 0; y < 21; ++y) {
+      for (std::uint32_t x = 0; x < 37; ++x) {
+        auto [X, Y] = shownAt(o, x, y, 37, 21);
+        if (d.abgr[Y * d.width + X] != upright.abgr[y * 37 + x]) ++wrong;
+      }
+    }
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("image: WebP loses EXIF and XMP, lossless stays lossless, lossy stays lossy", "[image]") {
   for (bool lossless : {true, false}) {
     INFO("lossless " << lossless);
