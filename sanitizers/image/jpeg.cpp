@@ -170,174 +170,213 @@ int reportMarkers(j_decompress_ptr d, Ctx& ctx) {
   return orientation;
 }
 
+J_COLOR_SPACE outputSpace(J_COLOR_SPACE stored) {
+  switch (stored) {
+    case JCS_GRAYSCALE: return JCS_GRAYSCALE;
+    case JCS_CMYK:
+    case JCS_YCCK: return JCS_CMYK;
+    default: return JCS_RGB;
+  }
+}
+
+/**
+ * One JPEG rebuild, step by step. Everything libjpeg's longjmp must find intact lives in this
+ * object, made before setjmp in rebuildJpeg(); no step keeps anything with a destructor alive
+ * across a libjpeg call that may jump out of it. The destructor frees what libjpeg made, on every
+ * path (a failure, a jump, the end).
+ */
+class JpegRebuild {
+ public:
+  explicit JpegRebuild(Ctx& ctx) : ctx_(ctx) { setupErrors(err); }
+  ~JpegRebuild() {
+    if (d_made_) jpeg_destroy_decompress(&d_);
+    if (c_made_) jpeg_destroy_compress(&c_);
+    std::free(icc_);
+  }
+  JpegRebuild(const JpegRebuild&) = delete;
+  JpegRebuild& operator=(const JpegRebuild&) = delete;
+
+  ErrorMgr err;  ///< its jump buffer is set by rebuildJpeg()
+
+  std::optional<Failure> readHeader(std::string_view in);
+  std::optional<Failure> start();
+  /// Orientations 1 and 2 keep the row order: each decoded row is encoded at once, no raster.
+  bool streams() const { return orientation_ == 1 || orientation_ == 2; }
+  std::optional<Failure> streamRows();
+  std::optional<Failure> readRaster();
+  std::optional<Failure> finishDecode();
+  void writeRaster();
+  CodecResult finish();
+
+ private:
+  [[noreturn]] void noProgress() {
+    std::snprintf(err.message, sizeof err.message, "no progress reading scanlines");
+    std::longjmp(err.jump, 1);
+  }
+  void startCompress();
+
+  Ctx& ctx_;
+  jpeg_decompress_struct d_;
+  jpeg_compress_struct c_;
+  jpeg_progress_mgr progress_;
+  // volatile: written after setjmp and read after longjmp (else they may live in a register
+  // and be stale, and the structs would leak).
+  volatile bool d_made_ = false, c_made_ = false;
+  StringDest dest_;
+  JOCTET* icc_ = nullptr;
+  unsigned int icc_len_ = 0;
+  int orientation_ = 1;
+  J_COLOR_SPACE space_ = JCS_RGB;
+  Raster r_;
+  std::size_t stride_ = 0;
+  std::vector<std::uint8_t> line_, scratch_;
+};
+
+/// The decoder, the header and its markers (reported, never copied); the pixel limit.
+std::optional<Failure> JpegRebuild::readHeader(std::string_view in) {
+  std::memset(&d_, 0, sizeof d_);
+  d_.err = &err.pub;
+  jpeg_create_decompress(&d_);
+  d_made_ = true;
+  progress_.progress_monitor = onProgress;
+  d_.progress = &progress_;
+  jpeg_mem_src(&d_, reinterpret_cast<const unsigned char*>(in.data()),
+               static_cast<unsigned long>(in.size()));
+  jpeg_save_markers(&d_, JPEG_COM, 0xffff);
+  for (int i = 0; i < 16; ++i) jpeg_save_markers(&d_, JPEG_APP0 + i, 0xffff);
+  jpeg_read_header(&d_, TRUE);
+  if (auto f = ctx_.checkPixels(pixelCount(d_.image_width, d_.image_height))) return f;
+  orientation_ = reportMarkers(&d_, ctx_);
+  if (ctx_.options.keep_icc) {
+    if (!jpeg_read_icc_profile(&d_, &icc_, &icc_len_) || icc_len_ > kMaxIcc) {
+      std::free(icc_);
+      icc_ = nullptr;
+      icc_len_ = 0;
+    }
+  }
+  return std::nullopt;
+}
+
+/// The memory charged, the decoder started, the encoder made for the oriented size.
+std::optional<Failure> JpegRebuild::start() {
+  space_ = outputSpace(d_.jpeg_color_space);
+  d_.out_color_space = space_;
+  // Orientations other than 1 and 2 need the whole picture. Progressive files make libjpeg keep
+  // every coefficient (up to two bytes per sample) whatever we do.
+  std::uint64_t comps = space_ == JCS_GRAYSCALE ? 1 : space_ == JCS_CMYK ? 4 : 3;
+  std::uint64_t bytes = pixelCount(d_.image_width, d_.image_height) * comps;
+  std::uint64_t charge =
+      (streams() ? 0 : bytes) + (d_.progressive_mode ? bytes * 2 : 0) + d_.image_width * comps * 2;
+  if (auto f = ctx_.charge(charge)) return f;
+  jpeg_start_decompress(&d_);
+  r_.width = d_.output_width;
+  r_.height = d_.output_height;
+  r_.channels = d_.output_components;
+  stride_ = static_cast<std::size_t>(r_.width) * static_cast<std::size_t>(r_.channels);
+  startCompress();
+  return std::nullopt;
+}
+
+void JpegRebuild::startCompress() {
+  std::memset(&c_, 0, sizeof c_);
+  c_.err = &err.pub;
+  jpeg_create_compress(&c_);
+  c_made_ = true;
+  dest_.attach(&c_);
+  c_.image_width = (orientation_ >= 5) ? r_.height : r_.width;
+  c_.image_height = (orientation_ >= 5) ? r_.width : r_.height;
+  c_.input_components = r_.channels;
+  c_.in_color_space = space_;
+  jpeg_set_defaults(&c_);
+  jpeg_set_quality(&c_, ctx_.options.jpeg_quality, TRUE);
+}
+
+std::optional<Failure> JpegRebuild::streamRows() {
+  line_.resize(stride_);
+  scratch_.resize(stride_);
+  const auto channels = static_cast<std::size_t>(r_.channels);
+  jpeg_start_compress(&c_, TRUE);
+  if (icc_) jpeg_write_icc_profile(&c_, icc_, icc_len_);
+  while (d_.output_scanline < d_.output_height) {
+    JSAMPROW row = line_.data();
+    if (jpeg_read_scanlines(&d_, &row, 1) != 1) noProgress();
+    if (orientation_ == 2) {
+      for (std::uint32_t x = 0; x < r_.width; ++x)
+        std::memcpy(&scratch_[x * channels], &line_[(r_.width - 1 - x) * channels], channels);
+      row = scratch_.data();
+    }
+    jpeg_write_scanlines(&c_, &row, 1);
+    if ((d_.output_scanline & 255) == 0) {
+      if (auto f = ctx_.deadline()) return f;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> JpegRebuild::readRaster() {
+  r_.px.resize(stride_ * r_.height);
+  while (d_.output_scanline < d_.output_height) {
+    JSAMPROW row = &r_.px[static_cast<std::size_t>(d_.output_scanline) * stride_];
+    if (jpeg_read_scanlines(&d_, &row, 1) != 1) noProgress();
+    if ((d_.output_scanline & 255) == 0) {
+      if (auto f = ctx_.deadline()) return f;
+    }
+  }
+  return std::nullopt;
+}
+
+/// The end of the scan: damage is only known once all of it was read (what was encoded so far
+/// is then thrown away); bytes after EOI are reported and dropped.
+std::optional<Failure> JpegRebuild::finishDecode() {
+  jpeg_finish_decompress(&d_);
+  if (err.corrupt_warning)
+    return Failure{Reason::CdrFailed, std::string("JPEG: damaged data (") + err.message + ")"};
+  const std::uint64_t trailing = d_.src->bytes_in_buffer;
+  jpeg_destroy_decompress(&d_);
+  d_made_ = false;
+  if (trailing > 0) ctx_.removed("trailing data " + std::to_string(trailing) + " bytes");
+  noteOrientation(ctx_, orientation_);
+  return std::nullopt;
+}
+
+/// The decoded raster, turned, to the encoder (orientations 3..8).
+void JpegRebuild::writeRaster() {
+  OrientedView view(r_, orientation_);
+  constexpr std::uint32_t kBlock = 32;  // output rows produced per pass over the raster
+  const std::size_t out_stride =
+      static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r_.channels);
+  scratch_.resize(out_stride * kBlock);
+  JSAMPROW rows[kBlock];
+  jpeg_start_compress(&c_, TRUE);
+  if (icc_) jpeg_write_icc_profile(&c_, icc_, icc_len_);
+  while (c_.next_scanline < c_.image_height) {
+    std::uint32_t n = std::min<std::uint32_t>(kBlock, c_.image_height - c_.next_scanline);
+    view.rows(c_.next_scanline, n, scratch_.data());
+    for (std::uint32_t k = 0; k < n; ++k) rows[k] = &scratch_[k * out_stride];
+    std::uint32_t done = 0;
+    while (done < n) done += jpeg_write_scanlines(&c_, rows + done, n - done);
+  }
+}
+
+CodecResult JpegRebuild::finish() {
+  jpeg_finish_compress(&c_);
+  CodecResult result;
+  result.encoded.data = std::move(dest_.out);
+  result.encoded.mime = "image/jpeg";
+  return result;
+}
+
 }  // namespace
 
 CodecResult rebuildJpeg(std::string_view in, Ctx& ctx) {
-  // Everything that must survive a longjmp lives here, before setjmp; nothing with a destructor
-  // is created between setjmp and a possible longjmp in a deeper frame.
-  ErrorMgr err;
-  jpeg_decompress_struct d;
-  jpeg_compress_struct c;
-  jpeg_progress_mgr progress;
-  // volatile: written after setjmp and read after longjmp (else they may live in a register
-  // and be stale, and the structs would leak).
-  volatile bool d_made = false, c_made = false;
-  StringDest dest;
-  JOCTET* icc = nullptr;
-  unsigned int icc_len = 0;
-  Raster r;
-  std::vector<std::uint8_t> line, scratch;
-  CodecResult result;
-  std::optional<Failure> failure;
-  std::uint64_t trailing = 0;
-  int orientation = 1;
-  bool stream = false;
-  J_COLOR_SPACE space = JCS_RGB;
-  std::size_t stride = 0;
-
-  setupErrors(err);
-  if (setjmp(err.jump)) {
-    if (d_made) jpeg_destroy_decompress(&d);
-    if (c_made) jpeg_destroy_compress(&c);
-    std::free(icc);
-    return fail(std::string("JPEG: ") + err.message);
-  }
-
-  std::memset(&d, 0, sizeof d);
-  d.err = &err.pub;
-  jpeg_create_decompress(&d);
-  d_made = true;
-  progress.progress_monitor = onProgress;
-  d.progress = &progress;
-  jpeg_mem_src(&d, reinterpret_cast<const unsigned char*>(in.data()),
-               static_cast<unsigned long>(in.size()));
-  jpeg_save_markers(&d, JPEG_COM, 0xffff);
-  for (int i = 0; i < 16; ++i) jpeg_save_markers(&d, JPEG_APP0 + i, 0xffff);
-  jpeg_read_header(&d, TRUE);
-
-  if ((failure = ctx.checkPixels(pixelCount(d.image_width, d.image_height)))) goto out;
-  orientation = reportMarkers(&d, ctx);
-  if (ctx.options.keep_icc) {
-    if (!jpeg_read_icc_profile(&d, &icc, &icc_len) || icc_len > kMaxIcc) {
-      std::free(icc);
-      icc = nullptr;
-      icc_len = 0;
-    }
-  }
-  switch (d.jpeg_color_space) {
-    case JCS_GRAYSCALE:
-      space = JCS_GRAYSCALE;
-      break;
-    case JCS_CMYK:
-    case JCS_YCCK:
-      space = JCS_CMYK;
-      break;
-    default:
-      space = JCS_RGB;
-      break;
-  }
-  d.out_color_space = space;
-  // Orientations 1 and 2 keep the row order: decode and encode stream row by row, no raster.
-  // The others need the whole picture. Progressive files make libjpeg keep every coefficient
-  // (up to two bytes per sample) whatever we do.
-  stream = orientation == 1 || orientation == 2;
-  {
-    std::uint64_t comps = space == JCS_GRAYSCALE ? 1 : space == JCS_CMYK ? 4 : 3;
-    std::uint64_t bytes = pixelCount(d.image_width, d.image_height) * comps;
-    std::uint64_t charge =
-        (stream ? 0 : bytes) + (d.progressive_mode ? bytes * 2 : 0) + d.image_width * comps * 2;
-    if ((failure = ctx.charge(charge))) goto out;
-  }
-  jpeg_start_decompress(&d);
-  r.width = d.output_width;
-  r.height = d.output_height;
-  r.channels = d.output_components;
-  stride = static_cast<std::size_t>(r.width) * static_cast<std::size_t>(r.channels);
-
-  std::memset(&c, 0, sizeof c);
-  c.err = &err.pub;
-  jpeg_create_compress(&c);
-  c_made = true;
-  dest.attach(&c);
-  c.image_width = (orientation >= 5) ? r.height : r.width;
-  c.image_height = (orientation >= 5) ? r.width : r.height;
-  c.input_components = r.channels;
-  c.in_color_space = space;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, ctx.options.jpeg_quality, TRUE);
-
-  if (stream) {
-    line.resize(stride);
-    scratch.resize(stride);
-    jpeg_start_compress(&c, TRUE);
-    if (icc) jpeg_write_icc_profile(&c, icc, icc_len);
-    while (d.output_scanline < d.output_height) {
-      JSAMPROW row = line.data();
-      if (jpeg_read_scanlines(&d, &row, 1) != 1) {
-        std::snprintf(err.message, sizeof err.message, "no progress reading scanlines");
-        std::longjmp(err.jump, 1);
-      }
-      if (orientation == 2) {
-        for (std::uint32_t x = 0; x < r.width; ++x) {
-          std::memcpy(&scratch[x * static_cast<std::size_t>(r.channels)],
-                      &line[(r.width - 1 - x) * static_cast<std::size_t>(r.channels)],
-                      static_cast<std::size_t>(r.channels));
-        }
-        row = scratch.data();
-      }
-      jpeg_write_scanlines(&c, &row, 1);
-      if ((d.output_scanline & 255) == 0 && (failure = ctx.deadline())) goto out;
-    }
-  } else {
-    r.px.resize(stride * r.height);
-    while (d.output_scanline < d.output_height) {
-      JSAMPROW row = &r.px[static_cast<std::size_t>(d.output_scanline) * stride];
-      if (jpeg_read_scanlines(&d, &row, 1) != 1) {
-        std::snprintf(err.message, sizeof err.message, "no progress reading scanlines");
-        std::longjmp(err.jump, 1);
-      }
-      if ((d.output_scanline & 255) == 0 && (failure = ctx.deadline())) goto out;
-    }
-  }
-  jpeg_finish_decompress(&d);
-  // Damage is only known once the whole scan was read: what was encoded so far is thrown away.
-  if (err.corrupt_warning) {
-    failure = Failure{Reason::CdrFailed, std::string("JPEG: damaged data (") + err.message + ")"};
-    goto out;
-  }
-  trailing = d.src->bytes_in_buffer;
-  jpeg_destroy_decompress(&d);
-  d_made = false;
-  if (trailing > 0) ctx.removed("trailing data " + std::to_string(trailing) + " bytes");
-  noteOrientation(ctx, orientation);
-
-  if (!stream) {
-    OrientedView view(r, orientation);
-    constexpr std::uint32_t kBlock = 32;  // output rows produced per pass over the raster
-    const std::size_t out_stride =
-        static_cast<std::size_t>(view.width()) * static_cast<std::size_t>(r.channels);
-    scratch.resize(out_stride * kBlock);
-    JSAMPROW rows[kBlock];
-    jpeg_start_compress(&c, TRUE);
-    if (icc) jpeg_write_icc_profile(&c, icc, icc_len);
-    while (c.next_scanline < c.image_height) {
-      std::uint32_t n = std::min<std::uint32_t>(kBlock, c.image_height - c.next_scanline);
-      view.rows(c.next_scanline, n, scratch.data());
-      for (std::uint32_t k = 0; k < n; ++k) rows[k] = &scratch[k * out_stride];
-      std::uint32_t done = 0;
-      while (done < n) done += jpeg_write_scanlines(&c, rows + done, n - done);
-    }
-  }
-  jpeg_finish_compress(&c);
-  result.encoded.data = std::move(dest.out);
-  result.encoded.mime = "image/jpeg";
-
-out:
-  if (d_made) jpeg_destroy_decompress(&d);
-  if (c_made) jpeg_destroy_compress(&c);
-  std::free(icc);
-  if (failure) return fail(*failure);
-  return result;
+  JpegRebuild j(ctx);
+  if (setjmp(j.err.jump)) return fail(std::string("JPEG: ") + j.err.message);
+  if (auto f = j.readHeader(in)) return fail(*f);
+  if (auto f = j.start()) return fail(*f);
+  if (auto f = j.streams() ? j.streamRows() : j.readRaster()) return fail(*f);
+  if (auto f = j.finishDecode()) return fail(*f);
+  if (!j.streams()) j.writeRaster();
+  return j.finish();
 }
 
 }  // namespace mugai::sanitizers::image
