@@ -304,7 +304,8 @@ ProcessResult Engine::processFile(std::string_view data, const std::string& untr
 
 ProcessResult failedItemResult(const policy::Policy& pol, const Envelope& envelope,
                                const std::string& id, const std::string& filename,
-                               std::uint64_t bytes_in, Reason reason, const std::string& detail) {
+                               std::uint64_t bytes_in, Reason reason, const std::string& detail,
+                               const std::string& step) {
   const bool mail = filename.empty();
   const policy::Override* ov = mail ? pol.match(envelope.sender, envelope.recipients) : nullptr;
   ProcessResult r;
@@ -319,7 +320,7 @@ ProcessResult failedItemResult(const policy::Policy& pol, const Envelope& envelo
   rec.filename = filename;
   rec.action = "blocked";
   rec.reason = std::string(reasonInfo(reason).name);
-  rec.sanitizer = "isolation";
+  rec.sanitizer = step;
   rec.detail = detail;
   r.report.actions.push_back(std::move(rec));
   r.verdict = r.report.final_verdict = std::max(pol.verdictFor(reason, ov), Verdict::Quarantine);

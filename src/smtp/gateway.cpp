@@ -69,24 +69,14 @@ std::string transactionFacts(const Transaction& t, std::uint64_t size, bool enve
   return s;
 }
 
-/// The result for a message whose engine run passed twice sanitizer_deadline_ms: blocked for
-/// limit.time, the original kept; no notice can be built without the engine's output, so the
-/// client gets 554 with the reason (the sender learns of it; staff find it in the vault).
-ProcessResult timedOut(const ItemProcessor& engine, const std::string& id, const Transaction& t) {
-  ProcessResult r;
-  r.verdict = r.report.final_verdict = Verdict::Quarantine;
-  r.report.reason = Reason::LimitTime;
-  r.report.id = id;
-  r.report.sender = t.sender;
-  r.report.recipients = t.recipients;
-  r.report.rules = engine.policy().source;
-  ActionRecord rec;
-  rec.action = "blocked";
-  rec.reason = std::string(reasonInfo(Reason::LimitTime).name);
-  rec.sanitizer = "gateway";
-  rec.detail = "the engine did not return within twice sanitizer_deadline_ms";
-  r.report.actions.push_back(std::move(rec));
-  return r;
+/// The result for a message whose engine run passed twice sanitizer_deadline_ms (a step that
+/// cannot be interrupted, run in serve's own threads: isolation = none): blocked for limit.time as
+/// a worker killed at its deadline is, the original kept and the notice relayed in its place.
+ProcessResult timedOut(const ItemProcessor& engine, const std::string& id, const Envelope& envelope,
+                       std::uint64_t size) {
+  return failedItemResult(engine.policy(), envelope, id, "", size, Reason::LimitTime,
+                          "the engine did not return within twice sanitizer_deadline_ms",
+                          "gateway");
 }
 
 /// XFORWARD attributes as received, for the vault record ("NAME=... ADDR=... HELO=...").
@@ -177,7 +167,7 @@ Reply Gateway::deliver(Transaction& t) {
   if (status != std::future_status::ready) {
     // The engine did not return (a step that cannot be interrupted): limit.time is a verdict,
     // like the engine's own deadline, never a 4xx the sender would retry and pay again.
-    r = timedOut(*job->engine, job->id, t);
+    r = timedOut(*job->engine, job->id, job->envelope, job->raw.size());
   } else {
     try {
       r = future.get();

@@ -83,9 +83,11 @@ using ItemProcessorGetter = std::function<ItemProcessorConstSharedPtr()>;
 /// whatever the rules say: the same bytes would fail the same way again, so never a TempFail
 /// loop), one report line naming `detail`, and for mail the notice-only message when the policy
 /// sends notices. The item's bytes are not parsed here (the process that tried just failed on
-/// them). `filename` is the file drop's name ("" for mail).
+/// them). `filename` is the file drop's name ("" for mail). `step` names who gave up on the item
+/// in the report ("isolation": the worker pool; "gateway": serve's wait for an in-process engine).
 ProcessResult failedItemResult(const policy::Policy& policy, const Envelope& envelope,
                                const std::string& id, const std::string& filename,
-                               std::uint64_t bytes_in, Reason reason, const std::string& detail);
+                               std::uint64_t bytes_in, Reason reason, const std::string& detail,
+                               const std::string& step = "isolation");
 
 }  // namespace mugai
