@@ -84,199 +84,284 @@ std::string dropEmpty(std::string out, std::string_view local) {
 
 }  // namespace
 
-FormulaRisk formulaRisk(std::string_view f) {
-  // Excel never writes an unterminated string, quoted name or bracket; what hides behind one is
-  // not looked at, so the formula counts as risky.
-  auto unreadable = []() { return FormulaRisk{FormulaRisk::Kind::Malformed, "unreadable"}; };
-  const std::size_t n = f.size();
+namespace {
+
+/// One formula read left to right. Each token reader starts at its token's first character,
+/// moves `i` past the token and returns the token's risk, or nullopt when it is harmless. Excel
+/// never writes an unterminated string, quoted name or bracket; what hides behind one is not
+/// looked at, so the formula counts as risky (Malformed).
+struct FormulaReader {
+  std::string_view f;
   std::size_t i = 0;
-  while (i < n) {
-    char c = f[i];
-    if (c == '"') {  // a string literal: data, "" is an escaped quote
-      for (++i; i < n; ++i) {
-        if (f[i] != '"') continue;
-        if (i + 1 < n && f[i + 1] == '"') {
+
+  static FormulaRisk unreadable() { return {FormulaRisk::Kind::Malformed, "unreadable"}; }
+
+  /// "text": data; "" is an escaped quote.
+  std::optional<FormulaRisk> stringLiteral() {
+    for (++i; i < f.size(); ++i) {
+      if (f[i] != '"') continue;
+      if (i + 1 < f.size() && f[i + 1] == '"') {
+        ++i;
+        continue;
+      }
+      break;
+    }
+    if (i >= f.size()) return unreadable();
+    ++i;
+    return std::nullopt;
+  }
+
+  /// 'Sheet name' (or a workbook or path); '' is an escaped quote.
+  std::optional<FormulaRisk> quotedName() {
+    bool path = false, book = false, pipe = false;
+    for (++i; i < f.size(); ++i) {
+      char d = f[i];
+      if (d == '\'') {
+        if (i + 1 < f.size() && f[i + 1] == '\'') {
           ++i;
           continue;
         }
         break;
       }
-      if (i >= n) return unreadable();
-      ++i;
-      continue;
+      // Sheet names cannot hold \ / [ ]: these are paths, URLs and workbook names.
+      path = path || d == '\\' || d == '/';
+      book = book || d == '[' || d == ']';
+      pipe = pipe || d == '|';
     }
-    if (c == '\'') {  // a quoted sheet (or workbook/path) name; '' is an escaped quote
-      bool path = false, book = false, pipe = false;
-      for (++i; i < n; ++i) {
-        char d = f[i];
-        if (d == '\'') {
-          if (i + 1 < n && f[i + 1] == '\'') {
-            ++i;
-            continue;
-          }
-          break;
-        }
-        // Sheet names cannot hold \ / [ ]: these are paths, URLs and workbook names.
-        path = path || d == '\\' || d == '/';
-        book = book || d == '[' || d == ']';
-        pipe = pipe || d == '|';
-      }
-      if (i >= n) return unreadable();
-      ++i;
-      if (pipe) return {FormulaRisk::Kind::Dde, "DDE"};
-      if (path) return {FormulaRisk::Kind::ExternalPath, "external reference"};
-      if (book) return {FormulaRisk::Kind::ExternalIndex, "external reference"};
-      continue;
-    }
-    if (c == '|') return {FormulaRisk::Kind::Dde, "DDE"};  // server|topic!item
-    if (c == '\\') return {FormulaRisk::Kind::ExternalPath, "external reference"};
-    if (c == '[') {
-      // Table1[Col], Table1[[#This Row],[Col]] (after a name) and [@Col] are structured
-      // references; [1]Sheet1!A1 (a workbook index) or [C:\x.xlsx] are other workbooks.
-      bool structured =
-          i > 0 && (nameChar(static_cast<unsigned char>(f[i - 1])) || f[i - 1] == ']');
-      std::size_t begin = i + 1;
-      int depth = 0;
-      for (; i < n; ++i) {
-        if (f[i] == '\'' && i + 1 < n) {  // ' escapes the next character in structured refs
-          ++i;
-          continue;
-        }
-        if (f[i] == '[') ++depth;
-        if (f[i] == ']' && --depth == 0) break;
-      }
-      if (i >= n) return unreadable();
-      std::string_view inner = f.substr(begin, i - begin);
-      ++i;
-      if (structured || inner.empty() || inner[0] == '@' || inner[0] == '#' || inner[0] == '[')
-        continue;
-      bool digits = inner.find_first_not_of("0123456789") == std::string_view::npos;
-      if (digits) return {FormulaRisk::Kind::ExternalIndex, "external reference"};
-      if (inner.find_first_of("\\/:") != std::string_view::npos)
-        return {FormulaRisk::Kind::ExternalPath, "external reference"};
-      continue;
-    }
-    if (nameStart(static_cast<unsigned char>(c))) {
-      std::size_t begin = i;
-      while (i < n && nameChar(static_cast<unsigned char>(f[i]))) ++i;
-      std::size_t j = i;
-      while (j < n && space(f[j])) ++j;
-      if (j >= n || f[j] != '(') continue;
-      std::string upper_name = upper(f.substr(begin, i - begin));
-      std::string_view name = upper_name;
-      for (bool again = true; again;) {  // _xlfn._xlws.FILTER -> FILTER (an offset: linear)
-        again = false;
-        // _xludf. marks a name the writer did not know as a built-in: whoever reads it may.
-        for (std::string_view p : {"_XLFN.", "_XLWS.", "_XLUDF."}) {
-          if (name.starts_with(p)) {
-            name.remove_prefix(p.size());
-            again = true;
-          }
-        }
-      }
-      if (riskyFunction(name)) return {FormulaRisk::Kind::Function, std::string(name)};
-      if (name.starts_with("_XLL.")) return {FormulaRisk::Kind::Function, "_xll add-in call"};
-      continue;
-    }
+    if (i >= f.size()) return unreadable();
     ++i;
+    if (pipe) return FormulaRisk{FormulaRisk::Kind::Dde, "DDE"};
+    if (path) return FormulaRisk{FormulaRisk::Kind::ExternalPath, "external reference"};
+    if (book) return FormulaRisk{FormulaRisk::Kind::ExternalIndex, "external reference"};
+    return std::nullopt;
+  }
+
+  /// Table1[Col], Table1[[#This Row],[Col]] (after a name) and [@Col] are structured
+  /// references; [1]Sheet1!A1 (a workbook index) or [C:\x.xlsx] are other workbooks.
+  std::optional<FormulaRisk> bracket() {
+    bool structured = i > 0 && (nameChar(static_cast<unsigned char>(f[i - 1])) || f[i - 1] == ']');
+    std::size_t begin = i + 1;
+    int depth = 0;
+    for (; i < f.size(); ++i) {
+      if (f[i] == '\'' && i + 1 < f.size()) {  // ' escapes the next character in structured refs
+        ++i;
+        continue;
+      }
+      if (f[i] == '[') ++depth;
+      if (f[i] == ']' && --depth == 0) break;
+    }
+    if (i >= f.size()) return unreadable();
+    std::string_view inner = f.substr(begin, i - begin);
+    ++i;
+    if (structured || inner.empty() || inner[0] == '@' || inner[0] == '#' || inner[0] == '[')
+      return std::nullopt;
+    if (inner.find_first_not_of("0123456789") == std::string_view::npos)
+      return FormulaRisk{FormulaRisk::Kind::ExternalIndex, "external reference"};
+    if (inner.find_first_of("\\/:") != std::string_view::npos)
+      return FormulaRisk{FormulaRisk::Kind::ExternalPath, "external reference"};
+    return std::nullopt;
+  }
+
+  /// A name; when a '(' follows, a function call, judged by its name without the _xlfn.,
+  /// _xlws. and _xludf. prefixes.
+  std::optional<FormulaRisk> name() {
+    std::size_t begin = i;
+    while (i < f.size() && nameChar(static_cast<unsigned char>(f[i]))) ++i;
+    std::size_t j = i;
+    while (j < f.size() && space(f[j])) ++j;
+    if (j >= f.size() || f[j] != '(') return std::nullopt;
+    std::string upper_name = upper(f.substr(begin, i - begin));
+    std::string_view fn = upper_name;
+    for (bool again = true; again;) {  // _xlfn._xlws.FILTER -> FILTER (an offset: linear)
+      again = false;
+      // _xludf. marks a name the writer did not know as a built-in: whoever reads it may.
+      for (std::string_view p : {"_XLFN.", "_XLWS.", "_XLUDF."}) {
+        if (fn.starts_with(p)) {
+          fn.remove_prefix(p.size());
+          again = true;
+        }
+      }
+    }
+    if (riskyFunction(fn)) return FormulaRisk{FormulaRisk::Kind::Function, std::string(fn)};
+    if (fn.starts_with("_XLL.")) return FormulaRisk{FormulaRisk::Kind::Function, "_xll add-in call"};
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+FormulaRisk formulaRisk(std::string_view f) {
+  FormulaReader r{f};
+  while (r.i < f.size()) {
+    const char c = f[r.i];
+    std::optional<FormulaRisk> risk;
+    if (c == '"') {
+      risk = r.stringLiteral();
+    } else if (c == '\'') {
+      risk = r.quotedName();
+    } else if (c == '|') {
+      return {FormulaRisk::Kind::Dde, "DDE"};  // server|topic!item
+    } else if (c == '\\') {
+      return {FormulaRisk::Kind::ExternalPath, "external reference"};
+    } else if (c == '[') {
+      risk = r.bracket();
+    } else if (nameStart(static_cast<unsigned char>(c))) {
+      risk = r.name();
+    } else {
+      ++r.i;
+    }
+    if (risk) return *risk;
   }
   return {};
 }
 
-FormulaEdit removeRiskyFormulas(std::string_view xml, SheetPart kind, const Budget& budget) {
+namespace {
+
+/// Where a formula element sits: a cell's <f>, another worksheet formula (conditional formats,
+/// data validations: formula, formula1, formula2, xm:f), a defined name, a table column.
+enum class Site { None, Cell, Other, Name, Table };
+
+Site siteOf(SheetPart kind, std::string_view local, bool in_cell) {
+  if (kind == SheetPart::Worksheet) {
+    if (local == "f" && in_cell) return Site::Cell;
+    if (local == "f" || local == "formula" || local == "formula1" || local == "formula2")
+      return Site::Other;
+    return Site::None;
+  }
+  if (kind == SheetPart::Workbook && local == "definedName") return Site::Name;
+  if (kind == SheetPart::Table && (local == "calculatedColumnFormula" || local == "totalsRowFormula"))
+    return Site::Table;
+  return Site::None;
+}
+
+void trackCell(const Tag& t, int& in_cell) {
+  if (t.kind == Tag::Kind::Open) ++in_cell;
+  if (t.kind == Tag::Kind::Close && in_cell > 0) --in_cell;
+}
+
+/// removeRiskyFormulas() in two passes over the part: every formula judged (a risky one
+/// removed, or the part refused), then the cells that share a removed master's formula.
+class FormulaPass {
+ public:
+  FormulaPass(std::string_view xml, SheetPart kind, const Budget& budget)
+      : xml_(xml), kind_(kind), budget_(budget) {}
+  /// Each returns false when the result is final already (deadline, refused, malformed).
+  bool judge();
+  bool removeFollowers();
+  FormulaEdit finish();
+
   FormulaEdit r;
-  Edits edits;
-  std::map<std::string, FormulaRisk> si_risk;  // shared formulas whose master goes
-  bool have_followers = false;
-  std::size_t tags = 0;
-  auto deadline = [&]() {
-    if (++tags % 4096 != 0) return false;
-    r.limit = budget.checkDeadline();
+
+ private:
+  bool judgeOne(const Tag& t, std::size_t end, Site site, std::string_view local);
+  bool pastDeadline() {
+    if (++tags_ % 4096 != 0) return false;
+    r.limit = budget_.checkDeadline();
     return r.limit.has_value();
-  };
-  {
-    Scanner s(xml);
-    Tag t;
-    int in_cell = 0;
-    while (s.next(t)) {
-      if (deadline()) return r;
-      std::string_view local = t.local();
-      if (kind == SheetPart::Worksheet && local == "c") {
-        if (t.kind == Tag::Kind::Open) ++in_cell;
-        if (t.kind == Tag::Kind::Close && in_cell > 0) --in_cell;
-        continue;
-      }
-      if (t.kind == Tag::Kind::Close) continue;
-      bool cell_f = kind == SheetPart::Worksheet && local == "f" && in_cell > 0;
-      bool other_f =
-          kind == SheetPart::Worksheet && !cell_f &&
-          (local == "f" || local == "formula" || local == "formula1" || local == "formula2");
-      bool name = kind == SheetPart::Workbook && local == "definedName";
-      bool table = kind == SheetPart::Table &&
-                   (local == "calculatedColumnFormula" || local == "totalsRowFormula");
-      if (!cell_f && !other_f && !name && !table) continue;
-      std::size_t end = s.skipElement(t);
-      if (end == std::string_view::npos) break;
-      std::string text = elementText(xml, t, end);
-      FormulaRisk risk = formulaRisk(text);
-      const Attr* type = t.attr("t");
-      const Attr* si = t.attr("si");
-      bool shared = cell_f && type && decode(type->value) == "shared" && si;
-      if (shared && blank(text)) {
-        have_followers = true;  // decided once every master is known
-        continue;
-      }
-      if (!risk) continue;
-      if (other_f) {
-        // Conditional formats and data validations need their formula; an index reference
-        // ([1]Sheet1!A1) only points into an external link part, which is removed anyway.
-        if (risk.kind == FormulaRisk::Kind::ExternalIndex) continue;
-        r.refused = std::string(local) + " " + risk.what;
-        return r;
-      }
-      edits.erase(t.begin, end);
-      if (shared) si_risk[decode(si->value)] = risk;
-      count(cell_f ? r.cells : name ? r.names : r.tables, risk);
-    }
-    if (s.malformed()) {
-      r.malformed = true;
-      return r;
-    }
   }
-  if (have_followers && !si_risk.empty()) {  // cells sharing a removed master's formula
-    Scanner s(xml);
-    Tag t;
-    int in_cell = 0;
-    while (s.next(t)) {
-      if (deadline()) return r;
-      std::string_view local = t.local();
-      if (local == "c") {
-        if (t.kind == Tag::Kind::Open) ++in_cell;
-        if (t.kind == Tag::Kind::Close && in_cell > 0) --in_cell;
-        continue;
-      }
-      if (t.kind == Tag::Kind::Close || local != "f" || in_cell == 0) continue;
-      std::size_t end = s.skipElement(t);
-      if (end == std::string_view::npos) break;
-      const Attr* type = t.attr("t");
-      const Attr* si = t.attr("si");
-      if (!type || !si || decode(type->value) != "shared" || !blank(elementText(xml, t, end)))
-        continue;  // not a follower (masters and formulas with text were judged above)
-      auto it = si_risk.find(decode(si->value));
-      if (it == si_risk.end()) continue;
-      edits.erase(t.begin, end);
-      count(r.cells, it->second);
-    }
-    if (s.malformed()) {
-      r.malformed = true;
-      return r;
-    }
+  bool ended(const Scanner& s) {
+    if (!s.malformed()) return false;
+    r.malformed = true;
+    return true;
   }
-  if (edits.empty()) return r;
-  std::string out = edits.apply(xml);
-  if (kind == SheetPart::Workbook) out = dropEmpty(std::move(out), "definedNames");
+
+  std::string_view xml_;
+  SheetPart kind_;
+  const Budget& budget_;
+  Edits edits_;
+  std::map<std::string, FormulaRisk> si_risk_;  // shared formulas whose master goes
+  bool have_followers_ = false;
+  std::size_t tags_ = 0;
+};
+
+bool FormulaPass::judge() {
+  Scanner s(xml_);
+  Tag t;
+  int in_cell = 0;
+  while (s.next(t)) {
+    if (pastDeadline()) return false;
+    std::string_view local = t.local();
+    if (kind_ == SheetPart::Worksheet && local == "c") {
+      trackCell(t, in_cell);
+      continue;
+    }
+    if (t.kind == Tag::Kind::Close) continue;
+    const Site site = siteOf(kind_, local, in_cell > 0);
+    if (site == Site::None) continue;
+    std::size_t end = s.skipElement(t);
+    if (end == std::string_view::npos) break;
+    if (!judgeOne(t, end, site, local)) return false;
+  }
+  return !ended(s);
+}
+
+/// One formula element (open tag `t`, closed just before `end`): removed when risky; false when
+/// the part is refused.
+bool FormulaPass::judgeOne(const Tag& t, std::size_t end, Site site, std::string_view local) {
+  std::string text = elementText(xml_, t, end);
+  FormulaRisk risk = formulaRisk(text);
+  const Attr* type = t.attr("t");
+  const Attr* si = t.attr("si");
+  bool shared = site == Site::Cell && type && decode(type->value) == "shared" && si;
+  if (shared && blank(text)) {
+    have_followers_ = true;  // decided once every master is known
+    return true;
+  }
+  if (!risk) return true;
+  if (site == Site::Other) {
+    // Conditional formats and data validations need their formula; an index reference
+    // ([1]Sheet1!A1) only points into an external link part, which is removed anyway.
+    if (risk.kind == FormulaRisk::Kind::ExternalIndex) return true;
+    r.refused = std::string(local) + " " + risk.what;
+    return false;
+  }
+  edits_.erase(t.begin, end);
+  if (shared) si_risk_[decode(si->value)] = risk;
+  count(site == Site::Cell ? r.cells : site == Site::Name ? r.names : r.tables, risk);
+  return true;
+}
+
+bool FormulaPass::removeFollowers() {
+  if (!have_followers_ || si_risk_.empty()) return true;
+  Scanner s(xml_);
+  Tag t;
+  int in_cell = 0;
+  while (s.next(t)) {
+    if (pastDeadline()) return false;
+    std::string_view local = t.local();
+    if (local == "c") {
+      trackCell(t, in_cell);
+      continue;
+    }
+    if (t.kind == Tag::Kind::Close || local != "f" || in_cell == 0) continue;
+    std::size_t end = s.skipElement(t);
+    if (end == std::string_view::npos) break;
+    const Attr* type = t.attr("t");
+    const Attr* si = t.attr("si");
+    if (!type || !si || decode(type->value) != "shared" || !blank(elementText(xml_, t, end)))
+      continue;  // not a follower (masters and formulas with text were judged above)
+    auto it = si_risk_.find(decode(si->value));
+    if (it == si_risk_.end()) continue;
+    edits_.erase(t.begin, end);
+    count(r.cells, it->second);
+  }
+  return !ended(s);
+}
+
+FormulaEdit FormulaPass::finish() {
+  if (edits_.empty()) return std::move(r);
+  std::string out = edits_.apply(xml_);
+  if (kind_ == SheetPart::Workbook) out = dropEmpty(std::move(out), "definedNames");
   r.xml = std::move(out);
-  return r;
+  return std::move(r);
+}
+
+}  // namespace
+
+FormulaEdit removeRiskyFormulas(std::string_view xml, SheetPart kind, const Budget& budget) {
+  FormulaPass pass(xml, kind, budget);
+  if (!pass.judge() || !pass.removeFollowers()) return std::move(pass.r);
+  return pass.finish();
 }
 
 }  // namespace mugai::sanitizers::ooxml
