@@ -438,6 +438,14 @@ struct Service::Impl {
   std::vector<std::string> recoverable();
   bool sync(std::initializer_list<const std::string*> dirs);
   bool keep(Item& item, const std::string& delivered);
+
+  // One pass (Service::pass), step by step.
+  void scanInbox(int root_fd, int proc_fd, std::vector<Found>& ready);
+  void fillBatch(std::vector<std::string>& recovered, const std::vector<Found>& ready,
+                 std::size_t& at, std::vector<Item>& batch, std::vector<std::size_t>& fresh);
+  std::vector<Item> claimBatch(int root_fd, int proc_fd, std::vector<Item>& batch,
+                               const std::vector<std::size_t>& fresh);
+  bool processClaimed(std::vector<Item>& claimed);
 };
 
 void Service::Impl::scan(int fd, const std::string& rel, const std::vector<EntryId>& folders,
@@ -832,11 +840,108 @@ bool Service::prepare(std::string* error) {
   return true;
 }
 
+namespace {
+
+/// Runs `fn` on every item, on up to four threads (the engine is the CPU part).
+template <typename Fn>
+void forEachParallel(std::vector<Item>& items, Fn&& fn) {
+  std::size_t workers =
+      std::min<std::size_t>({4, items.size(), std::max(1u, std::thread::hardware_concurrency())});
+  std::atomic<std::size_t> next_item{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next_item++) < items.size();) fn(items[i]);
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
+
+/// The files that have settled in the inbox (`ready`); what was seen is remembered for the next
+/// pass.
+void Service::Impl::scanInbox(int root_fd, int proc_fd, std::vector<Found>& ready) {
+  std::map<std::string, Observation> next;
+  if (root_fd >= 0 && proc_fd >= 0) {
+    int scan_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+    if (scan_fd >= 0) scan(scan_fd, "", {}, ready, next);
+  } else {
+    logLine(std::string("cannot open the inbox or processing/: ") + std::strerror(errno));
+  }
+  seen.swap(next);
+  if (o.after_scan) o.after_scan();
+}
+
+/// The next batch: what a killed run left in processing/ first, then ready files from `at` on,
+/// bounded in files and bytes (what one batch holds in memory: inputs and outputs). `fresh`:
+/// the indexes in `batch` of the files whose records were written now (claimed below).
+void Service::Impl::fillBatch(std::vector<std::string>& recovered, const std::vector<Found>& ready,
+                              std::size_t& at, std::vector<Item>& batch,
+                              std::vector<std::size_t>& fresh) {
+  constexpr std::size_t kBatchFiles = 128;
+  constexpr std::uint64_t kBatchBytes = 64ull << 20;
+  for (auto& id : recovered) batch.push_back(Item{id});
+  recovered.clear();
+  std::uint64_t bytes = 0;
+  for (; at < ready.size() && batch.size() < kBatchFiles && (bytes < kBatchBytes || batch.empty());
+       ++at) {
+    Item item;
+    if (!claim(ready[at], item)) continue;
+    bytes += ready[at].size;
+    fresh.push_back(batch.size());
+    batch.push_back(std::move(item));
+  }
+}
+
+/// Claims the fresh files by rename (same filesystem), through the folders the scan saw; a file
+/// gone or swapped meanwhile loses its record and is looked at again next pass.
+std::vector<Item> Service::Impl::claimBatch(int root_fd, int proc_fd, std::vector<Item>& batch,
+                                            const std::vector<std::size_t>& fresh) {
+  std::vector<Item> claimed;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    bool is_fresh = std::find(fresh.begin(), fresh.end(), i) != fresh.end();
+    if (is_fresh) {
+      const Meta& m = batch[i].m;
+      std::string why;
+      int rc = claimEntry(root_fd, m.rel, batch[i].folders, m.name, batch[i].file, proc_fd,
+                          batch[i].id + ".data", &why);
+      if (rc != 0) {
+        if (rc == EXDEV) logLine("processing folder must be on the inbox filesystem");
+        if (rc == ESTALE || rc == ELOOP || rc == ENOTDIR) {
+          logLine("not claimed " + text::logEscape(m.rel + "/" + m.name) + ": " + why +
+                  " (looked at again next pass)");
+        }
+        unlink(metaPath(batch[i].id).c_str());
+        continue;
+      }
+    }
+    claimed.push_back(std::move(batch[i]));
+  }
+  return claimed;
+}
+
+/// Steps 3 to 5 for the claimed files; false when a sync failed (the batch stays in
+/// processing/ for the next start).
+bool Service::Impl::processClaimed(std::vector<Item>& claimed) {
+  // 3. Engine and output names.
+  forEachParallel(claimed, [this](Item& item) { prepare(item); });
+  // The claims and the chosen names are durable before anything is delivered, so a retry
+  // after a crash finds the names and never delivers twice.
+  if (!sync({&o.processing})) return false;
+  // 4. Vault records (each durable when written), outputs and notes; then one syncfs for the
+  // outbox.
+  forEachParallel(claimed, [this](Item& item) { deliver(item); });
+  if (!sync({&o.outbox})) return false;
+  // 5. Only now does a file leave processing/.
+  for (auto& item : claimed) finish(item);
+  return true;
+}
+
 std::size_t Service::pass() {
   Impl& d = *impl_;
   std::vector<std::string> recovered = d.recoverable();
   std::vector<Found> ready;
-  std::map<std::string, Observation> next;
   // The inbox and processing/ are opened once per pass; everything below the inbox is reached
   // from this handle only (the claim walks the same folders the scan saw).
   int root_fd = open(d.o.inbox.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -849,80 +954,18 @@ std::size_t Service::pass() {
       if (b >= 0) close(b);
     }
   } closer{root_fd, proc_fd};
-  if (root_fd >= 0 && proc_fd >= 0) {
-    int scan_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
-    if (scan_fd >= 0) d.scan(scan_fd, "", {}, ready, next);
-  } else {
-    logLine(std::string("cannot open the inbox or processing/: ") + std::strerror(errno));
-  }
-  d.seen.swap(next);
-  if (d.o.after_scan) d.o.after_scan();
-  std::size_t total = recovered.size() + ready.size();
-  // Batches bounded in files and bytes: what one batch holds in memory (inputs and outputs).
-  constexpr std::size_t kBatchFiles = 128;
-  constexpr std::uint64_t kBatchBytes = 64ull << 20;
+  d.scanInbox(root_fd, proc_fd, ready);
+  const std::size_t total = recovered.size() + ready.size();
   std::size_t at = 0;
   while (!stop_ && (at < ready.size() || !recovered.empty())) {
     std::vector<Item> batch;
-    for (auto& id : recovered) batch.push_back(Item{id});
-    recovered.clear();
-    std::vector<std::size_t> fresh;  // indexes into batch of the files claimed now
-    std::uint64_t bytes = 0;
-    for (;
-         at < ready.size() && batch.size() < kBatchFiles && (bytes < kBatchBytes || batch.empty());
-         ++at) {
-      Item item;
-      if (!d.claim(ready[at], item)) continue;
-      bytes += ready[at].size;
-      fresh.push_back(batch.size());
-      batch.push_back(std::move(item));
-    }
+    std::vector<std::size_t> fresh;
+    d.fillBatch(recovered, ready, at, batch, fresh);
     // 1. The records are durable before any claim: a crash never leaves a claimed file unknown.
     if (!fresh.empty() && !d.sync({&d.o.processing})) return total;
-    // 2. Claim by rename (same filesystem); a file gone meanwhile just loses its record.
-    std::vector<Item> claimed;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      bool is_fresh = std::find(fresh.begin(), fresh.end(), i) != fresh.end();
-      if (is_fresh) {
-        const Meta& m = batch[i].m;
-        std::string why;
-        int rc = claimEntry(root_fd, m.rel, batch[i].folders, m.name, batch[i].file, proc_fd,
-                            batch[i].id + ".data", &why);
-        if (rc != 0) {
-          if (rc == EXDEV) logLine("processing folder must be on the inbox filesystem");
-          if (rc == ESTALE || rc == ELOOP || rc == ENOTDIR) {
-            logLine("not claimed " + text::logEscape(m.rel + "/" + m.name) + ": " + why +
-                    " (looked at again next pass)");
-          }
-          unlink(d.metaPath(batch[i].id).c_str());
-          continue;
-        }
-      }
-      claimed.push_back(std::move(batch[i]));
-    }
-    // 3. Engine and output names, a few workers (the engine is the CPU part).
-    auto parallel = [&](auto&& fn) {
-      std::size_t workers = std::min<std::size_t>(
-          {4, claimed.size(), std::max(1u, std::thread::hardware_concurrency())});
-      std::atomic<std::size_t> next_item{0};
-      auto work = [&] {
-        for (std::size_t i; (i = next_item++) < claimed.size();) fn(claimed[i]);
-      };
-      std::vector<std::thread> pool;
-      for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
-      work();
-      for (auto& th : pool) th.join();
-    };
-    parallel([&](Item& item) { d.prepare(item); });
-    // The claims and the chosen names are durable before anything is delivered, so a retry
-    // after a crash finds the names and never delivers twice.
-    if (!d.sync({&d.o.processing})) return total;
-    // 4. Vault records (each durable when written), outputs and notes; then one syncfs for the
-    // outbox.
-    parallel([&](Item& item) { d.deliver(item); });
-    if (!d.sync({&d.o.outbox})) return total;
-    // 5. Only now does a file leave processing/.
-    for (auto& item : claimed) d.finish(item);
+    // 2. Claim by rename.
+    std::vector<Item> claimed = d.claimBatch(root_fd, proc_fd, batch, fresh);
+    if (!d.processClaimed(claimed)) return total;
   }
   return total;
 }
