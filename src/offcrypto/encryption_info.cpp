@@ -182,6 +182,114 @@ bool encryptedLength(const std::string& v, std::uint32_t need, std::uint32_t blo
   return !v.empty() && v.size() % block == 0 && v.size() >= need && v.size() <= roundUp(need, block) + block;
 }
 
+/// The Agile descriptor's elements, read in document order. Each reader returns the failure
+/// (failed()) or nullopt; complete() checks what must be there once all were read.
+struct AgileReader {
+  EncryptionInfo& i;
+  bool root = false, key_data = false, integrity = false, password = false;
+  bool other_encryptor = false;        ///< a certificate's key encryptor
+  bool in_password_encryptor = false;  ///< inside <keyEncryptor uri="...password">
+  std::string why;
+
+  std::optional<ParsedInfo> element(const zip::xml::Tag& t) {
+    const std::string_view n = t.local();
+    if (t.kind == zip::xml::Tag::Kind::Close) {
+      if (n == "keyEncryptor") in_password_encryptor = false;
+      return std::nullopt;
+    }
+    if (n == "encryption") {
+      if (root) return failed(St::Malformed, "Agile EncryptionInfo: two encryption elements");
+      root = true;
+    } else if (n == "keyData") {
+      return keyData(t);
+    } else if (n == "dataIntegrity") {
+      return dataIntegrity(t);
+    } else if (n == "keyEncryptor") {
+      auto uri = attr(t, "uri");
+      const bool password_uri = uri && *uri == kPasswordUri;
+      in_password_encryptor = password_uri && t.kind == zip::xml::Tag::Kind::Open;
+      if (!password_uri) other_encryptor = true;
+    } else if (n == "encryptedKey" && in_password_encryptor) {
+      return passwordKey(t);
+    }
+    return std::nullopt;
+  }
+
+  /// The package's cipher.
+  std::optional<ParsedInfo> keyData(const zip::xml::Tag& t) {
+    if (key_data) return failed(St::Malformed, "Agile EncryptionInfo: two keyData elements");
+    key_data = true;
+    CipherAttrs c;
+    if (auto st = cipherAttrs(t, "keyData", c, why); st != St::Ok) return failed(st, why);
+    i.hash = c.hash;
+    i.hash_size = c.hash_size;
+    i.key_bits = c.key_bits;
+    i.block_size = c.block_size;
+    i.key_data_salt = std::move(c.salt);
+    return std::nullopt;
+  }
+
+  /// The HMAC key and value that check the package.
+  std::optional<ParsedInfo> dataIntegrity(const zip::xml::Tag& t) {
+    if (integrity) return failed(St::Malformed, "Agile EncryptionInfo: two dataIntegrity elements");
+    integrity = true;
+    auto k = base64Attr(t, "encryptedHmacKey", why);
+    auto v = k ? base64Attr(t, "encryptedHmacValue", why) : std::nullopt;
+    if (!k || !v) return failed(St::Malformed, "Agile EncryptionInfo: " + why);
+    i.encrypted_hmac_key = std::move(*k);
+    i.encrypted_hmac_value = std::move(*v);
+    return std::nullopt;
+  }
+
+  /// The password key encryptor: its cipher, spin count, verifier and encrypted key.
+  std::optional<ParsedInfo> passwordKey(const zip::xml::Tag& t) {
+    if (password) return failed(St::Malformed, "Agile EncryptionInfo: two password key encryptors");
+    password = true;
+    CipherAttrs c;
+    if (auto st = cipherAttrs(t, "encryptedKey", c, why); st != St::Ok) return failed(st, why);
+    auto spin = attr(t, "spinCount");
+    auto spin_count = spin ? number(*spin) : std::nullopt;
+    if (!spin_count) return failed(St::Malformed, "encryptedKey: spinCount missing or not a number");
+    i.spin_count = *spin_count;
+    i.pw_hash = c.hash;
+    i.pw_hash_size = c.hash_size;
+    i.pw_key_bits = c.key_bits;
+    i.pw_block_size = c.block_size;
+    i.pw_salt = std::move(c.salt);
+    auto vin = base64Attr(t, "encryptedVerifierHashInput", why);
+    auto vval = vin ? base64Attr(t, "encryptedVerifierHashValue", why) : std::nullopt;
+    auto kval = vval ? base64Attr(t, "encryptedKeyValue", why) : std::nullopt;
+    if (!kval) return failed(St::Malformed, "encryptedKey: " + why);
+    i.encrypted_verifier_input = std::move(*vin);
+    i.encrypted_verifier_value = std::move(*vval);
+    i.encrypted_key_value = std::move(*kval);
+    return std::nullopt;
+  }
+
+  /// What must be there, and every encrypted value as long as its cipher makes it.
+  std::optional<ParsedInfo> complete() const {
+    if (!root || !key_data) return failed(St::Malformed, "Agile EncryptionInfo: no keyData");
+    if (!password) {
+      return failed(other_encryptor ? St::Unsupported : St::Malformed,
+                    other_encryptor ? "encrypted for a certificate only (no password key encryptor)"
+                                    : "Agile EncryptionInfo: no key encryptor");
+    }
+    // Without dataIntegrity the package cannot be checked: fail closed rather than decrypt blind.
+    if (!integrity) return failed(St::Malformed, "Agile EncryptionInfo: no dataIntegrity (the package cannot be checked)");
+    const std::uint32_t bs = i.pw_block_size;
+    if (!encryptedLength(i.encrypted_verifier_input, static_cast<std::uint32_t>(i.pw_salt.size()), bs) ||
+        !encryptedLength(i.encrypted_verifier_value, i.pw_hash_size, bs) ||
+        !encryptedLength(i.encrypted_key_value, i.key_bits / 8, bs)) {
+      return failed(St::Malformed, "encryptedKey: an encrypted value has the wrong length");
+    }
+    if (!encryptedLength(i.encrypted_hmac_key, i.hash_size, i.block_size) ||
+        !encryptedLength(i.encrypted_hmac_value, i.hash_size, i.block_size)) {
+      return failed(St::Malformed, "dataIntegrity: an encrypted value has the wrong length");
+    }
+    return std::nullopt;
+  }
+};
+
 ParsedInfo parseAgile(std::string_view s, const Limits& limits) {
   auto* b = reinterpret_cast<const unsigned char*>(s.data());
   if (s.size() < 8 || le32(b + 4) != 0x40) return failed(St::Malformed, "Agile EncryptionInfo: bad reserved field");
@@ -189,89 +297,17 @@ ParsedInfo parseAgile(std::string_view s, const Limits& limits) {
   (void)limits;
   if (auto bad = zip::xml::checkWellFormed(xml)) return failed(St::Malformed, "Agile EncryptionInfo XML: " + *bad);
   ParsedInfo r;
-  EncryptionInfo& i = r.info;
-  i.scheme = EncryptionInfo::Scheme::Agile;
-  i.major = 4;
-  i.minor = 4;
+  r.info.scheme = EncryptionInfo::Scheme::Agile;
+  r.info.major = 4;
+  r.info.minor = 4;
+  AgileReader reader{r.info};
   zip::xml::Scanner sc(xml);
   zip::xml::Tag t;
-  bool key_data = false, integrity = false, password = false, other_encryptor = false, root = false;
-  bool in_password_encryptor = false;
-  std::string why;
   while (sc.next(t)) {
-    const std::string_view n = t.local();
-    if (t.kind == zip::xml::Tag::Kind::Close) {
-      if (n == "keyEncryptor") in_password_encryptor = false;
-      continue;
-    }
-    if (n == "encryption") {
-      if (root) return failed(St::Malformed, "Agile EncryptionInfo: two encryption elements");
-      root = true;
-    } else if (n == "keyData") {
-      if (key_data) return failed(St::Malformed, "Agile EncryptionInfo: two keyData elements");
-      key_data = true;
-      CipherAttrs c;
-      if (auto st = cipherAttrs(t, "keyData", c, why); st != St::Ok) return failed(st, why);
-      i.hash = c.hash;
-      i.hash_size = c.hash_size;
-      i.key_bits = c.key_bits;
-      i.block_size = c.block_size;
-      i.key_data_salt = std::move(c.salt);
-    } else if (n == "dataIntegrity") {
-      if (integrity) return failed(St::Malformed, "Agile EncryptionInfo: two dataIntegrity elements");
-      integrity = true;
-      auto k = base64Attr(t, "encryptedHmacKey", why);
-      auto v = k ? base64Attr(t, "encryptedHmacValue", why) : std::nullopt;
-      if (!k || !v) return failed(St::Malformed, "Agile EncryptionInfo: " + why);
-      i.encrypted_hmac_key = std::move(*k);
-      i.encrypted_hmac_value = std::move(*v);
-    } else if (n == "keyEncryptor") {
-      auto uri = attr(t, "uri");
-      const bool password_uri = uri && *uri == kPasswordUri;
-      in_password_encryptor = password_uri && t.kind == zip::xml::Tag::Kind::Open;
-      if (!password_uri) other_encryptor = true;
-    } else if (n == "encryptedKey" && in_password_encryptor) {
-      if (password) return failed(St::Malformed, "Agile EncryptionInfo: two password key encryptors");
-      password = true;
-      CipherAttrs c;
-      if (auto st = cipherAttrs(t, "encryptedKey", c, why); st != St::Ok) return failed(st, why);
-      auto spin = attr(t, "spinCount");
-      auto sc_n = spin ? number(*spin) : std::nullopt;
-      if (!sc_n) return failed(St::Malformed, "encryptedKey: spinCount missing or not a number");
-      i.spin_count = *sc_n;
-      i.pw_hash = c.hash;
-      i.pw_hash_size = c.hash_size;
-      i.pw_key_bits = c.key_bits;
-      i.pw_block_size = c.block_size;
-      i.pw_salt = std::move(c.salt);
-      auto vin = base64Attr(t, "encryptedVerifierHashInput", why);
-      auto vval = vin ? base64Attr(t, "encryptedVerifierHashValue", why) : std::nullopt;
-      auto kval = vval ? base64Attr(t, "encryptedKeyValue", why) : std::nullopt;
-      if (!kval) return failed(St::Malformed, "encryptedKey: " + why);
-      i.encrypted_verifier_input = std::move(*vin);
-      i.encrypted_verifier_value = std::move(*vval);
-      i.encrypted_key_value = std::move(*kval);
-    }
+    if (auto f = reader.element(t)) return std::move(*f);
   }
   if (sc.malformed()) return failed(St::Malformed, "Agile EncryptionInfo XML: malformed markup");
-  if (!root || !key_data) return failed(St::Malformed, "Agile EncryptionInfo: no keyData");
-  if (!password) {
-    return failed(other_encryptor ? St::Unsupported : St::Malformed,
-                  other_encryptor ? "encrypted for a certificate only (no password key encryptor)"
-                                  : "Agile EncryptionInfo: no key encryptor");
-  }
-  // Without dataIntegrity the package cannot be checked: fail closed rather than decrypt blind.
-  if (!integrity) return failed(St::Malformed, "Agile EncryptionInfo: no dataIntegrity (the package cannot be checked)");
-  const std::uint32_t bs = i.pw_block_size;
-  if (!encryptedLength(i.encrypted_verifier_input, static_cast<std::uint32_t>(i.pw_salt.size()), bs) ||
-      !encryptedLength(i.encrypted_verifier_value, i.pw_hash_size, bs) ||
-      !encryptedLength(i.encrypted_key_value, i.key_bits / 8, bs)) {
-    return failed(St::Malformed, "encryptedKey: an encrypted value has the wrong length");
-  }
-  if (!encryptedLength(i.encrypted_hmac_key, i.hash_size, i.block_size) ||
-      !encryptedLength(i.encrypted_hmac_value, i.hash_size, i.block_size)) {
-    return failed(St::Malformed, "dataIntegrity: an encrypted value has the wrong length");
-  }
+  if (auto f = reader.complete()) return std::move(*f);
   r.status = St::Ok;
   return r;
 }
