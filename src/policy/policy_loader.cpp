@@ -47,6 +47,13 @@ class Loader {
   void loadNotice(const YAML::Node& n);
   void loadOverrides(const YAML::Node& n);
   void loadVault(const YAML::Node& n);
+  void loadRetention(const YAML::Node& r, VaultRules& v);
+  void loadRelease(const YAML::Node& r, VaultRules& v);
+  void loadBudget(const YAML::Node& b, VaultRules& v);
+  /// `path` (a mapping of reason name: value): `read(value node, key)` for each known reason,
+  /// an error for each unknown one.
+  template <typename Read>
+  void forEachReason(const YAML::Node& rs, const std::string& path, const char* what, Read&& read);
   void loadSenderWarnings(const YAML::Node& n);
   std::optional<unsigned> days(const YAML::Node& n, const std::string& key);
   std::optional<std::string> tier(const YAML::Node& n, const std::string& key);
@@ -526,51 +533,81 @@ void Loader::loadSenderWarnings(const YAML::Node& n) {
   }
 }
 
+template <typename Read>
+void Loader::forEachReason(const YAML::Node& rs, const std::string& path, const char* what,
+                           Read&& read) {
+  if (!rs.IsMap()) error(rs, path, std::string("must be a mapping of reason: ") + what);
+  for (const auto& kv : rs) {
+    const std::string name = kv.first.as<std::string>("");
+    auto reason = reasonByName(name);
+    if (!reason) {
+      error(kv.first, path + "." + name, "unknown reason (see docs/verdicts.md)");
+      continue;
+    }
+    read(*reason, kv.second, path + "." + name);
+  }
+}
+
+void Loader::loadRetention(const YAML::Node& r, VaultRules& v) {
+  checkKeys(r, "vault.retention", {"default", "blocked", "sanitized", "reasons"});
+  if (!r.IsMap()) return;
+  if (r["default"]) v.retention_default_days = days(r["default"], "vault.retention.default").value_or(30);
+  for (const char* w : {"blocked", "sanitized"}) {
+    if (r[w]) {
+      if (auto d = days(r[w], std::string("vault.retention.") + w)) v.retention_by_verdict[w] = *d;
+    }
+  }
+  if (const auto rs = r["reasons"]) {
+    forEachReason(rs, "vault.retention.reasons", "days",
+                  [&](Reason reason, const YAML::Node& value, const std::string& key) {
+                    if (auto d = days(value, key)) v.retention_by_reason[reason] = *d;
+                  });
+  }
+}
+
+void Loader::loadRelease(const YAML::Node& r, VaultRules& v) {
+  checkKeys(r, "vault.release", {"default", "reasons"});
+  if (!r.IsMap()) return;
+  if (r["default"]) v.release_default = tier(r["default"], "vault.release.default").value_or("admin");
+  if (const auto rs = r["reasons"]) {
+    forEachReason(rs, "vault.release.reasons", "tier",
+                  [&](Reason reason, const YAML::Node& value, const std::string& key) {
+                    if (auto t = tier(value, key)) v.release_by_reason[reason] = *t;
+                  });
+  }
+}
+
+void Loader::loadBudget(const YAML::Node& b, VaultRules& v) {
+  checkKeys(b, "vault.budget", {"size_mb", "warn_percent"});
+  if (!b.IsMap()) return;
+  for (const std::string k : {"size_mb", "warn_percent"}) {
+    if (!b[k]) continue;
+    const bool percent = k == "warn_percent";
+    auto s = scalar(b[k], "vault.budget." + k);
+    std::uint64_t x = 0;
+    std::istringstream in(s.value_or("x"));
+    if (!s || !(in >> x) || !in.eof() || s->find('-') != std::string::npos ||
+        (percent && (x < 1 || x > 100))) {
+      if (s) {
+        error(b[k], "vault.budget." + k,
+              std::string("must be a whole number") + (percent ? " from 1 to 100" : ""));
+      }
+      continue;
+    }
+    if (percent) {
+      v.budget_warn_percent = static_cast<unsigned>(x);
+    } else {
+      v.budget_mb = x;
+    }
+  }
+}
+
 void Loader::loadVault(const YAML::Node& n) {
   checkKeys(n, "vault", {"retention", "release", "approval", "directory", "budget", "contact"});
   if (!n.IsMap()) return;
   VaultRules& v = p_.vault;
-  if (const auto r = n["retention"]) {
-    checkKeys(r, "vault.retention", {"default", "blocked", "sanitized", "reasons"});
-    if (r.IsMap()) {
-      if (r["default"]) v.retention_default_days = days(r["default"], "vault.retention.default").value_or(30);
-      for (const char* w : {"blocked", "sanitized"}) {
-        if (r[w]) {
-          if (auto d = days(r[w], std::string("vault.retention.") + w)) v.retention_by_verdict[w] = *d;
-        }
-      }
-      if (const auto rs = r["reasons"]) {
-        if (!rs.IsMap()) error(rs, "vault.retention.reasons", "must be a mapping of reason: days");
-        for (const auto& kv : rs) {
-          const std::string name = kv.first.as<std::string>("");
-          auto reason = reasonByName(name);
-          if (!reason) {
-            error(kv.first, "vault.retention.reasons." + name, "unknown reason (see docs/verdicts.md)");
-            continue;
-          }
-          if (auto d = days(kv.second, "vault.retention.reasons." + name)) v.retention_by_reason[*reason] = *d;
-        }
-      }
-    }
-  }
-  if (const auto r = n["release"]) {
-    checkKeys(r, "vault.release", {"default", "reasons"});
-    if (r.IsMap()) {
-      if (r["default"]) v.release_default = tier(r["default"], "vault.release.default").value_or("admin");
-      if (const auto rs = r["reasons"]) {
-        if (!rs.IsMap()) error(rs, "vault.release.reasons", "must be a mapping of reason: tier");
-        for (const auto& kv : rs) {
-          const std::string name = kv.first.as<std::string>("");
-          auto reason = reasonByName(name);
-          if (!reason) {
-            error(kv.first, "vault.release.reasons." + name, "unknown reason (see docs/verdicts.md)");
-            continue;
-          }
-          if (auto t = tier(kv.second, "vault.release.reasons." + name)) v.release_by_reason[*reason] = *t;
-        }
-      }
-    }
-  }
+  if (const auto r = n["retention"]) loadRetention(r, v);
+  if (const auto r = n["release"]) loadRelease(r, v);
   if (n["approval"]) {
     if (auto a = scalar(n["approval"], "vault.approval")) {
       if (*a != "any" && *a != "all") {
@@ -592,24 +629,7 @@ void Loader::loadVault(const YAML::Node& n) {
       }
     }
   }
-  if (const auto b = n["budget"]) {
-    checkKeys(b, "vault.budget", {"size_mb", "warn_percent"});
-    if (b.IsMap()) {
-      for (const char* k : {"size_mb", "warn_percent"}) {
-        if (!b[k]) continue;
-        auto s = scalar(b[k], std::string("vault.budget.") + k);
-        std::uint64_t x = 0;
-        std::istringstream in(s.value_or("x"));
-        if (!s || !(in >> x) || !in.eof() || s->find('-') != std::string::npos ||
-            (std::string(k) == "warn_percent" && (x < 1 || x > 100))) {
-          if (s) error(b[k], std::string("vault.budget.") + k, "must be a whole number" +
-                                 std::string(std::string(k) == "warn_percent" ? " from 1 to 100" : ""));
-          continue;
-        }
-        if (std::string(k) == "size_mb") v.budget_mb = x; else v.budget_warn_percent = static_cast<unsigned>(x);
-      }
-    }
-  }
+  if (const auto b = n["budget"]) loadBudget(b, v);
   if (const auto c = n["contact"]) {
     checkKeys(c, "vault.contact", {"ja", "en"});
     if (c.IsMap()) {
