@@ -254,6 +254,12 @@ class FormulaPass {
 
  private:
   bool judgeOne(const Tag& t, std::size_t end, Site site, std::string_view local);
+  /// Walks the part's tags, tracking a worksheet's <c> cells, and calls
+  /// `fn(tag, end, local name, in a cell)` for each open or empty tag `wanted(local, in a cell)`
+  /// accepts (`end`: past its element); `fn` returns false to stop. False when the walk stopped
+  /// (the deadline, `fn`) or the part is malformed.
+  template <typename Wanted, typename Fn>
+  bool walk(Wanted&& wanted, Fn&& fn);
   bool pastDeadline() {
     if (++tags_ % 4096 != 0) return false;
     r.limit = budget_.checkDeadline();
@@ -274,7 +280,8 @@ class FormulaPass {
   std::size_t tags_ = 0;
 };
 
-bool FormulaPass::judge() {
+template <typename Wanted, typename Fn>
+bool FormulaPass::walk(Wanted&& wanted, Fn&& fn) {
   Scanner s(xml_);
   Tag t;
   int in_cell = 0;
@@ -285,14 +292,22 @@ bool FormulaPass::judge() {
       trackCell(t, in_cell);
       continue;
     }
-    if (t.kind == Tag::Kind::Close) continue;
-    const Site site = siteOf(kind_, local, in_cell > 0);
-    if (site == Site::None) continue;
+    if (t.kind == Tag::Kind::Close || !wanted(local, in_cell > 0)) continue;
     std::size_t end = s.skipElement(t);
     if (end == std::string_view::npos) break;
-    if (!judgeOne(t, end, site, local)) return false;
+    if (!fn(t, end, local, in_cell > 0)) return false;
   }
   return !ended(s);
+}
+
+bool FormulaPass::judge() {
+  return walk(
+      [this](std::string_view local, bool in_cell) {
+        return siteOf(kind_, local, in_cell) != Site::None;
+      },
+      [this](const Tag& t, std::size_t end, std::string_view local, bool in_cell) {
+        return judgeOne(t, end, siteOf(kind_, local, in_cell), local);
+      });
 }
 
 /// One formula element (open tag `t`, closed just before `end`): removed when risky; false when
@@ -322,30 +337,20 @@ bool FormulaPass::judgeOne(const Tag& t, std::size_t end, Site site, std::string
 }
 
 bool FormulaPass::removeFollowers() {
-  if (!have_followers_ || si_risk_.empty()) return true;
-  Scanner s(xml_);
-  Tag t;
-  int in_cell = 0;
-  while (s.next(t)) {
-    if (pastDeadline()) return false;
-    std::string_view local = t.local();
-    if (local == "c") {
-      trackCell(t, in_cell);
-      continue;
-    }
-    if (t.kind == Tag::Kind::Close || local != "f" || in_cell == 0) continue;
-    std::size_t end = s.skipElement(t);
-    if (end == std::string_view::npos) break;
-    const Attr* type = t.attr("t");
-    const Attr* si = t.attr("si");
-    if (!type || !si || decode(type->value) != "shared" || !blank(elementText(xml_, t, end)))
-      continue;  // not a follower (masters and formulas with text were judged above)
-    auto it = si_risk_.find(decode(si->value));
-    if (it == si_risk_.end()) continue;
-    edits_.erase(t.begin, end);
-    count(r.cells, it->second);
-  }
-  return !ended(s);
+  if (!have_followers_ || si_risk_.empty()) return true;  // (followers exist in worksheets only)
+  return walk([](std::string_view local, bool in_cell) { return local == "f" && in_cell; },
+              [this](const Tag& t, std::size_t end, std::string_view, bool) {
+                const Attr* type = t.attr("t");
+                const Attr* si = t.attr("si");
+                if (!type || !si || decode(type->value) != "shared" ||
+                    !blank(elementText(xml_, t, end)))
+                  return true;  // not a follower (masters and formulas with text were judged)
+                auto it = si_risk_.find(decode(si->value));
+                if (it == si_risk_.end()) return true;
+                edits_.erase(t.begin, end);
+                count(r.cells, it->second);
+                return true;
+              });
 }
 
 FormulaEdit FormulaPass::finish() {
