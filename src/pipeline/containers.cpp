@@ -49,6 +49,22 @@ void refuseContainer(ActionRecord rec, Reason r, const std::string& detail, Walk
   s.any_notice_item = true;
 }
 
+/// The files a container holds count against archive_member_count_limit with every archive
+/// member of the item, at all levels (as the archive sanitizer counts): charged before any of
+/// them is looked at, so a container over the limit is removed whole. Without this, many
+/// winmail.dat parts of 1,999 files each made one mail of 120,000 attachments.
+std::optional<Reason> chargeMembers(std::size_t files, WalkState& s) {
+  for (std::size_t i = 0; i < files; ++i) {
+    if (auto over = s.budget.chargeArchiveMember()) return over;
+  }
+  return std::nullopt;
+}
+
+std::string overMembers(const char* what, const WalkState& s) {
+  return std::string(what) + ": more than " + std::to_string(s.ctx.limits.archive_member_count_limit) +
+         " files in the archives and containers of this item";
+}
+
 /// Each file through processLeaf as member "<part>/<n>"; kept ones go to `out`.
 void members(std::vector<TnefFile>& files, const Part& p, WalkState& s, BuiltMessage& out) {
   for (std::size_t i = 0; i < files.size() && !s.stopped(); ++i) {
@@ -104,6 +120,8 @@ void unpackTnef(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage
   ActionRecord rec = containerRecord(e, p, "mime.tnef");
   if (!c.ok) return refuseContainer(std::move(rec), c.limit ? Reason::LimitArchiveMembers : Reason::ParseMalformed,
                                     "TNEF (winmail.dat): " + c.detail, s);
+  if (auto over = chargeMembers(c.files.size(), s))
+    return refuseContainer(std::move(rec), *over, overMembers("TNEF (winmail.dat)", s), s);
   std::vector<TnefFile> files = std::move(c.files);
   if (!c.body_text.empty()) files.insert(files.begin(), {"message-body.txt", c.body_text});
   else if (!c.body_html.empty()) files.insert(files.begin(), {"message-body.html", c.body_html});
@@ -131,6 +149,8 @@ void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, Built
   ActionRecord rec = containerRecord(e, p, "mime.outlook_msg");
   if (!c.ok) return refuseContainer(std::move(rec), c.failure.value_or(Reason::ParseMalformed),
                                     "Outlook message: " + c.detail, s);
+  if (auto over = chargeMembers(c.files.size(), s))
+    return refuseContainer(std::move(rec), *over, overMembers("Outlook message", s), s);
   BuiltMessage inner;
   if (!c.subject.empty()) inner.headers.push_back({"Subject", c.subject});
   if (!c.sender_name.empty()) inner.headers.push_back({"Comments", "sender: " + c.sender_name + " " + c.sender_address});

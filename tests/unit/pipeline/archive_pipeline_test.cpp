@@ -42,23 +42,7 @@ bool anyReason(const Report& r, const std::string& reason) {
   return false;
 }
 
-/// An engine from the shipped rules with `limits_yaml` lines added under `limits:`.
-std::unique_ptr<Engine> engineWithLimits(const std::string& limits_yaml, test::TempDir& dir) {
-  std::string rules = test::readFile(test::sourceDir() / "rules" / "default.yaml");
-  auto at = rules.find("signatures: [signatures]");
-  REQUIRE(at != std::string::npos);
-  rules.replace(at, std::string("signatures: [signatures]").size(),
-                "signatures: [" + (test::sourceDir() / "rules" / "signatures").string() + "]");
-  at = rules.find("limits:\n");
-  REQUIRE(at != std::string::npos);
-  rules.insert(at + 8, limits_yaml);
-  test::writeFile(dir.path() / "rules.yaml", rules);
-  std::vector<std::string> errors;
-  auto e = makeEngine((dir.path() / "rules.yaml").string(), errors);
-  INFO((errors.empty() ? "" : errors.front()));
-  REQUIRE(e);
-  return e;
-}
+using test::engineWithLimits;
 
 /// unzip -tq passes and unzip -Z1 lists exactly `names` (skipped without unzip).
 void unzipLists(const std::string& zip, const std::string& names) {

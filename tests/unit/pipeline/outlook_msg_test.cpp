@@ -107,6 +107,26 @@ TEST_CASE("the corpus' real Outlook message is converted, not removed", "[integr
   REQUIRE(eml);
 }
 
+TEST_CASE("the files of every .msg count with archive members against archive_member_count_limit",
+          "[integration][adversarial]") {
+  test::TempDir dir;
+  auto e = test::engineWithLimits("  archive_member_count_limit: 20\n", dir);
+  std::vector<test::Attachment> parts;
+  for (int k = 0; k < 3; ++k) {
+    std::vector<std::pair<std::u16string, std::string>> files;
+    for (int i = 0; i < 8; ++i) files.push_back({u"memo.txt", "part " + std::to_string(k) + "\r\n"});
+    parts.push_back({"application/vnd.ms-outlook", "fwd" + std::to_string(k) + ".msg", outlookMsg(files)});
+  }
+  std::string raw = test::buildMail("three .msg", "see attached", parts);
+  ProcessResult r = e->processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "MSG3");
+  INFO(r.report.toJson());
+  CHECK(reasonOf(r.report, "2") == "cdr.converted");
+  CHECK(reasonOf(r.report, "3") == "cdr.converted");
+  CHECK(reasonOf(r.report, "4") == "limit.archive_members");
+  CHECK(r.output.find("fwd2.eml") == std::string::npos);  // the third is not delivered
+  CHECK(r.output.find("fwd1.eml") != std::string::npos);
+}
+
 TEST_CASE("a broken compound file named .msg is removed", "[integration][adversarial]") {
   std::string good = outlookMsg({{u"a.txt", "x"}});
   SECTION("cut short") {

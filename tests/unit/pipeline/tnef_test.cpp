@@ -147,6 +147,34 @@ TEST_CASE("a broken or oversized winmail.dat is removed, never delivered", "[int
   }
 }
 
+TEST_CASE("the files of every winmail.dat count with archive members against archive_member_count_limit",
+          "[integration][adversarial]") {
+  // Red team (2026-12-07): many winmail.dat parts of 1,999 files each, each under the limit by
+  // itself, made one 10 MB mail of 120,000 delivered attachments. Counted per item, the part
+  // that passes the limit is removed whole (none of its files delivered).
+  test::TempDir dir;
+  auto e = test::engineWithLimits("  archive_member_count_limit: 20\n", dir);
+  std::vector<test::Attachment> parts;
+  for (int k = 0; k < 3; ++k) {
+    Tnef t;
+    for (int i = 0; i < 8; ++i) {
+      t.file("P" + std::to_string(k) + "F" + std::to_string(i) + ".TXT", "part " + std::to_string(k) + "\r\n");
+    }
+    parts.push_back({"application/ms-tnef", "winmail" + std::to_string(k) + ".dat", t.out});
+  }
+  std::string raw = test::buildMail("three winmail.dat", "see attached", parts);
+  ProcessResult r = e->processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "TNEF3");
+  INFO(r.report.toJson());
+  CHECK(reasonOf(r.report, "2") == "cdr.converted");
+  CHECK(reasonOf(r.report, "3") == "cdr.converted");
+  CHECK(reasonOf(r.report, "4") == "limit.archive_members");
+  auto root = reparse(r.output);
+  CHECK(byName(root, "P0F7.TXT"));
+  CHECK(byName(root, "P1F7.TXT"));
+  for (int i = 0; i < 8; ++i) CHECK_FALSE(byName(root, "P2F" + std::to_string(i) + ".TXT"));
+  CHECK(r.keepOriginal());
+}
+
 namespace {
 
 /// attMAPIProps holding PR_RTF_COMPRESSED (PT_BINARY) only.
