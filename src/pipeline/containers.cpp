@@ -142,15 +142,14 @@ void unpackTnef(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage
   members(files, p, s, out);
 }
 
-/// Outlook .msg: converted to a mail message (.eml) whose body and files each went through the
-/// policy, attached in its place; a .msg that cannot be read is removed.
-void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage& out) {
-  MsgContents c = readOutlookMsg(p.data, s.ctx.limits, s.budget);
-  ActionRecord rec = containerRecord(e, p, "mime.outlook_msg");
-  if (!c.ok) return refuseContainer(std::move(rec), c.failure.value_or(Reason::ParseMalformed),
-                                    "Outlook message: " + c.detail, s);
-  if (auto over = chargeMembers(c.files.size(), s))
-    return refuseContainer(std::move(rec), *over, overMembers("Outlook message", s), s);
+namespace {
+
+/// One Outlook message as a mail message (.eml) named after `stem`: its body ("<path>/0") and
+/// each file ("<path>/<n>") through the policy, then each message attached to it converted the
+/// same way and attached as message/rfc822 ("<path>/<n>" after the files). Nullopt when the
+/// walk stopped (a limit of the whole item).
+std::optional<mime::BuildPart> messageAsEml(MsgContents& c, const Part& p, std::string stem,
+                                            WalkState& s) {
   BuiltMessage inner;
   if (!c.subject.empty()) inner.headers.push_back({"Subject", c.subject});
   if (!c.sender_name.empty()) inner.headers.push_back({"Comments", "sender: " + c.sender_name + " " + c.sender_address});
@@ -168,8 +167,15 @@ void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, Built
   if (!c.body_text.empty()) body(c.body_text, false);
   else if (!c.body_html.empty()) body(c.body_html, true);
   members(c.files, p, s, inner);
-  if (s.stopped()) return;
-  std::string stem = e.filename.empty() ? c.subject : e.filename;
+  for (std::size_t k = 0; k < c.embedded.size() && !s.stopped(); ++k) {
+    Part m;
+    m.path = p.path + "/" + std::to_string(c.files.size() + k + 1);
+    m.depth = p.depth + 1;
+    if (auto eml = messageAsEml(c.embedded[k], m, c.embedded[k].subject, s)) {
+      inner.attachments.push_back(std::move(*eml));
+    }
+  }
+  if (s.stopped()) return std::nullopt;
   if (text::lastExtension(stem) == "msg") stem.resize(stem.size() - 4);
   text::FilenameOptions name_opts;
   name_opts.max_bytes = 120;
@@ -179,19 +185,53 @@ void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, Built
   part.disposition = "attachment";
   part.filename = text::sanitizeFilename(stem, name_opts) + ".eml";
   part.data = writeMessage(inner, "", {});
-  if (auto over = s.budget.chargeDecoded(part.data.size())) return s.raise(s.policy.verdictFor(*over, s.override_rules), *over);
+  if (auto over = s.budget.chargeDecoded(part.data.size())) {
+    s.raise(s.policy.verdictFor(*over, s.override_rules), *over);
+    return std::nullopt;
+  }
+  return part;
+}
+
+std::size_t attachedMessages(const MsgContents& c) {
+  std::size_t n = c.embedded.size();
+  for (const auto& m : c.embedded) n += attachedMessages(m);
+  return n;
+}
+
+std::size_t objectsNotExtracted(const MsgContents& c) {
+  std::size_t n = c.objects_not_extracted;
+  for (const auto& m : c.embedded) n += objectsNotExtracted(m);
+  return n;
+}
+
+}  // namespace
+
+/// Outlook .msg: converted to a mail message (.eml) whose body and files (and the messages
+/// attached to it, each as an .eml of its own) each went through the policy, attached in its
+/// place; a .msg that cannot be read is removed.
+void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage& out) {
+  MsgContents c = readOutlookMsg(p.data, s.ctx.limits, s.budget);
+  ActionRecord rec = containerRecord(e, p, "mime.outlook_msg");
+  if (!c.ok) return refuseContainer(std::move(rec), c.failure.value_or(Reason::ParseMalformed),
+                                    "Outlook message: " + c.detail, s);
+  if (auto over = chargeMembers(c.totalFiles() + attachedMessages(c), s))
+    return refuseContainer(std::move(rec), *over, overMembers("Outlook message", s), s);
+  auto part = messageAsEml(c, p, e.filename.empty() ? c.subject : e.filename, s);
+  if (!part) return;
   rec.action = "rebuilt";
   rec.reason = std::string(reasonInfo(Reason::CdrConverted).name);
   rec.detail = "Outlook message converted to a mail message: its body and each file went through the rules";
-  rec.findings.push_back({"delivered_as", part.filename});
-  rec.findings.push_back({"unpacked_files", std::to_string(c.files.size())});
-  if (c.objects_not_extracted)
-    rec.findings.push_back({"removed_embedded_objects", std::to_string(c.objects_not_extracted)});
-  rec.bytes_out = part.data.size();
+  rec.findings.push_back({"delivered_as", part->filename});
+  rec.findings.push_back({"unpacked_files", std::to_string(c.totalFiles())});
+  if (std::size_t m = attachedMessages(c))
+    rec.findings.push_back({"attached_messages", std::to_string(m) + " (each delivered as an .eml inside)"});
+  if (std::size_t o = objectsNotExtracted(c))
+    rec.findings.push_back({"removed_embedded_objects", std::to_string(o)});
+  rec.bytes_out = part->data.size();
   s.report.actions.push_back(std::move(rec));
   s.raise(Verdict::Modified, Reason::CdrConverted);
   s.any_notice_item = true;
-  out.attachments.push_back(std::move(part));
+  out.attachments.push_back(std::move(*part));
 }
 
 }  // namespace mugai::pipeline

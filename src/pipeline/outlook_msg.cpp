@@ -1,7 +1,8 @@
 // Outlook .msg (an OLE2 compound file, MS-OXMSG): subject, sender, body and attachments read
 // with libgsf, after the compound-file directory check (src/office/compound_file.h). Only named
-// streams are read; embedded messages and OLE objects (attachment storages) are counted, not
-// extracted.
+// streams are read. A message attached as a message (its storage `__substg1.0_3701000D` laid out
+// like the file's root) is read the same way, to archive_depth_limit; OLE objects are counted,
+// not extracted.
 #include <gsf/gsf-infile-msole.h>
 #include <gsf/gsf-infile.h>
 #include <gsf/gsf-input-memory.h>
@@ -63,6 +64,67 @@ class MsgReader {
 
 }  // namespace
 
+std::size_t MsgContents::totalFiles() const {
+  std::size_t n = files.size();
+  for (const auto& m : embedded) n += m.totalFiles();
+  return n;
+}
+
+namespace {
+
+/// One message (the file's root, or an embedded message's storage) into `out`; `files_seen`
+/// counts the files of every level (archive_member_count_limit).
+void readMessage(GsfInfile* root, unsigned depth, const Limits& limits, Budget& budget,
+                 std::size_t& files_seen, MsgContents& out) {
+  MsgReader r(budget, out);
+  out.subject = r.text(root, "0037");
+  out.sender_name = r.text(root, "0C1A");
+  out.sender_address = r.text(root, "0C1F");
+  out.body_text = r.text(root, "1000");
+  if (auto html = r.stream(root, "__substg1.0_10130102")) out.body_html = std::move(*html);
+  int n = gsf_infile_num_children(root);
+  for (int i = 0; i < n && !out.failure; ++i) {
+    const char* name = gsf_infile_name_by_index(root, i);
+    if (!name || std::string_view(name).rfind("__attach_version1.0_#", 0) != 0) continue;
+    if (files_seen >= limits.archive_member_count_limit) {
+      out.failure = Reason::LimitArchiveMembers;
+      out.detail = "too many attachments";
+      break;
+    }
+    GPtr<GsfInput> child(gsf_infile_child_by_index(root, i));
+    if (!child || !GSF_IS_INFILE(child.get())) continue;
+    auto* dir = GSF_INFILE(child.get());
+    if (auto bytes = r.stream(dir, "__substg1.0_37010102")) {
+      ++files_seen;
+      std::string fname = r.text(dir, "3707");
+      if (fname.empty()) fname = r.text(dir, "3704");
+      out.files.push_back({std::move(fname), std::move(*bytes)});
+      continue;
+    }
+    GPtr<GsfInput> sub(gsf_infile_child_by_name(dir, "__substg1.0_3701000D"));
+    if (!sub || !GSF_IS_INFILE(sub.get())) {  // an OLE object (or a damaged attachment)
+      ++out.objects_not_extracted;
+      continue;
+    }
+    if (depth + 1 > limits.archive_depth_limit) {
+      out.failure = Reason::LimitArchiveDepth;
+      out.detail = "messages attached inside messages deeper than archive_depth_limit";
+      break;
+    }
+    ++files_seen;
+    MsgContents inner;
+    readMessage(GSF_INFILE(sub.get()), depth + 1, limits, budget, files_seen, inner);
+    if (inner.failure) {
+      out.failure = inner.failure;
+      out.detail = "an attached message: " + inner.detail;
+      break;
+    }
+    out.embedded.push_back(std::move(inner));
+  }
+}
+
+}  // namespace
+
 MsgContents readOutlookMsg(std::string_view data, const Limits& limits, Budget& budget) {
   MsgContents out;
   if (auto f = office::precheckCompoundFile(data, limits)) {
@@ -80,33 +142,8 @@ MsgContents readOutlookMsg(std::string_view data, const Limits& limits, Budget& 
     out.detail = "not a compound file";
     return out;
   }
-  MsgReader r(budget, out);
-  out.subject = r.text(ole.get(), "0037");
-  out.sender_name = r.text(ole.get(), "0C1A");
-  out.sender_address = r.text(ole.get(), "0C1F");
-  out.body_text = r.text(ole.get(), "1000");
-  if (auto html = r.stream(ole.get(), "__substg1.0_10130102")) out.body_html = std::move(*html);
-  int n = gsf_infile_num_children(ole.get());
-  for (int i = 0; i < n && !out.failure; ++i) {
-    const char* name = gsf_infile_name_by_index(ole.get(), i);
-    if (!name || std::string_view(name).rfind("__attach_version1.0_#", 0) != 0) continue;
-    if (out.files.size() >= limits.archive_member_count_limit) {
-      out.failure = Reason::LimitArchiveMembers;
-      out.detail = "too many attachments";
-      break;
-    }
-    GPtr<GsfInput> child(gsf_infile_child_by_index(ole.get(), i));
-    if (!child || !GSF_IS_INFILE(child.get())) continue;
-    auto* dir = GSF_INFILE(child.get());
-    auto bytes = r.stream(dir, "__substg1.0_37010102");
-    if (!bytes) {  // an embedded message or OLE object (3701000D): not extracted
-      ++out.objects_not_extracted;
-      continue;
-    }
-    std::string fname = r.text(dir, "3707");
-    if (fname.empty()) fname = r.text(dir, "3704");
-    out.files.push_back({std::move(fname), std::move(*bytes)});
-  }
+  std::size_t files_seen = 0;
+  readMessage(ole.get(), 0, limits, budget, files_seen, out);
   if (!out.failure) out.ok = true;
   return out;
 }

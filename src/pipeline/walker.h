@@ -173,7 +173,13 @@ struct MsgContents {
   std::string detail;
   std::string subject, sender_name, sender_address, body_text, body_html;
   std::vector<TnefFile> files;
-  std::size_t objects_not_extracted = 0;
+  /// Messages attached as messages (attach method 5, `__substg1.0_3701000D`): read the same way,
+  /// at most archive_depth_limit deep (deeper: the whole .msg fails with limit.archive_depth).
+  std::vector<MsgContents> embedded;
+  std::size_t objects_not_extracted = 0;  ///< OLE objects (method 6), never extracted
+
+  /// Files here and in every embedded message (they count against archive_member_count_limit).
+  std::size_t totalFiles() const;
 };
 MsgContents readOutlookMsg(std::string_view data, const Limits& limits, Budget& budget);
 

@@ -24,24 +24,53 @@ std::string utf16le(const std::u16string& s) {
   return out;
 }
 
-std::string outlookMsg(const std::vector<std::pair<std::u16string, std::string>>& files) {
-  std::vector<CompoundEntry> e = {
-      {"__properties_version1.0", std::string(32, '\0')},
-      {"__substg1.0_001A001F", utf16le(u"IPM.Note")},
-      {"__substg1.0_0037001F", utf16le(u"定例打合せの資料")},
-      {"__substg1.0_0C1A001F", utf16le(u"山田 太郎")},
-      {"__substg1.0_0C1F001F", utf16le(u"yamada@partner.example.co.jp")},
-      {"__substg1.0_1000001F", utf16le(u"資料を添付します。\r\n15:00から第3会議室です。\r\n")}};
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    char dir[64];
-    std::snprintf(dir, sizeof dir, "__attach_version1.0_#%08zX", i);
-    e.push_back({std::string(dir) + "/__properties_version1.0", std::string(8, '\0')});
-    e.push_back({std::string(dir) + "/__substg1.0_3707001F", utf16le(files[i].first)});
-    e.push_back({std::string(dir) + "/__substg1.0_37010102", files[i].second});
+/// One message of a .msg: what its storage holds. `attached` are messages attached as messages
+/// (attach method 5: the storage __substg1.0_3701000D, laid out like the file's root).
+struct MsgSpec {
+  std::u16string subject = u"定例打合せの資料";
+  std::u16string body = u"資料を添付します。\r\n15:00から第3会議室です。\r\n";
+  std::vector<std::pair<std::u16string, std::string>> files;
+  std::vector<MsgSpec> attached;
+};
+
+void msgEntries(const MsgSpec& m, const std::string& at, bool root, std::vector<CompoundEntry>& e) {
+  e.push_back({at + "__properties_version1.0", std::string(root ? 32 : 24, '\0')});
+  e.push_back({at + "__substg1.0_001A001F", utf16le(u"IPM.Note")});
+  e.push_back({at + "__substg1.0_0037001F", utf16le(m.subject)});
+  e.push_back({at + "__substg1.0_0C1A001F", utf16le(u"山田 太郎")});
+  e.push_back({at + "__substg1.0_0C1F001F", utf16le(u"yamada@partner.example.co.jp")});
+  e.push_back({at + "__substg1.0_1000001F", utf16le(m.body)});
+  std::size_t n = 0;
+  auto dir = [&] {
+    char d[64];
+    std::snprintf(d, sizeof d, "__attach_version1.0_#%08zX/", n++);
+    return at + d;
+  };
+  for (const auto& [name, data] : m.files) {
+    const std::string d = dir();
+    e.push_back({d + "__properties_version1.0", std::string(8, '\0')});
+    e.push_back({d + "__substg1.0_3707001F", utf16le(name)});
+    e.push_back({d + "__substg1.0_37010102", data});
   }
+  for (const auto& inner : m.attached) {
+    const std::string d = dir();
+    e.push_back({d + "__properties_version1.0", std::string(8, '\0')});
+    msgEntries(inner, d + "__substg1.0_3701000D/", false, e);
+  }
+}
+
+std::string outlookMsg(const MsgSpec& m) {
+  std::vector<CompoundEntry> e;
+  msgEntries(m, "", true, e);
   std::string out = sanitizers::ole2::writeCompoundFile(e);
   REQUIRE_FALSE(out.empty());
   return out;
+}
+
+std::string outlookMsg(const std::vector<std::pair<std::u16string, std::string>>& files) {
+  MsgSpec m;
+  m.files = files;
+  return outlookMsg(m);
 }
 
 ProcessResult run(const std::string& msg, const std::string& name = "資料.msg") {
@@ -94,6 +123,66 @@ TEST_CASE("an Outlook .msg becomes an attached mail message, each file through t
   REQUIRE(reasonOf(r.report, "2/2") == "av.infected");
   REQUIRE(reasonOf(r.report, "2/3") == "extension.denied");
   REQUIRE(r.output.find("MsgBox") == std::string::npos);
+}
+
+TEST_CASE("a message attached inside a .msg is converted too, to every level, each file through the policy",
+          "[integration]") {
+  // Red team (2026-12-07): messages attached as messages (method 5) were dropped unread, so an
+  // EICAR inside one was never named (the record's release tier followed the weaker reason).
+  MsgSpec deepest;
+  deepest.subject = u"deepest";
+  deepest.files = {{u"run.vbs", "MsgBox 1\r\n"}, {u"deep.txt", "deep text\r\n"}};
+  MsgSpec quote;
+  quote.subject = u"見積書";
+  quote.body = u"見積書を送ります。\r\n";
+  quote.files = {{u"見積.txt", "金額: 120,000円\r\n"}, {u"tool.com", test::readFile(test::generatedDir() / "eicar.com")}};
+  quote.attached = {deepest};
+  MsgSpec outer;
+  outer.subject = u"転送: 見積";
+  outer.files = {{u"memo.txt", "memo\r\n"}};
+  outer.attached = {quote};
+  ProcessResult r = run(outlookMsg(outer));
+  INFO(r.report.toJson());
+  CHECK(reasonOf(r.report, "2") == "cdr.converted");
+  CHECK(reasonOf(r.report, "2/2/2") == "av.infected");
+  CHECK(reasonOf(r.report, "2/2/3/1") == "extension.denied");
+  bool av = false;
+  for (const auto& x : r.report.actions) av |= x.reason == "av.infected";
+  CHECK(av);  // the item's reasons name it (the vault's release tier follows them)
+  auto root = reparse(r.output);
+  std::vector<std::string> emls;
+  bool memo = false, quote_txt = false, deep_txt = false, tool = false, vbs = false;
+  test::forEachEntity(root, [&](const mime::Entity& e) {
+    if (e.mimeType() == "message/rfc822") emls.push_back(e.filename);
+    memo |= e.filename == "memo.txt" && e.body == "memo\r\n";
+    quote_txt |= e.filename == "見積.txt" && e.body.find("120,000") != std::string::npos;
+    deep_txt |= e.filename == "deep.txt" && e.body == "deep text\r\n";
+    tool |= e.filename == "tool.com";
+    vbs |= e.filename == "run.vbs";
+  });
+  CHECK(emls == std::vector<std::string>{"資料.eml", "見積書.eml", "deepest.eml"});
+  CHECK(memo);
+  CHECK(quote_txt);
+  CHECK(deep_txt);
+  CHECK_FALSE(tool);
+  CHECK_FALSE(vbs);
+  CHECK(r.output.find("MsgBox") == std::string::npos);
+}
+
+TEST_CASE("messages attached inside messages deeper than archive_depth_limit: the .msg is removed",
+          "[integration][adversarial]") {
+  MsgSpec m;
+  m.files = {{u"bottom.txt", "bottom\r\n"}};
+  for (int i = 0; i < 9; ++i) {  // nine levels under the file's own message; the limit is 8
+    MsgSpec up;
+    up.subject = u"level";
+    up.attached = {m};
+    m = up;
+  }
+  ProcessResult r = run(outlookMsg(m));
+  INFO(r.report.toJson());
+  CHECK(reasonOf(r.report, "2") == "limit.archive_depth");
+  CHECK(r.output.find("bottom") == std::string::npos);
 }
 
 TEST_CASE("the corpus' real Outlook message is converted, not removed", "[integration][corpus]") {
