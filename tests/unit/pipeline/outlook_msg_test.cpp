@@ -5,73 +5,15 @@
 
 #include "mugai/mime/mime.h"
 #include "mugai/pipeline/pipeline.h"
-#include "sanitizers/ole2/ole2.h"
 #include "support/engine_fixture.h"
+#include "support/outlook_fixtures.h"
 #include "support/mail_builder.h"
 #include "support/test_support.h"
 
 using namespace mugai;
-using sanitizers::ole2::CompoundEntry;
+using namespace mugai::test::outlook;
 
 namespace {
-
-std::string utf16le(const std::u16string& s) {
-  std::string out;
-  for (char16_t c : s) {
-    out += static_cast<char>(c & 0xFF);
-    out += static_cast<char>(c >> 8);
-  }
-  return out;
-}
-
-/// One message of a .msg: what its storage holds. `attached` are messages attached as messages
-/// (attach method 5: the storage __substg1.0_3701000D, laid out like the file's root).
-struct MsgSpec {
-  std::u16string subject = u"定例打合せの資料";
-  std::u16string body = u"資料を添付します。\r\n15:00から第3会議室です。\r\n";
-  std::vector<std::pair<std::u16string, std::string>> files;
-  std::vector<MsgSpec> attached;
-};
-
-void msgEntries(const MsgSpec& m, const std::string& at, bool root, std::vector<CompoundEntry>& e) {
-  e.push_back({at + "__properties_version1.0", std::string(root ? 32 : 24, '\0')});
-  e.push_back({at + "__substg1.0_001A001F", utf16le(u"IPM.Note")});
-  e.push_back({at + "__substg1.0_0037001F", utf16le(m.subject)});
-  e.push_back({at + "__substg1.0_0C1A001F", utf16le(u"山田 太郎")});
-  e.push_back({at + "__substg1.0_0C1F001F", utf16le(u"yamada@partner.example.co.jp")});
-  e.push_back({at + "__substg1.0_1000001F", utf16le(m.body)});
-  std::size_t n = 0;
-  auto dir = [&] {
-    char d[64];
-    std::snprintf(d, sizeof d, "__attach_version1.0_#%08zX/", n++);
-    return at + d;
-  };
-  for (const auto& [name, data] : m.files) {
-    const std::string d = dir();
-    e.push_back({d + "__properties_version1.0", std::string(8, '\0')});
-    e.push_back({d + "__substg1.0_3707001F", utf16le(name)});
-    e.push_back({d + "__substg1.0_37010102", data});
-  }
-  for (const auto& inner : m.attached) {
-    const std::string d = dir();
-    e.push_back({d + "__properties_version1.0", std::string(8, '\0')});
-    msgEntries(inner, d + "__substg1.0_3701000D/", false, e);
-  }
-}
-
-std::string outlookMsg(const MsgSpec& m) {
-  std::vector<CompoundEntry> e;
-  msgEntries(m, "", true, e);
-  std::string out = sanitizers::ole2::writeCompoundFile(e);
-  REQUIRE_FALSE(out.empty());
-  return out;
-}
-
-std::string outlookMsg(const std::vector<std::pair<std::u16string, std::string>>& files) {
-  MsgSpec m;
-  m.files = files;
-  return outlookMsg(m);
-}
 
 ProcessResult run(const std::string& msg, const std::string& name = "資料.msg") {
   std::string raw = test::buildMail("fwd", "see the attached message", {{"application/vnd.ms-outlook", name, msg}});
@@ -196,24 +138,33 @@ TEST_CASE("the corpus' real Outlook message is converted, not removed", "[integr
   REQUIRE(eml);
 }
 
-TEST_CASE("the files of every .msg count with archive members against archive_member_count_limit",
+TEST_CASE("the files of winmail.dat and .msg attachments count together against archive_member_count_limit",
           "[integration][adversarial]") {
+  // Red team (2026-12-07): many winmail.dat parts of 1,999 files each, each under the limit by
+  // itself, made one 10 MB mail of 120,000 delivered attachments. Counted per item with the
+  // archive members, the container that passes the limit is removed whole.
   test::TempDir dir;
   auto e = test::engineWithLimits("  archive_member_count_limit: 20\n", dir);
-  std::vector<test::Attachment> parts;
-  for (int k = 0; k < 3; ++k) {
-    std::vector<std::pair<std::u16string, std::string>> files;
-    for (int i = 0; i < 8; ++i) files.push_back({u"memo.txt", "part " + std::to_string(k) + "\r\n"});
-    parts.push_back({"application/vnd.ms-outlook", "fwd" + std::to_string(k) + ".msg", outlookMsg(files)});
+  Tnef first, third;
+  std::vector<std::pair<std::u16string, std::string>> second;
+  for (int i = 0; i < 8; ++i) {
+    first.file("A" + std::to_string(i) + ".TXT", "first\r\n");
+    second.push_back({u"memo.txt", "second\r\n"});
+    third.file("C" + std::to_string(i) + ".TXT", "third\r\n");
   }
-  std::string raw = test::buildMail("three .msg", "see attached", parts);
-  ProcessResult r = e->processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "MSG3");
+  std::string raw = test::buildMail("three containers", "see attached",
+                                    {{"application/ms-tnef", "winmail.dat", first.out},
+                                     {"application/vnd.ms-outlook", "fwd.msg", outlookMsg(second)},
+                                     {"application/ms-tnef", "winmail2.dat", third.out}});
+  ProcessResult r = e->processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "MIX3");
   INFO(r.report.toJson());
   CHECK(reasonOf(r.report, "2") == "cdr.converted");
   CHECK(reasonOf(r.report, "3") == "cdr.converted");
   CHECK(reasonOf(r.report, "4") == "limit.archive_members");
-  CHECK(r.output.find("fwd2.eml") == std::string::npos);  // the third is not delivered
-  CHECK(r.output.find("fwd1.eml") != std::string::npos);
+  CHECK(r.output.find("A7.TXT") != std::string::npos);
+  CHECK(r.output.find("fwd.eml") != std::string::npos);
+  CHECK(r.output.find("C0.TXT") == std::string::npos);  // the third is not delivered
+  CHECK(r.keepOriginal());
 }
 
 TEST_CASE("a broken compound file named .msg is removed", "[integration][adversarial]") {
