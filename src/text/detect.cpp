@@ -81,6 +81,83 @@ std::size_t highBytes(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+/// One Shift_JIS character at p[0] (not ASCII), `left` bytes to the end, counted into `st`: the
+/// bytes it takes, or 0 when it is cut off at the end.
+std::size_t sjisChar(const unsigned char* p, std::size_t left, JaStats& st) {
+  const unsigned char b = p[0];
+  if (in(b, 0xA1, 0xDF)) {
+    ++st.half;
+    return 1;
+  }
+  if (!(in(b, 0x81, 0x9F) || in(b, 0xE0, 0xFC))) {
+    ++st.bad;
+    return 1;
+  }
+  if (left < 2) return 0;  // truncated at the end
+  const unsigned char t = p[1];
+  if (!(in(t, 0x40, 0x7E) || in(t, 0x80, 0xFC))) {
+    ++st.bad;
+    return 1;
+  }
+  const bool unassigned = b == 0x85 || b == 0x86 || b == 0xEB || b == 0xEC || b == 0xEF ||
+                          (b == 0x82 && t < 0x4F) || (b == 0x83 && t > 0xD6) ||
+                          (b == 0x84 && t > 0xBE) || (b == 0x87 && t > 0x9C) ||
+                          (b == 0x88 && t < 0x9F) || (b == 0xEA && t > 0xA4) ||
+                          (b == 0xFC && t > 0x4B);
+  if (unassigned) {
+    ++st.bad;
+  } else if (!in(b, 0xF0, 0xF9)) {  // user-defined area is neither evidence nor error
+    ++st.good;
+    if ((b == 0x82 && in(t, 0x9F, 0xF1)) || (b == 0x83 && in(t, 0x40, 0x96))) ++st.kana;
+  }
+  return 2;
+}
+
+/// The same for EUC-JP: half-width katakana (SS2), JIS X 0212 (SS3) and JIS X 0208 pairs.
+std::size_t eucChar(const unsigned char* p, std::size_t left, JaStats& st) {
+  const unsigned char b = p[0];
+  const unsigned char t = left > 1 ? p[1] : 0;
+  if (b == 0x8E) {
+    if (left > 1 && in(t, 0xA1, 0xDF)) {
+      ++st.half;
+      return 2;
+    }
+    ++st.bad;
+    return 1;
+  }
+  if (b == 0x8F) {
+    if (left < 3) return 0;
+    if (in(t, 0xA1, 0xFE) && in(p[2], 0xA1, 0xFE)) {
+      ++st.good;
+      return 3;
+    }
+    ++st.bad;
+    return 1;
+  }
+  if (!in(b, 0xA1, 0xFE)) {
+    ++st.bad;
+    return 1;
+  }
+  if (left < 2) return 0;
+  if (!in(t, 0xA1, 0xFE)) {
+    ++st.bad;
+    return 1;
+  }
+  const bool unassigned = (in(b, 0xA9, 0xAF) && b != 0xAD) || (b == 0xA8 && t > 0xC0) ||
+                          (b == 0xF4 && t > 0xA6);
+  if (unassigned) {
+    ++st.bad;
+  } else if (!(in(b, 0xF5, 0xF8) || b >= 0xFD)) {
+    ++st.good;
+    if ((b == 0xA4 && t <= 0xF3) || (b == 0xA5 && t <= 0xF6)) ++st.kana;
+  }
+  return 2;
+}
+
+}  // namespace
+
 JaStats japaneseStats(std::string_view bytes, bool sjis) {
   JaStats st;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -89,82 +166,9 @@ JaStats japaneseStats(std::string_view bytes, bool sjis) {
   while (i < n) {
     i += asciiPrefix(p + i, n - i);
     if (i >= n) break;
-    const unsigned char b = p[i];
-    const bool last = i + 1 >= n;
-    const unsigned char t = last ? 0 : p[i + 1];
-    if (sjis) {
-      if (in(b, 0xA1, 0xDF)) {
-        ++st.half;
-        ++i;
-        continue;
-      }
-      if (!(in(b, 0x81, 0x9F) || in(b, 0xE0, 0xFC))) {
-        ++st.bad;
-        ++i;
-        continue;
-      }
-      if (last) break;  // truncated at the end
-      if (!(in(t, 0x40, 0x7E) || in(t, 0x80, 0xFC))) {
-        ++st.bad;
-        ++i;
-        continue;
-      }
-      const bool unassigned = b == 0x85 || b == 0x86 || b == 0xEB || b == 0xEC || b == 0xEF ||
-                              (b == 0x82 && t < 0x4F) || (b == 0x83 && t > 0xD6) ||
-                              (b == 0x84 && t > 0xBE) || (b == 0x87 && t > 0x9C) ||
-                              (b == 0x88 && t < 0x9F) || (b == 0xEA && t > 0xA4) ||
-                              (b == 0xFC && t > 0x4B);
-      if (unassigned) {
-        ++st.bad;
-      } else if (!in(b, 0xF0, 0xF9)) {  // user-defined area is neither evidence nor error
-        ++st.good;
-        if ((b == 0x82 && in(t, 0x9F, 0xF1)) || (b == 0x83 && in(t, 0x40, 0x96))) ++st.kana;
-      }
-      i += 2;
-    } else {
-      if (b == 0x8E) {
-        if (!last && in(t, 0xA1, 0xDF)) {
-          ++st.half;
-          i += 2;
-        } else {
-          ++st.bad;
-          ++i;
-        }
-        continue;
-      }
-      if (b == 0x8F) {
-        if (i + 2 < n && in(t, 0xA1, 0xFE) && in(p[i + 2], 0xA1, 0xFE)) {
-          ++st.good;
-          i += 3;
-        } else if (i + 2 >= n) {
-          break;
-        } else {
-          ++st.bad;
-          ++i;
-        }
-        continue;
-      }
-      if (!in(b, 0xA1, 0xFE)) {
-        ++st.bad;
-        ++i;
-        continue;
-      }
-      if (last) break;
-      if (!in(t, 0xA1, 0xFE)) {
-        ++st.bad;
-        ++i;
-        continue;
-      }
-      const bool unassigned = (in(b, 0xA9, 0xAF) && b != 0xAD) || (b == 0xA8 && t > 0xC0) ||
-                              (b == 0xF4 && t > 0xA6);
-      if (unassigned) {
-        ++st.bad;
-      } else if (!(in(b, 0xF5, 0xF8) || b >= 0xFD)) {
-        ++st.good;
-        if ((b == 0xA4 && t <= 0xF3) || (b == 0xA5 && t <= 0xF6)) ++st.kana;
-      }
-      i += 2;
-    }
+    const std::size_t took = sjis ? sjisChar(p + i, n - i, st) : eucChar(p + i, n - i, st);
+    if (took == 0) break;  // a character cut off at the end
+    i += took;
   }
   return st;
 }
