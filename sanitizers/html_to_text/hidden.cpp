@@ -404,6 +404,78 @@ void StyleSheet::addSheet(std::string_view css, int nesting) {
   addBlock(normaliseCss(css), nesting == 0 ? 0 : 1);
 }
 
+namespace {
+
+/// The last compound of a selector ("div.note > p.x:hover" -> "p.x:hover") with its attribute
+/// selectors and pseudo-classes taken out: [name...] is kept as "the element has that
+/// attribute"; a state pseudo-class (:hover, :focus, ...) marks a rule that does not apply to
+/// the text as sent.
+struct Compound {
+  std::string simple;     ///< tag, .class and #id parts
+  std::string attr_name;  ///< the first [name...]
+  bool state = false;
+};
+
+Compound readCompound(std::string_view compound) {
+  Compound out;
+  for (std::size_t i = 0; i < compound.size();) {
+    char c = compound[i];
+    if (c == '[') {
+      std::size_t e = compound.find(']', i);
+      std::string_view inside = compound.substr(i + 1, (e == std::string_view::npos ? compound.size() : e) - i - 1);
+      if (out.attr_name.empty()) out.attr_name = std::string(trim(inside.substr(0, inside.find_first_of("=~|^$*"))));
+      i = e == std::string_view::npos ? compound.size() : e + 1;
+    } else if (c == ':') {
+      std::size_t e = i + 1;
+      while (e < compound.size() && (std::isalnum(static_cast<unsigned char>(compound[e])) || compound[e] == '-')) ++e;
+      if (statePseudo(compound.substr(i + 1, e - i - 1))) out.state = true;
+      if (e < compound.size() && compound[e] == '(') {
+        int level_p = 0;
+        for (; e < compound.size(); ++e) {
+          if (compound[e] == '(') ++level_p;
+          if (compound[e] == ')' && --level_p == 0) {
+            ++e;
+            break;
+          }
+        }
+      }
+      i = e;
+    } else {
+      out.simple.push_back(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool StyleSheet::addRule(std::string_view one, const std::string& decls) {
+  std::size_t last = one.find_last_of(" >+~");
+  std::string_view compound = last == std::string_view::npos ? one : one.substr(last + 1);
+  if (compound.empty() || compound.find("::") != std::string_view::npos) return true;
+  const Compound c = readCompound(compound);
+  if (c.state) return true;
+  if (++rules_ > kMaxRules) {  // beyond it, a rule that hides would not be seen: fail closed
+    overflowed_ = true;
+    return false;
+  }
+  const std::string& simple = c.simple;
+  std::size_t dot = simple.find('.'), hash = simple.find('#');
+  if (hash != std::string::npos) {
+    std::string id = simple.substr(hash + 1);
+    mergeDeclarations(by_id_[id.substr(0, id.find('.'))], decls);
+  } else if (dot != std::string::npos) {
+    std::string cls = simple.substr(dot + 1);
+    mergeDeclarations(by_class_[cls.substr(0, cls.find('.'))], decls);
+  } else if (!c.attr_name.empty()) {  // "div[title]": the elements with that attribute
+    mergeDeclarations(by_attr_[c.attr_name], decls);
+  } else {
+    mergeDeclarations(by_tag_[simple.empty() ? std::string("*") : simple], decls);
+  }
+  return true;
+}
+
 void StyleSheet::addBlock(std::string_view css, int depth) {
   std::size_t pos = 0;
   while (pos < css.size()) {
@@ -434,54 +506,7 @@ void StyleSheet::addBlock(std::string_view css, int depth) {
       std::size_t comma = selectors.find(',', start);
       std::string_view one = trim(selectors.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
       start = comma == std::string_view::npos ? selectors.size() + 1 : comma + 1;
-      std::size_t last = one.find_last_of(" >+~");
-      std::string_view compound = last == std::string_view::npos ? one : one.substr(last + 1);
-      if (compound.empty() || compound.find("::") != std::string_view::npos) continue;
-      // Attribute selectors and pseudo-classes taken out of the compound: [name...] is kept as
-      // "the element has that attribute".
-      std::string simple, attr_name;
-      bool state = false;
-      for (std::size_t i = 0; i < compound.size();) {
-        char c = compound[i];
-        if (c == '[') {
-          std::size_t e = compound.find(']', i);
-          std::string_view inside = compound.substr(i + 1, (e == std::string_view::npos ? compound.size() : e) - i - 1);
-          if (attr_name.empty()) attr_name = std::string(trim(inside.substr(0, inside.find_first_of("=~|^$*"))));
-          i = e == std::string_view::npos ? compound.size() : e + 1;
-        } else if (c == ':') {
-          std::size_t e = i + 1;
-          while (e < compound.size() && (std::isalnum(static_cast<unsigned char>(compound[e])) || compound[e] == '-')) ++e;
-          if (statePseudo(compound.substr(i + 1, e - i - 1))) state = true;
-          if (e < compound.size() && compound[e] == '(') {
-            int level_p = 0;
-            for (; e < compound.size(); ++e) {
-              if (compound[e] == '(') ++level_p;
-              if (compound[e] == ')' && --level_p == 0) { ++e; break; }
-            }
-          }
-          i = e;
-        } else {
-          simple.push_back(c);
-          ++i;
-        }
-      }
-      if (state) continue;
-      if (++rules_ > kMaxRules) {  // beyond it, a rule that hides would not be seen: fail closed
-        overflowed_ = true;
-        return;
-      }
-      std::size_t dot = simple.find('.'), hash = simple.find('#');
-      if (hash != std::string::npos) {
-        std::string id = simple.substr(hash + 1);
-        mergeDeclarations(by_id_[id.substr(0, id.find('.'))], decls);
-      } else if (dot != std::string::npos) {
-        std::string cls = simple.substr(dot + 1);
-        mergeDeclarations(by_class_[cls.substr(0, cls.find('.'))], decls);
-      } else if (!attr_name.empty()) {  // "div[title]": the elements with that attribute
-        mergeDeclarations(by_attr_[attr_name], decls);
-      } else {
-        mergeDeclarations(by_tag_[simple.empty() ? std::string("*") : simple], decls);
-      }
+      if (!addRule(one, decls)) return;
     }
   }
 }

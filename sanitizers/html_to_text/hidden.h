@@ -43,6 +43,8 @@ class StyleSheet {
  private:
   void addSheet(std::string_view css, int nesting);  ///< add(), and a data: import's sheet
   void addBlock(std::string_view css, int depth);
+  /// One selector of a rule whose declarations are `decls`; false once the sheet is full.
+  bool addRule(std::string_view selector, const std::string& decls);
   std::map<std::string, std::string> by_class_, by_id_, by_tag_, by_attr_;
   std::size_t rules_ = 0;
   bool overflowed_ = false;
