@@ -31,6 +31,13 @@ std::optional<Reason> Budget::chargeArchiveMember() {
   return std::nullopt;
 }
 
+std::optional<Reason> Budget::chargeArchiveMembers(std::uint64_t n) {
+  const std::uint64_t limit = limits_.archive_member_count_limit;
+  if (archive_members_ > limit || n > limit - archive_members_) return Reason::LimitArchiveMembers;
+  archive_members_ += n;
+  return std::nullopt;
+}
+
 std::optional<Reason> Budget::checkDeadline() const {
   if (Clock::now() > deadline_) return Reason::LimitTime;
   return std::nullopt;

@@ -50,14 +50,12 @@ void refuseContainer(ActionRecord rec, Reason r, const std::string& detail, Walk
 }
 
 /// The files a container holds count against archive_member_count_limit with every archive
-/// member of the item, at all levels (as the archive sanitizer counts): charged before any of
-/// them is looked at, so a container over the limit is removed whole. Without this, many
-/// winmail.dat parts of 1,999 files each made one mail of 120,000 attachments.
+/// member of the item, at all levels (as the archive sanitizer counts): charged all at once,
+/// before any of them is looked at, so a container over the limit is removed whole and leaves
+/// the budget to the rest of the item. Without this, many winmail.dat parts of 1,999 files each
+/// made one mail of 120,000 attachments.
 std::optional<Reason> chargeMembers(std::size_t files, WalkState& s) {
-  for (std::size_t i = 0; i < files; ++i) {
-    if (auto over = s.budget.chargeArchiveMember()) return over;
-  }
-  return std::nullopt;
+  return s.budget.chargeArchiveMembers(files);
 }
 
 std::string overMembers(const char* what, const WalkState& s) {
@@ -144,12 +142,21 @@ void unpackTnef(const mime::Entity& e, const Part& p, WalkState& s, BuiltMessage
 
 namespace {
 
+/// `stem` without a trailing ".msg" (as lastExtension() reads names: trailing dots and spaces
+/// do not count).
+std::string withoutMsgSuffix(std::string stem) {
+  while (!stem.empty() && (stem.back() == '.' || stem.back() == ' ')) stem.pop_back();
+  if (text::lastExtension(stem) == "msg") stem.resize(stem.size() - 4);
+  return stem;
+}
+
 /// One Outlook message as a mail message (.eml) named after `stem`: its body ("<path>/0") and
 /// each file ("<path>/<n>") through the policy, then each message attached to it converted the
-/// same way and attached as message/rfc822 ("<path>/<n>" after the files). Nullopt when the
-/// walk stopped (a limit of the whole item).
+/// same way and attached as message/rfc822 ("<path>/<n>" after the files, with a report line of
+/// its own). The bytes are charged once, for the outermost .eml (which holds all the others).
+/// Nullopt when the walk stopped (a limit of the whole item).
 std::optional<mime::BuildPart> messageAsEml(MsgContents& c, const Part& p, std::string stem,
-                                            WalkState& s) {
+                                            bool outermost, WalkState& s) {
   BuiltMessage inner;
   if (!c.subject.empty()) inner.headers.push_back({"Subject", c.subject});
   if (!c.sender_name.empty()) inner.headers.push_back({"Comments", "sender: " + c.sender_name + " " + c.sender_address});
@@ -171,12 +178,22 @@ std::optional<mime::BuildPart> messageAsEml(MsgContents& c, const Part& p, std::
     Part m;
     m.path = p.path + "/" + std::to_string(c.files.size() + k + 1);
     m.depth = p.depth + 1;
-    if (auto eml = messageAsEml(c.embedded[k], m, c.embedded[k].subject, s)) {
-      inner.attachments.push_back(std::move(*eml));
-    }
+    auto eml = messageAsEml(c.embedded[k], m, c.embedded[k].subject, false, s);
+    if (!eml) continue;
+    ActionRecord rec;
+    rec.part = m.path;
+    rec.filename = eml->filename;
+    rec.declared_type = "message/rfc822";
+    rec.sanitizer = "mime.outlook_msg";
+    rec.action = "rebuilt";
+    rec.reason = std::string(reasonInfo(Reason::CdrConverted).name);
+    rec.detail = "a message attached inside an Outlook message: delivered as an .eml, its body and each file through the rules";
+    rec.bytes_out = eml->data.size();
+    s.report.actions.push_back(std::move(rec));
+    inner.attachments.push_back(std::move(*eml));
   }
   if (s.stopped()) return std::nullopt;
-  if (text::lastExtension(stem) == "msg") stem.resize(stem.size() - 4);
+  stem = withoutMsgSuffix(std::move(stem));
   text::FilenameOptions name_opts;
   name_opts.max_bytes = 120;
   name_opts.fallback = "message";
@@ -185,6 +202,7 @@ std::optional<mime::BuildPart> messageAsEml(MsgContents& c, const Part& p, std::
   part.disposition = "attachment";
   part.filename = text::sanitizeFilename(stem, name_opts) + ".eml";
   part.data = writeMessage(inner, "", {});
+  if (!outermost) return part;
   if (auto over = s.budget.chargeDecoded(part.data.size())) {
     s.raise(s.policy.verdictFor(*over, s.override_rules), *over);
     return std::nullopt;
@@ -216,7 +234,7 @@ void convertOutlookMsg(const mime::Entity& e, const Part& p, WalkState& s, Built
                                     "Outlook message: " + c.detail, s);
   if (auto over = chargeMembers(c.totalFiles() + attachedMessages(c), s))
     return refuseContainer(std::move(rec), *over, overMembers("Outlook message", s), s);
-  auto part = messageAsEml(c, p, e.filename.empty() ? c.subject : e.filename, s);
+  auto part = messageAsEml(c, p, e.filename.empty() ? c.subject : e.filename, true, s);
   if (!part) return;
   rec.action = "rebuilt";
   rec.reason = std::string(reasonInfo(Reason::CdrConverted).name);

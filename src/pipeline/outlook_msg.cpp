@@ -8,6 +8,7 @@
 #include <gsf/gsf-input-memory.h>
 #include <gsf/gsf-utils.h>
 
+#include <cstdint>
 #include <memory>
 
 #include "mugai/text/charset.h"
@@ -72,8 +73,26 @@ std::size_t MsgContents::totalFiles() const {
 
 namespace {
 
-/// One message (the file's root, or an embedded message's storage) into `out`; `files_seen`
-/// counts the files of every level (archive_member_count_limit).
+std::uint32_t le32(std::string_view s, std::size_t at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data() + at);
+  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+/// PidTagAttachMethod (tag 0x37050003) from an attachment's property stream (an 8-byte header,
+/// then 16-byte entries: tag, flags, value); 0 when it is not there. 5: an attached message;
+/// 6: an OLE object, whose storage has the same name (__substg1.0_3701000D).
+std::uint32_t attachMethod(std::string_view props) {
+  for (std::size_t at = 8; at + 16 <= props.size(); at += 16) {
+    if (le32(props, at) == 0x37050003) return le32(props, at + 8);
+  }
+  return 0;
+}
+
+constexpr std::uint32_t kAttachEmbeddedMsg = 5;
+
+/// One message (the file's root at depth 1, or an attached message's storage) into `out`;
+/// `files_seen` counts the files and attached messages of every level
+/// (archive_member_count_limit).
 void readMessage(GsfInfile* root, unsigned depth, const Limits& limits, Budget& budget,
                  std::size_t& files_seen, MsgContents& out) {
   MsgReader r(budget, out);
@@ -83,27 +102,33 @@ void readMessage(GsfInfile* root, unsigned depth, const Limits& limits, Budget& 
   out.body_text = r.text(root, "1000");
   if (auto html = r.stream(root, "__substg1.0_10130102")) out.body_html = std::move(*html);
   int n = gsf_infile_num_children(root);
+  auto oneMore = [&] {  // false (and the failure set) once the limit is reached
+    if (files_seen < limits.archive_member_count_limit) {
+      ++files_seen;
+      return true;
+    }
+    out.failure = Reason::LimitArchiveMembers;
+    out.detail = "too many attachments";
+    return false;
+  };
   for (int i = 0; i < n && !out.failure; ++i) {
     const char* name = gsf_infile_name_by_index(root, i);
     if (!name || std::string_view(name).rfind("__attach_version1.0_#", 0) != 0) continue;
-    if (files_seen >= limits.archive_member_count_limit) {
-      out.failure = Reason::LimitArchiveMembers;
-      out.detail = "too many attachments";
-      break;
-    }
     GPtr<GsfInput> child(gsf_infile_child_by_index(root, i));
     if (!child || !GSF_IS_INFILE(child.get())) continue;
     auto* dir = GSF_INFILE(child.get());
     if (auto bytes = r.stream(dir, "__substg1.0_37010102")) {
-      ++files_seen;
+      if (!oneMore()) break;
       std::string fname = r.text(dir, "3707");
       if (fname.empty()) fname = r.text(dir, "3704");
       out.files.push_back({std::move(fname), std::move(*bytes)});
       continue;
     }
+    if (out.failure) break;  // the stream was over the budget
+    const auto props = r.stream(dir, "__properties_version1.0");
     GPtr<GsfInput> sub(gsf_infile_child_by_name(dir, "__substg1.0_3701000D"));
-    if (!sub || !GSF_IS_INFILE(sub.get())) {  // an OLE object (or a damaged attachment)
-      ++out.objects_not_extracted;
+    if (!props || attachMethod(*props) != kAttachEmbeddedMsg || !sub || !GSF_IS_INFILE(sub.get())) {
+      if (!out.failure) ++out.objects_not_extracted;  // an OLE object, or a damaged attachment
       continue;
     }
     if (depth + 1 > limits.archive_depth_limit) {
@@ -111,7 +136,7 @@ void readMessage(GsfInfile* root, unsigned depth, const Limits& limits, Budget& 
       out.detail = "messages attached inside messages deeper than archive_depth_limit";
       break;
     }
-    ++files_seen;
+    if (!oneMore()) break;
     MsgContents inner;
     readMessage(GSF_INFILE(sub.get()), depth + 1, limits, budget, files_seen, inner);
     if (inner.failure) {
@@ -143,7 +168,7 @@ MsgContents readOutlookMsg(std::string_view data, const Limits& limits, Budget& 
     return out;
   }
   std::size_t files_seen = 0;
-  readMessage(ole.get(), 0, limits, budget, files_seen, out);
+  readMessage(ole.get(), 1, limits, budget, files_seen, out);  // the file is level 1, as archives
   if (!out.failure) out.ok = true;
   return out;
 }

@@ -173,8 +173,9 @@ struct MsgContents {
   std::string detail;
   std::string subject, sender_name, sender_address, body_text, body_html;
   std::vector<TnefFile> files;
-  /// Messages attached as messages (attach method 5, `__substg1.0_3701000D`): read the same way,
-  /// at most archive_depth_limit deep (deeper: the whole .msg fails with limit.archive_depth).
+  /// Messages attached as messages (attach method 5, `__substg1.0_3701000D`): read the same way;
+  /// the file and its attached messages at most archive_depth_limit levels, the file being level
+  /// 1 as the outermost archive is (deeper: the whole .msg fails with limit.archive_depth).
   std::vector<MsgContents> embedded;
   std::size_t objects_not_extracted = 0;  ///< OLE objects (method 6), never extracted
 

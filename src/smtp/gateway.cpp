@@ -167,7 +167,7 @@ Reply Gateway::deliver(Transaction& t) {
   if (status != std::future_status::ready) {
     // The engine did not return (a step that cannot be interrupted): limit.time is a verdict,
     // like the engine's own deadline, never a 4xx the sender would retry and pay again.
-    r = timedOut(*job->engine, job->id, job->envelope, job->raw.size());
+    r = timedOut(*job->engine, job->id, item.arrival.envelope, item.bytes_in);  // this thread's copy
   } else {
     try {
       r = future.get();

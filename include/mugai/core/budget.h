@@ -30,6 +30,9 @@ class Budget {
   /// Account one more archive member, over every archive of the item and every nesting level
   /// (limit.archive_members). Not sticky: the archive is removed, the rest of the item goes on.
   std::optional<Reason> chargeArchiveMember();
+  /// `n` members at once (a container's files), all or none: a refused container leaves the
+  /// budget as it was for the rest of the item.
+  std::optional<Reason> chargeArchiveMembers(std::uint64_t n);
   /// limit.time once the message deadline has passed.
   std::optional<Reason> checkDeadline() const;
 

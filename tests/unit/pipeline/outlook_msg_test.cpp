@@ -86,6 +86,8 @@ TEST_CASE("a message attached inside a .msg is converted too, to every level, ea
   ProcessResult r = run(outlookMsg(outer));
   INFO(r.report.toJson());
   CHECK(reasonOf(r.report, "2") == "cdr.converted");
+  CHECK(reasonOf(r.report, "2/2") == "cdr.converted");  // the attached message has its own line
+  CHECK(reasonOf(r.report, "2/2/3") == "cdr.converted");
   CHECK(reasonOf(r.report, "2/2/2") == "av.infected");
   CHECK(reasonOf(r.report, "2/2/3/1") == "extension.denied");
   bool av = false;
@@ -111,20 +113,51 @@ TEST_CASE("a message attached inside a .msg is converted too, to every level, ea
   CHECK(r.output.find("MsgBox") == std::string::npos);
 }
 
-TEST_CASE("messages attached inside messages deeper than archive_depth_limit: the .msg is removed",
+TEST_CASE("messages attached inside messages: archive_depth_limit levels in all, the file being the first",
           "[integration][adversarial]") {
+  // As with archives, the outermost .msg is level 1: with the default limit of 8, seven levels
+  // of attached messages under it are read, eight remove the .msg.
+  auto nested = [](int levels) {
+    MsgSpec m;
+    m.subject = u"bottom";
+    m.files = {{u"bottom.txt", "bottom\r\n"}};
+    for (int i = 0; i < levels; ++i) {
+      MsgSpec up;
+      up.subject = u"level";
+      up.attached = {m};
+      m = up;
+    }
+    return outlookMsg(m);
+  };
+  ProcessResult seven = run(nested(7));
+  INFO(seven.report.toJson());
+  CHECK(reasonOf(seven.report, "2") == "cdr.converted");
+  CHECK(seven.output.find("bottom.txt") != std::string::npos);
+  ProcessResult eight = run(nested(8));
+  INFO(eight.report.toJson());
+  CHECK(reasonOf(eight.report, "2") == "limit.archive_depth");
+  CHECK(eight.output.find("bottom") == std::string::npos);
+}
+
+TEST_CASE("an OLE object in a .msg (attach method 6) is not taken for an attached message",
+          "[integration][adversarial]") {
+  // Its storage has the attached message's name (__substg1.0_3701000D); only the attachment's
+  // PidTagAttachMethod tells them apart.
   MsgSpec m;
-  m.files = {{u"bottom.txt", "bottom\r\n"}};
-  for (int i = 0; i < 9; ++i) {  // nine levels under the file's own message; the limit is 8
-    MsgSpec up;
-    up.subject = u"level";
-    up.attached = {m};
-    m = up;
-  }
+  m.files = {{u"a.txt", "a\r\n"}};
+  m.ole_objects = {"embedded picture bytes"};
   ProcessResult r = run(outlookMsg(m));
   INFO(r.report.toJson());
-  CHECK(reasonOf(r.report, "2") == "limit.archive_depth");
-  CHECK(r.output.find("bottom") == std::string::npos);
+  CHECK(reasonOf(r.report, "2") == "cdr.converted");
+  CHECK(reasonOf(r.report, "2/2") == "");  // no attached message made of it
+  int emls = 0;
+  test::forEachEntity(reparse(r.output), [&](const mime::Entity& e) { emls += e.mimeType() == "message/rfc822"; });
+  CHECK(emls == 1);
+  bool counted = false;
+  for (const auto& a : r.report.actions) {
+    for (const auto& f : a.findings) counted |= f.key == "removed_embedded_objects" && f.value == "1";
+  }
+  CHECK(counted);
 }
 
 TEST_CASE("the corpus' real Outlook message is converted, not removed", "[integration][corpus]") {
@@ -145,25 +178,35 @@ TEST_CASE("the files of winmail.dat and .msg attachments count together against 
   // archive members, the container that passes the limit is removed whole.
   test::TempDir dir;
   auto e = test::engineWithLimits("  archive_member_count_limit: 20\n", dir);
-  Tnef first, third;
+  // 8 + 8 + 5 files: the third passes 20 and goes whole; a fourth of 4 then fills the limit
+  // exactly (a refused container leaves its share to the rest), a fifth of 1 goes.
+  Tnef first, third, fourth, fifth;
   std::vector<std::pair<std::u16string, std::string>> second;
   for (int i = 0; i < 8; ++i) {
     first.file("A" + std::to_string(i) + ".TXT", "first\r\n");
     second.push_back({u"memo.txt", "second\r\n"});
-    third.file("C" + std::to_string(i) + ".TXT", "third\r\n");
   }
-  std::string raw = test::buildMail("three containers", "see attached",
+  for (int i = 0; i < 5; ++i) third.file("C" + std::to_string(i) + ".TXT", "third\r\n");
+  for (int i = 0; i < 4; ++i) fourth.file("D" + std::to_string(i) + ".TXT", "fourth\r\n");
+  fifth.file("E0.TXT", "fifth\r\n");
+  std::string raw = test::buildMail("five containers", "see attached",
                                     {{"application/ms-tnef", "winmail.dat", first.out},
                                      {"application/vnd.ms-outlook", "fwd.msg", outlookMsg(second)},
-                                     {"application/ms-tnef", "winmail2.dat", third.out}});
-  ProcessResult r = e->processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "MIX3");
+                                     {"application/ms-tnef", "winmail3.dat", third.out},
+                                     {"application/ms-tnef", "winmail4.dat", fourth.out},
+                                     {"application/ms-tnef", "winmail5.dat", fifth.out}});
+  ProcessResult r = e->processMessage(raw, Envelope{"a@example.com", {"staff@city.example.lg.jp"}}, "MIX5");
   INFO(r.report.toJson());
   CHECK(reasonOf(r.report, "2") == "cdr.converted");
   CHECK(reasonOf(r.report, "3") == "cdr.converted");
   CHECK(reasonOf(r.report, "4") == "limit.archive_members");
+  CHECK(reasonOf(r.report, "5") == "cdr.converted");
+  CHECK(reasonOf(r.report, "6") == "limit.archive_members");
   CHECK(r.output.find("A7.TXT") != std::string::npos);
   CHECK(r.output.find("fwd.eml") != std::string::npos);
   CHECK(r.output.find("C0.TXT") == std::string::npos);  // the third is not delivered
+  CHECK(r.output.find("D3.TXT") != std::string::npos);
+  CHECK(r.output.find("E0.TXT") == std::string::npos);
   CHECK(r.keepOriginal());
 }
 

@@ -585,6 +585,13 @@ inline const std::vector<TiffKind>& tiffKinds() {
   return kinds;
 }
 
+inline const TiffKind& tiffKind(const std::string& name) {
+  for (const auto& k : tiffKinds()) {
+    if (name == k.name) return k;
+  }
+  throw std::invalid_argument("no TIFF kind " + name);
+}
+
 /// Sample s of pixel (x, y), in 0 .. 2^bits - 1: varied enough that a shifted, swapped or
 /// flipped sample shows.
 inline std::uint32_t tiffSample(std::uint32_t x, std::uint32_t y, int s, int bits) {

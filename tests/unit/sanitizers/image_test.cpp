@@ -461,6 +461,19 @@ TEST_CASE("image: TIFFs of every kind come out as 8-bit RGB(A), deflate, drawn t
     REQUIRE(before.compression == k.compression);
     REQUIRE(before.has_text_tags);
     REQUIRE_FALSE(before.abgr.empty());
+    if (k.photometric == PHOTOMETRIC_RGB && k.bits == 8 && k.compression != COMPRESSION_JPEG) {
+      // libtiff draws the fixture's own samples (a check that does not rest on libtiff alone).
+      for (std::uint32_t y : {0u, 7u, 20u}) {
+        for (std::uint32_t x : {0u, 13u, 36u}) {
+          const std::uint32_t px = before.abgr[y * 37 + x];
+          const bool premultiplied = k.extra == EXTRASAMPLE_UNASSALPHA;
+          if (premultiplied) continue;  // libtiff premultiplies unassociated alpha
+          CHECK(TIFFGetR(px) == imgfix::tiffSample(x, y, 0, 8));
+          CHECK(TIFFGetG(px) == imgfix::tiffSample(x, y, 1, 8));
+          CHECK(TIFFGetB(px) == imgfix::tiffSample(x, y, 2, 8));
+        }
+      }
+    }
     Outcome o = run(in, "scan.tif");
     const imgfix::TiffDrawn after = imgfix::drawTiff(rebuilt(o));
     CHECK(hasFinding(o, "removed", "XMP"));
@@ -478,7 +491,7 @@ TEST_CASE("image: TIFFs of every kind come out as 8-bit RGB(A), deflate, drawn t
 
 TEST_CASE("image: a TIFF's eight orientations are applied, the width and height swapped for 5-8",
           "[image]") {
-  const imgfix::TiffKind& rgb = imgfix::tiffKinds()[10];  // RGB, planar
+  const imgfix::TiffKind& rgb = imgfix::tiffKind("RGB, planar, PackBits");
   const imgfix::TiffDrawn upright = imgfix::drawTiff(imgfix::makeTiffKind(rgb, 37, 21));
   REQUIRE(upright.abgr.size() == 37u * 21u);
   // Stored pixel (x, y) is shown at (X, Y) of a W x H picture: EXIF/TIFF orientation 1..8.
