@@ -178,11 +178,14 @@ std::optional<mime::BuildPart> messageAsEml(MsgContents& c, const Part& p, std::
     Part m;
     m.path = p.path + "/" + std::to_string(c.files.size() + k + 1);
     m.depth = p.depth + 1;
-    auto eml = messageAsEml(c.embedded[k], m, c.embedded[k].subject, false, s);
+    MsgContents& attached = c.embedded[k];
+    const std::string& shown = attached.attachment_name.empty() ? attached.subject : attached.attachment_name;
+    auto eml = messageAsEml(attached, m, shown, false, s);
     if (!eml) continue;
     ActionRecord rec;
     rec.part = m.path;
-    rec.filename = eml->filename;
+    rec.filename = shown.empty() ? eml->filename : shown;  // as Outlook showed it
+    rec.findings.push_back({"delivered_as", eml->filename});
     rec.declared_type = "message/rfc822";
     rec.sanitizer = "mime.outlook_msg";
     rec.action = "rebuilt";

@@ -138,6 +138,7 @@ void readMessage(GsfInfile* root, unsigned depth, const Limits& limits, Budget& 
     }
     if (!oneMore()) break;
     MsgContents inner;
+    inner.attachment_name = r.text(dir, "3001");
     readMessage(GSF_INFILE(sub.get()), depth + 1, limits, budget, files_seen, inner);
     if (inner.failure) {
       out.failure = inner.failure;

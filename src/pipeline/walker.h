@@ -177,6 +177,8 @@ struct MsgContents {
   /// the file and its attached messages at most archive_depth_limit levels, the file being level
   /// 1 as the outermost archive is (deeper: the whole .msg fails with limit.archive_depth).
   std::vector<MsgContents> embedded;
+  /// For an attached message: the name Outlook shows for the attachment (PR_DISPLAY_NAME).
+  std::string attachment_name;
   std::size_t objects_not_extracted = 0;  ///< OLE objects (method 6), never extracted
 
   /// Files here and in every embedded message (they count against archive_member_count_limit).

@@ -68,6 +68,7 @@ inline void msgEntries(const MsgSpec& m, const std::string& at, bool root, std::
   for (const auto& inner : m.attached) {
     const std::string d = dir();
     e.push_back({d + "__properties_version1.0", attachProperties(5)});
+    e.push_back({d + "__substg1.0_3001001F", utf16le(inner.subject + u".msg")});  // PR_DISPLAY_NAME
     msgEntries(inner, d + "__substg1.0_3701000D/", false, e);
   }
   for (const auto& contents : m.ole_objects) {

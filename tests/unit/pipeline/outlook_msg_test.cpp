@@ -87,6 +87,12 @@ TEST_CASE("a message attached inside a .msg is converted too, to every level, ea
   INFO(r.report.toJson());
   CHECK(reasonOf(r.report, "2") == "cdr.converted");
   CHECK(reasonOf(r.report, "2/2") == "cdr.converted");  // the attached message has its own line
+  for (const auto& a : r.report.actions) {
+    if (a.part != "2/2") continue;
+    CHECK(a.filename == "見積書.msg");  // as Outlook shows the attachment
+    CHECK(a.findings.size() == 1);
+    CHECK(a.findings[0].value == "見積書.eml");
+  }
   CHECK(reasonOf(r.report, "2/2/3") == "cdr.converted");
   CHECK(reasonOf(r.report, "2/2/2") == "av.infected");
   CHECK(reasonOf(r.report, "2/2/3/1") == "extension.denied");
