@@ -55,11 +55,8 @@ TEST_CASE("serve: SPF judges the XFORWARD client address and forged results are 
   chmod(tmp.path().c_str(), 0755);
   chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
   std::uint16_t port = freePort(), sink_port = freePort();
-  std::vector<std::string> sink_argv{kSink};
-  if (isRoot()) sink_argv.insert(sink_argv.end(), {"-u", "nobody"});
-  sink_argv.insert(sink_argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(sink_port), "100"});
-  Child sink(sink_argv, tmp.path() / "sink.log");
-  REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+  auto sink = startSmtpSink(dump, sink_port, tmp.path() / "sink.log");
+  REQUIRE(sink);
   // The security team's rules: the municipality's own domain, for the lookalike check that runs
   // inside the sandboxed worker (ICU's confusable data under seccomp).
   writeFile(tmp.path() / "rules.yaml", readFile(sourceDir() / "rules" / "default.yaml") +

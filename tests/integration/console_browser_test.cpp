@@ -112,12 +112,8 @@ TEST_CASE("console: in chromium, staff requests the withheld .docm and the appro
   fs::create_directory_symlink(sourceDir() / "rules" / "signatures", tmp.path() / "signatures", ec);
 
   const std::uint16_t sink_port = freePort(), mugai_port = freePort(), console_port = freePort();
-  std::vector<std::string> sink_argv{kSink};
-  if (isRoot()) sink_argv.insert(sink_argv.end(), {"-u", "nobody"});
-  sink_argv.insert(sink_argv.end(), {"-d", (dump / "%H%M%S.").string(),
-                                     "127.0.0.1:" + std::to_string(sink_port), "100"});
-  Child sink(sink_argv, tmp.path() / "sink.log");
-  REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+  auto sink = startSmtpSink(dump, sink_port, tmp.path() / "sink.log");
+  REQUIRE(sink);
 
   std::string help;
   run({MUGAI_BINARY, "serve", "--help"}, &help);

@@ -64,12 +64,8 @@ struct Relay {
     chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
   }
   void start(const std::string& limits = "", const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{kSink};
-    if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
-    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(),
-                             "127.0.0.1:" + std::to_string(sink_port), "100"});
-    sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
-    REQUIRE(waitForPort(sink_port, 10s));
+    sink = startSmtpSink(dump, sink_port, tmp.path() / "sink.log");
+    REQUIRE(sink);
     writeFile(rules, rulesWith(limits));
     std::vector<std::string> args{MUGAI_BINARY, "serve", "--listen",
                                   "127.0.0.1:" + std::to_string(mugai_port), "--next-hop",

@@ -106,12 +106,8 @@ struct Serve {
     fs::create_directories(dump);
     chmod(tmp.path().c_str(), 0755);
     chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
-    std::vector<std::string> argv{kSink};
-    if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
-    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(),
-                             "127.0.0.1:" + std::to_string(sink_port), "100"});
-    sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
-    REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+    sink = startSmtpSink(dump, sink_port, tmp.path() / "sink.log");
+    REQUIRE(sink);
     writeFile(tmp.path() / "mugai.conf",
               "listen = 127.0.0.1:" + std::to_string(port) + "\nnext_hop = 127.0.0.1:" +
                   std::to_string(sink_port) + "\nquarantine_dir = " +

@@ -114,6 +114,19 @@ bool waitForServe(std::uint16_t port, const std::filesystem::path& log,
                     std::max(left, std::chrono::milliseconds(5000)));
 }
 
+std::unique_ptr<Child> startSmtpSink(const std::filesystem::path& dump, std::uint16_t port,
+                                     const std::filesystem::path& log,
+                                     const std::vector<std::string>& options, int backlog) {
+  std::vector<std::string> argv{kSink};
+  if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(port),
+                           std::to_string(backlog)});
+  auto sink = std::make_unique<Child>(argv, log);
+  if (!waitForPort(port, std::chrono::seconds(10))) return nullptr;
+  return sink;
+}
+
 Child::Child(const std::vector<std::string>& argv, const std::filesystem::path& log) {
   int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   pid_ = spawn(argv, fd);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,14 @@ class Child {
  private:
   pid_t pid_ = -1;
 };
+
+/// smtp-sink on 127.0.0.1:port (as nobody when run as root), each message dumped into `dump`
+/// (which must be writable for it), `options` before the address, output to `log`; null when
+/// it did not accept connections within 10 s.
+std::unique_ptr<Child> startSmtpSink(const std::filesystem::path& dump, std::uint16_t port,
+                                     const std::filesystem::path& log,
+                                     const std::vector<std::string>& options = {},
+                                     int backlog = 100);
 
 /// Runs a command to completion (killed after timeout_s); returns its exit code (-1: timeout or
 /// signal) and its combined output.

@@ -37,13 +37,8 @@ struct Relay {
     chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
   }
   void startSink(const std::vector<std::string>& options = {}) {
-    std::vector<std::string> argv{kSink};
-    if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
-    argv.insert(argv.end(), options.begin(), options.end());
-    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(),
-                             "127.0.0.1:" + std::to_string(sink_port), "100"});
-    sink = std::make_unique<Child>(argv, tmp.path() / "sink.log");
-    REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+    sink = startSmtpSink(dump, sink_port, tmp.path() / "sink.log", options);
+    REQUIRE(sink);
   }
   void stopSink() { sink.reset(); }
   void startMugai(const std::vector<std::string>& extra = {}) {

@@ -82,12 +82,8 @@ struct Sink {
   }
   void start(const std::vector<std::string>& options = {}) {
     child.reset();
-    std::vector<std::string> argv{kSink};
-    if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
-    argv.insert(argv.end(), options.begin(), options.end());
-    argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(port), "20"});
-    child = std::make_unique<Child>(argv, tmp.path() / "sink.log");
-    REQUIRE(waitForPort(port, std::chrono::seconds(10)));
+    child = startSmtpSink(dump, port, tmp.path() / "sink.log", options, 20);
+    REQUIRE(child);
   }
   std::vector<std::string> messages() const {
     std::vector<std::string> out;

@@ -87,12 +87,8 @@ TEST_CASE("gateway: an in-process engine that never returns gets limit.time, the
   chmod(tmp.path().c_str(), 0755);
   chmod(dump.c_str(), 0777);  // smtp-sink drops to nobody
   const std::uint16_t sink_port = freePort();
-  std::vector<std::string> argv{kSink};
-  if (isRoot()) argv.insert(argv.end(), {"-u", "nobody"});
-  argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(),
-                           "127.0.0.1:" + std::to_string(sink_port), "10"});
-  Child sink(argv, tmp.path() / "sink.log");
-  REQUIRE(waitForPort(sink_port, std::chrono::seconds(10)));
+  auto sink = startSmtpSink(dump, sink_port, tmp.path() / "sink.log", {}, 10);
+  REQUIRE(sink);
 
   const std::string url = stateVault(tmp.path().string());
   std::vector<std::string> lines;
